@@ -1,0 +1,94 @@
+"""Read and write tables by file extension; writes are atomic and never overwrite unless asked."""
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+
+from lookalike.errors import LookalikeError
+
+READ_FORMATS = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet", ".xlsx": "Excel", ".xls": "Excel"}
+WRITE_FORMATS = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet"}
+
+
+def read_table(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a CSV, Parquet or Excel file; every failure names the file."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in READ_FORMATS:
+        raise LookalikeError(
+            f"{path}: unsupported file type '{suffix or '(none)'}'; use one of {', '.join(sorted(READ_FORMATS))}"
+        )
+    if not path.exists():
+        raise LookalikeError(f"{path}: file not found")
+    if path.is_dir():
+        raise LookalikeError(f"{path}: is a directory, expected a {READ_FORMATS[suffix]} file")
+    try:
+        if suffix == ".csv":
+            df = pd.read_csv(path, keep_default_na=True)
+        elif suffix in (".parquet", ".pq"):
+            df = pd.read_parquet(path)
+        else:
+            df = pd.read_excel(path)
+    except pd.errors.EmptyDataError:
+        raise LookalikeError(f"{path}: the file is empty") from None
+    except PermissionError:
+        raise LookalikeError(f"{path}: permission denied") from None
+    except Exception as exc:  # parser errors differ by format; keep the file name in front
+        raise LookalikeError(f"{path}: cannot read {READ_FORMATS[suffix]} file ({exc})") from None
+    if df.shape[1] == 0:
+        raise LookalikeError(f"{path}: the file has no columns")
+    if len(df) == 0:
+        raise LookalikeError(f"{path}: the table has a header but no rows")
+    return df
+
+
+def check_writable(path: str | os.PathLike, force: bool = False, formats: dict = WRITE_FORMATS) -> Path:
+    """Fail early (before any expensive work) if ``path`` cannot or must not be written."""
+    path = Path(path)
+    if formats is not None and path.suffix.lower() not in formats:
+        raise LookalikeError(
+            f"{path}: unsupported output type '{path.suffix or '(none)'}'; use one of {', '.join(sorted(formats))}"
+        )
+    if path.exists() and not force:
+        raise LookalikeError(f"{path}: already exists; pass --force to overwrite it")
+    if path.is_dir():
+        raise LookalikeError(f"{path}: is a directory")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.exists():
+        raise LookalikeError(f"{path}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise LookalikeError(f"{path}: folder {parent} is not writable")
+    return path
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it into place only if the block succeeds."""
+    path = check_writable(path, force=force, formats=None)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        if path.exists() and not force:  # appeared while we worked
+            raise LookalikeError(f"{path}: already exists; pass --force to overwrite it")
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike, force: bool = False) -> Path:
+    """Write CSV or Parquet atomically (temp file, then rename)."""
+    path = check_writable(path, force=force)
+    with atomic_path(path, force=force) as tmp:
+        if path.suffix.lower() == ".csv":
+            df.to_csv(tmp, index=False)
+        else:
+            df.to_parquet(tmp, index=False)
+    return path
