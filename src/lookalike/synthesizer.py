@@ -19,13 +19,14 @@ from safetensors.numpy import save as save_tensors
 from lookalike import __version__
 from lookalike.encoding.table import TableEncoder
 from lookalike.errors import LookalikeError
-from lookalike.io.files import atomic_path
+from lookalike.io.files import atomic_path, check_writable
 from lookalike.models import make_model, model_class
 from lookalike.schema.columns import TableSchema
 from lookalike.schema.infer import infer_schema
 
 FORMAT = "lookalike-model"
 FORMAT_VERSION = 1
+BATCH_ROWS = 100_000
 Progress = Callable[[float, str], None]
 
 
@@ -94,19 +95,81 @@ class Synthesizer:
         shares. seed_data: a table of known cells (NaN = to be generated); one output row per seed row.
         """
         self._check_fitted()
+        chunks = list(self.sample_batches(n, seed=seed, conditions=conditions, rebalance=rebalance,
+                                          seed_data=seed_data, progress=progress))
+        return pd.concat(chunks, ignore_index=True)
+
+    def sample_batches(self, n: int | None = None, seed: int | None = None, conditions=None, rebalance=None,
+                       seed_data: pd.DataFrame | None = None, batch_size: int = BATCH_ROWS,
+                       progress: Progress | None = None):
+        """Yield the sample in DataFrames of at most ``batch_size`` rows, so millions of rows fit in memory.
+
+        ``sample`` and this generator give the same rows for the same seed: batches always have the same
+        boundaries and seeds.
+        """
+        self._check_fitted()
         if seed_data is not None:
             n = len(seed_data)
         n = self.n_rows_ if n is None else n
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n <= 0:
             raise LookalikeError(f"the number of rows must be a positive integer, got {n!r}")
-        seed = self.seed if seed is None else seed
-        fixed = self._fixed_tokens(int(n), seed, conditions, rebalance, seed_data)
-        kwargs = {"seed": seed, "fixed": fixed, "progress": progress}
+        seed = self.seed if seed is None else int(seed)
         suppress = self._rare_tokens()
-        if suppress:
-            kwargs["suppress"] = suppress
-        tokens = self.model_.sample(int(n), **kwargs)
-        return self.encoder_.decode(tokens, seed=seed)
+        id_state: dict = {}
+        for start in range(0, int(n), batch_size):
+            size = min(batch_size, int(n) - start)
+            batch_seed = int(np.random.default_rng([seed, start]).integers(2**31))
+            part = seed_data.iloc[start:start + size] if seed_data is not None else None
+            fixed = self._fixed_tokens(size, batch_seed, conditions, rebalance, part)
+            kwargs = {"seed": batch_seed, "fixed": fixed}
+            if suppress:
+                kwargs["suppress"] = suppress
+            tokens = self.model_.sample(size, **kwargs)
+            yield self.encoder_.decode(tokens, seed=batch_seed, row_offset=start, id_state=id_state)
+            if progress:
+                progress((start + size) / n, f"{start + size:,} of {n:,} rows")
+
+    def sample_to_file(self, n: int | None, path: str | Path, seed: int | None = None, force: bool = False,
+                       progress: Progress | None = None, **kwargs) -> Path:
+        """Stream the sample to CSV or Parquet in batches (bounded memory); atomic, like every write."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = check_writable(path, force=force)
+        parquet = path.suffix.lower() in (".parquet", ".pq")
+        with atomic_path(path, force=force) as tmp:
+            writer = None
+            try:
+                for i, df in enumerate(self.sample_batches(n, seed=seed, progress=progress, **kwargs)):
+                    if parquet:
+                        table = pa.Table.from_pandas(df, preserve_index=False)
+                        if writer is None:
+                            writer = pq.ParquetWriter(tmp, table.schema)
+                        writer.write_table(table.cast(writer.schema))
+                    else:
+                        df.to_csv(tmp, mode="w" if i == 0 else "a", header=i == 0, index=False)
+            finally:
+                if writer is not None:
+                    writer.close()
+        return path
+
+    def parse_value(self, column: str, text: str):
+        """Turn a command-line string into the column's value (a known category, a number, a date string)."""
+        self._check_fitted()
+        col = self.schema_[column]
+        if col.kind in ("categorical", "boolean"):
+            for c in self.encoder_.codecs_[column].categories_:
+                if str(c) == text or str(c).lower() == text.lower():
+                    return c
+            raise LookalikeError(
+                f"column '{column}': value {text!r} was never seen in training (or in fewer than "
+                f"{self.schema_.k} rows, so it is protected)")
+        if col.kind == "numeric":
+            try:
+                return float(text.replace(",", ""))
+            except ValueError:
+                raise LookalikeError(f"column '{column}': {text!r} is not a number") from None
+        return text
 
     def _rare_tokens(self) -> dict[int, list[int]]:
         """Sub-columns whose 'rare category' token must not be sampled (it would decode to a random category)."""
