@@ -21,6 +21,7 @@ from lookalike.encoding.table import TableEncoder
 from lookalike.errors import LookalikeError
 from lookalike.io.files import atomic_path, check_writable
 from lookalike.models import make_model, model_class
+from lookalike.rules import RuleSet
 from lookalike.schema.columns import TableSchema
 from lookalike.schema.infer import infer_schema
 
@@ -57,6 +58,7 @@ class Synthesizer:
         self.schema_ = self._resolve_schema(df)
         if progress:
             progress(0.02, "encoding columns")
+        self.rules_ = RuleSet(self.schema_.rules, self.schema_).fit(df, k=self.schema_.k)
         self.encoder_ = TableEncoder(self.schema_, seed=self.seed).fit(df)
         tokens = self.encoder_.encode(df)
         self.model_ = make_model(self.model, seed=self.seed, max_epochs=self.max_epochs,
@@ -121,13 +123,37 @@ class Synthesizer:
             batch_seed = int(np.random.default_rng([seed, start]).integers(2**31))
             part = seed_data.iloc[start:start + size] if seed_data is not None else None
             fixed = self._fixed_tokens(size, batch_seed, conditions, rebalance, part)
-            kwargs = {"seed": batch_seed, "fixed": fixed}
-            if suppress:
-                kwargs["suppress"] = suppress
-            tokens = self.model_.sample(size, **kwargs)
-            yield self.encoder_.decode(tokens, seed=batch_seed, row_offset=start, id_state=id_state)
+            yield self._sample_with_rules(size, batch_seed, fixed, suppress, start, id_state)
             if progress:
                 progress((start + size) / n, f"{start + size:,} of {n:,} rows")
+
+    def _sample_with_rules(self, size, seed, fixed, suppress, start, id_state, max_rounds: int = 50):
+        """Sample, enforce constructive rules, resample rows that break the others, repair what is left."""
+        def draw(count, round_seed, fixed_part):
+            kwargs = {"seed": round_seed, "fixed": fixed_part}
+            if suppress:
+                kwargs["suppress"] = suppress
+            return self.model_.sample(count, **kwargs)
+
+        df = self.encoder_.decode(draw(size, seed, fixed), seed=seed, row_offset=start, id_state=id_state)
+        df = self.rules_.apply(df)
+        bad = self.rules_.violations(df)
+        for round_ in range(max_rounds):
+            if not bad.any():
+                break
+            rows = np.flatnonzero(bad)
+            round_seed = int(np.random.default_rng([seed, round_ + 1]).integers(2**31))
+            fresh = self.encoder_.decode(draw(len(rows), round_seed, None if fixed is None else fixed[rows]),
+                                         seed=round_seed)
+            fresh = self.rules_.apply(fresh)
+            keep_ids = [c for c in df.columns if self.schema_[c].kind == "id"]
+            fresh.index = df.index[rows]
+            fresh[keep_ids] = df.loc[df.index[rows], keep_ids]
+            df.loc[df.index[rows]] = fresh[df.columns]
+            bad = self.rules_.violations(df)
+        if bad.any():
+            df = self.rules_.apply(self.rules_.repair(df))
+        return df
 
     def sample_to_file(self, n: int | None, path: str | Path, seed: int | None = None, force: bool = False,
                        progress: Progress | None = None, **kwargs) -> Path:
@@ -269,6 +295,7 @@ class Synthesizer:
                        "max_time": self.max_time, "value_protection": self.value_protection, "k": self.k},
             "model_name": self.model_.name, "n_rows": self.n_rows_, "columns": self.columns_,
             "schema": self.schema_.to_dict(), "encoder": enc_cfg, "model": model_cfg,
+            "rules": self.rules_.get_state(),
         }
         tensors = {f"encoder.{k}": np.ascontiguousarray(v) for k, v in enc_tensors.items()}
         tensors.update({f"model.{k}": np.ascontiguousarray(v) for k, v in model_tensors.items()})
@@ -303,6 +330,7 @@ class Synthesizer:
             {k[len("encoder."):]: v for k, v in tensors.items() if k.startswith("encoder.")})
         syn.model_ = model_class(meta["model_name"]).from_state(
             meta["model"], {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+        syn.rules_ = RuleSet.from_state(meta["rules"], syn.schema_)
         syn.n_rows_, syn.columns_ = meta["n_rows"], meta["columns"]
         return syn
 
