@@ -107,3 +107,14 @@ def test_value_protection_clips_extremes(mixed_table):
     out = Synthesizer(model="copula").fit(df).sample(3000, seed=0)
     assert out["score"].max() < 10_000.0
     assert out["score"].max() <= np.sort(df["score"])[-5] + 1e-9
+
+
+def test_impute_fills_only_missing_cells(fitted, mixed_table):
+    holes = mixed_table.head(50).copy()
+    holes.loc[::3, "amount"] = np.nan
+    holes.loc[1::4, "segment"] = None
+    filled = fitted.impute(holes, seed=0)
+    assert filled[["amount", "segment"]].notna().all().all()
+    known = holes["amount"].notna()
+    assert (filled.loc[known, "amount"] == holes.loc[known, "amount"]).all()
+    assert set(filled["segment"]) <= {"retail", "business", "private"}

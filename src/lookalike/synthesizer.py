@@ -90,7 +90,7 @@ class Synthesizer:
     # -- sample -----------------------------------------------------------------------------------
     def sample(self, n: int | None = None, seed: int | None = None, conditions: dict[str, Any] | None = None,
                rebalance: dict[str, dict[Any, float]] | None = None, seed_data: pd.DataFrame | None = None,
-               progress: Progress | None = None) -> pd.DataFrame:
+               progress: Progress | None = None, no_missing: bool = False, strict: bool = True) -> pd.DataFrame:
         """``n`` rows (default: as many as the training data).
 
         conditions: {column: value} fixed in every row. rebalance: {column: {value: share}} sets category
@@ -98,12 +98,13 @@ class Synthesizer:
         """
         self._check_fitted()
         chunks = list(self.sample_batches(n, seed=seed, conditions=conditions, rebalance=rebalance,
-                                          seed_data=seed_data, progress=progress))
+                                          seed_data=seed_data, progress=progress, no_missing=no_missing,
+                                          strict=strict))
         return pd.concat(chunks, ignore_index=True)
 
     def sample_batches(self, n: int | None = None, seed: int | None = None, conditions=None, rebalance=None,
                        seed_data: pd.DataFrame | None = None, batch_size: int = BATCH_ROWS,
-                       progress: Progress | None = None):
+                       progress: Progress | None = None, no_missing: bool = False, strict: bool = True):
         """Yield the sample in DataFrames of at most ``batch_size`` rows, so millions of rows fit in memory.
 
         ``sample`` and this generator give the same rows for the same seed: batches always have the same
@@ -117,12 +118,15 @@ class Synthesizer:
             raise LookalikeError(f"the number of rows must be a positive integer, got {n!r}")
         seed = self.seed if seed is None else int(seed)
         suppress = self._rare_tokens()
+        if no_missing:
+            for group, token in self._null_tokens().items():
+                suppress.setdefault(group, []).append(token)
         id_state: dict = {}
         for start in range(0, int(n), batch_size):
             size = min(batch_size, int(n) - start)
             batch_seed = int(np.random.default_rng([seed, start]).integers(2**31))
             part = seed_data.iloc[start:start + size] if seed_data is not None else None
-            fixed = self._fixed_tokens(size, batch_seed, conditions, rebalance, part)
+            fixed = self._fixed_tokens(size, batch_seed, conditions, rebalance, part, strict)
             yield self._sample_with_rules(size, batch_seed, fixed, suppress, start, id_state)
             if progress:
                 progress((start + size) / n, f"{start + size:,} of {n:,} rows")
@@ -206,7 +210,36 @@ class Synthesizer:
                 out[group[0]] = [rare]
         return out
 
-    def _fixed_tokens(self, n, seed, conditions, rebalance, seed_data) -> np.ndarray | None:
+    def _null_tokens(self) -> dict[int, int]:
+        """The 'missing' token of each learned column that has one (it is always token 0 of the group)."""
+        out = {}
+        for name, group in zip(self.encoder_.group_columns_, self.encoder_.groups_):
+            codec = self.encoder_.codecs_[name]
+            inner = getattr(codec, "numeric_", None) or getattr(codec, "length_", None) or codec
+            if getattr(inner, "has_null_", False):
+                out[group[0]] = 0
+        return out
+
+    def impute(self, df: pd.DataFrame, seed: int | None = None) -> pd.DataFrame:
+        """Fill the missing cells of a real table with values drawn given the row's known cells.
+
+        Known cells are returned untouched; only learned columns can be imputed.
+        """
+        self._check_fitted()
+        unknown = [c for c in df.columns if c not in self.schema_.names]
+        if unknown:
+            raise LookalikeError(f"impute: columns {unknown} are not in the model's schema")
+        learned = [c for c in df.columns if c in self.encoder_.group_columns_]
+        filled = self.sample(seed=seed, seed_data=df[learned].reset_index(drop=True), no_missing=True,
+                             strict=False)
+        out = df.copy()
+        for c in learned:
+            missing = out[c].isna().to_numpy()
+            if missing.any():
+                out.loc[missing, c] = filled.loc[missing, c].to_numpy()
+        return out
+
+    def _fixed_tokens(self, n, seed, conditions, rebalance, seed_data, strict=True) -> np.ndarray | None:
         if not conditions and not rebalance and seed_data is None:
             return None
         enc = self.encoder_
@@ -225,7 +258,8 @@ class Synthesizer:
             for col in seed_data.columns:
                 group = learned_group(col)
                 known = seed_data[col].notna().to_numpy()
-                self._check_values(col, seed_data[col][known])
+                if strict:  # imputation conditions on real rows, extremes and rare values included
+                    self._check_values(col, seed_data[col][known])
                 fixed[np.ix_(known, group)] = enc.codecs_[col].encode(
                     enc._prepare(self.schema_[col], seed_data[col][known]))
         for col, value in (conditions or {}).items():
