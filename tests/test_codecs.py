@@ -96,3 +96,24 @@ def test_mixed_date_formats_come_back_mixed():
     iso = out.str.match(r"^\d{4}-\d{2}-\d{2}$").mean()
     assert 0.6 < iso < 0.9
     assert out.str.match(r"^(\d{4}-\d{2}-\d{2}|\d{2}/\d{2}/\d{4})$").all()
+
+
+def test_string_keys_are_regenerated_unique_in_the_same_shape():
+    df = pd.DataFrame({"account": [f"AC-{i:05d}" for i in range(200)], "v": [1, 2] * 100})
+    out = round_trip(df, k=5)["account"]
+    assert out.is_unique
+    assert out.str.match(r"^[A-Z]{2}-\d{5}$").all()  # same shape: two letters, a dash, five digits
+
+
+def test_free_text_uses_only_words_seen_in_k_rows():
+    rng = np.random.default_rng(0)
+    common = ["the", "service", "was", "good", "slow", "friendly", "and", "quick", "staff", "price"]
+    texts = [" ".join(rng.choice(common, rng.integers(4, 12))) for _ in range(200)]
+    texts[0] = texts[0] + " JohnSecretSmith"  # a rare word, e.g. a name typed into a comment
+    df = pd.DataFrame({"comment": texts})
+    out = round_trip(df, k=5)["comment"]
+    words = set(" ".join(out.dropna()).split())
+    assert "JohnSecretSmith" not in words
+    assert words <= set(common)
+    lengths = out.str.split().str.len()
+    assert 4 <= lengths.median() <= 12
