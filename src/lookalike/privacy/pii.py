@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+import numpy as np
 import pandas as pd
 
 from lookalike.errors import LookalikeError
@@ -43,7 +44,7 @@ def _nonempty_strings(values: pd.Series) -> pd.Series | None:
     s = values.dropna()
     if pd.api.types.is_numeric_dtype(values):
         if pd.api.types.is_float_dtype(values):
-            if not (s == s.round()).all():
+            if not np.isfinite(s).all() or not (s == s.round()).all():
                 return None
             s = s.astype("int64")
         return s.astype(str)
@@ -52,13 +53,19 @@ def _nonempty_strings(values: pd.Series) -> pd.Series | None:
 
 
 def _share(s: pd.Series, check) -> float:
-    return float(s.map(check).mean()) if len(s) else 0.0
+    """Share of values passing check, evaluated once per distinct value (categoricals are cheap)."""
+    if not len(s):
+        return 0.0
+    counts = s.value_counts(sort=False)
+    passed = np.fromiter((bool(check(v)) for v in counts.index), dtype=bool, count=len(counts))
+    return float(counts.to_numpy()[passed].sum() / counts.sum())
 
 
 def _looks_like_name_column(s: pd.Series, max_words: int) -> bool:
-    words = s.map(checks.name_words)
-    ok = words.map(lambda w: w is not None and len(w) <= max_words)
-    return float(ok.mean()) >= 0.8 and s.nunique() > min(2, len(s) - 1)
+    def fits(v: str) -> bool:
+        words = checks.name_words(v)
+        return words is not None and len(words) <= max_words
+    return _share(s, fits) >= 0.8 and s.nunique() > min(2, len(s) - 1)
 
 
 def _hint_confirmed(hint: str, s: pd.Series) -> bool:
@@ -97,17 +104,23 @@ def detect_pii(name: str, values: pd.Series) -> str | None:
         return "person_name" if hint == "generic_name" else hint
     if len(s) == 0:
         return None
+    if pd.api.types.is_numeric_dtype(values):  # bare numbers: only card numbers are specific enough
+        return "credit_card" if _share(s, checks.is_card) >= UNHINTED_SHARE else None
     for kind, check in _STRONG_CHECKS:
         if _share(s, check) >= UNHINTED_SHARE:
             return kind
     if len(s) < MIN_VALUES_FOR_WEAK_KINDS:
         return None
     for kind, check in _WEAK_CHECKS:
-        if _share(s, check) >= UNHINTED_SHARE:
+        # Phone numbers and addresses are mostly distinct; a code repeated across rows is not one.
+        if _share(s, check) >= UNHINTED_SHARE and s.nunique() >= 0.5 * len(s):
             return kind
-    shaped = s.map(lambda v: (w := checks.name_words(v)) is not None and 2 <= len(w) <= 3
-                   and all(checks.is_capitalised(x) for x in w))
-    if shaped.mean() >= UNHINTED_SHARE and _share(s, checks.is_known_full_name) >= 0.5:
+    def shaped(v: str) -> bool:
+        words = checks.name_words(v)
+        return words is not None and 2 <= len(words) <= 3 and all(checks.is_capitalised(x) for x in words)
+    if checks.names_a_non_person(name):
+        return None
+    if _share(s, shaped) >= UNHINTED_SHARE and _share(s, checks.is_known_full_name) >= 0.5:
         return "person_name"
     return None
 
@@ -245,6 +258,8 @@ def _learn_email(s: pd.Series) -> dict:
     return {
         "locale": locale,
         "free_mail_share": round(float(free.mean()), 6),
+        # public mail providers (gmail.com, web.de) identify nobody; company domains are never kept
+        "free_domains": _shares(Counter(domain[free]), top=10),
         "tlds": _shares(Counter(tld[~free]), top=8, min_count=_MIN_SUPPORT),
         "styles": _shares(Counter(st for st, _ in styles)),
         "separators": _shares(Counter(sep for _, sep in styles)),

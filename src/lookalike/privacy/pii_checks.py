@@ -57,6 +57,14 @@ def column_tokens(name: str) -> list[str]:
     return [t for t in re.split(r"[\W_]+", spaced.lower()) if t]
 
 
+def names_a_non_person(name: str) -> bool:
+    """'product_name', 'company', 'cityName': a name column whose qualifier says it is not a person."""
+    tokens = column_tokens(name)
+    words = set(tokens)
+    stems = {t[:-4] for t in tokens if t.endswith("name") and len(t) > 4}
+    return bool((words | stems) & _NOT_PERSON_QUALIFIERS)
+
+
 def name_hint(name: str) -> str | None:
     """PII kind suggested by a column name, or None. 'generic_name' means a bare 'name' column."""
     tokens = column_tokens(name)
@@ -122,7 +130,12 @@ def is_email(value: str) -> bool:
     return bool(EMAIL_RE.match(value))
 
 
+_IP_CHARS_RE = re.compile(r"^[0-9A-Fa-f:.]{2,45}$")
+
+
 def is_ip(value: str) -> bool:
+    if not _IP_CHARS_RE.match(value) or ("." not in value and ":" not in value):
+        return False
     try:
         ipaddress.ip_address(value)
     except ValueError:
@@ -162,6 +175,8 @@ def card_brand(digits: str) -> str | None:
     """Card network from the leading digits (IIN ranges); None when no network uses that prefix."""
     n = len(digits)
     two, four = int(digits[:2]), int(digits[:4])
+    if n < 13 and not (two in (50, 56, 57, 58) or digits[:2] in ("63", "67") or digits.startswith("0604")):
+        return None  # only Maestro issues 12-digit cards
     if digits[0] == "4" and n in (13, 16, 19):
         return "visa"
     if (51 <= two <= 55 or 2221 <= four <= 2720) and n == 16:
@@ -170,11 +185,11 @@ def card_brand(digits: str) -> str | None:
         return "amex"
     if (digits.startswith("6011") or digits.startswith("65") or 644 <= int(digits[:3]) <= 649) and n in (16, 19):
         return "discover"
-    if 3528 <= four <= 3589 and 16 <= n <= 19:
+    if (digits.startswith("35") and 16 <= n <= 19) or (digits[:4] in ("1800", "2131") and n == 15):
         return "jcb"
     if (two in (36, 38, 39) or 300 <= int(digits[:3]) <= 305) and 14 <= n <= 19:
         return "diners"
-    if (two in (50, 56, 57, 58) or digits[:2] in ("63", "67")) and 12 <= n <= 19:
+    if (two in (50, 56, 57, 58) or digits[:2] in ("63", "67") or digits.startswith("0604")) and 12 <= n <= 19:
         return "maestro"
     if digits[:2] == "62" and 16 <= n <= 19:
         return "unionpay"
@@ -183,10 +198,10 @@ def card_brand(digits: str) -> str | None:
 
 def card_digits(value: str) -> str | None:
     """Digits of a card number written with optional single spaces or dashes, else None."""
-    if not re.fullmatch(r"\d{4}(?:[ \-]?\d{2,7}){2,4}|\d{13,19}", value):
+    if not re.fullmatch(r"\d{4}(?:[ \-]?\d{2,7}){2,4}|\d{12,19}", value):
         return None
     digits = re.sub(r"\D", "", value)
-    return digits if 13 <= len(digits) <= 19 else None
+    return digits if 12 <= len(digits) <= 19 else None
 
 
 def is_card(value: str) -> bool:
@@ -212,8 +227,8 @@ def phone_digits(value: str) -> str:
 
 
 def is_phone(value: str, strict: bool = True) -> bool:
-    """7-15 digits with phone punctuation. strict (no column-name hint): also needs a '+' or a
-    separator, and rejects dates, ZIP+4 codes, thousands-separated amounts and IPs."""
+    """7-15 digits with phone punctuation. strict (no column-name hint): also needs a '+', '00' or
+    parentheses or at least three digit groups, and rejects dates, ZIP+4 codes, amounts and IPs."""
     pattern = _PHONE_CHARS_RE if strict else _PHONE_CHARS_LOOSE_RE
     if not pattern.match(value):
         return False
@@ -225,7 +240,9 @@ def is_phone(value: str, strict: bool = True) -> bool:
     if not strict:
         return True
     core = _EXTENSION_RE.sub("", value).strip()
-    if not (core.startswith("+") or core.startswith("00") or re.search(r"[\s().\-]", core)):
+    groups = [g for g in re.split(r"[\s().\-]+", core.lstrip("+")) if g]
+    # '+49 30 1234567', '(030) 1234567', '555-123-4567' but not two-part codes or ranges ('17-000003', '2500-5000')
+    if not (core.startswith("+") or core.startswith("00") or "(" in core or len(groups) >= 3):
         return False
     if _DATE_LIKE_RE.match(core) or _ZIP4_RE.match(core) or _THOUSANDS_RE.match(core):
         return False
@@ -396,7 +413,8 @@ def name_words(value: str) -> list[str] | None:
             text = f"{first} {last}"
     elif "," in text:
         return None
-    words = [w for w in text.split() if fold_ascii(w).rstrip(".") not in _NAME_AFFIXES]
+    # titles, suffixes and abbreviations ('Dr.', 'Dipl.-Ing.', 'J.') are not first or last names
+    words = [w for w in text.split() if fold_ascii(w).rstrip(".") not in _NAME_AFFIXES and "." not in w]
     if not 1 <= len(words) <= 5 or not all(_NAME_WORD_RE.match(w) for w in words):
         return None
     return words
@@ -408,15 +426,17 @@ def is_capitalised(word: str) -> bool:
 
 
 def is_known_full_name(value: str) -> bool:
-    """2-3 capitalised words whose first is a known first name and whose last is a known last name
-    (any of the Faker locales); particles such as 'van' are allowed in between."""
+    """2-4 capitalised words whose first is a known first name and whose last name (last word, a
+    hyphen part, or the tail with particles such as 'van der Berg') is a known last name in one of the
+    Faker locales."""
     words = name_words(value)
     if words is None:
         return False
     core = [w for w in words if fold_ascii(w) not in _NAME_PARTICLES]
-    if not 2 <= len(core) <= 3 or not all(is_capitalised(w) for w in core):
+    if not 2 <= len(core) <= 4 or not all(is_capitalised(w) for w in core):
         return False
     firsts, lasts = all_first_and_last_names()
-    first = fold_ascii(core[0]).split("-")[0]
-    last_parts = fold_ascii(core[-1]).split("-")
-    return first in firsts and any(p in lasts for p in last_parts)
+    folded = [fold_ascii(w) for w in words]
+    tails = {folded[-1], " ".join(folded[1:]), *folded[-1].split("-")}
+    tails |= {" ".join(folded[i:]) for i in range(1, len(folded))}
+    return folded[0].split("-")[0] in firsts and any(t in lasts for t in tails)

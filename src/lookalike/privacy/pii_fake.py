@@ -173,7 +173,8 @@ class _EmailColumn:
             "digits": np.where(rng.random(k) < float(fmt.get("digits_share", 0.0)),
                                rng.integers(1, 100, size=k).astype(str), ""),
             "free": rng.random(k) < float(fmt.get("free_mail_share", 0.5)),
-            "free_domain": self.free_domains[rng.integers(0, len(self.free_domains), size=k)],
+            "free_domain": _choose(rng, fmt["free_domains"], k, "") if fmt.get("free_domains")
+            else self.free_domains[rng.integers(0, len(self.free_domains), size=k)],
             "company": self.company_words[rng.integers(0, len(self.company_words), size=k)],
             "tld": _choose(rng, fmt.get("tlds", {}), k, "com"),
             "upper": rng.random(k) < float(fmt.get("upper_share", 0.0)),
@@ -277,7 +278,8 @@ def _luhn_check_digit(body: np.ndarray) -> np.ndarray:
 _BRAND_PREFIXES = {
     "visa": ["4"], "mastercard": [str(x) for x in range(51, 56)] + ["2221", "2300", "2500", "2720"],
     "amex": ["34", "37"], "discover": ["6011", "65", "644", "649"], "jcb": ["3528", "3550", "3589"],
-    "diners": ["36", "38", "300", "305"], "maestro": ["50", "56", "57", "58", "63", "67"], "unionpay": ["62"],
+    "diners": ["36", "38", "300", "305"], "maestro": ["5018", "5020", "5038", "56", "57", "58", "6304", "6759"],
+    "unionpay": ["62"],
 }
 _BRAND_LENGTH = {"visa": 16, "mastercard": 16, "amex": 15, "discover": 16, "jcb": 16, "diners": 14,
                  "maestro": 16, "unionpay": 16, "other": 16}
@@ -450,6 +452,10 @@ def _addresses(fmt: dict, n: int, rng: np.random.Generator, seed: int) -> np.nda
     street = pd.Series(street).str.strip().to_numpy(dtype=object)
     full = rng.random(n) < float(fmt.get("full_address_share", 0.0))
     address_formats = getattr(provider, "address_formats", None)
+    if address_formats and any("street_address" in f for f in address_formats):
+        # keep the templates built on a street line (drops e.g. en_US military APO/FPO forms)
+        address_formats = {f: (address_formats[f] if isinstance(address_formats, dict) else 1.0)
+                           for f in address_formats if "street_address" in f}
     if full.any() and address_formats:
         whole = _fill_templates(fake, address_formats, n, rng, {"street_address": street})
         sep = fmt.get("line_separator", "\n")
