@@ -7,6 +7,8 @@ decoder calls `generate_pii` to fill those columns with fake values, one fake pe
 
 from __future__ import annotations
 
+import functools
+import importlib
 import re
 from collections import Counter
 
@@ -176,6 +178,8 @@ def _script_locale(values: pd.Series) -> str | None:
                 letters[unicodedata.name(ch, "").split(" ")[0]] += 1
     if not letters:
         return None
+    if (letters["HIRAGANA"] + letters["KATAKANA"]) >= 0.05 * sum(letters.values()):
+        return "ja_JP"  # kanji alone cannot tell Japanese from Chinese, kana can
     script = letters.most_common(1)[0][0]
     return next((loc for prefix, loc in _NAME_SCRIPTS if script.startswith(prefix)), None)
 
@@ -189,6 +193,8 @@ def _name_locale(values: pd.Series) -> str:
     for v in values.head(1000):
         words = [checks.fold_ascii(w).split("-")[0] for w in (checks.name_words(v) or [])]
         for loc, (firsts, lasts) in lists.items():
+            if loc in checks.OTHER_SCRIPT_NAME_LOCALES:
+                continue
             votes[loc] += sum(w in firsts or w in lasts for w in words)
     if not votes or votes.most_common(1)[0][1] == 0:
         return "en_US"
@@ -285,6 +291,7 @@ def _phone_mask(value: str) -> tuple[str, str | None]:
 
 
 def _learn_phone(s: pd.Series) -> dict:
+    s = s[s.map(lambda v: checks.is_phone(v, strict=False))]  # a mask of free text would keep its words
     masks = s.map(_phone_mask)
     codes = Counter(c for _, c in masks if c)
     if codes and sum(codes.values()) >= 0.3 * len(s):
@@ -296,33 +303,53 @@ def _learn_phone(s: pd.Series) -> dict:
     return {"locale": locale, "masks": _shares(Counter(m for m, _ in masks), top=8, min_count=2)}
 
 
-_ADDRESS_LOCALE_WORDS = (
-    (r"stra(?:ß|ss)e|str\.|weg\b|allee|platz|gasse", "de_DE"), (r"straat|laan\b|plein|gracht|steeg|dreef", "nl_NL"),
-    (r"\bvej\b|gade\b|vej \d", "da_DK"), (r"gatan|vägen|gränd", "sv_SE"), (r"^\d*,?\s*(?:rue|chemin|boulevard|impasse|allée)\b", "fr_FR"),
-    (r"\b(?:calle|avenida|paseo|plaza|carrer|glorieta|callejón)\b", "es_ES"),
-    (r"\b(?:via|viale|piazza|corso|vicolo|borgo|contrada)\b", "it_IT"), (r"\b(?:rua|travessa|largo|praça)\b", "pt_BR"),
-    (r"\b(?:ulica|aleja|ul\.|al\.|plac)\b", "pl_PL"),
-)
+_ADDRESS_VOCAB_LOCALES = ("de_DE", "nl_NL", "da_DK", "sv_SE", "fr_FR", "es_ES", "it_IT", "pt_BR", "pl_PL")
+_COMPOUND_STREET_LOCALES = ("de_DE", "nl_NL", "da_DK", "sv_SE")
 
 
-def _address_locale(value: str) -> str:
-    line = value.lower()
-    for pattern, locale in _ADDRESS_LOCALE_WORDS:
-        if re.search(pattern, line):
-            return locale
-    return "en_GB" if re.search(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b", value) else "en_US"
+@functools.lru_cache(maxsize=1)
+def _address_vocab() -> list[tuple[str, re.Pattern]]:
+    """Per locale, a pattern for its street words taken from Faker's address vocabulary: a suffix
+    before the house number ('Hauptstraße 5') or a prefix opening the street line ('26, rue ...')."""
+    out = []
+    for loc in _ADDRESS_VOCAB_LOCALES:
+        provider = importlib.import_module(f"faker.providers.address.{loc}").Provider
+        words = set()
+        for attr, value in vars(provider).items():
+            if attr.startswith(("street_prefix", "street_suffix")) and isinstance(value, (tuple, list)):
+                words.update(str(w).strip().lower() for w in value if len(str(w).strip()) >= 2)
+        alt = "|".join(sorted((re.escape(w) for w in words), key=len, reverse=True))
+        if loc in _COMPOUND_STREET_LOCALES:
+            out.append((loc, re.compile(rf"(?:{alt})\s*\d", re.IGNORECASE)))
+        else:
+            out.append((loc, re.compile(rf"^(?:\d+\w?,?\s+)?(?:{alt})(?!\w)", re.IGNORECASE)))
+    return out
+
+
+def _address_locale(values: pd.Series) -> str:
+    """The locale whose street vocabulary most values use; English (US, or GB by postcode) otherwise."""
+    votes = Counter()
+    lines = values.head(1000).map(lambda v: re.split(r"[\n\r]+", v.strip())[0])
+    for loc, pattern in _address_vocab():
+        votes[loc] = int(lines.map(lambda line: bool(pattern.search(line))).sum())
+    best, count = max(votes.items(), key=lambda kv: kv[1]) if votes else ("en_US", 0)
+    if count >= 0.3 * len(lines):
+        return best
+    uk_postcode = values.head(1000).str.contains(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b").mean()
+    return "en_GB" if uk_postcode >= 0.5 else "en_US"
 
 
 def _learn_address(s: pd.Series) -> dict:
     multi = s.str.contains(r"[\n\r]") | (s.str.count(",") >= 2)
     newline = s[multi].str.contains(r"[\n\r]")
     by_script = _script_locale(s)
-    locale = by_script or Counter(s.head(1000).map(_address_locale)).most_common(1)[0][0]
+    locale = by_script or _address_locale(s)
     return {"locale": locale, "full_address_share": round(float(multi.mean()), 6),
             "line_separator": "\n" if (not len(newline) or newline.mean() >= 0.5) else ", "}
 
 
 def _learn_iban(s: pd.Series) -> dict:
+    s = s[s.map(checks.is_iban)]
     compact = s.map(checks.normalize_iban)
     country = compact.str[:2]
     masks = {}
@@ -353,9 +380,11 @@ def _learn_national_id(s: pd.Series) -> dict:
     if _share(s, lambda v: bool(checks.NINO_RE.match(v.upper()))) >= 0.5:
         return {"locale": "en_GB", "scheme": "uk_nino",
                 "masks": _shares(Counter(s.map(lambda v: re.sub(r"[A-Za-z]", "A", re.sub(r"\d", "#", v)))), 3, 2)}
-    def mask(v: str) -> str:
-        return re.sub(r"[a-z]", "a", re.sub(r"[A-Z]", "A", re.sub(r"\d", "#", v)))
-    return {"locale": "en_US", "scheme": "mask", "masks": _shares(Counter(s.map(mask)), top=8, min_count=2)}
+    def mask(v: str) -> str:  # every letter and digit becomes a placeholder; only punctuation stays
+        return re.sub(r"[^\W\d_]", "A", re.sub(r"\d", "#", v)).replace("A", "a") if v.islower() else \
+            re.sub(r"[^\W\d_]", "A", re.sub(r"\d", "#", v))
+    masks = s[s.map(lambda v: bool(_ID_LIKE_RE.match(v)))].map(mask)
+    return {"locale": "en_US", "scheme": "mask", "masks": _shares(Counter(masks), top=8, min_count=2)}
 
 
 def _learn_ip(s: pd.Series) -> dict:

@@ -14,6 +14,8 @@ import ipaddress
 import re
 import unicodedata
 
+from faker.decode import unidecode
+
 # ---------------------------------------------------------------- column names
 
 _PERSON_QUALIFIERS = {
@@ -354,6 +356,8 @@ def is_street_name_only(value: str) -> bool:
 
 NAME_LIST_LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pt_BR", "pl_PL", "sv_SE",
                      "da_DK", "pt_PT", "fi_FI", "cs_CZ", "tr_TR")
+# Names in other scripts, matched after transliteration; their locale comes from the script instead.
+OTHER_SCRIPT_NAME_LOCALES = ("ru_RU", "uk_UA", "el_GR", "bg_BG")
 _NAME_PARTICLES = {"van", "von", "der", "den", "de", "da", "di", "del", "la", "le", "du", "dos", "das", "y", "zu",
                    "mc", "mac", "st.", "bin", "al", "el", "ten", "ter"}
 _NAME_AFFIXES = {"mr", "mrs", "ms", "miss", "dr", "prof", "sir", "herr", "frau", "mme", "mlle", "m", "sr", "sra",
@@ -361,17 +365,19 @@ _NAME_AFFIXES = {"mr", "mrs", "ms", "miss", "dr", "prof", "sir", "herr", "frau",
 
 
 def fold_ascii(text: str) -> str:
-    """'Jürgen' -> 'jurgen': lower-case ASCII for matching names and building e-mail addresses."""
-    text = text.replace("ß", "ss").replace("ø", "o").replace("Ø", "O").replace("ł", "l").replace("Ł", "L")
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    """'Jürgen' -> 'jurgen', 'Чеслав' -> 'cheslav': Faker's own transliteration, lower-cased, for
+    matching names across scripts and for building e-mail addresses."""
+    return unidecode(str(text)).lower()
 
 
-def _names_of(provider, attr: str) -> list[str]:
+def _names_of(provider, kind: str) -> list[str]:
+    """Every name list of a Faker person provider for kind 'first' or 'last' ('first_names_female',
+    'unisex_last_names', ...)."""
     names: list[str] = []
-    for a in (attr, attr + "_male", attr + "_female", attr + "_nonbinary"):
-        v = getattr(provider, a, None)
-        if v:
-            names.extend(str(x) for x in v)
+    for attr in dir(provider):
+        value = getattr(provider, attr, None)
+        if f"{kind}_name" in attr and isinstance(value, (tuple, list, dict)) and len(value) > 1:
+            names.extend(str(x) for x in value)
     return names
 
 
@@ -379,15 +385,28 @@ def _names_of(provider, attr: str) -> list[str]:
 def name_lists() -> dict[str, tuple[frozenset, frozenset]]:
     """Faker's first and last names per locale, folded to lower-case ASCII."""
     out = {}
-    for loc in NAME_LIST_LOCALES:
+    for loc in NAME_LIST_LOCALES + OTHER_SCRIPT_NAME_LOCALES:
         try:
             provider = importlib.import_module(f"faker.providers.person.{loc}").Provider
         except ImportError:
             continue
-        firsts = frozenset(fold_ascii(x) for x in _names_of(provider, "first_names"))
-        lasts = frozenset(fold_ascii(x) for x in _names_of(provider, "last_names"))
+        firsts = frozenset(fold_ascii(x) for x in _names_of(provider, "first"))
+        lasts = frozenset(fold_ascii(x) for x in _names_of(provider, "last"))
         out[loc] = (firsts, lasts)
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def name_affixes() -> frozenset:
+    """Titles and suffixes ('mr', 'pani', 'g-zha', 'phd'): ours plus every Faker locale's prefixes/suffixes."""
+    words = set(_NAME_AFFIXES)
+    for loc in NAME_LIST_LOCALES + OTHER_SCRIPT_NAME_LOCALES:
+        provider = importlib.import_module(f"faker.providers.person.{loc}").Provider
+        for attr in dir(provider):
+            value = getattr(provider, attr, None)
+            if ("prefix" in attr or "suffix" in attr) and isinstance(value, (tuple, list, dict)):
+                words.update(fold_ascii(str(w)).strip().rstrip(".") for w in value)
+    return frozenset(w for w in words if w)
 
 
 @functools.lru_cache(maxsize=1)
@@ -413,8 +432,9 @@ def name_words(value: str) -> list[str] | None:
             text = f"{first} {last}"
     elif "," in text:
         return None
-    # titles, suffixes and abbreviations ('Dr.', 'Dipl.-Ing.', 'J.') are not first or last names
-    words = [w for w in text.split() if fold_ascii(w).rstrip(".") not in _NAME_AFFIXES and "." not in w]
+    # titles, suffixes and abbreviations ('Dr.', 'pani', 'Dipl.-Ing.', 'J.') are not first or last names
+    affixes = name_affixes()
+    words = [w for w in text.split() if fold_ascii(w).rstrip(".") not in affixes and "." not in w]
     if not 1 <= len(words) <= 5 or not all(_NAME_WORD_RE.match(w) for w in words):
         return None
     return words
@@ -426,9 +446,8 @@ def is_capitalised(word: str) -> bool:
 
 
 def is_known_full_name(value: str) -> bool:
-    """2-4 capitalised words whose first is a known first name and whose last name (last word, a
-    hyphen part, or the tail with particles such as 'van der Berg') is a known last name in one of the
-    Faker locales."""
+    """2-4 capitalised words: a known first name then a known last name (last word, a hyphen part, or
+    the tail with particles such as 'van der Berg'), or a last name then a first name, per Faker's lists."""
     words = name_words(value)
     if words is None:
         return False
@@ -439,4 +458,6 @@ def is_known_full_name(value: str) -> bool:
     folded = [fold_ascii(w) for w in words]
     tails = {folded[-1], " ".join(folded[1:]), *folded[-1].split("-")}
     tails |= {" ".join(folded[i:]) for i in range(1, len(folded))}
-    return folded[0].split("-")[0] in firsts and any(t in lasts for t in tails)
+    if folded[0].split("-")[0] in firsts and any(t in lasts for t in tails):
+        return True
+    return folded[0] in lasts and folded[1].split("-")[0] in firsts  # family name first: 'Бурова Екатерина

@@ -20,7 +20,7 @@ from lookalike.errors import LookalikeError
 from lookalike.privacy import pii_checks as checks
 
 PERSON_KINDS = ("person_name", "first_name", "last_name", "email")
-_POOL = 600            # Faker calls per vocabulary (street names, cities...): fixed cost, whatever n is
+_POOL = 400            # Faker calls per vocabulary (street names, cities...): fixed cost, whatever n is
 _MAX_ROUNDS = 60       # regeneration rounds before giving up on avoiding forbidden values
 _DIGITS = np.frombuffer(b"0123456789", dtype=np.uint8)
 _UPPER = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", dtype=np.uint8)
@@ -184,9 +184,11 @@ class _EmailColumn:
                 self.fields[name] = np.empty(len(rows), dtype=values.dtype)
             self.fields[name][rows] = values
 
-    def values(self) -> np.ndarray:
-        f, p = self.fields, self.people
-        first, last = p.folded_firsts[p.first_idx], p.folded_lasts[p.last_idx]
+    def values(self, rows: np.ndarray) -> np.ndarray:
+        """E-mail addresses for the given row numbers, built from each row's fake person."""
+        f = {name: values[rows] for name, values in self.fields.items()}
+        p = self.people
+        first, last = p.folded_firsts[p.first_idx[rows]], p.folded_lasts[p.last_idx[rows]]
         locals_ = []
         for fi, la, style, sep, dg, up in zip(first, last, f["style"], f["sep"], f["digits"], f["upper"]):
             if style == "initial_last":
@@ -205,8 +207,7 @@ class _EmailColumn:
         return np.asarray(locals_, dtype=object) + "@" + domain.astype(object)
 
 
-def _person_name(fmt: dict, first: np.ndarray, last: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    order = _choose(rng, fmt.get("order", {}), len(first), "first_last")
+def _person_name(fmt: dict, first: np.ndarray, last: np.ndarray, order: np.ndarray) -> np.ndarray:
     sep = fmt.get("separator", " ")
     out = np.where(order == "last_comma_first", last + ", " + first,
                    np.where(order == "last_first", last + sep + first, first + sep + last))
@@ -227,29 +228,32 @@ def _generate_people(cols: dict, n: int, seed: int, forbidden: dict, rngs: dict)
     people = _People(locale, seed, n, rng, banned_first, banned_last)
     emails = {c: _EmailColumn(cols[c][1], people, n, rngs[c], seed) for c, k in by_kind.items() if k == "email"}
     cases = {c: _choose(rngs[c], cols[c][1].get("case", {}), n, "title") for c in name_cols}
-    orders_rng = {c: np.random.default_rng([seed, 7, _stable(c)]) for c in name_cols}
-    out: dict = {}
-    todo = np.ones(n, dtype=bool)
+    orders = {c: _choose(rngs[c], cols[c][1].get("order", {}), n, "first_last") for c in name_cols}
+    out = {c: np.empty(n, dtype=object) for c in cols}
+    rows = np.arange(n)  # rows still to (re)build: all at first, then only those that hit a real value
     for _ in range(_MAX_ROUNDS):
-        first, last = people.first(), people.last()
+        first = people.firsts[people.first_idx[rows]]
+        last = people.lasts[people.last_idx[rows]]
         for c in name_cols:
             kind = by_kind[c]
             raw = first if kind == "first_name" else last if kind == "last_name" else \
-                _person_name(cols[c][1], first, last, orders_rng[c])
-            out[c] = _apply_case(raw, cases[c])
+                _person_name(cols[c][1], first, last, orders[c][rows])
+            out[c][rows] = _apply_case(raw, cases[c][rows])
         for c, col in emails.items():
-            out[c] = col.values()
-        bad = np.zeros(n, dtype=bool)
+            out[c][rows] = col.values(rows)
+        bad = np.zeros(len(rows), dtype=bool)
         for c in cols:
             if banned[c]:
-                bad |= _colliding(out[c], by_kind[c], banned[c])
+                bad |= _colliding(out[c][rows], by_kind[c], banned[c])
         if not bad.any():
             return out
-        people.redraw(bad)
+        redo = np.zeros(n, dtype=bool)
+        redo[rows[bad]] = True
+        people.redraw(redo)
         for col in emails.values():
-            col.redraw(bad)
-        todo = bad
-    raise LookalikeError(f"Columns {sorted(cols)}: {int(todo.sum())} fake values still equal real values after "
+            col.redraw(redo)
+        rows = rows[bad]
+    raise LookalikeError(f"Columns {sorted(cols)}: {len(rows)} fake values still equal real values after "
                          f"{_MAX_ROUNDS} attempts; the real values cover almost all fake names for this locale.")
 
 
@@ -299,8 +303,8 @@ def _cards(fmt: dict, n: int, rng: np.random.Generator, seed: int) -> np.ndarray
             else:
                 prefixes = _choose(rng, fmt.get("other_first_digits", {}), k, "6")
             body = rng.integers(0, 10, size=(k, length - 1))
-            for j, prefix in enumerate(prefixes):
-                body[j, :len(prefix)] = [int(ch) for ch in prefix]
+            for prefix in np.unique(prefixes):
+                body[np.ix_(prefixes == prefix, np.arange(len(prefix)))] = [int(ch) for ch in prefix]
             digits = np.concatenate([body, _luhn_check_digit(body)[:, None]], axis=1)
             numbers = (digits.astype(np.uint8) + 48).view(f"S{length}").ravel().astype(str)
             mask = fmt.get("group_masks", {}).get(str(length), "#" * length)
@@ -360,11 +364,13 @@ def _national_ids(fmt: dict, n: int, rng: np.random.Generator, seed: int) -> np.
     scheme = fmt.get("scheme", "mask")
     if scheme == "us_ssn":
         area = rng.integers(1, 900, size=n)
-        area = np.where(area == 666, 667, area)
+        area = np.where(area == 666, 667, area)  # SSA never issues area 000, 666 or 9xx, group 00, serial 0000
         group, serial = rng.integers(1, 100, size=n), rng.integers(1, 10000, size=n)
-        s = pd.Series(area).astype(str).str.zfill(3) + "-" + pd.Series(group).astype(str).str.zfill(2) + "-" \
-            + pd.Series(serial).astype(str).str.zfill(4)
-        return s.to_numpy(dtype=object)
+        out = np.full((n, 11), ord("-"), dtype=np.uint8)
+        for cols, number in (((0, 1, 2), area), ((4, 5), group), ((7, 8, 9, 10), serial)):
+            for i, col in enumerate(cols):
+                out[:, col] = 48 + (number // 10 ** (len(cols) - 1 - i)) % 10
+        return _bytes_to_str(out)
     if scheme == "uk_nino":
         first, second = list("ABCEGHJKLMNOPRSTWXYZ"), list("ABCEGHJKLMNPRSTWXYZ")
         a = np.asarray(first)[rng.integers(0, len(first), n)]
@@ -500,14 +506,13 @@ _KEYS = {"street_address": _key_name, "phone": _key_alnum, "credit_card": _key_a
 def _colliding(values: np.ndarray, kind: str, banned: set) -> np.ndarray:
     """Rows whose value equals a real one after normalising case and punctuation. Generated values are
     already canonical (single spaces, compressed IPs), so only cheap normalisation is needed here."""
-    s = pd.Series(values, dtype=object)
     if kind in ("phone", "credit_card", "iban", "national_id"):
-        keys = s.map(_key_alnum)
+        keys = [str(v).translate(_PUNCTUATION).upper() for v in values]
     elif kind == "ip_address":
-        keys = s
+        keys = values
     else:
-        keys = s.str.casefold()
-    return keys.isin(banned).to_numpy()
+        keys = [str(v).casefold() for v in values]
+    return np.fromiter((k in banned for k in keys), dtype=bool, count=len(values))
 
 
 def _stable(text: str) -> int:
@@ -546,11 +551,13 @@ def generate_pii(columns: dict[str, tuple[str, dict]], n: int, seed: int,
         values = _GENERATORS[kind](fmt, n, rng, seed)
         key = _KEYS[kind]
         banned = {key(v) for v in forbidden.get(col, ()) if v is not None}
+        rows = np.arange(n)  # rows to check: all at first, then only the regenerated ones
         for _ in range(_MAX_ROUNDS):
-            bad = _colliding(values, kind, banned) if banned else np.zeros(n, dtype=bool)
+            bad = _colliding(values[rows], kind, banned) if banned else np.zeros(len(rows), dtype=bool)
             if not bad.any():
                 break
-            values[bad] = _GENERATORS[kind](fmt, int(bad.sum()), rng, seed + _MAX_ROUNDS)
+            rows = rows[bad]
+            values[rows] = _GENERATORS[kind](fmt, len(rows), rng, seed + _MAX_ROUNDS)
         else:
             raise LookalikeError(f"Column {col!r}: could not generate {kind} values that differ from the "
                                  f"{len(banned)} real values after {_MAX_ROUNDS} attempts.")
