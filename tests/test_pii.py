@@ -156,7 +156,7 @@ def _real_columns():
 def test_learned_format_is_json_and_holds_no_real_value(col):
     kind, values = _real_columns()[col]
     fmt = learn_pii_format(kind, pd.Series(values, name=col))
-    text = json.dumps(fmt, ensure_ascii=False)
+    text = json.dumps(fmt, ensure_ascii=False, allow_nan=False)
     assert json.loads(text) == fmt
     pieces = set()
     for v in values:
@@ -166,6 +166,22 @@ def test_learned_format_is_json_and_holds_no_real_value(col):
     leaked = sorted(p for p in pieces - public_mail if p in text)
     assert leaked == [], f"format of {col} leaks {leaked}: {text}"
     assert "acmewidgets" not in text  # a company's own mail domain identifies the company
+
+
+def test_company_mail_domains_and_brand_tlds_are_not_kept():
+    values = [f"staff{i}@mail.acmewidgets.com" for i in range(10)] + [f"p{i}@shop.bmw" for i in range(10)] + \
+             [f"u{i}@gmail.com" for i in range(10)]
+    fmt = learn_pii_format("email", pd.Series(values))
+    text = json.dumps(fmt)
+    assert "acmewidgets" not in text and "bmw" not in text and "mail.acme" not in text
+    assert fmt["free_domains"] == {"gmail.com": 1.0} and abs(fmt["free_mail_share"] - 1 / 3) < 1e-6
+
+
+@pytest.mark.parametrize("kind", PII_KINDS)
+def test_all_null_column_learns_and_generates_nulls(kind):
+    fmt = learn_pii_format(kind, pd.Series([None] * 4, dtype=object, name="c"))
+    json.dumps(fmt, allow_nan=False)
+    assert generate_pii({"c": (kind, fmt)}, 20, seed=0)["c"].isna().all()
 
 
 def test_learned_format_records_locale_and_pattern():

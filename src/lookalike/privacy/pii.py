@@ -147,7 +147,6 @@ _COUNTRY_LOCALES = {
     "EE": "et_EE", "LV": "lv_LV", "LT": "lt_LT", "US": "en_US", "CA": "en_CA", "AU": "en_AU", "NZ": "en_NZ",
     "IN": "en_IN", "JP": "ja_JP", "CN": "zh_CN", "RU": "ru_RU", "UA": "uk_UA", "MX": "es_MX", "AR": "es_AR",
 }
-_NANP_MASK_RE = re.compile(r"^(?:\+1[\s.\-]?|1[\s.\-])?\(?###\)?[\s.\-]?###[\s.\-]?####")
 FREE_MAIL_PROVIDERS = {
     "gmail", "googlemail", "yahoo", "ymail", "hotmail", "outlook", "live", "msn", "aol", "icloud", "me", "mac",
     "mail", "gmx", "web", "t-online", "freenet", "arcor", "orange", "free", "laposte", "wanadoo", "sfr", "voila",
@@ -158,6 +157,12 @@ FREE_MAIL_PROVIDERS = {
 _NAME_SCRIPTS = (("CYRILLIC", "ru_RU"), ("GREEK", "el_GR"), ("HIRAGANA", "ja_JP"), ("KATAKANA", "ja_JP"),
                  ("HANGUL", "ko_KR"), ("CJK", "zh_CN"), ("ARABIC", "ar_AA"), ("HEBREW", "he_IL"), ("THAI", "th_TH"))
 _MIN_SUPPORT = 5  # a TLD is only kept when at least this many values share it
+_GENERIC_TLD_RE = re.compile(r"(?:com|net|org|info|biz|edu|gov|mil|int|eu|[a-z]{2}|(?:co|com)\.[a-z]{2})")
+
+
+def _mean(flags: pd.Series) -> float:
+    """Share of True values, 0.0 for an empty column (keeps formats valid JSON: no NaN)."""
+    return round(float(flags.mean()), 6) if len(flags) else 0.0
 
 
 def _shares(counter: Counter, top: int | None = None, min_count: int = 1) -> dict:
@@ -255,22 +260,25 @@ def _email_style(local: str) -> tuple[str, str]:
 
 def _learn_email(s: pd.Series) -> dict:
     local, domain = s.str.rsplit("@", n=1).str[0], s.str.rsplit("@", n=1).str[-1].str.lower()
-    provider = domain.str.split(".").str[0]
-    tld = domain.str.extract(r"((?:co\.|com\.)?[a-z]+)$", expand=False).fillna("com")
-    free = provider.isin(FREE_MAIL_PROVIDERS) | domain.isin(FREE_MAIL_PROVIDERS)
+    provider = domain.str.split(".", n=1).str[0]
+    tld = domain.str.extract(r"((?:co\.|com\.)?[a-z]+)$", expand=False)
+    # 'gmail.com', 'yahoo.co.uk', 'web.de': a public provider directly under a generic or country TLD
+    # ('mail.acme.com' is a company domain, never kept)
+    free = provider.isin(FREE_MAIL_PROVIDERS) & (domain == provider + "." + tld)
+    tld = tld.where(tld.str.fullmatch(_GENERIC_TLD_RE.pattern).fillna(False))  # no '.bmw'-style brand TLDs
     styles = local.map(_email_style)
     country_tlds = tld.str.extract(r"([a-z]{2})$", expand=False).str.upper().map(_COUNTRY_LOCALES).dropna()
     locale = country_tlds.mode().iloc[0] if len(country_tlds) and len(country_tlds) >= 0.2 * len(s) else "en_US"
     return {
         "locale": locale,
-        "free_mail_share": round(float(free.mean()), 6),
+        "free_mail_share": _mean(free),
         # public mail providers (gmail.com, web.de) identify nobody; company domains are never kept
         "free_domains": _shares(Counter(domain[free]), top=10),
-        "tlds": _shares(Counter(tld[~free]), top=8, min_count=_MIN_SUPPORT),
+        "tlds": _shares(Counter(tld[~free].dropna()), top=8, min_count=_MIN_SUPPORT),
         "styles": _shares(Counter(st for st, _ in styles)),
         "separators": _shares(Counter(sep for _, sep in styles)),
-        "digits_share": round(float(local.str.contains(r"\d$").mean()), 6),
-        "upper_share": round(float(local.str.contains(r"[A-Z]").mean()), 6),
+        "digits_share": _mean(local.str.contains(r"\d$")),
+        "upper_share": _mean(local.str.contains(r"[A-Z]")),
     }
 
 
@@ -294,12 +302,8 @@ def _learn_phone(s: pd.Series) -> dict:
     s = s[s.map(lambda v: checks.is_phone(v, strict=False))]  # a mask of free text would keep its words
     masks = s.map(_phone_mask)
     codes = Counter(c for _, c in masks if c)
-    if codes and sum(codes.values()) >= 0.3 * len(s):
-        locale = _CALLING_CODES[codes.most_common(1)[0][0]]
-    elif len(s) and masks.map(lambda m: bool(_NANP_MASK_RE.match(m[0]))).mean() >= 0.5:
-        locale = "en_US"
-    else:
-        locale = "en_US"
+    with_code = sum(codes.values()) >= 0.3 * len(s) if codes else False
+    locale = _CALLING_CODES[codes.most_common(1)[0][0]] if with_code else "en_US"
     return {"locale": locale, "masks": _shares(Counter(m for m, _ in masks), top=8, min_count=2)}
 
 
@@ -333,9 +337,9 @@ def _address_locale(values: pd.Series) -> str:
     for loc, pattern in _address_vocab():
         votes[loc] = int(lines.map(lambda line: bool(pattern.search(line))).sum())
     best, count = max(votes.items(), key=lambda kv: kv[1]) if votes else ("en_US", 0)
-    if count >= 0.3 * len(lines):
+    if count and count >= 0.3 * len(lines):
         return best
-    uk_postcode = values.head(1000).str.contains(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b").mean()
+    uk_postcode = _mean(values.head(1000).str.contains(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b"))
     return "en_GB" if uk_postcode >= 0.5 else "en_US"
 
 
@@ -344,7 +348,7 @@ def _learn_address(s: pd.Series) -> dict:
     newline = s[multi].str.contains(r"[\n\r]")
     by_script = _script_locale(s)
     locale = by_script or _address_locale(s)
-    return {"locale": locale, "full_address_share": round(float(multi.mean()), 6),
+    return {"locale": locale, "full_address_share": _mean(multi),
             "line_separator": "\n" if (not len(newline) or newline.mean() >= 0.5) else ", "}
 
 
@@ -359,7 +363,7 @@ def _learn_iban(s: pd.Series) -> dict:
     countries = _shares(Counter(country))
     top = max(countries, key=countries.get) if countries else "DE"
     return {"locale": _COUNTRY_LOCALES.get(top, "en_US"), "countries": countries, "bban_masks": masks,
-            "spaced_share": round(float(s.str.contains(" ").mean()), 6)}
+            "spaced_share": _mean(s.str.contains(" "))}
 
 
 def _learn_card(s: pd.Series) -> dict:
@@ -374,16 +378,20 @@ def _learn_card(s: pd.Series) -> dict:
             "other_first_digits": other_first}
 
 
+def _id_mask(value: str) -> str:
+    """'AB 12 34 56 C' -> 'AA ## ## ## A': every digit and letter becomes a placeholder, punctuation stays."""
+    masked = re.sub(r"\d", "#", value)
+    return re.sub(r"[^\W\d_]", lambda m: "a" if m.group().islower() else "A", masked)
+
+
 def _learn_national_id(s: pd.Series) -> dict:
-    if _share(s, checks.is_us_ssn) >= 0.5:
-        return {"locale": "en_US", "scheme": "us_ssn", "masks": _shares(Counter(s.map(lambda v: re.sub(r"\d", "#", v))), 3, 2)}
-    if _share(s, lambda v: bool(checks.NINO_RE.match(v.upper()))) >= 0.5:
-        return {"locale": "en_GB", "scheme": "uk_nino",
-                "masks": _shares(Counter(s.map(lambda v: re.sub(r"[A-Za-z]", "A", re.sub(r"\d", "#", v)))), 3, 2)}
-    def mask(v: str) -> str:  # every letter and digit becomes a placeholder; only punctuation stays
-        return re.sub(r"[^\W\d_]", "A", re.sub(r"\d", "#", v)).replace("A", "a") if v.islower() else \
-            re.sub(r"[^\W\d_]", "A", re.sub(r"\d", "#", v))
-    masks = s[s.map(lambda v: bool(_ID_LIKE_RE.match(v)))].map(mask)
+    ssn = s[s.map(checks.is_us_ssn)]
+    if len(ssn) >= 0.5 * len(s) and len(ssn):
+        return {"locale": "en_US", "scheme": "us_ssn", "masks": _shares(Counter(ssn.map(_id_mask)))}
+    nino = s[s.map(lambda v: bool(checks.NINO_RE.match(v.upper())))]
+    if len(nino) >= 0.5 * len(s) and len(nino):
+        return {"locale": "en_GB", "scheme": "uk_nino", "masks": _shares(Counter(nino.str.upper().map(_id_mask)))}
+    masks = s[s.map(lambda v: bool(_ID_LIKE_RE.match(v)))].map(_id_mask)
     return {"locale": "en_US", "scheme": "mask", "masks": _shares(Counter(masks), top=8, min_count=2)}
 
 
@@ -413,7 +421,7 @@ def learn_pii_format(kind: str, values: pd.Series) -> dict:
     s = _nonempty_strings(values)
     if s is None:
         s = values[~is_null].astype(str)
-    fmt = {"kind": kind, "null_rate": round(float(is_null.mean()), 6) if len(values) else 0.0,
+    fmt = {"kind": kind, "null_rate": _mean(is_null),
            "numeric": bool(pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values))}
     if kind in ("person_name", "first_name", "last_name"):
         fmt.update(_learn_names(kind, s))
