@@ -76,11 +76,13 @@ class TableEncoder:
 
     def _fit_pii(self, col: ColumnSchema, s: pd.Series) -> None:
         from lookalike.privacy.pii import learn_pii_format
+        from lookalike.privacy.pii_fake import pii_key
 
         kind = col.options.get("pii")
         fmt = learn_pii_format(kind, s)
         self.pii_[col.name] = (kind, fmt)
-        real = s.dropna().astype(str).unique()
+        key = pii_key(kind)
+        real = {key(v) for v in s.dropna().unique()}
         salt = hashlib.blake2b(f"lookalike-{self.seed}-{col.name}".encode(), digest_size=16).digest()
         self.forbidden_[col.name] = BloomFilter(len(real), salt=salt).update(real)
 

@@ -220,10 +220,9 @@ def _generate_people(cols: dict, n: int, seed: int, forbidden: dict, rngs: dict)
     by_kind = {c: kind for c, (kind, _) in cols.items()}
     name_cols = [c for c, k in by_kind.items() if k != "email"]
     locale = cols[(name_cols or list(cols))[0]][1].get("locale", "en_US")
-    banned = {c: {(_key_email if k == "email" else _key_name)(v) for v in forbidden.get(c, ()) if v is not None}
-              for c, k in by_kind.items()}
-    banned_first = set().union(*(banned[c] for c, k in by_kind.items() if k == "first_name"))
-    banned_last = set().union(*(banned[c] for c, k in by_kind.items() if k == "last_name"))
+    banned = {c: _banned(forbidden.get(c), pii_key(k)) for c, k in by_kind.items()}
+    banned_first = _AnyOf([banned[c] for c, k in by_kind.items() if k == "first_name"])
+    banned_last = _AnyOf([banned[c] for c, k in by_kind.items() if k == "last_name"])
     rng = rngs["__people__"]
     people = _People(locale, seed, n, rng, banned_first, banned_last)
     emails = {c: _EmailColumn(cols[c][1], people, n, rngs[c], seed) for c, k in by_kind.items() if k == "email"}
@@ -503,6 +502,38 @@ _KEYS = {"street_address": _key_name, "phone": _key_alnum, "credit_card": _key_a
          "national_id": _key_alnum, "ip_address": _key_ip}
 
 
+def pii_key(kind: str):
+    """The normalisation under which a fake value counts as equal to a real one (case, punctuation)."""
+    if kind == "email":
+        return _key_email
+    if kind in PERSON_KINDS:
+        return _key_name
+    return _KEYS[kind]
+
+
+def _banned(values, key):
+    """Real values as normalised keys. A prebuilt membership filter of keys (no ``__iter__``, such as the
+    Bloom filter a saved model carries instead of real values) is used as it is."""
+    if values is None:
+        return set()
+    if not hasattr(values, "__iter__"):
+        return values
+    return {key(v) for v in values if v is not None}
+
+
+class _AnyOf:
+    """Membership in any of several sets or filters (a first name banned by any first-name column)."""
+
+    def __init__(self, parts):
+        self.parts = [p for p in parts if p is not None and (not hasattr(p, "__len__") or len(p))]
+
+    def __bool__(self) -> bool:
+        return bool(self.parts)
+
+    def __contains__(self, key) -> bool:
+        return any(key in p for p in self.parts)
+
+
 def _colliding(values: np.ndarray, kind: str, banned: set) -> np.ndarray:
     """Rows whose value equals a real one after normalising case and punctuation. Generated values are
     already canonical (single spaces, compressed IPs), so only cheap normalisation is needed here."""
@@ -550,7 +581,7 @@ def generate_pii(columns: dict[str, tuple[str, dict]], n: int, seed: int,
         rng = rngs[col]
         values = _GENERATORS[kind](fmt, n, rng, seed)
         key = _KEYS[kind]
-        banned = {key(v) for v in forbidden.get(col, ()) if v is not None}
+        banned = _banned(forbidden.get(col), key)
         rows = np.arange(n)  # rows to check: all at first, then only the regenerated ones
         for _ in range(_MAX_ROUNDS):
             bad = _colliding(values[rows], kind, banned) if banned else np.zeros(len(rows), dtype=bool)
@@ -560,7 +591,7 @@ def generate_pii(columns: dict[str, tuple[str, dict]], n: int, seed: int,
             values[rows] = _GENERATORS[kind](fmt, len(rows), rng, seed + _MAX_ROUNDS)
         else:
             raise LookalikeError(f"Column {col!r}: could not generate {kind} values that differ from the "
-                                 f"{len(banned)} real values after {_MAX_ROUNDS} attempts.")
+                                 f"real values after {_MAX_ROUNDS} attempts.")
         data[col] = values
     frame = {}
     for col, (kind, fmt) in columns.items():
