@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import importlib
+import ipaddress
 import re
+import unicodedata
 from collections import Counter
 
 import numpy as np
@@ -201,7 +203,6 @@ def _shares(counter: Counter, top: int | None = None, min_count: int = 1) -> dic
 
 
 def _script_locale(values: pd.Series) -> str | None:
-    import unicodedata
     letters = Counter()
     for v in values.head(500):
         for ch in v:
@@ -426,7 +427,6 @@ def _learn_national_id(s: pd.Series) -> dict:
 
 
 def _learn_ip(s: pd.Series) -> dict:
-    import ipaddress
     parsed = [ipaddress.ip_address(v) for v in s if checks.is_ip(v)]
     v6 = [a.version == 6 for a in parsed]
     v4 = [a for a in parsed if a.version == 4]

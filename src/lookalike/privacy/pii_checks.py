@@ -12,7 +12,6 @@ import functools
 import importlib
 import ipaddress
 import re
-import unicodedata
 
 from faker.decode import unidecode
 
@@ -460,7 +459,8 @@ def is_known_full_name(value: str) -> bool:
     tails |= {" ".join(folded[i:]) for i in range(1, len(folded))}
     if folded[0].split("-")[0] in firsts and any(t in lasts for t in tails):
         return True
-    return folded[0] in lasts and folded[1].split("-")[0] in firsts  # family name first: 'Бурова Екатерина
+    # family name first: 'Бурова Екатерина Сергеевна'
+    return folded[0] in lasts and folded[1].split("-")[0] in firsts
 
 
 def starts_with_first_name(value: str) -> bool:

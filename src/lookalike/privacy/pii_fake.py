@@ -84,7 +84,8 @@ def _name_pool(fake: Faker, attr: str, method: str) -> tuple[np.ndarray, np.ndar
     provider = _provider(fake, "person")
     names, weights = [], []
     main = getattr(provider, attr, None)
-    for source in [main] if main else [getattr(provider, attr + "_male", None), getattr(provider, attr + "_female", None)]:
+    sources = [main] if main else [getattr(provider, attr + "_male", None), getattr(provider, attr + "_female", None)]
+    for source in sources:
         if isinstance(source, dict):
             names.extend(map(str, source.keys()))
             weights.extend(float(w) for w in source.values())
@@ -306,7 +307,8 @@ def _cards(fmt: dict, n: int, rng: np.random.Generator, seed: int) -> np.ndarray
             sub = rows[lengths.astype(int) == length]
             k = len(sub)
             if brand in _BRAND_PREFIXES:
-                prefixes = np.asarray(_BRAND_PREFIXES[brand], dtype=object)[rng.integers(0, len(_BRAND_PREFIXES[brand]), k)]
+                choices = np.asarray(_BRAND_PREFIXES[brand], dtype=object)
+                prefixes = choices[rng.integers(0, len(choices), k)]
             else:
                 prefixes = _choose(rng, fmt.get("other_first_digits", {}), k, "6")
             body = rng.integers(0, 10, size=(k, length - 1))
