@@ -74,6 +74,16 @@ def test_detects_pii_columns(name, make, kind):
     assert detect_pii(name, column(make(), name)) == kind
 
 
+def test_bare_name_column_tells_people_from_places_and_picks_name_part():
+    f = fake(seed=21)
+    assert detect_pii("name", column([f.first_name() for _ in range(N)])) == "first_name"
+    unknown_surnames = [f"{f.first_name()} Xq{chr(97 + i % 26)}{chr(97 + i // 26)}z" for i in range(N)]
+    assert detect_pii("name", column(unknown_surnames)) == "person_name"
+    assert detect_pii("name", column([f"{f.first_name()[0]} {f.last_name()}" for _ in range(N)])) == "person_name"
+    assert detect_pii("name", column([f"{f.city()} Airport" for _ in range(N)])) is None
+    assert detect_pii("name", column([f.company() for _ in range(N)])) is None
+
+
 def test_card_numbers_stored_as_integers_are_detected():
     numbers = [int(fake(seed=s).credit_card_number(card_type="visa16")) for s in range(50)]
     assert detect_pii("x", pd.Series(numbers, dtype="int64")) == "credit_card"
@@ -296,6 +306,13 @@ def test_each_row_is_one_consistent_person():
     expected_local = out["first"].map(clean) + "." + out["last"].map(clean)
     assert (out["mail"].str.split("@").str[0] == expected_local).all()
     assert out["mail"].str.endswith("@gmail.com").all()  # the one (public) provider the real data used
+
+
+def test_person_name_style_is_kept_initials_and_comma_order():
+    f = fake(seed=22)
+    real = [f"{f.last_name()}, {f.first_name()[0]}" for _ in range(100)]
+    out = generate_pii({"n": _learned("person_name", real)}, 300, seed=2)["n"]
+    assert out.str.fullmatch(r"[^\W\d_][\w' \-]*, [A-Z]").all()
 
 
 def test_null_rate_is_honoured_per_column():

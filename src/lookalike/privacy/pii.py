@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import importlib
+import ipaddress
 import re
+import unicodedata
 from collections import Counter
 
 import numpy as np
@@ -83,9 +85,30 @@ def _hint_confirmed(hint: str, s: pd.Series) -> bool:
         return _looks_like_name_column(s, max_words=3)
     if hint == "person_name":
         return _looks_like_name_column(s, max_words=5)
-    if hint == "generic_name":
-        return _looks_like_name_column(s, max_words=5) and _share(s, checks.is_known_full_name) >= 0.3
     return False
+
+
+def _generic_name_kind(s: pd.Series) -> str | None:
+    """For a column called just 'name': person_name, first_name or last_name when at least half of
+    the values read as personal names (Faker's name lists), else None ('Heathrow', 'Citigroup')."""
+    if not _looks_like_name_column(s, max_words=5):
+        return None
+    counts = s.value_counts()
+
+    def label(v: str) -> str | None:
+        if checks.is_known_full_name(v) or checks.starts_with_first_name(v):
+            return "both"
+        return checks.known_name_words(v)
+    labels = pd.Series([label(v) for v in counts.index], index=counts.index, dtype=object)
+    weight = counts / counts.sum()
+    if weight[labels.notna().to_numpy()].sum() < 0.5:
+        return None
+    one_word = np.fromiter((len(checks.name_words(v) or ()) == 1 for v in counts.index), dtype=bool,
+                           count=len(counts))
+    if weight[one_word].sum() >= 0.8:
+        first, last = weight[(labels == "first").to_numpy()].sum(), weight[(labels == "last").to_numpy()].sum()
+        return "first_name" if first >= last else "last_name"
+    return "person_name"
 
 
 def detect_pii(name: str, values: pd.Series) -> str | None:
@@ -102,8 +125,12 @@ def detect_pii(name: str, values: pd.Series) -> str | None:
     hint = checks.name_hint(name)
     if hint is not None and len(s) == 0:
         return None if hint == "generic_name" else hint  # an empty column named 'email' is still an e-mail column
-    if hint is not None and _hint_confirmed(hint, s):
-        return "person_name" if hint == "generic_name" else hint
+    if hint == "generic_name":
+        kind = _generic_name_kind(s)
+        if kind is not None:
+            return kind
+    elif hint is not None and _hint_confirmed(hint, s):
+        return hint
     if len(s) == 0:
         return None
     if pd.api.types.is_numeric_dtype(values):  # bare numbers: only card numbers are specific enough
@@ -122,7 +149,8 @@ def detect_pii(name: str, values: pd.Series) -> str | None:
         return words is not None and 2 <= len(words) <= 3 and all(checks.is_capitalised(x) for x in words)
     if checks.names_a_non_person(name):
         return None
-    if _share(s, shaped) >= UNHINTED_SHARE and _share(s, checks.is_known_full_name) >= 0.5:
+    if _share(s, shaped) >= UNHINTED_SHARE and (_share(s, checks.is_known_full_name) >= 0.5
+                                                 or _share(s, checks.starts_with_first_name) >= 0.7):
         return "person_name"
     return None
 
@@ -175,7 +203,6 @@ def _shares(counter: Counter, top: int | None = None, min_count: int = 1) -> dic
 
 
 def _script_locale(values: pd.Series) -> str | None:
-    import unicodedata
     letters = Counter()
     for v in values.head(500):
         for ch in v:
@@ -227,11 +254,15 @@ def _learn_names(kind: str, s: pd.Series) -> dict:
             if "," in v:
                 return "last_comma_first"
             words = v.split()
-            if len(words) >= 2 and checks.fold_ascii(words[-1]) in firsts \
+            if len(words) >= 2 and len(words[0].rstrip(".")) > 1 and checks.fold_ascii(words[-1]) in firsts \
                     and checks.fold_ascii(words[0]) not in firsts:
                 return "last_first"
             return "first_last"
         fmt["order"] = _shares(Counter(s.map(order)))
+        initial = s.str.contains(r"(?:^|[\s,])[^\W\d_]\.?(?:\s|$)")  # 'J Pierre', 'Allard, K', 'G. Mercator'
+        fmt["initial_share"] = _mean(initial)
+        fmt["initial_dot"] = bool(s[initial].str.contains(r"(?:^|[\s,])[^\W\d_]\.").mean() >= 0.5) \
+            if initial.any() else False
         if fmt["locale"] in ("ja_JP", "zh_CN", "zh_TW", "ko_KR"):
             fmt["separator"] = " " if s.str.contains(" ").mean() >= 0.5 else ""
     return fmt
@@ -396,7 +427,6 @@ def _learn_national_id(s: pd.Series) -> dict:
 
 
 def _learn_ip(s: pd.Series) -> dict:
-    import ipaddress
     parsed = [ipaddress.ip_address(v) for v in s if checks.is_ip(v)]
     v6 = [a.version == 6 for a in parsed]
     v4 = [a for a in parsed if a.version == 4]

@@ -12,7 +12,6 @@ import functools
 import importlib
 import ipaddress
 import re
-import unicodedata
 
 from faker.decode import unidecode
 
@@ -460,4 +459,32 @@ def is_known_full_name(value: str) -> bool:
     tails |= {" ".join(folded[i:]) for i in range(1, len(folded))}
     if folded[0].split("-")[0] in firsts and any(t in lasts for t in tails):
         return True
-    return folded[0] in lasts and folded[1].split("-")[0] in firsts  # family name first: 'Бурова Екатерина
+    # family name first: 'Бурова Екатерина Сергеевна'
+    return folded[0] in lasts and folded[1].split("-")[0] in firsts
+
+
+def starts_with_first_name(value: str) -> bool:
+    """2-4 capitalised words opening with a known first name ('Gary Muhrcke'): Faker's last-name
+    lists are short, so a real surname is often unknown while the first name is not."""
+    words = name_words(value)
+    if words is None:
+        return False
+    core = [w for w in words if fold_ascii(w) not in _NAME_PARTICLES]
+    firsts, _ = all_first_and_last_names()
+    return 2 <= len(core) <= 4 and all(is_capitalised(w) for w in core) \
+        and fold_ascii(core[0]).split("-")[0] in firsts
+
+
+def known_name_words(value: str) -> str | None:
+    """'first' / 'last' / 'both' when every word longer than an initial is a known first or last name
+    ('Allison', 'Suzuki, I', 'J Pierre'), else None."""
+    words = [fold_ascii(w) for w in name_words(value) or [] if len(w.rstrip(".")) > 1]
+    if not words:
+        return None
+    firsts, lasts = all_first_and_last_names()
+
+    def is_last(w: str) -> bool:
+        return w in lasts or w.split("-")[-1] in lasts
+    if len(words) == 1:
+        return "first" if words[0].split("-")[0] in firsts else "last" if is_last(words[0]) else None
+    return "both" if all(w.split("-")[0] in firsts or is_last(w) for w in words) else None

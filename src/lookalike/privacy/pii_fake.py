@@ -84,7 +84,8 @@ def _name_pool(fake: Faker, attr: str, method: str) -> tuple[np.ndarray, np.ndar
     provider = _provider(fake, "person")
     names, weights = [], []
     main = getattr(provider, attr, None)
-    for source in [main] if main else [getattr(provider, attr + "_male", None), getattr(provider, attr + "_female", None)]:
+    sources = [main] if main else [getattr(provider, attr + "_male", None), getattr(provider, attr + "_female", None)]
+    for source in sources:
         if isinstance(source, dict):
             names.extend(map(str, source.keys()))
             weights.extend(float(w) for w in source.values())
@@ -207,8 +208,14 @@ class _EmailColumn:
         return np.asarray(locals_, dtype=object) + "@" + domain.astype(object)
 
 
-def _person_name(fmt: dict, first: np.ndarray, last: np.ndarray, order: np.ndarray) -> np.ndarray:
+def _person_name(fmt: dict, first: np.ndarray, last: np.ndarray, order: np.ndarray,
+                 initial: np.ndarray) -> np.ndarray:
+    """Full names in the learned order; rows drawn for an initial get 'J' or 'J.' for the first name."""
     sep = fmt.get("separator", " ")
+    if initial.any():
+        first = first.copy()
+        dot = "." if fmt.get("initial_dot") else ""
+        first[initial] = [f[:1] + dot for f in first[initial]]
     out = np.where(order == "last_comma_first", last + ", " + first,
                    np.where(order == "last_first", last + sep + first, first + sep + last))
     return out.astype(object)
@@ -228,6 +235,7 @@ def _generate_people(cols: dict, n: int, seed: int, forbidden: dict, rngs: dict)
     emails = {c: _EmailColumn(cols[c][1], people, n, rngs[c], seed) for c, k in by_kind.items() if k == "email"}
     cases = {c: _choose(rngs[c], cols[c][1].get("case", {}), n, "title") for c in name_cols}
     orders = {c: _choose(rngs[c], cols[c][1].get("order", {}), n, "first_last") for c in name_cols}
+    initials = {c: rngs[c].random(n) < float(cols[c][1].get("initial_share", 0.0)) for c in name_cols}
     out = {c: np.empty(n, dtype=object) for c in cols}
     rows = np.arange(n)  # rows still to (re)build: all at first, then only those that hit a real value
     for _ in range(_MAX_ROUNDS):
@@ -236,7 +244,7 @@ def _generate_people(cols: dict, n: int, seed: int, forbidden: dict, rngs: dict)
         for c in name_cols:
             kind = by_kind[c]
             raw = first if kind == "first_name" else last if kind == "last_name" else \
-                _person_name(cols[c][1], first, last, orders[c][rows])
+                _person_name(cols[c][1], first, last, orders[c][rows], initials[c][rows])
             out[c][rows] = _apply_case(raw, cases[c][rows])
         for c, col in emails.items():
             out[c][rows] = col.values(rows)
@@ -298,7 +306,8 @@ def _cards(fmt: dict, n: int, rng: np.random.Generator, seed: int) -> np.ndarray
             sub = rows[lengths.astype(int) == length]
             k = len(sub)
             if brand in _BRAND_PREFIXES:
-                prefixes = np.asarray(_BRAND_PREFIXES[brand], dtype=object)[rng.integers(0, len(_BRAND_PREFIXES[brand]), k)]
+                choices = np.asarray(_BRAND_PREFIXES[brand], dtype=object)
+                prefixes = choices[rng.integers(0, len(choices), k)]
             else:
                 prefixes = _choose(rng, fmt.get("other_first_digits", {}), k, "6")
             body = rng.integers(0, 10, size=(k, length - 1))
