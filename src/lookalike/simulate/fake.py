@@ -146,6 +146,9 @@ def dist_values(gen: Generator, u: np.ndarray, m: int) -> np.ndarray:
         return arr[idx]
     if dist == "bernoulli":
         return u > 1.0 - p["p"]  # larger u -> True, so copulas keep their sign
+    if dist == "quantiles":  # piecewise-linear inverse CDF through quantiles at equal probability steps
+        knots = p["values"]
+        return np.interp(u, np.linspace(0.0, 1.0, len(knots)), knots)
     if dist == "uniform":
         return p["low"] + u * (p["high"] - p["low"])
     if dist in ("date", "datetime"):

@@ -55,6 +55,7 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "gamma": (("shape", "scale"), ("min", "max")),
     "poisson": (("lam",), ("min", "max")),
     "categorical": (("values",), ()),
+    "quantiles": (("values",), ()),
     "bernoulli": (("p",), ()),
     "date": (("start", "end"), ()),
     "datetime": (("start", "end"), ()),
@@ -63,7 +64,7 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 # distributions whose values come from an inverse CDF, so they can take part in a Gaussian copula
 COPULA_DISTRIBUTIONS = {"normal", "lognormal", "uniform", "exponential", "gamma", "poisson", "categorical",
-                        "bernoulli", "date", "datetime"}
+                        "quantiles", "bernoulli", "date", "datetime"}
 GENERATOR_KEYS = ("dist", "faker", "expr", "foreign_key", "cases")
 COLUMN_KEYS = ("unique", "null_rate", "round")
 FAKER_KEYS = ("args", "pool", "locale")
@@ -457,6 +458,14 @@ class _Checker:
             p["p"] = self.number(node, "p", keypath, lo=0.0, hi=1.0)
         elif dist == "categorical":
             p["values"], p["weights"] = self.categories(node, keypath)
+        elif dist == "quantiles":
+            knots = node["values"]
+            ok = isinstance(knots, list) and len(knots) >= 2 and all(
+                isinstance(k, (int, float)) and not isinstance(k, bool) and np.isfinite(k) for k in knots)
+            if not ok or any(b < a for a, b in zip(knots, knots[1:])):
+                self.fail(node, "values", f"{keypath}.values",
+                          "expected a non-decreasing list of at least 2 numbers (quantiles at equal steps)")
+            p["values"] = np.asarray(knots, dtype=float)
         elif dist in ("date", "datetime"):
             p["start"] = self.when(node, "start", keypath)
             p["end"] = self.when(node, "end", keypath)
