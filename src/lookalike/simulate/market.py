@@ -372,19 +372,24 @@ def calibrate_file(path: str | os.PathLike) -> tuple[list[HestonParams], np.ndar
     return params, corr
 
 
+def correlation_for_assets(series_corr: np.ndarray, n_assets: int) -> np.ndarray:
+    """Asset i follows fitted series i % C; two assets fitted to one series get the series' mean co-movement."""
+    c = len(series_corr)
+    idx = np.arange(n_assets) % c
+    corr = series_corr[np.ix_(idx, idx)].copy()
+    off = series_corr[~np.eye(c, dtype=bool)]
+    corr[idx[:, None] == idx[None, :]] = off.mean() if off.size else 0.5
+    np.fill_diagonal(corr, 1.0)
+    return _nearest_corr(corr)
+
+
 def simulate_market(n_assets: int, n_days: int, output: str | os.PathLike, seed: int = 0, intraday: bool = False,
                     calibrate_from: str | os.PathLike | None = None, fmt: str = "parquet", force: bool = False,
                     on_day=None) -> dict[str, Path]:
     """Convenience wrapper used by the CLI."""
     params, corr = None, None
     if calibrate_from is not None:
-        fitted, file_corr = calibrate_file(calibrate_from)
-        params = fitted
-        idx = np.arange(n_assets) % len(fitted)
-        corr = file_corr[np.ix_(idx, idx)]
-        same = idx[:, None] == idx[None, :]
-        off = file_corr[~np.eye(len(fitted), dtype=bool)]
-        corr[same] = off.mean() if off.size else 0.5  # two assets fitted to one column: typical co-movement
-        np.fill_diagonal(corr, 1.0)
+        params, file_corr = calibrate_file(calibrate_from)
+        corr = correlation_for_assets(file_corr, n_assets)
     sim = MarketSimulator(n_assets=n_assets, n_days=n_days, seed=seed, intraday=intraday, params=params, corr=corr)
     return sim.write(output, fmt=fmt, force=force, on_day=on_day)
