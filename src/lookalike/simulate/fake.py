@@ -128,10 +128,10 @@ def dist_values(gen: Generator, u: np.ndarray, m: int) -> np.ndarray:
         nums = p["start"] + p["step"] * np.arange(m, dtype=np.int64)
         if p["prefix"] is None and not p["width"]:
             return nums
-        text = pd.Series(nums).astype(str)
+        text = nums.astype(str)
         if p["width"]:
-            text = text.str.zfill(p["width"])
-        return ((p["prefix"] or "") + text).to_numpy(dtype=object)
+            text = np.char.zfill(text, p["width"])
+        return np.char.add(p["prefix"] or "", text).astype(object)
     if dist == "constant":
         return np.full(m, p["value"], dtype=object if isinstance(p["value"], str) else None)
     if dist == "categorical":
@@ -167,9 +167,11 @@ def dist_values(gen: Generator, u: np.ndarray, m: int) -> np.ndarray:
     hi = frozen.cdf(p["max"]) if "max" in p else 1.0
     if hi - lo <= 0:
         raise LookalikeError(f"{gen.where}: min/max leave no probability mass for {dist}")
-    values = frozen.ppf(np.clip(lo + u * (hi - lo), _EPS, 1 - _EPS))
-    if dist == "poisson":
-        return values.astype(np.int64)
+    u = np.clip(lo + u * (hi - lo), _EPS, 1 - _EPS)
+    if dist == "poisson":  # inverse CDF by table lookup: scipy's discrete ppf is slow for millions of rows
+        support = np.arange(int(frozen.ppf(1 - _EPS)) + 2)
+        return np.minimum(np.searchsorted(frozen.cdf(support), u, side="left"), support[-1]).astype(np.int64)
+    values = frozen.ppf(u)
     if "min" in p or "max" in p:
         values = np.clip(values, p.get("min", -np.inf), p.get("max", np.inf))
     return values

@@ -52,17 +52,35 @@ def fake_values(provider: str, n: int, rng: np.random.Generator, *, args: dict |
         values = [method(**(args or {})) for _ in range(size)]
     except TypeError as exc:
         raise LookalikeError(f"{where}: bad args for Faker provider {provider!r}: {exc}") from None
-    values = np.asarray(values, dtype=object)
-    if size < n:
-        values = values[rng.integers(0, size, size=n)]
+    pool_values = pd.unique(np.asarray(values, dtype=object))
     if unique:
-        values = make_unique(values)
-    return values
+        return unique_from_pool(pool_values, n, rng)
+    idx = np.arange(n) if len(pool_values) == n else rng.integers(0, len(pool_values), size=n)
+    return pool_values[idx]
+
+
+def unique_from_pool(pool: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` distinct values drawn from ``pool``: the k-th repeat of a pool value gets suffix k+1
+    (``anna.lee2@x.org``, ``ACME Ltd-2``)."""
+    idx = np.arange(n) if len(pool) >= n else rng.integers(0, len(pool), size=n)
+    order = np.argsort(idx, kind="stable")
+    sorted_idx = idx[order]
+    group_start = np.r_[0, np.flatnonzero(np.diff(sorted_idx)) + 1]
+    starts = np.repeat(group_start, np.diff(np.r_[group_start, n]))
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n) - starts
+    text = [str(v) for v in pool]
+    split = [t.partition("@") for t in text]  # e-mails get the suffix before the "@"
+    out = np.array([(f"{split[i][0]}{r + 1}@{split[i][2]}" if split[i][1] else f"{text[i]}-{r + 1}") if r
+                    else text[i] for i, r in zip(idx.tolist(), rank.tolist())], dtype=object)
+    return make_unique(out)
 
 
 def make_unique(values: np.ndarray) -> np.ndarray:
-    """Give repeats a numeric suffix (``anna.lee2@x.org``) until all values differ."""
+    """Give the rare remaining repeats a further suffix until all values differ."""
     out = pd.Series(values.astype(str), dtype=object)
+    if not out.duplicated().any():
+        return out.to_numpy(dtype=object)
     for _ in range(10):
         repeat = out.groupby(out, sort=False).cumcount()
         dup = repeat > 0
