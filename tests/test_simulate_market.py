@@ -66,7 +66,7 @@ def test_simulated_returns_show_stylized_facts(market):
     prices = market["prices"]
     for _, g in prices.groupby("asset"):
         r = g["log_return"].to_numpy()
-        kurt, acf_abs = (float(v[0]) for v in return_moments(r))
+        kurt, acf_abs, _ = (float(v[0]) for v in return_moments(r))
         assert kurt > 1.0  # heavy tails
         raw = [np.corrcoef(r[:-lag], r[lag:])[0, 1] for lag in range(1, 11)]
         assert abs(np.mean(raw)) < 0.04 and np.max(np.abs(raw)) < 0.12  # no autocorrelation of raw returns

@@ -158,36 +158,36 @@ def calibrate(prices: np.ndarray | pd.Series, name: str = "prices", refine: bool
     return _refine(first, r, theta) if refine else first
 
 
-def return_moments(r: np.ndarray) -> tuple[float, float]:
-    """Excess kurtosis and the mean autocorrelation of |returns| at lags 1..10 (columns of ``r``)."""
+def return_moments(r: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per column of ``r``: excess kurtosis, and the mean autocorrelation of |returns| at lags 1-10 and 11-20."""
     r = np.atleast_2d(np.asarray(r, float).T).T
     x = r - r.mean(axis=0)
     kurt = (x ** 4).mean(axis=0) / (x ** 2).mean(axis=0) ** 2 - 3
     a = np.abs(r) - np.abs(r).mean(axis=0)
-    acf = np.mean([(a[:-lag] * a[lag:]).mean(axis=0) / (a * a).mean(axis=0) for lag in range(1, 11)], axis=0)
-    return kurt, acf
+    acf = np.array([(a[:-lag] * a[lag:]).mean(axis=0) / (a * a).mean(axis=0) for lag in range(1, 21)])
+    return kurt, acf[:10].mean(axis=0), acf[10:].mean(axis=0)
 
 
 def _refine(first: HestonParams, r: np.ndarray, total_theta: float) -> HestonParams:
-    """Simulated method of moments over vol-of-vol and jump share: GARCH's mapping of ``sigma`` is rough, so
-    pick the pair whose simulated returns best match the real kurtosis and |return| autocorrelation. All
-    candidates run at once as independent columns of one simulation (fixed seed: a smooth, repeatable fit)."""
-    target_kurt, target_acf = (float(v[0]) for v in return_moments(r))
-    sigmas = np.geomspace(0.08, 2.5, 12)
-    jump_scales = (0.0, 0.5, 1.0, 1.5)
+    """Simulated method of moments over mean reversion, vol-of-vol and jump share. GARCH's mapping of these is
+    rough (and GARCH cannot show long memory), so pick the combination whose simulated returns best match the
+    real kurtosis and the |return| autocorrelation at short (1-10) and longer (11-20) lags. All candidates run
+    at once as independent columns of one simulation with a fixed seed, so the fit is repeatable."""
+    target_kurt, target_short, target_long = (float(v[0]) for v in return_moments(r))
     jump_var = first.jump_intensity * (first.jump_mean ** 2 + first.jump_sd ** 2)
     candidates = []
-    for js in jump_scales:
-        theta = max(total_theta - js * jump_var, 0.1 * total_theta)
-        for sg in sigmas:
-            candidates.append(replace(first, sigma=float(sg), jump_intensity=first.jump_intensity * js,
-                                      theta=theta, v0=theta, mu=0.0))
+    for kappa_scale in (0.25, 0.5, 1.0, 2.0):
+        for js in (0.0, 0.5, 1.0, 1.5):
+            theta = max(total_theta - js * jump_var, 0.1 * total_theta)
+            for sg in np.geomspace(0.08, 2.5, 10):
+                candidates.append(replace(first, kappa=float(np.clip(first.kappa * kappa_scale, 0.2, 50.0)),
+                                          sigma=float(sg), jump_intensity=first.jump_intensity * js, theta=theta,
+                                          v0=theta, mu=0.0))
     n_days = max(6000, 4 * len(r))
     logp, _ = simulate_paths(candidates, n_days, np.eye(len(candidates)), np.random.default_rng(12345), 2)
-    sim = np.diff(logp[::2], axis=0)
-    kurt, acf = return_moments(sim)
+    kurt, short, long = return_moments(np.diff(logp[::2], axis=0))
     score = ((np.log1p(np.maximum(kurt, -0.9)) - np.log1p(max(target_kurt, -0.9))) / 0.25) ** 2 \
-        + ((acf - target_acf) / 0.03) ** 2
+        + ((short - target_short) / 0.03) ** 2 + ((long - target_long) / 0.03) ** 2
     best = candidates[int(np.argmin(score))]
     return replace(best, mu=first.mu, v0=first.v0 * best.theta / max(first.theta, 1e-12)).check()
 
