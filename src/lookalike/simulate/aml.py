@@ -237,10 +237,14 @@ class AMLSimulator:
         b2b = np.repeat(np.arange(nb), rng.poisson(self.b2b_rate_))
         parts.append((biz[b2b], biz[rng.integers(0, nb, len(b2b))], rng.integers(8 * 3600, 18 * 3600, len(b2b)),
                       self.biz_scale_[b2b] * np.exp(rng.normal(0, 0.6, len(b2b))), PT["supplier_payment"]))
-        takings = np.flatnonzero(self.cash_business_ & (rng.random(nb) < 0.4))
+        takings = np.flatnonzero(self.cash_business_ & (rng.random(nb) < 0.4))  # some near the threshold
         parts.append((self.cash_account_[self.acc_bank_[biz[takings]]], biz[takings],
                       rng.integers(16 * 3600, 20 * 3600, len(takings)),
                       self.biz_scale_[takings] * np.exp(rng.normal(-0.5, 0.5, len(takings))), PT["cash_deposit"]))
+        # rare large purchases (car, tuition, deposit on a flat): honest payments near the reporting threshold
+        big = np.flatnonzero(rng.random(ni) < 0.003 * self.activity)
+        parts.append((ind[big], biz[rng.integers(0, nb, len(big))], rng.integers(9 * 3600, 18 * 3600, len(big)),
+                      np.exp(rng.normal(np.log(9000), 0.35, len(big))), PT["wire"]))
         wires = np.repeat(np.arange(nb), rng.poisson(self.wire_rate_))
         dst = np.where(rng.random(len(wires)) < 0.5, biz[rng.integers(0, nb, len(wires))],
                        ind[rng.integers(0, ni, len(wires))])

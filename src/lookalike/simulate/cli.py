@@ -124,12 +124,13 @@ def fake_command(
     force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
 ):
     """Generate fake tables from a declarative spec (Faker providers, distributions, copulas, keys)."""
-    from lookalike.simulate.fake import generate, write_tables
+    from lookalike.simulate.fake import generate, output_paths, write_tables
     from lookalike.simulate.spec import load_spec
 
     if n <= 0:
         raise LookalikeError(f"-n must be a whole number > 0, got {n}")
     checked = load_spec(spec)
+    output_paths(list(checked.tables), output, checked.format, force)  # refuse existing outputs before working
     with console.status(f"Generating {len(checked.tables)} table(s) ..."):
         tables = generate(checked, n, seed=seed)
         paths = write_tables(tables, output, fmt=checked.format, force=force)

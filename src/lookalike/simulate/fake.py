@@ -225,16 +225,15 @@ def _with_nulls(values: np.ndarray, rate: float, rng: np.random.Generator):
 
 
 # ------------------------------------------------------------------------------------------------------ writing
-def write_tables(tables: dict[str, pd.DataFrame], output: str | os.PathLike, fmt: str = "parquet",
+def output_paths(table_names: list[str], output: str | os.PathLike, fmt: str = "parquet",
                  force: bool = False) -> list[Path]:
-    """One table to ``x.csv``/``x.parquet``, or every table to ``<dir>/<table>.<fmt>``; atomic, no overwrite."""
+    """Where each table will go; fails (before any work) on existing files without ``force`` or bad folders."""
     output = Path(output)
     if output.suffix.lower() in (".csv", ".parquet", ".pq"):
-        if len(tables) != 1:
-            raise LookalikeError(f"{output}: the spec makes {len(tables)} tables ({', '.join(tables)}); "
+        if len(table_names) != 1:
+            raise LookalikeError(f"{output}: the spec makes {len(table_names)} tables ({', '.join(table_names)}); "
                                  f"give a folder instead of a single file")
-        (df,) = tables.values()
-        return [write_table(df, output, force=force)]
+        return [check_writable(output, force=force)]
     if output.exists() and not output.is_dir():
         raise LookalikeError(f"{output}: exists and is not a folder")
     parent = output.parent if str(output.parent) else Path(".")
@@ -243,11 +242,21 @@ def write_tables(tables: dict[str, pd.DataFrame], output: str | os.PathLike, fmt
             raise LookalikeError(f"{output}: folder {parent} does not exist")
         if not os.access(parent, os.W_OK):
             raise LookalikeError(f"{output}: folder {parent} is not writable")
-    paths = [output / f"{name}.{fmt}" for name in tables]
+    elif not os.access(output, os.W_OK):
+        raise LookalikeError(f"{output}: folder is not writable")
+    paths = [output / f"{name}.{fmt}" for name in table_names]
     if output.exists():
-        for path in paths:  # fail before writing anything
+        for path in paths:
             check_writable(path, force=force)
-    output.mkdir(exist_ok=True)
+    return paths
+
+
+def write_tables(tables: dict[str, pd.DataFrame], output: str | os.PathLike, fmt: str = "parquet",
+                 force: bool = False) -> list[Path]:
+    """One table to ``x.csv``/``x.parquet``, or every table to ``<dir>/<table>.<fmt>``; atomic, no overwrite."""
+    paths = output_paths(list(tables), output, fmt, force)
+    if len(paths) and paths[0].parent == Path(output):
+        Path(output).mkdir(exist_ok=True)
     return [write_table(df, path, force=force) for df, path in zip(tables.values(), paths)]
 
 
@@ -255,4 +264,5 @@ def fake(spec_path: str | os.PathLike, n: int, output: str | os.PathLike, seed: 
          force: bool = False) -> list[Path]:
     """Read a spec, generate its tables and write them; returns the written paths."""
     spec = load_spec(spec_path)
+    output_paths(list(spec.tables), output, spec.format, force)  # refuse early, before generating
     return write_tables(generate(spec, n, seed=seed), output, fmt=spec.format, force=force)
