@@ -183,3 +183,34 @@ def test_spec_from_table_round_trip_reproduces_marginals_and_dependence(real):
                                             ("age", None), ("amount", None), ("username", "user_name")])
 def test_pii_names_map_to_faker_providers(name, provider):
     assert pii_provider(name) == provider
+
+
+def test_dates_quantiles_faker_args_and_locale():
+    spec = {"locale": "de_DE", "tables": {"t": {"rows": 3000, "columns": {
+        "day": {"dist": "date", "start": "2024-02-01", "end": "2024-02-29"},
+        "stamp": {"dist": "datetime", "start": "2024-01-01T00:00:00", "end": "2024-01-01T23:59:59"},
+        "debt": {"dist": "quantiles", "values": [0, 0, 0, 10, 100]},
+        "flag": {"dist": "bernoulli", "p": 0.25},
+        "born": {"faker": "date_of_birth", "args": {"minimum_age": 30, "maximum_age": 40}, "pool": 200},
+        "city": {"faker": "city"},
+        "due": {"expr": "add_days(day, 30)"},
+        "band": {"expr": "'high' if debt > 10 else 'low'"},
+    }}}}
+    t = generate(spec, 1, seed=4)["t"]
+    assert len(t) == 3000  # fixed rows win over n
+    assert t["day"].min() >= pd.Timestamp("2024-02-01") and t["day"].max() <= pd.Timestamp("2024-02-29")
+    assert t["day"].nunique() == 29 and t["stamp"].dt.date.nunique() == 1
+    assert (t["debt"] == 0).mean() == pytest.approx(0.5, abs=0.03) and t["debt"].max() <= 100
+    assert t["flag"].mean() == pytest.approx(0.25, abs=0.03)
+    ages = (pd.Timestamp.today() - pd.to_datetime(t["born"])).dt.days / 365.25
+    assert ages.between(29.9, 41.1).all()
+    assert ((t["due"] - t["day"]).dt.days == 30).all()
+    assert set(t["band"]) == {"high", "low"}
+    # German locale: at least some cities carry umlauts or typical suffixes
+    assert t["city"].str.contains("ü|ö|ä|burg|dorf|stadt|heim").any()
+
+
+def test_spec_file_cli_style_errors_for_bad_faker_args(tmp_path):
+    spec = {"tables": {"t": {"columns": {"x": {"faker": "name", "args": {"nope": 1}}}}}}
+    with pytest.raises(LookalikeError, match="tables.t.columns.x.*bad args.*'name'"):
+        generate(spec, 5)
