@@ -167,38 +167,52 @@ class _Net(nn.Module):
         return total / n
 
     @torch.no_grad()
-    def generate(self, sequence: Sequence[int], fixed: torch.Tensor | None, table: torch.Tensor, n: int,
+    def head_tables(self) -> torch.Tensor:
+        """(heads, tokens, hidden): per head, what each input token adds to its pre-activation."""
+        return self.tables().permute(1, 0, 2).contiguous()
+
+    @torch.no_grad()
+    def generate(self, sequence: Sequence[int], fixed: torch.Tensor | None, head_tables: torch.Tensor, n: int,
                  gen: torch.Generator, temperature: float, banned: Mapping[int, torch.Tensor]) -> torch.Tensor:
-        """Generate n rows following one sub-column sequence; cells of ``fixed`` that are >= 0 are kept."""
-        dev = table.device
+        """Generate n rows following one sub-column sequence; cells of ``fixed`` that are >= 0 are kept.
+
+        Head t's pre-activation is an embedding_bag over the t tokens generated before it, so each
+        step reads (rows x t x hidden) floats and writes only (rows x hidden).
+        """
+        dev = head_tables.device
         s = self.n_sub
-        seq = torch.tensor(list(sequence), dtype=torch.long, device=dev)
-        table_seq = table[:, seq, :].reshape(self.n_tokens, s * self.hidden)  # heads in sequence order
-        acc = self.first_bias[seq].reshape(1, s * self.hidden).repeat(n, 1)
         out = torch.empty((n, s), dtype=torch.long, device=dev)
+        done = torch.empty((n, s), dtype=torch.long, device=dev)  # global token ids, in sequence order
+        uniforms = torch.rand((s, n), generator=gen).to(dev)
         for t, j in enumerate(sequence):
             given = fixed[:, j] if fixed is not None else None
-            all_given = given is not None and bool((given >= 0).all())
-            if all_given:
+            if given is not None and bool((given >= 0).all()):
                 tok = given
             else:
-                h = F.relu(acc[:, t * self.hidden:(t + 1) * self.hidden])
-                h = self._deep(h, j, False)
+                if t:
+                    pre = F.embedding_bag(done[:, :t], head_tables[j], mode="sum") + self.first_bias[j]
+                else:
+                    pre = self.first_bias[j].expand(n, self.hidden)
+                h = self._deep(F.relu(pre), j, False)
                 b, k = self.head_slot[j]
                 c = self.cards[j]
-                logits = h @ self.out_w[b][k, :, :c] + self.out_b[b][k, :c]
+                logits = torch.addmm(self.out_b[b][k, :c], h, self.out_w[b][k, :, :c])
                 if temperature != 1.0:
                     logits = logits / temperature
+                last_allowed = c - 1
                 if j in banned:
                     logits[:, banned[j]] = -math.inf
-                noise = torch.empty_like(logits).exponential_(generator=gen).clamp_min_(1e-30).log_()
-                tok = torch.argmax(logits - noise, dim=1)
+                    allowed = torch.ones(c, dtype=torch.bool)
+                    allowed[banned[j]] = False
+                    last_allowed = int(torch.nonzero(allowed)[-1, 0])
+                # inverse CDF: one uniform per cell; zero-probability tokens can never be picked
+                cdf = torch.softmax(logits, dim=1).cumsum_(dim=1)
+                tok = torch.searchsorted(cdf, (uniforms[t] * cdf[:, -1]).unsqueeze(1), right=True).squeeze(1)
+                tok = tok.clamp_(max=last_allowed)
                 if given is not None:
                     tok = torch.where(given >= 0, given, tok)
             out[:, j] = tok
-            if t + 1 < s:
-                rest = slice((t + 1) * self.hidden, None)
-                acc[:, rest] += table_seq[self.offsets[j] + tok, rest]
+            done[:, t] = self.offsets[j] + tok
         return out
 
 
@@ -221,7 +235,7 @@ class ARGN:
     name = "argn"
 
     def __init__(self, max_epochs: int = 100, max_time: float | None = None, batch_size: int | None = None,
-                 learning_rate: float | None = None, val_fraction: float = 0.1, patience: int = 4,
+                 learning_rate: float | None = None, val_fraction: float = 0.1, patience: int = 3,
                  seed: int = 0, device: str = "auto", size: str = "auto", dropout: float = 0.1,
                  weight_decay: float = 0.01, n_threads: int | None = None, verbose: bool = False):
         self.max_epochs = max_epochs
@@ -285,9 +299,10 @@ class ARGN:
         val_idx, train_idx = perm[:n_val], perm[n_val:]
         size = self._resolved_size(n)
         hidden, extra = _SIZES[size]
-        batch = self.batch_size or int(np.clip(2 ** round(math.log2(max(len(train_idx), 1) / 20)), 64, 2048))
+        # ~12 steps per epoch: big batches keep CPU steps efficient, the high rate keeps epochs few
+        batch = self.batch_size or int(np.clip(2 ** round(math.log2(max(len(train_idx), 1) / 12)), 32, 1024))
         batch = min(batch, len(train_idx))
-        lr = self.learning_rate or 2e-3 * math.sqrt(batch / 256)
+        lr = self.learning_rate or 1e-2 * math.sqrt(batch / 512)
         log_freq = [np.log((np.bincount(tokens[train_idx, j], minlength=c) + 1.0) / (len(train_idx) + c))
                     for j, c in enumerate(cards)]
 
@@ -395,7 +410,7 @@ class ARGN:
                 banned[j] = torch.tensor(toks, dtype=torch.long)
         net = self.net_
         with _torch_threads(self.n_threads or auto_threads()), torch.no_grad():
-            table = net.tables()
+            table = net.head_tables()
             pending: list[np.ndarray] = []
             pending_rows = 0
             for start in range(0, n, SAMPLE_CHUNK):
