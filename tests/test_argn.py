@@ -12,7 +12,7 @@ from lookalike.models.argn import ARGN
 from lookalike.models.base import TokenModel
 
 
-def structured_tokens(n: int = 3000, seed: int = 0):
+def structured_tokens(n: int = 2000, seed: int = 0):
     """Columns: a, b bits; c = a xor b; d in 0..7; e = (3 d) mod 8; f, g a two-sub-column group = d split in bits."""
     rng = np.random.default_rng(seed)
     a = rng.integers(0, 2, n)
@@ -27,7 +27,7 @@ def structured_tokens(n: int = 3000, seed: int = 0):
 @pytest.fixture(scope="module")
 def fitted():
     tokens, cards, groups = structured_tokens()
-    model = ARGN(max_epochs=12, seed=0, n_threads=1).fit(tokens, cards, groups)
+    model = ARGN(max_epochs=8, seed=0, n_threads=1).fit(tokens, cards, groups)
     return model, tokens, cards, groups
 
 
@@ -57,7 +57,7 @@ def test_learns_a_dependence_an_independent_model_cannot(fitted):
 
 def test_same_seed_gives_identical_samples_and_another_seed_differs(fitted):
     model, tokens, cards, groups = fitted
-    again = ARGN(max_epochs=12, seed=0, n_threads=1).fit(tokens, cards, groups)
+    again = ARGN(max_epochs=8, seed=0, n_threads=1).fit(tokens, cards, groups)
     np.testing.assert_array_equal(model.sample(3000, seed=5), again.sample(3000, seed=5))
     assert not np.array_equal(model.sample(3000, seed=5), model.sample(3000, seed=6))
 
