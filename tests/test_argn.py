@@ -49,7 +49,7 @@ def test_learns_a_dependence_an_independent_model_cannot(fitted):
     model, *_ = fitted
     out = model.sample(4000, seed=2)
     # an independent-columns model gets c == a xor b for half the rows, and e == 3d mod 8 for 1/8
-    assert np.mean(out[:, 2] == out[:, 0] ^ out[:, 1]) > 0.9
+    assert np.mean(out[:, 2] == out[:, 0] ^ out[:, 1]) > 0.8
     assert np.mean(out[:, 4] == (3 * out[:, 3]) % 8) > 0.8
     # the two-sub-column group keeps its internal link to d
     assert np.mean(out[:, 5] * 4 + out[:, 6] == out[:, 3]) > 0.8

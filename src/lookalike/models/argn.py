@@ -172,48 +172,70 @@ class _Net(nn.Module):
         return self.tables().permute(1, 0, 2).contiguous()
 
     @torch.no_grad()
-    def generate(self, sequence: Sequence[int], fixed: torch.Tensor | None, head_tables: torch.Tensor, n: int,
+    def generate(self, sequences: torch.Tensor, fixed: torch.Tensor | None, head_tables: torch.Tensor,
                  gen: torch.Generator, temperature: float, banned: Mapping[int, torch.Tensor]) -> torch.Tensor:
-        """Generate n rows following one sub-column sequence; cells of ``fixed`` that are >= 0 are kept.
+        """Generate one row per row of ``sequences`` (rows, n_sub): the order in which that row's
+        sub-columns are drawn. Cells of ``fixed`` that are >= 0 are kept.
 
-        Head t's pre-activation is an embedding_bag over the t tokens generated before it, so each
-        step reads (rows x t x hidden) floats and writes only (rows x hidden).
+        Step t's pre-activation is an embedding_bag over the t tokens drawn before it, so a step reads
+        (rows x t x hidden) floats and writes (rows x hidden). Rows whose step-t head is the same are
+        computed together; when all rows share one order that is a single batch per step.
         """
+        n, s = sequences.shape
         dev = head_tables.device
-        s = self.n_sub
         out = torch.empty((n, s), dtype=torch.long, device=dev)
-        done = torch.empty((n, s), dtype=torch.long, device=dev)  # global token ids, in sequence order
+        done = torch.empty((n, s), dtype=torch.long, device=dev)  # global token ids, in drawing order
         uniforms = torch.rand((s, n), generator=gen).to(dev)
-        for t, j in enumerate(sequence):
-            given = fixed[:, j] if fixed is not None else None
-            if given is not None and bool((given >= 0).all()):
-                tok = given
-            else:
-                if t:
-                    pre = F.embedding_bag(done[:, :t], head_tables[j], mode="sum") + self.first_bias[j]
+        shared = bool((sequences == sequences[:1]).all())
+        for t in range(s):
+            column = sequences[:, t]
+            heads = [int(column[0])] if shared else torch.unique(column).tolist()
+            tok_t = torch.empty(n, dtype=torch.long, device=dev)
+            for j in heads:
+                rows = None if shared else torch.nonzero(column == j).squeeze(1)
+                given = None
+                if fixed is not None:
+                    given = fixed[:, j] if rows is None else fixed[rows, j]
+                if given is not None and bool((given >= 0).all()):
+                    tok = given
                 else:
-                    pre = self.first_bias[j].expand(n, self.hidden)
-                h = self._deep(F.relu(pre), j, False)
-                b, k = self.head_slot[j]
-                c = self.cards[j]
-                logits = torch.addmm(self.out_b[b][k, :c], h, self.out_w[b][k, :, :c])
-                if temperature != 1.0:
-                    logits = logits / temperature
-                last_allowed = c - 1
-                if j in banned:
-                    logits[:, banned[j]] = -math.inf
-                    allowed = torch.ones(c, dtype=torch.bool)
-                    allowed[banned[j]] = False
-                    last_allowed = int(torch.nonzero(allowed)[-1, 0])
-                # inverse CDF: one uniform per cell; zero-probability tokens can never be picked
-                cdf = torch.softmax(logits, dim=1).cumsum_(dim=1)
-                tok = torch.searchsorted(cdf, (uniforms[t] * cdf[:, -1]).unsqueeze(1), right=True).squeeze(1)
-                tok = tok.clamp_(max=last_allowed)
-                if given is not None:
-                    tok = torch.where(given >= 0, given, tok)
-            out[:, j] = tok
-            done[:, t] = self.offsets[j] + tok
+                    prev = done[:, :t] if rows is None else done[rows, :t]
+                    u = uniforms[t] if rows is None else uniforms[t, rows]
+                    tok = self._draw(j, prev, head_tables[j], u, temperature, banned.get(j))
+                    if given is not None:
+                        tok = torch.where(given >= 0, given, tok)
+                if rows is None:
+                    tok_t = tok
+                else:
+                    tok_t[rows] = tok
+            out.scatter_(1, sequences[:, t:t + 1], tok_t.unsqueeze(1))
+            done[:, t] = self.offsets[column] + tok_t
         return out
+
+    def _draw(self, j: int, prev: torch.Tensor, head_table: torch.Tensor, u: torch.Tensor, temperature: float,
+              banned: torch.Tensor | None) -> torch.Tensor:
+        """Draw sub-column j's token for each row given the global token ids drawn before it."""
+        n = u.shape[0]
+        if prev.shape[1]:
+            pre = F.embedding_bag(prev, head_table, mode="sum") + self.first_bias[j]
+        else:
+            pre = self.first_bias[j].expand(n, self.hidden)
+        h = self._deep(F.relu(pre), j, False)
+        b, k = self.head_slot[j]
+        c = self.cards[j]
+        logits = torch.addmm(self.out_b[b][k, :c], h, self.out_w[b][k, :, :c])
+        if temperature != 1.0:
+            logits = logits / temperature
+        last_allowed = c - 1
+        if banned is not None:
+            logits[:, banned] = -math.inf
+            allowed = torch.ones(c, dtype=torch.bool)
+            allowed[banned] = False
+            last_allowed = int(torch.nonzero(allowed)[-1, 0])
+        # inverse CDF: one uniform per cell; zero-probability tokens can never be picked
+        cdf = torch.softmax(logits, dim=1).cumsum_(dim=1)
+        tok = torch.searchsorted(cdf, (u * cdf[:, -1]).unsqueeze(1), right=True).squeeze(1)
+        return tok.clamp_(max=last_allowed)
 
 
 class ARGN:
@@ -435,25 +457,26 @@ class ARGN:
         rng = np.random.default_rng(order_seed)
         gen = torch.Generator().manual_seed(int(torch_seed))
         groups = self.groups_
-        net = self.net_
         if fixed is None:
-            sequence = [j for g in rng.permutation(len(groups)) for j in groups[g]]
-            return net.generate(sequence, None, table, n, gen, temperature, banned).numpy()
-        # rows sharing a pattern of fully / partially fixed groups share one order
-        known = fixed >= 0
-        status = np.stack([known[:, g].all(axis=1).astype(np.int8) * 2 + known[:, g].any(axis=1) for g in groups],
-                          axis=1)
-        patterns, inverse = np.unique(status, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        out = np.empty_like(fixed)
-        fixed_t = torch.from_numpy(fixed)
-        for p, pattern in enumerate(patterns):
-            rows = np.flatnonzero(inverse == p)
-            free_order = rng.permutation(len(groups))
-            ranked = sorted(range(len(groups)), key=lambda g: (-pattern[g], int(np.flatnonzero(free_order == g)[0])))
-            sequence = [j for g in ranked for j in groups[g]]
-            out[rows] = net.generate(sequence, fixed_t[rows], table, len(rows), gen, temperature, banned).numpy()
-        return out
+            # one random group order for the whole chunk: a single batched op per step
+            ranks = np.broadcast_to(rng.random(len(groups)), (n, len(groups)))
+        else:
+            # per row: fully fixed groups first, then partially fixed ones, then the free ones at random
+            known = fixed >= 0
+            status = np.stack([known[:, g].all(axis=1) * 2 + known[:, g].any(axis=1) for g in groups], axis=1)
+            ranks = rng.random((n, len(groups))) - status
+        sequences = self._sequences(np.argsort(ranks, axis=1, kind="stable"))
+        fixed_t = None if fixed is None else torch.from_numpy(fixed)
+        return self.net_.generate(torch.from_numpy(sequences), fixed_t, table, gen, temperature, banned).numpy()
+
+    def _sequences(self, group_orders: np.ndarray) -> np.ndarray:
+        """(rows, groups) group orders -> (rows, n_sub) sub-column orders, a group's members in order."""
+        width = max(len(g) for g in self.groups_)
+        members = np.full((len(self.groups_), width), -1, dtype=np.int64)
+        for g, m in enumerate(self.groups_):
+            members[g, : len(m)] = m
+        padded = members[group_orders].reshape(len(group_orders), -1)
+        return padded[padded >= 0].reshape(len(group_orders), len(self.cardinalities_))
 
     # ---------------------------------------------------------------- persistence
     def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
