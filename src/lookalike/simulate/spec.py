@@ -235,6 +235,10 @@ def parse_spec(text_or_dict: str | dict, source: str = "spec") -> Spec:
     """Check a spec given as YAML text or as an already-loaded dict (e.g. from ``spec_from_table``)."""
     if isinstance(text_or_dict, str):
         try:
+            for event in yaml.parse(text_or_dict, Loader=yaml.SafeLoader):
+                if isinstance(event, yaml.AliasEvent):  # aliases can expand exponentially ("billion laughs")
+                    raise LookalikeError(f"{source}:{event.start_mark.line + 1}: YAML aliases (*name) are not "
+                                         f"allowed in specs; write the values out")
             data = yaml.load(text_or_dict, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
