@@ -214,3 +214,15 @@ def test_spec_file_cli_style_errors_for_bad_faker_args(tmp_path):
     spec = {"tables": {"t": {"columns": {"x": {"faker": "name", "args": {"nope": 1}}}}}}
     with pytest.raises(LookalikeError, match="tables.t.columns.x.*bad args.*'name'"):
         generate(spec, 5)
+
+
+def test_foreign_key_skew_makes_some_parents_popular():
+    spec = {"tables": {
+        "p": {"columns": {"id": {"dist": "sequence"}}},
+        "c": {"scale": 20, "columns": {"flat": {"foreign_key": "p.id"}, "hot": {"foreign_key": "p.id", "skew": 1.2}}},
+    }}
+    t = generate(spec, 500, seed=2)
+    flat, hot = t["c"]["flat"].value_counts(), t["c"]["hot"].value_counts()
+    assert t["c"]["hot"].isin(t["p"]["id"]).all()
+    assert hot.iloc[0] > 5 * flat.iloc[0]  # the most popular parent has far more children
+    assert hot.head(50).sum() / 10_000 > 0.5 and flat.head(50).sum() / 10_000 < 0.2

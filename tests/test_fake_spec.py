@@ -133,3 +133,14 @@ def test_expressions_compute_vectorised_values():
     assert ev.evaluate("seg in ['a', 'c']").tolist() == [True, False, True]
     assert ev.evaluate("where(age > 30 and seg != 'c', 1, 0)").tolist() == [0, 1, 0]
     assert ev.evaluate("2 ** 3").tolist() == [8.0, 8.0, 8.0]
+
+
+def test_yaml_aliases_and_monster_expressions_are_refused():
+    bomb = "a: &a [1, 1]\nb: &b [*a, *a]\ntables: {t: {columns: {x: {dist: constant, value: *b}}}}\n"
+    msg = _error(bomb)
+    assert msg.startswith("spec.yaml:2:") and "aliases" in msg
+    ev = ExpressionEvaluator({"a": np.arange(3.0)}, 3, np.random.default_rng(0))
+    with pytest.raises(LookalikeError, match="longer than"):
+        ev.evaluate("a + " * 1000 + "a")
+    with pytest.raises(LookalikeError):
+        ev.evaluate("(" * 500 + "a" + ")" * 500)

@@ -99,6 +99,9 @@ class AMLSimulator:
         lo, hi = self.pattern_size
         if not 2 <= lo <= hi:
             raise LookalikeError(f"pattern_size must be (min, max) with 2 <= min <= max, got {self.pattern_size!r}")
+        if 3 * hi > self.n_accounts // 2:
+            raise LookalikeError(f"pattern_size max {hi} is too large for {self.n_accounts} accounts "
+                                 f"(a stack pattern needs up to {3 * hi} distinct accounts)")
         try:
             self.start_ = np.datetime64(self.start_date, "D")
         except ValueError:

@@ -81,6 +81,7 @@ FUNCTIONS: dict[str, Callable] = {
     "str": lambda x: np.asarray(x).astype(str).astype(object),
     "int": lambda x: np.asarray(np.floor(x), dtype=np.int64),
 }
+MAX_EXPRESSION_LENGTH = 2000
 # Functions that draw fresh randomness (one value per row) from the table's seeded generator.
 RANDOM_FUNCTIONS = ("normal", "uniform", "lognormal", "poisson", "choice")
 
@@ -103,10 +104,14 @@ def referenced_names(expression: str, where: str = "expression") -> set[str]:
 def _parse(expression: str, where: str) -> ast.Expression:
     if not isinstance(expression, str) or not expression.strip():
         raise LookalikeError(f"{where}: expression must be a non-empty string")
+    if len(expression) > MAX_EXPRESSION_LENGTH:
+        raise LookalikeError(f"{where}: expression is longer than {MAX_EXPRESSION_LENGTH} characters")
     try:
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError as exc:
         raise LookalikeError(f"{where}: invalid expression {expression!r} ({exc.msg})") from None
+    except (RecursionError, MemoryError, ValueError):
+        raise LookalikeError(f"{where}: expression is nested too deeply or malformed") from None
     for node in ast.walk(tree):
         if isinstance(node, (ast.Attribute, ast.Subscript, ast.Lambda, ast.comprehension, ast.Starred,
                              ast.NamedExpr, ast.Dict, ast.Set, ast.JoinedStr, ast.Await)):

@@ -90,7 +90,13 @@ def _draw(gen: Generator, m: int, u, columns, rng, done, locale, col: ColumnSpec
         parent = done[gen.ref_table][gen.ref_column].dropna().to_numpy()
         if len(parent) == 0:
             raise LookalikeError(f"{gen.where}: {gen.ref_table}.{gen.ref_column} has no values to reference")
-        return parent[rng.integers(0, len(parent), size=m)]
+        skew = gen.params.get("skew", 0.0)
+        if skew <= 0:
+            return parent[rng.integers(0, len(parent), size=m)]
+        # some parents are popular: weight 1 / rank^skew over a random order of the parents
+        weights = rng.permutation(1.0 / np.arange(1, len(parent) + 1) ** skew)
+        cdf = np.cumsum(weights) / weights.sum()
+        return parent[np.minimum(np.searchsorted(cdf, rng.random(m)), len(parent) - 1)]
     return _draw_cases(gen, m, u, columns, rng, done, locale, col)
 
 

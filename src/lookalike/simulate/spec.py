@@ -26,8 +26,23 @@ A spec looks like this (YAML)::
         scale: 5
         columns:
           order_id:    {dist: sequence}
-          customer_id: {foreign_key: customers.customer_id}
+          customer_id: {foreign_key: customers.customer_id, skew: 1.0}   # skew: Zipf-like popular parents
           amount:      {dist: gamma, shape: 2, scale: 30, round: 2}
+
+Column reference (exactly one generator per column, then optional ``unique``, ``null_rate``, ``round``):
+
+- ``dist``: normal (mean, sd), lognormal (mu, sigma of the log), uniform (low, high), exponential (scale),
+  gamma (shape, scale), poisson (lam), categorical (values: list or {value: weight}), quantiles (values: quantiles
+  at equal probability steps), bernoulli (p), date / datetime (start, end), sequence (start, step, prefix, width),
+  constant (value). normal, lognormal, exponential, gamma and poisson accept ``min``/``max`` (exact truncation).
+- ``faker``: a Faker provider name, with ``args`` (keyword arguments), ``locale`` and ``pool`` (distinct values
+  drawn once and resampled; 0 calls Faker for every row).
+- ``expr``: an expression over earlier columns (``+ - * / // % **``, comparisons, ``and or not``, ``x if c else y``,
+  ``in [..]``, and functions abs sqrt exp log log10 log1p floor ceil round clip where minimum maximum sin cos
+  year month days add_days concat str int, plus random draws normal uniform lognormal poisson choice).
+- ``foreign_key``: ``table.column`` of a key column of another table; ``skew`` > 0 makes some parents popular.
+- ``cases``: a list of ``{when: <expression>, <generator>}``; the first true case wins, the last may omit ``when``.
+Nulls are applied after all columns are made, so expressions always see complete values.
 
 Why our own loader: ``yaml.compose`` keeps the line of every key, so a typo three levels deep is reported
 as ``spec.yaml:14: tables.customers.columns.age.meen: unknown key (did you mean 'mean'?)``.
@@ -235,6 +250,10 @@ def parse_spec(text_or_dict: str | dict, source: str = "spec") -> Spec:
     """Check a spec given as YAML text or as an already-loaded dict (e.g. from ``spec_from_table``)."""
     if isinstance(text_or_dict, str):
         try:
+            for event in yaml.parse(text_or_dict, Loader=yaml.SafeLoader):
+                if isinstance(event, yaml.AliasEvent):  # aliases can expand exponentially ("billion laughs")
+                    raise LookalikeError(f"{source}:{event.start_mark.line + 1}: YAML aliases (*name) are not "
+                                         f"allowed in specs; write the values out")
             data = yaml.load(text_or_dict, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
@@ -400,15 +419,15 @@ class _Checker:
                 raise
             return Generator("expr", where, expr=expr)
         if kind == "foreign_key":
-            self.known_keys(node, ("foreign_key", *extra_keys), keypath)
+            self.known_keys(node, ("foreign_key", "skew", *extra_keys), keypath)
             ref = node["foreign_key"]
             if not isinstance(ref, str) or ref.count(".") != 1:
                 self.fail(node, "foreign_key", f"{keypath}.foreign_key",
                           f"expected 'table.column', got {ref!r}")
             table, column = ref.split(".")
-            gen = Generator("foreign_key", self._loc(node, "foreign_key", f"{keypath}.foreign_key"),
-                            ref_table=table, ref_column=column)
-            return gen
+            skew = self.number(node, "skew", keypath, nonneg=True) if "skew" in node else 0.0
+            return Generator("foreign_key", self._loc(node, "foreign_key", f"{keypath}.foreign_key"),
+                             ref_table=table, ref_column=column, params={"skew": skew})
         # cases
         self.known_keys(node, ("cases", *extra_keys), keypath)
         cases_node = node["cases"]
