@@ -133,3 +133,5 @@ def test_demo_writes_a_new_file_each_time(tmp_path, capsys, monkeypatch):
         code, text = run(["demo", "--model", "copula"], capsys)
         assert code == 0, text
         assert (tmp_path / "lookalike-demo" / expected).exists()
+    assert (tmp_path / "lookalike-demo" / "report-2.html").exists()
+    assert "privacy verdict" in text

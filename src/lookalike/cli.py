@@ -146,6 +146,9 @@ def synth(
     max_epochs: Optional[int] = typer.Option(None, "--max-epochs", help="Upper bound on training epochs."),
     max_time: Optional[float] = typer.Option(None, "--max-time", help="Training time budget in seconds."),
     schema: Optional[Path] = typer.Option(None, "--schema", help="Schema YAML (from `lookalike schema`)."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Also write an HTML quality and privacy report; "
+                                          "a random 20% of DATA is held out from training to judge against."),
+    target: Optional[str] = typer.Option(None, "--target", help="Column to predict in the report's utility test."),
     force: bool = typer.Option(False, "--force", help="Overwrite the output if it exists."),
 ):
     """Fit and sample in one step."""
@@ -153,13 +156,47 @@ def synth(
 
     _check_n(n)
     check_writable(output, force=force)
+    if report:
+        check_writable(report, force=force, formats={".html": "HTML"})
     syn = _synthesizer(model, seed, max_epochs, max_time, schema)
     df = read_table(data)
+    if target is not None and target not in df.columns:
+        raise LookalikeError(f"--target: unknown column '{target}'; {data} has: {', '.join(map(str, df.columns))}")
+    train, holdout = _split_holdout(df, seed) if report else (df, None)
     with progress_bar("fitting") as update:
-        syn.fit(df, progress=update)
+        syn.fit(train, progress=update)
+    rows = n or len(df)
     with progress_bar("sampling") as update:
-        syn.sample_to_file(n or len(df), output, seed=seed, force=force, progress=update)
-    out.print(f"synthetic data ({n or len(df):,} rows) written to [bold]{output}[/bold]")
+        syn.sample_to_file(rows, output, seed=seed, force=force, progress=update)
+    out.print(f"synthetic data ({rows:,} rows) written to [bold]{output}[/bold]")
+    if report:
+        _write_report(train, read_table(output), holdout, target, report, force)
+
+
+def _split_holdout(df, seed: int, share: float = 0.2):
+    """Keep a random share of the real rows away from training, so the report has an honest ceiling."""
+    if len(df) < 50:
+        raise LookalikeError(f"--report needs at least 50 rows to hold some out, the data has {len(df)}")
+    holdout = df.sample(frac=share, random_state=seed)
+    return df.drop(index=holdout.index).reset_index(drop=True), holdout.reset_index(drop=True)
+
+
+def _write_report(train, synthetic, holdout, target, path: Path, force: bool):
+    from lookalike.evaluate import evaluate
+
+    with console.status("judging fidelity, utility and privacy ..."):
+        rep = evaluate(train=train, synthetic=synthetic, holdout=holdout, target=target)
+    rep.to_html(path, force=force)
+    m = rep.metrics
+
+    def pair(key):
+        value, ceiling = m.get(key), m.get(f"{key}_holdout")
+        return f"{value:.3f}" + (f" (real holdout: {ceiling:.3f})" if ceiling is not None else "")
+
+    out.print(f"univariate accuracy {pair('univariate_accuracy')}, bivariate accuracy {pair('bivariate_accuracy')}, "
+              f"discriminator AUC {pair('discriminator_auc')} (0.5 = indistinguishable)")
+    out.print(f"privacy verdict: [bold]{m.get('privacy_verdict')}[/bold] (DCR share {m.get('dcr_share'):.3f}, "
+              f"ideal 0.5); report written to [bold]{path}[/bold]")
 
 
 @app.command()
@@ -187,6 +224,9 @@ def impute(
 def schema(
     data: Path = typer.Argument(..., help="Table to describe: CSV, Parquet or Excel."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the YAML here instead of printing it."),
+    as_spec: bool = typer.Option(False, "--as-spec", help="Write a `lookalike fake` spec instead: declared "
+                                 "statistics only (distributions, category weights without rare values, "
+                                 "correlations), a privacy-safe starting point."),
     force: bool = typer.Option(False, "--force", help="Overwrite the output if it exists."),
 ):
     """Print or write the inferred schema as YAML; edit it and pass it back with --schema."""
@@ -195,7 +235,13 @@ def schema(
 
     if output:
         check_writable(output, force=force, formats=None)
-    text = infer_schema(read_table(data), source=str(data)).to_yaml()
+    df = read_table(data)
+    if as_spec:
+        from lookalike.simulate.from_table import spec_from_table, spec_to_yaml
+
+        text = spec_to_yaml(spec_from_table(df, name=data.stem))
+    else:
+        text = infer_schema(df, source=str(data)).to_yaml()
     if output is None:
         out.print(text, markup=False, highlight=False)
         return
@@ -220,18 +266,37 @@ def demo(
     source = files("lookalike") / "data" / "anes96.csv"
     df = pd.read_csv(str(source))
     output_dir.mkdir(parents=True, exist_ok=True)
-    target = output_dir / "synthetic.csv"
-    i = 1
-    while target.exists():  # never overwrite an earlier demo's output
+    i, suffix = 1, ""
+    while (output_dir / f"synthetic{suffix}.csv").exists():  # never overwrite an earlier demo's output
         i += 1
-        target = output_dir / f"synthetic-{i}.csv"
-    out.print(f"demo data: ANES 1996 election survey, {len(df):,} rows x {df.shape[1]} columns (public domain)")
+        suffix = f"-{i}"
+    target, report = output_dir / f"synthetic{suffix}.csv", output_dir / f"report{suffix}.html"
+    out.print(f"demo data: ANES 1996 election survey, {len(df):,} rows x {df.shape[1]} columns (public domain); "
+              "20% held out to judge against")
+    train, holdout = _split_holdout(df, seed=0)
     syn = Synthesizer(model=model, seed=0, max_time=max_time)
     with progress_bar("fitting") as update:
-        syn.fit(df, progress=update)
+        syn.fit(train, progress=update)
     with progress_bar("sampling") as update:
-        syn.sample_to_file(len(df), target, seed=0, progress=update)
+        syn.sample_to_file(len(train), target, seed=0, progress=update)
     out.print(f"synthetic data written to [bold]{target}[/bold]")
+    _write_report(train, pd.read_csv(target), holdout, "vote", report, force=False)
+
+
+def _register_plugins() -> None:
+    """Commands that live beside their layer (simulation, evaluation) join the app here."""
+    from lookalike.simulate.cli import fake_command, simulate_app
+
+    app.command("fake")(fake_command)
+    app.add_typer(simulate_app, name="simulate")
+    try:
+        from lookalike.evaluate.cli import report_command
+    except ImportError:
+        return
+    app.command("report")(report_command)
+
+
+_register_plugins()
 
 
 def main(argv: Optional[List[str]] = None) -> int:
