@@ -31,12 +31,16 @@ def _fig_html(fig: go.Figure, div_id: str) -> str:
                        include_mathjax=False)
 
 
+def _missing(x) -> bool:
+    return x is None or isinstance(x, jinja2.Undefined)
+
+
 def _pct(x, digits=1):
-    return "n/a" if x is None else f"{100 * x:.{digits}f}%"
+    return "n/a" if _missing(x) else f"{100 * x:.{digits}f}%"
 
 
 def _num(x, digits=3):
-    return "n/a" if x is None else f"{x:.{digits}f}"
+    return "n/a" if _missing(x) else f"{x:.{digits}f}"
 
 
 def distribution_figures(details: dict) -> list[dict]:
