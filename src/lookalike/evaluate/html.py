@@ -155,7 +155,7 @@ def summary_sentences(m: dict, details: dict) -> dict:
         s["privacy"] = (f"Privacy verdict: {v.upper()}. Only exact copies were checked "
                         f"({_pct(m['exact_copy_share'])} of synthetic rows); give a holdout for the full tests.")
     else:
-        s["privacy"] = (f"Privacy verdict: {v.upper()}. {_pct(m['dcr_share'])} of synthetic rows are closer to a training "
+        s["privacy"] = (f"Verdict {v.upper()}. {_pct(m['dcr_share'])} of synthetic rows are closer to a training "
                         f"row than to an unseen real row (50% is ideal); {_pct(m['exact_copy_share'], 2)} are exact "
                         f"copies of training rows (fresh real data: {_pct(m['exact_copy_share_holdout'], 2)}).")
     return s
