@@ -45,4 +45,5 @@ def discriminator_auc(real: pd.DataFrame, other: pd.DataFrame, kinds: dict[str, 
 def _classifier(categorical_mask: np.ndarray, seed: int) -> HistGradientBoostingClassifier:
     return HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, max_leaf_nodes=31,
                                           categorical_features=categorical_mask if categorical_mask.any() else None,
-                                          early_stopping=False, random_state=seed)
+                                          early_stopping=True, n_iter_no_change=10,
+                                          random_state=seed)

@@ -13,8 +13,10 @@ UNITS = sorted({m * 10.0 ** e for e in range(-6, 10) for m in (1, 2, 5)})
 
 
 def on_unit(values: np.ndarray, unit: float) -> np.ndarray:
+    """Non-zero multiples of ``unit`` (a value smaller than the unit is not on it)."""
     ratio = values / unit
-    return np.abs(ratio - np.round(ratio)) < 1e-6
+    rounded = np.round(ratio)
+    return (rounded != 0) & (np.abs(ratio - rounded) < 1e-6)
 
 
 def main_unit(values: np.ndarray, min_share: float = 0.5) -> float | None:

@@ -31,12 +31,16 @@ def _fig_html(fig: go.Figure, div_id: str) -> str:
                        include_mathjax=False)
 
 
+def _missing(x) -> bool:
+    return x is None or isinstance(x, jinja2.Undefined)
+
+
 def _pct(x, digits=1):
-    return "n/a" if x is None else f"{100 * x:.{digits}f}%"
+    return "n/a" if _missing(x) else f"{100 * x:.{digits}f}%"
 
 
 def _num(x, digits=3):
-    return "n/a" if x is None else f"{x:.{digits}f}"
+    return "n/a" if _missing(x) else f"{x:.{digits}f}"
 
 
 def distribution_figures(details: dict) -> list[dict]:
@@ -151,7 +155,7 @@ def summary_sentences(m: dict, details: dict) -> dict:
         s["privacy"] = (f"Privacy verdict: {v.upper()}. Only exact copies were checked "
                         f"({_pct(m['exact_copy_share'])} of synthetic rows); give a holdout for the full tests.")
     else:
-        s["privacy"] = (f"Privacy verdict: {v.upper()}. {_pct(m['dcr_share'])} of synthetic rows are closer to a training "
+        s["privacy"] = (f"Verdict {v.upper()}. {_pct(m['dcr_share'])} of synthetic rows are closer to a training "
                         f"row than to an unseen real row (50% is ideal); {_pct(m['exact_copy_share'], 2)} are exact "
                         f"copies of training rows (fresh real data: {_pct(m['exact_copy_share_holdout'], 2)}).")
     return s

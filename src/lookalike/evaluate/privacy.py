@@ -111,6 +111,9 @@ def evaluate_privacy(train: pd.DataFrame, synth: pd.DataFrame, holdout: pd.DataF
     if holdout is None:
         out["exact_copy_share_holdout"] = None
         out["note"] = "No holdout given: distance-based and attack-based privacy tests need one and were skipped."
+        for key in ("dcr_share", "dcr_mean", "nndr_mean", "membership_advantage", "singling_out_risk",
+                    "linkability_risk", "attribute_inference_risk"):
+            out[key] = None
         return out
     out["exact_copy_share_holdout"] = float(np.isin(row_hashes(holdout), list(train_h)).mean())
 

@@ -34,7 +34,7 @@ def positive_class(train_target: pd.Series, named=None):
 
 
 def tstr(train: pd.DataFrame, synth: pd.DataFrame, test: pd.DataFrame, kinds: dict[str, str], target: str,
-         seed: int, positive=None, max_rows: int = 50_000, importance_rows: int = 3000) -> dict:
+         seed: int, positive=None, max_rows: int = 50_000, importance_rows: int = 2000) -> dict:
     features = [c for c in kinds if c != target]
     task = task_kind(train[target], kinds[target])
     n = min(len(train), len(synth), max_rows)
@@ -62,7 +62,7 @@ def tstr(train: pd.DataFrame, synth: pd.DataFrame, test: pd.DataFrame, kinds: di
         for name, frame in (("trtr", train_s), ("tstr", synth_s)):
             frame = frame[np.isfinite(frame[target].to_numpy())]
             model = HistGradientBoostingRegressor(max_iter=200, categorical_features=_mask(encoder),
-                                                  random_state=seed, early_stopping=False)
+                                                  random_state=seed, early_stopping=True, n_iter_no_change=10)
             model.fit(encoder.transform(frame), frame[target].to_numpy())
             pred = model.predict(X_test)
             result[name] = {"score": float(r2_score(y_test, pred)), "r2": float(r2_score(y_test, pred)),
@@ -98,7 +98,7 @@ def _fit_classifier(encoder, frame, y, X_test, classes, seed):
             proba[:, classes.index(only)] = 1.0
         return None, proba, np.array([only] * len(X_test), dtype=object)
     model = HistGradientBoostingClassifier(max_iter=200, categorical_features=_mask(encoder),
-                                           random_state=seed, early_stopping=False)
+                                           random_state=seed, early_stopping=True, n_iter_no_change=10)
     model.fit(encoder.transform(frame), y)
     p = model.predict_proba(X_test)
     for k, cls in enumerate(model.classes_):
