@@ -199,3 +199,24 @@ def test_json_and_html_written_atomically(tables, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] and not list(tmp_path.glob(".*.tmp"))
     with pytest.raises(LookalikeError, match="already exists"):
         rep.to_html(tmp_path / "r.html", force=False)
+
+
+def test_multiclass_target_uses_macro_auc_and_detects_useless_synthetic(tables):
+    train, holdout, synth = tables
+    good = evaluate(train, synth, holdout, target="job", seed=0)
+    rng = np.random.default_rng(0)
+    noise = synth.assign(job=rng.permutation(synth["job"].to_numpy()))  # job no longer tied to income
+    bad = evaluate(train, noise, holdout, target="job", seed=0)
+    assert good.metrics["tstr_metric"] == "auc" and good.details["utility"]["task"] == "classification"
+    assert good.metrics["tstr_score"] > 0.7
+    assert bad.metrics["tstr_score"] < 0.6 < good.metrics["tstr_score"]
+    assert bad.metrics["dependence_capture"] < good.metrics["dependence_capture"]
+
+
+def test_evaluation_never_imports_generator_code():
+    import subprocess
+    import sys
+    code = ("import sys, lookalike.evaluate, lookalike.evaluate.cli; "
+            "print([m for m in sys.modules if m.startswith(('lookalike.models', 'lookalike.synthesizer', 'torch'))])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"

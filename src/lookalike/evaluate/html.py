@@ -25,8 +25,8 @@ def _plotly_js() -> str:
     return get_plotlyjs()
 
 
-def _fig_html(fig: go.Figure, div_id: str) -> str:
-    fig.update_layout(template="plotly_white", margin=dict(l=50, r=20, t=40, b=40), font=dict(family="sans-serif"))
+def _fig_html(fig: go.Figure, div_id: str, top: int = 40) -> str:
+    fig.update_layout(template="plotly_white", margin=dict(l=50, r=20, t=top, b=40), font=dict(family="sans-serif"))
     return pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id=div_id, config=PLOT_CONFIG,
                        include_mathjax=False)
 
@@ -94,7 +94,7 @@ def correlation_heatmaps(details: dict) -> str:
         fig.update_yaxes(autorange="reversed", row=1, col=k, showticklabels=(k == 1))
     fig.update_layout(title="Association between columns (Cramér's V on the binned columns)",
                       height=max(420, 18 * len(cols) + 200))
-    return _fig_html(fig, "correlation")
+    return _fig_html(fig, "correlation", top=80)
 
 
 def discriminator_figure(details: dict) -> str | None:
