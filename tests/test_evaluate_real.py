@@ -58,7 +58,10 @@ def test_fresh_real_sample_scores_near_ceiling_and_passes_privacy(ranked):
     assert m["privacy_verdict"] == "pass"
     assert abs(m["bivariate_accuracy"] - m["bivariate_accuracy_holdout"]) < 0.02
     assert abs(m["univariate_accuracy"] - m["univariate_accuracy_holdout"]) < 0.02
-    assert m["dependence_capture"] > 0.75
+    # None: the real data shows no dependence above the floor at this sample size (mlc_churn); then only
+    # the paired variant is defined.
+    assert m["dependence_capture"] is None or m["dependence_capture"] > 0.5  # noisy on small tables
+    assert m["dependence_capture_paired"] > 0.75
     assert m["discriminator_auc"] < 0.6
     assert 0.4 < m["dcr_share"] < 0.6
     assert m["tstr_score"] > m["trtr_score"] - 0.05
@@ -67,7 +70,8 @@ def test_fresh_real_sample_scores_near_ceiling_and_passes_privacy(ranked):
 @pytest.mark.parametrize("bad", ["shuffled", "independent"])
 def test_no_dependence_scores_low(ranked, bad):
     good, m = ranked["fresh_real"], ranked[bad]
-    assert m["dependence_capture"] < 0.3
+    assert m["dependence_capture"] is None or m["dependence_capture"] < 0.3
+    assert m["dependence_capture_paired"] < 0.3
     # Bivariate accuracy alone flatters exact marginals (see DESIGN); dependence capture must not.
     assert m["bivariate_accuracy"] < good["bivariate_accuracy_holdout"] + 0.01
     assert m["trivariate_accuracy"] < good["trivariate_accuracy"] - 0.02

@@ -8,14 +8,19 @@ import os as _os
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from lookalike.errors import LookalikeError  # noqa: E402
-from lookalike.synthesizer import Synthesizer  # noqa: E402
-
-
-def evaluate(*args, **kwargs):
-    """Compare real and synthetic tables (see ``lookalike.evaluate``); imported lazily to keep start-up fast."""
-    from lookalike.evaluate import evaluate as _evaluate
-
-    return _evaluate(*args, **kwargs)
-
 
 __all__ = ["Synthesizer", "LookalikeError", "evaluate", "__version__"]
+
+
+def __getattr__(name):
+    """Import the heavy parts (torch, scikit-learn) only when used, so the CLI starts fast and
+    ``lookalike.evaluate`` never pulls in generator code."""
+    if name == "Synthesizer":
+        from lookalike.synthesizer import Synthesizer
+
+        return Synthesizer
+    if name == "evaluate":
+        from lookalike.evaluate import evaluate
+
+        return evaluate
+    raise AttributeError(f"module 'lookalike' has no attribute {name!r}")
