@@ -260,13 +260,12 @@ class Synthesizer:
                 known = seed_data[col].notna().to_numpy()
                 if strict:  # imputation conditions on real rows, extremes and rare values included
                     self._check_values(col, seed_data[col][known])
-                fixed[np.ix_(known, group)] = enc.codecs_[col].encode(
-                    enc._prepare(self.schema_[col], seed_data[col][known]))
+                fixed[np.ix_(known, group)] = enc.encode_column(col, seed_data[known])
         for col, value in (conditions or {}).items():
             group = learned_group(col)
             values = pd.Series([value] * 1)
             self._check_values(col, values)
-            fixed[:, group] = enc.codecs_[col].encode(enc._prepare(self.schema_[col], values))[0]
+            fixed[:, group] = enc.encode_column(col, pd.DataFrame({c: [v] for c, v in conditions.items()}))[0]
         for col, shares in (rebalance or {}).items():
             group = learned_group(col)
             fixed[:, group[0]] = self._rebalanced_tokens(col, shares, n, seed)
@@ -285,7 +284,7 @@ class Synthesizer:
                         f"{self.schema_.k} rows, so it is protected); known values: {sorted(map(str, known))[:20]}")
         elif kind == "numeric":
             x = self.encoder_._prepare(self.schema_[col], values)
-            lo, hi = codec.lo_ / codec.scale, codec.hi_ / codec.scale
+            lo, hi = self.encoder_.ranges_.get(col) or (codec.lo_ / codec.scale, codec.hi_ / codec.scale)
             bad = x[(x < lo) | (x > hi)]
             if len(bad):
                 raise LookalikeError(f"column '{col}': value {bad[0]!r} is outside the learned range [{lo}, {hi}]")

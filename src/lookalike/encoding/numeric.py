@@ -63,12 +63,8 @@ class NumericCodec:
             xi = np.zeros(1, dtype=np.int64)
         if self.bounds is not None:
             lo, hi = self._to_int(np.array(self.bounds))
-        elif self.k > 1 and len(xi) >= 2 * self.k:
-            lo, hi = xi[self.k - 1], xi[-self.k]
-        elif self.k > 1:  # too few values to publish any range: collapse to the median
-            lo = hi = xi[len(xi) // 2]
         else:
-            lo, hi = xi[0], xi[-1]
+            lo, hi = protected_range(xi, self.k)
         self.lo_, self.hi_ = int(lo), int(hi)
         xi = np.clip(xi, self.lo_, self.hi_)
 
@@ -193,6 +189,16 @@ class NumericCodec:
         is_heap = self.main_kind_ == HEAP
         self.heap_token_[self.main_ref_[is_heap]] = np.flatnonzero(is_heap)
         self.bin_token_ = np.flatnonzero(self.main_kind_ == BIN).astype(np.int64)
+
+
+def protected_range(sorted_values: np.ndarray, k: int):
+    """The k-th smallest and largest values: no single extreme value can be traced through the range."""
+    v = sorted_values
+    if k > 1 and len(v) >= 2 * k:
+        return v[k - 1], v[-k]
+    if k > 1:  # too few values to publish any range: collapse to the median
+        return v[len(v) // 2], v[len(v) // 2]
+    return v[0], v[-1]
 
 
 def largest_unit(values: np.ndarray, units_desc: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ import pandas as pd
 from lookalike.encoding.categorical import CategoricalCodec
 from lookalike.encoding.datetime import DatetimeCodec
 from lookalike.encoding.identifiers import ConstantCodec, IdCodec
-from lookalike.encoding.numeric import NumericCodec
+from lookalike.encoding.numeric import NumericCodec, protected_range
 from lookalike.encoding.text import TextCodec
 from lookalike.errors import LookalikeError
 from lookalike.privacy.bloom import BloomFilter
@@ -42,12 +42,17 @@ class TableEncoder:
         self.codecs_: dict[str, object] = {}
         self.pii_: dict[str, tuple[str, dict]] = {}
         self.forbidden_: dict[str, BloomFilter] = {}
+        self.relative_: dict[str, str] = relative_pairs(df, self.schema, self._prepare)
+        self.ranges_: dict[str, list[float]] = {}
         for col in self.schema.columns:
             s = df[col.name]
             if col.kind == "pii":
                 self._fit_pii(col, s)
                 continue
             try:
+                if col.name in self.relative_:
+                    self.codecs_[col.name] = self._fit_relative(col, df, k)
+                    continue
                 self.codecs_[col.name] = self._make_codec(col, k).fit(self._prepare(col, s))
             except LookalikeError:
                 raise
@@ -55,6 +60,18 @@ class TableEncoder:
                 raise LookalikeError(f"column '{col.name}' ({col.kind}): cannot be encoded ({exc})") from exc
         self._layout()
         return self
+
+    def _fit_relative(self, col: ColumnSchema, df: pd.DataFrame, k: int) -> NumericCodec:
+        """Learn ``col - base`` instead of ``col``: the inequality holds by construction and the model sees
+        the quantity that carries the relationship (a price's markup over the loan, years before a job)."""
+        base = self.schema[self.relative_[col.name]]
+        x, b = self._prepare(col, df[col.name]), self._prepare(base, df[base.name])
+        decimals = max(int(col.options.get("decimals", 0)), int(base.options.get("decimals", 0)))
+        scale = 10**decimals
+        own = np.sort(np.round(x[~np.isnan(x)] * scale).astype(np.int64))
+        lo, hi = protected_range(own, k)
+        self.ranges_[col.name] = [float(lo) / scale, float(hi) / scale]
+        return NumericCodec(decimals=decimals, k=k).fit(x - b)
 
     def _make_codec(self, col: ColumnSchema, k: int):
         o = col.options
@@ -110,26 +127,45 @@ class TableEncoder:
     def encode(self, df: pd.DataFrame) -> np.ndarray:
         parts = [np.zeros((len(df), 0), dtype=np.int64)]
         for name in self.group_columns_:
-            col = self.schema[name]
-            parts.append(self.codecs_[name].encode(self._prepare(col, df[name])))
+            parts.append(self.encode_column(name, df))
         return np.concatenate(parts, axis=1)
+
+    def encode_column(self, name: str, df: pd.DataFrame) -> np.ndarray:
+        """Tokens of one learned column; a column learned relative to another needs that one in ``df`` too."""
+        col = self.schema[name]
+        x = self._prepare(col, df[name])
+        if name in self.relative_:
+            base = self.relative_[name]
+            if base not in df.columns:
+                raise LookalikeError(f"column '{name}' is generated relative to '{base}' (a rule keeps "
+                                     f"{name} >= {base}); give a value for '{base}' too")
+            x = x - self._prepare(self.schema[base], df[base])
+        return self.codecs_[name].encode(x)
 
     def decode(self, tokens: np.ndarray, seed: int, row_offset: int = 0, id_state: dict | None = None) -> pd.DataFrame:
         """``row_offset`` and ``id_state`` keep generated keys unique across batches of one sample."""
         n = len(tokens)
         id_state = {} if id_state is None else id_state
         rng = np.random.default_rng(seed)
-        out = {}
+        out, numbers = {}, {}
         group_of = dict(zip(self.group_columns_, self.groups_))
-        for col in self.schema.columns:
-            if col.kind == "pii":
+        pending = [c for c in self.schema.columns if c.kind != "pii"]
+        while pending:  # relative columns wait for their base
+            col = pending.pop(0)
+            if col.name in self.relative_ and self.relative_[col.name] not in numbers:
+                pending.append(col)
                 continue
             codec = self.codecs_[col.name]
             sub = tokens[:, group_of[col.name]] if col.name in group_of else np.zeros((n, 0), np.int64)
             if col.kind == "id":
                 values = codec.decode(sub, rng, start=row_offset + 1, seen=id_state.setdefault(col.name, set()))
+            elif col.name in self.relative_:
+                lo, hi = self.ranges_[col.name]
+                values = np.clip(numbers[self.relative_[col.name]] + codec.decode(sub, rng), lo, hi)
             else:
                 values = codec.decode(sub, rng)
+            if col.kind == "numeric":
+                numbers[col.name] = np.asarray(values, dtype=float)
             out[col.name] = self._restore(col, values)
         if self.pii_:
             from lookalike.privacy.pii import generate_pii
@@ -188,7 +224,7 @@ class TableEncoder:
             "seed": self.seed,
             "codecs": {name: {"type": type(c).__name__, **c.to_dict()} for name, c in self.codecs_.items()},
             "pii": {name: [kind, fmt] for name, (kind, fmt) in self.pii_.items()},
-            "forbidden": forbidden,
+            "forbidden": forbidden, "relative": self.relative_, "ranges": self.ranges_,
         }
         return config, tensors
 
@@ -201,7 +237,42 @@ class TableEncoder:
             d = dict(d)
             enc.codecs_[name] = by_type[d.pop("type")].from_dict(d)
         enc.pii_ = {name: (kind, fmt) for name, (kind, fmt) in config["pii"].items()}
+        enc.relative_, enc.ranges_ = dict(config["relative"]), dict(config["ranges"])
         enc.forbidden_ = {name: BloomFilter.from_state(cfg, tensors[f"bloom.{name}"])
                           for name, cfg in config["forbidden"].items()}
         enc._layout()
         return enc
+
+
+def relative_pairs(df: pd.DataFrame, schema: TableSchema, prepare, max_ratio: float = 20.0) -> dict[str, str]:
+    """{column: base} for numeric inequality rules ``base <= column`` worth learning as a difference.
+
+    Only pairs on a similar scale qualify (a count below a balance stays a resampled rule), each column gets
+    at most one base, the closest in scale, and chains never loop. Formula columns are left alone.
+    """
+    derived = {r["column"] for r in schema.rules if r.get("type") == "formula"}
+    kinds = {c.name: c.kind for c in schema.columns}
+    candidates = []
+    for r in schema.rules:
+        if r.get("type") != "inequality" or r.get("op") not in ("<=", ">="):
+            continue
+        small, big = (r["left"], r["right"]) if r["op"] == "<=" else (r["right"], r["left"])
+        if kinds.get(small) != "numeric" or kinds.get(big) != "numeric" or {small, big} & derived:
+            continue
+        a, b = prepare(schema[small], df[small]), prepare(schema[big], df[big])
+        if np.isnan(a).any() != np.isnan(b).any() or (np.isnan(a) != np.isnan(b)).any():
+            continue  # the difference is defined only when both are present in the same rows
+        ma, mb = np.nanmedian(np.abs(a)), np.nanmedian(np.abs(b))
+        ratio = mb / ma if ma > 0 else np.inf
+        if ratio <= max_ratio:
+            candidates.append((ratio, big, small))
+    relative: dict[str, str] = {}
+    for _, big, small in sorted(candidates):
+        if big in relative:
+            continue
+        chain = small
+        while chain in relative and chain != big:
+            chain = relative[chain]
+        if chain != big:
+            relative[big] = small
+    return relative
