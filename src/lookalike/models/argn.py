@@ -258,6 +258,8 @@ class ARGN:
     batch_size, learning_rate: None picks them from the row count (larger batches on larger data).
     val_fraction: share of rows held out for early stopping and learning-rate decay.
     patience: epochs without validation gain before stopping.
+    tol: relative validation-loss gain that counts as progress (0.002 = 0.2%); smaller trains longer
+        for little fidelity gain.
     seed: seeds weight initialisation, the split, the orders and dropout.
     device: "auto" (CUDA when available), "cpu" or "cuda".
     size: "S", "M", "L" or "auto" (width of each head's hidden layer).
@@ -269,7 +271,8 @@ class ARGN:
     def __init__(self, max_epochs: int = 100, max_time: float | None = None, batch_size: int | None = None,
                  learning_rate: float | None = None, val_fraction: float = 0.1, patience: int = 3,
                  seed: int = 0, device: str = "auto", size: str = "auto", dropout: float = 0.1,
-                 weight_decay: float = 0.01, n_threads: int | None = None, verbose: bool = False):
+                 weight_decay: float = 0.01, tol: float = 0.002, n_threads: int | None = None,
+                 verbose: bool = False):
         self.max_epochs = max_epochs
         self.max_time = max_time
         self.batch_size = batch_size
@@ -281,6 +284,7 @@ class ARGN:
         self.size = size
         self.dropout = dropout
         self.weight_decay = weight_decay
+        self.tol = tol
         self.n_threads = n_threads
         self.verbose = verbose
 
@@ -342,7 +346,8 @@ class ARGN:
             torch.manual_seed(self.seed)
             net = _Net(cards, groups, hidden, extra, self.dropout, log_freq).to(device)
             opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=self.weight_decay)
-            sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=1, min_lr=lr / 16)
+            sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=1, min_lr=lr / 16,
+                                                               threshold=self.tol, threshold_mode="rel")
             x_train = torch.from_numpy(tokens[train_idx]).to(device)
             x_val = torch.from_numpy(tokens[val_idx]).to(device)
             n_groups = len(groups)
@@ -366,7 +371,7 @@ class ARGN:
             steps_per_epoch = math.ceil(len(train_idx) / batch)
             for epoch in range(self.max_epochs):
                 order = torch.randperm(len(train_idx), generator=shuffle_gen).to(device)
-                train_sum = 0.0
+                train_sum, seen = 0.0, 0
                 for step in range(steps_per_epoch):
                     idx = order[step * batch:(step + 1) * batch]
                     xb = x_train[idx]
@@ -376,20 +381,22 @@ class ARGN:
                     loss.backward()
                     opt.step()
                     train_sum += float(loss.detach()) * len(idx)
+                    seen += len(idx)
                     if self.max_time is not None and time.monotonic() - start > self.max_time:
                         out_of_time = True
                         break
                     if progress is not None:
                         progress(min(1.0, (epoch + (step + 1) / steps_per_epoch) / self.max_epochs),
                                  f"epoch {epoch + 1}")
-                score = val_loss() if n_val else train_sum / len(train_idx)
-                history.append({"epoch": epoch + 1, "train_loss": train_sum / len(train_idx), "val_loss": score,
+                score = val_loss() if n_val else train_sum / seen
+                history.append({"epoch": epoch + 1, "train_loss": train_sum / seen, "val_loss": score,
                                 "lr": opt.param_groups[0]["lr"], "seconds": round(time.monotonic() - start, 2)})
                 if self.verbose:
                     print(f"argn epoch {epoch + 1}: train {history[-1]['train_loss']:.4f} val {score:.4f} "
                           f"lr {history[-1]['lr']:.2e} {history[-1]['seconds']}s", flush=True)
-                if score < best_loss - 1e-4:
-                    best_loss, bad_epochs = score, 0
+                if score < best_loss:
+                    bad_epochs = 0 if score < best_loss - self.tol * abs(best_loss) else bad_epochs + 1
+                    best_loss = score
                     best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
                 else:
                     bad_epochs += 1
@@ -510,7 +517,7 @@ class ARGN:
             "name": self.name,
             "params": {k: getattr(self, k) for k in ("max_epochs", "max_time", "batch_size", "learning_rate",
                                                      "val_fraction", "patience", "seed", "device", "size",
-                                                     "dropout", "weight_decay", "n_threads", "verbose")},
+                                                     "dropout", "weight_decay", "tol", "n_threads", "verbose")},
             "cardinalities": self.cardinalities_,
             "groups": self.groups_,
             "size_": self.size_,
