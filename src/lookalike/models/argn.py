@@ -331,7 +331,8 @@ class ARGN:
         device = self._device()
         rng = np.random.default_rng(self.seed)
         perm = rng.permutation(n)
-        n_val = int(round(n * self.val_fraction)) if n >= 20 else 0
+        # validation needs enough rows to be steady, not more: capped so an epoch's check stays cheap
+        n_val = min(int(round(n * self.val_fraction)), 20_000) if n >= 20 else 0
         val_idx, train_idx = perm[:n_val], perm[n_val:]
         size = self._resolved_size(n)
         hidden, extra = _SIZES[size]
