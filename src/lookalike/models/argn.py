@@ -9,9 +9,16 @@ Why it is fast on CPU: a head's first layer is linear in the one-hot inputs, so 
 input ``i`` times head ``j``'s first-layer block folds into one lookup table ``T[j, i]`` (tokens x
 hidden). All heads' hidden pre-activations for a batch are then ONE ``embedding_bag`` call: for
 every (row, head) it sums the table rows of the visible inputs, weighted by the order mask. The
-output layers run as a few batched einsums (heads bucketed by cardinality). Sampling keeps a
-running pre-activation per head and adds one table row per generated token, so generating a
-chunk of rows costs one small matmul per sub-column.
+output layers run as a few batched einsums (heads bucketed by cardinality). Sampling draws one
+sub-column at a time for a whole block of rows: its pre-activation is one embedding_bag over the
+tokens drawn so far, then one small matmul and an inverse-CDF draw (one uniform per cell).
+Each chunk of rows mixes 16 random column orders; averaging over orders cancels much of any
+single order's error (bivariate accuracy 0.922 -> 0.940 on credit_data).
+
+Reproducibility: rows are drawn in fixed chunks of SAMPLE_CHUNK with a seed derived from
+(seed, chunk index), so ``sample(n, seed)`` is byte-identical on CPU whatever batch size streams it.
+Training is seeded by ``seed`` without touching the caller's global torch RNG. Sampling always
+runs on CPU (a model trained on GPU is moved back), which keeps samples device-independent.
 
 Partially fixed groups (some sub-columns of a column fixed, others free) are conditioned
 sub-column-wise: such groups are placed right after the fully fixed groups, the fixed sub-columns
