@@ -503,7 +503,7 @@ class ARGN:
         out = np.empty((n, len(self.cardinalities_)), dtype=np.int64)
         for u, order in enumerate(unique):
             rows = np.flatnonzero(inverse == u)
-            block_seq = torch.from_numpy(np.ascontiguousarray(np.broadcast_to(order, (len(rows), len(order)))))
+            block_seq = torch.from_numpy(np.tile(order, (len(rows), 1)))
             block_fixed = None if fixed_t is None else fixed_t[rows]
             out[rows] = self.net_.generate(block_seq, block_fixed, table, gen, temperature, banned).numpy()
         return out
