@@ -270,6 +270,8 @@ class ARGN:
     seed: seeds weight initialisation, the split, the orders and dropout.
     device: "auto" (CUDA when available), "cpu" or "cuda".
     size: "S", "M", "L" or "auto" (width of each head's hidden layer).
+    dropout: on every head's hidden layer; 0.25 beat 0.1 and 0 on credit, lending_club and mlc_churn.
+    weight_decay: AdamW's decoupled weight decay.
     n_threads: torch intra-op threads during fit and sampling; None uses the idle cores.
     """
 
@@ -277,7 +279,7 @@ class ARGN:
 
     def __init__(self, max_epochs: int = 100, max_time: float | None = None, batch_size: int | None = None,
                  learning_rate: float | None = None, val_fraction: float = 0.1, patience: int = 3,
-                 seed: int = 0, device: str = "auto", size: str = "auto", dropout: float = 0.1,
+                 seed: int = 0, device: str = "auto", size: str = "auto", dropout: float = 0.25,
                  weight_decay: float = 0.01, tol: float = 0.002, n_threads: int | None = None,
                  verbose: bool = False):
         self.max_epochs = max_epochs
