@@ -145,3 +145,19 @@ def test_bad_inputs_name_the_sub_column_at_fault(fitted):
         model.sample(5, seed=0, fixed=fixed)
     with pytest.raises(LookalikeError, match="fitted"):
         ARGN().sample(5, seed=0)
+
+
+def test_fit_reports_progress_and_leaves_torch_global_state_alone():
+    import torch
+
+    tokens, cards, groups = structured_tokens(n=300, seed=2)
+    threads = torch.get_num_threads()
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    seen = []
+    model = ARGN(max_epochs=2, n_threads=1).fit(tokens, cards, groups, progress=lambda f, msg: seen.append(f))
+    model.sample(10, seed=0, progress=lambda f, msg: seen.append(f))
+    assert seen and seen[-1] == 1.0 and all(0.0 <= f <= 1.0 for f in seen)
+    assert torch.get_num_threads() == threads
+    assert torch.equal(torch.rand(3), expected)  # the caller's random stream was not consumed

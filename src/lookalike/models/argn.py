@@ -9,9 +9,16 @@ Why it is fast on CPU: a head's first layer is linear in the one-hot inputs, so 
 input ``i`` times head ``j``'s first-layer block folds into one lookup table ``T[j, i]`` (tokens x
 hidden). All heads' hidden pre-activations for a batch are then ONE ``embedding_bag`` call: for
 every (row, head) it sums the table rows of the visible inputs, weighted by the order mask. The
-output layers run as a few batched einsums (heads bucketed by cardinality). Sampling keeps a
-running pre-activation per head and adds one table row per generated token, so generating a
-chunk of rows costs one small matmul per sub-column.
+output layers run as a few batched einsums (heads bucketed by cardinality). Sampling draws one
+sub-column at a time for a whole block of rows: its pre-activation is one embedding_bag over the
+tokens drawn so far, then one small matmul and an inverse-CDF draw (one uniform per cell).
+Each chunk of rows mixes 16 random column orders; averaging over orders cancels much of any
+single order's error (bivariate accuracy 0.922 -> 0.940 on credit_data).
+
+Reproducibility: rows are drawn in fixed chunks of SAMPLE_CHUNK with a seed derived from
+(seed, chunk index), so ``sample(n, seed)`` is byte-identical on CPU whatever batch size streams it.
+Training is seeded by ``seed`` without touching the caller's global torch RNG. Sampling always
+runs on CPU (a model trained on GPU is moved back), which keeps samples device-independent.
 
 Partially fixed groups (some sub-columns of a column fixed, others free) are conditioned
 sub-column-wise: such groups are placed right after the fully fixed groups, the fixed sub-columns
@@ -243,7 +250,8 @@ class _Net(nn.Module):
             allowed[banned] = False
             last_allowed = int(torch.nonzero(allowed)[-1, 0])
         # inverse CDF: one uniform per cell; zero-probability tokens can never be picked
-        cdf = torch.softmax(logits, dim=1).cumsum_(dim=1)
+        # unnormalised: the uniform is scaled by the total instead (one pass fewer than softmax)
+        cdf = logits.sub_(logits.max(dim=1, keepdim=True).values).exp_().cumsum_(dim=1)
         tok = torch.searchsorted(cdf, (u * cdf[:, -1]).unsqueeze(1), right=True).squeeze(1)
         return tok.clamp_(max=last_allowed)
 
@@ -258,9 +266,13 @@ class ARGN:
     batch_size, learning_rate: None picks them from the row count (larger batches on larger data).
     val_fraction: share of rows held out for early stopping and learning-rate decay.
     patience: epochs without validation gain before stopping.
+    tol: relative validation-loss gain that counts as progress (0.002 = 0.2%); smaller trains longer
+        for little fidelity gain.
     seed: seeds weight initialisation, the split, the orders and dropout.
     device: "auto" (CUDA when available), "cpu" or "cuda".
     size: "S", "M", "L" or "auto" (width of each head's hidden layer).
+    dropout: on every head's hidden layer; 0.25 beat 0.1 and 0 on credit, lending_club and mlc_churn.
+    weight_decay: AdamW's decoupled weight decay.
     n_threads: torch intra-op threads during fit and sampling; None uses the idle cores.
     """
 
@@ -268,8 +280,9 @@ class ARGN:
 
     def __init__(self, max_epochs: int = 100, max_time: float | None = None, batch_size: int | None = None,
                  learning_rate: float | None = None, val_fraction: float = 0.1, patience: int = 3,
-                 seed: int = 0, device: str = "auto", size: str = "auto", dropout: float = 0.1,
-                 weight_decay: float = 0.01, n_threads: int | None = None, verbose: bool = False):
+                 seed: int = 0, device: str = "auto", size: str = "auto", dropout: float = 0.25,
+                 weight_decay: float = 0.01, tol: float = 0.002, n_threads: int | None = None,
+                 verbose: bool = False):
         self.max_epochs = max_epochs
         self.max_time = max_time
         self.batch_size = batch_size
@@ -281,6 +294,7 @@ class ARGN:
         self.size = size
         self.dropout = dropout
         self.weight_decay = weight_decay
+        self.tol = tol
         self.n_threads = n_threads
         self.verbose = verbose
 
@@ -327,7 +341,8 @@ class ARGN:
         device = self._device()
         rng = np.random.default_rng(self.seed)
         perm = rng.permutation(n)
-        n_val = int(round(n * self.val_fraction)) if n >= 20 else 0
+        # validation needs enough rows to be steady, not more: capped so an epoch's check stays cheap
+        n_val = min(int(round(n * self.val_fraction)), 20_000) if n >= 20 else 0
         val_idx, train_idx = perm[:n_val], perm[n_val:]
         size = self._resolved_size(n)
         hidden, extra = _SIZES[size]
@@ -342,7 +357,8 @@ class ARGN:
             torch.manual_seed(self.seed)
             net = _Net(cards, groups, hidden, extra, self.dropout, log_freq).to(device)
             opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=self.weight_decay)
-            sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=1, min_lr=lr / 16)
+            sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=1, min_lr=lr / 16,
+                                                               threshold=self.tol, threshold_mode="rel")
             x_train = torch.from_numpy(tokens[train_idx]).to(device)
             x_val = torch.from_numpy(tokens[val_idx]).to(device)
             n_groups = len(groups)
@@ -366,7 +382,7 @@ class ARGN:
             steps_per_epoch = math.ceil(len(train_idx) / batch)
             for epoch in range(self.max_epochs):
                 order = torch.randperm(len(train_idx), generator=shuffle_gen).to(device)
-                train_sum = 0.0
+                train_sum, seen = 0.0, 0
                 for step in range(steps_per_epoch):
                     idx = order[step * batch:(step + 1) * batch]
                     xb = x_train[idx]
@@ -376,20 +392,22 @@ class ARGN:
                     loss.backward()
                     opt.step()
                     train_sum += float(loss.detach()) * len(idx)
+                    seen += len(idx)
                     if self.max_time is not None and time.monotonic() - start > self.max_time:
                         out_of_time = True
                         break
                     if progress is not None:
                         progress(min(1.0, (epoch + (step + 1) / steps_per_epoch) / self.max_epochs),
                                  f"epoch {epoch + 1}")
-                score = val_loss() if n_val else train_sum / len(train_idx)
-                history.append({"epoch": epoch + 1, "train_loss": train_sum / len(train_idx), "val_loss": score,
+                score = val_loss() if n_val else train_sum / seen
+                history.append({"epoch": epoch + 1, "train_loss": train_sum / seen, "val_loss": score,
                                 "lr": opt.param_groups[0]["lr"], "seconds": round(time.monotonic() - start, 2)})
                 if self.verbose:
                     print(f"argn epoch {epoch + 1}: train {history[-1]['train_loss']:.4f} val {score:.4f} "
                           f"lr {history[-1]['lr']:.2e} {history[-1]['seconds']}s", flush=True)
-                if score < best_loss - 1e-4:
-                    best_loss, bad_epochs = score, 0
+                if score < best_loss:
+                    bad_epochs = 0 if score < best_loss - self.tol * abs(best_loss) else bad_epochs + 1
+                    best_loss = score
                     best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
                 else:
                     bad_epochs += 1
@@ -488,7 +506,7 @@ class ARGN:
         out = np.empty((n, len(self.cardinalities_)), dtype=np.int64)
         for u, order in enumerate(unique):
             rows = np.flatnonzero(inverse == u)
-            block_seq = torch.from_numpy(np.ascontiguousarray(np.broadcast_to(order, (len(rows), len(order)))))
+            block_seq = torch.from_numpy(np.tile(order, (len(rows), 1)))
             block_fixed = None if fixed_t is None else fixed_t[rows]
             out[rows] = self.net_.generate(block_seq, block_fixed, table, gen, temperature, banned).numpy()
         return out
@@ -510,7 +528,7 @@ class ARGN:
             "name": self.name,
             "params": {k: getattr(self, k) for k in ("max_epochs", "max_time", "batch_size", "learning_rate",
                                                      "val_fraction", "patience", "seed", "device", "size",
-                                                     "dropout", "weight_decay", "n_threads", "verbose")},
+                                                     "dropout", "weight_decay", "tol", "n_threads", "verbose")},
             "cardinalities": self.cardinalities_,
             "groups": self.groups_,
             "size_": self.size_,
