@@ -95,6 +95,7 @@ class DatetimeCodec:
                                      units=[u * scale for u in SECOND_UNITS]).fit(sec)
         self.weekdays_: list[int] = []
         self.day_classes_: list[int] = []
+        self._classes = None  # calendar cache of _class_table, stale after a new fit
         moved = self._movable(sec, self.numeric_.encode(sec))
         if moved.sum() >= max(2 * self.k, 20):
             self._fit_calendar(np.floor(sec[moved] / DAY).astype(np.int64))
@@ -208,7 +209,8 @@ class DatetimeCodec:
         else:
             wd_ok = np.ones_like(ok)
         if cls_tok is not None:
-            cls = day_class_of(cand.ravel()).reshape(cand.shape)
+            first, table = self._class_table()
+            cls = table[np.clip(cand - first, 0, len(table) - 1)]  # out-of-range days are masked by ``ok``
             wanted = np.asarray([-1] + self.day_classes_)[cls_tok]
             other = ~np.isin(cls, self.day_classes_)
             cls_ok = np.where(wanted[:, None] < 0, other, cls == wanted[:, None])
@@ -223,6 +225,14 @@ class DatetimeCodec:
         out = sec.copy()
         out[moved] = cand_sec[np.flatnonzero(moved), best[moved]]
         return out
+
+    def _class_table(self) -> tuple[int, np.ndarray]:
+        """Day classes of every day a move can reach, computed once: (first day, classes)."""
+        if getattr(self, "_classes", None) is None:
+            lo, hi = self._day_range()
+            first = lo - MAX_SHIFT - 1
+            self._classes = (first, day_class_of(np.arange(first, hi + MAX_SHIFT + 2)))
+        return self._classes
 
     # -- persistence ----------------------------------------------------------------------------
     def to_dict(self) -> dict:
