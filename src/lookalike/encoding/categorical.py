@@ -1,46 +1,128 @@
-"""Categories (and booleans) as tokens; categories seen in fewer than k rows never appear verbatim."""
+"""Categories (and booleans) as tokens; categories seen in fewer than k rows never appear verbatim.
+
+Code-like columns (product codes, postcodes, plates: short strings with digits or capitals, many of them
+rare) would lose their look if every rare code became a frequent one. For them the rare codes are kept as
+*shapes* ('AB1 2CD' -> 'AA9 9AA'): each shape seen in at least k rare rows gets its own token, so a model
+learns which shape goes with which other columns, and decoding writes a fresh random code of that shape,
+starting with one of the prefixes seen in at least k rows and using at each position the characters seen
+there in at least k rows. A fresh code never equals a kept category, and a Bloom filter over the rare real
+codes (lossy on purpose: the model file holds no real value) keeps it from equalling a rare real one.
+"""
 from __future__ import annotations
+
+import base64
+import hashlib
+import re
 
 import numpy as np
 import pandas as pd
 
+from lookalike.encoding.identifiers import _CLASSES, shape_of
+from lookalike.privacy.bloom import BloomFilter
+
 RARE = "__rare__"
+CODE = re.compile(
+    r"^(?=.*\d)\S+( \S+)?$"  # a digit, at most one space: 'SKU-00123', 'AB1 2CD', '01067'
+    r"|^[A-Z]{2,4}$"  # short capitals: 'JFK', 'EGLL'
+    r"|^[A-Z0-9]+[-_./#:][A-Z0-9_./#:-]+$"  # capitals with separators: 'AB-CD'
+)
+MAX_CODE_LENGTH = 32
 
 
 class CategoricalCodec:
-    """Tokens: [missing], one per category seen in >= k rows (most frequent first), [rare].
+    """Tokens: [missing], one per category seen in >= k rows (most frequent first), [rare], one per kept shape.
 
-    The rare token stands for every protected category; decoding replaces it with a kept category drawn
-    by frequency, so no rare value can leak and no placeholder string reaches the user.
+    The rare token stands for every protected category whose shape is not kept; decoding replaces it with
+    a kept category drawn by frequency, so no rare value can leak and no placeholder string reaches the user.
+    ``seed`` and ``name`` only salt the Bloom filter (as the table encoder does for PII), so that fitting
+    the same data twice gives the same model file.
     """
 
-    def __init__(self, k: int = 5):
+    def __init__(self, k: int = 5, shapes: bool = True, min_code_share: float = 0.9, seed: int = 0,
+                 name: str = ""):
         self.k = int(k)
+        self.shapes = shapes
+        self.min_code_share = min_code_share
+        self.seed = seed
+        self.name = name
 
     def fit(self, s: pd.Series) -> "CategoricalCodec":
         counts = s.dropna().value_counts()
         kept = counts[counts >= self.k]
-        if len(kept) == 0:  # every value is rare: publish only the most frequent one's existence? no: none
-            kept = counts.iloc[:0]
         self.categories_ = [_plain(v) for v in kept.index]
         self.weights_ = (kept.to_numpy(float) / max(kept.sum(), 1)).tolist()
         self.has_null_ = bool(s.isna().any())
-        self.has_rare_ = bool(len(kept) < len(counts))
+        rare = counts[counts < self.k]
+        self.shapes_: list[dict] = []
+        self.bloom_ = None
+        if self.shapes and len(rare) >= self.k and self._code_like(rare):
+            self._fit_shapes(rare)
+        shaped = {v for v in rare.index if isinstance(v, str) and shape_of(v) in self._shape_index}
+        self.has_rare_ = bool(len(rare) > len(shaped))
         return self
+
+    def _code_like(self, rare: pd.Series) -> bool:
+        """Rare values that read as codes, in most rare rows (words and names keep the old handling)."""
+        values = pd.Series(rare.index)
+        if not values.map(lambda v: isinstance(v, str)).all():
+            return False
+        code = values.str.len().le(MAX_CODE_LENGTH) & values.str.match(CODE)
+        rows = rare.to_numpy(float)
+        return bool(rows[code.to_numpy()].sum() >= self.min_code_share * rows.sum())
+
+    def _fit_shapes(self, rare: pd.Series) -> None:
+        """Per shape seen in >= k rare rows: its weight, prefixes and per-position characters (each >= k rows)."""
+        threshold = max(self.k, 2)
+        by_shape: dict[str, list[tuple[str, int]]] = {}
+        for value, count in rare.items():
+            if len(value) > MAX_CODE_LENGTH or not CODE.match(value):
+                continue  # a stray word among codes stays a plain rare value
+            by_shape.setdefault(shape_of(value), []).append((value, int(count)))
+        total = sum(int(c) for c in rare)
+        protected = []
+        for shape, items in sorted(by_shape.items(), key=lambda kv: -sum(c for _, c in kv[1])):
+            rows = sum(c for _, c in items)
+            if rows < threshold:
+                continue
+            self.shapes_.append({"shape": shape, "weight": rows / total,
+                                 "prefixes": _prefixes(items, shape, threshold),
+                                 "chars": _position_chars(items, shape, threshold)})
+            protected.extend(v for v, _ in items)
+        if protected:
+            salt = hashlib.blake2b(f"lookalike-{self.seed}-{self.name}".encode(), digest_size=16).digest()
+            self.bloom_ = BloomFilter(len(protected), salt=salt).update(protected)
+
+    @property
+    def _shape_index(self) -> dict[str, int]:
+        return {d["shape"]: i for i, d in enumerate(self.shapes_)}
 
     @property
     def cardinalities(self) -> list[int]:
-        return [int(self.has_null_) + len(self.categories_) + int(self.has_rare_)]
+        return [int(self.has_null_) + len(self.categories_) + int(self.has_rare_) + len(self.shapes_)]
 
     @property
     def rare_token(self) -> int | None:
-        return self.cardinalities[0] - 1 if self.has_rare_ else None
+        """The token that decodes to a frequent category; shape tokens are not rare tokens."""
+        return int(self.has_null_) + len(self.categories_) if self.has_rare_ else None
+
+    @property
+    def _first_shape_token(self) -> int:
+        return int(self.has_null_) + len(self.categories_) + int(self.has_rare_)
 
     def encode(self, s: pd.Series) -> np.ndarray:
         offset = int(self.has_null_)
         lookup = {c: i + offset for i, c in enumerate(self.categories_)}
         fallback = self.rare_token if self.has_rare_ else offset
-        codes = np.array([lookup.get(_plain(v), fallback) for v in s.to_numpy(object)], dtype=np.int64)
+        shape_token = {shape: self._first_shape_token + i for shape, i in self._shape_index.items()}
+
+        def token(v):
+            v = _plain(v)
+            t = lookup.get(v)
+            if t is None:
+                t = shape_token.get(shape_of(v), fallback) if shape_token and isinstance(v, str) else fallback
+            return t
+
+        codes = np.array([token(v) for v in s.to_numpy(object)], dtype=np.int64)
         if self.has_null_:
             codes[s.isna().to_numpy()] = 0
         return codes[:, None]
@@ -54,21 +136,114 @@ class CategoricalCodec:
         cats[:] = self.categories_
         is_cat = (t >= offset) & (t < offset + len(self.categories_))
         values[is_cat] = cats[t[is_cat] - offset]
-        rare = ~is_cat & (t >= offset)
+        first_shape = self._first_shape_token
+        for i in range(len(self.shapes_)):
+            rows = np.flatnonzero(t == first_shape + i)
+            if len(rows):
+                fresh = np.empty(len(rows), dtype=object)
+                fresh[:] = self._fresh_codes(self.shapes_[i], len(rows), rng)
+                values[rows] = fresh
+        rare = ~is_cat & (t >= offset) & pd.isna(values)
         if rare.any() and len(cats):
             values[rare] = cats[rng.choice(len(cats), size=int(rare.sum()), p=np.asarray(self.weights_))]
         return pd.Series(values, dtype=object)
 
+    def _fresh_codes(self, spec: dict, m: int, rng: np.random.Generator, tries: int = 40) -> list:
+        """Random codes of the shape that are neither kept categories nor (maybe) rare real values.
+
+        Drawn all at once; the few that collide are redrawn, late tries without the prefix and the learned
+        per-position characters (their space may be exhausted). ``None`` where every try collided: the
+        caller then draws a frequent category.
+        """
+        shape, prefixes = spec["shape"], spec["prefixes"]
+        known = set(self.categories_)
+        out: list = [None] * m
+        todo = np.arange(m)
+        for attempt in range(tries):
+            if not len(todo):
+                break
+            narrow = attempt < tries // 2
+            chosen = [""] * len(todo)
+            if prefixes and narrow:
+                w = np.array([c for _, c in prefixes], dtype=float)
+                chosen = [prefixes[i][0] for i in rng.choice(len(prefixes), size=len(todo), p=w / w.sum())]
+            columns = []
+            for pos, cls in enumerate(shape):
+                pool = (spec["chars"][pos] if narrow else "") or _CLASSES.get(cls, cls)
+                columns.append(np.asarray(list(pool), dtype=object)[rng.integers(len(pool), size=len(todo))])
+            drawn = ["".join(row) for row in zip(*columns)] if columns else [""] * len(todo)
+            failed = []
+            for j, (prefix, code) in enumerate(zip(chosen, drawn)):
+                code = prefix + code[len(prefix):]
+                if code in known or (self.bloom_ is not None and code in self.bloom_):
+                    failed.append(todo[j])
+                else:
+                    out[todo[j]] = code
+            todo = np.asarray(failed, dtype=np.int64)
+        return out
+
+    # -- persistence ----------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        return {"k": self.k, "categories": self.categories_, "weights": self.weights_,
-                "has_null": self.has_null_, "has_rare": self.has_rare_}
+        d = {"k": self.k, "categories": self.categories_, "weights": self.weights_,
+             "has_null": self.has_null_, "has_rare": self.has_rare_, "shapes": self.shapes_,
+             "shape_options": {"shapes": self.shapes, "min_code_share": self.min_code_share,
+                               "seed": self.seed, "name": self.name}}
+        if self.bloom_ is not None:
+            cfg, bits = self.bloom_.to_state()
+            d["bloom"] = {**cfg, "bits": base64.b64encode(bits.tobytes()).decode("ascii")}
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "CategoricalCodec":
-        c = cls(k=d["k"])
+        c = cls(k=d["k"], **d.get("shape_options", {}))
         c.categories_, c.weights_ = list(d["categories"]), list(d["weights"])
         c.has_null_, c.has_rare_ = d["has_null"], d["has_rare"]
+        c.shapes_ = list(d.get("shapes", []))
+        c.bloom_ = None
+        if "bloom" in d:
+            cfg = dict(d["bloom"])
+            bits = np.frombuffer(base64.b64decode(cfg.pop("bits")), dtype=np.uint8)
+            c.bloom_ = BloomFilter.from_state(cfg, bits)
         return c
+
+
+def _prefixes(items: list[tuple[str, int]], shape: str, threshold: int) -> list[list]:
+    """[prefix, rows] for the longest prefixes shared by >= threshold rows (longest first, greedily).
+
+    A prefix covers at most half of the code, so a fresh code keeps enough random characters to be new.
+    Rows left without a prefix get the empty one, drawn with their share.
+    """
+    max_len = (len(shape) + 1) // 2
+    left = list(items)
+    out: list[list] = []
+    for length in range(max_len, 0, -1):
+        counts: dict[str, int] = {}
+        for v, c in left:
+            counts[v[:length]] = counts.get(v[:length], 0) + c
+        frequent = {p for p, c in counts.items() if c >= threshold}
+        if not frequent:
+            continue
+        out.extend([p, counts[p]] for p in sorted(frequent))
+        left = [(v, c) for v, c in left if v[:length] not in frequent]
+    if out:
+        rest = sum(c for _, c in left)
+        if rest:
+            out.append(["", rest])
+    return out
+
+
+def _position_chars(items: list[tuple[str, int]], shape: str, threshold: int) -> list[str]:
+    """Per position, the characters seen there in >= threshold rows ('' = any of the class)."""
+    out = []
+    for pos, cls in enumerate(shape):
+        if cls not in _CLASSES:
+            out.append("")
+            continue
+        counts: dict[str, int] = {}
+        for v, c in items:
+            counts[v[pos]] = counts.get(v[pos], 0) + c
+        out.append("".join(sorted(ch for ch, c in counts.items() if c >= threshold)))
+    return out
 
 
 def _plain(v):

@@ -80,7 +80,7 @@ class TableEncoder:
             return NumericCodec(decimals=int(o.get("decimals", 0)), k=k,
                                 bounds=tuple(bounds) if bounds else None)
         if col.kind in ("categorical", "boolean"):
-            return CategoricalCodec(k=k)
+            return CategoricalCodec(k=k, seed=self.seed, name=col.name)
         if col.kind == "datetime":
             return DatetimeCodec(formats=o.get("formats"), k=k)
         if col.kind == "id":
