@@ -72,3 +72,9 @@ def test_schema_yaml_round_trip_and_override():
 def test_schema_rejects_unknown_kind_with_column_name():
     with pytest.raises(LookalikeError, match="column 'a': unknown kind 'numbr'"):
         TableSchema.from_yaml("columns:\n- {name: a, kind: numbr}\n")
+
+
+def test_numpy_string_values_are_read_like_plain_strings():
+    dates = pd.Series([np.str_("2021-01-02"), np.str_("2021-03-04")] * 20, dtype=object)
+    codes = pd.Series([np.str_("x"), np.str_("y")] * 20, dtype=object)
+    assert kinds(pd.DataFrame({"d": dates, "c": codes})) == {"d": "datetime", "c": "categorical"}

@@ -69,7 +69,7 @@ def infer_column(name: str, s: pd.Series, source: str = "table") -> ColumnSchema
     if pd.api.types.is_numeric_dtype(s.dtype):
         return _infer_numeric(name, s, values, dtype, n_unique)
 
-    strings = values.astype(str)
+    strings = values.map(str)  # plain str, also for numpy.str_ values (pandas' .str refuses those)
     lowered = set(strings.str.strip().str.lower().unique())
     if len(lowered) <= 2 and any(lowered <= pair for pair in BOOL_PAIRS):
         return ColumnSchema(name, "boolean", dtype)
