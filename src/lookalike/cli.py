@@ -193,7 +193,10 @@ def _write_report(train, synthetic, holdout, target, path: Path, force: bool):
         value, ceiling = m.get(key), m.get(f"{key}_holdout")
         return f"{value:.3f}" + (f" (real holdout: {ceiling:.3f})" if ceiling is not None else "")
 
-    out.print(f"univariate accuracy {pair('univariate_accuracy')}, bivariate accuracy {pair('bivariate_accuracy')}, "
+    fair = m.get("bivariate_accuracy_at_holdout_size")
+    out.print(f"univariate accuracy {pair('univariate_accuracy')}, bivariate accuracy {pair('bivariate_accuracy')}"
+              + (f" ({fair:.3f} for a synthetic sample the holdout's size)" if fair is not None and holdout is not None
+                 else "") + ", "
               f"discriminator AUC {pair('discriminator_auc')} (0.5 = indistinguishable)")
     out.print(f"privacy verdict: [bold]{m.get('privacy_verdict')}[/bold] (DCR share {m.get('dcr_share'):.3f}, "
               f"ideal 0.5); report written to [bold]{path}[/bold]")
