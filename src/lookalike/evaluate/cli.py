@@ -27,6 +27,7 @@ def report_command(
 ) -> None:
     """Compare a synthetic table with the real data and write a self-contained HTML report."""
     from lookalike.evaluate import evaluate
+    from lookalike.evaluate.prepare import check_columns
 
     check_writable(output, force=force, formats={".html": "HTML", ".htm": "HTML"})
     if json_out is not None:
@@ -40,9 +41,9 @@ def report_command(
         if col is not None and col not in train_df.columns:
             raise LookalikeError(f"{train}: {role} column '{col}' not found; columns are: "
                                  f"{', '.join(map(str, train_df.columns))}")
-    _check_same_columns(train, train_df, synth, synth_df)
+    check_columns(train_df, synth_df, str(synth))
     if holdout_df is not None:
-        _check_same_columns(train, train_df, holdout, holdout_df)
+        check_columns(train_df, holdout_df, str(holdout))
 
     console = Console()
     with console.status("Measuring fidelity, utility and privacy..."):
@@ -52,18 +53,6 @@ def report_command(
             report.to_json(json_out, force=force)
     console.print(summary_table(report.metrics))
     console.print(f"Report written to [bold]{output}[/bold]" + (f", metrics to [bold]{json_out}[/bold]" if json_out else ""))
-
-
-def _check_same_columns(train_path, train_df, other_path, other_df) -> None:
-    missing = [c for c in train_df.columns if c not in other_df.columns]
-    extra = [c for c in other_df.columns if c not in train_df.columns]
-    if missing or extra:
-        parts = []
-        if missing:
-            parts.append(f"lacks column(s) {', '.join(map(repr, missing))} that {train_path} has")
-        if extra:
-            parts.append(f"has column(s) {', '.join(map(repr, extra))} that {train_path} lacks")
-        raise LookalikeError(f"{other_path}: {'; '.join(parts)}")
 
 
 def summary_table(m: dict) -> Table:

@@ -267,7 +267,11 @@ def _generate_people(cols: dict, n: int, seed: int, forbidden: dict, rngs: dict)
 # ---------------------------------------------------------------- other kinds
 
 def _phones(fmt: dict, n: int, rng: np.random.Generator, seed: int) -> np.ndarray:
-    masks = fmt.get("masks") or {"(###) ###-####": 1.0}
+    return _fill_masks(fmt.get("masks") or {"(###) ###-####": 1.0}, n, rng)
+
+
+def _fill_masks(masks: dict, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n values, each from a digit mask drawn by its learned share."""
     chosen = _choose(rng, masks, n, next(iter(masks)))
     out = np.empty(n, dtype=object)
     for mask in masks:
@@ -390,14 +394,7 @@ def _national_ids(fmt: dict, n: int, rng: np.random.Generator, seed: int) -> np.
             return np.asarray([f"{x}{y} {d[:2]} {d[2:4]} {d[4:]} {s}" for x, y, d, s in zip(a, b, digits, suffix)],
                               dtype=object)
         return np.asarray([f"{x}{y}{d}{s}" for x, y, d, s in zip(a, b, digits, suffix)], dtype=object)
-    masks = fmt.get("masks") or {"#########": 1.0}
-    chosen = _choose(rng, masks, n, next(iter(masks)))
-    out = np.empty(n, dtype=object)
-    for mask in masks:
-        rows = chosen == mask
-        if rows.any():
-            out[rows] = _fill_mask(mask, rng, int(rows.sum()), first_nonzero=True)
-    return out
+    return _fill_masks(fmt.get("masks") or {"#########": 1.0}, n, rng)
 
 
 def _ips(fmt: dict, n: int, rng: np.random.Generator, seed: int) -> np.ndarray:
