@@ -135,3 +135,13 @@ def test_demo_writes_a_new_file_each_time(tmp_path, capsys, monkeypatch):
         assert (tmp_path / "lookalike-demo" / expected).exists()
     assert (tmp_path / "lookalike-demo" / "report-2.html").exists()
     assert "privacy verdict" in text
+
+
+def test_excel_and_parquet_inputs(tmp_path, mixed_table, capsys):
+    for name in ("train.xlsx", "train.parquet"):
+        path = tmp_path / name
+        (mixed_table.to_excel if name.endswith("xlsx") else mixed_table.to_parquet)(path, index=False)
+        out = tmp_path / f"out-{name}.csv"
+        code, text = run(["synth", path, "-o", out, "--model", "copula", "-n", "30"], capsys)
+        assert code == 0, text
+        assert list(pd.read_csv(out).columns) == list(mixed_table.columns)
