@@ -46,12 +46,13 @@ def test_synth_fit_sample_schema_round_trip(data, tmp_path, capsys):
     ("directory", "is a directory"),
     ("bad_type", "unsupported file type"),
     ("corrupt_parquet", "cannot read Parquet"),
+    ("too_few_rows", "at least 10 are needed"),
 ])
 def test_bad_input_files(case, expected, tmp_path, mixed_table, capsys):
     path = {"missing": tmp_path / "nope.csv", "empty_file": tmp_path / "empty.csv",
             "header_only": tmp_path / "header.csv", "all_missing": tmp_path / "blank.csv",
             "directory": tmp_path / "dir.csv", "bad_type": tmp_path / "data.json",
-            "corrupt_parquet": tmp_path / "bad.parquet"}[case]
+            "corrupt_parquet": tmp_path / "bad.parquet", "too_few_rows": tmp_path / "tiny.csv"}[case]
     if case == "empty_file":
         path.write_text("")
     elif case == "header_only":
@@ -66,6 +67,8 @@ def test_bad_input_files(case, expected, tmp_path, mixed_table, capsys):
         path.write_text("{}")
     elif case == "corrupt_parquet":
         path.write_bytes(b"not parquet at all")
+    elif case == "too_few_rows":
+        mixed_table.head(3).to_csv(path, index=False)
     out = tmp_path / "out.csv"
     code, text = run(["synth", path, "-o", out, "--model", "copula"], capsys)
     assert code == 1

@@ -118,3 +118,9 @@ def test_impute_fills_only_missing_cells(fitted, mixed_table):
     known = holes["amount"].notna()
     assert (filled.loc[known, "amount"] == holes.loc[known, "amount"]).all()
     assert set(filled["segment"]) <= {"retail", "business", "private"}
+
+
+def test_a_table_of_keys_only_is_generated_without_a_model():
+    df = pd.DataFrame({"id": range(1, 31), "code": [f"K{i:04d}" for i in range(30)]})
+    out = Synthesizer(model="argn").fit(df).sample(50, seed=0)
+    assert len(out) == 50 and out["id"].is_unique and out["code"].is_unique

@@ -55,14 +55,22 @@ class Synthesizer:
     def fit(self, df: pd.DataFrame, progress: Progress | None = None) -> "Synthesizer":
         if not isinstance(df, pd.DataFrame):
             raise LookalikeError(f"fit expects a pandas DataFrame, got {type(df).__name__}")
+        min_rows = max(10, 2 * self.k) if self.value_protection else 2
+        if len(df) < min_rows:
+            raise LookalikeError(
+                f"the table has {len(df)} rows; at least {min_rows} are needed to learn from it while keeping "
+                f"every value that appears in fewer than {self.k} rows private")
         self.schema_ = self._resolve_schema(df)
         if progress:
             progress(0.02, "encoding columns")
         self.rules_ = RuleSet(self.schema_.rules, self.schema_).fit(df, k=self.schema_.k)
         self.encoder_ = TableEncoder(self.schema_, seed=self.seed).fit(df)
         tokens = self.encoder_.encode(df)
-        self.model_ = make_model(self.model, seed=self.seed, max_epochs=self.max_epochs,
-                                 max_time=self.max_time, verbose=self.verbose)
+        if self.encoder_.cardinalities_:
+            self.model_ = make_model(self.model, seed=self.seed, max_epochs=self.max_epochs,
+                                     max_time=self.max_time, verbose=self.verbose)
+        else:  # only keys, constants and PII: nothing to learn, every column is generated
+            self.model_ = make_model("copula", seed=self.seed)
         sub = (lambda f, msg: progress(0.05 + 0.95 * f, msg)) if progress else None
         self.model_.fit(tokens, self.encoder_.cardinalities_, self.encoder_.groups_, progress=sub)
         self.n_rows_ = len(df)
