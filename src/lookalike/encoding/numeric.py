@@ -1,0 +1,221 @@
+"""Numbers as tokens that keep how real numbers are written, not only their distribution.
+
+A value becomes up to three tokens:
+
+- ``main``: missing, one of the *heaped* exact values (seen in at least k rows, such as 0, 500 or 1000),
+  or a quantile bin of the remaining values; ordered by value so that rank-based models (the copula) see order;
+- ``fine``: the position inside the bin (only when there are bins);
+- ``unit``: the value's rounding class, the largest learned unit (1, 2, 5, 10, 20, 50, 100, ...) it is a
+  multiple of (only when more than one class is frequent).
+
+Decoding draws inside the bin and snaps to a multiple of the unit that is not a multiple of a larger learned
+unit, so "70% of amounts are multiples of 100" survives synthesis. Value protection: the range is clipped to
+the k-th smallest and largest values, and only exact values and units seen in at least k rows are reproduced.
+All arithmetic runs on integers scaled by 10**decimals, so decimals are exact.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+NULL, HEAP, BIN = 0, 1, 2
+
+
+def unit_series(max_abs: float) -> list[int]:
+    """The 1-2-5 series of units up to the magnitude of the data, largest first."""
+    units, e = [], 0
+    while True:
+        for m in (1, 2, 5):
+            u = m * 10**e
+            if u > max(1.0, max_abs):
+                return sorted(units, reverse=True)
+            units.append(u)
+        e += 1
+
+
+class NumericCodec:
+    """Reversible numeric <-> token codec with granularity learning and value protection."""
+
+    def __init__(self, decimals: int = 0, k: int = 5, units: list[int] | None = None,
+                 bounds: tuple[float, float] | None = None, max_bins: int = 48, fine: int = 8,
+                 max_heaps: int = 255):
+        self.decimals = int(decimals)
+        self.k = int(k)
+        self.units = units
+        self.bounds = bounds
+        self.max_bins = max_bins
+        self.fine = fine
+        self.max_heaps = max_heaps
+
+    # -- learning -------------------------------------------------------------------------------
+    @property
+    def scale(self) -> int:
+        return 10**self.decimals
+
+    def _to_int(self, x: np.ndarray) -> np.ndarray:
+        return np.round(np.asarray(x, dtype=float) * self.scale).astype(np.int64)
+
+    def fit(self, x: np.ndarray) -> "NumericCodec":
+        x = np.asarray(x, dtype=float)
+        null = np.isnan(x)
+        self.has_null_ = bool(null.any())
+        xi = np.sort(self._to_int(x[~null]))
+        if len(xi) == 0:
+            xi = np.zeros(1, dtype=np.int64)
+        if self.bounds is not None:
+            lo, hi = self._to_int(np.array(self.bounds))
+        elif self.k > 1 and len(xi) >= 2 * self.k:
+            lo, hi = xi[self.k - 1], xi[-self.k]
+        elif self.k > 1:  # too few values to publish any range: collapse to the median
+            lo = hi = xi[len(xi) // 2]
+        else:
+            lo, hi = xi[0], xi[-1]
+        self.lo_, self.hi_ = int(lo), int(hi)
+        xi = np.clip(xi, self.lo_, self.hi_)
+
+        values, counts = np.unique(xi, return_counts=True)
+        threshold = max(self.k, 2)
+        frequent = np.flatnonzero(counts >= threshold)
+        frequent = frequent[np.argsort(-counts[frequent], kind="stable")][: self.max_heaps]
+        self.heaps_ = np.sort(values[frequent])
+        rest = xi[~np.isin(xi, self.heaps_)]
+
+        if len(rest):
+            nb = int(np.clip(len(rest) // 10, 1, self.max_bins))
+            edges = np.unique(np.quantile(rest.astype(float), np.linspace(0, 1, nb + 1)))
+            if len(edges) == 1:
+                edges = np.array([edges[0], edges[0]])
+            self.edges_ = edges
+        else:
+            self.edges_ = np.zeros(0)
+        n_bins = max(len(self.edges_) - 1, 0)
+
+        # main vocabulary: null, then heaps and bins interleaved by value
+        positions = np.concatenate([self.heaps_.astype(float), (self.edges_[:-1] + self.edges_[1:]) / 2])
+        kinds = np.concatenate([np.full(len(self.heaps_), HEAP), np.full(n_bins, BIN)])
+        refs = np.concatenate([np.arange(len(self.heaps_)), np.arange(n_bins)])
+        order = np.argsort(positions, kind="stable")
+        self.main_kind_ = np.concatenate([[NULL] if self.has_null_ else [], kinds[order]]).astype(np.int64)
+        self.main_ref_ = np.concatenate([[0] if self.has_null_ else [], refs[order]]).astype(np.int64)
+        self._index_tokens()
+
+        candidates = self.units if self.units is not None else unit_series(max(abs(self.lo_), abs(self.hi_)))
+        candidates = sorted({int(u) for u in candidates} | {1}, reverse=True)
+        if len(rest):
+            cls = largest_unit(rest, np.array(candidates))
+            kept = [u for u in candidates if u == 1 or (cls == u).sum() >= threshold]
+        else:
+            kept = [1]
+        self.units_ = np.array(sorted(kept, reverse=True), dtype=np.int64)
+        return self
+
+    @property
+    def cardinalities(self) -> list[int]:
+        cards = [len(self.main_kind_)]
+        if len(self.bin_token_):
+            cards.append(self.fine)
+            if len(self.units_) > 1:
+                cards.append(len(self.units_))
+        return cards
+
+    # -- encoding -------------------------------------------------------------------------------
+    def encode(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        n = len(x)
+        out = np.zeros((n, len(self.cardinalities)), dtype=np.int64)
+        null = np.isnan(x)
+        xi = np.clip(self._to_int(np.where(null, 0, x)), self.lo_, self.hi_)
+        is_heap = np.isin(xi, self.heaps_) & ~null
+        if is_heap.any():
+            idx = np.searchsorted(self.heaps_, xi[is_heap])
+            out[is_heap, 0] = self.heap_token_[idx]
+        in_bin = ~is_heap & ~null
+        if in_bin.any():
+            if not len(self.bin_token_):  # a value the codec never saw in a bin: nearest heap
+                idx = np.clip(np.searchsorted(self.heaps_, xi[in_bin]), 0, len(self.heaps_) - 1)
+                out[in_bin, 0] = self.heap_token_[idx]
+            else:
+                v = xi[in_bin].astype(float)
+                b = np.clip(np.searchsorted(self.edges_, v, side="right") - 1, 0, len(self.bin_token_) - 1)
+                out[in_bin, 0] = self.bin_token_[b]
+                lo, hi = self.edges_[b], self.edges_[b + 1]
+                width = np.where(hi > lo, hi - lo, 1.0)
+                out[in_bin, 1] = np.clip(((v - lo) / width * self.fine).astype(np.int64), 0, self.fine - 1)
+                if len(self.units_) > 1:
+                    cls = largest_unit(xi[in_bin], self.units_)
+                    out[in_bin, 2] = np.searchsorted(-self.units_, -cls)
+        if null.any():
+            out[null, 0] = 0
+        return out
+
+    def decode(self, tokens: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        tokens = np.asarray(tokens)
+        n = len(tokens)
+        kind = self.main_kind_[tokens[:, 0]]
+        ref = self.main_ref_[tokens[:, 0]]
+        out = np.full(n, np.nan)
+        h = kind == HEAP
+        out[h] = self.heaps_[ref[h]]
+        b = kind == BIN
+        if b.any():
+            bins = ref[b]
+            lo, hi = self.edges_[bins], self.edges_[bins + 1]
+            u = (tokens[b, 1] + rng.random(b.sum())) / self.fine
+            v = lo + u * (hi - lo)
+            unit = self.units_[tokens[b, 2]] if len(self.units_) > 1 else np.ones(b.sum(), dtype=np.int64)
+            v = snap_to_unit(v, unit, self.units_)
+            out[b] = np.clip(v, self.lo_, self.hi_)
+        return out / self.scale
+
+    # -- persistence ----------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "decimals": self.decimals, "k": self.k, "fine": self.fine, "has_null": self.has_null_,
+            "lo": self.lo_, "hi": self.hi_, "heaps": self.heaps_.tolist(), "edges": self.edges_.tolist(),
+            "main_kind": self.main_kind_.tolist(), "main_ref": self.main_ref_.tolist(),
+            "units": self.units_.tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "NumericCodec":
+        c = cls(decimals=d["decimals"], k=d["k"], fine=d["fine"])
+        c.has_null_, c.lo_, c.hi_ = d["has_null"], d["lo"], d["hi"]
+        c.heaps_ = np.array(d["heaps"], dtype=np.int64)
+        c.edges_ = np.array(d["edges"], dtype=float)
+        c.main_kind_ = np.array(d["main_kind"], dtype=np.int64)
+        c.main_ref_ = np.array(d["main_ref"], dtype=np.int64)
+        c.units_ = np.array(d["units"], dtype=np.int64)
+        c._index_tokens()
+        return c
+
+    def _index_tokens(self) -> None:
+        """Lookup arrays from heap index / bin index to main token (bins are in value order)."""
+        self.heap_token_ = np.zeros(len(self.heaps_), dtype=np.int64)
+        is_heap = self.main_kind_ == HEAP
+        self.heap_token_[self.main_ref_[is_heap]] = np.flatnonzero(is_heap)
+        self.bin_token_ = np.flatnonzero(self.main_kind_ == BIN).astype(np.int64)
+
+
+def largest_unit(values: np.ndarray, units_desc: np.ndarray) -> np.ndarray:
+    """For each integer value, the largest unit in ``units_desc`` that divides it (1 always does)."""
+    values = np.asarray(values, dtype=np.int64)
+    out = np.ones(len(values), dtype=np.int64)
+    done = np.zeros(len(values), dtype=bool)
+    for u in units_desc:
+        hit = ~done & (values % u == 0)
+        out[hit] = u
+        done |= hit
+    return out
+
+
+def snap_to_unit(v: np.ndarray, unit: np.ndarray, units_desc: np.ndarray) -> np.ndarray:
+    """Round each value to the nearest multiple of its unit that is not a multiple of a larger learned unit."""
+    m = np.round(v / unit).astype(np.int64)
+    offsets = np.array([0, -1, 1, -2, 2, -3, 3])
+    cand = (m[:, None] + offsets[None, :]) * unit[:, None]
+    cls = largest_unit(cand.ravel(), units_desc).reshape(cand.shape)
+    dist = np.abs(cand - v[:, None]).astype(float)
+    dist[cls != unit[:, None]] = np.inf
+    best = np.argmin(dist, axis=1)
+    picked = cand[np.arange(len(v)), best]
+    none_valid = ~np.isfinite(dist.min(axis=1))
+    return np.where(none_valid, m * unit, picked).astype(float)

@@ -1,0 +1,199 @@
+"""A whole table <-> one integer token matrix, using one codec per column as the schema says.
+
+This is the boundary between data and models: models see only tokens, cardinalities and column groups.
+Decoding restores dtypes, integer-ness, decimals, datetime formats, spellings and missing values, and
+fills PII columns with fake values generated row-consistently.
+"""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+
+from lookalike.encoding.categorical import CategoricalCodec
+from lookalike.encoding.datetime import DatetimeCodec
+from lookalike.encoding.identifiers import ConstantCodec, IdCodec
+from lookalike.encoding.numeric import NumericCodec
+from lookalike.encoding.text import TextCodec
+from lookalike.errors import LookalikeError
+from lookalike.privacy.bloom import BloomFilter
+from lookalike.schema.columns import ColumnSchema, TableSchema
+
+CODECS = {
+    "numeric": NumericCodec, "categorical": CategoricalCodec, "boolean": CategoricalCodec,
+    "datetime": DatetimeCodec, "id": IdCodec, "constant": ConstantCodec, "text": TextCodec,
+}
+
+
+class TableEncoder:
+    """Fit codecs on a DataFrame; encode it to tokens; decode tokens to a DataFrame shaped like the input."""
+
+    def __init__(self, schema: TableSchema, seed: int = 0):
+        self.schema = schema
+        self.seed = seed
+
+    # -- fit --------------------------------------------------------------------------------------
+    def fit(self, df: pd.DataFrame) -> "TableEncoder":
+        missing = [c for c in self.schema.names if c not in df.columns]
+        if missing:
+            raise LookalikeError(f"the schema names columns the data lacks: {missing}")
+        k = self.schema.k
+        self.codecs_: dict[str, object] = {}
+        self.pii_: dict[str, tuple[str, dict]] = {}
+        self.forbidden_: dict[str, BloomFilter] = {}
+        for col in self.schema.columns:
+            s = df[col.name]
+            if col.kind == "pii":
+                self._fit_pii(col, s)
+                continue
+            try:
+                self.codecs_[col.name] = self._make_codec(col, k).fit(self._prepare(col, s))
+            except LookalikeError:
+                raise
+            except Exception as exc:
+                raise LookalikeError(f"column '{col.name}' ({col.kind}): cannot be encoded ({exc})") from exc
+        self._layout()
+        return self
+
+    def _make_codec(self, col: ColumnSchema, k: int):
+        o = col.options
+        if col.kind == "numeric":
+            bounds = o.get("bounds")
+            return NumericCodec(decimals=int(o.get("decimals", 0)), k=k,
+                                bounds=tuple(bounds) if bounds else None)
+        if col.kind in ("categorical", "boolean"):
+            return CategoricalCodec(k=k)
+        if col.kind == "datetime":
+            return DatetimeCodec(formats=o.get("formats"), k=k)
+        if col.kind == "id":
+            return IdCodec(id_type=o.get("id_type", "integer"), k=k)
+        if col.kind == "constant":
+            return ConstantCodec(o.get("value"))
+        if col.kind == "text":
+            return TextCodec(k=k)
+        raise LookalikeError(f"column '{col.name}': no codec for kind '{col.kind}'")
+
+    def _fit_pii(self, col: ColumnSchema, s: pd.Series) -> None:
+        from lookalike.privacy.pii import learn_pii_format
+
+        kind = col.options.get("pii")
+        fmt = learn_pii_format(kind, s)
+        self.pii_[col.name] = (kind, fmt)
+        real = s.dropna().astype(str).unique()
+        salt = hashlib.blake2b(f"lookalike-{self.seed}-{col.name}".encode(), digest_size=16).digest()
+        self.forbidden_[col.name] = BloomFilter(len(real), salt=salt).update(real)
+
+    def _layout(self) -> None:
+        self.cardinalities_: list[int] = []
+        self.groups_: list[list[int]] = []
+        self.group_columns_: list[str] = []
+        for name, codec in self.codecs_.items():
+            cards = codec.cardinalities
+            if cards:
+                start = len(self.cardinalities_)
+                self.cardinalities_.extend(int(c) for c in cards)
+                self.groups_.append(list(range(start, start + len(cards))))
+                self.group_columns_.append(name)
+
+    # -- encode / decode -----------------------------------------------------------------------------
+    def _prepare(self, col: ColumnSchema, s: pd.Series):
+        """The representation the codec expects (floats for numbers, raw series otherwise)."""
+        if col.kind == "numeric":
+            if col.options.get("stored_as") == "string" or not pd.api.types.is_numeric_dtype(s.dtype):
+                s = pd.to_numeric(s.astype("string").str.replace(",", "", regex=False), errors="coerce")
+            return s.astype(float).to_numpy()
+        return s.reset_index(drop=True)
+
+    def encode(self, df: pd.DataFrame) -> np.ndarray:
+        parts = [np.zeros((len(df), 0), dtype=np.int64)]
+        for name in self.group_columns_:
+            col = self.schema[name]
+            parts.append(self.codecs_[name].encode(self._prepare(col, df[name])))
+        return np.concatenate(parts, axis=1)
+
+    def decode(self, tokens: np.ndarray, seed: int) -> pd.DataFrame:
+        n = len(tokens)
+        rng = np.random.default_rng(seed)
+        out = {}
+        group_of = dict(zip(self.group_columns_, self.groups_))
+        for col in self.schema.columns:
+            if col.kind == "pii":
+                continue
+            codec = self.codecs_[col.name]
+            sub = tokens[:, group_of[col.name]] if col.name in group_of else np.zeros((n, 0), np.int64)
+            out[col.name] = self._restore(col, codec.decode(sub, rng))
+        if self.pii_:
+            from lookalike.privacy.pii import generate_pii
+
+            fake = generate_pii(self.pii_, n, seed=int(rng.integers(2**31)), forbidden=self.forbidden_)
+            for name in self.pii_:
+                out[name] = fake[name].reset_index(drop=True)
+        return pd.DataFrame({c: out[c] for c in self.schema.names})
+
+    def _restore(self, col: ColumnSchema, values) -> pd.Series:
+        """Back to the input's dtype and spelling."""
+        dtype = col.dtype
+        if col.kind == "numeric":
+            x = np.asarray(values, dtype=float)
+            d = int(col.options.get("decimals", 0))
+            x = np.round(x, d)
+            null = np.isnan(x)
+            if col.options.get("stored_as") == "string":
+                pattern = "{:,.%df}" % d if col.options.get("thousands") else "{:.%df}" % d
+                return pd.Series([None if m else pattern.format(v) for v, m in zip(x, null)], dtype=object)
+            if dtype.lower().startswith(("int", "uint")):
+                if null.any() or dtype[0] == "I" or dtype[0] == "U":
+                    return pd.Series(pd.array(np.where(null, 0, x).astype(np.int64), dtype="Int64")).mask(null)
+                return pd.Series(x.astype(dtype))
+            return pd.Series(x, dtype=dtype if dtype.startswith("float") else "float64")
+        s = pd.Series(values)
+        if col.kind == "datetime":
+            return s
+        if col.kind in ("boolean", "categorical", "constant"):
+            if dtype == "bool" and not s.isna().any():
+                return s.astype(bool)
+            if dtype == "boolean":
+                return s.astype("boolean")
+            if dtype == "category":
+                return s.astype("category")
+            if dtype.startswith(("int", "float")) and not s.isna().any():
+                return s.astype(dtype)
+            if dtype.startswith(("int", "Int")):
+                return s.astype("Int64")
+            if dtype.startswith("float"):
+                return s.astype(float)
+            return s.astype(object)
+        if col.kind == "id" and dtype.startswith("int"):
+            return s.astype(dtype)
+        return s
+
+    # -- persistence ---------------------------------------------------------------------------------
+    def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        tensors = {}
+        forbidden = {}
+        for name, bloom in self.forbidden_.items():
+            cfg, bits = bloom.to_state()
+            forbidden[name] = cfg
+            tensors[f"bloom.{name}"] = bits
+        config = {
+            "seed": self.seed,
+            "codecs": {name: {"type": type(c).__name__, **c.to_dict()} for name, c in self.codecs_.items()},
+            "pii": {name: [kind, fmt] for name, (kind, fmt) in self.pii_.items()},
+            "forbidden": forbidden,
+        }
+        return config, tensors
+
+    @classmethod
+    def from_state(cls, schema: TableSchema, config: dict, tensors: dict[str, np.ndarray]) -> "TableEncoder":
+        enc = cls(schema, seed=config["seed"])
+        by_type = {c.__name__: c for c in set(CODECS.values())}
+        enc.codecs_ = {}
+        for name, d in config["codecs"].items():
+            d = dict(d)
+            enc.codecs_[name] = by_type[d.pop("type")].from_dict(d)
+        enc.pii_ = {name: (kind, fmt) for name, (kind, fmt) in config["pii"].items()}
+        enc.forbidden_ = {name: BloomFilter.from_state(cfg, tensors[f"bloom.{name}"])
+                          for name, cfg in config["forbidden"].items()}
+        enc._layout()
+        return enc

@@ -1,0 +1,158 @@
+"""Guess each column's kind from its name and values; users can override the result with a schema file.
+
+The order of checks matters: PII before ids and text (an email column is unique too), booleans before
+numbers (0/1), numbers-as-strings and dates before categories.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from lookalike.errors import LookalikeError
+from lookalike.schema.columns import ColumnSchema, TableSchema
+
+BOOL_PAIRS = [
+    {"yes", "no"}, {"y", "n"}, {"true", "false"}, {"t", "f"}, {"1", "0"}, {"on", "off"},
+    {"ja", "nein"}, {"oui", "non"}, {"si", "no"},
+]
+DATETIME_FORMATS = [
+    "%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%SZ",
+    "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f", "%Y/%m/%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y",
+    "%d-%m-%Y", "%m-%d-%Y", "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%d.%m.%Y %H:%M", "%d %b %Y", "%b %d, %Y",
+    "%d %B %Y", "%B %d, %Y", "%Y%m%d%H%M%S",
+]
+NUMBER_STRING = re.compile(r"^\s*[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\s*$")
+ID_NAME = re.compile(r"(^|[_\s.-])(id|key|uuid|guid|rownames|index|idx|pk)$|^(id|rownames)$|[a-z]Id$|ID$", re.I)
+
+
+def infer_schema(df: pd.DataFrame, k: int = 5, source: str = "table") -> TableSchema:
+    """Infer a :class:`TableSchema` for ``df``; raises for tables nothing can be learned from."""
+    if df.shape[1] == 0:
+        raise LookalikeError(f"{source}: the table has no columns")
+    if len(df) == 0:
+        raise LookalikeError(f"{source}: the table has no rows")
+    dupes = df.columns[df.columns.duplicated()].tolist()
+    if dupes:
+        raise LookalikeError(f"{source}: duplicate column names {dupes}")
+    columns = [infer_column(str(name), df[name], source=source) for name in df.columns]
+    return TableSchema(columns=columns, value_protection={"enabled": True, "k": int(k)})
+
+
+def infer_column(name: str, s: pd.Series, source: str = "table") -> ColumnSchema:
+    dtype = str(s.dtype)
+    values = s.dropna()
+    if len(values) == 0:
+        raise LookalikeError(
+            f"{source}: column '{name}' is entirely missing; drop it or give it values"
+        )
+    n_unique = values.nunique()
+    if n_unique == 1 and len(values) == len(s):
+        return ColumnSchema(name, "constant", dtype, {"value": _json_scalar(values.iloc[0])})
+
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return ColumnSchema(name, "boolean", dtype)
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return ColumnSchema(name, "datetime", dtype, {"formats": None})
+
+    pii = _detect_pii(name, s)
+    if pii is not None:
+        return ColumnSchema(name, "pii", dtype, {"pii": pii})
+
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return _infer_numeric(name, s, values, dtype, n_unique)
+
+    strings = values.astype(str)
+    lowered = set(strings.str.strip().str.lower().unique())
+    if len(lowered) <= 2 and any(lowered <= pair for pair in BOOL_PAIRS):
+        return ColumnSchema(name, "boolean", dtype)
+
+    has_leading_zero = strings.str.match(r"^\s*0\d").any()
+    if not has_leading_zero and strings.str.match(NUMBER_STRING).all():
+        numbers = pd.to_numeric(strings.str.replace(",", "", regex=False), errors="coerce")
+        col = _infer_numeric(name, numbers.reindex(s.index), numbers, dtype, n_unique)
+        if col.kind == "numeric":
+            col.options["stored_as"] = "string"
+            col.options["thousands"] = bool(strings.str.contains(",", regex=False).any())
+        return col
+
+    formats = infer_datetime_formats(strings)
+    if formats:
+        return ColumnSchema(name, "datetime", dtype, {"formats": formats})
+
+    all_unique = n_unique == len(values) and len(values) == len(s)
+    lengths = strings.str.len()
+    wordy = strings.str.count(r"\s+").mean() >= 2 and lengths.mean() >= 20
+    if wordy and n_unique >= 0.5 * len(values):
+        return ColumnSchema(name, "text", dtype)
+    if all_unique and len(values) >= 10 and lengths.max() <= 64:
+        return ColumnSchema(name, "id", dtype, {"id_type": "string"})
+    return ColumnSchema(name, "categorical", dtype)
+
+
+def _infer_numeric(name, s, values, dtype, n_unique) -> ColumnSchema:
+    numbers = pd.to_numeric(values, errors="coerce").astype(float)
+    integer = bool(np.all(np.isfinite(numbers)) and np.all(np.mod(numbers, 1) == 0))
+    if integer and set(np.unique(numbers)) <= {0.0, 1.0} and n_unique == 2:
+        return ColumnSchema(name, "boolean", dtype)
+    all_unique = n_unique == len(values) and len(values) == len(s)
+    if integer and all_unique and len(values) >= 10:
+        span = numbers.max() - numbers.min() + 1
+        if ID_NAME.search(name) or span <= 2 * len(values):
+            return ColumnSchema(name, "id", dtype, {"id_type": "integer"})
+    return ColumnSchema(
+        name, "numeric", dtype,
+        {"integer": integer, "decimals": 0 if integer else decimal_places(numbers)},
+    )
+
+
+def decimal_places(values: pd.Series | np.ndarray, max_decimals: int = 8) -> int:
+    """Smallest number of decimals that writes every value exactly (up to ``max_decimals``)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    for d in range(max_decimals + 1):
+        scaled = v * 10**d
+        if np.all(np.abs(scaled - np.round(scaled)) < 1e-6):
+            return d
+    return max_decimals
+
+
+def infer_datetime_formats(strings: pd.Series, min_share: float = 0.95) -> list[list] | None:
+    """Per-value strftime formats with their shares, or None if the strings are not dates.
+
+    Mixed formats are kept as a mixture, so the output mixes them in the same proportions.
+    """
+    uniques = pd.Series(strings.unique())
+    if uniques.str.len().max() > 40 or not uniques.str.contains(r"\d").all():
+        return None
+    assigned = pd.Series([None] * len(uniques), dtype=object)
+    for fmt in DATETIME_FORMATS:
+        todo = assigned.isna()
+        if not todo.any():
+            break
+        parsed = pd.to_datetime(uniques[todo], format=fmt, errors="coerce")
+        ok = parsed.notna()
+        assigned.loc[ok[ok].index] = fmt
+    if assigned.isna().mean() > 1 - min_share:
+        return None
+    counts = strings.map(dict(zip(uniques, assigned))).value_counts(normalize=True)
+    return [[fmt, round(float(share), 6)] for fmt, share in counts.items()]
+
+
+def _detect_pii(name: str, s: pd.Series) -> str | None:
+    if pd.api.types.is_float_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+        return None
+    try:
+        from lookalike.privacy.pii import detect_pii
+    except ImportError:  # the PII module is optional only while it is being built
+        return None
+    return detect_pii(name, s)
+
+
+def _json_scalar(v):
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    return v
