@@ -9,6 +9,7 @@ import platform
 import resource
 import socket
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,14 +26,52 @@ def parse_args(description: str, generators: list[str]) -> argparse.Namespace:
     return parser.parse_args()
 
 
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process and of any finished worker processes it waited for (MiB).
+class TreeMemorySampler:
+    """Samples the summed RSS of this process and all its descendants in a background thread.
 
-    ru_maxrss is in KiB on Linux. Children are counted by their own peak, not summed with ours, because
-    they ran at different times; this slightly under-states a peak reached while both were alive."""
+    Peers start worker pools (SDV through joblib/loky, mostlyai-engine for analyze/encode) whose memory
+    ru_maxrss misses while they are alive, so the peak of the whole process tree is sampled instead."""
+
+    def __init__(self, interval_s: float = 0.2):
+        self.interval_s = interval_s
+        self.peak_bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> "TreeMemorySampler":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            import psutil
+        except ImportError:
+            return
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                try:
+                    total += proc.memory_info().rss
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    pass
+            self.peak_bytes = max(self.peak_bytes, total)
+            self._stop.wait(self.interval_s)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+
+SAMPLER = TreeMemorySampler().start()
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory (MiB): the larger of the sampled process-tree peak and ru_maxrss (KiB on
+    Linux) of this process or of its largest reaped child."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, children) / 1024.0
+    return max(own * 1024, children * 1024, SAMPLER.peak_bytes) / 2**20
 
 
 def machine_note() -> dict:
