@@ -89,17 +89,28 @@ def machine_note() -> dict:
     }
 
 
+def _cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 class Stopwatch:
+    """Wall seconds and CPU seconds (this process plus reaped children) of a block.
+
+    On a shared machine wall time grows with other people's load; CPU time much less so, so both are kept."""
+
     def __enter__(self):
         self.start = time.perf_counter()
+        self.cpu_start = _cpu_seconds()
         return self
 
     def __exit__(self, *exc):
         self.seconds = time.perf_counter() - self.start
+        self.cpu_seconds = _cpu_seconds() - self.cpu_start
         return False
 
 
-def write_outputs(args: argparse.Namespace, synthetic, fit_s: float, sample_s: float, versions: dict,
+def write_outputs(args: argparse.Namespace, synthetic, fit: Stopwatch, sample: Stopwatch, versions: dict,
                   extra: dict | None = None, started: dict | None = None) -> None:
     """Write the synthetic CSV and the JSON record atomically (temp file then rename)."""
     args.out_csv.parent.mkdir(parents=True, exist_ok=True)
@@ -109,12 +120,15 @@ def write_outputs(args: argparse.Namespace, synthetic, fit_s: float, sample_s: f
         "generator": args.generator,
         "train_csv": str(args.train),
         "rows_synthetic": int(len(synthetic)),
-        "fit_s": round(fit_s, 3),
-        "sample_s": round(sample_s, 3),
-        "sample_rows_per_s": round(len(synthetic) / sample_s, 1) if sample_s > 0 else None,
+        "fit_s": round(fit.seconds, 3),
+        "fit_cpu_s": round(fit.cpu_seconds, 3),
+        "sample_s": round(sample.seconds, 3),
+        "sample_cpu_s": round(sample.cpu_seconds, 3),
+        "sample_rows_per_s": round(len(synthetic) / sample.seconds, 1) if sample.seconds > 0 else None,
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "versions": versions,
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "loadavg_1m_at_end": os.getloadavg()[0],
         "machine": started or machine_note(),
         "argv": sys.argv,
     }

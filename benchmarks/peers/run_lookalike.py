@@ -30,7 +30,7 @@ def main() -> None:
         synthetic = synthesizer.sample(len(train), seed=args.seed)
     versions = {"lookalike": lookalike.__version__, "torch": torch.__version__, "pandas": pd.__version__,
                 "torch_threads": torch.get_num_threads()}
-    write_outputs(args, synthetic, fit_clock.seconds, sample_clock.seconds, versions,
+    write_outputs(args, synthetic, fit_clock, sample_clock, versions,
                   extra={"peer_class": f"lookalike.Synthesizer(model={model!r}, seed={args.seed})",
                          "rows_train": len(train)}, started=started)
 

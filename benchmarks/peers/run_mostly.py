@@ -48,7 +48,7 @@ def main() -> None:
         synthetic = pd.read_parquet(workspace / "SyntheticData")
     versions = {"mostlyai-engine": engine.__version__, "torch": torch.__version__, "pandas": pd.__version__,
                 "torch_threads": torch.get_num_threads()}
-    write_outputs(args, synthetic, fit_clock.seconds, sample_clock.seconds, versions,
+    write_outputs(args, synthetic, fit_clock, sample_clock, versions,
                   extra={"peer_class": "TabularARGN (split/analyze/encode/train/generate)",
                          "rows_train": len(train), "steps": steps}, started=started)
     if args.workdir is None:

@@ -47,7 +47,7 @@ def main() -> None:
             (synthetic,) = synthetic.values()
     versions = {"sdv": sdv.__version__, "torch": torch.__version__, "pandas": pd.__version__,
                 "torch_threads": torch.get_num_threads()}
-    write_outputs(args, synthetic, fit_clock.seconds, sample_clock.seconds, versions,
+    write_outputs(args, synthetic, fit_clock, sample_clock, versions,
                   extra={"peer_class": GENERATORS[args.generator], "rows_train": len(train),
                          "detected_metadata": metadata.to_dict()}, started=started)
 
