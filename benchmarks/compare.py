@@ -34,7 +34,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import datasets  # noqa: E402
-from run_peers import PEERS  # noqa: E402
+from run_peers import PEERS, job_environment  # noqa: E402
 
 RESULTS_MD = HERE / "RESULTS.md"
 LOOKALIKE_MODELS = {"lookalike_argn": "lookalike argn", "lookalike_copula": "lookalike copula"}
@@ -93,7 +93,8 @@ def run_lookalike(table: str, generator: str, force: bool, timeout_s: float) -> 
             return {"status": "ok", "cached": True}
     train_path, _ = datasets.prepare(table)
     log_path = folder / f"{generator}.log"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(package_dir.parent), os.environ.get("PYTHONPATH", "")])}
+    env = job_environment()  # same as the peers get
+    env["PYTHONPATH"] = os.pathsep.join([str(package_dir.parent), os.environ.get("PYTHONPATH", "")])
     command = [sys.executable, str(HERE / "peers" / "run_lookalike.py"), "--train", str(train_path),
                "--generator", generator, "--out-csv", str(csv_path), "--out-json", str(json_path)]
     print(f"  fitting {generator} on {table} ...", flush=True)

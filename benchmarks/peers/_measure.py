@@ -84,6 +84,8 @@ def machine_note() -> dict:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "cpu_count": os.cpu_count(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
         "loadavg_1m_at_start": load1,
         "loadavg_5m_at_start": load5,
     }
