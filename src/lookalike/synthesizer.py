@@ -19,13 +19,15 @@ from safetensors.numpy import save as save_tensors
 from lookalike import __version__
 from lookalike.encoding.table import TableEncoder
 from lookalike.errors import LookalikeError
-from lookalike.io.files import atomic_path
+from lookalike.io.files import atomic_path, check_writable
 from lookalike.models import make_model, model_class
+from lookalike.rules import RuleSet
 from lookalike.schema.columns import TableSchema
 from lookalike.schema.infer import infer_schema
 
 FORMAT = "lookalike-model"
 FORMAT_VERSION = 1
+BATCH_ROWS = 100_000
 Progress = Callable[[float, str], None]
 
 
@@ -56,6 +58,7 @@ class Synthesizer:
         self.schema_ = self._resolve_schema(df)
         if progress:
             progress(0.02, "encoding columns")
+        self.rules_ = RuleSet(self.schema_.rules, self.schema_).fit(df, k=self.schema_.k)
         self.encoder_ = TableEncoder(self.schema_, seed=self.seed).fit(df)
         tokens = self.encoder_.encode(df)
         self.model_ = make_model(self.model, seed=self.seed, max_epochs=self.max_epochs,
@@ -87,11 +90,25 @@ class Synthesizer:
     # -- sample -----------------------------------------------------------------------------------
     def sample(self, n: int | None = None, seed: int | None = None, conditions: dict[str, Any] | None = None,
                rebalance: dict[str, dict[Any, float]] | None = None, seed_data: pd.DataFrame | None = None,
-               progress: Progress | None = None) -> pd.DataFrame:
+               progress: Progress | None = None, no_missing: bool = False, strict: bool = True) -> pd.DataFrame:
         """``n`` rows (default: as many as the training data).
 
         conditions: {column: value} fixed in every row. rebalance: {column: {value: share}} sets category
         shares. seed_data: a table of known cells (NaN = to be generated); one output row per seed row.
+        """
+        self._check_fitted()
+        chunks = list(self.sample_batches(n, seed=seed, conditions=conditions, rebalance=rebalance,
+                                          seed_data=seed_data, progress=progress, no_missing=no_missing,
+                                          strict=strict))
+        return pd.concat(chunks, ignore_index=True)
+
+    def sample_batches(self, n: int | None = None, seed: int | None = None, conditions=None, rebalance=None,
+                       seed_data: pd.DataFrame | None = None, batch_size: int = BATCH_ROWS,
+                       progress: Progress | None = None, no_missing: bool = False, strict: bool = True):
+        """Yield the sample in DataFrames of at most ``batch_size`` rows, so millions of rows fit in memory.
+
+        ``sample`` and this generator give the same rows for the same seed: batches always have the same
+        boundaries and seeds.
         """
         self._check_fitted()
         if seed_data is not None:
@@ -99,14 +116,90 @@ class Synthesizer:
         n = self.n_rows_ if n is None else n
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n <= 0:
             raise LookalikeError(f"the number of rows must be a positive integer, got {n!r}")
-        seed = self.seed if seed is None else seed
-        fixed = self._fixed_tokens(int(n), seed, conditions, rebalance, seed_data)
-        kwargs = {"seed": seed, "fixed": fixed, "progress": progress}
+        seed = self.seed if seed is None else int(seed)
         suppress = self._rare_tokens()
-        if suppress:
-            kwargs["suppress"] = suppress
-        tokens = self.model_.sample(int(n), **kwargs)
-        return self.encoder_.decode(tokens, seed=seed)
+        if no_missing:
+            for group, token in self._null_tokens().items():
+                suppress.setdefault(group, []).append(token)
+        id_state: dict = {}
+        for start in range(0, int(n), batch_size):
+            size = min(batch_size, int(n) - start)
+            batch_seed = int(np.random.default_rng([seed, start]).integers(2**31))
+            part = seed_data.iloc[start:start + size] if seed_data is not None else None
+            fixed = self._fixed_tokens(size, batch_seed, conditions, rebalance, part, strict)
+            yield self._sample_with_rules(size, batch_seed, fixed, suppress, start, id_state)
+            if progress:
+                progress((start + size) / n, f"{start + size:,} of {n:,} rows")
+
+    def _sample_with_rules(self, size, seed, fixed, suppress, start, id_state, max_rounds: int = 50):
+        """Sample, enforce constructive rules, resample rows that break the others, repair what is left."""
+        def draw(count, round_seed, fixed_part):
+            kwargs = {"seed": round_seed, "fixed": fixed_part}
+            if suppress:
+                kwargs["suppress"] = suppress
+            return self.model_.sample(count, **kwargs)
+
+        df = self.encoder_.decode(draw(size, seed, fixed), seed=seed, row_offset=start, id_state=id_state)
+        df = self.rules_.apply(df)
+        bad = self.rules_.violations(df)
+        for round_ in range(max_rounds):
+            if not bad.any():
+                break
+            rows = np.flatnonzero(bad)
+            round_seed = int(np.random.default_rng([seed, round_ + 1]).integers(2**31))
+            fresh = self.encoder_.decode(draw(len(rows), round_seed, None if fixed is None else fixed[rows]),
+                                         seed=round_seed)
+            fresh = self.rules_.apply(fresh)
+            keep_ids = [c for c in df.columns if self.schema_[c].kind == "id"]
+            fresh.index = df.index[rows]
+            fresh[keep_ids] = df.loc[df.index[rows], keep_ids]
+            df.loc[df.index[rows]] = fresh[df.columns]
+            bad = self.rules_.violations(df)
+        if bad.any():
+            df = self.rules_.apply(self.rules_.repair(df))
+        return df
+
+    def sample_to_file(self, n: int | None, path: str | Path, seed: int | None = None, force: bool = False,
+                       progress: Progress | None = None, **kwargs) -> Path:
+        """Stream the sample to CSV or Parquet in batches (bounded memory); atomic, like every write."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = check_writable(path, force=force)
+        parquet = path.suffix.lower() in (".parquet", ".pq")
+        with atomic_path(path, force=force) as tmp:
+            writer = None
+            try:
+                for i, df in enumerate(self.sample_batches(n, seed=seed, progress=progress, **kwargs)):
+                    if parquet:
+                        table = pa.Table.from_pandas(df, preserve_index=False)
+                        if writer is None:
+                            writer = pq.ParquetWriter(tmp, table.schema)
+                        writer.write_table(table.cast(writer.schema))
+                    else:
+                        df.to_csv(tmp, mode="w" if i == 0 else "a", header=i == 0, index=False)
+            finally:
+                if writer is not None:
+                    writer.close()
+        return path
+
+    def parse_value(self, column: str, text: str):
+        """Turn a command-line string into the column's value (a known category, a number, a date string)."""
+        self._check_fitted()
+        col = self.schema_[column]
+        if col.kind in ("categorical", "boolean"):
+            for c in self.encoder_.codecs_[column].categories_:
+                if str(c) == text or str(c).lower() == text.lower():
+                    return c
+            raise LookalikeError(
+                f"column '{column}': value {text!r} was never seen in training (or in fewer than "
+                f"{self.schema_.k} rows, so it is protected)")
+        if col.kind == "numeric":
+            try:
+                return float(text.replace(",", ""))
+            except ValueError:
+                raise LookalikeError(f"column '{column}': {text!r} is not a number") from None
+        return text
 
     def _rare_tokens(self) -> dict[int, list[int]]:
         """Sub-columns whose 'rare category' token must not be sampled (it would decode to a random category)."""
@@ -117,7 +210,36 @@ class Synthesizer:
                 out[group[0]] = [rare]
         return out
 
-    def _fixed_tokens(self, n, seed, conditions, rebalance, seed_data) -> np.ndarray | None:
+    def _null_tokens(self) -> dict[int, int]:
+        """The 'missing' token of each learned column that has one (it is always token 0 of the group)."""
+        out = {}
+        for name, group in zip(self.encoder_.group_columns_, self.encoder_.groups_):
+            codec = self.encoder_.codecs_[name]
+            inner = getattr(codec, "numeric_", None) or getattr(codec, "length_", None) or codec
+            if getattr(inner, "has_null_", False):
+                out[group[0]] = 0
+        return out
+
+    def impute(self, df: pd.DataFrame, seed: int | None = None) -> pd.DataFrame:
+        """Fill the missing cells of a real table with values drawn given the row's known cells.
+
+        Known cells are returned untouched; only learned columns can be imputed.
+        """
+        self._check_fitted()
+        unknown = [c for c in df.columns if c not in self.schema_.names]
+        if unknown:
+            raise LookalikeError(f"impute: columns {unknown} are not in the model's schema")
+        learned = [c for c in df.columns if c in self.encoder_.group_columns_]
+        filled = self.sample(seed=seed, seed_data=df[learned].reset_index(drop=True), no_missing=True,
+                             strict=False)
+        out = df.copy()
+        for c in learned:
+            missing = out[c].isna().to_numpy()
+            if missing.any():
+                out.loc[missing, c] = filled.loc[missing, c].to_numpy()
+        return out
+
+    def _fixed_tokens(self, n, seed, conditions, rebalance, seed_data, strict=True) -> np.ndarray | None:
         if not conditions and not rebalance and seed_data is None:
             return None
         enc = self.encoder_
@@ -136,7 +258,8 @@ class Synthesizer:
             for col in seed_data.columns:
                 group = learned_group(col)
                 known = seed_data[col].notna().to_numpy()
-                self._check_values(col, seed_data[col][known])
+                if strict:  # imputation conditions on real rows, extremes and rare values included
+                    self._check_values(col, seed_data[col][known])
                 fixed[np.ix_(known, group)] = enc.codecs_[col].encode(
                     enc._prepare(self.schema_[col], seed_data[col][known]))
         for col, value in (conditions or {}).items():
@@ -206,6 +329,7 @@ class Synthesizer:
                        "max_time": self.max_time, "value_protection": self.value_protection, "k": self.k},
             "model_name": self.model_.name, "n_rows": self.n_rows_, "columns": self.columns_,
             "schema": self.schema_.to_dict(), "encoder": enc_cfg, "model": model_cfg,
+            "rules": self.rules_.get_state(),
         }
         tensors = {f"encoder.{k}": np.ascontiguousarray(v) for k, v in enc_tensors.items()}
         tensors.update({f"model.{k}": np.ascontiguousarray(v) for k, v in model_tensors.items()})
@@ -240,6 +364,7 @@ class Synthesizer:
             {k[len("encoder."):]: v for k, v in tensors.items() if k.startswith("encoder.")})
         syn.model_ = model_class(meta["model_name"]).from_state(
             meta["model"], {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+        syn.rules_ = RuleSet.from_state(meta["rules"], syn.schema_)
         syn.n_rows_, syn.columns_ = meta["n_rows"], meta["columns"]
         return syn
 

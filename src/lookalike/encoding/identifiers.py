@@ -40,13 +40,15 @@ class IdCodec:
     def encode(self, s: pd.Series) -> np.ndarray:
         return np.zeros((len(s), 0), dtype=np.int64)
 
-    def decode(self, tokens: np.ndarray, rng: np.random.Generator) -> pd.Series:
+    def decode(self, tokens: np.ndarray, rng: np.random.Generator, start: int = 1,
+               seen: set | None = None) -> pd.Series:
+        """``start`` and ``seen`` carry uniqueness across the batches of one large sample."""
         n = len(tokens)
         if self.id_type != "string":
-            return pd.Series(np.arange(1, n + 1, dtype=np.int64))
+            return pd.Series(np.arange(start, start + n, dtype=np.int64))
         out = np.empty(n, dtype=object)
         pick = rng.choice(len(self.shapes_), size=n, p=np.asarray(self.shape_weights_))
-        seen: set[str] = set()
+        seen = set() if seen is None else seen
         for i in range(n):
             shape = self.shapes_[pick[i]]
             for _ in range(100):
@@ -54,7 +56,7 @@ class IdCodec:
                 if code not in seen:
                     break
             else:  # the shape has too few codes for n rows: lengthen it
-                code = code + "-" + str(i)
+                code = code + "-" + str(start + i)
             seen.add(code)
             out[i] = code
         return pd.Series(out, dtype=object)

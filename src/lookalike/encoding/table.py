@@ -76,11 +76,13 @@ class TableEncoder:
 
     def _fit_pii(self, col: ColumnSchema, s: pd.Series) -> None:
         from lookalike.privacy.pii import learn_pii_format
+        from lookalike.privacy.pii_fake import pii_key
 
         kind = col.options.get("pii")
         fmt = learn_pii_format(kind, s)
         self.pii_[col.name] = (kind, fmt)
-        real = s.dropna().astype(str).unique()
+        key = pii_key(kind)
+        real = {key(v) for v in s.dropna().unique()}
         salt = hashlib.blake2b(f"lookalike-{self.seed}-{col.name}".encode(), digest_size=16).digest()
         self.forbidden_[col.name] = BloomFilter(len(real), salt=salt).update(real)
 
@@ -112,8 +114,10 @@ class TableEncoder:
             parts.append(self.codecs_[name].encode(self._prepare(col, df[name])))
         return np.concatenate(parts, axis=1)
 
-    def decode(self, tokens: np.ndarray, seed: int) -> pd.DataFrame:
+    def decode(self, tokens: np.ndarray, seed: int, row_offset: int = 0, id_state: dict | None = None) -> pd.DataFrame:
+        """``row_offset`` and ``id_state`` keep generated keys unique across batches of one sample."""
         n = len(tokens)
+        id_state = {} if id_state is None else id_state
         rng = np.random.default_rng(seed)
         out = {}
         group_of = dict(zip(self.group_columns_, self.groups_))
@@ -122,7 +126,11 @@ class TableEncoder:
                 continue
             codec = self.codecs_[col.name]
             sub = tokens[:, group_of[col.name]] if col.name in group_of else np.zeros((n, 0), np.int64)
-            out[col.name] = self._restore(col, codec.decode(sub, rng))
+            if col.kind == "id":
+                values = codec.decode(sub, rng, start=row_offset + 1, seen=id_state.setdefault(col.name, set()))
+            else:
+                values = codec.decode(sub, rng)
+            out[col.name] = self._restore(col, values)
         if self.pii_:
             from lookalike.privacy.pii import generate_pii
 

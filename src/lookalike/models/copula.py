@@ -72,10 +72,7 @@ class GaussianCopula:
         if fixed is None:
             fixed = np.full((n, m), -1, dtype=np.int64)
         fixed = np.asarray(fixed, dtype=np.int64)
-        patterns, inverse = np.unique(fixed >= 0, axis=0, return_inverse=True)
-        inverse = np.asarray(inverse).reshape(-1)
-        for p, pattern in enumerate(patterns):
-            rows = np.flatnonzero(inverse == p)
+        for pattern, rows in _row_patterns(fixed >= 0):
             known, free = np.flatnonzero(pattern), np.flatnonzero(~pattern)
             z = np.zeros((len(rows), m))
             for j in known:
@@ -124,3 +121,15 @@ class GaussianCopula:
         m.corr_ = np.asarray(tensors["corr"], dtype=float)
         m.cdf_ = [np.asarray(tensors[f"cdf.{j}"], dtype=float) for j in range(len(m.cardinalities_))]
         return m
+
+
+def _row_patterns(mask: np.ndarray):
+    """Group rows by which cells are fixed; (pattern, row indices) pairs. Fast for the common one-pattern case."""
+    if not mask.any():
+        yield np.zeros(mask.shape[1], dtype=bool), np.arange(len(mask))
+        return
+    packed = np.ascontiguousarray(np.packbits(mask, axis=1))
+    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    for p, row in enumerate(first):
+        yield mask[row], np.flatnonzero(inverse.ravel() == p)

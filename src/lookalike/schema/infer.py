@@ -27,8 +27,9 @@ NUMBER_STRING = re.compile(r"^\s*[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\s*$")
 ID_NAME = re.compile(r"(^|[_\s.-])(id|key|uuid|guid|rownames|index|idx|pk)$|^(id|rownames)$|[a-z]Id$|ID$", re.I)
 
 
-def infer_schema(df: pd.DataFrame, k: int = 5, source: str = "table") -> TableSchema:
-    """Infer a :class:`TableSchema` for ``df``; raises for tables nothing can be learned from."""
+def infer_schema(df: pd.DataFrame, k: int = 5, source: str = "table", detect_rules: bool = True) -> TableSchema:
+    """Infer a :class:`TableSchema` for ``df`` (with the business rules that hold in every row);
+    raises for tables nothing can be learned from."""
     if df.shape[1] == 0:
         raise LookalikeError(f"{source}: the table has no columns")
     if len(df) == 0:
@@ -37,7 +38,12 @@ def infer_schema(df: pd.DataFrame, k: int = 5, source: str = "table") -> TableSc
     if dupes:
         raise LookalikeError(f"{source}: duplicate column names {dupes}")
     columns = [infer_column(str(name), df[name], source=source) for name in df.columns]
-    return TableSchema(columns=columns, value_protection={"enabled": True, "k": int(k)})
+    schema = TableSchema(columns=columns, value_protection={"enabled": True, "k": int(k)})
+    if detect_rules:
+        from lookalike.rules import detect_rules as _detect
+
+        schema.rules = _detect(df, schema)
+    return schema
 
 
 def infer_column(name: str, s: pd.Series, source: str = "table") -> ColumnSchema:

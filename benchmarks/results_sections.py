@@ -1,0 +1,21 @@
+"""Replace one named section of a Markdown results file, so several scripts can share benchmarks/results_simulate.md."""
+from __future__ import annotations
+
+from pathlib import Path
+
+RESULTS = Path(__file__).with_name("results_simulate.md")
+HEADER = "# Simulators: measured results\n\nWritten by the scripts named in each section; rerun them to refresh.\n"
+
+
+def update_section(name: str, text: str, path: Path = RESULTS) -> Path:
+    """Put ``text`` between ``<!-- begin NAME -->`` and ``<!-- end NAME -->``, replacing what was there."""
+    begin, end = f"<!-- begin {name} -->", f"<!-- end {name} -->"
+    block = f"{begin}\n{text.rstrip()}\n{end}\n"
+    old = path.read_text(encoding="utf-8") if path.exists() else HEADER
+    if begin in old and end in old:
+        head, rest = old.split(begin, 1)
+        new = head + block + rest.split(end, 1)[1].lstrip("\n")
+    else:
+        new = old.rstrip("\n") + "\n\n" + block
+    path.write_text(new, encoding="utf-8")
+    return path

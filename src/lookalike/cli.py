@@ -1,0 +1,333 @@
+"""The command line: the Python API's verbs, with progress bars and errors a user can act on.
+
+Every command checks its inputs and outputs before doing expensive work, writes atomically, refuses to
+overwrite without --force, and exits non-zero with a one-line message naming the file, column or value
+at fault. ``--debug`` (anywhere on the line) shows the full traceback instead.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from lookalike.errors import LookalikeError
+
+app = typer.Typer(
+    help="lookalike: synthetic data that is faithful, useful and private.",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+MODEL_HELP = "Generator: auto (the flagship when installed), argn (autoregressive network) or copula."
+
+
+@contextmanager
+def progress_bar(description: str):
+    """A Rich progress bar fed by the library's progress callbacks (fraction, message)."""
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TextColumn("{task.fields[note]}"), TimeElapsedColumn(), console=console,
+                  transient=False) as bar:
+        task = bar.add_task(description, total=1.0, note="")
+
+        def update(fraction: float, message: str = "") -> None:
+            bar.update(task, completed=min(max(fraction, 0.0), 1.0), note=message)
+
+        yield update
+        bar.update(task, completed=1.0)
+
+
+def _synthesizer(model: str, seed: int, max_epochs, max_time, schema: Optional[Path]):
+    from lookalike.schema.columns import TableSchema
+    from lookalike.synthesizer import Synthesizer
+
+    loaded = TableSchema.read(schema) if schema else None
+    return Synthesizer(model=model, seed=seed, max_epochs=max_epochs, max_time=max_time, schema=loaded)
+
+
+def _check_n(n: Optional[int]) -> None:
+    if n is not None and n <= 0:
+        raise LookalikeError(f"-n must be a positive number of rows, got {n}")
+
+
+def _parse_pairs(syn, items: List[str], option: str) -> dict:
+    """--where COL=VALUE -> {col: value}."""
+    result = {}
+    for item in items or []:
+        if "=" not in item:
+            raise LookalikeError(f"{option} expects COLUMN=VALUE, got {item!r}")
+        col, value = item.split("=", 1)
+        result[col.strip()] = syn.parse_value(col.strip(), value.strip())
+    return result
+
+
+def _parse_rebalance(syn, items: List[str]) -> dict:
+    """--rebalance COL=VALUE:SHARE -> {col: {value: share}}."""
+    result: dict = {}
+    for item in items or []:
+        if "=" not in item or ":" not in item:
+            raise LookalikeError(f"--rebalance expects COLUMN=VALUE:SHARE, got {item!r}")
+        col, rest = item.split("=", 1)
+        value, share = rest.rsplit(":", 1)
+        try:
+            share_f = float(share)
+        except ValueError:
+            raise LookalikeError(f"--rebalance {item!r}: share {share!r} is not a number") from None
+        if not 0 <= share_f <= 1:
+            raise LookalikeError(f"--rebalance {item!r}: share must be between 0 and 1")
+        result.setdefault(col.strip(), {})[syn.parse_value(col.strip(), value.strip())] = share_f
+    return result
+
+
+@app.command()
+def fit(
+    data: Path = typer.Argument(..., help="Training table: CSV, Parquet or Excel."),
+    output: Path = typer.Option(..., "-o", "--output", help="Where to write the model file (.lookalike)."),
+    model: str = typer.Option("auto", "--model", help=MODEL_HELP),
+    seed: int = typer.Option(0, "--seed", help="Random seed; same data and seed give the same model."),
+    max_epochs: Optional[int] = typer.Option(None, "--max-epochs", help="Upper bound on training epochs."),
+    max_time: Optional[float] = typer.Option(None, "--max-time", help="Training time budget in seconds."),
+    schema: Optional[Path] = typer.Option(None, "--schema", help="Schema YAML (from `lookalike schema`)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite the output if it exists."),
+):
+    """Learn a table and save the model (weights and JSON only; no training rows)."""
+    from lookalike.io import check_writable, read_table
+
+    check_writable(output, force=force, formats=None)
+    syn = _synthesizer(model, seed, max_epochs, max_time, schema)
+    df = read_table(data)
+    started = time.perf_counter()
+    with progress_bar("fitting") as update:
+        syn.fit(df, progress=update)
+    syn.save(output, force=force)
+    out.print(f"model ({syn.model_.name}, {len(df):,} rows x {df.shape[1]} columns, "
+              f"{time.perf_counter() - started:.1f}s) written to [bold]{output}[/bold]")
+
+
+@app.command()
+def sample(
+    model_file: Path = typer.Argument(..., metavar="MODEL", help="A model file written by `lookalike fit`."),
+    n: Optional[int] = typer.Option(None, "-n", help="Number of rows (default: as many as the training data)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Output table: .csv or .parquet."),
+    seed: int = typer.Option(0, "--seed", help="Random seed; same model and seed give the same rows."),
+    where: List[str] = typer.Option(None, "--where", help="Fix a column in every row: COLUMN=VALUE (repeatable)."),
+    rebalance: List[str] = typer.Option(None, "--rebalance", help="Set a category's share: COLUMN=VALUE:SHARE."),
+    seed_data: Optional[Path] = typer.Option(None, "--seed-data", help="Table of known cells to complete, one output row each."),
+    force: bool = typer.Option(False, "--force", help="Overwrite the output if it exists."),
+):
+    """Generate rows from a saved model, streamed to the output in batches."""
+    from lookalike.io import check_writable, read_table
+    from lookalike.synthesizer import Synthesizer
+
+    _check_n(n)
+    check_writable(output, force=force)
+    syn = Synthesizer.load(model_file)
+    seeds = read_table(seed_data) if seed_data else None
+    kwargs = dict(conditions=_parse_pairs(syn, where, "--where") or None,
+                  rebalance=_parse_rebalance(syn, rebalance) or None, seed_data=seeds)
+    with progress_bar("sampling") as update:
+        syn.sample_to_file(n, output, seed=seed, force=force, progress=update, **kwargs)
+    out.print(f"synthetic data written to [bold]{output}[/bold]")
+
+
+@app.command()
+def synth(
+    data: Path = typer.Argument(..., help="Training table: CSV, Parquet or Excel."),
+    output: Path = typer.Option(..., "-o", "--output", help="Output table: .csv or .parquet."),
+    n: Optional[int] = typer.Option(None, "-n", help="Number of rows (default: as many as DATA)."),
+    model: str = typer.Option("auto", "--model", help=MODEL_HELP),
+    seed: int = typer.Option(0, "--seed", help="Random seed; same data and seed give the same output."),
+    max_epochs: Optional[int] = typer.Option(None, "--max-epochs", help="Upper bound on training epochs."),
+    max_time: Optional[float] = typer.Option(None, "--max-time", help="Training time budget in seconds."),
+    schema: Optional[Path] = typer.Option(None, "--schema", help="Schema YAML (from `lookalike schema`)."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Also write an HTML quality and privacy report; "
+                                          "a random 20% of DATA is held out from training to judge against."),
+    target: Optional[str] = typer.Option(None, "--target", help="Column to predict in the report's utility test."),
+    force: bool = typer.Option(False, "--force", help="Overwrite the output if it exists."),
+):
+    """Fit and sample in one step."""
+    from lookalike.io import check_writable, read_table
+
+    _check_n(n)
+    check_writable(output, force=force)
+    if report:
+        check_writable(report, force=force, formats={".html": "HTML"})
+    syn = _synthesizer(model, seed, max_epochs, max_time, schema)
+    df = read_table(data)
+    if target is not None and target not in df.columns:
+        raise LookalikeError(f"--target: unknown column '{target}'; {data} has: {', '.join(map(str, df.columns))}")
+    train, holdout = _split_holdout(df, seed) if report else (df, None)
+    with progress_bar("fitting") as update:
+        syn.fit(train, progress=update)
+    rows = n or len(df)
+    with progress_bar("sampling") as update:
+        syn.sample_to_file(rows, output, seed=seed, force=force, progress=update)
+    out.print(f"synthetic data ({rows:,} rows) written to [bold]{output}[/bold]")
+    if report:
+        _write_report(train, read_table(output), holdout, target, report, force)
+
+
+def _split_holdout(df, seed: int, share: float = 0.2):
+    """Keep a random share of the real rows away from training, so the report has an honest ceiling."""
+    if len(df) < 50:
+        raise LookalikeError(f"--report needs at least 50 rows to hold some out, the data has {len(df)}")
+    holdout = df.sample(frac=share, random_state=seed)
+    return df.drop(index=holdout.index).reset_index(drop=True), holdout.reset_index(drop=True)
+
+
+def _write_report(train, synthetic, holdout, target, path: Path, force: bool):
+    from lookalike.evaluate import evaluate
+
+    with console.status("judging fidelity, utility and privacy ..."):
+        rep = evaluate(train=train, synthetic=synthetic, holdout=holdout, target=target)
+    rep.to_html(path, force=force)
+    m = rep.metrics
+
+    def pair(key):
+        value, ceiling = m.get(key), m.get(f"{key}_holdout")
+        return f"{value:.3f}" + (f" (real holdout: {ceiling:.3f})" if ceiling is not None else "")
+
+    out.print(f"univariate accuracy {pair('univariate_accuracy')}, bivariate accuracy {pair('bivariate_accuracy')}, "
+              f"discriminator AUC {pair('discriminator_auc')} (0.5 = indistinguishable)")
+    out.print(f"privacy verdict: [bold]{m.get('privacy_verdict')}[/bold] (DCR share {m.get('dcr_share'):.3f}, "
+              f"ideal 0.5); report written to [bold]{path}[/bold]")
+
+
+@app.command()
+def impute(
+    model_file: Path = typer.Argument(..., metavar="MODEL", help="A model file written by `lookalike fit`."),
+    data: Path = typer.Argument(..., help="Real table with missing cells to fill."),
+    output: Path = typer.Option(..., "-o", "--output", help="Output table: .csv or .parquet."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    force: bool = typer.Option(False, "--force", help="Overwrite the output if it exists."),
+):
+    """Fill the missing cells of a real table; known cells are kept exactly."""
+    from lookalike.io import check_writable, read_table, write_table
+    from lookalike.synthesizer import Synthesizer
+
+    check_writable(output, force=force)
+    syn = Synthesizer.load(model_file)
+    df = read_table(data)
+    before = int(df.isna().sum().sum())
+    filled = syn.impute(df, seed=seed)
+    write_table(filled, output, force=force)
+    out.print(f"{before - int(filled.isna().sum().sum()):,} missing cells filled; written to [bold]{output}[/bold]")
+
+
+@app.command()
+def schema(
+    data: Path = typer.Argument(..., help="Table to describe: CSV, Parquet or Excel."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the YAML here instead of printing it."),
+    as_spec: bool = typer.Option(False, "--as-spec", help="Write a `lookalike fake` spec instead: declared "
+                                 "statistics only (distributions, category weights without rare values, "
+                                 "correlations), a privacy-safe starting point."),
+    force: bool = typer.Option(False, "--force", help="Overwrite the output if it exists."),
+):
+    """Print or write the inferred schema as YAML; edit it and pass it back with --schema."""
+    from lookalike.io import atomic_path, check_writable, read_table
+    from lookalike.schema.infer import infer_schema
+
+    if output:
+        check_writable(output, force=force, formats=None)
+    df = read_table(data)
+    if as_spec:
+        from lookalike.simulate.from_table import spec_from_table, spec_to_yaml
+
+        text = spec_to_yaml(spec_from_table(df, name=data.stem))
+    else:
+        text = infer_schema(df, source=str(data)).to_yaml()
+    if output is None:
+        out.print(text, markup=False, highlight=False)
+        return
+    with atomic_path(output, force=force) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    out.print(f"schema written to [bold]{output}[/bold]")
+
+
+@app.command()
+def demo(
+    output_dir: Path = typer.Option(Path("lookalike-demo"), "-o", "--output-dir", help="Folder for the demo's output."),
+    model: str = typer.Option("auto", "--model", help=MODEL_HELP),
+    max_time: float = typer.Option(60.0, "--max-time", help="Training time budget in seconds."),
+):
+    """Synthesize the bundled ANES 1996 survey table (public domain) and show how close the result is."""
+    from importlib.resources import files
+
+    import pandas as pd
+
+    from lookalike.synthesizer import Synthesizer
+
+    source = files("lookalike") / "data" / "anes96.csv"
+    df = pd.read_csv(str(source))
+    output_dir.mkdir(parents=True, exist_ok=True)
+    i, suffix = 1, ""
+    while (output_dir / f"synthetic{suffix}.csv").exists():  # never overwrite an earlier demo's output
+        i += 1
+        suffix = f"-{i}"
+    target, report = output_dir / f"synthetic{suffix}.csv", output_dir / f"report{suffix}.html"
+    out.print(f"demo data: ANES 1996 election survey, {len(df):,} rows x {df.shape[1]} columns (public domain); "
+              "20% held out to judge against")
+    train, holdout = _split_holdout(df, seed=0)
+    syn = Synthesizer(model=model, seed=0, max_time=max_time)
+    with progress_bar("fitting") as update:
+        syn.fit(train, progress=update)
+    with progress_bar("sampling") as update:
+        syn.sample_to_file(len(train), target, seed=0, progress=update)
+    out.print(f"synthetic data written to [bold]{target}[/bold]")
+    _write_report(train, pd.read_csv(target), holdout, "vote", report, force=False)
+
+
+def _register_plugins() -> None:
+    """Commands that live beside their layer (simulation, evaluation) join the app here."""
+    from lookalike.simulate.cli import fake_command, simulate_app
+
+    app.command("fake")(fake_command)
+    app.add_typer(simulate_app, name="simulate")
+    try:
+        from lookalike.evaluate.cli import report_command
+    except ImportError:
+        return
+    app.command("report")(report_command)
+
+
+_register_plugins()
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point: run the app, turning user errors into one clear line and a non-zero exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    args = [a for a in args if a != "--debug"]
+    try:
+        app(args=args, prog_name="lookalike")  # standalone: usage errors print and exit with code 2
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except LookalikeError as exc:
+        if debug:
+            raise
+        console.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+        return 1
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        return 130
+    except Exception as exc:  # an unexpected failure: still one line unless --debug
+        if debug:
+            raise
+        console.print(f"[bold red]unexpected error:[/bold red] {type(exc).__name__}: {exc} "
+                      "(run again with --debug for the traceback)", highlight=False, soft_wrap=True)
+        return 1
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

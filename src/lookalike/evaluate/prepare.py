@@ -1,0 +1,142 @@
+"""Shared preparation: column kinds, canonical values, seeded sampling and the binning every fidelity metric uses.
+
+Evaluation reads DataFrames only. Values are made comparable first (numbers as float, dates as seconds,
+everything else as text), so a synthetic column stored as float still matches a real integer column.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lookalike.errors import LookalikeError
+
+NUMERIC, CATEGORICAL, DATETIME = "numeric", "categorical", "datetime"
+
+
+def infer_kinds(train: pd.DataFrame) -> dict[str, str]:
+    """Numeric (not bool), datetime, or categorical for everything else; decided on the real training data."""
+    kinds = {}
+    for col in train.columns:
+        s = train[col]
+        if pd.api.types.is_bool_dtype(s):
+            kinds[col] = CATEGORICAL
+        elif pd.api.types.is_numeric_dtype(s):
+            kinds[col] = NUMERIC
+        elif pd.api.types.is_datetime64_any_dtype(s):
+            kinds[col] = DATETIME
+        else:
+            kinds[col] = CATEGORICAL
+    return kinds
+
+
+def canonical(df: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
+    """Numbers and dates as float64 (dates in seconds), categories as Python strings; missing stays NaN/None."""
+    out = {}
+    for col, kind in kinds.items():
+        s = df[col]
+        if kind == NUMERIC:
+            if pd.api.types.is_bool_dtype(s):
+                s = s.astype(float)
+            out[col] = pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()
+        elif kind == DATETIME:
+            t = pd.to_datetime(s, errors="coerce")
+            if getattr(t.dt, "tz", None) is not None:
+                t = t.dt.tz_convert(None)
+            secs = t.astype("int64").astype("float64") / 1e9
+            secs[t.isna().to_numpy()] = np.nan
+            out[col] = np.asarray(secs, dtype="float64")
+        else:
+            values = s.astype(object).to_numpy()
+            missing = pd.isna(values)
+            text = np.array([_as_text(v) for v in values], dtype=object)
+            text[missing] = None
+            out[col] = text
+    return pd.DataFrame(out, index=pd.RangeIndex(len(df)))
+
+
+def _as_text(value) -> str:
+    """Integers stored as floats (1.0) and as ints (1) must give the same category."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def sample_rows(df: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
+    """A seeded random subset of at most ``max_rows`` rows (the whole table when it is smaller)."""
+    if df is None or len(df) <= max_rows:
+        return df
+    return df.sample(n=max_rows, random_state=seed).reset_index(drop=True)
+
+
+def check_columns(train: pd.DataFrame, other: pd.DataFrame, name: str) -> None:
+    """Synthetic and holdout tables must have exactly the training columns; name the ones that differ."""
+    missing = [c for c in train.columns if c not in other.columns]
+    extra = [c for c in other.columns if c not in train.columns]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing column(s) {', '.join(map(repr, missing))}")
+        if extra:
+            parts.append(f"unexpected column(s) {', '.join(map(repr, extra))}")
+        raise LookalikeError(f"{name} table does not match the training columns: {'; '.join(parts)}")
+    if len(other) == 0:
+        raise LookalikeError(f"{name} table has no rows")
+
+
+class Binner:
+    """Bins every column on the real training data: deciles for numbers, top values plus "other" for
+    categories, and missing as its own bin. All accuracy metrics compare frequencies of these bins."""
+
+    def __init__(self, n_quantiles: int = 10, top_k: int = 10):
+        self.n_quantiles = n_quantiles
+        self.top_k = top_k
+
+    def fit(self, train: pd.DataFrame, kinds: dict[str, str]) -> "Binner":
+        self.kinds_ = dict(kinds)
+        self.columns_ = list(kinds)
+        self.edges_, self.categories_, self.n_bins_, self.labels_ = {}, {}, {}, {}
+        qs = np.linspace(0, 1, self.n_quantiles + 1)[1:-1]
+        for col, kind in kinds.items():
+            values = train[col].to_numpy()
+            if kind in (NUMERIC, DATETIME):
+                finite = values[~np.isnan(values)]
+                edges = np.unique(np.quantile(finite, qs)) if len(finite) else np.array([])
+                self.edges_[col] = edges
+                n = len(edges) + 1
+                labels = _interval_labels(edges, kind)
+            else:
+                counts = pd.Series(values[pd.notna(values)]).value_counts()
+                top = list(counts.index[: self.top_k])
+                self.categories_[col] = {v: i for i, v in enumerate(top)}
+                n = len(top) + 1
+                labels = [str(v) for v in top] + ["(other)"]
+            self.n_bins_[col] = n + 1  # last bin: missing
+            self.labels_[col] = labels + ["(missing)"]
+        return self
+
+    def transform(self, df: pd.DataFrame) -> np.ndarray:
+        """Integer bin codes, one column per input column (shape rows x columns)."""
+        codes = np.empty((len(df), len(self.columns_)), dtype=np.int64)
+        for j, col in enumerate(self.columns_):
+            values = df[col].to_numpy()
+            missing_bin = self.n_bins_[col] - 1
+            if self.kinds_[col] in (NUMERIC, DATETIME):
+                c = np.searchsorted(self.edges_[col], values, side="right")
+                c[np.isnan(values)] = missing_bin
+            else:
+                mapping = self.categories_[col]
+                other = len(mapping)
+                c = np.fromiter((mapping.get(v, other) if v is not None else missing_bin for v in values),
+                                dtype=np.int64, count=len(values))
+            codes[:, j] = c
+        return codes
+
+
+def _interval_labels(edges: np.ndarray, kind: str) -> list[str]:
+    fmt = (lambda x: pd.to_datetime(x, unit="s").strftime("%Y-%m-%d")) if kind == DATETIME else (lambda x: f"{x:.4g}")
+    if len(edges) == 0:
+        return ["(all)"]
+    labels = [f"< {fmt(edges[0])}"]
+    labels += [f"[{fmt(a)}, {fmt(b)})" for a, b in zip(edges[:-1], edges[1:])]
+    labels.append(f">= {fmt(edges[-1])}")
+    return labels

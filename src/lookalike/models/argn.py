@@ -1,0 +1,536 @@
+"""ARGN: an any-order autoregressive network over token matrices (the flagship generator).
+
+Each sub-column ``j`` gets a softmax head that predicts its token from the sub-columns that come
+before it in a column order. Training draws a fresh random order of the column groups for EVERY
+ROW (sub-columns of one group stay together and in order), so at sampling time any set of columns
+can go first and be fixed: conditional sampling, seed rows and imputation all use the same net.
+
+Why it is fast on CPU: a head's first layer is linear in the one-hot inputs, so the embedding of
+input ``i`` times head ``j``'s first-layer block folds into one lookup table ``T[j, i]`` (tokens x
+hidden). All heads' hidden pre-activations for a batch are then ONE ``embedding_bag`` call: for
+every (row, head) it sums the table rows of the visible inputs, weighted by the order mask. The
+output layers run as a few batched einsums (heads bucketed by cardinality). Sampling keeps a
+running pre-activation per head and adds one table row per generated token, so generating a
+chunk of rows costs one small matmul per sub-column.
+
+Partially fixed groups (some sub-columns of a column fixed, others free) are conditioned
+sub-column-wise: such groups are placed right after the fully fixed groups, the fixed sub-columns
+are taken as given and the free ones are sampled in the group's own order. A free sub-column that
+precedes a fixed one inside the same group does not see it (the net never learned that direction).
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from contextlib import contextmanager
+from typing import Iterator, Mapping, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lookalike.errors import LookalikeError
+from lookalike.models.base import ProgressCallback
+
+SAMPLE_CHUNK = 32768
+"""Rows generated per internal step. Fixed so that output never depends on the caller's batch size."""
+
+ORDERS_PER_CHUNK = 16
+"""Distinct random column orders used within one sampling chunk (see ARGN._sample_chunk)."""
+
+_SIZES = {"S": (32, 0), "M": (64, 0), "L": (128, 1)}
+"""size -> (hidden width per head, extra residual hidden layers)."""
+
+
+def embedding_width(cardinality: int) -> int:
+    """Grows slowly with cardinality: a binary column needs 2 dimensions, 1,000 categories about 24."""
+    return int(min(cardinality, max(2, math.ceil(3 * cardinality**0.3))))
+
+
+def _available_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def auto_threads() -> int:
+    """Cores that are free right now. On a busy machine extra intra-op threads wait on each other
+    (small ops slowed 10x in our measurements), so one thread per idle core is the sensible default."""
+    cores = _available_cores()
+    try:
+        busy = int(round(os.getloadavg()[0]))
+    except (AttributeError, OSError):  # pragma: no cover - non-Unix
+        busy = 0
+    return int(max(1, min(cores, cores - busy)))
+
+
+@contextmanager
+def _torch_threads(n: int):
+    """Use n intra-op threads inside the block only; never leave the caller's setting changed."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class _Net(nn.Module):
+    """The parameters and the two computations (training loss, step-wise sampling) of ARGN."""
+
+    def __init__(self, cardinalities: Sequence[int], groups: Sequence[Sequence[int]], hidden: int,
+                 extra_layers: int, dropout: float, log_freq: Sequence[np.ndarray]):
+        super().__init__()
+        cards = [int(c) for c in cardinalities]
+        self.cards = cards
+        self.n_sub = n_sub = len(cards)
+        self.hidden = hidden
+        self.dropout = dropout
+        self.n_tokens = int(sum(cards))
+        offsets = np.concatenate([[0], np.cumsum(cards)[:-1]]).astype(np.int64)
+        group_of = np.empty(n_sub, dtype=np.int64)
+        pos_of = np.empty(n_sub, dtype=np.int64)
+        for g, members in enumerate(groups):
+            for p, j in enumerate(members):
+                group_of[j], pos_of[j] = g, p
+        self.register_buffer("offsets", torch.from_numpy(offsets), persistent=False)
+        self.register_buffer("group_of", torch.from_numpy(group_of), persistent=False)
+        # within[j, i]: input i is an earlier sub-column of j's own group (always visible to j)
+        within = (group_of[:, None] == group_of[None, :]) & (pos_of[None, :] < pos_of[:, None])
+        self.register_buffer("within", torch.from_numpy(within), persistent=False)
+
+        dims = [embedding_width(c) for c in cards]
+        d_total = sum(dims)
+        self.embeddings = nn.ParameterList([nn.Parameter(torch.randn(c, d)) for c, d in zip(cards, dims)])
+        # first-layer blocks: input i -> all heads at once (d_i x n_sub*hidden)
+        std = math.sqrt(2.0 / d_total)
+        self.first = nn.ParameterList([nn.Parameter(torch.randn(d, n_sub * hidden) * std) for d in dims])
+        self.first_bias = nn.Parameter(torch.zeros(n_sub, hidden))
+        self.extra_w = nn.ParameterList(
+            [nn.Parameter(torch.randn(n_sub, hidden, hidden) * math.sqrt(2.0 / hidden) * 0.5) for _ in range(extra_layers)])
+        self.extra_b = nn.ParameterList([nn.Parameter(torch.zeros(n_sub, hidden)) for _ in range(extra_layers)])
+
+        # output heads bucketed by cardinality so one einsum serves many heads with little padding
+        buckets: dict[int, list[int]] = {}
+        for j, c in enumerate(cards):
+            buckets.setdefault(max(0, math.ceil(math.log2(max(c, 1)))), []).append(j)
+        self.bucket_members = [members for _, members in sorted(buckets.items())]
+        self.out_w = nn.ParameterList()
+        self.out_b = nn.ParameterList()
+        for b, members in enumerate(self.bucket_members):
+            width = max(cards[j] for j in members)
+            bias = torch.full((len(members), width), -1e9)
+            for k, j in enumerate(members):
+                bias[k, : cards[j]] = torch.as_tensor(log_freq[j], dtype=torch.float32)
+            self.out_w.append(nn.Parameter(torch.randn(len(members), hidden, width) * 0.01))
+            self.out_b.append(nn.Parameter(bias))
+            self.register_buffer(f"members_{b}", torch.tensor(members, dtype=torch.long), persistent=False)
+        # where each sub-column's head lives: (bucket, row inside bucket)
+        self.head_slot = {j: (b, k) for b, members in enumerate(self.bucket_members) for k, j in enumerate(members)}
+
+    def tables(self) -> torch.Tensor:
+        """T[v, j, :] = embedding of token v (of its own input) times head j's first-layer block."""
+        parts = [e @ w for e, w in zip(self.embeddings, self.first)]
+        return torch.cat(parts, dim=0).view(self.n_tokens, self.n_sub, self.hidden)
+
+    def _deep(self, h: torch.Tensor, heads: slice | torch.Tensor | int, train: bool) -> torch.Tensor:
+        for w, b in zip(self.extra_w, self.extra_b):
+            if isinstance(heads, int):
+                z = h @ w[heads] + b[heads]
+            else:
+                z = torch.einsum("bsh,shk->bsk", h, w) + b
+            h = h + F.dropout(F.relu(z), self.dropout, train)
+        return h
+
+    def loss(self, x: torch.Tensor, order_keys: torch.Tensor) -> torch.Tensor:
+        """Sum over sub-columns of the cross-entropy, averaged over rows.
+
+        order_keys (rows, groups): a row's groups are generated in increasing key order.
+        """
+        n, s, hdim = x.shape[0], self.n_sub, self.hidden
+        keys = order_keys[:, self.group_of]  # (n, s): key of each sub-column's group
+        visible = (keys[:, None, :] < keys[:, :, None]) | self.within[None]  # (n, head, input)
+        token_idx = self.offsets[None, :] + x  # (n, input)
+        table = self.tables().reshape(self.n_tokens * s, hdim)  # row v * s + j: token v seen by head j
+        heads = torch.arange(s, device=x.device)[None, :, None]
+        bag = (token_idx[:, None, :] * s + heads).reshape(n * s, s)
+        pre = F.embedding_bag(bag, table, per_sample_weights=visible.reshape(n * s, s).to(table.dtype),
+                              mode="sum").view(n, s, hdim)
+        h = F.dropout(F.relu(pre + self.first_bias), self.dropout, self.training)
+        h = self._deep(h, slice(None), self.training)
+        total = x.new_zeros((), dtype=torch.float32)
+        for b in range(len(self.bucket_members)):
+            members = getattr(self, f"members_{b}")
+            logits = torch.einsum("bkh,khc->bkc", h[:, members], self.out_w[b]) + self.out_b[b]
+            total = total + F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, members].reshape(-1),
+                                            reduction="sum")
+        return total / n
+
+    @torch.no_grad()
+    def head_tables(self) -> torch.Tensor:
+        """(heads, tokens, hidden): per head, what each input token adds to its pre-activation.
+
+        Also caches each head's output layer unpadded and contiguous (strided slices of the
+        bucketed weights made sampling matmuls several times slower)."""
+        self._out_cache = []
+        for j, c in enumerate(self.cards):
+            b, k = self.head_slot[j]
+            self._out_cache.append((self.out_w[b][k, :, :c].t().contiguous(), self.out_b[b][k, :c].contiguous()))
+        return self.tables().permute(1, 0, 2).contiguous()
+
+    @torch.no_grad()
+    def generate(self, sequences: torch.Tensor, fixed: torch.Tensor | None, head_tables: torch.Tensor,
+                 gen: torch.Generator, temperature: float, banned: Mapping[int, torch.Tensor]) -> torch.Tensor:
+        """Generate one row per row of ``sequences`` (rows, n_sub): the order in which that row's
+        sub-columns are drawn. Cells of ``fixed`` that are >= 0 are kept.
+
+        Step t's pre-activation is an embedding_bag over the t tokens drawn before it, so a step reads
+        (rows x t x hidden) floats and writes (rows x hidden). Rows whose step-t head is the same are
+        computed together; when all rows share one order that is a single batch per step.
+        """
+        n, s = sequences.shape
+        dev = head_tables.device
+        out = torch.empty((n, s), dtype=torch.long, device=dev)
+        done = torch.empty((n, s), dtype=torch.long, device=dev)  # global token ids, in drawing order
+        uniforms = torch.rand((s, n), generator=gen).to(dev)
+        shared = bool((sequences == sequences[:1]).all())
+        for t in range(s):
+            column = sequences[:, t]
+            heads = [int(column[0])] if shared else torch.unique(column).tolist()
+            tok_t = torch.empty(n, dtype=torch.long, device=dev)
+            for j in heads:
+                rows = None if shared else torch.nonzero(column == j).squeeze(1)
+                given = None
+                if fixed is not None:
+                    given = fixed[:, j] if rows is None else fixed[rows, j]
+                if given is not None and bool((given >= 0).all()):
+                    tok = given
+                else:
+                    prev = done[:, :t] if rows is None else done[rows, :t]
+                    u = uniforms[t] if rows is None else uniforms[t, rows]
+                    tok = self._draw(j, prev, head_tables[j], u, temperature, banned.get(j))
+                    if given is not None:
+                        tok = torch.where(given >= 0, given, tok)
+                if rows is None:
+                    tok_t = tok
+                else:
+                    tok_t[rows] = tok
+            out.scatter_(1, sequences[:, t:t + 1], tok_t.unsqueeze(1))
+            done[:, t] = self.offsets[column] + tok_t
+        return out
+
+    def _draw(self, j: int, prev: torch.Tensor, head_table: torch.Tensor, u: torch.Tensor, temperature: float,
+              banned: torch.Tensor | None) -> torch.Tensor:
+        """Draw sub-column j's token for each row given the global token ids drawn before it."""
+        n = u.shape[0]
+        if prev.shape[1]:
+            pre = F.embedding_bag(prev, head_table, mode="sum") + self.first_bias[j]
+        else:
+            pre = self.first_bias[j].expand(n, self.hidden).clone()
+        h = self._deep(pre.relu_(), j, False)
+        c = self.cards[j]
+        weight, bias = self._out_cache[j]
+        logits = F.linear(h, weight, bias)
+        if temperature != 1.0:
+            logits = logits / temperature
+        last_allowed = c - 1
+        if banned is not None:
+            logits[:, banned] = -math.inf
+            allowed = torch.ones(c, dtype=torch.bool)
+            allowed[banned] = False
+            last_allowed = int(torch.nonzero(allowed)[-1, 0])
+        # inverse CDF: one uniform per cell; zero-probability tokens can never be picked
+        cdf = torch.softmax(logits, dim=1).cumsum_(dim=1)
+        tok = torch.searchsorted(cdf, (u * cdf[:, -1]).unsqueeze(1), right=True).squeeze(1)
+        return tok.clamp_(max=last_allowed)
+
+
+class ARGN:
+    """Any-order autoregressive generator over integer token matrices (see the module docstring).
+
+    Parameters
+    ----------
+    max_epochs: upper bound on passes over the training rows.
+    max_time: seconds; training stops at this budget and keeps the best weights seen so far.
+    batch_size, learning_rate: None picks them from the row count (larger batches on larger data).
+    val_fraction: share of rows held out for early stopping and learning-rate decay.
+    patience: epochs without validation gain before stopping.
+    seed: seeds weight initialisation, the split, the orders and dropout.
+    device: "auto" (CUDA when available), "cpu" or "cuda".
+    size: "S", "M", "L" or "auto" (width of each head's hidden layer).
+    n_threads: torch intra-op threads during fit and sampling; None uses the idle cores.
+    """
+
+    name = "argn"
+
+    def __init__(self, max_epochs: int = 100, max_time: float | None = None, batch_size: int | None = None,
+                 learning_rate: float | None = None, val_fraction: float = 0.1, patience: int = 3,
+                 seed: int = 0, device: str = "auto", size: str = "auto", dropout: float = 0.1,
+                 weight_decay: float = 0.01, n_threads: int | None = None, verbose: bool = False):
+        self.max_epochs = max_epochs
+        self.max_time = max_time
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.val_fraction = val_fraction
+        self.patience = patience
+        self.seed = seed
+        self.device = device
+        self.size = size
+        self.dropout = dropout
+        self.weight_decay = weight_decay
+        self.n_threads = n_threads
+        self.verbose = verbose
+
+    # ---------------------------------------------------------------- helpers
+    def _device(self) -> torch.device:
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.device)
+
+    def _resolved_size(self, n_rows: int) -> str:
+        if self.size != "auto":
+            if self.size not in _SIZES:
+                raise LookalikeError(f"ARGN size must be one of S, M, L or auto, not {self.size!r}")
+            return self.size
+        return "S" if n_rows < 1000 else "M"
+
+    @staticmethod
+    def _check_tokens(tokens: np.ndarray, cards: Sequence[int], what: str, allow_free: bool = False) -> None:
+        if tokens.ndim != 2 or tokens.shape[1] != len(cards):
+            raise ValueError(f"{what} must have shape (rows, {len(cards)}), got {tokens.shape}")
+        low = -1 if allow_free else 0
+        for j, c in enumerate(cards):
+            col = tokens[:, j]
+            if col.size and (col.min() < low or col.max() >= c):
+                bad = col[(col < low) | (col >= c)][0]
+                raise LookalikeError(f"{what}: sub-column {j} holds token {bad}, outside [{low}, {c - 1}]")
+
+    # ---------------------------------------------------------------- fit
+    def fit(self, tokens: np.ndarray, cardinalities: Sequence[int], groups: Sequence[Sequence[int]], *,
+            progress: ProgressCallback | None = None) -> "ARGN":
+        start = time.monotonic()
+        tokens = np.asarray(tokens, dtype=np.int64)
+        cards = [int(c) for c in cardinalities]
+        groups = [[int(j) for j in g] for g in groups]
+        if sorted(j for g in groups for j in g) != list(range(len(cards))):
+            raise ValueError("groups must list every sub-column exactly once")
+        if min(cards, default=0) < 1:
+            raise ValueError("every cardinality must be at least 1")
+        self._check_tokens(tokens, cards, "tokens")
+        n = tokens.shape[0]
+        if n < 2:
+            raise LookalikeError(f"ARGN needs at least 2 training rows, got {n}")
+
+        device = self._device()
+        rng = np.random.default_rng(self.seed)
+        perm = rng.permutation(n)
+        n_val = int(round(n * self.val_fraction)) if n >= 20 else 0
+        val_idx, train_idx = perm[:n_val], perm[n_val:]
+        size = self._resolved_size(n)
+        hidden, extra = _SIZES[size]
+        # ~12 steps per epoch: big batches keep CPU steps efficient, the high rate keeps epochs few
+        batch = self.batch_size or int(np.clip(2 ** round(math.log2(max(len(train_idx), 1) / 12)), 32, 1024))
+        batch = min(batch, len(train_idx))
+        lr = self.learning_rate or 1e-2 * math.sqrt(batch / 512)
+        log_freq = [np.log((np.bincount(tokens[train_idx, j], minlength=c) + 1.0) / (len(train_idx) + c))
+                    for j, c in enumerate(cards)]
+
+        with torch.random.fork_rng(devices=[]), _torch_threads(self.n_threads or auto_threads()):
+            torch.manual_seed(self.seed)
+            net = _Net(cards, groups, hidden, extra, self.dropout, log_freq).to(device)
+            opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=self.weight_decay)
+            sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=1, min_lr=lr / 16)
+            x_train = torch.from_numpy(tokens[train_idx]).to(device)
+            x_val = torch.from_numpy(tokens[val_idx]).to(device)
+            n_groups = len(groups)
+            val_gen = torch.Generator().manual_seed(self.seed + 1)
+            val_keys = torch.rand(len(val_idx), n_groups, generator=val_gen).to(device)
+            shuffle_gen = torch.Generator().manual_seed(self.seed + 2)
+
+            def val_loss() -> float:
+                net.eval()
+                with torch.no_grad():
+                    tot = 0.0
+                    for i in range(0, len(val_idx), 4096):
+                        xb = x_val[i:i + 4096]
+                        tot += float(net.loss(xb, val_keys[i:i + 4096])) * len(xb)
+                net.train()
+                return tot / max(len(val_idx), 1)
+
+            best_loss, best_state, bad_epochs = math.inf, None, 0
+            history: list[dict] = []
+            out_of_time = False
+            steps_per_epoch = math.ceil(len(train_idx) / batch)
+            for epoch in range(self.max_epochs):
+                order = torch.randperm(len(train_idx), generator=shuffle_gen).to(device)
+                train_sum = 0.0
+                for step in range(steps_per_epoch):
+                    idx = order[step * batch:(step + 1) * batch]
+                    xb = x_train[idx]
+                    keys = torch.rand(len(idx), n_groups, generator=shuffle_gen).to(device)
+                    loss = net.loss(xb, keys)
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    train_sum += float(loss.detach()) * len(idx)
+                    if self.max_time is not None and time.monotonic() - start > self.max_time:
+                        out_of_time = True
+                        break
+                    if progress is not None:
+                        progress(min(1.0, (epoch + (step + 1) / steps_per_epoch) / self.max_epochs),
+                                 f"epoch {epoch + 1}")
+                score = val_loss() if n_val else train_sum / len(train_idx)
+                history.append({"epoch": epoch + 1, "train_loss": train_sum / len(train_idx), "val_loss": score,
+                                "lr": opt.param_groups[0]["lr"], "seconds": round(time.monotonic() - start, 2)})
+                if self.verbose:
+                    print(f"argn epoch {epoch + 1}: train {history[-1]['train_loss']:.4f} val {score:.4f} "
+                          f"lr {history[-1]['lr']:.2e} {history[-1]['seconds']}s", flush=True)
+                if score < best_loss - 1e-4:
+                    best_loss, bad_epochs = score, 0
+                    best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+                else:
+                    bad_epochs += 1
+                if out_of_time or bad_epochs >= self.patience:
+                    break
+                sched.step(score)
+            if best_state is not None:
+                net.load_state_dict(best_state)
+        net.eval()
+        self.net_ = net.cpu() if device.type != "cpu" else net
+        self.cardinalities_ = cards
+        self.groups_ = groups
+        self.size_ = size
+        self.history_ = history
+        self.fit_seconds_ = time.monotonic() - start
+        if progress is not None:
+            progress(1.0, "trained")
+        return self
+
+    # ---------------------------------------------------------------- sampling
+    def sample(self, n: int, *, seed: int = 0, fixed: np.ndarray | None = None, temperature: float = 1.0,
+               suppress: Mapping[int, Sequence[int]] | None = None,
+               progress: ProgressCallback | None = None) -> np.ndarray:
+        """n rows of tokens; cells of ``fixed`` >= 0 are kept exactly and the rest conditioned on them."""
+        chunks = list(self.sample_batches(n, seed=seed, batch_size=max(n, 1), fixed=fixed,
+                                          temperature=temperature, suppress=suppress, progress=progress))
+        return chunks[0] if chunks else np.empty((0, len(self.cardinalities_)), dtype=np.int64)
+
+    def sample_batches(self, n: int, *, seed: int = 0, batch_size: int = 100_000, fixed: np.ndarray | None = None,
+                       temperature: float = 1.0, suppress: Mapping[int, Sequence[int]] | None = None,
+                       progress: ProgressCallback | None = None) -> Iterator[np.ndarray]:
+        """Yield token chunks of up to batch_size rows; concatenated they equal ``sample(n, seed=...)``."""
+        if not hasattr(self, "net_"):
+            raise LookalikeError("ARGN must be fitted (or loaded) before sampling")
+        if temperature <= 0:
+            raise LookalikeError(f"temperature must be > 0, got {temperature}")
+        cards = self.cardinalities_
+        if fixed is not None:
+            fixed = np.asarray(fixed, dtype=np.int64)
+            if fixed.shape != (n, len(cards)):
+                raise ValueError(f"fixed must have shape ({n}, {len(cards)}), got {fixed.shape}")
+            self._check_tokens(fixed, cards, "fixed", allow_free=True)
+        banned = {}
+        for j, toks in (suppress or {}).items():
+            j = int(j)
+            toks = sorted({int(t) for t in toks if 0 <= int(t) < cards[j]})
+            if len(toks) >= cards[j]:
+                raise LookalikeError(f"suppress would forbid every token of sub-column {j}")
+            if toks:
+                banned[j] = torch.tensor(toks, dtype=torch.long)
+        net = self.net_
+        with _torch_threads(self.n_threads or auto_threads()), torch.no_grad():
+            table = net.head_tables()
+            pending: list[np.ndarray] = []
+            pending_rows = 0
+            for start in range(0, n, SAMPLE_CHUNK):
+                stop = min(n, start + SAMPLE_CHUNK)
+                part = self._sample_chunk(stop - start, np.random.SeedSequence([seed, start // SAMPLE_CHUNK]),
+                                          None if fixed is None else fixed[start:stop], table, temperature, banned)
+                pending.append(part)
+                pending_rows += len(part)
+                if progress is not None:
+                    progress(stop / n, "sampling")
+                while pending_rows >= batch_size:
+                    block = np.concatenate(pending)
+                    yield block[:batch_size]
+                    pending = [block[batch_size:]]
+                    pending_rows = len(pending[0])
+            if pending_rows:
+                yield np.concatenate(pending)
+
+    def _sample_chunk(self, n: int, seq: np.random.SeedSequence, fixed: np.ndarray | None, table: torch.Tensor,
+                      temperature: float, banned: Mapping[int, torch.Tensor]) -> np.ndarray:
+        """Draw n rows. Each row follows one of ORDERS_PER_CHUNK random group orders; groups with
+        fixed cells move to the front (fully fixed first, then partially fixed), so a row's free
+        cells are always conditioned on all of its fixed ones.
+
+        Mixing several orders matters: a single order's systematic errors show in every row, an
+        average over orders cancels much of them (bivariate accuracy +0.015 on credit_data).
+        """
+        order_seed, torch_seed = seq.generate_state(2)
+        rng = np.random.default_rng(order_seed)
+        gen = torch.Generator().manual_seed(int(torch_seed))
+        groups = self.groups_
+        ranks = rng.random((ORDERS_PER_CHUNK, len(groups)))[rng.integers(0, ORDERS_PER_CHUNK, n)]
+        if fixed is not None:
+            known = fixed >= 0
+            status = np.stack([known[:, g].all(axis=1) * 2 + known[:, g].any(axis=1) for g in groups], axis=1)
+            ranks = ranks - status
+        sequences = self._sequences(np.argsort(ranks, axis=1, kind="stable"))
+        fixed_t = None if fixed is None else torch.from_numpy(fixed)
+        unique, inverse = np.unique(sequences, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        if len(unique) > 4 * ORDERS_PER_CHUNK:  # many fixed patterns (imputation): per-row orders
+            return self.net_.generate(torch.from_numpy(sequences), fixed_t, table, gen, temperature, banned).numpy()
+        out = np.empty((n, len(self.cardinalities_)), dtype=np.int64)
+        for u, order in enumerate(unique):
+            rows = np.flatnonzero(inverse == u)
+            block_seq = torch.from_numpy(np.ascontiguousarray(np.broadcast_to(order, (len(rows), len(order)))))
+            block_fixed = None if fixed_t is None else fixed_t[rows]
+            out[rows] = self.net_.generate(block_seq, block_fixed, table, gen, temperature, banned).numpy()
+        return out
+
+    def _sequences(self, group_orders: np.ndarray) -> np.ndarray:
+        """(rows, groups) group orders -> (rows, n_sub) sub-column orders, a group's members in order."""
+        width = max(len(g) for g in self.groups_)
+        members = np.full((len(self.groups_), width), -1, dtype=np.int64)
+        for g, m in enumerate(self.groups_):
+            members[g, : len(m)] = m
+        padded = members[group_orders].reshape(len(group_orders), -1)
+        return padded[padded >= 0].reshape(len(group_orders), len(self.cardinalities_))
+
+    # ---------------------------------------------------------------- persistence
+    def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        if not hasattr(self, "net_"):
+            raise LookalikeError("ARGN must be fitted before it can be saved")
+        config = {
+            "name": self.name,
+            "params": {k: getattr(self, k) for k in ("max_epochs", "max_time", "batch_size", "learning_rate",
+                                                     "val_fraction", "patience", "seed", "device", "size",
+                                                     "dropout", "weight_decay", "n_threads", "verbose")},
+            "cardinalities": self.cardinalities_,
+            "groups": self.groups_,
+            "size_": self.size_,
+            "history": self.history_,
+        }
+        tensors = {k: v.detach().cpu().numpy().copy() for k, v in self.net_.state_dict().items()}
+        return config, tensors
+
+    @classmethod
+    def from_state(cls, config: dict, tensors: dict[str, np.ndarray]) -> "ARGN":
+        model = cls(**config["params"])
+        cards, groups = config["cardinalities"], config["groups"]
+        hidden, extra = _SIZES[config["size_"]]
+        dummy = [np.zeros(c) for c in cards]
+        net = _Net(cards, groups, hidden, extra, model.dropout, dummy)
+        net.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in tensors.items()})
+        net.eval()
+        model.net_ = net
+        model.cardinalities_ = [int(c) for c in cards]
+        model.groups_ = [[int(j) for j in g] for g in groups]
+        model.size_ = config["size_"]
+        model.history_ = config.get("history", [])
+        return model

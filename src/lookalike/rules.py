@@ -1,0 +1,279 @@
+"""Business rules the output obeys in every row: inequalities, ranges, fixed combinations, formulas, uniqueness.
+
+Rules live in the schema file (``rules:``), so users can read, remove or add them. Rules that hold in every
+training row are detected and proposed automatically. They are enforced by construction where possible
+(formulas and fixed combinations recompute the dependent column) and otherwise by resampling the
+offending rows, then by a last repair (swapping an inequality's two values, clipping a range) so that the requested
+number of rows always comes back.
+
+Rule forms::
+
+    {type: inequality, left: start_date, op: "<=", right: end_date}
+    {type: range, column: age, min: 18, max: 99}
+    {type: combination, columns: [city, country]}      # city determines country
+    {type: formula, column: total, expression: "price * quantity"}
+    {type: unique, columns: [account_id]}
+"""
+from __future__ import annotations
+
+import ast
+import itertools
+import operator
+
+import numpy as np
+import pandas as pd
+
+from lookalike.errors import LookalikeError
+
+OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+_BIN = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide}
+_FUNCS = {"abs": np.abs, "round": np.round, "min": np.minimum, "max": np.maximum}
+
+
+# -- safe expressions -------------------------------------------------------------------------------------
+def evaluate_expression(expression: str, df: pd.DataFrame) -> np.ndarray:
+    """Evaluate arithmetic over columns without ``eval``: only names, numbers, + - * /, abs/round/min/max."""
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError:
+        raise LookalikeError(f"rule expression {expression!r} is not valid arithmetic") from None
+
+    def walk(node):
+        if isinstance(node, ast.Expression):
+            return walk(node.body)
+        if isinstance(node, ast.BinOp) and type(node.op) in _BIN:
+            return _BIN[type(node.op)](walk(node.left), walk(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -walk(node.operand)
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return float(node.value)
+        if isinstance(node, ast.Name):
+            if node.id not in df.columns:
+                raise LookalikeError(f"rule expression {expression!r}: unknown column '{node.id}'")
+            return pd.to_numeric(df[node.id], errors="coerce").to_numpy(float)
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCS
+                and not node.keywords):
+            return _FUNCS[node.func.id](*[walk(a) for a in node.args])
+        raise LookalikeError(f"rule expression {expression!r}: '{ast.unparse(node)}' is not allowed")
+
+    return np.asarray(walk(tree), dtype=float)
+
+
+def _numeric(df: pd.DataFrame, col: str, kind: str) -> np.ndarray:
+    if kind == "datetime":
+        return pd.to_datetime(df[col], errors="coerce", format="mixed").to_numpy("datetime64[ns]").astype("int64").astype(float)
+    return pd.to_numeric(df[col], errors="coerce").to_numpy(float)
+
+
+# -- detection --------------------------------------------------------------------------------------------
+def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0) -> list[dict]:
+    """Rules that hold in every training row and say something a model could get wrong."""
+    if len(df) > max_rows:
+        df = df.sample(max_rows, random_state=seed)
+    kinds = {c.name: c.kind for c in schema.columns}
+    decimals = {c.name: int(c.options.get("decimals", 0) or 0) for c in schema.columns}
+    numeric = [c for c, k in kinds.items() if k == "numeric"]
+    rules: list[dict] = []
+    values = {c: _numeric(df, c, kinds[c]) for c in numeric + [c for c, k in kinds.items() if k == "datetime"]}
+    rich = {c: v for c, v in values.items() if len(np.unique(v[~np.isnan(v)])) >= 10}
+
+    derived: set[str] = set()
+    # rates: c = round(a * r) with the simplest r (fewest significant digits), e.g. charge = minutes * 0.17;
+    # when both directions hold, the simpler rate is the true one.
+    candidates = []
+    for c, a in itertools.permutations([c for c in numeric if c in rich], 2):
+        x, y = rich[a], rich[c]
+        ok = ~np.isnan(x) & ~np.isnan(y)
+        nz = ok & (x != 0)
+        if nz.sum() < 20 or np.any(np.isnan(x) != np.isnan(y)):
+            continue
+        rate = float(np.median(y[nz] / x[nz]))
+        if rate == 0 or not np.isfinite(rate):
+            continue
+        tol = 1.0001 * 10 ** -decimals[c]  # one unit in the last place: real data rounds inconsistently
+        for digits in range(1, 7):
+            r = float(f"{rate:.{digits}g}")
+            if np.all(np.abs(np.round(x[ok] * r, decimals[c]) - y[ok]) <= tol):
+                candidates.append((digits, c, a, r))
+                break
+    # ties: the computed column usually carries more decimals than its input
+    for digits, c, a, r in sorted(candidates, key=lambda t: (t[0], -decimals[t[1]])):
+        if c in derived or a in derived:
+            continue
+        expr = a if r == 1 else f"{a} * {r}"
+        rules.append({"type": "formula", "column": c, "expression": expr, "source": "detected"})
+        derived.add(c)
+    for c in [c for c in numeric if c in rich]:
+        tol = 0.5001 * 10 ** -decimals[c]
+        y = rich[c]
+        if c in derived:
+            continue
+        inputs = [a for a in numeric if a in rich and a != c and a not in derived]
+        for a, b in itertools.combinations(inputs, 2):
+            xa, xb = rich[a], rich[b]
+            ok = ~np.isnan(xa) & ~np.isnan(xb) & ~np.isnan(y)
+            if ok.sum() < 20 or np.any(np.isnan(y) & ~np.isnan(xa) & ~np.isnan(xb)):
+                continue
+            for expr, f in ((f"{a} + {b}", xa + xb), (f"{a} * {b}", xa * xb), (f"{a} - {b}", xa - xb),
+                            (f"{b} - {a}", xb - xa)):
+                if np.all(np.abs(np.round(f[ok], decimals[c]) - y[ok]) <= tol):
+                    rules.append({"type": "formula", "column": c, "expression": expr, "source": "detected"})
+                    derived.add(c)
+                    break
+            if c in derived:
+                break
+
+    # inequalities between columns whose ranges overlap (otherwise the rule is trivially kept)
+    ordered = [c for c in values if c not in derived]
+    rng = np.random.default_rng(seed)
+    for a, b in itertools.combinations(ordered, 2):
+        if kinds[a] != kinds[b]:
+            continue
+        xa, xb = values[a], values[b]
+        ok = ~np.isnan(xa) & ~np.isnan(xb)
+        if ok.sum() < 20:
+            continue
+        xa, xb = xa[ok], xb[ok]
+        shuffled = rng.permutation(xb)  # informative only if independent pairs would often break it
+        if np.all(xa <= xb) and np.mean(xa > shuffled) >= 0.01:
+            rules.append({"type": "inequality", "left": a, "op": "<=", "right": b, "source": "detected"})
+        elif np.all(xb <= xa) and np.mean(shuffled > xa) >= 0.01:
+            rules.append({"type": "inequality", "left": b, "op": "<=", "right": a, "source": "detected"})
+
+    # fixed combinations: a categorical that determines another (city -> country)
+    cats = [c for c, k in kinds.items() if k == "categorical"]
+    for a, b in itertools.permutations(cats, 2):
+        pair = df[[a, b]].dropna()
+        na, nb = pair[a].nunique(), pair[b].nunique()
+        if len(pair) < 20 or nb < 2 or na <= nb or na > 0.5 * len(pair):
+            continue
+        if pair.groupby(a)[b].nunique().max() == 1:
+            rules.append({"type": "combination", "columns": [a, b], "source": "detected"})
+    return rules
+
+
+# -- enforcement ------------------------------------------------------------------------------------------
+class RuleSet:
+    """Validated rules plus what they learned from the training data (the combination lookups)."""
+
+    def __init__(self, rules: list[dict], schema):
+        self.rules = [dict(r) for r in rules]
+        self.kinds = {c.name: c.kind for c in schema.columns}
+        self.decimals = {c.name: int(c.options.get("decimals", 0) or 0) for c in schema.columns}
+        for r in self.rules:
+            self._validate(r)
+
+    def _need(self, rule: dict, *cols: str) -> None:
+        for c in cols:
+            if c not in self.kinds:
+                raise LookalikeError(f"rule {rule}: unknown column '{c}'")
+
+    def _validate(self, r: dict) -> None:
+        t = r.get("type")
+        if t == "inequality":
+            self._need(r, r.get("left"), r.get("right"))
+            if r.get("op") not in OPS:
+                raise LookalikeError(f"rule {r}: op must be one of {', '.join(OPS)}")
+        elif t == "range":
+            self._need(r, r.get("column"))
+        elif t in ("combination", "unique"):
+            cols = r.get("columns") or []
+            if t == "combination" and len(cols) != 2:
+                raise LookalikeError(f"rule {r}: a combination names two columns [determinant, dependent]")
+            self._need(r, *cols)
+        elif t == "formula":
+            self._need(r, r.get("column"))
+            evaluate_expression(r["expression"], pd.DataFrame({c: [1.0] for c in self.kinds}))
+        else:
+            raise LookalikeError(f"rule {r}: unknown type {t!r}; use inequality, range, combination, formula or unique")
+
+    def fit(self, df: pd.DataFrame, k: int = 5) -> "RuleSet":
+        """Learn combination lookups from values seen in at least k rows (protected like categories)."""
+        self.lookups_ = {}
+        for i, r in enumerate(self.rules):
+            if r["type"] == "combination":
+                a, b = r["columns"]
+                counts = df.groupby([a, b], dropna=True).size().reset_index(name="n")
+                counts = counts[counts["n"] >= k].sort_values("n", ascending=False).drop_duplicates(a)
+                self.lookups_[str(i)] = [[_plain(x), _plain(y)] for x, y in zip(counts[a], counts[b])]
+        return self
+
+    def apply(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Constructive rules: recompute dependent columns from their inputs."""
+        df = df.copy()
+        for i, r in enumerate(self.rules):
+            if r["type"] == "combination":
+                a, b = r["columns"]
+                lookup = dict((x, y) for x, y in self.lookups_.get(str(i), []))
+                mapped = df[a].map(lookup)
+                df[b] = mapped.where(mapped.notna(), df[b]).astype(df[b].dtype)
+            elif r["type"] == "formula":
+                c = r["column"]
+                value = np.round(evaluate_expression(r["expression"], df), self.decimals[c])
+                df[c] = _like(df[c], value)
+        return df
+
+    def violations(self, df: pd.DataFrame) -> np.ndarray:
+        """Rows that break a rule which cannot be enforced by construction."""
+        bad = np.zeros(len(df), dtype=bool)
+        for r in self.rules:
+            if r["type"] == "inequality":
+                bad |= self._inequality_bad(df, r)
+            elif r["type"] == "unique":
+                bad |= df.duplicated(subset=r["columns"], keep="first").to_numpy()
+            elif r["type"] == "range":
+                x = pd.to_numeric(df[r["column"]], errors="coerce").to_numpy(float)
+                bad |= (x < r.get("min", -np.inf)) | (x > r.get("max", np.inf))
+        return bad
+
+    def _inequality_bad(self, df, r) -> np.ndarray:
+        a = _numeric(df, r["left"], self.kinds[r["left"]])
+        b = _numeric(df, r["right"], self.kinds[r["right"]])
+        ok = np.isnan(a) | np.isnan(b) | OPS[r["op"]](a, b)
+        return ~ok
+
+    def repair(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Last resort for rows resampling could not fix: swap an inequality's values (keeps both marginals),
+        clip a range."""
+        df = df.copy()
+        for r in self.rules:
+            if r["type"] == "range":
+                c = r["column"]
+                x = pd.to_numeric(df[c], errors="coerce").to_numpy(float)
+                df[c] = _like(df[c], np.clip(x, r.get("min", -np.inf), r.get("max", np.inf)))
+            if r["type"] == "inequality":
+                bad = self._inequality_bad(df, r)
+                if bad.any():
+                    left, right = df.loc[bad, r["left"]].copy(), df.loc[bad, r["right"]].copy()
+                    if self.kinds[r["left"]] == self.kinds[r["right"]]:
+                        df.loc[bad, r["left"]] = right.to_numpy()
+                        df.loc[bad, r["right"]] = left.to_numpy()
+        return df
+
+    def get_state(self) -> dict:
+        return {"rules": self.rules, "lookups": getattr(self, "lookups_", {})}
+
+    @classmethod
+    def from_state(cls, state: dict, schema) -> "RuleSet":
+        rs = cls(state["rules"], schema)
+        rs.lookups_ = state.get("lookups", {})
+        return rs
+
+
+def _like(original: pd.Series, values: np.ndarray) -> pd.Series:
+    """Write computed numbers back in the column's own representation (ints stay ints, strings stay strings)."""
+    if original.dtype == object:
+        sample = original.dropna()
+        if len(sample) and isinstance(sample.iloc[0], str):
+            decimals = len(sample.iloc[0].split(".")[1]) if "." in sample.iloc[0] else 0
+            return pd.Series([None if np.isnan(v) else f"{v:.{decimals}f}" for v in values], index=original.index)
+    if pd.api.types.is_integer_dtype(original.dtype):
+        if np.isnan(values).any():
+            return pd.Series(pd.array(np.where(np.isnan(values), 0, values).astype(np.int64), dtype="Int64"),
+                             index=original.index).mask(np.isnan(values))
+        return pd.Series(values.astype(original.dtype), index=original.index)
+    return pd.Series(values, index=original.index, dtype=original.dtype if original.dtype.kind == "f" else float)
+
+
+def _plain(v):
+    return v.item() if isinstance(v, np.generic) else v

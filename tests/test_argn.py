@@ -1,0 +1,147 @@
+"""ARGN on small synthetic token matrices whose true structure we know."""
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+from lookalike.errors import LookalikeError
+from lookalike.models.argn import ARGN
+from lookalike.models.base import TokenModel
+
+
+def structured_tokens(n: int = 2000, seed: int = 0):
+    """Columns: a, b bits; c = a xor b; d in 0..7; e = (3 d) mod 8; f, g a two-sub-column group = d split in bits."""
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 2, n)
+    b = rng.integers(0, 2, n)
+    d = rng.integers(0, 8, n)
+    tokens = np.stack([a, b, a ^ b, d, (3 * d) % 8, d // 4, d % 4, rng.integers(0, 30, n)], axis=1)
+    cards = [2, 2, 2, 8, 8, 2, 4, 30]
+    groups = [[0], [1], [2], [3], [4], [5, 6], [7]]
+    return tokens.astype(np.int64), cards, groups
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    tokens, cards, groups = structured_tokens()
+    model = ARGN(max_epochs=8, seed=0, n_threads=1).fit(tokens, cards, groups)
+    return model, tokens, cards, groups
+
+
+def test_follows_the_token_model_contract(fitted):
+    model, *_ = fitted
+    assert isinstance(model, TokenModel)
+    assert model.name == "argn"
+
+
+def test_samples_have_the_right_shape_and_stay_inside_each_cardinality(fitted):
+    model, _, cards, _ = fitted
+    out = model.sample(5000, seed=1)
+    assert out.shape == (5000, len(cards)) and out.dtype == np.int64
+    assert (out >= 0).all() and (out < np.array(cards)).all()
+    assert model.sample(0, seed=1).shape == (0, len(cards))
+
+
+def test_learns_a_dependence_an_independent_model_cannot(fitted):
+    model, *_ = fitted
+    out = model.sample(4000, seed=2)
+    # an independent-columns model gets c == a xor b for half the rows, and e == 3d mod 8 for 1/8
+    assert np.mean(out[:, 2] == out[:, 0] ^ out[:, 1]) > 0.8
+    assert np.mean(out[:, 4] == (3 * out[:, 3]) % 8) > 0.8
+    # the two-sub-column group keeps its internal link to d
+    assert np.mean(out[:, 5] * 4 + out[:, 6] == out[:, 3]) > 0.8
+
+
+def test_same_seed_gives_identical_samples_and_another_seed_differs(fitted):
+    model, tokens, cards, groups = fitted
+    again = ARGN(max_epochs=8, seed=0, n_threads=1).fit(tokens, cards, groups)
+    np.testing.assert_array_equal(model.sample(3000, seed=5), again.sample(3000, seed=5))
+    assert not np.array_equal(model.sample(3000, seed=5), model.sample(3000, seed=6))
+
+
+def test_streamed_batches_equal_one_big_sample(fitted):
+    model, *_ = fitted
+    n = 20_000  # spans several internal chunks
+    whole = model.sample(n, seed=9)
+    chunks = list(model.sample_batches(n, seed=9, batch_size=7_000))
+    assert [len(c) for c in chunks] == [7_000, 7_000, 6_000]
+    np.testing.assert_array_equal(np.concatenate(chunks), whole)
+
+
+def test_fixed_cells_are_kept_exactly_and_rows_may_differ_in_what_is_fixed(fitted):
+    model, tokens, cards, _ = fitted
+    rng = np.random.default_rng(3)
+    fixed = np.where(rng.random(tokens[:2000].shape) < 0.4, tokens[:2000], -1)
+    fixed[:50, 5] = 1  # partially fixed group: first sub-column only
+    fixed[:50, 6] = -1
+    out = model.sample(2000, seed=4, fixed=fixed)
+    keep = fixed >= 0
+    np.testing.assert_array_equal(out[keep], fixed[keep])
+    assert (out < np.array(cards)).all()
+
+
+def test_fixing_a_column_conditions_the_others(fitted):
+    model, _, cards, _ = fitted
+    n = 2000
+    fixed = np.full((n, len(cards)), -1, dtype=np.int64)
+    d = np.arange(n) % 8
+    fixed[:, 3] = d
+    out = model.sample(n, seed=7, fixed=fixed)
+    assert np.mean(out[:, 4] == (3 * d) % 8) > 0.8  # chance would be 1/8
+    # conditioning on the later column of a pair works too: fix e, recover d
+    fixed = np.full((n, len(cards)), -1, dtype=np.int64)
+    fixed[:, 4] = (3 * d) % 8
+    out = model.sample(n, seed=8, fixed=fixed)
+    assert np.mean(out[:, 3] == d) > 0.8
+    # xor: fixing a and b determines c
+    fixed = np.full((n, len(cards)), -1, dtype=np.int64)
+    fixed[:, 0], fixed[:, 1] = 1, 1
+    assert np.mean(model.sample(n, seed=9, fixed=fixed)[:, 2] == 0) > 0.9
+
+
+def test_saved_state_is_json_and_arrays_and_reloads_to_identical_samples(fitted):
+    model, *_ = fitted
+    config, tensors = model.get_state()
+    config = json.loads(json.dumps(config))
+    assert all(isinstance(v, np.ndarray) for v in tensors.values())
+    loaded = ARGN.from_state(config, {k: v.copy() for k, v in tensors.items()})
+    np.testing.assert_array_equal(loaded.sample(3000, seed=11), model.sample(3000, seed=11))
+
+
+def test_suppressed_tokens_never_appear_and_temperature_sharpens(fitted):
+    model, *_ = fitted
+    out = model.sample(5000, seed=12, suppress={7: list(range(0, 29)), 3: [0, 7]})
+    assert (out[:, 7] == 29).all()
+    assert not np.isin(out[:, 3], [0, 7]).any()
+    with pytest.raises(LookalikeError, match="sub-column 2"):
+        model.sample(10, seed=0, suppress={2: [0, 1]})
+    cold = model.sample(5000, seed=13, temperature=0.3)
+    hot = model.sample(5000, seed=13, temperature=1.0)
+    assert np.mean(cold[:, 2] == cold[:, 0] ^ cold[:, 1]) >= np.mean(hot[:, 2] == hot[:, 0] ^ hot[:, 1])
+
+
+def test_max_time_is_respected_and_keeps_usable_weights():
+    tokens, cards, groups = structured_tokens(n=20_000, seed=1)
+    start = time.monotonic()
+    model = ARGN(max_epochs=1000, max_time=1.0, patience=1000, n_threads=1).fit(tokens, cards, groups)
+    assert time.monotonic() - start < 4.0
+    assert len(model.history_) < 1000
+    out = model.sample(100, seed=0)
+    assert (out < np.array(cards)).all()
+
+
+def test_bad_inputs_name_the_sub_column_at_fault(fitted):
+    model, tokens, cards, groups = fitted
+    bad = tokens.copy()
+    bad[0, 3] = 8
+    with pytest.raises(LookalikeError, match="sub-column 3"):
+        ARGN(max_epochs=1).fit(bad, cards, groups)
+    fixed = np.full((5, len(cards)), -1, dtype=np.int64)
+    fixed[2, 0] = 2
+    with pytest.raises(LookalikeError, match="sub-column 0"):
+        model.sample(5, seed=0, fixed=fixed)
+    with pytest.raises(LookalikeError, match="fitted"):
+        ARGN().sample(5, seed=0)
