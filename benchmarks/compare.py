@@ -276,10 +276,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-lookalike", action="store_true", help="judge peers and baselines only")
     parser.add_argument("--lookalike-models", nargs="+", default=list(LOOKALIKE_MODELS), choices=list(LOOKALIKE_MODELS))
     parser.add_argument("--force-lookalike", action="store_true", help="refit lookalike models even if cached")
+    parser.add_argument("--fit-only", action="store_true",
+                        help="only fit lookalike's models (timed runs; do this while nothing else of ours runs), judge later")
     parser.add_argument("--force-judge", action="store_true", help="re-run evaluate even if its result is cached")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds before one lookalike fit is stopped")
     parser.add_argument("--out", type=Path, default=RESULTS_MD, help="where the markdown goes")
     args = parser.parse_args(argv)
+
+    if args.fit_only:
+        failed = 0
+        for table in args.tables:
+            for generator in args.lookalike_models:
+                outcome = run_lookalike(table, generator, args.force_lookalike, args.timeout)
+                print(f"  {table}/{generator}: {outcome['status']} {outcome.get('error', '')}", flush=True)
+                failed += outcome["status"] != "ok"
+        return 1 if failed else 0
 
     evaluate = load_evaluate()
     evaluate_fingerprint = _source_fingerprint(Path(sys.modules[evaluate.__module__].__file__).resolve().parent)
