@@ -260,8 +260,10 @@ def machine_markdown(runs: list[dict]) -> str:
 LEGEND = """\
 Columns (definitions in DESIGN.md; every number from `lookalike.evaluate.evaluate`):
 uni / bi: univariate / bivariate accuracy against the training data (1 = same binned frequencies); the
-bivariate floor is independent marginals and the ceiling a real holdout. dep: dependence capture,
-(bi - floor) / (ceiling - floor). AUC: a gradient-boosting discriminator telling real train from synthetic
+bivariate floor is independent marginals and the ceiling a real holdout. dep: dependence capture as
+evaluate defines it: what the synthetic pairs gain over the same synthetic table with its columns shuffled,
+divided by what the holdout gains over the floor (0 = no dependence learned, 1 = as much as fresh real
+data; marginal errors cancel out, so it is not (bi - floor) / (ceiling - floor)). AUC: a gradient-boosting discriminator telling real train from synthetic
 (0.5 = indistinguishable). DCR share: share of synthetic rows closer to a train row than to a holdout row
 (about 0.5 is right; well above means memorisation). exact copies: share of synthetic rows identical to a
 training row. TSTR: model trained on synthetic, scored on the real holdout (TRTR: trained on real train).
