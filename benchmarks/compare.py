@@ -323,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
                     status = peer_status.get(f"{table}/{generator}", {})
                     err = status.get("error")
                     problems[generator] = (f"run_peers.py failed: {' | '.join(err) if isinstance(err, list) else err}"
-                                           if status.get("status") == "failed" else "no cached output; run benchmarks/run_peers.py")
+                                           if status.get("status") == "failed" else "not run yet: no cached output; run benchmarks/run_peers.py")
                 continue
             run = json.loads(json_path.read_text())
             try:
