@@ -1,0 +1,144 @@
+"""Fit every peer generator on every benchmark table, one job at a time, and cache what they produce.
+
+Each peer runs in its own virtualenv (built by benchmarks/peers/setup_peers.sh) as a subprocess that reads
+benchmarks/.cache/<table>/train.csv and writes <generator>.csv (synthetic rows, as many as train) and
+<generator>.json (fit seconds, sample seconds, peak RSS, versions, machine load). Jobs run strictly one after
+another: the machine has 2 cores, and parallel jobs would distort every timing. It is also shared with other
+work, so each JSON records the load average at its start; treat the timings as noisy.
+
+    python benchmarks/run_peers.py                       # all tables x all peers, skipping cached ones
+    python benchmarks/run_peers.py --tables credit_data --peers tabular_argn --force
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import datasets  # noqa: E402
+
+PEERS_DIR = Path(__file__).resolve().parent / "peers"
+VENV_ROOT = Path(os.environ.get("PEER_VENV_ROOT", "/work/venvs"))
+
+
+def job_environment() -> dict:
+    """The environment every generator process gets (peers and lookalike alike).
+
+    OMP_WAIT_POLICY=PASSIVE: torch's OpenMP threads otherwise spin at every barrier; on a shared 2-core machine
+    a spinning thread steals the core its partner needs, and a small torch training loop measured here ran
+    ~100x slower in wall time (120 s vs 0.9 s, 2 threads, load ~8). It changes no model setting or thread
+    count, only how idle threads wait. An explicit value in the caller's environment wins."""
+    env = dict(os.environ)
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    return env
+
+
+@dataclass(frozen=True)
+class Peer:
+    venv: str
+    script: str
+    label: str
+    needs_workdir: bool = False
+
+
+# Run order: the quick copula first, then TabularARGN (the peer to beat), then the slow SDV networks; jobs go
+# peer by peer over all tables, so an interrupted run still has the most useful results.
+PEERS: dict[str, Peer] = {
+    "sdv_gaussian_copula": Peer("sdv", "run_sdv.py", "SDV GaussianCopula"),
+    "tabular_argn": Peer("mostly", "run_mostly.py", "TabularARGN", needs_workdir=True),
+    "sdv_tvae": Peer("sdv", "run_sdv.py", "SDV TVAE"),
+    "sdv_ctgan": Peer("sdv", "run_sdv.py", "SDV CTGAN"),
+}
+
+
+def outputs(table: str, generator: str) -> tuple[Path, Path]:
+    folder = datasets.table_dir(table)
+    return folder / f"{generator}.csv", folder / f"{generator}.json"
+
+
+def is_cached(table: str, generator: str) -> bool:
+    csv_path, json_path = outputs(table, generator)
+    return csv_path.exists() and json_path.exists()
+
+
+def run_one(table: str, generator: str, timeout_s: float | None) -> dict:
+    """Run one peer on one table in its own venv; return a small status record (never raises)."""
+    peer = PEERS[generator]
+    python = VENV_ROOT / peer.venv / "bin" / "python"
+    if not python.exists():
+        return {"status": "missing-venv", "error": f"{python} not found; run benchmarks/peers/setup_peers.sh"}
+    train_path, _ = datasets.prepare(table)
+    csv_path, json_path = outputs(table, generator)
+    log_path = csv_path.with_suffix(".log")
+    command = [str(python), str(PEERS_DIR / peer.script), "--train", str(train_path), "--generator", generator,
+               "--out-csv", str(csv_path), "--out-json", str(json_path)]
+    workdir = None
+    if peer.needs_workdir:
+        workdir = datasets.table_dir(table) / f"{generator}.workspace"
+        shutil.rmtree(workdir, ignore_errors=True)  # a stale workspace would leak an old model into this run
+        command += ["--workdir", str(workdir)]
+    started = time.perf_counter()
+    with open(log_path, "w") as log:
+        try:
+            proc = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, timeout=timeout_s,
+                                  cwd=PEERS_DIR, env=job_environment())
+            code = proc.returncode
+        except subprocess.TimeoutExpired:
+            code = "timeout"
+    wall = time.perf_counter() - started
+    if workdir is not None:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if code == 0 and json_path.exists():
+        return {"status": "ok", "wall_s": round(wall, 1), **_summary(json_path)}
+    tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
+    return {"status": "failed", "exit": code, "wall_s": round(wall, 1), "log": str(log_path), "error": tail}
+
+
+def _summary(json_path: Path) -> dict:
+    record = json.loads(json_path.read_text())
+    return {key: record.get(key) for key in ("fit_s", "fit_cpu_s", "sample_s", "sample_rows_per_s", "peak_rss_mb")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tables", nargs="+", default=datasets.names(), choices=datasets.names())
+    parser.add_argument("--peers", nargs="+", default=list(PEERS), choices=list(PEERS))
+    parser.add_argument("--force", action="store_true", help="re-run jobs whose outputs are already cached")
+    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds before one job is stopped")
+    args = parser.parse_args(argv)
+
+    status_path = datasets.CACHE_DIR / "run_peers_status.json"
+    status = json.loads(status_path.read_text()) if status_path.exists() else {}
+    failures = 0
+    order = [g for g in PEERS if g in args.peers]
+    for generator in order:
+        for table in args.tables:
+            key = f"{table}/{generator}"
+            if is_cached(table, generator) and not args.force:
+                print(f"[cached] {key}", flush=True)
+                continue
+            print(f"[run]    {key} ...", flush=True)
+            result = run_one(table, generator, args.timeout)
+            result["at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            status[key] = result
+            status_path.parent.mkdir(parents=True, exist_ok=True)
+            status_path.write_text(json.dumps(status, indent=2))
+            if result["status"] == "ok":
+                print(f"[ok]     {key}: fit {result['fit_s']} s (cpu {result['fit_cpu_s']} s), sample {result['sample_rows_per_s']} rows/s, "
+                      f"peak {result['peak_rss_mb']} MB", flush=True)
+            else:
+                failures += 1
+                print(f"[FAILED] {key}: {result.get('error')}", flush=True)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
