@@ -179,6 +179,10 @@ def _evaluate(train, synthetic, holdout, target, sensitive, seed, max_rows, posi
     plain_numeric = [c for c in numeric_cols if kinds[c] == "numeric"]
     details["granularity"] = granularity.granularity_table(train_c, synth_c, hold_c, plain_numeric, seed)
     metrics["granularity_worst_gap"] = granularity.worst_gap(details["granularity"])
+    metrics["granularity_worst_gap_holdout"] = granularity.worst_gap(details["granularity"], "holdout")
+    ratios = [g["synthetic_distinct"] / g["real_distinct"] for g in details["granularity"].values()
+              if g.get("real_distinct")]
+    metrics["distinct_ratio_worst"] = float(max(ratios)) if ratios else None  # issue 10: at most 1.5
 
     # -- privacy -----------------------------------------------------------------------------------
     priv = privacy.evaluate_privacy(train_c, synth_c, hold_c, kinds, seed, PRIVACY_ROWS)

@@ -67,6 +67,8 @@ def granularity_table(train, synth, holdout, numeric_cols: list[str], seed: int)
     return out
 
 
-def worst_gap(table: dict[str, dict]) -> float | None:
-    gaps = [r["gap"] for r in table.values() if r["gap"] is not None]
+def worst_gap(table: dict[str, dict], other: str = "synthetic") -> float | None:
+    """Largest |other - real| share on the main rounding unit over numeric columns (other: synthetic or holdout)."""
+    gaps = [abs(r[f"{other}_share"] - r["real_share"]) for r in table.values()
+            if r.get(f"{other}_share") is not None and r.get("real_share") is not None]
     return max(gaps) if gaps else None
