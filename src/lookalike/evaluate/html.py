@@ -129,11 +129,20 @@ def summary_sentences(m: dict, details: dict) -> dict:
     if m["univariate_accuracy_holdout"] is not None:
         acc += f" (fresh real data: {_pct(m['univariate_accuracy_holdout'])})"
     acc += "."
-    if m["bivariate_accuracy"] is not None:
+    ceiling = m["bivariate_accuracy_holdout"]
+    if m["bivariate_accuracy"] is not None and ceiling is not None and ceiling <= m["bivariate_floor"]:
+        acc += (f" Pairs of columns: {_pct(m['bivariate_accuracy'])} ({_pct(m['bivariate_accuracy_at_holdout_size'])} "
+                f"for a synthetic sample as small as the holdout, against {_pct(ceiling)} for the holdout itself). "
+                f"The holdout is too small, or the relationships too weak, to rise above the floor of "
+                f"{_pct(m['bivariate_floor'])} (right columns, no relationships), so dependence cannot be judged here.")
+    elif m["bivariate_accuracy"] is not None:
         acc += (f" Pairs of columns: {_pct(m['bivariate_accuracy'])}, between the floor of "
                 f"{_pct(m['bivariate_floor'])} (right columns, no relationships) and the ceiling of "
-                f"{_pct(m['bivariate_accuracy_holdout']) if m['bivariate_accuracy_holdout'] is not None else '100% (no holdout)'}"
+                f"{_pct(ceiling) if ceiling is not None else '100% (no holdout)'}"
                 f" (fresh real data).")
+        if ceiling is not None and m.get("bivariate_accuracy_at_holdout_size") is not None:
+            acc += (f" A synthetic sample as small as the holdout scores "
+                    f"{_pct(m['bivariate_accuracy_at_holdout_size'])}, the fair comparison with that ceiling.")
         if m["dependence_capture"] is not None:
             acc += f" It captures {_pct(m['dependence_capture'], 0)} of the real relationships between columns."
     s["accuracy"] = acc
