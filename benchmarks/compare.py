@@ -279,6 +279,20 @@ the generator's process tree.
 """
 
 
+def _kept_sections(path: Path) -> str:
+    """Sections other scripts maintain in the same file (between <!-- begin X --> and <!-- end X -->)."""
+    if not path.exists():
+        return ""
+    old, kept = path.read_text(encoding="utf-8"), []
+    for part in old.split("<!-- begin ")[1:]:
+        name = part.split(" -->", 1)[0]
+        end = f"<!-- end {name} -->"
+        if end in part:
+            kept.append("<!-- begin " + part.split(end, 1)[0] + end)
+    links = "\nSimulator results (fake data, AML, market stylized facts): see `benchmarks/results_simulate.md`.\n"
+    return links + ("\n" + "\n\n".join(kept) + "\n" if kept else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", nargs="+", default=datasets.names(), choices=datasets.names())
@@ -349,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     text = ("# Benchmark results: lookalike against its peers on real tables\n\n"
             "Made by `benchmarks/compare.py` (see benchmarks/README.md to reproduce). "
             + machine_markdown(all_runs) + "\n" + LEGEND + "\n" + "\n".join(sections))
-    args.out.write_text(text)
+    args.out.write_text(text + _kept_sections(args.out))
     (datasets.CACHE_DIR / "results.json").write_text(json.dumps(summary, indent=2, default=_plain))
     print(f"wrote {args.out}")
     return 0

@@ -40,7 +40,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--write", action="store_true", help="put the timings into benchmarks/RESULTS.md")
     args = parser.parse_args()
+    written = []
     table = Table(title=f"evaluate() + to_html() speed ({os.cpu_count()} CPUs visible, {args.threads} thread(s))")
     for col in ("rows (train = synthetic)", "holdout rows", "columns", "make data s", "evaluate s", "to_html s",
                 "total s", "under 2 min", "verdict", "dependence capture"):
@@ -55,10 +57,26 @@ def main() -> None:
             report.to_html(os.path.join(d, "report.html"))
         t3 = time.perf_counter()
         total = t3 - t1
+        written.append((f"{n:,}", f"{len(holdout):,}", train.shape[1], f"{t2 - t1:.1f}", f"{t3 - t2:.1f}", f"{total:.1f}"))
         table.add_row(f"{n:,}", f"{len(holdout):,}", str(train.shape[1]), f"{t1 - t0:.1f}", f"{t2 - t1:.1f}",
                       f"{t3 - t2:.1f}", f"{total:.1f}", "yes" if total < 120 else "NO",
                       report.metrics["privacy_verdict"], f"{report.metrics['dependence_capture']:.2f}")
     Console(width=160).print(table)
+    if args.write:
+        import sys
+        from pathlib import Path
+
+        here = Path(__file__).resolve().parent
+        sys.path.insert(0, str(here))
+        from results_sections import update_section
+
+        rows = "\n".join(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]} | {r[5]} |" for r in written)
+        update_section("report-speed", (
+            "## Report speed (issue 4)\n\n"
+            f"`benchmarks/report_speed.py --write`, {time.strftime('%Y-%m-%d')}, 2 CPU cores (shared; 1-minute load "
+            f"{os.getloadavg()[0]:.1f} at the end). Tables above 50,000 rows are sampled (seeded), and the report "
+            "says so.\n\n| rows (train = synthetic) | holdout rows | columns | evaluate s | to_html s | total s |\n"
+            "|---|---|---|---|---|---|\n" + rows + "\n"), path=here / "RESULTS.md")
 
 
 if __name__ == "__main__":
