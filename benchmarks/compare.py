@@ -289,8 +289,7 @@ def _kept_sections(path: Path) -> str:
         end = f"<!-- end {name} -->"
         if end in part:
             kept.append("<!-- begin " + part.split(end, 1)[0] + end)
-    links = "\nSimulator results (fake data, AML, market stylized facts): see `benchmarks/results_simulate.md`.\n"
-    return links + ("\n" + "\n\n".join(kept) + "\n" if kept else "")
+    return "\n" + "\n\n".join(kept) + "\n" if kept else ""
 
 
 def main(argv: list[str] | None = None) -> int:

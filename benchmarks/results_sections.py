@@ -1,9 +1,9 @@
-"""Replace one named section of a Markdown results file, so several scripts can share benchmarks/results_simulate.md."""
+"""Replace one named section of a Markdown results file, so several scripts can share benchmarks/RESULTS.md."""
 from __future__ import annotations
 
 from pathlib import Path
 
-RESULTS = Path(__file__).with_name("results_simulate.md")
+RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADER = "# Simulators: measured results\n\nWritten by the scripts named in each section; rerun them to refresh.\n"
 
 

@@ -1,7 +1,7 @@
 """Throughput of the simulators: fake-data rows per minute (10-column spec) and AML transactions per second.
 
 Run:  PYTHONPATH=src python benchmarks/simulate_throughput.py [--fake-rows 1000000] [--aml-accounts 100000 --aml-days 112]
-Prints a Markdown table and, with --write, puts it into benchmarks/results_simulate.md (section "throughput").
+Prints a Markdown table and, with --write, puts it into benchmarks/RESULTS.md (section "throughput").
 """
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def main():
     ap.add_argument("--fake-rows", type=int, default=1_000_000)
     ap.add_argument("--aml-accounts", type=int, default=100_000)
     ap.add_argument("--aml-days", type=int, default=112)
-    ap.add_argument("--write", action="store_true", help="put the results into benchmarks/results_simulate.md")
+    ap.add_argument("--write", action="store_true", help="put the results into benchmarks/RESULTS.md")
     args = ap.parse_args()
     aml = bench_aml(args.aml_accounts, args.aml_days)  # first, so that the peak RSS is the simulator's own
     rss = peak_rss_mb()

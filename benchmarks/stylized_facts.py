@@ -102,7 +102,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--paths", type=int, default=20, help="simulated series per real series")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--write", action="store_true", help="put the results into benchmarks/results_simulate.md")
+    ap.add_argument("--write", action="store_true", help="put the results into benchmarks/RESULTS.md")
     args = ap.parse_args()
 
     rows, acf_detail, params_rows = [], {}, []

@@ -64,7 +64,7 @@ def main():
     ap.add_argument("--days", type=int, default=60)
     ap.add_argument("--laundering-rate", type=float, default=0.005)
     ap.add_argument("--threshold", type=float, default=0.5, help="decision threshold on the predicted probability")
-    ap.add_argument("--write", action="store_true", help="put the metrics into benchmarks/results_simulate.md")
+    ap.add_argument("--write", action="store_true", help="put the metrics into benchmarks/RESULTS.md")
     args = ap.parse_args()
 
     t0 = time.perf_counter()
