@@ -45,8 +45,16 @@ SAMPLE_CHUNK = 32768
 """Rows generated per internal step. Fixed so that output never depends on the caller's batch size."""
 
 ORDERS_PER_CHUNK = 16
-"""Distinct random column orders used within one sampling chunk (see ARGN._sample_chunk)."""
+"""Distinct column orders used within one sampling chunk (see ARGN._sample_chunk)."""
 
+ORDER_SCORING_ROWS = 2048
+"""Held-out rows used to score one candidate order: enough to rank orders, cheap next to training."""
+
+OWN_SCALE = 0.1
+"""Initial scale of a token's own embedding in sub-columns of more than 16 tokens: small, so the ordered step
+embeddings carry the early signal and few rows per token do not get memorised (mlc_churn: the churn head's
+holdout AUC 0.78 -> 0.87 with steps and scale 0.1, 0.815 with steps and scale 1). Sub-columns of few tokens
+keep scale 1: many rows per token, and interactions of categories (xor) are learnt faster."""
 _SIZES = {"S": (32, 0), "M": (64, 0), "L": (128, 1)}
 """size -> (hidden width per head, extra residual hidden layers)."""
 
@@ -96,6 +104,7 @@ class _Net(nn.Module):
         self.n_sub = n_sub = len(cards)
         self.hidden = hidden
         self.dropout = dropout
+        self.step_scale = 1.0
         self.n_tokens = int(sum(cards))
         offsets = np.concatenate([[0], np.cumsum(cards)[:-1]]).astype(np.int64)
         group_of = np.empty(n_sub, dtype=np.int64)
@@ -111,7 +120,12 @@ class _Net(nn.Module):
 
         dims = [embedding_width(c) for c in cards]
         d_total = sum(dims)
-        self.embeddings = nn.ParameterList([nn.Parameter(torch.randn(c, d)) for c, d in zip(cards, dims)])
+        self.embeddings = nn.ParameterList([nn.Parameter(torch.randn(c, d) * (1.0 if c <= 16 else OWN_SCALE))
+                                           for c, d in zip(cards, dims)])
+        # steps[i][v]: what moving from token v-1 to v adds; embedding = own vector + running sum of steps.
+        # Numeric codecs order their tokens by value, so "above a threshold" is ONE step entry to learn,
+        # where own vectors alone must learn every bin separately (and overfit them on small tables).
+        self.steps = nn.ParameterList([nn.Parameter(torch.zeros(c, d)) for c, d in zip(cards, dims)])
         # first-layer blocks: input i -> all heads at once (d_i x n_sub*hidden)
         std = math.sqrt(2.0 / d_total)
         self.first = nn.ParameterList([nn.Parameter(torch.randn(d, n_sub * hidden) * std) for d in dims])
@@ -140,7 +154,8 @@ class _Net(nn.Module):
 
     def tables(self) -> torch.Tensor:
         """T[v, j, :] = embedding of token v (of its own input) times head j's first-layer block."""
-        parts = [e @ w for e, w in zip(self.embeddings, self.first)]
+        parts = [(e + self.step_scale * torch.cumsum(st, 0)) @ w
+                 for e, st, w in zip(self.embeddings, self.steps, self.first)]
         return torch.cat(parts, dim=0).view(self.n_tokens, self.n_sub, self.hidden)
 
     def _deep(self, h: torch.Tensor, heads: slice | torch.Tensor | int, train: bool) -> torch.Tensor:
@@ -281,8 +296,8 @@ class ARGN:
     def __init__(self, max_epochs: int = 100, max_time: float | None = None, batch_size: int | None = None,
                  learning_rate: float | None = None, val_fraction: float = 0.1, patience: int = 3,
                  seed: int = 0, device: str = "auto", size: str = "auto", dropout: float = 0.25,
-                 weight_decay: float = 0.01, tol: float = 0.002, n_threads: int | None = None,
-                 verbose: bool = False):
+                 weight_decay: float = 0.01, tol: float = 0.002, order_candidates: int = 0,
+                 n_threads: int | None = None, verbose: bool = False):
         self.max_epochs = max_epochs
         self.max_time = max_time
         self.batch_size = batch_size
@@ -295,6 +310,7 @@ class ARGN:
         self.dropout = dropout
         self.weight_decay = weight_decay
         self.tol = tol
+        self.order_candidates = order_candidates
         self.n_threads = n_threads
         self.verbose = verbose
 
@@ -416,16 +432,44 @@ class ARGN:
                 sched.step(score)
             if best_state is not None:
                 net.load_state_dict(best_state)
+            net.eval()
+            score_rows = x_val if n_val else x_train
+            orders = self._best_orders(net, score_rows[:ORDER_SCORING_ROWS], n_groups, self.order_candidates, rng)
         net.eval()
         self.net_ = net.cpu() if device.type != "cpu" else net
         self.cardinalities_ = cards
         self.groups_ = groups
         self.size_ = size
         self.history_ = history
+        self.orders_ = orders
         self.fit_seconds_ = time.monotonic() - start
         if progress is not None:
             progress(1.0, "trained")
         return self
+
+    @staticmethod
+    def _best_orders(net: _Net, rows: torch.Tensor, n_groups: int, n_candidates: int,
+                     rng: np.random.Generator) -> list[list[int]] | None:
+        """The ORDERS_PER_CHUNK group orders (lists of group ids, first drawn first) with the lowest
+        held-out loss among n_candidates random ones; None (fresh random orders at sampling) if 0.
+
+        Every order factorises the same joint, but a net of limited size fits some factorisations
+        better than others: an order that draws a column after the columns it depends on most needs
+        no hard inversions. Held-out loss is the net's own measure of how well it fits under an order,
+        so sampling only from the best orders keeps dependence that a uniform mix of orders blurs.
+        """
+        if n_candidates <= 0 or len(rows) == 0 or n_groups < 2:
+            return None
+        candidates = [rng.permutation(n_groups) for _ in range(max(n_candidates, ORDERS_PER_CHUNK))]
+        losses = []
+        with torch.no_grad():
+            for order in candidates:
+                rank = np.empty(n_groups, dtype=np.float32)
+                rank[order] = np.arange(n_groups, dtype=np.float32)
+                keys = torch.from_numpy(rank).to(rows.device).expand(len(rows), n_groups)
+                losses.append(float(net.loss(rows, keys)))
+        best = np.argsort(losses, kind="stable")[:ORDERS_PER_CHUNK]
+        return [candidates[i].tolist() for i in best]
 
     # ---------------------------------------------------------------- sampling
     def sample(self, n: int, *, seed: int = 0, fixed: np.ndarray | None = None, temperature: float = 1.0,
@@ -492,7 +536,14 @@ class ARGN:
         rng = np.random.default_rng(order_seed)
         gen = torch.Generator().manual_seed(int(torch_seed))
         groups = self.groups_
-        ranks = rng.random((ORDERS_PER_CHUNK, len(groups)))[rng.integers(0, ORDERS_PER_CHUNK, n)]
+        orders = getattr(self, "orders_", None)
+        if orders:  # the orders that fit best on held-out rows; rank in [0, 1) so fixed groups still go first
+            table_ranks = np.empty((len(orders), len(groups)))
+            for k, order in enumerate(orders):
+                table_ranks[k, order] = np.arange(len(groups)) / len(groups)
+        else:  # models saved before orders were scored
+            table_ranks = rng.random((ORDERS_PER_CHUNK, len(groups)))
+        ranks = table_ranks[rng.integers(0, len(table_ranks), n)]
         if fixed is not None:
             known = fixed >= 0
             status = np.stack([known[:, g].all(axis=1) * 2 + known[:, g].any(axis=1) for g in groups], axis=1)
@@ -528,11 +579,13 @@ class ARGN:
             "name": self.name,
             "params": {k: getattr(self, k) for k in ("max_epochs", "max_time", "batch_size", "learning_rate",
                                                      "val_fraction", "patience", "seed", "device", "size",
-                                                     "dropout", "weight_decay", "tol", "n_threads", "verbose")},
+                                                     "dropout", "weight_decay", "tol", "order_candidates", "n_threads",
+                                                     "verbose")},
             "cardinalities": self.cardinalities_,
             "groups": self.groups_,
             "size_": self.size_,
             "history": self.history_,
+            "orders": getattr(self, "orders_", None),
         }
         tensors = {k: v.detach().cpu().numpy().copy() for k, v in self.net_.state_dict().items()}
         return config, tensors
@@ -544,11 +597,17 @@ class ARGN:
         hidden, extra = _SIZES[config["size_"]]
         dummy = [np.zeros(c) for c in cards]
         net = _Net(cards, groups, hidden, extra, model.dropout, dummy)
-        net.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in tensors.items()})
+        state = {k: torch.from_numpy(np.asarray(v)) for k, v in tensors.items()}
+        for k, v in net.state_dict().items():  # files saved before step embeddings existed: zero steps
+            if k.startswith("steps.") and k not in state:
+                state[k] = torch.zeros_like(v)
+        net.load_state_dict(state)
         net.eval()
         model.net_ = net
         model.cardinalities_ = [int(c) for c in cards]
         model.groups_ = [[int(j) for j in g] for g in groups]
         model.size_ = config["size_"]
         model.history_ = config.get("history", [])
+        orders = config.get("orders")
+        model.orders_ = [[int(g) for g in o] for o in orders] if orders else None
         return model
