@@ -15,6 +15,12 @@ tokens drawn so far, then one small matmul and an inverse-CDF draw (one uniform 
 Each chunk of rows mixes 16 random column orders; averaging over orders cancels much of any
 single order's error (bivariate accuracy 0.922 -> 0.940 on credit_data).
 
+Token embeddings are ordered: a token's vector is its own vector plus the running sum of per-token
+steps. Numeric codecs number their tokens by value, so a dependence like "churn rises above 260 day
+minutes" is one step entry, learnt from all rows on either side, instead of 100+ bin vectors each fit
+from a few rows (which the net memorised: mlc_churn TSTR 0.80 -> 0.87, lending_club 0.60-0.68 -> 0.69-0.71).
+For unordered categories the steps are only a reparametrisation and cost nothing in expressiveness.
+
 Reproducibility: rows are drawn in fixed chunks of SAMPLE_CHUNK with a seed derived from
 (seed, chunk index), so ``sample(n, seed)`` is byte-identical on CPU whatever batch size streams it.
 Training is seeded by ``seed`` without touching the caller's global torch RNG. Sampling always
@@ -45,10 +51,7 @@ SAMPLE_CHUNK = 32768
 """Rows generated per internal step. Fixed so that output never depends on the caller's batch size."""
 
 ORDERS_PER_CHUNK = 16
-"""Distinct column orders used within one sampling chunk (see ARGN._sample_chunk)."""
-
-ORDER_SCORING_ROWS = 2048
-"""Held-out rows used to score one candidate order: enough to rank orders, cheap next to training."""
+"""Distinct random column orders used within one sampling chunk (see ARGN._sample_chunk)."""
 
 OWN_SCALE = 0.1
 """Initial scale of a token's own embedding in sub-columns of more than 16 tokens: small, so the ordered step
@@ -104,7 +107,6 @@ class _Net(nn.Module):
         self.n_sub = n_sub = len(cards)
         self.hidden = hidden
         self.dropout = dropout
-        self.step_scale = 1.0
         self.n_tokens = int(sum(cards))
         offsets = np.concatenate([[0], np.cumsum(cards)[:-1]]).astype(np.int64)
         group_of = np.empty(n_sub, dtype=np.int64)
@@ -154,8 +156,7 @@ class _Net(nn.Module):
 
     def tables(self) -> torch.Tensor:
         """T[v, j, :] = embedding of token v (of its own input) times head j's first-layer block."""
-        parts = [(e + self.step_scale * torch.cumsum(st, 0)) @ w
-                 for e, st, w in zip(self.embeddings, self.steps, self.first)]
+        parts = [(e + torch.cumsum(st, 0)) @ w for e, st, w in zip(self.embeddings, self.steps, self.first)]
         return torch.cat(parts, dim=0).view(self.n_tokens, self.n_sub, self.hidden)
 
     def _deep(self, h: torch.Tensor, heads: slice | torch.Tensor | int, train: bool) -> torch.Tensor:
@@ -296,8 +297,8 @@ class ARGN:
     def __init__(self, max_epochs: int = 100, max_time: float | None = None, batch_size: int | None = None,
                  learning_rate: float | None = None, val_fraction: float = 0.1, patience: int = 3,
                  seed: int = 0, device: str = "auto", size: str = "auto", dropout: float = 0.25,
-                 weight_decay: float = 0.01, tol: float = 0.002, order_candidates: int = 0,
-                 n_threads: int | None = None, verbose: bool = False):
+                 weight_decay: float = 0.01, tol: float = 0.002, n_threads: int | None = None,
+                 verbose: bool = False):
         self.max_epochs = max_epochs
         self.max_time = max_time
         self.batch_size = batch_size
@@ -310,7 +311,6 @@ class ARGN:
         self.dropout = dropout
         self.weight_decay = weight_decay
         self.tol = tol
-        self.order_candidates = order_candidates
         self.n_threads = n_threads
         self.verbose = verbose
 
@@ -432,44 +432,16 @@ class ARGN:
                 sched.step(score)
             if best_state is not None:
                 net.load_state_dict(best_state)
-            net.eval()
-            score_rows = x_val if n_val else x_train
-            orders = self._best_orders(net, score_rows[:ORDER_SCORING_ROWS], n_groups, self.order_candidates, rng)
         net.eval()
         self.net_ = net.cpu() if device.type != "cpu" else net
         self.cardinalities_ = cards
         self.groups_ = groups
         self.size_ = size
         self.history_ = history
-        self.orders_ = orders
         self.fit_seconds_ = time.monotonic() - start
         if progress is not None:
             progress(1.0, "trained")
         return self
-
-    @staticmethod
-    def _best_orders(net: _Net, rows: torch.Tensor, n_groups: int, n_candidates: int,
-                     rng: np.random.Generator) -> list[list[int]] | None:
-        """The ORDERS_PER_CHUNK group orders (lists of group ids, first drawn first) with the lowest
-        held-out loss among n_candidates random ones; None (fresh random orders at sampling) if 0.
-
-        Every order factorises the same joint, but a net of limited size fits some factorisations
-        better than others: an order that draws a column after the columns it depends on most needs
-        no hard inversions. Held-out loss is the net's own measure of how well it fits under an order,
-        so sampling only from the best orders keeps dependence that a uniform mix of orders blurs.
-        """
-        if n_candidates <= 0 or len(rows) == 0 or n_groups < 2:
-            return None
-        candidates = [rng.permutation(n_groups) for _ in range(max(n_candidates, ORDERS_PER_CHUNK))]
-        losses = []
-        with torch.no_grad():
-            for order in candidates:
-                rank = np.empty(n_groups, dtype=np.float32)
-                rank[order] = np.arange(n_groups, dtype=np.float32)
-                keys = torch.from_numpy(rank).to(rows.device).expand(len(rows), n_groups)
-                losses.append(float(net.loss(rows, keys)))
-        best = np.argsort(losses, kind="stable")[:ORDERS_PER_CHUNK]
-        return [candidates[i].tolist() for i in best]
 
     # ---------------------------------------------------------------- sampling
     def sample(self, n: int, *, seed: int = 0, fixed: np.ndarray | None = None, temperature: float = 1.0,
@@ -536,14 +508,7 @@ class ARGN:
         rng = np.random.default_rng(order_seed)
         gen = torch.Generator().manual_seed(int(torch_seed))
         groups = self.groups_
-        orders = getattr(self, "orders_", None)
-        if orders:  # the orders that fit best on held-out rows; rank in [0, 1) so fixed groups still go first
-            table_ranks = np.empty((len(orders), len(groups)))
-            for k, order in enumerate(orders):
-                table_ranks[k, order] = np.arange(len(groups)) / len(groups)
-        else:  # models saved before orders were scored
-            table_ranks = rng.random((ORDERS_PER_CHUNK, len(groups)))
-        ranks = table_ranks[rng.integers(0, len(table_ranks), n)]
+        ranks = rng.random((ORDERS_PER_CHUNK, len(groups)))[rng.integers(0, ORDERS_PER_CHUNK, n)]
         if fixed is not None:
             known = fixed >= 0
             status = np.stack([known[:, g].all(axis=1) * 2 + known[:, g].any(axis=1) for g in groups], axis=1)
@@ -579,13 +544,11 @@ class ARGN:
             "name": self.name,
             "params": {k: getattr(self, k) for k in ("max_epochs", "max_time", "batch_size", "learning_rate",
                                                      "val_fraction", "patience", "seed", "device", "size",
-                                                     "dropout", "weight_decay", "tol", "order_candidates", "n_threads",
-                                                     "verbose")},
+                                                     "dropout", "weight_decay", "tol", "n_threads", "verbose")},
             "cardinalities": self.cardinalities_,
             "groups": self.groups_,
             "size_": self.size_,
             "history": self.history_,
-            "orders": getattr(self, "orders_", None),
         }
         tensors = {k: v.detach().cpu().numpy().copy() for k, v in self.net_.state_dict().items()}
         return config, tensors
@@ -608,6 +571,4 @@ class ARGN:
         model.groups_ = [[int(j) for j in g] for g in groups]
         model.size_ = config["size_"]
         model.history_ = config.get("history", [])
-        orders = config.get("orders")
-        model.orders_ = [[int(g) for g in o] for o in orders] if orders else None
         return model
