@@ -15,6 +15,12 @@ tokens drawn so far, then one small matmul and an inverse-CDF draw (one uniform 
 Each chunk of rows mixes 16 random column orders; averaging over orders cancels much of any
 single order's error (bivariate accuracy 0.922 -> 0.940 on credit_data).
 
+Token embeddings are ordered: a token's vector is its own vector plus the running sum of per-token
+steps. Numeric codecs number their tokens by value, so a dependence like "churn rises above 260 day
+minutes" is one step entry, learnt from all rows on either side, instead of 100+ bin vectors each fit
+from a few rows (which the net memorised: mlc_churn TSTR 0.80 -> 0.87, lending_club 0.60-0.68 -> 0.69-0.71).
+For unordered categories the steps are only a reparametrisation and cost nothing in expressiveness.
+
 Reproducibility: rows are drawn in fixed chunks of SAMPLE_CHUNK with a seed derived from
 (seed, chunk index), so ``sample(n, seed)`` is byte-identical on CPU whatever batch size streams it.
 Training is seeded by ``seed`` without touching the caller's global torch RNG. Sampling always
@@ -47,6 +53,11 @@ SAMPLE_CHUNK = 32768
 ORDERS_PER_CHUNK = 16
 """Distinct random column orders used within one sampling chunk (see ARGN._sample_chunk)."""
 
+OWN_SCALE = 0.1
+"""Initial scale of a token's own embedding in sub-columns of more than 16 tokens: small, so the ordered step
+embeddings carry the early signal and few rows per token do not get memorised (mlc_churn: the churn head's
+holdout AUC 0.78 -> 0.87 with steps and scale 0.1, 0.815 with steps and scale 1). Sub-columns of few tokens
+keep scale 1: many rows per token, and interactions of categories (xor) are learnt faster."""
 _SIZES = {"S": (32, 0), "M": (64, 0), "L": (128, 1)}
 """size -> (hidden width per head, extra residual hidden layers)."""
 
@@ -111,7 +122,12 @@ class _Net(nn.Module):
 
         dims = [embedding_width(c) for c in cards]
         d_total = sum(dims)
-        self.embeddings = nn.ParameterList([nn.Parameter(torch.randn(c, d)) for c, d in zip(cards, dims)])
+        self.embeddings = nn.ParameterList([nn.Parameter(torch.randn(c, d) * (1.0 if c <= 16 else OWN_SCALE))
+                                           for c, d in zip(cards, dims)])
+        # steps[i][v]: what moving from token v-1 to v adds; embedding = own vector + running sum of steps.
+        # Numeric codecs order their tokens by value, so "above a threshold" is ONE step entry to learn,
+        # where own vectors alone must learn every bin separately (and overfit them on small tables).
+        self.steps = nn.ParameterList([nn.Parameter(torch.zeros(c, d)) for c, d in zip(cards, dims)])
         # first-layer blocks: input i -> all heads at once (d_i x n_sub*hidden)
         std = math.sqrt(2.0 / d_total)
         self.first = nn.ParameterList([nn.Parameter(torch.randn(d, n_sub * hidden) * std) for d in dims])
@@ -140,7 +156,7 @@ class _Net(nn.Module):
 
     def tables(self) -> torch.Tensor:
         """T[v, j, :] = embedding of token v (of its own input) times head j's first-layer block."""
-        parts = [e @ w for e, w in zip(self.embeddings, self.first)]
+        parts = [(e + torch.cumsum(st, 0)) @ w for e, st, w in zip(self.embeddings, self.steps, self.first)]
         return torch.cat(parts, dim=0).view(self.n_tokens, self.n_sub, self.hidden)
 
     def _deep(self, h: torch.Tensor, heads: slice | torch.Tensor | int, train: bool) -> torch.Tensor:
@@ -544,7 +560,11 @@ class ARGN:
         hidden, extra = _SIZES[config["size_"]]
         dummy = [np.zeros(c) for c in cards]
         net = _Net(cards, groups, hidden, extra, model.dropout, dummy)
-        net.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in tensors.items()})
+        state = {k: torch.from_numpy(np.asarray(v)) for k, v in tensors.items()}
+        for k, v in net.state_dict().items():  # files saved before step embeddings existed: zero steps
+            if k.startswith("steps.") and k not in state:
+                state[k] = torch.zeros_like(v)
+        net.load_state_dict(state)
         net.eval()
         model.net_ = net
         model.cardinalities_ = [int(c) for c in cards]
