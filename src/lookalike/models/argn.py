@@ -75,14 +75,9 @@ def _available_cores() -> int:
 
 
 def auto_threads() -> int:
-    """Cores that are free right now. On a busy machine extra intra-op threads wait on each other
-    (small ops slowed 10x in our measurements), so one thread per idle core is the sensible default."""
-    cores = _available_cores()
-    try:
-        busy = int(round(os.getloadavg()[0]))
-    except (AttributeError, OSError):  # pragma: no cover - non-Unix
-        busy = 0
-    return int(max(1, min(cores, cores - busy)))
+    """The machine's cores (at most 8), never the momentary load: float sums depend on the thread count, so a
+    load-dependent choice made the same seed give different models from one run to the next."""
+    return int(min(_available_cores(), 8))
 
 
 @contextmanager
@@ -289,7 +284,8 @@ class ARGN:
     size: "S", "M", "L" or "auto" (width of each head's hidden layer).
     dropout: on every head's hidden layer; 0.25 beat 0.1 and 0 on credit, lending_club and mlc_churn.
     weight_decay: AdamW's decoupled weight decay.
-    n_threads: torch intra-op threads during fit and sampling; None uses the idle cores.
+    n_threads: torch intra-op threads during fit and sampling; None uses the machine's cores (at most 8).
+        Results are identical for the same seed and thread count.
     """
 
     name = "argn"
@@ -508,20 +504,27 @@ class ARGN:
         rng = np.random.default_rng(order_seed)
         gen = torch.Generator().manual_seed(int(torch_seed))
         groups = self.groups_
-        ranks = rng.random((ORDERS_PER_CHUNK, len(groups)))[rng.integers(0, ORDERS_PER_CHUNK, n)]
-        if fixed is not None:
+        base_ranks = rng.random((ORDERS_PER_CHUNK, len(groups)))
+        choice = rng.integers(0, ORDERS_PER_CHUNK, n)
+        fixed_t = None if fixed is None else torch.from_numpy(fixed)
+        if fixed is None:  # rows only pick one of the chunk's orders: sort those, not every row
+            base = self._sequences(np.argsort(base_ranks, axis=1, kind="stable"))
+            unique, inverse = np.unique(base, axis=0, return_inverse=True)
+            inverse = inverse.reshape(-1)[choice]
+        else:
             known = fixed >= 0
             status = np.stack([known[:, g].all(axis=1) * 2 + known[:, g].any(axis=1) for g in groups], axis=1)
-            ranks = ranks - status
-        sequences = self._sequences(np.argsort(ranks, axis=1, kind="stable"))
-        fixed_t = None if fixed is None else torch.from_numpy(fixed)
-        unique, inverse = np.unique(sequences, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        if len(unique) > 4 * ORDERS_PER_CHUNK:  # many fixed patterns (imputation): per-row orders
-            return self.net_.generate(torch.from_numpy(sequences), fixed_t, table, gen, temperature, banned).numpy()
+            sequences = self._sequences(np.argsort(base_ranks[choice] - status, axis=1, kind="stable"))
+            unique, inverse = np.unique(sequences, axis=0, return_inverse=True)
+            inverse = inverse.reshape(-1)
+            if len(unique) > 4 * ORDERS_PER_CHUNK:  # many fixed patterns (imputation): per-row orders
+                return self.net_.generate(torch.from_numpy(sequences), fixed_t, table, gen, temperature,
+                                          banned).numpy()
         out = np.empty((n, len(self.cardinalities_)), dtype=np.int64)
         for u, order in enumerate(unique):
             rows = np.flatnonzero(inverse == u)
+            if not len(rows):
+                continue
             block_seq = torch.from_numpy(np.tile(order, (len(rows), 1)))
             block_fixed = None if fixed_t is None else fixed_t[rows]
             out[rows] = self.net_.generate(block_seq, block_fixed, table, gen, temperature, banned).numpy()
