@@ -150,6 +150,7 @@ class Synthesizer:
         df = self.encoder_.decode(draw(size, seed, fixed), seed=seed, row_offset=start, id_state=id_state)
         df = self.rules_.apply(df)
         bad = self.rules_.violations(df)
+        keep_ids = [c for c in df.columns if self.schema_[c].kind == "id"]
         for round_ in range(max_rounds):
             if not bad.any():
                 break
@@ -158,7 +159,6 @@ class Synthesizer:
             fresh = self.encoder_.decode(draw(len(rows), round_seed, None if fixed is None else fixed[rows]),
                                          seed=round_seed)
             fresh = self.rules_.apply(fresh)
-            keep_ids = [c for c in df.columns if self.schema_[c].kind == "id"]
             fresh.index = df.index[rows]
             fresh[keep_ids] = df.loc[df.index[rows], keep_ids]
             df.loc[df.index[rows]] = fresh[df.columns]
@@ -269,11 +269,12 @@ class Synthesizer:
                 if strict:  # imputation conditions on real rows, extremes and rare values included
                     self._check_values(col, seed_data[col][known])
                 fixed[np.ix_(known, group)] = enc.encode_column(col, seed_data[known])
-        for col, value in (conditions or {}).items():
-            group = learned_group(col)
-            values = pd.Series([value] * 1)
-            self._check_values(col, values)
-            fixed[:, group] = enc.encode_column(col, pd.DataFrame({c: [v] for c, v in conditions.items()}))[0]
+        if conditions:
+            row = pd.DataFrame({c: [v] for c, v in conditions.items()})  # one row: bases of relative columns too
+            for col in conditions:
+                group = learned_group(col)
+                self._check_values(col, row[col])
+                fixed[:, group] = enc.encode_column(col, row)[0]
         for col, shares in (rebalance or {}).items():
             group = learned_group(col)
             fixed[:, group[0]] = self._rebalanced_tokens(col, shares, n, seed)
