@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -9,12 +10,39 @@ import yaml
 
 from lookalike.errors import LookalikeError
 
-KINDS = ("numeric", "categorical", "boolean", "datetime", "id", "constant", "text", "pii")
-"""numeric: integers or floats; categorical: a small set of labels; boolean: two values in any spelling;
-datetime: dates or timestamps (native or strings with a format); id: unique keys, regenerated, never learned;
-constant: one value; text: free text; pii: personal data, replaced by fake values, never learned."""
+class Kind(str, Enum):
+    """The one list of column kinds. A ``str`` enum, so schema files keep plain words ('numeric').
 
-LEARNED_KINDS = ("numeric", "categorical", "boolean", "datetime", "text")
+    numeric: integers or floats; categorical: a small set of labels; boolean: two values in any spelling;
+    datetime: dates or timestamps (native or strings with a format); id: unique keys, regenerated, never
+    learned; constant: one value; text: free text; pii: personal data, replaced by fake values, never learned.
+    """
+
+    NUMERIC = "numeric"
+    CATEGORICAL = "categorical"
+    BOOLEAN = "boolean"
+    DATETIME = "datetime"
+    ID = "id"
+    CONSTANT = "constant"
+    TEXT = "text"
+    PII = "pii"
+
+    def __str__(self) -> str:  # f-strings and YAML show the word, not 'Kind.NUMERIC'
+        return self.value
+
+    @property
+    def learned(self) -> bool:
+        """Kinds a generator learns; the others are generated (keys, PII) or fixed (constants)."""
+        return self in LEARNED_KINDS
+
+    @property
+    def categorical_like(self) -> bool:
+        """Kinds whose values are a finite set of labels (conditions and rebalancing work on them)."""
+        return self in (Kind.CATEGORICAL, Kind.BOOLEAN)
+
+
+KINDS = tuple(k.value for k in Kind)
+LEARNED_KINDS = (Kind.NUMERIC, Kind.CATEGORICAL, Kind.BOOLEAN, Kind.DATETIME, Kind.TEXT)
 
 
 @dataclass
@@ -22,18 +50,20 @@ class ColumnSchema:
     """One column: its kind, original dtype and kind-specific options (formats, precision, PII kind...)."""
 
     name: str
-    kind: str
+    kind: Kind
     dtype: str
     options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
+        try:
+            self.kind = Kind(self.kind)
+        except ValueError:
             raise LookalikeError(
                 f"column '{self.name}': unknown kind '{self.kind}'; use one of {', '.join(KINDS)}"
-            )
+            ) from None
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "kind": self.kind, "dtype": self.dtype, **self.options}
+        return {"name": self.name, "kind": self.kind.value, "dtype": self.dtype, **self.options}
 
     @classmethod
     def from_dict(cls, d: dict) -> "ColumnSchema":
