@@ -5,20 +5,19 @@ rare) would lose their look if every rare code became a frequent one. For them t
 *shapes* ('AB1 2CD' -> 'AA9 9AA'): each shape seen in at least k rare rows gets its own token, so a model
 learns which shape goes with which other columns, and decoding writes a fresh random code of that shape,
 starting with one of the prefixes seen in at least k rows and using at each position the characters seen
-there in at least k rows. A fresh code never equals a kept category, and a Bloom filter over the rare real
-codes (lossy on purpose: the model file holds no real value) keeps it from equalling a rare real one.
+there in at least k rows. A fresh code never equals a kept category. It can equal a rare real code by chance:
+the model file keeps nothing about the rare codes beyond what at least k rows share (shape, prefix,
+per-position characters), so it cannot be checked against them, and storing them (even as a filter) would
+let anyone holding the model test whether a given code was in the training data.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 
 import numpy as np
 import pandas as pd
 
 from lookalike.encoding.identifiers import _CLASSES, shape_of
-from lookalike.privacy.bloom import BloomFilter
 
 RARE = "__rare__"
 CODE = re.compile(
@@ -34,8 +33,7 @@ class CategoricalCodec:
 
     The rare token stands for every protected category whose shape is not kept; decoding replaces it with
     a kept category drawn by frequency, so no rare value can leak and no placeholder string reaches the user.
-    ``seed`` and ``name`` only salt the Bloom filter (as the table encoder does for PII), so that fitting
-    the same data twice gives the same model file.
+    ``seed`` and ``name`` are kept for old model files; they no longer change anything.
     """
 
     def __init__(self, k: int = 5, shapes: bool = True, min_code_share: float = 0.9, seed: int = 0,
@@ -54,7 +52,6 @@ class CategoricalCodec:
         self.has_null_ = bool(s.isna().any())
         rare = counts[counts < self.k]
         self.shapes_: list[dict] = []
-        self.bloom_ = None
         if self.shapes and len(rare) >= self.k and self._code_like(rare):
             self._fit_shapes(rare)
         shaped = {v for v in rare.index if isinstance(v, str) and shape_of(v) in self._shape_index}
@@ -79,7 +76,6 @@ class CategoricalCodec:
                 continue  # a stray word among codes stays a plain rare value
             by_shape.setdefault(shape_of(value), []).append((value, int(count)))
         total = sum(int(c) for c in rare)
-        protected = []
         for shape, items in sorted(by_shape.items(), key=lambda kv: -sum(c for _, c in kv[1])):
             rows = sum(c for _, c in items)
             if rows < threshold:
@@ -87,10 +83,6 @@ class CategoricalCodec:
             self.shapes_.append({"shape": shape, "weight": rows / total,
                                  "prefixes": _prefixes(items, shape, threshold),
                                  "chars": _position_chars(items, shape, threshold)})
-            protected.extend(v for v, _ in items)
-        if protected:
-            salt = hashlib.blake2b(f"lookalike-{self.seed}-{self.name}".encode(), digest_size=16).digest()
-            self.bloom_ = BloomFilter(len(protected), salt=salt).update(protected)
 
     @property
     def _shape_index(self) -> dict[str, int]:
@@ -149,7 +141,7 @@ class CategoricalCodec:
         return pd.Series(values, dtype=object)
 
     def _fresh_codes(self, spec: dict, m: int, rng: np.random.Generator, tries: int = 40) -> list:
-        """Random codes of the shape that are neither kept categories nor (maybe) rare real values.
+        """Random codes of the shape that are not kept categories.
 
         Drawn all at once; the few that collide are redrawn, late tries without the prefix and the learned
         per-position characters (their space may be exhausted). ``None`` where every try collided: the
@@ -175,7 +167,7 @@ class CategoricalCodec:
             failed = []
             for j, (prefix, code) in enumerate(zip(chosen, drawn)):
                 code = prefix + code[len(prefix):]
-                if code in known or (self.bloom_ is not None and code in self.bloom_):
+                if code in known:
                     failed.append(todo[j])
                 else:
                     out[todo[j]] = code
@@ -188,9 +180,6 @@ class CategoricalCodec:
              "has_null": self.has_null_, "has_rare": self.has_rare_, "shapes": self.shapes_,
              "shape_options": {"shapes": self.shapes, "min_code_share": self.min_code_share,
                                "seed": self.seed, "name": self.name}}
-        if self.bloom_ is not None:
-            cfg, bits = self.bloom_.to_state()
-            d["bloom"] = {**cfg, "bits": base64.b64encode(bits.tobytes()).decode("ascii")}
         return d
 
     @classmethod
@@ -199,11 +188,6 @@ class CategoricalCodec:
         c.categories_, c.weights_ = list(d["categories"]), list(d["weights"])
         c.has_null_, c.has_rare_ = d["has_null"], d["has_rare"]
         c.shapes_ = list(d.get("shapes", []))
-        c.bloom_ = None
-        if "bloom" in d:
-            cfg = dict(d["bloom"])
-            bits = np.frombuffer(base64.b64decode(cfg.pop("bits")), dtype=np.uint8)
-            c.bloom_ = BloomFilter.from_state(cfg, bits)
         return c
 
 

@@ -6,8 +6,6 @@ fills PII columns with fake values generated row-consistently.
 """
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import pandas as pd
 
@@ -17,7 +15,6 @@ from lookalike.encoding.identifiers import ConstantCodec, IdCodec
 from lookalike.encoding.numeric import NumericCodec, protected_range
 from lookalike.encoding.text import TextCodec
 from lookalike.errors import LookalikeError
-from lookalike.privacy.bloom import BloomFilter
 from lookalike.schema.columns import ColumnSchema, TableSchema
 
 CODECS = {
@@ -41,7 +38,6 @@ class TableEncoder:
         k = self.schema.k
         self.codecs_: dict[str, object] = {}
         self.pii_: dict[str, tuple[str, dict]] = {}
-        self.forbidden_: dict[str, BloomFilter] = {}
         self.relative_: dict[str, str] = relative_pairs(df, self.schema, self._prepare)
         self.ranges_: dict[str, list[float]] = {}
         for col in self.schema.columns:
@@ -93,15 +89,9 @@ class TableEncoder:
 
     def _fit_pii(self, col: ColumnSchema, s: pd.Series) -> None:
         from lookalike.privacy.pii import learn_pii_format
-        from lookalike.privacy.pii_fake import pii_key
 
         kind = col.options.get("pii")
-        fmt = learn_pii_format(kind, s)
-        self.pii_[col.name] = (kind, fmt)
-        key = pii_key(kind)
-        real = {key(v) for v in s.dropna().unique()}
-        salt = hashlib.blake2b(f"lookalike-{self.seed}-{col.name}".encode(), digest_size=16).digest()
-        self.forbidden_[col.name] = BloomFilter(len(real), salt=salt).update(real)
+        self.pii_[col.name] = (kind, learn_pii_format(kind, s))
 
     def _layout(self) -> None:
         self.cardinalities_: list[int] = []
@@ -170,7 +160,7 @@ class TableEncoder:
         if self.pii_:
             from lookalike.privacy.pii import generate_pii
 
-            fake = generate_pii(self.pii_, n, seed=int(rng.integers(2**31)), forbidden=self.forbidden_)
+            fake = generate_pii(self.pii_, n, seed=int(rng.integers(2**31)))
             for name in self.pii_:
                 out[name] = fake[name].reset_index(drop=True)
         return pd.DataFrame({c: out[c] for c in self.schema.names})
@@ -215,16 +205,11 @@ class TableEncoder:
     # -- persistence ---------------------------------------------------------------------------------
     def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         tensors = {}
-        forbidden = {}
-        for name, bloom in self.forbidden_.items():
-            cfg, bits = bloom.to_state()
-            forbidden[name] = cfg
-            tensors[f"bloom.{name}"] = bits
         config = {
             "seed": self.seed,
             "codecs": {name: {"type": type(c).__name__, **c.to_dict()} for name, c in self.codecs_.items()},
             "pii": {name: [kind, fmt] for name, (kind, fmt) in self.pii_.items()},
-            "forbidden": forbidden, "relative": self.relative_, "ranges": self.ranges_,
+            "relative": self.relative_, "ranges": self.ranges_,
         }
         return config, tensors
 
@@ -238,8 +223,6 @@ class TableEncoder:
             enc.codecs_[name] = by_type[d.pop("type")].from_dict(d)
         enc.pii_ = {name: (kind, fmt) for name, (kind, fmt) in config["pii"].items()}
         enc.relative_, enc.ranges_ = dict(config["relative"]), dict(config["ranges"])
-        enc.forbidden_ = {name: BloomFilter.from_state(cfg, tensors[f"bloom.{name}"])
-                          for name, cfg in config["forbidden"].items()}
         enc._layout()
         return enc
 
