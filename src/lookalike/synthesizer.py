@@ -5,7 +5,7 @@ A saved model is a zip of JSON and safetensors: data, not code, and no training 
 """
 from __future__ import annotations
 
-import io
+import copy
 import json
 import zipfile
 from pathlib import Path
@@ -29,6 +29,7 @@ FORMAT = "lookalike-model"
 FORMAT_VERSION = 1
 BATCH_ROWS = 100_000
 Progress = Callable[[float, str], None]
+_PARAMS = ("model", "seed", "max_epochs", "max_time", "schema", "value_protection", "k", "verbose", "model_params")
 
 
 class Synthesizer:
@@ -40,7 +41,8 @@ class Synthesizer:
 
     def __init__(self, model: str = "auto", seed: int = 0, max_epochs: int | None = None,
                  max_time: float | None = None, schema: TableSchema | dict | str | Path | None = None,
-                 value_protection: bool = True, k: int = 5, verbose: bool = False):
+                 value_protection: bool = True, k: int = 5, verbose: bool = False,
+                 model_params: dict[str, Any] | None = None):
         self.model = model
         self.seed = seed
         self.max_epochs = max_epochs
@@ -49,7 +51,23 @@ class Synthesizer:
         self.value_protection = value_protection
         self.k = k
         self.verbose = verbose
+        self.model_params = model_params
         model_class(model)  # unknown names fail here, before any work
+
+    # -- scikit-learn's estimator contract (sklearn.base.clone works) ------------------------------
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor's parameters, as given (never the fitted state)."""
+        return {name: getattr(self, name) for name in _PARAMS}
+
+    def set_params(self, **params) -> "Synthesizer":
+        unknown = [name for name in params if name not in _PARAMS]
+        if unknown:
+            raise LookalikeError(f"unknown Synthesizer parameter(s) {unknown}; valid: {', '.join(_PARAMS)}")
+        if "model" in params:
+            model_class(params["model"])
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
 
     # -- fit --------------------------------------------------------------------------------------
     def fit(self, df: pd.DataFrame, progress: Progress | None = None) -> "Synthesizer":
@@ -60,6 +78,7 @@ class Synthesizer:
             raise LookalikeError(
                 f"the table has {len(df)} rows; at least {min_rows} are needed to learn from it while keeping "
                 f"every value that appears in fewer than {self.k} rows private")
+        df = df.copy(deep=False)  # never mutate the caller's table (columns may be replaced below, not edited)
         self.schema_ = self._resolve_schema(df)
         if progress:
             progress(0.02, "encoding columns")
@@ -68,7 +87,7 @@ class Synthesizer:
         tokens = self.encoder_.encode(df)
         if self.encoder_.cardinalities_:
             self.model_ = make_model(self.model, seed=self.seed, max_epochs=self.max_epochs,
-                                     max_time=self.max_time, verbose=self.verbose)
+                                     max_time=self.max_time, verbose=self.verbose, params=self.model_params)
         else:  # only keys, constants and PII: nothing to learn, every column is generated
             self.model_ = make_model("copula", seed=self.seed)
         sub = (lambda f, msg: progress(0.05 + 0.95 * f, msg)) if progress else None
@@ -85,6 +104,8 @@ class Synthesizer:
             schema = TableSchema.read(schema)
         elif isinstance(schema, dict):
             schema = TableSchema.from_dict(schema)
+        else:  # the user's object stays as it was given: fitting works on a copy
+            schema = TableSchema.from_dict(copy.deepcopy(schema.to_dict()))
         unknown = [c for c in schema.names if c not in df.columns]
         if unknown:
             raise LookalikeError(f"the schema names columns the data lacks: {unknown}")
@@ -334,7 +355,8 @@ class Synthesizer:
         meta = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "lookalike_version": __version__,
             "params": {"model": self.model, "seed": self.seed, "max_epochs": self.max_epochs,
-                       "max_time": self.max_time, "value_protection": self.value_protection, "k": self.k},
+                       "max_time": self.max_time, "value_protection": self.value_protection, "k": self.k,
+                       "model_params": self.model_params},
             "model_name": self.model_.name, "n_rows": self.n_rows_, "columns": self.columns_,
             "schema": self.schema_.to_dict(), "encoder": enc_cfg, "model": model_cfg,
             "rules": self.rules_.get_state(),
