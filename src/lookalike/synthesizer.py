@@ -22,7 +22,7 @@ from lookalike.errors import LookalikeError
 from lookalike.io.files import atomic_path, check_writable
 from lookalike.models import make_model, model_class
 from lookalike.rules import RuleSet
-from lookalike.schema.columns import TableSchema
+from lookalike.schema.columns import Kind, TableSchema
 from lookalike.schema.infer import infer_schema
 
 FORMAT = "lookalike-model"
@@ -146,9 +146,9 @@ class Synthesizer:
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n <= 0:
             raise LookalikeError(f"the number of rows must be a positive integer, got {n!r}")
         seed = self.seed if seed is None else int(seed)
-        suppress = self._rare_tokens()
+        suppress = self.encoder_.blocked_tokens()
         if no_missing:
-            for group, token in self._null_tokens().items():
+            for group, token in self.encoder_.null_tokens().items():
                 suppress.setdefault(group, []).append(token)
         id_state: dict = {}
         for start in range(0, int(n), batch_size):
@@ -171,7 +171,7 @@ class Synthesizer:
         df = self.encoder_.decode(draw(size, seed, fixed), seed=seed, row_offset=start, id_state=id_state)
         df = self.rules_.apply(df)
         bad = self.rules_.violations(df)
-        keep_ids = [c for c in df.columns if self.schema_[c].kind == "id"]
+        keep_ids = [c for c in df.columns if self.schema_[c].kind == Kind.ID]
         for round_ in range(max_rounds):
             if not bad.any():
                 break
@@ -216,38 +216,19 @@ class Synthesizer:
         """Turn a command-line string into the column's value (a known category, a number, a date string)."""
         self._check_fitted()
         col = self.schema_[column]
-        if col.kind in ("categorical", "boolean"):
-            for c in self.encoder_.codecs_[column].categories_:
+        if col.kind.categorical_like and self.encoder_.group_of(column) is not None:
+            for c in self.encoder_.labels(column)[0]:
                 if str(c) == text or str(c).lower() == text.lower():
                     return c
             raise LookalikeError(
                 f"column '{column}': value {text!r} was never seen in training (or in fewer than "
                 f"{self.schema_.k} rows, so it is protected)")
-        if col.kind == "numeric":
+        if col.kind == Kind.NUMERIC:
             try:
                 return float(text.replace(",", ""))
             except ValueError:
                 raise LookalikeError(f"column '{column}': {text!r} is not a number") from None
         return text
-
-    def _rare_tokens(self) -> dict[int, list[int]]:
-        """Sub-columns whose 'rare category' token must not be sampled (it would decode to a random category)."""
-        out = {}
-        for name, group in zip(self.encoder_.group_columns_, self.encoder_.groups_):
-            rare = getattr(self.encoder_.codecs_[name], "rare_token", None)
-            if rare is not None and self.encoder_.codecs_[name].cardinalities[0] > 1:
-                out[group[0]] = [rare]
-        return out
-
-    def _null_tokens(self) -> dict[int, int]:
-        """The 'missing' token of each learned column that has one (it is always token 0 of the group)."""
-        out = {}
-        for name, group in zip(self.encoder_.group_columns_, self.encoder_.groups_):
-            codec = self.encoder_.codecs_[name]
-            inner = getattr(codec, "numeric_", None) or getattr(codec, "length_", None) or codec
-            if getattr(inner, "has_null_", False):
-                out[group[0]] = 0
-        return out
 
     def impute(self, df: pd.DataFrame, seed: int | None = None) -> pd.DataFrame:
         """Fill the missing cells of a real table with values drawn given the row's known cells.
@@ -258,7 +239,7 @@ class Synthesizer:
         unknown = [c for c in df.columns if c not in self.schema_.names]
         if unknown:
             raise LookalikeError(f"impute: columns {unknown} are not in the model's schema")
-        learned = [c for c in df.columns if c in self.encoder_.group_columns_]
+        learned = [c for c in df.columns if self.encoder_.group_of(c) is not None]
         filled = self.sample(seed=seed, seed_data=df[learned].reset_index(drop=True), no_missing=True,
                              strict=False)
         out = df.copy()
@@ -273,15 +254,15 @@ class Synthesizer:
             return None
         enc = self.encoder_
         fixed = np.full((n, len(enc.cardinalities_)), -1, dtype=np.int64)
-        group_of = dict(zip(enc.group_columns_, enc.groups_))
 
         def learned_group(col: str) -> list[int]:
             if col not in self.schema_.names:
                 raise LookalikeError(f"unknown column '{col}'; the table has: {', '.join(self.schema_.names)}")
-            if col not in group_of:
+            group = enc.group_of(col)
+            if group is None:
                 raise LookalikeError(
                     f"column '{col}' is {self.schema_[col].kind} and is generated, not learned; it cannot be fixed")
-            return group_of[col]
+            return group
 
         if seed_data is not None:
             for col in seed_data.columns:
@@ -303,45 +284,42 @@ class Synthesizer:
 
     def _check_values(self, col: str, values: pd.Series) -> None:
         """A value the model never saw (or only in too few rows to publish) is an error, not a fallback."""
-        codec = self.encoder_.codecs_[col]
         kind = self.schema_[col].kind
-        if kind in ("categorical", "boolean"):
-            known = set(codec.categories_)
+        if kind.categorical_like:
+            known = self.encoder_.labels(col)[0]
+            names = {str(c) for c in known}
             for v in values.dropna().unique():
-                if v not in known and str(v) not in {str(c) for c in known}:
+                if v not in known and str(v) not in names:
                     raise LookalikeError(
                         f"column '{col}': value {v!r} was never seen in training (or in fewer than "
-                        f"{self.schema_.k} rows, so it is protected); known values: {sorted(map(str, known))[:20]}")
-        elif kind == "numeric":
-            x = self.encoder_._prepare(self.schema_[col], values)
-            lo, hi = self.encoder_.ranges_.get(col) or (codec.lo_ / codec.scale, codec.hi_ / codec.scale)
+                        f"{self.schema_.k} rows, so it is protected); known values: {sorted(names)[:20]}")
+        elif kind == Kind.NUMERIC:
+            x = self.encoder_.prepare(col, values)
+            lo, hi = self.encoder_.value_range(col)
             bad = x[(x < lo) | (x > hi)]
             if len(bad):
                 raise LookalikeError(f"column '{col}': value {bad[0]!r} is outside the learned range [{lo}, {hi}]")
 
     def _rebalanced_tokens(self, col: str, shares: dict, n: int, seed: int) -> np.ndarray:
-        codec = self.encoder_.codecs_[col]
-        if self.schema_[col].kind not in ("categorical", "boolean"):
+        if not self.schema_[col].kind.categorical_like:
             raise LookalikeError(f"rebalance needs a categorical or boolean column; '{col}' is {self.schema_[col].kind}")
         self._check_values(col, pd.Series(list(shares)))
         total = sum(shares.values())
         if any(s < 0 for s in shares.values()) or total > 1 + 1e-9:
             raise LookalikeError(f"rebalance shares for '{col}' must be >= 0 and sum to at most 1, got {shares}")
-        offset = int(codec.has_null_)
-        probs = np.zeros(codec.cardinalities[0])
-        names = [str(c) for c in codec.categories_]
-        chosen = set()
-        for value, share in shares.items():
-            idx = names.index(str(value))
-            probs[offset + idx] = share
-            chosen.add(offset + idx)
-        rest = [offset + i for i in range(len(names)) if offset + i not in chosen]
-        weights = np.asarray(codec.weights_)
+        labels, weights = self.encoder_.labels(col)
+        names = [str(v) for v in labels]
+        chosen = {names.index(str(v)): share for v, share in shares.items()}
+        probs = np.zeros(len(labels))
+        for i, share in chosen.items():
+            probs[i] = share
+        rest = [i for i in range(len(labels)) if i not in chosen]
         if rest:
-            w = weights[[r - offset for r in rest]]
+            w = np.asarray(weights, dtype=float)[rest]
             probs[rest] = (1 - total) * w / w.sum()
         probs = probs / probs.sum()
-        return np.random.default_rng([seed, 7]).choice(len(probs), size=n, p=probs)
+        tokens = self.encoder_.label_tokens(col, labels)
+        return tokens[np.random.default_rng([seed, 7]).choice(len(probs), size=n, p=probs)]
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):

@@ -17,6 +17,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from lookalike.encoding.base import FitByAnalysis, Stats, value_counts
 from lookalike.encoding.identifiers import _CLASSES, shape_of
 
 RARE = "__rare__"
@@ -28,7 +29,7 @@ CODE = re.compile(
 MAX_CODE_LENGTH = 32
 
 
-class CategoricalCodec:
+class CategoricalCodec(FitByAnalysis):
     """Tokens: [missing], one per category seen in >= k rows (most frequent first), [rare], one per kept shape.
 
     The rare token stands for every protected category whose shape is not kept; decoding replaces it with
@@ -44,12 +45,17 @@ class CategoricalCodec:
         self.seed = seed
         self.name = name
 
-    def fit(self, s: pd.Series) -> "CategoricalCodec":
-        counts = s.dropna().value_counts()
+    def analyse(self, s: pd.Series) -> Stats:
+        return {"n_null": int(s.isna().sum()), "values": value_counts(s)}
+
+    def reduce(self, stats: Stats) -> "CategoricalCodec":
+        """Categories seen in >= k rows, most frequent first; the rest become the rare token or shapes."""
+        counts = stats["values"]
+        counts = counts.iloc[np.argsort(-counts.to_numpy(), kind="stable")]
         kept = counts[counts >= self.k]
         self.categories_ = [_plain(v) for v in kept.index]
         self.weights_ = (kept.to_numpy(float) / max(kept.sum(), 1)).tolist()
-        self.has_null_ = bool(s.isna().any())
+        self.has_null_ = bool(stats["n_null"] > 0)
         rare = counts[counts < self.k]
         self.shapes_: list[dict] = []
         if self.shapes and len(rare) >= self.k and self._code_like(rare):
@@ -91,6 +97,25 @@ class CategoricalCodec:
     @property
     def cardinalities(self) -> list[int]:
         return [int(self.has_null_) + len(self.categories_) + int(self.has_rare_) + len(self.shapes_)]
+
+    @property
+    def null_token(self) -> int | None:
+        return 0 if self.has_null_ else None
+
+    @property
+    def blocked_tokens(self) -> list[int]:
+        """The rare token must not be generated while a frequent category can stand in for it."""
+        return [self.rare_token] if self.rare_token is not None and self.cardinalities[0] > 1 else []
+
+    def labels(self) -> tuple[list, list[float]]:
+        """The categories a user may ask for (seen in >= k rows) and their shares among them."""
+        return list(self.categories_), list(self.weights_)
+
+    def tokens_of(self, values) -> np.ndarray:
+        """The token of each given category (callers check first that every value is a known one)."""
+        offset = int(self.has_null_)
+        names = [str(c) for c in self.categories_]
+        return np.array([offset + names.index(str(v)) for v in values], dtype=np.int64)
 
     @property
     def rare_token(self) -> int | None:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chisquare
 
+from lookalike.encoding.base import FitByAnalysis, Stats
 from lookalike.encoding.numeric import BIN, NumericCodec
 
 SECOND_UNITS = [86400, 3600, 1800, 900, 300, 60, 1]  # day, hour, half/quarter hour, 5 min, minute, second
@@ -50,7 +51,7 @@ def day_class_of(days: np.ndarray) -> np.ndarray:
     return cls
 
 
-class DatetimeCodec:
+class DatetimeCodec(FitByAnalysis):
     """Parses with the learned formats, models seconds since the epoch, writes back in the same formats.
 
     ``formats`` is a list of [strftime format, share]: a column that mixes formats keeps the mixture.
@@ -84,30 +85,38 @@ class DatetimeCodec:
         return ns / 1e9
 
     # -- learning -------------------------------------------------------------------------------
-    def fit(self, s: pd.Series) -> "DatetimeCodec":
-        sec = self.to_seconds(s)
-        valid = sec[~np.isnan(sec)]
-        frac = valid % 1
-        self.decimals_ = 3 if np.any(frac > 1e-9) else 0
-        self.date_only_ = bool(len(valid)) and bool(np.all(valid % DAY == 0))
+    def analyse(self, s: pd.Series) -> Stats:
+        """How often each timestamp occurs, in milliseconds (missing ones counted apart)."""
+        return NumericCodec(decimals=3, k=self.k).analyse(self.to_seconds(s))
+
+    def reduce(self, stats: Stats) -> "DatetimeCodec":
+        """Seconds as a number (milliseconds only where the data have them), then the calendar tokens."""
+        ms = stats["values"]
+        values = ms.index.to_numpy(np.int64)
+        self.decimals_ = 3 if np.any(values % 1000 != 0) else 0
+        self.date_only_ = bool(len(values)) and bool(np.all(values % (DAY * 1000) == 0))
         scale = 10**self.decimals_
-        self.numeric_ = NumericCodec(decimals=self.decimals_, k=self.k,
-                                     units=[u * scale for u in SECOND_UNITS]).fit(sec)
+        counted = ms if self.decimals_ else ms.set_axis(values // 1000).groupby(level=0).sum()
+        self.numeric_ = NumericCodec(decimals=self.decimals_, k=self.k, units=[u * scale for u in SECOND_UNITS])
+        self.numeric_.reduce({"n_null": stats["n_null"], "values": counted})
         self.weekdays_: list[int] = []
         self.day_classes_: list[int] = []
         self._classes = None  # calendar cache of _class_table, stale after a new fit
+        sec = counted.index.to_numpy(np.int64) / scale
+        weights = counted.to_numpy(np.int64)
         moved = self._movable(sec, self.numeric_.encode(sec))
-        if moved.sum() >= max(2 * self.k, 20):
-            self._fit_calendar(np.floor(sec[moved] / DAY).astype(np.int64))
+        if weights[moved].sum() >= max(2 * self.k, 20):
+            self._fit_calendar(np.floor(sec[moved] / DAY).astype(np.int64), weights[moved])
         return self
 
-    def _fit_calendar(self, days: np.ndarray) -> None:
-        """Keep the weekday and day-class tokens only where the data depart from the calendar."""
+    def _fit_calendar(self, days: np.ndarray, weights: np.ndarray) -> None:
+        """Keep the weekday and day-class tokens only where the data depart from the calendar
+        (``weights``: how many rows fall on each of ``days``)."""
         lo, hi = self._day_range()
         calendar = np.arange(lo, hi + 1)
         threshold = max(self.k, 2)
 
-        observed = np.bincount(weekday_of(days), minlength=7)
+        observed = np.bincount(weekday_of(days), weights=weights, minlength=7)
         expected = np.bincount(weekday_of(calendar), minlength=7) / len(calendar)
         tv = 0.5 * np.abs(observed / observed.sum() - expected).sum()
         possible = expected > 0
@@ -116,7 +125,7 @@ class DatetimeCodec:
             if p < 1e-3:
                 self.weekdays_ = [int(w) for w in np.flatnonzero(observed >= threshold)]
 
-        observed = np.bincount(day_class_of(days), minlength=len(DAY_CLASSES))
+        observed = np.bincount(day_class_of(days), weights=weights, minlength=len(DAY_CLASSES))
         expected = np.bincount(day_class_of(calendar), minlength=len(DAY_CLASSES)) / len(calendar)
         share = observed / observed.sum()
         self.day_classes_ = [c for c in range(1, len(DAY_CLASSES))
@@ -129,6 +138,14 @@ class DatetimeCodec:
     def _movable(self, sec: np.ndarray, tokens: np.ndarray) -> np.ndarray:
         """Rows drawn inside a bin (exact heaped timestamps and missing values are never moved)."""
         return (self.numeric_.main_kind_[tokens[:, 0]] == BIN) & ~np.isnan(sec)
+
+    @property
+    def null_token(self) -> int | None:
+        return self.numeric_.null_token
+
+    def value_range(self) -> tuple[float, float]:
+        """The protected range in seconds since 1970."""
+        return self.numeric_.value_range()
 
     @property
     def _n_numeric(self) -> int:

@@ -6,6 +6,8 @@ import string
 import numpy as np
 import pandas as pd
 
+from lookalike.encoding.base import FitByAnalysis, Stats, value_counts
+
 _CLASSES = {"9": string.digits, "A": string.ascii_uppercase, "a": string.ascii_lowercase}
 
 
@@ -15,7 +17,7 @@ def shape_of(value: str) -> str:
                    for ch in value)
 
 
-class IdCodec:
+class IdCodec(FitByAnalysis):
     """Unique keys: integer keys become 1..n; string keys get fresh random codes of the same shapes.
 
     Shapes seen in fewer than k rows are dropped (a unique shape could single out a record).
@@ -27,12 +29,17 @@ class IdCodec:
         self.id_type = id_type
         self.k = int(k)
 
-    def fit(self, s: pd.Series) -> "IdCodec":
+    def analyse(self, s: pd.Series) -> Stats:
+        """Rows per key shape (string keys only) and the number of rows."""
+        shapes = value_counts(s.dropna().astype(str).map(shape_of)) if self.id_type == "string" else None
+        return {"rows": len(s), **({"shapes": shapes} if shapes is not None else {})}
+
+    def reduce(self, stats: Stats) -> "IdCodec":
         if self.id_type == "string":
-            shapes = s.dropna().astype(str).map(shape_of).value_counts()
+            shapes = stats["shapes"]
             kept = shapes[shapes >= self.k]
             if len(kept) == 0:
-                kept = pd.Series({"ID-" + "9" * max(6, len(str(len(s)))): 1})
+                kept = pd.Series({"ID-" + "9" * max(6, len(str(stats["rows"]))): 1})
             self.shapes_ = list(kept.index)
             self.shape_weights_ = (kept / kept.sum()).tolist()
         return self
@@ -75,7 +82,7 @@ class IdCodec:
         return c
 
 
-class ConstantCodec:
+class ConstantCodec(FitByAnalysis):
     """A column with a single value carries no information to learn; it is written back as is."""
 
     cardinalities: list[int] = []
@@ -83,7 +90,12 @@ class ConstantCodec:
     def __init__(self, value=None):
         self.value = value
 
-    def fit(self, s: pd.Series) -> "ConstantCodec":
+    k = 1
+
+    def analyse(self, s: pd.Series) -> Stats:
+        return {}
+
+    def reduce(self, stats: Stats) -> "ConstantCodec":
         return self
 
     def encode(self, s: pd.Series) -> np.ndarray:

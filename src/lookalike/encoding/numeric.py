@@ -16,6 +16,9 @@ All arithmetic runs on integers scaled by 10**decimals, so decimals are exact.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+
+from lookalike.encoding.base import FitByAnalysis, Stats
 
 NULL, HEAP, BIN = 0, 1, 2
 
@@ -32,7 +35,7 @@ def unit_series(max_abs: float) -> list[int]:
         e += 1
 
 
-class NumericCodec:
+class NumericCodec(FitByAnalysis):
     """Reversible numeric <-> token codec with granularity learning and value protection."""
 
     def __init__(self, decimals: int = 0, k: int = 5, units: list[int] | None = None,
@@ -54,11 +57,18 @@ class NumericCodec:
     def _to_int(self, x: np.ndarray) -> np.ndarray:
         return np.round(np.asarray(x, dtype=float) * self.scale).astype(np.int64)
 
-    def fit(self, x: np.ndarray) -> "NumericCodec":
+    def analyse(self, x: np.ndarray) -> Stats:
+        """Missing count and how often each exact value (in units of 10**-decimals) occurs."""
         x = np.asarray(x, dtype=float)
         null = np.isnan(x)
-        self.has_null_ = bool(null.any())
-        xi = np.sort(self._to_int(x[~null]))
+        values, counts = np.unique(self._to_int(x[~null]), return_counts=True)
+        return {"n_null": int(null.sum()), "values": pd.Series(counts, index=values, dtype=np.int64)}
+
+    def reduce(self, stats: Stats) -> "NumericCodec":
+        """Protected range, heaped values, quantile bins and rounding units, from the value counts alone."""
+        self.has_null_ = bool(stats["n_null"] > 0)
+        counted = stats["values"]
+        xi = np.repeat(counted.index.to_numpy(np.int64), counted.to_numpy(np.int64))
         if len(xi) == 0:
             xi = np.zeros(1, dtype=np.int64)
         if self.bounds is not None:
@@ -103,6 +113,14 @@ class NumericCodec:
             kept = [1]
         self.units_ = np.array(sorted(kept, reverse=True), dtype=np.int64)
         return self
+
+    @property
+    def null_token(self) -> int | None:
+        return 0 if self.has_null_ else None
+
+    def value_range(self) -> tuple[float, float]:
+        """The protected range the codec decodes into, in the column's units."""
+        return self.lo_ / self.scale, self.hi_ / self.scale
 
     @property
     def cardinalities(self) -> list[int]:

@@ -12,14 +12,15 @@ import pandas as pd
 from lookalike.encoding.categorical import CategoricalCodec
 from lookalike.encoding.datetime import DatetimeCodec
 from lookalike.encoding.identifiers import ConstantCodec, IdCodec
-from lookalike.encoding.numeric import NumericCodec, protected_range
+from lookalike.encoding.numeric import NumericCodec
+from lookalike.encoding.relative import RelativeCodec
 from lookalike.encoding.text import TextCodec
 from lookalike.errors import LookalikeError
-from lookalike.schema.columns import ColumnSchema, TableSchema
+from lookalike.schema.columns import ColumnSchema, Kind, TableSchema
 
 CODECS = {
-    "numeric": NumericCodec, "categorical": CategoricalCodec, "boolean": CategoricalCodec,
-    "datetime": DatetimeCodec, "id": IdCodec, "constant": ConstantCodec, "text": TextCodec,
+    Kind.NUMERIC: NumericCodec, Kind.CATEGORICAL: CategoricalCodec, Kind.BOOLEAN: CategoricalCodec,
+    Kind.DATETIME: DatetimeCodec, Kind.ID: IdCodec, Kind.CONSTANT: ConstantCodec, Kind.TEXT: TextCodec,
 }
 
 
@@ -30,26 +31,44 @@ class TableEncoder:
         self.schema = schema
         self.seed = seed
 
-    # -- fit --------------------------------------------------------------------------------------
+    # -- fit: analyse (the only step that reads data), then reduce -----------------------------------
     def fit(self, df: pd.DataFrame) -> "TableEncoder":
+        return self.reduce(self.analyse(df))
+
+    def analyse(self, df: pd.DataFrame) -> dict:
+        """Every column's statistics (see ``encoding.base``), plus which numbers are learned as differences."""
         missing = [c for c in self.schema.names if c not in df.columns]
         if missing:
             raise LookalikeError(f"the schema names columns the data lacks: {missing}")
-        k = self.schema.k
+        relative = relative_pairs(df, self.schema, self._prepare)
+        stats: dict = {"relative": relative, "columns": {}}
+        for col in self.schema.columns:
+            try:
+                if col.kind == Kind.PII:
+                    from lookalike.privacy.pii import learn_pii_format
+
+                    stats["columns"][col.name] = {"format": learn_pii_format(col.options.get("pii"), df[col.name])}
+                    continue
+                codec = self._make_codec(col, relative)
+                stats["columns"][col.name] = codec.analyse(self._codec_input(col, df, relative))
+            except LookalikeError:
+                raise
+            except Exception as exc:
+                raise LookalikeError(f"column '{col.name}' ({col.kind}): cannot be encoded ({exc})") from exc
+        return stats
+
+    def reduce(self, stats: dict) -> "TableEncoder":
+        """Value protection and the codecs' learned state, from the statistics alone."""
+        self.relative_: dict[str, str] = dict(stats["relative"])
         self.codecs_: dict[str, object] = {}
         self.pii_: dict[str, tuple[str, dict]] = {}
-        self.relative_: dict[str, str] = relative_pairs(df, self.schema, self._prepare)
-        self.ranges_: dict[str, list[float]] = {}
         for col in self.schema.columns:
-            s = df[col.name]
-            if col.kind == "pii":
-                self._fit_pii(col, s)
+            column_stats = stats["columns"][col.name]
+            if col.kind == Kind.PII:
+                self.pii_[col.name] = (col.options.get("pii"), column_stats["format"])
                 continue
             try:
-                if col.name in self.relative_:
-                    self.codecs_[col.name] = self._fit_relative(col, df, k)
-                    continue
-                self.codecs_[col.name] = self._make_codec(col, k).fit(self._prepare(col, s))
+                self.codecs_[col.name] = self._make_codec(col, self.relative_).reduce(column_stats)
             except LookalikeError:
                 raise
             except Exception as exc:
@@ -57,41 +76,39 @@ class TableEncoder:
         self._layout()
         return self
 
-    def _fit_relative(self, col: ColumnSchema, df: pd.DataFrame, k: int) -> NumericCodec:
-        """Learn ``col - base`` instead of ``col``: the inequality holds by construction and the model sees
-        the quantity that carries the relationship (a price's markup over the loan, years before a job)."""
-        base = self.schema[self.relative_[col.name]]
-        x, b = self._prepare(col, df[col.name]), self._prepare(base, df[base.name])
-        decimals = max(int(col.options.get("decimals", 0)), int(base.options.get("decimals", 0)))
-        scale = 10**decimals
-        own = np.sort(np.round(x[~np.isnan(x)] * scale).astype(np.int64))
-        lo, hi = protected_range(own, k)
-        self.ranges_[col.name] = [float(lo) / scale, float(hi) / scale]
-        return NumericCodec(decimals=decimals, k=k).fit(x - b)
-
-    def _make_codec(self, col: ColumnSchema, k: int):
-        o = col.options
-        if col.kind == "numeric":
+    def _make_codec(self, col: ColumnSchema, relative: dict[str, str]):
+        """An unfitted codec for the column, as its schema options say."""
+        o, k = col.options, self.schema.k
+        if col.name in relative:
+            base = self.schema[relative[col.name]]
+            decimals = max(int(o.get("decimals", 0)), int(base.options.get("decimals", 0)))
+            return RelativeCodec(base=base.name, decimals=decimals, k=k)
+        if col.kind == Kind.NUMERIC:
             bounds = o.get("bounds")
             return NumericCodec(decimals=int(o.get("decimals", 0)), k=k,
                                 bounds=tuple(bounds) if bounds else None)
-        if col.kind in ("categorical", "boolean"):
+        if col.kind.categorical_like:
             return CategoricalCodec(k=k, seed=self.seed, name=col.name)
-        if col.kind == "datetime":
+        if col.kind == Kind.DATETIME:
             return DatetimeCodec(formats=o.get("formats"), k=k)
-        if col.kind == "id":
+        if col.kind == Kind.ID:
             return IdCodec(id_type=o.get("id_type", "integer"), k=k)
-        if col.kind == "constant":
+        if col.kind == Kind.CONSTANT:
             return ConstantCodec(o.get("value"))
-        if col.kind == "text":
+        if col.kind == Kind.TEXT:
             return TextCodec(k=k)
         raise LookalikeError(f"column '{col.name}': no codec for kind '{col.kind}'")
 
-    def _fit_pii(self, col: ColumnSchema, s: pd.Series) -> None:
-        from lookalike.privacy.pii import learn_pii_format
-
-        kind = col.options.get("pii")
-        self.pii_[col.name] = (kind, learn_pii_format(kind, s))
+    def _codec_input(self, col: ColumnSchema, df: pd.DataFrame, relative: dict[str, str]):
+        """What the column's codec reads: the prepared column, with its base for a relative number."""
+        x = self._prepare(col, df[col.name])
+        if col.name not in relative:
+            return x
+        base = relative[col.name]
+        if base not in df.columns:
+            raise LookalikeError(f"column '{col.name}' is generated relative to '{base}' (a rule keeps "
+                                 f"{col.name} >= {base}); give a value for '{base}' too")
+        return x, self._prepare(self.schema[base], df[base])
 
     def _layout(self) -> None:
         self.cardinalities_: list[int] = []
@@ -105,10 +122,49 @@ class TableEncoder:
                 self.groups_.append(list(range(start, start + len(cards))))
                 self.group_columns_.append(name)
 
+    # -- what a caller may ask: the Synthesizer reads these, never a codec's internals ------------------
+    def blocked_tokens(self) -> dict[int, list[int]]:
+        """{sub-column: tokens a generator must never emit} (placeholders such as the rare-category token)."""
+        out = {}
+        for name, group in zip(self.group_columns_, self.groups_):
+            blocked = self.codecs_[name].blocked_tokens
+            if blocked:
+                out[group[0]] = list(blocked)
+        return out
+
+    def null_tokens(self) -> dict[int, int]:
+        """{sub-column: the token meaning 'missing'} for every learned column that has missing values."""
+        out = {}
+        for name, group in zip(self.group_columns_, self.groups_):
+            token = self.codecs_[name].null_token
+            if token is not None:
+                out[group[0]] = token
+        return out
+
+    def group_of(self, name: str) -> list[int] | None:
+        """The sub-columns of a learned column; None for a column that is generated, not learned."""
+        return dict(zip(self.group_columns_, self.groups_)).get(name)
+
+    def labels(self, name: str) -> tuple[list, list[float]]:
+        """The publishable categories of a categorical or boolean column and their shares."""
+        return self.codecs_[name].labels()
+
+    def label_tokens(self, name: str, values) -> np.ndarray:
+        """First-sub-column tokens of known categories of ``name``."""
+        return self.codecs_[name].tokens_of(values)
+
+    def value_range(self, name: str) -> tuple[float, float]:
+        """The protected range a numeric column is generated in."""
+        return self.codecs_[name].value_range()
+
+    def prepare(self, name: str, values: pd.Series):
+        """Values as the column's codec reads them (numbers written as strings become floats)."""
+        return self._prepare(self.schema[name], values)
+
     # -- encode / decode -----------------------------------------------------------------------------
     def _prepare(self, col: ColumnSchema, s: pd.Series):
         """The representation the codec expects (floats for numbers, raw series otherwise)."""
-        if col.kind == "numeric":
+        if col.kind == Kind.NUMERIC:
             if col.options.get("stored_as") == "string" or not pd.api.types.is_numeric_dtype(s.dtype):
                 s = pd.to_numeric(s.astype("string").str.replace(",", "", regex=False), errors="coerce")
             return s.astype(float).to_numpy()
@@ -122,15 +178,7 @@ class TableEncoder:
 
     def encode_column(self, name: str, df: pd.DataFrame) -> np.ndarray:
         """Tokens of one learned column; a column learned relative to another needs that one in ``df`` too."""
-        col = self.schema[name]
-        x = self._prepare(col, df[name])
-        if name in self.relative_:
-            base = self.relative_[name]
-            if base not in df.columns:
-                raise LookalikeError(f"column '{name}' is generated relative to '{base}' (a rule keeps "
-                                     f"{name} >= {base}); give a value for '{base}' too")
-            x = x - self._prepare(self.schema[base], df[base])
-        return self.codecs_[name].encode(x)
+        return self.codecs_[name].encode(self._codec_input(self.schema[name], df, self.relative_))
 
     def decode(self, tokens: np.ndarray, seed: int, row_offset: int = 0, id_state: dict | None = None) -> pd.DataFrame:
         """``row_offset`` and ``id_state`` keep generated keys unique across batches of one sample."""
@@ -139,7 +187,7 @@ class TableEncoder:
         rng = np.random.default_rng(seed)
         out, numbers = {}, {}
         group_of = dict(zip(self.group_columns_, self.groups_))
-        pending = [c for c in self.schema.columns if c.kind != "pii"]
+        pending = [c for c in self.schema.columns if c.kind != Kind.PII]
         while pending:  # relative columns wait for their base
             col = pending.pop(0)
             if col.name in self.relative_ and self.relative_[col.name] not in numbers:
@@ -147,14 +195,13 @@ class TableEncoder:
                 continue
             codec = self.codecs_[col.name]
             sub = tokens[:, group_of[col.name]] if col.name in group_of else np.zeros((n, 0), np.int64)
-            if col.kind == "id":
+            if col.kind == Kind.ID:
                 values = codec.decode(sub, rng, start=row_offset + 1, seen=id_state.setdefault(col.name, set()))
             elif col.name in self.relative_:
-                lo, hi = self.ranges_[col.name]
-                values = np.clip(numbers[self.relative_[col.name]] + codec.decode(sub, rng), lo, hi)
+                values = codec.decode(sub, rng, base=numbers[self.relative_[col.name]])
             else:
                 values = codec.decode(sub, rng)
-            if col.kind == "numeric":
+            if col.kind == Kind.NUMERIC:
                 numbers[col.name] = np.asarray(values, dtype=float)
             out[col.name] = self._restore(col, values)
         if self.pii_:
@@ -168,7 +215,7 @@ class TableEncoder:
     def _restore(self, col: ColumnSchema, values) -> pd.Series:
         """Back to the input's dtype and spelling."""
         dtype = col.dtype
-        if col.kind == "numeric":
+        if col.kind == Kind.NUMERIC:
             x = np.asarray(values, dtype=float)
             d = int(col.options.get("decimals", 0))
             x = np.round(x, d)
@@ -182,9 +229,9 @@ class TableEncoder:
                 return pd.Series(x.astype(dtype))
             return pd.Series(x, dtype=dtype if dtype.startswith("float") else "float64")
         s = pd.Series(values)
-        if col.kind == "datetime":
+        if col.kind == Kind.DATETIME:
             return s
-        if col.kind in ("boolean", "categorical", "constant"):
+        if col.kind in (Kind.BOOLEAN, Kind.CATEGORICAL, Kind.CONSTANT):
             if dtype == "bool" and not s.isna().any():
                 return s.astype(bool)
             if dtype == "boolean":
@@ -198,7 +245,7 @@ class TableEncoder:
             if dtype.startswith("float"):
                 return s.astype(float)
             return s.astype(object)
-        if col.kind == "id" and dtype.startswith("int"):
+        if col.kind == Kind.ID and dtype.startswith("int"):
             return s.astype(dtype)
         return s
 
@@ -209,20 +256,26 @@ class TableEncoder:
             "seed": self.seed,
             "codecs": {name: {"type": type(c).__name__, **c.to_dict()} for name, c in self.codecs_.items()},
             "pii": {name: [kind, fmt] for name, (kind, fmt) in self.pii_.items()},
-            "relative": self.relative_, "ranges": self.ranges_,
+            "relative": self.relative_,
         }
         return config, tensors
 
     @classmethod
     def from_state(cls, schema: TableSchema, config: dict, tensors: dict[str, np.ndarray]) -> "TableEncoder":
         enc = cls(schema, seed=config["seed"])
-        by_type = {c.__name__: c for c in set(CODECS.values())}
+        by_type = {c.__name__: c for c in (*CODECS.values(), RelativeCodec)}
         enc.codecs_ = {}
+        enc.relative_ = dict(config["relative"])
         for name, d in config["codecs"].items():
             d = dict(d)
-            enc.codecs_[name] = by_type[d.pop("type")].from_dict(d)
+            codec_type = d.pop("type")
+            if name in enc.relative_ and codec_type == "NumericCodec":  # model files before RelativeCodec
+                lo, hi = config["ranges"][name]
+                d = {"base": enc.relative_[name], "decimals": d["decimals"], "k": d["k"], "range": [lo, hi],
+                     "difference": d}
+                codec_type = "RelativeCodec"
+            enc.codecs_[name] = by_type[codec_type].from_dict(d)
         enc.pii_ = {name: (kind, fmt) for name, (kind, fmt) in config["pii"].items()}
-        enc.relative_, enc.ranges_ = dict(config["relative"]), dict(config["ranges"])
         enc._layout()
         return enc
 
@@ -240,7 +293,7 @@ def relative_pairs(df: pd.DataFrame, schema: TableSchema, prepare, max_ratio: fl
         if r.get("type") != "inequality" or r.get("op") not in ("<=", ">="):
             continue
         small, big = (r["left"], r["right"]) if r["op"] == "<=" else (r["right"], r["left"])
-        if kinds.get(small) != "numeric" or kinds.get(big) != "numeric" or {small, big} & derived:
+        if kinds.get(small) != Kind.NUMERIC or kinds.get(big) != Kind.NUMERIC or {small, big} & derived:
             continue
         a, b = prepare(schema[small], df[small]), prepare(schema[big], df[big])
         if np.isnan(a).any() != np.isnan(b).any() or (np.isnan(a) != np.isnan(b)).any():

@@ -11,33 +11,49 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from lookalike.encoding.base import FitByAnalysis, Stats
 from lookalike.encoding.numeric import NumericCodec
 
+PAIR = "\x1f"  # joins the two words of a word pair in the pair counts (a control character no word contains)
 
-class TextCodec:
+
+class TextCodec(FitByAnalysis):
     def __init__(self, k: int = 5):
         self.k = int(k)
 
-    def fit(self, s: pd.Series) -> "TextCodec":
-        texts = s.dropna().astype(str)
-        rows = [t.split() for t in texts]
-        doc_freq = Counter(w for words in rows for w in set(words))
-        vocab = sorted(w for w, c in doc_freq.items() if c >= self.k)
-        index = {w: i for i, w in enumerate(vocab)}
-        pairs = Counter()
-        starts = Counter()
-        for words in rows:
-            kept = [w for w in words if w in index]
-            if kept:
-                starts[kept[0]] += 1
-            pairs.update(set(zip(kept, kept[1:])))
-        self.vocab_ = vocab
-        self.unigram_ = [doc_freq[w] for w in vocab]
-        self.starts_ = {w: c for w, c in starts.items() if c >= self.k}
-        self.pairs_ = [[index[a], index[b], c] for (a, b), c in pairs.items() if c >= self.k]
+    def analyse(self, s: pd.Series) -> Stats:
+        """Per word and per adjacent word pair, the number of rows holding it; first words; text lengths."""
+        rows = [t.split() for t in s.dropna().astype(str)]
+        words = Counter(w for ws in rows for w in set(ws))
+        starts = Counter(ws[0] for ws in rows if ws)
+        pairs = Counter(PAIR.join(p) for ws in rows for p in set(zip(ws, ws[1:])))
         lengths = s.astype("string").str.split().str.len().astype(float)
-        self.length_ = NumericCodec(decimals=0, k=self.k, units=[1]).fit(lengths.to_numpy())
+        as_series = lambda c: pd.Series(c, dtype=np.int64)  # noqa: E731
+        return {"words": as_series(words), "starts": as_series(starts), "pairs": as_series(pairs),
+                "length": self._length().analyse(lengths.to_numpy())}
+
+    def reduce(self, stats: Stats) -> "TextCodec":
+        """Only words used in >= k rows, and pairs and first words seen in >= k rows, are kept."""
+        words = stats["words"]
+        vocab = sorted(w for w, c in words.items() if c >= self.k)
+        index = {w: i for i, w in enumerate(vocab)}
+        self.vocab_ = vocab
+        self.unigram_ = [int(words[w]) for w in vocab]
+        self.starts_ = {w: int(c) for w, c in stats["starts"].items() if c >= self.k and w in index}
+        self.pairs_ = []
+        for pair, c in stats["pairs"].items():
+            a, b = pair.split(PAIR)
+            if c >= self.k and a in index and b in index:
+                self.pairs_.append([index[a], index[b], int(c)])
+        self.length_ = self._length().reduce(stats["length"])
         return self
+
+    def _length(self) -> NumericCodec:
+        return NumericCodec(decimals=0, k=self.k, units=[1])
+
+    @property
+    def null_token(self) -> int | None:
+        return self.length_.null_token
 
     @property
     def cardinalities(self) -> list[int]:
