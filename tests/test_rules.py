@@ -68,3 +68,33 @@ def test_bad_rules_name_what_is_wrong(orders):
         Synthesizer(model="copula", schema=schema).fit(orders)
     with pytest.raises(LookalikeError, match="is not allowed"):
         evaluate_expression("__import__('os').system('x')", orders)
+
+
+def _unique_pairs_table():
+    rng = np.random.default_rng(4)
+    n = 600
+    return pd.DataFrame({"branch": rng.choice([f"b{i}" for i in range(12)], n),
+                         "desk": rng.choice([f"d{i}" for i in range(8)], n),
+                         "amount": rng.gamma(2, 40, n).round(2)})
+
+
+def test_a_unique_rule_holds_across_streamed_batches():
+    df = _unique_pairs_table()  # 96 (branch, desk) pairs exist
+    schema = infer_schema(df)
+    schema.rules = [{"type": "unique", "columns": ["branch", "desk"]}]
+    syn = Synthesizer(model="copula", seed=0, schema=schema).fit(df)
+    batches = list(syn.sample_batches(80, seed=1, batch_size=20))
+    out = pd.concat(batches, ignore_index=True)
+    assert len(batches) == 4 and len(out) == 80
+    assert not out.duplicated(["branch", "desk"]).any()
+    again = pd.concat(syn.sample_batches(80, seed=1, batch_size=20), ignore_index=True)
+    pd.testing.assert_frame_equal(out, again)
+
+
+def test_a_unique_rule_that_cannot_hold_is_an_error_not_a_silent_violation():
+    df = _unique_pairs_table()
+    schema = infer_schema(df)
+    schema.rules = [{"type": "unique", "columns": ["branch", "desk"]}]
+    syn = Synthesizer(model="copula", seed=0, schema=schema).fit(df)
+    with pytest.raises(LookalikeError, match="unique"):
+        syn.sample(200, seed=1)  # more rows than there are pairs

@@ -213,18 +213,40 @@ class RuleSet:
                 df[c] = _like(df[c], value)
         return df
 
-    def violations(self, df: pd.DataFrame) -> np.ndarray:
-        """Rows that break a rule which cannot be enforced by construction."""
-        bad = np.zeros(len(df), dtype=bool)
-        for r in self.rules:
+    def violations(self, df: pd.DataFrame, seen: dict | None = None) -> np.ndarray:
+        """Rows that break a rule which cannot be enforced by construction. ``seen`` (from :meth:`remember`)
+        holds the unique keys of earlier batches of the same sample, so uniqueness holds across batches."""
+        return np.any([bad for _, bad in self._broken(df, seen)], axis=0) if self.rules else np.zeros(len(df), bool)
+
+    def _broken(self, df: pd.DataFrame, seen: dict | None):
+        """(rule, rows breaking it) for every rule checked after sampling."""
+        for i, r in enumerate(self.rules):
             if r["type"] == "inequality":
-                bad |= self._inequality_bad(df, r)
+                yield r, self._inequality_bad(df, r)
             elif r["type"] == "unique":
-                bad |= df.duplicated(subset=r["columns"], keep="first").to_numpy()
+                bad = df.duplicated(subset=r["columns"], keep="first").to_numpy()
+                earlier = (seen or {}).get(str(i))
+                if earlier:
+                    bad |= np.fromiter((key in earlier for key in _keys(df, r["columns"])), bool, len(df))
+                yield r, bad
             elif r["type"] == "range":
                 x = pd.to_numeric(df[r["column"]], errors="coerce").to_numpy(float)
-                bad |= (x < r.get("min", -np.inf)) | (x > r.get("max", np.inf))
-        return bad
+                yield r, (x < r.get("min", -np.inf)) | (x > r.get("max", np.inf))
+
+    def remember(self, df: pd.DataFrame, seen: dict) -> None:
+        """Add a finished batch's unique keys to ``seen``."""
+        for i, r in enumerate(self.rules):
+            if r["type"] == "unique":
+                seen.setdefault(str(i), set()).update(_keys(df, r["columns"]))
+
+    def check(self, df: pd.DataFrame, seen: dict | None = None) -> None:
+        """Raise if any row still breaks a rule: output that breaks a declared rule is never returned."""
+        for r, bad in self._broken(df, seen):
+            if bad.any():
+                raise LookalikeError(
+                    f"{int(bad.sum()):,} generated rows break the rule {r} even after resampling and repair; "
+                    "the model cannot produce enough rows that satisfy it (for a unique rule: fewer distinct "
+                    "combinations than rows asked for). Ask for fewer rows or remove the rule from the schema.")
 
     def _inequality_bad(self, df, r) -> np.ndarray:
         a = _numeric(df, r["left"], self.kinds[r["left"]])
@@ -277,3 +299,9 @@ def _like(original: pd.Series, values: np.ndarray) -> pd.Series:
 
 def _plain(v):
     return v.item() if isinstance(v, np.generic) else v
+
+
+def _keys(df: pd.DataFrame, columns: list[str]) -> list[tuple]:
+    """Hashable row keys over ``columns``; missing values compare equal to each other, as in ``duplicated``."""
+    return [tuple(None if pd.isna(v) else _plain(v) for v in row)
+            for row in df[columns].itertuples(index=False, name=None)]

@@ -151,17 +151,21 @@ class Synthesizer:
             for group, token in self.encoder_.null_tokens().items():
                 suppress.setdefault(group, []).append(token)
         id_state: dict = {}
+        rule_state: dict = {}  # unique keys already emitted: uniqueness holds across batches
         for start in range(0, int(n), batch_size):
             size = min(batch_size, int(n) - start)
             batch_seed = int(np.random.default_rng([seed, start]).integers(2**31))
             part = seed_data.iloc[start:start + size] if seed_data is not None else None
             fixed = self._fixed_tokens(size, batch_seed, conditions, rebalance, part, strict)
-            yield self._sample_with_rules(size, batch_seed, fixed, suppress, start, id_state)
+            yield self._sample_with_rules(size, batch_seed, fixed, suppress, start, id_state, rule_state)
             if progress:
                 progress((start + size) / n, f"{start + size:,} of {n:,} rows")
 
-    def _sample_with_rules(self, size, seed, fixed, suppress, start, id_state, max_rounds: int = 50):
-        """Sample, enforce constructive rules, resample rows that break the others, repair what is left."""
+    def _sample_with_rules(self, size, seed, fixed, suppress, start, id_state, rule_state=None,
+                           max_rounds: int = 50):
+        """Sample, enforce constructive rules, resample rows that break the others, repair what is left;
+        a row that still breaks a rule is an error, never output."""
+        rule_state = {} if rule_state is None else rule_state
         def draw(count, round_seed, fixed_part):
             kwargs = {"seed": round_seed, "fixed": fixed_part}
             if suppress:
@@ -170,7 +174,7 @@ class Synthesizer:
 
         df = self.encoder_.decode(draw(size, seed, fixed), seed=seed, row_offset=start, id_state=id_state)
         df = self.rules_.apply(df)
-        bad = self.rules_.violations(df)
+        bad = self.rules_.violations(df, rule_state)
         keep_ids = [c for c in df.columns if self.schema_[c].kind == Kind.ID]
         for round_ in range(max_rounds):
             if not bad.any():
@@ -183,9 +187,11 @@ class Synthesizer:
             fresh.index = df.index[rows]
             fresh[keep_ids] = df.loc[df.index[rows], keep_ids]
             df.loc[df.index[rows]] = fresh[df.columns]
-            bad = self.rules_.violations(df)
+            bad = self.rules_.violations(df, rule_state)
         if bad.any():
             df = self.rules_.apply(self.rules_.repair(df))
+            self.rules_.check(df, rule_state)
+        self.rules_.remember(df, rule_state)
         return df
 
     def sample_to_file(self, n: int | None, path: str | Path, seed: int | None = None, force: bool = False,
