@@ -39,9 +39,9 @@ class TextCodec(FitByAnalysis):
         index = {w: i for i, w in enumerate(vocab)}
         self.vocab_ = vocab
         self.unigram_ = [int(words[w]) for w in vocab]
-        self.starts_ = {w: int(c) for w, c in stats["starts"].items() if c >= self.k and w in index}
+        self.starts_ = {w: int(c) for w, c in sorted(stats["starts"].items()) if c >= self.k and w in index}
         self.pairs_ = []
-        for pair, c in stats["pairs"].items():
+        for pair, c in sorted(stats["pairs"].items()):  # sorted: the same state however the counts were made
             a, b = pair.split(PAIR)
             if c >= self.k and a in index and b in index:
                 self.pairs_.append([index[a], index[b], int(c)])
