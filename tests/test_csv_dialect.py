@@ -279,3 +279,11 @@ def test_synth_round_trip_latin1_accented_categories(tmp_path, capsys):
     assert synthetic.columns.tolist() == ["café", "price", "n"]
     assert set(synthetic["café"]) <= {"crème brûlée", "Müsli", "piñata"} and synthetic["café"].nunique() >= 2
     assert sniff_csv(out)["encoding"] in ("cp1252", "latin-1")
+
+
+def test_pandas_own_decimal_comma_output_sniffs_back(tmp_path):
+    path = tmp_path / "pandas.csv"
+    df = pd.DataFrame({"x": [1.5e-07, 2.25, np.nan, np.inf], "y": ["a", "b", "c", "d"]})
+    df.to_csv(path, sep=";", decimal=",", index=False)
+    assert sniff_csv(path)["decimal"] == ","
+    assert read_table(path)["x"].tolist()[:2] == [1.5e-07, 2.25]

@@ -25,11 +25,11 @@ DEFAULT_DIALECT = {"delimiter": ",", "decimal": ".", "thousands": None, "encodin
                    "lineterminator": "\n"}
 SAMPLE_BYTES = 512 * 1024
 _UTF8_BOM = codecs.BOM_UTF8
-# pandas' default missing-value spellings: they say nothing about the number format
+# pandas' missing-value spellings and infinities: they say nothing about the number format
 _NA = {"", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "NULL", "null", "None", "<NA>", "#N/A", "#NA",
-       "#N/A N/A", "1.#IND", "-1.#IND", "1.#QNAN", "-1.#QNAN"}
+       "#N/A N/A", "1.#IND", "-1.#IND", "1.#QNAN", "-1.#QNAN", "inf", "-inf", "Infinity", "-Infinity"}
 # a number as written with ',' for decimals and optional '.' between groups of three digits: 1.234.567,89 / 12,5 / 7
-_EU_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?")
+_EU_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?(?:[eE][+-]?\d+)?")
 # a number that can only be read with '.' for decimals: 2.5 / .5 / 1,234.56 / 1.5e3 (but not 1.234, which is ambiguous)
 _DOT_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})*|\d*)\.\d+(?:[eE][+-]?\d+)?")
 _DOT_GROUP = re.compile(r"\d\.\d{3}")
