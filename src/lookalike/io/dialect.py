@@ -233,6 +233,8 @@ def read_csv(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def _to_csv_kwargs(dialect: dict | None, first: bool) -> dict:
+    """pandas ``to_csv`` settings for ``dialect``. pandas cannot write thousands separators, so numbers are
+    written without them ('1234,56'); ``sniff_csv`` still reads that back with a decimal comma."""
     if dialect is None:
         return {}
     d = check_dialect(dialect)
