@@ -219,7 +219,7 @@ def impute(
     df = read_table(data)
     before = int(df.isna().sum().sum())
     filled = syn.impute(df, seed=seed)
-    write_table(filled, output, force=force)
+    write_table(filled, output, force=force, dialect=df.attrs.get("csv_dialect"))
     out.print(f"{before - int(filled.isna().sum().sum()):,} missing cells filled; written to [bold]{output}[/bold]")
 
 
@@ -244,7 +244,9 @@ def schema(
 
         text = spec_to_yaml(spec_from_table(df, name=data.stem))
     else:
-        text = infer_schema(df, source=str(data)).to_yaml()
+        inferred = infer_schema(df, source=str(data))
+        inferred.dialect = df.attrs.get("csv_dialect")  # CSV input: how the file is written (delimiter, decimals)
+        text = inferred.to_yaml()
     if output is None:
         out.print(text, markup=False, highlight=False)
         return

@@ -80,6 +80,9 @@ class Synthesizer:
                 f"every value that appears in fewer than {self.k} rows private")
         df = df.copy(deep=False)  # never mutate the caller's table (columns may be replaced below, not edited)
         self.schema_ = self._resolve_schema(df)
+        if df.attrs.get("csv_dialect") and not self.schema_.dialect:  # read from CSV: write samples back alike
+            from dataclasses import replace  # a copy: the user's schema object stays as it was
+            self.schema_ = replace(self.schema_, dialect=dict(df.attrs["csv_dialect"]))
         if progress:
             progress(0.02, "encoding columns")
         self.rules_ = RuleSet(self.schema_.rules, self.schema_).fit(df, k=self.schema_.k)
@@ -196,9 +199,13 @@ class Synthesizer:
 
     def sample_to_file(self, n: int | None, path: str | Path, seed: int | None = None, force: bool = False,
                        progress: Progress | None = None, **kwargs) -> Path:
-        """Stream the sample to CSV or Parquet in batches (bounded memory); atomic, like every write."""
+        """Stream the sample to CSV or Parquet in batches (bounded memory); atomic, like every write.
+
+        CSV is written in the dialect of the training file (``schema_.dialect``) when it was a CSV file."""
         import pyarrow as pa
         import pyarrow.parquet as pq
+
+        from lookalike.io.dialect import write_csv_batch
 
         path = check_writable(path, force=force)
         parquet = path.suffix.lower() in (".parquet", ".pq")
@@ -212,7 +219,7 @@ class Synthesizer:
                             writer = pq.ParquetWriter(tmp, table.schema)
                         writer.write_table(table.cast(writer.schema))
                     else:
-                        df.to_csv(tmp, mode="w" if i == 0 else "a", header=i == 0, index=False)
+                        write_csv_batch(df, tmp, first=i == 0, dialect=self.schema_.dialect)
             finally:
                 if writer is not None:
                     writer.close()

@@ -10,13 +10,18 @@ from typing import Iterator
 import pandas as pd
 
 from lookalike.errors import LookalikeError
+from lookalike.io.dialect import read_csv, write_csv
 
 READ_FORMATS = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet", ".xlsx": "Excel", ".xls": "Excel"}
 WRITE_FORMATS = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet"}
 
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a CSV, Parquet or Excel file; every failure names the file."""
+    """Read a CSV, Parquet or Excel file; every failure names the file.
+
+    CSV files are read in their sniffed dialect (delimiter, decimal mark, thousands separator, encoding),
+    which is attached as ``df.attrs["csv_dialect"]`` so the output can be written the same way.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in READ_FORMATS:
@@ -29,7 +34,7 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         raise LookalikeError(f"{path}: is a directory, expected a {READ_FORMATS[suffix]} file")
     try:
         if suffix == ".csv":
-            df = pd.read_csv(path, keep_default_na=True)
+            df = read_csv(path)
         elif suffix in (".parquet", ".pq"):
             df = pd.read_parquet(path)
         else:
@@ -38,6 +43,8 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         raise LookalikeError(f"{path}: the file is empty") from None
     except PermissionError:
         raise LookalikeError(f"{path}: permission denied") from None
+    except LookalikeError:
+        raise
     except Exception as exc:  # parser errors differ by format; keep the file name in front
         raise LookalikeError(f"{path}: cannot read {READ_FORMATS[suffix]} file ({exc})") from None
     if df.shape[1] == 0:
@@ -86,12 +93,16 @@ def atomic_path(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
             tmp_path.unlink()
 
 
-def write_table(df: pd.DataFrame, path: str | os.PathLike, force: bool = False) -> Path:
-    """Write CSV or Parquet atomically (temp file, then rename)."""
+def write_table(df: pd.DataFrame, path: str | os.PathLike, force: bool = False, dialect: dict | None = None) -> Path:
+    """Write CSV or Parquet atomically (temp file, then rename).
+
+    ``dialect`` (CSV only; e.g. ``df.attrs["csv_dialect"]`` of a table read by ``read_table``) sets the
+    delimiter, decimal mark, encoding, BOM and line ends; None writes pandas' default CSV.
+    """
     path = check_writable(path, force=force)
     with atomic_path(path, force=force) as tmp:
         if path.suffix.lower() == ".csv":
-            df.to_csv(tmp, index=False)
+            write_csv(df, tmp, dialect)
         else:
             df.to_parquet(tmp, index=False)
     return path

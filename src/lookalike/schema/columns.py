@@ -82,6 +82,7 @@ class TableSchema:
     columns: list[ColumnSchema]
     value_protection: dict[str, Any] = field(default_factory=lambda: {"enabled": True, "k": 5})
     rules: list[dict] = field(default_factory=list)
+    dialect: dict | None = None  # the CSV dialect the table was read in (lookalike.io.sniff_csv); output uses it
 
     def __getitem__(self, name: str) -> ColumnSchema:
         for c in self.columns:
@@ -103,6 +104,7 @@ class TableSchema:
             "value_protection": dict(self.value_protection),
             "columns": [c.to_dict() for c in self.columns],
             "rules": list(self.rules),
+            **({"dialect": dict(self.dialect)} if self.dialect else {}),
         }
 
     @classmethod
@@ -110,10 +112,13 @@ class TableSchema:
         if not isinstance(d, dict) or not isinstance(d.get("columns"), list):
             raise LookalikeError("a schema needs a 'columns' list")
         vp = d.get("value_protection") or {"enabled": True, "k": 5}
+        if d.get("dialect") is not None and not isinstance(d["dialect"], dict):
+            raise LookalikeError("a schema's 'dialect' must be a mapping such as {delimiter: ';', decimal: ','}")
         return cls(
             columns=[ColumnSchema.from_dict(c) for c in d["columns"]],
             value_protection=dict(vp),
             rules=list(d.get("rules") or []),
+            dialect=dict(d["dialect"]) if isinstance(d.get("dialect"), dict) else None,
         )
 
     def to_yaml(self) -> str:
