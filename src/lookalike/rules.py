@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from lookalike.errors import LookalikeError
+from lookalike.schema.columns import Kind
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 _BIN = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide}
@@ -60,7 +61,7 @@ def evaluate_expression(expression: str, df: pd.DataFrame) -> np.ndarray:
 
 
 def _numeric(df: pd.DataFrame, col: str, kind: str) -> np.ndarray:
-    if kind == "datetime":
+    if kind == Kind.DATETIME:
         return pd.to_datetime(df[col], errors="coerce", format="mixed").to_numpy("datetime64[ns]").astype("int64").astype(float)
     return pd.to_numeric(df[col], errors="coerce").to_numpy(float)
 
@@ -72,9 +73,9 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
         df = df.sample(max_rows, random_state=seed)
     kinds = {c.name: c.kind for c in schema.columns}
     decimals = {c.name: int(c.options.get("decimals", 0) or 0) for c in schema.columns}
-    numeric = [c for c, k in kinds.items() if k == "numeric"]
+    numeric = [c for c, k in kinds.items() if k == Kind.NUMERIC]
     rules: list[dict] = []
-    values = {c: _numeric(df, c, kinds[c]) for c in numeric + [c for c, k in kinds.items() if k == "datetime"]}
+    values = {c: _numeric(df, c, kinds[c]) for c in numeric + [c for c, k in kinds.items() if k == Kind.DATETIME]}
     rich = {c: v for c, v in values.items() if len(np.unique(v[~np.isnan(v)])) >= 10}
 
     derived: set[str] = set()
@@ -141,7 +142,7 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
             rules.append({"type": "inequality", "left": b, "op": "<=", "right": a, "source": "detected"})
 
     # fixed combinations: a categorical that determines another (city -> country)
-    cats = [c for c, k in kinds.items() if k == "categorical"]
+    cats = [c for c, k in kinds.items() if k == Kind.CATEGORICAL]
     for a, b in itertools.permutations(cats, 2):
         pair = df[[a, b]].dropna()
         na, nb = pair[a].nunique(), pair[b].nunique()
