@@ -31,12 +31,15 @@ FAKER_PROVIDERS: dict[str, str] = {
 }
 
 
-def pii_kind_from_name(name: str) -> str | None:
+def pii_kind_from_name(name: str, generic: bool = True) -> str | None:
     """The PII kind a column name suggests ('customerEmail' -> 'email', 'name' -> 'person_name'), or None.
 
-    A name alone is weak evidence: schema inference also checks the values (``detect_pii``)."""
+    ``generic=False`` leaves a bare 'name' (an airport? a product?) undecided. A name alone is weak
+    evidence: schema inference also checks the values (``detect_pii``)."""
     hint = name_hint(name)
-    return "person_name" if hint == "generic_name" else hint
+    if hint == "generic_name":
+        return "person_name" if generic else None
+    return hint
 
 
 def faker_provider(kind: str) -> str:
