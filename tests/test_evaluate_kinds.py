@@ -90,3 +90,14 @@ def test_importing_evaluate_pulls_in_no_generator():
             "print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_float_flag_target_is_a_class_label_and_its_positive_class_still_matches():
+    rng = np.random.default_rng(3)
+    n = 200
+    x = rng.normal(size=n)
+    df = pd.DataFrame({"x": x, "y": (x + rng.normal(0, 0.5, n) > 0).astype(float)})
+    report = evaluate(df.iloc[:150], df.iloc[:150].copy(), holdout=df.iloc[150:], target="y", positive_class=1.0)
+    assert report.details["meta"]["kinds"]["y"] == "categorical"  # 0.0/1.0 is a boolean
+    assert report.details["utility"]["positive_class"] == "1"
+    assert report.metrics["trtr_score"] > 0.7

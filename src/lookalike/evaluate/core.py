@@ -11,8 +11,8 @@ from threadpoolctl import threadpool_limits
 
 from lookalike.errors import LookalikeError
 from lookalike.evaluate import discriminator, fairness, fidelity, granularity, privacy, utility
-from lookalike.evaluate.prepare import (CATEGORICAL, NUMERIC, Binner, canonical, check_columns, evaluation_kind,
-                                        infer_columns, sample_rows)
+from lookalike.evaluate.prepare import (CATEGORICAL, NUMERIC, Binner, _as_text, canonical, check_columns,
+                                        evaluation_kind, infer_columns, sample_rows)
 from lookalike.schema.columns import TableSchema
 from lookalike.evaluate.report import EvaluationReport
 
@@ -230,7 +230,7 @@ def _evaluate(train, synthetic, holdout, target, sensitive, seed, max_rows, posi
             details["fairness"] = {"note": "Fairness needs a classification target (pass target=...)."}
         else:
             pos = utility.positive_class(train_c[target], positive_class)
-            pos = str(pos) if kinds[target] == CATEGORICAL else pos
+            pos = _as_text(pos) if kinds[target] == CATEGORICAL else pos
             details["fairness"] = fairness.evaluate_fairness(binner, train_c, synth_c, hold_c, sensitive, target,
                                                              pos, util)
     if util is not None:
