@@ -11,6 +11,8 @@ and ``lookalike fake`` reads back.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import yaml
@@ -111,8 +113,6 @@ def _column_statistics(col: ColumnSchema, series: pd.Series, min_count: int) -> 
 
 
 def _tokens(name: str) -> str:
-    import re
-
     snake = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", str(name)).lower()
     return re.sub(r"[^a-z0-9]+", "_", snake).strip("_")
 

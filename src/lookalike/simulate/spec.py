@@ -68,7 +68,7 @@ import numpy as np
 import yaml
 
 from lookalike.errors import LookalikeError
-from lookalike.schema.columns import ColumnSchema, ForeignKey, TableSchema
+from lookalike.schema.columns import ColumnSchema, TableSchema
 from lookalike.schema.statistics import DEFAULT_SOURCES, KIND_OPTIONS, default_statistics, has_statistics
 from lookalike.simulate.expr import referenced_names
 
