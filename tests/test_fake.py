@@ -156,9 +156,10 @@ def real():
 def test_spec_from_table_declares_statistics_not_values(real):
     spec = spec_from_table(real, "clients")
     text = spec_to_yaml(spec)
-    cols = spec["tables"]["clients"]["columns"]
-    assert cols["full_name"] == {"faker": "name"} and cols["email"] == {"faker": "email"}
-    assert cols["customer_id"]["dist"] == "sequence"
+    cols = {c["name"]: c for c in spec["tables"]["clients"]["columns"]}  # schema entries plus statistics
+    assert cols["full_name"]["faker"] == "name" and cols["email"]["faker"] == "email"
+    assert cols["full_name"]["kind"] == "pii" and cols["email"]["pii"] == "email"
+    assert cols["customer_id"]["dist"] == "sequence" and cols["customer_id"]["kind"] == "id"
     assert "Person 1" not in text and "corp.example" not in text and "5000" not in text
     assert set(cols["tier"]["values"]) == {"A", "B", "C"}  # rare categories (< 5 rows) dropped
     assert cols["income"]["null_rate"] == pytest.approx(real["income"].isna().mean(), abs=1e-3)
@@ -180,7 +181,9 @@ def test_spec_from_table_round_trip_reproduces_marginals_and_dependence(real):
 
 @pytest.mark.parametrize("name, provider", [("email", "email"), ("customerEmail", "email"), ("phone", "phone_number"),
                                             ("first_name", "first_name"), ("home_address", "street_address"),
-                                            ("age", None), ("amount", None), ("username", "user_name")])
+                                            ("age", None), ("amount", None), ("full_name", "name"),
+                                            # quasi-identifiers and logins are not PII kinds: categories or keys
+                                            ("username", None), ("city", None), ("zip", None)])
 def test_pii_names_map_to_faker_providers(name, provider):
     assert pii_provider(name) == provider
 

@@ -11,7 +11,9 @@ from threadpoolctl import threadpool_limits
 
 from lookalike.errors import LookalikeError
 from lookalike.evaluate import discriminator, fairness, fidelity, granularity, privacy, utility
-from lookalike.evaluate.prepare import Binner, canonical, check_columns, infer_kinds, sample_rows
+from lookalike.evaluate.prepare import (CATEGORICAL, NUMERIC, Binner, _as_text, canonical, check_columns,
+                                        evaluation_kind, infer_columns, sample_rows)
+from lookalike.schema.columns import TableSchema
 from lookalike.evaluate.report import EvaluationReport
 
 MAX_PAIRS = 1000
@@ -23,7 +25,7 @@ MAX_PLOTTED_COLUMNS = 60
 
 def evaluate(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame | None = None,
              target: str | None = None, sensitive: str | None = None, seed: int = 0, max_rows: int = 50_000,
-             positive_class=None, n_threads: int = 1) -> EvaluationReport:
+             positive_class=None, n_threads: int = 1, schema: TableSchema | dict | None = None) -> EvaluationReport:
     """Measure fidelity, granularity, utility, privacy and (with ``sensitive``) fairness of ``synthetic``.
 
     train: the real rows the generator learned from. holdout: real rows it never saw (strongly recommended:
@@ -32,18 +34,26 @@ def evaluate(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame
     scores treat as positive (default: the rarest real class). Tables above ``max_rows`` are sampled (seeded).
     n_threads: threads for the OpenMP/BLAS pools; 1 by default because OpenMP spin-waiting on a busy machine
     made gradient boosting ~8x slower with 2 threads than with 1 in our measurements.
+    schema: the fitted schema (e.g. ``Synthesizer.schema_``) to measure columns by; columns it does not
+    describe, or all without it, get their kind from schema inference on ``train``. Numbers and dates become
+    numeric and datetime; every other kind is compared as labels (see ``prepare.evaluation_kind``).
     """
+    if isinstance(schema, dict):
+        schema = TableSchema.from_dict(schema)
     with threadpool_limits(limits=n_threads):
-        return _evaluate(train, synthetic, holdout, target, sensitive, seed, max_rows, positive_class)
+        return _evaluate(train, synthetic, holdout, target, sensitive, seed, max_rows, positive_class, schema)
 
 
-def _evaluate(train, synthetic, holdout, target, sensitive, seed, max_rows, positive_class) -> EvaluationReport:
+def _evaluate(train, synthetic, holdout, target, sensitive, seed, max_rows, positive_class,
+              schema=None) -> EvaluationReport:
     _validate(train, synthetic, holdout, target, sensitive, max_rows)
-    kinds = infer_kinds(train)
     rows_in = {"train": len(train), "synthetic": len(synthetic), "holdout": None if holdout is None else len(holdout)}
-    train_c = canonical(sample_rows(train, max_rows, seed), kinds)
-    synth_c = canonical(sample_rows(synthetic, max_rows, seed + 1), kinds)
-    hold_c = None if holdout is None else canonical(sample_rows(holdout, max_rows, seed + 2), kinds)
+    train_sample = sample_rows(train, max_rows, seed)
+    described = infer_columns(train_sample, schema)
+    kinds = {col: evaluation_kind(c.kind) for col, c in described.items()}
+    train_c = canonical(train_sample, kinds, described)
+    synth_c = canonical(sample_rows(synthetic, max_rows, seed + 1), kinds, described)
+    hold_c = None if holdout is None else canonical(sample_rows(holdout, max_rows, seed + 2), kinds, described)
     _check_kinds(train_c, synth_c, kinds)
 
     columns = list(kinds)
@@ -56,6 +66,7 @@ def _evaluate(train, synthetic, holdout, target, sensitive, seed, max_rows, posi
         "rows_used": {"train": len(train_c), "synthetic": len(synth_c), "holdout": None if hold_c is None else len(hold_c)},
         "sampled": any(v is not None and v > max_rows for v in rows_in.values()),
         "max_rows": max_rows, "seed": seed, "kinds": kinds, "target": target, "sensitive": sensitive,
+        "schema_kinds": {col: c.kind for col, c in described.items()},
         "floor_source": "train",
     }}
     metrics: dict = {}
@@ -176,7 +187,7 @@ def _evaluate(train, synthetic, holdout, target, sensitive, seed, max_rows, posi
         metrics["discriminator_auc_holdout"] = None
 
     # -- granularity -------------------------------------------------------------------------------
-    plain_numeric = [c for c in numeric_cols if kinds[c] == "numeric"]
+    plain_numeric = [c for c in numeric_cols if kinds[c] == NUMERIC]
     details["granularity"] = granularity.granularity_table(train_c, synth_c, hold_c, plain_numeric, seed)
     metrics["granularity_worst_gap"] = granularity.worst_gap(details["granularity"])
     metrics["granularity_worst_gap_holdout"] = granularity.worst_gap(details["granularity"], "holdout")
@@ -219,7 +230,7 @@ def _evaluate(train, synthetic, holdout, target, sensitive, seed, max_rows, posi
             details["fairness"] = {"note": "Fairness needs a classification target (pass target=...)."}
         else:
             pos = utility.positive_class(train_c[target], positive_class)
-            pos = str(pos) if kinds[target] == "categorical" else pos
+            pos = _as_text(pos) if kinds[target] == CATEGORICAL else pos
             details["fairness"] = fairness.evaluate_fairness(binner, train_c, synth_c, hold_c, sensitive, target,
                                                              pos, util)
     if util is not None:
@@ -256,7 +267,7 @@ def _validate(train, synthetic, holdout, target, sensitive, max_rows):
 def _check_kinds(train_c, synth_c, kinds):
     """A numeric training column whose synthetic values are mostly not numbers is a user error worth naming."""
     for col, kind in kinds.items():
-        if kind != "categorical":
+        if kind != CATEGORICAL:
             real_missing = np.isnan(train_c[col].to_numpy()).mean()
             syn_missing = np.isnan(synth_c[col].to_numpy()).mean()
             if syn_missing > 0.5 and syn_missing > real_missing + 0.4:

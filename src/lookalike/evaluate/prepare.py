@@ -1,6 +1,7 @@
 """Shared preparation: column kinds, canonical values, seeded sampling and the binning every fidelity metric uses.
 
-Evaluation reads DataFrames only. Values are made comparable first (numbers as float, dates as seconds,
+Evaluation reads DataFrames only. Kinds come from schema inference (the synthesizer's own), so text that holds
+numbers or dates is measured by value. Values are made comparable first (numbers as float, dates as seconds,
 everything else as text), so a synthetic column stored as float still matches a real integer column.
 """
 from __future__ import annotations
@@ -9,42 +10,66 @@ import numpy as np
 import pandas as pd
 
 from lookalike.errors import LookalikeError
+from lookalike.schema.columns import ColumnSchema, Kind, TableSchema
+from lookalike.schema.infer import infer_column
+from lookalike.schema.values import as_numbers, as_seconds
 
-NUMERIC, CATEGORICAL, DATETIME = "numeric", "categorical", "datetime"
+# The three kinds evaluation measures by. Every schema kind maps onto one of them (see ``evaluation_kind``).
+NUMERIC, CATEGORICAL, DATETIME = Kind.NUMERIC, Kind.CATEGORICAL, Kind.DATETIME
 
 
-def infer_kinds(train: pd.DataFrame) -> dict[str, str]:
-    """Numeric (not bool), datetime, or categorical for everything else; decided on the real training data."""
-    kinds = {}
+def evaluation_kind(kind: Kind) -> Kind:
+    """numeric -> numeric, datetime -> datetime; everything else (boolean, categorical, constant, and the
+    generated kinds id, pii and text, whose values are compared as labels) -> categorical."""
+    return kind if kind in (NUMERIC, DATETIME) else CATEGORICAL
+
+
+def infer_columns(train: pd.DataFrame, schema: TableSchema | None = None) -> dict[str, ColumnSchema]:
+    """The schema column of every training column: from ``schema`` where it describes the column, else from
+    :func:`lookalike.schema.infer.infer_column`, the same inference the synthesizer uses. So numbers and dates
+    read from a CSV as text are measured as numbers and dates, not as labels."""
+    described = {c.name: c for c in schema.columns} if schema is not None else {}
+    out = {}
     for col in train.columns:
-        s = train[col]
-        if pd.api.types.is_bool_dtype(s):
-            kinds[col] = CATEGORICAL
-        elif pd.api.types.is_numeric_dtype(s):
-            kinds[col] = NUMERIC
-        elif pd.api.types.is_datetime64_any_dtype(s):
-            kinds[col] = DATETIME
-        else:
-            kinds[col] = CATEGORICAL
-    return kinds
+        if col in described:
+            out[col] = described[col]
+            continue
+        try:
+            out[col] = infer_column(str(col), train[col], source="train")
+        except LookalikeError:  # nothing to infer from (an all-missing column): decide by dtype
+            out[col] = ColumnSchema(str(col), _dtype_kind(train[col]), str(train[col].dtype))
+    return out
 
 
-def canonical(df: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
-    """Numbers and dates as float64 (dates in seconds), categories as Python strings; missing stays NaN/None."""
+def _dtype_kind(s: pd.Series) -> Kind:
+    if pd.api.types.is_bool_dtype(s):
+        return CATEGORICAL
+    if pd.api.types.is_numeric_dtype(s):
+        return NUMERIC
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return DATETIME
+    return CATEGORICAL
+
+
+def infer_kinds(train: pd.DataFrame, schema: TableSchema | None = None) -> dict[str, Kind]:
+    """Evaluation kind (numeric, datetime or categorical) of every column, decided on the real training data
+    by schema inference (or by ``schema`` where given)."""
+    return {col: evaluation_kind(c.kind) for col, c in infer_columns(train, schema).items()}
+
+
+def canonical(df: pd.DataFrame, kinds: dict[str, str], columns: dict[str, ColumnSchema] | None = None) -> pd.DataFrame:
+    """Numbers and dates as float64 (dates in seconds), categories as Python strings; missing stays NaN/None.
+
+    ``columns`` (schema columns by name) says how text holds numbers (thousands separators) and dates
+    (formats); without it, text is read as plainly as possible."""
+    columns = columns or {}
     out = {}
     for col, kind in kinds.items():
         s = df[col]
         if kind == NUMERIC:
-            if pd.api.types.is_bool_dtype(s):
-                s = s.astype(float)
-            out[col] = pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()
+            out[col] = as_numbers(s, columns.get(col)).to_numpy(dtype="float64", na_value=np.nan)
         elif kind == DATETIME:
-            t = pd.to_datetime(s, errors="coerce")
-            if getattr(t.dt, "tz", None) is not None:
-                t = t.dt.tz_convert(None)
-            secs = t.astype("int64").astype("float64") / 1e9
-            secs[t.isna().to_numpy()] = np.nan
-            out[col] = np.asarray(secs, dtype="float64")
+            out[col] = as_seconds(s, columns.get(col))
         else:
             values = s.astype(object).to_numpy()
             missing = pd.isna(values)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,8 @@ def to_plain(value):
         return [to_plain(v) for v in value]
     if isinstance(value, np.ndarray):
         return [to_plain(v) for v in value.tolist()]
+    if isinstance(value, Enum):  # column kinds: the plain word
+        return value.value
     if isinstance(value, (np.bool_, bool)):
         return bool(value)
     if isinstance(value, (np.integer,)):

@@ -12,7 +12,7 @@ from sklearn.inspection import permutation_importance
 from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, r2_score, roc_auc_score
 
 from lookalike.evaluate.features import FeatureEncoder
-from lookalike.evaluate.prepare import CATEGORICAL
+from lookalike.evaluate.prepare import CATEGORICAL, _as_text
 
 MAX_CLASSES_FOR_NUMERIC = 20
 
@@ -47,7 +47,7 @@ def tstr(train: pd.DataFrame, synth: pd.DataFrame, test: pd.DataFrame, kinds: di
     if task == "classification":
         y_test = _labels(test[target])
         pos = positive_class(train[target], positive)
-        pos = str(pos) if kinds[target] == CATEGORICAL else pos
+        pos = _as_text(pos) if kinds[target] == CATEGORICAL else pos
         result["positive_class"] = str(pos)
         classes = sorted(set(y_test))
         for name, frame in (("trtr", train_s), ("tstr", synth_s)):

@@ -20,11 +20,10 @@ import pandas as pd
 from lookalike.errors import LookalikeError
 from lookalike.privacy import pii_checks as checks
 from lookalike.privacy.pii_fake import generate_pii, known_locale
+from lookalike.privacy.pii_names import PII_KINDS  # the one list (kinds, names, Faker providers)
 
 __all__ = ["PII_KINDS", "detect_pii", "learn_pii_format", "generate_pii"]
 
-PII_KINDS = ("email", "phone", "person_name", "first_name", "last_name", "street_address", "iban", "credit_card",
-             "national_id", "ip_address")
 
 # Share of non-null values that must pass a kind's check: lower when the column name already says the kind.
 HINTED_SHARE = 0.5

@@ -2,47 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from lookalike.errors import LookalikeError
-
-class Kind(str, Enum):
-    """The one list of column kinds. A ``str`` enum, so schema files keep plain words ('numeric').
-
-    numeric: integers or floats; categorical: a small set of labels; boolean: two values in any spelling;
-    datetime: dates or timestamps (native or strings with a format); id: unique keys, regenerated, never
-    learned; constant: one value; text: free text; pii: personal data, replaced by fake values, never learned.
-    """
-
-    NUMERIC = "numeric"
-    CATEGORICAL = "categorical"
-    BOOLEAN = "boolean"
-    DATETIME = "datetime"
-    ID = "id"
-    CONSTANT = "constant"
-    TEXT = "text"
-    PII = "pii"
-
-    def __str__(self) -> str:  # f-strings and YAML show the word, not 'Kind.NUMERIC'
-        return self.value
-
-    @property
-    def learned(self) -> bool:
-        """Kinds a generator learns; the others are generated (keys, PII) or fixed (constants)."""
-        return self in LEARNED_KINDS
-
-    @property
-    def categorical_like(self) -> bool:
-        """Kinds whose values are a finite set of labels (conditions and rebalancing work on them)."""
-        return self in (Kind.CATEGORICAL, Kind.BOOLEAN)
-
-
-KINDS = tuple(k.value for k in Kind)
-LEARNED_KINDS = (Kind.NUMERIC, Kind.CATEGORICAL, Kind.BOOLEAN, Kind.DATETIME, Kind.TEXT)
+from lookalike.schema.kinds import KINDS, LEARNED_KINDS, Kind  # noqa: F401  (re-exported)
 
 
 @dataclass
@@ -74,14 +40,99 @@ class ColumnSchema:
         dtype = str(d.pop("dtype", "object"))
         return cls(name=name, kind=kind, dtype=dtype, options=d)
 
+    @classmethod
+    def from_entry(cls, d: dict, name: str | None = None) -> "ColumnSchema":
+        """A column from a schema entry or a fake-data spec entry (``{dist: normal, mean: 40, sd: 9}``).
+
+        Spec entries may omit ``kind`` and ``dtype``: both follow from the declared statistics, which stay in
+        ``options``. ``name`` is given when the entry comes from a mapping ``{column name: entry}``."""
+        if not isinstance(d, dict):
+            raise LookalikeError(f"column {name!r}: expected a mapping such as {{name: age, kind: numeric}}, "
+                                 f"got {type(d).__name__}")
+        d = dict(d)
+        if name is not None:
+            d.setdefault("name", name)
+        if "name" not in d:
+            raise LookalikeError(f"schema column entry {d!r} needs a 'name'")
+        from lookalike.schema.statistics import default_dtype, kind_from_statistics
+
+        if "kind" not in d:
+            kind = kind_from_statistics(d)
+            if kind is None:
+                raise LookalikeError(f"column '{d['name']}': needs a 'kind' ({', '.join(KINDS)}) or a declared "
+                                     f"statistic (dist, faker, expr, foreign_key or cases) it follows from")
+            d["kind"] = kind
+        if "dtype" not in d:
+            d["dtype"] = default_dtype(Kind(d["kind"]) if d["kind"] in KINDS else None, d)
+        return cls.from_dict(d)
+
+
+@dataclass
+class ForeignKey:
+    """Columns of this table that reference a key of another table (or of this one: a self-reference).
+
+    ``referenced_columns`` None means the referenced table's primary key, as in SQL. The field names follow
+    what SQLAlchemy's inspector reports (constrained columns, referred table and columns, constraint name)."""
+
+    columns: list[str]
+    references: str
+    referenced_columns: list[str] | None = None
+    name: str | None = None
+
+    def to_dict(self) -> dict:
+        d: dict[str, Any] = {"columns": list(self.columns), "references": self.references}
+        if self.referenced_columns is not None:
+            d["referenced_columns"] = list(self.referenced_columns)
+        if self.name is not None:
+            d["name"] = self.name
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict, table: str = "table") -> "ForeignKey":
+        where = f"table '{table}': foreign key"
+        if not isinstance(d, dict):
+            raise LookalikeError(f"{where} {d!r}: expected a mapping with 'columns' and 'references'")
+        unknown = set(d) - {"columns", "references", "referenced_columns", "name"}
+        if unknown:
+            raise LookalikeError(f"{where} {d!r}: unknown key(s) {sorted(unknown)}; "
+                                 f"use columns, references, referenced_columns, name")
+        if "columns" not in d or "references" not in d:
+            raise LookalikeError(f"{where} {d!r}: needs 'columns' and 'references' (the referenced table)")
+        ref = d.get("referenced_columns")
+        return cls(columns=_names(d["columns"], f"{where} columns"), references=str(d["references"]),
+                   referenced_columns=None if ref is None else _names(ref, f"{where} referenced_columns"),
+                   name=d.get("name"))
+
+
+def _names(value, where: str) -> list[str]:
+    """A column list given as one name or a list of names."""
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise LookalikeError(f"{where}: expected a column name or a non-empty list of names, got {value!r}")
+    if len(set(names)) != len(names):
+        raise LookalikeError(f"{where}: a column is named twice in {names}")
+    return list(names)
+
+
+# Table-level keys of a fake-data spec kept as declared statistics (see lookalike.simulate.spec).
+TABLE_STATISTICS = ("rows", "scale", "correlation")
+# Kinds an order column may have: positions in a sequence are numbers or timestamps.
+ORDER_KINDS = (Kind.NUMERIC, Kind.DATETIME)
+
 
 @dataclass
 class TableSchema:
-    """All columns of one table, in order, plus table-wide settings (value protection, business rules)."""
+    """All columns of one table, in order, plus table-wide settings (value protection, business rules),
+    keys (primary and foreign) and, for sequence tables, the entity key and order columns."""
 
     columns: list[ColumnSchema]
     value_protection: dict[str, Any] = field(default_factory=lambda: {"enabled": True, "k": 5})
     rules: list[dict] = field(default_factory=list)
+    primary_key: list[str] | None = None
+    foreign_keys: list[ForeignKey] = field(default_factory=list)
+    entity: str | None = None  # sequences: the column naming whose sequence a row belongs to
+    order: str | None = None  # sequences: the column that orders the rows of one entity
+    statistics: dict[str, Any] = field(default_factory=dict)  # declared table statistics (rows, correlation)
     dialect: dict | None = None  # the CSV dialect the table was read in (lookalike.io.sniff_csv); output uses it
 
     def __getitem__(self, name: str) -> ColumnSchema:
@@ -100,26 +151,93 @@ class TableSchema:
         return int(self.value_protection.get("k", 5)) if self.value_protection.get("enabled", True) else 1
 
     def to_dict(self) -> dict:
-        return {
+        d: dict[str, Any] = {
             "value_protection": dict(self.value_protection),
             "columns": [c.to_dict() for c in self.columns],
             "rules": list(self.rules),
             **({"dialect": dict(self.dialect)} if self.dialect else {}),
         }
+        # keys and sequence settings only when set, so plain schema files look as they always did
+        if self.primary_key is not None:
+            d["primary_key"] = list(self.primary_key)
+        if self.foreign_keys:
+            d["foreign_keys"] = [fk.to_dict() for fk in self.foreign_keys]
+        if self.entity is not None:
+            d["entity"] = self.entity
+        if self.order is not None:
+            d["order"] = self.order
+        d.update(self.statistics)
+        return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TableSchema":
-        if not isinstance(d, dict) or not isinstance(d.get("columns"), list):
+    def from_dict(cls, d: dict, name: str = "table") -> "TableSchema":
+        """A schema from its dict; also reads a fake-data spec table, whose ``columns`` may be a mapping
+        ``{column: entry}`` and whose entries may omit kind and dtype (see :meth:`ColumnSchema.from_entry`).
+        Raises :class:`LookalikeError` naming the table and column at fault."""
+        if not isinstance(d, dict) or not isinstance(d.get("columns"), (list, dict)):
             raise LookalikeError("a schema needs a 'columns' list")
         vp = d.get("value_protection") or {"enabled": True, "k": 5}
         if d.get("dialect") is not None and not isinstance(d["dialect"], dict):
             raise LookalikeError("a schema's 'dialect' must be a mapping such as {delimiter: ';', decimal: ','}")
-        return cls(
-            columns=[ColumnSchema.from_dict(c) for c in d["columns"]],
+        entries = d["columns"]
+        if isinstance(entries, dict):  # spec form: {column name: entry}
+            columns = [ColumnSchema.from_entry(e, name=str(n)) for n, e in entries.items()]
+        else:
+            columns = [ColumnSchema.from_entry(e) for e in entries]
+        pk = d.get("primary_key")
+        foreign_keys = [ForeignKey.from_dict(fk, name) for fk in (d.get("foreign_keys") or [])]
+        for c in columns:  # a spec column {foreign_key: customers.id} declares a table-level foreign key
+            ref = c.options.get("foreign_key")
+            if isinstance(ref, str) and ref.count(".") == 1 and not any(c.name in fk.columns for fk in foreign_keys):
+                table, column = ref.split(".")
+                foreign_keys.append(ForeignKey([c.name], table, [column]))
+        schema = cls(
+            columns=columns,
             value_protection=dict(vp),
             rules=list(d.get("rules") or []),
+            primary_key=None if pk is None else _names(pk, f"table '{name}': primary_key"),
+            foreign_keys=foreign_keys,
+            entity=d.get("entity"),
+            order=d.get("order"),
+            statistics={k: d[k] for k in TABLE_STATISTICS if k in d},
             dialect=dict(d["dialect"]) if isinstance(d.get("dialect"), dict) else None,
         )
+        return schema.validate(name)
+
+    def validate(self, name: str = "table") -> "TableSchema":
+        """Check that keys and sequence settings name columns of this table, with fitting kinds; returns self."""
+        where = f"table '{name}'"
+        names = self.names
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise LookalikeError(f"{where}: column(s) {dupes} described twice")
+        known = ", ".join(names)
+
+        def check(column, role):
+            if not isinstance(column, str) or column not in names:
+                raise LookalikeError(f"{where}: {role} column {column!r} is not a column of the table; "
+                                     f"columns: {known}")
+
+        for c in self.primary_key or []:
+            check(c, "primary key")
+        for fk in self.foreign_keys:
+            for c in fk.columns:
+                check(c, f"foreign key (to '{fk.references}')")
+            if fk.referenced_columns is not None and len(fk.referenced_columns) != len(fk.columns):
+                raise LookalikeError(f"{where}: foreign key {fk.columns} has {len(fk.columns)} column(s) but "
+                                     f"references {len(fk.referenced_columns)} of '{fk.references}' "
+                                     f"({fk.referenced_columns})")
+        if self.entity is not None:
+            check(self.entity, "entity")
+        if self.order is not None:
+            check(self.order, "order")
+            kind = self[self.order].kind
+            if kind not in ORDER_KINDS:
+                raise LookalikeError(f"{where}: order column '{self.order}' is {kind}; an order column must be "
+                                     f"numeric or datetime")
+            if self.order == self.entity:
+                raise LookalikeError(f"{where}: column '{self.order}' cannot be both the entity and the order")
+        return self
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
@@ -131,7 +249,7 @@ class TableSchema:
         except yaml.YAMLError as exc:
             raise LookalikeError(f"{source}: not valid YAML ({exc})") from None
         try:
-            return cls.from_dict(data)
+            return cls.from_dict(data, name=Path(source).stem if source != "schema" else "table")
         except LookalikeError as exc:
             raise LookalikeError(f"{source}: {exc}") from None
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from lookalike.errors import LookalikeError
-from lookalike.schema.columns import ColumnSchema, TableSchema
+from lookalike.schema.columns import ColumnSchema, ForeignKey, Kind, TableSchema, _names
 
 BOOL_PAIRS = [
     {"yes", "no"}, {"y", "n"}, {"true", "false"}, {"t", "f"}, {"1", "0"}, {"on", "off"},
@@ -27,9 +27,17 @@ NUMBER_STRING = re.compile(r"^\s*[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\s*$")
 ID_NAME = re.compile(r"(^|[_\s.-])(id|key|uuid|guid|rownames|index|idx|pk)$|^(id|rownames)$|[a-z]Id$|ID$", re.I)
 
 
-def infer_schema(df: pd.DataFrame, k: int = 5, source: str = "table", detect_rules: bool = True) -> TableSchema:
+def infer_schema(df: pd.DataFrame, k: int = 5, source: str = "table", detect_rules: bool = True, *,
+                 primary_key: str | list[str] | None = None, foreign_keys: list | None = None,
+                 entity: str | None = None, order: str | None = None) -> TableSchema:
     """Infer a :class:`TableSchema` for ``df`` (with the business rules that hold in every row);
-    raises for tables nothing can be learned from."""
+    raises for tables nothing can be learned from.
+
+    Keys and sequence settings are declared, not guessed: ``primary_key`` (a column or a list),
+    ``foreign_keys`` (:class:`ForeignKey` objects or their dicts), ``entity`` and ``order`` (for sequence
+    tables). They are checked against the inferred kinds: a single-column primary key must be unique (it
+    becomes an ``id``), an order column must be numeric or datetime (an integer counter inferred as ``id``
+    becomes numeric)."""
     if df.shape[1] == 0:
         raise LookalikeError(f"{source}: the table has no columns")
     if len(df) == 0:
@@ -39,11 +47,43 @@ def infer_schema(df: pd.DataFrame, k: int = 5, source: str = "table", detect_rul
         raise LookalikeError(f"{source}: duplicate column names {dupes}")
     columns = [infer_column(str(name), df[name], source=source) for name in df.columns]
     schema = TableSchema(columns=columns, value_protection={"enabled": True, "k": int(k)})
+    if primary_key is not None or foreign_keys or entity is not None or order is not None:
+        _declare_keys(schema, df, source, primary_key, foreign_keys, entity, order)
     if detect_rules:
         from lookalike.rules import detect_rules as _detect
 
         schema.rules = _detect(df, schema)
     return schema
+
+
+def _declare_keys(schema: TableSchema, df: pd.DataFrame, source: str, primary_key, foreign_keys, entity,
+                  order) -> None:
+    where = f"table '{source}'"
+    if primary_key is not None:
+        schema.primary_key = _names(primary_key, f"{where}: primary_key")
+        for c in schema.primary_key:
+            if c not in schema.names:
+                raise LookalikeError(f"{where}: primary key column {c!r} is not a column of the table; "
+                                     f"columns: {', '.join(schema.names)}")
+        duplicated = df.duplicated(subset=schema.primary_key, keep=False)
+        if duplicated.any():
+            example = df.loc[duplicated, schema.primary_key].iloc[0].tolist()
+            raise LookalikeError(f"{where}: primary key {schema.primary_key} is not unique "
+                                 f"({int(duplicated.sum())} rows share a value, e.g. {example})")
+        if len(schema.primary_key) == 1:
+            col = schema[schema.primary_key[0]]
+            if col.kind not in (Kind.ID, Kind.PII):  # a key is regenerated, never learned
+                integer = pd.api.types.is_integer_dtype(df[col.name].dtype)
+                col.kind, col.options = Kind.ID, {"id_type": "integer" if integer else "string"}
+    schema.foreign_keys = [fk if isinstance(fk, ForeignKey) else ForeignKey.from_dict(fk, source)
+                           for fk in (foreign_keys or [])]
+    schema.entity = entity
+    if order is not None and order in schema.names:
+        col = schema[order]
+        if col.kind == Kind.ID and col.options.get("id_type") == "integer":  # a step counter, not a key
+            col.kind, col.options = Kind.NUMERIC, {"integer": True, "decimals": 0}
+    schema.order = order
+    schema.validate(source)
 
 
 def infer_column(name: str, s: pd.Series, source: str = "table") -> ColumnSchema:
@@ -55,16 +95,16 @@ def infer_column(name: str, s: pd.Series, source: str = "table") -> ColumnSchema
         )
     n_unique = values.nunique()
     if n_unique == 1 and len(values) == len(s):
-        return ColumnSchema(name, "constant", dtype, {"value": _json_scalar(values.iloc[0])})
+        return ColumnSchema(name, Kind.CONSTANT, dtype, {"value": _json_scalar(values.iloc[0])})
 
     if pd.api.types.is_bool_dtype(s.dtype):
-        return ColumnSchema(name, "boolean", dtype)
+        return ColumnSchema(name, Kind.BOOLEAN, dtype)
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        return ColumnSchema(name, "datetime", dtype, {"formats": None})
+        return ColumnSchema(name, Kind.DATETIME, dtype, {"formats": None})
 
     pii = _detect_pii(name, s)
     if pii is not None:
-        return ColumnSchema(name, "pii", dtype, {"pii": pii})
+        return ColumnSchema(name, Kind.PII, dtype, {"pii": pii})
 
     if pd.api.types.is_numeric_dtype(s.dtype):
         return _infer_numeric(name, s, values, dtype, n_unique)
@@ -72,43 +112,43 @@ def infer_column(name: str, s: pd.Series, source: str = "table") -> ColumnSchema
     strings = values.map(str)  # plain str, also for numpy.str_ values (pandas' .str refuses those)
     lowered = set(strings.str.strip().str.lower().unique())
     if len(lowered) <= 2 and any(lowered <= pair for pair in BOOL_PAIRS):
-        return ColumnSchema(name, "boolean", dtype)
+        return ColumnSchema(name, Kind.BOOLEAN, dtype)
 
     has_leading_zero = strings.str.match(r"^\s*0\d").any()
     if not has_leading_zero and strings.str.match(NUMBER_STRING).all():
         numbers = pd.to_numeric(strings.str.replace(",", "", regex=False), errors="coerce")
         col = _infer_numeric(name, numbers.reindex(s.index), numbers, dtype, n_unique)
-        if col.kind == "numeric":
+        if col.kind == Kind.NUMERIC:
             col.options["stored_as"] = "string"
             col.options["thousands"] = bool(strings.str.contains(",", regex=False).any())
         return col
 
     formats = infer_datetime_formats(strings)
     if formats:
-        return ColumnSchema(name, "datetime", dtype, {"formats": formats})
+        return ColumnSchema(name, Kind.DATETIME, dtype, {"formats": formats})
 
     all_unique = n_unique == len(values) and len(values) == len(s)
     lengths = strings.str.len()
     wordy = strings.str.count(r"\s+").mean() >= 2 and lengths.mean() >= 20
     if wordy and n_unique >= 0.5 * len(values):
-        return ColumnSchema(name, "text", dtype)
+        return ColumnSchema(name, Kind.TEXT, dtype)
     if all_unique and len(values) >= 10 and lengths.max() <= 64:
-        return ColumnSchema(name, "id", dtype, {"id_type": "string"})
-    return ColumnSchema(name, "categorical", dtype)
+        return ColumnSchema(name, Kind.ID, dtype, {"id_type": "string"})
+    return ColumnSchema(name, Kind.CATEGORICAL, dtype)
 
 
 def _infer_numeric(name, s, values, dtype, n_unique) -> ColumnSchema:
     numbers = pd.to_numeric(values, errors="coerce").astype(float)
     integer = bool(np.all(np.isfinite(numbers)) and np.all(np.mod(numbers, 1) == 0))
     if integer and set(np.unique(numbers)) <= {0.0, 1.0} and n_unique == 2:
-        return ColumnSchema(name, "boolean", dtype)
+        return ColumnSchema(name, Kind.BOOLEAN, dtype)
     all_unique = n_unique == len(values) and len(values) == len(s)
     if integer and all_unique and len(values) >= 10:
         span = numbers.max() - numbers.min() + 1
         if ID_NAME.search(name) or span <= 2 * len(values):
-            return ColumnSchema(name, "id", dtype, {"id_type": "integer"})
+            return ColumnSchema(name, Kind.ID, dtype, {"id_type": "integer"})
     return ColumnSchema(
-        name, "numeric", dtype,
+        name, Kind.NUMERIC, dtype,
         {"integer": integer, "decimals": 0 if integer else decimal_places(numbers)},
     )
 

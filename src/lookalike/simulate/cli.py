@@ -115,7 +115,9 @@ def market_command(
 
 
 def fake_command(
-    spec: Path = typer.Argument(..., help="YAML spec declaring tables, columns, distributions and relations."),
+    spec: Path = typer.Argument(..., help="YAML spec declaring tables, columns, distributions and relations; a "
+                                          "schema file from `lookalike schema -o` works too (key columns become "
+                                          "sequences, PII columns Faker values; other columns need statistics)."),
     n: int = typer.Option(1000, "-n", "--rows", help="Rows for each table without its own 'rows' "
                                                      "(tables with 'scale' get n * scale)."),
     output: Path = typer.Option(..., "-o", "--output", help="A .csv/.parquet file (one table) or a folder "

@@ -1,10 +1,13 @@
 """Write a privacy-safe fake-data spec from a real table: declared statistics only, never raw identifiers.
 
-What leaves the table: per column a fitted distribution (parameters, or category weights of categories seen at
-least ``min_category_count`` times), null rates, bounds at the 0.5% / 99.5% quantiles rather than the raw
-min/max, and one rank correlation matrix between numeric columns. ID-like columns become sequences and
-PII-looking columns (name, email, phone, address, ...) become Faker providers, so none of their values are
-copied. The result is a plain dict that ``yaml.safe_dump`` writes and ``lookalike fake`` reads back.
+A spec is a schema plus declared statistics: each column is the entry ``lookalike schema`` writes (name, kind,
+dtype, kind options, from :func:`lookalike.schema.infer.infer_schema`), with what the fake generator needs
+added. What leaves the table: per column a fitted distribution (parameters, or category weights of categories
+seen at least ``min_category_count`` times), null rates, bounds at the 0.5% / 99.5% quantiles rather than the
+raw min/max, and one rank correlation matrix between numeric and date columns. Key columns become sequences
+and PII columns Faker providers, so none of their values are copied. Numbers and dates kept as text are read
+by value (the schema's ``stored_as``/``formats``). The result is a plain dict that ``yaml.safe_dump`` writes
+and ``lookalike fake`` reads back.
 """
 from __future__ import annotations
 
@@ -16,74 +19,47 @@ import yaml
 from scipy import stats
 
 from lookalike.errors import LookalikeError
+from lookalike.privacy.pii_names import faker_provider, pii_kind_from_name
+from lookalike.schema.columns import ColumnSchema, Kind
+from lookalike.schema.infer import infer_column
+from lookalike.schema.values import as_datetimes, as_numbers
 
-# (pattern over the snake_case tokens of a column name, Faker provider); first match wins
-PII_PROVIDERS: list[tuple[str, str]] = [
-    (r"(^|_)e?mail(_?address)?($|_)", "email"),
-    (r"(^|_)(phone|mobile|tel|telephone|fax)($|_)", "phone_number"),
-    (r"(^|_)(first_?name|given_?name|forename)($|_)", "first_name"),
-    (r"(^|_)(last_?name|surname|family_?name)($|_)", "last_name"),
-    (r"(^|_)(user_?name|login|handle)($|_)", "user_name"),
-    (r"(^|_)(company|employer|organi[sz]ation)(_?name)?($|_)", "company"),
-    (r"(^|_)((full|customer|client|person|contact|account_?holder)_)?name($|_)", "name"),
-    (r"(^|_)(street|address|addr)($|_)", "street_address"),
-    (r"(^|_)city($|_)", "city"),
-    (r"(^|_)(zip|zip_?code|post_?code|postal_?code)($|_)", "postcode"),
-    (r"(^|_)(ssn|social_security|national_id|passport|tax_?id)($|_)", "ssn"),
-    (r"(^|_)iban($|_)", "iban"),
-    (r"(^|_)(credit_?card|card_?number|pan)($|_)", "credit_card_number"),
-    (r"(^|_)(ip|ip_?address)($|_)", "ipv4"),
-    (r"(^|_)(url|website|homepage)($|_)", "url"),
-    (r"(^|_)(birth_?date|date_of_birth|dob|birthday)($|_)", "date_of_birth"),
-]
-ID_PATTERN = r"(^|_)(id|uuid|guid|key|pk)$"
-
-
-def _tokens(name: str) -> str:
-    snake = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", str(name)).lower()
-    return re.sub(r"[^a-z0-9]+", "_", snake).strip("_")
+# Kinds whose values are labels: a PII-looking name is enough to fake them rather than copy frequent values.
+# (Schema inference also wants the values to agree; a spec never learns, so the cautious choice costs little.)
+_LABEL_KINDS = (Kind.CATEGORICAL, Kind.ID, Kind.TEXT)
 
 
 def pii_provider(name: str) -> str | None:
-    """The Faker provider for a PII-looking column name, or None."""
-    tokens = _tokens(name)
-    for pattern, provider in PII_PROVIDERS:
-        if re.search(pattern, tokens):
-            return provider
-    return None
-
-
-def _looks_like_id(name: str, series: pd.Series) -> bool:
-    values = series.dropna()
-    if re.search(ID_PATTERN, _tokens(name)) and values.is_unique:
-        return True
-    if len(values) >= 20 and values.is_unique and values.dtype.kind in "iuO" and series.dtype.kind != "f":
-        return True  # every value distinct and not a measurement: a key, whatever its name
-    return False
+    """The Faker provider for a PII-looking column name, or None (the one name list: privacy/pii_names.py)."""
+    kind = pii_kind_from_name(name)
+    return None if kind is None else faker_provider(kind)
 
 
 def spec_from_table(df: pd.DataFrame, name: str = "table", min_category_count: int = 5,
                     correlation: bool = True) -> dict:
-    """A spec dict that makes tables like ``df`` from declared statistics only."""
+    """A spec dict that makes tables like ``df`` from declared statistics only.
+
+    Its columns are schema entries (``name``, ``kind``, ``dtype``, kind options) with statistics added."""
     if not isinstance(df, pd.DataFrame) or df.shape[1] == 0 or len(df) == 0:
         raise LookalikeError(f"table {name!r}: need a DataFrame with rows and columns")
-    columns: dict[str, dict] = {}
-    copula: list[str] = []
+    columns: list[dict] = []
+    copula: dict[str, np.ndarray] = {}
     for raw_name in df.columns:
         col = str(raw_name)
         series = df[raw_name]
-        entry, in_copula = _column_entry(col, series, min_category_count)
+        schema = _column_schema(col, series, name)
+        statistics, measured = _column_statistics(schema, series, min_category_count)
         null_rate = float(series.isna().mean())
-        if null_rate > 0 and entry.get("dist") != "sequence":
-            entry["null_rate"] = round(min(null_rate, 0.999), 4)
-        columns[col] = entry
-        if in_copula:
-            copula.append(col)
+        if null_rate > 0 and statistics.get("dist") not in ("sequence", "constant"):
+            statistics["null_rate"] = round(min(null_rate, 0.999), 4)
+        columns.append({**schema.to_dict(), **statistics})
+        if measured is not None:
+            copula[col] = measured
     table: dict = {"columns": columns}  # no fixed row count: ``lookalike fake -n`` decides
     if correlation and len(copula) >= 2:
-        matrix = _copula_matrix(df, copula)
+        matrix = _copula_matrix(pd.DataFrame(copula))
         if matrix is not None:
-            table["correlation"] = {"columns": copula, "matrix": matrix}
+            table["correlation"] = {"columns": list(copula), "matrix": matrix}
     return {"tables": {name: table}}
 
 
@@ -93,26 +69,52 @@ def spec_to_yaml(spec: dict) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ per column
-def _column_entry(col: str, series: pd.Series, min_count: int) -> tuple[dict, bool]:
-    provider = pii_provider(col)
-    if provider is not None:
-        return {"faker": provider}, False
+def _column_schema(col: str, series: pd.Series, table: str) -> ColumnSchema:
+    if series.notna().sum() == 0:
+        return ColumnSchema(col, Kind.CONSTANT, str(series.dtype), {"value": None})
+    schema = infer_column(col, series, source=table)
+    hinted = pii_kind_from_name(col, generic=False)  # a bare 'name' may be a product: values decide
+    if schema.kind in _LABEL_KINDS and hinted is not None:
+        schema = ColumnSchema(col, Kind.PII, schema.dtype, {"pii": hinted})
+    return schema
+
+
+def _column_statistics(col: ColumnSchema, series: pd.Series, min_count: int) -> tuple[dict, np.ndarray | None]:
+    """Declared statistics of one column, and its values as numbers when it joins the rank correlation."""
     values = series.dropna()
-    if len(values) == 0:
-        return {"dist": "constant", "value": None}, False
-    if _looks_like_id(col, series):
+    if col.kind == Kind.PII:
+        return {"faker": faker_provider(col.options["pii"])}, None
+    if col.kind == Kind.CONSTANT:
+        return {"dist": "constant", "value": col.options.get("value")}, None
+    if col.kind == Kind.ID:
         entry = {"dist": "sequence", "start": 1}
-        if values.dtype.kind == "O":
-            entry["prefix"] = f"{_tokens(col)[:12] or 'id'}_"
+        if col.options.get("id_type") == "string" or values.dtype.kind == "O":
+            entry["prefix"] = f"{_tokens(col.name)[:12] or 'id'}_"
             entry["width"] = 6
-        return entry, False
-    if pd.api.types.is_bool_dtype(values):
-        return {"dist": "bernoulli", "p": round(float(values.astype(bool).mean()), 6)}, True
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return _datetime_entry(values), True
-    if pd.api.types.is_numeric_dtype(values):
-        return _numeric_entry(values.astype(float), min_count)
-    return _categorical_entry(values.astype(str), min_count), False
+        return entry, None
+    if col.kind == Kind.BOOLEAN:
+        if pd.api.types.is_bool_dtype(series):
+            return {"dist": "bernoulli", "p": round(float(values.mean()), 6)}, series.astype(float).to_numpy()
+        if pd.api.types.is_numeric_dtype(values):
+            return _numeric_entry(values.astype(float), min_count)[0], None
+        return _categorical_entry(values.astype(str), min_count), None
+    if col.kind == Kind.DATETIME:
+        stamps = as_datetimes(series, col)
+        if stamps.notna().sum() == 0:
+            return {"dist": "constant", "value": None}, None
+        secs = stamps.to_numpy().astype("int64").astype(float)
+        secs[stamps.isna().to_numpy()] = np.nan
+        return _datetime_entry(stamps.dropna()), secs
+    if col.kind == Kind.NUMERIC:
+        numbers = as_numbers(series, col)
+        entry, in_copula = _numeric_entry(numbers.dropna(), min_count)
+        return entry, numbers.to_numpy() if in_copula else None
+    return _categorical_entry(values.astype(str), min_count), None
+
+
+def _tokens(name: str) -> str:
+    snake = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", str(name)).lower()
+    return re.sub(r"[^a-z0-9]+", "_", snake).strip("_")
 
 
 def _categorical_entry(values: pd.Series, min_count: int) -> dict:
@@ -208,9 +210,8 @@ def _best_fit(x: np.ndarray, integer: bool) -> tuple[float, dict]:
     return distance, {k: (round(v, 6) if isinstance(v, float) else v) for k, v in best.items()}
 
 
-def _copula_matrix(df: pd.DataFrame, columns: list[str]) -> list[list[float]] | None:
-    data = df[columns].apply(lambda s: pd.to_datetime(s).astype("int64") if pd.api.types.is_datetime64_any_dtype(s)
-                             else s.astype(float))
+def _copula_matrix(data: pd.DataFrame) -> list[list[float]] | None:
+    """Normal-scores correlation of columns already measured as numbers (dates in seconds)."""
     spearman = data.corr(method="spearman", min_periods=10).fillna(0.0).to_numpy()
     pearson = 2 * np.sin(np.pi * spearman / 6)  # Spearman -> normal-scores correlation
     np.fill_diagonal(pearson, 1.0)

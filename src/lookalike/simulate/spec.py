@@ -44,6 +44,15 @@ Column reference (exactly one generator per column, then optional ``unique``, ``
 - ``cases``: a list of ``{when: <expression>, <generator>}``; the first true case wins, the last may omit ``when``.
 Nulls are applied after all columns are made, so expressions always see complete values.
 
+A spec is a schema plus declared statistics. ``columns`` may also be a list of schema entries, exactly as
+``lookalike schema`` writes them (``name``, ``kind``, ``dtype`` and kind options such as ``formats``), each
+with the keys above added; a whole schema file (top-level ``columns``) is one table named after the file.
+Entries that declare nothing get a default from their kind: ``id`` a sequence, ``pii`` its Faker provider,
+``text`` sentences, ``constant`` its value, ``boolean`` a fair coin, ``numeric`` with ``min``/``max`` a uniform
+law, ``datetime`` with ``start``/``end`` a date range, ``categorical`` with ``values`` those values, a column of
+a table-level ``foreign_keys`` entry its parent's keys; for the rest the error names the columns and what to
+declare. ``primary_key`` columns are unique.
+
 Why our own loader: ``yaml.compose`` keeps the line of every key, so a typo three levels deep is reported
 as ``spec.yaml:14: tables.customers.columns.age.meen: unknown key (did you mean 'mean'?)``.
 """
@@ -59,6 +68,8 @@ import numpy as np
 import yaml
 
 from lookalike.errors import LookalikeError
+from lookalike.schema.columns import ColumnSchema, TableSchema
+from lookalike.schema.statistics import DEFAULT_SOURCES, KIND_OPTIONS, default_statistics, has_statistics
 from lookalike.simulate.expr import referenced_names
 
 # distribution -> (required parameters, optional parameters)
@@ -84,6 +95,9 @@ GENERATOR_KEYS = ("dist", "faker", "expr", "foreign_key", "cases")
 COLUMN_KEYS = ("unique", "null_rate", "round")
 FAKER_KEYS = ("args", "pool", "locale")
 TABLE_KEYS = ("rows", "scale", "columns", "correlation")
+# keys of a schema file (lookalike schema -o): accepted in a spec, where keys shape the generated tables
+SCHEMA_TABLE_KEYS = ("value_protection", "rules", "primary_key", "foreign_keys", "entity", "order", "dialect")
+SCHEMA_COLUMN_KEYS = ("name", "kind", "dtype")
 TOP_KEYS = ("tables", "locale", "format")
 
 
@@ -227,6 +241,15 @@ class Spec:
         return order
 
 
+def _plain(value):
+    """LineDicts back to plain dicts and lists (for the schema classes)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
 def _all_generators(gen: Generator):
     yield gen
     for _, sub in gen.cases:
@@ -316,6 +339,8 @@ class _Checker:
         if data is None:
             raise LookalikeError(f"{self.source}: the spec is empty; it needs a 'tables' mapping")
         data = self.mapping(data, None, None, "")
+        if "columns" in data and "tables" not in data:  # a one-table schema file: one table named after it
+            data = self.as_database(data)
         self.known_keys(data, TOP_KEYS, "")
         if "tables" not in data:
             self.fail(data, None, "", "missing required key 'tables'")
@@ -336,10 +361,20 @@ class _Checker:
             table.column_order()
         return spec
 
+    def as_database(self, data: dict) -> dict:
+        stem = Path(self.source).stem if self.source not in ("spec", "schema") else "table"
+        tables = LineDict({stem: data})
+        tables.line, tables.key_lines = getattr(data, "line", None), {stem: getattr(data, "line", None)}
+        top = LineDict({"tables": tables})
+        top.line, top.key_lines = tables.line, {"tables": tables.line}
+        return top
+
     def table(self, tables_node, name) -> TableSpec:
         keypath = f"tables.{name}"
         node = self.mapping(tables_node[name], tables_node, name, keypath)
-        self.known_keys(node, TABLE_KEYS, keypath)
+        self.known_keys(node, (*TABLE_KEYS, *SCHEMA_TABLE_KEYS), keypath)
+        if isinstance(node.get("columns"), list):
+            node = self.schema_table(tables_node, name, node, keypath)
         where = self._loc(tables_node, name, keypath)
         rows = self.number(node, "rows", keypath, positive=True, integer=True) if "rows" in node else None
         scale = self.number(node, "scale", keypath, positive=True) if "scale" in node else 1.0
@@ -355,6 +390,72 @@ class _Checker:
         if "correlation" in node:
             self.correlation(node, table, f"{keypath}.correlation")
         return table
+
+    def schema_table(self, tables_node, name, node, keypath) -> dict:
+        """A table whose columns are schema entries: check it as a schema, then give every column its
+        statistics (declared, or the default of its kind); returns the node with a ``{name: statistics}``
+        columns mapping, as the rest of the checker reads."""
+        entries = node["columns"]
+        cols_path = f"{keypath}.columns"
+        for i, entry in enumerate(entries):
+            entry = self.mapping(entry, node, "columns", f"{cols_path}[{i}]")
+            if not isinstance(entry.get("name"), str) or not entry["name"]:
+                self.fail(entry, None, f"{cols_path}[{i}]", "a column entry needs a 'name'")
+        try:
+            schema = TableSchema.from_dict(_plain(node), name=name)
+        except LookalikeError as exc:
+            self.fail(tables_node, name, keypath, str(exc).removeprefix(f"table '{name}': "))
+        foreign = {c: fk for fk in schema.foreign_keys for c in fk.columns}
+        pk = schema.primary_key or []
+        columns = LineDict()
+        columns.line, columns.key_lines = getattr(node, "key_lines", {}).get("columns"), {}
+        missing = []
+        for entry, column in zip(entries, schema.columns):
+            stats = self.statistics_of(entry, column)
+            if not has_statistics(stats):
+                fk = foreign.get(column.name)
+                if fk is not None:
+                    ref = fk.referenced_columns
+                    ref_col = ref[fk.columns.index(column.name)] if ref else None
+                    if ref_col is None:
+                        self.fail(entry, "name", f"{cols_path}.{column.name}", f"the foreign key to "
+                                  f"'{fk.references}' needs referenced_columns for fake data")
+                    stats["foreign_key"] = f"{fk.references}.{ref_col}"
+                else:
+                    try:
+                        default = default_statistics(column, name)
+                    except LookalikeError as exc:
+                        missing.append((entry, column, str(exc).split("declare ", 1)[-1]))
+                        continue
+                    for key in DEFAULT_SOURCES:
+                        stats.pop(key, None)
+                    stats.update(default)
+            if column.name in pk and len(pk) == 1 and "unique" not in stats and stats.get("dist") != "sequence" \
+                    and "foreign_key" not in stats:
+                stats["unique"] = True  # a primary key never repeats
+            columns[column.name] = stats
+            columns.key_lines[column.name] = getattr(entry, "line", None)
+        if missing:
+            entry = missing[0][0]
+            listed = "; ".join(f"'{c.name}' ({c.kind}): {what}" for _, c, what in missing)
+            self.fail(entry, None, f"{cols_path}.{missing[0][1].name}",
+                      f"{len(missing)} column(s) declare no statistics and their kind gives none. Declare "
+                      f"them: {listed}. (`lookalike schema DATA --as-spec` writes them from a real table.)")
+        out = LineDict({k: v for k, v in node.items() if k not in SCHEMA_TABLE_KEYS})
+        out.line, out.key_lines = getattr(node, "line", None), dict(getattr(node, "key_lines", {}))
+        out["columns"] = columns
+        return out
+
+    def statistics_of(self, entry: dict, column: ColumnSchema) -> dict:
+        """An entry's declared statistics: schema keys and kind options (unless a distribution uses them,
+        like ``value`` of ``dist: constant``) taken away; line numbers kept for errors."""
+        params = DISTRIBUTIONS.get(entry.get("dist"), ((), ()))
+        used = set(params[0]) | set(params[1])
+        stats = LineDict({k: v for k, v in entry.items()
+                          if k not in SCHEMA_COLUMN_KEYS and (k not in KIND_OPTIONS or k in used)})
+        stats.line = getattr(entry, "line", None)
+        stats.key_lines = dict(getattr(entry, "key_lines", {}))
+        return stats
 
     def column(self, cols_node, name, keypath) -> ColumnSpec:
         node = cols_node[name]
