@@ -163,10 +163,8 @@ class Synthesizer:
     def _sample_with_rules(self, size, seed, fixed, suppress, start, id_state, max_rounds: int = 50):
         """Sample, enforce constructive rules, resample rows that break the others, repair what is left."""
         def draw(count, round_seed, fixed_part):
-            kwargs = {"seed": round_seed, "fixed": fixed_part}
-            if suppress:
-                kwargs["suppress"] = suppress
-            return self.model_.sample(count, **kwargs)
+            from lookalike.models.constrained import sample_tokens  # every generator: direct or by rejection
+            return sample_tokens(self.model_, count, seed=round_seed, fixed=fixed_part, suppress=suppress or None)
 
         df = self.encoder_.decode(draw(size, seed, fixed), seed=seed, row_offset=start, id_state=id_state)
         df = self.rules_.apply(df)
