@@ -29,7 +29,7 @@ unconditionally and redraws the rows that break a constraint. The Synthesizer al
 only draws unconditionally (it must still accept the keyword arguments above, or at least ``seed``).
 
 Determinism: fitting the same tokens with the same constructor settings (``seed`` included) gives the
-same state (equal ``get_state()``), and ``sample`` is a pure function of (state, n, seed, fixed,
+same state (equal ``get_state()`` tensors; the config may also carry diagnostics such as timings), and ``sample`` is a pure function of (state, n, seed, fixed,
 suppress): the same state and seed give the same output, on every call, and after save/load. A model
 must not draw from global random state (seed its own generators) and must not change it.
 
