@@ -12,6 +12,7 @@ How the rows are matched, per round:
 - The rows still unmatched are grouped by their fixed pattern (which cells are fixed). One
   unconditional pool of ``factor * unmatched`` rows is drawn for the round, and each pattern gets its
   own disjoint slice of it in proportion to its rows.
+- Rows whose every cell is fixed are returned as given (the generator's conditional is that row).
 - Inside a slice, a pool row is a candidate for a pattern when it holds no suppressed token in the
   pattern's free cells; it serves the target row whose fixed cells it equals. Each pool row serves at
   most one target row (no duplicated rows), and targets with the same fixed values take candidates in
@@ -72,6 +73,10 @@ def sample_tokens(model, n: int, *, seed: int, fixed: np.ndarray | None = None, 
     mask = fixed >= 0 if fixed is not None else None
     out: np.ndarray | None = None
     done = np.zeros(n, dtype=bool)
+    if mask is not None and width:  # rows with no free cell: the condition is the row itself
+        done = mask.all(axis=1)
+        if done.all():
+            return fixed.copy()
     drawn = 0
     for round_ in range(max_rounds):
         todo = np.flatnonzero(~done)
@@ -87,6 +92,7 @@ def sample_tokens(model, n: int, *, seed: int, fixed: np.ndarray | None = None, 
             if mask is None:
                 mask = np.zeros((n, width), dtype=bool)
                 fixed = np.full((n, width), -1, dtype=np.int64)
+            out[done] = fixed[done]
             bad = [j for j in banned if not 0 <= j < width]
             if bad:
                 raise ValueError(f"suppress names sub-column {bad[0]}, but rows have {width} sub-columns")
