@@ -67,7 +67,10 @@ def sample_tokens(model, n: int, *, seed: int, fixed: np.ndarray | None = None, 
               for j, toks in (suppress or {}).items() if len(toks)}
     has_fixed = fixed is not None and bool((fixed >= 0).any())
     if not has_fixed and not banned:
-        return _checked(model.sample(n, seed=seed), n, width, model)
+        out = _checked(model.sample(n, seed=seed), n, width, model)
+        if progress is not None:
+            progress(1.0, "sampled")
+        return out
     if n == 0:
         return np.empty((0, width or 0), dtype=np.int64)
     mask = fixed >= 0 if fixed is not None else None
