@@ -170,10 +170,8 @@ class Synthesizer:
         a row that still breaks a rule is an error, never output."""
         rule_state = {} if rule_state is None else rule_state
         def draw(count, round_seed, fixed_part):
-            kwargs = {"seed": round_seed, "fixed": fixed_part}
-            if suppress:
-                kwargs["suppress"] = suppress
-            return self.model_.sample(count, **kwargs)
+            from lookalike.models.constrained import sample_tokens  # every generator: direct or by rejection
+            return sample_tokens(self.model_, count, seed=round_seed, fixed=fixed_part, suppress=suppress or None)
 
         df = self.encoder_.decode(draw(size, seed, fixed), seed=seed, row_offset=start, id_state=id_state)
         df = self.rules_.apply(df)

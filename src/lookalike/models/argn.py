@@ -289,6 +289,8 @@ class ARGN:
     """
 
     name = "argn"
+    honours_fixed = True
+    """Fixed cells are kept and conditioned on (any order); suppressed tokens get zero probability."""
 
     def __init__(self, max_epochs: int = 100, max_time: float | None = None, batch_size: int | None = None,
                  learning_rate: float | None = None, val_fraction: float = 0.1, patience: int = 3,
@@ -440,17 +442,19 @@ class ARGN:
         return self
 
     # ---------------------------------------------------------------- sampling
-    def sample(self, n: int, *, seed: int = 0, fixed: np.ndarray | None = None, temperature: float = 1.0,
-               suppress: Mapping[int, Sequence[int]] | None = None,
-               progress: ProgressCallback | None = None) -> np.ndarray:
-        """n rows of tokens; cells of ``fixed`` >= 0 are kept exactly and the rest conditioned on them."""
+    def sample(self, n: int, *, seed: int = 0, fixed: np.ndarray | None = None,
+               suppress: Mapping[int, Sequence[int]] | None = None, progress: ProgressCallback | None = None,
+               temperature: float = 1.0) -> np.ndarray:
+        """n rows of tokens (int64, (n, n_sub)); cells of ``fixed`` >= 0 are kept exactly and the free ones
+        conditioned on them; tokens of ``suppress[j]`` get zero probability in free cells of sub-column j
+        (see ``lookalike.models.base``). ``temperature`` < 1 sharpens every head's distribution."""
         chunks = list(self.sample_batches(n, seed=seed, batch_size=max(n, 1), fixed=fixed,
                                           temperature=temperature, suppress=suppress, progress=progress))
         return chunks[0] if chunks else np.empty((0, len(self.cardinalities_)), dtype=np.int64)
 
-    def sample_batches(self, n: int, *, seed: int = 0, batch_size: int = 100_000, fixed: np.ndarray | None = None,
-                       temperature: float = 1.0, suppress: Mapping[int, Sequence[int]] | None = None,
-                       progress: ProgressCallback | None = None) -> Iterator[np.ndarray]:
+    def sample_batches(self, n: int, *, seed: int = 0, fixed: np.ndarray | None = None,
+                       suppress: Mapping[int, Sequence[int]] | None = None, progress: ProgressCallback | None = None,
+                       batch_size: int = 100_000, temperature: float = 1.0) -> Iterator[np.ndarray]:
         """Yield token chunks of up to batch_size rows; concatenated they equal ``sample(n, seed=...)``."""
         if not hasattr(self, "net_"):
             raise LookalikeError("ARGN must be fitted (or loaded) before sampling")

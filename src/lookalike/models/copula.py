@@ -8,7 +8,7 @@ Fast and robust; it learns only pairwise, monotone dependence, which is why the 
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 from scipy.special import ndtr, ndtri
@@ -18,6 +18,8 @@ _EPS = 1e-6
 
 class GaussianCopula:
     name = "copula"
+    honours_fixed = True
+    """Fixed cells are conditioned on and kept; suppressed tokens are redrawn from the allowed marginal."""
 
     def __init__(self, shrinkage: float = 0.02, seed: int = 0):
         self.shrinkage = shrinkage
@@ -62,8 +64,11 @@ class GaussianCopula:
             t[bad] = np.argmax(probs)
         return t
 
-    def sample(self, n: int, *, seed: int, fixed: np.ndarray | None = None, progress=None,
-               suppress=None) -> np.ndarray:
+    def sample(self, n: int, *, seed: int, fixed: np.ndarray | None = None,
+               suppress: Mapping[int, Sequence[int]] | None = None, progress=None) -> np.ndarray:
+        """n rows of tokens (int64, (n, n_sub)); cells of ``fixed`` >= 0 are kept and the free ones are drawn
+        from the normal conditioned on them. A free cell that lands on a token of ``suppress[j]`` is redrawn
+        from sub-column j's marginal without the suppressed tokens (the dependence is lost for that cell)."""
         rng = np.random.default_rng(seed)
         m = len(self.cardinalities_)
         out = np.zeros((n, m), dtype=np.int64)
