@@ -21,7 +21,6 @@ from lookalike.privacy import pii_checks as checks
 
 PERSON_KINDS = ("person_name", "first_name", "last_name", "email")
 _POOL = 400            # Faker calls per vocabulary (street names, cities...): fixed cost, whatever n is
-_MAX_ROUNDS = 60       # regeneration rounds before giving up on avoiding forbidden values
 _DIGITS = np.frombuffer(b"0123456789", dtype=np.uint8)
 _UPPER = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", dtype=np.uint8)
 _LOWER = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
@@ -99,16 +98,6 @@ def _name_pool(fake: Faker, attr: str, method: str) -> tuple[np.ndarray, np.ndar
     return frame.index.to_numpy(dtype=object), frame.to_numpy(dtype=float)
 
 
-def _without(pool: np.ndarray, weights: np.ndarray, banned: set, col: str) -> tuple[np.ndarray, np.ndarray]:
-    if not banned:
-        return pool, weights
-    keep = ~_colliding(pool, "person_name", banned)
-    if not keep.any():
-        raise LookalikeError(f"Column {col!r}: every fake name for this locale is also a real value; "
-                             "cannot generate names that differ from the real ones.")
-    return pool[keep], weights[keep]
-
-
 def _apply_case(values: np.ndarray, cases: np.ndarray) -> np.ndarray:
     out = np.asarray(values, dtype=object).copy()
     for case, method in (("upper", str.upper), ("lower", str.lower)):
@@ -121,28 +110,19 @@ def _apply_case(values: np.ndarray, cases: np.ndarray) -> np.ndarray:
 class _People:
     """One fake person per row: indices into first/last name pools plus per-row e-mail choices."""
 
-    def __init__(self, locale: str, seed: int, n: int, rng: np.random.Generator, banned_first: set,
-                 banned_last: set):
+    def __init__(self, locale: str, seed: int, n: int, rng: np.random.Generator):
         self.locale = known_locale(locale)
         self.fake = _faker(locale, seed)
         self.rng = rng
-        firsts, fw = _name_pool(self.fake, "first_names", "first_name")
-        lasts, lw = _name_pool(self.fake, "last_names", "last_name")
-        self.firsts, self.fw = _without(firsts, fw, banned_first, "first_name")
-        self.lasts, self.lw = _without(lasts, lw, banned_last, "last_name")
+        self.firsts, self.fw = _name_pool(self.fake, "first_names", "first_name")
+        self.lasts, self.lw = _name_pool(self.fake, "last_names", "last_name")
         self.fw, self.lw = self.fw / self.fw.sum(), self.lw / self.lw.sum()
         self.folded_firsts = np.asarray([re.sub(r"[^a-z0-9]", "", checks.fold_ascii(x)) or "x" for x in self.firsts],
                                         dtype=object)
         self.folded_lasts = np.asarray([re.sub(r"[^a-z0-9]", "", checks.fold_ascii(x)) or "x" for x in self.lasts],
                                        dtype=object)
-        self.first_idx = np.zeros(n, dtype=np.int64)
-        self.last_idx = np.zeros(n, dtype=np.int64)
-        self.redraw(np.ones(n, dtype=bool))
-
-    def redraw(self, rows: np.ndarray) -> None:
-        k = int(rows.sum())
-        self.first_idx[rows] = self.rng.choice(len(self.firsts), size=k, p=self.fw)
-        self.last_idx[rows] = self.rng.choice(len(self.lasts), size=k, p=self.lw)
+        self.first_idx = rng.choice(len(self.firsts), size=n, p=self.fw)
+        self.last_idx = rng.choice(len(self.lasts), size=n, p=self.lw)
 
     def first(self) -> np.ndarray:
         return self.firsts[self.first_idx]
@@ -221,47 +201,26 @@ def _person_name(fmt: dict, first: np.ndarray, last: np.ndarray, order: np.ndarr
     return out.astype(object)
 
 
-def _generate_people(cols: dict, n: int, seed: int, forbidden: dict, rngs: dict) -> dict:
-    """Name and e-mail columns that share one fake person per row; rows colliding with a forbidden real
-    value get a new person until no column collides."""
+def _generate_people(cols: dict, n: int, seed: int, rngs: dict) -> dict:
+    """Name and e-mail columns that share one fake person per row."""
     by_kind = {c: kind for c, (kind, _) in cols.items()}
     name_cols = [c for c, k in by_kind.items() if k != "email"]
     locale = cols[(name_cols or list(cols))[0]][1].get("locale", "en_US")
-    banned = {c: _banned(forbidden.get(c), pii_key(k)) for c, k in by_kind.items()}
-    banned_first = _AnyOf([banned[c] for c, k in by_kind.items() if k == "first_name"])
-    banned_last = _AnyOf([banned[c] for c, k in by_kind.items() if k == "last_name"])
-    rng = rngs["__people__"]
-    people = _People(locale, seed, n, rng, banned_first, banned_last)
-    emails = {c: _EmailColumn(cols[c][1], people, n, rngs[c], seed) for c, k in by_kind.items() if k == "email"}
-    cases = {c: _choose(rngs[c], cols[c][1].get("case", {}), n, "title") for c in name_cols}
-    orders = {c: _choose(rngs[c], cols[c][1].get("order", {}), n, "first_last") for c in name_cols}
-    initials = {c: rngs[c].random(n) < float(cols[c][1].get("initial_share", 0.0)) for c in name_cols}
-    out = {c: np.empty(n, dtype=object) for c in cols}
-    rows = np.arange(n)  # rows still to (re)build: all at first, then only those that hit a real value
-    for _ in range(_MAX_ROUNDS):
-        first = people.firsts[people.first_idx[rows]]
-        last = people.lasts[people.last_idx[rows]]
-        for c in name_cols:
-            kind = by_kind[c]
-            raw = first if kind == "first_name" else last if kind == "last_name" else \
-                _person_name(cols[c][1], first, last, orders[c][rows], initials[c][rows])
-            out[c][rows] = _apply_case(raw, cases[c][rows])
-        for c, col in emails.items():
-            out[c][rows] = col.values(rows)
-        bad = np.zeros(len(rows), dtype=bool)
-        for c in cols:
-            if banned[c]:
-                bad |= _colliding(out[c][rows], by_kind[c], banned[c])
-        if not bad.any():
-            return out
-        redo = np.zeros(n, dtype=bool)
-        redo[rows[bad]] = True
-        people.redraw(redo)
-        for col in emails.values():
-            col.redraw(redo)
-        rows = rows[bad]
-    raise LookalikeError(f"Columns {sorted(cols)}: {len(rows)} fake values still equal real values after "
-                         f"{_MAX_ROUNDS} attempts; the real values cover almost all fake names for this locale.")
+    people = _People(locale, seed, n, rngs["__people__"])
+    first, last = people.first(), people.last()
+    out = {}
+    for c in name_cols:
+        kind, fmt, rng = by_kind[c], cols[c][1], rngs[c]
+        case = _choose(rng, fmt.get("case", {}), n, "title")
+        order = _choose(rng, fmt.get("order", {}), n, "first_last")
+        initial = rng.random(n) < float(fmt.get("initial_share", 0.0))
+        raw = first if kind == "first_name" else last if kind == "last_name" else \
+            _person_name(fmt, first, last, order, initial)
+        out[c] = _apply_case(raw, case)
+    for c, k in by_kind.items():
+        if k == "email":
+            out[c] = _EmailColumn(cols[c][1], people, n, rngs[c], seed).values(np.arange(n))
+    return out
 
 
 # ---------------------------------------------------------------- other kinds
@@ -480,78 +439,6 @@ _GENERATORS = {"phone": _phones, "credit_card": _cards, "iban": _ibans, "nationa
                "ip_address": _ips, "street_address": _addresses}
 
 
-# ---------------------------------------------------------------- collisions with real values
-
-_PUNCTUATION = str.maketrans("", "", " -().+/_\t")
-
-
-def _key_name(value) -> str:
-    return " ".join(str(value).casefold().split())
-
-
-def _key_email(value) -> str:
-    return str(value).strip().casefold()
-
-
-def _key_alnum(value) -> str:
-    return str(value).translate(_PUNCTUATION).upper()
-
-
-def _key_ip(value) -> str:
-    try:
-        return str(ipaddress.ip_address(str(value).strip()))
-    except ValueError:
-        return str(value).strip()
-
-
-_KEYS = {"street_address": _key_name, "phone": _key_alnum, "credit_card": _key_alnum, "iban": _key_alnum,
-         "national_id": _key_alnum, "ip_address": _key_ip}
-
-
-def pii_key(kind: str):
-    """The normalisation under which a fake value counts as equal to a real one (case, punctuation)."""
-    if kind == "email":
-        return _key_email
-    if kind in PERSON_KINDS:
-        return _key_name
-    return _KEYS[kind]
-
-
-def _banned(values, key):
-    """Real values as normalised keys. A prebuilt membership filter of keys (no ``__iter__``, such as the
-    Bloom filter a saved model carries instead of real values) is used as it is."""
-    if values is None:
-        return set()
-    if not hasattr(values, "__iter__"):
-        return values
-    return {key(v) for v in values if v is not None}
-
-
-class _AnyOf:
-    """Membership in any of several sets or filters (a first name banned by any first-name column)."""
-
-    def __init__(self, parts):
-        self.parts = [p for p in parts if p is not None and (not hasattr(p, "__len__") or len(p))]
-
-    def __bool__(self) -> bool:
-        return bool(self.parts)
-
-    def __contains__(self, key) -> bool:
-        return any(key in p for p in self.parts)
-
-
-def _colliding(values: np.ndarray, kind: str, banned: set) -> np.ndarray:
-    """Rows whose value equals a real one after normalising case and punctuation. Generated values are
-    already canonical (single spaces, compressed IPs), so only cheap normalisation is needed here."""
-    if kind in ("phone", "credit_card", "iban", "national_id"):
-        keys = [str(v).translate(_PUNCTUATION).upper() for v in values]
-    elif kind == "ip_address":
-        keys = values
-    else:
-        keys = [str(v).casefold() for v in values]
-    return np.fromiter((k in banned for k in keys), dtype=bool, count=len(values))
-
-
 def _stable(text: str) -> int:
     return zlib.crc32(str(text).encode())
 
@@ -565,40 +452,23 @@ def _as_output(values: np.ndarray, fmt: dict) -> pd.Series:
     return s
 
 
-def generate_pii(columns: dict[str, tuple[str, dict]], n: int, seed: int,
-                 forbidden: dict[str, set] | None = None) -> pd.DataFrame:
+def generate_pii(columns: dict[str, tuple[str, dict]], n: int, seed: int) -> pd.DataFrame:
     """n rows of fake values; columns maps column -> (kind, format dict from learn_pii_format).
 
     One fake person per row feeds all name and e-mail columns; values follow the learned locale and
-    masks; nulls appear at the learned rate; no value equals (after normalising punctuation and case)
-    one of forbidden[col], the column's real values. Deterministic for a seed."""
-    forbidden = forbidden or {}
+    masks; nulls appear at the learned rate. Deterministic for a seed."""
     rngs = {c: np.random.default_rng([seed, _stable(c)]) for c in columns}
     rngs["__people__"] = np.random.default_rng([seed, 0])
     data: dict = {}
     people_cols = {c: spec for c, spec in columns.items() if spec[0] in PERSON_KINDS}
     if people_cols and n:
-        data.update(_generate_people(people_cols, n, seed, forbidden, rngs))
+        data.update(_generate_people(people_cols, n, seed, rngs))
     for col, (kind, fmt) in columns.items():
         if kind in PERSON_KINDS:
             continue
         if kind not in _GENERATORS:
             raise LookalikeError(f"Column {col!r}: unknown PII kind {kind!r}.")
-        rng = rngs[col]
-        values = _GENERATORS[kind](fmt, n, rng, seed)
-        key = _KEYS[kind]
-        banned = _banned(forbidden.get(col), key)
-        rows = np.arange(n)  # rows to check: all at first, then only the regenerated ones
-        for _ in range(_MAX_ROUNDS):
-            bad = _colliding(values[rows], kind, banned) if banned else np.zeros(len(rows), dtype=bool)
-            if not bad.any():
-                break
-            rows = rows[bad]
-            values[rows] = _GENERATORS[kind](fmt, len(rows), rng, seed + _MAX_ROUNDS)
-        else:
-            raise LookalikeError(f"Column {col!r}: could not generate {kind} values that differ from the "
-                                 f"real values after {_MAX_ROUNDS} attempts.")
-        data[col] = values
+        data[col] = _GENERATORS[kind](fmt, n, rngs[col], seed)
     frame = {}
     for col, (kind, fmt) in columns.items():
         values = data[col] if n else np.empty(0, dtype=object)
