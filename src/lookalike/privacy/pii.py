@@ -183,7 +183,7 @@ FREE_MAIL_PROVIDERS = {
 }
 _NAME_SCRIPTS = (("CYRILLIC", "ru_RU"), ("GREEK", "el_GR"), ("HIRAGANA", "ja_JP"), ("KATAKANA", "ja_JP"),
                  ("HANGUL", "ko_KR"), ("CJK", "zh_CN"), ("ARABIC", "ar_AA"), ("HEBREW", "he_IL"), ("THAI", "th_TH"))
-_MIN_SUPPORT = 5  # a TLD is only kept when at least this many values share it
+_MIN_SUPPORT = 5  # a mask, card brand or IBAN country is kept only when this many values share it
 _GENERIC_TLD_RE = re.compile(r"(?:com|net|org|info|biz|edu|gov|mil|int|eu|[a-z]{2}|(?:co|com)\.[a-z]{2})")
 
 
@@ -299,12 +299,11 @@ def _learn_email(s: pd.Series) -> dict:
     styles = local.map(_email_style)
     country_tlds = tld.str.extract(r"([a-z]{2})$", expand=False).str.upper().map(_COUNTRY_LOCALES).dropna()
     locale = country_tlds.mode().iloc[0] if len(country_tlds) and len(country_tlds) >= 0.2 * len(s) else "en_US"
+    # No domain is kept, not even public providers' (fake addresses are at reserved domains): only the
+    # share of free-mail style addresses, the local-part styles and a locale from country TLDs.
     return {
         "locale": locale,
         "free_mail_share": _mean(free),
-        # public mail providers (gmail.com, web.de) identify nobody; company domains are never kept
-        "free_domains": _shares(Counter(domain[free]), top=10),
-        "tlds": _shares(Counter(tld[~free].dropna()), top=8, min_count=_MIN_SUPPORT),
         "styles": _shares(Counter(st for st, _ in styles)),
         "separators": _shares(Counter(sep for _, sep in styles)),
         "digits_share": _mean(local.str.contains(r"\d$")),
@@ -334,7 +333,7 @@ def _learn_phone(s: pd.Series) -> dict:
     codes = Counter(c for _, c in masks if c)
     with_code = sum(codes.values()) >= 0.3 * len(s) if codes else False
     locale = _CALLING_CODES[codes.most_common(1)[0][0]] if with_code else "en_US"
-    return {"locale": locale, "masks": _shares(Counter(m for m, _ in masks), top=8, min_count=2)}
+    return {"locale": locale, "masks": _shares(Counter(m for m, _ in masks), top=8, min_count=_MIN_SUPPORT)}
 
 
 _ADDRESS_VOCAB_LOCALES = ("de_DE", "nl_NL", "da_DK", "sv_SE", "fr_FR", "es_ES", "it_IT", "pt_BR", "pl_PL")
@@ -390,7 +389,8 @@ def _learn_iban(s: pd.Series) -> dict:
     for cc, group in compact.groupby(country):
         bban_masks = group.str[4:].map(lambda b: re.sub(r"[A-Z]", "A", re.sub(r"\d", "#", b)))
         masks[cc] = Counter(bban_masks).most_common(1)[0][0]
-    countries = _shares(Counter(country))
+    countries = _shares(Counter(country), min_count=_MIN_SUPPORT)  # fewer IBANs would single out customers
+    masks = {cc: m for cc, m in masks.items() if cc in countries}
     top = max(countries, key=countries.get) if countries else "DE"
     return {"locale": _COUNTRY_LOCALES.get(top, "en_US"), "countries": countries, "bban_masks": masks,
             "spaced_share": _mean(s.str.contains(" "))}
@@ -399,13 +399,12 @@ def _learn_iban(s: pd.Series) -> dict:
 def _learn_card(s: pd.Series) -> dict:
     digits = s.map(checks.card_digits).dropna()
     brands = digits.map(lambda d: checks.card_brand(d) if checks.luhn_ok(d) else None).fillna("other")
-    lengths = {b: _shares(Counter(digits[brands == b].str.len())) for b in brands.unique()}
+    brand_shares = _shares(Counter(brands), min_count=_MIN_SUPPORT)
+    lengths = {b: _shares(Counter(digits[brands == b].str.len())) for b in brand_shares}
     group_masks = {}
     for length, group in s[s.map(checks.card_digits).notna()].groupby(digits.str.len()):
         group_masks[str(length)] = Counter(group.map(lambda v: re.sub(r"\d", "#", v))).most_common(1)[0][0]
-    other_first = _shares(Counter(digits[brands == "other"].str[0]))
-    return {"locale": "en_US", "brands": _shares(Counter(brands)), "lengths": lengths, "group_masks": group_masks,
-            "other_first_digits": other_first}
+    return {"locale": "en_US", "brands": brand_shares, "lengths": lengths, "group_masks": group_masks}
 
 
 def _id_mask(value: str) -> str:
@@ -422,15 +421,13 @@ def _learn_national_id(s: pd.Series) -> dict:
     if len(nino) >= 0.5 * len(s) and len(nino):
         return {"locale": "en_GB", "scheme": "uk_nino", "masks": _shares(Counter(nino.str.upper().map(_id_mask)))}
     masks = s[s.map(lambda v: bool(_ID_LIKE_RE.match(v)))].map(_id_mask)
-    return {"locale": "en_US", "scheme": "mask", "masks": _shares(Counter(masks), top=8, min_count=2)}
+    return {"locale": "en_US", "scheme": "mask", "masks": _shares(Counter(masks), top=8, min_count=_MIN_SUPPORT)}
 
 
 def _learn_ip(s: pd.Series) -> dict:
     parsed = [ipaddress.ip_address(v) for v in s if checks.is_ip(v)]
     v6 = [a.version == 6 for a in parsed]
-    v4 = [a for a in parsed if a.version == 4]
-    return {"locale": "en_US", "ipv6_share": round(sum(v6) / len(v6), 6) if v6 else 0.0,
-            "private_share": round(sum(a.is_private for a in v4) / len(v4), 6) if v4 else 0.0}
+    return {"locale": "en_US", "ipv6_share": round(sum(v6) / len(v6), 6) if v6 else 0.0}
 
 
 _LEARNERS = {"email": _learn_email, "phone": _learn_phone, "street_address": _learn_address, "iban": _learn_iban,
@@ -440,9 +437,10 @@ _LEARNERS = {"email": _learn_email, "phone": _learn_phone, "street_address": _le
 def learn_pii_format(kind: str, values: pd.Series) -> dict:
     """JSON-able, non-identifying description needed to generate lookalikes of one PII column.
 
-    Holds a locale guess, format masks with digits and letters replaced by '#'/'A' (country codes and
-    a trunk '0' kept), shares of styles/brands/countries, the null rate and whether the column was
-    numeric; never a real value, name or company domain (TLDs are kept only when 5+ values share them)."""
+    Holds the kind, a locale guess, format masks with every digit and letter replaced by '#'/'A' (a
+    phone's country code and trunk '0' kept, no area code), shares of styles/brands/lengths (IBAN
+    countries only when 5+ values share one), the null rate and whether the column was numeric; never a
+    real value, a name, an e-mail domain (company or public provider), an area code or a number prefix."""
     if kind not in PII_KINDS:
         raise LookalikeError(f"Unknown PII kind {kind!r} for column {values.name!r}; expected one of {PII_KINDS}.")
     as_text = values.astype("string").str.strip()

@@ -1,5 +1,24 @@
 """Fake PII values from the formats that `learn_pii_format` describes.
 
+Nothing about the real values reaches this module: it sees only the learned format (kind, locale, masks,
+shares, null rate). Where a format allows it, a fake value cannot equal any real value *by construction*:
+
+- e-mail: every address is at a domain reserved by RFC 2606 / RFC 6761 (example.com, example.net,
+  example.org, or a fake company under example.com); no real mailbox exists there.
+- phone: North American numbers are in 555-0100..555-0199 (NANPA's fiction range), UK numbers in Ofcom's
+  drama ranges (07700 900xxx, 020 7946 0xxx, 0161 496 0xxx, 01632 960xxx, ...), in the learned mask.
+  Other countries: we know of no published fiction range, so the digits are random and can coincide
+  with a real number by chance.
+- credit card: numbers that payment providers publish for testing (Luhn-valid, learned brand kept).
+- national id: US SSNs in area 9xx with group 01-49 (never an SSN, ITIN or ATIN); UK NI numbers with a
+  prefix HMRC never allocates (BG, GB, KN, NK, NT, ZZ). Other ID formats: random characters in the
+  learned mask, which can coincide with a real ID by chance.
+- IP address: the documentation blocks 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 and 2001:db8::/32.
+- IBAN: no country or bank code is reserved for tests, so a valid fake IBAN can coincide with a real
+  account by chance (the learned countries and BBAN layout are kept, the check digits are valid).
+- person names (first, last, full) and street addresses: no format allows a guarantee; they come from
+  Faker's vocabularies for the locale, so a fake name or address can coincide with a real one by chance.
+
 Speed comes from drawing Faker's own vocabularies once (name lists, street names, cities: small pools)
 and combining them with numpy per row; digits (phones, cards, IBANs, IDs) are filled into masks as byte
 arrays. One fake person per row feeds every name and e-mail column, so a row stays consistent.
@@ -21,7 +40,6 @@ from lookalike.privacy import pii_checks as checks
 
 PERSON_KINDS = ("person_name", "first_name", "last_name", "email")
 _POOL = 400            # Faker calls per vocabulary (street names, cities...): fixed cost, whatever n is
-_MAX_ROUNDS = 60       # regeneration rounds before giving up on avoiding forbidden values
 _DIGITS = np.frombuffer(b"0123456789", dtype=np.uint8)
 _UPPER = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", dtype=np.uint8)
 _LOWER = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
@@ -99,16 +117,6 @@ def _name_pool(fake: Faker, attr: str, method: str) -> tuple[np.ndarray, np.ndar
     return frame.index.to_numpy(dtype=object), frame.to_numpy(dtype=float)
 
 
-def _without(pool: np.ndarray, weights: np.ndarray, banned: set, col: str) -> tuple[np.ndarray, np.ndarray]:
-    if not banned:
-        return pool, weights
-    keep = ~_colliding(pool, "person_name", banned)
-    if not keep.any():
-        raise LookalikeError(f"Column {col!r}: every fake name for this locale is also a real value; "
-                             "cannot generate names that differ from the real ones.")
-    return pool[keep], weights[keep]
-
-
 def _apply_case(values: np.ndarray, cases: np.ndarray) -> np.ndarray:
     out = np.asarray(values, dtype=object).copy()
     for case, method in (("upper", str.upper), ("lower", str.lower)):
@@ -121,28 +129,19 @@ def _apply_case(values: np.ndarray, cases: np.ndarray) -> np.ndarray:
 class _People:
     """One fake person per row: indices into first/last name pools plus per-row e-mail choices."""
 
-    def __init__(self, locale: str, seed: int, n: int, rng: np.random.Generator, banned_first: set,
-                 banned_last: set):
+    def __init__(self, locale: str, seed: int, n: int, rng: np.random.Generator):
         self.locale = known_locale(locale)
         self.fake = _faker(locale, seed)
         self.rng = rng
-        firsts, fw = _name_pool(self.fake, "first_names", "first_name")
-        lasts, lw = _name_pool(self.fake, "last_names", "last_name")
-        self.firsts, self.fw = _without(firsts, fw, banned_first, "first_name")
-        self.lasts, self.lw = _without(lasts, lw, banned_last, "last_name")
+        self.firsts, self.fw = _name_pool(self.fake, "first_names", "first_name")
+        self.lasts, self.lw = _name_pool(self.fake, "last_names", "last_name")
         self.fw, self.lw = self.fw / self.fw.sum(), self.lw / self.lw.sum()
         self.folded_firsts = np.asarray([re.sub(r"[^a-z0-9]", "", checks.fold_ascii(x)) or "x" for x in self.firsts],
                                         dtype=object)
         self.folded_lasts = np.asarray([re.sub(r"[^a-z0-9]", "", checks.fold_ascii(x)) or "x" for x in self.lasts],
                                        dtype=object)
-        self.first_idx = np.zeros(n, dtype=np.int64)
-        self.last_idx = np.zeros(n, dtype=np.int64)
-        self.redraw(np.ones(n, dtype=bool))
-
-    def redraw(self, rows: np.ndarray) -> None:
-        k = int(rows.sum())
-        self.first_idx[rows] = self.rng.choice(len(self.firsts), size=k, p=self.fw)
-        self.last_idx[rows] = self.rng.choice(len(self.lasts), size=k, p=self.lw)
+        self.first_idx = rng.choice(len(self.firsts), size=n, p=self.fw)
+        self.last_idx = rng.choice(len(self.lasts), size=n, p=self.lw)
 
     def first(self) -> np.ndarray:
         return self.firsts[self.first_idx]
@@ -151,39 +150,34 @@ class _People:
         return self.lasts[self.last_idx]
 
 
+# Every generated address is at a domain reserved by RFC 2606 / RFC 6761, so it can never be anyone's real
+# address: free-mail style rows use example.com, example.net or example.org themselves (where a real address
+# would say gmail.com or web.de), company style rows a fake company under example.com ('muller.example.com').
+RESERVED_MAIL_DOMAINS = ("example.com", "example.net", "example.org")
+COMPANY_MAIL_PARENT = "example.com"
+
+
 class _EmailColumn:
     """Per-row e-mail choices (style, separator, digits, domain) for one e-mail column."""
 
     def __init__(self, fmt: dict, people: _People, n: int, rng: np.random.Generator, seed: int):
-        self.fmt, self.people, self.rng = fmt, people, rng
+        self.people = people
         locale = fmt.get("locale", "en_US")
         fake = _faker(people.locale if locale == "en_US" else locale, seed)
-        internet = _provider(fake, "internet")
-        self.free_domains = np.asarray(list(dict.fromkeys(getattr(internet, "free_email_domains", ("gmail.com",)))),
-                                       dtype=object)
-        words = {re.sub(r"[^a-z0-9\-]", "", checks.fold_ascii(fake.domain_word())) for _ in range(_POOL // 3)}
-        self.company_words = np.asarray(sorted(w for w in words if w) or ["example"], dtype=object)
-        self.fields = {}
-        self.redraw(np.ones(n, dtype=bool))
-
-    def redraw(self, rows: np.ndarray) -> None:
-        k, rng, fmt = int(rows.sum()), self.rng, self.fmt
-        draws = {
-            "style": _choose(rng, fmt.get("styles", {}), k, "first_last"),
-            "sep": _choose(rng, fmt.get("separators", {}), k, "."),
-            "digits": np.where(rng.random(k) < float(fmt.get("digits_share", 0.0)),
-                               rng.integers(1, 100, size=k).astype(str), ""),
-            "free": rng.random(k) < float(fmt.get("free_mail_share", 0.5)),
-            "free_domain": _choose(rng, fmt["free_domains"], k, "") if fmt.get("free_domains")
-            else self.free_domains[rng.integers(0, len(self.free_domains), size=k)],
-            "company": self.company_words[rng.integers(0, len(self.company_words), size=k)],
-            "tld": _choose(rng, fmt.get("tlds", {}), k, "com"),
-            "upper": rng.random(k) < float(fmt.get("upper_share", 0.0)),
+        words = {re.sub(r"[^a-z0-9\-]", "", checks.fold_ascii(fake.domain_word())).strip("-")
+                 for _ in range(_POOL // 3)}
+        company_words = np.asarray(sorted(w for w in words if w) or ["company"], dtype=object)
+        free_domains = np.asarray(RESERVED_MAIL_DOMAINS, dtype=object)
+        self.fields = {
+            "style": _choose(rng, fmt.get("styles", {}), n, "first_last"),
+            "sep": _choose(rng, fmt.get("separators", {}), n, "."),
+            "digits": np.where(rng.random(n) < float(fmt.get("digits_share", 0.0)),
+                               rng.integers(1, 100, size=n).astype(str), ""),
+            "free": rng.random(n) < float(fmt.get("free_mail_share", 0.5)),
+            "free_domain": free_domains[rng.integers(0, len(free_domains), size=n)],
+            "company": company_words[rng.integers(0, len(company_words), size=n)],
+            "upper": rng.random(n) < float(fmt.get("upper_share", 0.0)),
         }
-        for name, values in draws.items():
-            if name not in self.fields:
-                self.fields[name] = np.empty(len(rows), dtype=values.dtype)
-            self.fields[name][rows] = values
 
     def values(self, rows: np.ndarray) -> np.ndarray:
         """E-mail addresses for the given row numbers, built from each row's fake person."""
@@ -204,7 +198,7 @@ class _EmailColumn:
                 local = fi + sep + la
             local += dg
             locals_.append(local.capitalize() if up else local)
-        domain = np.where(f["free"], f["free_domain"], f["company"] + "." + f["tld"].astype(str))
+        domain = np.where(f["free"], f["free_domain"], f["company"] + "." + COMPANY_MAIL_PARENT)
         return np.asarray(locals_, dtype=object) + "@" + domain.astype(object)
 
 
@@ -221,53 +215,118 @@ def _person_name(fmt: dict, first: np.ndarray, last: np.ndarray, order: np.ndarr
     return out.astype(object)
 
 
-def _generate_people(cols: dict, n: int, seed: int, forbidden: dict, rngs: dict) -> dict:
-    """Name and e-mail columns that share one fake person per row; rows colliding with a forbidden real
-    value get a new person until no column collides."""
+def _generate_people(cols: dict, n: int, seed: int, rngs: dict) -> dict:
+    """Name and e-mail columns that share one fake person per row."""
     by_kind = {c: kind for c, (kind, _) in cols.items()}
     name_cols = [c for c, k in by_kind.items() if k != "email"]
     locale = cols[(name_cols or list(cols))[0]][1].get("locale", "en_US")
-    banned = {c: _banned(forbidden.get(c), pii_key(k)) for c, k in by_kind.items()}
-    banned_first = _AnyOf([banned[c] for c, k in by_kind.items() if k == "first_name"])
-    banned_last = _AnyOf([banned[c] for c, k in by_kind.items() if k == "last_name"])
-    rng = rngs["__people__"]
-    people = _People(locale, seed, n, rng, banned_first, banned_last)
-    emails = {c: _EmailColumn(cols[c][1], people, n, rngs[c], seed) for c, k in by_kind.items() if k == "email"}
-    cases = {c: _choose(rngs[c], cols[c][1].get("case", {}), n, "title") for c in name_cols}
-    orders = {c: _choose(rngs[c], cols[c][1].get("order", {}), n, "first_last") for c in name_cols}
-    initials = {c: rngs[c].random(n) < float(cols[c][1].get("initial_share", 0.0)) for c in name_cols}
-    out = {c: np.empty(n, dtype=object) for c in cols}
-    rows = np.arange(n)  # rows still to (re)build: all at first, then only those that hit a real value
-    for _ in range(_MAX_ROUNDS):
-        first = people.firsts[people.first_idx[rows]]
-        last = people.lasts[people.last_idx[rows]]
-        for c in name_cols:
-            kind = by_kind[c]
-            raw = first if kind == "first_name" else last if kind == "last_name" else \
-                _person_name(cols[c][1], first, last, orders[c][rows], initials[c][rows])
-            out[c][rows] = _apply_case(raw, cases[c][rows])
-        for c, col in emails.items():
-            out[c][rows] = col.values(rows)
-        bad = np.zeros(len(rows), dtype=bool)
-        for c in cols:
-            if banned[c]:
-                bad |= _colliding(out[c][rows], by_kind[c], banned[c])
-        if not bad.any():
-            return out
-        redo = np.zeros(n, dtype=bool)
-        redo[rows[bad]] = True
-        people.redraw(redo)
-        for col in emails.values():
-            col.redraw(redo)
-        rows = rows[bad]
-    raise LookalikeError(f"Columns {sorted(cols)}: {len(rows)} fake values still equal real values after "
-                         f"{_MAX_ROUNDS} attempts; the real values cover almost all fake names for this locale.")
+    people = _People(locale, seed, n, rngs["__people__"])
+    first, last = people.first(), people.last()
+    out = {}
+    for c in name_cols:
+        kind, fmt, rng = by_kind[c], cols[c][1], rngs[c]
+        case = _choose(rng, fmt.get("case", {}), n, "title")
+        order = _choose(rng, fmt.get("order", {}), n, "first_last")
+        initial = rng.random(n) < float(fmt.get("initial_share", 0.0))
+        raw = first if kind == "first_name" else last if kind == "last_name" else \
+            _person_name(fmt, first, last, order, initial)
+        out[c] = _apply_case(raw, case)
+    for c, k in by_kind.items():
+        if k == "email":
+            out[c] = _EmailColumn(cols[c][1], people, n, rngs[c], seed).values(np.arange(n))
+    return out
 
 
 # ---------------------------------------------------------------- other kinds
 
+# Numbers that the numbering plan keeps out of service for fiction, as national significant numbers
+# ('N': a digit 2-9, 'x': any digit). North America (NANPA): 555-0100 to 555-0199 in every area code.
+# United Kingdom (Ofcom's numbers for drama purposes), by the length of the first digit group after the
+# trunk '0': 07700 900xxx (mobile), 01632 960xxx (no area), 08081 570xxx (freephone), 03069 990xxx
+# (UK-wide), 0113..0161 496 0xxx (Leeds, Sheffield, Nottingham, Leicester, Bristol, Reading, Birmingham,
+# Edinburgh, Glasgow, Liverpool, Manchester), 0909 879 0xxx (premium rate), 020 7946 0xxx (London).
+_NANP_FICTION = {10: ("Nxx55501xx",), 7: ("55501xx",), 11: ("1Nxx55501xx",)}
+_UK_FICTION = {
+    4: ("7700900xxx", "1632960xxx", "8081570xxx", "3069990xxx"),
+    3: ("1134960xxx", "1144960xxx", "1154960xxx", "1164960xxx", "1174960xxx", "1184960xxx", "1214960xxx",
+        "1314960xxx", "1414960xxx", "1514960xxx", "1614960xxx", "9098790xxx"),
+    2: ("2079460xxx",),
+}
+_FICTION_LOCALES = {"en_US": "1", "en_CA": "1", "en_GB": "44"}
+_PHONE_EXTENSION_RE = re.compile(r"\s*(?:x|ext\.?)\s*#{1,6}$", re.IGNORECASE)
+
+
+def _fiction_plan(mask: str, locale: str) -> tuple[str, tuple[str, ...] | None]:
+    """(mask, fiction templates) for one learned phone mask: the mask itself when its digit count fits
+    the country's fiction range, else that country's usual format; templates None where we know no
+    published fiction range (the mask is then filled with random digits)."""
+    m = re.match(r"^(?:\+|00)\s?(\d{1,3})", mask)
+    head, body = (mask[:m.end()], mask[m.end():]) if m else ("", mask)
+    code = m.group(1) if m else _FICTION_LOCALES.get(locale)
+    main = _PHONE_EXTENSION_RE.sub("", body)
+    n_digits = main.count("#")
+    trunk = main.lstrip(" (").startswith("0")
+    if code == "1" and not trunk:
+        templates = None if (head and n_digits == 11) else _NANP_FICTION.get(n_digits)  # '1-' is a trunk, not '+1 1
+        if templates:
+            return mask, templates
+        return (head + " ###-###-####", _NANP_FICTION[10]) if head else ("(###) ###-####", _NANP_FICTION[10])
+    if code == "44" and (head or trunk):
+        if n_digits != 10:
+            return (head + " #### ######" if head else "0#### ######"), _UK_FICTION[4]
+        first_group = re.search(r"#+", main.replace("(0)", "")).group()
+        return mask, _UK_FICTION.get(len(first_group)) or tuple(t for ts in _UK_FICTION.values() for t in ts)
+    return mask, None
+
+
+def _from_templates(templates: tuple[str, ...], rng: np.random.Generator, k: int) -> np.ndarray:
+    """(k, L) ASCII digit codes, each row one of the templates ('N': 2-9, 'x': any digit)."""
+    chosen = rng.integers(0, len(templates), size=k)
+    out = np.empty((k, len(templates[0])), dtype=np.uint8)
+    for i, template in enumerate(templates):
+        rows = chosen == i
+        grid = _mask_bytes(template.replace("x", "#").replace("N", "#"), rng, int(rows.sum()))
+        for j, ch in enumerate(template):
+            if ch == "N":
+                grid[:, j] = _DIGITS[rng.integers(2, 10, size=len(grid))]
+        out[rows] = grid
+    return out
+
+
+def _put_digits(mask: str, digits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Strings shaped like mask whose first '#' positions hold the rows of digits (ASCII codes) in
+    order; any '#' left over (an extension) gets a random digit."""
+    k, width = digits.shape
+    if not mask.isascii():  # e.g. a no-break space: fill per row
+        out = []
+        for row in digits:
+            it = iter(row.tobytes().decode())
+            out.append("".join(next(it, None) or str(rng.integers(0, 10)) if ch == "#" else ch for ch in mask))
+        return np.asarray(out, dtype=object)
+    grid = _mask_bytes(mask, rng, k)
+    positions = [i for i, ch in enumerate(mask) if ch == "#"][:width]
+    grid[:, positions] = digits
+    return _bytes_to_str(grid)
+
+
 def _phones(fmt: dict, n: int, rng: np.random.Generator, seed: int) -> np.ndarray:
-    return _fill_masks(fmt.get("masks") or {"(###) ###-####": 1.0}, n, rng)
+    """Phone numbers in the learned masks, inside the country's fiction range where one is published
+    (North America, United Kingdom), else random digits in the mask."""
+    masks = fmt.get("masks") or {"(###) ###-####": 1.0}
+    locale = fmt.get("locale", "en_US")
+    chosen = _choose(rng, masks, n, next(iter(masks)))
+    out = np.empty(n, dtype=object)
+    for mask in masks:
+        rows = chosen == mask
+        k = int(rows.sum())
+        if not k:
+            continue
+        shaped, templates = _fiction_plan(mask, locale)
+        if templates is None:
+            out[rows] = _fill_mask(shaped, rng, k, first_nonzero=True)
+        else:
+            out[rows] = _put_digits(shaped, _from_templates(templates, rng, k), rng)
+    return out
 
 
 def _fill_masks(masks: dict, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -281,51 +340,48 @@ def _fill_masks(masks: dict, n: int, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def _luhn_check_digit(body: np.ndarray) -> np.ndarray:
-    """Check digits for rows of digits (k, L-1) so that the full number passes Luhn."""
-    rev = body[:, ::-1].astype(np.int64)
-    doubled = rev[:, 0::2] * 2
-    doubled = np.where(doubled > 9, doubled - 9, doubled)
-    total = doubled.sum(axis=1) + rev[:, 1::2].sum(axis=1)
-    return (10 - total % 10) % 10
-
-
-_BRAND_PREFIXES = {
-    "visa": ["4"], "mastercard": [str(x) for x in range(51, 56)] + ["2221", "2300", "2500", "2720"],
-    "amex": ["34", "37"], "discover": ["6011", "65", "644", "649"], "jcb": ["3528", "3550", "3589"],
-    "diners": ["36", "38", "300", "305"], "maestro": ["5018", "5020", "5038", "56", "57", "58", "6304", "6759"],
-    "unionpay": ["62"],
+# Card numbers that payment providers publish for testing (Stripe, Adyen, Braintree, PayPal, the Mastercard
+# gateway): Luhn-valid, with a real brand prefix, and never a cardholder's card. A handful per brand, so a
+# generated card column has few distinct values.
+TEST_CARDS = {
+    "visa": ("4111111111111111", "4012888888881881", "4242424242424242", "4000056655665556", "4444333322221111",
+             "4005519200000004", "4009348888881881", "4012000033330026", "4012000077777777", "4217651111111119",
+             "4222222222222"),
+    "mastercard": ("5555555555554444", "5105105105105100", "5200828282828210", "5454545454545454",
+                   "2223003122003222", "2223000048400011", "5123450000000008", "5111111111111118",
+                   "2223000000000007"),
+    "amex": ("378282246310005", "371449635398431", "378734493671000", "345678901234564"),
+    "discover": ("6011111111111117", "6011000990139424", "6011000400000000", "6011601160116611", "6445644564456445"),
+    "diners": ("30569309025904", "38520000023237", "36227206271667"),
+    "jcb": ("3530111333300000", "3566002020360505", "3566111111111113"),
+    "unionpay": ("6200000000000005", "6205500000000000004"),
+    "maestro": ("6759649826438453",),
 }
-_BRAND_LENGTH = {"visa": 16, "mastercard": 16, "amex": 15, "discover": 16, "jcb": 16, "diners": 14,
-                 "maestro": 16, "unionpay": 16, "other": 16}
 
 
 def _cards(fmt: dict, n: int, rng: np.random.Generator, seed: int) -> np.ndarray:
+    """Published test card numbers of the learned brands (Visa for cards of no known brand), of the
+    learned length where the brand has a test number that long, in the learned digit grouping."""
     brands = _choose(rng, fmt.get("brands") or {"visa": 1.0}, n, "visa")
     out = np.empty(n, dtype=object)
     for brand in np.unique(brands):
         rows = np.flatnonzero(brands == brand)
-        lengths = _choose(rng, fmt.get("lengths", {}).get(brand, {}), len(rows), _BRAND_LENGTH.get(brand, 16))
-        for length in np.unique(lengths.astype(int)):
-            sub = rows[lengths.astype(int) == length]
-            k = len(sub)
-            if brand in _BRAND_PREFIXES:
-                choices = np.asarray(_BRAND_PREFIXES[brand], dtype=object)
-                prefixes = choices[rng.integers(0, len(choices), k)]
-            else:
-                prefixes = _choose(rng, fmt.get("other_first_digits", {}), k, "6")
-            body = rng.integers(0, 10, size=(k, length - 1))
-            for prefix in np.unique(prefixes):
-                body[np.ix_(prefixes == prefix, np.arange(len(prefix)))] = [int(ch) for ch in prefix]
-            digits = np.concatenate([body, _luhn_check_digit(body)[:, None]], axis=1)
-            numbers = (digits.astype(np.uint8) + 48).view(f"S{length}").ravel().astype(str)
+        pool = TEST_CARDS.get(brand, TEST_CARDS["visa"])
+        by_length: dict[int, list[str]] = {}
+        for number in pool:
+            by_length.setdefault(len(number), []).append(number)
+        default = max(by_length, key=lambda L: len(by_length[L]))
+        lengths = _choose(rng, fmt.get("lengths", {}).get(brand, {}), len(rows), default).astype(int)
+        lengths = np.where(np.isin(lengths, list(by_length)), lengths, default)
+        for length in np.unique(lengths):
+            sub = rows[lengths == length]
+            choices = np.asarray(by_length[length], dtype=object)
+            numbers = choices[rng.integers(0, len(choices), len(sub))]
             mask = fmt.get("group_masks", {}).get(str(length), "#" * length)
-            if mask.count("#") == length and mask != "#" * length:
-                positions = [i for i, ch in enumerate(mask) if ch == "#"]
-                grid = np.tile(np.frombuffer(mask.encode(), dtype=np.uint8), (k, 1))
-                grid[:, positions] = digits.astype(np.uint8) + 48
-                numbers = grid.view(f"S{len(mask)}").ravel().astype(str)
-            out[sub] = numbers.astype(object)
+            if mask.count("#") == length and mask != "#" * length and mask.isascii():
+                digits = np.frombuffer("".join(numbers).encode(), dtype=np.uint8).reshape(len(sub), length)
+                numbers = _put_digits(mask, digits, rng)
+            out[sub] = numbers
     return out
 
 
@@ -372,51 +428,54 @@ def _ibans(fmt: dict, n: int, rng: np.random.Generator, seed: int) -> np.ndarray
     return out
 
 
+# US: the SSA never issues an SSN with area 9xx, and the IRS uses area 9xx only for ITINs (groups 50-65,
+# 70-88, 90-92, 94-99) and ATINs (group 93), so 9xx-01..49-xxxx is neither an SSN nor a taxpayer number.
+# UK: HMRC never allocates the National Insurance prefixes BG, GB, KN, NK, NT and ZZ (TN is left out:
+# it marks temporary numbers).
+UNISSUED_SSN_GROUPS = (1, 49)
+UNALLOCATED_NINO_PREFIXES = ("BG", "GB", "KN", "NK", "NT", "ZZ")
+
+
 def _national_ids(fmt: dict, n: int, rng: np.random.Generator, seed: int) -> np.ndarray:
+    """US SSNs and UK NI numbers that look valid but can never have been issued; other ID formats
+    (mask scheme) are random characters in the learned mask, which may coincide with a real ID."""
     scheme = fmt.get("scheme", "mask")
     if scheme == "us_ssn":
-        area = rng.integers(1, 900, size=n)
-        area = np.where(area == 666, 667, area)  # SSA never issues area 000, 666 or 9xx, group 00, serial 0000
-        group, serial = rng.integers(1, 100, size=n), rng.integers(1, 10000, size=n)
+        area = rng.integers(900, 1000, size=n)
+        group = rng.integers(UNISSUED_SSN_GROUPS[0], UNISSUED_SSN_GROUPS[1] + 1, size=n)
+        serial = rng.integers(1, 10000, size=n)
         out = np.full((n, 11), ord("-"), dtype=np.uint8)
         for cols, number in (((0, 1, 2), area), ((4, 5), group), ((7, 8, 9, 10), serial)):
             for i, col in enumerate(cols):
                 out[:, col] = 48 + (number // 10 ** (len(cols) - 1 - i)) % 10
         return _bytes_to_str(out)
     if scheme == "uk_nino":
-        first, second = list("ABCEGHJKLMNOPRSTWXYZ"), list("ABCEGHJKLMNPRSTWXYZ")
-        a = np.asarray(first)[rng.integers(0, len(first), n)]
-        b = np.asarray(second)[rng.integers(0, len(second), n)]
+        prefix = np.asarray(UNALLOCATED_NINO_PREFIXES, dtype=object)[rng.integers(0, len(UNALLOCATED_NINO_PREFIXES), n)]
         digits = _fill_mask("######", rng, n)
-        suffix = np.asarray(list("ABCD"))[rng.integers(0, 4, n)]
+        suffix = np.asarray(list("ABCD"), dtype=object)[rng.integers(0, 4, n)]
         spaced = "masks" in fmt and any(" " in m for m in fmt["masks"])
         if spaced:
-            return np.asarray([f"{x}{y} {d[:2]} {d[2:4]} {d[4:]} {s}" for x, y, d, s in zip(a, b, digits, suffix)],
+            return np.asarray([f"{p} {d[:2]} {d[2:4]} {d[4:]} {s}" for p, d, s in zip(prefix, digits, suffix)],
                               dtype=object)
-        return np.asarray([f"{x}{y}{d}{s}" for x, y, d, s in zip(a, b, digits, suffix)], dtype=object)
+        return prefix + digits + suffix
     return _fill_masks(fmt.get("masks") or {"#########": 1.0}, n, rng)
 
 
+# Address blocks reserved for documentation (RFC 5737, RFC 3849): never routed, never anyone's address.
+DOCUMENTATION_IPV4 = ("192.0.2", "198.51.100", "203.0.113")
+DOCUMENTATION_IPV6 = 0x20010DB8  # 2001:db8::/32
+
+
 def _ips(fmt: dict, n: int, rng: np.random.Generator, seed: int) -> np.ndarray:
-    octets = rng.integers(0, 256, size=(n, 4))
-    octets[:, 3] = rng.integers(1, 255, size=n)
-    public_first = np.asarray([x for x in range(1, 224) if x not in (10, 100, 127, 169, 172, 192, 198, 203)])
-    octets[:, 0] = public_first[rng.integers(0, len(public_first), n)]
-    private = rng.random(n) < float(fmt.get("private_share", 0.0))
-    which = rng.integers(0, 3, n)
-    octets[private & (which == 0), 0] = 10
-    rows = private & (which == 1)
-    octets[rows, 0], octets[rows, 1] = 192, 168
-    rows = private & (which == 2)
-    octets[rows, 0], octets[rows, 1] = 172, rng.integers(16, 32, int(rows.sum()))
-    s = octets.astype(str)
-    out = (pd.Series(s[:, 0]) + "." + s[:, 1] + "." + s[:, 2] + "." + s[:, 3]).to_numpy(dtype=object)
+    """IPv4 addresses in the three documentation /24 blocks, IPv6 ones in 2001:db8::/32, at the learned
+    IPv6 share."""
+    nets = np.asarray([net + "." for net in DOCUMENTATION_IPV4], dtype=object)
+    out = nets[rng.integers(0, len(nets), n)] + rng.integers(1, 255, size=n).astype(str).astype(object)
     v6 = np.flatnonzero(rng.random(n) < float(fmt.get("ipv6_share", 0.0)))
     if len(v6):
-        hi = rng.integers(0x2000, 0x4000, size=len(v6))
-        rest = rng.integers(0, 2**63, size=(len(v6), 2), dtype=np.int64)
-        out[v6] = [str(ipaddress.IPv6Address((int(h) << 112) | ((int(a) << 49) ^ int(b)) & ((1 << 112) - 1)))
-                   for h, (a, b) in zip(hi, rest)]
+        tail = rng.integers(0, 2**32, size=(len(v6), 3), dtype=np.int64)
+        out[v6] = [str(ipaddress.IPv6Address((DOCUMENTATION_IPV6 << 96) | (int(a) << 64) | (int(b) << 32) | int(c)))
+                   for a, b, c in tail]
     return out
 
 
@@ -480,78 +539,6 @@ _GENERATORS = {"phone": _phones, "credit_card": _cards, "iban": _ibans, "nationa
                "ip_address": _ips, "street_address": _addresses}
 
 
-# ---------------------------------------------------------------- collisions with real values
-
-_PUNCTUATION = str.maketrans("", "", " -().+/_\t")
-
-
-def _key_name(value) -> str:
-    return " ".join(str(value).casefold().split())
-
-
-def _key_email(value) -> str:
-    return str(value).strip().casefold()
-
-
-def _key_alnum(value) -> str:
-    return str(value).translate(_PUNCTUATION).upper()
-
-
-def _key_ip(value) -> str:
-    try:
-        return str(ipaddress.ip_address(str(value).strip()))
-    except ValueError:
-        return str(value).strip()
-
-
-_KEYS = {"street_address": _key_name, "phone": _key_alnum, "credit_card": _key_alnum, "iban": _key_alnum,
-         "national_id": _key_alnum, "ip_address": _key_ip}
-
-
-def pii_key(kind: str):
-    """The normalisation under which a fake value counts as equal to a real one (case, punctuation)."""
-    if kind == "email":
-        return _key_email
-    if kind in PERSON_KINDS:
-        return _key_name
-    return _KEYS[kind]
-
-
-def _banned(values, key):
-    """Real values as normalised keys. A prebuilt membership filter of keys (no ``__iter__``, such as the
-    Bloom filter a saved model carries instead of real values) is used as it is."""
-    if values is None:
-        return set()
-    if not hasattr(values, "__iter__"):
-        return values
-    return {key(v) for v in values if v is not None}
-
-
-class _AnyOf:
-    """Membership in any of several sets or filters (a first name banned by any first-name column)."""
-
-    def __init__(self, parts):
-        self.parts = [p for p in parts if p is not None and (not hasattr(p, "__len__") or len(p))]
-
-    def __bool__(self) -> bool:
-        return bool(self.parts)
-
-    def __contains__(self, key) -> bool:
-        return any(key in p for p in self.parts)
-
-
-def _colliding(values: np.ndarray, kind: str, banned: set) -> np.ndarray:
-    """Rows whose value equals a real one after normalising case and punctuation. Generated values are
-    already canonical (single spaces, compressed IPs), so only cheap normalisation is needed here."""
-    if kind in ("phone", "credit_card", "iban", "national_id"):
-        keys = [str(v).translate(_PUNCTUATION).upper() for v in values]
-    elif kind == "ip_address":
-        keys = values
-    else:
-        keys = [str(v).casefold() for v in values]
-    return np.fromiter((k in banned for k in keys), dtype=bool, count=len(values))
-
-
 def _stable(text: str) -> int:
     return zlib.crc32(str(text).encode())
 
@@ -565,40 +552,23 @@ def _as_output(values: np.ndarray, fmt: dict) -> pd.Series:
     return s
 
 
-def generate_pii(columns: dict[str, tuple[str, dict]], n: int, seed: int,
-                 forbidden: dict[str, set] | None = None) -> pd.DataFrame:
+def generate_pii(columns: dict[str, tuple[str, dict]], n: int, seed: int) -> pd.DataFrame:
     """n rows of fake values; columns maps column -> (kind, format dict from learn_pii_format).
 
     One fake person per row feeds all name and e-mail columns; values follow the learned locale and
-    masks; nulls appear at the learned rate; no value equals (after normalising punctuation and case)
-    one of forbidden[col], the column's real values. Deterministic for a seed."""
-    forbidden = forbidden or {}
+    masks; nulls appear at the learned rate. Deterministic for a seed."""
     rngs = {c: np.random.default_rng([seed, _stable(c)]) for c in columns}
     rngs["__people__"] = np.random.default_rng([seed, 0])
     data: dict = {}
     people_cols = {c: spec for c, spec in columns.items() if spec[0] in PERSON_KINDS}
     if people_cols and n:
-        data.update(_generate_people(people_cols, n, seed, forbidden, rngs))
+        data.update(_generate_people(people_cols, n, seed, rngs))
     for col, (kind, fmt) in columns.items():
         if kind in PERSON_KINDS:
             continue
         if kind not in _GENERATORS:
             raise LookalikeError(f"Column {col!r}: unknown PII kind {kind!r}.")
-        rng = rngs[col]
-        values = _GENERATORS[kind](fmt, n, rng, seed)
-        key = _KEYS[kind]
-        banned = _banned(forbidden.get(col), key)
-        rows = np.arange(n)  # rows to check: all at first, then only the regenerated ones
-        for _ in range(_MAX_ROUNDS):
-            bad = _colliding(values[rows], kind, banned) if banned else np.zeros(len(rows), dtype=bool)
-            if not bad.any():
-                break
-            rows = rows[bad]
-            values[rows] = _GENERATORS[kind](fmt, len(rows), rng, seed + _MAX_ROUNDS)
-        else:
-            raise LookalikeError(f"Column {col!r}: could not generate {kind} values that differ from the "
-                                 f"real values after {_MAX_ROUNDS} attempts.")
-        data[col] = values
+        data[col] = _GENERATORS[kind](fmt, n, rngs[col], seed)
     frame = {}
     for col, (kind, fmt) in columns.items():
         values = data[col] if n else np.empty(0, dtype=object)
