@@ -30,7 +30,6 @@ console = Console(stderr=True)
 out = Console()
 
 
-
 def _first_doc_line(module: str, cls: str) -> str:
     """The first line of a generator's class docstring (else its module's), read from the source file without
     importing it: the CLI must start without loading torch."""
@@ -50,8 +49,10 @@ def _first_doc_line(module: str, cls: str) -> str:
 def _model_help() -> str:
     from lookalike.models import REGISTRY
 
-    described = [f"{name} ({_first_doc_line(module, cls)})" if _first_doc_line(module, cls) else name
-                 for name, (module, cls) in REGISTRY.items()]
+    described = []
+    for name, (module, cls) in REGISTRY.items():
+        line = _first_doc_line(module, cls)
+        described.append(f"{name} ({line})" if line else name)
     return "Generator: auto (the flagship when installed), " + ", ".join(described) + "."
 
 
