@@ -1,13 +1,14 @@
-"""lookalike: synthetic data that is statistically faithful, useful and private."""
+"""lookalike: synthetic data that is statistically faithful, useful and private.
+
+Importing lookalike changes nothing in the process: no environment variable, no logging configuration, no
+torch setting. On a busy machine, set ``OMP_WAIT_POLICY=PASSIVE`` before torch or scikit-learn is imported
+(the ``lookalike`` command does this for itself): spinning OpenMP threads made both up to 100x slower on a
+shared 2-core machine in our benchmarks. Training progress (``verbose=True``) goes to the ``lookalike`` loggers
+at INFO level; ``logging.basicConfig(level="INFO")`` shows it.
+"""
 __version__ = "0.1.0"
 
-import os as _os
-
-# Spinning OpenMP threads made torch and scikit-learn up to 100x slower on a busy 2-core machine in our
-# benchmarks; waiting passively costs nothing measurable on an idle one. Users can still override it.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-from lookalike.errors import LookalikeError  # noqa: E402
+from lookalike.errors import LookalikeError
 
 __all__ = ["Synthesizer", "LookalikeError", "evaluate", "__version__"]
 

@@ -6,11 +6,15 @@ at fault. ``--debug`` (anywhere on the line) shows the full traceback instead.
 """
 from __future__ import annotations
 
+import ast
+import importlib.util
+import logging
+import os
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 import typer
 from rich.console import Console
@@ -25,7 +29,38 @@ app = typer.Typer(
 console = Console(stderr=True)
 out = Console()
 
-MODEL_HELP = "Generator: auto (the flagship when installed), argn (autoregressive network) or copula."
+
+def _first_doc_line(module: str, cls: str) -> str:
+    """The first line of a generator's class docstring (else its module's), read from the source file without
+    importing it: the CLI must start without loading torch."""
+    try:
+        spec = importlib.util.find_spec(module)
+        tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+    except Exception:  # a plugin without readable source: the name alone will do
+        return ""
+    node = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls), None)
+    doc = (node is not None and ast.get_docstring(node)) or ast.get_docstring(tree) or ""
+    line = doc.strip().splitlines()[0].strip().rstrip(".") if doc.strip() else ""
+    if line.endswith(")") and "(see " in line:  # "(see the module docstring)" says nothing in a help text
+        line = line[:line.rindex("(see ")].strip()
+    return line
+
+
+def _model_help() -> str:
+    from lookalike.models import REGISTRY
+
+    described = []
+    for name, (module, cls) in REGISTRY.items():
+        line = _first_doc_line(module, cls)
+        described.append(f"{name} ({line})" if line else name)
+    return "Generator: auto (the flagship when installed), " + ", ".join(described) + "."
+
+
+MODEL_HELP = _model_help()
+MODEL_PARAM_HELP = ("A setting of the generator, KEY=VALUE (repeatable), e.g. --model-param dropout=0.1; values "
+                    "are read as numbers, true/false or text. An unknown key is refused with the accepted ones.")
+VERBOSE_HELP = "Log the generator's training progress (each epoch's losses)."
+LOGGER = logging.getLogger("lookalike")
 
 
 @contextmanager
@@ -43,12 +78,80 @@ def progress_bar(description: str):
         bar.update(task, completed=1.0)
 
 
-def _synthesizer(model: str, seed: int, max_epochs, max_time, schema: Optional[Path]):
-    from lookalike.schema.columns import TableSchema
-    from lookalike.synthesizer import Synthesizer
+@contextmanager
+def stage_bars(spans: Dict[str, tuple]):
+    """One Rich progress bar per workflow stage, fed by the workflow's overall progress callback.
 
-    loaded = TableSchema.read(schema) if schema else None
-    return Synthesizer(model=model, seed=seed, max_epochs=max_epochs, max_time=max_time, schema=loaded)
+    The workflow reports (overall fraction, "stage: detail"); ``spans`` (``workflow.stage_spans``) says which
+    part of the run each stage covers. A new stage closes the previous stage's bar and opens its own.
+    """
+    current: dict = {"stage": None, "update": None}
+    with ExitStack() as stack:
+        def update(fraction: float, message: str = "") -> None:
+            stage, _, detail = message.partition(": ")
+            if stage not in spans:
+                return
+            if stage != current["stage"]:
+                stack.close()
+                current["stage"], current["update"] = stage, stack.enter_context(progress_bar(stage))
+            low, high = spans[stage]
+            current["update"]((fraction - low) / (high - low), detail)
+
+        yield update
+
+
+def _check_model(model: str) -> None:
+    """Unknown generator names fail at once, before any file is read (the registry names them without
+    importing any generator)."""
+    from lookalike.models import REGISTRY
+
+    if model != "auto" and model not in REGISTRY:
+        raise LookalikeError(f"unknown model '{model}'; choose one of: auto, {', '.join(sorted(REGISTRY))}")
+
+
+def _read_schema(schema: Optional[Path]):
+    from lookalike.schema.columns import TableSchema
+
+    return TableSchema.read(schema) if schema else None
+
+
+def _convert(text: str):
+    """A command-line value as the type it spells: int, float, true/false, else the text itself."""
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_model_params(items: Optional[List[str]]) -> Optional[dict]:
+    """--model-param KEY=VALUE (repeatable) -> {key: value}, values converted by ``_convert``; None if none."""
+    result = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise LookalikeError(f"--model-param expects KEY=VALUE, got {item!r}")
+        result[key.strip()] = _convert(value.strip())
+    return result or None
+
+
+def _verbose(verbose: bool) -> bool:
+    """--verbose: let the library's INFO records (training progress) through the CLI's log handler."""
+    if verbose:
+        LOGGER.setLevel(logging.INFO)
+    return verbose
+
+
+def _synthesizer(model: str, seed: int, max_epochs, max_time, schema: Optional[Path],
+                 model_params: Optional[dict] = None, verbose: bool = False):
+    from lookalike.workflow import make_synthesizer
+
+    _check_model(model)
+    return make_synthesizer(model=model, seed=seed, max_epochs=max_epochs, max_time=max_time,
+                            schema=_read_schema(schema), model_params=model_params, verbose=verbose)
 
 
 def _check_n(n: Optional[int]) -> None:
@@ -94,13 +197,16 @@ def fit(
     max_epochs: Optional[int] = typer.Option(None, "--max-epochs", help="Upper bound on training epochs."),
     max_time: Optional[float] = typer.Option(None, "--max-time", help="Training time budget in seconds."),
     schema: Optional[Path] = typer.Option(None, "--schema", help="Schema YAML (from `lookalike schema`)."),
+    model_param: List[str] = typer.Option(None, "--model-param", metavar="KEY=VALUE", help=MODEL_PARAM_HELP),
+    verbose: bool = typer.Option(False, "--verbose", help=VERBOSE_HELP),
     force: bool = typer.Option(False, "--force", help="Overwrite the output if it exists."),
 ):
     """Learn a table and save the model (weights and JSON only; no training rows)."""
     from lookalike.io import check_writable, read_table
 
+    params = parse_model_params(model_param)
     check_writable(output, force=force, formats=None)
-    syn = _synthesizer(model, seed, max_epochs, max_time, schema)
+    syn = _synthesizer(model, seed, max_epochs, max_time, schema, params, _verbose(verbose))
     df = read_table(data)
     started = time.perf_counter()
     with progress_bar("fitting") as update:
@@ -149,45 +255,49 @@ def synth(
     report: Optional[Path] = typer.Option(None, "--report", help="Also write an HTML quality and privacy report; "
                                           "a random 20% of DATA is held out from training to judge against."),
     target: Optional[str] = typer.Option(None, "--target", help="Column to predict in the report's utility test."),
+    model_param: List[str] = typer.Option(None, "--model-param", metavar="KEY=VALUE", help=MODEL_PARAM_HELP),
+    verbose: bool = typer.Option(False, "--verbose", help=VERBOSE_HELP),
     force: bool = typer.Option(False, "--force", help="Overwrite the output if it exists."),
 ):
     """Fit and sample in one step."""
     from lookalike.io import check_writable, read_table
+    from lookalike.workflow import MIN_ROWS_FOR_HOLDOUT, stage_spans, synthesize
 
     _check_n(n)
+    params = parse_model_params(model_param)
     check_writable(output, force=force)
     if report:
         check_writable(report, force=force, formats={".html": "HTML"})
-    syn = _synthesizer(model, seed, max_epochs, max_time, schema)
+    _check_model(model)
+    loaded = _read_schema(schema)
     df = read_table(data)
     if target is not None and target not in df.columns:
         raise LookalikeError(f"--target: unknown column '{target}'; {data} has: {', '.join(map(str, df.columns))}")
-    train, holdout = _split_holdout(df, seed) if report else (df, None)
-    with progress_bar("fitting") as update:
-        syn.fit(train, progress=update)
+    if report and len(df) < MIN_ROWS_FOR_HOLDOUT:
+        raise LookalikeError(f"--report needs at least {MIN_ROWS_FOR_HOLDOUT} rows to hold some out, "
+                             f"the data has {len(df)}")
     rows = n or len(df)
-    with progress_bar("sampling") as update:
-        syn.sample_to_file(rows, output, seed=seed, force=force, progress=update)
+    with stage_bars(stage_spans()) as update:
+        result = synthesize(df, n=rows, output=output, force=force, model=model, seed=seed, max_epochs=max_epochs,
+                            max_time=max_time, schema=loaded, model_params=params, target=target,
+                            holdout_share=HOLDOUT_SHARE if report else None, report=False,
+                            verbose=_verbose(verbose), progress=update)
     out.print(f"synthetic data ({rows:,} rows) written to [bold]{output}[/bold]")
     if report:
-        _write_report(train, read_table(output), holdout, target, report, force)
+        _write_report(result.train, read_table(output), result.holdout, target, report, force)
 
 
-def _split_holdout(df, seed: int, share: float = 0.2):
-    """Keep a random share of the real rows away from training, so the report has an honest ceiling."""
-    if len(df) < 50:
-        raise LookalikeError(f"--report needs at least 50 rows to hold some out, the data has {len(df)}")
-    holdout = df.sample(frac=share, random_state=seed)
-    return df.drop(index=holdout.index).reset_index(drop=True), holdout.reset_index(drop=True)
+HOLDOUT_SHARE = 0.2
+"""Share of the real rows `synth --report` and `demo` keep away from training to judge against."""
 
 
 def _write_report(train, synthetic, holdout, target, path: Path, force: bool):
-    from lookalike.evaluate import evaluate
+    from lookalike.workflow import judge, summary
 
     with console.status("judging fidelity, utility and privacy ..."):
-        rep = evaluate(train=train, synthetic=synthetic, holdout=holdout, target=target)
+        rep = judge(train, synthetic, holdout, target)
     rep.to_html(path, force=force)
-    m = rep.metrics
+    m = summary(rep)
 
     def pair(key):
         value, ceiling = m.get(key), m.get(f"{key}_holdout")
@@ -260,14 +370,18 @@ def demo(
     output_dir: Path = typer.Option(Path("lookalike-demo"), "-o", "--output-dir", help="Folder for the demo's output."),
     model: str = typer.Option("auto", "--model", help=MODEL_HELP),
     max_time: float = typer.Option(60.0, "--max-time", help="Training time budget in seconds."),
+    model_param: List[str] = typer.Option(None, "--model-param", metavar="KEY=VALUE", help=MODEL_PARAM_HELP),
+    verbose: bool = typer.Option(False, "--verbose", help=VERBOSE_HELP),
 ):
     """Synthesize the bundled ANES 1996 survey table (public domain) and show how close the result is."""
     from importlib.resources import files
 
     import pandas as pd
 
-    from lookalike.synthesizer import Synthesizer
+    from lookalike.workflow import stage_spans, synthesize
 
+    params = parse_model_params(model_param)
+    _check_model(model)
     source = files("lookalike") / "data" / "anes96.csv"
     df = pd.read_csv(str(source))
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -278,14 +392,11 @@ def demo(
     target, report = output_dir / f"synthetic{suffix}.csv", output_dir / f"report{suffix}.html"
     out.print(f"demo data: ANES 1996 election survey, {len(df):,} rows x {df.shape[1]} columns (public domain); "
               "20% held out to judge against")
-    train, holdout = _split_holdout(df, seed=0)
-    syn = Synthesizer(model=model, seed=0, max_time=max_time)
-    with progress_bar("fitting") as update:
-        syn.fit(train, progress=update)
-    with progress_bar("sampling") as update:
-        syn.sample_to_file(len(train), target, seed=0, progress=update)
+    with stage_bars(stage_spans()) as update:  # as many rows as it trains on
+        result = synthesize(df, output=target, model=model, seed=0, max_time=max_time, model_params=params,
+                            holdout_share=HOLDOUT_SHARE, report=False, verbose=_verbose(verbose), progress=update)
     out.print(f"synthetic data written to [bold]{target}[/bold]")
-    _write_report(train, pd.read_csv(target), holdout, "vote", report, force=False)
+    _write_report(result.train, pd.read_csv(target), result.holdout, "vote", report, force=False)
 
 
 def _register_plugins() -> None:
@@ -306,9 +417,34 @@ _register_plugins()
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point: run the app, turning user errors into one clear line and a non-zero exit code."""
+    # For this process only, before torch or scikit-learn load: spinning OpenMP threads made both up to 100x
+    # slower on a busy 2-core machine. The library itself never sets it; an explicit value wins.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     args = [a for a in args if a != "--debug"]
+    with _cli_logging():
+        return _run(args, debug)
+
+
+@contextmanager
+def _cli_logging():
+    """The library logs, the CLI shows: warnings always, INFO with --verbose, through the stderr console (so
+    log lines and progress bars do not garble each other). Undone on return, for callers of ``main()``."""
+    from rich.logging import RichHandler
+
+    handler = RichHandler(console=console, show_time=False, show_path=False, markup=False)
+    level = LOGGER.level
+    LOGGER.addHandler(handler)
+    LOGGER.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        LOGGER.removeHandler(handler)
+        LOGGER.setLevel(level)
+
+
+def _run(args: List[str], debug: bool) -> int:
     try:
         app(args=args, prog_name="lookalike")  # standalone: usage errors print and exit with code 2
     except SystemExit as exc:

@@ -33,10 +33,9 @@ precedes a fixed one inside the same group does not see it (the net never learne
 """
 from __future__ import annotations
 
+import logging
 import math
-import os
 import time
-from contextlib import contextmanager
 from typing import Iterator, Mapping, Sequence
 
 import numpy as np
@@ -46,6 +45,9 @@ from torch import nn
 
 from lookalike.errors import LookalikeError
 from lookalike.models.base import ProgressCallback
+from lookalike.models.threads import auto_threads, torch_threads  # noqa: F401 (auto_threads: old import path)
+
+log = logging.getLogger(__name__)
 
 SAMPLE_CHUNK = 32768
 """Rows generated per internal step. Fixed so that output never depends on the caller's batch size."""
@@ -65,30 +67,6 @@ _SIZES = {"S": (32, 0), "M": (64, 0), "L": (128, 1)}
 def embedding_width(cardinality: int) -> int:
     """Grows slowly with cardinality: a binary column needs 2 dimensions, 1,000 categories about 24."""
     return int(min(cardinality, max(2, math.ceil(3 * cardinality**0.3))))
-
-
-def _available_cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - non-Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def auto_threads() -> int:
-    """The machine's cores (at most 8), never the momentary load: float sums depend on the thread count, so a
-    load-dependent choice made the same seed give different models from one run to the next."""
-    return int(min(_available_cores(), 8))
-
-
-@contextmanager
-def _torch_threads(n: int):
-    """Use n intra-op threads inside the block only; never leave the caller's setting changed."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(max(1, n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class _Net(nn.Module):
@@ -367,7 +345,7 @@ class ARGN:
         log_freq = [np.log((np.bincount(tokens[train_idx, j], minlength=c) + 1.0) / (len(train_idx) + c))
                     for j, c in enumerate(cards)]
 
-        with torch.random.fork_rng(devices=[]), _torch_threads(self.n_threads or auto_threads()):
+        with torch.random.fork_rng(devices=[]), torch_threads(self.n_threads):
             torch.manual_seed(self.seed)
             net = _Net(cards, groups, hidden, extra, self.dropout, log_freq).to(device)
             opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=self.weight_decay)
@@ -417,8 +395,8 @@ class ARGN:
                 history.append({"epoch": epoch + 1, "train_loss": train_sum / seen, "val_loss": score,
                                 "lr": opt.param_groups[0]["lr"], "seconds": round(time.monotonic() - start, 2)})
                 if self.verbose:
-                    print(f"argn epoch {epoch + 1}: train {history[-1]['train_loss']:.4f} val {score:.4f} "
-                          f"lr {history[-1]['lr']:.2e} {history[-1]['seconds']}s", flush=True)
+                    log.info("argn epoch %d: train %.4f val %.4f lr %.2e %ss", epoch + 1, history[-1]["train_loss"],
+                             score, history[-1]["lr"], history[-1]["seconds"])
                 if score < best_loss:
                     bad_epochs = 0 if score < best_loss - self.tol * abs(best_loss) else bad_epochs + 1
                     best_loss = score
@@ -475,25 +453,27 @@ class ARGN:
             if toks:
                 banned[j] = torch.tensor(toks, dtype=torch.long)
         net = self.net_
-        with _torch_threads(self.n_threads or auto_threads()), torch.no_grad():
+        # threads and no_grad only around the work, never across a yield: the caller's settings hold while it waits
+        with torch_threads(self.n_threads), torch.no_grad():
             table = net.head_tables()
-            pending: list[np.ndarray] = []
-            pending_rows = 0
-            for start in range(0, n, SAMPLE_CHUNK):
-                stop = min(n, start + SAMPLE_CHUNK)
+        pending: list[np.ndarray] = []
+        pending_rows = 0
+        for start in range(0, n, SAMPLE_CHUNK):
+            stop = min(n, start + SAMPLE_CHUNK)
+            with torch_threads(self.n_threads), torch.no_grad():
                 part = self._sample_chunk(stop - start, np.random.SeedSequence([seed, start // SAMPLE_CHUNK]),
                                           None if fixed is None else fixed[start:stop], table, temperature, banned)
-                pending.append(part)
-                pending_rows += len(part)
-                if progress is not None:
-                    progress(stop / n, "sampling")
-                while pending_rows >= batch_size:
-                    block = np.concatenate(pending)
-                    yield block[:batch_size]
-                    pending = [block[batch_size:]]
-                    pending_rows = len(pending[0])
-            if pending_rows:
-                yield np.concatenate(pending)
+            pending.append(part)
+            pending_rows += len(part)
+            if progress is not None:
+                progress(stop / n, "sampling")
+            while pending_rows >= batch_size:
+                block = np.concatenate(pending)
+                yield block[:batch_size]
+                pending = [block[batch_size:]]
+                pending_rows = len(pending[0])
+        if pending_rows:
+            yield np.concatenate(pending)
 
     def _sample_chunk(self, n: int, seq: np.random.SeedSequence, fixed: np.ndarray | None, table: torch.Tensor,
                       temperature: float, banned: Mapping[int, torch.Tensor]) -> np.ndarray:
