@@ -21,6 +21,7 @@ from lookalike.encoding.table import TableEncoder
 from lookalike.errors import LookalikeError
 from lookalike.io.files import atomic_path, check_writable
 from lookalike.models import make_model, model_class
+from lookalike.models.constrained import sample_tokens
 from lookalike.rules import RuleSet
 from lookalike.schema.columns import Kind, TableSchema
 from lookalike.schema.infer import infer_schema
@@ -81,8 +82,7 @@ class Synthesizer:
         df = df.copy(deep=False)  # never mutate the caller's table (columns may be replaced below, not edited)
         self.schema_ = self._resolve_schema(df)
         if df.attrs.get("csv_dialect") and not self.schema_.dialect:  # read from CSV: write samples back alike
-            from dataclasses import replace  # a copy: the user's schema object stays as it was
-            self.schema_ = replace(self.schema_, dialect=dict(df.attrs["csv_dialect"]))
+            self.schema_.dialect = dict(df.attrs["csv_dialect"])  # schema_ is our own copy (_resolve_schema)
         if progress:
             progress(0.02, "encoding columns")
         self.rules_ = RuleSet(self.schema_.rules, self.schema_).fit(df, k=self.schema_.k)
@@ -169,8 +169,7 @@ class Synthesizer:
         """Sample, enforce constructive rules, resample rows that break the others, repair what is left;
         a row that still breaks a rule is an error, never output."""
         rule_state = {} if rule_state is None else rule_state
-        def draw(count, round_seed, fixed_part):
-            from lookalike.models.constrained import sample_tokens  # every generator: direct or by rejection
+        def draw(count, round_seed, fixed_part):  # every generator: directly, or by bounded rejection
             return sample_tokens(self.model_, count, seed=round_seed, fixed=fixed_part, suppress=suppress or None)
 
         df = self.encoder_.decode(draw(size, seed, fixed), seed=seed, row_offset=start, id_state=id_state)

@@ -19,6 +19,7 @@ from scipy.stats import chisquare
 
 from lookalike.encoding.base import FitByAnalysis, Stats
 from lookalike.encoding.numeric import BIN, NumericCodec
+from lookalike.schema.values import parse_datetimes, seconds
 
 SECOND_UNITS = [86400, 3600, 1800, 900, 300, 60, 1]  # day, hour, half/quarter hour, 5 min, minute, second
 DAY = 86400
@@ -68,21 +69,7 @@ class DatetimeCodec(FitByAnalysis):
         self.heap_factor = heap_factor
 
     def to_seconds(self, s: pd.Series) -> np.ndarray:
-        if self.formats is None:
-            ts = pd.to_datetime(s, errors="coerce")
-        else:
-            ts = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
-            strings = s.astype("string")
-            for fmt, _ in self.formats:
-                todo = ts.isna() & strings.notna()
-                if not todo.any():
-                    break
-                ts[todo] = pd.to_datetime(strings[todo], format=fmt, errors="coerce")
-        if getattr(ts.dt, "tz", None) is not None:
-            ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
-        ns = ts.astype("datetime64[ns]").to_numpy().astype("int64").astype(float)
-        ns[ts.isna().to_numpy()] = np.nan
-        return ns / 1e9
+        return seconds(parse_datetimes(s, self.formats))
 
     # -- learning -------------------------------------------------------------------------------
     def analyse(self, s: pd.Series) -> Stats:

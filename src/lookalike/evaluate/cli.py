@@ -27,7 +27,7 @@ def report_command(
 ) -> None:
     """Compare a synthetic table with the real data and write a self-contained HTML report."""
     from lookalike.evaluate.prepare import check_columns
-    from lookalike.workflow import judge
+    from lookalike.evaluate import evaluate  # the evaluate package never reaches generator code
 
     check_writable(output, force=force, formats={".html": "HTML", ".htm": "HTML"})
     if json_out is not None:
@@ -47,7 +47,7 @@ def report_command(
 
     console = Console()
     with console.status("Measuring fidelity, utility and privacy..."):
-        report = judge(train_df, synth_df, holdout_df, target, sensitive=sensitive)
+        report = evaluate(train=train_df, synthetic=synth_df, holdout=holdout_df, target=target, sensitive=sensitive)
         report.to_html(output, force=force)
         if json_out is not None:
             report.to_json(json_out, force=force)

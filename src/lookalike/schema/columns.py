@@ -244,14 +244,8 @@ class TableSchema:
 
     @classmethod
     def from_yaml(cls, text: str, source: str = "schema") -> "TableSchema":
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise LookalikeError(f"{source}: not valid YAML ({exc})") from None
-        try:
-            return cls.from_dict(data, name=Path(source).stem if source != "schema" else "table")
-        except LookalikeError as exc:
-            raise LookalikeError(f"{source}: {exc}") from None
+        name = Path(source).stem if source != "schema" else "table"
+        return from_yaml_text(text, source, lambda data: cls.from_dict(data, name=name))
 
     @classmethod
     def read(cls, path: str | Path) -> "TableSchema":
@@ -259,3 +253,15 @@ class TableSchema:
         if not path.exists():
             raise LookalikeError(f"{path}: schema file not found")
         return cls.from_yaml(path.read_text(encoding="utf-8"), source=str(path))
+
+
+def from_yaml_text(text: str, source: str, build):
+    """``build(data)`` on the parsed YAML; every error (syntax or content) starts with ``source``."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise LookalikeError(f"{source}: not valid YAML ({exc})") from None
+    try:
+        return build(data)
+    except LookalikeError as exc:
+        raise LookalikeError(f"{source}: {exc}") from None

@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from lookalike.errors import LookalikeError
-from lookalike.schema.columns import TableSchema
+from lookalike.schema.columns import TableSchema, from_yaml_text
 
 # Top-level keys of a fake-data spec kept as declared settings (see lookalike.simulate.spec).
 DATABASE_SETTINGS = ("locale", "format")
@@ -173,14 +173,7 @@ class DatabaseSchema:
 
     @classmethod
     def from_yaml(cls, text: str, source: str = "schema") -> "DatabaseSchema":
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise LookalikeError(f"{source}: not valid YAML ({exc})") from None
-        try:
-            return cls.from_dict(data)
-        except LookalikeError as exc:
-            raise LookalikeError(f"{source}: {exc}") from None
+        return from_yaml_text(text, source, cls.from_dict)
 
     @classmethod
     def read(cls, path: str | Path) -> "DatabaseSchema":

@@ -26,8 +26,14 @@ def as_numbers(s: pd.Series, column: ColumnSchema | None = None) -> pd.Series:
 def as_datetimes(s: pd.Series, column: ColumnSchema | None = None) -> pd.Series:
     """Timezone-naive timestamps (UTC for aware ones); text is parsed with the column's inferred formats,
     tried in order, and values no format reads become NaT."""
-    formats = (column.options.get("formats") if column is not None else None) or []
-    if pd.api.types.is_datetime64_any_dtype(s.dtype) or not formats:
+    formats = (column.options.get("formats") if column is not None else None) or None
+    return parse_datetimes(s, None if pd.api.types.is_datetime64_any_dtype(s.dtype) else formats)
+
+
+def parse_datetimes(s: pd.Series, formats: list | None) -> pd.Series:
+    """Timezone-naive timestamps from native values, or from text with ``[[format, share], ...]`` tried in
+    order (the codec's and evaluation's one parser)."""
+    if not formats:
         ts = pd.to_datetime(s, errors="coerce")
     else:
         ts = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
@@ -42,9 +48,13 @@ def as_datetimes(s: pd.Series, column: ColumnSchema | None = None) -> pd.Series:
     return ts.astype("datetime64[ns]")
 
 
-def as_seconds(s: pd.Series, column: ColumnSchema | None = None) -> np.ndarray:
-    """Seconds since the epoch as float64, NaN where missing or unreadable."""
-    ts = as_datetimes(s, column)
+def seconds(ts: pd.Series) -> np.ndarray:
+    """Seconds since the epoch as float64, NaN where missing."""
     secs = ts.to_numpy().astype("int64").astype("float64") / 1e9
     secs[ts.isna().to_numpy()] = np.nan
     return secs
+
+
+def as_seconds(s: pd.Series, column: ColumnSchema | None = None) -> np.ndarray:
+    """Seconds since the epoch as float64, NaN where missing or unreadable."""
+    return seconds(as_datetimes(s, column))
