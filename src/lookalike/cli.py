@@ -399,6 +399,24 @@ def demo(
     _write_report(result.train, pd.read_csv(target), result.holdout, "vote", report, force=False)
 
 
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; anything but loopback prints a warning."),
+    port: int = typer.Option(8765, "--port", help="Port to listen on."),
+    workspace: Path = typer.Option(Path("lookalike-workspace"), "--workspace",
+                                   help="Folder for uploads, models, outputs and the job database (kept across restarts)."),
+    max_upload_mb: float = typer.Option(200.0, "--max-upload-mb", help="Largest upload accepted, in MiB (larger get 413)."),
+    workers: int = typer.Option(1, "--workers", help="Jobs that run at the same time, each in its own process."),
+):
+    """Start the website and REST API (token from LOOKALIKE_TOKEN, else generated and printed with the URL)."""
+    from lookalike.service import serve as run_service
+
+    if max_upload_mb <= 0 or workers < 1:
+        raise LookalikeError("--max-upload-mb must be > 0 and --workers at least 1")
+    run_service(host=host, port=port, workspace=workspace, max_upload_mb=max_upload_mb, workers=workers,
+                echo=lambda line: out.print(line, markup=False, highlight=False, soft_wrap=True))
+
+
 def _register_plugins() -> None:
     """Commands that live beside their layer (simulation, evaluation) join the app here."""
     from lookalike.simulate.cli import fake_command, simulate_app
