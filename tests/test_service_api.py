@@ -74,7 +74,7 @@ def dataset(client):
 @pytest.fixture(scope="module")
 def fitted(client, dataset):
     r = client.post("/api/jobs", headers=AUTH, json={"type": "fit", "dataset": dataset["id"], "model": "copula",
-                                                      "max_time": 30, "holdout": 0.2, "target": "vote"})
+                                                      "max_time": 30, "holdout": 0.2})
     assert r.status_code == 202, r.text
     job = wait(client, r.json()["id"])
     assert job["status"] == "done", job
@@ -348,12 +348,11 @@ def test_cancel_stops_the_worker_and_keeps_no_output(client, dataset, workspace)
     r = client.post("/api/jobs", headers=AUTH, json={"type": "fit", "dataset": dataset["id"], "model": "argn",
                                                       "max_time": 120, "max_epochs": 10_000})
     job_id = r.json()["id"]
-    job = wait(client, job_id, until=("running",))
-    deadline = time.monotonic() + 60
-    while job["progress"] == 0 and time.monotonic() < deadline:  # training has started
-        time.sleep(0.1)
-        job = client.get(f"/api/jobs/{job_id}", headers=AUTH).json()
-    pid = client.app.state.service.store.one("jobs", job_id)["pid"]
+    wait(client, job_id, until=("running",))
+    deadline = time.monotonic() + 30
+    while (pid := client.app.state.service.store.one("jobs", job_id)["pid"]) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _alive(pid)
     r = client.delete(f"/api/jobs/{job_id}", headers=AUTH)
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     time.sleep(0.5)

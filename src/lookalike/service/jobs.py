@@ -78,6 +78,7 @@ class JobRunner:
 
     # -- the loop
     def _loop(self) -> None:
+        self._warm_up()
         while not self._stop.is_set():
             self._reap()
             self._launch()
@@ -114,6 +115,17 @@ class JobRunner:
             with self._lock:
                 self.procs[job["id"]] = proc
             self.store.update_job(job["id"], pid=proc.pid)
+
+    def _warm_up(self) -> None:
+        """Start the fork server now, so the library is imported before the first job asks for it."""
+        ctx = self._context()
+        if ctx.get_start_method() == "forkserver":
+            from multiprocessing import forkserver
+
+            try:
+                forkserver.ensure_running()
+            except Exception:  # the first job will try again, and say why if it cannot start
+                pass
 
     def _context(self):
         if self._ctx is None:
