@@ -25,11 +25,17 @@ PRELOAD = ["lookalike.synthesizer", "lookalike.workflow", "lookalike.evaluate", 
 """Imported once by the fork server, so each job's process starts in milliseconds, not seconds."""
 
 Progress = Callable[[float, str], None]
+NICE = 5
+"""How much lower a job's CPU priority is than the server's."""
 
 
 def run(workspace: str, job_id: str, server_pid: int) -> None:
     """Entry point of a job's process."""
     _die_with(server_pid)
+    try:  # the heavy work yields the CPU to the web server, so pages and status polls stay quick
+        os.nice(NICE)
+    except OSError:
+        pass
     store = Store(Path(workspace))
     job = store.one("jobs", job_id)
     if job is None or job["status"] != "running":
