@@ -121,8 +121,9 @@ def test_recovery_removes_half_written_files_and_orphans(tmp_path):
     from lookalike.service.store import Store, new_id
 
     store = Store(tmp_path)
-    running, done = new_id(), new_id()
+    running, done, queued = new_id(), new_id(), new_id()
     store.insert("jobs", id=running, type="sample", params={}, status="running", started=time.time())
+    store.insert("jobs", id=queued, type="sample", params={}, status="queued")
     store.insert("jobs", id=done, type="sample", params={}, status="done", result={"output": "synthetic.csv"})
     for job in (running, done):
         store.job_dir(job).mkdir()
@@ -139,3 +140,4 @@ def test_recovery_removes_half_written_files_and_orphans(tmp_path):
     assert not store.job_dir(running).exists() and not orphan.parent.exists()
     assert list((tmp_path / "uploads").iterdir()) == []
     assert (store.job_dir(done) / "synthetic.csv").read_text() == "a,b\n1,2\n"
+    assert store.one("jobs", queued)["status"] == "queued"  # still runs after the restart

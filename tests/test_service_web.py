@@ -174,6 +174,13 @@ def test_simulator_forms(browser):
     assert r.headers["location"].startswith("/simulate?error=")
 
 
+def test_api_reference_at_docs_works_offline(client):
+    r = client.get("/docs")
+    assert r.status_code == 200 and "/api/jobs/{id}/output" in r.text and "Queue a job" in r.text
+    check_page(r.text)
+    assert "csp" not in r.text and "default-src 'self'" in r.headers["content-security-policy"]
+
+
 def test_unknown_pages_say_not_found(browser):
     r = browser.get("/datasets/" + "0" * 32, headers={"accept": "text/html"})
     assert r.status_code == 404 and "not found" in r.text

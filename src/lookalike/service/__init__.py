@@ -41,7 +41,7 @@ def create_app(workspace: str | Path, token: str | None = None, max_upload_bytes
         finally:
             service.stop()
 
-    app = FastAPI(title="lookalike", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="lookalike", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Synthetic data over HTTP: upload a table, fit, sample, report; fake data and "
                               "simulators. Every /api call needs `Authorization: Bearer TOKEN`.")
     app.state.service = service

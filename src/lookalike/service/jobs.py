@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from lookalike.service.store import FINISHED, Store, valid_id
+from lookalike.service.store import Store, valid_id
 
 
 class JobRunner:
@@ -172,5 +172,3 @@ def _remove(path: Path) -> None:
         except FileNotFoundError:
             pass
 
-
-__all__ = ["JobRunner", "FINISHED"]

@@ -12,11 +12,14 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from lookalike.errors import LookalikeError
 from lookalike.service.core import OUTPUT_FORMATS, Service, ServiceError, view_job
 from lookalike.service.views import describe_columns, spec_lines
 
 COOKIE = "lookalike_token"
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'self'; "
+       "form-action 'self'; base-uri 'none'")
+"""Our pages load only our own files (the report, framed in the job page, is served without it: it embeds its
+scripts inline)."""
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 EXAMPLE_SPEC = """\
 format: csv
@@ -48,7 +51,9 @@ router = APIRouter(include_in_schema=False)
 def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
     from lookalike import __version__
 
-    return templates.TemplateResponse(request, name, {"version": __version__, **context}, status_code=status)
+    response = templates.TemplateResponse(request, name, {"version": __version__, **context}, status_code=status)
+    response.headers["Content-Security-Policy"] = CSP
+    return response
 
 
 def back(url: str) -> RedirectResponse:
@@ -81,6 +86,13 @@ def logout():
     response = back("/login")
     response.delete_cookie(COOKIE, path="/")
     return response
+
+
+@router.get("/docs")
+def docs(request: Request):
+    """The API reference, drawn from the OpenAPI schema on the server (FastAPI's own /docs loads Swagger UI from
+    a CDN, which would break offline)."""
+    return page(request, "docs.html", api=request.app.openapi())
 
 
 # ---------------------------------------------------------------------------------------------- home
@@ -324,4 +336,4 @@ def _num(value) -> float | None:
         return value
 
 
-__all__ = ["router", "LoginRequired", "LookalikeError"]
+__all__ = ["router", "LoginRequired", "page"]

@@ -243,14 +243,12 @@ def simulate_job(store: Store, job: dict, progress: _Reporter):
         from lookalike.simulate.aml import AMLSimulator
 
         sim = AMLSimulator(**options)
-        days = sim.n_days if hasattr(sim, "n_days") else options.get("n_days", 30)
-        on_day = lambda d, _n: progress(min(d / max(days, 1), 0.95), f"day {d} of {days}")  # noqa: E731
+        on_day = lambda d, _n: progress(min(d / sim.n_days, 0.95), f"day {d} of {sim.n_days}")  # noqa: E731
     else:
         from lookalike.simulate.market import MarketSimulator
 
         sim = MarketSimulator(**options)
-        days = sim.n_days if hasattr(sim, "n_days") else options.get("n_days", 252)
-        on_day = lambda d: progress(min(d / max(days, 1), 0.95), f"day {d} of {days}")  # noqa: E731
+        on_day = lambda d: progress(min(d / sim.n_days, 0.95), f"day {d} of {sim.n_days}")  # noqa: E731
     return _write_outputs(store, job, p["simulator"],
                           lambda folder: list(sim.write(folder, fmt=fmt, on_day=on_day).values())), None
 
