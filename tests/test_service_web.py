@@ -112,6 +112,7 @@ def test_upload_edit_fit_sample_through_the_forms(browser):
     assert r.status_code == 303
     page = browser.get(r.headers["location"]).text
     assert "Schema saved" in page and "set by you; inferred as numeric" in page
+    assert "No business rule holds in every row" in page and "No keys declared" in page
     r = browser.post(dataset_url + "/schema", data={"kind-1": "bogus"}, follow_redirects=False)
     assert "unknown%20kind" in r.headers["location"]
 

@@ -135,6 +135,8 @@ def dataset_page(request: Request, id: str, error: str = "", saved: int = 0, svc
     schema, inferred = svc.schema(id), svc.schema(id, "inferred")
     return page(request, "dataset.html", dataset=row, preview=svc.preview(id), kinds=KINDS,
                 columns=describe_columns(schema, inferred), rules=schema.rules, error=error, saved=saved,
+                keys={"primary key": schema.primary_key, "foreign keys": [fk.to_dict() for fk in schema.foreign_keys],
+                      "entity": schema.entity, "order": schema.order},
                 generators=["auto", *sorted(REGISTRY)], holdout_ok=row["rows"] >= 50)
 
 
