@@ -34,7 +34,7 @@ def run(workspace: str, job_id: str, server_pid: int) -> None:
     _die_with(server_pid)
     try:  # the heavy work yields the CPU to the web server, so pages and status polls stay quick
         os.nice(NICE)
-    except OSError:
+    except (AttributeError, OSError):  # not on Windows
         pass
     store = Store(Path(workspace))
     job = store.one("jobs", job_id)
@@ -73,6 +73,9 @@ def _die_with(server_pid: int) -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except Exception:
         pass
+
+    if os.name != "posix":  # os.kill(pid, 0) would not probe a process there
+        return
 
     def watch() -> None:
         while True:
