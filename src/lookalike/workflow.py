@@ -96,11 +96,8 @@ def make_synthesizer(*, model: str = "auto", seed: int = 0, max_epochs: int | No
     """An unfitted Synthesizer from the workflow's settings (``model_params`` go to the generator)."""
     from lookalike.synthesizer import Synthesizer
 
-    kwargs: dict[str, Any] = {}
-    if model_params:
-        kwargs["model_params"] = dict(model_params)
     return Synthesizer(model=model, seed=seed, max_epochs=max_epochs, max_time=max_time, schema=schema,
-                       verbose=verbose, **kwargs)
+                       verbose=verbose, model_params=dict(model_params) if model_params else None)
 
 
 def synthesize(df: pd.DataFrame, *, n: int | None = None, output: str | Path | None = None, force: bool = False,
@@ -157,8 +154,7 @@ def synthesize(df: pd.DataFrame, *, n: int | None = None, output: str | Path | N
 
 
 def judge(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame | None = None,
-                    target: str | None = None, *, progress: Progress | None = None,
-                    **options: Any) -> "EvaluationReport":
+          target: str | None = None, *, progress: Progress | None = None, **options: Any) -> "EvaluationReport":
     """Evaluate ``synthetic`` against the real ``train`` rows (and the ``holdout`` it never saw).
 
     ``options`` go to ``lookalike.evaluate.evaluate`` (sensitive, seed, max_rows, ...). ``summary(report)``
