@@ -178,3 +178,23 @@ def test_the_rare_parameter_is_a_plain_estimator_parameter(copulas):
     assert syn.get_params()["rare"] == "placeholder" and clone(syn).rare == "placeholder"
     assert syn.schema_.value_protection["rare"] == "placeholder"
     assert json.loads(json.dumps(syn.encoder_.get_state()[0]))["codecs"]["title"]["rare_mode"] == "placeholder"
+
+
+def test_the_report_counts_the_tail_as_one_bin_and_says_so(copulas, data):
+    from lookalike.evaluate import evaluate
+
+    df, _ = data
+    holdout, _ = long_tail_table(seed=5)  # fresh rows: its own titles seen once
+    scores = {}
+    for mode in ("generate", "drop"):
+        report = evaluate(df[["title"]], copulas[mode].sample(len(df), seed=6)[["title"]],
+                          holdout=holdout[["title"]], schema=copulas[mode].schema_)
+        uni = report.details["univariate"]["title"]
+        assert uni["labels"][-2:] == ["(rare or new)", "(missing)"]
+        assert uni["real"][-2] == pytest.approx(TAIL_SHARE)  # 2,000 titles seen once: one bin
+        scores[mode] = (uni["accuracy"], uni["accuracy_holdout"], report.details["coverage"]["title"]["coverage"])
+    accuracy, ceiling, cover = scores["generate"]
+    assert abs(accuracy - ceiling) < 0.02 and cover == 1.0
+    assert scores["drop"][0] < 0.7 and scores["drop"][2] < 1.0  # the tail's share went to frequent titles
+    html = report.to_html()
+    assert "count as one" in html and "rare or new" in html
