@@ -198,3 +198,19 @@ def test_the_report_counts_the_tail_as_one_bin_and_says_so(copulas, data):
     assert scores["drop"][0] < 0.7 and scores["drop"][2] < 1.0  # the tail's share went to frequent titles
     html = report.to_html()
     assert "count as one" in html and "rare or new" in html
+
+
+def test_the_command_line_takes_rare(data, tmp_path):
+    from lookalike.cli import main
+
+    df, rare = data
+    df.to_csv(tmp_path / "jobs.csv", index=False)
+    assert main(["synth", str(tmp_path / "jobs.csv"), "-o", str(tmp_path / "out.csv"), "--model", "copula",
+                 "--rare", "placeholder", "-n", "3000"]) == 0
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert abs((out["title"] == "(other)").mean() - TAIL_SHARE) < 0.04
+    assert main(["fit", str(tmp_path / "jobs.csv"), "-o", str(tmp_path / "m.lookalike"), "--model", "copula"]) == 0
+    assert main(["sample", str(tmp_path / "m.lookalike"), "-o", str(tmp_path / "gen.csv"), "-n", "3000"]) == 0
+    gen = pd.read_csv(tmp_path / "gen.csv")["title"]
+    assert abs(tail_rows(gen.to_frame()).mean() - TAIL_SHARE) < 0.04 and not set(gen) & set(rare)
+    assert main(["fit", str(tmp_path / "jobs.csv"), "-o", str(tmp_path / "x.lookalike"), "--rare", "hide"]) != 0
