@@ -34,6 +34,16 @@ def _categories():
     return pd.Series(RNG.permutation(np.array(values + [None] * 20, dtype=object)), dtype=object)
 
 
+def _titles():
+    """A long tail of titles seen once, made of words many rows share (``rare: generate`` builds a pool)."""
+    words = [["Senior", "Junior", "Lead", "Chief", "Staff", "Head"], ["Data", "Sales", "Legal", "Audit", "Design", "Payroll"],
+             ["Analyst", "Manager", "Officer", "Planner", "Advisor", "Director"], ["for", "in", "at", "with", "of", "on"],
+             ["Europe", "Asia", "Retail", "Cloud", "Claims", "Mobile"], ["North", "South", "East", "West", "Central", "Remote"]]
+    tail = sorted({" ".join(RNG.choice(w) for w in words) for _ in range(700)})[:600]
+    values = tail + ["Teacher"] * 400 + ["Nurse"] * 150 + [None] * 50
+    return pd.Series(RNG.permutation(np.array(values, dtype=object)), dtype=object)
+
+
 def _dates():
     days = pd.bdate_range("2020-01-01", "2022-12-31")
     s = pd.Series(RNG.choice(days, N)).dt.strftime("%Y-%m-%d").astype(object)
@@ -54,6 +64,8 @@ def _pairs():
 CASES = {
     "numeric": (lambda: NumericCodec(decimals=2, k=5), _numbers),
     "categorical": (lambda: CategoricalCodec(k=5), _categories),
+    "categorical_generate": (lambda: CategoricalCodec(k=5, rare="generate"), _titles),
+    "categorical_placeholder": (lambda: CategoricalCodec(k=5, rare="placeholder"), _categories),
     "datetime": (lambda: DatetimeCodec(formats=[["%Y-%m-%d", 1.0]], k=5), _dates),
     "text": (lambda: TextCodec(k=5), _texts),
     "id": (lambda: IdCodec(id_type="string", k=5), lambda: pd.Series([f"AC-{i:05d}" for i in range(N)])),

@@ -57,6 +57,9 @@ def _model_help() -> str:
 
 
 MODEL_HELP = _model_help()
+RARE_HELP = ("What rows holding a category seen in fewer than k rows become: generate (new values that look like "
+             "the column's and are never a real one), placeholder (one string, '(other)' unless the schema names "
+             "another) or drop (frequent categories instead). Default: as the schema says, else generate.")
 MODEL_PARAM_HELP = ("A setting of the generator, KEY=VALUE (repeatable), e.g. --model-param dropout=0.1; values "
                     "are read as numbers, true/false or text. An unknown key is refused with the accepted ones.")
 VERBOSE_HELP = "Log the generator's training progress (each epoch's losses)."
@@ -146,12 +149,12 @@ def _verbose(verbose: bool) -> bool:
 
 
 def _synthesizer(model: str, seed: int, max_epochs, max_time, schema: Optional[Path],
-                 model_params: Optional[dict] = None, verbose: bool = False):
+                 model_params: Optional[dict] = None, verbose: bool = False, rare: Optional[str] = None):
     from lookalike.workflow import make_synthesizer
 
     _check_model(model)
     return make_synthesizer(model=model, seed=seed, max_epochs=max_epochs, max_time=max_time,
-                            schema=_read_schema(schema), model_params=model_params, verbose=verbose)
+                            schema=_read_schema(schema), model_params=model_params, verbose=verbose, rare=rare)
 
 
 def _check_n(n: Optional[int]) -> None:
@@ -198,6 +201,7 @@ def fit(
     max_time: Optional[float] = typer.Option(None, "--max-time", help="Training time budget in seconds."),
     schema: Optional[Path] = typer.Option(None, "--schema", help="Schema YAML (from `lookalike schema`)."),
     model_param: List[str] = typer.Option(None, "--model-param", metavar="KEY=VALUE", help=MODEL_PARAM_HELP),
+    rare: Optional[str] = typer.Option(None, "--rare", help=RARE_HELP),
     verbose: bool = typer.Option(False, "--verbose", help=VERBOSE_HELP),
     force: bool = typer.Option(False, "--force", help="Overwrite the output if it exists."),
 ):
@@ -206,7 +210,7 @@ def fit(
 
     params = parse_model_params(model_param)
     check_writable(output, force=force, formats=None)
-    syn = _synthesizer(model, seed, max_epochs, max_time, schema, params, _verbose(verbose))
+    syn = _synthesizer(model, seed, max_epochs, max_time, schema, params, _verbose(verbose), rare)
     df = read_table(data)
     started = time.perf_counter()
     with progress_bar("fitting") as update:
@@ -256,6 +260,7 @@ def synth(
                                           "a random 20% of DATA is held out from training to judge against."),
     target: Optional[str] = typer.Option(None, "--target", help="Column to predict in the report's utility test."),
     model_param: List[str] = typer.Option(None, "--model-param", metavar="KEY=VALUE", help=MODEL_PARAM_HELP),
+    rare: Optional[str] = typer.Option(None, "--rare", help=RARE_HELP),
     verbose: bool = typer.Option(False, "--verbose", help=VERBOSE_HELP),
     force: bool = typer.Option(False, "--force", help="Overwrite the output if it exists."),
 ):
@@ -281,7 +286,7 @@ def synth(
         result = synthesize(df, n=rows, output=output, force=force, model=model, seed=seed, max_epochs=max_epochs,
                             max_time=max_time, schema=loaded, model_params=params, target=target,
                             holdout_share=HOLDOUT_SHARE if report else None, report=False,
-                            verbose=_verbose(verbose), progress=update)
+                            verbose=_verbose(verbose), progress=update, rare=rare)
     out.print(f"synthetic data ({rows:,} rows) written to [bold]{output}[/bold]")
     if report:
         _write_report(result.train, read_table(output), result.holdout, target, report, force)

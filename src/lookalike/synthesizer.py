@@ -30,7 +30,9 @@ FORMAT = "lookalike-model"
 FORMAT_VERSION = 1
 BATCH_ROWS = 100_000
 Progress = Callable[[float, str], None]
-_PARAMS = ("model", "seed", "max_epochs", "max_time", "schema", "value_protection", "k", "verbose", "model_params")
+_PARAMS = ("model", "seed", "max_epochs", "max_time", "schema", "value_protection", "k", "verbose", "model_params",
+           "rare")
+RARE_CHOICES = ("generate", "placeholder", "drop")
 
 
 class Synthesizer:
@@ -38,12 +40,17 @@ class Synthesizer:
 
     >>> syn = Synthesizer(model="auto", seed=0).fit(df)
     >>> fake = syn.sample(1_000, seed=7)
+
+    rare: what rows holding a category seen in fewer than k rows become -- "generate" (new values that look
+    like the column's and are never a real one), "placeholder" (one string, "(other)" unless the schema names
+    another) or "drop" (the tail's rows get frequent categories). Either way the real rare values never
+    appear. None: as the schema says (``value_protection: {rare: ...}`` or a column's ``rare``), else generate.
     """
 
     def __init__(self, model: str = "auto", seed: int = 0, max_epochs: int | None = None,
                  max_time: float | None = None, schema: TableSchema | dict | str | Path | None = None,
                  value_protection: bool = True, k: int = 5, verbose: bool = False,
-                 model_params: dict[str, Any] | None = None):
+                 model_params: dict[str, Any] | None = None, rare: str | None = None):
         self.model = model
         self.seed = seed
         self.max_epochs = max_epochs
@@ -53,7 +60,9 @@ class Synthesizer:
         self.k = k
         self.verbose = verbose
         self.model_params = model_params
+        self.rare = rare
         model_class(model)  # unknown names fail here, before any work
+        _check_rare(rare)
 
     # -- scikit-learn's estimator contract (sklearn.base.clone works) ------------------------------
     def get_params(self, deep: bool = True) -> dict[str, Any]:
@@ -66,6 +75,8 @@ class Synthesizer:
             raise LookalikeError(f"unknown Synthesizer parameter(s) {unknown}; valid: {', '.join(_PARAMS)}")
         if "model" in params:
             model_class(params["model"])
+        if "rare" in params:
+            _check_rare(params["rare"])
         for name, value in params.items():
             setattr(self, name, value)
         return self
@@ -117,6 +128,8 @@ class Synthesizer:
             raise LookalikeError(f"the data has columns the schema does not describe: {extra}")
         if not self.value_protection:
             schema.value_protection = {"enabled": False, "k": 1}
+        elif self.rare is not None:  # the table default; a column's own 'rare' option still wins
+            schema.value_protection["rare"] = self.rare
         return schema
 
     # -- sample -----------------------------------------------------------------------------------
@@ -344,7 +357,7 @@ class Synthesizer:
             "format": FORMAT, "format_version": FORMAT_VERSION, "lookalike_version": __version__,
             "params": {"model": self.model, "seed": self.seed, "max_epochs": self.max_epochs,
                        "max_time": self.max_time, "value_protection": self.value_protection, "k": self.k,
-                       "model_params": self.model_params},
+                       "model_params": self.model_params, "rare": self.rare},
             "model_name": self.model_.name, "n_rows": self.n_rows_, "columns": self.columns_,
             "schema": self.schema_.to_dict(), "encoder": enc_cfg, "model": model_cfg,
             "rules": self.rules_.get_state(),
@@ -385,6 +398,12 @@ class Synthesizer:
         syn.rules_ = RuleSet.from_state(meta["rules"], syn.schema_)
         syn.n_rows_, syn.columns_ = meta["n_rows"], meta["columns"]
         return syn
+
+
+def _check_rare(rare) -> None:
+    if rare is not None and rare not in RARE_CHOICES:
+        raise LookalikeError(f"rare must be one of {', '.join(RARE_CHOICES)} (or None: as the schema says), "
+                             f"got {rare!r}")
 
 
 def _json_default(o):

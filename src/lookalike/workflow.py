@@ -92,22 +92,21 @@ def stage_spans(judging: bool = False) -> dict[str, tuple[float, float]]:
 
 def make_synthesizer(*, model: str = "auto", seed: int = 0, max_epochs: int | None = None,
                      max_time: float | None = None, schema: "TableSchema | dict | str | Path | None" = None,
-                     model_params: dict[str, Any] | None = None, verbose: bool = False) -> "Synthesizer":
-    """An unfitted Synthesizer from the workflow's settings (``model_params`` go to the generator)."""
+                     model_params: dict[str, Any] | None = None, verbose: bool = False,
+                     rare: str | None = None) -> "Synthesizer":
+    """An unfitted Synthesizer from the workflow's settings (``model_params`` go to the generator; ``rare``:
+    what a category's tail becomes, see ``Synthesizer``)."""
     from lookalike.synthesizer import Synthesizer
 
-    kwargs: dict[str, Any] = {}
-    if model_params:
-        kwargs["model_params"] = dict(model_params)
     return Synthesizer(model=model, seed=seed, max_epochs=max_epochs, max_time=max_time, schema=schema,
-                       verbose=verbose, **kwargs)
+                       verbose=verbose, model_params=dict(model_params) if model_params else None, rare=rare)
 
 
 def synthesize(df: pd.DataFrame, *, n: int | None = None, output: str | Path | None = None, force: bool = False,
                model: str = "auto", seed: int = 0, max_epochs: int | None = None, max_time: float | None = None,
                schema: "TableSchema | dict | str | Path | None" = None, model_params: dict[str, Any] | None = None,
                holdout_share: float | None = None, target: str | None = None, report: bool | None = None,
-               verbose: bool = False, progress: Progress | None = None) -> SynthesisResult:
+               verbose: bool = False, progress: Progress | None = None, rare: str | None = None) -> SynthesisResult:
     """Split off a holdout (when ``holdout_share`` is set), fit, sample and judge: the whole workflow.
 
     n: rows to generate (default: as many as the rows trained on). output: a .csv or .parquet path to stream
@@ -116,7 +115,8 @@ def synthesize(df: pd.DataFrame, *, n: int | None = None, output: str | Path | N
     Synthesizer's settings; ``seed`` also seeds the split and the sample, so the same table and settings give
     the same result. holdout_share: share of rows kept away from training to judge against (0.2 is a good
     choice; None trains on every row). target: the column the report's utility test predicts.
-    report: whether to evaluate the result (default: when there is a holdout).
+    report: whether to evaluate the result (default: when there is a holdout). rare: what a category's tail
+    becomes (generate, placeholder or drop; None: as the schema says, else generate).
     """
     if not isinstance(df, pd.DataFrame):
         raise LookalikeError(f"synthesize expects a pandas DataFrame, got {type(df).__name__}")
@@ -127,7 +127,7 @@ def synthesize(df: pd.DataFrame, *, n: int | None = None, output: str | Path | N
     judging = holdout_share is not None if report is None else bool(report)
     spans = stage_spans(judging)
     syn = make_synthesizer(model=model, seed=seed, max_epochs=max_epochs, max_time=max_time, schema=schema,
-                           model_params=model_params, verbose=verbose)
+                           model_params=model_params, verbose=verbose, rare=rare)
     train, holdout = split_holdout(df, holdout_share, seed) if holdout_share is not None else (df, None)
 
     started = time.perf_counter()
@@ -157,8 +157,7 @@ def synthesize(df: pd.DataFrame, *, n: int | None = None, output: str | Path | N
 
 
 def judge(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame | None = None,
-                    target: str | None = None, *, progress: Progress | None = None,
-                    **options: Any) -> "EvaluationReport":
+          target: str | None = None, *, progress: Progress | None = None, **options: Any) -> "EvaluationReport":
     """Evaluate ``synthetic`` against the real ``train`` rows (and the ``holdout`` it never saw).
 
     ``options`` go to ``lookalike.evaluate.evaluate`` (sensitive, seed, max_rows, ...). ``summary(report)``

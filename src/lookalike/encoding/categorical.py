@@ -5,10 +5,23 @@ rare) would lose their look if every rare code became a frequent one. For them t
 *shapes* ('AB1 2CD' -> 'AA9 9AA'): each shape seen in at least k rare rows gets its own token, so a model
 learns which shape goes with which other columns, and decoding writes a fresh random code of that shape,
 starting with one of the prefixes seen in at least k rows and using at each position the characters seen
-there in at least k rows. A fresh code never equals a kept category. It can equal a rare real code by chance:
-the model file keeps nothing about the rare codes beyond what at least k rows share (shape, prefix,
-per-position characters), so it cannot be checked against them, and storing them (even as a filter) would
-let anyone holding the model test whether a given code was in the training data.
+there in at least k rows. Fresh codes are drawn from a pool built at fit time from which every real value
+was removed (``lookalike.encoding.tail``), so a fresh code never equals a real one, rare or kept; the model
+file stores no real rare code, nor a filter or hash of them (that would let anyone holding the model test
+whether a given code was in the training data).
+
+What the rare rows become is the column's ``rare`` choice:
+
+- ``generate`` (the product's default): the rare token is learned and sampled like any category, so the tail
+  keeps its share and its relation to the other columns, and decodes to a fresh value drawn from a pool built
+  at fit time that holds no real value (``lookalike.encoding.tail`` explains the pool and why the model file
+  is no membership oracle). Shape tokens draw from such pools too. Where no pool of at least ``MIN_POOL``
+  values can be built (too few words or characters shared by k rows), the tail is written as the placeholder
+  when it holds at least 1% of the rows (``MIN_TAIL_SHARE``), else handled as ``drop`` (its rows go to kept
+  categories, which moves each category's share by less than 0.01). Columns of numbers are always ``drop``.
+- ``placeholder``: the rare token is sampled and decodes to one string, ``placeholder`` ("(other)").
+- ``drop`` (the codec's default, for old model files): the rare token is never generated; the tail's rows
+  go to the kept categories by frequency, and code-like tails to fresh codes of a kept shape from its pool.
 """
 from __future__ import annotations
 
@@ -17,8 +30,10 @@ import re
 import numpy as np
 import pandas as pd
 
+from lookalike.encoding import tail
 from lookalike.encoding.base import FitByAnalysis, Stats, value_counts
 from lookalike.encoding.identifiers import _CLASSES, shape_of
+from lookalike.errors import LookalikeError
 
 RARE = "__rare__"
 CODE = re.compile(
@@ -27,23 +42,30 @@ CODE = re.compile(
     r"|^[A-Z0-9]+[-_./#:][A-Z0-9_./#:-]+$"  # capitals with separators: 'AB-CD'
 )
 MAX_CODE_LENGTH = 32
+RARE_CHOICES = ("generate", "placeholder", "drop")
+PLACEHOLDER = "(other)"
+MIN_TAIL_SHARE = 0.01  # generate without fresh values: a smaller tail is spread over the kept categories
 
 
 class CategoricalCodec(FitByAnalysis):
     """Tokens: [missing], one per category seen in >= k rows (most frequent first), [rare], one per kept shape.
 
-    The rare token stands for every protected category whose shape is not kept; decoding replaces it with
-    a kept category drawn by frequency, so no rare value can leak and no placeholder string reaches the user.
-    ``seed`` and ``name`` are kept for old model files; they no longer change anything.
+    The rare token stands for every protected category whose shape is not kept; what it decodes to is the
+    ``rare`` choice (see the module docstring). ``seed`` changes the pools of ``generate`` (with the data's
+    digest); ``name`` is kept for old model files.
     """
 
     def __init__(self, k: int = 5, shapes: bool = True, min_code_share: float = 0.9, seed: int = 0,
-                 name: str = ""):
+                 name: str = "", rare: str = "drop", placeholder: str = PLACEHOLDER):
+        if rare not in RARE_CHOICES:
+            raise LookalikeError(f"column '{name}': rare must be one of {', '.join(RARE_CHOICES)}, got {rare!r}")
         self.k = int(k)
         self.shapes = shapes
         self.min_code_share = min_code_share
         self.seed = seed
         self.name = name
+        self.rare = rare
+        self.placeholder = str(placeholder)
 
     def analyse(self, s: pd.Series) -> Stats:
         return {"n_null": int(s.isna().sum()), "values": value_counts(s)}
@@ -57,11 +79,35 @@ class CategoricalCodec(FitByAnalysis):
         self.weights_ = (kept.to_numpy(float) / max(kept.sum(), 1)).tolist()
         self.has_null_ = bool(stats["n_null"] > 0)
         rare = counts[counts < self.k]
+        text = bool(len(counts)) and all(isinstance(v, str) for v in counts.index)
+        mode = self.rare if text or self.rare == "drop" else "drop"  # numbers: no words, no placeholder
         self.shapes_: list[dict] = []
-        if self.shapes and len(rare) >= self.k and self._code_like(rare):
+        if mode != "placeholder" and self.shapes and len(rare) >= self.k and self._code_like(rare):
             self._fit_shapes(rare)
+        real = seed = None
+        if mode != "drop" or self.shapes_:
+            real = {tail.normal_form(v) for v in counts.index}
+            if mode == "placeholder" and tail.normal_form(self.placeholder) in real:
+                raise LookalikeError(f"column '{self.name}': the rare placeholder {self.placeholder!r} is one of "
+                                     f"the column's real values; choose another (schema option 'placeholder')")
+            seed = tail.column_digest(stats["values"], stats["n_null"], self.seed)
+        if self.shapes_:  # fresh codes from pools under every choice; a shape without one is dropped
+            for i, spec in enumerate(self.shapes_):
+                spec["pool"] = tail.build_pool(tail.ShapeDraw(spec), real, seed + i + 1)
+            self.shapes_ = [spec for spec in self.shapes_ if len(spec["pool"]) >= tail.MIN_POOL]
         shaped = {v for v in rare.index if isinstance(v, str) and shape_of(v) in self._shape_index}
         self.has_rare_ = bool(len(rare) > len(shaped))
+        self.pool_: list[str] = []
+        if mode == "generate" and self.has_rare_:
+            left = rare[[v not in shaped for v in rare.index]]
+            chain = tail.WordChain(left, self.k)
+            pool = [] if chain.empty else tail.build_pool(chain, real, seed)
+            self.pool_ = pool if len(pool) >= tail.MIN_POOL else []
+            if not self.pool_:  # nothing fresh to write: a tail worth keeping gets the placeholder
+                share = float(left.sum()) / max(float(counts.sum()) + stats["n_null"], 1.0)
+                big = share >= MIN_TAIL_SHARE and tail.normal_form(self.placeholder) not in real
+                mode = "placeholder" if big else "drop"
+        self.rare_mode_ = mode if self.has_rare_ or self.shapes_ else "drop"
         return self
 
     def _code_like(self, rare: pd.Series) -> bool:
@@ -104,7 +150,9 @@ class CategoricalCodec(FitByAnalysis):
 
     @property
     def blocked_tokens(self) -> list[int]:
-        """The rare token must not be generated while a frequent category can stand in for it."""
+        """With ``drop``, the rare token must not be generated while a frequent category can stand in for it."""
+        if getattr(self, "rare_mode_", "drop") != "drop":
+            return []
         return [self.rare_token] if self.rare_token is not None and self.cardinalities[0] > 1 else []
 
     def labels(self) -> tuple[list, list[float]]:
@@ -119,7 +167,7 @@ class CategoricalCodec(FitByAnalysis):
 
     @property
     def rare_token(self) -> int | None:
-        """The token that decodes to a frequent category; shape tokens are not rare tokens."""
+        """The token that stands for the tail (not shape tokens); it decodes as ``rare_mode_`` says."""
         return int(self.has_null_) + len(self.categories_) if self.has_rare_ else None
 
     @property
@@ -154,11 +202,19 @@ class CategoricalCodec(FitByAnalysis):
         is_cat = (t >= offset) & (t < offset + len(self.categories_))
         values[is_cat] = cats[t[is_cat] - offset]
         first_shape = self._first_shape_token
-        for i in range(len(self.shapes_)):
+        for i, spec in enumerate(self.shapes_):
             rows = np.flatnonzero(t == first_shape + i)
             if len(rows):
                 fresh = np.empty(len(rows), dtype=object)
-                fresh[:] = self._fresh_codes(self.shapes_[i], len(rows), rng)
+                fresh[:] = (_draw(spec["pool"], len(rows), rng) if "pool" in spec
+                            else self._fresh_codes(spec, len(rows), rng))
+                values[rows] = fresh
+        mode = getattr(self, "rare_mode_", "drop")
+        if self.has_rare_ and mode != "drop":
+            rows = np.flatnonzero(t == self.rare_token)
+            if len(rows):
+                fresh = np.empty(len(rows), dtype=object)
+                fresh[:] = _draw(self.pool_, len(rows), rng) if mode == "generate" else self.placeholder
                 values[rows] = fresh
         rare = ~is_cat & (t >= offset) & pd.isna(values)
         if rare.any() and len(cats):
@@ -203,8 +259,10 @@ class CategoricalCodec(FitByAnalysis):
     def to_dict(self) -> dict:
         d = {"k": self.k, "categories": self.categories_, "weights": self.weights_,
              "has_null": self.has_null_, "has_rare": self.has_rare_, "shapes": self.shapes_,
+             "rare_mode": self.rare_mode_, "pool": self.pool_,
              "shape_options": {"shapes": self.shapes, "min_code_share": self.min_code_share,
-                               "seed": self.seed, "name": self.name}}
+                               "seed": self.seed, "name": self.name, "rare": self.rare,
+                               "placeholder": self.placeholder}}
         return d
 
     @classmethod
@@ -213,6 +271,7 @@ class CategoricalCodec(FitByAnalysis):
         c.categories_, c.weights_ = list(d["categories"]), list(d["weights"])
         c.has_null_, c.has_rare_ = d["has_null"], d["has_rare"]
         c.shapes_ = list(d.get("shapes", []))
+        c.rare_mode_, c.pool_ = d.get("rare_mode", "drop"), list(d.get("pool", []))
         return c
 
 
@@ -253,6 +312,13 @@ def _position_chars(items: list[tuple[str, int]], shape: str, threshold: int) ->
             counts[v[pos]] = counts.get(v[pos], 0) + c
         out.append("".join(sorted(ch for ch, c in counts.items() if c >= threshold)))
     return out
+
+
+def _draw(pool: list, m: int, rng: np.random.Generator) -> np.ndarray:
+    """``m`` values drawn uniformly from a pool of fresh values."""
+    out = np.empty(len(pool), dtype=object)
+    out[:] = pool
+    return out[rng.integers(len(pool), size=m)]
 
 
 def _plain(v):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lookalike.encoding.categorical import CategoricalCodec
+from lookalike.encoding.categorical import PLACEHOLDER, CategoricalCodec
 from lookalike.encoding.datetime import DatetimeCodec
 from lookalike.encoding.identifiers import ConstantCodec, IdCodec
 from lookalike.encoding.numeric import NumericCodec
@@ -87,8 +87,11 @@ class TableEncoder:
             bounds = o.get("bounds")
             return NumericCodec(decimals=int(o.get("decimals", 0)), k=k,
                                 bounds=tuple(bounds) if bounds else None)
-        if col.kind.categorical_like:
-            return CategoricalCodec(k=k, seed=self.seed, name=col.name)
+        if col.kind.categorical_like:  # the tail: the column's 'rare' option, else the table's (generate)
+            vp = self.schema.value_protection
+            rare = "drop" if col.kind == Kind.BOOLEAN else o.get("rare", vp.get("rare", "generate"))
+            placeholder = o.get("placeholder", vp.get("placeholder", PLACEHOLDER))
+            return CategoricalCodec(k=k, seed=self.seed, name=col.name, rare=rare, placeholder=placeholder)
         if col.kind == Kind.DATETIME:
             return DatetimeCodec(formats=o.get("formats"), k=k)
         if col.kind == Kind.ID:

@@ -11,8 +11,8 @@ from threadpoolctl import threadpool_limits
 
 from lookalike.errors import LookalikeError
 from lookalike.evaluate import discriminator, fairness, fidelity, granularity, privacy, utility
-from lookalike.evaluate.prepare import (CATEGORICAL, NUMERIC, Binner, _as_text, canonical, check_columns,
-                                        evaluation_kind, infer_columns, sample_rows)
+from lookalike.evaluate.prepare import (CATEGORICAL, NUMERIC, TAIL_NOTE, Binner, _as_text, canonical,
+                                        check_columns, evaluation_kind, infer_columns, sample_rows)
 from lookalike.schema.columns import TableSchema
 from lookalike.evaluate.report import EvaluationReport
 
@@ -72,18 +72,27 @@ def _evaluate(train, synthetic, holdout, target, sensitive, seed, max_rows, posi
     metrics: dict = {}
 
     # -- fidelity --------------------------------------------------------------------------------
+    # Univariate accuracy and coverage count a category's tail as one bin (values seen in fewer than k
+    # training rows, and values training never had: generated or placeholder ones); see prepare.Binner.
+    rare_k = schema.k if schema is not None else 5
+    details["meta"]["rare_k"] = rare_k
+    details["meta"]["tail_note"] = TAIL_NOTE.format(k=rare_k)
+    uni_binner = Binner(rare_k=rare_k).fit(train_c, kinds)
+    uni_tr, uni_sy = uni_binner.transform(train_c), uni_binner.transform(synth_c)
+    uni_hold = None if hold_c is None else uni_binner.transform(hold_c)
+    uni_bins = [uni_binner.n_bins_[c] for c in columns]
     singles = [(j,) for j in range(len(columns))]
-    uni = fidelity.accuracy(codes_tr, codes_sy, n_bins, singles)
-    uni_ho = None if codes_ho is None else fidelity.accuracy(codes_tr, codes_ho, n_bins, singles)
+    uni = fidelity.accuracy(uni_tr, uni_sy, uni_bins, singles)
+    uni_ho = None if uni_hold is None else fidelity.accuracy(uni_tr, uni_hold, uni_bins, singles)
     details["univariate"] = {}
     for j, col in enumerate(columns):
         details["univariate"][col] = {
             "kind": kinds[col], "accuracy": float(uni[j]),
             "accuracy_holdout": None if uni_ho is None else float(uni_ho[j]),
-            "labels": binner.labels_[col],
-            "real": fidelity._freq(codes_tr[:, j], n_bins[j]).tolist(),
-            "synthetic": fidelity._freq(codes_sy[:, j], n_bins[j]).tolist(),
-            "holdout": None if codes_ho is None else fidelity._freq(codes_ho[:, j], n_bins[j]).tolist(),
+            "labels": uni_binner.labels_[col],
+            "real": fidelity._freq(uni_tr[:, j], uni_bins[j]).tolist(),
+            "synthetic": fidelity._freq(uni_sy[:, j], uni_bins[j]).tolist(),
+            "holdout": None if uni_hold is None else fidelity._freq(uni_hold[:, j], uni_bins[j]).tolist(),
         }
     metrics["univariate_accuracy"] = float(uni.mean())
     metrics["univariate_accuracy_holdout"] = None if uni_ho is None else float(uni_ho.mean())
@@ -121,7 +130,7 @@ def _evaluate(train, synthetic, holdout, target, sensitive, seed, max_rows, posi
             draws = [np.random.default_rng([seed, 11, i]).choice(len(codes_sy), len(codes_ho), replace=False)
                      for i in range(5)]
             metrics["univariate_accuracy_at_holdout_size"] = float(np.mean(
-                [fidelity.accuracy(codes_tr, codes_sy[d], n_bins, singles).mean() for d in draws]))
+                [fidelity.accuracy(uni_tr, uni_sy[d], uni_bins, singles).mean() for d in draws]))
             metrics["bivariate_accuracy_at_holdout_size"] = float(np.mean(
                 [fidelity.accuracy(codes_tr, codes_sy[d], n_bins, pairs).mean() for d in draws]))
         else:
@@ -171,7 +180,7 @@ def _evaluate(train, synthetic, holdout, target, sensitive, seed, max_rows, posi
             details["correlation"][f"{method}_real"] = real_corr[method].tolist()
             details["correlation"][f"{method}_synthetic"] = syn_corr[method].tolist()
             details["correlation"][f"{method}_max_abs_difference"] = float(np.abs(real_corr[method] - syn_corr[method]).max())
-    details["coverage"] = fidelity.coverage(train_c, synth_c, kinds)
+    details["coverage"] = fidelity.coverage(train_c, synth_c, kinds, rare_k=rare_k)
     details["missing"] = {"real": fidelity.missing_rates(train_c), "synthetic": fidelity.missing_rates(synth_c),
                           "holdout": None if hold_c is None else fidelity.missing_rates(hold_c)}
 

@@ -97,17 +97,24 @@ def numeric_correlations(frame: pd.DataFrame, numeric_cols: list[str]) -> dict[s
             "spearman": sub.corr(method="spearman").fillna(0).to_numpy()}
 
 
-def coverage(real: pd.DataFrame, synth: pd.DataFrame, kinds: dict[str, str]) -> dict[str, dict]:
-    """Categories of the real data that synthetic rows use at all, and how much of each real numeric range they span."""
+def coverage(real: pd.DataFrame, synth: pd.DataFrame, kinds: dict[str, str], rare_k: int = 1) -> dict[str, dict]:
+    """Categories of the real data that synthetic rows use at all, and how much of each real numeric range they span.
+
+    The tail counts as one category: real values seen in fewer than ``rare_k`` rows are one "rare" category,
+    covered when some synthetic value is not one of the real values seen in >= rare_k rows."""
     out = {}
     for col, kind in kinds.items():
         r, s = real[col].to_numpy(), synth[col].to_numpy()
         if kind == CATEGORICAL:
-            rc = set(v for v in r if v is not None)
+            counts = pd.Series([v for v in r if v is not None], dtype=object).value_counts()
+            rc = set(counts.index[counts.to_numpy() >= rare_k])
+            real_tail = bool((counts < rare_k).any())
             sc = set(v for v in s if v is not None)
-            out[col] = {"kind": "categories", "real_distinct": len(rc), "synthetic_distinct": len(sc),
-                        "coverage": len(rc & sc) / len(rc) if rc else 1.0,
-                        "synthetic_unseen": len(sc - rc)}
+            synth_tail = bool(sc - rc)
+            bins = len(rc) + real_tail
+            out[col] = {"kind": "categories", "real_distinct": len(counts), "synthetic_distinct": len(sc),
+                        "coverage": (len(rc & sc) + (real_tail and synth_tail)) / bins if bins else 1.0,
+                        "synthetic_unseen": len(sc - set(counts.index)), "real_rare_distinct": len(counts) - len(rc)}
         else:
             rf, sf = r[~np.isnan(r)], s[~np.isnan(s)]
             if len(rf) == 0 or len(sf) == 0:

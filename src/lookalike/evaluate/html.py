@@ -129,6 +129,8 @@ def summary_sentences(m: dict, details: dict) -> dict:
     if m["univariate_accuracy_holdout"] is not None:
         acc += f" (fresh real data: {_pct(m['univariate_accuracy_holdout'])})"
     acc += "."
+    if any(c.get("real_rare_distinct") for c in details.get("coverage", {}).values()):
+        acc += " " + details["meta"]["tail_note"]
     ceiling = m["bivariate_accuracy_holdout"]
     if m["bivariate_accuracy"] is not None and ceiling is not None and ceiling <= m["bivariate_floor"]:
         acc += (f" Pairs of columns: {_pct(m['bivariate_accuracy'])} ({_pct(m['bivariate_accuracy_at_holdout_size'])} "

@@ -108,13 +108,24 @@ def check_columns(train: pd.DataFrame, other: pd.DataFrame, name: str) -> None:
         raise LookalikeError(f"{name} table has no rows")
 
 
+RARE_LABEL = "(rare or new)"
+TAIL_NOTE = ("Categories seen in fewer than {k} training rows, and values the real training data never had "
+             "(such as generated or placeholder values), count as one \"rare or new\" category here.")
+
+
 class Binner:
     """Bins every column on the real training data: deciles for numbers, top values plus "other" for
-    categories, and missing as its own bin. All accuracy metrics compare frequencies of these bins."""
+    categories, and missing as its own bin. All accuracy metrics compare frequencies of these bins.
 
-    def __init__(self, n_quantiles: int = 10, top_k: int = 10):
+    ``rare_k`` (univariate accuracy only): the tail counts as one bin. The top values are then chosen among
+    those seen in >= rare_k training rows, "other" holds the remaining such values, and a last category bin
+    "(rare or new)" holds values seen in fewer than rare_k training rows and values never seen in training
+    (a generator's fresh or placeholder values, a holdout's own rare values)."""
+
+    def __init__(self, n_quantiles: int = 10, top_k: int = 10, rare_k: int | None = None):
         self.n_quantiles = n_quantiles
         self.top_k = top_k
+        self.rare_k = rare_k
 
     def fit(self, train: pd.DataFrame, kinds: dict[str, str]) -> "Binner":
         self.kinds_ = dict(kinds)
@@ -131,10 +142,19 @@ class Binner:
                 labels = _interval_labels(edges, kind)
             else:
                 counts = pd.Series(values[pd.notna(values)]).value_counts()
-                top = list(counts.index[: self.top_k])
-                self.categories_[col] = {v: i for i, v in enumerate(top)}
-                n = len(top) + 1
-                labels = [str(v) for v in top] + ["(other)"]
+                if self.rare_k is None:
+                    top = list(counts.index[: self.top_k])
+                    self.categories_[col] = {v: i for i, v in enumerate(top)}
+                    n = len(top) + 1
+                    labels = [str(v) for v in top] + ["(other)"]
+                else:
+                    kept = list(counts.index[counts.to_numpy() >= self.rare_k])
+                    top = kept[: self.top_k]
+                    mapping = {v: i for i, v in enumerate(top)}
+                    mapping.update({v: len(top) for v in kept[self.top_k:]})  # "other": kept, not in the top
+                    self.categories_[col] = mapping
+                    n = len(top) + 2
+                    labels = [str(v) for v in top] + ["(other)", RARE_LABEL]
             self.n_bins_[col] = n + 1  # last bin: missing
             self.labels_[col] = labels + ["(missing)"]
         return self
@@ -150,7 +170,7 @@ class Binner:
                 c[np.isnan(values)] = missing_bin
             else:
                 mapping = self.categories_[col]
-                other = len(mapping)
+                other = self.n_bins_[col] - 2  # "other" (or, with rare_k, "rare or new")
                 c = np.fromiter((mapping.get(v, other) if v is not None else missing_bin for v in values),
                                 dtype=np.int64, count=len(values))
             codes[:, j] = c

@@ -116,6 +116,9 @@ def _names(value, where: str) -> list[str]:
 
 # Table-level keys of a fake-data spec kept as declared statistics (see lookalike.simulate.spec).
 TABLE_STATISTICS = ("rows", "scale", "correlation")
+# What the rows of a category's tail (values seen in fewer than k rows) become: a schema column option
+# ``rare`` or the table default ``value_protection: {rare: ...}`` (see lookalike.encoding.categorical).
+RARE_CHOICES = ("generate", "placeholder", "drop")
 # Kinds an order column may have: positions in a sequence are numbers or timestamps.
 ORDER_KINDS = (Kind.NUMERIC, Kind.DATETIME)
 
@@ -123,7 +126,11 @@ ORDER_KINDS = (Kind.NUMERIC, Kind.DATETIME)
 @dataclass
 class TableSchema:
     """All columns of one table, in order, plus table-wide settings (value protection, business rules),
-    keys (primary and foreign) and, for sequence tables, the entity key and order columns."""
+    keys (primary and foreign) and, for sequence tables, the entity key and order columns.
+
+    ``value_protection``: ``enabled``, ``k`` and, for categories, ``rare`` (generate, placeholder or drop: what
+    rows holding a value seen in fewer than k rows become; a column's own ``rare`` option wins) and
+    ``placeholder`` (the string ``rare: placeholder`` writes, "(other)" unless set)."""
 
     columns: list[ColumnSchema]
     value_protection: dict[str, Any] = field(default_factory=lambda: {"enabled": True, "k": 5})
@@ -212,6 +219,11 @@ class TableSchema:
         if dupes:
             raise LookalikeError(f"{where}: column(s) {dupes} described twice")
         known = ", ".join(names)
+        for owner, options in [("value_protection", self.value_protection)] + [
+                (f"column '{c.name}'", c.options) for c in self.columns]:
+            if "rare" in options and options["rare"] not in RARE_CHOICES:
+                raise LookalikeError(f"{where}: {owner}: rare must be one of {', '.join(RARE_CHOICES)}, "
+                                     f"got {options['rare']!r}")
 
         def check(column, role):
             if not isinstance(column, str) or column not in names:
