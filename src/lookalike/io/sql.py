@@ -136,8 +136,17 @@ def reflect(url: str, tables: list[str] | None = None) -> tuple[dict[str, pd.Dat
                 fks.append({"columns": fk["constrained_columns"], "references": fk["referred_table"],
                             "referenced_columns": fk["referred_columns"], "name": fk.get("name")})
             uniques = [u["column_names"] for u in insp.get_unique_constraints(name)]
-            indexes = [{"name": i["name"], "columns": i["column_names"], "unique": bool(i.get("unique"))}
-                       for i in insp.get_indexes(name) if all(c is not None for c in i["column_names"])]
+            raw = insp.get_indexes(name, include_auto_indexes=True) if engine.dialect.name == "sqlite" else \
+                insp.get_indexes(name)
+            indexes = []
+            for i in raw:
+                if any(c is None for c in i["column_names"]):
+                    continue
+                if str(i["name"]).startswith("sqlite_autoindex"):  # SQLite's inline UNIQUE columns
+                    if i["column_names"] != list(pk) and i["column_names"] not in uniques:
+                        uniques.append(i["column_names"])
+                    continue
+                indexes.append({"name": i["name"], "columns": i["column_names"], "unique": bool(i.get("unique"))})
             ddl[name] = {"columns": [{"name": c["name"], "type": _type_to_json(c["type"]),
                                       "nullable": bool(c.get("nullable", True))} for c in cols],
                          "primary_key": list(pk), "foreign_keys": fks, "unique": uniques, "indexes": indexes}

@@ -92,4 +92,10 @@ def load_source(data, schema=None, tables: list[str] | None = None, k: int = 5) 
                                           "referenced_columns": fk.referenced_columns or schema.tables[fk.references].primary_key}
                                          for fk in t.foreign_keys]
         ddl = {n: ddl[n] for n in schema.tables}
+    for name, t in schema.tables.items():  # declared unique constraints become rules the output keeps
+        fk_cols = {c for fk in t.foreign_keys for c in fk.columns}
+        have = [r.get("columns") for r in t.rules if r.get("type") == "unique"]
+        for cols in ddl[name].get("unique", []):
+            if cols != list(t.primary_key or []) and not set(cols) & fk_cols and list(cols) not in have:
+                t.rules.append({"type": "unique", "columns": list(cols), "source": "database"})
     return Source(tables=dict(frames), schema=schema, ddl=ddl, notes=notes)

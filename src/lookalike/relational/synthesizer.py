@@ -325,7 +325,7 @@ class DatabaseSynthesizer:
             extra_cols = [infer_column(c, own[c], source=name) for c in extra]
             pk = [c for c in (table.primary_key or []) if c in own_cols] or None
             if pk is not None and len(table.primary_key) > 1:
-                plan.renumber = pk
+                plan.renumber = list(table.primary_key)
                 pk = None
             dropped = keys
             rules = [r for r in table.rules if not _mentions(r, dropped)]
@@ -403,7 +403,7 @@ class DatabaseSynthesizer:
         if plan.renumber:
             fk = [c for c in plan.renumber if c in self._key_columns(plan)]
             free = [c for c in plan.renumber if c not in fk]
-            if df.duplicated(subset=plan.renumber).any():
+            if fk or df.duplicated(subset=plan.renumber).any():  # 1..n within each foreign-key group
                 for c in free:
                     order = df.sort_values(fk + [c], kind="stable").index if fk else df.index
                     group = df.loc[order, fk].astype(str).agg("\x1f".join, axis=1) if fk else pd.Series(0, index=order)
