@@ -140,7 +140,7 @@ def reflect(url: str, tables: list[str] | None = None) -> tuple[dict[str, pd.Dat
                 insp.get_indexes(name)
             indexes = []
             for i in raw:
-                if any(c is None for c in i["column_names"]):
+                if any(c is None for c in i["column_names"]) or i.get("duplicates_constraint"):
                     continue
                 if str(i["name"]).startswith("sqlite_autoindex"):  # SQLite's inline UNIQUE columns
                     if i["column_names"] != list(pk) and i["column_names"] not in uniques:
