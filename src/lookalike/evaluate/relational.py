@@ -59,7 +59,9 @@ def _tv(a: np.ndarray, b: np.ndarray) -> float:
 
 def _measured(df: pd.DataFrame, exclude: set[str]) -> list[str]:
     cols = infer_columns(df.drop(columns=[c for c in exclude if c in df.columns]))
-    return [c for c, s in cols.items() if s.kind in MEASURED and df[c].notna().any()]
+    # a label that names its row (an airline's name) says nothing about the relation: left out
+    return [c for c, s in cols.items() if s.kind in MEASURED and df[c].notna().any()
+            and not (s.kind == Kind.CATEGORICAL and len(df) > 1 and df[c].nunique() == len(df))]
 
 
 def _joined(child, parent, rel, pcols, ccols) -> pd.DataFrame:
