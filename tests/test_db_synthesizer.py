@@ -173,3 +173,12 @@ def test_context_model_fixes_the_context_and_keeps_dependence():
     assert out["amount"][:100].mean() > 2 * out["amount"][100:].mean()
     again = ContextSynthesizer.from_bytes(model.to_bytes()).sample(ctx, seed=1)
     pd.testing.assert_frame_equal(again, out[["amount"]])
+
+
+def test_matching_weighs_parents_by_their_generated_children():
+    rng = np.random.default_rng(1)
+    cand = pd.DataFrame({"region": ["south"] * 4})
+    wanted = pd.DataFrame({"region": ["south"] * 4000})
+    pos = match_rows(wanted, cand, rng, weights=np.array([0, 1, 3, 0]))
+    share = np.bincount(pos, minlength=4) / 4000
+    assert share[0] == 0 and share[3] == 0 and 0.7 < share[2] < 0.8

@@ -12,7 +12,8 @@ How a database is learned (see :mod:`lookalike.context` for the per-table mechan
   further parent's attributes (``<label>.<column>``, at most :data:`MAX_LINK_COLUMNS` learned columns). At
   sampling, the link is drawn *conditionally*: among the synthetic rows of that parent whose attributes fall
   into the same bins (categories equal; numbers and dates in the same quintile) as the generated ones,
-  uniformly; when no row matches, columns are dropped from the right until one does, and finally any row is
+  with probability proportional to the number of such children the parent's model generated for it (a
+  ``__n_`` column per foreign key, as for the context parent); when no row matches, columns are dropped from the right until one does, and finally any row is
   taken. Generated attributes are then dropped: the link, not a copy, is kept.
 - **Keys are regenerated**: primary keys come from the key codec (integers 1..n, codes of the same shapes),
   foreign keys are the keys of the synthetic parents. Composite primary keys work when their columns are
@@ -78,7 +79,7 @@ class TablePlan:
     context: Link | None = None
     links: list[Link] = field(default_factory=list)
     self_links: list[Link] = field(default_factory=list)
-    count_columns: dict[str, str] = field(default_factory=dict)  # child table -> count column in this model
+    count_columns: dict[str, str] = field(default_factory=dict)  # "child[fk columns]" -> count column here
     context_columns: list[str] = field(default_factory=list)  # parent columns passed as context
     n_parentless: int = 0
     renumber: list[str] = field(default_factory=list)  # composite-key integer parts made unique
@@ -94,6 +95,10 @@ class TablePlan:
 
 def _label(rel: Relation) -> str:
     return f"{rel.parent}[{','.join(rel.child_columns)}]"
+
+
+def _relation_key(child: str, columns) -> str:
+    return f"{child}[{','.join(columns)}]"
 
 
 def _count_column(child: str, columns) -> str:
@@ -124,6 +129,8 @@ def learned_columns(df: pd.DataFrame, exclude, limit: int | None = None) -> list
             kind = infer_column(str(col), df[col]).kind
         except LookalikeError:
             continue
+        if kind == Kind.CATEGORICAL and df[col].nunique() > 0.5 * df[col].notna().sum():
+            continue  # labels that name their rows (airport names) carry nothing a model can learn
         if kind in CONTEXT_KINDS:
             out.append(str(col))
         if limit and len(out) >= limit:
@@ -139,7 +146,8 @@ class DatabaseSynthesizer:
     >>> db.to_sql("sqlite:///synthetic.db")   # same DDL, one transaction
 
     ``model``, ``max_epochs``, ``value_protection``, ``k`` and ``model_params`` apply to every table;
-    ``max_time`` (seconds) is shared among the tables in proportion to their cells. ``context`` names the
+    ``max_time`` (seconds) is shared among the tables in proportion to their cells. ``value_protection``
+    and ``k`` apply to every table (a schema file's per-table setting is overridden). ``context`` names the
     context parent of a table with several parents; ``orphans`` is "keep" (orphan rows are learned as rows
     without a parent, and generated with a missing foreign key) or "drop" (removed before learning).
     """
@@ -219,6 +227,18 @@ class DatabaseSynthesizer:
                 raise LookalikeError(f"table '{name}': {exc}") from None
             self.models_[name] = model
         self.plans_ = plans
+        for name in order:  # value protection can remove every child: say so
+            link = plans[name].context
+            if link is None or not plans[name].n_rows:
+                continue
+            col = plans[link.parent].count_columns[_relation_key(name, link.columns)]
+            inner = self.models_[link.parent].synthesizer_
+            if inner.encoder_.group_of(col) is None or inner.encoder_.value_range(col)[1] < 1:
+                msg = (f"table '{name}': fewer than k={self.k} rows of '{link.parent}' have children in it, so "
+                       f"value protection removes them all and no '{name}' rows will be generated (except rows "
+                       f"without a parent); lower k or turn value protection off to keep them")
+                self.notes_.append(msg)
+                LOGGER.warning(msg)
         self.fit_seconds_ = time.perf_counter() - started
         if progress:
             progress(1.0, "done")
@@ -293,14 +313,17 @@ class DatabaseSynthesizer:
         own = df[own_cols].reset_index(drop=True).copy()
         columns = [table[c] for c in own_cols] if all(c in table.names for c in own_cols) else None
         extra = {}
-        # children counts, for every child that has this table as its context parent
+        # children counts, for every foreign key to this table: the context parent's count sets how many
+        # children a parent gets; a further parent's count weighs it when children are matched to parents
         for child in self.order_:
             cp = plans[child]
-            if cp.context is not None and cp.context.parent == name:
-                col = _count_column(child, cp.context.columns)
-                pos = parent_positions(data[child], cp.context.columns, df, cp.context.parent_columns)
+            for link in ([cp.context] if cp.context else []) + cp.links:
+                if link.parent != name:
+                    continue
+                col = _count_column(child, link.columns)
+                pos = parent_positions(data[child], link.columns, df, link.parent_columns)
                 extra[col] = np.bincount(pos[pos >= 0], minlength=len(df)).astype(np.int64)
-                plan.count_columns[child] = col
+                plan.count_columns[_relation_key(child, link.columns)] = col
         # further parents: their attributes, generated then matched
         for link in plan.links:
             parent = data[link.parent]
@@ -329,7 +352,8 @@ class DatabaseSynthesizer:
                 pk = None
             dropped = keys
             rules = [r for r in table.rules if not _mentions(r, dropped)]
-            own_schema = TableSchema(columns=columns + extra_cols, value_protection=dict(table.value_protection),
+            protection = {"enabled": bool(self.value_protection), "k": int(self.k) if self.value_protection else 1}
+            own_schema = TableSchema(columns=columns + extra_cols, value_protection=protection,
                                      rules=rules, primary_key=pk)
         # the context: the context parent's learned columns (its count of this table included)
         context = None
@@ -338,13 +362,12 @@ class DatabaseSynthesizer:
             parent = data[link.parent]
             pos = parent_positions(df, link.columns, parent, link.parent_columns)
             pp = plans[link.parent]
+            mine = _relation_key(name, link.columns)
             exclude = set(link.parent_columns) | self._key_columns(pp) | {
-                c for ch, c in pp.count_columns.items() if ch != name}
+                c for rel, c in pp.count_columns.items() if rel != mine}
             parent_frame = parent.copy()
-            for ch, col in pp.count_columns.items():
-                if ch == name:
-                    cnt = parent_positions(df, link.columns, parent, link.parent_columns)
-                    parent_frame[col] = np.bincount(cnt[cnt >= 0], minlength=len(parent))
+            cnt = parent_positions(df, link.columns, parent, link.parent_columns)
+            parent_frame[pp.count_columns[mine]] = np.bincount(cnt[cnt >= 0], minlength=len(parent))
             plan.context_columns = learned_columns(parent_frame, exclude)
             context = parent_frame[plan.context_columns].iloc[np.maximum(pos, 0)].reset_index(drop=True)
             context = context.where(pd.Series(pos >= 0), axis=0) if (pos < 0).any() else context
@@ -369,7 +392,7 @@ class DatabaseSynthesizer:
             else:
                 link = plan.context
                 parent = out[link.parent]
-                col = self.plans_[link.parent].count_columns[name]
+                col = self.plans_[link.parent].count_columns[_relation_key(name, link.columns)]
                 counts = np.clip(np.round(pd.to_numeric(parent[col], errors="coerce").fillna(0).to_numpy()), 0, None)
                 parent_pos = np.repeat(np.arange(len(parent)), counts.astype(np.int64))
                 n_free = int(round(plan.n_parentless * scale))
@@ -396,8 +419,11 @@ class DatabaseSynthesizer:
         for link in plan.links:
             parent = out[link.parent]
             has = self._has(df, link, n)
+            weight_col = self.plans_[link.parent].count_columns.get(_relation_key(name, link.columns))
+            weights = None if weight_col is None else \
+                np.clip(pd.to_numeric(parent[weight_col], errors="coerce").fillna(0).to_numpy(dtype=float), 0, None)
             pos = match_rows(df[[f"{link.label}.{a}" for a in link.attributes]].set_axis(link.attributes, axis=1),
-                             parent[link.attributes], rng) if len(parent) else np.full(n, -1)
+                             parent[link.attributes], rng, weights) if len(parent) else np.full(n, -1)
             pos = np.where(has, pos, -1)
             self._assign(df, link, parent, pos)
         if plan.renumber:
@@ -517,12 +543,19 @@ class DatabaseSynthesizer:
         return obj
 
 
-def match_rows(wanted: pd.DataFrame, candidates: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
-    """For each row of ``wanted``, a position in ``candidates`` with the same binned attributes, drawn
-    uniformly; columns are dropped from the right until a match exists, then any row is taken."""
+def match_rows(wanted: pd.DataFrame, candidates: pd.DataFrame, rng: np.random.Generator,
+               weights: np.ndarray | None = None) -> np.ndarray:
+    """For each row of ``wanted``, a position in ``candidates`` with the same binned attributes, drawn with
+    probability proportional to ``weights`` (the number of children each candidate is meant to have;
+    uniform when None); columns are dropped from the right until a match exists, then any row is taken."""
     n, m = len(wanted), len(candidates)
     if m == 0:
         return np.full(n, -1)
+    weight = np.ones(m) if weights is None or not np.asarray(weights).sum() > 0 else np.asarray(weights, dtype=float)
+    live = np.flatnonzero(weight > 0)  # a candidate meant to have no children is never chosen
+    candidates = candidates.iloc[live].reset_index(drop=True)
+    weight = weight[live]
+    m = len(candidates)
     codes_w, codes_c = [], []
     for col in wanted.columns:
         w, c = wanted[col], candidates[col]
@@ -548,17 +581,20 @@ def match_rows(wanted: pd.DataFrame, candidates: pd.DataFrame, rng: np.random.Ge
         kw = pd.Series(["\x1f".join(t) for t in zip(*[c[todo] for c in codes_w[:width]])])
         kc = pd.Series(["\x1f".join(t) for t in zip(*[c for c in codes_c[:width]])])
         groups = kc.groupby(kc).indices  # key -> candidate positions
+        cumulative = {key: np.cumsum(weight[g]) for key, g in groups.items()}
         still = []
         for i, key in zip(todo, kw):
             g = groups.get(key)
             if g is None:
                 still.append(i)
             else:
-                out[i] = g[rng.integers(len(g))]
+                cum = cumulative[key]
+                out[i] = g[min(int(np.searchsorted(cum, rng.random() * cum[-1], side="right")), len(g) - 1)]
         todo = np.asarray(still, dtype=np.int64)
     if len(todo):
-        out[todo] = rng.integers(m, size=len(todo))
-    return out
+        total = np.cumsum(weight)
+        out[todo] = np.minimum(np.searchsorted(total, rng.random(len(todo)) * total[-1], side="right"), m - 1)
+    return live[out]
 
 
 def _mentions(rule: dict, columns: set[str]) -> bool:
