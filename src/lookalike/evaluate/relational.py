@@ -7,7 +7,8 @@
 - **cross-table bivariate accuracy**: every parent column paired with every child column over the joined
   rows (at most ``max_pairs`` pairs, seeded), binned on the real data as for single tables (deciles, top 10
   categories + other, missing), 1 - TVD, averaged. Beside it the **ceiling** (a real holdout: given, or the
-  real parents split in two halves with their children, one half the reference and the other the holdout)
+  real parents split in two halves with their children, one half the reference and the other the holdout;
+  when fewer than 20 parents have children, the children are split and the parents shared)
   and the **floor** (the reference's children attached to random parents: right marginals, no cross-table
   dependence), the dependence capture (bi - floor) / (ceiling - floor), and a paired dependence capture
   (bi - the synthetic data's own score with its parents shuffled) / (ceiling - the holdout's own score with
@@ -26,6 +27,7 @@ from lookalike.evaluate.prepare import Binner, canonical, infer_columns
 from lookalike.schema.columns import Kind
 from lookalike.schema.database import DatabaseSchema
 
+FEW_PARENTS = 20  # relations whose children have fewer parents split their children, not their parents
 COUNT_EDGES = np.array([1, 2, 3, 4, 5, 7, 10, 15, 20, 50, 100])
 MEASURED = (Kind.NUMERIC, Kind.CATEGORICAL, Kind.BOOLEAN, Kind.DATETIME)
 
@@ -80,6 +82,10 @@ def _split(real: dict, rel: dict, seed: int):
     rng = np.random.default_rng(seed)
     half = rng.random(len(parent)) < 0.5
     pos = _positions(child, rel["child_columns"], parent, rel["parent_columns"])
+    if len(np.unique(pos[pos >= 0])) < FEW_PARENTS:  # halves of a handful of parents say nothing: split children
+        child_half = rng.random(len(child)) < 0.5
+        return ({rel["parent"]: parent, rel["child"]: child.loc[child_half].reset_index(drop=True)},
+                {rel["parent"]: parent, rel["child"]: child.loc[~child_half].reset_index(drop=True)})
     child_half = np.where(pos >= 0, half[np.maximum(pos, 0)], rng.random(len(child)) < 0.5)
     a = {rel["parent"]: parent.loc[half].reset_index(drop=True), rel["child"]: child.loc[child_half].reset_index(drop=True)}
     b = {rel["parent"]: parent.loc[~half].reset_index(drop=True), rel["child"]: child.loc[~child_half].reset_index(drop=True)}
