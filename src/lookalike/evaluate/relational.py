@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from lookalike.errors import LookalikeError
-from lookalike.evaluate.fidelity import accuracy, column_pairs
+from lookalike.evaluate.fidelity import accuracy
 from lookalike.evaluate.prepare import Binner, canonical, infer_columns
 from lookalike.schema.columns import Kind
 from lookalike.schema.database import DatabaseSchema

@@ -20,7 +20,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -359,10 +358,3 @@ def write_folder(tables: dict[str, pd.DataFrame], path: str | os.PathLike, force
             shutil.rmtree(tmp, ignore_errors=True)
     return path
 
-
-def is_folder_target(target: str) -> bool:
-    return not is_url(target)
-
-
-def coerce_nan(df: pd.DataFrame) -> pd.DataFrame:
-    return df.replace({np.nan: None})

@@ -29,7 +29,6 @@ How a database is learned (see :mod:`lookalike.context` for the per-table mechan
 """
 from __future__ import annotations
 
-import io
 import json
 import logging
 import time
@@ -260,12 +259,6 @@ class DatabaseSynthesizer:
                             f"table '{name}': composite primary key {pk} has column '{c}' that is neither a "
                             f"foreign key nor an integer, so it cannot be regenerated unique; drop the "
                             f"primary key from the schema file or make '{c}' part of a foreign key")
-            for fk in table.foreign_keys:
-                ref = schema.tables[fk.references]
-                cols = fk.referenced_columns or ref.primary_key
-                if fk.references != name and ref.primary_key and list(cols) != list(ref.primary_key):
-                    # referencing a unique key other than the primary key: the key must be reproduced as is
-                    pass
 
     def _plan(self, name: str, data: dict, schema: DatabaseSchema) -> TablePlan:
         df = data.get(name)
@@ -294,7 +287,9 @@ class DatabaseSynthesizer:
                     plan.links.append(link)
         for r in rels:
             if r.is_self_reference:
-                plan.self_links.append(Link(r.parent, list(r.child_columns), list(r.parent_columns), _label(r)))
+                link = Link(r.parent, list(r.child_columns), list(r.parent_columns), _label(r))
+                link.nullable = bool(df[list(r.child_columns)].isna().any(axis=1).any())
+                plan.self_links.append(link)
         return plan
 
     def _key_columns(self, plan: TablePlan) -> set[str]:
@@ -437,8 +432,8 @@ class DatabaseSynthesizer:
         for link in plan.self_links:
             has = self._has(df, link, n)
             targets = np.where(has & (np.arange(n) > 0), (rng.random(n) * np.arange(n)).astype(np.int64), -1)
-            if has.size and has[0] and not plan.dtypes.get(link.columns[0], "").startswith("float"):
-                targets[0] = -1 if self._nullable_self(plan, link) else 0
+            if has.size and has[0]:  # the first row has no earlier row: a root, or itself when a root never occurs
+                targets[0] = -1 if link.nullable else 0
             self._assign(df, link, df, targets)
         keep = plan.columns + list(plan.count_columns.values())
         for c in keep:
@@ -455,10 +450,6 @@ class DatabaseSynthesizer:
                 except (TypeError, ValueError):
                     pass
         return df
-
-    @staticmethod
-    def _nullable_self(plan, link) -> bool:
-        return True
 
     @staticmethod
     def _has(df, link, n) -> np.ndarray:
