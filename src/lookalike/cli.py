@@ -428,6 +428,9 @@ def _register_plugins() -> None:
 
     app.command("fake")(fake_command)
     app.add_typer(simulate_app, name="simulate")
+    from lookalike.relational.cli import register as register_database_commands
+
+    register_database_commands(app)
     try:
         from lookalike.evaluate.cli import report_command
     except ImportError:
