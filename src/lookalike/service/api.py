@@ -44,10 +44,13 @@ class JobIn(BaseModel):
     judge against; adds a report), target. sample: model (a model id), n, format (csv|parquet), seed,
     conditions {column: value}, rebalance {column: {value: share}}. report: model (judged against its
     dataset's holdout), or dataset + synthetic (+ holdout) dataset ids; target, n, seed. fake: spec (YAML
-    text), n, seed. simulate: simulator (aml|market), options, format."""
+    text), n, seed. simulate: simulator (aml|market), options, format. fit-db: url (sqlite:///FILE inside the
+    workspace, or postgresql://user:password@host/db; the password is kept out of every record) or database
+    (an uploaded zip's id), model, max_time, max_epochs, seed, tables [names], orphans (keep|drop). sample-db:
+    model (a database model id), scale, seed, format (csv|parquet: a zip, one file per table; sqlite: one file)."""
 
     model_config = ConfigDict(extra="allow")
-    type: Literal["fit", "sample", "report", "fake", "simulate"]
+    type: Literal["fit", "sample", "report", "fake", "simulate", "fit-db", "sample-db"]
 
 
 class JobOut(BaseModel):
@@ -117,6 +120,44 @@ async def put_schema(id: str, request: Request, svc: Service = Depends(service),
         if not isinstance(data, dict):
             raise ServiceError(400, "send the schema as a JSON object, or as YAML with Content-Type application/yaml")
     return svc.put_schema(id, data).to_dict()
+
+
+# ---------------------------------------------------------------------------------------------- databases
+class DatabaseOut(BaseModel):
+    id: str
+    name: str
+    tables: dict[str, int]
+    rows: int
+
+
+def _database_out(row: dict) -> dict:
+    info = row.get("info") or {}
+    return {"id": row["id"], "name": row["name"], "tables": info.get("tables", {}), "rows": info.get("rows", 0),
+            "created": row["created"]}
+
+
+@router.post("/databases", status_code=201, response_model=DatabaseOut,
+             summary="Upload a whole database: a zip of CSV/Parquet files, one per table (multipart 'file')")
+async def upload_database(request: Request, svc: Service = Depends(service)):
+    name, path = await svc.receive(request)
+    row = await run_in_threadpool(svc.add_database, name, path)
+    return _database_out(row)
+
+
+@router.get("/databases", summary="All uploaded databases, newest first")
+def list_databases(svc: Service = Depends(service)) -> list[dict]:
+    return [_database_out(r) for r in svc.store.all("databases")]
+
+
+@router.get("/databases/{id}", summary="An uploaded database: its tables and their rows")
+def get_database(id: str, svc: Service = Depends(service)) -> dict:
+    return _database_out(svc.database(id))
+
+
+@router.delete("/databases/{id}", status_code=204, summary="Delete an uploaded database and its files")
+def delete_database(id: str, svc: Service = Depends(service)):
+    svc.delete_database(id)
+    return Response(status_code=204)
 
 
 # ---------------------------------------------------------------------------------------------- jobs

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from lookalike.errors import LookalikeError
+from lookalike.service import databases as dbs
 from lookalike.service.jobs import JobRunner
 from lookalike.service.store import FINISHED, Store, new_id, valid_id
 
 READ_FORMATS = (".csv", ".parquet", ".pq", ".xlsx", ".xls")
 OUTPUT_FORMATS = ("csv", "parquet")
-JOB_TYPES = ("fit", "sample", "report", "fake", "simulate")
+JOB_TYPES = ("fit", "sample", "report", "fake", "simulate", "fit-db", "sample-db")
 PREVIEW_ROWS = 20
 AML_OPTIONS = {"accounts": "n_accounts", "days": "n_days", "seed": "seed", "laundering_rate": "laundering_rate"}
 MARKET_OPTIONS = {"assets": "n_assets", "days": "n_days", "seed": "seed", "intraday": "intraday"}
@@ -53,9 +54,10 @@ class Service:
         self.runner.stop()
 
     # ------------------------------------------------------------------------------------------ uploads
-    async def receive(self, request, field: str = "file") -> tuple[str, Path]:
+    async def receive(self, request, field: str = "file", fields: dict | None = None) -> tuple[str, Path]:
         """Stream a multipart upload's ``field`` to a file in ``uploads/``, never more than the size limit.
-        Returns (the file name as sent, the path)."""
+        Returns (the file name as sent, the path). With ``fields``, the form's other (text) fields go into it,
+        each cut at 4 KiB."""
         from python_multipart.multipart import MultipartParser, parse_options_header
 
         ctype, options = parse_options_header(request.headers.get("content-type", ""))
@@ -84,6 +86,8 @@ class Service:
             if name == field and state["found"] is None:
                 state["found"] = disp.get(b"filename", b"").decode("utf-8", "replace")
                 state["out"] = open(dest, "wb")
+            elif fields is not None and b"filename" not in disp and len(fields) < 50:
+                state["text"], state["buf"] = name, b""
 
         def on_part_data(data, start, end):
             if state["out"] is not None:
@@ -91,11 +95,16 @@ class Service:
                 if state["size"] > self.max_upload_bytes:
                     raise ServiceError(413, f"the upload is over the limit of {self.max_upload_bytes:,} bytes")
                 state["out"].write(data[start:end])
+            elif state.get("text") is not None and len(state["buf"]) < 4096:
+                state["buf"] += data[start:end][:4096 - len(state["buf"])]
 
         def on_part_end():
             if state["out"] is not None:
                 state["out"].close()
                 state["out"] = None
+            if state.get("text") is not None:
+                fields[state["text"]] = state["buf"].decode("utf-8", "replace")
+                state["text"] = None
             state["headers"] = {}
 
         parser = MultipartParser(options[b"boundary"], callbacks={
@@ -200,6 +209,45 @@ class Service:
         self.store.delete("datasets", id)
         shutil.rmtree(self.store.dataset_dir(id), ignore_errors=True)
 
+    # ------------------------------------------------------------------------------------------ databases
+    def add_database(self, filename: str, upload: Path) -> dict:
+        """Keep an uploaded zip of tables (one CSV/Parquet file per table), unpacked safely and read once as
+        ``lookalike fit-db FOLDER`` would read it; refusals are 400 with one line."""
+        from lookalike.io.sql import read_folder
+
+        try:
+            name = check_filename(filename or "database.zip")
+            if Path(name).suffix.lower() != ".zip":
+                raise ServiceError(400, f"{name}: upload a .zip of CSV or Parquet files, one per table")
+            id = new_id()
+            folder = self.store.database_dir(id)
+            try:
+                dbs.unpack_tables(upload, folder, max_bytes=dbs.UNPACK_FACTOR * self.max_upload_bytes)
+            except dbs.UnsafeUpload as exc:
+                raise ServiceError(400, f"{name}: {exc}") from None
+            try:
+                frames = read_folder(folder)
+            except LookalikeError as exc:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise ServiceError(400, f"{name}: {str(exc).replace(str(folder) + os.sep, '').replace(str(folder), name)}") from None
+            tables = {t: int(len(df)) for t, df in frames.items()}
+            return self.store.insert("databases", id=id, name=name, info={"tables": tables,
+                                                                          "rows": sum(tables.values())})
+        finally:
+            if upload.exists():
+                upload.unlink()
+
+    def database(self, id: str) -> dict:
+        row = self.store.one("databases", id)
+        if row is None:
+            raise not_found("database", id)
+        return row
+
+    def delete_database(self, id: str) -> None:
+        self.database(id)
+        self.store.delete("databases", id)
+        shutil.rmtree(self.store.database_dir(id), ignore_errors=True)
+
     # ------------------------------------------------------------------------------------------ models
     def add_model(self, filename: str, upload: Path) -> dict:
         """Keep an uploaded model file only if it loads as data (JSON + safetensors); anything else is refused."""
@@ -207,8 +255,9 @@ class Service:
 
         try:
             name = check_filename(filename or "model.lookalike")
+            whole = dbs.is_database_model(upload)
             try:
-                syn = Synthesizer.load(upload)
+                syn = dbs.load_database_model(upload) if whole else Synthesizer.load(upload)
             except LookalikeError as exc:
                 raise ServiceError(400, str(exc).replace(str(upload), name)) from None
             except Exception as exc:  # a zip that claims to be a model but is not one
@@ -217,6 +266,11 @@ class Service:
             target = self.store.model_file(id)
             target.parent.mkdir()
             os.replace(upload, target)
+            if whole:
+                tables = {t: int(syn.plans_[t].n_rows) for t in syn.order_}
+                return self.store.insert("models", id=id, name=name, generator=f"database ({syn.model})", dataset=None,
+                                         job=None, info={"kind": "database", "tables": tables,
+                                                         "rows": sum(tables.values()), "uploaded": True})
             return self.store.insert("models", id=id, name=name, generator=syn.model_.name, dataset=None, job=None,
                                      info={"rows": syn.n_rows_, "columns": syn.columns_, "uploaded": True})
         finally:
@@ -229,6 +283,14 @@ class Service:
             raise not_found("model", id)
         return row
 
+    def check_model_kind(self, id: str, kind: str, database: bool) -> dict:
+        row = self.model(id)
+        if is_database_model_row(row) != database:
+            hint = "a sample-db job" if is_database_model_row(row) else "a sample or report job"
+            raise ServiceError(400, f"{kind} job: model {id} is {'a database' if is_database_model_row(row) else 'a table'} "
+                                    f"model; use {hint}")
+        return row
+
     def delete_model(self, id: str) -> None:
         self.model(id)
         self.store.delete("models", id)
@@ -237,7 +299,11 @@ class Service:
     # ------------------------------------------------------------------------------------------ jobs
     def create_job(self, body: dict) -> dict:
         params = self.check_job(body)
-        job = self.store.insert("jobs", id=new_id(), type=params.pop("type"), params=params, status="queued",
+        real = params.pop("_url", None)  # a database URL with its password: kept out of the job's row
+        id = new_id()
+        if real is not None and real != params.get("url"):
+            dbs.put_secret(self.workspace, id, real)
+        job = self.store.insert("jobs", id=id, type=params.pop("type"), params=params, status="queued",
                                 progress=0.0, message="queued")
         self.runner.submit()
         return job
@@ -254,7 +320,9 @@ class Service:
                    "sample": {"model", "n", "format", "seed", "conditions", "rebalance"},
                    "report": {"model", "n", "seed", "dataset", "synthetic", "holdout", "target"},
                    "fake": {"spec", "n", "seed"},
-                   "simulate": {"simulator", "options", "format"}}[kind] | {"type"}
+                   "simulate": {"simulator", "options", "format"},
+                   "fit-db": {"url", "database", "model", "max_time", "max_epochs", "seed", "tables", "orphans"},
+                   "sample-db": {"model", "scale", "seed", "format"}}[kind] | {"type"}
         unknown = sorted(set(p) - allowed)
         if unknown:
             raise ServiceError(400, f"{kind} job: unknown field(s) {unknown}; accepted: {', '.join(sorted(allowed))}")
@@ -287,7 +355,7 @@ class Service:
             if "model_params" in p and not isinstance(p["model_params"], dict):
                 raise ServiceError(400, "fit job: model_params must be an object such as {\"dropout\": 0.1}")
         elif kind == "sample":
-            self.model(_id(p, "model", kind))
+            self.check_model_kind(_id(p, "model", kind), kind, database=False)
             if "n" in p:
                 _integer(p, "n", kind, low=1)
             p.setdefault("format", "csv")
@@ -301,7 +369,7 @@ class Service:
                     raise ServiceError(400, f"rebalance: '{col}' must map values to shares, e.g. {{\"yes\": 0.3}}")
         elif kind == "report":
             if "model" in p:
-                self.model(_id(p, "model", kind))
+                self.check_model_kind(_id(p, "model", kind), kind, database=False)
             else:
                 for key in ("dataset", "synthetic"):
                     self.dataset(_id(p, key, kind, hint="give 'model', or 'dataset' and 'synthetic'"))
@@ -322,6 +390,41 @@ class Service:
             _integer(p, "n", kind, low=1)
             if p["n"] > 10_000_000:
                 raise ServiceError(400, "fake job: n is limited to 10,000,000 rows per table")
+        elif kind == "fit-db":
+            if ("url" in p) == ("database" in p):
+                raise ServiceError(400, "fit-db job: give either 'url' (a database URL) or 'database' (the id of an "
+                                        "uploaded zip of tables)")
+            if "url" in p:
+                try:
+                    p["_url"], p["url"] = dbs.check_url(p["url"], self.workspace)
+                except ValueError as exc:
+                    raise ServiceError(400, f"fit-db job: {exc}") from None
+            else:
+                self.database(_id(p, "database", kind))
+            from lookalike.models import REGISTRY
+
+            p.setdefault("model", "auto")
+            if p["model"] != "auto" and p["model"] not in REGISTRY:
+                raise ServiceError(400, f"unknown model '{p['model']}'; choose one of: auto, {', '.join(sorted(REGISTRY))}")
+            if "max_time" in p:
+                _number(p, "max_time", kind)
+            if "max_epochs" in p:
+                _integer(p, "max_epochs", kind, low=1)
+            if "tables" in p and (not isinstance(p["tables"], list) or not p["tables"]
+                                  or not all(isinstance(t, str) and t.strip() for t in p["tables"])):
+                raise ServiceError(400, "fit-db job: tables must be a list of table names")
+            if p.get("orphans", "keep") not in ("keep", "drop"):
+                raise ServiceError(400, f"fit-db job: orphans must be keep or drop, got {p['orphans']!r}")
+        elif kind == "sample-db":
+            self.check_model_kind(_id(p, "model", kind), kind, database=True)
+            p.setdefault("scale", 1.0)
+            _number(p, "scale", kind)
+            if p["scale"] > dbs.MAX_SCALE:
+                raise ServiceError(400, f"sample-db job: scale is limited to {dbs.MAX_SCALE:g}")
+            p.setdefault("format", "csv")
+            if p["format"] not in dbs.DB_FORMATS:
+                raise ServiceError(400, f"sample-db job: format must be one of {', '.join(dbs.DB_FORMATS)}, "
+                                        f"got {p['format']!r}")
         elif kind == "simulate":
             names = {"aml": AML_OPTIONS, "market": MARKET_OPTIONS}
             if p.get("simulator") not in names:
@@ -406,6 +509,10 @@ def view_job(job: dict) -> dict:
             "progress": 1.0 if job["status"] == "done" else round(job["progress"], 4),
             "message": job["message"], "result": job.get("result"), "params": job.get("params"),
             "loss": job.get("loss"), "created": job["created"], "elapsed": elapsed, "remaining": remaining}
+
+
+def is_database_model_row(row: dict) -> bool:
+    return (row.get("info") or {}).get("kind") == "database"
 
 
 def check_filename(name: str) -> str:

@@ -33,13 +33,19 @@ class JobRunner:
         writes that never finished, are removed."""
         interrupted = self.store.mark_interrupted()
         ws = self.store.workspace
-        for table, folder in (("jobs", "jobs"), ("models", "models"), ("datasets", "datasets")):
+        for table, folder in (("jobs", "jobs"), ("models", "models"), ("datasets", "datasets"),
+                              ("databases", "databases")):
             for path in (ws / folder).iterdir():
                 row = self.store.one(table, path.name)
                 if row is None or (table == "jobs" and row["status"] in ("failed", "cancelled")):
                     _remove(path)
         for path in (ws / "uploads").iterdir():
             _remove(path)
+        if (ws / "secrets").is_dir():  # a password waits only for a queued job
+            for path in (ws / "secrets").iterdir():
+                row = self.store.one("jobs", path.name)
+                if row is None or row["status"] != "queued":
+                    _remove(path)
         for tmp in ws.rglob(".*.tmp"):
             _remove(tmp)
         return interrupted
@@ -73,6 +79,10 @@ class JobRunner:
             proc = self.procs.get(job_id)
         if proc is not None:
             _kill(proc)
+        if valid_id(job_id):
+            from lookalike.service.databases import drop_secret
+
+            drop_secret(self.store.workspace, job_id)
         self._wake.set()
         return changed
 

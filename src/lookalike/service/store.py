@@ -7,6 +7,8 @@ while a worker writes its progress. Files live beside the database, one folder p
     WORKSPACE/datasets/<id>/<file name as uploaded>, schema.yaml
     WORKSPACE/models/<id>/model.lookalike
     WORKSPACE/jobs/<id>/<outputs>
+    WORKSPACE/databases/<id>/<one CSV/Parquet file per table>   (an uploaded zip, unpacked)
+    WORKSPACE/secrets/<job id>   (a database URL with its password, until the job's worker reads it)
 
 Ids are 32 lowercase hex digits; anything else is refused before a path is built from it.
 """
@@ -33,6 +35,8 @@ CREATE TABLE IF NOT EXISTS datasets (
 CREATE TABLE IF NOT EXISTS models (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, generator TEXT, dataset TEXT, job TEXT, info TEXT,
     created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS databases (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, info TEXT, created REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY, type TEXT NOT NULL, params TEXT NOT NULL, status TEXT NOT NULL,
     progress REAL NOT NULL DEFAULT 0, message TEXT NOT NULL DEFAULT '', result TEXT,
@@ -55,7 +59,7 @@ class Store:
         self.workspace = Path(workspace)
         self.path = self.workspace / "lookalike.db"
         self._local = threading.local()
-        for sub in ("datasets", "models", "jobs", "uploads"):
+        for sub in ("datasets", "models", "jobs", "uploads", "databases"):
             (self.workspace / sub).mkdir(parents=True, exist_ok=True)
         with self.connect() as db:
             db.executescript(SCHEMA)
@@ -73,6 +77,9 @@ class Store:
     # -- folders
     def dataset_dir(self, id: str) -> Path:
         return self.workspace / "datasets" / id
+
+    def database_dir(self, id: str) -> Path:
+        return self.workspace / "databases" / id
 
     def model_file(self, id: str) -> Path:
         return self.workspace / "models" / id / "model.lookalike"

@@ -101,7 +101,10 @@ def home(request: Request, token: str = "", error: str = ""):
     if token:  # the URL printed at start, as Jupyter does: log in, then drop the token from the address bar
         return _login(request, token)
     svc = logged_in(request)
+    from lookalike.models import REGISTRY
+
     return page(request, "home.html", error=error, datasets=svc.store.all("datasets"),
+                databases=svc.store.all("databases"), generators=["auto", *sorted(REGISTRY)],
                 models=svc.store.all("models"), jobs=[view_job(j) for j in svc.store.all("jobs")])
 
 
@@ -123,6 +126,43 @@ async def upload_model(request: Request, svc: Service = Depends(logged_in)):
     except ServiceError as exc:
         return back(f"/?error={quote(exc.message)}")
     return back(f"/models/{row['id']}")
+
+
+# ---------------------------------------------------------------------------------------------- databases
+def _fit_db_body(form, **source) -> dict:
+    return {"type": "fit-db", **source, "model": form.get("model") or "auto", "max_time": _num(form.get("max_time")),
+            "seed": _int(form.get("seed"))}
+
+
+@router.post("/databases/fit")
+async def fit_database_url(request: Request, svc: Service = Depends(logged_in)):
+    """A whole database from its URL; the password is never shown again (the job keeps it masked)."""
+    form = await request.form()
+    return _queue(svc, _fit_db_body(form, url=str(form.get("url", "")).strip()), "/")
+
+
+@router.post("/databases/upload")
+async def fit_database_zip(request: Request, svc: Service = Depends(logged_in)):
+    """A whole database as a zip of tables: kept, then a fit-db job queued with the form's settings."""
+    fields: dict = {}
+    try:
+        name, path = await svc.receive(request, fields=fields)
+        row = await run_in_threadpool(svc.add_database, name, path)
+    except ServiceError as exc:
+        return back(f"/?error={quote(exc.message)}")
+    return _queue(svc, _fit_db_body(fields, database=row["id"]), "/")
+
+
+@router.post("/databases/{id}/fit")
+async def refit_database(request: Request, id: str, svc: Service = Depends(logged_in)):
+    form = await request.form()
+    return _queue(svc, _fit_db_body(form, database=id), "/")
+
+
+@router.post("/databases/{id}/delete")
+def delete_database(id: str, svc: Service = Depends(logged_in)):
+    svc.delete_database(id)
+    return back("/")
 
 
 # ---------------------------------------------------------------------------------------------- datasets
@@ -190,7 +230,18 @@ def delete_dataset(id: str, svc: Service = Depends(logged_in)):
 def model_page(request: Request, id: str, error: str = "", svc: Service = Depends(logged_in)):
     row = svc.model(id)
     trained_on = svc.store.one("datasets", row["dataset"]) if row.get("dataset") else None
-    return page(request, "model.html", model=row, dataset=trained_on, error=error, formats=OUTPUT_FORMATS)
+    from lookalike.service.databases import DB_FORMATS
+
+    return page(request, "model.html", model=row, dataset=trained_on, error=error, formats=OUTPUT_FORMATS,
+                db_formats=DB_FORMATS, whole=(row.get("info") or {}).get("kind") == "database")
+
+
+@router.post("/models/{id}/sample-db")
+async def start_sample_db(request: Request, id: str, svc: Service = Depends(logged_in)):
+    form = await request.form()
+    body = {"type": "sample-db", "model": id, "scale": _num(form.get("scale")), "seed": _int(form.get("seed")),
+            "format": form.get("format") or "csv"}
+    return _queue(svc, body, f"/models/{id}")
 
 
 @router.post("/models/{id}/sample")

@@ -1,7 +1,7 @@
 """What a job does, run in its own process (one per job, so cancelling it really stops the work).
 
 Each runner is a thin shell over the library: ``workflow`` for fit and report, ``Synthesizer`` for sample,
-``simulate`` for fake data and the simulators. A runner writes only inside the job's folder (or the new
+``simulate`` for fake data and the simulators, ``relational`` for whole databases (``databases.py``). A runner writes only inside the job's folder (or the new
 model's folder) and only through temporary files renamed into place, so a killed worker leaves nothing
 half-written. Progress goes to the job's row in SQLite, at most a few times a second.
 """
@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from lookalike.errors import LookalikeError
+from lookalike.service.databases import drop_secret, fit_db_job, sample_db_job
 from lookalike.service.store import Store, new_id
 
 PRELOAD = ["lookalike.synthesizer", "lookalike.workflow", "lookalike.evaluate", "lookalike.simulate.fake",
-           "lookalike.simulate.aml", "lookalike.simulate.market"]
+           "lookalike.simulate.aml", "lookalike.simulate.market", "lookalike.relational.synthesizer",
+           "lookalike.io.sql"]
 """Imported once by the fork server, so each job's process starts in milliseconds, not seconds."""
 
 Progress = Callable[[float, str], None]
@@ -49,6 +51,8 @@ def run(workspace: str, job_id: str, server_pid: int) -> None:
     except Exception as exc:  # one line for the user, as the CLI does
         _fail(store, job_id, f"unexpected error: {type(exc).__name__}: {exc}")
         return
+    finally:
+        drop_secret(store.workspace, job_id)
     db = store.connect()
     db.execute("BEGIN IMMEDIATE")
     done = store.update_job(job_id, only_if=("running",), status="done", progress=1.0, message="done",
@@ -282,4 +286,4 @@ def _write_outputs(store: Store, job: dict, stem: str, write: Callable[[Path], l
 
 
 RUNNERS = {"fit": fit_job, "sample": sample_job, "report": report_job, "fake": fake_job,
-           "simulate": simulate_job}
+           "simulate": simulate_job, "fit-db": fit_db_job, "sample-db": sample_db_job}
