@@ -434,13 +434,15 @@ def compare_command(
     with progress_bar("comparing") as update:
         result = compare(data, [m for m in models.split(",") if m.strip()], target=target, max_time=max_time,
                          output=output, force=True, seed=seed, progress=update)
-    shown = result.formatted().drop(columns=["report"], errors="ignore")
+    shown = result.formatted().drop(columns=["report"], errors="ignore").set_index("generator")
+    # one column per generator, one row per measure: fits a terminal's width for any usual number of generators
     table = Table(title=f"generators on {data.name} ({len(result.train):,} train / {len(result.holdout):,} "
                         f"holdout rows)")
+    table.add_column("measure")
+    for name in shown.index:
+        table.add_column(name, justify="right", overflow="fold")
     for heading in shown.columns:
-        table.add_column(heading, justify="left" if heading in ("generator", "error") else "right")
-    for row in shown.itertuples(index=False):
-        table.add_row(*map(str, row))
+        table.add_row(heading, *map(str, shown[heading]))
     out.print(table)
     out.print(f"{len(result.table)} generators compared in {result.seconds:.0f}s; summary page "
               f"[bold]{output / 'index.html'}[/bold]")
