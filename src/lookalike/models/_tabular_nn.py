@@ -48,6 +48,10 @@ class TokenLayout:
         self.pad_index = torch.from_numpy(pad.reshape(-1))
         self.flat_pos = torch.from_numpy(flat_pos)  # flat index -> position in the (n_sub * width) padded row
         self.sub_of = torch.from_numpy(np.repeat(np.arange(self.n_sub), self.cards))
+        # segments[i, j] = 1 when flat token i belongs to sub-column j: per-sub-column sums as one matmul, whose
+        # backward is another matmul (the padded gather's backward is a slow scatter-add on CPU)
+        self.segments = torch.zeros(self.total, self.n_sub)
+        self.segments[torch.arange(self.total), self.sub_of] = 1.0
 
     def one_hot(self, x: torch.Tensor) -> torch.Tensor:
         """(rows, n_sub) tokens -> (rows, total) float one-hot."""
@@ -73,10 +77,18 @@ class TokenLayout:
         """Per-sub-column softmax of flat logits, returned flat (rows, total)."""
         return self.flat(torch.softmax(self.padded(flat_logits) / tau, dim=-1))
 
+    def log_softmax_flat(self, flat_logits: torch.Tensor) -> torch.Tensor:
+        """Per-sub-column log-softmax, computed flat with matmuls (fast to differentiate on CPU)."""
+        with torch.no_grad():  # a per-segment shift for stability; any constant per segment gives the same result
+            shift = self.padded(flat_logits).max(dim=-1).values @ self.segments.T
+        z = flat_logits - shift
+        sums = torch.exp(z) @ self.segments
+        return z - torch.log(sums) @ self.segments.T
+
     def gumbel_softmax(self, flat_logits: torch.Tensor, tau: float) -> torch.Tensor:
         """Relaxed one-hot rows (differentiable), one Gumbel-softmax per sub-column; uses torch's seeded RNG."""
         u = torch.rand_like(flat_logits).clamp_(1e-10, 1 - 1e-7)
-        return self.softmax(flat_logits - torch.log(-torch.log(u)), tau)
+        return torch.exp(self.log_softmax_flat((flat_logits - torch.log(-torch.log(u))) / tau))
 
     def banned_mask(self, suppress: Mapping[int, Sequence[int]] | None) -> torch.Tensor | None:
         """(n_sub, width) bool: True where a free cell must never take that token."""

@@ -165,7 +165,10 @@ class CTGAN:
             layout = gen_net.layout
             x_all = torch.from_numpy(tokens)
             steps = max(1, n // batch)
-            cond_cols = torch.tensor(conditions.columns, dtype=torch.long)
+            to_flat = torch.zeros(conditions.width, layout.total)  # condition slot -> its token in a flat row
+            for k, j in enumerate(conditions.columns):
+                lo = int(layout.offsets[j])
+                to_flat[int(conditions.offsets[k]) + torch.arange(cards[j]), lo + torch.arange(cards[j])] = 1.0
             for epoch in range(self.max_epochs):
                 out_of_time = False
                 sums = np.zeros(2)
@@ -185,11 +188,8 @@ class CTGAN:
                     logits = gen_net(torch.randn(batch, self.noise), cond)
                     fake = layout.gumbel_softmax(logits, self.tau)
                     loss_g = -critic(torch.cat([fake, cond], 1)).mean()
-                    if conditions.width:  # the generated row must hold the condition's value
-                        chosen = torch.from_numpy(col)
-                        ce = layout.cross_entropy(logits, torch.zeros(batch, layout.n_sub, dtype=torch.long)
-                                                  .scatter_(1, cond_cols[chosen].unsqueeze(1), torch.from_numpy(val).unsqueeze(1)))
-                        loss_g = loss_g + ce.gather(1, cond_cols[chosen].unsqueeze(1)).mean()
+                    if conditions.width:  # the generated row must hold the condition's value (cross-entropy)
+                        loss_g = loss_g - ((cond @ to_flat) * layout.log_softmax_flat(logits)).sum(1).mean()
                     opt_g.zero_grad(set_to_none=True)
                     loss_g.backward()
                     opt_g.step()
