@@ -36,9 +36,9 @@ def choose_model(n_rows: int, n_sub: int, max_time: float | None = None) -> tupl
     """What ``--model auto`` picks for a table of ``n_rows`` rows and ``n_sub`` token sub-columns within
     ``max_time`` seconds, and why: ``(name, reason)``.
 
-    ARGN is the choice wherever it can train: in benchmarks/RESULTS.md and benchmarks' family section it has the
-    highest fidelity and the shortest fit of all our neural generators on every table (GAN, VAE and diffusion
-    included). The copula takes over where ARGN cannot do well: very few rows, or a time budget far below what
+    ARGN is the choice wherever it can train: on the benchmark tables (benchmarks/RESULTS.md, main comparison and
+    the "family" section) it has the lowest discriminator AUC of our generators (GAN, VAE and diffusion included)
+    with a fit as short as any of them. The copula takes over where ARGN cannot do well: very few rows, or a time budget far below what
     ARGN needs (it keeps the best weights when time runs out, so a budget of a tenth still helps it).
     """
     if not available("argn"):
@@ -51,8 +51,8 @@ def choose_model(n_rows: int, n_sub: int, max_time: float | None = None) -> tupl
         return "copula", (f"the time budget ({max_time:g} s) is under a tenth of the ~{need:.0f} s argn needs for "
                           f"{n_rows:,} rows x {n_sub} sub-columns; the copula fits in about a second")
     budget = f"; expected fit ~{max(need, 1):.0f} s" + (f" within the {max_time:g} s budget" if max_time else "")
-    return "argn", (f"{n_rows:,} rows x {n_sub} sub-columns: argn has the best fidelity and the shortest fit of "
-                    f"the neural generators on every benchmark table{budget}")
+    return "argn", (f"{n_rows:,} rows x {n_sub} sub-columns: argn was the most faithful of lookalike's generators "
+                    f"(lowest discriminator AUC) on every benchmark table, with a fit as short as any{budget}")
 
 
 def model_class(name: str):
