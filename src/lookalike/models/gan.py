@@ -23,12 +23,10 @@ cannot condition on arbitrary fixed cells, so ``honours_fixed`` is False: condit
 from __future__ import annotations
 
 import logging
-import math
 from typing import Mapping, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from lookalike.errors import LookalikeError
