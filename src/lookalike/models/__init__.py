@@ -39,7 +39,7 @@ def choose_model(n_rows: int, n_sub: int, max_time: float | None = None) -> tupl
 
     ARGN is the choice wherever it can train: on the benchmark tables (benchmarks/RESULTS.md, main comparison and
     the "family" section) it has the lowest discriminator AUC of our generators (GAN, VAE and diffusion included)
-    with a fit as short as any of them. The copula takes over where ARGN cannot do well: very few rows, or a time budget far below what
+    and fits in under a minute on 2 cores. The copula takes over where ARGN cannot do well: very few rows, or a time budget far below what
     ARGN needs (it keeps the best weights when time runs out, so a budget of a tenth still helps it).
     """
     if not available("argn"):
@@ -53,7 +53,7 @@ def choose_model(n_rows: int, n_sub: int, max_time: float | None = None) -> tupl
                           f"{n_rows:,} rows x {n_sub} sub-columns; the copula fits in about a second")
     budget = f"; expected fit ~{max(need, 1):.0f} s" + (f" within the {max_time:g} s budget" if max_time else "")
     return "argn", (f"{n_rows:,} rows x {n_sub} sub-columns: argn was the most faithful of lookalike's generators "
-                    f"(lowest discriminator AUC) on every benchmark table, with a fit as short as any{budget}")
+                    f"(lowest discriminator AUC) on every benchmark table{budget}")
 
 
 def model_class(name: str):
