@@ -36,10 +36,22 @@ def dependent_tokens(n: int = 400, seed: int = 0) -> np.ndarray:
 TOKENS = dependent_tokens()
 
 
+TEST_SETTINGS: dict[str, dict] = {
+    # Small networks keep the file fast (the defaults are sized for real tables).
+    "gan": {"width": 64, "critic_width": 64, "noise": 16},
+    "vae": {"width": 64, "latent": 8},
+    "diffusion": {"width": 64},
+}
+"""name -> constructor settings for this test (a generator's defaults may be sized for real tables)."""
+
+
 def build(name: str, seed: int = 3):
     # few epochs and one thread: the whole file stays fast on a busy machine (ignored by generators without them)
-    params = {"n_threads": 1} if "n_threads" in model_settings(name) else None
-    return make_model(name, seed=seed, max_epochs=2, params=params)
+    params = dict(TEST_SETTINGS.get(name, {}))
+    max_epochs = params.pop("max_epochs", 2)
+    if "n_threads" in model_settings(name):
+        params["n_threads"] = 1
+    return make_model(name, seed=seed, max_epochs=max_epochs, params=params or None)
 
 
 @pytest.fixture(scope="module", params=NAMES)

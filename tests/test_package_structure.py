@@ -113,3 +113,13 @@ def test_evaluation_imports_no_generator():
     outside = {t for m in reached for t in graph[m] if t not in graph}
     assert not {m for m in reached if m.startswith(("lookalike.models", "lookalike.synthesizer"))}
     assert "torch" not in outside
+
+
+def test_evaluate_and_compare_are_callable_however_they_were_imported():
+    import lookalike.evaluate  # noqa: F401  (the submodule import replaces the package attribute)
+    from lookalike import compare, evaluate
+
+    assert callable(evaluate) and callable(compare)
+    from lookalike import evaluate as again
+
+    assert callable(again)

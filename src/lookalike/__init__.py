@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 from lookalike.errors import LookalikeError
 
-__all__ = ["Synthesizer", "LookalikeError", "evaluate", "__version__"]
+__all__ = ["Synthesizer", "LookalikeError", "evaluate", "compare", "__version__"]
 
 
 def __getattr__(name):
@@ -24,4 +24,8 @@ def __getattr__(name):
         from lookalike.evaluate import evaluate
 
         return evaluate
+    if name == "compare":  # a callable module: lookalike.compare(df, models=[...]) runs the comparison
+        import lookalike.compare as compare
+
+        return compare
     raise AttributeError(f"module 'lookalike' has no attribute {name!r}")

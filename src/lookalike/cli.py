@@ -53,7 +53,8 @@ def _model_help() -> str:
     for name, (module, cls) in REGISTRY.items():
         line = _first_doc_line(module, cls)
         described.append(f"{name} ({line})" if line else name)
-    return "Generator: auto (the flagship when installed), " + ", ".join(described) + "."
+    return ("Generator: auto (picks one from the table's size and the time budget, and says why), "
+            + ", ".join(described) + ".")
 
 
 MODEL_HELP = _model_help()
@@ -218,6 +219,13 @@ def fit(
     syn.save(output, force=force)
     out.print(f"model ({syn.model_.name}, {len(df):,} rows x {df.shape[1]} columns, "
               f"{time.perf_counter() - started:.1f}s) written to [bold]{output}[/bold]")
+    _say_auto(model, syn)
+
+
+def _say_auto(model: str, syn) -> None:
+    """With --model auto, one line naming the generator picked and why."""
+    if model == "auto":
+        out.print(f"--model auto picked [bold]{syn.model_.name}[/bold]: {syn.model_reason_}", highlight=False)
 
 
 @app.command()
@@ -288,6 +296,7 @@ def synth(
                             holdout_share=HOLDOUT_SHARE if report else None, report=False,
                             verbose=_verbose(verbose), progress=update, rare=rare)
     out.print(f"synthetic data ({rows:,} rows) written to [bold]{output}[/bold]")
+    _say_auto(model, result.synthesizer)
     if report:
         _write_report(result.train, read_table(output), result.holdout, target, report, force)
 
@@ -401,6 +410,7 @@ def demo(
         result = synthesize(df, output=target, model=model, seed=0, max_time=max_time, model_params=params,
                             holdout_share=HOLDOUT_SHARE, report=False, verbose=_verbose(verbose), progress=update)
     out.print(f"synthetic data written to [bold]{target}[/bold]")
+    _say_auto(model, result.synthesizer)
     _write_report(result.train, pd.read_csv(target), result.holdout, "vote", report, force=False)
 
 
@@ -420,6 +430,45 @@ def serve(
         raise LookalikeError("--max-upload-mb must be > 0 and --workers at least 1")
     run_service(host=host, port=port, workspace=workspace, max_upload_mb=max_upload_mb, workers=workers,
                 echo=lambda line: out.print(line, markup=False, highlight=False, soft_wrap=True))
+
+
+@app.command("compare")
+def compare_command(
+    data: Path = typer.Argument(..., help="The table to compare generators on: CSV, Parquet or Excel."),
+    models: str = typer.Option("argn,copula,gan,vae,diffusion", "--models",
+                               help="Comma-separated generators to fit and judge (any registered name, or auto)."),
+    target: Optional[str] = typer.Option(None, "--target", help="Column the utility test (TSTR) predicts."),
+    max_time: Optional[float] = typer.Option(30.0, "--max-time", help="Training seconds per generator."),
+    output: Path = typer.Option(Path("compare"), "-o", "--output", help="Folder for the reports, the synthetic "
+                                "tables and the summary page (index.html)."),
+    seed: int = typer.Option(0, "--seed", help="Seeds the 80/20 split, every fit and every sample."),
+    force: bool = typer.Option(False, "--force", help="Write into OUTPUT even if it is not empty."),
+):
+    """Hold out 20%, fit each generator on the rest and judge them side by side; writes every report and an HTML
+    summary page linking them."""
+    from rich.table import Table
+
+    from lookalike.compare import _check_output, compare
+
+    for name in models.split(","):
+        if name.strip():
+            _check_model(name.strip())
+    _check_output(output, force)  # before any work
+    with progress_bar("comparing") as update:
+        result = compare(data, [m for m in models.split(",") if m.strip()], target=target, max_time=max_time,
+                         output=output, force=True, seed=seed, progress=update)
+    shown = result.formatted().drop(columns=["report"], errors="ignore").set_index("generator")
+    # one column per generator, one row per measure: fits a terminal's width for any usual number of generators
+    table = Table(title=f"generators on {data.name} ({len(result.train):,} train / {len(result.holdout):,} "
+                        f"holdout rows)")
+    table.add_column("measure")
+    for name in shown.index:
+        table.add_column(name, justify="right", overflow="fold")
+    for heading in shown.columns:
+        table.add_row(heading, *map(str, shown[heading]))
+    out.print(table)
+    out.print(f"{len(result.table)} generators compared in {result.seconds:.0f}s; summary page "
+              f"[bold]{output / 'index.html'}[/bold]")
 
 
 def _register_plugins() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import zipfile
 from pathlib import Path
 from typing import Any, Callable
@@ -20,7 +21,7 @@ from lookalike import __version__
 from lookalike.encoding.table import TableEncoder
 from lookalike.errors import LookalikeError
 from lookalike.io.files import atomic_path, check_writable
-from lookalike.models import make_model, model_class
+from lookalike.models import choose_model, make_model, model_class, model_settings
 from lookalike.models.constrained import sample_tokens
 from lookalike.rules import RuleSet
 from lookalike.schema.columns import Kind, TableSchema
@@ -30,6 +31,7 @@ FORMAT = "lookalike-model"
 FORMAT_VERSION = 1
 BATCH_ROWS = 100_000
 Progress = Callable[[float, str], None]
+log = logging.getLogger(__name__)
 _PARAMS = ("model", "seed", "max_epochs", "max_time", "schema", "value_protection", "k", "verbose", "model_params",
            "rare")
 RARE_CHOICES = ("generate", "placeholder", "drop")
@@ -99,16 +101,33 @@ class Synthesizer:
         self.rules_ = RuleSet(self.schema_.rules, self.schema_).fit(df, k=self.schema_.k)
         self.encoder_ = TableEncoder(self.schema_, seed=self.seed).fit(df)
         tokens = self.encoder_.encode(df)
+        name = self.model
+        self.model_reason_ = f"asked for '{name}'"
+        if name == "auto":
+            name, self.model_reason_ = choose_model(len(df), len(self.encoder_.cardinalities_), self.max_time)
+            log.info("model auto: picked %s (%s)", name, self.model_reason_)
         if self.encoder_.cardinalities_:
-            self.model_ = make_model(self.model, seed=self.seed, max_epochs=self.max_epochs,
-                                     max_time=self.max_time, verbose=self.verbose, params=self.model_params)
+            self.model_ = make_model(name, seed=self.seed, max_epochs=self.max_epochs,
+                                     max_time=self.max_time, verbose=self.verbose,
+                                     params=self._auto_params(name) if self.model == "auto" else self.model_params)
         else:  # only keys, constants and PII: nothing to learn, every column is generated
             self.model_ = make_model("copula", seed=self.seed)
+            self.model_reason_ = "only keys, constants and PII columns: nothing to learn"
         sub = (lambda f, msg: progress(0.05 + 0.95 * f, msg)) if progress else None
         self.model_.fit(tokens, self.encoder_.cardinalities_, self.encoder_.groups_, progress=sub)
         self.n_rows_ = len(df)
         self.columns_ = list(df.columns)
         return self
+
+    def _auto_params(self, name: str) -> dict | None:
+        """``model_params`` given with model='auto' apply only to the settings the picked generator accepts."""
+        if not self.model_params:
+            return None
+        accepted = model_settings(name)
+        dropped = sorted(k for k in self.model_params if k not in accepted)
+        if dropped:
+            log.warning("model auto picked %s, which has no setting %s; ignored", name, ", ".join(map(repr, dropped)))
+        return {k: v for k, v in self.model_params.items() if k in accepted} or None
 
     def _resolve_schema(self, df: pd.DataFrame) -> TableSchema:
         schema = self.schema
@@ -358,7 +377,8 @@ class Synthesizer:
             "params": {"model": self.model, "seed": self.seed, "max_epochs": self.max_epochs,
                        "max_time": self.max_time, "value_protection": self.value_protection, "k": self.k,
                        "model_params": self.model_params, "rare": self.rare},
-            "model_name": self.model_.name, "n_rows": self.n_rows_, "columns": self.columns_,
+            "model_name": self.model_.name, "model_reason": getattr(self, "model_reason_", None),
+            "n_rows": self.n_rows_, "columns": self.columns_,
             "schema": self.schema_.to_dict(), "encoder": enc_cfg, "model": model_cfg,
             "rules": self.rules_.get_state(),
         }
@@ -397,6 +417,7 @@ class Synthesizer:
             meta["model"], {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
         syn.rules_ = RuleSet.from_state(meta["rules"], syn.schema_)
         syn.n_rows_, syn.columns_ = meta["n_rows"], meta["columns"]
+        syn.model_reason_ = meta.get("model_reason") or f"asked for '{meta['model_name']}'"
         return syn
 
 

@@ -3,6 +3,8 @@
 Reads DataFrames only; never imports a generator. Submodules load on first use (scikit-learn is slow to
 import), so ``lookalike report --help`` stays fast.
 """
+from lookalike._callable import make_callable
+
 __all__ = ["evaluate", "EvaluationReport"]
 
 
@@ -16,3 +18,12 @@ def __getattr__(name):
 
         return EvaluationReport
     raise AttributeError(f"module 'lookalike.evaluate' has no attribute {name!r}")
+
+
+def _evaluate():
+    from lookalike.evaluate.core import evaluate
+
+    return evaluate
+
+
+make_callable(__name__, _evaluate)  # ``from lookalike import evaluate; evaluate(train=...)`` always works

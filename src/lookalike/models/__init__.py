@@ -12,11 +12,48 @@ import inspect
 from lookalike.errors import LookalikeError
 
 # name -> (module, class), or the class itself for generators registered as objects.
-# "auto" picks the flagship when it is installed.
+# "auto" picks by the table (``choose_model``); without a table, the flagship when it is installed.
 REGISTRY: dict[str, tuple[str, str] | type] = {
     "argn": ("lookalike.models.argn", "ARGN"),
     "copula": ("lookalike.models.copula", "GaussianCopula"),
+    "diffusion": ("lookalike.models.diffusion", "MaskedDiffusion"),
+    "gan": ("lookalike.models.gan", "CTGAN"),
+    "vae": ("lookalike.models.vae", "TVAE"),
 }
+
+
+AUTO_MIN_ROWS = 50
+"""Below this many rows ``auto`` picks the Gaussian copula: ARGN's early stopping holds out 10% of the rows, and
+under 5 validation rows it stops on noise; the copula's exact marginals and one correlation matrix need no
+validation."""
+
+ARGN_SECONDS_PER_CELL = 2e-4
+"""ARGN's measured fit time per (row x sub-column) on 2 CPU cores, rounded up: 10 s for 3,117 x 30 (credit_data),
+37 s for 6,899 x 46 (lending_club), 47 s for 3,500 x 47 (mlc_churn), 31 s for 7,000 x 24 (diamonds); see
+benchmarks/RESULTS.md."""
+
+
+def choose_model(n_rows: int, n_sub: int, max_time: float | None = None) -> tuple[str, str]:
+    """What ``--model auto`` picks for a table of ``n_rows`` rows and ``n_sub`` token sub-columns within
+    ``max_time`` seconds, and why: ``(name, reason)``.
+
+    ARGN is the choice wherever it can train: on the benchmark tables (benchmarks/RESULTS.md, main comparison and
+    the "family" section) it has the lowest discriminator AUC of our generators (GAN, VAE and diffusion included)
+    and fits in under a minute on 2 cores. The copula takes over where ARGN cannot do well: very few rows, or a time budget far below what
+    ARGN needs (it keeps the best weights when time runs out, so a budget of a tenth still helps it).
+    """
+    if not available("argn"):
+        return "copula", "argn is not available in this installation (it needs torch)"
+    if n_rows < AUTO_MIN_ROWS:
+        return "copula", (f"{n_rows} rows is below {AUTO_MIN_ROWS}: too few to train a network on and hold some "
+                          f"out for early stopping; the Gaussian copula fits exact marginals and one correlation matrix")
+    need = ARGN_SECONDS_PER_CELL * n_rows * max(n_sub, 1)
+    if max_time is not None and max_time < 0.1 * need:
+        return "copula", (f"the time budget ({max_time:g} s) is under a tenth of the ~{need:.0f} s argn needs for "
+                          f"{n_rows:,} rows x {n_sub} sub-columns; the copula fits in about a second")
+    budget = f"; expected fit ~{max(need, 1):.0f} s" + (f" within the {max_time:g} s budget" if max_time else "")
+    return "argn", (f"{n_rows:,} rows x {n_sub} sub-columns: argn was the most faithful of lookalike's generators "
+                    f"(lowest discriminator AUC) on every benchmark table{budget}")
 
 
 def model_class(name: str):

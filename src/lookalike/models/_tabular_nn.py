@@ -1,0 +1,220 @@
+"""Pieces the GAN, VAE and diffusion generators share: token layout, per-sub-column softmax, seeded drawing.
+
+Every sub-column of our token matrix is categorical, so all three generators read a row as the concatenation
+of per-sub-column one-hot vectors (or embeddings) and write one logit block per sub-column. ``TokenLayout``
+turns flat logits (rows, sum of cardinalities) into a padded (rows, sub-columns, widest cardinality) tensor, so
+softmax, cross-entropy and drawing run as single batched calls instead of a Python loop over sub-columns.
+
+Drawing is by inverse CDF with one uniform per cell, from a generator seeded by (seed, chunk index): a sample is
+a pure function of (weights, n, seed) and never depends on torch's global random state.
+"""
+from __future__ import annotations
+
+import math
+import time
+from contextlib import contextmanager
+from typing import Iterator, Mapping, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lookalike.errors import LookalikeError
+from lookalike.models.threads import torch_threads
+
+SAMPLE_CHUNK = 8192
+"""Rows drawn per internal step; fixed, so output never depends on how many rows one call asks for."""
+
+NEG = -1e9
+"""Logit of a padding slot or a suppressed token (exp() of it is exactly 0 in float32)."""
+
+
+class TokenLayout:
+    """Where each sub-column's tokens sit in a flat one-hot row, and the padded view used for softmax."""
+
+    def __init__(self, cardinalities: Sequence[int]):
+        self.cards = [int(c) for c in cardinalities]
+        self.n_sub = len(self.cards)
+        self.total = int(sum(self.cards))
+        self.width = max(self.cards, default=1)
+        self.offsets = torch.tensor(np.concatenate([[0], np.cumsum(self.cards)[:-1]]).astype(np.int64))
+        # padded[j, v] = flat index of token v of sub-column j, or `total` (a -inf slot) past its cardinality
+        pad = np.full((self.n_sub, self.width), self.total, dtype=np.int64)
+        flat_pos = np.empty(self.total, dtype=np.int64)
+        for j, (c, o) in enumerate(zip(self.cards, self.offsets.tolist())):
+            pad[j, :c] = np.arange(o, o + c)
+            flat_pos[o:o + c] = j * self.width + np.arange(c)
+        self.pad_index = torch.from_numpy(pad.reshape(-1))
+        self.flat_pos = torch.from_numpy(flat_pos)  # flat index -> position in the (n_sub * width) padded row
+        self.sub_of = torch.from_numpy(np.repeat(np.arange(self.n_sub), self.cards))
+        # segments[i, j] = 1 when flat token i belongs to sub-column j: per-sub-column sums as one matmul, whose
+        # backward is another matmul (the padded gather's backward is a slow scatter-add on CPU)
+        self.segments = torch.zeros(self.total, self.n_sub)
+        self.segments[torch.arange(self.total), self.sub_of] = 1.0
+
+    def one_hot(self, x: torch.Tensor) -> torch.Tensor:
+        """(rows, n_sub) tokens -> (rows, total) float one-hot."""
+        out = torch.zeros(x.shape[0], self.total)
+        out.scatter_(1, x + self.offsets, 1.0)
+        return out
+
+    def padded(self, flat: torch.Tensor) -> torch.Tensor:
+        """(rows, total) logits -> (rows, n_sub, width), padding slots at ``NEG``."""
+        ext = torch.cat([flat, flat.new_full((flat.shape[0], 1), NEG)], dim=1)
+        return ext[:, self.pad_index].view(flat.shape[0], self.n_sub, self.width)
+
+    def flat(self, padded: torch.Tensor) -> torch.Tensor:
+        """(rows, n_sub, width) -> (rows, total), dropping the padding slots."""
+        return padded.reshape(padded.shape[0], -1)[:, self.flat_pos]
+
+    def cross_entropy(self, flat_logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """(rows, n_sub) cross-entropy of every cell's true token under its sub-column's softmax."""
+        logp = torch.log_softmax(self.padded(flat_logits), dim=-1)
+        return -logp.gather(2, x.unsqueeze(2)).squeeze(2)
+
+    def softmax(self, flat_logits: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
+        """Per-sub-column softmax of flat logits, returned flat (rows, total)."""
+        return self.flat(torch.softmax(self.padded(flat_logits) / tau, dim=-1))
+
+    def log_softmax_flat(self, flat_logits: torch.Tensor) -> torch.Tensor:
+        """Per-sub-column log-softmax, computed flat with matmuls (fast to differentiate on CPU)."""
+        with torch.no_grad():  # a per-segment shift for stability; any constant per segment gives the same result
+            shift = self.padded(flat_logits).max(dim=-1).values @ self.segments.T
+        z = flat_logits - shift
+        sums = torch.exp(z) @ self.segments
+        return z - torch.log(sums) @ self.segments.T
+
+    def gumbel_softmax(self, flat_logits: torch.Tensor, tau: float) -> torch.Tensor:
+        """Relaxed one-hot rows (differentiable), one Gumbel-softmax per sub-column; uses torch's seeded RNG."""
+        u = torch.rand_like(flat_logits).clamp_(1e-10, 1 - 1e-7)
+        return torch.exp(self.log_softmax_flat((flat_logits - torch.log(-torch.log(u))) / tau))
+
+    def banned_mask(self, suppress: Mapping[int, Sequence[int]] | None) -> torch.Tensor | None:
+        """(n_sub, width) bool: True where a free cell must never take that token."""
+        if not suppress:
+            return None
+        mask = torch.zeros(self.n_sub, self.width, dtype=torch.bool)
+        for j, toks in suppress.items():
+            j = int(j)
+            if not 0 <= j < self.n_sub:
+                raise ValueError(f"suppress names sub-column {j}, but rows have {self.n_sub} sub-columns")
+            toks = [int(t) for t in toks if 0 <= int(t) < self.cards[j]]
+            if len(set(toks)) >= self.cards[j]:
+                raise LookalikeError(f"suppress would forbid every token of sub-column {j}")
+            mask[j, toks] = True
+        return mask
+
+
+def draw(padded_logits: torch.Tensor, uniforms: torch.Tensor, banned: torch.Tensor | None = None) -> torch.Tensor:
+    """Inverse-CDF draw of one token per (row, sub-column) from padded logits (rows, n_sub, width).
+
+    ``uniforms``: (rows, n_sub) in [0, 1). ``banned``: (n_sub, width) tokens given probability 0. Padding and
+    banned slots can never be drawn (the result is clamped to the last token with positive mass).
+    """
+    logits = padded_logits.clone()
+    if banned is not None:
+        logits = logits.masked_fill(banned.unsqueeze(0), NEG)
+    cdf = (logits - logits.max(dim=-1, keepdim=True).values).exp_().cumsum_(dim=-1)
+    tok = torch.searchsorted(cdf, (uniforms * cdf[..., -1]).unsqueeze(-1), right=True).squeeze(-1)
+    # the last slot with positive mass: a uniform rounding up at the very top must not land on padding
+    positive = (logits > NEG / 2).to(torch.int64)
+    last = positive.shape[-1] - 1 - positive.flip(-1).argmax(dim=-1)
+    return torch.minimum(tok, last)
+
+
+def chunk_generators(n: int, seed: int) -> Iterator[tuple[int, int, torch.Generator, np.random.Generator]]:
+    """(start, stop, torch generator, numpy generator) for each SAMPLE_CHUNK of ``n`` rows, seeded by (seed, chunk)."""
+    for start in range(0, n, SAMPLE_CHUNK):
+        torch_seed, np_seed = np.random.SeedSequence([int(seed) % 2**63, start // SAMPLE_CHUNK]).generate_state(2)
+        yield (start, min(n, start + SAMPLE_CHUNK), torch.Generator().manual_seed(int(torch_seed)),
+               np.random.default_rng(int(np_seed)))
+
+
+@contextmanager
+def seeded(seed: int, n_threads: int | None):
+    """Torch seeded for this block only (the caller's global RNG is restored) and a fixed thread count."""
+    with torch.random.fork_rng(devices=[]), torch_threads(n_threads):
+        torch.manual_seed(int(seed))
+        yield
+
+
+def check_tokens(tokens: np.ndarray, cards: Sequence[int], what: str, allow_free: bool = False) -> None:
+    if tokens.ndim != 2 or tokens.shape[1] != len(cards):
+        raise ValueError(f"{what} must have shape (rows, {len(cards)}), got {tokens.shape}")
+    low = -1 if allow_free else 0
+    for j, c in enumerate(cards):
+        col = tokens[:, j]
+        if col.size and (col.min() < low or col.max() >= c):
+            bad = col[(col < low) | (col >= c)][0]
+            raise LookalikeError(f"{what}: sub-column {j} holds token {bad}, outside [{low}, {c - 1}]")
+
+
+def check_fit_input(tokens, cardinalities, groups, model: str, min_rows: int = 2):
+    """Validated (tokens int64, cards, groups) or an error naming the generator."""
+    tokens = np.asarray(tokens, dtype=np.int64)
+    cards = [int(c) for c in cardinalities]
+    groups = [[int(j) for j in g] for g in groups] if groups else [[j] for j in range(len(cards))]
+    if sorted(j for g in groups for j in g) != list(range(len(cards))):
+        raise ValueError("groups must list every sub-column exactly once")
+    if min(cards, default=0) < 1:
+        raise ValueError("every cardinality must be at least 1")
+    check_tokens(tokens, cards, "tokens")
+    if tokens.shape[0] < min_rows:
+        raise LookalikeError(f"{model} needs at least {min_rows} training rows, got {tokens.shape[0]}")
+    return tokens, cards, groups
+
+
+class Clock:
+    """Wall-clock budget of a fit: ``over()`` once ``max_time`` seconds have passed since construction."""
+
+    def __init__(self, max_time: float | None):
+        self.start = time.monotonic()
+        self.max_time = max_time
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def over(self) -> bool:
+        return self.max_time is not None and self.elapsed() > self.max_time
+
+
+def residual_mlp(d_in: int, width: int, depth: int, dropout: float = 0.0) -> nn.Module:
+    """Linear to ``width``, then ``depth`` residual blocks (LayerNorm, Linear, SiLU, dropout)."""
+    return _ResidualMLP(d_in, width, depth, dropout)
+
+
+class _ResidualMLP(nn.Module):
+    def __init__(self, d_in: int, width: int, depth: int, dropout: float):
+        super().__init__()
+        self.inp = nn.Linear(d_in, width)
+        self.blocks = nn.ModuleList(nn.Sequential(nn.LayerNorm(width), nn.Linear(width, width), nn.SiLU(),
+                                                  nn.Dropout(dropout)) for _ in range(depth))
+        self.out_norm = nn.LayerNorm(width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.inp(x)
+        for block in self.blocks:
+            h = h + block(h)
+        return F.silu(self.out_norm(h))
+
+
+def log_frequencies(tokens: np.ndarray, cards: Sequence[int]) -> torch.Tensor:
+    """Flat (total,) log of each token's smoothed training frequency: a good initial output bias."""
+    parts = [np.log((np.bincount(tokens[:, j], minlength=c) + 0.5) / (len(tokens) + 0.5 * c))
+             for j, c in enumerate(cards)]
+    return torch.tensor(np.concatenate(parts), dtype=torch.float32)
+
+
+def state_to_numpy(module: nn.Module, prefix: str = "") -> dict[str, np.ndarray]:
+    return {prefix + k: v.detach().cpu().numpy().copy() for k, v in module.state_dict().items()}
+
+
+def load_numpy_state(module: nn.Module, tensors: Mapping[str, np.ndarray], prefix: str = "") -> None:
+    state = {k[len(prefix):]: torch.from_numpy(np.array(v)) for k, v in tensors.items() if k.startswith(prefix)}
+    module.load_state_dict(state)
+
+
+def default_batch(n_rows: int, low: int = 64, high: int = 512) -> int:
+    """A power of two near n_rows / 16 (about 16 steps an epoch), within [low, high] and at most n_rows."""
+    return int(min(n_rows, np.clip(2 ** round(math.log2(max(n_rows, 1) / 16)), low, high)))

@@ -1,0 +1,226 @@
+"""A variational autoencoder over token sub-columns (the TVAE family).
+
+The encoder reads a row as the concatenation of its sub-columns' one-hot vectors and outputs a Gaussian over a
+latent vector; the decoder maps a latent vector to one softmax per sub-column. Training maximises the evidence
+lower bound: the cross-entropy of every cell plus ``beta`` times the KL divergence to a standard normal (TVAE
+weighs its reconstruction term twice, which is ``beta = 0.5``). Our codecs replace TVAE's mode-specific
+normalisation: numbers arrive as value-ordered bin tokens plus a position inside the bin, so the decoder never
+has to fit a Gaussian mixture and cannot emit values the codec would not round-trip.
+
+One change from TVAE: with ``beta < 1`` the encoded training rows do not fill the standard normal, so sampling
+from N(0, I) lands in regions the decoder never learned. After training we fit a single full-covariance
+Gaussian to the aggregate posterior (the mean of the encoder means and their covariance plus the mean encoder
+variance) and sample latents from it. That is two summary statistics of all rows, not a memory of any row.
+
+Sampling: latent from that Gaussian, decoder softmax, one inverse-CDF draw per cell. The decoder treats cells as
+independent given the latent vector, so the model cannot condition on fixed cells; ``honours_fixed`` is False and
+conditions go through rejection (``lookalike.models.constrained``).
+"""
+from __future__ import annotations
+
+import logging
+import math
+from typing import Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from lookalike.errors import LookalikeError
+from lookalike.models._tabular_nn import (Clock, TokenLayout, check_fit_input, chunk_generators, default_batch,
+                                          draw, load_numpy_state, log_frequencies, residual_mlp, seeded,
+                                          state_to_numpy)
+from lookalike.models.base import ProgressCallback
+from lookalike.models.threads import torch_threads
+
+log = logging.getLogger(__name__)
+
+
+class _VAENet(nn.Module):
+    def __init__(self, cards: Sequence[int], width: int, depth: int, latent: int):
+        super().__init__()
+        self.layout = TokenLayout(cards)
+        total = self.layout.total
+        self.encoder = residual_mlp(total, width, depth)
+        self.to_mean = nn.Linear(width, latent)
+        self.to_logvar = nn.Linear(width, latent)
+        self.decoder = residual_mlp(latent, width, depth)
+        self.head = nn.Linear(width, total)
+        # the aggregate posterior, set after training: latents are drawn as mean + noise @ chol.T
+        self.register_buffer("prior_mean", torch.zeros(latent))
+        self.register_buffer("prior_chol", torch.eye(latent))
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.encoder(self.layout.one_hot(x))
+        return self.to_mean(h), self.to_logvar(h).clamp(-10, 6)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.head(self.decoder(z))
+
+
+class TVAE:
+    """Variational autoencoder over token sub-columns (TVAE family); conditions by rejection.
+
+    Parameters
+    ----------
+    max_epochs: upper bound on passes over the training rows. max_time: seconds; training stops at this budget.
+    width, depth: hidden width and residual blocks of the encoder and of the decoder. latent: latent dimensions.
+    beta: weight of the KL term (0.5 as in TVAE's loss factor 2; smaller reconstructs more, generalises less).
+    batch_size, learning_rate: None picks them from the row count. weight_decay: AdamW's.
+    val_fraction, patience: rows held out for early stopping on the validation ELBO; epochs without gain.
+    seed: training seed. n_threads: torch threads (None: the machine's cores, up to 8).
+    """
+
+    name = "vae"
+    honours_fixed = False
+
+    def __init__(self, max_epochs: int = 300, max_time: float | None = None, width: int = 256, depth: int = 2,
+                 latent: int = 64, beta: float = 0.5, batch_size: int | None = None,
+                 learning_rate: float | None = None, weight_decay: float = 1e-5, val_fraction: float = 0.1,
+                 patience: int = 10, seed: int = 0, n_threads: int | None = None, verbose: bool = False):
+        self.max_epochs = max_epochs
+        self.max_time = max_time
+        self.width = width
+        self.depth = depth
+        self.latent = latent
+        self.beta = beta
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.val_fraction = val_fraction
+        self.patience = patience
+        self.seed = seed
+        self.n_threads = n_threads
+        self.verbose = verbose
+
+    def fit(self, tokens: np.ndarray, cardinalities: Sequence[int], groups: Sequence[Sequence[int]], *,
+            progress: ProgressCallback | None = None) -> "TVAE":
+        clock = Clock(self.max_time)
+        tokens, cards, groups = check_fit_input(tokens, cardinalities, groups, "vae")
+        n = len(tokens)
+        rng = np.random.default_rng(self.seed)
+        perm = rng.permutation(n)
+        n_val = min(int(round(n * self.val_fraction)), 5000) if n >= 50 else 0
+        val_idx, train_idx = perm[:n_val], perm[n_val:]
+        batch = self.batch_size or default_batch(len(train_idx), 64, 512)
+        lr = self.learning_rate or 2e-3 * math.sqrt(batch / 256)
+        history: list[dict] = []
+        with seeded(self.seed, self.n_threads):
+            net = _VAENet(cards, self.width, self.depth, self.latent)
+            with torch.no_grad():
+                net.head.bias.copy_(log_frequencies(tokens[train_idx], cards))
+            opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=self.weight_decay)
+            sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2, min_lr=lr / 32)
+            x_train, x_val = torch.from_numpy(tokens[train_idx]), torch.from_numpy(tokens[val_idx])
+            gen = torch.Generator().manual_seed(self.seed + 1)
+            val_noise = torch.randn(len(val_idx), self.latent, generator=torch.Generator().manual_seed(self.seed + 2))
+
+            def loss_of(xb: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+                mean, logvar = net.encode(xb)
+                z = mean + noise * torch.exp(0.5 * logvar)
+                recon = net.layout.cross_entropy(net.decode(z), xb).sum(1)
+                kl = 0.5 * (mean.pow(2) + logvar.exp() - 1 - logvar).sum(1)
+                return (recon + self.beta * kl).mean()
+
+            best, best_state, bad = math.inf, None, 0
+            steps = math.ceil(len(train_idx) / batch)
+            for epoch in range(self.max_epochs):
+                net.train()
+                order = torch.randperm(len(train_idx), generator=gen)
+                total, out_of_time = 0.0, False
+                for step in range(steps):
+                    xb = x_train[order[step * batch:(step + 1) * batch]]
+                    loss = loss_of(xb, torch.randn(len(xb), self.latent, generator=gen))
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    total += float(loss.detach()) * len(xb)
+                    if progress is not None:
+                        progress(min(1.0, (epoch + (step + 1) / steps) / self.max_epochs), f"epoch {epoch + 1}")
+                    if clock.over():
+                        out_of_time = True
+                        break
+                net.eval()
+                with torch.no_grad():
+                    score = float(loss_of(x_val, val_noise)) if n_val else total / len(train_idx)
+                history.append({"epoch": epoch + 1, "train_loss": total / len(train_idx), "val_loss": score,
+                                "seconds": round(clock.elapsed(), 2)})
+                if self.verbose:
+                    log.info("vae epoch %d: train %.4f val %.4f %ss", epoch + 1, history[-1]["train_loss"], score,
+                             history[-1]["seconds"])
+                if score < best - 1e-3 * abs(best) or best_state is None:
+                    best, bad = score, 0
+                    best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+                else:
+                    bad += 1
+                if out_of_time or bad >= self.patience:
+                    break
+                sched.step(score)
+            net.load_state_dict(best_state)
+            net.eval()
+            with torch.no_grad():  # the aggregate posterior as one Gaussian (module docstring)
+                means, variances = [], []
+                for i in range(0, n, 4096):
+                    m, lv = net.encode(torch.from_numpy(tokens[i:i + 4096]))
+                    means.append(m)
+                    variances.append(lv.exp())
+                means_t = torch.cat(means).double()
+                cov = torch.cov(means_t.T).reshape(self.latent, self.latent) if n > 1 else torch.zeros(self.latent, self.latent, dtype=torch.float64)
+                cov = cov + torch.diag(torch.cat(variances).double().mean(0)) + 1e-6 * torch.eye(self.latent, dtype=torch.float64)
+                net.prior_mean.copy_(means_t.mean(0).float())
+                net.prior_chol.copy_(torch.linalg.cholesky(cov).float())
+        self.net_ = net
+        self.cardinalities_ = cards
+        self.groups_ = groups
+        self.history_ = history
+        self.fit_seconds_ = clock.elapsed()
+        if progress is not None:
+            progress(1.0, "trained")
+        return self
+
+    def sample(self, n: int, *, seed: int = 0, fixed: np.ndarray | None = None,
+               suppress: Mapping[int, Sequence[int]] | None = None,
+               progress: ProgressCallback | None = None) -> np.ndarray:
+        """n rows of tokens drawn unconditionally. ``fixed`` and ``suppress`` are not honoured here (the Synthesizer
+        handles them by rejection, see ``lookalike.models.constrained``); passing cells to fix is an error."""
+        if not hasattr(self, "net_"):
+            raise LookalikeError("vae must be fitted (or loaded) before sampling")
+        if fixed is not None and (np.asarray(fixed) >= 0).any():
+            raise LookalikeError("the vae generator cannot condition on fixed cells itself; sample through "
+                                 "lookalike.models.constrained.sample_tokens (the Synthesizer does) or use a generator "
+                                 "that supports conditions (argn, copula, diffusion)")
+        n = int(n)
+        net = self.net_
+        out = np.empty((n, len(self.cardinalities_)), dtype=np.int64)
+        with torch_threads(self.n_threads), torch.no_grad():
+            banned = net.layout.banned_mask(suppress)
+            for start, stop, gen, _ in chunk_generators(n, seed):
+                m = stop - start
+                z = net.prior_mean + torch.randn(m, self.latent, generator=gen) @ net.prior_chol.T
+                u = torch.rand(m, len(self.cardinalities_), generator=gen)
+                out[start:stop] = draw(net.layout.padded(net.decode(z)), u, banned).numpy()
+                if progress is not None:
+                    progress(stop / max(n, 1), "sampling")
+        return out
+
+    _PARAMS = ("max_epochs", "max_time", "width", "depth", "latent", "beta", "batch_size", "learning_rate",
+               "weight_decay", "val_fraction", "patience", "seed", "n_threads", "verbose")
+
+    def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        if not hasattr(self, "net_"):
+            raise LookalikeError("vae must be fitted before it can be saved")
+        config = {"name": self.name, "params": {k: getattr(self, k) for k in self._PARAMS},
+                  "cardinalities": self.cardinalities_, "groups": self.groups_, "history": self.history_}
+        return config, state_to_numpy(self.net_)
+
+    @classmethod
+    def from_state(cls, config: dict, tensors: dict[str, np.ndarray]) -> "TVAE":
+        model = cls(**config["params"])
+        model.cardinalities_ = [int(c) for c in config["cardinalities"]]
+        model.groups_ = [[int(j) for j in g] for g in config["groups"]]
+        model.history_ = config.get("history", [])
+        net = _VAENet(model.cardinalities_, model.width, model.depth, model.latent)
+        load_numpy_state(net, tensors)
+        net.eval()
+        model.net_ = net
+        return model

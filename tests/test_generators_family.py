@@ -1,0 +1,170 @@
+"""The GAN, VAE and diffusion generators beyond the protocol (test_models_conformance covers that), `--model auto`'s
+choice and `lookalike compare`. Every training here is tiny: a few epochs of small networks on a few hundred rows."""
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lookalike
+from lookalike import LookalikeError, Synthesizer
+from lookalike.cli import main
+from lookalike.models import choose_model, make_model
+from test_models_conformance import CARDS, GROUPS, TEST_SETTINGS, TOKENS
+
+FAMILY = ("gan", "vae", "diffusion")
+
+
+def small(name: str, **extra):
+    params = dict(TEST_SETTINGS[name], n_threads=1)
+    max_epochs = extra.pop("max_epochs", params.pop("max_epochs", 3))
+    params.pop("max_epochs", None)
+    params.update(extra)
+    return make_model(name, seed=0, max_epochs=max_epochs, params=params)
+
+
+def table(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    group = rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2])
+    amount = np.round(np.where(group == "a", 10, 50) + rng.normal(0, 5, n), 1)
+    flag = np.where(rng.random(n) < 0.8, group == "c", rng.random(n) < 0.5)
+    return pd.DataFrame({"group": group, "amount": amount, "flag": flag})
+
+
+@pytest.mark.parametrize("name", FAMILY)
+def test_max_time_is_respected(name):
+    small(name, max_epochs=1).fit(TOKENS, CARDS, GROUPS)  # torch's one-time warm-up (seconds on a busy machine)
+    model = small(name, max_epochs=100_000, max_time=0.5)
+    started = time.monotonic()
+    model.fit(TOKENS, CARDS, GROUPS)
+    assert time.monotonic() - started < 8  # the budget, plus one step and the final bookkeeping on a busy machine
+    assert len(model.history_) < 100_000
+    assert model.sample(10, seed=0).shape == (10, len(CARDS))
+
+
+@pytest.mark.parametrize("name", FAMILY)
+def test_progress_reaches_one(name):
+    seen = []
+    small(name, max_epochs=2).fit(TOKENS, CARDS, GROUPS, progress=lambda f, m: seen.append((f, m)))
+    fractions = [f for f, _ in seen]
+    assert fractions and fractions[-1] == 1.0 and all(0 <= f <= 1 for f in fractions)
+    assert fractions == sorted(fractions)
+
+
+@pytest.mark.parametrize("name", ["gan", "vae"])
+def test_unconditional_generators_refuse_fixed_cells_clearly(name):
+    model = small(name, max_epochs=1).fit(TOKENS, CARDS, GROUPS)
+    assert model.honours_fixed is False
+    fixed = np.full((5, len(CARDS)), -1, dtype=np.int64)
+    fixed[:, 0] = 1
+    with pytest.raises(LookalikeError, match="cannot condition on fixed cells"):
+        model.sample(5, seed=0, fixed=fixed)
+
+
+def test_diffusion_conditions_by_inpainting():
+    model = small("diffusion", max_epochs=40, width=64).fit(TOKENS, CARDS, GROUPS)
+    assert model.honours_fixed is True
+    n = 600
+    fixed = np.full((n, len(CARDS)), -1, dtype=np.int64)
+    fixed[:300, 0], fixed[300:, 0] = 0, 1
+    fixed[:100, 5] = 3
+    out = model.sample(n, seed=2, fixed=fixed, suppress={4: [0]})
+    known = fixed >= 0
+    np.testing.assert_array_equal(out[known], fixed[known])
+    assert not (out[:, 4] == 0).any()
+    # c follows a (c = a * 4 + noise in 80% of rows): the free cells must follow the fixed ones
+    high_given_a0 = (out[:300, 4] >= 4).mean()
+    high_given_a1 = (out[300:, 4] >= 4).mean()
+    assert high_given_a1 - high_given_a0 > 0.4, (high_given_a0, high_given_a1)
+
+
+@pytest.mark.parametrize("name", FAMILY)
+def test_synthesizer_round_trip_with_conditions(name, tmp_path):
+    df = table()
+    params = dict(TEST_SETTINGS[name], n_threads=1)
+    epochs = params.pop("max_epochs", 20)
+    syn = Synthesizer(model=name, max_epochs=epochs, model_params=params).fit(df)
+    out = syn.sample(100, seed=1, conditions={"group": "b"})
+    assert list(out.columns) == list(df.columns) and len(out) == 100
+    assert (out["group"] == "b").all()
+    assert out["amount"].dtype.kind == "f" and out["flag"].dtype == bool
+    path = tmp_path / f"{name}.lookalike"
+    syn.save(path)
+    again = Synthesizer.load(path)
+    pd.testing.assert_frame_equal(again.sample(80, seed=3), syn.sample(80, seed=3))
+
+
+def test_auto_picks_argn_where_it_can_train_and_says_why():
+    name, reason = choose_model(5000, 30, None)
+    assert name == "argn" and "argn" in reason
+    name, reason = choose_model(40, 10, None)
+    assert name == "copula" and "40 rows" in reason
+    assert choose_model(100, 10, None)[0] == "argn"
+    name, reason = choose_model(50_000, 40, max_time=5)
+    assert name == "copula" and "time budget" in reason
+    assert choose_model(50_000, 40, max_time=60)[0] == "argn"  # a tenth of ARGN's need still helps it
+
+
+def test_synthesizer_auto_records_its_choice(tmp_path):
+    syn = Synthesizer(model="auto").fit(table(40))
+    assert syn.model_.name == "copula" and "40 rows" in syn.model_reason_
+    syn.save(tmp_path / "m.lookalike")
+    assert Synthesizer.load(tmp_path / "m.lookalike").model_reason_ == syn.model_reason_
+
+
+def test_compare_writes_reports_and_summary(tmp_path):
+    df = table(400)
+    folder = tmp_path / "cmp"
+    result = lookalike.compare(df, models=["copula", "vae"], target="flag", max_time=3, output=folder)
+    assert list(result.table["model"]) == ["copula", "vae"]
+    for key in ("fit_seconds", "sample_rows_per_second", "bivariate_accuracy", "bivariate_floor",
+                "bivariate_accuracy_holdout", "dependence_capture", "discriminator_auc", "dcr_share", "tstr_score"):
+        assert result.table[key].notna().all(), key
+    assert len(result.holdout) == 80 and len(result.train) == 320
+    page = (folder / "index.html").read_text()
+    for name in ("copula", "vae"):
+        assert (folder / f"report-{name}.html").exists() and f'href="report-{name}.html"' in page
+        assert len(pd.read_csv(folder / f"synthetic-{name}.csv")) == 320
+    summary = json.loads((folder / "summary.json").read_text())
+    assert [g["model"] for g in summary["generators"]] == ["copula", "vae"]
+    with pytest.raises(LookalikeError, match="not empty"):
+        lookalike.compare(df, models=["copula"], output=folder)
+    with pytest.raises(LookalikeError, match="unknown model"):
+        lookalike.compare(df, models=["copula", "nope"])
+
+
+class Broken:
+    name = "broken"
+    honours_fixed = False
+
+    def __init__(self, seed: int = 0):
+        self.seed = seed
+
+    def fit(self, tokens, cardinalities, groups, *, progress=None):
+        raise RuntimeError("this generator always fails")
+
+
+def test_compare_keeps_going_when_one_generator_fails(monkeypatch):
+    from lookalike.models import REGISTRY
+
+    monkeypatch.setitem(REGISTRY, "broken", Broken)
+    result = lookalike.compare(table(200), models=["broken", "copula"])
+    errors = result.table.set_index("model")["error"]
+    assert "always fails" in errors["broken"] and pd.isna(errors["copula"])
+    assert result.table.set_index("model").loc["copula", "bivariate_accuracy"] > 0.5
+    assert "error" in result.formatted()
+
+
+def test_cli_compare(tmp_path, capsys):
+    data = tmp_path / "t.csv"
+    table(300).to_csv(data, index=False)
+    folder = tmp_path / "out"
+    code = main(["compare", str(data), "--models", "copula", "--target", "flag", "--max-time", "2", "-o", str(folder)])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "copula" in printed and "bi floor" in printed and (folder / "index.html").exists()
+    assert main(["compare", str(data), "--models", "copula", "-o", str(folder)]) == 1  # not empty, no --force
+    assert main(["compare", str(data), "--models", "copula", "-o", str(folder), "--force"]) == 0
