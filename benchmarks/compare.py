@@ -486,6 +486,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lookalike-rev", default=None,
                         help="git revision whose src/lookalike is extracted (clean) into .cache/src/ and used instead")
     parser.add_argument("--no-lookalike", action="store_true", help="judge peers and baselines only")
+    parser.add_argument("--no-peers", action="store_true",
+                        help="lookalike's rows only (no peers, no independent-marginals row; floor and ceiling stay in the header)")
     parser.add_argument("--lookalike-models", nargs="+", default=list(LOOKALIKE_MODELS), choices=list(LOOKALIKE_MODELS))
     parser.add_argument("--force-lookalike", action="store_true", help="refit lookalike models even if cached")
     parser.add_argument("--fit-only", action="store_true",
@@ -542,6 +544,8 @@ def main(argv: list[str] | None = None) -> int:
             per_seed[seed] = {}
             for generator in ROW_ORDER:
                 if generator in LOOKALIKE_MODELS and (args.no_lookalike or generator not in args.lookalike_models):
+                    continue
+                if generator not in LOOKALIKE_MODELS and args.no_peers:
                     continue
                 csv_path, json_path, cache_path = output_paths(table, seed, generator, source)
                 if not (csv_path.exists() and json_path.exists()):
