@@ -88,7 +88,7 @@ def compare(before: dict, after: dict) -> tuple[list[dict], list[str]]:
     return rows, tables
 
 
-def markdown(rows: list[dict], before: dict, after: dict) -> str:
+def markdown(rows: list[dict], before: dict, after: dict, note: str = "") -> str:
     src = lambda r: r.get("source", {}).get("label", "?")  # noqa: E731
     lines = [
         "## lookalike before and after Core 2.0",
@@ -101,6 +101,8 @@ def markdown(rows: list[dict], before: dict, after: dict) -> str:
         "verdict says less than a quality one.",
         "",
     ]
+    if note:
+        lines += [note, ""]
     flagged = [r for r in rows if r["verdict"] != "within spread"]
     worse_q = [r for r in flagged if r["verdict"] == "worse" and r["key"] not in TIMING]
     worse_t = [r for r in flagged if r["verdict"] == "worse" and r["key"] in TIMING]
@@ -151,13 +153,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--after", type=Path)
     parser.add_argument("--per-seed", type=Path, help="print lookalike's rows per seed from one results JSON")
     parser.add_argument("--write-section", action="store_true", help="write the section into benchmarks/RESULTS.md")
+    parser.add_argument("--note", default="", help="a paragraph put above the verdicts")
     args = parser.parse_args(argv)
     if args.per_seed:
         print(per_seed_markdown(json.loads(args.per_seed.read_text())))
         return 0
     before, after = json.loads(args.before.read_text()), json.loads(args.after.read_text())
     rows, _ = compare(before, after)
-    text = markdown(rows, before, after)
+    text = markdown(rows, before, after, args.note)
     if args.write_section:
         update_section("core2-before-after", text)
     print(text)
