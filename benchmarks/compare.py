@@ -499,6 +499,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS_MD, help="where the markdown goes")
     parser.add_argument("--json-out", type=Path, default=datasets.CACHE_DIR / "results.json",
                         help="where the per-seed numbers go (JSON)")
+    parser.add_argument("--why-missing", action="append", default=[], metavar="GENERATOR=REASON",
+                        help="reason shown for a generator's missing seeds instead of 'no cached output'; repeatable")
     parser.add_argument("--note", action="append", default=[],
                         help="a paragraph put under the title (e.g. what is missing and why); repeatable")
     args = parser.parse_args(argv)
@@ -523,6 +525,7 @@ def main(argv: list[str] | None = None) -> int:
     evaluate_fingerprint = _source_fingerprint(Path(sys.modules[evaluate.__module__].__file__).resolve().parent)
     peer_status_path = datasets.CACHE_DIR / "run_peers_status.json"
     peer_status = json.loads(peer_status_path.read_text()) if peer_status_path.exists() else {}
+    why_missing = dict(item.split("=", 1) for item in args.why_missing)
 
     sections, all_runs, summary = [], [], {}
     for table in args.tables:
@@ -550,7 +553,10 @@ def main(argv: list[str] | None = None) -> int:
                 csv_path, json_path, cache_path = output_paths(table, seed, generator, source)
                 if not (csv_path.exists() and json_path.exists()):
                     if generator in PEERS:
-                        missing.setdefault(generator, {})[seed] = _missing_reason(table, seed, generator, peer_status)
+                        reason = _missing_reason(table, seed, generator, peer_status)
+                        if generator in why_missing and reason.startswith("not run"):
+                            reason = why_missing[generator]
+                        missing.setdefault(generator, {})[seed] = reason
                     elif generator in LOOKALIKE_MODELS:
                         missing.setdefault(generator, {}).setdefault(seed, "not fitted (--no-fit)")
                     continue
