@@ -16,6 +16,7 @@ from lookalike.errors import LookalikeError
 REGISTRY: dict[str, tuple[str, str] | type] = {
     "argn": ("lookalike.models.argn", "ARGN"),
     "copula": ("lookalike.models.copula", "GaussianCopula"),
+    "dp-marginals": ("lookalike.models.dp_marginals", "DPMarginals"),
 }
 
 
