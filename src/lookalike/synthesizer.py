@@ -127,8 +127,8 @@ class Synthesizer:
         name = self._model_name()
         params = dict(self.model_params or {})
         params.update({"dp_epsilon": budget.eps_model, "dp_delta": budget.delta_model})
-        if "noise_seed" in self.dp:
-            params["dp_noise_seed"] = self.dp["noise_seed"]
+        # the generator's noise: secret (OS entropy), never the public ``seed``, unless a test fixes it
+        params["dp_noise_seed"] = self.dp.get("noise_seed", int(np.random.SeedSequence().generate_state(1)[0]))
         epochs = self.max_epochs
         if name == "argn" and epochs is None:
             epochs = model_class(name).DP_DEFAULT_EPOCHS

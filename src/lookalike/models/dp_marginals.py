@@ -33,14 +33,16 @@ class DPMarginals:
     """Differentially private MST-style generator: noisy 1- and 2-way marginals on a privately chosen tree.
 
     dp_epsilon, dp_delta: the generator's budget (the Synthesizer passes the model's share of ``dp``).
-    dp_noise_seed: tests only; None draws the noise from the operating system. seed: sampling only.
+    dp_noise_seed: the noise's seed. ``Synthesizer(dp=...)`` passes a secret one from the operating system;
+    used on its own the generator draws its noise from ``seed``, which is reproducible but no protection
+    against anyone who knows the seed (and the codecs' statistics are then not private either).
     """
 
     name = "dp-marginals"
     honours_fixed = False
     supports_dp = True
 
-    def __init__(self, dp_epsilon: float | None = None, dp_delta: float = 1e-5, seed: int = 0,
+    def __init__(self, dp_epsilon: float = 1.0, dp_delta: float = 1e-5, seed: int = 0,
                  dp_noise_seed: int | None = None, ipf_iterations: int = 30):
         self.dp_epsilon = dp_epsilon
         self.dp_delta = dp_delta
@@ -60,11 +62,13 @@ class DPMarginals:
         tokens = np.asarray(tokens, dtype=np.int64)
         cards = [int(c) for c in cardinalities]
         rho = self.dp_plan(len(tokens))["rho"]
-        rng = np.random.default_rng(self.dp_noise_seed)
+        seeded = self.dp_noise_seed is None
+        rng = np.random.default_rng([int(self.seed), 0x5EED] if seeded else self.dp_noise_seed)
         attrs = [j for j, c in enumerate(cards) if c > 1]  # one-token sub-columns carry nothing
         d = len(attrs)
         record = {"mechanism": "MST-style: Gaussian 1- and 2-way marginals, exponential-mechanism tree (zCDP)",
-                  "epsilon": eps_from(rho, self.dp_delta), "delta": self.dp_delta, "rho": rho}
+                  "epsilon": eps_from(rho, self.dp_delta), "delta": self.dp_delta, "rho": rho,
+                  "noise": "seeded by seed: no guarantee against anyone who knows it" if seeded else "secret"}
         one = {}
         edges: list[tuple[int, int]] = []
         pairs: dict[tuple[int, int], np.ndarray] = {}
