@@ -39,7 +39,7 @@ class DPMarginals:
     """
 
     name = "dp-marginals"
-    honours_fixed = False
+    honours_fixed = True
     supports_dp = True
 
     def __init__(self, dp_epsilon: float = 1.0, dp_delta: float = 1e-5, seed: int = 0,
@@ -156,22 +156,47 @@ class DPMarginals:
     # ---------------------------------------------------------------- sampling
     def sample(self, n: int, *, seed: int = 0, fixed=None, suppress=None,
                progress: ProgressCallback | None = None) -> np.ndarray:
-        """n rows drawn root first along the tree (fixed cells and suppression: see ``honours_fixed``)."""
+        """n rows drawn root first along the tree. Fixed cells are evidence and suppressed tokens get zero
+        probability: an upward pass of messages (leaves to root) makes every draw conditional on the row's
+        fixed cells anywhere in the tree, so fixed cells come back as given."""
         if not hasattr(self, "marginals_"):
             raise LookalikeError("dp-marginals must be fitted (or loaded) before sampling")
+        cards = self.cardinalities_
         rng = np.random.default_rng([int(seed), 0x3A])
-        out = np.zeros((n, len(self.cardinalities_)), dtype=np.int64)
+        if fixed is not None:
+            fixed = np.asarray(fixed, dtype=np.int64)
+            if fixed.shape != (n, len(cards)):
+                raise ValueError(f"fixed must have shape ({n}, {len(cards)}), got {fixed.shape}")
+        evidence = {}
+        for j, c in enumerate(cards):
+            e = np.ones((n, c))
+            for t in (suppress or {}).get(j, []):
+                if 0 <= int(t) < c:
+                    e[:, int(t)] = 0.0
+            if fixed is not None:
+                given = fixed[:, j] >= 0
+                e[given] = 0.0
+                e[given, fixed[given, j]] = 1.0
+            evidence[j] = e
+        cond = {}
+        for child, par in self.order_:
+            if par is not None:
+                t = self.tables_[(par, child)] if (par, child) in self.tables_ else self.tables_[(child, par)].T
+                cond[child] = t / np.maximum(t.sum(axis=1, keepdims=True), 1e-300)
+        belief = {j: evidence[j].copy() for j in range(len(cards))}
+        for child, par in reversed(self.order_):  # upward: what each subtree's evidence says about its parent
+            if par is not None:
+                msg = belief[child] @ cond[child].T  # (n, parent tokens)
+                belief[par] *= msg / np.maximum(msg.max(axis=1, keepdims=True), 1e-300)
+        out = np.zeros((n, len(cards)), dtype=np.int64)
         for child, par in self.order_:
             if par is None:
-                p = self.marginals_[child]
-                out[:, child] = _draw(np.broadcast_to(np.cumsum(p), (1, len(p))), np.zeros(n, np.int64), rng)
-                continue
-            if (par, child) in self.tables_:
-                t = self.tables_[(par, child)]
+                w = self.marginals_[child][None, :] * belief[child]
             else:
-                t = self.tables_[(child, par)].T
-            cond = t / np.maximum(t.sum(axis=1, keepdims=True), 1e-300)
-            out[:, child] = _draw(np.cumsum(cond, axis=1), out[:, par], rng)
+                w = cond[child][out[:, par]] * belief[child]
+            out[:, child] = _draw_weights(w, evidence[child], rng)
+        if fixed is not None:
+            out = np.where(fixed >= 0, fixed, out)
         if progress is not None:
             progress(1.0, "sampled")
         return out
@@ -234,8 +259,12 @@ def _tree_order(nodes: list[int], edges: list[tuple[int, int]]) -> list[tuple[in
     return order
 
 
-def _draw(cdf_rows: np.ndarray, which: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Inverse-CDF draw: row ``which[i]`` of ``cdf_rows`` for each output i."""
-    cdf = cdf_rows[which]
-    u = rng.random(len(which)) * cdf[:, -1]
-    return np.minimum((cdf < u[:, None]).sum(axis=1), cdf_rows.shape[1] - 1).astype(np.int64)
+def _draw_weights(w: np.ndarray, allowed: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One inverse-CDF draw per row of non-negative weights; a row whose weights are all zero (evidence the
+    model gives no probability) falls back to its allowed tokens, uniformly."""
+    w = np.where(w.sum(axis=1, keepdims=True) > 0, w, allowed)
+    cdf = np.cumsum(w, axis=1)
+    u = rng.random(len(w)) * cdf[:, -1]
+    tok = (cdf < u[:, None]).sum(axis=1)
+    last = w.shape[1] - 1 - np.argmax(w[:, ::-1] > 0, axis=1)  # never past the last allowed token
+    return np.minimum(tok, last).astype(np.int64)
