@@ -272,13 +272,13 @@ def _datetime_edges(scale: int) -> np.ndarray:
 
 def private_bounds(budget: Budget, what: str, counts: pd.Series, edges: np.ndarray) -> tuple[float, float] | None:
     """(lo, hi) from a Gaussian-noised histogram over public cells: the outermost cells whose noisy count
-    is clearly above noise (3.5 sigma; about 150 public cells, so a cell of pure noise passes with
-    probability below 4%); None when no cell is (the column is then all missing or too thin)."""
+    is clearly above noise (4.5 sigma: of the ~150 public cells, one of pure noise passes with
+    probability about 0.05%; at 3.5 sigma, ~4% of columns got an absurd bound such as 1e15); None when no cell is (the column is then all missing or too thin)."""
     values = counts.index.to_numpy(float)
     cell = np.searchsorted(edges, np.clip(values, edges[0], edges[-1]), side="right")
     hist = np.bincount(cell, weights=counts.to_numpy(float), minlength=len(edges) + 1)
     noisy = gaussian(budget, what, hist)
-    sig = np.flatnonzero(noisy > 3.5 * budget.sigma_unit)
+    sig = np.flatnonzero(noisy > 4.5 * budget.sigma_unit)
     if not len(sig):
         return None
     full = np.concatenate([[edges[0]], edges, [edges[-1]]])  # cell i spans [full[i], full[i + 1])
