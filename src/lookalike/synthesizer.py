@@ -123,10 +123,15 @@ class Synthesizer:
 
         settings = privacy.check_dp(self.dp)
         privacy.check_rows(settings, len(df))
-        budget = privacy.Budget(settings, seed=self.dp.get("noise_seed") if isinstance(self.dp, dict) else None)
         name = self._model_name()
+        zcdp = bool(getattr(model_class(name), "dp_zcdp", False))  # the generator composes in zCDP (dp-marginals)
+        budget = privacy.Budget(settings, seed=self.dp.get("noise_seed") if isinstance(self.dp, dict) else None,
+                                zcdp=zcdp)
         params = dict(self.model_params or {})
-        params.update({"dp_epsilon": budget.eps_model, "dp_delta": budget.delta_model})
+        if zcdp:
+            params.update({"dp_epsilon": self.dp["epsilon"], "dp_delta": budget.delta / 2, "dp_rho": budget.rho_model})
+        else:
+            params.update({"dp_epsilon": budget.eps_model, "dp_delta": budget.delta_model})
         # the generator's noise: secret (OS entropy), never the public ``seed``, unless a test fixes it
         params["dp_noise_seed"] = self.dp.get("noise_seed", int(np.random.SeedSequence().generate_state(1)[0]))
         epochs = self.max_epochs

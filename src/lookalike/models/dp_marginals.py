@@ -33,6 +33,9 @@ class DPMarginals:
     """Differentially private MST-style generator: noisy 1- and 2-way marginals on a privately chosen tree.
 
     dp_epsilon, dp_delta: the generator's budget (the Synthesizer passes the model's share of ``dp``).
+    dp_rho: the generator's zCDP budget; when given it is used as is (the Synthesizer passes its share of the
+    whole fit's rho, and dp_epsilon, dp_delta then describe the whole fit), else rho comes from (dp_epsilon,
+    dp_delta).
     dp_noise_seed: the noise's seed. ``Synthesizer(dp=...)`` passes a secret one from the operating system;
     used on its own the generator draws its noise from ``seed``, which is reproducible but no protection
     against anyone who knows the seed (and the codecs' statistics are then not private either).
@@ -41,10 +44,12 @@ class DPMarginals:
     name = "dp-marginals"
     honours_fixed = True
     supports_dp = True
+    dp_zcdp = True  # its budget can be a zCDP rho, composed with the statistics block's before one conversion
 
     def __init__(self, dp_epsilon: float = 1.0, dp_delta: float = 1e-5, seed: int = 0,
-                 dp_noise_seed: int | None = None, ipf_iterations: int = 30):
+                 dp_noise_seed: int | None = None, ipf_iterations: int = 30, dp_rho: float | None = None):
         self.dp_epsilon = dp_epsilon
+        self.dp_rho = dp_rho
         self.dp_delta = dp_delta
         self.seed = seed
         self.dp_noise_seed = dp_noise_seed
@@ -55,6 +60,10 @@ class DPMarginals:
             raise LookalikeError("dp-marginals needs dp_epsilon > 0 (or fit it through Synthesizer(dp=...))")
         if not 0 < self.dp_delta < 1:
             raise LookalikeError(f"dp-marginals needs dp_delta in (0, 1), got {self.dp_delta}")
+        if self.dp_rho is not None:
+            if not self.dp_rho > 0:
+                raise LookalikeError(f"dp-marginals needs dp_rho > 0, got {self.dp_rho}")
+            return {"rho": float(self.dp_rho)}
         return {"rho": rho_from(self.dp_epsilon, self.dp_delta)}
 
     def fit(self, tokens: np.ndarray, cardinalities: Sequence[int], groups: Sequence[Sequence[int]], *,
@@ -67,7 +76,8 @@ class DPMarginals:
         attrs = [j for j, c in enumerate(cards) if c > 1]  # one-token sub-columns carry nothing
         d = len(attrs)
         record = {"mechanism": "MST-style: Gaussian 1- and 2-way marginals, exponential-mechanism tree (zCDP)",
-                  "epsilon": eps_from(rho, self.dp_delta), "delta": self.dp_delta, "rho": rho,
+                  "epsilon": None if self.dp_rho is not None else eps_from(rho, self.dp_delta),
+                  "delta": None if self.dp_rho is not None else self.dp_delta, "rho": rho,
                   "noise": "seeded by seed: no guarantee against anyone who knows it" if seeded else "secret"}
         one = {}
         edges: list[tuple[int, int]] = []
@@ -206,7 +216,8 @@ class DPMarginals:
         if not hasattr(self, "marginals_"):
             raise LookalikeError("dp-marginals must be fitted before it can be saved")
         config = {"name": self.name, "params": {"dp_epsilon": self.dp_epsilon, "dp_delta": self.dp_delta,
-                                                "seed": self.seed, "ipf_iterations": self.ipf_iterations},
+                                                "seed": self.seed, "ipf_iterations": self.ipf_iterations,
+                                                "dp_rho": self.dp_rho},
                   "cardinalities": self.cardinalities_, "groups": self.groups_,
                   "edges": [[a, b] for a, b in self.tables_], "order": [[c, p] for c, p in self.order_],
                   "dp": self.dp_record_}

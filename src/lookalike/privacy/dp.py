@@ -32,7 +32,14 @@ from scipy.special import ndtri
 from lookalike.errors import LookalikeError
 
 DEFAULT_SPLIT = {"statistics": 0.2, "model": 0.8}
-"""Shares of epsilon and of delta for the codec/schema statistics and for the generator."""
+"""Shares of epsilon and of delta for the codec/schema statistics and for the generator (DP-SGD)."""
+
+ZCDP_SPLIT = {"statistics": 0.3, "model": 0.7}
+"""Shares of rho when the generator is itself zCDP (dp-marginals) and the whole fit is composed in zCDP."""
+
+UNIT_WEIGHTS = {"rows": 0.25, "categories": 3.0, "bounds": 1.0, "histogram": 1.0, "decimals": 0.5}
+"""Relative cost (rho) of the statistics block's releases, by what each must resolve: a category is released
+only above a threshold of about 5 sigma, so category histograms get the most; the row count needs little."""
 
 PUBLIC = (
     "column names, their order and pandas dtypes; the CSV dialect of the input file; everything declared in a "
@@ -48,6 +55,21 @@ SWITCHED_OFF = (
     "columns get a default format), the generator's validation split, early stopping, loss history and "
     "frequency-initialised output biases")
 """Data-dependent learners that are off under DP (each would need its own mechanism)."""
+
+DP_BINS = 16
+"""Quantile bins of a number under DP (48 without): every cell of a marginal is measured with noise, so
+small domains measure better (MST-style methods discretise coarsely too)."""
+
+DP_FINE = 1
+"""Fine steps inside a bin under DP (8 without): one means no position sub-column, so a number is one
+attribute, not two; each attribute costs the generator a noisy 1-way marginal and a tree edge. A number
+whose released histogram gives at most ``DP_FEW_BINS`` bins keeps 8 steps: its bins are wide around point
+masses (counts mostly 0, say), and uniform values inside them would smear the mass."""
+DP_FEW_BINS = 4
+
+DP_SHAPE_CELLS = 32
+"""Cells of the noisy histogram the quantile bins come from: a few hundred rows per cell stand above the
+noise at small epsilon, 128 cells would not."""
 
 SAMPLING_NOTE = "sampling is post-processing of the released model and costs no privacy budget"
 
@@ -111,7 +133,9 @@ def check_dp(dp: dict | None) -> dict | None:
     delta = dp.get("delta", 1e-5)
     if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not 0 < delta < 1:
         raise LookalikeError(f"dp: delta must be a number in (0, 1), got {delta!r}")
-    split = dict(dp.get("split") or DEFAULT_SPLIT)
+    if dp.get("split") is None:  # the default depends on the generator (DEFAULT_SPLIT or ZCDP_SPLIT)
+        return {"epsilon": float(eps), "delta": float(delta), "split": None}
+    split = dict(dp["split"])
     if set(split) != {"statistics", "model"} or any(not 0 < float(v) < 1 for v in split.values()) \
             or abs(sum(split.values()) - 1) > 1e-9:
         raise LookalikeError(f"dp: split must give 'statistics' and 'model' shares in (0, 1) summing to 1, got {split}")
@@ -141,15 +165,28 @@ class Budget:
     from a known seed could be recomputed and subtracted by anyone who knows it. ``seed`` (the ``dp`` key
     ``noise_seed``) is for tests only and the record says so."""
 
-    def __init__(self, dp: dict, seed: int | None = None):
-        self.epsilon, self.delta, self.split = dp["epsilon"], dp["delta"], dict(dp["split"])
+    def __init__(self, dp: dict, seed: int | None = None, zcdp: bool = False):
+        self.epsilon, self.delta = dp["epsilon"], dp["delta"]
+        self.zcdp = bool(zcdp)
+        self.split = dict(dp.get("split") or (ZCDP_SPLIT if zcdp else DEFAULT_SPLIT))
         self.noise = "operating-system entropy" if seed is None else "seeded: tests only, no guarantee"
         self.rng = np.random.default_rng(seed)
-        self.eps_statistics = self.epsilon * self.split["statistics"]
-        self.delta_statistics = self.delta * self.split["statistics"]
-        self.eps_model = self.epsilon * self.split["model"]
-        self.delta_model = self.delta * self.split["model"]
-        self.rho_statistics = rho_from(self.eps_statistics, self.delta_statistics / 2)
+        if self.zcdp:
+            # one zCDP budget for the whole fit, converted once: half of delta for the conversion, half for the
+            # category thresholds. Splitting epsilon first and converting each share would square the share
+            # (rho grows like epsilon**2): 20% of epsilon is only ~5% of the rho.
+            self.rho_total = rho_from(self.epsilon, self.delta / 2)
+            self.rho_statistics = self.rho_total * self.split["statistics"]
+            self.rho_model = self.rho_total * self.split["model"]
+            self.delta_statistics = self.delta  # delta_key takes half of it, like the split mode
+            self.eps_statistics = self.eps_model = self.delta_model = None
+        else:
+            self.eps_statistics = self.epsilon * self.split["statistics"]
+            self.delta_statistics = self.delta * self.split["statistics"]
+            self.eps_model = self.epsilon * self.split["model"]
+            self.delta_model = self.delta * self.split["model"]
+            self.rho_statistics = rho_from(self.eps_statistics, self.delta_statistics / 2)
+            self.rho_model = None
         self.units = 0.0
         self.key_releases = 0
         self.entries: list[dict] = []
@@ -186,27 +223,40 @@ class Budget:
         rho = self.spent_rho()
         if rho > self.rho_statistics * (1 + 1e-9):
             raise RuntimeError(f"statistics overspent: rho {rho} > {self.rho_statistics}")
-        eps_stats = eps_from(rho, self.delta_statistics / 2) if rho > 0 else 0.0
         model = self.model_entry or {}
-        eps_total = eps_stats + float(model.get("epsilon", 0.0))
+        if self.zcdp:
+            rho_model = float(model.get("rho", 0.0))
+            if rho_model > self.rho_model * (1 + 1e-9):
+                raise RuntimeError(f"model overspent: rho {rho_model} > {self.rho_model}")
+            eps_stats = None
+            eps_total = eps_from(rho + rho_model, self.delta / 2)
+            composition = ("zCDP: statistics rho + model rho, converted once with eps = rho + 2 sqrt(rho ln(2/delta)) "
+                           "(half of delta); the other half of delta pays the category thresholds")
+        else:
+            eps_stats = eps_from(rho, self.delta_statistics / 2) if rho > 0 else 0.0
+            eps_total = eps_stats + float(model.get("epsilon", 0.0))
+            composition = "sequential: statistics + model"
         return {
             "epsilon": self.epsilon, "delta": self.delta, "unit": "one row (add/remove)",
-            "split": dict(self.split),
+            "split": dict(self.split), "split_of": "rho" if self.zcdp else "epsilon and delta",
             "statistics": {"epsilon": self.eps_statistics, "delta": self.delta_statistics,
                            "epsilon_spent": eps_stats, "rho": self.rho_statistics, "rho_spent": rho,
-                           "accounting": "zCDP, converted with eps = rho + 2 sqrt(rho ln(2/delta)); half of delta "
-                                         "for the conversion, half for the category thresholds",
+                           "accounting": "zCDP; half of delta for the conversion, half for the category thresholds"
+                                         if not self.zcdp else "zCDP, composed with the model's rho",
                            "releases": self.entries},
             "model": model,
             "epsilon_spent": eps_total,
-            "composition": "sequential: statistics + model", "noise": self.noise,
+            "composition": composition, "noise": self.noise,
             "public": PUBLIC, "switched_off": SWITCHED_OFF, "sampling": SAMPLING_NOTE,
         }
 
 
 # -- mechanisms -------------------------------------------------------------------------------------------
-def gaussian(budget: Budget, what: str, values: np.ndarray, units: float = 1.0) -> np.ndarray:
-    """Values (a count or a histogram: L2 sensitivity 1 under add/remove) plus Gaussian noise."""
+def gaussian(budget: Budget, what: str, values: np.ndarray, units: float | None = None) -> np.ndarray:
+    """Values (a count or a histogram: L2 sensitivity 1 under add/remove) plus Gaussian noise. ``units``:
+    the release's cost in planned units (default: by the last part of ``what``, see ``UNIT_WEIGHTS``)."""
+    if units is None:
+        units = UNIT_WEIGHTS.get(what.rsplit(".", 1)[-1], 1.0)
     rho = budget.rho_unit * units
     sigma = math.sqrt(1.0 / (2.0 * rho))
     values = np.asarray(values, dtype=float)
@@ -224,7 +274,7 @@ def stable_histogram(budget: Budget, what: str, counts: pd.Series, n_null: int, 
     of a single row passes with probability at most ``delta_key`` (stability-based histogram, unknown domain).
 
     Returns (released categories -> noisy counts rounded, noisy count of missing values or 0)."""
-    rho = budget.rho_unit
+    rho = budget.rho_unit * UNIT_WEIGHTS["categories"]
     sigma = math.sqrt(1.0 / (2.0 * rho))
     threshold = 1.0 + sigma * float(ndtri(1.0 - budget.delta_key))
     keys = list(counts.index)
@@ -286,7 +336,7 @@ def private_bounds(budget: Budget, what: str, counts: pd.Series, edges: np.ndarr
 
 
 def private_shape(budget: Budget, what: str, counts: pd.Series, n_null: int, lo: float, hi: float,
-                  cells: int = 128) -> tuple[pd.Series, int]:
+                  cells: int = DP_SHAPE_CELLS) -> tuple[pd.Series, int]:
     """Pseudo value counts that follow a Gaussian-noised histogram of the values clipped to [lo, hi]
     (cells even in asinh(x / s), so skewed columns keep resolution where the mass is), plus a noisy
     count of missing values. Only their quantiles are used downstream."""
@@ -331,9 +381,12 @@ def numeric_state(budget: Budget, name: str, stats: dict, decimals: int, k: int,
         lo, hi = found if found is not None else (0.0, 0.0)
     lo, hi = float(np.floor(lo)), float(np.ceil(hi))
     pseudo, null = private_shape(budget, f"{name}.histogram", counts, stats["n_null"], lo, hi)
-    codec = NumericCodec(decimals=decimals, k=1, bounds=(lo / scale, hi / scale), max_heaps=0, units=[1])
+    codec = NumericCodec(decimals=decimals, k=1, bounds=(lo / scale, hi / scale), max_heaps=0, units=[1],
+                         max_bins=DP_BINS, fine=DP_FINE)
     codec.reduce({"n_null": null, "values": pseudo})
     codec.k = k
+    if len(codec.edges_) - 1 <= DP_FEW_BINS:
+        codec.fine = 8
     return codec.to_dict()
 
 
@@ -355,7 +408,9 @@ def private_decimals(budget: Budget, name: str, values: np.ndarray, max_decimals
     value needs (one row is in one cell: sensitivity 1)."""
     need = np.minimum(decimals_needed(values, max_decimals), max_decimals)
     hist = np.bincount(need, minlength=max_decimals + 1).astype(float)
-    noisy = np.clip(gaussian(budget, f"{name}.decimals", hist), 0, None)
+    noisy = gaussian(budget, f"{name}.decimals", hist)
+    sigma = budget.sigma_unit / math.sqrt(UNIT_WEIGHTS["decimals"])
+    noisy = np.where(noisy > 3 * sigma, noisy, 0.0)  # cells of pure noise would each add ~0.4 sigma of mass
     if noisy.sum() <= 0:
         return 2
     cdf = np.cumsum(noisy) / noisy.sum()
@@ -364,25 +419,24 @@ def private_decimals(budget: Budget, name: str, values: np.ndarray, max_decimals
 
 # -- the statistics step of a table (between TableEncoder.analyse and reduce) -------------------------------
 def plan_units(schema) -> tuple[float, int]:
-    """(equal-cost releases, thresholded category histograms) the statistics block will make for ``schema``:
-    one for the row count, one per categorical column, two per number or date (bounds and shape; one when
-    the schema declares bounds). Kinds come from the public schema, so the plan itself costs nothing."""
+    """(planned units of rho, thresholded category histograms) of the statistics block for ``schema``: each
+    release costs its ``UNIT_WEIGHTS``: the row count, a histogram per categorical column, bounds and a shape
+    per number or date (the shape only when the schema declares bounds), decimals per float column. Kinds come from the public schema, so the plan itself costs nothing."""
     from lookalike.schema.columns import Kind
 
-    units, keys = 1.0, 0
+    w = UNIT_WEIGHTS
+    units, keys = w["rows"], 0
     for col in schema.columns:
         if col.kind == Kind.TEXT:
             raise LookalikeError(f"column '{col.name}' is free text, which has no differentially private learner "
                                  "yet; drop it or declare it categorical in the schema")
         if col.kind.categorical_like:
-            units += 1
+            units += w["categories"]
             keys += 0 if col.options.get("categories") else 1
-        elif col.kind == Kind.NUMERIC:
-            units += 1 if col.options.get("bounds") else 2
-        elif col.kind == Kind.DATETIME:
-            units += 1 if col.options.get("bounds") else 2
+        elif col.kind in (Kind.NUMERIC, Kind.DATETIME):
+            units += w["histogram"] + (0 if col.options.get("bounds") else w["bounds"])
         if col.kind == Kind.NUMERIC and "decimals" in col.options and col.options["decimals"] is None:
-            units += 1  # decimals to release (schema inferred from dtypes only)
+            units += w["decimals"]  # decimals to release (schema inferred from dtypes only)
     return units, keys
 
 
@@ -418,7 +472,7 @@ def privatise(stats: dict, schema, budget: Budget) -> dict:
                 counts = s["values"].reindex(declared, fill_value=0)
                 noisy = gaussian(budget, f"{name}.categories", np.concatenate([[s["n_null"]], counts.to_numpy()]))
                 kept = pd.Series(np.maximum(np.round(noisy[1:]), max(k, 1)).astype(np.int64), index=list(declared))
-                null = int(round(noisy[0])) if noisy[0] > 3 * budget.sigma_unit else 0
+                null = int(round(noisy[0])) if noisy[0] > 3 * budget.sigma_unit / math.sqrt(UNIT_WEIGHTS["categories"]) else 0
             else:
                 kept, null = stable_histogram(budget, f"{name}.categories", s["values"], s["n_null"], k)
             # the rare placeholder is always there: whether a table has rare categories is itself private
