@@ -145,7 +145,8 @@ class Synthesizer:
         schema = self._resolve_schema(df) if declared else public_schema(df, k=self.k)
         if not self.value_protection:
             schema.value_protection = {"enabled": False, "k": 1}
-        budget.plan(*privacy.plan_units(schema))
+        budget.public_bins = bool(getattr(model, "dp_measures_marginals", False))
+        budget.plan(*privacy.plan_units(schema, budget.public_bins))
         for col in schema.columns:  # decimals of float columns (only when inferred from the dtype)
             if "decimals" in col.options and col.options["decimals"] is None:
                 col.options["decimals"] = privacy.private_decimals(budget, col.name, self._floats(df[col.name]))

@@ -44,10 +44,13 @@ class DPMarginals:
     name = "dp-marginals"
     honours_fixed = True
     supports_dp = True
+    dp_measures_marginals = True  # its noisy 1-way marginals fix the mass of every bin: bins need only bounds
     dp_zcdp = True  # its budget can be a zCDP rho, composed with the statistics block's before one conversion
 
     def __init__(self, dp_epsilon: float = 1.0, dp_delta: float = 1e-5, seed: int = 0,
-                 dp_noise_seed: int | None = None, ipf_iterations: int = 30, dp_rho: float | None = None):
+                 dp_noise_seed: int | None = None, ipf_iterations: int = 30, dp_rho: float | None = None,
+                 shares: Sequence[float] = (1 / 3, 1 / 3, 1 / 3)):
+        self.shares = tuple(float(x) for x in shares)
         self.dp_epsilon = dp_epsilon
         self.dp_rho = dp_rho
         self.dp_delta = dp_delta
@@ -84,14 +87,15 @@ class DPMarginals:
         pairs: dict[tuple[int, int], np.ndarray] = {}
         if d:
             rounds = max(d - 1, 0)
-            rho1 = rho / 3 if rounds else rho
+            share1, share_sel, share2 = (x / sum(self.shares) for x in self.shares)
+            rho1 = rho * share1 if rounds else rho
             sigma1 = math.sqrt(d / (2 * rho1))
             for j in attrs:
                 counts = np.bincount(tokens[:, j], minlength=cards[j]).astype(float)
                 one[j] = np.asarray(release(f"marginals.one.{j}", lambda c=counts: c + rng.normal(0, sigma1, c.shape)))
             record.update(sigma_one_way=sigma1)
             if rounds:
-                rho_sel, rho2 = rho / 3, rho / 3
+                rho_sel, rho2 = rho * share_sel, rho * share2
                 eps_round = math.sqrt(8 * rho_sel / rounds)
                 sigma2 = math.sqrt(rounds / (2 * rho2))
                 edges = self._select(tokens, cards, attrs, one, eps_round, sigma2, rng)
@@ -217,7 +221,7 @@ class DPMarginals:
             raise LookalikeError("dp-marginals must be fitted before it can be saved")
         config = {"name": self.name, "params": {"dp_epsilon": self.dp_epsilon, "dp_delta": self.dp_delta,
                                                 "seed": self.seed, "ipf_iterations": self.ipf_iterations,
-                                                "dp_rho": self.dp_rho},
+                                                "dp_rho": self.dp_rho, "shares": list(self.shares)},
                   "cardinalities": self.cardinalities_, "groups": self.groups_,
                   "edges": [[a, b] for a, b in self.tables_], "order": [[c, p] for c, p in self.order_],
                   "dp": self.dp_record_}

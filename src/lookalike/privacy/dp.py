@@ -37,7 +37,7 @@ DEFAULT_SPLIT = {"statistics": 0.2, "model": 0.8}
 ZCDP_SPLIT = {"statistics": 0.3, "model": 0.7}
 """Shares of rho when the generator is itself zCDP (dp-marginals) and the whole fit is composed in zCDP."""
 
-UNIT_WEIGHTS = {"rows": 0.25, "categories": 3.0, "bounds": 1.0, "histogram": 1.0, "decimals": 0.5}
+UNIT_WEIGHTS = {"rows": 0.25, "categories": 3.0, "bounds": 1.0, "histogram": 1.0, "decimals": 0.5, "nulls": 0.25}
 """Relative cost (rho) of the statistics block's releases, by what each must resolve: a category is released
 only above a threshold of about 5 sigma, so category histograms get the most; the row count needs little."""
 
@@ -171,6 +171,7 @@ class Budget:
         self.split = dict(dp.get("split") or (ZCDP_SPLIT if zcdp else DEFAULT_SPLIT))
         self.noise = "operating-system entropy" if seed is None else "seeded: tests only, no guarantee"
         self.rng = np.random.default_rng(seed)
+        self.public_bins = False  # True: numbers get bins from their bounds alone (the generator measures them)
         if self.zcdp:
             # one zCDP budget for the whole fit, converted once: half of delta for the conversion, half for the
             # category thresholds. Splitting epsilon first and converting each share would square the share
@@ -380,14 +381,47 @@ def numeric_state(budget: Budget, name: str, stats: dict, decimals: int, k: int,
                                _datetime_edges(scale) if datetime else _log_edges())
         lo, hi = found if found is not None else (0.0, 0.0)
     lo, hi = float(np.floor(lo)), float(np.ceil(hi))
-    pseudo, null = private_shape(budget, f"{name}.histogram", counts, stats["n_null"], lo, hi)
+    edges = None
+    if budget.public_bins:
+        edges = public_edges(lo, hi)
+        # each edge 10 times: NumericCodec.reduce takes len // 10 bins at these quantiles, which are the edges
+        pseudo, null = pd.Series(10, index=edges, dtype=np.int64), private_nulls(budget, name, stats["n_null"])
+    else:
+        pseudo, null = private_shape(budget, f"{name}.histogram", counts, stats["n_null"], lo, hi)
     codec = NumericCodec(decimals=decimals, k=1, bounds=(lo / scale, hi / scale), max_heaps=0, units=[1],
                          max_bins=DP_BINS, fine=DP_FINE)
     codec.reduce({"n_null": null, "values": pseudo})
+    if edges is not None and len(codec.edges_) == len(edges):
+        # the values are whole units: a bin [a, b) of integers is [a - 1/2, b - 1/2) of reals, so values
+        # drawn uniformly inside it round back into it (edges at integers would send half of a bin's
+        # draws to the next integer: a column of mostly zeros would decode to half ones)
+        half = edges.astype(float) - 0.5
+        half[0], half[-1] = lo - 0.5, hi + 0.5
+        codec.edges_ = half
     codec.k = k
     if len(codec.edges_) - 1 <= DP_FEW_BINS:
         codec.fine = 8
     return codec.to_dict()
+
+
+def public_edges(lo: float, hi: float, bins: int = DP_BINS) -> np.ndarray:
+    """Bin edges (whole units) fixed by the (released or declared) bounds alone: one bin per integer when the range holds at most ``bins`` integers, else ``bins`` cells even in
+    asinh(x / s) (skewed columns keep resolution near zero). Used when the generator measures the 1-way
+    marginal of the bins itself (dp-marginals): a shape histogram would pay twice for the same counts."""
+    if hi - lo + 1 <= bins:
+        edges = np.arange(lo, hi + 2, dtype=float)
+    else:
+        s = max((hi - lo) / 200.0, 1.0)
+        edges = np.sinh(np.linspace(np.arcsinh(lo / s), np.arcsinh(hi / s), bins + 1)) * s
+        edges[0], edges[-1] = lo, hi
+    return np.unique(np.round(edges).astype(np.int64))
+
+
+def private_nulls(budget: Budget, name: str, n_null: int) -> int:
+    """The number of missing values, with Gaussian noise; 0 (no null token) unless clearly above noise."""
+    noisy = float(gaussian(budget, f"{name}.nulls", np.array([float(n_null)]))[0])
+    sigma = budget.sigma_unit / math.sqrt(UNIT_WEIGHTS["nulls"])
+    return int(round(noisy)) if noisy > 3 * sigma else 0
 
 
 def decimals_needed(values: np.ndarray, max_decimals: int = 8) -> np.ndarray:
@@ -418,7 +452,7 @@ def private_decimals(budget: Budget, name: str, values: np.ndarray, max_decimals
 
 
 # -- the statistics step of a table (between TableEncoder.analyse and reduce) -------------------------------
-def plan_units(schema) -> tuple[float, int]:
+def plan_units(schema, public_bins: bool = False) -> tuple[float, int]:
     """(planned units of rho, thresholded category histograms) of the statistics block for ``schema``: each
     release costs its ``UNIT_WEIGHTS``: the row count, a histogram per categorical column, bounds and a shape
     per number or date (the shape only when the schema declares bounds), decimals per float column. Kinds come from the public schema, so the plan itself costs nothing."""
@@ -434,7 +468,7 @@ def plan_units(schema) -> tuple[float, int]:
             units += w["categories"]
             keys += 0 if col.options.get("categories") else 1
         elif col.kind in (Kind.NUMERIC, Kind.DATETIME):
-            units += w["histogram"] + (0 if col.options.get("bounds") else w["bounds"])
+            units += (w["nulls"] if public_bins else w["histogram"]) + (0 if col.options.get("bounds") else w["bounds"])
         if col.kind == Kind.NUMERIC and "decimals" in col.options and col.options["decimals"] is None:
             units += w["decimals"]  # decimals to release (schema inferred from dtypes only)
     return units, keys
