@@ -205,7 +205,8 @@ def previous_audit() -> str:
     if start < 0 or end < start:
         return ""
     block = text[start:end].strip()
-    note = "(not rerun by this command: kept from the previous run)"
+    note = ("(not rerun by this command: kept from the previous run, made before the statistics block and "
+            "dp-marginals changed)")
     return block if note in block else block.replace("\n", f" {note}\n", 1)
 
 
@@ -219,10 +220,12 @@ def write(util, aud, cpu, argv, old_audit=""):
              "in zCDP, 30% of rho for these statistics, 70% for the generator; argn: 20% / 80% of epsilon). "
              "**data dictionary**: categories, bounds and decimals of every column declared in a schema (read from "
              "the whole public table, train + holdout, as a challenge's published schema would be); then the "
-             "statistics block only releases the row count and a shape histogram per number. **categories from "
+             "statistics block only releases the row count and a null count per number (bins follow from the "
+             "declared bounds). **categories from "
              "data**: smartnoise's transformer reads each categorical column's categories from the training data "
              "without a mechanism (its behaviour when none are given) and spends 30% of epsilon on the bounds of "
-             "numbers (columns with more than 20 distinct values; the rest are categorical).",
+             "numbers (columns with more than 20 distinct values; the rest are categorical). One fit per row "
+             "(noise from the operating system): single draws, not averages.",
              "", "### Utility (70/30 split; bivariate accuracy beside floor and holdout ceiling; TSTR on the holdout)",
              "", "| table | generator | public | epsilon | bivariate | floor | ceiling | TSTR | TRTR | eps spent | CPU s |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]

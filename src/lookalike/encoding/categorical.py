@@ -62,6 +62,9 @@ class CategoricalCodec(FitByAnalysis):
             self._fit_shapes(rare)
         shaped = {v for v in rare.index if isinstance(v, str) and shape_of(v) in self._shape_index}
         self.has_rare_ = bool(len(rare) > len(shaped))
+        # under DP (privacy.dp.privatise) unreleased categories may hold most rows: the generator must be free
+        # to emit the rare token then, or every row would take the few released categories
+        self.rare_free_ = bool(stats.get("rare_free", False))
         return self
 
     def _code_like(self, rare: pd.Series) -> bool:
@@ -105,6 +108,8 @@ class CategoricalCodec(FitByAnalysis):
     @property
     def blocked_tokens(self) -> list[int]:
         """The rare token must not be generated while a frequent category can stand in for it."""
+        if getattr(self, "rare_free_", False):
+            return []
         return [self.rare_token] if self.rare_token is not None and self.cardinalities[0] > 1 else []
 
     def labels(self) -> tuple[list, list[float]]:
@@ -203,6 +208,7 @@ class CategoricalCodec(FitByAnalysis):
     def to_dict(self) -> dict:
         d = {"k": self.k, "categories": self.categories_, "weights": self.weights_,
              "has_null": self.has_null_, "has_rare": self.has_rare_, "shapes": self.shapes_,
+             "rare_free": getattr(self, "rare_free_", False),
              "shape_options": {"shapes": self.shapes, "min_code_share": self.min_code_share,
                                "seed": self.seed, "name": self.name}}
         return d
@@ -212,6 +218,7 @@ class CategoricalCodec(FitByAnalysis):
         c = cls(k=d["k"], **d.get("shape_options", {}))
         c.categories_, c.weights_ = list(d["categories"]), list(d["weights"])
         c.has_null_, c.has_rare_ = d["has_null"], d["has_rare"]
+        c.rare_free_ = bool(d.get("rare_free", False))
         c.shapes_ = list(d.get("shapes", []))
         return c
 

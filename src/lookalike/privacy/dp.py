@@ -3,13 +3,16 @@
 Unit of privacy: one row of the training table (add/remove neighbours). Relational and sequence tables are
 not covered yet; one entity would be the unit there.
 
-The total budget ``(epsilon, delta)`` is split by ``split`` (default ``DEFAULT_SPLIT``) into two blocks that
+The total budget ``(epsilon, delta)`` is split by ``split`` into two blocks. When the generator is itself
+zCDP (dp-marginals), the split is of rho (``ZCDP_SPLIT``): ``rho = rho_from(epsilon, delta / 2)``, the two
+blocks' rho add up and are converted once, and the other half of delta pays the category thresholds. For
+DP-SGD (argn, accounted in RDP by Opacus) the split is of epsilon and delta (``DEFAULT_SPLIT``) and the blocks
 compose sequentially (``eps = eps_statistics + eps_model``, ``delta = delta_statistics + delta_model``):
 
 - **statistics**: everything the codecs, the schema and the Synthesizer learn from the data. The block is
   run as zero-concentrated DP (Gaussian and exponential mechanisms, whose costs ``rho`` add up), then
-  converted to ``(eps, delta)``. ``rho`` is shared equally by the releases planned from the public schema
-  (``plan_units``). Half of the block's delta pays the conversion, half the key thresholds of the
+  converted to ``(eps, delta)``. ``rho`` is shared by the releases planned from the public schema
+  (``plan_units``), each weighted by ``UNIT_WEIGHTS``. Half of the block's delta pays the conversion, half the key thresholds of the
   stability-based histograms (categories).
 - **model**: the generator's own mechanism (DP-SGD with Opacus' RDP accountant for ``argn``; Gaussian
   measurements and exponential selection under zCDP for ``dp-marginals``).
@@ -511,7 +514,8 @@ def privatise(stats: dict, schema, budget: Budget) -> dict:
                 kept, null = stable_histogram(budget, f"{name}.categories", s["values"], s["n_null"], k)
             # the rare placeholder is always there: whether a table has rare categories is itself private
             values = pd.concat([kept, pd.Series([0], index=[RARE], dtype=np.int64)])
-            out["columns"][name] = {"n_null": null, "values": values}
+            # not declared: the rare token stands for every unreleased category and may hold most rows
+            out["columns"][name] = {"n_null": null, "values": values, "rare_free": not declared}
         elif col.kind == Kind.NUMERIC:
             decimals = int(col.options.get("decimals") or 0)
             bounds = col.options.get("bounds")
