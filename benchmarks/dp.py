@@ -235,6 +235,14 @@ def write(util, aud, cpu, argv, old_audit=""):
         lines.append(f"| {r['table']} | {gen} | {public or '-'} | {r['epsilon']:g} | {f(r['bivariate'])} | "
                      f"{f(r['floor'])} | {f(r['ceiling'])} | {f(r['tstr'])} | {f(r['trtr'])} | "
                      f"{r['epsilon_spent'] or '-'} | {r['cpu_s']} |")
+    ran = {(r["table"], r["generator"].partition(" | ")[0]) for r in util}
+    missing = sorted({f"{g} on {t}" for t in {r["table"] for r in util}
+                      for g in ("smartnoise MST", "smartnoise AIM") if (t, g) not in ran})
+    if missing and SMARTNOISE.exists():
+        lines += ["", "Not in the table (no finished run in the cache; smartnoise 1.0.8 with mbi 1.1.0, numbers "
+                      "binned by its transformer, took 41-160 CPU s per fit here): " + ", ".join(missing) + "."]
+    if not any(r["generator"].startswith("argn") for r in util):
+        lines += ["", "The DP flagship (argn with DP-SGD) was not rerun (`--argn-epochs 0`)."]
     if not SMARTNOISE.exists():
         lines += ["", "smartnoise-synth (MST, AIM) did not run: no venv at /work/venvs/smartnoise "
                       "(its pins, opacus<0.15 and mbi<2, could not be installed here)."]
