@@ -150,12 +150,28 @@ def _verbose(verbose: bool) -> bool:
 
 
 def _synthesizer(model: str, seed: int, max_epochs, max_time, schema: Optional[Path],
-                 model_params: Optional[dict] = None, verbose: bool = False, rare: Optional[str] = None):
+                 model_params: Optional[dict] = None, verbose: bool = False, rare: Optional[str] = None,
+                 dp: Optional[dict] = None):
     from lookalike.workflow import make_synthesizer
 
     _check_model(model)
     return make_synthesizer(model=model, seed=seed, max_epochs=max_epochs, max_time=max_time,
-                            schema=_read_schema(schema), model_params=model_params, verbose=verbose, rare=rare)
+                            schema=_read_schema(schema), model_params=model_params, verbose=verbose, rare=rare,
+                            dp=dp)
+
+
+DP_EPSILON_HELP = ("Fit with differential privacy at this epsilon (whole pipeline: statistics and generator; "
+                   "--model auto then means dp-marginals). Sampling costs no budget.")
+DP_DELTA_HELP = "Differential privacy's delta (with --dp-epsilon); must be below 1/rows."
+
+
+def _dp(epsilon: Optional[float], delta: float) -> Optional[dict]:
+    """--dp-epsilon/--dp-delta -> Synthesizer(dp=...), checked before any file is read."""
+    if epsilon is None:
+        return None
+    from lookalike.privacy.dp import check_dp
+
+    return check_dp({"epsilon": epsilon, "delta": delta})
 
 
 def _check_n(n: Optional[int]) -> None:
@@ -204,6 +220,8 @@ def fit(
     model_param: List[str] = typer.Option(None, "--model-param", metavar="KEY=VALUE", help=MODEL_PARAM_HELP),
     rare: Optional[str] = typer.Option(None, "--rare", help=RARE_HELP),
     verbose: bool = typer.Option(False, "--verbose", help=VERBOSE_HELP),
+    dp_epsilon: Optional[float] = typer.Option(None, "--dp-epsilon", help=DP_EPSILON_HELP),
+    dp_delta: float = typer.Option(1e-5, "--dp-delta", help=DP_DELTA_HELP),
     force: bool = typer.Option(False, "--force", help="Overwrite the output if it exists."),
 ):
     """Learn a table and save the model (weights and JSON only; no training rows)."""
@@ -211,7 +229,8 @@ def fit(
 
     params = parse_model_params(model_param)
     check_writable(output, force=force, formats=None)
-    syn = _synthesizer(model, seed, max_epochs, max_time, schema, params, _verbose(verbose), rare)
+    syn = _synthesizer(model, seed, max_epochs, max_time, schema, params, _verbose(verbose), rare,
+                       _dp(dp_epsilon, dp_delta))
     df = read_table(data)
     started = time.perf_counter()
     with progress_bar("fitting") as update:
@@ -270,6 +289,8 @@ def synth(
     model_param: List[str] = typer.Option(None, "--model-param", metavar="KEY=VALUE", help=MODEL_PARAM_HELP),
     rare: Optional[str] = typer.Option(None, "--rare", help=RARE_HELP),
     verbose: bool = typer.Option(False, "--verbose", help=VERBOSE_HELP),
+    dp_epsilon: Optional[float] = typer.Option(None, "--dp-epsilon", help=DP_EPSILON_HELP),
+    dp_delta: float = typer.Option(1e-5, "--dp-delta", help=DP_DELTA_HELP),
     force: bool = typer.Option(False, "--force", help="Overwrite the output if it exists."),
 ):
     """Fit and sample in one step."""
@@ -278,6 +299,7 @@ def synth(
 
     _check_n(n)
     params = parse_model_params(model_param)
+    dp = _dp(dp_epsilon, dp_delta)
     check_writable(output, force=force)
     if report:
         check_writable(report, force=force, formats={".html": "HTML"})
@@ -294,22 +316,26 @@ def synth(
         result = synthesize(df, n=rows, output=output, force=force, model=model, seed=seed, max_epochs=max_epochs,
                             max_time=max_time, schema=loaded, model_params=params, target=target,
                             holdout_share=HOLDOUT_SHARE if report else None, report=False,
-                            verbose=_verbose(verbose), progress=update, rare=rare)
+                            verbose=_verbose(verbose), progress=update, rare=rare, dp=dp)
     out.print(f"synthetic data ({rows:,} rows) written to [bold]{output}[/bold]")
     _say_auto(model, result.synthesizer)
+    if dp:
+        out.print(f"differential privacy: epsilon {result.synthesizer.dp_['epsilon_spent']:.4g} of {dp['epsilon']:g}, "
+                  f"delta {dp['delta']:g}; sampling costs no budget")
     if report:
-        _write_report(result.train, read_table(output), result.holdout, target, report, force)
+        _write_report(result.train, read_table(output), result.holdout, target, report, force,
+                      dp=getattr(result.synthesizer, "dp_", None))
 
 
 HOLDOUT_SHARE = 0.2
 """Share of the real rows `synth --report` and `demo` keep away from training to judge against."""
 
 
-def _write_report(train, synthetic, holdout, target, path: Path, force: bool):
+def _write_report(train, synthetic, holdout, target, path: Path, force: bool, dp: Optional[dict] = None):
     from lookalike.workflow import judge, summary
 
     with console.status("judging fidelity, utility and privacy ..."):
-        rep = judge(train, synthetic, holdout, target)
+        rep = judge(train, synthetic, holdout, target, **({"dp": dp} if dp else {}))
     rep.to_html(path, force=force)
     m = summary(rep)
 

@@ -188,10 +188,11 @@ class RuleSet:
         else:
             raise LookalikeError(f"rule {r}: unknown type {t!r}; use inequality, range, combination, formula or unique")
 
-    def fit(self, df: pd.DataFrame, k: int = 5) -> "RuleSet":
-        """Learn combination lookups from values seen in at least k rows (protected like categories)."""
+    def fit(self, df: pd.DataFrame, k: int = 5, learn: bool = True) -> "RuleSet":
+        """Learn combination lookups from values seen in at least k rows (protected like categories).
+        ``learn=False`` (differential privacy) learns nothing: combination rules are then not enforced."""
         self.lookups_ = {}
-        for i, r in enumerate(self.rules):
+        for i, r in enumerate(self.rules if learn else []):
             if r["type"] == "combination":
                 a, b = r["columns"]
                 counts = df.groupby([a, b], dropna=True).size().reset_index(name="n")

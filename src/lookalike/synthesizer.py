@@ -33,7 +33,7 @@ BATCH_ROWS = 100_000
 Progress = Callable[[float, str], None]
 log = logging.getLogger(__name__)
 _PARAMS = ("model", "seed", "max_epochs", "max_time", "schema", "value_protection", "k", "verbose", "model_params",
-           "rare")
+           "rare", "dp")
 RARE_CHOICES = ("generate", "placeholder", "drop")
 
 
@@ -52,7 +52,7 @@ class Synthesizer:
     def __init__(self, model: str = "auto", seed: int = 0, max_epochs: int | None = None,
                  max_time: float | None = None, schema: TableSchema | dict | str | Path | None = None,
                  value_protection: bool = True, k: int = 5, verbose: bool = False,
-                 model_params: dict[str, Any] | None = None, rare: str | None = None):
+                 model_params: dict[str, Any] | None = None, rare: str | None = None, dp: dict | None = None):
         self.model = model
         self.seed = seed
         self.max_epochs = max_epochs
@@ -63,8 +63,20 @@ class Synthesizer:
         self.verbose = verbose
         self.model_params = model_params
         self.rare = rare
-        model_class(model)  # unknown names fail here, before any work
+        self.dp = dp
         _check_rare(rare)
+        model_class(self._model_name())  # unknown names fail here, before any work
+        if dp is not None:
+            from lookalike.privacy.dp import check_dp
+
+            check_dp(dp)
+            if not getattr(model_class(self._model_name()), "supports_dp", False):
+                raise LookalikeError(f"model '{self._model_name()}' has no differentially private training; "
+                                     "use model='dp-marginals' or 'argn' with dp")
+
+    def _model_name(self) -> str:
+        """'auto' under differential privacy is dp-marginals (the better choice at small epsilon)."""
+        return "dp-marginals" if self.model == "auto" and self.dp is not None else self.model
 
     # -- scikit-learn's estimator contract (sklearn.base.clone works) ------------------------------
     def get_params(self, deep: bool = True) -> dict[str, Any]:
@@ -93,6 +105,9 @@ class Synthesizer:
                 f"the table has {len(df)} rows; at least {min_rows} are needed to learn from it while keeping "
                 f"every value that appears in fewer than {self.k} rows private")
         df = df.copy(deep=False)  # never mutate the caller's table (columns may be replaced below, not edited)
+        if self.dp is not None:
+            return self._fit_dp(df, progress)
+        self.dp_ = None
         self.schema_ = self._resolve_schema(df)
         if df.attrs.get("csv_dialect") and not self.schema_.dialect:  # read from CSV: write samples back alike
             self.schema_.dialect = dict(df.attrs["csv_dialect"])  # schema_ is our own copy (_resolve_schema)
@@ -128,6 +143,69 @@ class Synthesizer:
         if dropped:
             log.warning("model auto picked %s, which has no setting %s; ignored", name, ", ".join(map(repr, dropped)))
         return {k: v for k, v in self.model_params.items() if k in accepted} or None
+
+    def _fit_dp(self, df: pd.DataFrame, progress: Progress | None) -> "Synthesizer":
+        """Differentially private fit (see ``lookalike.privacy.dp``): every check first, then every statistic
+        through a mechanism charged to the budget, then the generator's own private training."""
+        from lookalike.privacy import dp as privacy
+        from lookalike.schema.infer import public_schema
+
+        settings = privacy.check_dp(self.dp)
+        privacy.check_rows(settings, len(df))
+        name = self._model_name()
+        zcdp = bool(getattr(model_class(name), "dp_zcdp", False))  # the generator composes in zCDP (dp-marginals)
+        budget = privacy.Budget(settings, seed=self.dp.get("noise_seed") if isinstance(self.dp, dict) else None,
+                                zcdp=zcdp)
+        params = dict(self.model_params or {})
+        if zcdp:
+            params.update({"dp_epsilon": self.dp["epsilon"], "dp_delta": budget.delta / 2, "dp_rho": budget.rho_model})
+        else:
+            params.update({"dp_epsilon": budget.eps_model, "dp_delta": budget.delta_model})
+        # the generator's noise: secret (OS entropy), never the public ``seed``, unless a test fixes it
+        params["dp_noise_seed"] = self.dp.get("noise_seed", int(np.random.SeedSequence().generate_state(1)[0]))
+        epochs = self.max_epochs
+        if name == "argn" and epochs is None:
+            epochs = model_class(name).DP_DEFAULT_EPOCHS
+        model = make_model(name, seed=self.seed, max_epochs=epochs, max_time=self.max_time, verbose=self.verbose,
+                           params=params)
+        if hasattr(model, "dp_plan"):
+            model.dp_plan(len(df))  # a budget too small for the epochs fails here, before any work
+        declared = self.schema is not None
+        schema = self._resolve_schema(df) if declared else public_schema(df, k=self.k)
+        if not self.value_protection:
+            schema.value_protection = {"enabled": False, "k": 1}
+        budget.public_bins = bool(getattr(model, "dp_measures_marginals", False))
+        budget.plan(*privacy.plan_units(schema, budget.public_bins))
+        for col in schema.columns:  # decimals of float columns (only when inferred from the dtype)
+            if "decimals" in col.options and col.options["decimals"] is None:
+                col.options["decimals"] = privacy.private_decimals(budget, col.name, self._floats(df[col.name]))
+        if df.attrs.get("csv_dialect") and not schema.dialect:
+            schema.dialect = dict(df.attrs["csv_dialect"])
+        self.schema_ = schema
+        if progress:
+            progress(0.02, "encoding columns (differentially private statistics)")
+        self.rules_ = RuleSet(schema.rules, schema).fit(df, k=schema.k, learn=False)
+        self.encoder_ = TableEncoder(schema, seed=self.seed).fit(df, dp=budget)
+        self.n_rows_ = privacy.noisy_rows(budget, len(df))
+        tokens = self.encoder_.encode(df)
+        if not self.encoder_.cardinalities_:
+            raise LookalikeError("under differential privacy at least one column must be learned")
+        if hasattr(model, "dp_rows"):
+            model.dp_rows = self.n_rows_
+        sub = (lambda f, msg: progress(0.05 + 0.95 * f, msg)) if progress else None
+        model.fit(tokens, self.encoder_.cardinalities_, self.encoder_.groups_, progress=sub)
+        self.model_ = model
+        self.model_reason_ = (f"asked for '{name}' under differential privacy" if self.model != "auto" else
+                              "auto under differential privacy: dp-marginals, the better choice at small epsilon")
+        budget.model_entry = dict(model.dp_record_)
+        self.dp_ = budget.record()
+        self.dp_["schema"] = "declared (public)" if declared else "from column names and dtypes (public) only"
+        self.columns_ = list(df.columns)
+        return self
+
+    @staticmethod
+    def _floats(s: pd.Series) -> np.ndarray:
+        return pd.to_numeric(s, errors="coerce").to_numpy(float)
 
     def _resolve_schema(self, df: pd.DataFrame) -> TableSchema:
         schema = self.schema
@@ -376,7 +454,8 @@ class Synthesizer:
             "format": FORMAT, "format_version": FORMAT_VERSION, "lookalike_version": __version__,
             "params": {"model": self.model, "seed": self.seed, "max_epochs": self.max_epochs,
                        "max_time": self.max_time, "value_protection": self.value_protection, "k": self.k,
-                       "model_params": self.model_params, "rare": self.rare},
+                       "model_params": self.model_params, "rare": self.rare, "dp": self.dp},
+            "dp": getattr(self, "dp_", None),
             "model_name": self.model_.name, "model_reason": getattr(self, "model_reason_", None),
             "n_rows": self.n_rows_, "columns": self.columns_,
             "schema": self.schema_.to_dict(), "encoder": enc_cfg, "model": model_cfg,
@@ -418,6 +497,7 @@ class Synthesizer:
         syn.rules_ = RuleSet.from_state(meta["rules"], syn.schema_)
         syn.n_rows_, syn.columns_ = meta["n_rows"], meta["columns"]
         syn.model_reason_ = meta.get("model_reason") or f"asked for '{meta['model_name']}'"
+        syn.dp_ = meta.get("dp")
         return syn
 
 

@@ -93,20 +93,23 @@ def stage_spans(judging: bool = False) -> dict[str, tuple[float, float]]:
 def make_synthesizer(*, model: str = "auto", seed: int = 0, max_epochs: int | None = None,
                      max_time: float | None = None, schema: "TableSchema | dict | str | Path | None" = None,
                      model_params: dict[str, Any] | None = None, verbose: bool = False,
-                     rare: str | None = None) -> "Synthesizer":
+                     rare: str | None = None, dp: dict | None = None) -> "Synthesizer":
     """An unfitted Synthesizer from the workflow's settings (``model_params`` go to the generator; ``rare``:
-    what a category's tail becomes, see ``Synthesizer``)."""
+    what a category's tail becomes, see ``Synthesizer``; ``dp``: differential privacy,
+    ``{"epsilon": 1.0, "delta": 1e-5}``)."""
     from lookalike.synthesizer import Synthesizer
 
     return Synthesizer(model=model, seed=seed, max_epochs=max_epochs, max_time=max_time, schema=schema,
-                       verbose=verbose, model_params=dict(model_params) if model_params else None, rare=rare)
+                       verbose=verbose, model_params=dict(model_params) if model_params else None, rare=rare,
+                       dp=dict(dp) if dp is not None else None)
 
 
 def synthesize(df: pd.DataFrame, *, n: int | None = None, output: str | Path | None = None, force: bool = False,
                model: str = "auto", seed: int = 0, max_epochs: int | None = None, max_time: float | None = None,
                schema: "TableSchema | dict | str | Path | None" = None, model_params: dict[str, Any] | None = None,
                holdout_share: float | None = None, target: str | None = None, report: bool | None = None,
-               verbose: bool = False, progress: Progress | None = None, rare: str | None = None) -> SynthesisResult:
+               verbose: bool = False, progress: Progress | None = None, rare: str | None = None,
+               dp: dict | None = None) -> SynthesisResult:
     """Split off a holdout (when ``holdout_share`` is set), fit, sample and judge: the whole workflow.
 
     n: rows to generate (default: as many as the rows trained on). output: a .csv or .parquet path to stream
@@ -116,7 +119,8 @@ def synthesize(df: pd.DataFrame, *, n: int | None = None, output: str | Path | N
     the same result. holdout_share: share of rows kept away from training to judge against (0.2 is a good
     choice; None trains on every row). target: the column the report's utility test predicts.
     report: whether to evaluate the result (default: when there is a holdout). rare: what a category's tail
-    becomes (generate, placeholder or drop; None: as the schema says, else generate).
+    becomes (generate, placeholder or drop; None: as the schema says, else generate). dp: fit with differential
+    privacy (``{"epsilon": 1.0, "delta": 1e-5}``); the report then records the budget.
     """
     if not isinstance(df, pd.DataFrame):
         raise LookalikeError(f"synthesize expects a pandas DataFrame, got {type(df).__name__}")
@@ -127,7 +131,7 @@ def synthesize(df: pd.DataFrame, *, n: int | None = None, output: str | Path | N
     judging = holdout_share is not None if report is None else bool(report)
     spans = stage_spans(judging)
     syn = make_synthesizer(model=model, seed=seed, max_epochs=max_epochs, max_time=max_time, schema=schema,
-                           model_params=model_params, verbose=verbose, rare=rare)
+                           model_params=model_params, verbose=verbose, rare=rare, dp=dp)
     train, holdout = split_holdout(df, holdout_share, seed) if holdout_share is not None else (df, None)
 
     started = time.perf_counter()
@@ -148,7 +152,8 @@ def synthesize(df: pd.DataFrame, *, n: int | None = None, output: str | Path | N
     if judging:
         started = time.perf_counter()
         judged = synthetic if synthetic is not None else _read_back(path)
-        result.report = judge(train, judged, holdout, target, progress=_stage(progress, "judging", spans))
+        result.report = judge(train, judged, holdout, target, progress=_stage(progress, "judging", spans),
+                              **({"dp": syn.dp_} if getattr(syn, "dp_", None) else {}))
         result.judge_seconds = time.perf_counter() - started
         result.summary = summary(result.report)
     if progress is not None:

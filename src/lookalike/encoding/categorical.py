@@ -81,8 +81,15 @@ class CategoricalCodec(FitByAnalysis):
         rare = counts[counts < self.k]
         text = bool(len(counts)) and all(isinstance(v, str) for v in counts.index)
         mode = self.rare if text or self.rare == "drop" else "drop"  # numbers: no words, no placeholder
+        # under DP (privacy.dp.privatise) unreleased categories may hold most rows: the generator must be free
+        # to emit the rare token then, or every row would take the few released categories; shapes and pools
+        # would read values no mechanism released, so the tail is handled as ``drop`` with the token allowed
+        self.rare_free_ = bool(stats.get("rare_free", False))
+        if self.rare_free_:
+            mode = "drop"
         self.shapes_: list[dict] = []
-        if mode != "placeholder" and self.shapes and len(rare) >= self.k and self._code_like(rare):
+        if mode != "placeholder" and not self.rare_free_ and self.shapes and len(rare) >= self.k \
+                and self._code_like(rare):
             self._fit_shapes(rare)
         real = seed = None
         if mode != "drop" or self.shapes_:
@@ -151,7 +158,7 @@ class CategoricalCodec(FitByAnalysis):
     @property
     def blocked_tokens(self) -> list[int]:
         """With ``drop``, the rare token must not be generated while a frequent category can stand in for it."""
-        if getattr(self, "rare_mode_", "drop") != "drop":
+        if getattr(self, "rare_mode_", "drop") != "drop" or getattr(self, "rare_free_", False):
             return []
         return [self.rare_token] if self.rare_token is not None and self.cardinalities[0] > 1 else []
 
@@ -259,7 +266,7 @@ class CategoricalCodec(FitByAnalysis):
     def to_dict(self) -> dict:
         d = {"k": self.k, "categories": self.categories_, "weights": self.weights_,
              "has_null": self.has_null_, "has_rare": self.has_rare_, "shapes": self.shapes_,
-             "rare_mode": self.rare_mode_, "pool": self.pool_,
+             "rare_mode": self.rare_mode_, "pool": self.pool_, "rare_free": getattr(self, "rare_free_", False),
              "shape_options": {"shapes": self.shapes, "min_code_share": self.min_code_share,
                                "seed": self.seed, "name": self.name, "rare": self.rare,
                                "placeholder": self.placeholder}}
@@ -270,6 +277,7 @@ class CategoricalCodec(FitByAnalysis):
         c = cls(k=d["k"], **d.get("shape_options", {}))
         c.categories_, c.weights_ = list(d["categories"]), list(d["weights"])
         c.has_null_, c.has_rare_ = d["has_null"], d["has_rare"]
+        c.rare_free_ = bool(d.get("rare_free", False))
         c.shapes_ = list(d.get("shapes", []))
         c.rare_mode_, c.pool_ = d.get("rare_mode", "drop"), list(d.get("pool", []))
         return c

@@ -32,15 +32,22 @@ class TableEncoder:
         self.seed = seed
 
     # -- fit: analyse (the only step that reads data), then reduce -----------------------------------
-    def fit(self, df: pd.DataFrame) -> "TableEncoder":
-        return self.reduce(self.analyse(df))
+    def fit(self, df: pd.DataFrame, dp=None) -> "TableEncoder":
+        """``dp``: a ``lookalike.privacy.dp.Budget``. Under DP the exact statistics are replaced, in this one
+        place, by released ones (``dp.privatise``) before value protection and the codecs see them."""
+        if dp is None:
+            return self.reduce(self.analyse(df))
+        from lookalike.privacy.dp import privatise
 
-    def analyse(self, df: pd.DataFrame) -> dict:
-        """Every column's statistics (see ``encoding.base``), plus which numbers are learned as differences."""
+        return self.reduce(privatise(self.analyse(df, relative=False), self.schema, dp))
+
+    def analyse(self, df: pd.DataFrame, relative: bool = True) -> dict:
+        """Every column's statistics (see ``encoding.base``), plus which numbers are learned as differences
+        (``relative=False``: none, as under differential privacy)."""
         missing = [c for c in self.schema.names if c not in df.columns]
         if missing:
             raise LookalikeError(f"the schema names columns the data lacks: {missing}")
-        relative = relative_pairs(df, self.schema, self._prepare)
+        relative = relative_pairs(df, self.schema, self._prepare) if relative else {}
         stats: dict = {"relative": relative, "columns": {}}
         for col in self.schema.columns:
             try:
@@ -68,6 +75,10 @@ class TableEncoder:
                 self.pii_[col.name] = (col.options.get("pii"), column_stats["format"])
                 continue
             try:
+                if "state" in column_stats:  # learnt under DP from released statistics (privacy.dp.privatise)
+                    by_type = {c.__name__: c for c in CODECS.values()}
+                    self.codecs_[col.name] = by_type[column_stats["type"]].from_dict(column_stats["state"])
+                    continue
                 self.codecs_[col.name] = self._make_codec(col, self.relative_).reduce(column_stats)
             except LookalikeError:
                 raise

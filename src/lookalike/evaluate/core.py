@@ -14,7 +14,7 @@ from lookalike.evaluate import discriminator, fairness, fidelity, granularity, p
 from lookalike.evaluate.prepare import (CATEGORICAL, NUMERIC, TAIL_NOTE, Binner, _as_text, canonical,
                                         check_columns, evaluation_kind, infer_columns, sample_rows)
 from lookalike.schema.columns import TableSchema
-from lookalike.evaluate.report import EvaluationReport
+from lookalike.evaluate.report import EvaluationReport, to_plain
 
 MAX_PAIRS = 1000
 MAX_TRIPLES = 300
@@ -25,7 +25,8 @@ MAX_PLOTTED_COLUMNS = 60
 
 def evaluate(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame | None = None,
              target: str | None = None, sensitive: str | None = None, seed: int = 0, max_rows: int = 50_000,
-             positive_class=None, n_threads: int = 1, schema: TableSchema | dict | None = None) -> EvaluationReport:
+             positive_class=None, n_threads: int = 1, schema: TableSchema | dict | None = None,
+             dp: dict | None = None) -> EvaluationReport:
     """Measure fidelity, granularity, utility, privacy and (with ``sensitive``) fairness of ``synthetic``.
 
     train: the real rows the generator learned from. holdout: real rows it never saw (strongly recommended:
@@ -37,11 +38,18 @@ def evaluate(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame
     schema: the fitted schema (e.g. ``Synthesizer.schema_``) to measure columns by; columns it does not
     describe, or all without it, get their kind from schema inference on ``train``. Numbers and dates become
     numeric and datetime; every other kind is compared as labels (see ``prepare.evaluation_kind``).
+    dp: the differential-privacy record of the fit (``Synthesizer.dp_``), shown as given: mechanisms,
+    epsilon, delta and the budget split (evaluation reaches no generator, so it comes in as data).
     """
     if isinstance(schema, dict):
         schema = TableSchema.from_dict(schema)
     with threadpool_limits(limits=n_threads):
-        return _evaluate(train, synthetic, holdout, target, sensitive, seed, max_rows, positive_class, schema)
+        report = _evaluate(train, synthetic, holdout, target, sensitive, seed, max_rows, positive_class, schema)
+    if dp:
+        report.details["dp"] = to_plain(dp)
+        report.metrics.update(to_plain({"dp_epsilon": dp.get("epsilon"), "dp_delta": dp.get("delta"),
+                                        "dp_epsilon_spent": dp.get("epsilon_spent")}))
+    return report
 
 
 def _evaluate(train, synthetic, holdout, target, sensitive, seed, max_rows, positive_class,

@@ -19,6 +19,7 @@ REGISTRY: dict[str, tuple[str, str] | type] = {
     "diffusion": ("lookalike.models.diffusion", "MaskedDiffusion"),
     "gan": ("lookalike.models.gan", "CTGAN"),
     "vae": ("lookalike.models.vae", "TVAE"),
+    "dp-marginals": ("lookalike.models.dp_marginals", "DPMarginals"),
 }
 
 

@@ -165,6 +165,24 @@ class _Net(nn.Module):
                                             reduction="sum")
         return total / n
 
+    def forward(self, x: torch.Tensor, order_keys: torch.Tensor) -> torch.Tensor:
+        """The same loss as :meth:`loss` without embedding_bag or dropout, so that ``torch.func.vmap`` can take
+        per-row gradients of it (DP-SGD). Memory grows with rows x sub-columns^2 x hidden: call it per row."""
+        s = self.n_sub
+        keys = order_keys[:, self.group_of]
+        visible = (keys[:, None, :] < keys[:, :, None]) | self.within[None]  # (n, head, input)
+        table = self.tables()  # (tokens, head, hidden)
+        rows = table[self.offsets[None, :] + x]  # (n, input, head, hidden)
+        pre = torch.einsum("nji,nijh->njh", visible.to(table.dtype), rows)
+        h = self._deep(F.relu(pre + self.first_bias), slice(None), False)
+        total = 0.0
+        for b in range(len(self.bucket_members)):
+            members = getattr(self, f"members_{b}")
+            logits = torch.einsum("bkh,khc->bkc", h[:, members], self.out_w[b]) + self.out_b[b]
+            total = total + F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, members].reshape(-1),
+                                            reduction="sum")
+        return total / x.shape[0] if s else total
+
     @torch.no_grad()
     def head_tables(self) -> torch.Tensor:
         """(heads, tokens, hidden): per head, what each input token adds to its pre-activation.
@@ -264,6 +282,12 @@ class ARGN:
     weight_decay: AdamW's decoupled weight decay.
     n_threads: torch intra-op threads during fit and sampling; None uses the machine's cores (at most 8).
         Results are identical for the same seed and thread count.
+    dp_epsilon, dp_delta: train with DP-SGD (per-row clipping to ``dp_max_grad_norm``, Gaussian noise,
+        Poisson sampling) for exactly ``max_epochs`` epochs, the noise calibrated with Opacus' RDP accountant
+        so that the planned steps spend exactly (dp_epsilon, dp_delta). No validation split, no early stopping,
+        no loss history, output biases start uniform. ``dp_rows``: the row count as released by a mechanism
+        (the Synthesizer passes its noisy count); None treats the true count as public.
+        ``dp_noise_seed``: tests only (a known seed makes the noise removable); None draws from the OS.
     """
 
     name = "argn"
@@ -274,7 +298,8 @@ class ARGN:
                  learning_rate: float | None = None, val_fraction: float = 0.1, patience: int = 3,
                  seed: int = 0, device: str = "auto", size: str = "auto", dropout: float = 0.25,
                  weight_decay: float = 0.01, tol: float = 0.002, n_threads: int | None = None,
-                 verbose: bool = False):
+                 verbose: bool = False, dp_epsilon: float | None = None, dp_delta: float | None = None,
+                 dp_max_grad_norm: float = 1.0, dp_rows: int | None = None, dp_noise_seed: int | None = None):
         self.max_epochs = max_epochs
         self.max_time = max_time
         self.batch_size = batch_size
@@ -289,6 +314,11 @@ class ARGN:
         self.tol = tol
         self.n_threads = n_threads
         self.verbose = verbose
+        self.dp_epsilon = dp_epsilon
+        self.dp_delta = dp_delta
+        self.dp_max_grad_norm = dp_max_grad_norm
+        self.dp_rows = dp_rows
+        self.dp_noise_seed = dp_noise_seed
 
     # ---------------------------------------------------------------- helpers
     def _device(self) -> torch.device:
@@ -329,6 +359,8 @@ class ARGN:
         n = tokens.shape[0]
         if n < 2:
             raise LookalikeError(f"ARGN needs at least 2 training rows, got {n}")
+        if self.dp_epsilon is not None:
+            return self._fit_dp(tokens, cards, groups, progress, start)
 
         device = self._device()
         rng = np.random.default_rng(self.seed)
@@ -414,6 +446,127 @@ class ARGN:
         self.groups_ = groups
         self.size_ = size
         self.history_ = history
+        self.fit_seconds_ = time.monotonic() - start
+        if progress is not None:
+            progress(1.0, "trained")
+        return self
+
+    # ---------------------------------------------------------------- DP-SGD
+    supports_dp = True
+    DP_DEFAULT_EPOCHS = 10
+    MAX_NOISE_MULTIPLIER = 20.0
+    """Beyond this noise the gradients carry almost no signal: the budget is too small for the epochs asked."""
+
+    def dp_plan(self, n_rows: int) -> dict:
+        """Batch, Poisson sample rate, steps and noise multiplier for DP-SGD; an error before any work when the
+        budget cannot pay for ``max_epochs`` epochs."""
+        from opacus.accountants import RDPAccountant
+        from opacus.accountants.utils import get_noise_multiplier
+
+        eps, delta = float(self.dp_epsilon), float(self.dp_delta or 1e-5)
+        if eps <= 0 or not 0 < delta < 1:
+            raise LookalikeError(f"ARGN: DP needs epsilon > 0 and delta in (0, 1), got {eps}, {delta}")
+        epochs = int(self.max_epochs)
+        if epochs < 1:
+            raise LookalikeError(f"ARGN: DP needs max_epochs >= 1, got {epochs}")
+        batch = self.batch_size or int(np.clip(2 ** round(math.log2(max(n_rows, 1) / 10)), 64, 512))
+        batch = max(1, min(batch, n_rows))
+        rate = batch / n_rows
+        steps = epochs * max(1, round(1 / rate))
+        try:
+            sigma = get_noise_multiplier(target_epsilon=eps, target_delta=delta, sample_rate=rate, steps=steps,
+                                         accountant="rdp", epsilon_tolerance=0.002 * eps)
+        except ValueError:
+            sigma = math.inf
+        if sigma > self.MAX_NOISE_MULTIPLIER:
+            raise LookalikeError(
+                f"ARGN: epsilon {eps:g} is too small for {epochs} epochs of DP-SGD on {n_rows:,} rows (noise "
+                f"multiplier {sigma:.3g} > {self.MAX_NOISE_MULTIPLIER:g}); ask for fewer epochs (max_epochs), a "
+                f"larger epsilon, or use model='dp-marginals'")
+        accountant = RDPAccountant()
+        accountant.history = [(sigma, rate, steps)]
+        return {"mechanism": "DP-SGD (per-row clipping, Gaussian noise, Poisson sampling)",
+                "accountant": "opacus RDP", "epsilon": float(accountant.get_epsilon(delta)), "target_epsilon": eps,
+                "delta": delta, "noise_multiplier": float(sigma), "max_grad_norm": float(self.dp_max_grad_norm),
+                "sample_rate": rate, "expected_batch": batch, "epochs": epochs, "steps": int(steps),
+                "rows": "released by a mechanism" if self.dp_rows is not None else "treated as public"}
+
+    def _fit_dp(self, tokens, cards, groups, progress, start) -> "ARGN":
+        from torch.func import functional_call, grad, vmap
+
+        from lookalike.privacy.dp import release
+
+        n = len(tokens)
+        n_public = int(self.dp_rows or n)
+        plan = self.dp_plan(n_public)
+        size = self._resolved_size(n_public)
+        hidden, extra = _SIZES[size]
+        uniform = [np.full(c, -math.log(c)) for c in cards]  # no token frequencies: they are data
+        device = self._device()
+        clip, sigma, rate = plan["max_grad_norm"], plan["noise_multiplier"], plan["sample_rate"]
+        lr = self.learning_rate or 1e-2 * math.sqrt(plan["expected_batch"] / 512)
+        steps_per_epoch = plan["steps"] // plan["epochs"]
+        secret = np.random.SeedSequence(self.dp_noise_seed).generate_state(1)[0]
+        with torch.random.fork_rng(devices=[]), torch_threads(self.n_threads):
+            torch.manual_seed(self.seed)
+            net = _Net(cards, groups, hidden, extra, 0.0, uniform).to(device)
+            opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=self.weight_decay)
+            buffers = {k: v for k, v in net.named_buffers()}
+            names = [k for k, _ in net.named_parameters()]
+
+            def row_loss(p, x, keys):
+                return functional_call(net, (p, buffers), (x.unsqueeze(0), keys.unsqueeze(0)))
+
+            per_row = vmap(grad(row_loss), in_dims=(None, 0, 0))
+            gen = torch.Generator().manual_seed(int(secret))  # sampling and noise: secret, not from ``seed``
+            x_all = torch.from_numpy(tokens).to(device)
+            history: list[dict] = []
+            out_of_time = False
+            done = 0
+            for epoch in range(plan["epochs"]):
+                for step in range(steps_per_epoch):
+                    idx = torch.nonzero(torch.rand(n, generator=gen) < rate).squeeze(1).to(device)
+                    keys = torch.rand(len(idx), len(groups), generator=gen).to(device)
+                    params = {k: v.detach() for k, v in net.named_parameters()}
+                    summed = {k: torch.zeros_like(v) for k, v in params.items()}
+                    for i in range(0, len(idx), 64):
+                        g = per_row(params, x_all[idx[i:i + 64]], keys[i:i + 64])
+                        norms = torch.sqrt(sum(g[k].flatten(1).pow(2).sum(1) for k in names))
+                        factor = (clip / (norms + 1e-6)).clamp(max=1.0)
+                        for k in names:
+                            summed[k] += torch.einsum("b,b...->...", factor, g[k])
+
+                    def noisy():
+                        return {k: ((summed[k] + torch.normal(0.0, sigma * clip, summed[k].shape, generator=gen)
+                                     .to(device)) / plan["expected_batch"]).cpu().numpy() for k in names}
+
+                    released = release("argn.dp_sgd_step", noisy)
+                    for k, p in net.named_parameters():
+                        p.grad = torch.from_numpy(np.asarray(released[k])).to(device)
+                    opt.step()
+                    done += 1
+                    if self.max_time is not None and time.monotonic() - start > self.max_time:
+                        out_of_time = True
+                        break
+                    if progress is not None:
+                        progress(done / plan["steps"], f"epoch {epoch + 1} (DP-SGD)")
+                history.append({"epoch": epoch + 1})
+                if out_of_time:
+                    break
+        if done < plan["steps"]:  # stopped early: spent less than planned
+            from opacus.accountants import RDPAccountant
+
+            accountant = RDPAccountant()
+            accountant.history = [(sigma, rate, done)]
+            plan["epsilon"] = float(accountant.get_epsilon(plan["delta"]))
+        plan["steps_done"] = done
+        net.eval()
+        self.net_ = net.cpu() if device.type != "cpu" else net
+        self.cardinalities_ = cards
+        self.groups_ = groups
+        self.size_ = size
+        self.history_ = history
+        self.dp_record_ = plan
         self.fit_seconds_ = time.monotonic() - start
         if progress is not None:
             progress(1.0, "trained")
@@ -532,6 +685,7 @@ class ARGN:
             "params": {k: getattr(self, k) for k in ("max_epochs", "max_time", "batch_size", "learning_rate",
                                                      "val_fraction", "patience", "seed", "device", "size",
                                                      "dropout", "weight_decay", "tol", "n_threads", "verbose")},
+            **({"dp": self.dp_record_} if getattr(self, "dp_record_", None) else {}),
             "cardinalities": self.cardinalities_,
             "groups": self.groups_,
             "size_": self.size_,
@@ -558,4 +712,6 @@ class ARGN:
         model.groups_ = [[int(j) for j in g] for g in groups]
         model.size_ = config["size_"]
         model.history_ = config.get("history", [])
+        if config.get("dp"):
+            model.dp_record_ = config["dp"]
         return model

@@ -56,6 +56,30 @@ def infer_schema(df: pd.DataFrame, k: int = 5, source: str = "table", detect_rul
     return schema
 
 
+def public_schema(df: pd.DataFrame, k: int = 5) -> TableSchema:
+    """The schema that differential privacy may use without a schema file: it reads column names and pandas
+    dtypes only, never values. Booleans, datetimes and numbers by dtype (integers with 0 decimals, floats with
+    ``decimals: None``, to be released by a mechanism); every other column is categorical. No ids, PII, text,
+    constants or rules: those must be declared in a schema file to be used under DP."""
+    if df.shape[1] == 0:
+        raise LookalikeError("table: the table has no columns")
+    columns = []
+    for name in df.columns:
+        dtype = str(df[name].dtype)
+        s = df[name]
+        if pd.api.types.is_bool_dtype(s.dtype):
+            columns.append(ColumnSchema(str(name), Kind.BOOLEAN, dtype))
+        elif pd.api.types.is_datetime64_any_dtype(s.dtype):
+            columns.append(ColumnSchema(str(name), Kind.DATETIME, dtype, {"formats": None}))
+        elif pd.api.types.is_integer_dtype(s.dtype):
+            columns.append(ColumnSchema(str(name), Kind.NUMERIC, dtype, {"integer": True, "decimals": 0}))
+        elif pd.api.types.is_float_dtype(s.dtype):
+            columns.append(ColumnSchema(str(name), Kind.NUMERIC, dtype, {"integer": False, "decimals": None}))
+        else:
+            columns.append(ColumnSchema(str(name), Kind.CATEGORICAL, dtype))
+    return TableSchema(columns=columns, value_protection={"enabled": True, "k": int(k)})
+
+
 def _declare_keys(schema: TableSchema, df: pd.DataFrame, source: str, primary_key, foreign_keys, entity,
                   order) -> None:
     where = f"table '{source}'"

@@ -1,0 +1,285 @@
+"""dp-marginals: a differentially private generator of the MST family (noisy low-order marginals on a tree).
+
+Every token sub-column is a discrete attribute. With a budget rho (zero-concentrated DP, converted from the
+given (epsilon, delta)), split in thirds:
+
+1. every 1-way marginal is measured with Gaussian noise;
+2. a spanning tree of attribute pairs is chosen privately: Kruskal's algorithm where each of the d - 1 edges
+   is drawn by the exponential mechanism, scoring a pair by how far its real 2-way marginal is from what the
+   noisy 1-way marginals predict under independence (L1, sensitivity 1), minus the error its own noisy
+   measurement would add (a public penalty that keeps huge pairs out);
+3. the tree's 2-way marginals are measured with Gaussian noise.
+
+Inference (post-processing, our own, in the spirit of Private-PGM restricted to a tree): each attribute's
+distribution is the inverse-variance weighted mean of its 1-way measurement and the sums of its tree
+measurements, made non-negative; each tree marginal is the non-negative part of its measurement fitted to
+those two distributions by iterative proportional fitting. On a tree these consistent pairwise tables
+define one joint distribution, sampled root first, each attribute given its parent. Sampling reads only the
+released tables and costs no budget.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from lookalike.errors import LookalikeError
+from lookalike.models.base import ProgressCallback
+from lookalike.privacy.dp import eps_from, release, rho_from
+
+
+class DPMarginals:
+    """Differentially private MST-style generator: noisy 1- and 2-way marginals on a privately chosen tree.
+
+    dp_epsilon, dp_delta: the generator's budget (the Synthesizer passes the model's share of ``dp``).
+    dp_rho: the generator's zCDP budget; when given it is used as is (the Synthesizer passes its share of the
+    whole fit's rho, and dp_epsilon, dp_delta then describe the whole fit), else rho comes from (dp_epsilon,
+    dp_delta).
+    dp_noise_seed: the noise's seed. ``Synthesizer(dp=...)`` passes a secret one from the operating system;
+    used on its own the generator draws its noise from ``seed``, which is reproducible but no protection
+    against anyone who knows the seed (and the codecs' statistics are then not private either).
+    """
+
+    name = "dp-marginals"
+    honours_fixed = True
+    supports_dp = True
+    dp_measures_marginals = True  # its noisy 1-way marginals fix the mass of every bin: bins need only bounds
+    dp_zcdp = True  # its budget can be a zCDP rho, composed with the statistics block's before one conversion
+
+    def __init__(self, dp_epsilon: float = 1.0, dp_delta: float = 1e-5, seed: int = 0,
+                 dp_noise_seed: int | None = None, ipf_iterations: int = 30, dp_rho: float | None = None,
+                 shares: Sequence[float] = (1 / 3, 1 / 3, 1 / 3)):
+        self.shares = tuple(float(x) for x in shares)
+        self.dp_epsilon = dp_epsilon
+        self.dp_rho = dp_rho
+        self.dp_delta = dp_delta
+        self.seed = seed
+        self.dp_noise_seed = dp_noise_seed
+        self.ipf_iterations = ipf_iterations
+
+    def dp_plan(self, n_rows: int) -> dict:
+        if self.dp_epsilon is None or not self.dp_epsilon > 0:
+            raise LookalikeError("dp-marginals needs dp_epsilon > 0 (or fit it through Synthesizer(dp=...))")
+        if not 0 < self.dp_delta < 1:
+            raise LookalikeError(f"dp-marginals needs dp_delta in (0, 1), got {self.dp_delta}")
+        if self.dp_rho is not None:
+            if not self.dp_rho > 0:
+                raise LookalikeError(f"dp-marginals needs dp_rho > 0, got {self.dp_rho}")
+            return {"rho": float(self.dp_rho)}
+        return {"rho": rho_from(self.dp_epsilon, self.dp_delta)}
+
+    def fit(self, tokens: np.ndarray, cardinalities: Sequence[int], groups: Sequence[Sequence[int]], *,
+            progress: ProgressCallback | None = None) -> "DPMarginals":
+        tokens = np.asarray(tokens, dtype=np.int64)
+        cards = [int(c) for c in cardinalities]
+        rho = self.dp_plan(len(tokens))["rho"]
+        seeded = self.dp_noise_seed is None
+        rng = np.random.default_rng([int(self.seed), 0x5EED] if seeded else self.dp_noise_seed)
+        attrs = [j for j, c in enumerate(cards) if c > 1]  # one-token sub-columns carry nothing
+        d = len(attrs)
+        record = {"mechanism": "MST-style: Gaussian 1- and 2-way marginals, exponential-mechanism tree (zCDP)",
+                  "epsilon": None if self.dp_rho is not None else eps_from(rho, self.dp_delta),
+                  "delta": None if self.dp_rho is not None else self.dp_delta, "rho": rho,
+                  "noise": "seeded by seed: no guarantee against anyone who knows it" if seeded else "secret"}
+        one = {}
+        edges: list[tuple[int, int]] = []
+        pairs: dict[tuple[int, int], np.ndarray] = {}
+        if d:
+            rounds = max(d - 1, 0)
+            share1, share_sel, share2 = (x / sum(self.shares) for x in self.shares)
+            rho1 = rho * share1 if rounds else rho
+            sigma1 = math.sqrt(d / (2 * rho1))
+            for j in attrs:
+                counts = np.bincount(tokens[:, j], minlength=cards[j]).astype(float)
+                one[j] = np.asarray(release(f"marginals.one.{j}", lambda c=counts: c + rng.normal(0, sigma1, c.shape)))
+            record.update(sigma_one_way=sigma1)
+            if rounds:
+                rho_sel, rho2 = rho * share_sel, rho * share2
+                eps_round = math.sqrt(8 * rho_sel / rounds)
+                sigma2 = math.sqrt(rounds / (2 * rho2))
+                edges = self._select(tokens, cards, attrs, one, eps_round, sigma2, rng)
+                for a, b in edges:
+                    m = _pair_counts(tokens, a, b, cards)
+                    pairs[(a, b)] = np.asarray(release(f"marginals.two.{a}.{b}",
+                                                       lambda m=m: m + rng.normal(0, sigma2, m.shape)))
+                record.update(sigma_two_way=sigma2, epsilon_per_selection=eps_round, edges=len(edges),
+                              rho_split={"one_way": rho1, "selection": rho_sel, "two_way": rho2})
+        self._infer(cards, attrs, one, edges, pairs, sigma1 if d else 1.0, record.get("sigma_two_way", 1.0))
+        self.cardinalities_ = cards
+        self.groups_ = [list(map(int, g)) for g in groups]
+        self.dp_record_ = record
+        if progress is not None:
+            progress(1.0, "measured")
+        return self
+
+    def _select(self, tokens, cards, attrs, one, eps_round, sigma2, rng) -> list[tuple[int, int]]:
+        total = float(np.mean([max(one[j].sum(), 1.0) for j in attrs]))
+        prob = {j: _simplex(one[j]) for j in attrs}
+        scores = {}
+        for x, a in enumerate(attrs):
+            for b in attrs[x + 1:]:
+                real = _pair_counts(tokens, a, b, cards)
+                err = np.abs(real - total * np.outer(prob[a], prob[b])).sum()
+                scores[(a, b)] = err - math.sqrt(2 / math.pi) * sigma2 * real.size
+        parent = {j: j for j in attrs}
+
+        def find(j):
+            while parent[j] != j:
+                parent[j] = parent[parent[j]]
+                j = parent[j]
+            return j
+
+        chosen = []
+        for r in range(len(attrs) - 1):
+            candidates = [p for p in scores if find(p[0]) != find(p[1])]
+            u = np.array([scores[p] for p in candidates])
+            logits = eps_round * (u - u.max()) / 2.0  # sensitivity 1
+
+            def draw(logits=logits):
+                p = np.exp(logits)
+                return int(rng.choice(len(p), p=p / p.sum()))
+
+            a, b = candidates[int(release(f"marginals.select.{r}", draw))]
+            chosen.append((a, b))
+            parent[find(a)] = find(b)
+        return chosen
+
+    def _infer(self, cards, attrs, one, edges, pairs, sigma1, sigma2) -> None:
+        est = {}
+        for j in attrs:
+            num, den = one[j] / sigma1**2, 1 / sigma1**2
+            for (a, b), m in pairs.items():
+                if j in (a, b):
+                    other = b if j == a else a
+                    var = cards[other] * sigma2**2
+                    num = num + (m.sum(axis=1) if j == a else m.sum(axis=0)) / var
+                    den += 1 / var
+            est[j] = _simplex(num / den)
+        self.marginals_ = {j: est.get(j, np.eye(c)[0]) for j, c in enumerate(cards)}
+        self.tables_ = {}
+        for (a, b), m in pairs.items():
+            t = np.clip(m, 0, None) + 1e-9
+            t = t / t.sum()
+            for _ in range(self.ipf_iterations):
+                t *= (est[a] / np.maximum(t.sum(axis=1), 1e-300))[:, None]
+                t *= (est[b] / np.maximum(t.sum(axis=0), 1e-300))[None, :]
+            self.tables_[(a, b)] = t / t.sum()
+        self.order_ = _tree_order([j for j in range(len(cards))], list(pairs))
+
+    # ---------------------------------------------------------------- sampling
+    def sample(self, n: int, *, seed: int = 0, fixed=None, suppress=None,
+               progress: ProgressCallback | None = None) -> np.ndarray:
+        """n rows drawn root first along the tree. Fixed cells are evidence and suppressed tokens get zero
+        probability: an upward pass of messages (leaves to root) makes every draw conditional on the row's
+        fixed cells anywhere in the tree, so fixed cells come back as given."""
+        if not hasattr(self, "marginals_"):
+            raise LookalikeError("dp-marginals must be fitted (or loaded) before sampling")
+        cards = self.cardinalities_
+        rng = np.random.default_rng([int(seed), 0x3A])
+        if fixed is not None:
+            fixed = np.asarray(fixed, dtype=np.int64)
+            if fixed.shape != (n, len(cards)):
+                raise ValueError(f"fixed must have shape ({n}, {len(cards)}), got {fixed.shape}")
+        evidence = {}
+        for j, c in enumerate(cards):
+            e = np.ones((n, c))
+            for t in (suppress or {}).get(j, []):
+                if 0 <= int(t) < c:
+                    e[:, int(t)] = 0.0
+            if fixed is not None:
+                given = fixed[:, j] >= 0
+                e[given] = 0.0
+                e[given, fixed[given, j]] = 1.0
+            evidence[j] = e
+        cond = {}
+        for child, par in self.order_:
+            if par is not None:
+                t = self.tables_[(par, child)] if (par, child) in self.tables_ else self.tables_[(child, par)].T
+                cond[child] = t / np.maximum(t.sum(axis=1, keepdims=True), 1e-300)
+        belief = {j: evidence[j].copy() for j in range(len(cards))}
+        for child, par in reversed(self.order_):  # upward: what each subtree's evidence says about its parent
+            if par is not None:
+                msg = belief[child] @ cond[child].T  # (n, parent tokens)
+                belief[par] *= msg / np.maximum(msg.max(axis=1, keepdims=True), 1e-300)
+        out = np.zeros((n, len(cards)), dtype=np.int64)
+        for child, par in self.order_:
+            if par is None:
+                w = self.marginals_[child][None, :] * belief[child]
+            else:
+                w = cond[child][out[:, par]] * belief[child]
+            out[:, child] = _draw_weights(w, evidence[child], rng)
+        if fixed is not None:
+            out = np.where(fixed >= 0, fixed, out)
+        if progress is not None:
+            progress(1.0, "sampled")
+        return out
+
+    # ---------------------------------------------------------------- persistence
+    def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        if not hasattr(self, "marginals_"):
+            raise LookalikeError("dp-marginals must be fitted before it can be saved")
+        config = {"name": self.name, "params": {"dp_epsilon": self.dp_epsilon, "dp_delta": self.dp_delta,
+                                                "seed": self.seed, "ipf_iterations": self.ipf_iterations,
+                                                "dp_rho": self.dp_rho, "shares": list(self.shares)},
+                  "cardinalities": self.cardinalities_, "groups": self.groups_,
+                  "edges": [[a, b] for a, b in self.tables_], "order": [[c, p] for c, p in self.order_],
+                  "dp": self.dp_record_}
+        tensors = {f"one.{j}": np.asarray(p, dtype=np.float64) for j, p in self.marginals_.items()}
+        tensors.update({f"two.{a}.{b}": np.asarray(t, dtype=np.float64) for (a, b), t in self.tables_.items()})
+        return config, tensors
+
+    @classmethod
+    def from_state(cls, config: dict, tensors: dict[str, np.ndarray]) -> "DPMarginals":
+        model = cls(**config["params"])
+        model.cardinalities_ = [int(c) for c in config["cardinalities"]]
+        model.groups_ = config["groups"]
+        model.marginals_ = {j: np.asarray(tensors[f"one.{j}"]) for j in range(len(model.cardinalities_))}
+        model.tables_ = {(int(a), int(b)): np.asarray(tensors[f"two.{a}.{b}"]) for a, b in config["edges"]}
+        model.order_ = [(int(c), None if p is None else int(p)) for c, p in config["order"]]
+        model.dp_record_ = config.get("dp", {})
+        return model
+
+
+def _pair_counts(tokens: np.ndarray, a: int, b: int, cards: Sequence[int]) -> np.ndarray:
+    flat = tokens[:, a] * cards[b] + tokens[:, b]
+    return np.bincount(flat, minlength=cards[a] * cards[b]).reshape(cards[a], cards[b]).astype(float)
+
+
+def _simplex(v: np.ndarray) -> np.ndarray:
+    """Non-negative part, normalised (uniform when nothing is left)."""
+    v = np.clip(np.asarray(v, dtype=float), 0, None)
+    return v / v.sum() if v.sum() > 0 else np.full(len(v), 1.0 / len(v))
+
+
+def _tree_order(nodes: list[int], edges: list[tuple[int, int]]) -> list[tuple[int, int | None]]:
+    """(node, parent) in breadth-first order over the forest; roots have parent None."""
+    adj: dict[int, list[int]] = {j: [] for j in nodes}
+    for a, b in edges:
+        adj[a].append(b)
+        adj[b].append(a)
+    seen, order = set(), []
+    for root in nodes:
+        if root in seen:
+            continue
+        seen.add(root)
+        queue = [(root, None)]
+        while queue:
+            node, par = queue.pop(0)
+            order.append((node, par))
+            for nb in sorted(adj[node]):
+                if nb not in seen:
+                    seen.add(nb)
+                    queue.append((nb, node))
+    return order
+
+
+def _draw_weights(w: np.ndarray, allowed: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One inverse-CDF draw per row of non-negative weights; a row whose weights are all zero (evidence the
+    model gives no probability) falls back to its allowed tokens, uniformly."""
+    w = np.where(w.sum(axis=1, keepdims=True) > 0, w, allowed)
+    cdf = np.cumsum(w, axis=1)
+    u = rng.random(len(w)) * cdf[:, -1]
+    tok = (cdf < u[:, None]).sum(axis=1)
+    last = w.shape[1] - 1 - np.argmax(w[:, ::-1] > 0, axis=1)  # never past the last allowed token
+    return np.minimum(tok, last).astype(np.int64)

@@ -1,0 +1,541 @@
+"""Differential privacy for the whole pipeline: budget, mechanisms, and what is public.
+
+Unit of privacy: one row of the training table (add/remove neighbours). Relational and sequence tables are
+not covered yet; one entity would be the unit there.
+
+The total budget ``(epsilon, delta)`` is split by ``split`` into two blocks. When the generator is itself
+zCDP (dp-marginals), the split is of rho (``ZCDP_SPLIT``): ``rho = rho_from(epsilon, delta / 2)``, the two
+blocks' rho add up and are converted once, and the other half of delta pays the category thresholds. For
+DP-SGD (argn, accounted in RDP by Opacus) the split is of epsilon and delta (``DEFAULT_SPLIT``) and the blocks
+compose sequentially (``eps = eps_statistics + eps_model``, ``delta = delta_statistics + delta_model``):
+
+- **statistics**: everything the codecs, the schema and the Synthesizer learn from the data. The block is
+  run as zero-concentrated DP (Gaussian and exponential mechanisms, whose costs ``rho`` add up), then
+  converted to ``(eps, delta)``. ``rho`` is shared by the releases planned from the public schema
+  (``plan_units``), each weighted by ``UNIT_WEIGHTS``. Half of the block's delta pays the conversion, half the key thresholds of the
+  stability-based histograms (categories).
+- **model**: the generator's own mechanism (DP-SGD with Opacus' RDP accountant for ``argn``; Gaussian
+  measurements and exponential selection under zCDP for ``dp-marginals``).
+
+Every random release goes through :func:`release`, so a test can record the released values on one table
+and replay them on a neighbouring table: if the saved model files are then identical, nothing derived from
+the data reached the file except through a mechanism (see ``tests/test_dp_pipeline.py``).
+"""
+from __future__ import annotations
+
+import copy
+import math
+from contextlib import contextmanager
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtri
+
+from lookalike.errors import LookalikeError
+
+DEFAULT_SPLIT = {"statistics": 0.2, "model": 0.8}
+"""Shares of epsilon and of delta for the codec/schema statistics and for the generator (DP-SGD)."""
+
+ZCDP_SPLIT = {"statistics": 0.3, "model": 0.7}
+"""Shares of rho when the generator is itself zCDP (dp-marginals) and the whole fit is composed in zCDP."""
+
+UNIT_WEIGHTS = {"rows": 0.25, "categories": 3.0, "bounds": 1.0, "histogram": 1.0, "decimals": 0.5, "nulls": 0.25}
+"""Relative cost (rho) of the statistics block's releases, by what each must resolve: a category is released
+only above a threshold of about 5 sigma, so category histograms get the most; the row count needs little."""
+
+PUBLIC = (
+    "column names, their order and pandas dtypes; the CSV dialect of the input file; everything declared in a "
+    "schema file (kinds, decimals, formats, bounds, categories, PII kinds, rules, keys, value_protection.k); "
+    "the parameters given to the Synthesizer and the generator")
+"""What a differentially private fit treats as public (it costs no budget and is not protected)."""
+
+SWITCHED_OFF = (
+    "schema inference from values (kinds come from dtypes only: numbers, datetimes, booleans, everything else "
+    "categorical; no ids, PII, text or constants unless declared), rule detection and combination lookups, "
+    "relative (difference) columns, exact heaped values, rounding units, calendar tokens (weekday, month ends), "
+    "millisecond detection, code shapes of rare categories and id shapes, PII format learning (declared PII "
+    "columns get a default format), the generator's validation split, early stopping, loss history and "
+    "frequency-initialised output biases")
+"""Data-dependent learners that are off under DP (each would need its own mechanism)."""
+
+DP_BINS = 16
+"""Quantile bins of a number under DP (48 without): every cell of a marginal is measured with noise, so
+small domains measure better (MST-style methods discretise coarsely too)."""
+
+DP_FINE = 1
+"""Fine steps inside a bin under DP (8 without): one means no position sub-column, so a number is one
+attribute, not two; each attribute costs the generator a noisy 1-way marginal and a tree edge. A number
+whose released histogram gives at most ``DP_FEW_BINS`` bins keeps 8 steps: its bins are wide around point
+masses (counts mostly 0, say), and uniform values inside them would smear the mass."""
+DP_FEW_BINS = 4
+
+DP_SHAPE_CELLS = 32
+"""Cells of the noisy histogram the quantile bins come from: a few hundred rows per cell stand above the
+noise at small epsilon, 128 cells would not."""
+
+SAMPLING_NOTE = "sampling is post-processing of the released model and costs no privacy budget"
+
+# -- replayable releases ----------------------------------------------------------------------------------
+_TAPES: list[dict] = []
+
+
+def release(label: str, compute: Callable[[], Any]) -> Any:
+    """Every noisy value leaves the private data through here. ``label`` must not depend on the data."""
+    if _TAPES:
+        tape = _TAPES[-1]
+        if tape["mode"] == "replay":
+            if tape["pos"] >= len(tape["items"]):
+                raise AssertionError(f"replay: release {label!r} was never recorded")
+            recorded_label, value = tape["items"][tape["pos"]]
+            if recorded_label != label:
+                raise AssertionError(f"replay: release {label!r} where {recorded_label!r} was recorded")
+            tape["pos"] += 1
+            return copy.deepcopy(value)
+        value = compute()
+        tape["items"].append((label, copy.deepcopy(value)))
+        return value
+    return compute()
+
+
+@contextmanager
+def recording():
+    """Record every release made inside the block; yields the tape (for :func:`replaying`)."""
+    tape = {"mode": "record", "items": [], "pos": 0}
+    _TAPES.append(tape)
+    try:
+        yield tape
+    finally:
+        _TAPES.pop()
+
+
+@contextmanager
+def replaying(tape: dict):
+    """Answer every release with the value recorded in ``tape`` (in order), whatever the data."""
+    replay = {"mode": "replay", "items": tape["items"], "pos": 0}
+    _TAPES.append(replay)
+    try:
+        yield replay
+    finally:
+        _TAPES.pop()
+
+
+# -- budget -----------------------------------------------------------------------------------------------
+def check_dp(dp: dict | None) -> dict | None:
+    """Validate the user's ``dp`` setting (before any work); returns a normalised copy."""
+    if dp is None:
+        return None
+    if not isinstance(dp, dict):
+        raise LookalikeError(f"dp must be a dict such as {{'epsilon': 1.0, 'delta': 1e-5}}, got {dp!r}")
+    unknown = set(dp) - {"epsilon", "delta", "split", "noise_seed"}
+    if unknown:
+        raise LookalikeError(f"dp: unknown key(s) {sorted(unknown)}; use epsilon, delta and split")
+    eps = dp.get("epsilon")
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not math.isfinite(eps) or eps <= 0:
+        raise LookalikeError(f"dp: epsilon must be a positive number, got {eps!r}")
+    delta = dp.get("delta", 1e-5)
+    if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not 0 < delta < 1:
+        raise LookalikeError(f"dp: delta must be a number in (0, 1), got {delta!r}")
+    if dp.get("split") is None:  # the default depends on the generator (DEFAULT_SPLIT or ZCDP_SPLIT)
+        return {"epsilon": float(eps), "delta": float(delta), "split": None}
+    split = dict(dp["split"])
+    if set(split) != {"statistics", "model"} or any(not 0 < float(v) < 1 for v in split.values()) \
+            or abs(sum(split.values()) - 1) > 1e-9:
+        raise LookalikeError(f"dp: split must give 'statistics' and 'model' shares in (0, 1) summing to 1, got {split}")
+    return {"epsilon": float(eps), "delta": float(delta), "split": {k: float(v) for k, v in split.items()}}
+
+
+def check_rows(dp: dict, n_rows: int) -> None:
+    if dp["delta"] >= 1.0 / n_rows:
+        raise LookalikeError(f"dp: delta {dp['delta']:g} must be smaller than 1/n = 1/{n_rows:,}: a delta of 1/n "
+                             "allows publishing a whole row; 1e-5 or 1/n^1.1 are usual choices")
+
+
+def rho_from(eps: float, delta: float) -> float:
+    """The zCDP rho whose conversion ``eps = rho + 2 sqrt(rho ln(1/delta))`` gives exactly ``eps``."""
+    L = math.log(1.0 / delta)
+    return (math.sqrt(eps + L) - math.sqrt(L)) ** 2
+
+
+def eps_from(rho: float, delta: float) -> float:
+    return rho + 2.0 * math.sqrt(rho * math.log(1.0 / delta))
+
+
+class Budget:
+    """The ledger of one private fit: the statistics block's mechanisms and the generator's entry.
+
+    The noise comes from the operating system's entropy, never from the Synthesizer's ``seed``: noise drawn
+    from a known seed could be recomputed and subtracted by anyone who knows it. ``seed`` (the ``dp`` key
+    ``noise_seed``) is for tests only and the record says so."""
+
+    def __init__(self, dp: dict, seed: int | None = None, zcdp: bool = False):
+        self.epsilon, self.delta = dp["epsilon"], dp["delta"]
+        self.zcdp = bool(zcdp)
+        self.split = dict(dp.get("split") or (ZCDP_SPLIT if zcdp else DEFAULT_SPLIT))
+        self.noise = "operating-system entropy" if seed is None else "seeded: tests only, no guarantee"
+        self.rng = np.random.default_rng(seed)
+        self.public_bins = False  # True: numbers get bins from their bounds alone (the generator measures them)
+        if self.zcdp:
+            # one zCDP budget for the whole fit, converted once: half of delta for the conversion, half for the
+            # category thresholds. Splitting epsilon first and converting each share would square the share
+            # (rho grows like epsilon**2): 20% of epsilon is only ~5% of the rho.
+            self.rho_total = rho_from(self.epsilon, self.delta / 2)
+            self.rho_statistics = self.rho_total * self.split["statistics"]
+            self.rho_model = self.rho_total * self.split["model"]
+            self.delta_statistics = self.delta  # delta_key takes half of it, like the split mode
+            self.eps_statistics = self.eps_model = self.delta_model = None
+        else:
+            self.eps_statistics = self.epsilon * self.split["statistics"]
+            self.delta_statistics = self.delta * self.split["statistics"]
+            self.eps_model = self.epsilon * self.split["model"]
+            self.delta_model = self.delta * self.split["model"]
+            self.rho_statistics = rho_from(self.eps_statistics, self.delta_statistics / 2)
+            self.rho_model = None
+        self.units = 0.0
+        self.key_releases = 0
+        self.entries: list[dict] = []
+        self.model_entry: dict | None = None
+
+    def plan(self, units: float, key_releases: int) -> None:
+        """How many equal-cost releases the statistics block makes, and how many thresholded histograms."""
+        self.units = max(float(units), 1.0)
+        self.key_releases = int(key_releases)
+
+    @property
+    def rho_unit(self) -> float:
+        if not self.units:
+            raise RuntimeError("Budget.plan must be called before a statistic is released")
+        return self.rho_statistics / self.units
+
+    @property
+    def sigma_unit(self) -> float:
+        """Gaussian noise of one release of L2 sensitivity 1."""
+        return math.sqrt(1.0 / (2.0 * self.rho_unit))
+
+    @property
+    def delta_key(self) -> float:
+        return self.delta_statistics / 2 / max(self.key_releases, 1)
+
+    def charge(self, what: str, mechanism: str, rho: float, **info) -> None:
+        self.entries.append({"what": what, "mechanism": mechanism, "rho": rho, **info})
+
+    def spent_rho(self) -> float:
+        return float(sum(e["rho"] for e in self.entries))
+
+    def record(self) -> dict:
+        """JSON-able account of the fit: stored in the model file and shown in the report."""
+        rho = self.spent_rho()
+        if rho > self.rho_statistics * (1 + 1e-9):
+            raise RuntimeError(f"statistics overspent: rho {rho} > {self.rho_statistics}")
+        model = self.model_entry or {}
+        if self.zcdp:
+            rho_model = float(model.get("rho", 0.0))
+            if rho_model > self.rho_model * (1 + 1e-9):
+                raise RuntimeError(f"model overspent: rho {rho_model} > {self.rho_model}")
+            eps_stats = None
+            eps_total = eps_from(rho + rho_model, self.delta / 2)
+            composition = ("zCDP: statistics rho + model rho, converted once with eps = rho + 2 sqrt(rho ln(2/delta)) "
+                           "(half of delta); the other half of delta pays the category thresholds")
+        else:
+            eps_stats = eps_from(rho, self.delta_statistics / 2) if rho > 0 else 0.0
+            eps_total = eps_stats + float(model.get("epsilon", 0.0))
+            composition = "sequential: statistics + model"
+        return {
+            "epsilon": self.epsilon, "delta": self.delta, "unit": "one row (add/remove)",
+            "split": dict(self.split), "split_of": "rho" if self.zcdp else "epsilon and delta",
+            "statistics": {"epsilon": self.eps_statistics, "delta": self.delta_statistics,
+                           "epsilon_spent": eps_stats, "rho": self.rho_statistics, "rho_spent": rho,
+                           "accounting": "zCDP; half of delta for the conversion, half for the category thresholds"
+                                         if not self.zcdp else "zCDP, composed with the model's rho",
+                           "releases": self.entries},
+            "model": model,
+            "epsilon_spent": eps_total,
+            "composition": composition, "noise": self.noise,
+            "public": PUBLIC, "switched_off": SWITCHED_OFF, "sampling": SAMPLING_NOTE,
+        }
+
+
+# -- mechanisms -------------------------------------------------------------------------------------------
+def gaussian(budget: Budget, what: str, values: np.ndarray, units: float | None = None) -> np.ndarray:
+    """Values (a count or a histogram: L2 sensitivity 1 under add/remove) plus Gaussian noise. ``units``:
+    the release's cost in planned units (default: by the last part of ``what``, see ``UNIT_WEIGHTS``)."""
+    if units is None:
+        units = UNIT_WEIGHTS.get(what.rsplit(".", 1)[-1], 1.0)
+    rho = budget.rho_unit * units
+    sigma = math.sqrt(1.0 / (2.0 * rho))
+    values = np.asarray(values, dtype=float)
+    budget.charge(what, "gaussian", rho, sigma=sigma, cells=int(values.size))
+    return np.asarray(release(what, lambda: values + budget.rng.normal(0.0, sigma, values.shape)))
+
+
+def noisy_rows(budget: Budget, n_rows: int) -> int:
+    """The number of training rows, released with Gaussian noise (at least 2)."""
+    return int(max(2, round(float(gaussian(budget, "rows", np.array([n_rows]))[0]))))
+
+
+def stable_histogram(budget: Budget, what: str, counts: pd.Series, n_null: int, k: int) -> tuple[pd.Series, int]:
+    """Categories with Gaussian-noised counts; a category is released only above a threshold that a category
+    of a single row passes with probability at most ``delta_key`` (stability-based histogram, unknown domain).
+
+    Returns (released categories -> noisy counts rounded, noisy count of missing values or 0)."""
+    rho = budget.rho_unit * UNIT_WEIGHTS["categories"]
+    sigma = math.sqrt(1.0 / (2.0 * rho))
+    threshold = 1.0 + sigma * float(ndtri(1.0 - budget.delta_key))
+    keys = list(counts.index)
+    values = np.concatenate([[float(n_null)], counts.to_numpy(float)])
+    budget.charge(what, "gaussian stability histogram", rho, sigma=sigma, threshold=round(threshold, 2),
+                  delta=budget.delta_key)
+
+    def compute():
+        noisy = values + budget.rng.normal(0.0, sigma, len(values))
+        keep = noisy[1:] > max(threshold, k)
+        kept = pd.Series(np.round(noisy[1:][keep]).astype(np.int64), index=[keys[i] for i in np.flatnonzero(keep)],
+                         dtype=np.int64)
+        null = int(round(noisy[0])) if noisy[0] > threshold else 0
+        return kept, null
+
+    return release(what, compute)
+
+
+def exponential(budget: Budget, what: str, utilities: np.ndarray, sensitivity: float, epsilon: float,
+                rng: np.random.Generator) -> int:
+    """Index drawn with probability proportional to exp(epsilon * u / (2 * sensitivity)) (charged by the caller)."""
+    u = np.asarray(utilities, dtype=float)
+
+    def compute():
+        logits = epsilon * (u - u.max()) / (2.0 * sensitivity)
+        p = np.exp(logits)
+        return int(rng.choice(len(u), p=p / p.sum()))
+
+    return release(what, compute)
+
+
+# -- numbers ----------------------------------------------------------------------------------------------
+def _log_edges(per_decade: int = 5, max_exp: int = 15) -> np.ndarray:
+    """Public edges for locating the bounds of numbers written as integers (value * 10**decimals):
+    (-1, 1) holds 0, then cells 10**(j/per_decade) wide on either side up to 10**max_exp."""
+    pos = np.unique(np.round(10 ** (np.arange(0, per_decade * max_exp + 1) / per_decade)))
+    return np.concatenate([-pos[::-1], pos])
+
+
+def _datetime_edges(scale: int) -> np.ndarray:
+    """Public edges for datetimes: quarter starts from 1900 to 2100, in seconds * scale."""
+    months = np.arange(np.datetime64("1900-01"), np.datetime64("2101-01"), 3, dtype="datetime64[M]")
+    return months.astype("datetime64[s]").astype(np.int64).astype(float) * scale
+
+
+def private_bounds(budget: Budget, what: str, counts: pd.Series, edges: np.ndarray) -> tuple[float, float] | None:
+    """(lo, hi) from a Gaussian-noised histogram over public cells: the outermost cells whose noisy count
+    is clearly above noise (4.5 sigma: of the ~150 public cells, one of pure noise passes with
+    probability about 0.05%; at 3.5 sigma, ~4% of columns got an absurd bound such as 1e15); None when no cell is (the column is then all missing or too thin)."""
+    values = counts.index.to_numpy(float)
+    cell = np.searchsorted(edges, np.clip(values, edges[0], edges[-1]), side="right")
+    hist = np.bincount(cell, weights=counts.to_numpy(float), minlength=len(edges) + 1)
+    noisy = gaussian(budget, what, hist)
+    sig = np.flatnonzero(noisy > 4.5 * budget.sigma_unit)
+    if not len(sig):
+        return None
+    full = np.concatenate([[edges[0]], edges, [edges[-1]]])  # cell i spans [full[i], full[i + 1])
+    return float(full[sig[0]]), float(full[sig[-1] + 1])
+
+
+def private_shape(budget: Budget, what: str, counts: pd.Series, n_null: int, lo: float, hi: float,
+                  cells: int = DP_SHAPE_CELLS) -> tuple[pd.Series, int]:
+    """Pseudo value counts that follow a Gaussian-noised histogram of the values clipped to [lo, hi]
+    (cells even in asinh(x / s), so skewed columns keep resolution where the mass is), plus a noisy
+    count of missing values. Only their quantiles are used downstream."""
+    s = max((hi - lo) / 200.0, 1.0)
+    t_edges = np.linspace(np.arcsinh(lo / s), np.arcsinh(hi / s), cells + 1)
+    edges = np.sinh(t_edges) * s
+    edges[0], edges[-1] = lo, hi
+    values = np.clip(counts.index.to_numpy(float), lo, hi)
+    cell = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, cells - 1)
+    hist = np.bincount(cell, weights=counts.to_numpy(float), minlength=cells)
+    noisy = gaussian(budget, what, np.concatenate([[float(n_null)], hist]))
+    null = int(round(noisy[0])) if noisy[0] > 3 * budget.sigma_unit else 0
+    mass = np.clip(np.round(noisy[1:]), 0, None).astype(np.int64)
+    mass[mass < 2 * budget.sigma_unit] = 0  # cells below noise would smear mass over empty ranges
+    if mass.sum() == 0:
+        mass[:] = 1
+    points, weights = [], []
+    for i in np.flatnonzero(mass):
+        m = int(min(mass[i], 50))  # at most 50 distinct points per cell, weighted to the noisy mass
+        pts = np.round(edges[i] + (edges[i + 1] - edges[i]) * (np.arange(m) + 0.5) / m)
+        points.append(pts)
+        weights.append(np.full(m, mass[i] / m))
+    pts = np.concatenate(points).astype(np.int64)
+    w = np.concatenate(weights)
+    series = pd.Series(w, index=pts).groupby(level=0).sum()
+    series = np.maximum(np.round(series), 1).astype(np.int64)
+    return series, null
+
+
+def numeric_state(budget: Budget, name: str, stats: dict, decimals: int, k: int, bounds, datetime: bool = False):
+    """A NumericCodec (its dict) learnt from noisy statistics only: DP or declared bounds, quantile bins of
+    a noisy histogram, no heaped values and no rounding units."""
+    from lookalike.encoding.numeric import NumericCodec
+
+    scale = 10**decimals
+    counts = stats["values"]
+    if bounds is not None:
+        lo, hi = float(bounds[0]) * scale, float(bounds[1]) * scale
+    else:
+        found = private_bounds(budget, f"{name}.bounds", counts,
+                               _datetime_edges(scale) if datetime else _log_edges())
+        lo, hi = found if found is not None else (0.0, 0.0)
+    lo, hi = float(np.floor(lo)), float(np.ceil(hi))
+    edges = None
+    if budget.public_bins:
+        edges = public_edges(lo, hi)
+        # each edge 10 times: NumericCodec.reduce takes len // 10 bins at these quantiles, which are the edges
+        pseudo, null = pd.Series(10, index=edges, dtype=np.int64), private_nulls(budget, name, stats["n_null"])
+    else:
+        pseudo, null = private_shape(budget, f"{name}.histogram", counts, stats["n_null"], lo, hi)
+    codec = NumericCodec(decimals=decimals, k=1, bounds=(lo / scale, hi / scale), max_heaps=0, units=[1],
+                         max_bins=DP_BINS, fine=DP_FINE)
+    codec.reduce({"n_null": null, "values": pseudo})
+    if edges is not None and len(codec.edges_) == len(edges):
+        # the values are whole units: a bin [a, b) of integers is [a - 1/2, b - 1/2) of reals, so values
+        # drawn uniformly inside it round back into it (edges at integers would send half of a bin's
+        # draws to the next integer: a column of mostly zeros would decode to half ones)
+        half = edges.astype(float) - 0.5
+        half[0], half[-1] = lo - 0.5, hi + 0.5
+        codec.edges_ = half
+    codec.k = k
+    if len(codec.edges_) - 1 <= DP_FEW_BINS:
+        codec.fine = 8
+    return codec.to_dict()
+
+
+def public_edges(lo: float, hi: float, bins: int = DP_BINS) -> np.ndarray:
+    """Bin edges (whole units) fixed by the (released or declared) bounds alone: one bin per integer when the range holds at most ``bins`` integers, else ``bins`` cells even in
+    asinh(x / s) (skewed columns keep resolution near zero). Used when the generator measures the 1-way
+    marginal of the bins itself (dp-marginals): a shape histogram would pay twice for the same counts."""
+    if hi - lo + 1 <= bins:
+        edges = np.arange(lo, hi + 2, dtype=float)
+    else:
+        s = max((hi - lo) / 200.0, 1.0)
+        edges = np.sinh(np.linspace(np.arcsinh(lo / s), np.arcsinh(hi / s), bins + 1)) * s
+        edges[0], edges[-1] = lo, hi
+    return np.unique(np.round(edges).astype(np.int64))
+
+
+def private_nulls(budget: Budget, name: str, n_null: int) -> int:
+    """The number of missing values, with Gaussian noise; 0 (no null token) unless clearly above noise."""
+    noisy = float(gaussian(budget, f"{name}.nulls", np.array([float(n_null)]))[0])
+    sigma = budget.sigma_unit / math.sqrt(UNIT_WEIGHTS["nulls"])
+    return int(round(noisy)) if noisy > 3 * sigma else 0
+
+
+def decimals_needed(values: np.ndarray, max_decimals: int = 8) -> np.ndarray:
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    need = np.full(len(v), max_decimals, dtype=np.int64)
+    done = np.zeros(len(v), dtype=bool)
+    for d in range(max_decimals + 1):
+        scaled = v * 10**d
+        ok = ~done & (np.abs(scaled - np.round(scaled)) < 1e-6)
+        need[ok] = d
+        done |= ok
+    return need
+
+
+def private_decimals(budget: Budget, name: str, values: np.ndarray, max_decimals: int = 6) -> int:
+    """Decimals that write 99% of the values exactly, from a Gaussian-noised histogram of the decimals each
+    value needs (one row is in one cell: sensitivity 1)."""
+    need = np.minimum(decimals_needed(values, max_decimals), max_decimals)
+    hist = np.bincount(need, minlength=max_decimals + 1).astype(float)
+    noisy = gaussian(budget, f"{name}.decimals", hist)
+    sigma = budget.sigma_unit / math.sqrt(UNIT_WEIGHTS["decimals"])
+    noisy = np.where(noisy > 3 * sigma, noisy, 0.0)  # cells of pure noise would each add ~0.4 sigma of mass
+    if noisy.sum() <= 0:
+        return 2
+    cdf = np.cumsum(noisy) / noisy.sum()
+    return int(np.argmax(cdf >= 0.99))
+
+
+# -- the statistics step of a table (between TableEncoder.analyse and reduce) -------------------------------
+def plan_units(schema, public_bins: bool = False) -> tuple[float, int]:
+    """(planned units of rho, thresholded category histograms) of the statistics block for ``schema``: each
+    release costs its ``UNIT_WEIGHTS``: the row count, a histogram per categorical column, bounds and a shape
+    per number or date (the shape only when the schema declares bounds), decimals per float column. Kinds come from the public schema, so the plan itself costs nothing."""
+    from lookalike.schema.columns import Kind
+
+    w = UNIT_WEIGHTS
+    units, keys = w["rows"], 0
+    for col in schema.columns:
+        if col.kind == Kind.TEXT:
+            raise LookalikeError(f"column '{col.name}' is free text, which has no differentially private learner "
+                                 "yet; drop it or declare it categorical in the schema")
+        if col.kind.categorical_like:
+            units += w["categories"]
+            keys += 0 if col.options.get("categories") else 1
+        elif col.kind in (Kind.NUMERIC, Kind.DATETIME):
+            units += (w["nulls"] if public_bins else w["histogram"]) + (0 if col.options.get("bounds") else w["bounds"])
+        if col.kind == Kind.NUMERIC and "decimals" in col.options and col.options["decimals"] is None:
+            units += w["decimals"]  # decimals to release (schema inferred from dtypes only)
+    return units, keys
+
+
+def privatise(stats: dict, schema, budget: Budget) -> dict:
+    """Replace a table's exact statistics (``TableEncoder.analyse``) with released ones, column by column.
+
+    categorical / boolean: stability-based Gaussian histogram (or, for categories declared in the schema, a
+    Gaussian histogram over them). number: DP or declared bounds and a noisy histogram for the quantile bins.
+    datetime: the same on seconds. PII: a default format (nothing learnt). id: no shapes learnt.
+    Relative columns are off. The result goes to ``TableEncoder.reduce`` unchanged."""
+    from lookalike.encoding.categorical import RARE
+    from lookalike.privacy.pii import learn_pii_format
+    from lookalike.schema.columns import Kind
+
+    out: dict = {"relative": {}, "columns": {}}
+    k = schema.k
+    for col in schema.columns:
+        s = stats["columns"][col.name]
+        name = col.name
+        if col.kind == Kind.PII:
+            kind = col.options.get("pii")
+            out["columns"][name] = {"format": learn_pii_format(kind, pd.Series([], dtype=object, name=name))}
+        elif col.kind == Kind.ID:
+            empty = {"rows": 0}
+            if col.options.get("id_type", "integer") == "string":
+                empty["shapes"] = pd.Series([], dtype=np.int64)
+            out["columns"][name] = empty
+        elif col.kind == Kind.CONSTANT:
+            out["columns"][name] = {}
+        elif col.kind.categorical_like:
+            declared = col.options.get("categories")
+            if declared:
+                counts = s["values"].reindex(declared, fill_value=0)
+                noisy = gaussian(budget, f"{name}.categories", np.concatenate([[s["n_null"]], counts.to_numpy()]))
+                kept = pd.Series(np.maximum(np.round(noisy[1:]), max(k, 1)).astype(np.int64), index=list(declared))
+                null = int(round(noisy[0])) if noisy[0] > 3 * budget.sigma_unit / math.sqrt(UNIT_WEIGHTS["categories"]) else 0
+            else:
+                kept, null = stable_histogram(budget, f"{name}.categories", s["values"], s["n_null"], k)
+            # the rare placeholder is always there: whether a table has rare categories is itself private
+            values = pd.concat([kept, pd.Series([0], index=[RARE], dtype=np.int64)])
+            # not declared: the rare token stands for every unreleased category and may hold most rows
+            out["columns"][name] = {"n_null": null, "values": values, "rare_free": not declared}
+        elif col.kind == Kind.NUMERIC:
+            decimals = int(col.options.get("decimals") or 0)
+            bounds = col.options.get("bounds")
+            out["columns"][name] = {"type": "NumericCodec",
+                                    "state": numeric_state(budget, name, s, decimals, k, bounds)}
+        elif col.kind == Kind.DATETIME:
+            ms = s["values"]
+            seconds = ms.set_axis(ms.index.to_numpy(np.int64) // 1000).groupby(level=0).sum()
+            bounds = col.options.get("bounds")
+            if bounds is not None:  # declared as dates: to seconds
+                from lookalike.schema.values import parse_datetimes, seconds as to_seconds
+
+                bounds = list(to_seconds(parse_datetimes(pd.Series(bounds), col.options.get("formats"))))
+            numeric = numeric_state(budget, name, {"n_null": s["n_null"], "values": seconds}, 0, k, bounds,
+                                    datetime=True)
+            formats = col.options.get("formats")
+            date_only = bool(formats) and all(not any(t in f for t in ("%H", "%M", "%S", "%f")) for f, _ in formats)
+            out["columns"][name] = {"type": "DatetimeCodec", "state": {
+                "formats": formats, "k": k, "decimals": 0, "numeric": numeric, "date_only": date_only,
+                "weekdays": [], "day_classes": []}}
+        else:
+            raise LookalikeError(f"column '{name}': no differentially private learner for kind '{col.kind}'")
+    return out

@@ -1,0 +1,201 @@
+"""Differential privacy: budget checks, the accountant, and that nothing derived from the data reaches the
+model file except through a charged mechanism (record/replay on neighbouring tables)."""
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lookalike import Synthesizer
+from lookalike.encoding.table import TableEncoder
+from lookalike.errors import LookalikeError
+from lookalike.privacy import dp as privacy
+
+pytest.importorskip("opacus")
+
+DP = {"epsilon": 3.0, "delta": 1e-5}
+TINY_ARGN = {"size": "S", "n_threads": 1, "batch_size": 128}
+
+
+def table(n: int = 600, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    colour = rng.choice(["red", "green", "blue"], n, p=[0.5, 0.3, 0.2])
+    amount = np.round(rng.lognormal(5, 1, n) + (colour == "red") * 200, 2)
+    age = rng.integers(18, 90, n)
+    day = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 700, n), unit="D")
+    flag = rng.random(n) < 0.3
+    return pd.DataFrame({"colour": colour, "amount": amount, "age": age, "day": day, "flag": flag})
+
+
+def neighbour(df: pd.DataFrame) -> pd.DataFrame:
+    """The same table plus one outlier row: a new category, an extreme number, a far date."""
+    extra = pd.DataFrame({"colour": ["ultraviolet"], "amount": [9.99e7], "age": [150],
+                          "day": [pd.Timestamp("2090-06-06")], "flag": [True]})
+    return pd.concat([df, extra], ignore_index=True)
+
+
+def file_contents(path) -> tuple[dict, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return json.loads(zf.read("model.json")), zf.read("weights.safetensors")
+
+
+# -- bad input fails before any work ------------------------------------------------------------------------
+@pytest.mark.parametrize("dp", [{"epsilon": 0}, {"epsilon": -1}, {"epsilon": float("inf")}, {"epsilon": "1"},
+                                {"epsilon": 1, "delta": 0}, {"epsilon": 1, "delta": 1.5}, {"epsilon": 1, "x": 1}])
+def test_bad_budget_is_refused_in_the_constructor(dp):
+    with pytest.raises(LookalikeError, match="dp"):
+        Synthesizer(dp=dp)
+
+
+def test_model_without_dp_is_refused():
+    with pytest.raises(LookalikeError, match="differentially private"):
+        Synthesizer(model="copula", dp=DP)
+
+
+def test_delta_of_one_over_n_and_tiny_budget_fail_before_any_work(monkeypatch):
+    def boom(*args, **kwargs):
+        raise AssertionError("work started")
+
+    monkeypatch.setattr(TableEncoder, "analyse", boom)
+    df = table(200)
+    with pytest.raises(LookalikeError, match="1/n"):
+        Synthesizer(dp={"epsilon": 1.0, "delta": 1 / 200}).fit(df)
+    with pytest.raises(LookalikeError, match="too small for 500 epochs"):
+        Synthesizer(model="argn", max_epochs=500, dp={"epsilon": 0.05, "delta": 1e-5},
+                    model_params=TINY_ARGN).fit(df)
+
+
+# -- the accountant ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("eps,rows,epochs", [(1.0, 5000, 10), (3.0, 2000, 5), (0.5, 20000, 3)])
+def test_dp_sgd_noise_reaches_the_requested_epsilon_within_one_percent(eps, rows, epochs):
+    from opacus.accountants import RDPAccountant
+
+    from lookalike.models.argn import ARGN
+
+    plan = ARGN(max_epochs=epochs, dp_epsilon=eps, dp_delta=1e-6).dp_plan(rows)
+    accountant = RDPAccountant()
+    accountant.history = [(plan["noise_multiplier"], plan["sample_rate"], plan["steps"])]
+    spent = accountant.get_epsilon(1e-6)
+    assert spent <= eps * (1 + 1e-9)
+    assert spent == pytest.approx(eps, rel=0.01)
+    assert plan["steps"] == epochs * round(1 / plan["sample_rate"])
+
+
+def test_whole_fit_spends_the_requested_budget_and_records_it(tmp_path):
+    df = table(600)
+    syn = Synthesizer(model="argn", max_epochs=1, dp=DP, model_params=TINY_ARGN).fit(df)
+    record = syn.dp_
+    assert record["epsilon_spent"] == pytest.approx(DP["epsilon"], rel=0.01)
+    assert record["epsilon_spent"] <= DP["epsilon"] * (1 + 1e-9)
+    assert record["statistics"]["epsilon_spent"] == pytest.approx(0.2 * DP["epsilon"], rel=1e-6)
+    assert record["model"]["epsilon"] == pytest.approx(0.8 * DP["epsilon"], rel=0.01)
+    assert record["model"]["steps_done"] == record["model"]["steps"]
+    assert "costs no privacy budget" in record["sampling"]
+    kinds = {e["what"]: e["mechanism"] for e in record["statistics"]["releases"]}
+    assert kinds["colour.categories"] == "gaussian stability histogram"
+    assert {"amount.decimals", "amount.bounds", "amount.histogram", "day.bounds", "rows"} <= set(kinds)
+    syn.save(tmp_path / "m.lookalike")
+    meta, _ = file_contents(tmp_path / "m.lookalike")
+    assert meta["dp"]["epsilon_spent"] == record["epsilon_spent"]
+    assert meta["model"]["dp"]["noise_multiplier"] > 0
+    assert Synthesizer.load(tmp_path / "m.lookalike").dp_ == meta["dp"]
+
+
+# -- nothing from the data reaches the file except through a mechanism --------------------------------------
+def fit_and_save(df, path, model, tape=None, record=None):
+    syn = Synthesizer(model=model, max_epochs=1, dp=DP, model_params=TINY_ARGN if model == "argn" else None)
+    if tape is not None:
+        with privacy.replaying(tape):
+            syn.fit(df)
+    else:
+        with privacy.recording() as recorded:
+            syn.fit(df)
+        record.update(recorded)
+    syn.save(path)
+    return file_contents(path)
+
+
+@pytest.mark.parametrize("model", ["dp-marginals", "argn"])
+def test_model_file_depends_on_the_data_only_through_released_values(tmp_path, model):
+    """Fit on a table while recording every released value, then fit on its neighbour (one outlier row more)
+    answering every release with the recorded value. Any statistic, token frequency, loss, row count or
+    schema detail that reached the file without a mechanism would make the two files differ."""
+    df = table(600)
+    tape: dict = {}
+    first = fit_and_save(df, tmp_path / "a.lookalike", model, record=tape)
+    second = fit_and_save(neighbour(df), tmp_path / "b.lookalike", model, tape=tape)
+    assert first[0] == second[0]
+    assert first[1] == second[1]
+
+
+def test_the_replay_test_catches_a_statistic_that_skips_its_mechanism(tmp_path, monkeypatch):
+    """Control: category counts passed on exactly (no mechanism) make the files differ."""
+    def exact(budget, what, counts, n_null, k):
+        budget.charge(what, "none", budget.rho_unit)
+        return counts[counts >= k].astype(np.int64), int(n_null)
+
+    monkeypatch.setattr(privacy, "stable_histogram", exact)
+    df = table(600)
+    tape: dict = {}
+    first = fit_and_save(df, tmp_path / "a.lookalike", "dp-marginals", record=tape)
+    second = fit_and_save(neighbour(df), tmp_path / "b.lookalike", "dp-marginals", tape=tape)
+    assert first[0] != second[0]
+
+
+def test_without_dp_the_neighbour_changes_the_file(tmp_path):
+    """Control: the outlier row does reach a model fitted without DP."""
+    df = table(600)
+    a = Synthesizer(model="copula").fit(df).save(tmp_path / "a.lookalike")
+    b = Synthesizer(model="copula").fit(neighbour(df)).save(tmp_path / "b.lookalike")
+    assert file_contents(a) != file_contents(b)
+
+
+def test_private_schema_reads_dtypes_only_and_switches_learners_off():
+    df = table(600)
+    df["note"] = [f"customer {i} wrote a long free text comment" for i in range(len(df))]
+    syn = Synthesizer(dp=DP).fit(df)
+    kinds = {c.name: c.kind.value for c in syn.schema_.columns}
+    assert kinds == {"colour": "categorical", "amount": "numeric", "age": "numeric", "day": "datetime",
+                     "flag": "boolean", "note": "categorical"}
+    assert syn.schema_.rules == [] and syn.encoder_.relative_ == {}
+    assert syn.encoder_.codecs_["note"].categories_ == []  # every text is unique: nothing passes the threshold
+    amount = syn.encoder_.codecs_["amount"]
+    assert len(amount.heaps_) == 0 and list(amount.units_) == [1]
+    assert syn.encoder_.codecs_["day"].weekdays_ == [] and syn.encoder_.codecs_["day"].day_classes_ == []
+    out = syn.sample(300, seed=1)
+    assert set(out["colour"].dropna()) <= {"red", "green", "blue"}
+    assert out["amount"].between(*syn.encoder_.value_range("amount")).all()
+
+
+def test_declared_schema_is_public_and_text_is_refused():
+    df = table(600)
+    schema = {"columns": [{"name": "colour", "kind": "categorical", "dtype": "object",
+                           "categories": ["red", "green", "blue"]},
+                          {"name": "amount", "kind": "numeric", "dtype": "float64", "decimals": 2,
+                           "bounds": [0, 5000]},
+                          {"name": "age", "kind": "numeric", "dtype": "int64", "bounds": [18, 90]},
+                          {"name": "day", "kind": "datetime", "dtype": "datetime64[ns]"},
+                          {"name": "flag", "kind": "boolean", "dtype": "bool"}]}
+    syn = Synthesizer(dp=DP, schema=schema).fit(df)
+    assert syn.encoder_.value_range("amount") == (0.0, 5000.0)
+    assert syn.encoder_.labels("colour")[0] == ["red", "green", "blue"] or \
+        set(syn.encoder_.labels("colour")[0]) == {"red", "green", "blue"}
+    whats = {e["what"] for e in syn.dp_["statistics"]["releases"]}
+    assert "amount.bounds" not in whats and "amount.decimals" not in whats
+    schema["columns"][0]["kind"] = "text"
+    with pytest.raises(LookalikeError, match="free text"):
+        Synthesizer(dp=DP, schema=schema).fit(df)
+
+
+def test_dp_marginals_learns_a_dependence_above_the_floor():
+    rng = np.random.default_rng(3)
+    n = 4000
+    a = rng.choice(["x", "y"], n)
+    b = np.where(rng.random(n) < 0.9, a, np.where(a == "x", "y", "x"))
+    df = pd.DataFrame({"a": a, "b": b, "c": rng.choice(["p", "q", "r"], n)})
+    out = Synthesizer(dp={"epsilon": 2.0, "delta": 1e-6}).fit(df).sample(4000, seed=0)
+    agree = (out["a"] == out["b"]).mean()
+    assert agree > 0.75  # independence would give about 0.5
