@@ -83,6 +83,23 @@ def split_holdout(df: pd.DataFrame, share: float = 0.2, seed: int = 0) -> tuple[
     return rows.drop(index=holdout.index).reset_index(drop=True), holdout.reset_index(drop=True)
 
 
+def split_holdout_entities(df: pd.DataFrame, entity: str, share: float = 0.2,
+                           seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A sequence table's holdout: a random ``share`` of the *entities*, each with all its rows (a split by
+    rows would leak every entity into both sides). Returns (train, holdout) with fresh indexes."""
+    if entity not in df.columns:
+        raise LookalikeError(f"entity column '{entity}' is not in the table")
+    if not 0 < share < 1:
+        raise LookalikeError(f"the holdout share must be between 0 and 1 (exclusive), got {share}")
+    keys = df[entity].astype(str)
+    unique = keys.drop_duplicates()
+    if len(unique) < 4:
+        raise LookalikeError(f"holding entities out needs at least 4 entities, the data has {len(unique)}")
+    held = set(unique.sample(frac=share, random_state=seed))
+    mask = keys.isin(held).to_numpy()
+    return df.loc[~mask].reset_index(drop=True), df.loc[mask].reset_index(drop=True)
+
+
 def stage_spans(judging: bool = False) -> dict[str, tuple[float, float]]:
     """The share of ``synthesize``'s overall progress each stage covers: {stage: (start, end)}."""
     if judging:
@@ -92,11 +109,15 @@ def stage_spans(judging: bool = False) -> dict[str, tuple[float, float]]:
 
 def make_synthesizer(*, model: str = "auto", seed: int = 0, max_epochs: int | None = None,
                      max_time: float | None = None, schema: "TableSchema | dict | str | Path | None" = None,
-                     model_params: dict[str, Any] | None = None, verbose: bool = False) -> "Synthesizer":
-    """An unfitted Synthesizer from the workflow's settings (``model_params`` go to the generator)."""
+                     model_params: dict[str, Any] | None = None, verbose: bool = False,
+                     entity: str | None = None, order: str | None = None) -> "Synthesizer":
+    """An unfitted Synthesizer from the workflow's settings (``model_params`` go to the generator); with
+    ``entity`` a sequence model (one sequence of rows per entity, ordered by ``order``)."""
     from lookalike.synthesizer import Synthesizer
 
     kwargs: dict[str, Any] = {}
+    if entity is not None:
+        kwargs.update(entity=entity, order=order)
     if model_params:
         kwargs["model_params"] = dict(model_params)
     return Synthesizer(model=model, seed=seed, max_epochs=max_epochs, max_time=max_time, schema=schema,
@@ -107,7 +128,8 @@ def synthesize(df: pd.DataFrame, *, n: int | None = None, output: str | Path | N
                model: str = "auto", seed: int = 0, max_epochs: int | None = None, max_time: float | None = None,
                schema: "TableSchema | dict | str | Path | None" = None, model_params: dict[str, Any] | None = None,
                holdout_share: float | None = None, target: str | None = None, report: bool | None = None,
-               verbose: bool = False, progress: Progress | None = None) -> SynthesisResult:
+               verbose: bool = False, progress: Progress | None = None, entity: str | None = None,
+               order: str | None = None, context: pd.DataFrame | None = None) -> SynthesisResult:
     """Split off a holdout (when ``holdout_share`` is set), fit, sample and judge: the whole workflow.
 
     n: rows to generate (default: as many as the rows trained on). output: a .csv or .parquet path to stream
@@ -117,6 +139,9 @@ def synthesize(df: pd.DataFrame, *, n: int | None = None, output: str | Path | N
     the same result. holdout_share: share of rows kept away from training to judge against (0.2 is a good
     choice; None trains on every row). target: the column the report's utility test predicts.
     report: whether to evaluate the result (default: when there is a holdout).
+    entity / order / context: a sequence table (one sequence per entity, ordered by ``order``; ``context`` the
+    optional entity table): ``n`` then counts entities, the holdout is a share of the entities, and the report
+    gains its sequences section.
     """
     if not isinstance(df, pd.DataFrame):
         raise LookalikeError(f"synthesize expects a pandas DataFrame, got {type(df).__name__}")
@@ -127,11 +152,19 @@ def synthesize(df: pd.DataFrame, *, n: int | None = None, output: str | Path | N
     judging = holdout_share is not None if report is None else bool(report)
     spans = stage_spans(judging)
     syn = make_synthesizer(model=model, seed=seed, max_epochs=max_epochs, max_time=max_time, schema=schema,
-                           model_params=model_params, verbose=verbose)
-    train, holdout = split_holdout(df, holdout_share, seed) if holdout_share is not None else (df, None)
+                           model_params=model_params, verbose=verbose, entity=entity, order=order)
+    if holdout_share is None:
+        train, holdout = df, None
+    elif entity is not None:
+        train, holdout = split_holdout_entities(df, entity, holdout_share, seed)
+    else:
+        train, holdout = split_holdout(df, holdout_share, seed)
 
     started = time.perf_counter()
-    syn.fit(train, progress=_stage(progress, "fitting", spans))
+    if entity is not None:
+        syn.fit(train, context=context, progress=_stage(progress, "fitting", spans))
+    else:
+        syn.fit(train, progress=_stage(progress, "fitting", spans))
     fit_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -148,7 +181,8 @@ def synthesize(df: pd.DataFrame, *, n: int | None = None, output: str | Path | N
     if judging:
         started = time.perf_counter()
         judged = synthetic if synthetic is not None else _read_back(path)
-        result.report = judge(train, judged, holdout, target, progress=_stage(progress, "judging", spans))
+        options = {"entity": entity, "order": order} if entity is not None else {}
+        result.report = judge(train, judged, holdout, target, progress=_stage(progress, "judging", spans), **options)
         result.judge_seconds = time.perf_counter() - started
         result.summary = summary(result.report)
     if progress is not None:
