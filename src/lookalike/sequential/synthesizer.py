@@ -142,6 +142,7 @@ class SequenceSynthesizer:
         if context is not None:
             context = self._check_context(context)
         self.flat_ = None
+        self.gap_unit_ = self.gap_scale_ = self.median_gap_ = self.typical_start_ = None
         if lengths.max() <= 1 and context is None:
             LOGGER.warning("entity column '%s' has one row per entity: this is not a sequence; learning it as a "
                            "plain table (each sampled row is one entity)", ent)
@@ -164,6 +165,7 @@ class SequenceSynthesizer:
         ent_rows[LENGTH] = lengths
         if order is not None:
             ent_rows[START] = self._start_values(pos[first])
+            self.typical_start_ = float(np.sort(pos[first])[len(first) // 2])  # for a start left missing
         if context is not None:
             ent_rows = self._join_context(ent_rows, context)
         self.context_columns_ = [] if context is None else [c for c in context.columns if c != ent]
@@ -179,8 +181,13 @@ class SequenceSynthesizer:
         if progress:
             progress(0.02, "entity model")
         sub = (lambda a, b: (lambda f, m: progress(a + (b - a) * f, m)) if progress else None)
-        self.entity_model_ = Synthesizer(schema=ent_schema, **self._inner_params(0.3)).fit(
-            ent_rows, progress=sub(0.02, 0.25))
+        ent_params = self._inner_params(0.3)
+        if self.value_protection and len(ent_rows) < max(10, 2 * self.k):
+            LOGGER.warning("only %d entities: too few to protect rare entity-level values (at least %d are needed); "
+                           "their attributes, lengths and start times are learned without value protection "
+                           "(the events still are protected)", len(ent_rows), max(10, 2 * self.k))
+            ent_params["value_protection"] = False
+        self.entity_model_ = Synthesizer(schema=ent_schema, **ent_params).fit(ent_rows, progress=sub(0.02, 0.25))
 
         # -- the step table: varying columns and the gap, given entity, position, calendar and window
         gaps = None
@@ -411,9 +418,12 @@ class SequenceSynthesizer:
         if self.order is not None:
             start = ents[START]
             if self.order_kind_ == "datetime":
-                start_pos = pd.to_datetime(start).to_numpy(dtype="datetime64[ns]").astype("int64") / 1e9
+                stamps = pd.to_datetime(start)
+                start_pos = np.where(stamps.isna(), np.nan,
+                                     stamps.to_numpy(dtype="datetime64[ns]").astype("int64") / 1e9)
             else:
                 start_pos = pd.to_numeric(start, errors="coerce").to_numpy(dtype=float)
+            start_pos = np.where(np.isnan(start_pos), self.typical_start_, start_pos)
         else:
             start_pos = np.zeros(n)
         # the entity keys: the given ones for seeded entities, else generated (or numbered)
@@ -465,6 +475,9 @@ class SequenceSynthesizer:
                             rows.loc[given, c] = known.loc[given, c].to_numpy()
             if t == 0:
                 pos = cur[active].copy()
+                if known is not None and self.order is not None:  # a seeded first event: its own time
+                    fixed_pos = known["__pos"].to_numpy(dtype=float)
+                    pos = np.where(np.isnan(fixed_pos), pos, fixed_pos)
             elif self.order is not None:
                 gap = pd.to_numeric(rows[GAP], errors="coerce").to_numpy(dtype=float)
                 gap = np.where(np.isnan(gap), self.median_gap_, np.maximum(gap, 0.0))
@@ -636,7 +649,7 @@ class SequenceSynthesizer:
 
 _STATE = ("order_kind_", "order_tz_", "constant_", "varying_", "context_columns_", "entity_generated_",
           "entity_key_kind_", "min_length_", "max_length_", "n_entities_", "n_events_", "gap_unit_", "gap_scale_",
-          "median_gap_")
+          "median_gap_", "typical_start_")
 
 
 def _order_positions(values: pd.Series, name: str) -> tuple[np.ndarray, str, str | None]:
