@@ -14,7 +14,10 @@ Built on the one context mechanism (:mod:`lookalike.context`), in two models:
   values (``lag1.<column>`` ...). Its own columns are the varying columns plus ``__gap``, the time since the
   previous event (in the coarsest unit that divides every real gap: days, hours, minutes or seconds, so
   granularity is kept by the numeric codec; zero for duplicate timestamps; a constant for regular series,
-  which therefore stay exactly regular).
+  which therefore stay exactly regular). Numeric step columns whose within-entity changes are much more
+  concentrated than their values (trends such as +1 a year, random walks; ``delta_columns_``) are learned as the
+  change from the previous step, their first value as an entity column ``__first.<column>``; the window keeps
+  their previous values.
 
 Sampling draws the entity rows first, then walks the steps: at step t every entity whose length exceeds t
 gets one row drawn given its context and its last ``window`` generated steps. Training rows each carry their
@@ -45,6 +48,13 @@ LOGGER = logging.getLogger("lookalike.sequential")
 FORMAT = "lookalike-sequence-model"
 FORMAT_VERSION = 1
 LENGTH, START, GAP = "__length", "__start", "__gap"
+FIRST = "__first."
+DELTA_SPREAD = 0.5
+"""A numeric step column is learned as its change from the previous step when the within-entity changes are
+spread at most this much relative to the values themselves (std ratio; 0.5 means lag-1 autocorrelation above
+about 0.875, trends and random walks)."""
+DELTA_MIN_VALUES = 10
+"""...and only when it takes at least this many distinct values (fewer: a state, learned through the window)."""
 UNITS = (("days", 86400.0), ("hours", 3600.0), ("minutes", 60.0), ("seconds", 1.0))
 BATCH_ENTITIES = 20_000
 Progress = Callable[[float, str], None]
@@ -159,9 +169,13 @@ class SequenceSynthesizer:
             constant = list(others)
         self.constant_ = constant
         self.varying_ = [c for c in others if c not in constant]
+        self.delta_columns_, self.value_ranges_, self.decimals_, self.delta_fill_ = self._detect_deltas(df, starts)
+        first_values = {FIRST + c: df[c].to_numpy()[first] for c in self.delta_columns_}
 
         # -- the entity table: constant columns, the entity table's columns, length, start
         ent_rows = df.iloc[first][[ent] + constant].reset_index(drop=True)
+        for name, values in first_values.items():
+            ent_rows[name] = values
         ent_rows[LENGTH] = lengths
         if order is not None:
             ent_rows[START] = self._start_values(pos[first])
@@ -198,15 +212,24 @@ class SequenceSynthesizer:
             gaps = raw / self.gap_scale_
             valid = gaps[~np.isnan(gaps)]
             self.median_gap_ = float(np.sort(valid)[len(valid) // 2]) if len(valid) else 1.0  # a real gap
-        rows = df[self.varying_].copy()
+        levels = df[self.varying_].copy()
         if gaps is not None:
-            rows[GAP] = gaps
+            levels[GAP] = gaps
+        rows = levels.copy()
+        for c in self.delta_columns_:  # the change from the previous step; at a first step (where the value
+            x = levels[c].to_numpy(dtype=float)  # comes from the entity model) the median change, never missing
+            d = np.r_[np.nan, np.diff(x)]
+            d[starts] = self.delta_fill_[c]
+            rows[c] = np.round(d, self.decimals_[c])
+        ent_frame = df[constant].reset_index(drop=True)
+        for c in self.delta_columns_:
+            ent_frame[FIRST + c] = np.repeat(df[c].to_numpy()[first], lengths)
         ctx = self._context_frame(
-            ent_frame=df[constant].reset_index(drop=True),
+            ent_frame=ent_frame,
             extra=None if context is None else self._context_rows(context, df[ent]),
             step=step, length=np.repeat(lengths, lengths),
             prev_pos=np.where(starts, pos, np.r_[np.nan, pos[:-1]]),
-            lags=self._lags_from_table(rows, step))
+            lags=self._lags_from_table(levels, step))  # the window holds values, also for delta columns
         if len(rows) > self.max_train_steps:
             keep = np.sort(np.random.default_rng(self.seed).choice(len(rows), self.max_train_steps, replace=False))
             rows, ctx = rows.iloc[keep].reset_index(drop=True), ctx.iloc[keep].reset_index(drop=True)
@@ -216,6 +239,36 @@ class SequenceSynthesizer:
         self.n_entities_ = int(len(ent_rows))
         self.n_events_ = int(len(df))
         return self
+
+    def _detect_deltas(self, df: pd.DataFrame, starts: np.ndarray):
+        """Numeric step columns whose within-entity changes are much more concentrated than their values
+        (trends such as +1 a year, random walks): learned as changes, the first value in the entity model.
+        Returns the columns, their value ranges (protected: k-th smallest and largest) and decimals."""
+        from lookalike.encoding.numeric import protected_range
+
+        chosen, ranges, decimals, fill = [], {}, {}, {}
+        if starts.all():
+            return chosen, ranges, decimals, fill
+        for c in self.varying_:
+            s = df[c]
+            if (pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s) or s.isna().any()
+                    or s.nunique() < DELTA_MIN_VALUES):
+                continue
+            x = s.to_numpy(dtype=float)
+            d = np.diff(x)[~starts[1:]]
+            spread = x.std()
+            if spread == 0 or d.std() > DELTA_SPREAD * spread:
+                continue
+            places = next((p for p in range(7) if np.allclose(x * 10**p, np.round(x * 10**p), atol=1e-6)), 6)
+            v = np.sort(x)
+            lo, hi = protected_range(v, self.k) if self.value_protection else (v[0], v[-1])
+            chosen.append(c)
+            ranges[c] = [float(lo), float(hi)]
+            decimals[c] = int(places)
+            fill[c] = float(np.round(np.sort(d)[len(d) // 2], places))  # a real change: the median
+        if chosen:
+            LOGGER.info("learned as changes from the previous step: %s", ", ".join(chosen))
+        return chosen, ranges, decimals, fill
 
     def _user_schema(self) -> TableSchema | None:
         s = self.schema
@@ -396,12 +449,16 @@ class SequenceSynthesizer:
             fixed = pd.DataFrame(index=range(n)) if fixed is None else fixed
             for c in self.constant_:
                 fixed[c] = [g[c].iloc[0] if c in g.columns else np.nan for g in groups]
+            for c in self.delta_columns_:
+                fixed[FIRST + c] = [g[c].iloc[0] if c in g.columns else np.nan for g in groups]
             if self.order is not None:
                 starts = np.array([g["__pos"].iloc[0] if self.order in g.columns else np.nan for g in groups])
                 fixed[START] = self._start_values(starts) if self.order_kind_ == "datetime" else starts
                 fixed[START] = fixed[START].where(~np.isnan(starts))
-        if fixed is not None:
-            fixed = fixed[[c for c in fixed.columns if fixed[c].notna().any()]]
+        if fixed is not None:  # only learned columns can be fixed (a start shared by every entity is generated)
+            enc = self.entity_model_.encoder_
+            fixed = fixed[[c for c in fixed.columns if fixed[c].notna().any()
+                           and (enc.group_of(c) is not None or (context is not None and c in context.columns))]]
         if fixed is not None and fixed.shape[1]:
             ents = self.entity_model_.sample(seed=seed, seed_data=fixed, conditions=conditions, rebalance=rebalance,
                                              strict=False)
@@ -437,7 +494,8 @@ class SequenceSynthesizer:
             keys = pd.Series([f"e{offset + i + 1}" for i in range(n)])
         keys = keys.reset_index(drop=True)
         extra = ents[self.context_columns_] if self.context_columns_ else None
-        history = self._walk(ents[self.constant_], extra, lengths, start_pos, seed, seeds)
+        history = self._walk(ents[self.constant_ + [FIRST + c for c in self.delta_columns_]], extra, lengths,
+                             start_pos, seed, seeds)
         return self._assemble(keys, ents, lengths, history, context)
 
     def _walk(self, ent_frame, extra, lengths, start_pos, seed, seeds):
@@ -462,10 +520,26 @@ class SequenceSynthesizer:
                                       np.full(len(active), t), lengths[active], cur[active],
                                       pd.DataFrame(lag_parts))
             known = self._known_cells(seeds, active, t, own) if seeds is not None else None
+            known_steps = None
+            if known is not None:
+                known_steps = known.drop(columns="__pos", errors="ignore")
+                for c in self.delta_columns_:  # given values -> given changes from the previous value
+                    given = pd.to_numeric(known_steps[c], errors="coerce").to_numpy(dtype=float)
+                    prev = lag_parts[f"lag1.{c}"].astype(float) if t else np.full(len(active), np.nan)
+                    known_steps[c] = given - prev
             step_seed = int(np.random.default_rng([seed, t, 3]).integers(2**31))
-            rows = self.step_model_.sample(context=ctx, seed=step_seed,
-                                           known=None if known is None else known.drop(columns="__pos",
-                                                                                       errors="ignore"))
+            rows = self.step_model_.sample(context=ctx, seed=step_seed, known=known_steps)
+            for c in self.delta_columns_:  # changes -> values, inside the protected range, at the data's decimals
+                if t == 0:
+                    value = pd.to_numeric(ent_frame[FIRST + c].iloc[active], errors="coerce").to_numpy(dtype=float)
+                else:
+                    change = pd.to_numeric(rows[c], errors="coerce").to_numpy(dtype=float)
+                    change = np.where(np.isnan(change), self.delta_fill_[c], change)
+                    value = lag_parts[f"lag1.{c}"].astype(float) + change
+                lo, hi = self.value_ranges_[c]
+                value = np.round(np.clip(np.where(np.isnan(value), (lo + hi) / 2, value), lo, hi), self.decimals_[c])
+                integer = "int" in str(self.dtypes_.get(c, "")).lower()
+                rows[c] = value.astype(np.int64) if integer and self.decimals_[c] == 0 else value
             if known is not None:  # seeded cells exactly as given
                 for c in known.columns:
                     if c in rows.columns and c != GAP:
@@ -643,13 +717,14 @@ class SequenceSynthesizer:
             obj.entity_model_ = inner("entity.lookalike")
         obj.step_model_ = ContextSynthesizer.from_bytes(blobs["steps.lookalike"])
         for k in _STATE:
-            setattr(obj, k, meta[k])
+            setattr(obj, k, meta[k] if k in meta else copy.deepcopy(_STATE_DEFAULTS[k]))
         return obj
 
 
 _STATE = ("order_kind_", "order_tz_", "constant_", "varying_", "context_columns_", "entity_generated_",
           "entity_key_kind_", "min_length_", "max_length_", "n_entities_", "n_events_", "gap_unit_", "gap_scale_",
-          "median_gap_", "typical_start_")
+          "median_gap_", "typical_start_", "delta_columns_", "value_ranges_", "decimals_", "delta_fill_")
+_STATE_DEFAULTS = {"delta_columns_": [], "value_ranges_": {}, "decimals_": {}, "delta_fill_": {}}  # models saved before deltas
 
 
 def _order_positions(values: pd.Series, name: str) -> tuple[np.ndarray, str, str | None]:
