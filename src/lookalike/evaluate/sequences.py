@@ -244,7 +244,11 @@ def _sequence_metrics(train, synthetic, holdout, entity, order, target, seed, ma
             labelled[k] = feats[k].drop(columns=drop).assign(**{"__target": y.to_numpy()})
         lk = {c: NUMERIC for c in labelled["train"].columns}
         lk["__target"] = kinds[target] if kinds[target] == CATEGORICAL else NUMERIC
-        if pd.Series(labelled["train"]["__target"]).nunique() >= 2:
+        def learnable(frame):  # a categorical label needs 2+ classes of 2+ entities each, else no score
+            counts = pd.Series(frame["__target"]).value_counts()
+            return len(counts) >= 2 and (lk["__target"] != CATEGORICAL or counts.min() >= 2)
+
+        if learnable(labelled["train"]) and learnable(labelled["synthetic"]):
             util = utility.tstr(labelled["train"], labelled["synthetic"], labelled["holdout"], lk, "__target", seed)
             out["entity_tstr_score"] = util["tstr"]["score"]
             out["entity_trtr_score"] = util["trtr"]["score"]
