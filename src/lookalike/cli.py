@@ -65,6 +65,11 @@ MODEL_PARAM_HELP = ("A setting of the generator, KEY=VALUE (repeatable), e.g. --
                     "are read as numbers, true/false or text. An unknown key is refused with the accepted ones.")
 VERBOSE_HELP = "Log the generator's training progress (each epoch's losses)."
 LOGGER = logging.getLogger("lookalike")
+ENTITY_HELP = ("Sequence data: the column naming whose sequence each row belongs to (an account, a patient, a "
+               "sensor). Then -n counts entities, not rows.")
+ORDER_HELP = "Sequence data: the column that orders each entity's rows (numbers or dates); needs --entity."
+CONTEXT_HELP = ("Sequence data: an entity table (one row per entity, CSV/Parquet/Excel) linked on the --entity "
+                "column; its columns are the context each sequence is learned and generated given.")
 
 
 @contextmanager
@@ -151,13 +156,13 @@ def _verbose(verbose: bool) -> bool:
 
 def _synthesizer(model: str, seed: int, max_epochs, max_time, schema: Optional[Path],
                  model_params: Optional[dict] = None, verbose: bool = False, rare: Optional[str] = None,
-                 dp: Optional[dict] = None):
+                 dp: Optional[dict] = None, entity: Optional[str] = None, order: Optional[str] = None):
     from lookalike.workflow import make_synthesizer
 
     _check_model(model)
     return make_synthesizer(model=model, seed=seed, max_epochs=max_epochs, max_time=max_time,
                             schema=_read_schema(schema), model_params=model_params, verbose=verbose, rare=rare,
-                            dp=dp)
+                            dp=dp, entity=entity, order=order)
 
 
 DP_EPSILON_HELP = ("Fit with differential privacy at this epsilon (whole pipeline: statistics and generator; "
@@ -172,6 +177,11 @@ def _dp(epsilon: Optional[float], delta: float) -> Optional[dict]:
     from lookalike.privacy.dp import check_dp
 
     return check_dp({"epsilon": epsilon, "delta": delta})
+
+
+def _check_sequence_options(entity: Optional[str], order: Optional[str], context: Optional[Path]) -> None:
+    if entity is None and (order is not None or context is not None):
+        raise LookalikeError("--order and --context describe sequence data; give --entity too")
 
 
 def _check_n(n: Optional[int]) -> None:
@@ -222,19 +232,26 @@ def fit(
     verbose: bool = typer.Option(False, "--verbose", help=VERBOSE_HELP),
     dp_epsilon: Optional[float] = typer.Option(None, "--dp-epsilon", help=DP_EPSILON_HELP),
     dp_delta: float = typer.Option(1e-5, "--dp-delta", help=DP_DELTA_HELP),
+    entity: Optional[str] = typer.Option(None, "--entity", help=ENTITY_HELP),
+    order: Optional[str] = typer.Option(None, "--order", help=ORDER_HELP),
+    context: Optional[Path] = typer.Option(None, "--context", help=CONTEXT_HELP),
     force: bool = typer.Option(False, "--force", help="Overwrite the output if it exists."),
 ):
     """Learn a table and save the model (weights and JSON only; no training rows)."""
     from lookalike.io import check_writable, read_table
 
     params = parse_model_params(model_param)
+    _check_sequence_options(entity, order, context)
     check_writable(output, force=force, formats=None)
     syn = _synthesizer(model, seed, max_epochs, max_time, schema, params, _verbose(verbose), rare,
-                       _dp(dp_epsilon, dp_delta))
+                       _dp(dp_epsilon, dp_delta), entity, order)
     df = read_table(data)
     started = time.perf_counter()
     with progress_bar("fitting") as update:
-        syn.fit(df, progress=update)
+        if entity is not None:
+            syn.fit(df, context=read_table(context) if context else None, progress=update)
+        else:
+            syn.fit(df, progress=update)
     syn.save(output, force=force)
     out.print(f"model ({syn.model_.name}, {len(df):,} rows x {df.shape[1]} columns, "
               f"{time.perf_counter() - started:.1f}s) written to [bold]{output}[/bold]")
@@ -255,10 +272,15 @@ def sample(
     seed: int = typer.Option(0, "--seed", help="Random seed; same model and seed give the same rows."),
     where: List[str] = typer.Option(None, "--where", help="Fix a column in every row: COLUMN=VALUE (repeatable)."),
     rebalance: List[str] = typer.Option(None, "--rebalance", help="Set a category's share: COLUMN=VALUE:SHARE."),
-    seed_data: Optional[Path] = typer.Option(None, "--seed-data", help="Table of known cells to complete, one output row each."),
+    seed_data: Optional[Path] = typer.Option(None, "--seed-data", help="Table of known cells to complete, one output "
+                                             "row each; for a sequence model, first events to continue (with the "
+                                             "entity column)."),
+    context: Optional[Path] = typer.Option(None, "--context", help="Sequence models: entity rows to generate "
+                                           "sequences for, their attributes fixed (one entity per row)."),
     force: bool = typer.Option(False, "--force", help="Overwrite the output if it exists."),
 ):
-    """Generate rows from a saved model, streamed to the output in batches."""
+    """Generate rows from a saved model, streamed to the output in batches (-n counts entities for a
+    sequence model)."""
     from lookalike.io import check_writable, read_table
     from lookalike.synthesizer import Synthesizer
 
@@ -268,6 +290,10 @@ def sample(
     seeds = read_table(seed_data) if seed_data else None
     kwargs = dict(conditions=_parse_pairs(syn, where, "--where") or None,
                   rebalance=_parse_rebalance(syn, rebalance) or None, seed_data=seeds)
+    if context is not None:
+        if not hasattr(syn, "entity"):
+            raise LookalikeError(f"--context needs a sequence model; {model_file} was fitted without --entity")
+        kwargs["context"] = read_table(context)
     with progress_bar("sampling") as update:
         syn.sample_to_file(n, output, seed=seed, force=force, progress=update, **kwargs)
     out.print(f"synthetic data written to [bold]{output}[/bold]")
@@ -291,15 +317,19 @@ def synth(
     verbose: bool = typer.Option(False, "--verbose", help=VERBOSE_HELP),
     dp_epsilon: Optional[float] = typer.Option(None, "--dp-epsilon", help=DP_EPSILON_HELP),
     dp_delta: float = typer.Option(1e-5, "--dp-delta", help=DP_DELTA_HELP),
+    entity: Optional[str] = typer.Option(None, "--entity", help=ENTITY_HELP),
+    order: Optional[str] = typer.Option(None, "--order", help=ORDER_HELP),
+    context: Optional[Path] = typer.Option(None, "--context", help=CONTEXT_HELP),
     force: bool = typer.Option(False, "--force", help="Overwrite the output if it exists."),
 ):
-    """Fit and sample in one step."""
+    """Fit and sample in one step (-n counts entities for sequence data)."""
     from lookalike.io import check_writable, read_table
     from lookalike.workflow import MIN_ROWS_FOR_HOLDOUT, stage_spans, synthesize
 
     _check_n(n)
     params = parse_model_params(model_param)
     dp = _dp(dp_epsilon, dp_delta)
+    _check_sequence_options(entity, order, context)
     check_writable(output, force=force)
     if report:
         check_writable(report, force=force, formats={".html": "HTML"})
@@ -311,31 +341,37 @@ def synth(
     if report and len(df) < MIN_ROWS_FOR_HOLDOUT:
         raise LookalikeError(f"--report needs at least {MIN_ROWS_FOR_HOLDOUT} rows to hold some out, "
                              f"the data has {len(df)}")
-    rows = n or len(df)
+    rows = n or (None if entity is not None else len(df))
+    sequence = dict(entity=entity, order=order, context=read_table(context) if context else None) if entity else {}
     with stage_bars(stage_spans()) as update:
         result = synthesize(df, n=rows, output=output, force=force, model=model, seed=seed, max_epochs=max_epochs,
                             max_time=max_time, schema=loaded, model_params=params, target=target,
                             holdout_share=HOLDOUT_SHARE if report else None, report=False,
-                            verbose=_verbose(verbose), progress=update, rare=rare, dp=dp)
-    out.print(f"synthetic data ({rows:,} rows) written to [bold]{output}[/bold]")
+                            verbose=_verbose(verbose), progress=update, rare=rare, dp=dp, **sequence)
+    what = f"{rows:,} rows" if entity is None else f"{rows or result.synthesizer.n_rows_:,} entities"
+    out.print(f"synthetic data ({what}) written to [bold]{output}[/bold]")
     _say_auto(model, result.synthesizer)
     if dp:
         out.print(f"differential privacy: epsilon {result.synthesizer.dp_['epsilon_spent']:.4g} of {dp['epsilon']:g}, "
                   f"delta {dp['delta']:g}; sampling costs no budget")
     if report:
         _write_report(result.train, read_table(output), result.holdout, target, report, force,
-                      dp=getattr(result.synthesizer, "dp_", None))
+                      dp=getattr(result.synthesizer, "dp_", None), entity=entity, order=order)
 
 
 HOLDOUT_SHARE = 0.2
 """Share of the real rows `synth --report` and `demo` keep away from training to judge against."""
 
 
-def _write_report(train, synthetic, holdout, target, path: Path, force: bool, dp: Optional[dict] = None):
+def _write_report(train, synthetic, holdout, target, path: Path, force: bool, dp: Optional[dict] = None,
+                  entity: Optional[str] = None, order: Optional[str] = None):
     from lookalike.workflow import judge, summary
 
+    options = {"entity": entity, "order": order} if entity else {}
+    if dp:
+        options["dp"] = dp
     with console.status("judging fidelity, utility and privacy ..."):
-        rep = judge(train, synthetic, holdout, target, **({"dp": dp} if dp else {}))
+        rep = judge(train, synthetic, holdout, target, **options)
     rep.to_html(path, force=force)
     m = summary(rep)
 

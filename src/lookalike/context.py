@@ -105,9 +105,11 @@ class ContextSynthesizer:
 
     # -- sample -------------------------------------------------------------------------------------
     def sample(self, context: pd.DataFrame | None = None, n: int | None = None, seed: int | None = None,
-               with_context: bool = False) -> pd.DataFrame:
+               with_context: bool = False, known: pd.DataFrame | None = None) -> pd.DataFrame:
         """One row per context row (``context`` given) or ``n`` rows drawn with their context generated.
 
+        ``known``: optional cells of the table's own columns, aligned with ``context`` (NaN = to be generated);
+        the others are drawn given them (a sequence's seeded first events). Only learned columns can be known.
         Returns the table's own columns (and the context columns, prefixed, with ``with_context``)."""
         self._check_fitted()
         syn = self.synthesizer_
@@ -123,6 +125,13 @@ class ContextSynthesizer:
                 raise LookalikeError(f"the context lacks column(s) {missing} the model was fitted with")
             fixed = context[self.context_columns_].reset_index(drop=True)
             fixed.columns = [self._name(c) for c in self.context_columns_]
+            if known is not None:
+                if len(known) != len(context):
+                    raise LookalikeError(f"known has {len(known)} rows but the context has {len(context)}")
+                enc = syn.encoder_
+                cells = [c for c in known.columns if c in self.columns_ and enc.group_of(c) is not None
+                         and known[c].notna().any()]
+                fixed = pd.concat([fixed, known[cells].reset_index(drop=True)], axis=1)
             if fixed.shape[1] == 0:
                 out = syn.sample(len(context), seed=seed)
             else:

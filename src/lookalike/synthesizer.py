@@ -49,10 +49,22 @@ class Synthesizer:
     appear. None: as the schema says (``value_protection: {rare: ...}`` or a column's ``rare``), else generate.
     """
 
+    def __new__(cls, *args, entity: str | None = None, order: str | None = None, **kwargs):
+        """``Synthesizer(entity="account_id", order="timestamp")`` is a sequence model: one sequence of rows per
+        entity (see :class:`lookalike.sequential.SequenceSynthesizer`); ``sample(n)`` then counts entities."""
+        if cls is Synthesizer and entity is not None:
+            from lookalike.sequential import SequenceSynthesizer
+
+            return SequenceSynthesizer(entity, order, *args, **kwargs)
+        if order is not None:
+            raise LookalikeError("order needs entity too: the column naming whose sequence each row belongs to")
+        return super().__new__(cls)
+
     def __init__(self, model: str = "auto", seed: int = 0, max_epochs: int | None = None,
                  max_time: float | None = None, schema: TableSchema | dict | str | Path | None = None,
                  value_protection: bool = True, k: int = 5, verbose: bool = False,
-                 model_params: dict[str, Any] | None = None, rare: str | None = None, dp: dict | None = None):
+                 model_params: dict[str, Any] | None = None, rare: str | None = None, dp: dict | None = None,
+                 entity: None = None, order: None = None):
         self.model = model
         self.seed = seed
         self.max_epochs = max_epochs
@@ -477,6 +489,10 @@ class Synthesizer:
             raise LookalikeError(f"{path}: model file not found")
         try:
             with zipfile.ZipFile(path) as zf:
+                if "sequence.json" in zf.namelist():  # a sequence model: the same verbs, entities counted
+                    from lookalike.sequential import SequenceSynthesizer
+
+                    return SequenceSynthesizer.load(path)
                 meta = json.loads(zf.read("model.json"))
                 raw = zf.read("weights.safetensors")
         except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, IsADirectoryError):

@@ -83,6 +83,23 @@ def split_holdout(df: pd.DataFrame, share: float = 0.2, seed: int = 0) -> tuple[
     return rows.drop(index=holdout.index).reset_index(drop=True), holdout.reset_index(drop=True)
 
 
+def split_holdout_entities(df: pd.DataFrame, entity: str, share: float = 0.2,
+                           seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A sequence table's holdout: a random ``share`` of the *entities*, each with all its rows (a split by
+    rows would leak every entity into both sides). Returns (train, holdout) with fresh indexes."""
+    if entity not in df.columns:
+        raise LookalikeError(f"entity column '{entity}' is not in the table")
+    if not 0 < share < 1:
+        raise LookalikeError(f"the holdout share must be between 0 and 1 (exclusive), got {share}")
+    keys = df[entity].astype(str)
+    unique = keys.drop_duplicates()
+    if len(unique) < 4:
+        raise LookalikeError(f"holding entities out needs at least 4 entities, the data has {len(unique)}")
+    held = set(unique.sample(frac=share, random_state=seed))
+    mask = keys.isin(held).to_numpy()
+    return df.loc[~mask].reset_index(drop=True), df.loc[mask].reset_index(drop=True)
+
+
 def stage_spans(judging: bool = False) -> dict[str, tuple[float, float]]:
     """The share of ``synthesize``'s overall progress each stage covers: {stage: (start, end)}."""
     if judging:
@@ -93,15 +110,24 @@ def stage_spans(judging: bool = False) -> dict[str, tuple[float, float]]:
 def make_synthesizer(*, model: str = "auto", seed: int = 0, max_epochs: int | None = None,
                      max_time: float | None = None, schema: "TableSchema | dict | str | Path | None" = None,
                      model_params: dict[str, Any] | None = None, verbose: bool = False,
-                     rare: str | None = None, dp: dict | None = None) -> "Synthesizer":
+                     rare: str | None = None, dp: dict | None = None, entity: str | None = None,
+                     order: str | None = None) -> "Synthesizer":
     """An unfitted Synthesizer from the workflow's settings (``model_params`` go to the generator; ``rare``:
     what a category's tail becomes, see ``Synthesizer``; ``dp``: differential privacy,
-    ``{"epsilon": 1.0, "delta": 1e-5}``)."""
+    ``{"epsilon": 1.0, "delta": 1e-5}``); with ``entity`` a sequence model (one sequence of rows per entity,
+    ordered by ``order``)."""
     from lookalike.synthesizer import Synthesizer
 
+    kwargs: dict[str, Any] = {}
+    if entity is not None:
+        if dp is not None or rare is not None:
+            raise LookalikeError("sequence models (entity=...) take neither dp nor rare yet: differential privacy "
+                                 "and the long-tail choice cover single tables only")
+        kwargs.update(entity=entity, order=order)
+    else:
+        kwargs.update(rare=rare, dp=dict(dp) if dp is not None else None)
     return Synthesizer(model=model, seed=seed, max_epochs=max_epochs, max_time=max_time, schema=schema,
-                       verbose=verbose, model_params=dict(model_params) if model_params else None, rare=rare,
-                       dp=dict(dp) if dp is not None else None)
+                       verbose=verbose, model_params=dict(model_params) if model_params else None, **kwargs)
 
 
 def synthesize(df: pd.DataFrame, *, n: int | None = None, output: str | Path | None = None, force: bool = False,
@@ -109,7 +135,8 @@ def synthesize(df: pd.DataFrame, *, n: int | None = None, output: str | Path | N
                schema: "TableSchema | dict | str | Path | None" = None, model_params: dict[str, Any] | None = None,
                holdout_share: float | None = None, target: str | None = None, report: bool | None = None,
                verbose: bool = False, progress: Progress | None = None, rare: str | None = None,
-               dp: dict | None = None) -> SynthesisResult:
+               dp: dict | None = None, entity: str | None = None, order: str | None = None,
+               context: pd.DataFrame | None = None) -> SynthesisResult:
     """Split off a holdout (when ``holdout_share`` is set), fit, sample and judge: the whole workflow.
 
     n: rows to generate (default: as many as the rows trained on). output: a .csv or .parquet path to stream
@@ -121,6 +148,9 @@ def synthesize(df: pd.DataFrame, *, n: int | None = None, output: str | Path | N
     report: whether to evaluate the result (default: when there is a holdout). rare: what a category's tail
     becomes (generate, placeholder or drop; None: as the schema says, else generate). dp: fit with differential
     privacy (``{"epsilon": 1.0, "delta": 1e-5}``); the report then records the budget.
+    entity / order / context: a sequence table (one sequence per entity, ordered by ``order``; ``context`` the
+    optional entity table): ``n`` then counts entities, the holdout is a share of the entities, and the report
+    gains its sequences section.
     """
     if not isinstance(df, pd.DataFrame):
         raise LookalikeError(f"synthesize expects a pandas DataFrame, got {type(df).__name__}")
@@ -131,11 +161,20 @@ def synthesize(df: pd.DataFrame, *, n: int | None = None, output: str | Path | N
     judging = holdout_share is not None if report is None else bool(report)
     spans = stage_spans(judging)
     syn = make_synthesizer(model=model, seed=seed, max_epochs=max_epochs, max_time=max_time, schema=schema,
-                           model_params=model_params, verbose=verbose, rare=rare, dp=dp)
-    train, holdout = split_holdout(df, holdout_share, seed) if holdout_share is not None else (df, None)
+                           model_params=model_params, verbose=verbose, rare=rare, dp=dp, entity=entity,
+                           order=order)
+    if holdout_share is None:
+        train, holdout = df, None
+    elif entity is not None:
+        train, holdout = split_holdout_entities(df, entity, holdout_share, seed)
+    else:
+        train, holdout = split_holdout(df, holdout_share, seed)
 
     started = time.perf_counter()
-    syn.fit(train, progress=_stage(progress, "fitting", spans))
+    if entity is not None:
+        syn.fit(train, context=context, progress=_stage(progress, "fitting", spans))
+    else:
+        syn.fit(train, progress=_stage(progress, "fitting", spans))
     fit_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -152,8 +191,10 @@ def synthesize(df: pd.DataFrame, *, n: int | None = None, output: str | Path | N
     if judging:
         started = time.perf_counter()
         judged = synthetic if synthetic is not None else _read_back(path)
-        result.report = judge(train, judged, holdout, target, progress=_stage(progress, "judging", spans),
-                              **({"dp": syn.dp_} if getattr(syn, "dp_", None) else {}))
+        options = {"entity": entity, "order": order} if entity is not None else {}
+        if getattr(syn, "dp_", None):
+            options["dp"] = syn.dp_
+        result.report = judge(train, judged, holdout, target, progress=_stage(progress, "judging", spans), **options)
         result.judge_seconds = time.perf_counter() - started
         result.summary = summary(result.report)
     if progress is not None:

@@ -1,0 +1,803 @@
+"""Sequences: one ordered list of rows (events, yearly records, sensor readings) per entity.
+
+Built on the one context mechanism (:mod:`lookalike.context`), in two models:
+
+- **The entity model** is an ordinary :class:`~lookalike.synthesizer.Synthesizer` over one row per entity:
+  the columns that are constant within every entity (detected; learned once per entity, not once per event),
+  the optional entity table's columns (``context=``, linked on the entity key), the sequence length
+  ``__length`` and the first event's time ``__start`` (a date for datetime orders). So the length and the start
+  are learned *given* the entity's attributes, and fixing or rebalancing an entity attribute ("accounts flagged
+  for laundering") is a condition on this model.
+- **The step model** is a :class:`~lookalike.context.ContextSynthesizer` whose rows are the events and whose
+  context is the entity's row, the step's position (``step``, ``length``, ``left``), the calendar of the
+  previous event (hour, weekday, month, for datetime orders) and a **window** of the ``window`` previous steps'
+  values (``lag1.<column>`` ...). Its own columns are the varying columns plus ``__gap``, the time since the
+  previous event (in the coarsest unit that divides every real gap: days, hours, minutes or seconds, so
+  granularity is kept by the numeric codec; zero for duplicate timestamps; a constant for regular series,
+  which therefore stay exactly regular). Numeric step columns whose within-entity changes are much more
+  concentrated than their values (trends such as +1 a year, random walks; ``delta_columns_``) are learned as the
+  change from the previous step, their first value as an entity column ``__first.<column>``; the window keeps
+  their previous values.
+
+Sampling draws the entity rows first, then walks the steps: at step t every entity whose length exceeds t
+gets one row drawn given its context and its last ``window`` generated steps. Training rows each carry their
+own window, so memory grows with the number of events, never with a sequence's length; ``max_train_steps``
+caps the training rows (a seeded subset of windows) for very large data.
+"""
+from __future__ import annotations
+
+import copy
+import io
+import json
+import logging
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from lookalike.context import ContextSynthesizer
+from lookalike.errors import LookalikeError
+from lookalike.io.files import atomic_path, check_writable
+from lookalike.schema.columns import Kind, TableSchema
+from lookalike.synthesizer import Synthesizer
+
+LOGGER = logging.getLogger("lookalike.sequential")
+FORMAT = "lookalike-sequence-model"
+FORMAT_VERSION = 1
+LENGTH, START, GAP = "__length", "__start", "__gap"
+FIRST = "__first."
+DELTA_SPREAD = 0.5
+"""A numeric step column is learned as its change from the previous step when the within-entity changes are
+spread at most this much relative to the values themselves (std ratio; 0.5 means lag-1 autocorrelation above
+about 0.875, trends and random walks)."""
+DELTA_MIN_VALUES = 10
+"""...and only when it takes at least this many distinct values (fewer: a state, learned through the window)."""
+UNITS = (("days", 86400.0), ("hours", 3600.0), ("minutes", 60.0), ("seconds", 1.0))
+BATCH_ENTITIES = 20_000
+Progress = Callable[[float, str], None]
+_PARAMS = ("entity", "order", "window", "model", "seed", "max_epochs", "max_time", "schema", "value_protection",
+           "k", "verbose", "model_params", "max_train_steps")
+
+
+class SequenceSynthesizer:
+    """Learn sequences of rows per entity, sample new entities with their sequences.
+
+    >>> syn = SequenceSynthesizer(entity="account_id", order="timestamp").fit(events)
+    >>> fake = syn.sample(500, seed=1)          # 500 entities, each with its own number of events
+
+    ``Synthesizer(entity=..., order=...)`` returns one of these. ``order`` may be None (the file's row order
+    within each entity is the order; no time is learned). ``window``: previous steps each step is drawn
+    given. ``max_train_steps``: at most this many events (each with its window) train the step model.
+    The other parameters are :class:`~lookalike.synthesizer.Synthesizer`'s, used for both inner models.
+    """
+
+    def __init__(self, entity: str, order: str | None = None, window: int = 3, model: str = "auto", seed: int = 0,
+                 max_epochs: int | None = None, max_time: float | None = None,
+                 schema: TableSchema | dict | str | Path | None = None, value_protection: bool = True, k: int = 5,
+                 verbose: bool = False, model_params: dict[str, Any] | None = None, max_train_steps: int = 250_000):
+        if not isinstance(entity, str) or not entity:
+            raise LookalikeError(f"entity must be a column name, got {entity!r}")
+        if int(window) < 1:
+            raise LookalikeError(f"window must be at least 1 previous step, got {window}")
+        self.entity = entity
+        self.order = order
+        self.window = int(window)
+        self.model = model
+        self.seed = seed
+        self.max_epochs = max_epochs
+        self.max_time = max_time
+        self.schema = schema
+        self.value_protection = value_protection
+        self.k = k
+        self.verbose = verbose
+        self.model_params = model_params
+        self.max_train_steps = int(max_train_steps)
+        Synthesizer(model=model)  # unknown generator names fail here
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _PARAMS}
+
+    def set_params(self, **params) -> "SequenceSynthesizer":
+        unknown = [p for p in params if p not in _PARAMS]
+        if unknown:
+            raise LookalikeError(f"unknown SequenceSynthesizer parameter(s) {unknown}; valid: {', '.join(_PARAMS)}")
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    def _inner_params(self, share: float = 0.5) -> dict[str, Any]:
+        """Both inner models share the time budget."""
+        return dict(model=self.model, seed=self.seed, max_epochs=self.max_epochs,
+                    max_time=None if self.max_time is None else self.max_time * share,
+                    value_protection=self.value_protection, k=self.k, verbose=self.verbose,
+                    model_params=self.model_params)
+
+    # -- fit --------------------------------------------------------------------------------------
+    def fit(self, df: pd.DataFrame, context: pd.DataFrame | None = None,
+            progress: Progress | None = None) -> "SequenceSynthesizer":
+        """``df``: the events, any row order (entities may be interleaved). ``context``: optional entity table,
+        one row per entity, linked on the entity column; its entities without events get length 0."""
+        if not isinstance(df, pd.DataFrame):
+            raise LookalikeError(f"fit expects a pandas DataFrame, got {type(df).__name__}")
+        user_schema = self._user_schema()
+        if user_schema is not None and self.order is None and user_schema.order is not None:
+            self.order = user_schema.order
+        ent, order = self.entity, self.order
+        for role, col in (("entity", ent), ("order", order)):
+            if col is not None and col not in df.columns:
+                raise LookalikeError(f"{role} column '{col}' is not in the table; columns: "
+                                     f"{', '.join(map(str, df.columns))}")
+        if order == ent:
+            raise LookalikeError(f"column '{ent}' cannot be both the entity and the order")
+        if df[ent].isna().any():
+            raise LookalikeError(f"entity column '{ent}': {int(df[ent].isna().sum())} row(s) name no entity; "
+                                 "give every row its entity (or drop those rows)")
+        df = df.reset_index(drop=True)
+        self.columns_ = list(df.columns)
+        self.dtypes_ = {c: str(df[c].dtype) for c in df.columns}
+        codes, _ = pd.factorize(df[ent], sort=False)
+        if order is not None:
+            pos, self.order_kind_, self.order_tz_ = _order_positions(df[order], order)
+        else:
+            pos, self.order_kind_, self.order_tz_ = np.arange(len(df), dtype=float), None, None
+        sort = np.lexsort((pos, codes))  # stable: duplicate timestamps keep their file order
+        df, pos, codes = df.iloc[sort].reset_index(drop=True), pos[sort], codes[sort]
+        starts = np.r_[True, codes[1:] != codes[:-1]]
+        first = np.flatnonzero(starts)
+        lengths = np.diff(np.r_[first, len(df)])
+        step = np.arange(len(df)) - np.repeat(first, lengths)
+        if context is not None:
+            context = self._check_context(context)
+        self.flat_ = None
+        self.gap_unit_ = self.gap_scale_ = self.median_gap_ = self.typical_start_ = None
+        if lengths.max() <= 1 and context is None:
+            LOGGER.warning("entity column '%s' has one row per entity: this is not a sequence; learning it as a "
+                           "plain table (each sampled row is one entity)", ent)
+            params = self._inner_params(1.0)
+            self.flat_ = Synthesizer(schema=self._sub_schema(user_schema, df, list(df.columns)), **params).fit(
+                df, progress=progress)
+            return self
+        others = [c for c in df.columns if c not in (ent, order)]
+        multi = np.repeat(lengths > 1, lengths)
+        if multi.any() and others:
+            varying = df.loc[multi, others].groupby(codes[multi], sort=False).nunique(dropna=False).max()
+            constant = [c for c in others if varying[c] <= 1]
+        else:
+            constant = list(others)
+        self.constant_ = constant
+        self.varying_ = [c for c in others if c not in constant]
+        self.delta_columns_, self.value_ranges_, self.decimals_, self.delta_fill_ = self._detect_deltas(df, starts)
+        first_values = {FIRST + c: df[c].to_numpy()[first] for c in self.delta_columns_}
+
+        # -- the entity table: constant columns, the entity table's columns, length, start
+        ent_rows = df.iloc[first][[ent] + constant].reset_index(drop=True)
+        for name, values in first_values.items():
+            ent_rows[name] = values
+        ent_rows[LENGTH] = lengths
+        if order is not None:
+            ent_rows[START] = self._start_values(pos[first])
+            self.typical_start_ = float(np.sort(pos[first])[len(first) // 2])  # for a start left missing
+        if context is not None:
+            ent_rows = self._join_context(ent_rows, context)
+        self.context_columns_ = [] if context is None else [c for c in context.columns if c != ent]
+        ent_schema = self._sub_schema(user_schema, ent_rows, list(ent_rows.columns))
+        self.entity_generated_ = ent_schema[ent].kind == Kind.ID
+        if not self.entity_generated_:  # a key that does not look like one is numbered at sampling
+            ent_rows = ent_rows.drop(columns=[ent])
+            ent_schema = TableSchema(columns=[c for c in ent_schema.columns if c.name != ent],
+                                     value_protection=dict(ent_schema.value_protection))
+        self.entity_key_kind_ = "integer" if pd.api.types.is_integer_dtype(df[ent]) else "string"
+        self.min_length_ = int(ent_rows[LENGTH].min())
+        self.max_length_ = int(ent_rows[LENGTH].max())
+        if progress:
+            progress(0.02, "entity model")
+        sub = (lambda a, b: (lambda f, m: progress(a + (b - a) * f, m)) if progress else None)
+        ent_params = self._inner_params(0.3)
+        if self.value_protection and len(ent_rows) < max(10, 2 * self.k):
+            LOGGER.warning("only %d entities: too few to protect rare entity-level values (at least %d are needed); "
+                           "their attributes, lengths and start times are learned without value protection "
+                           "(the events still are protected)", len(ent_rows), max(10, 2 * self.k))
+            ent_params["value_protection"] = False
+        self.entity_model_ = Synthesizer(schema=ent_schema, **ent_params).fit(ent_rows, progress=sub(0.02, 0.25))
+
+        # -- the step table: varying columns and the gap, given entity, position, calendar and window
+        gaps = None
+        if order is not None:
+            raw = np.diff(pos, prepend=np.nan)
+            raw[starts] = np.nan
+            self.gap_unit_, self.gap_scale_ = _gap_unit(raw, self.order_kind_)
+            gaps = raw / self.gap_scale_
+            valid = gaps[~np.isnan(gaps)]
+            self.median_gap_ = float(np.sort(valid)[len(valid) // 2]) if len(valid) else 1.0  # a real gap
+        levels = df[self.varying_].copy()
+        if gaps is not None:
+            levels[GAP] = gaps
+        rows = levels.copy()
+        for c in self.delta_columns_:  # the change from the previous step; at a first step (where the value
+            x = levels[c].to_numpy(dtype=float)  # comes from the entity model) the median change, never missing
+            d = np.r_[np.nan, np.diff(x)]
+            d[starts] = self.delta_fill_[c]
+            rows[c] = np.round(d, self.decimals_[c])
+        ent_frame = df[constant].reset_index(drop=True)
+        for c in self.delta_columns_:
+            ent_frame[FIRST + c] = np.repeat(df[c].to_numpy()[first], lengths)
+        ctx = self._context_frame(
+            ent_frame=ent_frame,
+            extra=None if context is None else self._context_rows(context, df[ent]),
+            step=step, length=np.repeat(lengths, lengths),
+            prev_pos=np.where(starts, pos, np.r_[np.nan, pos[:-1]]),
+            lags=self._lags_from_table(levels, step))  # the window holds values, also for delta columns
+        if len(rows) > self.max_train_steps:
+            keep = np.sort(np.random.default_rng(self.seed).choice(len(rows), self.max_train_steps, replace=False))
+            rows, ctx = rows.iloc[keep].reset_index(drop=True), ctx.iloc[keep].reset_index(drop=True)
+        step_schema = self._sub_schema(user_schema, rows, list(rows.columns))
+        self.step_model_ = ContextSynthesizer(prefix="ctx", **self._inner_params(0.7)).fit(
+            rows, context=ctx, schema=step_schema, progress=sub(0.25, 1.0))
+        self.n_entities_ = int(len(ent_rows))
+        self.n_events_ = int(len(df))
+        return self
+
+    def _detect_deltas(self, df: pd.DataFrame, starts: np.ndarray):
+        """Numeric step columns whose within-entity changes are much more concentrated than their values
+        (trends such as +1 a year, random walks): learned as changes, the first value in the entity model.
+        Returns the columns, their value ranges (protected: k-th smallest and largest) and decimals."""
+        from lookalike.encoding.numeric import protected_range
+
+        chosen, ranges, decimals, fill = [], {}, {}, {}
+        if starts.all():
+            return chosen, ranges, decimals, fill
+        for c in self.varying_:
+            s = df[c]
+            if (pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s) or s.isna().any()
+                    or s.nunique() < DELTA_MIN_VALUES):
+                continue
+            x = s.to_numpy(dtype=float)
+            d = np.diff(x)[~starts[1:]]
+            spread = x.std()
+            if spread == 0 or d.std() > DELTA_SPREAD * spread:
+                continue
+            places = next((p for p in range(7) if np.allclose(x * 10**p, np.round(x * 10**p), atol=1e-6)), 6)
+            v = np.sort(x)
+            lo, hi = protected_range(v, self.k) if self.value_protection else (v[0], v[-1])
+            chosen.append(c)
+            ranges[c] = [float(lo), float(hi)]
+            decimals[c] = int(places)
+            fill[c] = float(np.round(np.sort(d)[len(d) // 2], places))  # a real change: the median
+        if chosen:
+            LOGGER.info("learned as changes from the previous step: %s", ", ".join(chosen))
+        return chosen, ranges, decimals, fill
+
+    def _user_schema(self) -> TableSchema | None:
+        s = self.schema
+        if s is None:
+            return None
+        if isinstance(s, (str, Path)):
+            return TableSchema.read(s)
+        if isinstance(s, dict):
+            return TableSchema.from_dict(s)
+        return TableSchema.from_dict(copy.deepcopy(s.to_dict()))
+
+    def _sub_schema(self, user: TableSchema | None, frame: pd.DataFrame, names: list[str]) -> TableSchema:
+        """The user's column entries where given, inferred kinds for the rest (length, start, gap, context)."""
+        from lookalike.schema.infer import infer_schema
+
+        inferred = infer_schema(frame[names], k=self.k)
+        if user is None:
+            return inferred
+        given = {c.name: c for c in user.columns}
+        cols = [given.get(c.name, c) for c in inferred.columns]
+        return TableSchema(columns=cols, value_protection=dict(user.value_protection),
+                           rules=[r for r in user.rules if set(_rule_columns(r)) <= set(names)])
+
+    def _check_context(self, context: pd.DataFrame) -> pd.DataFrame:
+        if not isinstance(context, pd.DataFrame):
+            raise LookalikeError(f"context must be a DataFrame (the entity table), got {type(context).__name__}")
+        if self.entity not in context.columns:
+            raise LookalikeError(f"the entity table lacks the entity column '{self.entity}'; it has: "
+                                 f"{', '.join(map(str, context.columns))}")
+        dup = context[self.entity].duplicated()
+        if dup.any():
+            raise LookalikeError(f"the entity table has {int(dup.sum())} repeated key(s) in '{self.entity}', e.g. "
+                                 f"{context.loc[dup, self.entity].iloc[0]!r}; it needs one row per entity")
+        return context.reset_index(drop=True)
+
+    def _join_context(self, ent_rows: pd.DataFrame, context: pd.DataFrame) -> pd.DataFrame:
+        """Every entity of the entity table (length 0 when it has no events), plus event entities it lacks."""
+        ent = self.entity
+        clash = [c for c in context.columns if c != ent and c in ent_rows.columns]
+        if clash:
+            raise LookalikeError(f"column(s) {clash} are in both the events and the entity table; rename one")
+        left = context.assign(__key=context[ent].astype(str))
+        right = ent_rows.assign(__key=ent_rows[ent].astype(str)).rename(columns={ent: "__events_key"})
+        merged = left.merge(right, on="__key", how="outer", sort=False)
+        missing = merged[ent].isna()
+        if missing.any():
+            LOGGER.warning("%d entit(ies) with events are not in the entity table; learned with missing attributes",
+                           int(missing.sum()))
+            merged[ent] = merged[ent].where(~missing, merged["__events_key"])
+        merged = merged.drop(columns=["__key", "__events_key"])
+        merged[LENGTH] = merged[LENGTH].fillna(0).astype(int)
+        return merged.reset_index(drop=True)
+
+    def _context_rows(self, context: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
+        """The entity table's attribute row for each event."""
+        attrs = context.drop_duplicates(self.entity).set_index(context[self.entity].astype(str))
+        attrs = attrs.drop(columns=[self.entity])
+        return attrs.reindex(keys.astype(str).to_numpy()).reset_index(drop=True)
+
+    def _start_values(self, first_pos: np.ndarray):
+        if self.order_kind_ == "datetime":
+            return pd.to_datetime(first_pos * 1e9, unit="ns")
+        return first_pos
+
+    # -- context frames (the same code for training and sampling) --------------------------------------
+    def _calendar(self, prev_pos: np.ndarray) -> dict[str, np.ndarray]:
+        if self.order_kind_ != "datetime":
+            return {"prev": prev_pos} if self.order_kind_ == "numeric" else {}
+        t = pd.to_datetime(pd.Series(prev_pos * 1e9), unit="ns")
+        out = {"month": t.dt.month.to_numpy(dtype=float)}
+        if self.gap_scale_ <= 86400:
+            out["weekday"] = t.dt.weekday.to_numpy(dtype=float)
+        if self.gap_scale_ < 86400:
+            out["hour"] = t.dt.hour.to_numpy(dtype=float)
+        return {k: np.where(np.isnan(prev_pos), np.nan, v) for k, v in out.items()}
+
+    def _lags_from_table(self, rows: pd.DataFrame, step: np.ndarray) -> pd.DataFrame:
+        parts = {}
+        for k in range(1, self.window + 1):
+            shifted = rows.shift(k).where(np.repeat((step >= k)[:, None], rows.shape[1], axis=1))
+            for c in rows.columns:
+                parts[f"lag{k}.{c}"] = shifted[c].to_numpy()
+        return pd.DataFrame(parts)
+
+    def _context_frame(self, ent_frame, extra, step, length, prev_pos, lags) -> pd.DataFrame:
+        parts = [ent_frame.add_prefix("entity.").reset_index(drop=True)]
+        if extra is not None:
+            parts.append(extra.add_prefix("entity.").reset_index(drop=True))
+        pos = {"step": np.asarray(step, dtype=float), "length": np.asarray(length, dtype=float)}
+        pos["left"] = pos["length"] - pos["step"] - 1
+        if self.order is not None:
+            pos.update({f"time.{k}": v for k, v in self._calendar(np.asarray(prev_pos, dtype=float)).items()})
+        parts.append(pd.DataFrame(pos))
+        parts.append(lags.reset_index(drop=True))
+        return pd.concat(parts, axis=1)
+
+    # -- sample -----------------------------------------------------------------------------------
+    def sample(self, n: int | None = None, seed: int | None = None, conditions: dict[str, Any] | None = None,
+               rebalance: dict[str, dict[Any, float]] | None = None, context: pd.DataFrame | None = None,
+               seed_data: pd.DataFrame | None = None, progress: Progress | None = None) -> pd.DataFrame:
+        """``n`` entities with their sequences (default: as many entities as trained on).
+
+        conditions / rebalance: on entity-level columns (constant within entities, the entity table's, or
+        ``__length``). context: entity rows to generate sequences for (their attributes fixed; one entity per
+        row; a ``__length`` column fixes the lengths). seed_data: first events of some entities (with the entity
+        column): each such entity keeps its events and attributes and its sequence is continued.
+        """
+        chunks = list(self.sample_batches(n, seed=seed, conditions=conditions, rebalance=rebalance,
+                                          context=context, seed_data=seed_data, progress=progress))
+        return pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=self.columns_)
+
+    def sample_batches(self, n: int | None = None, seed: int | None = None, conditions=None, rebalance=None,
+                       context: pd.DataFrame | None = None, seed_data: pd.DataFrame | None = None,
+                       batch_size: int = BATCH_ENTITIES, progress: Progress | None = None, **ignored):
+        """Yield the sample in DataFrames of whole entities (at most ``batch_size`` entities each)."""
+        self._check_fitted()
+        seed = self.seed if seed is None else int(seed)
+        if ignored.get("no_missing") or ignored.get("strict") is False:
+            raise LookalikeError("no_missing and strict are not supported for sequence models")
+        if self.flat_ is not None:
+            if context is not None:
+                raise LookalikeError("this model learned one row per entity (not a sequence); it has no context")
+            yield from self.flat_.sample_batches(n, seed=seed, conditions=conditions, rebalance=rebalance,
+                                                 seed_data=seed_data, progress=progress)
+            return
+        seeds = self._seed_groups(seed_data) if seed_data is not None else None
+        if context is not None:
+            n = len(context)
+        elif seeds is not None:
+            n = len(seeds[0])
+        n = self.n_entities_ if n is None else n
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n <= 0:
+            raise LookalikeError(f"the number of entities must be a positive integer, got {n!r}")
+        n = int(n)
+        for start in range(0, n, batch_size):
+            size = min(batch_size, n - start)
+            batch_seed = int(np.random.default_rng([seed, start]).integers(2**31))
+            ctx = None if context is None else context.iloc[start:start + size].reset_index(drop=True)
+            part = None
+            if seeds is not None:
+                keys, groups = seeds
+                part = (keys[start:start + size], groups[start:start + size])
+            yield self._sample_batch(size, batch_seed, start, conditions, rebalance, ctx, part)
+            if progress:
+                progress((start + size) / n, f"{start + size:,} of {n:,} entities")
+
+    def _seed_groups(self, seed_data: pd.DataFrame):
+        if not isinstance(seed_data, pd.DataFrame) or self.entity not in seed_data.columns:
+            raise LookalikeError(f"seed_data must be a table of first events with the entity column '{self.entity}'")
+        unknown = [c for c in seed_data.columns if c not in self.columns_]
+        if unknown:
+            raise LookalikeError(f"seed_data has column(s) {unknown} the model was not fitted with")
+        data = seed_data.reset_index(drop=True)
+        codes, keys = pd.factorize(data[self.entity])
+        if self.order is not None and self.order in data.columns:
+            pos, _, _ = _order_positions(data[self.order], self.order)
+        else:
+            pos = np.arange(len(data), dtype=float)
+        sort = np.lexsort((pos, codes))
+        data = data.iloc[sort].reset_index(drop=True)
+        data["__pos"] = pos[sort]
+        codes = codes[sort]
+        groups = [data.loc[codes == i].reset_index(drop=True) for i in range(len(keys))]
+        return list(keys), groups
+
+    def _sample_batch(self, n, seed, offset, conditions, rebalance, context, seeds) -> pd.DataFrame:
+        ent_cols = [c for c in self.entity_model_.columns_]
+        fixed = None
+        if context is not None:
+            known = [c for c in context.columns if c in ent_cols and c != self.entity]
+            unknown = [c for c in context.columns if c not in ent_cols and c != self.entity]
+            if unknown:
+                raise LookalikeError(f"context column(s) {unknown} are not entity-level columns of the model; "
+                                     f"entity-level columns: {', '.join(c for c in ent_cols if c != self.entity)}")
+            fixed = context[known].reset_index(drop=True)
+        if seeds is not None:
+            keys, groups = seeds
+            fixed = pd.DataFrame(index=range(n)) if fixed is None else fixed
+            for c in self.constant_:
+                fixed[c] = [g[c].iloc[0] if c in g.columns else np.nan for g in groups]
+            for c in self.delta_columns_:
+                fixed[FIRST + c] = [g[c].iloc[0] if c in g.columns else np.nan for g in groups]
+            if self.order is not None:
+                starts = np.array([g["__pos"].iloc[0] if self.order in g.columns else np.nan for g in groups])
+                fixed[START] = self._start_values(starts) if self.order_kind_ == "datetime" else starts
+                fixed[START] = fixed[START].where(~np.isnan(starts))
+        if fixed is not None:  # only learned columns can be fixed (a start shared by every entity is generated)
+            enc = self.entity_model_.encoder_
+            fixed = fixed[[c for c in fixed.columns if fixed[c].notna().any()
+                           and (enc.group_of(c) is not None or (context is not None and c in context.columns))]]
+        if fixed is not None and fixed.shape[1]:
+            ents = self.entity_model_.sample(seed=seed, seed_data=fixed, conditions=conditions, rebalance=rebalance,
+                                             strict=False)
+            if context is not None:  # the given attributes exactly, not their encoded approximations
+                for c in fixed.columns:
+                    if c in context.columns:
+                        ents[c] = context[c].to_numpy()
+        else:
+            ents = self.entity_model_.sample(n, seed=seed, conditions=conditions, rebalance=rebalance)
+        lengths = np.rint(pd.to_numeric(ents[LENGTH], errors="coerce").fillna(self.min_length_).to_numpy())
+        lengths = np.clip(lengths, self.min_length_, self.max_length_).astype(int)
+        if seeds is not None:
+            lengths = np.maximum(lengths, [len(g) for g in seeds[1]])
+        if self.order is not None:
+            start = ents[START]
+            if self.order_kind_ == "datetime":
+                stamps = pd.to_datetime(start)
+                start_pos = np.where(stamps.isna(), np.nan,
+                                     stamps.to_numpy(dtype="datetime64[ns]").astype("int64") / 1e9)
+            else:
+                start_pos = pd.to_numeric(start, errors="coerce").to_numpy(dtype=float)
+            start_pos = np.where(np.isnan(start_pos), self.typical_start_, start_pos)
+        else:
+            start_pos = np.zeros(n)
+        # the entity keys: the given ones for seeded entities, else generated (or numbered)
+        if seeds is not None:
+            keys = pd.Series(seeds[0], dtype=object)
+        elif self.entity_generated_:
+            keys = ents[self.entity]
+        elif self.entity_key_kind_ == "integer":
+            keys = pd.Series(np.arange(offset + 1, offset + n + 1))
+        else:
+            keys = pd.Series([f"e{offset + i + 1}" for i in range(n)])
+        keys = keys.reset_index(drop=True)
+        extra = ents[self.context_columns_] if self.context_columns_ else None
+        history = self._walk(ents[self.constant_ + [FIRST + c for c in self.delta_columns_]], extra, lengths,
+                             start_pos, seed, seeds)
+        return self._assemble(keys, ents, lengths, history, context)
+
+    def _walk(self, ent_frame, extra, lengths, start_pos, seed, seeds):
+        """Draw every step of every entity, step by step: a list of (active entities, their rows, their
+        positions) per step. Active sets shrink with t, so a lag is a sorted lookup into an earlier step."""
+        own = self.step_model_.columns_
+        history: list[tuple[np.ndarray, pd.DataFrame, np.ndarray]] = []
+        cur = np.asarray(start_pos, dtype=float).copy()
+        ent_frame = ent_frame.reset_index(drop=True)
+        extra = None if extra is None else extra.reset_index(drop=True)
+        for t in range(int(lengths.max(initial=0))):
+            active = np.flatnonzero(lengths > t)
+            lag_parts = {}
+            for k in range(1, self.window + 1):
+                if t - k >= 0:
+                    prev_active, prev_rows, _ = history[t - k]
+                    idx = np.searchsorted(prev_active, active)
+                for c in own:
+                    lag_parts[f"lag{k}.{c}"] = (prev_rows[c].to_numpy()[idx] if t - k >= 0
+                                                else np.full(len(active), np.nan))
+            ctx = self._context_frame(ent_frame.iloc[active], None if extra is None else extra.iloc[active],
+                                      np.full(len(active), t), lengths[active], cur[active],
+                                      pd.DataFrame(lag_parts))
+            known = self._known_cells(seeds, active, t, own) if seeds is not None else None
+            known_steps = None
+            if known is not None:
+                known_steps = known.drop(columns="__pos", errors="ignore")
+                for c in self.delta_columns_:  # given values -> given changes from the previous value
+                    given = pd.to_numeric(known_steps[c], errors="coerce").to_numpy(dtype=float)
+                    prev = lag_parts[f"lag1.{c}"].astype(float) if t else np.full(len(active), np.nan)
+                    known_steps[c] = given - prev
+            step_seed = int(np.random.default_rng([seed, t, 3]).integers(2**31))
+            rows = self.step_model_.sample(context=ctx, seed=step_seed, known=known_steps)
+            for c in self.delta_columns_:  # changes -> values, inside the protected range, at the data's decimals
+                if t == 0:
+                    value = pd.to_numeric(ent_frame[FIRST + c].iloc[active], errors="coerce").to_numpy(dtype=float)
+                else:
+                    change = pd.to_numeric(rows[c], errors="coerce").to_numpy(dtype=float)
+                    change = np.where(np.isnan(change), self.delta_fill_[c], change)
+                    value = lag_parts[f"lag1.{c}"].astype(float) + change
+                lo, hi = self.value_ranges_[c]
+                value = np.round(np.clip(np.where(np.isnan(value), (lo + hi) / 2, value), lo, hi), self.decimals_[c])
+                integer = "int" in str(self.dtypes_.get(c, "")).lower()
+                rows[c] = value.astype(np.int64) if integer and self.decimals_[c] == 0 else value
+            if known is not None:  # seeded cells exactly as given
+                for c in known.columns:
+                    if c in rows.columns and c != GAP:
+                        given = known[c].notna().to_numpy()
+                        if given.any():
+                            rows[c] = rows[c].astype(object)
+                            rows.loc[given, c] = known.loc[given, c].to_numpy()
+            if t == 0:
+                pos = cur[active].copy()
+                if known is not None and self.order is not None:  # a seeded first event: its own time
+                    fixed_pos = known["__pos"].to_numpy(dtype=float)
+                    pos = np.where(np.isnan(fixed_pos), pos, fixed_pos)
+            elif self.order is not None:
+                gap = pd.to_numeric(rows[GAP], errors="coerce").to_numpy(dtype=float)
+                gap = np.where(np.isnan(gap), self.median_gap_, np.maximum(gap, 0.0))
+                pos = cur[active] + gap * self.gap_scale_
+                if known is not None:
+                    fixed_pos = known["__pos"].to_numpy(dtype=float)
+                    pos = np.where(np.isnan(fixed_pos), pos, fixed_pos)
+                    rows[GAP] = (pos - cur[active]) / self.gap_scale_
+            else:
+                pos = cur[active] + 1
+            cur[active] = pos
+            history.append((active, rows.reset_index(drop=True), pos))
+        return history
+
+    def _known_cells(self, seeds, active, t, own) -> pd.DataFrame | None:
+        groups = seeds[1]
+        cells = {c: [] for c in own if c != GAP}
+        pos = []
+        for i in active:
+            g = groups[i]
+            for c in cells:
+                cells[c].append(g[c].iloc[t] if t < len(g) and c in g.columns else np.nan)
+            pos.append(g["__pos"].iloc[t] if t < len(g) and self.order in g.columns else np.nan)
+        known = pd.DataFrame(cells)
+        if self.order is not None:
+            known["__pos"] = pos
+        return known
+
+    def _assemble(self, keys, ents, lengths, history, context) -> pd.DataFrame:
+        if history:
+            frames = [rows.assign(__entity=active, __t=t, __pos=pos)
+                      for t, (active, rows, pos) in enumerate(history)]
+            steps = pd.concat(frames, ignore_index=True)
+            steps = steps.iloc[np.lexsort((steps["__t"].to_numpy(), steps["__entity"].to_numpy()))]
+            steps = steps.reset_index(drop=True)
+        else:
+            steps = pd.DataFrame({"__entity": np.array([], dtype=int), "__pos": np.array([], dtype=float),
+                                  **{c: [] for c in self.varying_}})
+        ent_index = steps["__entity"].to_numpy()
+        out = {self.entity: keys.to_numpy()[ent_index]}
+        for c in self.constant_:
+            out[c] = ents[c].to_numpy()[ent_index]
+        for c in self.varying_:
+            out[c] = _restore_dtype(steps[c], self.dtypes_.get(c)).to_numpy()
+        if self.order is not None:
+            out[self.order] = self._order_output(steps["__pos"].to_numpy(dtype=float)).to_numpy()
+        frame = pd.DataFrame(out)
+        for c in self.constant_:
+            frame[c] = frame[c].astype(ents[c].dtype) if len(frame) else frame[c]
+        return frame[[c for c in self.columns_ if c in frame.columns]]
+
+    def _order_output(self, pos: np.ndarray) -> pd.Series:
+        if self.order_kind_ == "datetime":
+            values = pd.to_datetime(pd.Series(np.rint(pos * 1e6)), unit="us")
+            if self.order_tz_:
+                values = values.dt.tz_localize("UTC").dt.tz_convert(self.order_tz_)
+            return values
+        dtype = self.dtypes_.get(self.order, "float64")
+        if "int" in dtype.lower():
+            return pd.Series(np.rint(pos)).astype("int64")
+        return pd.Series(pos)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "flat_"):
+            raise LookalikeError("this SequenceSynthesizer is not fitted yet; call fit(events)")
+
+    # -- conveniences shared with Synthesizer (CLI) ----------------------------------------------------
+    @property
+    def n_rows_(self) -> int:
+        return self.flat_.n_rows_ if self.flat_ is not None else self.n_entities_
+
+    @property
+    def schema_(self) -> TableSchema:
+        if self.flat_ is not None:
+            return self.flat_.schema_
+        return self.entity_model_.schema_
+
+    @property
+    def model_(self):
+        return (self.flat_ or self.step_model_.synthesizer_).model_
+
+    def parse_value(self, column: str, text: str):
+        if self.flat_ is not None:
+            return self.flat_.parse_value(column, text)
+        if column not in self.entity_model_.columns_:
+            raise LookalikeError(f"column '{column}' varies within entities; only entity-level columns can be "
+                                 f"fixed: {', '.join(c for c in self.entity_model_.columns_ if c != self.entity)}")
+        return self.entity_model_.parse_value(column, text)
+
+    def sample_to_file(self, n: int | None, path: str | Path, seed: int | None = None, force: bool = False,
+                       progress: Progress | None = None, **kwargs) -> Path:
+        """Stream whole entities to CSV or Parquet in batches; atomic, like every write."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from lookalike.io.dialect import write_csv_batch
+
+        path = check_writable(path, force=force)
+        parquet = path.suffix.lower() in (".parquet", ".pq")
+        dialect = (self.flat_.schema_ if self.flat_ is not None else self.entity_model_.schema_).dialect
+        with atomic_path(path, force=force) as tmp:
+            writer = None
+            try:
+                for i, df in enumerate(self.sample_batches(n, seed=seed, progress=progress, **kwargs)):
+                    if parquet:
+                        table = pa.Table.from_pandas(df, preserve_index=False)
+                        if writer is None:
+                            writer = pq.ParquetWriter(tmp, table.schema)
+                        writer.write_table(table.cast(writer.schema))
+                    else:
+                        write_csv_batch(df, tmp, first=i == 0, dialect=dialect)
+            finally:
+                if writer is not None:
+                    writer.close()
+        return path
+
+    # -- save / load (data, not code) ------------------------------------------------------------------
+    def save(self, path: str | Path, force: bool = False) -> Path:
+        self._check_fitted()
+        params = {k: v for k, v in self.get_params().items() if k != "schema"}
+        meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "params": params, "columns": self.columns_,
+                "dtypes": self.dtypes_, "flat": self.flat_ is not None}
+        blobs = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            if self.flat_ is not None:
+                self.flat_.save(Path(tmp) / "f")
+                blobs["flat.lookalike"] = (Path(tmp) / "f").read_bytes()
+            else:
+                self.entity_model_.save(Path(tmp) / "e")
+                blobs["entity.lookalike"] = (Path(tmp) / "e").read_bytes()
+                blobs["steps.lookalike"] = self.step_model_.to_bytes()
+                meta.update({k: getattr(self, k) for k in _STATE})
+        with atomic_path(path, force=force) as tmp:
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                zf.writestr("sequence.json", json.dumps(meta, default=_plain))
+                for name, data in blobs.items():
+                    zf.writestr(name, data)
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "SequenceSynthesizer":
+        path = Path(path)
+        try:
+            with zipfile.ZipFile(path) as zf:
+                meta = json.loads(zf.read("sequence.json"))
+                blobs = {name: zf.read(name) for name in zf.namelist() if name.endswith(".lookalike")}
+        except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, IsADirectoryError, FileNotFoundError):
+            raise LookalikeError(f"{path}: not a lookalike sequence model file") from None
+        if meta.get("format") != FORMAT or meta.get("format_version", 0) > FORMAT_VERSION:
+            raise LookalikeError(f"{path}: not a sequence model this lookalike can read")
+        obj = cls(**meta["params"])
+        obj.columns_, obj.dtypes_ = meta["columns"], meta["dtypes"]
+        with tempfile.TemporaryDirectory() as tmp:
+            def inner(name):
+                p = Path(tmp) / name
+                p.write_bytes(blobs[name])
+                return Synthesizer.load(p)
+
+            if meta["flat"]:
+                obj.flat_ = inner("flat.lookalike")
+                return obj
+            obj.flat_ = None
+            obj.entity_model_ = inner("entity.lookalike")
+        obj.step_model_ = ContextSynthesizer.from_bytes(blobs["steps.lookalike"])
+        for k in _STATE:
+            setattr(obj, k, meta[k] if k in meta else copy.deepcopy(_STATE_DEFAULTS[k]))
+        return obj
+
+
+_STATE = ("order_kind_", "order_tz_", "constant_", "varying_", "context_columns_", "entity_generated_",
+          "entity_key_kind_", "min_length_", "max_length_", "n_entities_", "n_events_", "gap_unit_", "gap_scale_",
+          "median_gap_", "typical_start_", "delta_columns_", "value_ranges_", "decimals_", "delta_fill_")
+_STATE_DEFAULTS = {"delta_columns_": [], "value_ranges_": {}, "decimals_": {}, "delta_fill_": {}}  # models saved before deltas
+
+
+def _order_positions(values: pd.Series, name: str) -> tuple[np.ndarray, str, str | None]:
+    """Order values as floats (seconds since 1970 for dates), their kind and time zone; unsortable -> error."""
+    if values.isna().any():
+        bad = int(values.isna().sum())
+        raise LookalikeError(f"order column '{name}': {bad} row(s) have no value, so their place in the sequence "
+                             "is unknown; fill or drop them")
+    if pd.api.types.is_bool_dtype(values):
+        raise LookalikeError(f"order column '{name}' is boolean; an order column must hold numbers or dates")
+    if pd.api.types.is_numeric_dtype(values):
+        return values.to_numpy(dtype=float), "numeric", None
+    if pd.api.types.is_datetime64_any_dtype(values):
+        parsed = values
+    else:
+        numbers = pd.to_numeric(values, errors="coerce")
+        if numbers.notna().all():
+            return numbers.to_numpy(dtype=float), "numeric", None
+        try:
+            parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+        except (ValueError, TypeError):
+            parsed = pd.Series(pd.NaT, index=values.index)
+        if parsed.isna().any():
+            bad = values[parsed.isna()].iloc[0]
+            raise LookalikeError(f"order column '{name}': value {bad!r} is neither a number nor a date, so the rows "
+                                 "cannot be sorted by it; give numbers or dates (or pass order=None to keep the "
+                                 "file's row order)")
+    tz = None
+    if getattr(parsed.dt, "tz", None) is not None:
+        tz = str(parsed.dt.tz)
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    ns = parsed.to_numpy(dtype="datetime64[ns]").astype("int64")
+    return ns / 1e9, "datetime", tz
+
+
+def _gap_unit(raw: np.ndarray, kind: str | None) -> tuple[str, float]:
+    gaps = raw[~np.isnan(raw)]
+    if kind != "datetime":
+        return "order units", 1.0
+    for name, scale in UNITS:
+        if len(gaps) and np.allclose(np.mod(gaps, scale), 0, atol=1e-6):
+            return name, scale
+    return "seconds", 1.0
+
+
+def _restore_dtype(values: pd.Series, original: str | None) -> pd.Series:
+    """Columns that went through object cells (seeded steps) back to their training dtype."""
+    if original is None or values.dtype != object:
+        return values
+    low = original.lower()
+    if "int" in low and "interval" not in low:
+        num = pd.to_numeric(values, errors="coerce")
+        return num.astype("Int64" if num.isna().any() else "int64") if len(num) else num
+    if "float" in low:
+        return pd.to_numeric(values, errors="coerce")
+    if low.startswith("datetime"):
+        return pd.to_datetime(values)
+    return values
+
+
+def _rule_columns(rule: dict) -> list[str]:
+    cols = []
+    for value in rule.values():
+        if isinstance(value, str):
+            cols.append(value)
+        elif isinstance(value, list):
+            cols += [v for v in value if isinstance(v, str)]
+    return cols
+
+
+def _plain(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"cannot store {type(o).__name__} in a model file")
