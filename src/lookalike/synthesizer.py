@@ -20,7 +20,7 @@ from safetensors.numpy import save as save_tensors
 from lookalike import __version__
 from lookalike.encoding.table import TableEncoder
 from lookalike.errors import LookalikeError
-from lookalike.io.files import atomic_path, check_writable
+from lookalike.io.files import atomic_path, write_batches
 from lookalike.models import choose_model, make_model, model_class, model_settings
 from lookalike.models.constrained import sample_tokens
 from lookalike.rules import RuleSet
@@ -321,28 +321,8 @@ class Synthesizer:
         """Stream the sample to CSV or Parquet in batches (bounded memory); atomic, like every write.
 
         CSV is written in the dialect of the training file (``schema_.dialect``) when it was a CSV file."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        from lookalike.io.dialect import write_csv_batch
-
-        path = check_writable(path, force=force)
-        parquet = path.suffix.lower() in (".parquet", ".pq")
-        with atomic_path(path, force=force) as tmp:
-            writer = None
-            try:
-                for i, df in enumerate(self.sample_batches(n, seed=seed, progress=progress, **kwargs)):
-                    if parquet:
-                        table = pa.Table.from_pandas(df, preserve_index=False)
-                        if writer is None:
-                            writer = pq.ParquetWriter(tmp, table.schema)
-                        writer.write_table(table.cast(writer.schema))
-                    else:
-                        write_csv_batch(df, tmp, first=i == 0, dialect=self.schema_.dialect)
-            finally:
-                if writer is not None:
-                    writer.close()
-        return path
+        return write_batches(self.sample_batches(n, seed=seed, progress=progress, **kwargs), path, force=force,
+                             dialect=self.schema_.dialect)
 
     def parse_value(self, column: str, text: str):
         """Turn a command-line string into the column's value (a known category, a number, a date string)."""

@@ -5,12 +5,12 @@ import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import pandas as pd
 
 from lookalike.errors import LookalikeError
-from lookalike.io.dialect import read_csv, write_csv
+from lookalike.io.dialect import read_csv, write_csv, write_csv_batch
 
 READ_FORMATS = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet", ".xlsx": "Excel", ".xls": "Excel"}
 WRITE_FORMATS = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet"}
@@ -105,4 +105,32 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, force: bool = False, 
             write_csv(df, tmp, dialect)
         else:
             df.to_parquet(tmp, index=False)
+    return path
+
+
+def write_batches(batches: Iterable[pd.DataFrame], path: str | os.PathLike, force: bool = False,
+                  dialect: dict | None = None) -> Path:
+    """Stream DataFrames of one table to CSV or Parquet (bounded memory), atomically like ``write_table``.
+
+    Parquet takes the first batch's schema and casts later batches to it; CSV writes the header once, in
+    ``dialect``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = check_writable(path, force=force)
+    parquet = path.suffix.lower() in (".parquet", ".pq")
+    with atomic_path(path, force=force) as tmp:
+        writer = None
+        try:
+            for i, df in enumerate(batches):
+                if parquet:
+                    table = pa.Table.from_pandas(df, preserve_index=False)
+                    if writer is None:
+                        writer = pq.ParquetWriter(tmp, table.schema)
+                    writer.write_table(table.cast(writer.schema))
+                else:
+                    write_csv_batch(df, tmp, first=i == 0, dialect=dialect)
+        finally:
+            if writer is not None:
+                writer.close()
     return path

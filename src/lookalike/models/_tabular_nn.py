@@ -10,10 +10,11 @@ a pure function of (weights, n, seed) and never depends on torch's global random
 """
 from __future__ import annotations
 
+import logging
 import math
 import time
 from contextlib import contextmanager
-from typing import Iterator, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -22,6 +23,8 @@ from torch import nn
 
 from lookalike.errors import LookalikeError
 from lookalike.models.threads import torch_threads
+
+log = logging.getLogger(__name__)
 
 SAMPLE_CHUNK = 8192
 """Rows drawn per internal step; fixed, so output never depends on how many rows one call asks for."""
@@ -177,6 +180,57 @@ class Clock:
 
     def over(self) -> bool:
         return self.max_time is not None and self.elapsed() > self.max_time
+
+
+def train_early_stopping(net: nn.Module, opt, sched, x_train: torch.Tensor, batch: int, max_epochs: int,
+                         patience: int, gen: torch.Generator, clock: Clock,
+                         batch_loss: Callable[[torch.Tensor], torch.Tensor], val_loss: Callable[[], torch.Tensor] | None,
+                         progress=None, name: str = "model", verbose: bool = False) -> list[dict]:
+    """Minibatch epochs with early stopping on the validation loss (or the training loss without a validation
+    split), a plateau scheduler and the fit's time budget; the best epoch's weights end up in ``net``.
+
+    ``batch_loss(xb)`` draws any noise it needs from ``gen`` (after the epoch's shuffle, so a seed gives one
+    training run); ``val_loss()`` is evaluated without gradients. Returns the per-epoch history.
+    """
+    history: list[dict] = []
+    best, best_state, bad = math.inf, None, 0
+    n_train = len(x_train)
+    steps = math.ceil(n_train / batch)
+    for epoch in range(max_epochs):
+        net.train()
+        order = torch.randperm(n_train, generator=gen)
+        total, out_of_time = 0.0, False
+        for step in range(steps):
+            xb = x_train[order[step * batch:(step + 1) * batch]]
+            loss = batch_loss(xb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(xb)
+            if progress is not None:
+                progress(min(1.0, (epoch + (step + 1) / steps) / max_epochs), f"epoch {epoch + 1}")
+            if clock.over():
+                out_of_time = True
+                break
+        net.eval()
+        with torch.no_grad():
+            score = float(val_loss()) if val_loss is not None else total / n_train
+        history.append({"epoch": epoch + 1, "train_loss": total / n_train, "val_loss": score,
+                        "seconds": round(clock.elapsed(), 2)})
+        if verbose:
+            log.info("%s epoch %d: train %.4f val %.4f %ss", name, epoch + 1, history[-1]["train_loss"], score,
+                     history[-1]["seconds"])
+        if score < best - 1e-3 * abs(best) or best_state is None:
+            best, bad = score, 0
+            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        else:
+            bad += 1
+        if out_of_time or bad >= patience:
+            break
+        sched.step(score)
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    return history
 
 
 def residual_mlp(d_in: int, width: int, depth: int, dropout: float = 0.0) -> nn.Module:

@@ -45,6 +45,7 @@ from torch import nn
 
 from lookalike.errors import LookalikeError
 from lookalike.models.base import ProgressCallback
+from lookalike.models._tabular_nn import check_tokens
 from lookalike.models.threads import auto_threads, torch_threads  # noqa: F401 (auto_threads: old import path)
 
 log = logging.getLogger(__name__)
@@ -333,17 +334,6 @@ class ARGN:
             return self.size
         return "S" if n_rows < 1000 else "M"
 
-    @staticmethod
-    def _check_tokens(tokens: np.ndarray, cards: Sequence[int], what: str, allow_free: bool = False) -> None:
-        if tokens.ndim != 2 or tokens.shape[1] != len(cards):
-            raise ValueError(f"{what} must have shape (rows, {len(cards)}), got {tokens.shape}")
-        low = -1 if allow_free else 0
-        for j, c in enumerate(cards):
-            col = tokens[:, j]
-            if col.size and (col.min() < low or col.max() >= c):
-                bad = col[(col < low) | (col >= c)][0]
-                raise LookalikeError(f"{what}: sub-column {j} holds token {bad}, outside [{low}, {c - 1}]")
-
     # ---------------------------------------------------------------- fit
     def fit(self, tokens: np.ndarray, cardinalities: Sequence[int], groups: Sequence[Sequence[int]], *,
             progress: ProgressCallback | None = None) -> "ARGN":
@@ -355,7 +345,7 @@ class ARGN:
             raise ValueError("groups must list every sub-column exactly once")
         if min(cards, default=0) < 1:
             raise ValueError("every cardinality must be at least 1")
-        self._check_tokens(tokens, cards, "tokens")
+        check_tokens(tokens, cards, "tokens")
         n = tokens.shape[0]
         if n < 2:
             raise LookalikeError(f"ARGN needs at least 2 training rows, got {n}")
@@ -596,7 +586,7 @@ class ARGN:
             fixed = np.asarray(fixed, dtype=np.int64)
             if fixed.shape != (n, len(cards)):
                 raise ValueError(f"fixed must have shape ({n}, {len(cards)}), got {fixed.shape}")
-            self._check_tokens(fixed, cards, "fixed", allow_free=True)
+            check_tokens(fixed, cards, "fixed", allow_free=True)
         banned = {}
         for j, toks in (suppress or {}).items():
             j = int(j)

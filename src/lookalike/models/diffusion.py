@@ -25,7 +25,6 @@ difference is the denoiser: one shared MLP sees the whole masked row, which cost
 """
 from __future__ import annotations
 
-import logging
 import math
 from typing import Mapping, Sequence
 
@@ -37,11 +36,10 @@ from torch import nn
 from lookalike.errors import LookalikeError
 from lookalike.models._tabular_nn import (Clock, TokenLayout, check_fit_input, check_tokens, chunk_generators,
                                           default_batch, draw, load_numpy_state, log_frequencies, residual_mlp,
-                                          seeded, state_to_numpy)
+                                          seeded, state_to_numpy, train_early_stopping)
 from lookalike.models.base import ProgressCallback
 from lookalike.models.threads import torch_threads
 
-log = logging.getLogger(__name__)
 
 
 class _Denoiser(nn.Module):
@@ -155,7 +153,6 @@ class MaskedDiffusion:
         width = self.width or (128 if n < 2000 else 256)
         batch = self.batch_size or default_batch(len(train_idx), 64, 512)
         lr = self.learning_rate or 2e-3 * math.sqrt(batch / 256)
-        history: list[dict] = []
         with seeded(self.seed, self.n_threads):
             net = _Denoiser(cards, width, self.depth, self.dropout)
             with torch.no_grad():
@@ -172,41 +169,11 @@ class MaskedDiffusion:
                 hidden = (~visible).float()
                 return ((ce * hidden).sum(1) / hidden.sum(1).clamp(min=1)).mean() * self.n_sub_
 
-            best, best_state, bad = math.inf, None, 0
-            steps = math.ceil(len(train_idx) / batch)
-            for epoch in range(self.max_epochs):
-                net.train()
-                order = torch.randperm(len(train_idx), generator=gen)
-                total, out_of_time = 0.0, False
-                for step in range(steps):
-                    xb = x_train[order[step * batch:(step + 1) * batch]]
-                    loss = loss_of(xb, self._training_visible(len(xb), gen))
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                    total += float(loss.detach()) * len(xb)
-                    if progress is not None:
-                        progress(min(1.0, (epoch + (step + 1) / steps) / self.max_epochs), f"epoch {epoch + 1}")
-                    if clock.over():
-                        out_of_time = True
-                        break
-                net.eval()
-                with torch.no_grad():
-                    score = float(loss_of(x_val, val_visible)) if n_val else total / len(train_idx)
-                history.append({"epoch": epoch + 1, "train_loss": total / len(train_idx), "val_loss": score,
-                                "seconds": round(clock.elapsed(), 2)})
-                if self.verbose:
-                    log.info("diffusion epoch %d: train %.4f val %.4f %ss", epoch + 1, history[-1]["train_loss"],
-                             score, history[-1]["seconds"])
-                if score < best - 1e-3 * abs(best) or best_state is None:
-                    best, bad = score, 0
-                    best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-                else:
-                    bad += 1
-                if out_of_time or bad >= self.patience:
-                    break
-                sched.step(score)
-            net.load_state_dict(best_state)
+            history = train_early_stopping(
+                net, opt, sched, x_train, batch, self.max_epochs, self.patience, gen, clock,
+                lambda xb: loss_of(xb, self._training_visible(len(xb), gen)),
+                (lambda: loss_of(x_val, val_visible)) if n_val else None,
+                progress=progress, name="diffusion", verbose=self.verbose)
         net.eval()
         self.net_ = net
         self.width_ = width

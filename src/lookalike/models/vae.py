@@ -18,7 +18,6 @@ conditions go through rejection (``lookalike.models.constrained``).
 """
 from __future__ import annotations
 
-import logging
 import math
 from typing import Mapping, Sequence
 
@@ -29,11 +28,10 @@ from torch import nn
 from lookalike.errors import LookalikeError
 from lookalike.models._tabular_nn import (Clock, TokenLayout, check_fit_input, chunk_generators, default_batch,
                                           draw, load_numpy_state, log_frequencies, residual_mlp, seeded,
-                                          state_to_numpy)
+                                          state_to_numpy, train_early_stopping)
 from lookalike.models.base import ProgressCallback
 from lookalike.models.threads import torch_threads
 
-log = logging.getLogger(__name__)
 
 
 class _VAENet(nn.Module):
@@ -104,7 +102,6 @@ class TVAE:
         val_idx, train_idx = perm[:n_val], perm[n_val:]
         batch = self.batch_size or default_batch(len(train_idx), 64, 512)
         lr = self.learning_rate or 2e-3 * math.sqrt(batch / 256)
-        history: list[dict] = []
         with seeded(self.seed, self.n_threads):
             net = _VAENet(cards, self.width, self.depth, self.latent)
             with torch.no_grad():
@@ -122,41 +119,11 @@ class TVAE:
                 kl = 0.5 * (mean.pow(2) + logvar.exp() - 1 - logvar).sum(1)
                 return (recon + self.beta * kl).mean()
 
-            best, best_state, bad = math.inf, None, 0
-            steps = math.ceil(len(train_idx) / batch)
-            for epoch in range(self.max_epochs):
-                net.train()
-                order = torch.randperm(len(train_idx), generator=gen)
-                total, out_of_time = 0.0, False
-                for step in range(steps):
-                    xb = x_train[order[step * batch:(step + 1) * batch]]
-                    loss = loss_of(xb, torch.randn(len(xb), self.latent, generator=gen))
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                    total += float(loss.detach()) * len(xb)
-                    if progress is not None:
-                        progress(min(1.0, (epoch + (step + 1) / steps) / self.max_epochs), f"epoch {epoch + 1}")
-                    if clock.over():
-                        out_of_time = True
-                        break
-                net.eval()
-                with torch.no_grad():
-                    score = float(loss_of(x_val, val_noise)) if n_val else total / len(train_idx)
-                history.append({"epoch": epoch + 1, "train_loss": total / len(train_idx), "val_loss": score,
-                                "seconds": round(clock.elapsed(), 2)})
-                if self.verbose:
-                    log.info("vae epoch %d: train %.4f val %.4f %ss", epoch + 1, history[-1]["train_loss"], score,
-                             history[-1]["seconds"])
-                if score < best - 1e-3 * abs(best) or best_state is None:
-                    best, bad = score, 0
-                    best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-                else:
-                    bad += 1
-                if out_of_time or bad >= self.patience:
-                    break
-                sched.step(score)
-            net.load_state_dict(best_state)
+            history = train_early_stopping(
+                net, opt, sched, x_train, batch, self.max_epochs, self.patience, gen, clock,
+                lambda xb: loss_of(xb, torch.randn(len(xb), self.latent, generator=gen)),
+                (lambda: loss_of(x_val, val_noise)) if n_val else None,
+                progress=progress, name="vae", verbose=self.verbose)
             net.eval()
             with torch.no_grad():  # the aggregate posterior as one Gaussian (module docstring)
                 means, variances = [], []

@@ -27,7 +27,6 @@ caps the training rows (a seeded subset of windows) for very large data.
 from __future__ import annotations
 
 import copy
-import io
 import json
 import logging
 import tempfile
@@ -40,7 +39,7 @@ import pandas as pd
 
 from lookalike.context import ContextSynthesizer
 from lookalike.errors import LookalikeError
-from lookalike.io.files import atomic_path, check_writable
+from lookalike.io.files import atomic_path, write_batches
 from lookalike.schema.columns import Kind, TableSchema
 from lookalike.synthesizer import Synthesizer
 
@@ -644,29 +643,9 @@ class SequenceSynthesizer:
     def sample_to_file(self, n: int | None, path: str | Path, seed: int | None = None, force: bool = False,
                        progress: Progress | None = None, **kwargs) -> Path:
         """Stream whole entities to CSV or Parquet in batches; atomic, like every write."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        from lookalike.io.dialect import write_csv_batch
-
-        path = check_writable(path, force=force)
-        parquet = path.suffix.lower() in (".parquet", ".pq")
         dialect = (self.flat_.schema_ if self.flat_ is not None else self.entity_model_.schema_).dialect
-        with atomic_path(path, force=force) as tmp:
-            writer = None
-            try:
-                for i, df in enumerate(self.sample_batches(n, seed=seed, progress=progress, **kwargs)):
-                    if parquet:
-                        table = pa.Table.from_pandas(df, preserve_index=False)
-                        if writer is None:
-                            writer = pq.ParquetWriter(tmp, table.schema)
-                        writer.write_table(table.cast(writer.schema))
-                    else:
-                        write_csv_batch(df, tmp, first=i == 0, dialect=dialect)
-            finally:
-                if writer is not None:
-                    writer.close()
-        return path
+        return write_batches(self.sample_batches(n, seed=seed, progress=progress, **kwargs), path, force=force,
+                             dialect=dialect)
 
     # -- save / load (data, not code) ------------------------------------------------------------------
     def save(self, path: str | Path, force: bool = False) -> Path:
