@@ -160,11 +160,15 @@ class Service:
             if upload.exists():
                 upload.unlink()
 
-    def dataset(self, id: str) -> dict:
-        row = self.store.one("datasets", id)
+    def _row(self, table: str, what: str, id: str) -> dict:
+        """The stored record, or a 404 that says what was not found."""
+        row = self.store.one(table, id)
         if row is None:
-            raise not_found("dataset", id)
+            raise not_found(what, id)
         return row
+
+    def dataset(self, id: str) -> dict:
+        return self._row("datasets", "dataset", id)
 
     def preview(self, id: str) -> dict:
         self.dataset(id)
@@ -238,10 +242,7 @@ class Service:
                 upload.unlink()
 
     def database(self, id: str) -> dict:
-        row = self.store.one("databases", id)
-        if row is None:
-            raise not_found("database", id)
-        return row
+        return self._row("databases", "database", id)
 
     def delete_database(self, id: str) -> None:
         self.database(id)
@@ -278,10 +279,7 @@ class Service:
                 upload.unlink()
 
     def model(self, id: str) -> dict:
-        row = self.store.one("models", id)
-        if row is None:
-            raise not_found("model", id)
-        return row
+        return self._row("models", "model", id)
 
     def check_model_kind(self, id: str, kind: str, database: bool) -> dict:
         row = self.model(id)
@@ -458,10 +456,7 @@ class Service:
         return p
 
     def job(self, id: str) -> dict:
-        row = self.store.one("jobs", id)
-        if row is None:
-            raise not_found("job", id)
-        return row
+        return self._row("jobs", "job", id)
 
     def delete_job(self, id: str) -> dict | None:
         """A queued or running job is cancelled (its row kept, returned); a finished one is removed with its
