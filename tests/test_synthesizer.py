@@ -124,3 +124,8 @@ def test_a_table_of_keys_only_is_generated_without_a_model():
     df = pd.DataFrame({"id": range(1, 31), "code": [f"K{i:04d}" for i in range(30)]})
     out = Synthesizer(model="argn").fit(df).sample(50, seed=0)
     assert len(out) == 50 and out["id"].is_unique and out["code"].is_unique
+
+
+def test_an_unknown_generator_setting_fails_before_any_data_is_read():
+    with pytest.raises(LookalikeError, match="has no setting 'bogus'; its settings are: seed, shrinkage"):
+        Synthesizer(model="copula", model_params={"bogus": 1})

@@ -21,7 +21,7 @@ from lookalike import __version__
 from lookalike.encoding.table import TableEncoder
 from lookalike.errors import LookalikeError
 from lookalike.io.files import atomic_path, write_batches
-from lookalike.models import choose_model, make_model, model_class, model_settings
+from lookalike.models import check_settings, choose_model, make_model, model_class, model_settings
 from lookalike.models.constrained import sample_tokens
 from lookalike.rules import RuleSet
 from lookalike.schema.columns import Kind, TableSchema
@@ -78,6 +78,8 @@ class Synthesizer:
         self.dp = dp
         _check_rare(rare)
         model_class(self._model_name())  # unknown names fail here, before any work
+        if self._model_name() != "auto":  # and unknown settings (auto keeps only those its pick accepts)
+            check_settings(self._model_name(), model_params)
         if dp is not None:
             from lookalike.privacy.dp import check_dp
 

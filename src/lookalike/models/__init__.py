@@ -119,19 +119,25 @@ def model_settings(name: str) -> dict[str, object]:
             if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
+def check_settings(name: str, params: dict | None) -> dict[str, object]:
+    """The generator's accepted settings; an error naming every unknown key in ``params`` and the accepted ones."""
+    accepted = model_settings(name)
+    unknown = [key for key in (params or {}) if key not in accepted]
+    if unknown:
+        raise LookalikeError(f"model '{model_class(name).name}' has no setting {', '.join(map(repr, unknown))}; "
+                             f"its settings are: {', '.join(sorted(accepted))}")
+    return accepted
+
+
 def make_model(name: str, *, seed: int = 0, max_epochs: int | None = None, max_time: float | None = None,
                verbose: bool = False, params: dict | None = None):
     """Build a generator; the common settings go only to generators that accept them, ``params`` (the user's
     ``model_params``) must all be accepted or the error names the setting and the accepted ones."""
     cls = model_class(name)
-    accepted = model_settings(name)
+    accepted = check_settings(name, params)
     kwargs = {key: value for key, value in
               {"seed": seed, "verbose": verbose, "max_epochs": max_epochs, "max_time": max_time}.items()
               if key in accepted and value is not None}
-    unknown = [key for key in (params or {}) if key not in accepted]
-    if unknown:
-        raise LookalikeError(f"model '{cls.name}' has no setting {', '.join(map(repr, unknown))}; "
-                             f"its settings are: {', '.join(sorted(accepted))}")
     kwargs.update(params or {})
     try:
         return cls(**kwargs)
