@@ -169,3 +169,14 @@ def test_cli_bad_fair_option_fails_clearly(anes, tmp_path, args, message, capsys
     assert code != 0
     assert message in capsys.readouterr().err
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_numeric_target_by_default_has_parity_above_any_threshold(anes):
+    """Default classes are the codec's value tokens: the share above the median (or any quartile) is equal."""
+    syn = Synthesizer(model="argn", seed=2, max_epochs=3, model_params=FAST,
+                      fairness={"target": "population_k", "sensitive": "vote"}).fit(anes)
+    out = syn.sample(3000, seed=1)
+    for q in (0.25, 0.5, 0.75):
+        cut = anes["population_k"].quantile(q)
+        above = out.groupby("vote")["population_k"].apply(lambda s: (s > cut).mean())
+        assert above.max() - above.min() <= 0.015, (q, above.to_dict())

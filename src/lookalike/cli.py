@@ -167,7 +167,7 @@ def _synthesizer(model: str, seed: int, max_epochs, max_time, schema: Optional[P
 
 
 FAIR_HELP = ("Generate TARGET with statistical parity across the groups of the SENSITIVE columns: "
-             "TARGET:SENSITIVE[,SENSITIVE...] (a numeric target by quartile classes). Every other column is "
+             "TARGET:SENSITIVE[,SENSITIVE...] (a numeric target by its quantile bins). Every other column is "
              "sampled as without it; needs --model argn or auto. See README, 'Fair synthetic data'.")
 FAIRNESS_HELP = "The fairness criterion for --fair; demographic-parity (P(target | group) equal) is the one offered."
 

@@ -7,9 +7,11 @@ data. The target is then drawn again, in three steps:
 
 1. The generator's own conditional distribution of the target given the whole row,
    ``p_i = P(target | every other column of row i)`` (ARGN's head for the target with every other column
-   visible, ``ARGN.predict_proba``). A numeric target is cut into ``bins`` quantile classes (boundaries at
-   the codec's value-ordered tokens, the bins of equal mass under the generator), plus "missing" when the
-   column has missing values.
+   visible, ``ARGN.predict_proba``). A numeric target's classes are its codec's value-ordered tokens (its
+   quantile bins, up to 48, and its heaped exact values), so parity holds for every threshold at that
+   resolution; ``bins=q`` merges them into q classes of about equal mass under the generator instead (parity
+   at those boundaries only: inside a class the value still follows the group). "Missing" is a class of its
+   own when the column has missing values.
 2. Quantile alignment of that conditional across groups. Each row gets a score (the positive class's
    probability for two classes; the expected class index for a numeric target), its rank ``u`` *within its
    own sensitive group* is looked up in a reference sample of the generator, and the row takes the
@@ -48,7 +50,8 @@ REFERENCE_ROWS = 20_000
 MIN_REFERENCE_GROUP = 30
 """A group with fewer reference rows is ranked against the pooled population (not aligned; step 3 still holds)."""
 
-DEFAULT_BINS = 4
+DEFAULT_BINS = None
+"""Numeric targets: None = every value token of the codec is a class (finest parity); q = q quantile classes."""
 MODES = ("demographic-parity",)
 _KEYS = {"target", "sensitive", "bins", "mode"}
 
@@ -79,13 +82,13 @@ def check_fairness(fairness) -> dict | None:
         raise LookalikeError(f"fairness: the target '{target}' is also a sensitive column; the target must be "
                              "another column (its dependence on the sensitive ones is what is removed)")
     bins = fairness.get("bins", DEFAULT_BINS)
-    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 2:
+    if bins is not None and (isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 2):
         raise LookalikeError(f"fairness: 'bins' (quantile classes of a numeric target) must be an integer >= 2, "
                              f"got {bins!r}")
     mode = fairness.get("mode", MODES[0])
     if mode not in MODES:
         raise LookalikeError(f"fairness: mode must be one of {', '.join(MODES)}, got {mode!r}")
-    return {"target": target, "sensitive": list(sensitive), "bins": int(bins), "mode": mode}
+    return {"target": target, "sensitive": list(sensitive), "bins": None if bins is None else int(bins), "mode": mode}
 
 
 def check_columns(spec: dict, schema, columns) -> None:
@@ -160,7 +163,8 @@ class FairTarget:
 
     def _classes(self, mass: np.ndarray, blocked) -> np.ndarray:
         """Token -> class: the token itself for a categorical target; for a numeric one, 'missing' (when the
-        column has missing values) and ``bins`` runs of value-ordered tokens of about equal mass."""
+        column has missing values) and the value-ordered tokens, each its own class or (``bins``) merged into
+        runs of about equal mass."""
         tokens = np.arange(len(mass))
         if not self.numeric:
             return tokens
@@ -168,7 +172,8 @@ class FairTarget:
         values = tokens[tokens != self.null_token] if self.null_token is not None else tokens
         w = mass[values] / max(mass[values].sum(), 1e-12)
         mid = np.cumsum(w) - w / 2
-        bins = np.minimum((mid * self.spec["bins"]).astype(np.int64), self.spec["bins"] - 1)
+        q = self.spec["bins"]
+        bins = np.arange(len(values)) if q is None else np.minimum((mid * q).astype(np.int64), q - 1)
         bins = np.unique(bins, return_inverse=True)[1].reshape(-1)  # no empty class
         offset = 1 if self.null_token is not None else 0
         classes[values] = bins + offset

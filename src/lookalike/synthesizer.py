@@ -51,7 +51,8 @@ class Synthesizer:
     appear. None: as the schema says (``value_protection: {rare: ...}`` or a column's ``rare``), else generate.
 
     fairness: ``{"target": "income", "sensitive": ["race", "sex"]}`` draws the target with statistical parity
-    across the sensitive groups (``bins``: quantile classes of a numeric target, default 4); every other
+    across the sensitive groups (``bins``: quantile classes of a numeric target, default: every value token of
+    its codec); every other
     column is sampled as without it. What changes and why: ``lookalike.fairness``. Needs model 'argn'.
     """
 
