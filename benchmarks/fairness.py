@@ -270,7 +270,11 @@ def section(rows: list[dict], seeds) -> str:
              "real positive rate. *Noise* = the parity gap random decisions at that rate show on the same "
              "holdout groups: a classifier gap below it cannot be told from zero with this holdout. *Pairs* = "
              "bivariate accuracy over every column pair without the target (floor: independent marginals; "
-             "ceiling: the real holdout).", ""]
+             "ceiling: the real holdout). *Fit CPU s*: process CPU seconds of the fit (the machine was shared "
+             "and heavily loaded, so wall times say little). mostlyai-engine has a fairness option "
+             "(`generate(fairness=FairnessConfig(target_column, sensitive_columns))`, categorical columns only: "
+             "it quantile-maps each group's target probabilities onto the overall ones); it runs here at its "
+             f"defaults on {', '.join(MOSTLY_TABLES)}.", ""]
     verdicts = []
     for name, (package, item, target, sensitive, drop) in TABLES.items():
         part = [r for r in rows if r["table"] == name and r["seed"] in seeds]
