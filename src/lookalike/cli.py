@@ -156,13 +156,35 @@ def _verbose(verbose: bool) -> bool:
 
 def _synthesizer(model: str, seed: int, max_epochs, max_time, schema: Optional[Path],
                  model_params: Optional[dict] = None, verbose: bool = False, rare: Optional[str] = None,
-                 dp: Optional[dict] = None, entity: Optional[str] = None, order: Optional[str] = None):
+                 dp: Optional[dict] = None, entity: Optional[str] = None, order: Optional[str] = None,
+                 fairness: Optional[dict] = None):
     from lookalike.workflow import make_synthesizer
 
     _check_model(model)
     return make_synthesizer(model=model, seed=seed, max_epochs=max_epochs, max_time=max_time,
                             schema=_read_schema(schema), model_params=model_params, verbose=verbose, rare=rare,
-                            dp=dp, entity=entity, order=order)
+                            dp=dp, entity=entity, order=order, fairness=fairness)
+
+
+FAIR_HELP = ("Generate TARGET with statistical parity across the groups of the SENSITIVE columns: "
+             "TARGET:SENSITIVE[,SENSITIVE...] (a numeric target by its quantile bins). Every other column is "
+             "sampled as without it; needs --model argn or auto. See README, 'Fair synthetic data'.")
+FAIRNESS_HELP = "The fairness criterion for --fair; demographic-parity (P(target | group) equal) is the one offered."
+
+
+def _fair(spec: Optional[str], mode: str) -> Optional[dict]:
+    """--fair TARGET:SENS[,SENS] (+ --fairness MODE) -> Synthesizer(fairness=...), checked before any file is read."""
+    from lookalike.fairness import check_fairness
+
+    if spec is None:
+        if mode != "demographic-parity":
+            raise LookalikeError("--fairness needs --fair TARGET:SENSITIVE")
+        return None
+    target, sep, sensitive = spec.partition(":")
+    columns = [c.strip() for c in sensitive.split(",") if c.strip()]
+    if not sep or not target.strip() or not columns:
+        raise LookalikeError(f"--fair expects TARGET:SENSITIVE[,SENSITIVE...], e.g. income:race,sex; got {spec!r}")
+    return check_fairness({"target": target.strip(), "sensitive": columns, "mode": mode})
 
 
 DP_EPSILON_HELP = ("Fit with differential privacy at this epsilon (whole pipeline: statistics and generator; "
@@ -235,6 +257,8 @@ def fit(
     entity: Optional[str] = typer.Option(None, "--entity", help=ENTITY_HELP),
     order: Optional[str] = typer.Option(None, "--order", help=ORDER_HELP),
     context: Optional[Path] = typer.Option(None, "--context", help=CONTEXT_HELP),
+    fair: Optional[str] = typer.Option(None, "--fair", metavar="TARGET:SENSITIVE[,...]", help=FAIR_HELP),
+    fairness: str = typer.Option("demographic-parity", "--fairness", help=FAIRNESS_HELP),
     force: bool = typer.Option(False, "--force", help="Overwrite the output if it exists."),
 ):
     """Learn a table and save the model (weights and JSON only; no training rows)."""
@@ -244,7 +268,7 @@ def fit(
     _check_sequence_options(entity, order, context)
     check_writable(output, force=force, formats=None)
     syn = _synthesizer(model, seed, max_epochs, max_time, schema, params, _verbose(verbose), rare,
-                       _dp(dp_epsilon, dp_delta), entity, order)
+                       _dp(dp_epsilon, dp_delta), entity, order, _fair(fair, fairness))
     df = read_table(data)
     started = time.perf_counter()
     with progress_bar("fitting") as update:
@@ -320,6 +344,8 @@ def synth(
     entity: Optional[str] = typer.Option(None, "--entity", help=ENTITY_HELP),
     order: Optional[str] = typer.Option(None, "--order", help=ORDER_HELP),
     context: Optional[Path] = typer.Option(None, "--context", help=CONTEXT_HELP),
+    fair: Optional[str] = typer.Option(None, "--fair", metavar="TARGET:SENSITIVE[,...]", help=FAIR_HELP),
+    fairness: str = typer.Option("demographic-parity", "--fairness", help=FAIRNESS_HELP),
     force: bool = typer.Option(False, "--force", help="Overwrite the output if it exists."),
 ):
     """Fit and sample in one step (-n counts entities for sequence data)."""
@@ -329,6 +355,7 @@ def synth(
     _check_n(n)
     params = parse_model_params(model_param)
     dp = _dp(dp_epsilon, dp_delta)
+    fair_spec = _fair(fair, fairness)
     _check_sequence_options(entity, order, context)
     check_writable(output, force=force)
     if report:
@@ -338,6 +365,10 @@ def synth(
     df = read_table(data)
     if target is not None and target not in df.columns:
         raise LookalikeError(f"--target: unknown column '{target}'; {data} has: {', '.join(map(str, df.columns))}")
+    if fair_spec is not None:
+        for col in [fair_spec["target"], *fair_spec["sensitive"]]:
+            if col not in df.columns:
+                raise LookalikeError(f"--fair: unknown column '{col}'; {data} has: {', '.join(map(str, df.columns))}")
     if report and len(df) < MIN_ROWS_FOR_HOLDOUT:
         raise LookalikeError(f"--report needs at least {MIN_ROWS_FOR_HOLDOUT} rows to hold some out, "
                              f"the data has {len(df)}")
@@ -347,16 +378,25 @@ def synth(
         result = synthesize(df, n=rows, output=output, force=force, model=model, seed=seed, max_epochs=max_epochs,
                             max_time=max_time, schema=loaded, model_params=params, target=target,
                             holdout_share=HOLDOUT_SHARE if report else None, report=False,
-                            verbose=_verbose(verbose), progress=update, rare=rare, dp=dp, **sequence)
+                            verbose=_verbose(verbose), progress=update, rare=rare, dp=dp, fairness=fair_spec,
+                            **sequence)
     what = f"{rows:,} rows" if entity is None else f"{rows or result.synthesizer.n_rows_:,} entities"
     out.print(f"synthetic data ({what}) written to [bold]{output}[/bold]")
     _say_auto(model, result.synthesizer)
     if dp:
         out.print(f"differential privacy: epsilon {result.synthesizer.dp_['epsilon_spent']:.4g} of {dp['epsilon']:g}, "
                   f"delta {dp['delta']:g}; sampling costs no budget")
+    if fair_spec is not None:
+        out.print(f"fair: '{fair_spec['target']}' generated with statistical parity across "
+                  f"{', '.join(fair_spec['sensitive'])}; every other column as without --fair")
     if report:
+        extra = {}
+        if fair_spec is not None:
+            from lookalike.workflow import fairness_options
+
+            extra = fairness_options(result.synthesizer, rows, seed)
         _write_report(result.train, read_table(output), result.holdout, target, report, force,
-                      dp=getattr(result.synthesizer, "dp_", None), entity=entity, order=order)
+                      dp=getattr(result.synthesizer, "dp_", None), entity=entity, order=order, **extra)
 
 
 HOLDOUT_SHARE = 0.2
@@ -364,10 +404,11 @@ HOLDOUT_SHARE = 0.2
 
 
 def _write_report(train, synthetic, holdout, target, path: Path, force: bool, dp: Optional[dict] = None,
-                  entity: Optional[str] = None, order: Optional[str] = None):
+                  entity: Optional[str] = None, order: Optional[str] = None, **extra):
     from lookalike.workflow import judge, summary
 
     options = {"entity": entity, "order": order} if entity else {}
+    options.update(extra)
     if dp:
         options["dp"] = dp
     with console.status("judging fidelity, utility and privacy ..."):

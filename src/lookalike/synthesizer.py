@@ -20,6 +20,8 @@ from safetensors.numpy import save as save_tensors
 from lookalike import __version__
 from lookalike.encoding.table import TableEncoder
 from lookalike.errors import LookalikeError
+from lookalike.fairness import REFERENCE_ROWS, FairTarget, check_fairness
+from lookalike.fairness import check_columns as fair_columns
 from lookalike.io.files import atomic_path, write_batches
 from lookalike.models import check_settings, choose_model, make_model, model_class, model_settings
 from lookalike.models.constrained import sample_tokens
@@ -33,7 +35,7 @@ BATCH_ROWS = 100_000
 Progress = Callable[[float, str], None]
 log = logging.getLogger(__name__)
 _PARAMS = ("model", "seed", "max_epochs", "max_time", "schema", "value_protection", "k", "verbose", "model_params",
-           "rare", "dp")
+           "rare", "dp", "fairness")
 RARE_CHOICES = ("generate", "placeholder", "drop")
 
 
@@ -47,6 +49,11 @@ class Synthesizer:
     like the column's and are never a real one), "placeholder" (one string, "(other)" unless the schema names
     another) or "drop" (the tail's rows get frequent categories). Either way the real rare values never
     appear. None: as the schema says (``value_protection: {rare: ...}`` or a column's ``rare``), else generate.
+
+    fairness: ``{"target": "income", "sensitive": ["race", "sex"]}`` draws the target with statistical parity
+    across the sensitive groups (``bins``: quantile classes of a numeric target, default: every value token of
+    its codec); every other
+    column is sampled as without it. What changes and why: ``lookalike.fairness``. Needs model 'argn'.
     """
 
     def __new__(cls, *args, entity: str | None = None, order: str | None = None, **kwargs):
@@ -54,6 +61,10 @@ class Synthesizer:
         entity (see :class:`lookalike.sequential.SequenceSynthesizer`); ``sample(n)`` then counts entities."""
         if cls is Synthesizer and entity is not None:
             from lookalike.sequential import SequenceSynthesizer
+
+            if kwargs.get("fairness") is not None:
+                raise LookalikeError("fairness covers single tables only; sequence models (entity=...) do not "
+                                     "take it")
 
             return SequenceSynthesizer(entity, order, *args, **kwargs)
         if order is not None:
@@ -64,7 +75,7 @@ class Synthesizer:
                  max_time: float | None = None, schema: TableSchema | dict | str | Path | None = None,
                  value_protection: bool = True, k: int = 5, verbose: bool = False,
                  model_params: dict[str, Any] | None = None, rare: str | None = None, dp: dict | None = None,
-                 entity: None = None, order: None = None):
+                 fairness: dict | None = None, entity: None = None, order: None = None):
         self.model = model
         self.seed = seed
         self.max_epochs = max_epochs
@@ -76,7 +87,11 @@ class Synthesizer:
         self.model_params = model_params
         self.rare = rare
         self.dp = dp
+        self.fairness = fairness
         _check_rare(rare)
+        if check_fairness(fairness) is not None and self._model_name() != "argn":
+            raise LookalikeError(f"fairness needs model='argn' (it reads the generator's conditional distribution "
+                                 f"of the target), not '{self.model}'")
         model_class(self._model_name())  # unknown names fail here, before any work
         if self._model_name() != "auto":  # and unknown settings (auto keeps only those its pick accepts)
             check_settings(self._model_name(), model_params)
@@ -89,7 +104,10 @@ class Synthesizer:
                                      "use model='dp-marginals' or 'argn' with dp")
 
     def _model_name(self) -> str:
-        """'auto' under differential privacy is dp-marginals (the better choice at small epsilon)."""
+        """'auto' under differential privacy is dp-marginals (the better choice at small epsilon); with fairness
+        it is argn, the generator that gives the target's conditional distribution."""
+        if self.model == "auto" and self.fairness is not None:
+            return "argn"
         return "dp-marginals" if self.model == "auto" and self.dp is not None else self.model
 
     # -- scikit-learn's estimator contract (sklearn.base.clone works) ------------------------------
@@ -105,6 +123,8 @@ class Synthesizer:
             model_class(params["model"])
         if "rare" in params:
             _check_rare(params["rare"])
+        if "fairness" in params:
+            check_fairness(params["fairness"])
         for name, value in params.items():
             setattr(self, name, value)
         return self
@@ -119,10 +139,13 @@ class Synthesizer:
                 f"the table has {len(df)} rows; at least {min_rows} are needed to learn from it while keeping "
                 f"every value that appears in fewer than {self.k} rows private")
         df = df.copy(deep=False)  # never mutate the caller's table (columns may be replaced below, not edited)
+        fair = check_fairness(self.fairness)
         if self.dp is not None:
             return self._fit_dp(df, progress)
         self.dp_ = None
         self.schema_ = self._resolve_schema(df)
+        if fair is not None:
+            fair_columns(fair, self.schema_, list(df.columns))
         if df.attrs.get("csv_dialect") and not self.schema_.dialect:  # read from CSV: write samples back alike
             self.schema_.dialect = dict(df.attrs["csv_dialect"])  # schema_ is our own copy (_resolve_schema)
         if progress:
@@ -132,7 +155,9 @@ class Synthesizer:
         tokens = self.encoder_.encode(df)
         name = self.model
         self.model_reason_ = f"asked for '{name}'"
-        if name == "auto":
+        if name == "auto" and fair is not None:
+            name, self.model_reason_ = "argn", "fairness reads argn's conditional distribution of the target"
+        elif name == "auto":
             name, self.model_reason_ = choose_model(len(df), len(self.encoder_.cardinalities_), self.max_time)
             log.info("model auto: picked %s (%s)", name, self.model_reason_)
         if self.encoder_.cardinalities_:
@@ -146,7 +171,20 @@ class Synthesizer:
         self.model_.fit(tokens, self.encoder_.cardinalities_, self.encoder_.groups_, progress=sub)
         self.n_rows_ = len(df)
         self.columns_ = list(df.columns)
+        self._fit_fairness()
         return self
+
+    def _fit_fairness(self) -> None:
+        """The fair target's reference, from the generator's own sample (no real row is read)."""
+        self.fairness_ = None
+        spec = check_fairness(self.fairness)
+        if spec is None:
+            return
+        fair = FairTarget(spec, self.encoder_, self.schema_)
+        suppress = self.encoder_.blocked_tokens()
+        seed = int(np.random.default_rng([self.seed, 20211]).integers(2**31))
+        reference = sample_tokens(self.model_, REFERENCE_ROWS, seed=seed, suppress=suppress or None)
+        self.fairness_ = fair.fit(self.model_, reference, suppress.get(fair.column, ()))
 
     def _auto_params(self, name: str) -> dict | None:
         """``model_params`` given with model='auto' apply only to the settings the picked generator accepts."""
@@ -186,6 +224,8 @@ class Synthesizer:
             model.dp_plan(len(df))  # a budget too small for the epochs fails here, before any work
         declared = self.schema is not None
         schema = self._resolve_schema(df) if declared else public_schema(df, k=self.k)
+        if check_fairness(self.fairness) is not None:
+            fair_columns(check_fairness(self.fairness), schema, list(df.columns))
         if not self.value_protection:
             schema.value_protection = {"enabled": False, "k": 1}
         budget.public_bins = bool(getattr(model, "dp_measures_marginals", False))
@@ -215,6 +255,7 @@ class Synthesizer:
         self.dp_ = budget.record()
         self.dp_["schema"] = "declared (public)" if declared else "from column names and dtypes (public) only"
         self.columns_ = list(df.columns)
+        self._fit_fairness()
         return self
 
     @staticmethod
@@ -246,21 +287,25 @@ class Synthesizer:
     # -- sample -----------------------------------------------------------------------------------
     def sample(self, n: int | None = None, seed: int | None = None, conditions: dict[str, Any] | None = None,
                rebalance: dict[str, dict[Any, float]] | None = None, seed_data: pd.DataFrame | None = None,
-               progress: Progress | None = None, no_missing: bool = False, strict: bool = True) -> pd.DataFrame:
+               progress: Progress | None = None, no_missing: bool = False, strict: bool = True,
+               fair: bool = True) -> pd.DataFrame:
         """``n`` rows (default: as many as the training data).
 
         conditions: {column: value} fixed in every row. rebalance: {column: {value: share}} sets category
         shares. seed_data: a table of known cells (NaN = to be generated); one output row per seed row.
+        fair: with ``fairness`` set, False samples as without it (the same rows except the target: the
+        "before" of a before/after comparison).
         """
         self._check_fitted()
         chunks = list(self.sample_batches(n, seed=seed, conditions=conditions, rebalance=rebalance,
                                           seed_data=seed_data, progress=progress, no_missing=no_missing,
-                                          strict=strict))
+                                          strict=strict, fair=fair))
         return pd.concat(chunks, ignore_index=True)
 
     def sample_batches(self, n: int | None = None, seed: int | None = None, conditions=None, rebalance=None,
                        seed_data: pd.DataFrame | None = None, batch_size: int = BATCH_ROWS,
-                       progress: Progress | None = None, no_missing: bool = False, strict: bool = True):
+                       progress: Progress | None = None, no_missing: bool = False, strict: bool = True,
+                       fair: bool = True):
         """Yield the sample in DataFrames of at most ``batch_size`` rows, so millions of rows fit in memory.
 
         ``sample`` and this generator give the same rows for the same seed: batches always have the same
@@ -283,18 +328,26 @@ class Synthesizer:
             size = min(batch_size, int(n) - start)
             batch_seed = int(np.random.default_rng([seed, start]).integers(2**31))
             part = seed_data.iloc[start:start + size] if seed_data is not None else None
-            fixed = self._fixed_tokens(size, batch_seed, conditions, rebalance, part, strict)
-            yield self._sample_with_rules(size, batch_seed, fixed, suppress, start, id_state, rule_state)
+            fixed = self._fixed_tokens(size, batch_seed, conditions, rebalance, part, strict, fair)
+            yield self._sample_with_rules(size, batch_seed, fixed, suppress, start, id_state, rule_state, fair=fair)
             if progress:
                 progress((start + size) / n, f"{start + size:,} of {n:,} rows")
 
     def _sample_with_rules(self, size, seed, fixed, suppress, start, id_state, rule_state=None,
-                           max_rounds: int = 50):
+                           max_rounds: int = 50, fair: bool = True):
         """Sample, enforce constructive rules, resample rows that break the others, repair what is left;
         a row that still breaks a rule is an error, never output."""
         rule_state = {} if rule_state is None else rule_state
+        fair = getattr(self, "fairness_", None) if fair else None
+
         def draw(count, round_seed, fixed_part):  # every generator: directly, or by bounded rejection
-            return sample_tokens(self.model_, count, seed=round_seed, fixed=fixed_part, suppress=suppress or None)
+            tokens = sample_tokens(self.model_, count, seed=round_seed, fixed=fixed_part, suppress=suppress or None)
+            if fair is None:
+                return tokens
+            redraw = lambda ask, s: sample_tokens(self.model_, len(ask), seed=s, fixed=ask,  # noqa: E731
+                                                  suppress=suppress or None)
+            return fair.apply(self.model_, tokens, round_seed, fixed_part, (suppress or {}).get(fair.column, ()),
+                              redraw)
 
         df = self.encoder_.decode(draw(size, seed, fixed), seed=seed, row_offset=start, id_state=id_state)
         df = self.rules_.apply(df)
@@ -363,9 +416,14 @@ class Synthesizer:
                 out.loc[missing, c] = filled.loc[missing, c].to_numpy()
         return out
 
-    def _fixed_tokens(self, n, seed, conditions, rebalance, seed_data, strict=True) -> np.ndarray | None:
+    def _fixed_tokens(self, n, seed, conditions, rebalance, seed_data, strict=True,
+                      fair: bool = True) -> np.ndarray | None:
         if not conditions and not rebalance and seed_data is None:
             return None
+        spec = check_fairness(self.fairness) if fair else None
+        if spec is not None and spec["target"] in {**(conditions or {}), **(rebalance or {})}:
+            raise LookalikeError(f"column '{spec['target']}' is generated fairly (fairness); it cannot also be "
+                                 "fixed by conditions or rebalanced")
         enc = self.encoder_
         fixed = np.full((n, len(enc.cardinalities_)), -1, dtype=np.int64)
 
@@ -448,7 +506,8 @@ class Synthesizer:
             "format": FORMAT, "format_version": FORMAT_VERSION, "lookalike_version": __version__,
             "params": {"model": self.model, "seed": self.seed, "max_epochs": self.max_epochs,
                        "max_time": self.max_time, "value_protection": self.value_protection, "k": self.k,
-                       "model_params": self.model_params, "rare": self.rare, "dp": self.dp},
+                       "model_params": self.model_params, "rare": self.rare, "dp": self.dp,
+                       "fairness": self.fairness},
             "dp": getattr(self, "dp_", None),
             "model_name": self.model_.name, "model_reason": getattr(self, "model_reason_", None),
             "n_rows": self.n_rows_, "columns": self.columns_,
@@ -496,6 +555,7 @@ class Synthesizer:
         syn.n_rows_, syn.columns_ = meta["n_rows"], meta["columns"]
         syn.model_reason_ = meta.get("model_reason") or f"asked for '{meta['model_name']}'"
         syn.dp_ = meta.get("dp")
+        syn._fit_fairness()
         return syn
 
 

@@ -111,14 +111,19 @@ def make_synthesizer(*, model: str = "auto", seed: int = 0, max_epochs: int | No
                      max_time: float | None = None, schema: "TableSchema | dict | str | Path | None" = None,
                      model_params: dict[str, Any] | None = None, verbose: bool = False,
                      rare: str | None = None, dp: dict | None = None, entity: str | None = None,
-                     order: str | None = None) -> "Synthesizer":
+                     order: str | None = None, fairness: dict | None = None) -> "Synthesizer":
     """An unfitted Synthesizer from the workflow's settings (``model_params`` go to the generator; ``rare``:
     what a category's tail becomes, see ``Synthesizer``; ``dp``: differential privacy,
     ``{"epsilon": 1.0, "delta": 1e-5}``); with ``entity`` a sequence model (one sequence of rows per entity,
-    ordered by ``order``)."""
+    ordered by ``order``); ``fairness``: ``{"target": ..., "sensitive": [...]}``, the target generated with
+    statistical parity across the sensitive groups (see ``lookalike.fairness``)."""
     from lookalike.synthesizer import Synthesizer
 
     kwargs: dict[str, Any] = {}
+    if entity is not None and fairness is not None:
+        raise LookalikeError("fairness covers single tables only; sequence models (entity=...) do not take it")
+    if fairness is not None:
+        kwargs["fairness"] = fairness
     if entity is not None:
         if dp is not None or rare is not None:
             raise LookalikeError("sequence models (entity=...) take neither dp nor rare yet: differential privacy "
@@ -136,7 +141,7 @@ def synthesize(df: pd.DataFrame, *, n: int | None = None, output: str | Path | N
                holdout_share: float | None = None, target: str | None = None, report: bool | None = None,
                verbose: bool = False, progress: Progress | None = None, rare: str | None = None,
                dp: dict | None = None, entity: str | None = None, order: str | None = None,
-               context: pd.DataFrame | None = None) -> SynthesisResult:
+               context: pd.DataFrame | None = None, fairness: dict | None = None) -> SynthesisResult:
     """Split off a holdout (when ``holdout_share`` is set), fit, sample and judge: the whole workflow.
 
     n: rows to generate (default: as many as the rows trained on). output: a .csv or .parquet path to stream
@@ -150,7 +155,9 @@ def synthesize(df: pd.DataFrame, *, n: int | None = None, output: str | Path | N
     privacy (``{"epsilon": 1.0, "delta": 1e-5}``); the report then records the budget.
     entity / order / context: a sequence table (one sequence per entity, ordered by ``order``; ``context`` the
     optional entity table): ``n`` then counts entities, the holdout is a share of the entities, and the report
-    gains its sequences section.
+    gains its sequences section. fairness: ``{"target": ..., "sensitive": [...]}`` generates the target with
+    statistical parity across the sensitive groups; the report then compares the fair rows with the same
+    generator's plain sample (same seed) in its fair-synthesis section.
     """
     if not isinstance(df, pd.DataFrame):
         raise LookalikeError(f"synthesize expects a pandas DataFrame, got {type(df).__name__}")
@@ -162,7 +169,7 @@ def synthesize(df: pd.DataFrame, *, n: int | None = None, output: str | Path | N
     spans = stage_spans(judging)
     syn = make_synthesizer(model=model, seed=seed, max_epochs=max_epochs, max_time=max_time, schema=schema,
                            model_params=model_params, verbose=verbose, rare=rare, dp=dp, entity=entity,
-                           order=order)
+                           order=order, fairness=fairness)
     if holdout_share is None:
         train, holdout = df, None
     elif entity is not None:
@@ -194,12 +201,22 @@ def synthesize(df: pd.DataFrame, *, n: int | None = None, output: str | Path | N
         options = {"entity": entity, "order": order} if entity is not None else {}
         if getattr(syn, "dp_", None):
             options["dp"] = syn.dp_
+        if fairness is not None:
+            options.update(fairness_options(syn, len(judged), seed))
         result.report = judge(train, judged, holdout, target, progress=_stage(progress, "judging", spans), **options)
         result.judge_seconds = time.perf_counter() - started
         result.summary = summary(result.report)
     if progress is not None:
         progress(1.0, "done")
     return result
+
+
+def fairness_options(syn: "Synthesizer", n: int, seed: int) -> dict[str, Any]:
+    """What the report's fair-synthesis section needs: the setting, and the plain sample of the same generator
+    and seed (the same rows but the target) to compare the fair rows with."""
+    from lookalike.fairness import check_fairness
+
+    return {"fairness": check_fairness(syn.fairness), "plain": syn.sample(n, seed=seed, fair=False)}
 
 
 def judge(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame | None = None,

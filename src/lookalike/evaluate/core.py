@@ -26,7 +26,8 @@ MAX_PLOTTED_COLUMNS = 60
 def evaluate(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame | None = None,
              target: str | None = None, sensitive: str | None = None, seed: int = 0, max_rows: int = 50_000,
              positive_class=None, n_threads: int = 1, schema: TableSchema | dict | None = None,
-             dp: dict | None = None, entity: str | None = None, order: str | None = None) -> EvaluationReport:
+             dp: dict | None = None, entity: str | None = None, order: str | None = None,
+             fairness: dict | None = None, plain: pd.DataFrame | None = None) -> EvaluationReport:
     """Measure fidelity, granularity, utility, privacy and (with ``sensitive``) fairness of ``synthetic``.
 
     train: the real rows the generator learned from. holdout: real rows it never saw (strongly recommended:
@@ -43,12 +44,16 @@ def evaluate(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame
     numeric and datetime; every other kind is compared as labels (see ``prepare.evaluation_kind``).
     dp: the differential-privacy record of the fit (``Synthesizer.dp_``), shown as given: mechanisms,
     epsilon, delta and the budget split (evaluation reaches no generator, so it comes in as data).
+    fairness / plain: the synthetic table was generated fair (``{"target": ..., "sensitive": [...]}``, as given
+    to the Synthesizer); ``plain`` is the same generator's sample without it. The report gains the before/after
+    section ``fair_synthesis`` (``lookalike.evaluate.fairness.fair_synthesis``).
     """
     if isinstance(schema, dict):
         schema = TableSchema.from_dict(schema)
     with threadpool_limits(limits=n_threads):
         if entity is None:
-            report = _evaluate(train, synthetic, holdout, target, sensitive, seed, max_rows, positive_class, schema)
+            report = _evaluate(train, synthetic, holdout, target, sensitive, seed, max_rows, positive_class, schema,
+                               fairness, plain)
             return _with_dp(report, dp)
         from lookalike.evaluate.sequences import sequence_metrics
 
@@ -74,8 +79,14 @@ def _with_dp(report: EvaluationReport, dp: dict | None) -> EvaluationReport:
 
 
 def _evaluate(train, synthetic, holdout, target, sensitive, seed, max_rows, positive_class,
-              schema=None) -> EvaluationReport:
+              schema=None, fair=None, plain=None) -> EvaluationReport:
     _validate(train, synthetic, holdout, target, sensitive, max_rows)
+    if fair is not None:
+        for col in [fair["target"], *([fair["sensitive"]] if isinstance(fair["sensitive"], str) else fair["sensitive"])]:
+            if col not in train.columns:
+                raise LookalikeError(f"fairness column '{col}' is not in the table")
+        if plain is not None:
+            check_columns(train, plain, "plain synthetic")
     rows_in = {"train": len(train), "synthetic": len(synthetic), "holdout": None if holdout is None else len(holdout)}
     train_sample = sample_rows(train, max_rows, seed)
     described = infer_columns(train_sample, schema)
@@ -271,6 +282,21 @@ def _evaluate(train, synthetic, holdout, target, sensitive, seed, max_rows, posi
             pos = _as_text(pos) if kinds[target] == CATEGORICAL else pos
             details["fairness"] = fairness.evaluate_fairness(binner, train_c, synth_c, hold_c, sensitive, target,
                                                              pos, util)
+    if fair is not None:
+        sens = [fair["sensitive"]] if isinstance(fair["sensitive"], str) else list(fair["sensitive"])
+        plain_c = None if plain is None else canonical(sample_rows(plain, max_rows, seed + 1), kinds, described)
+        fs = fairness.fair_synthesis(train_c, synth_c, plain_c, hold_c, kinds, binner, fair["target"], sens, seed,
+                                     positive=(_as_text(positive_class) if positive_class is not None and
+                                               kinds[fair["target"]] == CATEGORICAL else None),
+                                     pairs=pairs)
+        details["fair_synthesis"] = fs
+        metrics["fair_data_parity_gap"] = fs["data"]["fair"]["gap"]
+        metrics["fair_data_parity_gap_real"] = fs["data"]["real"]["gap"]
+        if fs["classifier"] is not None:
+            for name in ("fair", "plain"):
+                if name in fs["classifier"]:
+                    metrics[f"fair_classifier_parity_gap_{name}"] = fs["classifier"][name]["parity_gap"]
+                    metrics[f"fair_classifier_auc_{name}"] = fs["classifier"][name]["auc"]
     if util is not None:
         util.pop("test_frame")
         for name in ("trtr", "tstr"):

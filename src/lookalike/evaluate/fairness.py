@@ -47,3 +47,148 @@ def evaluate_fairness(binner, train: pd.DataFrame, synth: pd.DataFrame, holdout:
             pred = np.array([v == positive for v in utility[name]["predictions"]], dtype=float)
             out[f"equal_opportunity_{name}"] = parity(groups[truth], pred[truth])
     return out
+
+
+# -- fair synthesis: before (plain synthetic) / after (fair synthetic) --------------------------------------
+NOISE_DRAWS = 200
+
+
+def group_keys(frame: pd.DataFrame, sensitive: list[str]) -> np.ndarray:
+    """One label per row: the sensitive columns' values joined (intersectional groups); missing is a value."""
+    parts = [frame[c].astype(object).where(frame[c].notna(), "(missing)").astype(str).to_numpy() for c in sensitive]
+    return np.array([" & ".join(v) for v in zip(*parts)], dtype=object) if len(parts) > 1 else parts[0]
+
+
+class TargetLabels:
+    """The binary outcome fairness is measured on, and the classes data-level parity is checked over.
+
+    A categorical target: outcome = the positive class, classes = its values. A numeric target: outcome =
+    above the real training median, classes = the real training quartiles (and missing)."""
+
+    def __init__(self, train: pd.DataFrame, target: str, kind: str, positive=None):
+        from lookalike.evaluate.prepare import CATEGORICAL
+        from lookalike.evaluate.utility import positive_class
+
+        self.target, self.numeric = target, kind != CATEGORICAL
+        if self.numeric:
+            x = train[target].to_numpy(dtype=float)
+            self.median = float(np.nanmedian(x))
+            self.edges = np.nanquantile(x, [0.25, 0.5, 0.75])
+            self.positive = f"above the real training median ({self.median:g})"
+        else:
+            self.positive = positive_class(train[target], positive)
+
+    def outcome(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(known, outcome): rows whose target is not missing, and the outcome of every row (False if missing)."""
+        values = frame[self.target]
+        known = values.notna().to_numpy()
+        if self.numeric:
+            return known, np.where(known, values.to_numpy(dtype=float) > self.median, False)
+        return known, (values.to_numpy() == self.positive) & known
+
+    def classes(self, frame: pd.DataFrame) -> np.ndarray:
+        values = frame[self.target]
+        if self.numeric:
+            x = values.to_numpy(dtype=float)
+            out = np.searchsorted(self.edges, x, side="right").astype(object)
+            out[np.isnan(x)] = "missing"
+            return np.array([f"quartile {v + 1}" if v != "missing" else v for v in out], dtype=object)
+        return values.astype(object).where(values.notna(), "(missing)").astype(str).to_numpy()
+
+
+def data_parity(frame: pd.DataFrame, labels: TargetLabels, sensitive: list[str]) -> dict:
+    """Share of the outcome per group and the gap (max - min over groups of at least MIN_GROUP_ROWS rows), and
+    the largest such gap over every class of the target (``class_gap``)."""
+    groups = group_keys(frame, sensitive)
+    known, outcome = labels.outcome(frame)
+    main = parity(groups[known], outcome[known].astype(float))
+    classes = labels.classes(frame)
+    gaps = [parity(groups, (classes == c).astype(float))["difference"] for c in pd.unique(classes)]
+    gaps = [g for g in gaps if g is not None]
+    return {"rates": main["rates"], "gap": main["difference"], "class_gap": max(gaps) if gaps else None}
+
+
+def decision_gaps(scores: np.ndarray, truth: np.ndarray, groups: np.ndarray, share: float, seed: int) -> dict:
+    """Fairness of a classifier's decisions on real rows: the rows scored in the top ``share`` (the real
+    positive rate) are its positive decisions. parity_gap: max - min over groups of the positive-decision rate;
+    equalized_odds_gap: the larger of the same gap in true-positive and in false-positive rate (fairlearn's
+    definitions); noise: the parity gap that decisions made at random at the same rate show on these groups
+    (mean over NOISE_DRAWS draws), the level below which a gap is not distinguishable from sampling noise."""
+    threshold = np.quantile(scores, 1 - share)
+    decision = (scores > threshold).astype(float)
+    sizes = pd.Series(groups).value_counts()
+    kept = np.isin(groups, sizes.index[sizes >= MIN_GROUP_ROWS].to_numpy())
+    g, d, t = groups[kept], decision[kept], truth[kept]
+    dp = parity(g, d)
+    tpr = parity(g[t], d[t])["difference"]
+    fpr = parity(g[~t], d[~t])["difference"]
+    rng = np.random.default_rng([seed, 5])
+    noise = [parity(g, rng.permutation(d))["difference"] for _ in range(NOISE_DRAWS)]
+    noise = [x for x in noise if x is not None]
+    eo = None if tpr is None or fpr is None else max(tpr, fpr)
+    return {"parity_gap": dp["difference"], "rates": dp["rates"], "equalized_odds_gap": eo,
+            "noise": float(np.mean(noise)) if noise else None, "threshold_share": float(share)}
+
+
+def classifier_fairness(fit_frame: pd.DataFrame, test: pd.DataFrame, kinds: dict, labels: TargetLabels,
+                        sensitive: list[str], seed: int, share: float) -> dict:
+    """A HistGradientBoosting classifier (as in utility) for the outcome, trained on ``fit_frame`` (every column
+    but the target as features, the sensitive ones included), scored on the real ``test`` rows."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+
+    from lookalike.evaluate.features import FeatureEncoder
+
+    features = [c for c in kinds if c != labels.target]
+    known, outcome = labels.outcome(fit_frame)
+    encoder = FeatureEncoder().fit(fit_frame, kinds, features)
+    t_known, truth = labels.outcome(test)
+    test = test[t_known].reset_index(drop=True)
+    truth = truth[t_known]
+    if len(np.unique(outcome[known])) < 2:
+        scores = np.zeros(len(test))
+    else:
+        mask = encoder.categorical_mask_ if encoder.categorical_mask_.any() else None
+        model = HistGradientBoostingClassifier(max_iter=200, categorical_features=mask, random_state=seed,
+                                               early_stopping=True, n_iter_no_change=10)
+        model.fit(encoder.transform(fit_frame[known]), outcome[known])
+        scores = model.predict_proba(encoder.transform(test))[:, list(model.classes_).index(True)]
+    auc = float(roc_auc_score(truth, scores)) if len(np.unique(truth)) == 2 else None
+    out = decision_gaps(scores, truth, group_keys(test, sensitive), share, seed)
+    out["auc"] = auc
+    return out
+
+
+def fair_synthesis(train: pd.DataFrame, synth: pd.DataFrame, plain: pd.DataFrame | None,
+                   holdout: pd.DataFrame | None, kinds: dict, binner, target: str, sensitive: list[str],
+                   seed: int, positive=None, pairs=None) -> dict:
+    """The report's before/after section for fair synthesis: data-level parity (real, plain synthetic, fair
+    synthetic), a classifier trained on each and scored on the real holdout, and the fidelity of every column
+    pair that does not involve the target, plain against fair."""
+    from lookalike.evaluate import fidelity
+
+    labels = TargetLabels(train, target, kinds[target], positive)
+    known, outcome = labels.outcome(train)
+    share = float(outcome[known].mean())
+    tables = {"real": train, "plain": plain, "fair": synth}
+    out: dict = {"target": target, "sensitive": list(sensitive), "outcome": str(labels.positive),
+                 "min_group_rows": MIN_GROUP_ROWS, "numeric_target": labels.numeric,
+                 "data": {k: data_parity(v, labels, sensitive) for k, v in tables.items() if v is not None},
+                 "classifier": None}
+    if holdout is not None:
+        out["classifier"] = {k: classifier_fairness(v, holdout, kinds, labels, sensitive, seed, share)
+                             for k, v in tables.items() if v is not None}
+    columns = list(kinds)
+    t = columns.index(target)
+    others = [p for p in (pairs or []) if t not in p]
+    if plain is not None and others:
+        codes_tr = binner.transform(train)
+        n_bins = [binner.n_bins_[c] for c in columns]
+        acc_fair = fidelity.accuracy(codes_tr, binner.transform(synth), n_bins, others)
+        acc_plain = fidelity.accuracy(codes_tr, binner.transform(plain), n_bins, others)
+        change = acc_fair - acc_plain
+        out["pairs"] = [{"a": columns[a], "b": columns[b], "plain": float(p), "fair": float(f), "change": float(c)}
+                        for (a, b), p, f, c in zip(others, acc_plain, acc_fair, change)]
+        out["pairs_plain"], out["pairs_fair"] = float(acc_plain.mean()), float(acc_fair.mean())
+        out["pairs_largest_change"] = float(np.abs(change).max())
+    return out

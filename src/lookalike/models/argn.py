@@ -657,6 +657,31 @@ class ARGN:
             out[rows] = self.net_.generate(block_seq, block_fixed, table, gen, temperature, banned).numpy()
         return out
 
+    def predict_proba(self, tokens: np.ndarray, column: int, given: Sequence[int]) -> np.ndarray:
+        """P(sub-column ``column`` | the sub-columns ``given``) for each row of ``tokens``: the head's softmax
+        when exactly those cells were drawn before it (any order is one the net was trained on). Fair sampling
+        (``lookalike.fairness``) reads the target's conditional distribution this way."""
+        if not hasattr(self, "net_"):
+            raise LookalikeError("ARGN must be fitted (or loaded) before it can predict")
+        tokens = np.asarray(tokens, dtype=np.int64)
+        given = np.asarray(sorted(int(j) for j in given), dtype=np.int64)
+        net = self.net_
+        out = []
+        with torch_threads(self.n_threads), torch.no_grad():
+            table = net.head_tables()[column]
+            for start in range(0, len(tokens), SAMPLE_CHUNK):
+                part = torch.from_numpy(tokens[start:start + SAMPLE_CHUNK][:, given])
+                n = part.shape[0]
+                if len(given):
+                    pre = F.embedding_bag(net.offsets[torch.from_numpy(given)][None, :] + part, table, mode="sum")
+                    pre = pre + net.first_bias[column]
+                else:
+                    pre = net.first_bias[column].expand(n, net.hidden).clone()
+                h = net._deep(pre.relu_(), column, False)
+                weight, bias = net._out_cache[column]
+                out.append(torch.softmax(F.linear(h, weight, bias), dim=1).numpy().astype(np.float64))
+        return np.concatenate(out) if out else np.zeros((0, self.cardinalities_[column]))
+
     def _sequences(self, group_orders: np.ndarray) -> np.ndarray:
         """(rows, groups) group orders -> (rows, n_sub) sub-column orders, a group's members in order."""
         width = max(len(g) for g in self.groups_)

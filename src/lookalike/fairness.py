@@ -1,0 +1,319 @@
+"""Fair synthetic data: draw a target with statistical parity across sensitive groups (demographic parity).
+
+What changes, and only that: the target column's value in each synthetic row. Every other column of a row is
+drawn exactly as plain sampling draws it (same seed, same rows), so the sensitive columns' own distribution
+and their relationships with every other non-target column stay as the generator learned them from the real
+data. The target is then drawn again, in three steps:
+
+1. The generator's own conditional distribution of the target given the whole row,
+   ``p_i = P(target | every other column of row i)`` (ARGN's head for the target with every other column
+   visible, ``ARGN.predict_proba``). A numeric target's classes are its codec's value-ordered tokens (its
+   quantile bins, up to 48, and its heaped exact values), so parity holds for every threshold at that
+   resolution; ``bins=q`` merges them into q classes of about equal mass under the generator instead (parity
+   at those boundaries only: inside a class the value still follows the group). "Missing" is a class of its
+   own when the column has missing values.
+2. Quantile alignment of that conditional across groups. Each row gets a score (the positive class's
+   probability for two classes; the expected class index for a numeric target), its rank ``u`` *within its
+   own sensitive group* is looked up in a reference sample of the generator, and the row takes the
+   conditional distribution of the reference row at rank ``u`` of the *pooled* population. So in every group
+   the conditional distributions of the target form the same population as in all rows together: a row
+   ranked at the top of its group is as likely to be positive as a row ranked at the top overall. This is
+   why a classifier trained on the fair rows predicts positives at the same rate in every group at any
+   threshold, even through proxies of the group (the group and its proxies carry no information on the
+   target beyond the within-group rank). Nominal targets of more than two classes have no single score: they
+   skip this step (so only step 3 holds, and a classifier may still see the group through proxies).
+3. Exact parity per group: within each group of a sampled batch, the number of rows of each class is the
+   overall share times the group's rows (randomly rounded, so unbiased), and the rows that get each class are
+   drawn with probabilities proportional to the aligned distributions (a small per-group logit shift makes
+   the counts exact; systematic sampling in random order). The data-level parity gap is therefore zero up to
+   rounding (at most one row per class and group and batch).
+
+A numeric target's value is then drawn inside its class from the generator's own distribution over the
+class's tokens, and its finer sub-columns (position inside a bin, rounding unit) given the row.
+
+Groups are the combinations of the sensitive columns' tokens. A category seen in fewer than ``k`` real rows
+is protected by value protection: its rows form the column's one "rare" group (or take frequent categories
+under ``rare="drop"``), never a group of their own. The reference (``REFERENCE_ROWS`` rows sampled from the
+generator with a fixed seed) is computed from the model alone: fair sampling reads no real row, so it adds
+no privacy cost (it is post-processing, also under differential privacy).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from lookalike.errors import LookalikeError
+from lookalike.schema.columns import Kind
+
+REFERENCE_ROWS = 20_000
+"""Rows of the generator's own sample that fix the pooled and per-group score distributions."""
+
+MIN_REFERENCE_GROUP = 30
+"""A group with fewer reference rows is ranked against the pooled population (not aligned; step 3 still holds)."""
+
+DEFAULT_BINS = None
+"""Numeric targets: None = every value token of the codec is a class (finest parity); q = q quantile classes."""
+MODES = ("demographic-parity",)
+_KEYS = {"target", "sensitive", "bins", "mode"}
+
+
+def check_fairness(fairness) -> dict | None:
+    """The fairness setting in its one normal form, ``{"target", "sensitive": [...], "bins", "mode"}``;
+    a clear error for a malformed one (before any data is read)."""
+    if fairness is None:
+        return None
+    if not isinstance(fairness, dict):
+        raise LookalikeError(f"fairness must be a dict like {{'target': 'income', 'sensitive': ['race']}}, "
+                             f"got {type(fairness).__name__}")
+    unknown = sorted(set(fairness) - _KEYS)
+    if unknown:
+        raise LookalikeError(f"fairness: unknown key(s) {unknown}; valid: {sorted(_KEYS)}")
+    target = fairness.get("target")
+    if not isinstance(target, str) or not target:
+        raise LookalikeError("fairness needs 'target': the name of the column to generate fairly")
+    sensitive = fairness.get("sensitive")
+    if isinstance(sensitive, str):
+        sensitive = [sensitive]
+    if not isinstance(sensitive, (list, tuple)) or not sensitive or not all(isinstance(s, str) and s
+                                                                             for s in sensitive):
+        raise LookalikeError("fairness needs 'sensitive': a column name or a non-empty list of column names")
+    if len(set(sensitive)) != len(sensitive):
+        raise LookalikeError(f"fairness: a sensitive column is named twice in {list(sensitive)}")
+    if target in sensitive:
+        raise LookalikeError(f"fairness: the target '{target}' is also a sensitive column; the target must be "
+                             "another column (its dependence on the sensitive ones is what is removed)")
+    bins = fairness.get("bins", DEFAULT_BINS)
+    if bins is not None and (isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 2):
+        raise LookalikeError(f"fairness: 'bins' (quantile classes of a numeric target) must be an integer >= 2, "
+                             f"got {bins!r}")
+    mode = fairness.get("mode", MODES[0])
+    if mode not in MODES:
+        raise LookalikeError(f"fairness: mode must be one of {', '.join(MODES)}, got {mode!r}")
+    return {"target": target, "sensitive": list(sensitive), "bins": None if bins is None else int(bins), "mode": mode}
+
+
+def check_columns(spec: dict, schema, columns) -> None:
+    """Every named column exists and has a kind fairness can use (at fit, before any training)."""
+    for role, col in [("target", spec["target"])] + [("sensitive", s) for s in spec["sensitive"]]:
+        if col not in columns:
+            raise LookalikeError(f"fairness: {role} column '{col}' is not in the table; columns are: "
+                                 f"{', '.join(map(str, columns))}")
+        kind = schema[col].kind
+        if role == "sensitive" and not kind.categorical_like:
+            hint = (" -- cut it into groups first (e.g. df['age_group'] = pd.cut(df['age'], [0, 30, 50, 120])) "
+                    "and name that column" if kind == Kind.NUMERIC else "")
+            raise LookalikeError(f"fairness: sensitive column '{col}' is {kind}; groups need a categorical or "
+                                 f"boolean column{hint}")
+        if role == "target" and not (kind.categorical_like or kind == Kind.NUMERIC):
+            raise LookalikeError(f"fairness: target column '{col}' is {kind}; the target must be categorical, "
+                                 "boolean or numeric")
+
+
+class FairTarget:
+    """Redraws the target of sampled token rows with parity across the sensitive groups (module docstring)."""
+
+    def __init__(self, spec: dict, encoder, schema):
+        self.spec = spec
+        names = [spec["target"]] + spec["sensitive"]
+        for col in names:
+            if encoder.group_of(col) is None:
+                raise LookalikeError(f"fairness: column '{col}' is {schema[col].kind} with nothing to learn (one "
+                                     "value, or generated rather than learned); it cannot take part in fairness")
+        if spec["target"] in getattr(encoder, "relative_", {}):
+            raise LookalikeError(f"fairness: target '{spec['target']}' is learned relative to "
+                                 f"'{encoder.relative_[spec['target']]}'; fair sampling needs it learned on its "
+                                 "own (declare the schema without that rule)")
+        self.group = list(encoder.group_of(spec["target"]))
+        self.column = self.group[0]
+        self.sensitive_columns = [encoder.group_of(s)[0] for s in spec["sensitive"]]
+        self.sensitive_cards = [int(encoder.cardinalities_[j]) for j in self.sensitive_columns]
+        self.given = [j for j in range(len(encoder.cardinalities_)) if j not in self.group]
+        self.numeric = schema[spec["target"]].kind == Kind.NUMERIC
+        self.null_token = encoder.null_tokens().get(self.column) if self.numeric else None
+
+    # -- the reference: what the pooled population and each group look like under the generator --------
+    def fit(self, model, reference: np.ndarray, blocked=()) -> "FairTarget":
+        probs = self._token_probs(model, reference, blocked)
+        self.class_of_token_ = self._classes(probs.mean(axis=0), blocked)
+        self.n_classes_ = int(self.class_of_token_.max()) + 1
+        p = self._class_probs(probs)
+        self.shares_ = p.mean(axis=0)
+        self.ordered_ = self.numeric or self.n_classes_ == 2
+        keys = self._keys(reference)
+        self.groups_reference_ = {}
+        if self.ordered_:
+            score = self._score(p)
+            order = np.argsort(score, kind="stable")
+            self.pooled_scores_, self.pooled_probs_ = score[order], p[order]
+            for key in np.unique(keys):
+                s = score[keys == key]
+                if len(s) >= MIN_REFERENCE_GROUP:
+                    self.groups_reference_[int(key)] = np.sort(s)
+        self.reference_group_rows_ = {int(k): int(c) for k, c in zip(*np.unique(keys, return_counts=True))}
+        return self
+
+    def _token_probs(self, model, tokens, blocked) -> np.ndarray:
+        if not hasattr(model, "predict_proba"):
+            raise LookalikeError(f"fairness needs a generator that gives the target's conditional distribution "
+                                 f"(model='argn'); '{getattr(model, 'name', type(model).__name__)}' does not")
+        probs = model.predict_proba(tokens, self.column, self.given)
+        if len(blocked):
+            probs[:, list(blocked)] = 0.0
+        total = probs.sum(axis=1, keepdims=True)
+        return np.divide(probs, total, out=np.full_like(probs, 1.0 / probs.shape[1]), where=total > 0)
+
+    def _classes(self, mass: np.ndarray, blocked) -> np.ndarray:
+        """Token -> class: the token itself for a categorical target; for a numeric one, 'missing' (when the
+        column has missing values) and the value-ordered tokens, each its own class or (``bins``) merged into
+        runs of about equal mass."""
+        tokens = np.arange(len(mass))
+        if not self.numeric:
+            return tokens
+        classes = np.zeros(len(mass), dtype=np.int64)
+        values = tokens[tokens != self.null_token] if self.null_token is not None else tokens
+        w = mass[values] / max(mass[values].sum(), 1e-12)
+        mid = np.cumsum(w) - w / 2
+        q = self.spec["bins"]
+        bins = np.arange(len(values)) if q is None else np.minimum((mid * q).astype(np.int64), q - 1)
+        bins = np.unique(bins, return_inverse=True)[1].reshape(-1)  # no empty class
+        offset = 1 if self.null_token is not None else 0
+        classes[values] = bins + offset
+        return classes
+
+    def _class_probs(self, probs: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(probs), int(self.class_of_token_.max()) + 1))
+        np.add.at(out.T, self.class_of_token_, probs.T)
+        return out
+
+    def _score(self, p: np.ndarray) -> np.ndarray:
+        if self.n_classes_ == 2 and not self.numeric:
+            return p[:, 1]
+        return p @ np.arange(p.shape[1], dtype=float)  # ordered classes: the expected class
+
+    def _keys(self, tokens: np.ndarray) -> np.ndarray:
+        key = np.zeros(len(tokens), dtype=np.int64)
+        for j, card in zip(self.sensitive_columns, self.sensitive_cards):
+            key = key * card + tokens[:, j]
+        return key
+
+    # -- sampling --------------------------------------------------------------------------------------
+    def apply(self, model, tokens: np.ndarray, seed: int, fixed: np.ndarray | None, blocked=(),
+              redraw=None) -> np.ndarray:
+        """``tokens`` with the target redrawn fairly in every row whose target is not fixed. ``redraw(fixed,
+        seed)`` samples the target's other sub-columns given the rest of the row (numeric targets)."""
+        tokens = tokens.copy()
+        free = np.ones(len(tokens), dtype=bool) if fixed is None else fixed[:, self.column] < 0
+        rows = np.flatnonzero(free)
+        if not len(rows):
+            return tokens
+        rng = np.random.default_rng([int(seed) % 2**63, 20211])
+        part = tokens[rows]
+        probs = self._token_probs(model, part, blocked)
+        p = self._class_probs(probs)
+        keys = self._keys(part)
+        aligned = self._align(p, keys, rng) if self.ordered_ else p
+        classes = np.empty(len(rows), dtype=np.int64)
+        for key in np.unique(keys):
+            members = np.flatnonzero(keys == key)
+            classes[members] = draw_with_shares(aligned[members], self.shares_, rng)
+        # the target's token: the class itself, or a token of the class drawn from the row's own distribution
+        within = probs * (self.class_of_token_[None, :] == classes[:, None])
+        empty = within.sum(axis=1) == 0
+        if empty.any():  # the row gives its class no mass: the class's overall token mix
+            share = np.where(self.class_of_token_[None, :] == classes[empty, None], probs.mean(axis=0), 0.0)
+            within[empty] = share + (share.sum(axis=1, keepdims=True) == 0) * (self.class_of_token_ == classes[
+                empty, None])
+        cdf = np.cumsum(within, axis=1)
+        u = rng.random(len(rows)) * cdf[:, -1]
+        new = np.minimum((cdf < u[:, None]).sum(axis=1), within.shape[1] - 1)
+        changed = new != part[:, self.column]
+        part[:, self.column] = new
+        if len(self.group) > 1 and redraw is not None and changed.any():
+            ask = part[changed].copy()
+            ask[:, self.group[1:]] = -1
+            part[changed] = redraw(ask, int(rng.integers(2**31)))
+        tokens[rows] = part
+        return tokens
+
+    def _align(self, p: np.ndarray, keys: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Each row's conditional distribution replaced by the pooled one at the row's within-group rank."""
+        score = self._score(p)
+        pooled = self.pooled_scores_
+        n_ref = len(pooled)
+        v = rng.random(len(p))
+        u = np.empty(len(p))
+        for key in np.unique(keys):
+            members = np.flatnonzero(keys == key)
+            ref = self.groups_reference_.get(int(key), pooled)
+            lo = np.searchsorted(ref, score[members], side="left")
+            hi = np.searchsorted(ref, score[members], side="right")
+            u[members] = (lo + v[members] * (hi - lo + 1)) / (len(ref) + 1)
+        idx = np.clip((u * n_ref).astype(np.int64), 0, n_ref - 1)
+        return self.pooled_probs_[idx]
+
+    def describe(self) -> dict:
+        """What the fitted reference says (for the report and the model file's readers)."""
+        return {"target": self.spec["target"], "sensitive": self.spec["sensitive"], "mode": self.spec["mode"],
+                "classes": int(self.n_classes_), "aligned": bool(self.ordered_),
+                "shares": [float(s) for s in self.shares_],
+                "numeric_bins": self.spec["bins"] if self.numeric else None}
+
+
+def draw_with_shares(p: np.ndarray, shares: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One class per row, with exactly ``shares * rows`` rows per class (randomly rounded, unbiased) and each
+    row's chance of a class as close to its ``p`` row as those counts allow.
+
+    Classes are assigned one after another: class k goes to exactly its count of the rows still unassigned,
+    each with probability ``p[:, k] / p[:, k:].sum()`` shifted on the logit scale so the chances add up to the
+    count, by systematic sampling in a random order (every row's chance is exactly its probability)."""
+    m, n_classes = p.shape
+    cum = np.floor(np.cumsum(shares) / shares.sum() * m + rng.random())
+    cum[-1] = m
+    counts = np.diff(np.concatenate([[0.0], np.clip(cum, 0, m)])).astype(np.int64)
+    out = np.full(m, n_classes - 1, dtype=np.int64)
+    left = np.arange(m)
+    for k in range(n_classes - 1):
+        c = int(counts[k])
+        if not len(left):
+            break
+        if c <= 0:
+            continue
+        if c >= len(left):
+            out[left] = k
+            left = left[:0]
+            break
+        rest = p[left, k:].sum(axis=1)
+        q = np.divide(p[left, k], rest, out=np.full(len(left), 0.5), where=rest > 0)
+        chosen = _systematic(_shift_to_sum(q, c), c, rng)
+        out[left[chosen]] = k
+        left = left[~chosen]
+    return out
+
+
+def _shift_to_sum(q: np.ndarray, total: int) -> np.ndarray:
+    """``q`` moved by one logit shift so that its sum is ``total`` (bisection; q clipped away from 0 and 1)."""
+    z = np.log(np.clip(q, 1e-9, 1 - 1e-9)) - np.log1p(-np.clip(q, 1e-9, 1 - 1e-9))
+    lo, hi = -60.0, 60.0
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        if (1 / (1 + np.exp(-(z + mid)))).sum() < total:
+            lo = mid
+        else:
+            hi = mid
+    return 1 / (1 + np.exp(-(z + (lo + hi) / 2)))
+
+
+def _systematic(pi: np.ndarray, total: int, rng: np.random.Generator) -> np.ndarray:
+    """Exactly ``total`` rows, row i included with probability ``pi[i]`` (systematic sampling, random order)."""
+    order = rng.permutation(len(pi))
+    cum = np.cumsum(pi[order])
+    cum *= total / cum[-1]
+    start = rng.random()
+    hits = np.floor(cum - start + 1e-12) - np.floor(np.concatenate([[0.0], cum[:-1]]) - start + 1e-12)
+    chosen = np.zeros(len(pi), dtype=bool)
+    chosen[order[hits > 0]] = True
+    if chosen.sum() != total:  # float edge: fix the count by the largest remaining chances
+        gap = total - int(chosen.sum())
+        pool = np.flatnonzero(~chosen if gap > 0 else chosen)
+        pick = pool[np.argsort(-pi[pool] if gap > 0 else pi[pool], kind="stable")[:abs(gap)]]
+        chosen[pick] = gap > 0
+    return chosen
