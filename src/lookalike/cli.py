@@ -68,6 +68,9 @@ LOGGER = logging.getLogger("lookalike")
 ENTITY_HELP = ("Sequence data: the column naming whose sequence each row belongs to (an account, a patient, a "
                "sensor). Then -n counts entities, not rows.")
 ORDER_HELP = "Sequence data: the column that orders each entity's rows (numbers or dates); needs --entity."
+RAY_HELP = ("Run on Ray (pip install \"lookalike[ray]\"): --ray alone joins the cluster in RAY_ADDRESS or one "
+            "started here with `ray start`, else starts a local one; --ray ADDRESS joins that cluster "
+            "(host:6379, or ray://host:10001).")
 CONTEXT_HELP = ("Sequence data: an entity table (one row per entity, CSV/Parquet/Excel) linked on the --entity "
                 "column; its columns are the context each sequence is learned and generated given.")
 
@@ -278,6 +281,8 @@ def sample(
     context: Optional[Path] = typer.Option(None, "--context", help="Sequence models: entity rows to generate "
                                            "sequences for, their attributes fixed (one entity per row)."),
     force: bool = typer.Option(False, "--force", help="Overwrite the output if it exists."),
+    ray: Optional[str] = typer.Option(None, "--ray", metavar="[ADDRESS]", help=RAY_HELP + " OUTPUT is then a "
+                                      "folder of Parquet parts, one per batch of 100,000 rows."),
 ):
     """Generate rows from a saved model, streamed to the output in batches (-n counts entities for a
     sequence model)."""
@@ -285,6 +290,8 @@ def sample(
     from lookalike.synthesizer import Synthesizer
 
     _check_n(n)
+    if ray is not None:
+        return _sample_ray(model_file, n, output, seed, where, rebalance, seed_data, context, force, ray)
     check_writable(output, force=force)
     syn = Synthesizer.load(model_file)
     seeds = read_table(seed_data) if seed_data else None
@@ -297,6 +304,27 @@ def sample(
     with progress_bar("sampling") as update:
         syn.sample_to_file(n, output, seed=seed, force=force, progress=update, **kwargs)
     out.print(f"synthetic data written to [bold]{output}[/bold]")
+
+
+def _sample_ray(model_file, n, output, seed, where, rebalance, seed_data, context, force, address) -> None:
+    """``sample --ray``: Ray tasks write the batches as Parquet parts of the folder OUTPUT."""
+    from lookalike.distributed.sampling import sample_to_folder
+    from lookalike.synthesizer import Synthesizer
+
+    if seed_data is not None or context is not None:
+        raise LookalikeError("--ray cannot be combined with --seed-data or --context; sample those in one process")
+    if output.suffix.lower() in (".csv", ".parquet", ".pq"):
+        raise LookalikeError(f"{output}: --ray writes a folder of Parquet parts; name a folder, e.g. "
+                             f"{output.with_suffix('')}/")
+    syn = Synthesizer.load(model_file)
+    kwargs = dict(conditions=_parse_pairs(syn, where, "--where") or None,
+                  rebalance=_parse_rebalance(syn, rebalance) or None)
+    with progress_bar("sampling on Ray") as update:
+        result = sample_to_folder(syn, n, output, seed=seed, address=ray_address(address), force=force,
+                                  progress=update, **kwargs)
+    workers = len(result.per_worker())
+    out.print(f"{result.rows:,} synthetic rows written to [bold]{output}[/bold] as {len(result.parts)} Parquet "
+              f"parts by {workers} Ray worker{'s' if workers != 1 else ''} in {result.seconds:.1f}s")
 
 
 @app.command()
@@ -552,6 +580,25 @@ def _register_plugins() -> None:
 _register_plugins()
 
 
+RAY_DEFAULT = "default"
+
+
+def ray_address(value: str) -> Optional[str]:
+    """``--ray`` alone means Ray's default (RAY_ADDRESS, else a cluster started on this machine with ``ray start``,
+    else a local one for this command); any other value is the cluster's address."""
+    return None if value == RAY_DEFAULT else value
+
+
+def _ray_flag(args: List[str]) -> List[str]:
+    """Let ``--ray`` stand alone (Typer options take a value): a bare ``--ray`` becomes ``--ray default``."""
+    out = []
+    for i, a in enumerate(args):
+        out.append(a)
+        if a == "--ray" and (i + 1 == len(args) or args[i + 1].startswith("-")):
+            out.append(RAY_DEFAULT)
+    return out
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point: run the app, turning user errors into one clear line and a non-zero exit code."""
     # For this process only, before torch or scikit-learn load: spinning OpenMP threads made both up to 100x
@@ -559,7 +606,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
-    args = [a for a in args if a != "--debug"]
+    args = _ray_flag([a for a in args if a != "--debug"])
     with _cli_logging():
         return _run(args, debug)
 

@@ -1,0 +1,44 @@
+"""Connect to a Ray cluster for one piece of work, and leave it as it was found afterwards."""
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from typing import Iterator
+
+from lookalike.errors import LookalikeError
+
+INSTALL_HINT = 'pip install "lookalike[ray]"'
+
+
+def require_ray():
+    """The ``ray`` module, or an error that says how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise LookalikeError(f"--ray needs Ray, which is not installed; {INSTALL_HINT}") from None
+    return ray
+
+
+@contextmanager
+def ray_cluster(address: str | None = None, **init_kwargs) -> Iterator[object]:
+    """Use the Ray session already open in this process, or connect for the block and disconnect after.
+
+    address: ``"auto"`` or ``"host:6379"`` joins a running cluster (``ray start --head``), ``"ray://host:10001"``
+    goes through Ray Client; None joins the cluster named by ``RAY_ADDRESS`` or started on this machine
+    with ``ray start``, and otherwise starts a local one for the block (Ray's own rule).
+    """
+    ray = require_ray()
+    if ray.is_initialized():
+        yield ray
+        return
+    init_kwargs.setdefault("logging_level", logging.WARNING)
+    init_kwargs.setdefault("log_to_driver", False)
+    try:
+        ray.init(address=address, **init_kwargs)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise LookalikeError(f"cannot connect to the Ray cluster at {address or 'the default address'}: {exc}") \
+            from None
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
