@@ -84,6 +84,7 @@ def _write_part(syn, index: int, n: int, seed: int, batch_size: int, folder: str
     import pyarrow.parquet as pq
 
     cpu0 = time.process_time()
+    _threads_as_given(syn)
     df = syn.sample_batch(index, n, seed=seed, batch_size=batch_size, **options)
     table = pa.Table.from_pandas(df, preserve_index=False)
     if schema_ref:
@@ -103,9 +104,22 @@ def _write_part(syn, index: int, n: int, seed: int, batch_size: int, folder: str
             "schema": table.schema if not schema_ref else None}
 
 
+def _threads_as_given(syn) -> None:
+    """Torch threads in a task: as many as the CPUs Ray gave it, not the machine's cores (tasks side by side
+    would otherwise each use every core). The rows do not change: sampling draws the same tokens with any
+    thread count (checked by tests/test_distributed_sampling.py against the one-process sample)."""
+    model = getattr(syn, "model_", None)
+    if model is not None and hasattr(model, "n_threads") and model.n_threads is None:
+        cpus = require_ray().get_runtime_context().get_assigned_resources().get("CPU", 1)
+        model.n_threads = max(1, int(cpus))
+
+
 def sample_to_folder(syn, n: int | None, folder: str | Path, seed: int | None = None, address: str | None = None,
-                     batch_size: int = BATCH_ROWS, force: bool = False, progress=None, **kwargs) -> ShardedSample:
+                     batch_size: int = BATCH_ROWS, force: bool = False, progress=None, max_workers: int | None = None,
+                     **kwargs) -> ShardedSample:
     """Write ``syn.sample(n, seed=seed)`` as Parquet parts in ``folder``, one Ray task per batch.
+
+    max_workers: at most this many tasks at a time (None: as many as the cluster has CPUs for).
 
     The parts are written into a temporary folder beside ``folder`` and renamed into place once all are
     there and hold exactly ``n`` rows, so a failed run leaves nothing behind. On a cluster of several
@@ -123,10 +137,14 @@ def sample_to_folder(syn, n: int | None, folder: str | Path, seed: int | None = 
             task = ray.remote(max_retries=MAX_RETRIES)(_write_part)
             model = ray.put(syn)
             first = task.remote(model, 0, n, seed, batch_size, str(work), batches, options, [])
-            pending = [first] + [task.remote(model, i, n, seed, batch_size, str(work), batches, options, [first])
-                                 for i in range(1, batches)]
-            reports = []
-            while pending:
+            waiting = list(range(batches - 1, 0, -1))  # popped from the end: batch 1 first
+            pending, reports = [first], []
+            while True:
+                while waiting and (not max_workers or len(pending) < max_workers):
+                    i = waiting.pop()
+                    pending.append(task.remote(model, i, n, seed, batch_size, str(work), batches, options, [first]))
+                if not pending:
+                    break
                 done, pending = ray.wait(pending, num_returns=1)
                 reports.extend(ray.get(done))
                 if progress:
