@@ -71,35 +71,6 @@ def test_parts_are_the_one_process_sample_with_one_or_two_workers(cluster, syn, 
     assert not list(tmp_path.glob(".*"))  # no temporary folder or file left
 
 
-def test_a_killed_worker_is_retried_without_lost_or_duplicated_rows(cluster, syn, tmp_path):
-    marker = tmp_path / "killed-once"
-
-    class DiesOnce(Synthesizer):
-        """Batch 1's first attempt leaves a half-written temporary part and kills its worker process."""
-
-        def sample_batch(self, index, *args, **kwargs):
-            if index == 1 and not marker.exists():
-                marker.touch()
-                work = next(tmp_path.glob(".out.*.partial"))
-                (work / ".part-00001.parquet.half.tmp").write_bytes(b"PAR1 half")
-                os._exit(1)
-            return super().sample_batch(index, *args, **kwargs)
-
-    dying = DiesOnce.__new__(DiesOnce)
-    dying.__dict__.update(syn.__dict__)
-    result = sampling.sample_to_folder(dying, N, tmp_path / "out", seed=7, batch_size=BATCH)
-    assert marker.exists()  # the kill happened
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == result.parts  # one file per batch, no stray
-    pd.testing.assert_frame_equal(read_parts(tmp_path / "out"), one_process(syn))
-
-
-def test_conditions_are_applied_in_every_part(cluster, syn, tmp_path):
-    syn.sample_to_folder_ray(N, tmp_path / "out", seed=3, batch_size=BATCH, conditions={"group": "b"})
-    got = read_parts(tmp_path / "out")
-    assert (got["group"] == "b").all()
-    pd.testing.assert_frame_equal(got, one_process(syn, seed=3, conditions={"group": "b"}))
-
-
 def test_dataset_holds_the_same_rows(cluster, syn):
     ds = syn.sample_to_ray(N, seed=7, batch_size=BATCH)
     assert isinstance(ds, ray.data.Dataset)
@@ -134,9 +105,34 @@ def test_refusals_leave_nothing_behind(cluster, syn, tmp_path):
 def test_cli_sample_ray(cluster, syn, tmp_path, capsys):
     model = tmp_path / "m.lookalike"
     syn.save(model)
-    assert main(["sample", str(model), "-n", "250", "-o", str(tmp_path / "out"), "--seed", "7", "--ray"]) == 0
-    pd.testing.assert_frame_equal(read_parts(tmp_path / "out"), syn.sample(250, seed=7))
+    assert main(["sample", str(model), "-n", "250", "-o", str(tmp_path / "out"), "--seed", "7", "--where",
+                 "group=b", "--ray"]) == 0
+    got = read_parts(tmp_path / "out")
+    assert (got["group"] == "b").all()
+    pd.testing.assert_frame_equal(got, syn.sample(250, seed=7, conditions={"group": "b"}))
     assert main(["sample", str(model), "-n", "250", "-o", str(tmp_path / "out"), "--ray"]) == 1
     assert "--force" in capsys.readouterr().err
     assert main(["sample", str(model), "-n", "250", "-o", str(tmp_path / "x.parquet"), "--ray"]) == 1
     assert "folder of Parquet parts" in capsys.readouterr().err
+
+
+def test_a_killed_worker_is_retried_without_lost_or_duplicated_rows(cluster, syn, tmp_path):
+    marker = tmp_path / "killed-once"
+
+    class DiesOnce(Synthesizer):
+        """Batch 1's first attempt leaves a half-written temporary part and kills its worker process."""
+
+        def sample_batch(self, index, *args, **kwargs):
+            if index == 1 and not marker.exists():
+                marker.touch()
+                work = next(tmp_path.glob(".out.*.partial"))
+                (work / ".part-00001.parquet.half.tmp").write_bytes(b"PAR1 half")
+                os._exit(1)
+            return super().sample_batch(index, *args, **kwargs)
+
+    dying = DiesOnce.__new__(DiesOnce)
+    dying.__dict__.update(syn.__dict__)
+    result = sampling.sample_to_folder(dying, N, tmp_path / "out", seed=7, batch_size=BATCH)
+    assert marker.exists()  # the kill happened
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == result.parts  # one file per batch, no stray
+    pd.testing.assert_frame_equal(read_parts(tmp_path / "out"), one_process(syn))

@@ -84,6 +84,7 @@ def _write_part(syn, index: int, n: int, seed: int, batch_size: int, folder: str
     import pyarrow.parquet as pq
 
     cpu0 = time.process_time()
+    _reset_peak_memory()
     _threads_as_given(syn)
     df = syn.sample_batch(index, n, seed=seed, batch_size=batch_size, **options)
     table = pa.Table.from_pandas(df, preserve_index=False)
@@ -100,8 +101,29 @@ def _write_part(syn, index: int, n: int, seed: int, batch_size: int, folder: str
         if os.path.exists(tmp):
             os.unlink(tmp)
     return {"index": index, "rows": table.num_rows, "worker": f"{os.uname().nodename}:{os.getpid()}",
-            "cpu_s": time.process_time() - cpu0, "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+            "cpu_s": time.process_time() - cpu0, "peak_rss": _peak_memory(),
             "schema": table.schema if not schema_ref else None}
+
+
+def _reset_peak_memory() -> None:
+    """Start a fresh peak resident-memory count for this task (Linux: a worker process runs many tasks)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:  # not Linux, or not allowed: the peak is then over the worker's life
+        pass
+
+
+def _peak_memory() -> int:
+    """Peak resident memory (bytes) since ``_reset_peak_memory`` (VmHWM), else over the process's life."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _threads_as_given(syn) -> None:
