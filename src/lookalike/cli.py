@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from lookalike.distributed import options as ray_options
 from lookalike.errors import LookalikeError
 
 app = typer.Typer(
@@ -68,9 +69,6 @@ LOGGER = logging.getLogger("lookalike")
 ENTITY_HELP = ("Sequence data: the column naming whose sequence each row belongs to (an account, a patient, a "
                "sensor). Then -n counts entities, not rows.")
 ORDER_HELP = "Sequence data: the column that orders each entity's rows (numbers or dates); needs --entity."
-RAY_HELP = ("Run on Ray (pip install \"lookalike[ray]\"): --ray alone joins the cluster in RAY_ADDRESS or one "
-            "started here with `ray start`, else starts a local one; --ray ADDRESS joins that cluster "
-            "(host:6379, or ray://host:10001).")
 CONTEXT_HELP = ("Sequence data: an entity table (one row per entity, CSV/Parquet/Excel) linked on the --entity "
                 "column; its columns are the context each sequence is learned and generated given.")
 
@@ -281,8 +279,8 @@ def sample(
     context: Optional[Path] = typer.Option(None, "--context", help="Sequence models: entity rows to generate "
                                            "sequences for, their attributes fixed (one entity per row)."),
     force: bool = typer.Option(False, "--force", help="Overwrite the output if it exists."),
-    ray: Optional[str] = typer.Option(None, "--ray", metavar="[ADDRESS]", help=RAY_HELP + " OUTPUT is then a "
-                                      "folder of Parquet parts, one per batch of 100,000 rows."),
+    ray: Optional[str] = typer.Option(None, "--ray", metavar="[ADDRESS]", help=ray_options.HELP + " OUTPUT is "
+                                      "then a folder of Parquet parts, one per batch of 100,000 rows."),
 ):
     """Generate rows from a saved model, streamed to the output in batches (-n counts entities for a
     sequence model)."""
@@ -320,7 +318,7 @@ def _sample_ray(model_file, n, output, seed, where, rebalance, seed_data, contex
     kwargs = dict(conditions=_parse_pairs(syn, where, "--where") or None,
                   rebalance=_parse_rebalance(syn, rebalance) or None)
     with progress_bar("sampling on Ray") as update:
-        result = sample_to_folder(syn, n, output, seed=seed, address=ray_address(address), force=force,
+        result = sample_to_folder(syn, n, output, seed=seed, address=ray_options.address(address), force=force,
                                   progress=update, **kwargs)
     workers = len(result.per_worker())
     out.print(f"{result.rows:,} synthetic rows written to [bold]{output}[/bold] as {len(result.parts)} Parquet "
@@ -533,6 +531,8 @@ def compare_command(
                                 "tables and the summary page (index.html)."),
     seed: int = typer.Option(0, "--seed", help="Seeds the 80/20 split, every fit and every sample."),
     force: bool = typer.Option(False, "--force", help="Write into OUTPUT even if it is not empty."),
+    ray: Optional[str] = typer.Option(None, "--ray", metavar="[ADDRESS]", help=ray_options.HELP + " The "
+                                      "generators are then fitted at the same time, each as its own Ray task."),
 ):
     """Hold out 20%, fit each generator on the rest and judge them side by side; writes every report and an HTML
     summary page linking them."""
@@ -546,7 +546,8 @@ def compare_command(
     _check_output(output, force)  # before any work
     with progress_bar("comparing") as update:
         result = compare(data, [m for m in models.split(",") if m.strip()], target=target, max_time=max_time,
-                         output=output, force=True, seed=seed, progress=update)
+                         output=output, force=True, seed=seed, progress=update,
+                         ray=None if ray is None else (ray_options.address(ray) or True))
     shown = result.formatted().drop(columns=["report"], errors="ignore").set_index("generator")
     # one column per generator, one row per measure: fits a terminal's width for any usual number of generators
     table = Table(title=f"generators on {data.name} ({len(result.train):,} train / {len(result.holdout):,} "
@@ -580,25 +581,6 @@ def _register_plugins() -> None:
 _register_plugins()
 
 
-RAY_DEFAULT = "default"
-
-
-def ray_address(value: str) -> Optional[str]:
-    """``--ray`` alone means Ray's default (RAY_ADDRESS, else a cluster started on this machine with ``ray start``,
-    else a local one for this command); any other value is the cluster's address."""
-    return None if value == RAY_DEFAULT else value
-
-
-def _ray_flag(args: List[str]) -> List[str]:
-    """Let ``--ray`` stand alone (Typer options take a value): a bare ``--ray`` becomes ``--ray default``."""
-    out = []
-    for i, a in enumerate(args):
-        out.append(a)
-        if a == "--ray" and (i + 1 == len(args) or args[i + 1].startswith("-")):
-            out.append(RAY_DEFAULT)
-    return out
-
-
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point: run the app, turning user errors into one clear line and a non-zero exit code."""
     # For this process only, before torch or scikit-learn load: spinning OpenMP threads made both up to 100x
@@ -606,7 +588,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
-    args = _ray_flag([a for a in args if a != "--debug"])
+    args = ray_options.bare_flag([a for a in args if a != "--debug"])
     with _cli_logging():
         return _run(args, debug)
 
