@@ -136,3 +136,15 @@ def test_a_killed_worker_is_retried_without_lost_or_duplicated_rows(cluster, syn
     assert marker.exists()  # the kill happened
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == result.parts  # one file per batch, no stray
     pd.testing.assert_frame_equal(read_parts(tmp_path / "out"), one_process(syn))
+
+
+def test_fit_from_a_ray_dataset_is_the_dataframe_fit(cluster):
+    rng = np.random.default_rng(3)
+    n = 600
+    g = rng.choice(["a", "b", "c"], n)
+    df = pd.DataFrame({"g": g, "x": np.round(rng.normal(size=n) + (g == "a"), 2), "k": rng.integers(0, 9, n)})
+    whole = Synthesizer(model="copula", seed=1).fit(df)
+    streamed = Synthesizer(model="copula", seed=1).fit(ray.data.from_pandas([df.iloc[:250], df.iloc[250:]]))
+    assert streamed.n_rows_ == n
+    assert streamed.encoder_.get_state()[0] == whole.encoder_.get_state()[0]
+    pd.testing.assert_frame_equal(streamed.sample(500, seed=2), whole.sample(500, seed=2))

@@ -221,7 +221,8 @@ def _parse_rebalance(syn, items: List[str]) -> dict:
 
 @app.command()
 def fit(
-    data: Path = typer.Argument(..., help="Training table: CSV, Parquet or Excel."),
+    data: Path = typer.Argument(..., help="Training table: CSV, Parquet or Excel; or a folder of Parquet files, "
+                                          "read one partition at a time."),
     output: Path = typer.Option(..., "-o", "--output", help="Where to write the model file (.lookalike)."),
     model: str = typer.Option("auto", "--model", help=MODEL_HELP),
     seed: int = typer.Option(0, "--seed", help="Random seed; same data and seed give the same model."),
@@ -246,7 +247,8 @@ def fit(
     check_writable(output, force=force, formats=None)
     syn = _synthesizer(model, seed, max_epochs, max_time, schema, params, _verbose(verbose), rare,
                        _dp(dp_epsilon, dp_delta), entity, order)
-    df = read_table(data)
+    folder = data.is_dir() and entity is None  # a folder of Parquet files: read one partition at a time
+    df = data if folder else read_table(data)
     started = time.perf_counter()
     with progress_bar("fitting") as update:
         if entity is not None:
@@ -254,7 +256,8 @@ def fit(
         else:
             syn.fit(df, progress=update)
     syn.save(output, force=force)
-    out.print(f"model ({syn.model_.name}, {len(df):,} rows x {df.shape[1]} columns, "
+    rows, columns = (syn.n_rows_, len(syn.columns_)) if folder else df.shape
+    out.print(f"model ({syn.model_.name}, {rows:,} rows x {columns} columns, "
               f"{time.perf_counter() - started:.1f}s) written to [bold]{output}[/bold]")
     _say_auto(model, syn)
 

@@ -111,13 +111,16 @@ class Synthesizer:
 
     # -- fit --------------------------------------------------------------------------------------
     def fit(self, df: pd.DataFrame, progress: Progress | None = None) -> "Synthesizer":
+        """``df``: a DataFrame, or data read one partition at a time (a folder of Parquet files or a
+        ``ray.data.Dataset``; see ``lookalike.distributed.streaming``)."""
         if not isinstance(df, pd.DataFrame):
-            raise LookalikeError(f"fit expects a pandas DataFrame, got {type(df).__name__}")
-        min_rows = max(10, 2 * self.k) if self.value_protection else 2
-        if len(df) < min_rows:
-            raise LookalikeError(
-                f"the table has {len(df)} rows; at least {min_rows} are needed to learn from it while keeping "
-                f"every value that appears in fewer than {self.k} rows private")
+            if _partitioned(df):
+                from lookalike.distributed.streaming import fit_streaming
+
+                return fit_streaming(self, df, progress=progress)
+            raise LookalikeError(f"fit expects a pandas DataFrame, a folder of Parquet files or a ray.data.Dataset, "
+                                 f"got {type(df).__name__}")
+        self._check_rows(len(df))
         df = df.copy(deep=False)  # never mutate the caller's table (columns may be replaced below, not edited)
         if self.dp is not None:
             return self._fit_dp(df, progress)
@@ -129,11 +132,24 @@ class Synthesizer:
             progress(0.02, "encoding columns")
         self.rules_ = RuleSet(self.schema_.rules, self.schema_).fit(df, k=self.schema_.k)
         self.encoder_ = TableEncoder(self.schema_, seed=self.seed).fit(df)
-        tokens = self.encoder_.encode(df)
+        self._fit_generator(self.encoder_.encode(df), len(df), progress)
+        self.n_rows_ = len(df)
+        self.columns_ = list(df.columns)
+        return self
+
+    def _check_rows(self, n: int) -> None:
+        min_rows = max(10, 2 * self.k) if self.value_protection else 2
+        if n < min_rows:
+            raise LookalikeError(
+                f"the table has {n} rows; at least {min_rows} are needed to learn from it while keeping "
+                f"every value that appears in fewer than {self.k} rows private")
+
+    def _fit_generator(self, tokens: np.ndarray, n_rows: int, progress: Progress | None) -> None:
+        """Pick (model='auto') and train the generator on the encoded rows."""
         name = self.model
         self.model_reason_ = f"asked for '{name}'"
         if name == "auto":
-            name, self.model_reason_ = choose_model(len(df), len(self.encoder_.cardinalities_), self.max_time)
+            name, self.model_reason_ = choose_model(n_rows, len(self.encoder_.cardinalities_), self.max_time)
             log.info("model auto: picked %s (%s)", name, self.model_reason_)
         if self.encoder_.cardinalities_:
             self.model_ = make_model(name, seed=self.seed, max_epochs=self.max_epochs,
@@ -144,9 +160,6 @@ class Synthesizer:
             self.model_reason_ = "only keys, constants and PII columns: nothing to learn"
         sub = (lambda f, msg: progress(0.05 + 0.95 * f, msg)) if progress else None
         self.model_.fit(tokens, self.encoder_.cardinalities_, self.encoder_.groups_, progress=sub)
-        self.n_rows_ = len(df)
-        self.columns_ = list(df.columns)
-        return self
 
     def _auto_params(self, name: str) -> dict | None:
         """``model_params`` given with model='auto' apply only to the settings the picked generator accepts."""
@@ -555,6 +568,13 @@ class Synthesizer:
         syn.model_reason_ = meta.get("model_reason") or f"asked for '{meta['model_name']}'"
         syn.dp_ = meta.get("dp")
         return syn
+
+
+def _partitioned(data) -> bool:
+    """A folder (of Parquet files) or a ray.data.Dataset: read one partition at a time, never whole."""
+    if isinstance(data, (str, Path)):
+        return Path(data).is_dir()
+    return type(data).__module__.startswith("ray.data")
 
 
 def _check_rare(rare) -> None:

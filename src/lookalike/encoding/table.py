@@ -43,16 +43,21 @@ class TableEncoder:
 
         return self.reduce(privatise(self.analyse(df, relative=False), self.schema, dp))
 
-    def analyse(self, df: pd.DataFrame, relative: bool = True) -> dict:
+    def analyse(self, df: pd.DataFrame, relative: bool | dict = True, pii: bool = True) -> dict:
         """Every column's statistics (see ``encoding.base``), plus which numbers are learned as differences
-        (``relative=False``: none, as under differential privacy)."""
+        (``relative=False``: none, as under differential privacy; a dict: these pairs, as decided once for all
+        the partitions of a table). ``pii=False`` leaves PII columns out (their formats are shares, not
+        counts, so partitions cannot merge them)."""
         missing = [c for c in self.schema.names if c not in df.columns]
         if missing:
             raise LookalikeError(f"the schema names columns the data lacks: {missing}")
-        relative = relative_pairs(df, self.schema, self._prepare) if relative else {}
-        stats: dict = {"relative": relative, "columns": {}}
+        if not isinstance(relative, dict):
+            relative = relative_pairs(df, self.schema, self._prepare) if relative else {}
+        stats: dict = {"relative": dict(relative), "columns": {}}
         for col in self.schema.columns:
             try:
+                if col.kind == Kind.PII and not pii:
+                    continue
                 if col.kind == Kind.PII:
                     from lookalike.privacy.pii import learn_pii_format
 
