@@ -42,3 +42,15 @@ def ray_cluster(address: str | None = None, **init_kwargs) -> Iterator[object]:
         yield ray
     finally:
         ray.shutdown()
+
+
+def task_error(exc: BaseException) -> BaseException:
+    """What a failed Ray task should raise here: the task's own ``LookalikeError`` (its message names the
+    table, column or value at fault), any other Ray failure as one line, anything else unchanged."""
+    ray = require_ray()
+    cause = getattr(exc, "cause", None)
+    if isinstance(exc, ray.exceptions.RayTaskError) and isinstance(cause, LookalikeError):
+        return LookalikeError(str(cause))
+    if isinstance(exc, ray.exceptions.RayError):
+        return LookalikeError(f"a Ray task failed: {cause or exc}")
+    return exc

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from lookalike.distributed.cluster import ray_cluster
-from lookalike.errors import LookalikeError
+from lookalike.distributed.cluster import ray_cluster, task_error
 
 
 def _call(fn: Callable[[], Any]) -> Any:
@@ -35,11 +34,8 @@ def run_parallel(calls: Sequence[Callable[[], Any]], address: str | None = None,
                 results[i] = ray.get(done[0])
                 if progress:
                     progress((len(refs) - len(pending)) / len(refs), f"{labels[i]} done")
-        except ray.exceptions.RayTaskError as exc:
+        except ray.exceptions.RayError as exc:
             for ref in pending:
                 ray.cancel(ref, force=True)
-            cause = getattr(exc, "cause", None)
-            if isinstance(cause, LookalikeError):
-                raise LookalikeError(str(cause)) from None
-            raise LookalikeError(f"a Ray task failed: {cause or exc}") from None
+            raise task_error(exc) from None
     return results

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lookalike.distributed.cluster import ray_cluster, require_ray
+from lookalike.distributed.cluster import ray_cluster, require_ray, task_error
 from lookalike.errors import LookalikeError
 
 MAX_RETRIES = 3
@@ -177,10 +177,7 @@ def sample_to_folder(syn, n: int | None, folder: str | Path, seed: int | None = 
         os.replace(work, folder)
     except BaseException as exc:
         shutil.rmtree(work, ignore_errors=True)
-        if isinstance(exc, require_ray().exceptions.RayTaskError):
-            cause = exc.cause if isinstance(getattr(exc, "cause", None), LookalikeError) else None
-            raise (cause or LookalikeError(f"a sampling task failed: {exc}")) from None
-        raise
+        raise task_error(exc) from None
     for r in reports:
         r.pop("schema", None)
     return ShardedSample(folder, n, parts, time.perf_counter() - started, sorted(reports, key=lambda r: r["index"]))
