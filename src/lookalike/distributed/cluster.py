@@ -23,9 +23,9 @@ def require_ray():
 def ray_cluster(address: str | None = None, **init_kwargs) -> Iterator[object]:
     """Use the Ray session already open in this process, or connect for the block and disconnect after.
 
-    address: ``"auto"`` or ``"host:6379"`` joins a running cluster (``ray start --head``), ``"ray://host:10001"``
-    goes through Ray Client; None joins the cluster named by ``RAY_ADDRESS`` or started on this machine
-    with ``ray start``, and otherwise starts a local one for the block (Ray's own rule).
+    address: ``"auto"`` or ``"host:6379"`` joins a running cluster (``ray start --head``); None joins the
+    cluster named by ``RAY_ADDRESS`` or started on this machine with ``ray start``, and otherwise starts a
+    local one for the block (Ray's own rule).
     """
     ray = require_ray()
     if ray.is_initialized():

@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import List, Optional
 
 DEFAULT = "default"
-HELP = ("Run on Ray (pip install \"lookalike[ray]\"): --ray alone joins the cluster in RAY_ADDRESS or one "
+HELP = ("Run on Ray (pip install \"lookalike\\[ray]\"): --ray alone joins the cluster in RAY_ADDRESS or one "
         "started on this machine with `ray start`, else starts a local one for this command; --ray ADDRESS "
-        "joins that cluster (host:6379, or ray://host:10001).")
+        "(host:6379) joins that cluster.")
 
 
 def address(value: str) -> Optional[str]:
