@@ -21,8 +21,9 @@ TIMING = ["fit_seconds", "fit_cpu_seconds", "sample_rows_per_second"]
 
 @pytest.fixture(scope="module")
 def cluster():
-    ray.init(num_cpus=2, object_store_memory=200 * 1024**2, include_dashboard=False, logging_level="ERROR",
-             log_to_driver=False)
+    # address="local": a cluster of its own, never one a user started on this machine
+    ray.init(address="local", num_cpus=2, object_store_memory=200 * 1024**2, include_dashboard=False,
+             logging_level="ERROR", log_to_driver=False)
     yield
     ray.shutdown()
 
