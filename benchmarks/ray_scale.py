@@ -19,6 +19,7 @@ Run: PYTHONPATH=src python benchmarks/ray_scale.py [--rows 1000000] [--large-row
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -177,6 +178,18 @@ def report(state: dict) -> str:
     return "\n".join(lines)
 
 
+def publish(state: dict) -> None:
+    update_section("ray", report(state))
+    save(state)
+
+
+def save(state: dict) -> None:
+    """Every number of the run, for later reading (benchmarks/.cache is ignored by git)."""
+    cache = Path(__file__).with_name(".cache")
+    cache.mkdir(exist_ok=True)
+    (cache / "ray_scale.json").write_text(json.dumps(state, indent=1, default=str))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows per throughput run")
@@ -219,21 +232,21 @@ def main() -> None:
                 state["throughput"][workers].append(r)
                 print(workers, "workers", seed, f"{r['rows_s']:,.0f} rows/s", worker_cells(r), f"load {r['load']:.1f}",
                       flush=True)
-                update_section("ray", report(state))
+                publish(state)
         for n in map(int, args.curve.split(",")):
             state["memory"].append(run(syn, n, 1, 100_000, scratch))
             print("memory", n, state["memory"][-1]["peak"] / 2**20, flush=True)
-            update_section("ray", report(state))
+            publish(state)
         for batch in map(int, args.batches.split(",")):
             state["memory"].append(run(syn, 8 * batch, 1, batch, scratch))
             print("memory batch", batch, state["memory"][-1]["peak"] / 2**20, flush=True)
-            update_section("ray", report(state))
+            publish(state)
         if args.large_rows:
             r = run(syn, args.large_rows, 1, 100_000, scratch)
             state["memory"].append(r)
             state["notes"].append(f"{r['n']:,} rows: {r['bytes'] / 2**30:.1f} GiB of Parquet in {r['seconds']:.0f}s; "
                                   f"largest peak of any task {r['peak'] / 2**30:.2f} GiB")
-            update_section("ray", report(state))
+            publish(state)
     finally:
         ray.shutdown()
         cluster.stop()
