@@ -128,8 +128,9 @@ def _peak_memory() -> int:
 
 def _threads_as_given(syn) -> None:
     """Torch threads in a task: as many as the CPUs Ray gave it, not the machine's cores (tasks side by side
-    would otherwise each use every core). The rows do not change: sampling draws the same tokens with any
-    thread count (checked by tests/test_distributed_sampling.py against the one-process sample)."""
+    would otherwise each use every core). argn draws the same rows with any thread count (checked by
+    tests/test_distributed_sampling.py against the one-process sample); for the other torch generators this
+    is not tested: fix their ``n_threads`` when the rows must match a one-process sample exactly."""
     model = getattr(syn, "model_", None)
     if model is not None and hasattr(model, "n_threads") and model.n_threads is None:
         cpus = require_ray().get_runtime_context().get_assigned_resources().get("CPU", 1)
