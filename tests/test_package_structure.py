@@ -123,3 +123,20 @@ def test_evaluate_and_compare_are_callable_however_they_were_imported():
     from lookalike import evaluate as again
 
     assert callable(again)
+
+
+def test_nothing_imports_ray_without_ray():
+    """Ray is an optional extra: the library and the command line load it only for --ray and *_ray calls."""
+    import subprocess
+    import sys
+
+    code = ("import sys, lookalike, lookalike.cli, lookalike.synthesizer, lookalike.compare, "
+            "lookalike.relational.synthesizer, lookalike.distributed.options; "
+            "assert not any(m == 'ray' or m.startswith('ray.') for m in sys.modules), 'ray was imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_only_the_distributed_package_imports_ray():
+    graph = import_graph()
+    users = sorted(m for m, targets in graph.items() if "ray" in targets)
+    assert users and all(m.startswith("lookalike.distributed.") for m in users), users

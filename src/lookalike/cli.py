@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from lookalike.distributed import options as ray_options
 from lookalike.errors import LookalikeError
 
 app = typer.Typer(
@@ -242,7 +243,8 @@ def _parse_rebalance(syn, items: List[str]) -> dict:
 
 @app.command()
 def fit(
-    data: Path = typer.Argument(..., help="Training table: CSV, Parquet or Excel."),
+    data: Path = typer.Argument(..., help="Training table: CSV, Parquet or Excel; or a folder of Parquet files, "
+                                          "read one partition at a time."),
     output: Path = typer.Option(..., "-o", "--output", help="Where to write the model file (.lookalike)."),
     model: str = typer.Option("auto", "--model", help=MODEL_HELP),
     seed: int = typer.Option(0, "--seed", help="Random seed; same data and seed give the same model."),
@@ -269,7 +271,8 @@ def fit(
     check_writable(output, force=force, formats=None)
     syn = _synthesizer(model, seed, max_epochs, max_time, schema, params, _verbose(verbose), rare,
                        _dp(dp_epsilon, dp_delta), entity, order, _fair(fair, fairness))
-    df = read_table(data)
+    folder = data.is_dir() and entity is None  # a folder of Parquet files: read one partition at a time
+    df = data if folder else read_table(data)
     started = time.perf_counter()
     with progress_bar("fitting") as update:
         if entity is not None:
@@ -277,7 +280,8 @@ def fit(
         else:
             syn.fit(df, progress=update)
     syn.save(output, force=force)
-    out.print(f"model ({syn.model_.name}, {len(df):,} rows x {df.shape[1]} columns, "
+    rows, columns = (syn.n_rows_, len(syn.columns_)) if folder else df.shape
+    out.print(f"model ({syn.model_.name}, {rows:,} rows x {columns} columns, "
               f"{time.perf_counter() - started:.1f}s) written to [bold]{output}[/bold]")
     _say_auto(model, syn)
 
@@ -302,6 +306,8 @@ def sample(
     context: Optional[Path] = typer.Option(None, "--context", help="Sequence models: entity rows to generate "
                                            "sequences for, their attributes fixed (one entity per row)."),
     force: bool = typer.Option(False, "--force", help="Overwrite the output if it exists."),
+    ray: Optional[str] = typer.Option(None, "--ray", metavar="[ADDRESS]", help=ray_options.HELP + " OUTPUT is "
+                                      "then a folder of Parquet parts, one per batch of 100,000 rows."),
 ):
     """Generate rows from a saved model, streamed to the output in batches (-n counts entities for a
     sequence model)."""
@@ -309,6 +315,8 @@ def sample(
     from lookalike.synthesizer import Synthesizer
 
     _check_n(n)
+    if ray is not None:
+        return _sample_ray(model_file, n, output, seed, where, rebalance, seed_data, context, force, ray)
     check_writable(output, force=force)
     syn = Synthesizer.load(model_file)
     seeds = read_table(seed_data) if seed_data else None
@@ -321,6 +329,27 @@ def sample(
     with progress_bar("sampling") as update:
         syn.sample_to_file(n, output, seed=seed, force=force, progress=update, **kwargs)
     out.print(f"synthetic data written to [bold]{output}[/bold]")
+
+
+def _sample_ray(model_file, n, output, seed, where, rebalance, seed_data, context, force, address) -> None:
+    """``sample --ray``: Ray tasks write the batches as Parquet parts of the folder OUTPUT."""
+    from lookalike.distributed.sampling import sample_to_folder
+    from lookalike.synthesizer import Synthesizer
+
+    if seed_data is not None or context is not None:
+        raise LookalikeError("--ray cannot be combined with --seed-data or --context; sample those in one process")
+    if output.suffix.lower() in (".csv", ".parquet", ".pq"):
+        raise LookalikeError(f"{output}: --ray writes a folder of Parquet parts; name a folder, e.g. "
+                             f"{output.with_suffix('')}/")
+    syn = Synthesizer.load(model_file)
+    kwargs = dict(conditions=_parse_pairs(syn, where, "--where") or None,
+                  rebalance=_parse_rebalance(syn, rebalance) or None)
+    with progress_bar("sampling on Ray") as update:
+        result = sample_to_folder(syn, n, output, seed=seed, address=ray_options.address(address), force=force,
+                                  progress=update, **kwargs)
+    workers = len(result.per_worker())
+    out.print(f"{result.rows:,} synthetic rows written to [bold]{output}[/bold] as {len(result.parts)} Parquet "
+              f"parts by {workers} Ray worker{'s' if workers != 1 else ''} in {result.seconds:.1f}s")
 
 
 @app.command()
@@ -546,6 +575,8 @@ def compare_command(
                                 "tables and the summary page (index.html)."),
     seed: int = typer.Option(0, "--seed", help="Seeds the 80/20 split, every fit and every sample."),
     force: bool = typer.Option(False, "--force", help="Write into OUTPUT even if it is not empty."),
+    ray: Optional[str] = typer.Option(None, "--ray", metavar="[ADDRESS]", help=ray_options.HELP + " The "
+                                      "generators are then fitted at the same time, each as its own Ray task."),
 ):
     """Hold out 20%, fit each generator on the rest and judge them side by side; writes every report and an HTML
     summary page linking them."""
@@ -559,7 +590,8 @@ def compare_command(
     _check_output(output, force)  # before any work
     with progress_bar("comparing") as update:
         result = compare(data, [m for m in models.split(",") if m.strip()], target=target, max_time=max_time,
-                         output=output, force=True, seed=seed, progress=update)
+                         output=output, force=True, seed=seed, progress=update,
+                         ray=None if ray is None else (ray_options.address(ray) or True))
     shown = result.formatted().drop(columns=["report"], errors="ignore").set_index("generator")
     # one column per generator, one row per measure: fits a terminal's width for any usual number of generators
     table = Table(title=f"generators on {data.name} ({len(result.train):,} train / {len(result.holdout):,} "
@@ -600,7 +632,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
-    args = [a for a in args if a != "--debug"]
+    args = ray_options.bare_flag([a for a in args if a != "--debug"])
     with _cli_logging():
         return _run(args, debug)
 

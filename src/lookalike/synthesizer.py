@@ -131,13 +131,16 @@ class Synthesizer:
 
     # -- fit --------------------------------------------------------------------------------------
     def fit(self, df: pd.DataFrame, progress: Progress | None = None) -> "Synthesizer":
+        """``df``: a DataFrame, or data read one partition at a time (a folder of Parquet files or a
+        ``ray.data.Dataset``; see ``lookalike.distributed.streaming``)."""
         if not isinstance(df, pd.DataFrame):
-            raise LookalikeError(f"fit expects a pandas DataFrame, got {type(df).__name__}")
-        min_rows = max(10, 2 * self.k) if self.value_protection else 2
-        if len(df) < min_rows:
-            raise LookalikeError(
-                f"the table has {len(df)} rows; at least {min_rows} are needed to learn from it while keeping "
-                f"every value that appears in fewer than {self.k} rows private")
+            if _partitioned(df):
+                from lookalike.distributed.streaming import fit_streaming
+
+                return fit_streaming(self, df, progress=progress)
+            raise LookalikeError(f"fit expects a pandas DataFrame, a folder of Parquet files or a ray.data.Dataset, "
+                                 f"got {type(df).__name__}")
+        self._check_rows(len(df))
         df = df.copy(deep=False)  # never mutate the caller's table (columns may be replaced below, not edited)
         fair = check_fairness(self.fairness)
         if self.dp is not None:
@@ -152,13 +155,26 @@ class Synthesizer:
             progress(0.02, "encoding columns")
         self.rules_ = RuleSet(self.schema_.rules, self.schema_).fit(df, k=self.schema_.k)
         self.encoder_ = TableEncoder(self.schema_, seed=self.seed).fit(df)
-        tokens = self.encoder_.encode(df)
+        self._fit_generator(self.encoder_.encode(df), len(df), progress)
+        self.n_rows_ = len(df)
+        self.columns_ = list(df.columns)
+        return self
+
+    def _check_rows(self, n: int) -> None:
+        min_rows = max(10, 2 * self.k) if self.value_protection else 2
+        if n < min_rows:
+            raise LookalikeError(
+                f"the table has {n} rows; at least {min_rows} are needed to learn from it while keeping "
+                f"every value that appears in fewer than {self.k} rows private")
+
+    def _fit_generator(self, tokens: np.ndarray, n_rows: int, progress: Progress | None) -> None:
+        """Pick (model='auto') and train the generator on the encoded rows."""
         name = self.model
         self.model_reason_ = f"asked for '{name}'"
-        if name == "auto" and fair is not None:
+        if name == "auto" and check_fairness(self.fairness) is not None:
             name, self.model_reason_ = "argn", "fairness reads argn's conditional distribution of the target"
         elif name == "auto":
-            name, self.model_reason_ = choose_model(len(df), len(self.encoder_.cardinalities_), self.max_time)
+            name, self.model_reason_ = choose_model(n_rows, len(self.encoder_.cardinalities_), self.max_time)
             log.info("model auto: picked %s (%s)", name, self.model_reason_)
         if self.encoder_.cardinalities_:
             self.model_ = make_model(name, seed=self.seed, max_epochs=self.max_epochs,
@@ -169,10 +185,7 @@ class Synthesizer:
             self.model_reason_ = "only keys, constants and PII columns: nothing to learn"
         sub = (lambda f, msg: progress(0.05 + 0.95 * f, msg)) if progress else None
         self.model_.fit(tokens, self.encoder_.cardinalities_, self.encoder_.groups_, progress=sub)
-        self.n_rows_ = len(df)
-        self.columns_ = list(df.columns)
         self._fit_fairness()
-        return self
 
     def _fit_fairness(self) -> None:
         """The fair target's reference, from the generator's own sample (no real row is read)."""
@@ -309,31 +322,75 @@ class Synthesizer:
         """Yield the sample in DataFrames of at most ``batch_size`` rows, so millions of rows fit in memory.
 
         ``sample`` and this generator give the same rows for the same seed: batches always have the same
-        boundaries and seeds.
+        boundaries and seeds, and batch ``i`` is :meth:`sample_batch` ``(i, ...)``.
         """
         self._check_fitted()
         if seed_data is not None:
             n = len(seed_data)
+        n, seed = self._sample_size(n), self._sample_seed(seed)
+        suppress = self._suppressed(no_missing)
+        rule_state: dict = {}  # unique keys already emitted: uniqueness holds across batches
+        for start in range(0, n, batch_size):
+            size = min(batch_size, n - start)
+            part = seed_data.iloc[start:start + size] if seed_data is not None else None
+            yield self._batch(start, size, seed, conditions, rebalance, part, suppress, strict, rule_state,
+                              fair)
+            if progress:
+                progress((start + size) / n, f"{start + size:,} of {n:,} rows")
+
+    def sample_batch(self, index: int, n: int | None = None, seed: int | None = None, conditions=None,
+                     rebalance=None, batch_size: int = BATCH_ROWS, no_missing: bool = False,
+                     fair: bool = True) -> pd.DataFrame:
+        """Batch ``index`` of ``sample(n, seed=seed)`` (rows ``index * batch_size`` onwards), drawn on its own.
+
+        A pure function of (model, index, seed and the options): workers can each draw their own batches, in
+        any order and any number of times, and together they give exactly ``sample(n, seed=seed)``. The one
+        exception, refused here, is a ``unique`` rule over several batches: the keys of earlier batches are
+        then needed, so only ``sample`` and ``sample_batches`` can honour it.
+        """
+        self._check_fitted()
+        n, seed = self._sample_size(n), self._sample_seed(seed)
+        self.check_batches_independent(n, batch_size)
+        if not isinstance(index, (int, np.integer)) or not 0 <= index * batch_size < n:
+            raise LookalikeError(f"batch index {index!r} is outside the {-(-n // batch_size)} batches of {n:,} rows")
+        start = int(index) * batch_size
+        return self._batch(start, min(batch_size, n - start), seed, conditions, rebalance, None,
+                           self._suppressed(no_missing), True, {}, fair)
+
+    def check_batches_independent(self, n: int, batch_size: int = BATCH_ROWS) -> None:
+        """Raise unless every batch of an ``n``-row sample can be drawn without the others (see sample_batch)."""
+        unique = [r for r in self.rules_.rules if r["type"] == "unique"]
+        if unique and n > batch_size:
+            raise LookalikeError(
+                f"the rule {unique[0]} needs the keys of every earlier batch, so a sample of {n:,} rows "
+                f"(more than one batch of {batch_size:,}) cannot be drawn in independent batches; sample it in "
+                "one process (without --ray), or remove the rule from the schema")
+
+    def _sample_size(self, n) -> int:
         n = self.n_rows_ if n is None else n
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n <= 0:
             raise LookalikeError(f"the number of rows must be a positive integer, got {n!r}")
-        seed = self.seed if seed is None else int(seed)
+        return int(n)
+
+    def _sample_seed(self, seed) -> int:
+        return self.seed if seed is None else int(seed)
+
+    def _suppressed(self, no_missing: bool) -> dict:
         suppress = self.encoder_.blocked_tokens()
         if no_missing:
             for group, token in self.encoder_.null_tokens().items():
                 suppress.setdefault(group, []).append(token)
-        id_state: dict = {}
-        rule_state: dict = {}  # unique keys already emitted: uniqueness holds across batches
-        for start in range(0, int(n), batch_size):
-            size = min(batch_size, int(n) - start)
-            batch_seed = int(np.random.default_rng([seed, start]).integers(2**31))
-            part = seed_data.iloc[start:start + size] if seed_data is not None else None
-            fixed = self._fixed_tokens(size, batch_seed, conditions, rebalance, part, strict, fair)
-            yield self._sample_with_rules(size, batch_seed, fixed, suppress, start, id_state, rule_state, fair=fair)
-            if progress:
-                progress((start + size) / n, f"{start + size:,} of {n:,} rows")
+        return suppress
 
-    def _sample_with_rules(self, size, seed, fixed, suppress, start, id_state, rule_state=None,
+    def _batch(self, start, size, seed, conditions, rebalance, seed_part, suppress, strict, rule_state,
+               fair=True):
+        """Rows ``start .. start+size`` of the sample with ``seed``; depends on nothing else but ``rule_state``
+        (unique keys of earlier batches, used only by ``unique`` rules)."""
+        batch_seed = int(np.random.default_rng([seed, start]).integers(2**31))
+        fixed = self._fixed_tokens(size, batch_seed, conditions, rebalance, seed_part, strict, fair)
+        return self._sample_with_rules(size, batch_seed, fixed, suppress, start, seed, rule_state, fair=fair)
+
+    def _sample_with_rules(self, size, seed, fixed, suppress, start, sample_seed, rule_state=None,
                            max_rounds: int = 50, fair: bool = True):
         """Sample, enforce constructive rules, resample rows that break the others, repair what is left;
         a row that still breaks a rule is an error, never output."""
@@ -349,7 +406,7 @@ class Synthesizer:
             return fair.apply(self.model_, tokens, round_seed, fixed_part, (suppress or {}).get(fair.column, ()),
                               redraw)
 
-        df = self.encoder_.decode(draw(size, seed, fixed), seed=seed, row_offset=start, id_state=id_state)
+        df = self.encoder_.decode(draw(size, seed, fixed), seed=seed, row_offset=start, id_key=sample_seed)
         df = self.rules_.apply(df)
         bad = self.rules_.violations(df, rule_state)
         keep_ids = [c for c in df.columns if self.schema_[c].kind == Kind.ID]
@@ -378,6 +435,23 @@ class Synthesizer:
         CSV is written in the dialect of the training file (``schema_.dialect``) when it was a CSV file."""
         return write_batches(self.sample_batches(n, seed=seed, progress=progress, **kwargs), path, force=force,
                              dialect=self.schema_.dialect)
+
+    def sample_to_ray(self, n: int | None = None, seed: int | None = None, batch_size: int = BATCH_ROWS, **kwargs):
+        """``sample(n, seed=seed)`` as a lazy ``ray.data.Dataset`` drawn by Ray tasks, one block per batch
+        (needs ``pip install "lookalike[ray]"``; see ``lookalike.distributed.sampling``)."""
+        from lookalike.distributed.sampling import sample_to_ray
+
+        return sample_to_ray(self, n, seed=seed, batch_size=batch_size, **kwargs)
+
+    def sample_to_folder_ray(self, n: int | None, folder: str | Path, seed: int | None = None,
+                             address: str | None = None, batch_size: int = BATCH_ROWS, force: bool = False,
+                             progress: Progress | None = None, **kwargs):
+        """Write ``sample(n, seed=seed)`` to ``folder`` as Parquet parts, one Ray task per batch, identical rows
+        whatever the number of workers (see ``lookalike.distributed.sampling.sample_to_folder``)."""
+        from lookalike.distributed.sampling import sample_to_folder
+
+        return sample_to_folder(self, n, folder, seed=seed, address=address, batch_size=batch_size, force=force,
+                                progress=progress, **kwargs)
 
     def parse_value(self, column: str, text: str):
         """Turn a command-line string into the column's value (a known category, a number, a date string)."""
@@ -557,6 +631,13 @@ class Synthesizer:
         syn.dp_ = meta.get("dp")
         syn._fit_fairness()
         return syn
+
+
+def _partitioned(data) -> bool:
+    """A folder (of Parquet files) or a ray.data.Dataset: read one partition at a time, never whole."""
+    if isinstance(data, (str, Path)):
+        return Path(data).is_dir()
+    return type(data).__module__.startswith("ray.data")
 
 
 def _check_rare(rare) -> None:

@@ -17,6 +17,58 @@ def shape_of(value: str) -> str:
                    for ch in value)
 
 
+MAX_CODES = 2**62
+"""Codes of a shape are numbered below this (a shape may have more; they stay unused)."""
+
+
+def permute(index: np.ndarray, size: int, key) -> np.ndarray:
+    """A keyed bijection of ``[0, size)``: a 4-round Feistel network on the next even bit width, walked until
+    it lands inside the range. Distinct row numbers give distinct codes without remembering any code."""
+    bits = max(2, int(size - 1).bit_length())
+    bits += bits % 2
+    half, mask = np.uint64(bits // 2), np.uint64((1 << (bits // 2)) - 1)
+    keys = np.random.default_rng(np.random.SeedSequence(key)).integers(0, 2**63, size=4, dtype=np.uint64)
+
+    def rounds(x: np.ndarray) -> np.ndarray:
+        left, right = x >> half, x & mask
+        for k in keys:
+            h = (right ^ k) * np.uint64(0x9E3779B97F4A7C15)
+            h ^= h >> np.uint64(29)
+            h *= np.uint64(0xBF58476D1CE4E5B9)
+            h ^= h >> np.uint64(32)
+            left, right = right, left ^ (h & mask)
+        return (left << half) | right
+
+    with np.errstate(over="ignore"):
+        y = rounds(np.asarray(index, dtype=np.uint64))
+        outside = y >= np.uint64(size)
+        while outside.any():  # cycle walking: at most 4 steps on average, since size > 2**bits / 4
+            y[outside] = rounds(y[outside])
+            outside = y >= np.uint64(size)
+    return y.astype(np.int64)
+
+
+def codes_of_shape(shape: str, rows: np.ndarray, key) -> np.ndarray:
+    """Distinct codes of ``shape`` ('AA-9999') for distinct row numbers; rows past the shape's number of codes
+    get a suffix ('XK-0712-2'), so keys stay unique however many rows are asked for."""
+    alphabets = [_CLASSES[ch] for ch in shape if ch in _CLASSES]
+    size = min(MAX_CODES, int(np.prod([len(a) for a in alphabets], dtype=object)) if alphabets else 1)
+    number = permute(rows % size, size, key) if size > 1 else np.zeros(len(rows), np.int64)
+    digits = []
+    for alphabet in reversed(alphabets):
+        digits.append(np.asarray(list(alphabet))[number % len(alphabet)])
+        number = number // len(alphabet)
+    digits.reverse()
+    columns = iter(digits)
+    parts = [next(columns) if ch in _CLASSES else np.full(len(rows), ch) for ch in shape]
+    codes = np.empty(len(rows), dtype=object)
+    codes[:] = ["".join(chars) for chars in zip(*parts)] if parts else ""
+    wrapped = rows >= size
+    if wrapped.any():
+        codes[wrapped] = [f"{c}-{r // size}" for c, r in zip(codes[wrapped], rows[wrapped])]
+    return codes
+
+
 class IdCodec(FitByAnalysis):
     """Unique keys: integer keys become 1..n; string keys get fresh random codes of the same shapes.
 
@@ -47,25 +99,23 @@ class IdCodec(FitByAnalysis):
     def encode(self, s: pd.Series) -> np.ndarray:
         return np.zeros((len(s), 0), dtype=np.int64)
 
-    def decode(self, tokens: np.ndarray, rng: np.random.Generator, start: int = 1,
-               seen: set | None = None) -> pd.Series:
-        """``start`` and ``seen`` carry uniqueness across the batches of one large sample."""
+    def decode(self, tokens: np.ndarray, rng: np.random.Generator, start: int = 1, key=0) -> pd.Series:
+        """Keys for rows ``start, start+1, ...`` (1-based row numbers within one sample).
+
+        A key depends only on its row number, ``key`` (the sample's seed) and the shape drawn by ``rng``, never
+        on earlier rows: a string key is the row number put through a keyed permutation of its shape's codes,
+        so keys are unique across the batches of a sample however the batches are split between workers.
+        ``key``: an int or a tuple of ints (non-negative)."""
         n = len(tokens)
+        rows = np.arange(start - 1, start - 1 + n, dtype=np.int64)
         if self.id_type != "string":
-            return pd.Series(np.arange(start, start + n, dtype=np.int64))
+            return pd.Series(rows + 1)
         out = np.empty(n, dtype=object)
         pick = rng.choice(len(self.shapes_), size=n, p=np.asarray(self.shape_weights_))
-        seen = set() if seen is None else seen
-        for i in range(n):
-            shape = self.shapes_[pick[i]]
-            for _ in range(100):
-                code = "".join(rng.choice(list(_CLASSES[ch])) if ch in _CLASSES else ch for ch in shape)
-                if code not in seen:
-                    break
-            else:  # the shape has too few codes for n rows: lengthen it
-                code = code + "-" + str(start + i)
-            seen.add(code)
-            out[i] = code
+        for s, shape in enumerate(self.shapes_):
+            mine = np.flatnonzero(pick == s)
+            if len(mine):
+                out[mine] = codes_of_shape(shape, rows[mine], key=(*np.atleast_1d(key).tolist(), s))
         return pd.Series(out, dtype=object)
 
     def to_dict(self) -> dict:

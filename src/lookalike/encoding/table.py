@@ -6,6 +6,8 @@ fills PII columns with fake values generated row-consistently.
 """
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pandas as pd
 
@@ -41,16 +43,21 @@ class TableEncoder:
 
         return self.reduce(privatise(self.analyse(df, relative=False), self.schema, dp))
 
-    def analyse(self, df: pd.DataFrame, relative: bool = True) -> dict:
+    def analyse(self, df: pd.DataFrame, relative: bool | dict = True, pii: bool = True) -> dict:
         """Every column's statistics (see ``encoding.base``), plus which numbers are learned as differences
-        (``relative=False``: none, as under differential privacy)."""
+        (``relative=False``: none, as under differential privacy; a dict: these pairs, as decided once for all
+        the partitions of a table). ``pii=False`` leaves PII columns out (their formats are shares, not
+        counts, so partitions cannot merge them)."""
         missing = [c for c in self.schema.names if c not in df.columns]
         if missing:
             raise LookalikeError(f"the schema names columns the data lacks: {missing}")
-        relative = relative_pairs(df, self.schema, self._prepare) if relative else {}
-        stats: dict = {"relative": relative, "columns": {}}
+        if not isinstance(relative, dict):
+            relative = relative_pairs(df, self.schema, self._prepare) if relative else {}
+        stats: dict = {"relative": dict(relative), "columns": {}}
         for col in self.schema.columns:
             try:
+                if col.kind == Kind.PII and not pii:
+                    continue
                 if col.kind == Kind.PII:
                     from lookalike.privacy.pii import learn_pii_format
 
@@ -194,10 +201,10 @@ class TableEncoder:
         """Tokens of one learned column; a column learned relative to another needs that one in ``df`` too."""
         return self.codecs_[name].encode(self._codec_input(self.schema[name], df, self.relative_))
 
-    def decode(self, tokens: np.ndarray, seed: int, row_offset: int = 0, id_state: dict | None = None) -> pd.DataFrame:
-        """``row_offset`` and ``id_state`` keep generated keys unique across batches of one sample."""
+    def decode(self, tokens: np.ndarray, seed: int, row_offset: int = 0, id_key: int = 0) -> pd.DataFrame:
+        """``row_offset`` (the rows of the sample before this batch) and ``id_key`` (the sample's seed) keep
+        generated keys unique across the batches of one sample without any state shared between them."""
         n = len(tokens)
-        id_state = {} if id_state is None else id_state
         rng = np.random.default_rng(seed)
         out, numbers = {}, {}
         group_of = dict(zip(self.group_columns_, self.groups_))
@@ -210,7 +217,8 @@ class TableEncoder:
             codec = self.codecs_[col.name]
             sub = tokens[:, group_of[col.name]] if col.name in group_of else np.zeros((n, 0), np.int64)
             if col.kind == Kind.ID:
-                values = codec.decode(sub, rng, start=row_offset + 1, seen=id_state.setdefault(col.name, set()))
+                key = (int(id_key), zlib.crc32(col.name.encode()))
+                values = codec.decode(sub, rng, start=row_offset + 1, key=key)
             elif col.name in self.relative_:
                 values = codec.decode(sub, rng, base=numbers[self.relative_[col.name]])
             else:

@@ -12,6 +12,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from lookalike.distributed import options as ray_options
 from lookalike.errors import LookalikeError
 
 console = Console(stderr=True)
@@ -49,13 +50,16 @@ def fit_db_command(
     orphans: str = typer.Option("keep", "--orphans", help="Rows whose foreign key matches no parent: keep "
                                                           "(learned as rows without a parent) or drop."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing model file."),
+    ray: Optional[str] = typer.Option(None, "--ray", metavar="[ADDRESS]", help=ray_options.HELP + " Every table "
+                                      "is then fitted at the same time, as its own Ray task."),
 ):
     """Learn a whole database (tables, keys and relations) and save one model file."""
     from lookalike.io.files import check_writable
     from lookalike.relational.synthesizer import DatabaseSynthesizer
 
     check_writable(output, force=force, formats=None)
-    db = DatabaseSynthesizer(model=model, seed=seed, max_time=max_time, orphans=orphans)
+    db = DatabaseSynthesizer(model=model, seed=seed, max_time=max_time, orphans=orphans,
+                             ray=None if ray is None else (ray_options.address(ray) or True))
     db.fit(source, schema=schema, tables=_tables(tables))
     for note in db.notes_:
         console.print(f"note: {note}", highlight=False)

@@ -34,6 +34,7 @@ import logging
 import time
 import zipfile
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -149,12 +150,16 @@ class DatabaseSynthesizer:
     and ``k`` apply to every table (a schema file's per-table setting is overridden). ``context`` names the
     context parent of a table with several parents; ``orphans`` is "keep" (orphan rows are learned as rows
     without a parent, and generated with a missing foreign key) or "drop" (removed before learning).
+    ``ray``: fit the tables at the same time as Ray tasks (``pip install "lookalike[ray]"``): True joins Ray's
+    default cluster (see ``lookalike.distributed.cluster``), a string that cluster's address. A child's
+    context is its real parent's rows, assembled here parents first; no fit needs another's model, so all
+    run at once, and each gives the model the same seed gives in one process.
     """
 
     def __init__(self, model: str = "auto", seed: int = 0, max_time: float | None = None,
                  max_epochs: int | None = None, value_protection: bool = True, k: int = 5,
                  model_params: dict[str, Any] | None = None, context: dict[str, str] | None = None,
-                 orphans: str = "keep", verbose: bool = False):
+                 orphans: str = "keep", verbose: bool = False, ray: bool | str | None = None):
         self.model = model
         self.seed = seed
         self.max_time = max_time
@@ -165,6 +170,7 @@ class DatabaseSynthesizer:
         self.context = context
         self.orphans = orphans
         self.verbose = verbose
+        self.ray = ray
         model_class(model)
         if orphans not in ("keep", "drop"):
             raise LookalikeError(f"orphans must be 'keep' or 'drop', got {orphans!r}")
@@ -209,22 +215,29 @@ class DatabaseSynthesizer:
             plans[name].n_rows = len(data[name])
         cells = {name: max(1, data[name].size) for name in order}
         total = sum(cells.values())
-        self.models_: dict[str, ContextSynthesizer] = {}
         started = time.perf_counter()
-        for i, name in enumerate(order):
-            if progress:
-                progress(i / len(order), f"table {name}")
-            own, context, own_schema = self._training_frame(name, plans, data, schema)
-            budget = None if self.max_time is None else max(1.0, self.max_time * cells[name] / total)
-            model = ContextSynthesizer(prefix=plans[name].context.label if plans[name].context else "context",
-                                       model=self.model, seed=self.seed, max_time=budget,
-                                       max_epochs=self.max_epochs, value_protection=self.value_protection,
-                                       k=self.k, model_params=self.model_params, verbose=self.verbose)
-            try:
-                model.fit(own, context, schema=own_schema)
-            except LookalikeError as exc:
-                raise LookalikeError(f"table '{name}': {exc}") from None
-            self.models_[name] = model
+        def fits():  # training frames parents first: a child's context names its parent's count columns
+            for name in order:
+                own, context, own_schema = self._training_frame(name, plans, data, schema)
+                budget = None if self.max_time is None else max(1.0, self.max_time * cells[name] / total)
+                model = ContextSynthesizer(prefix=plans[name].context.label if plans[name].context else "context",
+                                           model=self.model, seed=self.seed, max_time=budget,
+                                           max_epochs=self.max_epochs, value_protection=self.value_protection,
+                                           k=self.k, model_params=self.model_params, verbose=self.verbose)
+                yield partial(_fit_table, name, model, own, context, own_schema)
+
+        if self.ray:
+            from lookalike.distributed.fitting import run_parallel
+
+            fitted = run_parallel(list(fits()), address=None if self.ray is True else self.ray, progress=progress,
+                                  labels=[f"table {name}" for name in order])
+        else:  # one table's frame at a time: memory stays that of the largest table
+            fitted = []
+            for i, (name, fit) in enumerate(zip(order, fits())):
+                if progress:
+                    progress(i / len(order), f"table {name}")
+                fitted.append(fit())
+        self.models_: dict[str, ContextSynthesizer] = dict(zip(order, fitted))
         self.plans_ = plans
         for name in order:  # value protection can remove every child: say so
             link = plans[name].context
@@ -532,6 +545,14 @@ class DatabaseSynthesizer:
         obj.models_ = {name: ContextSynthesizer.from_bytes(blobs[f"tables/{i}.lookalike"])
                        for i, name in enumerate(obj.order_)}
         return obj
+
+
+def _fit_table(name: str, model: "ContextSynthesizer", own, context, own_schema) -> "ContextSynthesizer":
+    """One table's fit: a call of its own, so it can run in this process or as a Ray task."""
+    try:
+        return model.fit(own, context, schema=own_schema)
+    except LookalikeError as exc:
+        raise LookalikeError(f"table '{name}': {exc}") from None
 
 
 def match_rows(wanted: pd.DataFrame, candidates: pd.DataFrame, rng: np.random.Generator,

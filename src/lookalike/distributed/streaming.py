@@ -1,0 +1,122 @@
+"""Fit from a table read one partition at a time: a folder of Parquet files, or a ``ray.data.Dataset``.
+
+``Synthesizer.fit(folder_or_dataset)`` comes here. Three passes over the partitions, each holding one
+partition at a time:
+
+1. the number of rows and a uniform sample of at most ``sample_rows`` rows (bottom-k of random keys seeded
+   by the Synthesizer's seed; the whole table, in its order, when it is no larger). From the sample: the
+   inferred schema (with its detected rules), which numeric pairs are learned as differences, the
+   combination rules' lookups and the PII columns' formats;
+2. every codec's statistics (``TableEncoder.analyse``) per partition, merged with ``encoding.base.merge_stats``
+   (counts add up) and protected once (``reduce``) on the merged counts. They are exact: the codecs learn
+   exactly what they learn from the whole table in memory, given the same schema. They hold one count per
+   distinct value of each column, so their size grows with the distinct values, not with the rows;
+3. the encoded partitions (integer tokens, one per learned sub-column and row) gathered for the generator,
+   which trains in this process on every row's tokens: the token matrix (8 bytes per sub-column and row)
+   must fit in memory, the table itself never has to.
+
+A folder is read with pyarrow and needs no Ray; a Dataset is iterated from this process (``iter_batches``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from lookalike.encoding.base import merge_stats
+from lookalike.encoding.table import TableEncoder, relative_pairs
+from lookalike.errors import LookalikeError
+from lookalike.privacy.pii import learn_pii_format
+from lookalike.rules import RuleSet
+from lookalike.schema.columns import Kind
+
+SAMPLE_ROWS = 200_000
+BATCH_ROWS = 100_000
+PARQUET = (".parquet", ".pq")
+
+
+def partitions(source, batch_rows: int = BATCH_ROWS) -> Callable[[], Iterator[pd.DataFrame]]:
+    """A function that reads ``source`` again from its start, yielding DataFrames of at most ``batch_rows``.
+
+    Every partition must have the first one's columns; a file that differs is named."""
+    if isinstance(source, (str, Path)):
+        folder = Path(source)
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in PARQUET and not p.name.startswith("."))
+        if not files:
+            raise LookalikeError(f"{folder}: no Parquet files (*.parquet) in this folder")
+
+        def read() -> Iterator[pd.DataFrame]:
+            import pyarrow.parquet as pq
+
+            columns = None
+            for path in files:
+                try:
+                    reader = pq.ParquetFile(path)
+                except Exception as exc:
+                    raise LookalikeError(f"{path}: cannot read Parquet file ({exc})") from None
+                names = reader.schema_arrow.names
+                columns = columns or names
+                if names != columns:
+                    raise LookalikeError(f"{path}: columns {names} differ from the first file's {columns}")
+                for batch in reader.iter_batches(batch_size=batch_rows):
+                    yield batch.to_pandas()
+        return read
+
+    def read_dataset() -> Iterator[pd.DataFrame]:
+        yield from source.iter_batches(batch_size=batch_rows, batch_format="pandas")
+    return read_dataset
+
+
+def uniform_sample(parts: Iterator[pd.DataFrame], size: int, seed: int) -> tuple[int, pd.DataFrame]:
+    """(rows, a uniform sample of at most ``size`` rows in table order): the rows with the smallest random keys."""
+    rng = np.random.default_rng([seed, 13])
+    kept: pd.DataFrame | None = None
+    n = 0
+    for part in parts:
+        part = part.reset_index(drop=True)
+        keys = rng.random(len(part))
+        part = part.assign(__key=keys, __row=np.arange(n, n + len(part)))
+        n += len(part)
+        kept = part if kept is None else pd.concat([kept, part], ignore_index=True)
+        if len(kept) > size:
+            kept = kept.nsmallest(size, "__key")
+    if kept is None or n == 0:
+        raise LookalikeError("the data has no rows")
+    kept = kept.sort_values("__row").drop(columns=["__key", "__row"]).reset_index(drop=True)
+    return n, kept
+
+
+def fit_streaming(syn, source, sample_rows: int = SAMPLE_ROWS, batch_rows: int = BATCH_ROWS, progress=None):
+    """Fit ``syn`` on ``source`` one partition at a time (module docstring); returns ``syn``."""
+    if syn.dp is not None:
+        raise LookalikeError("differential privacy needs the table in memory (a DataFrame); a folder or Dataset "
+                             "is read in partitions")
+    read = partitions(source, batch_rows)
+    if progress:
+        progress(0.0, "reading a sample")
+    n, sample = uniform_sample(read(), sample_rows, syn.seed)
+    syn._check_rows(n)
+    syn.dp_ = None
+    syn.schema_ = syn._resolve_schema(sample)
+    syn.rules_ = RuleSet(syn.schema_.rules, syn.schema_).fit(sample, k=syn.schema_.k)
+    encoder = TableEncoder(syn.schema_, seed=syn.seed)
+    relative = relative_pairs(sample, syn.schema_, encoder._prepare)
+    if progress:
+        progress(0.02, "statistics, one partition at a time")
+    stats = None
+    for part in read():
+        counted = encoder.analyse(part, relative=relative, pii=False)
+        stats = counted if stats is None else merge_stats(stats, counted)
+    for col in syn.schema_.columns:  # formats are shares, not counts: learned from the sample
+        if col.kind == Kind.PII:
+            stats["columns"][col.name] = {"format": learn_pii_format(col.options.get("pii"), sample[col.name])}
+    syn.encoder_ = encoder.reduce(stats)
+    if progress:
+        progress(0.04, "encoding, one partition at a time")
+    tokens = np.concatenate([encoder.encode(part) for part in read()])
+    syn._fit_generator(tokens, n, progress)
+    syn.n_rows_ = n
+    syn.columns_ = list(sample.columns)
+    return syn
