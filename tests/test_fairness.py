@@ -180,3 +180,12 @@ def test_numeric_target_by_default_has_parity_above_any_threshold(anes):
         cut = anes["population_k"].quantile(q)
         above = out.groupby("vote")["population_k"].apply(lambda s: (s > cut).mean())
         assert above.max() - above.min() <= 0.015, (q, above.to_dict())
+
+
+def test_fair_batches_drawn_one_by_one_match_the_whole_sample(fitted):
+    """Sharded sampling (--ray) draws batches on their own; fairness must hold there as in sample()."""
+    parts = [fitted.sample_batch(i, 700, seed=4, batch_size=300) for i in range(3)]
+    batched = pd.concat(list(fitted.sample_batches(700, seed=4, batch_size=300)), ignore_index=True)
+    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), batched)
+    plain = fitted.sample_batch(0, 700, seed=4, batch_size=300, fair=False)
+    assert not plain["vote"].equals(parts[0]["vote"])  # fair=False really is the plain sample
