@@ -52,6 +52,9 @@ def _positions(child, child_cols, parent, parent_cols) -> np.ndarray:
     return pos
 
 
+COUNT_LABELS = ["0", "1", "2", "3", "4", "5-6", "7-9", "10-14", "15-19", "20-49", "50-99", "100+"]
+
+
 def _count_freq(counts: np.ndarray) -> np.ndarray:
     b = np.bincount(np.searchsorted(COUNT_EDGES, counts, side="right"), minlength=len(COUNT_EDGES) + 1)
     return b / max(b.sum(), 1)
@@ -109,9 +112,11 @@ def relation_metrics(reference: dict, synthetic: dict, holdout: dict, rel: dict,
         pos = _positions(db[cname], rel["child_columns"], db[pname], rel["parent_columns"])
         return np.bincount(pos[pos >= 0], minlength=len(db[pname]))
 
-    ref_counts = _count_freq(counts(reference))
-    out["children_tv"] = _tv(ref_counts, _count_freq(counts(synthetic)))
-    out["children_tv_holdout"] = _tv(ref_counts, _count_freq(counts(holdout)))
+    ref_counts, syn_counts, hol_counts = (_count_freq(counts(db)) for db in (reference, synthetic, holdout))
+    out["children_tv"] = _tv(ref_counts, syn_counts)
+    out["children_tv_holdout"] = _tv(ref_counts, hol_counts)
+    out["children_distribution"] = {"bins": COUNT_LABELS, "real": ref_counts.tolist(),
+                                    "synthetic": syn_counts.tolist(), "holdout": hol_counts.tolist()}
     pcols = _measured(reference[pname], keys_p)
     ccols = _measured(reference[cname], keys_c)
     if not pcols or not ccols:
@@ -155,8 +160,8 @@ def relation_metrics(reference: dict, synthetic: dict, holdout: dict, rel: dict,
 
 def evaluate_database(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], schema: DatabaseSchema,
                       holdout: dict[str, pd.DataFrame] | None = None, seed: int = 0, max_pairs: int = 30) -> dict:
-    """{"relations": [one dict per foreign key], "integrity": worst integrity}. Self-references count for
-    integrity only."""
+    """{"relations": [one dict per foreign key], "integrity": worst integrity, "tables": rows per table,
+    "holdout": "given" or "split"}. Self-references count for integrity only."""
     missing = [t for t in schema.tables if t not in synthetic]
     if missing:
         raise LookalikeError(f"the synthetic database lacks table(s) {', '.join(missing)}")
@@ -181,4 +186,7 @@ def evaluate_database(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.Dat
             reference, hold = real, holdout
         results.append(relation_metrics(reference, synthetic, hold, rel, schema, seed=seed, max_pairs=max_pairs))
     worst = min((r["integrity"] for r in results), default=1.0)
-    return {"relations": results, "integrity": worst}
+    rows = {t: {"real": int(len(real[t])), "synthetic": int(len(synthetic[t])),
+                "holdout": None if holdout is None or t not in holdout else int(len(holdout[t]))} for t in schema.tables}
+    return {"relations": results, "integrity": worst, "tables": rows, "holdout": "split" if holdout is None else "given",
+            "seed": seed, "max_pairs": max_pairs}
