@@ -8,7 +8,9 @@
   rows (at most ``max_pairs`` pairs, seeded), binned on the real data as for single tables (deciles, top 10
   categories + other, missing), 1 - TVD, averaged. Beside it the **ceiling** (a real holdout: given, or the
   real parents split in two halves with their children, one half the reference and the other the holdout;
-  when fewer than 20 parents have children, the children are split and the parents shared)
+  when fewer than 20 parents have children, the children are split and the parents shared; the children
+  per parent are then compared with the whole real database, and their ceiling is the real children drawn again
+  with replacement under the same parents)
   and the **floor** (the reference's children attached to random parents: right marginals, no cross-table
   dependence), the dependence capture (bi - floor) / (ceiling - floor), and a paired dependence capture
   (bi - the synthetic data's own score with its parents shuffled) / (ceiling - the holdout's own score with
@@ -79,8 +81,16 @@ def _joined(child, parent, rel, pcols, ccols) -> pd.DataFrame:
     return pd.concat([p, c], axis=1)
 
 
+def _resampled(real: dict, rel: dict, seed: int) -> dict:
+    """The real children drawn again with replacement (as many), under the same parents: fresh real data at
+    full size, for the children-per-parent ceiling of relations whose halves share their parents."""
+    child = real[rel["child"]]
+    pick = np.random.default_rng([seed, 7]).integers(0, len(child), len(child))
+    return {rel["parent"]: real[rel["parent"]], rel["child"]: child.iloc[pick].reset_index(drop=True)}
+
+
 def _split(real: dict, rel: dict, seed: int):
-    """Real parents split in two halves, each with its children."""
+    """Real parents split in two halves, each with its children (few parents: the children split, parents shared)."""
     parent, child = real[rel["parent"]], real[rel["child"]]
     rng = np.random.default_rng(seed)
     half = rng.random(len(parent)) < 0.5
@@ -96,7 +106,10 @@ def _split(real: dict, rel: dict, seed: int):
 
 
 def relation_metrics(reference: dict, synthetic: dict, holdout: dict, rel: dict, schema: DatabaseSchema,
-                     seed: int = 0, max_pairs: int = 30) -> dict:
+                     seed: int = 0, max_pairs: int = 30, counts_against: tuple[dict, dict] | None = None) -> dict:
+    """Metrics of one foreign key. ``counts_against``: (reference, holdout) for the children-per-parent
+    distributions when they differ from the ones for bivariate accuracy (halves of children that share their
+    parents have half the children per parent)."""
     pname, cname = rel["parent"], rel["child"]
     ptable, ctable = schema.tables[pname], schema.tables[cname]
     keys_p = set(ptable.primary_key or []) | {c for fk in ptable.foreign_keys for c in fk.columns}
@@ -112,7 +125,8 @@ def relation_metrics(reference: dict, synthetic: dict, holdout: dict, rel: dict,
         pos = _positions(db[cname], rel["child_columns"], db[pname], rel["parent_columns"])
         return np.bincount(pos[pos >= 0], minlength=len(db[pname]))
 
-    ref_counts, syn_counts, hol_counts = (_count_freq(counts(db)) for db in (reference, synthetic, holdout))
+    count_ref, count_hol = counts_against or (reference, holdout)
+    ref_counts, syn_counts, hol_counts = (_count_freq(counts(db)) for db in (count_ref, synthetic, count_hol))
     out["children_tv"] = _tv(ref_counts, syn_counts)
     out["children_tv_holdout"] = _tv(ref_counts, hol_counts)
     out["children_distribution"] = {"bins": COUNT_LABELS, "real": ref_counts.tolist(),
@@ -182,9 +196,12 @@ def evaluate_database(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.Dat
             continue
         if holdout is None:
             reference, hold = _split(real, rel, seed)
+            shared = reference[r.parent] is real[r.parent]  # few parents: children split, counts would halve
+            against = (real, _resampled(real, rel, seed)) if shared else None
         else:
-            reference, hold = real, holdout
-        results.append(relation_metrics(reference, synthetic, hold, rel, schema, seed=seed, max_pairs=max_pairs))
+            reference, hold, against = real, holdout, None
+        results.append(relation_metrics(reference, synthetic, hold, rel, schema, seed=seed, max_pairs=max_pairs,
+                                        counts_against=against))
     worst = min((r["integrity"] for r in results), default=1.0)
     rows = {t: {"real": int(len(real[t])), "synthetic": int(len(synthetic[t])),
                 "holdout": None if holdout is None or t not in holdout else int(len(holdout[t]))} for t in schema.tables}

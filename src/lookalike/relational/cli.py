@@ -96,8 +96,13 @@ def schema_db_command(
     """Show the keys, relations and column kinds of a database; edit and pass back with --schema."""
     from lookalike.io.files import atomic_path
 
+    from lookalike.relational.reference import reference_tables
+
     src = _read(source, _tables(tables), None)
-    for note in src.notes:
+    kept, notes = reference_tables(src.schema, src.tables)
+    for name in kept:  # written into the file, so the choice is visible and can be flipped
+        src.schema.tables[name].reference = True
+    for note in src.notes + notes:
         console.print(f"note: {note}", highlight=False)
     text = src.schema.to_yaml()
     if output is None:
