@@ -182,3 +182,16 @@ def test_matching_weighs_parents_by_their_generated_children():
     pos = match_rows(wanted, cand, rng, weights=np.array([0, 1, 3, 0]))
     share = np.bincount(pos, minlength=4) / 4000
     assert share[0] == 0 and share[3] == 0 and 0.7 < share[2] < 0.8
+
+
+def test_streamed_tables_come_parents_first_and_equal_sample(fitted):
+    real, db = fitted
+    seen = []
+    for name, df in db.sample_tables(seed=5):
+        for parent in db.schema_.parents(name):
+            assert parent in seen, (name, parent)
+        seen.append(name)
+        pd.testing.assert_frame_equal(df.reset_index(drop=True), db.sample(seed=5)[name].reset_index(drop=True))
+    assert sorted(seen) == sorted(real)
+    last = db._needed_until()
+    assert last["branches"] == max(db.order_.index(c) for c in ("customers", "accounts"))  # freed after accounts

@@ -82,9 +82,15 @@ def sample_db_command(
     db = DatabaseSynthesizer.load(model)
     if not is_url(output) and Path(output).exists() and not force:
         raise LookalikeError(f"{output}: already exists; pass --force to overwrite it")
-    tables = db.sample(scale=scale, seed=seed)
-    where = _write(tables, output, force, db.schema_, db.ddl_, db.order_, fmt)
-    console.print(f"wrote {len(tables)} tables ({sum(len(t) for t in tables.values()):,} rows) to [bold]{where}[/bold]")
+    rows: dict[str, int] = {}
+
+    def counted():  # tables are generated and written one by one (streamed), parents first
+        for name, df in db.sample_tables(scale=scale, seed=seed):
+            rows[name] = len(df)
+            yield name, df
+
+    where = _write(counted(), output, force, db.schema_, db.ddl_, db.order_, fmt)
+    console.print(f"wrote {len(rows)} tables ({sum(rows.values()):,} rows) to [bold]{where}[/bold]")
 
 
 def schema_db_command(

@@ -409,14 +409,32 @@ class DatabaseSynthesizer:
     # -- sample -------------------------------------------------------------------------------------
     def sample(self, scale: float = 1.0, seed: int | None = None) -> dict[str, pd.DataFrame]:
         """A synthetic database: {table: DataFrame}, every foreign key pointing to a synthetic parent."""
+        return dict(self.sample_tables(scale=scale, seed=seed))
+
+    def _needed_until(self) -> dict[str, int]:
+        """For each table, the position in ``order_`` of the last table that reads it (its children)."""
+        last = {name: i for i, name in enumerate(self.order_)}
+        for i, name in enumerate(self.order_):
+            plan = self.plans_[name]
+            for link in ([plan.context] if plan.context else []) + plan.links + plan.lookups:
+                last[link.parent] = max(last[link.parent], i)
+        return last
+
+    def sample_tables(self, scale: float = 1.0, seed: int | None = None):
+        """The synthetic database as a stream of ``(table, DataFrame)``, parents first; a table is held in memory
+        only until its last child is generated, so writers can store each table as it comes (the same rows as
+        :meth:`sample`)."""
         self._check_fitted()
         if not isinstance(scale, (int, float)) or not scale > 0:
             raise LookalikeError(f"scale must be a positive number, got {scale!r}")
         seed = self.seed if seed is None else int(seed)
+        last = self._needed_until()
         out: dict[str, pd.DataFrame] = {}
         for t, name in enumerate(self.order_):
             if name in self.reference_data_:  # kept as is, whatever the scale
                 out[name] = self.reference_data_[name].copy()
+                yield name, out[name]
+                self._release(out, last, t)
                 continue
             plan, model = self.plans_[name], self.models_[name]
             tseed = int(np.random.default_rng([seed, t]).integers(2**31))
@@ -440,9 +458,12 @@ class DatabaseSynthesizer:
                         ctx.iloc[len(ctx) - n_free:] = np.nan
                     df = model.sample(context=ctx, seed=tseed)
             out[name] = self._finish(name, plan, df, parent_pos, out, rng)
-        for name in self.order_:  # count columns were needed by the children only
-            out[name] = out[name][self.plans_[name].columns]
-        return out
+            yield name, out[name][plan.columns]  # count columns are needed by the children only
+            self._release(out, last, t)
+
+    def _release(self, out: dict, last: dict, t: int) -> None:
+        for done in [n for n in out if last[n] <= t]:
+            del out[done]
 
     def _finish(self, name, plan, df, parent_pos, out, rng) -> pd.DataFrame:
         df = df.reset_index(drop=True)
@@ -526,7 +547,7 @@ class DatabaseSynthesizer:
         from lookalike.io.sql import write_database
 
         self._check_fitted()
-        tables = self.sample(scale=scale, seed=seed) if tables is None else tables
+        tables = self.sample_tables(scale=scale, seed=seed) if tables is None else tables
         return write_database(tables, url, self.schema_, self.ddl_, force=force, order=self.order_)
 
     def to_folder(self, path, scale: float = 1.0, seed: int | None = None, force: bool = False, fmt: str = "csv",
@@ -534,7 +555,7 @@ class DatabaseSynthesizer:
         from lookalike.io.sql import write_folder
 
         self._check_fitted()
-        tables = self.sample(scale=scale, seed=seed) if tables is None else tables
+        tables = self.sample_tables(scale=scale, seed=seed) if tables is None else tables
         return write_folder(tables, path, force=force, fmt=fmt)
 
     def _check_fitted(self) -> None:
