@@ -109,7 +109,8 @@ def flights_db(n_flights: int, seed: int = 0):
     weather = weather[(weather.month == 1) & (weather.day <= 14)].drop(columns=["year", "time_hour"]).reset_index(drop=True)
     tables = {"airlines": airlines, "airports": airports, "planes": planes, "flights": flights, "weather": weather}
     schema = {"tables": {
-        "airlines": {"primary_key": ["carrier"]}, "airports": {"primary_key": ["faa"]},
+        "airlines": {"primary_key": ["carrier"], "reference": True},
+        "airports": {"primary_key": ["faa"], "reference": True},
         "planes": {"primary_key": ["tailnum"]},
         "flights": {"foreign_keys": [
             {"columns": ["tailnum"], "references": "planes"}, {"columns": ["carrier"], "references": "airlines"},
@@ -143,7 +144,8 @@ def portal_db(n_surveys: int, seed: int = 0):
     surveys = surveys[surveys.species_id.isin(species.species_id) & surveys.plot_id.isin(plots.plot_id)]
     surveys = surveys.sample(n_surveys, random_state=seed).reset_index(drop=True)
     tables = {"plots": plots, "species": species, "surveys": surveys}
-    keys = {"tables": {"plots": {"primary_key": ["plot_id"]}, "species": {"primary_key": ["species_id"]},
+    keys = {"tables": {"plots": {"primary_key": ["plot_id"], "reference": True},
+                       "species": {"primary_key": ["species_id"], "reference": True},
                        "surveys": {"primary_key": ["record_id"], "foreign_keys": [
                            {"columns": ["plot_id"], "references": "plots"},
                            {"columns": ["species_id"], "references": "species"}]}}}
@@ -154,10 +156,12 @@ def with_columns(tables, keys) -> DatabaseSchema:
     from lookalike.schema.columns import ForeignKey
     from lookalike.schema.infer import infer_schema
 
-    return DatabaseSchema(tables={
-        name: infer_schema(tables[name], source=name, primary_key=d.get("primary_key"),
-                           foreign_keys=[ForeignKey(**fk) for fk in d.get("foreign_keys", [])])
-        for name, d in keys["tables"].items()})
+    out = {}
+    for name, d in keys["tables"].items():
+        out[name] = infer_schema(tables[name], source=name, primary_key=d.get("primary_key"),
+                                 foreign_keys=[ForeignKey(**fk) for fk in d.get("foreign_keys", [])])
+        out[name].reference = d.get("reference")  # declared lookups (public code lists) are kept as they are
+    return DatabaseSchema(tables=out)
 
 
 def pairs_of(keys) -> list[dict]:
@@ -176,7 +180,8 @@ def pair_metrics(real: dict, synthetic: dict, keys: dict, pair: dict, seed: int)
     parent, child = pair["parent"], pair["child"]
     others = [fk["columns"][0] for fk in keys["tables"][child].get("foreign_keys", [])
               if fk["columns"][0] != pair["child_key"]]
-    sub = {"tables": {parent: {"primary_key": [pair["parent_key"]]},
+    sub = {"tables": {parent: {"primary_key": [pair["parent_key"]],
+                               "reference": keys["tables"][parent].get("reference")},
                       child: {"primary_key": keys["tables"][child].get("primary_key"),
                               "foreign_keys": [{"columns": [pair["child_key"]], "references": parent}]}}}
     if sub["tables"][child]["primary_key"] is None:

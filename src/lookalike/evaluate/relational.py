@@ -8,7 +8,9 @@
   rows (at most ``max_pairs`` pairs, seeded), binned on the real data as for single tables (deciles, top 10
   categories + other, missing), 1 - TVD, averaged. Beside it the **ceiling** (a real holdout: given, or the
   real parents split in two halves with their children, one half the reference and the other the holdout;
-  when fewer than 20 parents have children, the children are split and the parents shared; the children
+  when the parent is a reference table (schema ``reference: true``: a fixed lookup, whose fresh data is new
+  children of the same rows) or fewer than 20 parents have children, the children are split and the parents
+  shared; the children
   per parent are then compared with the whole real database, and their ceiling is the real children drawn again
   with replacement under the same parents)
   and the **floor** (the reference's children attached to random parents: right marginals, no cross-table
@@ -89,13 +91,14 @@ def _resampled(real: dict, rel: dict, seed: int) -> dict:
     return {rel["parent"]: real[rel["parent"]], rel["child"]: child.iloc[pick].reset_index(drop=True)}
 
 
-def _split(real: dict, rel: dict, seed: int):
-    """Real parents split in two halves, each with its children (few parents: the children split, parents shared)."""
+def _split(real: dict, rel: dict, seed: int, fixed_parents: bool = False):
+    """Real parents split in two halves, each with its children; the children split and the parents shared when
+    the parents are a fixed lookup (``fixed_parents``: fresh data has new children, not new parents) or few."""
     parent, child = real[rel["parent"]], real[rel["child"]]
     rng = np.random.default_rng(seed)
     half = rng.random(len(parent)) < 0.5
     pos = _positions(child, rel["child_columns"], parent, rel["parent_columns"])
-    if len(np.unique(pos[pos >= 0])) < FEW_PARENTS:  # halves of a handful of parents say nothing: split children
+    if fixed_parents or len(np.unique(pos[pos >= 0])) < FEW_PARENTS:  # halves of a handful of parents say nothing
         child_half = rng.random(len(child)) < 0.5
         return ({rel["parent"]: parent, rel["child"]: child.loc[child_half].reset_index(drop=True)},
                 {rel["parent"]: parent, rel["child"]: child.loc[~child_half].reset_index(drop=True)})
@@ -195,7 +198,7 @@ def evaluate_database(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.Dat
                             "self_reference": True})
             continue
         if holdout is None:
-            reference, hold = _split(real, rel, seed)
+            reference, hold = _split(real, rel, seed, fixed_parents=bool(schema.tables[r.parent].reference))
             shared = reference[r.parent] is real[r.parent]  # few parents: children split, counts would halve
             against = (real, _resampled(real, rel, seed)) if shared else None
         else:
