@@ -29,6 +29,8 @@ How a database is learned (see :mod:`lookalike.context` for the per-table mechan
   context parent.
 - Rows whose context foreign key is missing (or is an orphan, with ``orphans="keep"``) are learned with an
   all-missing context and generated in the same share, with a missing foreign key.
+- **Streaming**: :meth:`DatabaseSynthesizer.sample_tables` yields the tables parents first and keeps a table only
+  until its last child is generated; the writers store each table as it comes.
 - ``scale`` multiplies the rows of (non-reference) tables without a context parent; every other table follows the counts
   of its synthetic parents, so the whole database grows or shrinks consistently.
 """
