@@ -312,6 +312,11 @@ def run_dataset(args) -> dict:
     for peer, fn in (("sdv", run_sdv_hma), ("mostly", run_mostly)):
         if peer in args.peers.split(","):
             runs.append(fn(tables, keys, args))
+    if args.reuse_peers:  # the peers' runs of an earlier result on the same data and seed (their code unchanged)
+        old = json.loads(args.reuse_peers.read_text())
+        if (old["dataset"], old["seed"], old["sizes"]) != (args.dataset, args.seed, {n: len(d) for n, d in tables.items()}):
+            raise SystemExit(f"{args.reuse_peers}: another dataset, seed or size")
+        runs += [dict(r, reused_from=str(args.reuse_peers)) for r in old["runs"] if r["generator"] != "lookalike"]
     return {"dataset": args.dataset, "sizes": {n: len(d) for n, d in tables.items()}, "runs": runs,
             "seed": args.seed, "max_time": args.max_time, "k": args.k, "mostly_minutes": args.mostly_minutes,
             "machine_load": os.getloadavg()[0]}
@@ -547,6 +552,7 @@ def main() -> None:
     ap.add_argument("--peers", default="", help="comma-separated: sdv (HMASynthesizer), mostly (mostlyai-engine)")
     ap.add_argument("--peer-timeout", type=float, default=3600)
     ap.add_argument("--mostly-minutes", type=float, default=2.0, help="mostlyai-engine training cap per model")
+    ap.add_argument("--reuse-peers", type=Path, help="take the peers' runs from this earlier JSON (same data, seed)")
     ap.add_argument("--pair-limit", type=float, default=1200, help="mostlyai-engine: seconds per pair (fit + generate)")
     ap.add_argument("--k", type=int, default=3, help="value protection's k (weather has only 3 parents)")
     args = ap.parse_args()

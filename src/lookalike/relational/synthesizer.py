@@ -617,19 +617,26 @@ class DatabaseSynthesizer:
 
 
 def calibrated_counts(counts: np.ndarray, expected: float, rng: np.random.Generator) -> np.ndarray:
-    """Children per parent scaled so that their total is the expected one, rounded at random (unbiased).
+    """Children per parent adjusted so that their total is the expected one, rounded at random (unbiased).
 
     Why: value protection clips the largest counts (a parent with 2,000 children becomes one with the k-th
     largest count) and a model's draws of a heavy-tailed count are biased low; without this a table with skewed
-    parents came out 10-30% short, and every table below it shorter still. The expected total is the real
+    parents came out 10-40% short, and every table below it shorter still. The expected total is the real
     number of children per real parent times the synthetic parents, both already known from the table sizes
-    the model keeps; parents without children keep none."""
+    the model keeps. A shortfall goes to parents in proportion to their count squared, i.e. back to the tail
+    where the clipping took it (scaling every count instead moved parents with 1-3 children into higher bins
+    and doubled the children-per-parent distance on the banking benchmark); a surplus is scaled away. Parents
+    without children keep none."""
     counts = np.asarray(counts, dtype=float)
     total = counts.sum()
     if total <= 0 or expected <= 0:
         return counts.astype(np.int64)
-    scaled = counts * (expected / total)
-    return np.floor(scaled + rng.random(len(scaled))).astype(np.int64)
+    if expected > total:
+        weight = counts ** 2
+        adjusted = counts + (expected - total) * weight / weight.sum()
+    else:
+        adjusted = counts * (expected / total)
+    return np.floor(adjusted + rng.random(len(adjusted))).astype(np.int64)
 
 
 def match_rows(wanted: pd.DataFrame, candidates: pd.DataFrame, rng: np.random.Generator,
