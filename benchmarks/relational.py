@@ -209,7 +209,7 @@ def cpu_now(children: bool = True) -> float:
 def run_lookalike(tables, keys, args) -> dict:
     schema = with_columns(tables, keys)
     w, c = time.perf_counter(), cpu_now()
-    db = DatabaseSynthesizer(model=args.model, max_time=args.max_time, seed=args.seed, k=args.k).fit(tables, schema)
+    db = DatabaseSynthesizer(model=args.model, max_time=args.max_time or None, seed=args.seed, k=args.k).fit(tables, schema)
     fit_s, fit_cpu = time.perf_counter() - w, cpu_now() - c
     w = time.perf_counter()
     syn = db.sample(seed=args.seed)
@@ -343,8 +343,9 @@ def run_bank(args) -> dict:
         real_url, syn_url = f"sqlite:///{tmp}/bank.db", f"sqlite:///{tmp}/synthetic.db"
         write_database(bank, real_url, bank_schema, order=bank_schema.order())
         w, c = time.perf_counter(), cpu_now()
-        assert cli(["fit-db", real_url, "-o", f"{tmp}/bank.lookalike", "--model", args.model,
-                    "--max-time", str(args.max_time), "--seed", str(args.seed)]) == 0
+        budget = ["--max-time", str(args.max_time)] if args.max_time else []
+        assert cli(["fit-db", real_url, "-o", f"{tmp}/bank.lookalike", "--model", args.model, *budget,
+                    "--seed", str(args.seed)]) == 0
         fit_s, fit_cpu = time.perf_counter() - w, cpu_now() - c
         assert cli(["sample-db", f"{tmp}/bank.lookalike", "-o", syn_url]) == 0
         engine = sa.create_engine(syn_url)
@@ -390,7 +391,7 @@ def seed_pairs(results: list[dict], generator: str) -> list[dict]:
         ok = [r["pairs"][i] for r in runs if "error" not in r["pairs"][i]]
         entry = {"label": f"{first['parent']} <- {first['child']}.{','.join(first['columns'])}", "seeds": len(ok),
                  "error": None if ok else first.get("error")}
-        for m in METRICS:
+        for m in METRICS + ("synthetic_rows",):
             entry[m] = [p.get(m) for p in ok]
         entry["fit_s"] = [p.get("fit_s", r["fit_s"]) for p, r in zip((r["pairs"][i] for r in runs), runs)
                           if "error" not in p]
@@ -426,8 +427,9 @@ def rows_for(results: list[dict]) -> list[str]:
             if p["error"]:
                 out.append(f"| {name} | {g} | {label} | {p['error']} | | | | | | |")
                 continue
+            bivariate = "no children generated" if not any(p["synthetic_rows"]) else spread(p["bivariate"])
             out.append(f"| {name} | {g} | {label} | {spread(p['integrity'])} | {spread(p['children_tv'])} "
-                       f"({spread(p['children_tv_holdout'])}) | {spread(p['bivariate'])} | {spread(p['floor'])} | "
+                       f"({spread(p['children_tv_holdout'])}) | {bivariate} | {spread(p['floor'])} | "
                        f"{spread(p['ceiling'])} | {spread(p['dependence_paired'])} | {spread(p['fit_s'], 0)} "
                        f"({spread(p['fit_cpu_s'], 0)}) |")
     return out
@@ -546,7 +548,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="where this run's results go")
     ap.add_argument("--flights", type=int, default=10_000)
     ap.add_argument("--surveys", type=int, default=10_000)
-    ap.add_argument("--max-time", type=float, default=60)
+    ap.add_argument("--max-time", type=float, default=60, help="lookalike's time budget (0: none, early stopping only)")
     ap.add_argument("--model", default="auto")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--peers", default="", help="comma-separated: sdv (HMASynthesizer), mostly (mostlyai-engine)")
