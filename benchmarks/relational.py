@@ -493,11 +493,18 @@ def merge(paths) -> str:
     text = [
         "## Whole databases (benchmarks/relational.py)",
         "",
-        "Seeds " + ", ".join(f"{name}: {', '.join(str(r['seed']) for r in g)}" for name, g in groups.items()) +
-        " (each seed sets the peers' and lookalike's seeds; with several seeds a cell is the mean ± half-range; "
-        "the peers' runs take most of an hour per dataset on 2 busy CPU cores, so not every dataset has three "
-        f"seeds). lookalike: model `auto`, max time {first.get('max_time')} s "
-        f"shared by the tables, value protection k={first.get('k')} (nycflights13 has only three airports with "
+        "Seeds (each sets the split of the ceiling and every generator's seed; with several a cell is the mean ± "
+        "half-range): " + "; ".join(
+            f"{name}: " + ", ".join(f"{gen} {', '.join(str(r['seed']) for r in g if any(x['generator'] == gen and 'error' not in x for x in r['runs']))}"
+                                    for gen in generators(g)) for name, g in groups.items()) +
+        " (one mostlyai-engine run of nycflights13 took about 25 minutes on the busy machine). "
+        + ("lookalike's rows were measured again after its last change, beside the peers' runs of the same data "
+           "and seeds (`--reuse-peers`). " if any(r.get("reused_from") for res in data for r in res["runs"]) else "")
+        + "lookalike: model `auto`, "
+        + (f"max time {first.get('max_time')} s shared by the tables" if first.get("max_time") else
+           "no time budget (each table's training stops early when validation stops improving: a wall-clock budget "
+           "on this machine, at load 30-40, measured the load more than the data)") +
+        f", value protection k={first.get('k')} (nycflights13 has only three airports with "
         "weather rows). SDV HMASynthesizer at its defaults. mostlyai-engine 2.7.3 at its defaults except a training "
         f"time cap of {first.get('mostly_minutes')} min per model and a limit per pair (fit and generation), on each pair (flat parent model, then the "
         "children as its sequential model with the parent as context, generated under the synthetic parents). "
@@ -505,16 +512,19 @@ def merge(paths) -> str:
         "out). Fit seconds are wall (CPU, children processes included); for mostlyai-engine per pair (parent model "
         "+ child model), and the reading below sums all its models.",
         "",
-        "Datasets (rows): " + "; ".join(f"{r['dataset']}: " + ", ".join(f"{n} {k:,}" for n, k in r["sizes"].items())
-                                        for r in results) + ". Machine load average at the start of each run: " +
+        "Datasets (rows): " + "; ".join(f"{g[0]['dataset']}: " + ", ".join(f"{n} {k:,}" for n, k in g[0]["sizes"].items())
+                                        for g in list(groups.values()) + [[b] for b in bank]) +
+        ". Machine load average at the start of each lookalike run: " +
         ", ".join(f"{r['dataset']} {r.get('machine_load', float('nan')):.1f}" for r in data) + ".",
         "",
         "Columns: integrity (share of synthetic foreign keys that name a synthetic parent); children TV (total "
         "variation of the binned number of children per parent, real vs synthetic; in brackets the same for fresh "
-        "real data: two halves of the real parents, or, with fewer than 20 parents, the real children drawn again "
-        "with replacement); cross-table bivariate accuracy (parent column x child column over joined rows) with "
+        "real data: two halves of the real parents, or, with fewer than 20 parents or a reference parent (declared "
+        "`reference: true`), the real children drawn again with replacement); cross-table bivariate accuracy (parent column x child column over joined rows) with "
         "its floor (children attached to random parents) and ceiling (the real parents split in halves with their "
-        "children, the synthetic data compared with one half; with fewer than 20 parents the children are split); "
+        "children, the synthetic data compared with one half; with fewer than 20 parents or a reference parent the "
+        "children are split and the parents shared); a ceiling below the floor means the halves are too small or "
+        "too different to judge dependence (schools: 80 schools per half); "
         "dep. paired: (bivariate - the synthetic data's own score with parents shuffled) / (ceiling - the other "
         "half's own score with parents shuffled), the share of real cross-table dependence kept.",
         "",

@@ -206,6 +206,13 @@ def main() -> None:
         fit = step(["fit-db", str(tmp / "real"), "-o", str(tmp / "m.lookalike"), "--model", args.model,
                     "--max-time", str(args.max_time), "--seed", str(args.seed)])
         print(f"fit-db: {fit['wall_s']:.0f} s wall, {fit['cpu_s']:.0f} s CPU, peak {fit['peak_gib']:.2f} GiB", flush=True)
+        from lookalike.relational.synthesizer import DatabaseSynthesizer
+
+        fitted = DatabaseSynthesizer.load(tmp / "m.lookalike")
+        generators: dict[str, list[str]] = {}
+        for name, model in fitted.models_.items():
+            generators.setdefault(type(model.synthesizer_.model_).__name__, []).append(name)
+        del fitted
         sample = step(["sample-db", str(tmp / "m.lookalike"), "-o", str(tmp / "syn"), "--format", "parquet"])
         print(f"sample-db: {sample['wall_s']:.0f} s wall, {sample['cpu_s']:.0f} s CPU, peak {sample['peak_gib']:.2f} GiB",
               flush=True)
@@ -232,7 +239,8 @@ def main() -> None:
         f"files; keys inferred by fit-db from their names. {len(sizes)} tables, {total:,} rows "
         f"(largest: " + ", ".join(f"{n} {k:,}" for n, k in sorted(sizes.items(), key=lambda x: -x[1])[:3]) + "). "
         f"Model `{args.model}`, max time {args.max_time:.0f} s, seed {args.seed}; {os.cpu_count()} CPU cores, "
-        f"shared with other work (load average {os.getloadavg()[0]:.1f} at the end).",
+        f"shared with other work (load average {os.getloadavg()[0]:.1f} at the end). Generators `auto` picked: " +
+        "; ".join(f"{g} for {len(t)} tables" for g, t in generators.items()) + ".",
         "",
         "| step | wall s | CPU s | peak memory GiB |",
         "|---|---|---|---|",
