@@ -123,3 +123,14 @@ def test_bad_input_is_one_line_and_writes_nothing(bank_db, tmp_path, capsys, arg
     assert "secret" not in err
     assert len(err.strip().splitlines()) <= 2
     assert os.listdir(tmp_path) == []
+
+
+def test_keys_of_tables_with_es_plurals_are_inferred():
+    from lookalike.relational.infer import infer_database
+
+    branches = pd.DataFrame({"branch_id": [1, 2, 3], "size": ["s", "m", "l"]})
+    boxes = pd.DataFrame({"box_id": [1, 2], "branch_id": [1, 3]})
+    addresses = pd.DataFrame({"address_id": [1, 2, 3], "box_id": [1, 1, 2]})
+    schema, notes = infer_database({"branches": branches, "boxes": boxes, "addresses": addresses})
+    assert [t.primary_key for t in schema.tables.values()] == [["branch_id"], ["box_id"], ["address_id"]]
+    assert {(r.child, r.parent) for r in schema.relations} == {("boxes", "branches"), ("addresses", "boxes")}

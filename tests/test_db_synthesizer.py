@@ -182,3 +182,32 @@ def test_matching_weighs_parents_by_their_generated_children():
     pos = match_rows(wanted, cand, rng, weights=np.array([0, 1, 3, 0]))
     share = np.bincount(pos, minlength=4) / 4000
     assert share[0] == 0 and share[3] == 0 and 0.7 < share[2] < 0.8
+
+
+def test_streamed_tables_come_parents_first_and_equal_sample(fitted):
+    real, db = fitted
+    seen = []
+    for name, df in db.sample_tables(seed=5):
+        for parent in db.schema_.parents(name):
+            assert parent in seen, (name, parent)
+        seen.append(name)
+        pd.testing.assert_frame_equal(df.reset_index(drop=True), db.sample(seed=5)[name].reset_index(drop=True))
+    assert sorted(seen) == sorted(real)
+    last = db._needed_until()
+    assert last["branches"] == max(db.order_.index(c) for c in ("customers", "accounts"))  # freed after accounts
+
+
+def test_skewed_children_counts_keep_the_table_sizes():
+    # a few parents hold most children: value protection clips their counts, the total must still hold
+    rng = np.random.default_rng(3)
+    parents = pd.DataFrame({"parent_id": np.arange(1, 301), "kind": rng.choice(["a", "b"], 300)})
+    weights = 1.0 / np.arange(1, 301) ** 1.1
+    owner = rng.choice(parents.parent_id, 4000, p=weights / weights.sum())
+    children = pd.DataFrame({"child_id": np.arange(1, 4001), "parent_id": owner, "x": rng.normal(size=4000).round(2)})
+    grandchildren = pd.DataFrame({"gc_id": np.arange(1, 8001), "child_id": rng.choice(children.child_id, 8000)})
+    tables = {"parents": parents, "children": children, "grandchildren": grandchildren}
+    db = DatabaseSynthesizer(model="copula", seed=0).fit(tables)
+    out = db.sample(seed=1)
+    for name in tables:
+        assert abs(len(out[name]) / len(tables[name]) - 1) < 0.03, (name, len(out[name]))
+    assert evaluate_database(tables, out, db.schema_)["integrity"] == 1.0

@@ -185,3 +185,54 @@ def render_html(report) -> str:
         correlation=correlation_heatmaps(d), discriminator=discriminator_figure(d), dcr=dcr_figure(d),
         worst_pairs=bivariate_pairs,
     )
+
+
+def children_figures(metrics: dict) -> list[str]:
+    """One bar chart per foreign key: share of parents per number of children, real vs synthetic (vs holdout)."""
+    out = []
+    for i, r in enumerate(metrics["relations"]):
+        d = r.get("children_distribution")
+        if not d:
+            continue
+        fig = go.Figure()
+        fig.add_bar(name="real", x=d["bins"], y=d["real"], marker_color=REAL)
+        fig.add_bar(name="synthetic", x=d["bins"], y=d["synthetic"], marker_color=SYNTH)
+        fig.add_bar(name="real holdout", x=d["bins"], y=d["holdout"], marker_color=HOLD)
+        title = f"{r['parent']} ← {r['child']}.{','.join(r['columns'])}: TV {_num(r['children_tv'])}"
+        fig.update_layout(title=dict(text=html_lib.escape(title), font=dict(size=13)), barmode="group", height=300,
+                          yaxis_tickformat=".0%", xaxis_title="children per parent",
+                          legend=dict(orientation="h", y=-0.45), showlegend=not out)
+        out.append(_fig_html(fig, f"children-{i}"))
+    return out
+
+
+def database_summary(metrics: dict) -> list[str]:
+    """The database report's summary card, in plain words."""
+    rels = [r for r in metrics["relations"] if not r.get("self_reference")]
+    out = [f"Referential integrity: {_pct(metrics['integrity'])} of the synthetic foreign keys name a synthetic "
+           f"parent (worst of {len(metrics['relations'])} foreign keys; 100% is required)."]
+    if rels:
+        worst = max(rels, key=lambda r: r["children_tv"])
+        out.append(f"Children per parent: the largest total-variation distance from the real distribution is "
+                   f"{_num(worst['children_tv'])} ({worst['parent']} ← {worst['child']}.{','.join(worst['columns'])}; "
+                   f"real holdout: {_num(worst['children_tv_holdout'])}).")
+    scored = [r for r in rels if r.get("bivariate") is not None]
+    if scored:
+        mean = lambda key: sum(r[key] for r in scored) / len(scored)  # noqa: E731
+        out.append(f"Parent and child columns paired over joined rows: {_pct(mean('bivariate'))} on average over "
+                   f"{len(scored)} foreign keys, between the floor of {_pct(mean('floor'))} (children attached to "
+                   f"random parents) and the ceiling of {_pct(mean('ceiling'))} (real holdout).")
+    return out
+
+
+def render_database_html(metrics: dict) -> str:
+    """The database report (``lookalike report-db -o``): cross-table metrics from ``evaluate_database``."""
+    from lookalike.evaluate.relational import FEW_PARENTS
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape(["html"]))
+    env.filters["pct"] = _pct
+    env.filters["num"] = _num
+    pairs = max((r.get("pairs") or 0 for r in metrics["relations"]), default=0)
+    return env.get_template("database.html").render(
+        m=metrics, summary=database_summary(metrics), figures=children_figures(metrics), plotly_js=_plotly_js(),
+        few_parents=FEW_PARENTS, max_pairs=metrics.get("max_pairs", pairs))

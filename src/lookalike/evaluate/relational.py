@@ -8,7 +8,11 @@
   rows (at most ``max_pairs`` pairs, seeded), binned on the real data as for single tables (deciles, top 10
   categories + other, missing), 1 - TVD, averaged. Beside it the **ceiling** (a real holdout: given, or the
   real parents split in two halves with their children, one half the reference and the other the holdout;
-  when fewer than 20 parents have children, the children are split and the parents shared)
+  when the parent is a reference table (schema ``reference: true``: a fixed lookup, whose fresh data is new
+  children of the same rows) or fewer than 20 parents have children, the children are split and the parents
+  shared; the children
+  per parent are then compared with the whole real database, and their ceiling is the real children drawn again
+  with replacement under the same parents)
   and the **floor** (the reference's children attached to random parents: right marginals, no cross-table
   dependence), the dependence capture (bi - floor) / (ceiling - floor), and a paired dependence capture
   (bi - the synthetic data's own score with its parents shuffled) / (ceiling - the holdout's own score with
@@ -52,6 +56,9 @@ def _positions(child, child_cols, parent, parent_cols) -> np.ndarray:
     return pos
 
 
+COUNT_LABELS = ["0", "1", "2", "3", "4", "5-6", "7-9", "10-14", "15-19", "20-49", "50-99", "100+"]
+
+
 def _count_freq(counts: np.ndarray) -> np.ndarray:
     b = np.bincount(np.searchsorted(COUNT_EDGES, counts, side="right"), minlength=len(COUNT_EDGES) + 1)
     return b / max(b.sum(), 1)
@@ -76,13 +83,22 @@ def _joined(child, parent, rel, pcols, ccols) -> pd.DataFrame:
     return pd.concat([p, c], axis=1)
 
 
-def _split(real: dict, rel: dict, seed: int):
-    """Real parents split in two halves, each with its children."""
+def _resampled(real: dict, rel: dict, seed: int) -> dict:
+    """The real children drawn again with replacement (as many), under the same parents: fresh real data at
+    full size, for the children-per-parent ceiling of relations whose halves share their parents."""
+    child = real[rel["child"]]
+    pick = np.random.default_rng([seed, 7]).integers(0, len(child), len(child))
+    return {rel["parent"]: real[rel["parent"]], rel["child"]: child.iloc[pick].reset_index(drop=True)}
+
+
+def _split(real: dict, rel: dict, seed: int, fixed_parents: bool = False):
+    """Real parents split in two halves, each with its children; the children split and the parents shared when
+    the parents are a fixed lookup (``fixed_parents``: fresh data has new children, not new parents) or few."""
     parent, child = real[rel["parent"]], real[rel["child"]]
     rng = np.random.default_rng(seed)
     half = rng.random(len(parent)) < 0.5
     pos = _positions(child, rel["child_columns"], parent, rel["parent_columns"])
-    if len(np.unique(pos[pos >= 0])) < FEW_PARENTS:  # halves of a handful of parents say nothing: split children
+    if fixed_parents or len(np.unique(pos[pos >= 0])) < FEW_PARENTS:  # halves of a handful of parents say nothing
         child_half = rng.random(len(child)) < 0.5
         return ({rel["parent"]: parent, rel["child"]: child.loc[child_half].reset_index(drop=True)},
                 {rel["parent"]: parent, rel["child"]: child.loc[~child_half].reset_index(drop=True)})
@@ -93,7 +109,10 @@ def _split(real: dict, rel: dict, seed: int):
 
 
 def relation_metrics(reference: dict, synthetic: dict, holdout: dict, rel: dict, schema: DatabaseSchema,
-                     seed: int = 0, max_pairs: int = 30) -> dict:
+                     seed: int = 0, max_pairs: int = 30, counts_against: tuple[dict, dict] | None = None) -> dict:
+    """Metrics of one foreign key. ``counts_against``: (reference, holdout) for the children-per-parent
+    distributions when they differ from the ones for bivariate accuracy (halves of children that share their
+    parents have half the children per parent)."""
     pname, cname = rel["parent"], rel["child"]
     ptable, ctable = schema.tables[pname], schema.tables[cname]
     keys_p = set(ptable.primary_key or []) | {c for fk in ptable.foreign_keys for c in fk.columns}
@@ -109,9 +128,12 @@ def relation_metrics(reference: dict, synthetic: dict, holdout: dict, rel: dict,
         pos = _positions(db[cname], rel["child_columns"], db[pname], rel["parent_columns"])
         return np.bincount(pos[pos >= 0], minlength=len(db[pname]))
 
-    ref_counts = _count_freq(counts(reference))
-    out["children_tv"] = _tv(ref_counts, _count_freq(counts(synthetic)))
-    out["children_tv_holdout"] = _tv(ref_counts, _count_freq(counts(holdout)))
+    count_ref, count_hol = counts_against or (reference, holdout)
+    ref_counts, syn_counts, hol_counts = (_count_freq(counts(db)) for db in (count_ref, synthetic, count_hol))
+    out["children_tv"] = _tv(ref_counts, syn_counts)
+    out["children_tv_holdout"] = _tv(ref_counts, hol_counts)
+    out["children_distribution"] = {"bins": COUNT_LABELS, "real": ref_counts.tolist(),
+                                    "synthetic": syn_counts.tolist(), "holdout": hol_counts.tolist()}
     pcols = _measured(reference[pname], keys_p)
     ccols = _measured(reference[cname], keys_c)
     if not pcols or not ccols:
@@ -155,8 +177,8 @@ def relation_metrics(reference: dict, synthetic: dict, holdout: dict, rel: dict,
 
 def evaluate_database(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], schema: DatabaseSchema,
                       holdout: dict[str, pd.DataFrame] | None = None, seed: int = 0, max_pairs: int = 30) -> dict:
-    """{"relations": [one dict per foreign key], "integrity": worst integrity}. Self-references count for
-    integrity only."""
+    """{"relations": [one dict per foreign key], "integrity": worst integrity, "tables": rows per table,
+    "holdout": "given" or "split"}. Self-references count for integrity only."""
     missing = [t for t in schema.tables if t not in synthetic]
     if missing:
         raise LookalikeError(f"the synthetic database lacks table(s) {', '.join(missing)}")
@@ -176,9 +198,15 @@ def evaluate_database(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.Dat
                             "self_reference": True})
             continue
         if holdout is None:
-            reference, hold = _split(real, rel, seed)
+            reference, hold = _split(real, rel, seed, fixed_parents=bool(schema.tables[r.parent].reference))
+            shared = reference[r.parent] is real[r.parent]  # few parents: children split, counts would halve
+            against = (real, _resampled(real, rel, seed)) if shared else None
         else:
-            reference, hold = real, holdout
-        results.append(relation_metrics(reference, synthetic, hold, rel, schema, seed=seed, max_pairs=max_pairs))
+            reference, hold, against = real, holdout, None
+        results.append(relation_metrics(reference, synthetic, hold, rel, schema, seed=seed, max_pairs=max_pairs,
+                                        counts_against=against))
     worst = min((r["integrity"] for r in results), default=1.0)
-    return {"relations": results, "integrity": worst}
+    rows = {t: {"real": int(len(real[t])), "synthetic": int(len(synthetic[t])),
+                "holdout": None if holdout is None or t not in holdout else int(len(holdout[t]))} for t in schema.tables}
+    return {"relations": results, "integrity": worst, "tables": rows, "holdout": "split" if holdout is None else "given",
+            "seed": seed, "max_pairs": max_pairs}

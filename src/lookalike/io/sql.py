@@ -231,10 +231,17 @@ def _prepared(df: pd.DataFrame, spec: dict) -> pd.DataFrame:
     return df
 
 
-def _load(conn, md: sa.MetaData, tables: dict[str, pd.DataFrame], ddl: dict, order: list[str]) -> None:
+def _items(tables):
+    """``(name, DataFrame)`` pairs from a dict or from a stream of pairs (each table used once, then freed)."""
+    return tables.items() if isinstance(tables, dict) else tables
+
+
+def _load(conn, md: sa.MetaData, tables, ddl: dict, order: list[str]) -> None:
     md.create_all(conn)
-    for name in order:
-        df = _prepared(tables[name], ddl[name])
+    for name, frame in _items(tables):  # parents first: as the stream comes, or in ``order`` for a dict
+        if name not in ddl:
+            raise LookalikeError(f"table '{name}' is not one of the tables to write ({', '.join(order)})")
+        df = _prepared(frame, ddl[name])
         columns = [c["name"] for c in ddl[name]["columns"]]
         records = df[columns].astype(object).where(df[columns].notna(), None).to_dict("records")
         for start in range(0, len(records), 10_000):
@@ -243,11 +250,17 @@ def _load(conn, md: sa.MetaData, tables: dict[str, pd.DataFrame], ddl: dict, ord
                 conn.execute(md.tables[name].insert(), chunk)
 
 
-def write_database(tables: dict[str, pd.DataFrame], url: str, schema=None, ddl: dict | None = None,
+def write_database(tables, url: str, schema=None, ddl: dict | None = None,
                    force: bool = False, order: list[str] | None = None) -> str:
-    """Create the tables with ``ddl`` and load every row in one transaction; all or nothing."""
+    """Create the tables with ``ddl`` and load every row in one transaction; all or nothing. ``tables``:
+    {name: DataFrame}, or a stream of (name, DataFrame) pairs, parents first (then ``ddl`` and ``order`` are
+    needed), written as they come."""
+    if not isinstance(tables, dict) and (ddl is None or order is None):
+        raise LookalikeError("writing a stream of tables needs their DDL and order")
     order = order or list(tables)
     ddl = ddl or ddl_from_frames(tables, _keys_of(schema) if schema is not None else {})
+    if isinstance(tables, dict):
+        tables = {name: tables[name] for name in order}  # parents first
     try:
         parsed = sa.engine.make_url(url)
     except sa_exc.ArgumentError:
@@ -327,9 +340,9 @@ def read_folder(path: str | os.PathLike, tables: list[str] | None = None) -> dic
     return {name: read_table(p) for name, p in found.items()}
 
 
-def write_folder(tables: dict[str, pd.DataFrame], path: str | os.PathLike, force: bool = False,
-                 fmt: str = "csv") -> Path:
-    """One file per table, written into a temporary folder that is renamed into place."""
+def write_folder(tables, path: str | os.PathLike, force: bool = False, fmt: str = "csv") -> Path:
+    """One file per table, written into a temporary folder that is renamed into place. ``tables``: {name:
+    DataFrame} or a stream of (name, DataFrame) pairs, each written as it comes."""
     path = Path(path)
     if fmt not in ("csv", "parquet"):
         raise LookalikeError(f"format must be csv or parquet, got {fmt!r}")
@@ -340,7 +353,7 @@ def write_folder(tables: dict[str, pd.DataFrame], path: str | os.PathLike, force
         raise LookalikeError(f"{path}: folder {parent} does not exist")
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=parent))
     try:
-        for name, df in tables.items():
+        for name, df in _items(tables):
             target = tmp / f"{name}.{fmt}"
             if fmt == "csv":
                 df.to_csv(target, index=False)

@@ -86,9 +86,15 @@ def sample_db_command(
     db = DatabaseSynthesizer.load(model)
     if not is_url(output) and Path(output).exists() and not force:
         raise LookalikeError(f"{output}: already exists; pass --force to overwrite it")
-    tables = db.sample(scale=scale, seed=seed)
-    where = _write(tables, output, force, db.schema_, db.ddl_, db.order_, fmt)
-    console.print(f"wrote {len(tables)} tables ({sum(len(t) for t in tables.values()):,} rows) to [bold]{where}[/bold]")
+    rows: dict[str, int] = {}
+
+    def counted():  # tables are generated and written one by one (streamed), parents first
+        for name, df in db.sample_tables(scale=scale, seed=seed):
+            rows[name] = len(df)
+            yield name, df
+
+    where = _write(counted(), output, force, db.schema_, db.ddl_, db.order_, fmt)
+    console.print(f"wrote {len(rows)} tables ({sum(rows.values()):,} rows) to [bold]{where}[/bold]")
 
 
 def schema_db_command(
@@ -100,8 +106,13 @@ def schema_db_command(
     """Show the keys, relations and column kinds of a database; edit and pass back with --schema."""
     from lookalike.io.files import atomic_path
 
+    from lookalike.relational.reference import reference_tables
+
     src = _read(source, _tables(tables), None)
-    for note in src.notes:
+    kept, notes = reference_tables(src.schema, src.tables)
+    for name in kept:  # written into the file, so the choice is visible and can be flipped
+        src.schema.tables[name].reference = True
+    for note in src.notes + notes:
         console.print(f"note: {note}", highlight=False)
     text = src.schema.to_yaml()
     if output is None:
@@ -118,15 +129,24 @@ def report_db_command(
     holdout: Optional[str] = typer.Option(None, "--holdout", help="A real holdout database (the ceiling); "
                                                                   "default: the real parents split in halves."),
     schema: Optional[Path] = typer.Option(None, "--schema", help="Database schema file (keys)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the HTML report here (self-contained, "
+                                                                       "works offline)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the metrics as JSON."),
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing JSON file."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
 ):
     """Cross-table metrics: referential integrity, children per parent, parent x child bivariate accuracy."""
     from rich.table import Table
 
+    from lookalike.evaluate.html import render_database_html
     from lookalike.evaluate.relational import evaluate_database
-    from lookalike.io.files import atomic_path
+    from lookalike.io.files import atomic_path, check_writable
 
+    if output is not None:
+        check_writable(output, force=force, formats={".html": "HTML", ".htm": "HTML"})
+    if json_out is not None:
+        check_writable(json_out, force=force, formats={".json": "JSON"})
+        if output is not None and Path(json_out).resolve() == Path(output).resolve():
+            raise LookalikeError(f"{json_out}: the JSON and HTML outputs must be different files")
     r = _read(real, None, schema)
     s = _read(synthetic, list(r.schema.tables), r.schema)
     h = _read(holdout, list(r.schema.tables), r.schema).tables if holdout else None
@@ -146,6 +166,10 @@ def report_db_command(
         t.add_row(name, f(rel["integrity"]), f"{f(rel['children_tv'])} ({f(rel['children_tv_holdout'])})",
                   f(rel["bivariate"]), f(rel["floor"]), f(rel["ceiling"]), f(rel["dependence"]))
     Console().print(t)
+    if output is not None:
+        with atomic_path(output, force=force) as tmp:
+            tmp.write_text(render_database_html(m), encoding="utf-8")
+        console.print(f"report written to [bold]{output}[/bold]")
     if json_out is not None:
         with atomic_path(json_out, force=force) as tmp:
             tmp.write_text(json.dumps(m, indent=2), encoding="utf-8")

@@ -24,7 +24,7 @@ def _singular(name: str) -> str:
     n = name.lower()
     if n.endswith("ies"):
         return n[:-3] + "y"
-    if n.endswith("ses"):
+    if n.endswith(("ses", "ches", "shes", "xes", "zes")):  # addresses, branches, boxes
         return n[:-2]
     return n[:-1] if n.endswith("s") else n
 

@@ -141,6 +141,7 @@ class TableSchema:
     order: str | None = None  # sequences: the column that orders the rows of one entity
     statistics: dict[str, Any] = field(default_factory=dict)  # declared table statistics (rows, correlation)
     dialect: dict | None = None  # the CSV dialect the table was read in (lookalike.io.sniff_csv); output uses it
+    reference: bool | None = None  # databases: a lookup table kept as is (True), synthesized (False), or inferred
 
     def __getitem__(self, name: str) -> ColumnSchema:
         for c in self.columns:
@@ -173,6 +174,8 @@ class TableSchema:
             d["entity"] = self.entity
         if self.order is not None:
             d["order"] = self.order
+        if self.reference is not None:
+            d["reference"] = self.reference
         d.update(self.statistics)
         return d
 
@@ -208,6 +211,7 @@ class TableSchema:
             order=d.get("order"),
             statistics={k: d[k] for k in TABLE_STATISTICS if k in d},
             dialect=dict(d["dialect"]) if isinstance(d.get("dialect"), dict) else None,
+            reference=d.get("reference"),
         )
         return schema.validate(name)
 
@@ -219,6 +223,8 @@ class TableSchema:
         if dupes:
             raise LookalikeError(f"{where}: column(s) {dupes} described twice")
         known = ", ".join(names)
+        if self.reference is not None and not isinstance(self.reference, bool):
+            raise LookalikeError(f"{where}: reference must be true or false, got {self.reference!r}")
         for owner, options in [("value_protection", self.value_protection)] + [
                 (f"column '{c.name}'", c.options) for c in self.columns]:
             if "rare" in options and options["rare"] not in RARE_CHOICES:
