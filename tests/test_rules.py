@@ -118,3 +118,11 @@ def test_rules_hidden_among_many_columns_are_found_with_missing_values():
     assert {"total", "loan"} & set(formulas), formulas  # total = loan + fee, written either way round
     assert any(r["type"] == "inequality" and (r["left"], r["right"]) == ("paid", "fee") for r in rules)
     assert not any("noise" in str(r) for r in rules if r["type"] == "formula")
+
+
+def test_a_squared_column_is_a_formula():
+    rng = np.random.default_rng(6)
+    exper = rng.integers(0, 40, 1500).astype(float)
+    df = pd.DataFrame({"exper": exper, "expersq": exper**2, "wage": np.round(rng.gamma(2.0, 8.0, 1500), 2)})
+    formulas = {r["column"]: r["expression"] for r in infer_schema(df).rules if r["type"] == "formula"}
+    assert formulas == {"expersq": "exper * exper"}

@@ -111,13 +111,15 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
         if c in derived:
             continue
         inputs = [a for a in numeric if a in rich and a != c and a not in derived]
-        for a, b in _pairs_passing_probe(inputs, c, rich, probe, decimals[c], tol):
+        squares = [(a, a) for a in inputs if _square_passes_probe(rich[a][probe], y[probe], decimals[c], tol)]
+        for a, b in squares + _pairs_passing_probe(inputs, c, rich, probe, decimals[c], tol):
             xa, xb = rich[a], rich[b]
             ok = ~np.isnan(xa) & ~np.isnan(xb) & ~np.isnan(y)
             if ok.sum() < 20 or np.any(np.isnan(y) & ~np.isnan(xa) & ~np.isnan(xb)):
                 continue
-            for expr, f in ((f"{a} + {b}", xa + xb), (f"{a} * {b}", xa * xb), (f"{a} - {b}", xa - xb),
-                            (f"{b} - {a}", xb - xa)):
+            forms = (((f"{a} * {a}", xa * xa),) if a == b else  # squares: wage and wage squared
+                     ((f"{a} + {b}", xa + xb), (f"{a} * {b}", xa * xb), (f"{a} - {b}", xa - xb), (f"{b} - {a}", xb - xa)))
+            for expr, f in forms:
                 if np.all(np.abs(np.round(f[ok], decimals[c]) - y[ok]) <= tol):
                     rules.append({"type": "formula", "column": c, "expression": expr, "source": "detected"})
                     derived.add(c)
@@ -199,6 +201,11 @@ def _ordered_pairs_passing_probe(columns: list[str], values: dict[str, np.ndarra
     i, j = np.triu_indices(len(columns), k=1)
     keep = ~above[i, j] | ~above[j, i]
     return [(columns[a], columns[b]) for a, b in zip(i[keep], j[keep])]
+
+
+def _square_passes_probe(x: np.ndarray, y: np.ndarray, decimals: int, tol: float) -> bool:
+    with np.errstate(all="ignore"):
+        return not bool((np.abs(np.round(x * x, decimals) - y) > tol).any())
 
 
 def _pairs_passing_probe(inputs: list[str], c: str, values: dict[str, np.ndarray], probe: np.ndarray,

@@ -8,8 +8,8 @@ of the real rows, over a base that is not round, comes back round in a few perce
 real number of distinct values. So the codec also learns the column's own rounding classes (the largest of the
 1-2-5 units it is a multiple of, kept when seen in at least k rows, as ``NumericCodec`` does) and adds that
 class as one more token; decoding snaps ``base + difference`` to the nearest value of the drawn class that
-still keeps ``column >= base``. A column of a few values (at most MAX_LEVELS, each seen in k rows) decodes to
-the nearest of them instead. A difference of exactly 0 (the column equals its base) is kept as it is.
+still keeps ``column >= base``. A column of few values (at most MAX_LEVELS, each seen in k rows: ages, squares
+of a small count) decodes to the nearest of them instead. A difference of exactly 0 (the column equals its base) is kept as it is.
 """
 from __future__ import annotations
 
@@ -18,8 +18,11 @@ import numpy as np
 from lookalike.encoding.base import FitByAnalysis, Stats
 from lookalike.encoding.numeric import NumericCodec, largest_unit, protected_range, unit_series
 
-MAX_LEVELS = 12
-"""A column with at most this many distinct values (each seen in k rows) decodes to one of them."""
+MAX_LEVELS = 255
+"""A column with at most this many distinct values, each seen in at least k rows, decodes to one of them (as
+many as NumericCodec keeps as exact heaped values)."""
+LEVEL_CHUNK = 16_384
+"""Rows snapped to levels at once (memory: rows x levels floats)."""
 SNAP_STEPS = np.array([0, 1, -1, 2, -2, 3, -3])
 """Multiples of the drawn unit tried around ``base + difference`` (nearest valid one wins)."""
 
@@ -100,6 +103,10 @@ class RelativeCodec(FitByAnalysis):
     def _nearest_level(self, x: np.ndarray, base: np.ndarray, unit: np.ndarray | None) -> np.ndarray:
         """The nearest of the column's own values that is at least ``base`` and of the drawn rounding class;
         failing that, the nearest at least ``base``; failing that, the nearest."""
+        if len(x) > LEVEL_CHUNK:
+            return np.concatenate([self._nearest_level(x[i:i + LEVEL_CHUNK], base[i:i + LEVEL_CHUNK],
+                                                       None if unit is None else unit[i:i + LEVEL_CHUNK])
+                                   for i in range(0, len(x), LEVEL_CHUNK)])
         levels = self.levels_ / 10**self.decimals
         dist = np.abs(levels[None, :] - x[:, None])
         above = levels[None, :] >= np.nan_to_num(base, nan=-np.inf)[:, None] - 1e-9
