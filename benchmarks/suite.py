@@ -342,7 +342,8 @@ def distribution_lines(results: dict, names: list[str], generator: str) -> list[
     cells = []
     n = sum(1 for t in names if any(r.get("status") == "ok" for r in results.get(t, {}).get(generator, [])))
     for key, _, bad, section in FIGURES:
-        values = np.array([v for t in names if (v := _mean(results.get(t, {}).get(generator, []), key, section)) is not None])
+        chosen = [t for t in names if key != "dependence_capture" or shows_dependence(results.get(t, {}))]
+        values = np.array([v for t in chosen if (v := _mean(results.get(t, {}).get(generator, []), key, section)) is not None])
         if len(values) == 0:
             cells.append("–")
             continue
@@ -351,6 +352,17 @@ def distribution_lines(results: dict, names: list[str], generator: str) -> list[
         fmt = _secs if section == "run" else _fmt
         cells.append(f"{fmt(float(np.median(values)))} / {fmt(float(p10))} / {fmt(float(worst))}")
     return [f"| {LABELS[generator]} | {n} | " + " | ".join(cells) + " |"]
+
+
+def shows_dependence(by_generator: dict) -> bool:
+    """Whether the real holdout's bivariate accuracy beats the floor by DEPENDENCE_MARGIN (judged on any
+    generator's report of the table: the holdout and floor figures are the same in all of them). Below it,
+    dependence capture divides by almost nothing and says nothing."""
+    for records in by_generator.values():
+        ceiling, floor = _mean(records, "bivariate_accuracy_holdout"), _mean(records, "bivariate_floor")
+        if ceiling is not None and floor is not None:
+            return ceiling - floor >= DEPENDENCE_MARGIN
+    return False
 
 
 def criteria(results: dict, tables: list[SuiteTable]) -> list[str]:
@@ -377,14 +389,15 @@ def criteria(results: dict, tables: list[SuiteTable]) -> list[str]:
         unknown = [n for n, v in values.items() if v is None]
         status = "met" if not failing and shows else "**not met**"
         extra = f" (no value on {len(unknown)})" if unknown else ""
-        lines.append(f"- {label}: {status} on {len(values) - len(failing) - len(unknown)} of {len(values)}{extra}"
+        lines.append(f"- {label}: {status}: holds on {len(values) - len(failing) - len(unknown)} of {len(values)}{extra}"
                      + (f"; fails on {', '.join(f'{n} ({_fmt(values[n], 2)})' for n in failing)}" if failing else ""))
     for label, key, limit, ok in (("median dependence capture ≥ 0.9", "dependence_capture", 0.9, lambda v, l: v >= l),
                                   ("median AUC ≤ 0.65", "discriminator_auc", 0.65, lambda v, l: v <= l)):
-        values = [v for t in run if (v := _mean(argn[t.name], key)) is not None]
+        over = shows if key == "dependence_capture" else run
+        values = [v for t in over if (v := _mean(argn[t.name], key)) is not None]
         if values:
             med = float(np.median(values))
-            lines.append(f"- {label} over the {len(values)} tables run: {'met' if ok(med, limit) else '**not met**'} "
+            lines.append(f"- {label} over the {len(values)} tables{' showing dependence' if over is shows else ' run'}: {'met' if ok(med, limit) else '**not met**'} "
                          f"(median {_fmt(med)})")
     shared = [t for t in run if any(r.get("status") == "ok" for r in results.get(t.name, {}).get("tabular_argn", []))]
     if shared:
@@ -485,7 +498,65 @@ def plots(results: dict, tables: list[SuiteTable]) -> list[str]:
     return notes
 
 
-def write_report(tables: list[SuiteTable], seeds: list[int], source: LookalikeSource, fingerprint: str) -> None:
+BEFORE_AFTER = (("dependence_capture", "dependence capture", "low"), ("discriminator_auc", "AUC", "high"),
+                ("univariate_accuracy", "univariate", "low"), ("granularity_worst_gap", "worst gran gap", "high"),
+                ("distinct_ratio_worst", "worst distinct ratio", "high"), ("dcr_share", "DCR share", "high"))
+
+
+def before_after_lines(results: dict, before: dict, tables: list[SuiteTable], half_of: dict, label: str) -> list[str]:
+    """argn and copula at an earlier revision against now, on the tables and seeds run by both, per half."""
+    lines = [f"## Before / after: {label} against this revision", "",
+             "Same tables, same seeds (only those run by both), same judge. Cells: median before → after over "
+             "those tables (dependence capture only where the holdout shows dependence); *better / worse*: tables "
+             "where the figure moved by more than 0.01 either way.", ""]
+    for generator in LOOKALIKE:
+        for half in ("tuning", "reporting"):
+            pairs = []
+            for t in tables:
+                if half_of[t.name] != half:
+                    continue
+                now = [r for r in results.get(t.name, {}).get(generator, []) if r.get("status") == "ok"]
+                then = [r for r in before.get(t.name, {}).get(generator, []) if r.get("status") == "ok"]
+                seeds = {r["seed"] for r in now} & {r["seed"] for r in then}
+                if seeds:
+                    pairs.append((t.name, [r for r in then if r["seed"] in seeds], [r for r in now if r["seed"] in seeds]))
+            if not pairs:
+                continue
+            cells = []
+            for key, _, bad in BEFORE_AFTER:
+                rows = [(n, _mean(b, key), _mean(a, key)) for n, b, a in pairs
+                        if key != "dependence_capture" or shows_dependence(results.get(n, {}))]
+                rows = [(n, b, a) for n, b, a in rows if b is not None and a is not None]
+                if not rows:
+                    cells.append("–")
+                    continue
+                sign = 1 if bad == "low" else -1
+                better = sum(sign * (a - b) > 0.01 for _, b, a in rows)
+                worse = sum(sign * (b - a) > 0.01 for _, b, a in rows)
+                cells.append(f"{_fmt(float(np.median([b for _, b, _ in rows])))} → {_fmt(float(np.median([a for _, _, a in rows])))}"
+                             f" ({better} / {worse})")
+            lines.append(f"- {LABELS[generator]}, {half} half, {len(pairs)} tables: "
+                         + "; ".join(f"{lab} {c}" for (_, lab, _), c in zip(BEFORE_AFTER, cells)))
+    lines += ["", "Per table (argn, tuning half): dependence capture, AUC, worst granularity gap, worst distinct ratio, before → after.", "",
+              "| table | seeds | dependence capture | AUC | worst gran gap | worst distinct ratio |", "|---|---|---|---|---|---|"]
+    for t in sorted(tables, key=lambda t: t.name.lower()):
+        if half_of[t.name] != "tuning":
+            continue
+        now = [r for r in results.get(t.name, {}).get("lookalike_argn", []) if r.get("status") == "ok"]
+        then = [r for r in before.get(t.name, {}).get("lookalike_argn", []) if r.get("status") == "ok"]
+        seeds = sorted({r["seed"] for r in now} & {r["seed"] for r in then})
+        if not seeds:
+            continue
+        b = [r for r in then if r["seed"] in seeds]
+        a = [r for r in now if r["seed"] in seeds]
+        lines.append(f"| {t.name} | {','.join(map(str, seeds))} | "
+                     + " | ".join(f"{_cell(b, k)} → {_cell(a, k)}" for k in
+                                  ("dependence_capture", "discriminator_auc", "granularity_worst_gap", "distinct_ratio_worst")) + " |")
+    return lines + [""]
+
+
+def write_report(tables: list[SuiteTable], seeds: list[int], source: LookalikeSource, fingerprint: str,
+                 before: tuple[str, str] | None = None) -> None:
     results = load_results(tables, seeds, fingerprint)
     half_of, subset = halves(tables), set(peer_subset(tables))
     runs = [r["run"] for g in results.values() for recs in g.values() for r in recs if r.get("run")]
@@ -532,6 +603,9 @@ def write_report(tables: list[SuiteTable], seeds: list[int], source: LookalikeSo
         for generator in GENERATORS:
             lines += distribution_lines(results, names, generator)
         lines.append("")
+    if before is not None:
+        label, before_fp = before
+        lines += before_after_lines(results, load_results(tables, seeds, before_fp), tables, half_of, label)
     lines += ["## Plots", "", *plots(results, tables), ""]
     for half in ("tuning", "reporting"):
         lines += [f"## Per table: {half} half", "", *per_table_lines(results, tables, half_of, subset, half), ""]
@@ -557,6 +631,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--refresh-tables", action="store_true", help="apply the table rule again")
     parser.add_argument("--lookalike-src", type=Path, default=None)
     parser.add_argument("--lookalike-rev", default=None)
+    parser.add_argument("--before-rev", default=None,
+                        help="also show lookalike at this git revision against the code run (tables both have)")
     args = parser.parse_args(argv)
     if 42 in args.seeds:
         parser.error("seed 42 is the split lookalike's defaults were tuned on; use seeds 1, 2, 3")
@@ -568,6 +644,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{t.name:40s} {t.rows:>7,} x {t.columns:<3d} {half_of[t.name]:9s} {'peers' if t.name in subset else ''}")
         print(f"{len(tables)} tables; {len(subset)} in the peer subset")
         return 0
+    before = None
+    if args.before_rev:  # resolved first: the source resolved last is the one imported (the judge)
+        before = (f"`{args.before_rev}`", generation_fingerprint(resolve_source(None, args.before_rev)))
     source = resolve_source(args.lookalike_src, args.lookalike_rev)
     fingerprint = generation_fingerprint(source)
     if not args.report_only:
@@ -589,8 +668,8 @@ def main(argv: list[str] | None = None) -> int:
                     run_job(table, seed, generator, source, fingerprint, evaluate, args.timeout)
                     ran = True
                 if ran:
-                    write_report(tables, args.seeds, source, fingerprint)
-    write_report(tables, args.seeds, source, fingerprint)
+                    write_report(tables, args.seeds, source, fingerprint, before)
+    write_report(tables, args.seeds, source, fingerprint, before)
     return 0
 
 
