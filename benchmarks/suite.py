@@ -482,14 +482,16 @@ def plots(results: dict, tables: list[SuiteTable]) -> list[str]:
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for generator, marker in (("lookalike_argn", "o"), ("lookalike_copula", "s"), ("tabular_argn", "^"),
                               ("sdv_gaussian_copula", "x")):
-        pts = [(by_name[t].columns, v) for t, r in results.items()
+        # per 1,000 training rows: tables differ in rows, and fit time grows with rows too
+        pts = [(by_name[t].columns, v / (by_name[t].rows * (1 - HOLDOUT_SHARE) / 1000)) for t, r in results.items()
                if (v := _mean(r.get(generator, []), "fit_cpu_s", "run")) is not None]
         if pts:
             ax.scatter([p[0] for p in pts], [p[1] for p in pts], marker=marker, s=18, label=LABELS[generator])
     ax.set_xlabel("columns")
-    ax.set_ylabel("fit CPU seconds")
-    ax.set_yscale("log")
-    ax.set_title("Fit CPU seconds against the number of columns")
+    ax.set_ylabel("fit CPU seconds per 1,000 training rows")
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0)
+    ax.set_title("Fit CPU time against the number of columns (linear axes)")
     ax.legend()
     fig.tight_layout()
     fig.savefig(PLOT_CPU, dpi=110)
@@ -556,7 +558,7 @@ def before_after_lines(results: dict, before: dict, tables: list[SuiteTable], ha
 
 
 def write_report(tables: list[SuiteTable], seeds: list[int], source: LookalikeSource, fingerprint: str,
-                 before: tuple[str, str] | None = None) -> None:
+                 before: tuple[str, str] | None = None, notes: list[str] | None = None) -> None:
     results = load_results(tables, seeds, fingerprint)
     half_of, subset = halves(tables), set(peer_subset(tables))
     runs = [r["run"] for g in results.values() for recs in g.values() for r in recs if r.get("run")]
@@ -571,6 +573,7 @@ def write_report(tables: list[SuiteTable], seeds: list[int], source: LookalikeSo
         + (f"; 1-minute load average at job starts {min(loads):.1f}–{max(loads):.1f}" if loads else "") + ").",
         f"lookalike: {source.label}, generating-code fingerprint `{fingerprint}`.",
         "",
+        *[f"{note}\n" for note in (notes or [])],
         f"**Tables** ({len(tables)}): {_rule_text()}. Split 70/30 with seeds {', '.join(map(str, seeds))} "
         "(split seed = generator seed); cells are the mean ± half-range over the seeds run (column *seeds*).",
         f"**Run so far**: argn on {count['lookalike_argn']}, copula on {count['lookalike_copula']}, TabularARGN on "
@@ -631,6 +634,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--refresh-tables", action="store_true", help="apply the table rule again")
     parser.add_argument("--lookalike-src", type=Path, default=None)
     parser.add_argument("--lookalike-rev", default=None)
+    parser.add_argument("--note", action="append", default=[], help="a paragraph under the title (repeatable): "
+                        "say there what is missing and why")
     parser.add_argument("--before-rev", default=None,
                         help="also show lookalike at this git revision against the code run (tables both have)")
     args = parser.parse_args(argv)
@@ -668,8 +673,8 @@ def main(argv: list[str] | None = None) -> int:
                     run_job(table, seed, generator, source, fingerprint, evaluate, args.timeout)
                     ran = True
                 if ran:
-                    write_report(tables, args.seeds, source, fingerprint, before)
-    write_report(tables, args.seeds, source, fingerprint, before)
+                    write_report(tables, args.seeds, source, fingerprint, before, args.note)
+    write_report(tables, args.seeds, source, fingerprint, before, args.note)
     return 0
 
 
