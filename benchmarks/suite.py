@@ -565,13 +565,23 @@ def write_report(tables: list[SuiteTable], seeds: list[int], source: LookalikeSo
     loads = [r["machine"].get("loadavg_1m_at_start") for r in runs if r.get("machine")]
     loads = [x for x in loads if x is not None]
     count = {g: sum(1 for t in results.values() if any(r.get("status") == "ok" for r in t.get(g, []))) for g in GENERATORS}
+    judges: dict[str, int] = {}
+    for by_gen in results.values():
+        for records in by_gen.values():
+            for r in records:
+                if r.get("status") == "ok":
+                    judges[r.get("evaluate_fingerprint")] = judges.get(r.get("evaluate_fingerprint"), 0) + 1
+    current_judge = _evaluate_fingerprint(source)
     lines = [
         "# The suite: lookalike on every table of a rule",
         "",
         f"Made by `benchmarks/suite.py` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}, `{socket.gethostname()}` "
         f"({platform.platform()}, {os.cpu_count()} CPU cores shared with other work, no GPU"
         + (f"; 1-minute load average at job starts {min(loads):.1f}–{max(loads):.1f}" if loads else "") + ").",
-        f"lookalike: {source.label}, generating-code fingerprint `{fingerprint}`.",
+        f"lookalike: {source.label}, generating-code fingerprint `{fingerprint}`; judge (`lookalike/evaluate`) "
+        f"fingerprint `{current_judge}`. Jobs judged per judge fingerprint: "
+        + ", ".join(f"`{k}` {v}" + (" (this revision's)" if k == current_judge else " (an earlier judge; `--rejudge` refreshes them)")
+                    for k, v in sorted(judges.items(), key=lambda kv: -kv[1])) + ".",
         "",
         *[f"{note}\n" for note in (notes or [])],
         f"**Tables** ({len(tables)}): {_rule_text()}. Split 70/30 with seeds {', '.join(map(str, seeds))} "
@@ -618,6 +628,33 @@ def write_report(tables: list[SuiteTable], seeds: list[int], source: LookalikeSo
     print(f"wrote {SUITE_MD}")
 
 
+def rejudge(tables: list[SuiteTable], half_of: dict, seeds: list[int], source: LookalikeSource, fingerprint: str,
+            before: tuple[str, str] | None) -> None:
+    """Judge cached synthetic CSVs again where the record's judge differs from this revision's evaluate."""
+    from lookalike.evaluate import evaluate
+
+    current = _evaluate_fingerprint(source)
+    prints = [fingerprint] + ([before[1]] if before else [])
+    order = sorted(tables, key=lambda t: (half_of[t.name] != "tuning", t.rows * t.columns))
+    for seed in seeds:
+        for table in order:
+            for generator in GENERATORS:
+                for fp in (prints if generator in LOOKALIKE else [fingerprint]):
+                    path = result_path(table.name, seed, generator, fp)
+                    if not path.exists():
+                        continue
+                    record = json.loads(path.read_text())
+                    csv_path = synthetic_path(table.name, seed, generator, fp)
+                    if record.get("status") != "ok" or record.get("evaluate_fingerprint") == current or not csv_path.exists():
+                        continue
+                    train_path, holdout_path = prepare(table, seed)
+                    judged = judge(evaluate, train_path, holdout_path, csv_path, source)
+                    if judged.get("status") == "ok":
+                        record.update(judged)
+                        _write_json(path, record)
+                        print(f"rejudged {generator} ({fp}) on {table.name} seed {seed}", flush=True)
+
+
 # -- main -----------------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -630,6 +667,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds before one fit job is stopped")
     parser.add_argument("--retry-failed", action="store_true", help="run again jobs cached as failed")
     parser.add_argument("--report-only", action="store_true", help="write SUITE.md and the plots from the cache")
+    parser.add_argument("--rejudge", action="store_true",
+                        help="judge again, with this revision's evaluate, cached outputs judged by another one "
+                             "(tuning half first); nothing is fitted")
     parser.add_argument("--list", action="store_true", help="print the tables, their half and the peer subset")
     parser.add_argument("--refresh-tables", action="store_true", help="apply the table rule again")
     parser.add_argument("--lookalike-src", type=Path, default=None)
@@ -654,7 +694,9 @@ def main(argv: list[str] | None = None) -> int:
         before = (f"`{args.before_rev}`", generation_fingerprint(resolve_source(None, args.before_rev)))
     source = resolve_source(args.lookalike_src, args.lookalike_rev)
     fingerprint = generation_fingerprint(source)
-    if not args.report_only:
+    if args.rejudge:
+        rejudge(tables, half_of, args.seeds, source, fingerprint, before)
+    elif not args.report_only:
         from lookalike.evaluate import evaluate
         chosen = [t for t in tables if (args.half == "all" or half_of[t.name] == args.half)
                   and (not args.tables or t.name in args.tables) and t.rows * t.columns <= args.max_cells]
