@@ -126,3 +126,13 @@ def test_a_squared_column_is_a_formula():
     df = pd.DataFrame({"exper": exper, "expersq": exper**2, "wage": np.round(rng.gamma(2.0, 8.0, 1500), 2)})
     formulas = {r["column"]: r["expression"] for r in infer_schema(df).rules if r["type"] == "formula"}
     assert formulas == {"expersq": "exper * exper"}
+
+
+def test_a_logarithm_column_is_a_formula_and_holds_in_every_output_row():
+    rng = np.random.default_rng(9)
+    wage = np.round(rng.lognormal(4.5, 0.4, 1500), 6)
+    df = pd.DataFrame({"age": rng.integers(18, 80, 1500), "wage": wage, "logwage": np.round(np.log(wage), 6)})
+    rules = infer_schema(df).rules
+    assert {"type": "formula", "column": "logwage", "expression": "log(wage)", "source": "detected"} in rules
+    out = Synthesizer(model="copula", seed=0).fit(df).sample(500, seed=1)
+    assert np.all(np.abs(np.round(np.log(out["wage"]), 6) - out["logwage"]) < 1e-9)

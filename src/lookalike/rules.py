@@ -12,6 +12,7 @@ Rule forms::
     {type: range, column: age, min: 18, max: 99}
     {type: combination, columns: [city, country]}      # city determines country
     {type: formula, column: total, expression: "price * quantity"}
+    {type: formula, column: logwage, expression: "log(wage)"}
     {type: unique, columns: [account_id]}
 """
 from __future__ import annotations
@@ -28,7 +29,7 @@ from lookalike.schema.columns import Kind
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 _BIN = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide}
-_FUNCS = {"abs": np.abs, "round": np.round, "min": np.minimum, "max": np.maximum}
+_FUNCS = {"abs": np.abs, "round": np.round, "min": np.minimum, "max": np.maximum, "log": np.log, "exp": np.exp}
 
 
 # -- safe expressions -------------------------------------------------------------------------------------
@@ -105,6 +106,18 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
         expr = a if r == 1 else f"{a} * {r}"
         rules.append({"type": "formula", "column": c, "expression": expr, "source": "detected"})
         derived.add(c)
+    # logarithms: lwage = log(wage), as econometric tables carry them (the log is the derived one)
+    single = {c: bool(o.options.get("float32")) for o in schema.columns for c in [o.name]}
+    for c, a in _log_pairs_passing_probe([c for c in numeric if c in rich], rich, probe, decimals, single):
+        if c in derived or a in derived:
+            continue
+        x, y = rich[a], rich[c]
+        ok = ~np.isnan(x) & ~np.isnan(y)
+        if ok.sum() < 20 or np.any(np.isnan(x) != np.isnan(y)) or np.any(x[ok] <= 0):
+            continue
+        if np.all(np.abs(np.round(np.log(x[ok]), decimals[c]) - y[ok]) <= _log_tolerance(y[ok], decimals[c], single[c])):
+            rules.append({"type": "formula", "column": c, "expression": f"log({a})", "source": "detected"})
+            derived.add(c)
     for c in [c for c in numeric if c in rich]:
         tol = 0.5001 * 10 ** -decimals[c]
         y = rich[c]
@@ -203,6 +216,30 @@ def _ordered_pairs_passing_probe(columns: list[str], values: dict[str, np.ndarra
     return [(columns[a], columns[b]) for a, b in zip(i[keep], j[keep])]
 
 
+def _log_tolerance(y: np.ndarray, decimals: int, float32: bool) -> np.ndarray:
+    """One unit in the last written place, plus a float32 step where the column holds float32 numbers."""
+    return 1.0001 * 10.0 ** -decimals + np.abs(np.asarray(y, dtype=float)) * (2.4e-7 if float32 else 0.0)
+
+
+def _log_pairs_passing_probe(columns: list[str], values: dict[str, np.ndarray], probe: np.ndarray,
+                             decimals: dict[str, int], float32: dict[str, bool]) -> list[tuple[str, str]]:
+    """(c, a) pairs, in permutation order, where c = log(a) on every probe row where both are present."""
+    if len(columns) < 2:
+        return []
+    x = np.stack([values[a][probe] for a in columns])
+    with np.errstate(all="ignore"):
+        logs = np.log(np.where(x > 0, x, np.nan))  # (a, probe)
+        keep = np.zeros((len(columns), len(columns)), dtype=bool)
+        for i, c in enumerate(columns):
+            y = x[i]
+            tol = _log_tolerance(y, decimals[c], float32.get(c, False))
+            bad = (np.abs(np.round(logs, decimals[c]) - y[None, :]) > tol[None, :]) | ((x <= 0) & ~np.isnan(y)[None, :])
+            present = ~np.isnan(y)[None, :] & ~np.isnan(x)
+            keep[i] = ~bad.any(axis=1) & (present.sum(axis=1) > 0)
+    np.fill_diagonal(keep, False)
+    return [(columns[i], columns[j]) for i, j in zip(*np.nonzero(keep))]
+
+
 def _square_passes_probe(x: np.ndarray, y: np.ndarray, decimals: int, tol: float) -> bool:
     with np.errstate(all="ignore"):
         return not bool((np.abs(np.round(x * x, decimals) - y) > tol).any())
@@ -237,6 +274,7 @@ class RuleSet:
         self.rules = [dict(r) for r in rules]
         self.kinds = {c.name: c.kind for c in schema.columns}
         self.decimals = {c.name: int(c.options.get("decimals", 0) or 0) for c in schema.columns}
+        self.float32 = {c.name for c in schema.columns if c.options.get("float32")}
         for r in self.rules:
             self._validate(r)
 
@@ -288,6 +326,8 @@ class RuleSet:
             elif r["type"] == "formula":
                 c = r["column"]
                 value = np.round(evaluate_expression(r["expression"], df), self.decimals[c])
+                if c in self.float32:  # written as the float32 numbers the column held (see schema.infer)
+                    value = value.astype(np.float32).astype(float)
                 df[c] = _like(df[c], value)
         return df
 
