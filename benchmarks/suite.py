@@ -464,7 +464,7 @@ def plots(results: dict, tables: list[SuiteTable]) -> list[str]:
     notes = []
     pairs = [(t, _mean(r.get("lookalike_argn", []), "dependence_capture"), _mean(r.get("tabular_argn", []), "dependence_capture"))
              for t, r in results.items()]
-    pairs = [(t, a, b) for t, a, b in pairs if a is not None and b is not None]
+    pairs = [(t, a, b) for t, a, b in pairs if a is not None and b is not None and shows_dependence(results[t])]
     fig, ax = plt.subplots(figsize=(5.5, 5))
     if pairs:
         xs, ys = [b for _, _, b in pairs], [a for _, a, _ in pairs]
@@ -474,7 +474,7 @@ def plots(results: dict, tables: list[SuiteTable]) -> list[str]:
         ax.legend(loc="lower right")
     ax.set_xlabel("TabularARGN dependence capture")
     ax.set_ylabel("lookalike argn dependence capture")
-    ax.set_title(f"Dependence capture on {len(pairs)} shared tables")
+    ax.set_title(f"Dependence capture on {len(pairs)} shared tables showing dependence")
     fig.tight_layout()
     fig.savefig(PLOT_CAPTURE, dpi=110)
     plt.close(fig)
