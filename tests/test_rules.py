@@ -98,3 +98,41 @@ def test_a_unique_rule_that_cannot_hold_is_an_error_not_a_silent_violation():
     syn = Synthesizer(model="copula", seed=0, schema=schema).fit(df)
     with pytest.raises(LookalikeError, match="unique"):
         syn.sample(200, seed=1)  # more rows than there are pairs
+
+
+def test_rules_hidden_among_many_columns_are_found_with_missing_values():
+    """The search tries formula and inequality candidates on a few probe rows first; that must never lose a
+    rule that holds in every row, also when the inputs have missing values (probe rows may be missing)."""
+    rng = np.random.default_rng(3)
+    n = 2000
+    cols = {f"noise{j}": np.round(rng.gamma(2.0, 500.0, n), 2) for j in range(40)}
+    a = np.round(rng.gamma(2.0, 800.0, n), 2)
+    b = np.round(rng.gamma(2.0, 300.0, n), 2)
+    a[rng.random(n) < 0.3] = np.nan  # 30% missing: many probe rows see a gap
+    cols.update(loan=a, fee=b, total=a + b, minutes=rng.integers(10, 400, n).astype(float))
+    cols["charge"] = np.round(cols["minutes"] * 0.17, 2)
+    cols["paid"] = np.round(b * rng.uniform(0.2, 1.0, n), 2)
+    rules = infer_schema(pd.DataFrame(cols)).rules
+    formulas = {r["column"]: r["expression"] for r in rules if r["type"] == "formula"}
+    assert formulas.get("charge") == "minutes * 0.17"
+    assert {"total", "loan"} & set(formulas), formulas  # total = loan + fee, written either way round
+    assert any(r["type"] == "inequality" and (r["left"], r["right"]) == ("paid", "fee") for r in rules)
+    assert not any("noise" in str(r) for r in rules if r["type"] == "formula")
+
+
+def test_a_squared_column_is_a_formula():
+    rng = np.random.default_rng(6)
+    exper = rng.integers(0, 40, 1500).astype(float)
+    df = pd.DataFrame({"exper": exper, "expersq": exper**2, "wage": np.round(rng.gamma(2.0, 8.0, 1500), 2)})
+    formulas = {r["column"]: r["expression"] for r in infer_schema(df).rules if r["type"] == "formula"}
+    assert formulas == {"expersq": "exper * exper"}
+
+
+def test_a_logarithm_column_is_a_formula_and_holds_in_every_output_row():
+    rng = np.random.default_rng(9)
+    wage = np.round(rng.lognormal(4.5, 0.4, 1500), 6)
+    df = pd.DataFrame({"age": rng.integers(18, 80, 1500), "wage": wage, "logwage": np.round(np.log(wage), 6)})
+    rules = infer_schema(df).rules
+    assert {"type": "formula", "column": "logwage", "expression": "log(wage)", "source": "detected"} in rules
+    out = Synthesizer(model="copula", seed=0).fit(df).sample(500, seed=1)
+    assert np.all(np.abs(np.round(np.log(out["wage"]), 6) - out["logwage"]) < 1e-9)

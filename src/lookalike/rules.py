@@ -12,6 +12,7 @@ Rule forms::
     {type: range, column: age, min: 18, max: 99}
     {type: combination, columns: [city, country]}      # city determines country
     {type: formula, column: total, expression: "price * quantity"}
+    {type: formula, column: logwage, expression: "log(wage)"}
     {type: unique, columns: [account_id]}
 """
 from __future__ import annotations
@@ -28,7 +29,7 @@ from lookalike.schema.columns import Kind
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 _BIN = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide}
-_FUNCS = {"abs": np.abs, "round": np.round, "min": np.minimum, "max": np.maximum}
+_FUNCS = {"abs": np.abs, "round": np.round, "min": np.minimum, "max": np.maximum, "log": np.log, "exp": np.exp}
 
 
 # -- safe expressions -------------------------------------------------------------------------------------
@@ -82,7 +83,8 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
     # rates: c = round(a * r) with the simplest r (fewest significant digits), e.g. charge = minutes * 0.17;
     # when both directions hold, the simpler rate is the true one.
     candidates = []
-    for c, a in itertools.permutations([c for c in numeric if c in rich], 2):
+    probe = _probe_rows(values, seed)
+    for c, a in _rate_pairs_passing_probe([c for c in numeric if c in rich], rich, probe, decimals):
         x, y = rich[a], rich[c]
         ok = ~np.isnan(x) & ~np.isnan(y)
         nz = ok & (x != 0)
@@ -104,19 +106,33 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
         expr = a if r == 1 else f"{a} * {r}"
         rules.append({"type": "formula", "column": c, "expression": expr, "source": "detected"})
         derived.add(c)
+    # logarithms: lwage = log(wage), as econometric tables carry them (the log is the derived one)
+    single = {c: bool(o.options.get("float32")) for o in schema.columns for c in [o.name]}
+    for c, a in _log_pairs_passing_probe([c for c in numeric if c in rich], rich, probe, decimals, single):
+        if c in derived or a in derived:
+            continue
+        x, y = rich[a], rich[c]
+        ok = ~np.isnan(x) & ~np.isnan(y)
+        if ok.sum() < 20 or np.any(np.isnan(x) != np.isnan(y)) or np.any(x[ok] <= 0):
+            continue
+        if np.all(np.abs(np.round(np.log(x[ok]), decimals[c]) - y[ok]) <= _log_tolerance(y[ok], decimals[c], single[c])):
+            rules.append({"type": "formula", "column": c, "expression": f"log({a})", "source": "detected"})
+            derived.add(c)
     for c in [c for c in numeric if c in rich]:
         tol = 0.5001 * 10 ** -decimals[c]
         y = rich[c]
         if c in derived:
             continue
         inputs = [a for a in numeric if a in rich and a != c and a not in derived]
-        for a, b in itertools.combinations(inputs, 2):
+        squares = [(a, a) for a in inputs if _square_passes_probe(rich[a][probe], y[probe], decimals[c], tol)]
+        for a, b in squares + _pairs_passing_probe(inputs, c, rich, probe, decimals[c], tol):
             xa, xb = rich[a], rich[b]
             ok = ~np.isnan(xa) & ~np.isnan(xb) & ~np.isnan(y)
             if ok.sum() < 20 or np.any(np.isnan(y) & ~np.isnan(xa) & ~np.isnan(xb)):
                 continue
-            for expr, f in ((f"{a} + {b}", xa + xb), (f"{a} * {b}", xa * xb), (f"{a} - {b}", xa - xb),
-                            (f"{b} - {a}", xb - xa)):
+            forms = (((f"{a} * {a}", xa * xa),) if a == b else  # squares: wage and wage squared
+                     ((f"{a} + {b}", xa + xb), (f"{a} * {b}", xa * xb), (f"{a} - {b}", xa - xb), (f"{b} - {a}", xb - xa)))
+            for expr, f in forms:
                 if np.all(np.abs(np.round(f[ok], decimals[c]) - y[ok]) <= tol):
                     rules.append({"type": "formula", "column": c, "expression": expr, "source": "detected"})
                     derived.add(c)
@@ -126,16 +142,16 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
 
     # inequalities between columns whose ranges overlap (otherwise the rule is trivially kept)
     ordered = [c for c in values if c not in derived]
-    rng = np.random.default_rng(seed)
-    for a, b in itertools.combinations(ordered, 2):
+    perm = np.random.default_rng(seed).permutation(len(df))
+    for a, b in _ordered_pairs_passing_probe(ordered, values, probe):
         if kinds[a] != kinds[b]:
             continue
         xa, xb = values[a], values[b]
         ok = ~np.isnan(xa) & ~np.isnan(xb)
         if ok.sum() < 20:
             continue
-        xa, xb = xa[ok], xb[ok]
-        shuffled = rng.permutation(xb)  # informative only if independent pairs would often break it
+        shuffled = xb[perm][ok[perm]]  # b's values in a random order: informative only if independent pairs
+        xa, xb = xa[ok], xb[ok]        # would often break the rule
         if np.all(xa <= xb) and np.mean(xa > shuffled) >= 0.01:
             rules.append({"type": "inequality", "left": a, "op": "<=", "right": b, "source": "detected"})
         elif np.all(xb <= xa) and np.mean(shuffled > xa) >= 0.01:
@@ -153,6 +169,103 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
     return rules
 
 
+PROBE_ROWS = 32
+"""Rows on which every (column, pair) formula candidate is tried at once before the exact check on all rows."""
+
+
+def _probe_rows(values: dict[str, np.ndarray], seed: int) -> np.ndarray:
+    """A few seeded row indices: a formula that holds in every row holds on these, so they rule out almost
+    every candidate pair cheaply (the triple search is then one vectorised pass, not a Python loop per pair)."""
+    n = len(next(iter(values.values()))) if values else 0
+    return np.random.default_rng(seed).choice(n, size=min(n, PROBE_ROWS), replace=False) if n else np.zeros(0, int)
+
+
+def _rate_pairs_passing_probe(columns: list[str], values: dict[str, np.ndarray], probe: np.ndarray,
+                              decimals: dict[str, int]) -> list[tuple[str, str]]:
+    """The (c, a) of ``itertools.permutations(columns, 2)``, in that order, for which one rate r can satisfy
+    |round(a * r) - c| <= 1.0001 units of c on every probe row: the intervals c/a +- (1.5001 units)/|a| must
+    overlap. A necessary condition for the exact check on all rows."""
+    if len(columns) < 2:
+        return []
+    x = np.stack([values[a][probe] for a in columns])  # (columns, probe)
+    keep = np.zeros((len(columns), len(columns)), dtype=bool)
+    with np.errstate(all="ignore"):
+        for i, c in enumerate(columns):
+            q = x[i][None, :] / x  # (a, probe): y / x
+            e = 1.01 * 1.5001 * 10.0 ** -decimals[c] / np.abs(x)
+            usable = np.isfinite(q) & (x != 0)
+            low = np.where(usable, q - e, -np.inf).max(axis=1)
+            high = np.where(usable, q + e, np.inf).min(axis=1)
+            keep[i] = low <= high
+    np.fill_diagonal(keep, False)
+    return [(columns[i], columns[j]) for i, j in zip(*np.nonzero(keep))]
+
+
+def _ordered_pairs_passing_probe(columns: list[str], values: dict[str, np.ndarray],
+                                 probe: np.ndarray) -> list[tuple[str, str]]:
+    """The pairs of ``itertools.combinations(columns, 2)``, in that order, where one column is <= the other on
+    every probe row where both are present: a necessary condition for an inequality rule."""
+    if len(columns) < 2:
+        return []
+    x = np.stack([values[a][probe] for a in columns])
+    above = np.zeros((len(columns), len(columns)), dtype=bool)  # above[i, j]: some probe row has x_i > x_j
+    for start in range(0, len(columns), 64):
+        above[start:start + 64] = (x[start:start + 64, None] > x[None]).any(axis=2)
+    i, j = np.triu_indices(len(columns), k=1)
+    keep = ~above[i, j] | ~above[j, i]
+    return [(columns[a], columns[b]) for a, b in zip(i[keep], j[keep])]
+
+
+def _log_tolerance(y: np.ndarray, decimals: int, float32: bool) -> np.ndarray:
+    """One unit in the last written place, plus a float32 step where the column holds float32 numbers."""
+    return 1.0001 * 10.0 ** -decimals + np.abs(np.asarray(y, dtype=float)) * (2.4e-7 if float32 else 0.0)
+
+
+def _log_pairs_passing_probe(columns: list[str], values: dict[str, np.ndarray], probe: np.ndarray,
+                             decimals: dict[str, int], float32: dict[str, bool]) -> list[tuple[str, str]]:
+    """(c, a) pairs, in permutation order, where c = log(a) on every probe row where both are present."""
+    if len(columns) < 2:
+        return []
+    x = np.stack([values[a][probe] for a in columns])
+    with np.errstate(all="ignore"):
+        logs = np.log(np.where(x > 0, x, np.nan))  # (a, probe)
+        keep = np.zeros((len(columns), len(columns)), dtype=bool)
+        for i, c in enumerate(columns):
+            y = x[i]
+            tol = _log_tolerance(y, decimals[c], float32.get(c, False))
+            bad = (np.abs(np.round(logs, decimals[c]) - y[None, :]) > tol[None, :]) | ((x <= 0) & ~np.isnan(y)[None, :])
+            present = ~np.isnan(y)[None, :] & ~np.isnan(x)
+            keep[i] = ~bad.any(axis=1) & (present.sum(axis=1) > 0)
+    np.fill_diagonal(keep, False)
+    return [(columns[i], columns[j]) for i, j in zip(*np.nonzero(keep))]
+
+
+def _square_passes_probe(x: np.ndarray, y: np.ndarray, decimals: int, tol: float) -> bool:
+    with np.errstate(all="ignore"):
+        return not bool((np.abs(np.round(x * x, decimals) - y) > tol).any())
+
+
+def _pairs_passing_probe(inputs: list[str], c: str, values: dict[str, np.ndarray], probe: np.ndarray,
+                         decimals: int, tol: float) -> list[tuple[str, str]]:
+    """The pairs (a, b) of ``inputs``, in ``itertools.combinations`` order, for which some of a + b, a * b,
+    a - b, b - a matches ``c`` on the probe rows (rows where a value is missing do not count, as in the exact
+    check). A necessary condition only: the exact check on all rows follows."""
+    if len(inputs) < 2:
+        return []
+    x = np.stack([values[a][probe] for a in inputs])  # (inputs, probe)
+    y = values[c][probe]
+    ok = np.zeros((len(inputs), len(inputs)), dtype=bool)
+    with np.errstate(all="ignore"):
+        for start in range(0, len(inputs), 64):  # blocks bound the memory: 64 x inputs x probe floats
+            xa = x[start:start + 64, None]
+            for f in (xa + x[None], xa * x[None], xa - x[None], x[None] - xa):
+                bad = np.abs(np.round(f, decimals) - y) > tol  # NaN compares False: a missing cell never rules out
+                ok[start:start + 64] |= ~bad.any(axis=2)
+    i, j = np.triu_indices(len(inputs), k=1)
+    keep = ok[i, j]
+    return [(inputs[a], inputs[b]) for a, b in zip(i[keep], j[keep])]
+
+
 # -- enforcement ------------------------------------------------------------------------------------------
 class RuleSet:
     """Validated rules plus what they learned from the training data (the combination lookups)."""
@@ -161,6 +274,7 @@ class RuleSet:
         self.rules = [dict(r) for r in rules]
         self.kinds = {c.name: c.kind for c in schema.columns}
         self.decimals = {c.name: int(c.options.get("decimals", 0) or 0) for c in schema.columns}
+        self.float32 = {c.name for c in schema.columns if c.options.get("float32")}
         for r in self.rules:
             self._validate(r)
 
@@ -212,6 +326,8 @@ class RuleSet:
             elif r["type"] == "formula":
                 c = r["column"]
                 value = np.round(evaluate_expression(r["expression"], df), self.decimals[c])
+                if c in self.float32:  # written as the float32 numbers the column held (see schema.infer)
+                    value = value.astype(np.float32).astype(float)
                 df[c] = _like(df[c], value)
         return df
 

@@ -241,6 +241,8 @@ class TableEncoder:
             x = np.asarray(values, dtype=float)
             d = int(col.options.get("decimals", 0))
             x = np.round(x, d)
+            if col.options.get("float32"):  # written back as the float32 numbers the input held
+                x = x.astype(np.float32).astype(float)
             null = np.isnan(x)
             if col.options.get("stored_as") == "string":
                 pattern = "{:,.%df}" % d if col.options.get("thousands") else "{:.%df}" % d

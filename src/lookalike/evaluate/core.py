@@ -10,10 +10,10 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from lookalike.errors import LookalikeError
-from lookalike.evaluate import discriminator, fairness, fidelity, granularity, privacy, utility
+from lookalike.evaluate import discriminator, fairness, fidelity, granularity, pii, privacy, utility
 from lookalike.evaluate.prepare import (CATEGORICAL, NUMERIC, TAIL_NOTE, Binner, _as_text, canonical,
                                         check_columns, evaluation_kind, infer_columns, sample_rows)
-from lookalike.schema.columns import TableSchema
+from lookalike.schema.columns import Kind, TableSchema
 from lookalike.evaluate.report import EvaluationReport, to_plain
 
 MAX_PAIRS = 1000
@@ -90,7 +90,20 @@ def _evaluate(train, synthetic, holdout, target, sensitive, seed, max_rows, posi
     rows_in = {"train": len(train), "synthetic": len(synthetic), "holdout": None if holdout is None else len(holdout)}
     train_sample = sample_rows(train, max_rows, seed)
     described = infer_columns(train_sample, schema)
+    # Columns replaced as PII are filled with fake values, not learned: they are left out of every row-level
+    # figure below and checked on their own (evaluate.pii). A target or sensitive column is always kept.
+    pii_columns = {col: c.options.get("pii", "pii") for col, c in described.items()
+                   if c.kind == Kind.PII and col not in (target, sensitive)}
+    if len(pii_columns) == len(described):
+        raise LookalikeError(f"every column ({', '.join(map(str, pii_columns))}) is personal data replaced by fake "
+                             "values; there is nothing learned to evaluate")
+    described = {col: c for col, c in described.items() if col not in pii_columns}
     kinds = {col: evaluation_kind(c.kind) for col, c in described.items()}
+    pii_train, pii_synth = train[list(pii_columns)], synthetic[list(pii_columns)]
+    pii_hold = None if holdout is None else holdout[list(pii_columns)]
+    train, synthetic = train.drop(columns=list(pii_columns)), synthetic.drop(columns=list(pii_columns))
+    holdout = None if holdout is None else holdout.drop(columns=list(pii_columns))
+    train_sample = train_sample.drop(columns=list(pii_columns))
     train_c = canonical(train_sample, kinds, described)
     synth_c = canonical(sample_rows(synthetic, max_rows, seed + 1), kinds, described)
     hold_c = None if holdout is None else canonical(sample_rows(holdout, max_rows, seed + 2), kinds, described)
@@ -110,6 +123,13 @@ def _evaluate(train, synthetic, holdout, target, sensitive, seed, max_rows, posi
         "floor_source": "train",
     }}
     metrics: dict = {}
+
+    # -- personal data: only whether synthetic values equal real ones ------------------------------------
+    details["pii"] = pii.pii_check(pii_train, pii_synth, pii_hold, pii_columns)
+    details["meta"]["pii_columns"] = list(pii_columns)
+    shares = [p["synthetic_equal_real_share"] for p in details["pii"].values() if p["synthetic_equal_real_share"] is not None]
+    metrics["pii_columns"] = len(pii_columns)
+    metrics["pii_equal_real_share_worst"] = max(shares) if shares else None
 
     # -- fidelity --------------------------------------------------------------------------------
     # Univariate accuracy and coverage count a category's tail as one bin (values seen in fewer than k
