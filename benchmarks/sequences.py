@@ -141,7 +141,8 @@ def run(name, generator, seed, args):
     rep = evaluate(train, fake, holdout, target=target, entity=entity, order=order)
     return {"dataset": name, "seed": seed, "generator": label, "entities": df[entity].nunique(), "rows": len(df),
             "synthetic_entities": int(fake[entity].nunique()), "events_per_s": len(fake) / timing["sample_s"],
-            **timing, **rep.metrics}
+            "max_time": args.max_time, "window": args.window, "par_epochs": args.par_epochs,
+            "mostly_minutes": args.mostly_minutes, **timing, **rep.metrics}
 
 
 COLUMNS = [  # (header, metric, holdout metric or None, digits)
@@ -247,6 +248,7 @@ def main():
     ap.add_argument("--peer-timeout", type=float, default=1500.0, help="seconds before a peer run is stopped")
     ap.add_argument("--save-rows", help="write this run's rows to a JSON file instead of RESULTS.md (parallel runs)")
     ap.add_argument("--merge", help="comma-separated JSON row files of --save-rows runs: write their section")
+    ap.add_argument("--note", default="", help="how this run was made (parallel processes, load), for RESULTS.md")
     args = ap.parse_args()
     rows = []
     if args.merge:
@@ -269,27 +271,31 @@ def main():
             json.dump(keep, fh, default=float)
         return
     deltas = {r["dataset"]: r["deltas"] for r in rows if r["generator"].startswith("lookalike")}
+
+    def used(generator, key, fmt):  # the settings the rows were made with (a --merge run's own flags don't apply)
+        return " / ".join(sorted({fmt(r[key]) for r in rows if r["generator"].startswith(generator)}))
+
     text = ("## Sequences (benchmarks/sequences.py)\n\n"
             f"Split 70/30 by entity with seed S (seeds {', '.join(sorted({str(r['seed']) for r in rows}))}; "
             f"mean ± half-range where there are several), each generator seeded with S and sampling as many "
             f"entities as it trained on; every generator's output judged by the same code after the same CSV "
             f"round trip by `evaluate(..., entity=, order=)`; value in parentheses: the real holdout (the "
-            f"ceiling). lookalike: generator `{args.model}`, window {args.window}, max_time {args.max_time:.0f} s "
-            f"for both inner models together. SDV PARSynthesizer: metadata detected, entity as sequence key, order "
-            f"as sequence index, no context columns, **{args.par_epochs} epochs** (SDV's default is 128; bounded "
+            f"ceiling). lookalike: generator `{args.model}`, window {used('lookalike', 'window', str)}, max_time "
+            f"{used('lookalike', 'max_time', lambda v: f'{v:.0f} s')} (wall seconds, both inner models together). SDV PARSynthesizer: metadata detected, entity as sequence key, order "
+            f"as sequence index, no context columns, **{used('SDV PAR', 'par_epochs', str)} epochs** (SDV's default is 128; bounded "
             f"to fit the run), other settings default. mostlyai-engine sequential: events as the target table, the "
             f"entity table (distinct entity ids) as context, defaults except **max_training_time "
-            f"{args.mostly_minutes:g} min** (the engine's early stopping may end it sooner); generated with new "
+            f"{used('mostlyai', 'mostly_minutes', lambda v: f'{v:g}')} min** (the engine's early stopping may end it sooner); generated with new "
             f"entity ids as context. Peers run in their own virtualenvs as subprocesses; fit s / fit CPU s are "
             f"wall and CPU seconds (process plus children) of everything before sampling, measured the same way "
-            f"for all three. 2 CPU cores shared with other jobs (load about 10), so wall times are those of a "
+            f"for all three. 2 CPU cores shared with other jobs, so wall times are those of a "
             f"starved machine; CPU seconds are the steadier figure. Because the peers' training is bounded, the "
             f"fit-time comparison says how long each took under these bounds, not how long each needs. Datasets: "
             f"`wages` = plm Wages (595 people x 7 years, target union); `weather` = nycflights13 weather, first "
             f"60 days of 2013, each airport-day one entity of 24 hourly readings (3 stations alone are too few "
             f"entities to split), wind_gust left out; `aml` = `AMLSimulator(n_accounts=300, n_days=14, seed=3, "
             f"laundering_rate=0.03)` transactions, one sequence per sending account, target is_laundering (row "
-            f"TSTR: transaction-level AUC on the holdout accounts' transactions).\n\n" + table(rows)
+            f"TSTR: transaction-level AUC on the holdout accounts' transactions). {args.note}\n\n" + table(rows)
             + "\n\nlookalike's numeric step columns learned as changes from the previous step:\n\n"
             + "\n".join(f"- {d}: {', '.join(v) or 'none'}" for d, v in deltas.items())
             + "\n\nThe issue's criteria for lookalike, per dataset (seed means):\n\n" + "\n".join(criteria(rows)))
