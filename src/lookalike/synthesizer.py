@@ -33,7 +33,7 @@ BATCH_ROWS = 100_000
 Progress = Callable[[float, str], None]
 log = logging.getLogger(__name__)
 _PARAMS = ("model", "seed", "max_epochs", "max_time", "schema", "value_protection", "k", "verbose", "model_params",
-           "rare", "dp")
+           "rare", "dp", "text_model", "text_params")
 RARE_CHOICES = ("generate", "placeholder", "drop")
 
 
@@ -47,6 +47,11 @@ class Synthesizer:
     like the column's and are never a real one), "placeholder" (one string, "(other)" unless the schema names
     another) or "drop" (the tail's rows get frequent categories). Either way the real rare values never
     appear. None: as the schema says (``value_protection: {rare: ...}`` or a column's ``rare``), else generate.
+
+    text_model: how free-text columns are written -- "lm" (default: a small language model trained on the
+    column and conditioned on the row, ``lookalike.models.text_lm``) or "chain" (the protected word chain of
+    ``encoding.text``). text_params: settings of the language model (``TextLM``: temperature, top_p,
+    max_time, hidden, ...).
     """
 
     def __new__(cls, *args, entity: str | None = None, order: str | None = None, **kwargs):
@@ -64,6 +69,7 @@ class Synthesizer:
                  max_time: float | None = None, schema: TableSchema | dict | str | Path | None = None,
                  value_protection: bool = True, k: int = 5, verbose: bool = False,
                  model_params: dict[str, Any] | None = None, rare: str | None = None, dp: dict | None = None,
+                 text_model: str = "lm", text_params: dict[str, Any] | None = None,
                  entity: None = None, order: None = None):
         self.model = model
         self.seed = seed
@@ -76,7 +82,10 @@ class Synthesizer:
         self.model_params = model_params
         self.rare = rare
         self.dp = dp
+        self.text_model = text_model
+        self.text_params = text_params
         _check_rare(rare)
+        _check_text_model(text_model, text_params)
         model_class(self._model_name())  # unknown names fail here, before any work
         if self._model_name() != "auto":  # and unknown settings (auto keeps only those its pick accepts)
             check_settings(self._model_name(), model_params)
@@ -144,9 +153,30 @@ class Synthesizer:
             self.model_reason_ = "only keys, constants and PII columns: nothing to learn"
         sub = (lambda f, msg: progress(0.05 + 0.95 * f, msg)) if progress else None
         self.model_.fit(tokens, self.encoder_.cardinalities_, self.encoder_.groups_, progress=sub)
+        self.text_models_ = self._fit_text_models(df, tokens)
         self.n_rows_ = len(df)
         self.columns_ = list(df.columns)
         return self
+
+    def _fit_text_models(self, df: pd.DataFrame, tokens: np.ndarray) -> dict:
+        """One language model per free-text column, conditioned on the row's tabular tokens (text_model='lm')."""
+        if self.text_model == "chain":
+            return {}
+        from lookalike.models.text_lm import TextLM
+
+        params = {"seed": self.seed, "k": self.schema_.k, "verbose": self.verbose, **(self.text_params or {})}
+        return {c.name: TextLM(**params).fit(df[c.name], tokens, self.encoder_.cardinalities_)
+                for c in self.schema_.columns if c.kind == Kind.TEXT}
+
+    def _decode(self, tokens: np.ndarray, seed: int, **kwargs) -> pd.DataFrame:
+        """Tokens to rows; free-text columns written by their language model, given the row's tokens."""
+        df = self.encoder_.decode(tokens, seed=seed, **kwargs)
+        for name, lm in getattr(self, "text_models_", {}).items():
+            present = df[name].notna().to_numpy()
+            texts = pd.Series([None] * len(df), dtype=object)
+            texts[present] = lm.generate(tokens[present], seed=int(np.random.default_rng([seed, 3]).integers(2**31)))
+            df[name] = texts.to_numpy()
+        return df
 
     def _auto_params(self, name: str) -> dict | None:
         """``model_params`` given with model='auto' apply only to the settings the picked generator accepts."""
@@ -296,7 +326,7 @@ class Synthesizer:
         def draw(count, round_seed, fixed_part):  # every generator: directly, or by bounded rejection
             return sample_tokens(self.model_, count, seed=round_seed, fixed=fixed_part, suppress=suppress or None)
 
-        df = self.encoder_.decode(draw(size, seed, fixed), seed=seed, row_offset=start, id_state=id_state)
+        df = self._decode(draw(size, seed, fixed), seed=seed, row_offset=start, id_state=id_state)
         df = self.rules_.apply(df)
         bad = self.rules_.violations(df, rule_state)
         keep_ids = [c for c in df.columns if self.schema_[c].kind == Kind.ID]
@@ -305,8 +335,7 @@ class Synthesizer:
                 break
             rows = np.flatnonzero(bad)
             round_seed = int(np.random.default_rng([seed, round_ + 1]).integers(2**31))
-            fresh = self.encoder_.decode(draw(len(rows), round_seed, None if fixed is None else fixed[rows]),
-                                         seed=round_seed)
+            fresh = self._decode(draw(len(rows), round_seed, None if fixed is None else fixed[rows]), seed=round_seed)
             fresh = self.rules_.apply(fresh)
             fresh.index = df.index[rows]
             fresh[keep_ids] = df.loc[df.index[rows], keep_ids]
@@ -448,7 +477,8 @@ class Synthesizer:
             "format": FORMAT, "format_version": FORMAT_VERSION, "lookalike_version": __version__,
             "params": {"model": self.model, "seed": self.seed, "max_epochs": self.max_epochs,
                        "max_time": self.max_time, "value_protection": self.value_protection, "k": self.k,
-                       "model_params": self.model_params, "rare": self.rare, "dp": self.dp},
+                       "model_params": self.model_params, "rare": self.rare, "dp": self.dp,
+                       "text_model": self.text_model, "text_params": self.text_params},
             "dp": getattr(self, "dp_", None),
             "model_name": self.model_.name, "model_reason": getattr(self, "model_reason_", None),
             "n_rows": self.n_rows_, "columns": self.columns_,
@@ -457,6 +487,11 @@ class Synthesizer:
         }
         tensors = {f"encoder.{k}": np.ascontiguousarray(v) for k, v in enc_tensors.items()}
         tensors.update({f"model.{k}": np.ascontiguousarray(v) for k, v in model_tensors.items()})
+        meta["text"] = {}
+        for i, (name, lm) in enumerate(getattr(self, "text_models_", {}).items()):
+            cfg, weights = lm.get_state()
+            meta["text"][name] = {**cfg, "prefix": f"text{i}."}
+            tensors.update({f"text{i}.{k}": np.ascontiguousarray(v) for k, v in weights.items()})
         with atomic_path(path, force=force) as tmp:
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                 zf.writestr("model.json", json.dumps(meta, default=_json_default))
@@ -496,6 +531,14 @@ class Synthesizer:
         syn.n_rows_, syn.columns_ = meta["n_rows"], meta["columns"]
         syn.model_reason_ = meta.get("model_reason") or f"asked for '{meta['model_name']}'"
         syn.dp_ = meta.get("dp")
+        syn.text_models_ = {}
+        if meta.get("text"):
+            from lookalike.models.text_lm import TextLM
+
+            for name, cfg in meta["text"].items():
+                pre = cfg["prefix"]
+                syn.text_models_[name] = TextLM.from_state(
+                    cfg, {k[len(pre):]: v for k, v in tensors.items() if k.startswith(pre)})
         return syn
 
 
@@ -503,6 +546,22 @@ def _check_rare(rare) -> None:
     if rare is not None and rare not in RARE_CHOICES:
         raise LookalikeError(f"rare must be one of {', '.join(RARE_CHOICES)} (or None: as the schema says), "
                              f"got {rare!r}")
+
+
+def _check_text_model(text_model, text_params) -> None:
+    if text_model not in ("lm", "chain"):
+        raise LookalikeError(f"text_model must be 'lm' (a language model trained on the column) or 'chain' "
+                             f"(the protected word chain), got {text_model!r}; pretrained Hugging Face models "
+                             "are not supported yet")
+    if text_params is not None:
+        import inspect
+
+        from lookalike.models.text_lm import TextLM
+
+        accepted = set(inspect.signature(TextLM).parameters)
+        unknown = sorted(set(text_params) - accepted)
+        if unknown:
+            raise LookalikeError(f"unknown text_params {unknown}; valid: {', '.join(sorted(accepted))}")
 
 
 def _json_default(o):
