@@ -97,7 +97,7 @@ class TextLM:
     improving. Set n_threads to fix torch's thread count (same seed + same threads = same model)."""
 
     def __init__(self, k: int = 5, seed: int = 0, vocab_size: int = 3000, embed: int = 96, hidden: int = 256,
-                 max_pieces: int = 96, batch_size: int = 64, lr: float = 3e-3, max_epochs: int = 30,
+                 max_pieces: int = 96, batch_size: int = 64, lr: float = 3e-3, max_epochs: int = 100,
                  max_time: float | None = None, temperature: float = 1.0, top_p: float = 0.95,
                  n_threads: int | None = None, verbose: bool = False):
         self.k, self.seed, self.vocab_size, self.embed, self.hidden = int(k), int(seed), vocab_size, embed, hidden
