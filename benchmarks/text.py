@@ -15,7 +15,10 @@ Each table is split 80/20 once (seed 0). Generators, all fit on the train part a
   (``text_model="chain"`` gives this same model: the text model is trained after, and apart from, the table);
 - ``mostly``: mostlyai-engine TabularARGN for the other columns, then its LANGUAGE model trained from scratch
   (LSTMFromScratch-3m) with the tabular columns as context, given the same text time budget (seed 1 only:
-  each run costs minutes; see benchmarks/peers/run_mostly_text.py).
+  each run costs minutes; see benchmarks/peers/run_mostly_text.py). It generates 1,000 rows, not as many as
+  train: its generation re-reads the whole sequence at every step and wrote about 300 texts a minute on this
+  shared machine. The discriminators compare equal numbers of real and synthetic texts, so they use 1,000 of
+  each for it.
 Measured with ``lookalike.evaluate.text.text_metrics`` on the text column against the real train, the real
 holdout's own figures as ceilings. Text-to-column: TF-IDF + logistic regression predicting the named column
 (ten most frequent values + other; macro AUC) from the text, trained on synthetic (TSTR) or real (TRTR), scored
@@ -57,6 +60,7 @@ CACHE = HERE / ".cache" / "text" / "runs.jsonl"
 MOSTLY = Path("/work/venvs/mostly/bin/python")
 TABLES = {"tate_text": ("title", "medium"), "trump_tweets": ("text", "source"), "chatterbot": ("text", "topic")}
 TABULAR_SECONDS = 60
+MOSTLY_ROWS = 1000  # the engine's LSTM writes about 300 texts a minute here (no cached state): 1,000 per run
 
 
 def load(name: str) -> pd.DataFrame:
@@ -140,7 +144,7 @@ def run_mostly(name: str, seed: int, train: pd.DataFrame, lm_wall: float | None)
         proc = subprocess.run([str(MOSTLY), str(HERE / "peers" / "run_mostly_text.py"), "--train",
                                str(tmp / "train.csv"), "--text", text, "--out-csv", str(tmp / "s.csv"), "--out-json",
                                str(tmp / "s.json"), "--seed", str(seed), "--language-minutes", f"{minutes:.3f}",
-                               "--tabular-minutes", str(TABULAR_SECONDS / 60)],
+                               "--tabular-minutes", str(TABULAR_SECONDS / 60), "--rows", str(MOSTLY_ROWS)],
                               capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ""})
         if proc.returncode:
             raise RuntimeError(f"mostly failed:\n{proc.stderr[-3000:]}")

@@ -33,6 +33,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--language-minutes", type=float, default=5.0)
     p.add_argument("--tabular-minutes", type=float, default=2.0)
+    p.add_argument("--rows", type=int, default=None, help="rows to generate (default: as many as train)")
     args = p.parse_args()
     from mostlyai import engine
     from mostlyai.engine._language.engine.hf_engine import HuggingFaceEngine
@@ -60,7 +61,7 @@ def main() -> None:
                  max_training_time=args.language_minutes)
     fit = {"wall_s": time.monotonic() - wall, "cpu_s": time.process_time() - cpu}
     wall, cpu = time.monotonic(), time.process_time()
-    engine.generate(workspace_dir=tab_ws, sample_size=len(train))
+    engine.generate(workspace_dir=tab_ws, sample_size=args.rows or len(train))
     syn_tab = pd.read_parquet(tab_ws / "SyntheticData")
     syn_ctx = syn_tab.assign(**{KEY: range(len(syn_tab))})
     engine.generate(workspace_dir=lang_ws, ctx_data=syn_ctx)

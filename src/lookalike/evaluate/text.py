@@ -68,6 +68,8 @@ def discriminator_auc(real: pd.Series, other: pd.Series, seed: int = 0) -> dict[
     """Cross-validated AUC of telling ``real`` from ``other`` (equal sizes): TF-IDF + logistic regression, and
     gradient boosting on length features."""
     n = min(len(real), len(other))
+    if n < 10:
+        return {"tfidf": None, "lengths": None}
     rng = np.random.default_rng(seed)
     a = real.iloc[rng.permutation(len(real))[:n]].astype(str).reset_index(drop=True)
     b = other.iloc[rng.permutation(len(other))[:n]].astype(str).reset_index(drop=True)
@@ -76,10 +78,14 @@ def discriminator_auc(real: pd.Series, other: pd.Series, seed: int = 0) -> dict[
     cv = StratifiedKFold(5, shuffle=True, random_state=seed)
     tfidf = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
                           LogisticRegression(C=1.0, max_iter=1000))
-    p_text = cross_val_predict(tfidf, x, y, cv=cv, method="predict_proba")[:, 1]
+    try:
+        p_text = cross_val_predict(tfidf, x, y, cv=cv, method="predict_proba")[:, 1]
+    except ValueError:  # no word seen in two texts: TF-IDF has nothing to work with
+        p_text = None
     gb = HistGradientBoostingClassifier(max_iter=100, random_state=seed)
     p_len = cross_val_predict(gb, _length_features(x), y, cv=cv, method="predict_proba")[:, 1]
-    return {"tfidf": float(roc_auc_score(y, p_text)), "lengths": float(roc_auc_score(y, p_len))}
+    return {"tfidf": None if p_text is None else float(roc_auc_score(y, p_text)),
+            "lengths": float(roc_auc_score(y, p_len))}
 
 
 def _top_classes(y: pd.Series, reference: pd.Series) -> pd.Series:
@@ -96,7 +102,10 @@ def text_to_column_auc(fit_x: pd.Series, fit_y: pd.Series, test_x: pd.Series, te
         return None
     model = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
                           LogisticRegression(C=3.0, max_iter=2000))
-    model.fit(fit_x.astype(str), fy)
+    try:
+        model.fit(fit_x.astype(str), fy)
+    except ValueError:  # no word seen in two texts
+        return None
     proba = model.predict_proba(test_x.astype(str))
     classes = list(model.classes_)
     aucs = []
@@ -155,6 +164,8 @@ def text_metrics(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataF
     ho = None if holdout is None else texts(holdout, 2)
     out: dict = {"column": column, "texts": {"train": len(tr), "synthetic": len(sy),
                                              "holdout": None if ho is None else len(ho)}}
+    if not len(tr):
+        return out
     for name, other in (("synthetic", sy), ("holdout", ho)):
         if other is None or not len(other):
             continue
