@@ -23,6 +23,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
+from threadpoolctl import threadpool_limits
 
 WORD = re.compile(r"\w+")
 MAX_SPAN = 32
@@ -153,8 +154,14 @@ def _span_summary(spans: np.ndarray, exact: float) -> dict:
 
 
 def text_metrics(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame | None, column: str,
-                 target: str | None = None, seed: int = 0, max_texts: int = 5000) -> dict:
-    """Every text figure for ``column``; with a holdout, the holdout's own figure beside each."""
+                 target: str | None = None, seed: int = 0, max_texts: int = 5000, n_threads: int = 1) -> dict:
+    """Every text figure for ``column``; with a holdout, the holdout's own figure beside each. n_threads: for
+    the OpenMP/BLAS pools (1: spin-waiting threads on a busy machine cost more than they give)."""
+    with threadpool_limits(limits=n_threads):
+        return _text_metrics(train, synthetic, holdout, column, target, seed, max_texts)
+
+
+def _text_metrics(train, synthetic, holdout, column, target, seed, max_texts) -> dict:
     def texts(df, offset):
         s = df[column].dropna().astype(str)
         s = s[s.str.strip() != ""]
