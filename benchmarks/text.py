@@ -280,6 +280,22 @@ def report() -> str:
                          f"{spread([r['tstr'] for r in rs])} | {spread(ratio)} | {spread(mem('mean'))} | "
                          f"{spread(mem('share_8_or_more'))} | {spread(mem('exact_copy_share'))} | {fit} | {speed} |")
         lm_rows = [r for r in rows if r["generator"] == "lm"]
+        if lm_rows and hold:
+            mean = lambda gen, f: (np.mean([f(r) for r in rows if r["generator"] == gen])  # noqa: E731
+                                   if any(r["generator"] == gen for r in rows) else None)
+            auc = {g: mean(g, lambda r: r["metrics"]["discriminator_auc_tfidf"]) for g in ("lm", "chain", "mostly")}
+            others = [v for g, v in auc.items() if g != "lm" and v is not None]
+            ratio = mean("lm", lambda r: r["tstr"] / r["trtr"])
+            span, span_hold = mean("lm", lambda r: r["metrics"]["memorisation"]["mean"]), \
+                hold["metrics"]["memorisation"]["mean"]
+            yes = lambda ok: "yes" if ok else "NO"  # noqa: E731
+            lines += ["", "Issue 22's targets for the language model: "
+                      f"TF-IDF discriminator AUC ≤ 0.75 {yes(auc['lm'] <= 0.75)} ({auc['lm']:.3f}); lowest of the "
+                      f"generators run {yes(all(auc['lm'] < v for v in others))} "
+                      f"({', '.join(f'{g} {v:.3f}' for g, v in auc.items() if v is not None)}"
+                      f"{'; mostly not run' if auc['mostly'] is None else ''}); TSTR ≥ 0.9 × TRTR {yes(ratio >= 0.9)} "
+                      f"({ratio:.3f}); memorisation no worse than the holdout's {yes(span <= span_hold)} "
+                      f"(mean longest shared run {span:.2f} vs {span_hold:.2f} words)."]
         if lm_rows:
             tf = lm_rows[0]["timing"]["fit"]["text_fit"]
             lines += ["", f"Text model fit (seed {lm_rows[0]['seed']}): {tf['texts']} texts, {tf['wall']:.0f} s wall, "

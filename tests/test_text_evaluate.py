@@ -33,7 +33,7 @@ def test_copies_real_text_and_garbage_are_told_apart():
     assert bad["synthetic"]["discriminator_auc_tfidf"] > 0.95 and bad["synthetic"]["word_similarity"] < 0.1
     assert copied["synthetic"]["memorisation"]["exact_copy_share"] == 1.0
     assert copied["synthetic"]["memorisation"]["mean"] > 2 * real["holdout"]["memorisation"]["mean"]
-    assert real["trtr_auc"] > 0.95 and copied["tstr_auc"] > 0.95  # the first word names the product
+    assert real["trtr_auc"] > 0.85 and copied["tstr_auc"] > 0.85  # the first word names the product
     assert bad["tstr_auc"] is None or bad["tstr_auc"] < 0.6
 
 
