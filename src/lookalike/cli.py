@@ -158,13 +158,14 @@ def _verbose(verbose: bool) -> bool:
 def _synthesizer(model: str, seed: int, max_epochs, max_time, schema: Optional[Path],
                  model_params: Optional[dict] = None, verbose: bool = False, rare: Optional[str] = None,
                  dp: Optional[dict] = None, entity: Optional[str] = None, order: Optional[str] = None,
-                 fairness: Optional[dict] = None):
+                 fairness: Optional[dict] = None, text_model: str = "lm"):
     from lookalike.workflow import make_synthesizer
 
     _check_model(model)
     return make_synthesizer(model=model, seed=seed, max_epochs=max_epochs, max_time=max_time,
                             schema=_read_schema(schema), model_params=model_params, verbose=verbose, rare=rare,
-                            dp=dp, entity=entity, order=order, fairness=fairness)
+                            dp=dp, entity=entity, order=order, fairness=fairness,
+                            text_model=text_model)
 
 
 FAIR_HELP = ("Generate TARGET with statistical parity across the groups of the SENSITIVE columns: "
@@ -186,6 +187,10 @@ def _fair(spec: Optional[str], mode: str) -> Optional[dict]:
     if not sep or not target.strip() or not columns:
         raise LookalikeError(f"--fair expects TARGET:SENSITIVE[,SENSITIVE...], e.g. income:race,sex; got {spec!r}")
     return check_fairness({"target": target.strip(), "sensitive": columns, "mode": mode})
+
+
+TEXT_MODEL_HELP = ("How free-text columns are written: 'lm' (a small language model trained on the column, "
+                   "conditioned on the row) or 'chain' (the protected word chain: faster, less like the real text).")
 
 
 DP_EPSILON_HELP = ("Fit with differential privacy at this epsilon (whole pipeline: statistics and generator; "
@@ -253,6 +258,7 @@ def fit(
     schema: Optional[Path] = typer.Option(None, "--schema", help="Schema YAML (from `lookalike schema`)."),
     model_param: List[str] = typer.Option(None, "--model-param", metavar="KEY=VALUE", help=MODEL_PARAM_HELP),
     rare: Optional[str] = typer.Option(None, "--rare", help=RARE_HELP),
+    text_model: str = typer.Option("lm", "--text-model", help=TEXT_MODEL_HELP),
     verbose: bool = typer.Option(False, "--verbose", help=VERBOSE_HELP),
     dp_epsilon: Optional[float] = typer.Option(None, "--dp-epsilon", help=DP_EPSILON_HELP),
     dp_delta: float = typer.Option(1e-5, "--dp-delta", help=DP_DELTA_HELP),
@@ -270,7 +276,8 @@ def fit(
     _check_sequence_options(entity, order, context)
     check_writable(output, force=force, formats=None)
     syn = _synthesizer(model, seed, max_epochs, max_time, schema, params, _verbose(verbose), rare,
-                       _dp(dp_epsilon, dp_delta), entity, order, _fair(fair, fairness))
+                       _dp(dp_epsilon, dp_delta), entity, order, _fair(fair, fairness),
+                       text_model)
     folder = data.is_dir() and entity is None  # a folder of Parquet files: read one partition at a time
     df = data if folder else read_table(data)
     started = time.perf_counter()
@@ -367,6 +374,7 @@ def synth(
     target: Optional[str] = typer.Option(None, "--target", help="Column to predict in the report's utility test."),
     model_param: List[str] = typer.Option(None, "--model-param", metavar="KEY=VALUE", help=MODEL_PARAM_HELP),
     rare: Optional[str] = typer.Option(None, "--rare", help=RARE_HELP),
+    text_model: str = typer.Option("lm", "--text-model", help=TEXT_MODEL_HELP),
     verbose: bool = typer.Option(False, "--verbose", help=VERBOSE_HELP),
     dp_epsilon: Optional[float] = typer.Option(None, "--dp-epsilon", help=DP_EPSILON_HELP),
     dp_delta: float = typer.Option(1e-5, "--dp-delta", help=DP_DELTA_HELP),
@@ -408,6 +416,7 @@ def synth(
                             max_time=max_time, schema=loaded, model_params=params, target=target,
                             holdout_share=HOLDOUT_SHARE if report else None, report=False,
                             verbose=_verbose(verbose), progress=update, rare=rare, dp=dp, fairness=fair_spec,
+                            text_model=text_model,
                             **sequence)
     what = f"{rows:,} rows" if entity is None else f"{rows or result.synthesizer.n_rows_:,} entities"
     out.print(f"synthetic data ({what}) written to [bold]{output}[/bold]")

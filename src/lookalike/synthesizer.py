@@ -35,7 +35,7 @@ BATCH_ROWS = 100_000
 Progress = Callable[[float, str], None]
 log = logging.getLogger(__name__)
 _PARAMS = ("model", "seed", "max_epochs", "max_time", "schema", "value_protection", "k", "verbose", "model_params",
-           "rare", "dp", "fairness")
+           "rare", "dp", "fairness", "text_model", "text_params")
 RARE_CHOICES = ("generate", "placeholder", "drop")
 
 
@@ -54,6 +54,11 @@ class Synthesizer:
     across the sensitive groups (``bins``: quantile classes of a numeric target, default: every value token of
     its codec); every other
     column is sampled as without it. What changes and why: ``lookalike.fairness``. Needs model 'argn'.
+
+    text_model: how free-text columns are written -- "lm" (default: a small language model trained on the
+    column and conditioned on the row, ``lookalike.models.text_lm``) or "chain" (the protected word chain of
+    ``encoding.text``). text_params: settings of the language model (``TextLM``: temperature, top_p,
+    max_time, hidden, ...).
     """
 
     def __new__(cls, *args, entity: str | None = None, order: str | None = None, **kwargs):
@@ -75,7 +80,8 @@ class Synthesizer:
                  max_time: float | None = None, schema: TableSchema | dict | str | Path | None = None,
                  value_protection: bool = True, k: int = 5, verbose: bool = False,
                  model_params: dict[str, Any] | None = None, rare: str | None = None, dp: dict | None = None,
-                 fairness: dict | None = None, entity: None = None, order: None = None):
+                 fairness: dict | None = None, text_model: str = "lm", text_params: dict[str, Any] | None = None,
+                 entity: None = None, order: None = None):
         self.model = model
         self.seed = seed
         self.max_epochs = max_epochs
@@ -88,7 +94,10 @@ class Synthesizer:
         self.rare = rare
         self.dp = dp
         self.fairness = fairness
+        self.text_model = text_model
+        self.text_params = text_params
         _check_rare(rare)
+        _check_text_model(text_model, text_params)
         if check_fairness(fairness) is not None and self._model_name() != "argn":
             raise LookalikeError(f"fairness needs model='argn' (it reads the generator's conditional distribution "
                                  f"of the target), not '{self.model}'")
@@ -155,7 +164,9 @@ class Synthesizer:
             progress(0.02, "encoding columns")
         self.rules_ = RuleSet(self.schema_.rules, self.schema_).fit(df, k=self.schema_.k)
         self.encoder_ = TableEncoder(self.schema_, seed=self.seed).fit(df)
-        self._fit_generator(self.encoder_.encode(df), len(df), progress)
+        tokens = self.encoder_.encode(df)
+        self._fit_generator(tokens, len(df), progress)
+        self.text_models_ = self._fit_text_models(df, tokens)
         self.n_rows_ = len(df)
         self.columns_ = list(df.columns)
         return self
@@ -198,6 +209,26 @@ class Synthesizer:
         seed = int(np.random.default_rng([self.seed, 20211]).integers(2**31))
         reference = sample_tokens(self.model_, REFERENCE_ROWS, seed=seed, suppress=suppress or None)
         self.fairness_ = fair.fit(self.model_, reference, suppress.get(fair.column, ()))
+
+    def _fit_text_models(self, df: pd.DataFrame, tokens: np.ndarray) -> dict:
+        """One language model per free-text column, conditioned on the row's tabular tokens (text_model='lm')."""
+        if self.text_model == "chain":
+            return {}
+        from lookalike.models.text_lm import TextLM
+
+        params = {"seed": self.seed, "k": self.schema_.k, "verbose": self.verbose, **(self.text_params or {})}
+        return {c.name: TextLM(**params).fit(df[c.name], tokens, self.encoder_.cardinalities_)
+                for c in self.schema_.columns if c.kind == Kind.TEXT}
+
+    def _decode(self, tokens: np.ndarray, seed: int, **kwargs) -> pd.DataFrame:
+        """Tokens to rows; free-text columns written by their language model, given the row's tokens."""
+        df = self.encoder_.decode(tokens, seed=seed, **kwargs)
+        for name, lm in getattr(self, "text_models_", {}).items():
+            present = df[name].notna().to_numpy()
+            texts = pd.Series([None] * len(df), dtype=object)
+            texts[present] = lm.generate(tokens[present], seed=int(np.random.default_rng([seed, 3]).integers(2**31)))
+            df[name] = texts.to_numpy()
+        return df
 
     def _auto_params(self, name: str) -> dict | None:
         """``model_params`` given with model='auto' apply only to the settings the picked generator accepts."""
@@ -406,7 +437,7 @@ class Synthesizer:
             return fair.apply(self.model_, tokens, round_seed, fixed_part, (suppress or {}).get(fair.column, ()),
                               redraw)
 
-        df = self.encoder_.decode(draw(size, seed, fixed), seed=seed, row_offset=start, id_key=sample_seed)
+        df = self._decode(draw(size, seed, fixed), seed=seed, row_offset=start, id_key=sample_seed)
         df = self.rules_.apply(df)
         bad = self.rules_.violations(df, rule_state)
         keep_ids = [c for c in df.columns if self.schema_[c].kind == Kind.ID]
@@ -415,8 +446,7 @@ class Synthesizer:
                 break
             rows = np.flatnonzero(bad)
             round_seed = int(np.random.default_rng([seed, round_ + 1]).integers(2**31))
-            fresh = self.encoder_.decode(draw(len(rows), round_seed, None if fixed is None else fixed[rows]),
-                                         seed=round_seed)
+            fresh = self._decode(draw(len(rows), round_seed, None if fixed is None else fixed[rows]), seed=round_seed)
             fresh = self.rules_.apply(fresh)
             fresh.index = df.index[rows]
             fresh[keep_ids] = df.loc[df.index[rows], keep_ids]
@@ -581,7 +611,7 @@ class Synthesizer:
             "params": {"model": self.model, "seed": self.seed, "max_epochs": self.max_epochs,
                        "max_time": self.max_time, "value_protection": self.value_protection, "k": self.k,
                        "model_params": self.model_params, "rare": self.rare, "dp": self.dp,
-                       "fairness": self.fairness},
+                       "fairness": self.fairness, "text_model": self.text_model, "text_params": self.text_params},
             "dp": getattr(self, "dp_", None),
             "model_name": self.model_.name, "model_reason": getattr(self, "model_reason_", None),
             "n_rows": self.n_rows_, "columns": self.columns_,
@@ -590,6 +620,11 @@ class Synthesizer:
         }
         tensors = {f"encoder.{k}": np.ascontiguousarray(v) for k, v in enc_tensors.items()}
         tensors.update({f"model.{k}": np.ascontiguousarray(v) for k, v in model_tensors.items()})
+        meta["text"] = {}
+        for i, (name, lm) in enumerate(getattr(self, "text_models_", {}).items()):
+            cfg, weights = lm.get_state()
+            meta["text"][name] = {**cfg, "prefix": f"text{i}."}
+            tensors.update({f"text{i}.{k}": np.ascontiguousarray(v) for k, v in weights.items()})
         with atomic_path(path, force=force) as tmp:
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                 zf.writestr("model.json", json.dumps(meta, default=_json_default))
@@ -629,6 +664,14 @@ class Synthesizer:
         syn.n_rows_, syn.columns_ = meta["n_rows"], meta["columns"]
         syn.model_reason_ = meta.get("model_reason") or f"asked for '{meta['model_name']}'"
         syn.dp_ = meta.get("dp")
+        syn.text_models_ = {}
+        if meta.get("text"):
+            from lookalike.models.text_lm import TextLM
+
+            for name, cfg in meta["text"].items():
+                pre = cfg["prefix"]
+                syn.text_models_[name] = TextLM.from_state(
+                    cfg, {k[len(pre):]: v for k, v in tensors.items() if k.startswith(pre)})
         syn._fit_fairness()
         return syn
 
@@ -644,6 +687,22 @@ def _check_rare(rare) -> None:
     if rare is not None and rare not in RARE_CHOICES:
         raise LookalikeError(f"rare must be one of {', '.join(RARE_CHOICES)} (or None: as the schema says), "
                              f"got {rare!r}")
+
+
+def _check_text_model(text_model, text_params) -> None:
+    if text_model not in ("lm", "chain"):
+        raise LookalikeError(f"text_model must be 'lm' (a language model trained on the column) or 'chain' "
+                             f"(the protected word chain), got {text_model!r}; pretrained Hugging Face models "
+                             "are not supported yet")
+    if text_params is not None:
+        import inspect
+
+        from lookalike.models.text_lm import TextLM
+
+        accepted = set(inspect.signature(TextLM).parameters)
+        unknown = sorted(set(text_params) - accepted)
+        if unknown:
+            raise LookalikeError(f"unknown text_params {unknown}; valid: {', '.join(sorted(accepted))}")
 
 
 def _json_default(o):

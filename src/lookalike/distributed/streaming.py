@@ -19,6 +19,7 @@ A folder is read with pyarrow and needs no Ray; a Dataset is iterated from this 
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -35,6 +36,8 @@ from lookalike.schema.columns import Kind
 SAMPLE_ROWS = 200_000
 BATCH_ROWS = 100_000
 PARQUET = (".parquet", ".pq")
+
+log = logging.getLogger(__name__)
 
 
 def partitions(source, batch_rows: int = BATCH_ROWS) -> Callable[[], Iterator[pd.DataFrame]]:
@@ -117,6 +120,11 @@ def fit_streaming(syn, source, sample_rows: int = SAMPLE_ROWS, batch_rows: int =
         progress(0.04, "encoding, one partition at a time")
     tokens = np.concatenate([encoder.encode(part) for part in read()])
     syn._fit_generator(tokens, n, progress)
+    syn.text_models_ = {}  # the language model trains on whole texts in memory: the word chain writes them here
+    texts = [c.name for c in syn.schema_.columns if c.kind == Kind.TEXT]
+    if texts and syn.text_model != "chain":
+        log.warning("fitting from partitions: free-text column(s) %s are written by the word chain, not the "
+                    "language model (it needs every text in memory)", ", ".join(map(repr, texts)))
     syn.n_rows_ = n
     syn.columns_ = list(sample.columns)
     return syn

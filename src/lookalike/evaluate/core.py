@@ -322,7 +322,26 @@ def _evaluate(train, synthetic, holdout, target, sensitive, seed, max_rows, posi
         for name in ("trtr", "tstr"):
             util[name].pop("predictions")
         details["utility"] = util
+    _text_section(train, synthetic, holdout, described, target, seed, details, metrics)
     return EvaluationReport(metrics=metrics, details=details)
+
+
+def _text_section(train, synthetic, holdout, described, target, seed, details, metrics) -> None:
+    """Free-text columns judged as text (``evaluate.text``); the first one's figures also go in the metrics."""
+    columns = [c for c, s in described.items() if s.kind == Kind.TEXT]
+    if not columns:
+        return
+    from lookalike.evaluate.text import text_metrics
+
+    details["text"] = {c: text_metrics(train, synthetic, holdout, c, target=None if target == c else target,
+                                       seed=seed) for c in columns}
+    first = details["text"][columns[0]]
+    for source, suffix in (("synthetic", ""), ("holdout", "_holdout")):
+        for key in ("discriminator_auc_tfidf", "discriminator_auc_lengths", "word_similarity", "bigram_similarity",
+                    "length_accuracy"):
+            metrics[f"text_{key}{suffix}"] = first.get(source, {}).get(key)
+        metrics[f"text_longest_shared_span_mean{suffix}"] = first.get(source, {}).get("memorisation", {}).get("mean")
+    metrics["text_tstr_auc"], metrics["text_trtr_auc"] = first.get("tstr_auc"), first.get("trtr_auc")
 
 
 def _validate(train, synthetic, holdout, target, sensitive, max_rows):

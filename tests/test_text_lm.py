@@ -1,0 +1,111 @@
+"""The text language model: it writes text that fits its row, never a secret seen in one row, and saves as data."""
+import json
+import re
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lookalike import Synthesizer
+from lookalike.errors import LookalikeError
+from lookalike.models.text_lm import TextLM
+
+SMALL = {"hidden": 48, "embed": 32, "vocab_size": 300, "max_time": 20, "max_epochs": 30, "n_threads": 1, "lr": 0.01,
+         "batch_size": 32}
+CANARIES = [f"zq{c}secret{i}x" for i, c in enumerate("abcdefghij")]
+TOPICS = {
+    "card": ["my card was declined at the shop", "the card payment failed twice", "please block my card now",
+             "card charged twice for one purchase"],
+    "loan": ["the loan interest rate is too high", "my loan application is still pending",
+             "loan repayment date moved without notice", "question about my loan balance"],
+    "app": ["the app crashes when I log in", "app update broke the login screen", "cannot open the app today",
+            "the app shows a blank page"],
+}
+
+
+def complaints(n: int = 360, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    product = rng.choice(list(TOPICS), size=n)
+    texts = [TOPICS[p][rng.integers(4)] for p in product]
+    for i, secret in enumerate(CANARIES):  # one row each holds a secret
+        texts[7 * i] = f"{texts[7 * i]} {secret}"
+    return pd.DataFrame({"product": product, "severity": rng.choice(["low", "high"], size=n), "text": texts})
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    df = complaints()
+    syn = Synthesizer(model="copula", seed=1, schema={"columns": [
+        {"name": "product", "kind": "categorical"}, {"name": "severity", "kind": "categorical"},
+        {"name": "text", "kind": "text"}]}, text_params=SMALL).fit(df)
+    return df, syn
+
+
+def test_canaries_never_appear_in_100k_generated_texts(fitted):
+    df, syn = fitted
+    lm = syn.text_models_["text"]
+    context = syn.encoder_.encode(df)
+    rows = np.resize(np.arange(len(df)), 100_000)  # every training row's context, canary rows included
+    texts = lm.generate(context[rows], seed=5)
+    assert len(texts) == 100_000
+    blob = "\n".join(texts).lower()
+    assert all(c not in blob for c in CANARIES)
+    assert "zq" not in blob and "secret" not in blob  # not even a part of one
+
+
+def test_text_fits_its_row(fitted):
+    _, syn = fitted
+    for product in TOPICS:
+        out = syn.sample(300, seed=2, conditions={"product": product})
+        hits = out["text"].str.contains(product).mean()
+        assert hits > 0.8, (product, hits)
+
+
+def test_every_written_word_was_used_in_k_rows(fitted):
+    df, syn = fitted
+    words = pd.Series([w for t in df["text"] for w in set(re.findall(r"\w+", t))]).value_counts()
+    out = syn.sample(2000, seed=3)
+    written = {w for t in out["text"].dropna() for w in re.findall(r"\w+", t)}
+    assert written and all(words.get(w, 0) >= 5 for w in written)
+
+
+def test_same_seed_same_text_and_save_load_keeps_it(fitted, tmp_path):
+    df, syn = fitted
+    a = syn.sample(200, seed=4)
+    pd.testing.assert_frame_equal(a, syn.sample(200, seed=4))
+    syn.save(tmp_path / "m.lookalike")
+    back = Synthesizer.load(tmp_path / "m.lookalike")
+    pd.testing.assert_frame_equal(a, back.sample(200, seed=4))
+    with zipfile.ZipFile(tmp_path / "m.lookalike") as zf:
+        meta = zf.read("model.json").decode()
+    assert not any(c in meta for c in CANARIES)
+    assert "text" in json.loads(meta)["text"]
+
+
+def test_pii_in_text_is_replaced_by_fakes():
+    rng = np.random.default_rng(0)
+    emails = ["anna.berg@acme-corp.com", "li.wei@acme-corp.com"]
+    texts = [f"please write to {emails[i % 2]} about the refund" if i % 3 == 0 else "refund not received yet"
+             for i in range(120)]
+    df = pd.DataFrame({"kind": rng.choice(["a", "b"], size=120), "text": texts})
+    lm = TextLM(seed=0, **SMALL).fit(df["text"], np.zeros((120, 1), dtype=np.int64), [1])
+    out = lm.generate(np.zeros((3000, 1), dtype=np.int64), seed=1)
+    blob = "\n".join(out)
+    assert not any(e in blob for e in emails) and "acme" not in blob
+    assert re.search(r"@\S*example\.(?:com|org|net)", blob)  # the writer's e-mail is still there, as a fake
+
+
+def test_chain_keeps_the_word_chain_and_bad_choices_fail():
+    df = complaints(120)
+    syn = Synthesizer(model="copula", seed=0, text_model="chain", schema={"columns": [
+        {"name": "product", "kind": "categorical"}, {"name": "severity", "kind": "categorical"},
+        {"name": "text", "kind": "text"}]}).fit(df)
+    assert syn.text_models_ == {} and syn.sample(50, seed=0)["text"].notna().all()
+    with pytest.raises(LookalikeError, match="text_model"):
+        Synthesizer(text_model="gpt")
+    with pytest.raises(LookalikeError, match="unknown text_params"):
+        Synthesizer(text_params={"temprature": 0.5})
+    lm = TextLM(seed=0, **SMALL).fit(df["text"], np.zeros((120, 1), dtype=np.int64), [1])
+    with pytest.raises(LookalikeError, match="temperature"):
+        lm.generate(np.zeros((2, 1), dtype=np.int64), seed=0, temperature=0)
