@@ -220,3 +220,15 @@ def test_evaluation_never_imports_generator_code():
             "print([m for m in sys.modules if m.startswith(('lookalike.models', 'lookalike.synthesizer', 'torch'))])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_utility_scores_a_target_with_a_class_seen_once():
+    """A many-valued target often has classes seen in one row; the utility model must still train and score."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.normal(size=400), "c": rng.choice(list("abc"), 400)})
+    df["y"] = np.where(df["x"] > 0, "pos", "neg")
+    df.loc[5, "y"] = "once"
+    train, holdout = df.iloc[:300], df.iloc[300:]
+    report = evaluate(train=train, synthetic=train.sample(frac=1, random_state=1), holdout=holdout, target="y")
+    assert report.details["utility"]["task"] == "classification"
+    assert report.metrics["tstr_score"] > 0.9  # x decides y: the model learned it despite the singleton class

@@ -97,8 +97,11 @@ def _fit_classifier(encoder, frame, y, X_test, classes, seed):
         if only in classes:
             proba[:, classes.index(only)] = 1.0
         return None, proba, np.array([only] * len(X_test), dtype=object)
+    # early stopping holds out a stratified share, which needs two rows of every class (a target with many
+    # values often has classes seen once): without it the model trains its full 200 rounds
+    stratifiable = pd.Series(y).value_counts().min() >= 2
     model = HistGradientBoostingClassifier(max_iter=200, categorical_features=_mask(encoder),
-                                           random_state=seed, early_stopping=True, n_iter_no_change=10)
+                                           random_state=seed, early_stopping=stratifiable, n_iter_no_change=10)
     model.fit(encoder.transform(frame), y)
     p = model.predict_proba(X_test)
     for k, cls in enumerate(model.classes_):
