@@ -195,12 +195,8 @@ def test_malformed_model_param_is_one_line_and_exit_1(command, bad, data, tmp_pa
 
 
 def test_model_params_reach_the_generator_and_unknown_keys_are_refused(data, tmp_path, capsys):
-    import inspect
-
     from lookalike.synthesizer import Synthesizer
 
-    if "model_params" not in inspect.signature(Synthesizer).parameters:
-        pytest.skip("Synthesizer(model_params=...) is not in this tree yet")
     model = tmp_path / "m.lookalike"
     code, text = run(["fit", data, "-o", model, "--model", "copula", "--model-param", "shrinkage=0.5"], capsys)
     assert code == 0, text
