@@ -27,3 +27,13 @@ def mixed_table() -> pd.DataFrame:
     })
     df.loc[5, "segment"] = "very-rare-segment"
     return df
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A local Ray cluster for one test module (address="local": its own, never one a user started here)."""
+    ray = pytest.importorskip("ray")
+    ray.init(address="local", num_cpus=2, object_store_memory=200 * 1024**2, include_dashboard=False,
+             logging_level="ERROR", log_to_driver=False)
+    yield
+    ray.shutdown()

@@ -19,15 +19,6 @@ from test_db_synthesizer import schema_for  # noqa: E402
 TIMING = ["fit_seconds", "fit_cpu_seconds", "sample_rows_per_second"]
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    # address="local": a cluster of its own, never one a user started on this machine
-    ray.init(address="local", num_cpus=2, object_store_memory=200 * 1024**2, include_dashboard=False,
-             logging_level="ERROR", log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
 def test_fit_db_on_ray_gives_the_one_process_database(cluster):
     full = bank_tables(n_customers=60)
     chain = ("branches", "customers", "accounts", "cards")  # four levels, and accounts have two parents

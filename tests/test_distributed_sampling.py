@@ -23,15 +23,6 @@ N, BATCH = 2_500, 1_000  # three parts, the last one short
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    # address="local": a cluster of its own, never one a user started on this machine
-    ray.init(address="local", num_cpus=2, object_store_memory=200 * 1024**2, include_dashboard=False,
-             logging_level="ERROR", log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
-@pytest.fixture(scope="module")
 def syn(tmp_path_factory) -> Synthesizer:
     """argn (torch) on a table with string keys, numbers, categories and missing values."""
     rng = np.random.default_rng(1)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from lookalike.distributed.cluster import ray_cluster, require_ray, task_error
 from lookalike.errors import LookalikeError
+from lookalike.io.files import check_parent_writable
 
 MAX_RETRIES = 3
 BATCH_ROWS = 100_000
@@ -189,11 +190,7 @@ def _check_folder(folder: Path, force: bool) -> None:
         raise LookalikeError(f"{folder}: exists and is not a folder; --ray writes a folder of Parquet parts")
     if folder.exists() and any(folder.iterdir()) and not force:
         raise LookalikeError(f"{folder}: already exists and is not empty; pass --force to replace it")
-    parent = folder.parent if str(folder.parent) else Path(".")
-    if not parent.is_dir():
-        raise LookalikeError(f"{folder}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise LookalikeError(f"{folder}: folder {parent} is not writable")
+    check_parent_writable(folder)
 
 
 def _verify(work: Path, n: int, batches: int, reports: list[dict]) -> list[str]:

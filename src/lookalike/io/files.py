@@ -65,12 +65,17 @@ def check_writable(path: str | os.PathLike, force: bool = False, formats: dict =
         raise LookalikeError(f"{path}: already exists; pass --force to overwrite it")
     if path.is_dir():
         raise LookalikeError(f"{path}: is a directory")
+    check_parent_writable(path)
+    return path
+
+
+def check_parent_writable(path: Path) -> None:
+    """The folder ``path`` would be created in exists and can be written (a file's or an output folder's)."""
     parent = path.parent if str(path.parent) else Path(".")
-    if not parent.exists():
+    if not parent.is_dir():
         raise LookalikeError(f"{path}: folder {parent} does not exist")
     if not os.access(parent, os.W_OK):
         raise LookalikeError(f"{path}: folder {parent} is not writable")
-    return path
 
 
 @contextmanager
