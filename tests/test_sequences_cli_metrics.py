@@ -68,6 +68,15 @@ def test_cli_fit_sample_and_synth_with_entity(tmp_path):
     assert report.exists() and "Sequences" in report.read_text()
 
 
+def test_cli_fit_with_entity_at_default_model_says_what_auto_picked(tmp_path, capsys):
+    # the default --model is auto: the CLI names the events' generator and why, and exits 0
+    data = tmp_path / "events.csv"
+    events(40).to_csv(data, index=False)
+    assert main(["fit", str(data), "-o", str(tmp_path / "m.lookalike"), "--entity", "account_id",
+                 "--order", "timestamp", "--max-time", "5"]) == 0
+    assert "--model auto picked" in capsys.readouterr().out
+
+
 def test_cli_sequence_options_need_entity(tmp_path, capsys):
     data = tmp_path / "e.csv"
     events(20).to_csv(data, index=False)

@@ -632,6 +632,11 @@ class SequenceSynthesizer:
     def model_(self):
         return (self.flat_ or self.step_model_.synthesizer_).model_
 
+    @property
+    def model_reason_(self) -> str:
+        """Why the events' generator was chosen (with --model auto the CLI prints it)."""
+        return (self.flat_ or self.step_model_.synthesizer_).model_reason_
+
     def parse_value(self, column: str, text: str):
         if self.flat_ is not None:
             return self.flat_.parse_value(column, text)
