@@ -174,3 +174,15 @@ def test_no_order_keeps_file_order_within_entity():
     syn = SequenceSynthesizer(entity="person", order=None, model="copula").fit(df)
     out = syn.sample(10, seed=0)
     assert out["person"].nunique() == 10 and "year" not in out.columns
+
+
+def test_boolean_event_columns_keep_their_dtype_and_their_missing_cells():
+    # a nullable flag that changes from event to event: missing stays missing (never True), dtype kept
+    df = events(60)
+    rng = np.random.default_rng(5)
+    df["disputed"] = pd.array(rng.choice([True, False, None], size=len(df)), dtype="boolean")
+    df["online"] = rng.random(len(df)) < 0.4
+    out = Synthesizer(entity="account_id", order="timestamp", model="copula").fit(df).sample(60, seed=2)
+    assert out["disputed"].dtype == "boolean" and out["online"].dtype == bool
+    missing = out["disputed"].isna().mean()
+    assert 0.15 < missing < 0.5, missing  # about a third of the real cells are missing

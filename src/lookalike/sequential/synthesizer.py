@@ -594,7 +594,7 @@ class SequenceSynthesizer:
         for c in self.constant_:
             out[c] = ents[c].to_numpy()[ent_index]
         for c in self.varying_:
-            out[c] = _restore_dtype(steps[c], self.dtypes_.get(c)).to_numpy()
+            out[c] = _restore_dtype(steps[c], self.dtypes_.get(c)).reset_index(drop=True)  # keeps extension dtypes
         if self.order is not None:
             out[self.order] = self._order_output(steps["__pos"].to_numpy(dtype=float)).to_numpy()
         frame = pd.DataFrame(out)
@@ -766,6 +766,9 @@ def _restore_dtype(values: pd.Series, original: str | None) -> pd.Series:
         return pd.to_numeric(values, errors="coerce")
     if low.startswith("datetime"):
         return pd.to_datetime(values)
+    if low in ("bool", "boolean"):  # a missing cell stays missing: never bool(NaN), which is True
+        flags = values.astype("boolean")
+        return flags.astype(bool) if low == "bool" and not flags.isna().any() else flags
     return values
 
 
