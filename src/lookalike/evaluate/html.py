@@ -172,11 +172,17 @@ def summary_sentences(m: dict, details: dict) -> dict:
     return s
 
 
-def render_html(report) -> str:
-    m, d = report.metrics, report.details
+def _environment() -> jinja2.Environment:
+    """The reports' templates (all extend _page.html) with the number filters they share."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape(["html"]))
     env.filters["pct"] = _pct
     env.filters["num"] = _num
+    return env
+
+
+def render_html(report) -> str:
+    m, d = report.metrics, report.details
+    env = _environment()
     template = env.get_template("report.html")
     bivariate_pairs = sorted(d["bivariate"]["pairs"], key=lambda p: p["accuracy"])[:15]
     return template.render(
@@ -229,9 +235,7 @@ def render_database_html(metrics: dict) -> str:
     """The database report (``lookalike report-db -o``): cross-table metrics from ``evaluate_database``."""
     from lookalike.evaluate.relational import FEW_PARENTS
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape(["html"]))
-    env.filters["pct"] = _pct
-    env.filters["num"] = _num
+    env = _environment()
     pairs = max((r.get("pairs") or 0 for r in metrics["relations"]), default=0)
     return env.get_template("database.html").render(
         m=metrics, summary=database_summary(metrics), figures=children_figures(metrics), plotly_js=_plotly_js(),
