@@ -78,16 +78,39 @@ def check_parent_writable(path: Path) -> None:
         raise LookalikeError(f"{path}: folder {parent} is not writable")
 
 
+def check_output_folder(folder: str | os.PathLike, names: Iterable[str], fmt: str,
+                        force: bool = False) -> dict[str, Path]:
+    """Fail early if a folder of tables (``folder/<name>.<fmt>``) cannot or must not be written; its paths."""
+    folder = Path(folder)
+    if folder.exists():
+        if not folder.is_dir():
+            raise LookalikeError(f"{folder}: exists and is not a folder")
+        if not os.access(folder, os.W_OK):
+            raise LookalikeError(f"{folder}: folder is not writable")
+    else:
+        check_parent_writable(folder)
+    paths = {name: folder / f"{name}.{fmt}" for name in names}
+    for path in paths.values():
+        if path.exists() and not force:
+            raise LookalikeError(f"{path}: already exists; pass --force to overwrite it")
+    return paths
+
+
+def temp_beside(path: Path) -> Path:
+    """An empty temporary file in ``path``'s folder (same file system, so it can be renamed into place)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; outputs get the permissions of a normal file
+    return Path(tmp)
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it into place only if the block succeeds."""
     path = check_writable(path, force=force, formats=None)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600; outputs get the permissions of a normal file
+    tmp_path = temp_beside(path)
     try:
         yield tmp_path
         if path.exists() and not force:  # appeared while we worked

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from lookalike.errors import LookalikeError
-from lookalike.io.files import READ_FORMATS, read_table
+from lookalike.io.files import READ_FORMATS, check_parent_writable, check_writable, read_table
 
 # generic SQLAlchemy types we rebuild (name -> class); anything else becomes Text
 TYPES = {name: getattr(sa.types, name) for name in (
@@ -268,12 +268,8 @@ def write_database(tables, url: str, schema=None, ddl: dict | None = None,
     path = _sqlite_path(parsed)
     md = _metadata(ddl, order)
     if path is not None:
-        if path.exists() and not force:
-            raise LookalikeError(f"{path}: already exists; pass --force to overwrite it")
-        parent = path.parent if str(path.parent) else Path(".")
-        if not parent.exists():
-            raise LookalikeError(f"{path}: folder {parent} does not exist")
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+        check_writable(path, force=force, formats=None)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         os.close(fd)
         os.unlink(tmp)
         engine = sa.create_engine(parsed.set(database=tmp))
@@ -348,9 +344,8 @@ def write_folder(tables, path: str | os.PathLike, force: bool = False, fmt: str 
         raise LookalikeError(f"format must be csv or parquet, got {fmt!r}")
     if path.exists() and not force:
         raise LookalikeError(f"{path}: already exists; pass --force to overwrite it")
+    check_parent_writable(path)
     parent = path.parent if str(path.parent) else Path(".")
-    if not parent.exists():
-        raise LookalikeError(f"{path}: folder {parent} does not exist")
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=parent))
     try:
         for name, df in _items(tables):

@@ -14,7 +14,6 @@ is bounded by the accounts table plus one day of transactions.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -26,6 +25,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from lookalike.errors import LookalikeError
+from lookalike.io import check_output_folder, temp_beside
 
 TYPOLOGIES = ("fan_out", "fan_in", "cycle", "scatter_gather", "gather_scatter", "bipartite", "stack")
 TYPOLOGY_IDS = {name: i + 1 for i, name in enumerate(TYPOLOGIES)}  # 0 means "not laundering"
@@ -472,10 +472,14 @@ class AMLSimulator:
         """Stream the four tables into ``output/<table>.<fmt>``; files appear only when complete."""
         if fmt not in ("parquet", "csv"):
             raise LookalikeError(f"--format must be parquet or csv, got {fmt!r}")
-        paths = _prepare_folder(Path(output), fmt, force)
+        paths = check_output_folder(output, TABLES, fmt, force)
+        try:
+            Path(output).mkdir(exist_ok=True)  # the tables stream into temporary files inside it
+        except OSError as exc:
+            raise LookalikeError(f"{output}: cannot create folder ({exc.strerror})") from None
         rng = np.random.default_rng(self.seed)
         self._build_population(rng)
-        temps = {name: _temp_beside(path) for name, path in paths.items()}
+        temps = {name: temp_beside(path) for name, path in paths.items()}
         try:
             _write_whole(self.customer_table_, temps["customers"], fmt)
             _write_whole(self.account_table_, temps["accounts"], fmt)
@@ -509,35 +513,6 @@ def _plain(table: pa.Table) -> pa.Table:
             col = col.cast(col.type.value_type)
         cols.append(col)
     return pa.table(cols, names=table.column_names)
-
-
-def _prepare_folder(output: Path, fmt: str, force: bool) -> dict[str, Path]:
-    if output.exists() and not output.is_dir():
-        raise LookalikeError(f"{output}: exists and is not a folder")
-    if not output.exists():
-        parent = output.parent if str(output.parent) else Path(".")
-        if not parent.is_dir():
-            raise LookalikeError(f"{output}: folder {parent} does not exist")
-        try:
-            output.mkdir()
-        except OSError as exc:
-            raise LookalikeError(f"{output}: cannot create folder ({exc.strerror})") from None
-    if not os.access(output, os.W_OK):
-        raise LookalikeError(f"{output}: folder is not writable")
-    paths = {name: output / f"{name}.{fmt}" for name in TABLES}
-    for path in paths.values():
-        if path.exists() and not force:
-            raise LookalikeError(f"{path}: already exists; pass --force to overwrite it")
-    return paths
-
-
-def _temp_beside(path: Path) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes private files; outputs should get the usual permissions
-    return Path(tmp)
 
 
 def _write_whole(table: pa.Table, path: Path, fmt: str):

@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from lookalike.errors import LookalikeError
-from lookalike.io import check_writable, write_table
+from lookalike.io import check_output_folder, check_writable, write_table
 from lookalike.simulate.expr import ExpressionEvaluator
 from lookalike.simulate.fakers import fake_values
 from lookalike.simulate.spec import ColumnSpec, Generator, Spec, TableSpec, load_spec, parse_spec
@@ -240,21 +240,7 @@ def output_paths(table_names: list[str], output: str | os.PathLike, fmt: str = "
             raise LookalikeError(f"{output}: the spec makes {len(table_names)} tables ({', '.join(table_names)}); "
                                  f"give a folder instead of a single file")
         return [check_writable(output, force=force)]
-    if output.exists() and not output.is_dir():
-        raise LookalikeError(f"{output}: exists and is not a folder")
-    parent = output.parent if str(output.parent) else Path(".")
-    if not output.exists():
-        if not parent.is_dir():
-            raise LookalikeError(f"{output}: folder {parent} does not exist")
-        if not os.access(parent, os.W_OK):
-            raise LookalikeError(f"{output}: folder {parent} is not writable")
-    elif not os.access(output, os.W_OK):
-        raise LookalikeError(f"{output}: folder is not writable")
-    paths = [output / f"{name}.{fmt}" for name in table_names]
-    if output.exists():
-        for path in paths:
-            check_writable(path, force=force)
-    return paths
+    return list(check_output_folder(output, table_names, fmt, force).values())
 
 
 def write_tables(tables: dict[str, pd.DataFrame], output: str | os.PathLike, fmt: str = "parquet",

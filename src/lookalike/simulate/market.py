@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import optimize, signal, stats
 
 from lookalike.errors import LookalikeError
-from lookalike.io import check_writable, read_table, write_table
+from lookalike.io import check_output_folder, read_table, write_table
 from lookalike.simulate.heston import HestonParams, call_prices, implied_vol, put_prices
 
 TRADING_DAYS = 252
@@ -335,16 +335,9 @@ class MarketSimulator:
         """Run and write each table to ``output/<table>.<fmt>`` (atomic, no overwrite without ``force``)."""
         if fmt not in ("parquet", "csv"):
             raise LookalikeError(f"--format must be parquet or csv, got {fmt!r}")
-        output = Path(output)
-        if output.exists() and not output.is_dir():
-            raise LookalikeError(f"{output}: exists and is not a folder")
-        parent = output.parent if str(output.parent) else Path(".")
-        if not output.exists() and not parent.is_dir():
-            raise LookalikeError(f"{output}: folder {parent} does not exist")
         names = ["prices", "options"] + (["intraday"] if self.intraday else [])
-        if output.exists():
-            for name in names:
-                check_writable(output / f"{name}.{fmt}", force=force)
+        check_output_folder(output, names, fmt, force)
+        output = Path(output)
         tables = self.run(on_day=on_day)
         output.mkdir(exist_ok=True)
         return {name: write_table(df, output / f"{name}.{fmt}", force=force) for name, df in tables.items()}
