@@ -70,6 +70,22 @@ def test_refuses_to_overwrite_and_rejects_foreign_files(fitted, tmp_path):
         Synthesizer.load(tmp_path / "text.lookalike")
 
 
+def test_model_files_from_a_newer_lookalike_or_of_another_kind_get_a_clear_error(fitted, tmp_path):
+    path = fitted.save(tmp_path / "m.lookalike")
+    with zipfile.ZipFile(path) as zf:
+        meta, weights = json.loads(zf.read("model.json")), zf.read("weights.safetensors")
+    newer = tmp_path / "newer.lookalike"
+    with zipfile.ZipFile(newer, "w") as zf:
+        zf.writestr("model.json", json.dumps({**meta, "format_version": 99, "lookalike_version": "9.0"}))
+        zf.writestr("weights.safetensors", weights)
+    with pytest.raises(LookalikeError, match=r"newer.lookalike: written by a newer lookalike \(9.0\)"):
+        Synthesizer.load(newer)
+    from lookalike.relational.synthesizer import DatabaseSynthesizer
+
+    with pytest.raises(LookalikeError, match="m.lookalike: not a lookalike database model"):
+        DatabaseSynthesizer.load(path)  # a table model is not a database model
+
+
 def test_conditions_rebalance_and_seed_rows(fitted):
     out = fitted.sample(400, seed=0, conditions={"segment": "business"})
     assert (out["segment"] == "business").all()

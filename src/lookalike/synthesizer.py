@@ -6,9 +6,7 @@ A saved model is a zip of JSON and safetensors: data, not code, and no training 
 from __future__ import annotations
 
 import copy
-import json
 import logging
-import zipfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,12 +15,12 @@ import pandas as pd
 from safetensors.numpy import load as load_tensors
 from safetensors.numpy import save as save_tensors
 
-from lookalike import __version__
 from lookalike.encoding.table import TableEncoder
 from lookalike.errors import LookalikeError
 from lookalike.fairness import REFERENCE_ROWS, FairTarget, check_fairness
 from lookalike.fairness import check_columns as fair_columns
-from lookalike.io.files import atomic_path, write_batches
+from lookalike.io.files import write_batches
+from lookalike.model_file import model_file_header, read_model_file, write_model_file
 from lookalike.models import check_settings, choose_model, make_model, model_class, model_settings
 from lookalike.models.constrained import sample_tokens
 from lookalike.rules import RuleSet
@@ -607,7 +605,6 @@ class Synthesizer:
         enc_cfg, enc_tensors = self.encoder_.get_state()
         model_cfg, model_tensors = self.model_.get_state()
         meta = {
-            "format": FORMAT, "format_version": FORMAT_VERSION, "lookalike_version": __version__,
             "params": {"model": self.model, "seed": self.seed, "max_epochs": self.max_epochs,
                        "max_time": self.max_time, "value_protection": self.value_protection, "k": self.k,
                        "model_params": self.model_params, "rare": self.rare, "dp": self.dp,
@@ -625,32 +622,21 @@ class Synthesizer:
             cfg, weights = lm.get_state()
             meta["text"][name] = {**cfg, "prefix": f"text{i}."}
             tensors.update({f"text{i}.{k}": np.ascontiguousarray(v) for k, v in weights.items()})
-        with atomic_path(path, force=force) as tmp:
-            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                zf.writestr("model.json", json.dumps(meta, default=_json_default))
-                zf.writestr("weights.safetensors", save_tensors(tensors) if tensors else b"")
-        return Path(path)
+        return write_model_file(path, "model.json", FORMAT, FORMAT_VERSION, meta,
+                                {"weights.safetensors": save_tensors(tensors) if tensors else b""}, force=force)
 
     @classmethod
     def load(cls, path: str | Path) -> "Synthesizer":
         """Read a model file. Only JSON and raw tensors are read: nothing in the file is executed."""
-        path = Path(path)
-        if not path.exists():
-            raise LookalikeError(f"{path}: model file not found")
-        try:
-            with zipfile.ZipFile(path) as zf:
-                if "sequence.json" in zf.namelist():  # a sequence model: the same verbs, entities counted
-                    from lookalike.sequential import SequenceSynthesizer
+        if model_file_header(path) == "sequence.json":  # a sequence model: the same verbs, entities counted
+            from lookalike.sequential import SequenceSynthesizer
 
-                    return SequenceSynthesizer.load(path)
-                meta = json.loads(zf.read("model.json"))
-                raw = zf.read("weights.safetensors")
-        except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, IsADirectoryError):
-            raise LookalikeError(f"{path}: not a lookalike model file") from None
-        if meta.get("format") != FORMAT:
-            raise LookalikeError(f"{path}: not a lookalike model file")
-        if meta.get("format_version", 0) > FORMAT_VERSION:
-            raise LookalikeError(f"{path}: written by a newer lookalike ({meta.get('lookalike_version')})")
+            return SequenceSynthesizer.load(path)
+        meta, blobs = read_model_file(path, "model.json", FORMAT, FORMAT_VERSION,
+                                      "a lookalike model file (fit one with `lookalike fit`)")
+        if "weights.safetensors" not in blobs:
+            raise LookalikeError(f"{path}: not a lookalike model file (no weights)")
+        raw = blobs["weights.safetensors"]
         tensors = load_tensors(raw) if raw else {}
         params = meta["params"]
         syn = cls(**params)
@@ -705,11 +691,3 @@ def _check_text_model(text_model, text_params) -> None:
             raise LookalikeError(f"unknown text_params {unknown}; valid: {', '.join(sorted(accepted))}")
 
 
-def _json_default(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, (pd.Timestamp,)):
-        return o.isoformat()
-    raise TypeError(f"cannot store {type(o).__name__} in a model file")

@@ -39,10 +39,8 @@ How a database is learned (see :mod:`lookalike.context` for the per-table mechan
 from __future__ import annotations
 
 import io
-import json
 import logging
 import time
-import zipfile
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -51,10 +49,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lookalike import __version__
 from lookalike.context import CONTEXT_KINDS, ContextSynthesizer
 from lookalike.errors import LookalikeError
-from lookalike.io.files import atomic_path
+from lookalike.model_file import read_model_file, write_model_file
 from lookalike.models import model_class
 from lookalike.relational.infer import key_strings
 from lookalike.relational.reference import reference_tables
@@ -583,37 +580,23 @@ class DatabaseSynthesizer:
     # -- save / load (one file: JSON + each table's model; data, not code) ---------------------------
     def save(self, path: str | Path, force: bool = False) -> Path:
         self._check_fitted()
-        meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "lookalike_version": __version__,
-                "params": self._params(), "schema": self.schema_.to_dict(), "ddl": self.ddl_,
+        meta = {"params": self._params(), "schema": self.schema_.to_dict(), "ddl": self.ddl_,
                 "order": self.order_, "plans": {n: asdict(p) for n, p in self.plans_.items()},
                 "notes": self.notes_}
-        with atomic_path(path, force=force) as tmp:
-            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                zf.writestr("database.json", json.dumps(meta, default=_plain))
-                for i, name in enumerate(self.order_):
-                    if name in self.reference_data_:  # a reference table's rows, as Parquet (data, not code)
-                        buf = io.BytesIO()
-                        self.reference_data_[name].to_parquet(buf, index=False)
-                        zf.writestr(f"reference/{i}.parquet", buf.getvalue())
-                    else:
-                        zf.writestr(f"tables/{i}.lookalike", self.models_[name].to_bytes())
-        return Path(path)
+        members = {}
+        for i, name in enumerate(self.order_):
+            if name in self.reference_data_:  # a reference table's rows, as Parquet (data, not code)
+                buf = io.BytesIO()
+                self.reference_data_[name].to_parquet(buf, index=False)
+                members[f"reference/{i}.parquet"] = buf.getvalue()
+            else:
+                members[f"tables/{i}.lookalike"] = self.models_[name].to_bytes()
+        return write_model_file(path, "database.json", FORMAT, FORMAT_VERSION, meta, members, force=force)
 
     @classmethod
     def load(cls, path: str | Path) -> "DatabaseSynthesizer":
-        path = Path(path)
-        if not path.exists():
-            raise LookalikeError(f"{path}: model file not found")
-        try:
-            with zipfile.ZipFile(path) as zf:
-                meta = json.loads(zf.read("database.json"))
-                blobs = {n: zf.read(n) for n in zf.namelist() if n.startswith(("tables/", "reference/"))}
-        except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, IsADirectoryError):
-            raise LookalikeError(f"{path}: not a lookalike database model (fit one with `lookalike fit-db`)") from None
-        if meta.get("format") != FORMAT:
-            raise LookalikeError(f"{path}: not a lookalike database model (fit one with `lookalike fit-db`)")
-        if meta.get("format_version", 0) > FORMAT_VERSION:
-            raise LookalikeError(f"{path}: written by a newer lookalike ({meta.get('lookalike_version')})")
+        what = "a lookalike database model (fit one with `lookalike fit-db`)"
+        meta, blobs = read_model_file(path, "database.json", FORMAT, FORMAT_VERSION, what)
         obj = cls(**meta["params"])
         obj.schema_ = DatabaseSchema.from_dict(meta["schema"])
         obj.ddl_ = meta["ddl"]
@@ -721,9 +704,3 @@ def _mentions(rule: dict, columns: set[str]) -> bool:
         if isinstance(v, list) and any(x in columns for x in v if isinstance(x, str)):
             return True
     return False
-
-
-def _plain(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    raise TypeError(f"cannot store {type(o).__name__} in a model file")

@@ -27,10 +27,8 @@ caps the training rows (a seeded subset of windows) for very large data.
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -39,7 +37,8 @@ import pandas as pd
 
 from lookalike.context import ContextSynthesizer
 from lookalike.errors import LookalikeError
-from lookalike.io.files import atomic_path, write_batches
+from lookalike.io.files import write_batches
+from lookalike.model_file import read_model_file, write_model_file
 from lookalike.schema.columns import Kind, TableSchema
 from lookalike.synthesizer import Synthesizer
 
@@ -656,7 +655,7 @@ class SequenceSynthesizer:
     def save(self, path: str | Path, force: bool = False) -> Path:
         self._check_fitted()
         params = {k: v for k, v in self.get_params().items() if k != "schema"}
-        meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "params": params, "columns": self.columns_,
+        meta = {"params": params, "columns": self.columns_,
                 "dtypes": self.dtypes_, "flat": self.flat_ is not None}
         blobs = {}
         with tempfile.TemporaryDirectory() as tmp:
@@ -668,24 +667,17 @@ class SequenceSynthesizer:
                 blobs["entity.lookalike"] = (Path(tmp) / "e").read_bytes()
                 blobs["steps.lookalike"] = self.step_model_.to_bytes()
                 meta.update({k: getattr(self, k) for k in _STATE})
-        with atomic_path(path, force=force) as tmp:
-            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                zf.writestr("sequence.json", json.dumps(meta, default=_plain))
-                for name, data in blobs.items():
-                    zf.writestr(name, data)
-        return Path(path)
+        return write_model_file(path, "sequence.json", FORMAT, FORMAT_VERSION, meta, blobs, force=force)
 
     @classmethod
     def load(cls, path: str | Path) -> "SequenceSynthesizer":
-        path = Path(path)
-        try:
-            with zipfile.ZipFile(path) as zf:
-                meta = json.loads(zf.read("sequence.json"))
-                blobs = {name: zf.read(name) for name in zf.namelist() if name.endswith(".lookalike")}
-        except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, IsADirectoryError, FileNotFoundError):
-            raise LookalikeError(f"{path}: not a lookalike sequence model file") from None
-        if meta.get("format") != FORMAT or meta.get("format_version", 0) > FORMAT_VERSION:
-            raise LookalikeError(f"{path}: not a sequence model this lookalike can read")
+        meta, blobs = read_model_file(path, "sequence.json", FORMAT, FORMAT_VERSION,
+                                      "a lookalike sequence model file",
+                                      members=lambda name: name.endswith(".lookalike"))
+        missing = [m for m in (["flat.lookalike"] if meta.get("flat") else ["entity.lookalike", "steps.lookalike"])
+                   if m not in blobs]
+        if missing:
+            raise LookalikeError(f"{path}: not a complete lookalike sequence model file (no {', '.join(missing)})")
         obj = cls(**meta["params"])
         obj.columns_, obj.dtypes_ = meta["columns"], meta["dtypes"]
         with tempfile.TemporaryDirectory() as tmp:
@@ -780,11 +772,3 @@ def _rule_columns(rule: dict) -> list[str]:
         elif isinstance(value, list):
             cols += [v for v in value if isinstance(v, str)]
     return cols
-
-
-def _plain(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"cannot store {type(o).__name__} in a model file")
