@@ -234,11 +234,9 @@ def load_database_model(path: Path):
 
 
 def is_database_model(path: Path) -> bool:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            return "database.json" in zf.namelist()
-    except (zipfile.BadZipFile, OSError):
-        return False
+    from lookalike.model_file import model_file_header
+
+    return model_file_header(path) == "database.json"
 
 
 def sample_db_job(store, job: dict, progress):
