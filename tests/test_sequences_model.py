@@ -186,3 +186,19 @@ def test_boolean_event_columns_keep_their_dtype_and_their_missing_cells():
     assert out["disputed"].dtype == "boolean" and out["online"].dtype == bool
     missing = out["disputed"].isna().mean()
     assert 0.15 < missing < 0.5, missing  # about a third of the real cells are missing
+
+
+def test_text_model_choice_reaches_both_inner_models_and_survives_save(tmp_path):
+    df = events(40)
+    words = np.array(["card", "refund", "late", "fee", "online", "store", "payment", "monthly", "travel", "cash"])
+    rng = np.random.default_rng(1)
+    df["memo"] = [" ".join(rng.choice(words, size=rng.integers(6, 12))) for _ in range(len(df))]
+    syn = Synthesizer(entity="account_id", order="timestamp", model="copula", text_model="chain").fit(df)
+    assert syn.step_model_.synthesizer_.text_model == "chain" and syn.entity_model_.text_model == "chain"
+    assert not syn.step_model_.synthesizer_.text_models_  # no language model was trained
+    syn.save(tmp_path / "m.lookalike")
+    again = Synthesizer.load(tmp_path / "m.lookalike")
+    assert again.text_model == "chain"
+    assert again.sample(10, seed=4).equals(syn.sample(10, seed=4))
+    with pytest.raises(LookalikeError, match="text_model must be"):
+        Synthesizer(entity="account_id", text_model="gpt")

@@ -130,7 +130,7 @@ def make_synthesizer(*, model: str = "auto", seed: int = 0, max_epochs: int | No
         if dp is not None or rare is not None:
             raise LookalikeError("sequence models (entity=...) take neither dp nor rare yet: differential privacy "
                                  "and the long-tail choice cover single tables only")
-        kwargs.update(entity=entity, order=order)
+        kwargs.update(entity=entity, order=order, text_model=text_model)
     else:
         kwargs.update(rare=rare, dp=dict(dp) if dp is not None else None, text_model=text_model)
     return Synthesizer(model=model, seed=seed, max_epochs=max_epochs, max_time=max_time, schema=schema,

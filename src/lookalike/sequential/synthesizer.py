@@ -57,7 +57,7 @@ UNITS = (("days", 86400.0), ("hours", 3600.0), ("minutes", 60.0), ("seconds", 1.
 BATCH_ENTITIES = 20_000
 Progress = Callable[[float, str], None]
 _PARAMS = ("entity", "order", "window", "model", "seed", "max_epochs", "max_time", "schema", "value_protection",
-           "k", "verbose", "model_params", "max_train_steps")
+           "k", "verbose", "model_params", "max_train_steps", "text_model")
 
 
 class SequenceSynthesizer:
@@ -69,13 +69,15 @@ class SequenceSynthesizer:
     ``Synthesizer(entity=..., order=...)`` returns one of these. ``order`` may be None (the file's row order
     within each entity is the order; no time is learned). ``window``: previous steps each step is drawn
     given. ``max_train_steps``: at most this many events (each with its window) train the step model.
+    ``text_model``: how free-text columns are written, "lm" or "chain" (see Synthesizer), in both inner models.
     The other parameters are :class:`~lookalike.synthesizer.Synthesizer`'s, used for both inner models.
     """
 
     def __init__(self, entity: str, order: str | None = None, window: int = 3, model: str = "auto", seed: int = 0,
                  max_epochs: int | None = None, max_time: float | None = None,
                  schema: TableSchema | dict | str | Path | None = None, value_protection: bool = True, k: int = 5,
-                 verbose: bool = False, model_params: dict[str, Any] | None = None, max_train_steps: int = 250_000):
+                 verbose: bool = False, model_params: dict[str, Any] | None = None, max_train_steps: int = 250_000,
+                 text_model: str = "lm"):
         if not isinstance(entity, str) or not entity:
             raise LookalikeError(f"entity must be a column name, got {entity!r}")
         if int(window) < 1:
@@ -93,7 +95,8 @@ class SequenceSynthesizer:
         self.verbose = verbose
         self.model_params = model_params
         self.max_train_steps = int(max_train_steps)
-        Synthesizer(model=model)  # unknown generator names fail here
+        self.text_model = text_model
+        Synthesizer(model=model, text_model=text_model)  # unknown generator or text model names fail here
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _PARAMS}
@@ -111,7 +114,7 @@ class SequenceSynthesizer:
         return dict(model=self.model, seed=self.seed, max_epochs=self.max_epochs,
                     max_time=None if self.max_time is None else self.max_time * share,
                     value_protection=self.value_protection, k=self.k, verbose=self.verbose,
-                    model_params=self.model_params)
+                    model_params=self.model_params, text_model=self.text_model)
 
     # -- fit --------------------------------------------------------------------------------------
     def fit(self, df: pd.DataFrame, context: pd.DataFrame | None = None,
