@@ -46,22 +46,28 @@ class _Generator(nn.Module):
         self.head = nn.Linear(width, self.layout.total)
         # small output weights (and, in fit, log-frequency biases): training starts from the independent marginals
         nn.init.normal_(self.head.weight, std=0.01)
+        # added to the logits when sampling: the marginal calibration set after training (see CTGAN._calibrate)
+        self.register_buffer("calibration", torch.zeros(self.layout.total))
 
     def forward(self, z: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         return self.head(self.body(torch.cat([z, cond], dim=1)))
 
 
 class _Critic(nn.Module):
-    """Scores packs of ``pac`` rows (PacGAN): input is the pack's rows side by side."""
+    """Scores packs of ``pac`` rows (PacGAN). Each row first goes through one shared row layer (so what is learnt
+    about a row is learnt once, not once per position in the pack); the pack's row features side by side are
+    then scored together, which is what lets the critic see a pack's diversity (mode collapse)."""
 
-    def __init__(self, row_width: int, pac: int, width: int):
+    def __init__(self, row_width: int, pac: int, width: int, dropout: float = 0.0):
         super().__init__()
         self.pac = pac
-        self.net = nn.Sequential(nn.Linear(row_width * pac, width), nn.LeakyReLU(0.2), nn.Dropout(0.5),
-                                 nn.Linear(width, width), nn.LeakyReLU(0.2), nn.Dropout(0.5), nn.Linear(width, 1))
+        self.rows = nn.Sequential(nn.Linear(row_width, width), nn.LeakyReLU(0.2))
+        self.net = nn.Sequential(nn.Linear(width * pac, width), nn.LeakyReLU(0.2), nn.Dropout(dropout),
+                                 nn.Linear(width, width), nn.LeakyReLU(0.2), nn.Dropout(dropout), nn.Linear(width, 1))
 
     def forward(self, rows: torch.Tensor) -> torch.Tensor:
-        return self.net(rows.reshape(-1, rows.shape[1] * self.pac))
+        h = self.rows(rows)
+        return self.net(h.reshape(-1, h.shape[1] * self.pac))
 
 
 class _Conditions:
@@ -125,8 +131,13 @@ class CTGAN:
 
     def __init__(self, max_epochs: int = 150, max_time: float | None = None, batch_size: int = 500, pac: int = 10,
                  noise: int = 128, width: int = 128, depth: int = 2, critic_width: int = 128,
-                 learning_rate: float = 2e-4, critic_steps: int = 1, tau: float = 0.2, seed: int = 0,
+                 learning_rate: float = 2e-4, critic_steps: int = 1, tau: float = 0.2, hard: bool = False,
+                 calibrate: bool = False, critic_dropout: float = 0.5, critic_learning_rate: float | None = None, seed: int = 0,
                  n_threads: int | None = None, verbose: bool = False):
+        self.hard = hard
+        self.calibrate = calibrate
+        self.critic_dropout = critic_dropout
+        self.critic_learning_rate = critic_learning_rate
         self.max_epochs = max_epochs
         self.max_time = max_time
         self.batch_size = batch_size
@@ -159,9 +170,9 @@ class CTGAN:
             gen_net = _Generator(cards, conditions.width, self.noise, self.width, self.depth)
             with torch.no_grad():
                 gen_net.head.bias.copy_(log_frequencies(tokens, cards))
-            critic = _Critic(gen_net.layout.total + conditions.width, pac, self.critic_width)
-            opt_g = torch.optim.Adam(gen_net.parameters(), lr=self.learning_rate, betas=(0.5, 0.9), weight_decay=1e-6)
-            opt_c = torch.optim.Adam(critic.parameters(), lr=self.learning_rate, betas=(0.5, 0.9), weight_decay=1e-6)
+            critic = _Critic(gen_net.layout.total + conditions.width, pac, self.critic_width, self.critic_dropout)
+            opt_g = torch.optim.Adam(gen_net.parameters(), lr=self.learning_rate, betas=(0.5, 0.9), weight_decay=1e-6, fused=True)
+            opt_c = torch.optim.Adam(critic.parameters(), lr=self.critic_learning_rate or self.learning_rate, betas=(0.5, 0.9), weight_decay=1e-6, fused=True)
             layout = gen_net.layout
             x_all = torch.from_numpy(tokens)
             steps = max(1, n // batch)
@@ -177,7 +188,7 @@ class CTGAN:
                         col, val = conditions.draw(batch, rng, log_frequency=True)
                         cond = conditions.one_hot(col, val)
                         real = layout.one_hot(x_all[torch.from_numpy(conditions.real_rows(col, val, rng))])
-                        fake = layout.gumbel_softmax(gen_net(torch.randn(batch, self.noise), cond), self.tau)
+                        fake = layout.gumbel_softmax(gen_net(torch.randn(batch, self.noise), cond), self.tau, self.hard)
                         real_in, fake_in = torch.cat([real, cond], 1), torch.cat([fake.detach(), cond], 1)
                         loss_c = critic(fake_in).mean() - critic(real_in).mean() + 10.0 * self._penalty(critic, real_in, fake_in, pac)
                         opt_c.zero_grad(set_to_none=True)
@@ -186,7 +197,7 @@ class CTGAN:
                     col, val = conditions.draw(batch, rng, log_frequency=True)
                     cond = conditions.one_hot(col, val)
                     logits = gen_net(torch.randn(batch, self.noise), cond)
-                    fake = layout.gumbel_softmax(logits, self.tau)
+                    fake = layout.gumbel_softmax(logits, self.tau, self.hard)
                     loss_g = -critic(torch.cat([fake, cond], 1)).mean()
                     if conditions.width:  # the generated row must hold the condition's value (cross-entropy)
                         loss_g = loss_g - ((cond @ to_flat) * layout.log_softmax_flat(logits)).sum(1).mean()
@@ -206,7 +217,9 @@ class CTGAN:
                              history[-1]["generator_loss"], history[-1]["seconds"])
                 if out_of_time:
                     break
-        gen_net.eval()
+            gen_net.eval()
+            if self.calibrate:
+                self._calibrate(gen_net, conditions, log_frequencies(tokens, cards))
         self.generator_ = gen_net
         self.conditions_ = conditions
         self.cardinalities_ = cards
@@ -216,6 +229,21 @@ class CTGAN:
         if progress is not None:
             progress(1.0, "trained")
         return self
+
+    def _calibrate(self, net: _Generator, conditions: "_Conditions", target_log: torch.Tensor,
+                   rows: int = 8192, rounds: int = 6) -> None:
+        """Shift the sampling logits so that the generator's expected token frequencies match the training
+        frequencies (what the codecs saw): a few fixed-point rounds of bias += log(target) - log(generated), on
+        a fixed set of conditions and noise. Corrects marginal drift from adversarial training; one vector."""
+        gen = torch.Generator().manual_seed(self.seed + 7)
+        col, val = conditions.draw(rows, np.random.default_rng(self.seed + 7), log_frequency=False)
+        with torch.no_grad():
+            logits = net(torch.randn(rows, self.noise, generator=gen), conditions.one_hot(col, val))
+            bias = torch.zeros_like(target_log)
+            for _ in range(rounds):
+                generated = torch.logsumexp(net.layout.log_softmax_flat(logits + bias), dim=0) - np.log(rows)
+                bias += target_log - generated
+            net.calibration.copy_(bias)
 
     @staticmethod
     def _penalty(critic: _Critic, real: torch.Tensor, fake: torch.Tensor, pac: int) -> torch.Tensor:
@@ -244,7 +272,7 @@ class CTGAN:
             for start, stop, gen, rng in chunk_generators(n, seed):
                 m = stop - start
                 col, val = conditions.draw(m, rng, log_frequency=False)
-                logits = net(torch.randn(m, self.noise, generator=gen), conditions.one_hot(col, val))
+                logits = net(torch.randn(m, self.noise, generator=gen), conditions.one_hot(col, val)) + net.calibration
                 u = torch.rand(m, len(self.cardinalities_), generator=gen)
                 out[start:stop] = draw(net.layout.padded(logits), u, banned).numpy()
                 if progress is not None:
@@ -252,7 +280,7 @@ class CTGAN:
         return out
 
     _PARAMS = ("max_epochs", "max_time", "batch_size", "pac", "noise", "width", "depth", "critic_width",
-               "learning_rate", "critic_steps", "tau", "seed", "n_threads", "verbose")
+               "learning_rate", "critic_steps", "tau", "hard", "calibrate", "critic_dropout", "critic_learning_rate", "seed", "n_threads", "verbose")
 
     def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         if not hasattr(self, "generator_"):
