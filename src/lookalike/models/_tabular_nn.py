@@ -106,7 +106,7 @@ class TokenLayout:
             return soft
         with torch.no_grad():
             one_hot = (perturbed == self.segment_max(perturbed)).to(soft.dtype)
-        return one_hot + soft - soft.detach()
+        return one_hot + (soft - soft.detach())  # exactly one_hot forward, the relaxed gradient backward
 
     def banned_mask(self, suppress: Mapping[int, Sequence[int]] | None) -> torch.Tensor | None:
         """(n_sub, width) bool: True where a free cell must never take that token."""

@@ -135,7 +135,8 @@ class CTGAN:
     ----------
     max_epochs: passes over the training rows (a GAN has no validation loss to stop on: it trains them all,
         unless ``max_time`` runs out first). max_time: seconds; training stops at this budget.
-    batch_size: rows per step (rounded down to a multiple of ``pac``). pac: rows per critic pack.
+    batch_size: rows per step (rounded down to a multiple of ``pac``; smaller on tables under 6 batches, so an
+        epoch has at least 6 steps). pac: rows per critic pack.
     noise: noise dimensions. width, depth: the generator's residual MLP. critic_width: the critic's hidden width.
     learning_rate: Adam's (betas 0.5, 0.9 as in CTGAN); critic_learning_rate: the critic's, when it differs.
     critic_steps: critic updates per generator update. critic_dropout: dropout in the critic (CTGAN: 0.5).
@@ -181,7 +182,8 @@ class CTGAN:
         tokens, cards, groups = check_fit_input(tokens, cardinalities, groups, "gan")
         n = len(tokens)
         pac = max(1, min(self.pac, n))
-        batch = max(pac, (min(self.batch_size, n) // pac) * pac)
+        # at least 6 steps an epoch: a small table still gets ~150 generator steps (tables of 3,000+ rows: batch_size)
+        batch = max(pac, (min(self.batch_size, max(n // 6, pac)) // pac) * pac)
         conditions = _Conditions(tokens, cards, self._condition_columns(cards, groups))
         rng = np.random.default_rng(self.seed)
         history: list[dict] = []
