@@ -232,7 +232,7 @@ def table_verdicts(table: str, rows: dict, peers: dict, ref: dict) -> list[str]:
                           f"AUC < {label} {'yes' if auc < p_auc else 'NO'} ({auc:.3f} vs {p_auc:.3f})",
                           f"TSTR within 0.02 or better {'yes' if tstr >= p_tstr - 0.02 else 'NO'} ({tstr:.3f} vs {p_tstr:.3f})",
                           f"fit CPU s ≤ 1/3 of {label}'s {'yes' if fit_cpu <= p_cpu / 3 else 'NO'} "
-                          f"({fit_cpu:.0f} vs {p_cpu:.0f}, ratio {fit_cpu / p_cpu:.2f})"]
+                          f"({fit_cpu:.0f} vs {p_cpu:.0f}, ratio {fit_cpu / p_cpu:.3f})"]
         elif label:
             checks.insert(0, f"{label} did not run on this table: comparison not made")
         if model == "diffusion":
