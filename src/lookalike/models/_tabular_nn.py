@@ -72,26 +72,41 @@ class TokenLayout:
         return padded.reshape(padded.shape[0], -1)[:, self.flat_pos]
 
     def cross_entropy(self, flat_logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """(rows, n_sub) cross-entropy of every cell's true token under its sub-column's softmax."""
-        logp = torch.log_softmax(self.padded(flat_logits), dim=-1)
-        return -logp.gather(2, x.unsqueeze(2)).squeeze(2)
+        """(rows, n_sub) cross-entropy of every cell's true token under its sub-column's softmax (computed flat:
+        the padded view's backward is a slow scatter-add on CPU, the flat one's is a few matmuls)."""
+        return -self.log_softmax_flat(flat_logits).gather(1, x + self.offsets)
 
     def softmax(self, flat_logits: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
         """Per-sub-column softmax of flat logits, returned flat (rows, total)."""
         return self.flat(torch.softmax(self.padded(flat_logits) / tau, dim=-1))
 
+    def segment_max(self, flat: torch.Tensor) -> torch.Tensor:
+        """(rows, total) -> (rows, total): each entry replaced by the maximum of its sub-column's entries."""
+        index = self.sub_of.expand(flat.shape[0], -1)
+        top = flat.new_full((flat.shape[0], self.n_sub), -math.inf).scatter_reduce(1, index, flat, "amax")
+        return top[:, self.sub_of]
+
     def log_softmax_flat(self, flat_logits: torch.Tensor) -> torch.Tensor:
         """Per-sub-column log-softmax, computed flat with matmuls (fast to differentiate on CPU)."""
         with torch.no_grad():  # a per-segment shift for stability; any constant per segment gives the same result
-            shift = self.padded(flat_logits).max(dim=-1).values @ self.segments.T
+            shift = self.segment_max(flat_logits)
         z = flat_logits - shift
         sums = torch.exp(z) @ self.segments
         return z - torch.log(sums) @ self.segments.T
 
-    def gumbel_softmax(self, flat_logits: torch.Tensor, tau: float) -> torch.Tensor:
-        """Relaxed one-hot rows (differentiable), one Gumbel-softmax per sub-column; uses torch's seeded RNG."""
+    def gumbel_softmax(self, flat_logits: torch.Tensor, tau: float, hard: bool = False) -> torch.Tensor:
+        """Relaxed one-hot rows (differentiable), one Gumbel-softmax per sub-column; uses torch's seeded RNG.
+
+        ``hard``: straight-through: the rows are exact one-hot vectors (the Gumbel-max draw), the gradient is the
+        relaxed one's, so a critic cannot tell generated rows from real ones by their softness."""
         u = torch.rand_like(flat_logits).clamp_(1e-10, 1 - 1e-7)
-        return torch.exp(self.log_softmax_flat((flat_logits - torch.log(-torch.log(u))) / tau))
+        perturbed = (flat_logits - torch.log(-torch.log(u))) / tau
+        soft = torch.exp(self.log_softmax_flat(perturbed))
+        if not hard:
+            return soft
+        with torch.no_grad():
+            one_hot = (perturbed == self.segment_max(perturbed)).to(soft.dtype)
+        return one_hot + (soft - soft.detach())  # exactly one_hot forward, the relaxed gradient backward
 
     def banned_mask(self, suppress: Mapping[int, Sequence[int]] | None) -> torch.Tensor | None:
         """(n_sub, width) bool: True where a free cell must never take that token."""

@@ -157,7 +157,7 @@ class MaskedDiffusion:
             net = _Denoiser(cards, width, self.depth, self.dropout)
             with torch.no_grad():
                 net.head.bias.copy_(log_frequencies(tokens[train_idx], cards))
-            opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=self.weight_decay)
+            opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=self.weight_decay, fused=True)
             sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2, min_lr=lr / 32)
             x_train = torch.from_numpy(tokens[train_idx])
             x_val = torch.from_numpy(tokens[val_idx])

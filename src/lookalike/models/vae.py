@@ -75,7 +75,7 @@ class TVAE:
     def __init__(self, max_epochs: int = 300, max_time: float | None = None, width: int = 256, depth: int = 2,
                  latent: int = 64, beta: float = 0.5, batch_size: int | None = None,
                  learning_rate: float | None = None, weight_decay: float = 1e-5, val_fraction: float = 0.1,
-                 patience: int = 10, seed: int = 0, n_threads: int | None = None, verbose: bool = False):
+                 patience: int = 6, seed: int = 0, n_threads: int | None = None, verbose: bool = False):
         self.max_epochs = max_epochs
         self.max_time = max_time
         self.width = width
@@ -106,7 +106,7 @@ class TVAE:
             net = _VAENet(cards, self.width, self.depth, self.latent)
             with torch.no_grad():
                 net.head.bias.copy_(log_frequencies(tokens[train_idx], cards))
-            opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=self.weight_decay)
+            opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=self.weight_decay, fused=True)
             sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2, min_lr=lr / 32)
             x_train, x_val = torch.from_numpy(tokens[train_idx]), torch.from_numpy(tokens[val_idx])
             gen = torch.Generator().manual_seed(self.seed + 1)
