@@ -166,14 +166,21 @@ class _Net(nn.Module):
 
     def _context(self, x: torch.Tensor, order_keys: torch.Tensor) -> torch.Tensor:
         """(rows, heads, context): per row and head, the sum of the context vectors of the sub-columns drawn
-        before that head, as a prefix sum along the row's order: O(sub-columns) per row, not their square."""
+        before that head, as a prefix sum along the row's order: O(sub-columns) per row, not their square.
+        Row-wise index_select, not gather over an expanded index: several times faster on CPU."""
+        n, s = x.shape
         group_rank = torch.argsort(torch.argsort(order_keys, dim=1), dim=1)  # (n, groups): place of each group
         sub_key = group_rank[:, self.group_of] * self.max_group + self.pos_of  # distinct per row; group members in order
         sequence = torch.argsort(sub_key, dim=1)  # (n, s): sub-columns in drawing order
-        vectors = self.token_vectors()[(self.offsets + x).gather(1, sequence)]  # (n, s, context) in that order
-        before = torch.cat([torch.zeros_like(vectors[:, :1]), torch.cumsum(vectors, dim=1)[:, :-1]], dim=1)
+        # the token drawn just BEFORE each step (a zero vector before the first), so the prefix sum is exclusive
+        drawn = (self.offsets + x).gather(1, sequence)
+        shifted = torch.cat([drawn.new_full((n, 1), self.n_tokens), drawn[:, :-1]], dim=1)
+        vectors = self.token_vectors()
+        vectors = torch.cat([vectors, vectors.new_zeros((1, self.context))], dim=0)  # id n_tokens: nothing
+        before = torch.cumsum(vectors.index_select(0, shifted.reshape(-1)).view(n, s, self.context), dim=1)
         place = torch.argsort(sequence, dim=1)  # (n, s): where each sub-column sits in the order
-        return before.gather(1, place.unsqueeze(2).expand(-1, -1, self.context))
+        rows = (place + torch.arange(n, device=x.device)[:, None] * s).reshape(-1)
+        return before.view(n * s, self.context).index_select(0, rows).view(n, s, self.context)
 
     def _loss(self, x: torch.Tensor, order_keys: torch.Tensor, train: bool) -> torch.Tensor:
         n = x.shape[0]
