@@ -244,3 +244,22 @@ def test_a_state_saved_with_per_input_first_layer_blocks_loads_as_the_same_model
         start += d
     loaded = ARGN.from_state(config, tensors)
     np.testing.assert_array_equal(loaded.sample(2000, seed=3), model.sample(2000, seed=3))
+
+
+def test_narrow_tables_lookup_tables_and_prefix_sums_give_the_same_pre_activations():
+    """Unprojected contexts train through per-(token, head) lookup tables (cheaper with few sub-columns); DP-SGD
+    and the projected case use prefix sums. Both must be the same function of the same parameters."""
+    import torch
+
+    from lookalike.models.argn import _Net
+
+    tokens, cards, groups = structured_tokens(64)
+    torch.manual_seed(0)
+    net = _Net(cards, groups, 8, 0, 0.0, [np.zeros(c) for c in cards])
+    for st in net.steps:
+        torch.nn.init.normal_(st)
+    x, keys = torch.from_numpy(tokens), torch.rand(len(tokens), len(groups))
+    with torch.no_grad():
+        torch.testing.assert_close(net.pre_activations(x, keys, lookup=True), net.pre_activations(x, keys, lookup=False),
+                                   rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(net.loss(x, keys), net(x, keys), rtol=1e-5, atol=1e-5)

@@ -106,6 +106,9 @@ class _Net(nn.Module):
         self.register_buffer("offsets", torch.from_numpy(offsets), persistent=False)
         self.register_buffer("group_of", torch.from_numpy(group_of), persistent=False)
         self.register_buffer("pos_of", torch.from_numpy(pos_of), persistent=False)
+        # within[j, i]: input i is an earlier sub-column of j's own group (always visible to j)
+        within = (group_of[:, None] == group_of[None, :]) & (pos_of[None, :] < pos_of[:, None])
+        self.register_buffer("within", torch.from_numpy(within), persistent=False)
 
         dims = [embedding_width(c) for c in cards]
         d_total = sum(dims)
@@ -113,6 +116,7 @@ class _Net(nn.Module):
         if not 1 <= context <= d_total:
             raise ValueError(f"context width must be in [1, {d_total}], got {context}")
         self.projected = context < d_total
+        self.dims = dims
         self.embeddings = nn.ParameterList([nn.Parameter(torch.randn(c, d) * (1.0 if c <= 16 else OWN_SCALE))
                                            for c, d in zip(cards, dims)])
         # steps[i][v]: what moving from token v-1 to v adds; embedding = own vector + running sum of steps.
@@ -182,11 +186,35 @@ class _Net(nn.Module):
         rows = (place + torch.arange(n, device=x.device)[:, None] * s).reshape(-1)
         return before.view(n * s, self.context).index_select(0, rows).view(n, s, self.context)
 
-    def _loss(self, x: torch.Tensor, order_keys: torch.Tensor, train: bool) -> torch.Tensor:
+    def _pre_from_lookup_tables(self, x: torch.Tensor, order_keys: torch.Tensor) -> torch.Tensor:
+        """The same pre-activations as ``_context @ head_in`` for an unprojected context, computed the cheaper
+        way for narrow tables: each input's embedding times its block of every head's first layer folds into a
+        lookup table T[token, head] (tokens x heads x hidden), and one embedding_bag sums, per (row, head), the
+        rows of the visible inputs. Work per row grows with the square of the sub-columns, but with few of them
+        it beats the dense context (whose width, the embeddings side by side, is several times the sub-columns)."""
+        n, s, hdim = x.shape[0], self.n_sub, self.hidden
+        keys = order_keys[:, self.group_of]  # (n, s): key of each sub-column's group
+        visible = (keys[:, None, :] < keys[:, :, None]) | self.within[None]  # (n, head, input)
+        blocks = self.head_in.split(self.dims, dim=1)  # input i's rows of every head's first layer
+        table = torch.cat([(e + torch.cumsum(st, 0)) @ w.permute(1, 0, 2).reshape(w.shape[1], s * hdim)
+                           for e, st, w in zip(self.embeddings, self.steps, blocks)], dim=0)
+        table = table.reshape(self.n_tokens * s, hdim)  # row v * s + j: token v seen by head j
+        bag = ((self.offsets + x)[:, None, :] * s + torch.arange(s, device=x.device)[None, :, None]).reshape(n * s, s)
+        return F.embedding_bag(bag, table, per_sample_weights=visible.reshape(n * s, s).to(table.dtype),
+                               mode="sum").view(n, s, hdim)
+
+    def pre_activations(self, x: torch.Tensor, order_keys: torch.Tensor, lookup: bool) -> torch.Tensor:
+        """(rows, heads, hidden): every head's first-layer pre-activation (without bias) for its row's order;
+        ``lookup`` picks the lookup-table computation where the context is unprojected."""
+        if lookup and not self.projected:
+            return self._pre_from_lookup_tables(x, order_keys)
+        return torch.einsum("nsk,skh->nsh", self._context(x, order_keys), self.head_in)
+
+    def _loss(self, x: torch.Tensor, order_keys: torch.Tensor, train: bool, lookup: bool) -> torch.Tensor:
         n = x.shape[0]
         if not self.n_sub:
             return x.new_zeros((), dtype=torch.float32)
-        pre = torch.einsum("nsk,skh->nsh", self._context(x, order_keys), self.head_in)
+        pre = self.pre_activations(x, order_keys, lookup)
         h = F.dropout(F.relu(pre + self.first_bias), self.dropout, train)
         h = self._deep(h, slice(None), train)
         total = x.new_zeros((), dtype=torch.float32)
@@ -202,12 +230,12 @@ class _Net(nn.Module):
 
         order_keys (rows, groups): a row's groups are generated in increasing key order.
         """
-        return self._loss(x, order_keys, self.training)
+        return self._loss(x, order_keys, self.training, lookup=True)
 
     def forward(self, x: torch.Tensor, order_keys: torch.Tensor) -> torch.Tensor:
         """The same loss as :meth:`loss` without dropout, so that ``torch.func.vmap`` can take per-row gradients
-        of it (DP-SGD)."""
-        return self._loss(x, order_keys, False)
+        of it (DP-SGD); always by prefix sums (embedding_bag has no vmap rule)."""
+        return self._loss(x, order_keys, False, lookup=False)
 
     @torch.no_grad()
     def sampling_vectors(self) -> torch.Tensor:
