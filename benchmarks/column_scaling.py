@@ -185,7 +185,7 @@ def main() -> int:
         lines.append(f"| {label} | " + " | ".join(f"{baseline_rules[c]:.2f}" for c in RULE_COLUMNS) + " |")
     seeds_text = ", ".join(map(str, args.seeds))
     lines += ["", f"argn fitted for exactly 2 epochs on 4,000 rows (CPU seconds of the whole fit, mean ± half-range "
-              f"over seeds {seeds_text}"
+              f"over seed{'s' if len(args.seeds) > 1 else ''} {seeds_text}"
               + (f"; baseline seeds {', '.join(map(str, args.baseline_seeds))}" if baseline_argn else "") + "):", "",
               "| columns | sub-columns | fit CPU s | CPU s per column |" + (f" {label} fit CPU s | its CPU s per column |"
                                                                            if baseline_argn else ""),
@@ -197,11 +197,12 @@ def main() -> int:
             b = baseline_argn[c][1]
             row += f" {spread(b)} | {sum(b) / len(b) / c:.2f} |"
         lines.append(row)
-    lines += ["", "argn's heads read one context: the sum of the context vectors of the sub-columns drawn before them, "
-              "computed for all heads of a row as one prefix sum along its order. A context keeps one coordinate "
-              "per embedding dimension up to `CONTEXT_WIDTH` (384) coordinates and is projected into 384 beyond, "
-              "so from there on a row costs the same per sub-column (earlier code: per-(head, input) lookup tables, "
-              "whose work per row grew with the square of the sub-columns)."]
+    lines += ["", "argn's heads read one context: the sum of the context vectors of the sub-columns drawn before them. A "
+              "context keeps one coordinate per embedding dimension up to `CONTEXT_WIDTH` (384) coordinates; such "
+              "narrow tables train through per-(token, head) lookup tables, whose work per row grows with the square "
+              "of the sub-columns (the rise of CPU s per column up to 40 columns). Wider embeddings are projected into "
+              "384 coordinates and every head's context is one prefix sum along the row's order, so from there on a "
+              "row costs the same per sub-column (before: lookup tables at every width)."]
     if plot(argn, baseline_argn, label):
         lines += ["", f"![argn fit CPU seconds against columns]({PLOT.name})"]
     if wide:

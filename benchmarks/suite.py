@@ -558,10 +558,11 @@ def before_after_lines(results: dict, before: dict, tables: list[SuiteTable], ha
 
 
 def rerun_section(tables: list[SuiteTable], seeds: list[int], before_fp: str, fingerprint: str, label: str,
-                  notes: list[str]) -> str:
+                  notes: list[str], fallbacks: list[str]) -> str:
     """argn on a few tables re-run with newer code, next to the rows of the full report's code (``before_fp``),
     for SUITE.md between ``<!-- begin argn-rerun -->`` markers: a change measured on some tables without
-    re-running the whole suite. Only seeds both have; every figure from the cached judge results."""
+    re-running the whole suite. Only seeds both have; every figure from the cached judge results. A table not
+    run at ``fingerprint`` shows its rows of the first of ``fallbacks`` that has them, named in the row."""
     lines = ["## argn re-run on some tables with newer code", "", *[n + "\n" for n in notes],
              f"*before*: generating code `{before_fp}` (the code of the report above); *after*: {label}, generating "
              f"code `{fingerprint}`. bivariate accuracy with its floor (independent marginals) and ceiling (real "
@@ -572,10 +573,15 @@ def rerun_section(tables: list[SuiteTable], seeds: list[int], before_fp: str, fi
     for table in tables:
         then = [r for r in load_results([table], seeds, before_fp).get(table.name, {}).get("lookalike_argn", [])
                 if r.get("status") == "ok"]
-        now = [r for r in load_results([table], seeds, fingerprint).get(table.name, {}).get("lookalike_argn", [])
-               if r.get("status") == "ok"]
+        now, now_fp = [], fingerprint
+        for now_fp in [fingerprint, *fallbacks]:
+            now = [r for r in load_results([table], seeds, now_fp).get(table.name, {}).get("lookalike_argn", [])
+                   if r.get("status") == "ok"]
+            if now:
+                break
         both = sorted({r["seed"] for r in then} & {r["seed"] for r in now})
-        for code, records in (("before", then), ("after", now)):
+        after = "after" if now_fp == fingerprint else f"after (code `{now_fp}`)"
+        for code, records in (("before", then), (after, now)):
             records = [r for r in records if r["seed"] in both] if both else records
             if not records:
                 lines.append(f"| {table.name} | {table.rows:,} × {table.columns} | | {code} | not run | | | | | | | |")
@@ -714,6 +720,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rerun-section", metavar="BEFORE_FINGERPRINT", default=None,
                         help="only write SUITE.md's argn re-run section: --tables at this code against the cached "
                              "rows of generating code BEFORE_FINGERPRINT (nothing is fitted)")
+    parser.add_argument("--fallback-fingerprint", action="append", default=[],
+                        help="with --rerun-section: rows of this generating code for tables not run at this code")
     parser.add_argument("--before-rev", default=None,
                         help="also show lookalike at this git revision against the code run (tables both have)")
     args = parser.parse_args(argv)
@@ -736,7 +744,7 @@ def main(argv: list[str] | None = None) -> int:
         from results_sections import update_section
         chosen = [t for t in tables if t.name in (args.tables or [])]
         update_section("argn-rerun", rerun_section(chosen, args.seeds, args.rerun_section, fingerprint,
-                                                   source.label, args.note), path=SUITE_MD)
+                                                   source.label, args.note, args.fallback_fingerprint), path=SUITE_MD)
         print(f"wrote the argn-rerun section of {SUITE_MD}")
         return 0
     if args.rejudge:
