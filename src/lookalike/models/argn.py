@@ -128,7 +128,11 @@ class _Net(nn.Module):
         self.proj = nn.ParameterList([nn.Parameter(torch.randn(d, context) / math.sqrt(d_total)) for d in dims]
                                      if self.projected else [])
         # head_in[j]: the context -> head j's hidden layer
-        self.head_in = nn.Parameter(torch.randn(n_sub, context, hidden) * math.sqrt(2.0 / context))
+        if self.projected:
+            head_in = torch.randn(n_sub, context, hidden) * math.sqrt(2.0 / context)
+        else:  # drawn block by block as input i's rows, as the lookup-table code always did: same seed, same start
+            head_in = torch.cat([torch.randn(d, n_sub, hidden) * math.sqrt(2.0 / d_total) for d in dims]).permute(1, 0, 2)
+        self.head_in = nn.Parameter(head_in.contiguous())
         self.first_bias = nn.Parameter(torch.zeros(n_sub, hidden))
         self.extra_w = nn.ParameterList(
             [nn.Parameter(torch.randn(n_sub, hidden, hidden) * math.sqrt(2.0 / hidden) * 0.5) for _ in range(extra_layers)])
