@@ -557,6 +557,47 @@ def before_after_lines(results: dict, before: dict, tables: list[SuiteTable], ha
     return lines + [""]
 
 
+def rerun_section(tables: list[SuiteTable], seeds: list[int], before_fp: str, fingerprint: str, label: str,
+                  notes: list[str], fallbacks: list[str]) -> str:
+    """argn on a few tables re-run with newer code, next to the rows of the full report's code (``before_fp``),
+    for SUITE.md between ``<!-- begin argn-rerun -->`` markers: a change measured on some tables without
+    re-running the whole suite. Only seeds both have; every figure from the cached judge results. A table not
+    run at ``fingerprint`` shows its rows of the first of ``fallbacks`` that has them, named in the row."""
+    lines = ["## argn re-run on some tables with newer code", "", *[n + "\n" for n in notes],
+             f"*before*: generating code `{before_fp}` (the code of the report above); *after*: {label}, generating "
+             f"code `{fingerprint}`. bivariate accuracy with its floor (independent marginals) and ceiling (real "
+             "holdout); one row per seed set both have.", "",
+             "| table | rows × cols | seeds | code | bivariate [floor, ceiling] | dependence capture | AUC | "
+             "univariate (holdout) | worst gran gap | worst distinct ratio | DCR share | fit CPU s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for table in tables:
+        then = [r for r in load_results([table], seeds, before_fp).get(table.name, {}).get("lookalike_argn", [])
+                if r.get("status") == "ok"]
+        now, now_fp = [], fingerprint
+        for now_fp in [fingerprint, *fallbacks]:
+            now = [r for r in load_results([table], seeds, now_fp).get(table.name, {}).get("lookalike_argn", [])
+                   if r.get("status") == "ok"]
+            if now:
+                break
+        both = sorted({r["seed"] for r in then} & {r["seed"] for r in now})
+        after = "after" if now_fp == fingerprint else f"after (code `{now_fp}`)"
+        for code, records in (("before", then), (after, now)):
+            records = [r for r in records if r["seed"] in both] if both else records
+            if not records:
+                lines.append(f"| {table.name} | {table.rows:,} × {table.columns} | | {code} | not run | | | | | | | |")
+                continue
+            lines.append(
+                f"| {table.name} | {table.rows:,} × {table.columns} | {','.join(str(r['seed']) for r in records)} | "
+                f"{code} | {_cell(records, 'bivariate_accuracy')} [{_cell(records, 'bivariate_floor')}, "
+                f"{_cell(records, 'bivariate_accuracy_holdout')}] | {_cell(records, 'dependence_capture', fmt=lambda v: _fmt(v, 2))} | "
+                f"{_cell(records, 'discriminator_auc')} | {_cell(records, 'univariate_accuracy')} "
+                f"({_cell(records, 'univariate_accuracy_holdout')}) | "
+                f"{_cell(records, 'granularity_worst_gap', fmt=lambda v: _fmt(v, 2))} | "
+                f"{_cell(records, 'distinct_ratio_worst', fmt=lambda v: _fmt(v, 2))} | {_cell(records, 'dcr_share')} | "
+                f"{_cell(records, 'fit_cpu_s', 'run', _secs)} |")
+    return "\n".join(lines)
+
+
 def write_report(tables: list[SuiteTable], seeds: list[int], source: LookalikeSource, fingerprint: str,
                  before: tuple[str, str] | None = None, notes: list[str] | None = None) -> None:
     results = load_results(tables, seeds, fingerprint)
@@ -676,6 +717,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lookalike-rev", default=None)
     parser.add_argument("--note", action="append", default=[], help="a paragraph under the title (repeatable): "
                         "say there what is missing and why")
+    parser.add_argument("--rerun-section", metavar="BEFORE_FINGERPRINT", default=None,
+                        help="only write SUITE.md's argn re-run section: --tables at this code against the cached "
+                             "rows of generating code BEFORE_FINGERPRINT (nothing is fitted)")
+    parser.add_argument("--fallback-fingerprint", action="append", default=[],
+                        help="with --rerun-section: rows of this generating code for tables not run at this code")
     parser.add_argument("--before-rev", default=None,
                         help="also show lookalike at this git revision against the code run (tables both have)")
     args = parser.parse_args(argv)
@@ -694,6 +740,13 @@ def main(argv: list[str] | None = None) -> int:
         before = (f"`{args.before_rev}`", generation_fingerprint(resolve_source(None, args.before_rev)))
     source = resolve_source(args.lookalike_src, args.lookalike_rev)
     fingerprint = generation_fingerprint(source)
+    if args.rerun_section:
+        from results_sections import update_section
+        chosen = [t for t in tables if t.name in (args.tables or [])]
+        update_section("argn-rerun", rerun_section(chosen, args.seeds, args.rerun_section, fingerprint,
+                                                   source.label, args.note, args.fallback_fingerprint), path=SUITE_MD)
+        print(f"wrote the argn-rerun section of {SUITE_MD}")
+        return 0
     if args.rejudge:
         rejudge(tables, half_of, args.seeds, source, fingerprint, before)
     elif not args.report_only:

@@ -187,3 +187,79 @@ def test_a_state_saved_before_step_embeddings_loads_as_zero_steps(fitted):
     loaded = ARGN.from_state(config, old)
     assert all(float(p.detach().abs().sum()) == 0.0 for p in loaded.net_.steps)
     assert loaded.sample(50, seed=0).shape == (50, len(model.cardinalities_))
+
+
+def test_each_head_reads_exactly_the_sub_columns_drawn_before_it():
+    """The prefix-sum context of every (row, head) equals the sum over the inputs that the row's order puts
+    before that head: groups with a smaller key, and earlier members of its own group."""
+    import torch
+
+    from lookalike.models.argn import _Net
+
+    tokens, cards, groups = structured_tokens(64)
+    torch.manual_seed(0)
+    net = _Net(cards, groups, 8, 0, 0.0, [np.zeros(c) for c in cards])
+    x = torch.from_numpy(tokens)
+    keys = torch.rand(len(tokens), len(groups))
+    group_of = torch.tensor([g for g, m in enumerate(groups) for _ in m])[torch.tensor([j for m in groups for j in m]).argsort()]
+    pos_of = torch.tensor([p for m in groups for p in range(len(m))])[torch.tensor([j for m in groups for j in m]).argsort()]
+    k = keys[:, group_of]
+    same = group_of[None, :] == group_of[:, None]
+    visible = (k[:, None, :] < k[:, :, None]) | (same & (pos_of[None, :] < pos_of[:, None]))[None]
+    with torch.no_grad():
+        vectors = net.token_vectors()[net.offsets + x]  # (rows, input, context)
+        expected = torch.einsum("nji,nik->njk", visible.float(), vectors)
+        torch.testing.assert_close(net._context(x, keys), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_wide_tables_project_into_a_fixed_context_and_still_learn_save_and_load(monkeypatch):
+    import lookalike.models.argn as argn_module
+
+    monkeypatch.setattr(argn_module, "CONTEXT_WIDTH", 12)  # the embeddings side by side take 33
+    tokens, cards, groups = structured_tokens()
+    model = ARGN(max_epochs=8, seed=0, n_threads=1).fit(tokens, cards, groups)
+    assert model.net_.projected and model.net_.context == 12
+    assert tuple(model.net_.head_in.shape) == (len(cards), 12, model.net_.hidden)
+    out = model.sample(4000, seed=1)
+    assert np.mean(out[:, 4] == (3 * out[:, 3]) % 8) > 0.8  # an independent model: 1/8
+    assert np.mean(out[:, 5] * 4 + out[:, 6] == out[:, 3]) > 0.8
+    config, tensors = model.get_state()
+    monkeypatch.setattr(argn_module, "CONTEXT_WIDTH", 384)  # the file, not the constant, says the width
+    loaded = ARGN.from_state(json.loads(json.dumps(config)), tensors)
+    np.testing.assert_array_equal(loaded.sample(500, seed=2), model.sample(500, seed=2))
+
+
+def test_a_state_saved_with_per_input_first_layer_blocks_loads_as_the_same_model(fitted):
+    """Older files hold one block per input sub-column (its embedding -> all heads' hidden layers)."""
+    from lookalike.models.argn import embedding_width
+
+    model, *_ = fitted
+    config, tensors = model.get_state()
+    head_in = tensors.pop("head_in")  # (heads, context, hidden), context = the embeddings side by side
+    config.pop("context")
+    start = 0
+    for i, c in enumerate(model.cardinalities_):
+        d = embedding_width(c)
+        tensors[f"first.{i}"] = np.ascontiguousarray(head_in[:, start:start + d].transpose(1, 0, 2)).reshape(d, -1)
+        start += d
+    loaded = ARGN.from_state(config, tensors)
+    np.testing.assert_array_equal(loaded.sample(2000, seed=3), model.sample(2000, seed=3))
+
+
+def test_narrow_tables_lookup_tables_and_prefix_sums_give_the_same_pre_activations():
+    """Unprojected contexts train through per-(token, head) lookup tables (cheaper with few sub-columns); DP-SGD
+    and the projected case use prefix sums. Both must be the same function of the same parameters."""
+    import torch
+
+    from lookalike.models.argn import _Net
+
+    tokens, cards, groups = structured_tokens(64)
+    torch.manual_seed(0)
+    net = _Net(cards, groups, 8, 0, 0.0, [np.zeros(c) for c in cards])
+    for st in net.steps:
+        torch.nn.init.normal_(st)
+    x, keys = torch.from_numpy(tokens), torch.rand(len(tokens), len(groups))
+    with torch.no_grad():
+        torch.testing.assert_close(net.pre_activations(x, keys, lookup=True), net.pre_activations(x, keys, lookup=False),
+                                   rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(net.loss(x, keys), net(x, keys), rtol=1e-5, atol=1e-5)

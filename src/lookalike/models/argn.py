@@ -5,13 +5,16 @@ before it in a column order. Training draws a fresh random order of the column g
 ROW (sub-columns of one group stay together and in order), so at sampling time any set of columns
 can go first and be fixed: conditional sampling, seed rows and imputation all use the same net.
 
-Why it is fast on CPU: a head's first layer is linear in the one-hot inputs, so the embedding of
-input ``i`` times head ``j``'s first-layer block folds into one lookup table ``T[j, i]`` (tokens x
-hidden). All heads' hidden pre-activations for a batch are then ONE ``embedding_bag`` call: for
-every (row, head) it sums the table rows of the visible inputs, weighted by the order mask. The
-output layers run as a few batched einsums (heads bucketed by cardinality). Sampling draws one
-sub-column at a time for a whole block of rows: its pre-activation is one embedding_bag over the
-tokens drawn so far, then one small matmul and an inverse-CDF draw (one uniform per cell).
+Why it is fast, and linear in the columns: a head's first layer is linear in the embeddings of the
+visible inputs, so it reads one fixed-width CONTEXT, the sum of the visible tokens' context vectors
+(each token's embedding placed in its own coordinates, or projected into CONTEXT_WIDTH coordinates on
+wide tables). In training, a row's contexts for all heads are one prefix sum along its order; the
+heads then run as one batched matmul (heads x context x hidden), and the output layers as a few
+batched einsums (heads bucketed by cardinality). Sampling draws one sub-column at a time for a whole
+block of rows, carrying each row's context as a running sum: one small matmul per step and an
+inverse-CDF draw (one uniform per cell). So a row costs O(sub-columns x context x hidden) in training
+and in sampling, where the former per-(head, input) lookup tables cost the square of the sub-columns
+(benchmarks/RESULTS.md, column-scaling).
 Each chunk of rows mixes 16 random column orders; averaging over orders cancels much of any
 single order's error (bivariate accuracy 0.922 -> 0.940 on credit_data).
 
@@ -61,6 +64,10 @@ OWN_SCALE = 0.1
 embeddings carry the early signal and few rows per token do not get memorised (mlc_churn: the churn head's
 holdout AUC 0.78 -> 0.87 with steps and scale 0.1, 0.815 with steps and scale 1). Sub-columns of few tokens
 keep scale 1: many rows per token, and interactions of categories (xor) are learnt faster."""
+CONTEXT_WIDTH = 384
+"""Most coordinates of the context a head reads. Tables whose embeddings together are narrower (all four tables
+of benchmarks/compare.py: 195-350) keep one coordinate per embedding dimension, so every head is a full linear
+layer of the visible embeddings; wider ones project into this many, so fit time grows linearly in the columns."""
 _SIZES = {"S": (32, 0), "M": (64, 0), "L": (128, 1)}
 """size -> (hidden width per head, extra residual hidden layers)."""
 
@@ -71,10 +78,17 @@ def embedding_width(cardinality: int) -> int:
 
 
 class _Net(nn.Module):
-    """The parameters and the two computations (training loss, step-wise sampling) of ARGN."""
+    """The parameters and the two computations (training loss, step-wise sampling) of ARGN.
+
+    Every token has a context vector (its embedding, mapped into a width-``context`` space); a head's
+    pre-activation reads the SUM of the context vectors of the sub-columns drawn before it, through its own
+    (context x hidden) matrix. With ``context`` equal to the total embedding width the vectors of different
+    sub-columns occupy disjoint coordinates, so the sum is the concatenation of the visible embeddings (zeros
+    for the rest) and each head is a full linear layer of them; wider tables project into CONTEXT_WIDTH
+    coordinates, so that a head costs the same however many columns precede it."""
 
     def __init__(self, cardinalities: Sequence[int], groups: Sequence[Sequence[int]], hidden: int,
-                 extra_layers: int, dropout: float, log_freq: Sequence[np.ndarray]):
+                 extra_layers: int, dropout: float, log_freq: Sequence[np.ndarray], context: int | None = None):
         super().__init__()
         cards = [int(c) for c in cardinalities]
         self.cards = cards
@@ -88,23 +102,37 @@ class _Net(nn.Module):
         for g, members in enumerate(groups):
             for p, j in enumerate(members):
                 group_of[j], pos_of[j] = g, p
+        self.max_group = max((len(m) for m in groups), default=1)
         self.register_buffer("offsets", torch.from_numpy(offsets), persistent=False)
         self.register_buffer("group_of", torch.from_numpy(group_of), persistent=False)
+        self.register_buffer("pos_of", torch.from_numpy(pos_of), persistent=False)
         # within[j, i]: input i is an earlier sub-column of j's own group (always visible to j)
         within = (group_of[:, None] == group_of[None, :]) & (pos_of[None, :] < pos_of[:, None])
         self.register_buffer("within", torch.from_numpy(within), persistent=False)
 
         dims = [embedding_width(c) for c in cards]
         d_total = sum(dims)
+        self.context = context = int(context or min(d_total, CONTEXT_WIDTH))
+        if not 1 <= context <= d_total:
+            raise ValueError(f"context width must be in [1, {d_total}], got {context}")
+        self.projected = context < d_total
+        self.dims = dims
         self.embeddings = nn.ParameterList([nn.Parameter(torch.randn(c, d) * (1.0 if c <= 16 else OWN_SCALE))
                                            for c, d in zip(cards, dims)])
         # steps[i][v]: what moving from token v-1 to v adds; embedding = own vector + running sum of steps.
         # Numeric codecs order their tokens by value, so "above a threshold" is ONE step entry to learn,
         # where own vectors alone must learn every bin separately (and overfit them on small tables).
         self.steps = nn.ParameterList([nn.Parameter(torch.zeros(c, d)) for c, d in zip(cards, dims)])
-        # first-layer blocks: input i -> all heads at once (d_i x n_sub*hidden)
-        std = math.sqrt(2.0 / d_total)
-        self.first = nn.ParameterList([nn.Parameter(torch.randn(d, n_sub * hidden) * std) for d in dims])
+        # proj[i]: sub-column i's embedding -> the shared context space (only when it is narrower than the
+        # concatenated embeddings); scaled so that a head's pre-activation starts as without projection
+        self.proj = nn.ParameterList([nn.Parameter(torch.randn(d, context) / math.sqrt(d_total)) for d in dims]
+                                     if self.projected else [])
+        # head_in[j]: the context -> head j's hidden layer
+        if self.projected:
+            head_in = torch.randn(n_sub, context, hidden) * math.sqrt(2.0 / context)
+        else:  # drawn block by block as input i's rows, as the lookup-table code always did: same seed, same start
+            head_in = torch.cat([torch.randn(d, n_sub, hidden) * math.sqrt(2.0 / d_total) for d in dims]).permute(1, 0, 2)
+        self.head_in = nn.Parameter(head_in.contiguous())
         self.first_bias = nn.Parameter(torch.zeros(n_sub, hidden))
         self.extra_w = nn.ParameterList(
             [nn.Parameter(torch.randn(n_sub, hidden, hidden) * math.sqrt(2.0 / hidden) * 0.5) for _ in range(extra_layers)])
@@ -128,10 +156,12 @@ class _Net(nn.Module):
         # where each sub-column's head lives: (bucket, row inside bucket)
         self.head_slot = {j: (b, k) for b, members in enumerate(self.bucket_members) for k, j in enumerate(members)}
 
-    def tables(self) -> torch.Tensor:
-        """T[v, j, :] = embedding of token v (of its own input) times head j's first-layer block."""
-        parts = [(e + torch.cumsum(st, 0)) @ w for e, st, w in zip(self.embeddings, self.steps, self.first)]
-        return torch.cat(parts, dim=0).view(self.n_tokens, self.n_sub, self.hidden)
+    def token_vectors(self) -> torch.Tensor:
+        """(tokens, context): every token's context vector, indexed by global token id (offset + token)."""
+        embedded = [e + torch.cumsum(st, 0) for e, st in zip(self.embeddings, self.steps)]
+        if self.projected:
+            return torch.cat([v @ p for v, p in zip(embedded, self.proj)], dim=0)
+        return torch.block_diag(*embedded)
 
     def _deep(self, h: torch.Tensor, heads: slice | torch.Tensor | int, train: bool) -> torch.Tensor:
         for w, b in zip(self.extra_w, self.extra_b):
@@ -142,22 +172,55 @@ class _Net(nn.Module):
             h = h + F.dropout(F.relu(z), self.dropout, train)
         return h
 
-    def loss(self, x: torch.Tensor, order_keys: torch.Tensor) -> torch.Tensor:
-        """Sum over sub-columns of the cross-entropy, averaged over rows.
+    def _context(self, x: torch.Tensor, order_keys: torch.Tensor) -> torch.Tensor:
+        """(rows, heads, context): per row and head, the sum of the context vectors of the sub-columns drawn
+        before that head, as a prefix sum along the row's order: O(sub-columns) per row, not their square.
+        Row-wise index_select, not gather over an expanded index: several times faster on CPU."""
+        n, s = x.shape
+        group_rank = torch.argsort(torch.argsort(order_keys, dim=1), dim=1)  # (n, groups): place of each group
+        sub_key = group_rank[:, self.group_of] * self.max_group + self.pos_of  # distinct per row; group members in order
+        sequence = torch.argsort(sub_key, dim=1)  # (n, s): sub-columns in drawing order
+        # the token drawn just BEFORE each step (a zero vector before the first), so the prefix sum is exclusive
+        drawn = (self.offsets + x).gather(1, sequence)
+        shifted = torch.cat([drawn.new_full((n, 1), self.n_tokens), drawn[:, :-1]], dim=1)
+        vectors = self.token_vectors()
+        vectors = torch.cat([vectors, vectors.new_zeros((1, self.context))], dim=0)  # id n_tokens: nothing
+        before = torch.cumsum(vectors.index_select(0, shifted.reshape(-1)).view(n, s, self.context), dim=1)
+        place = torch.argsort(sequence, dim=1)  # (n, s): where each sub-column sits in the order
+        rows = (place + torch.arange(n, device=x.device)[:, None] * s).reshape(-1)
+        return before.view(n * s, self.context).index_select(0, rows).view(n, s, self.context)
 
-        order_keys (rows, groups): a row's groups are generated in increasing key order.
-        """
+    def _pre_from_lookup_tables(self, x: torch.Tensor, order_keys: torch.Tensor) -> torch.Tensor:
+        """The same pre-activations as ``_context @ head_in`` for an unprojected context, computed the cheaper
+        way for narrow tables: each input's embedding times its block of every head's first layer folds into a
+        lookup table T[token, head] (tokens x heads x hidden), and one embedding_bag sums, per (row, head), the
+        rows of the visible inputs. Work per row grows with the square of the sub-columns, but with few of them
+        it beats the dense context (whose width, the embeddings side by side, is several times the sub-columns)."""
         n, s, hdim = x.shape[0], self.n_sub, self.hidden
         keys = order_keys[:, self.group_of]  # (n, s): key of each sub-column's group
         visible = (keys[:, None, :] < keys[:, :, None]) | self.within[None]  # (n, head, input)
-        token_idx = self.offsets[None, :] + x  # (n, input)
-        table = self.tables().reshape(self.n_tokens * s, hdim)  # row v * s + j: token v seen by head j
-        heads = torch.arange(s, device=x.device)[None, :, None]
-        bag = (token_idx[:, None, :] * s + heads).reshape(n * s, s)
-        pre = F.embedding_bag(bag, table, per_sample_weights=visible.reshape(n * s, s).to(table.dtype),
-                              mode="sum").view(n, s, hdim)
-        h = F.dropout(F.relu(pre + self.first_bias), self.dropout, self.training)
-        h = self._deep(h, slice(None), self.training)
+        blocks = self.head_in.split(self.dims, dim=1)  # input i's rows of every head's first layer
+        table = torch.cat([(e + torch.cumsum(st, 0)) @ w.permute(1, 0, 2).reshape(w.shape[1], s * hdim)
+                           for e, st, w in zip(self.embeddings, self.steps, blocks)], dim=0)
+        table = table.reshape(self.n_tokens * s, hdim)  # row v * s + j: token v seen by head j
+        bag = ((self.offsets + x)[:, None, :] * s + torch.arange(s, device=x.device)[None, :, None]).reshape(n * s, s)
+        return F.embedding_bag(bag, table, per_sample_weights=visible.reshape(n * s, s).to(table.dtype),
+                               mode="sum").view(n, s, hdim)
+
+    def pre_activations(self, x: torch.Tensor, order_keys: torch.Tensor, lookup: bool) -> torch.Tensor:
+        """(rows, heads, hidden): every head's first-layer pre-activation (without bias) for its row's order;
+        ``lookup`` picks the lookup-table computation where the context is unprojected."""
+        if lookup and not self.projected:
+            return self._pre_from_lookup_tables(x, order_keys)
+        return torch.einsum("nsk,skh->nsh", self._context(x, order_keys), self.head_in)
+
+    def _loss(self, x: torch.Tensor, order_keys: torch.Tensor, train: bool, lookup: bool) -> torch.Tensor:
+        n = x.shape[0]
+        if not self.n_sub:
+            return x.new_zeros((), dtype=torch.float32)
+        pre = self.pre_activations(x, order_keys, lookup)
+        h = F.dropout(F.relu(pre + self.first_bias), self.dropout, train)
+        h = self._deep(h, slice(None), train)
         total = x.new_zeros((), dtype=torch.float32)
         for b in range(len(self.bucket_members)):
             members = getattr(self, f"members_{b}")
@@ -166,27 +229,21 @@ class _Net(nn.Module):
                                             reduction="sum")
         return total / n
 
+    def loss(self, x: torch.Tensor, order_keys: torch.Tensor) -> torch.Tensor:
+        """Sum over sub-columns of the cross-entropy, averaged over rows (dropout when in training mode).
+
+        order_keys (rows, groups): a row's groups are generated in increasing key order.
+        """
+        return self._loss(x, order_keys, self.training, lookup=True)
+
     def forward(self, x: torch.Tensor, order_keys: torch.Tensor) -> torch.Tensor:
-        """The same loss as :meth:`loss` without embedding_bag or dropout, so that ``torch.func.vmap`` can take
-        per-row gradients of it (DP-SGD). Memory grows with rows x sub-columns^2 x hidden: call it per row."""
-        s = self.n_sub
-        keys = order_keys[:, self.group_of]
-        visible = (keys[:, None, :] < keys[:, :, None]) | self.within[None]  # (n, head, input)
-        table = self.tables()  # (tokens, head, hidden)
-        rows = table[self.offsets[None, :] + x]  # (n, input, head, hidden)
-        pre = torch.einsum("nji,nijh->njh", visible.to(table.dtype), rows)
-        h = self._deep(F.relu(pre + self.first_bias), slice(None), False)
-        total = 0.0
-        for b in range(len(self.bucket_members)):
-            members = getattr(self, f"members_{b}")
-            logits = torch.einsum("bkh,khc->bkc", h[:, members], self.out_w[b]) + self.out_b[b]
-            total = total + F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, members].reshape(-1),
-                                            reduction="sum")
-        return total / x.shape[0] if s else total
+        """The same loss as :meth:`loss` without dropout, so that ``torch.func.vmap`` can take per-row gradients
+        of it (DP-SGD); always by prefix sums (embedding_bag has no vmap rule)."""
+        return self._loss(x, order_keys, False, lookup=False)
 
     @torch.no_grad()
-    def head_tables(self) -> torch.Tensor:
-        """(heads, tokens, hidden): per head, what each input token adds to its pre-activation.
+    def sampling_vectors(self) -> torch.Tensor:
+        """The token context vectors (see :meth:`token_vectors`), computed once for a sampling run.
 
         Also caches each head's output layer unpadded and contiguous (strided slices of the
         bucketed weights made sampling matmuls several times slower)."""
@@ -194,22 +251,22 @@ class _Net(nn.Module):
         for j, c in enumerate(self.cards):
             b, k = self.head_slot[j]
             self._out_cache.append((self.out_w[b][k, :, :c].t().contiguous(), self.out_b[b][k, :c].contiguous()))
-        return self.tables().permute(1, 0, 2).contiguous()
+        return self.token_vectors().contiguous()
 
     @torch.no_grad()
-    def generate(self, sequences: torch.Tensor, fixed: torch.Tensor | None, head_tables: torch.Tensor,
+    def generate(self, sequences: torch.Tensor, fixed: torch.Tensor | None, vectors: torch.Tensor,
                  gen: torch.Generator, temperature: float, banned: Mapping[int, torch.Tensor]) -> torch.Tensor:
         """Generate one row per row of ``sequences`` (rows, n_sub): the order in which that row's
         sub-columns are drawn. Cells of ``fixed`` that are >= 0 are kept.
 
-        Step t's pre-activation is an embedding_bag over the t tokens drawn before it, so a step reads
-        (rows x t x hidden) floats and writes (rows x hidden). Rows whose step-t head is the same are
-        computed together; when all rows share one order that is a single batch per step.
+        Each row carries its context (the running sum of the vectors of the tokens drawn so far), so a step
+        costs (rows x context x hidden) whatever its place in the order. Rows whose step-t head is the same
+        are computed together; when all rows share one order that is a single batch per step.
         """
         n, s = sequences.shape
-        dev = head_tables.device
+        dev = vectors.device
         out = torch.empty((n, s), dtype=torch.long, device=dev)
-        done = torch.empty((n, s), dtype=torch.long, device=dev)  # global token ids, in drawing order
+        context = torch.zeros((n, self.context), dtype=vectors.dtype, device=dev)
         uniforms = torch.rand((s, n), generator=gen).to(dev)
         shared = bool((sequences == sequences[:1]).all())
         for t in range(s):
@@ -224,9 +281,9 @@ class _Net(nn.Module):
                 if given is not None and bool((given >= 0).all()):
                     tok = given
                 else:
-                    prev = done[:, :t] if rows is None else done[rows, :t]
+                    ctx = context if rows is None else context[rows]
                     u = uniforms[t] if rows is None else uniforms[t, rows]
-                    tok = self._draw(j, prev, head_tables[j], u, temperature, banned.get(j))
+                    tok = self._draw(j, ctx, u, temperature, banned.get(j))
                     if given is not None:
                         tok = torch.where(given >= 0, given, tok)
                 if rows is None:
@@ -234,21 +291,20 @@ class _Net(nn.Module):
                 else:
                     tok_t[rows] = tok
             out.scatter_(1, sequences[:, t:t + 1], tok_t.unsqueeze(1))
-            done[:, t] = self.offsets[column] + tok_t
+            context += vectors[self.offsets[column] + tok_t]
         return out
 
-    def _draw(self, j: int, prev: torch.Tensor, head_table: torch.Tensor, u: torch.Tensor, temperature: float,
-              banned: torch.Tensor | None) -> torch.Tensor:
-        """Draw sub-column j's token for each row given the global token ids drawn before it."""
-        n = u.shape[0]
-        if prev.shape[1]:
-            pre = F.embedding_bag(prev, head_table, mode="sum") + self.first_bias[j]
-        else:
-            pre = self.first_bias[j].expand(n, self.hidden).clone()
-        h = self._deep(pre.relu_(), j, False)
-        c = self.cards[j]
+    def head_logits(self, j: int, context: torch.Tensor) -> torch.Tensor:
+        """Head j's logits (rows, cardinality) for the given contexts (after :meth:`sampling_vectors`)."""
+        h = self._deep(torch.addmm(self.first_bias[j], context, self.head_in[j]).relu_(), j, False)
         weight, bias = self._out_cache[j]
-        logits = F.linear(h, weight, bias)
+        return F.linear(h, weight, bias)
+
+    def _draw(self, j: int, context: torch.Tensor, u: torch.Tensor, temperature: float,
+              banned: torch.Tensor | None) -> torch.Tensor:
+        """Draw sub-column j's token for each row given its context (the tokens drawn before it)."""
+        c = self.cards[j]
+        logits = self.head_logits(j, context)
         if temperature != 1.0:
             logits = logits / temperature
         last_allowed = c - 1
@@ -598,14 +654,14 @@ class ARGN:
         net = self.net_
         # threads and no_grad only around the work, never across a yield: the caller's settings hold while it waits
         with torch_threads(self.n_threads), torch.no_grad():
-            table = net.head_tables()
+            vectors = net.sampling_vectors()
         pending: list[np.ndarray] = []
         pending_rows = 0
         for start in range(0, n, SAMPLE_CHUNK):
             stop = min(n, start + SAMPLE_CHUNK)
             with torch_threads(self.n_threads), torch.no_grad():
                 part = self._sample_chunk(stop - start, np.random.SeedSequence([seed, start // SAMPLE_CHUNK]),
-                                          None if fixed is None else fixed[start:stop], table, temperature, banned)
+                                          None if fixed is None else fixed[start:stop], vectors, temperature, banned)
             pending.append(part)
             pending_rows += len(part)
             if progress is not None:
@@ -618,7 +674,7 @@ class ARGN:
         if pending_rows:
             yield np.concatenate(pending)
 
-    def _sample_chunk(self, n: int, seq: np.random.SeedSequence, fixed: np.ndarray | None, table: torch.Tensor,
+    def _sample_chunk(self, n: int, seq: np.random.SeedSequence, fixed: np.ndarray | None, vectors: torch.Tensor,
                       temperature: float, banned: Mapping[int, torch.Tensor]) -> np.ndarray:
         """Draw n rows. Each row follows one of ORDERS_PER_CHUNK random group orders; groups with
         fixed cells move to the front (fully fixed first, then partially fixed), so a row's free
@@ -645,7 +701,7 @@ class ARGN:
             unique, inverse = np.unique(sequences, axis=0, return_inverse=True)
             inverse = inverse.reshape(-1)
             if len(unique) > 4 * ORDERS_PER_CHUNK:  # many fixed patterns (imputation): per-row orders
-                return self.net_.generate(torch.from_numpy(sequences), fixed_t, table, gen, temperature,
+                return self.net_.generate(torch.from_numpy(sequences), fixed_t, vectors, gen, temperature,
                                           banned).numpy()
         out = np.empty((n, len(self.cardinalities_)), dtype=np.int64)
         for u, order in enumerate(unique):
@@ -654,7 +710,7 @@ class ARGN:
                 continue
             block_seq = torch.from_numpy(np.tile(order, (len(rows), 1)))
             block_fixed = None if fixed_t is None else fixed_t[rows]
-            out[rows] = self.net_.generate(block_seq, block_fixed, table, gen, temperature, banned).numpy()
+            out[rows] = self.net_.generate(block_seq, block_fixed, vectors, gen, temperature, banned).numpy()
         return out
 
     def predict_proba(self, tokens: np.ndarray, column: int, given: Sequence[int]) -> np.ndarray:
@@ -668,18 +724,11 @@ class ARGN:
         net = self.net_
         out = []
         with torch_threads(self.n_threads), torch.no_grad():
-            table = net.head_tables()[column]
+            vectors = net.sampling_vectors()
             for start in range(0, len(tokens), SAMPLE_CHUNK):
                 part = torch.from_numpy(tokens[start:start + SAMPLE_CHUNK][:, given])
-                n = part.shape[0]
-                if len(given):
-                    pre = F.embedding_bag(net.offsets[torch.from_numpy(given)][None, :] + part, table, mode="sum")
-                    pre = pre + net.first_bias[column]
-                else:
-                    pre = net.first_bias[column].expand(n, net.hidden).clone()
-                h = net._deep(pre.relu_(), column, False)
-                weight, bias = net._out_cache[column]
-                out.append(torch.softmax(F.linear(h, weight, bias), dim=1).numpy().astype(np.float64))
+                context = vectors[net.offsets[torch.from_numpy(given)][None, :] + part].sum(dim=1)
+                out.append(torch.softmax(net.head_logits(column, context), dim=1).numpy().astype(np.float64))
         return np.concatenate(out) if out else np.zeros((0, self.cardinalities_[column]))
 
     def _sequences(self, group_orders: np.ndarray) -> np.ndarray:
@@ -704,6 +753,7 @@ class ARGN:
             "cardinalities": self.cardinalities_,
             "groups": self.groups_,
             "size_": self.size_,
+            "context": self.net_.context,
             "history": self.history_,
         }
         tensors = {k: v.detach().cpu().numpy().copy() for k, v in self.net_.state_dict().items()}
@@ -715,8 +765,11 @@ class ARGN:
         cards, groups = config["cardinalities"], config["groups"]
         hidden, extra = _SIZES[config["size_"]]
         dummy = [np.zeros(c) for c in cards]
-        net = _Net(cards, groups, hidden, extra, model.dropout, dummy)
         state = {k: torch.from_numpy(np.asarray(v)) for k, v in tensors.items()}
+        if "head_in" not in state and "first.0" in state:
+            state = _state_from_first_layer_blocks(state, len(cards), hidden)
+        net = _Net(cards, groups, hidden, extra, model.dropout, dummy,
+                   context=config.get("context") or sum(embedding_width(int(c)) for c in cards))
         for k, v in net.state_dict().items():  # files saved before step embeddings existed: zero steps
             if k.startswith("steps.") and k not in state:
                 state[k] = torch.zeros_like(v)
@@ -730,3 +783,15 @@ class ARGN:
         if config.get("dp"):
             model.dp_record_ = config["dp"]
         return model
+
+
+def _state_from_first_layer_blocks(state: dict[str, torch.Tensor], n_sub: int, hidden: int) -> dict[str, torch.Tensor]:
+    """Files saved before the shared context held one first-layer block per input sub-column (its embedding
+    -> every head's hidden layer). Stacked, those blocks are exactly ``head_in`` over an unprojected context
+    (one coordinate per embedding dimension), so such a file loads as the same model."""
+    blocks, i = [], 0
+    while f"first.{i}" in state:
+        blocks.append(state.pop(f"first.{i}").view(-1, n_sub, hidden))
+        i += 1
+    state["head_in"] = torch.cat(blocks, dim=0).permute(1, 0, 2).contiguous()
+    return state
