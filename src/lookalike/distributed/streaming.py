@@ -11,9 +11,11 @@ partition at a time:
    (counts add up) and protected once (``reduce``) on the merged counts. They are exact: the codecs learn
    exactly what they learn from the whole table in memory, given the same schema. They hold one count per
    distinct value of each column, so their size grows with the distinct values, not with the rows;
-3. the encoded partitions (integer tokens, one per learned sub-column and row) gathered for the generator,
-   which trains in this process on every row's tokens: the token matrix (8 bytes per sub-column and row)
-   must fit in memory, the table itself never has to.
+3. without ``ray``: the encoded partitions (integer tokens, one per learned sub-column and row) gathered for
+   the generator, which trains in this process on every row's tokens: the token matrix (8 bytes per
+   sub-column and row) must fit in memory, the table itself never has to. With ``ray``: argn trains
+   data-parallel on Ray Train workers, each encoding only its own shard (``lookalike.distributed.training``),
+   so not even the token matrix is ever whole in one process.
 
 A folder is read with pyarrow and needs no Ray; a Dataset is iterated from this process (``iter_batches``).
 """

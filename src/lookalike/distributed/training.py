@@ -5,7 +5,8 @@ schema and merged the codecs' statistics over every partition. Then:
 
 - every worker reads only its own shard: of a Parquet folder, every ``world``-th piece of ``PIECE_ROWS`` rows
   (pieces numbered in file order, so a sorted table is spread over the workers); of a ``ray.data.Dataset``,
-  the shard Ray Train hands it (``ray.train.get_dataset_shard``);
+  the shard Ray Train hands it (``ray.train.get_dataset_shard``), read by Ray Data tasks that need a CPU of
+  their own (so at most one worker fewer than the cluster's CPUs);
 - it encodes its pieces with the fitted codecs, shuffles them in a buffer of ``BUFFER_ROWS`` rows and trains
   argn's own network (``argn._Net``, its loss unchanged) wrapped in ``DistributedDataParallel`` (gloo), so
   every step averages the gradients of ``workers`` batches: the global batch is argn's own choice of batch;
@@ -220,10 +221,15 @@ def train_argn(syn, source, n_rows: int, sample_tokens: np.ndarray, address=None
         import ray.train
         from ray.train.torch import TorchConfig, TorchTrainer
 
-        if workers is None:
-            workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        if workers is None:  # a Dataset's read tasks need a CPU the training workers do not hold
+            workers = max(1, cpus - (files is None))
         if workers < 1:
             raise LookalikeError(f"workers must be at least 1, got {workers}")
+        if files is None and workers >= cpus:
+            raise LookalikeError(f"a ray.data.Dataset is read by Ray Data tasks, which need a CPU the {workers} "
+                                 f"training worker(s) do not hold; the cluster has {cpus}: ask for at most "
+                                 f"{max(cpus - 1, 0)} workers, or fit from a folder of Parquet files")
         per_worker = max(1, batch // workers)
         lr = model.learning_rate or 1e-2 * math.sqrt(per_worker * workers / 512)
         steps = max(1, math.ceil(epochs * n_rows / (per_worker * workers)))
