@@ -75,8 +75,9 @@ def partitions(source, batch_rows: int = BATCH_ROWS) -> Callable[[], Iterator[pd
                     yield batch.to_pandas()
         return read
 
-    def read_dataset() -> Iterator[pd.DataFrame]:
-        yield from source.iter_batches(batch_size=batch_rows, batch_format="pandas")
+    def read_dataset() -> Iterator[pd.DataFrame]:  # via Arrow: numpy dtypes, as from a folder (not int64[pyarrow])
+        for batch in source.iter_batches(batch_size=batch_rows, batch_format="pyarrow"):
+            yield batch.to_pandas()
     return read_dataset
 
 

@@ -138,7 +138,7 @@ def _worker(config: dict) -> None:
         shard = ray.train.get_dataset_shard("train")
 
         def read_epoch():
-            return shard.iter_batches(batch_size=PIECE_ROWS, batch_format="pandas")
+            return (b.to_pandas() for b in shard.iter_batches(batch_size=PIECE_ROWS, batch_format="pyarrow"))
     batches = token_batches(read_epoch, config["encoder"], config["batch"], config["seed"], rank)
     n_groups = len(config["groups"])
     history, window, done = [], [], 0
