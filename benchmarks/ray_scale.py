@@ -465,10 +465,12 @@ def main() -> None:
     parser.add_argument("--seeds", default="1,2,3", help="--train: seeds")
     parser.add_argument("--modes", default="ddp,single", help="--train: fits to run")
     parser.add_argument("--scaling-only", action="store_true", help="sampling throughput 1 vs 2 workers only")
+    parser.add_argument("--port", type=int, default=PORT, help="the Ray head's port (another run may hold one)")
     parser.add_argument("--child", choices=("ddp", "single"), help=argparse.SUPPRESS)
     for name in ("--seed", "--folder", "--model", "--json", "--address"):
         parser.add_argument(name, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    globals()["PORT"] = args.port  # LocalCluster reads it
     if args.child:
         args.seed = int(args.seed)
         return train_child(args)

@@ -140,7 +140,8 @@ def fit_streaming(syn, source, sample_rows: int = SAMPLE_ROWS, batch_rows: int =
         from lookalike.distributed.training import train_argn
 
         sub = (lambda f, msg: progress(0.05 + 0.95 * f, msg)) if progress else None
-        syn.model_ = train_argn(syn, source, n, encoder.encode(sample), address=None if ray is True else ray,
+        files = [str(p) for p in parquet_files(source)] if isinstance(source, (str, Path)) else None
+        syn.model_ = train_argn(syn, files, source, n, encoder.encode(sample), address=None if ray is True else ray,
                                 workers=workers, progress=sub)
         syn.model_reason_ = f"data-parallel training on {syn.model_.training_['workers']} Ray Train workers"
         syn._fit_fairness()

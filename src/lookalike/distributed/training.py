@@ -28,7 +28,6 @@ import math
 import shutil
 import tempfile
 import time
-from pathlib import Path
 from typing import Iterator
 
 import numpy as np
@@ -195,12 +194,11 @@ class _Box:
         return self.fraction
 
 
-def train_argn(syn, source, n_rows: int, sample_tokens: np.ndarray, address=None, workers: int | None = None,
-               progress=None):
-    """Train ``syn``'s argn data-parallel on ``source`` (a Parquet folder or a ``ray.data.Dataset``) with the
+def train_argn(syn, files: list[str] | None, dataset, n_rows: int, sample_tokens: np.ndarray, address=None,
+               workers: int | None = None, progress=None):
+    """Train ``syn``'s argn data-parallel on a Parquet folder's ``files`` or else a ``ray.data.Dataset`` with the
     fitted ``syn.encoder_``; returns the fitted ARGN. ``sample_tokens``: the uniform sample's tokens, for the
     output layers' initial biases (token frequencies). Each worker's measurements: ``model.workers_``."""
-    from lookalike.distributed.streaming import parquet_files
     from lookalike.models import make_model
     from lookalike.models.argn import _SIZES
 
@@ -216,7 +214,6 @@ def train_argn(syn, source, n_rows: int, sample_tokens: np.ndarray, address=None
     epochs = syn.max_epochs if syn.max_epochs is not None else DEFAULT_EPOCHS
     if not epochs > 0:
         raise LookalikeError(f"max_epochs must be positive, got {epochs}")
-    files = [str(p) for p in parquet_files(source)] if isinstance(source, (str, Path)) else None
     with ray_cluster(address) as ray:
         import ray.train
         from ray.train.torch import TorchConfig, TorchTrainer
@@ -248,7 +245,7 @@ def train_argn(syn, source, n_rows: int, sample_tokens: np.ndarray, address=None
                                                        resources_per_worker={"CPU": 1}),
                 torch_config=TorchConfig(backend="gloo"),
                 run_config=ray.train.RunConfig(storage_path=storage, name="argn"),
-                datasets=None if files is not None else {"train": source})
+                datasets=None if files is not None else {"train": dataset})
             _fit_watching(trainer, box, ray, progress)
             reports, state, history = ray.get(box.get.remote())
         finally:
