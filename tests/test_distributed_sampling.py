@@ -140,3 +140,13 @@ def test_fit_from_a_ray_dataset_is_the_dataframe_fit(cluster):
     assert streamed.n_rows_ == n
     assert streamed.encoder_.get_state()[0] == whole.encoder_.get_state()[0]
     pd.testing.assert_frame_equal(streamed.sample(500, seed=2), whole.sample(500, seed=2))
+
+
+def test_fit_from_a_parquet_dataset_samples_numpy_types(cluster, tmp_path):
+    """Ray Data reads Parquet into Arrow-backed pandas columns (int64[pyarrow]); the model keeps numpy types."""
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame({"g": rng.choice(["a", "b"], 300), "k": rng.integers(0, 9, 300),
+                       "when": pd.Timestamp("2022-01-01") + pd.to_timedelta(rng.integers(0, 99, 300), unit="D")})
+    df.to_parquet(tmp_path / "t.parquet", index=False)
+    syn = Synthesizer(model="copula", seed=1).fit(ray.data.read_parquet(str(tmp_path)))
+    assert syn.sample(100, seed=1).dtypes.to_dict() == df.dtypes.to_dict()

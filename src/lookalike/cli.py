@@ -268,12 +268,21 @@ def fit(
     fair: Optional[str] = typer.Option(None, "--fair", metavar="TARGET:SENSITIVE[,...]", help=FAIR_HELP),
     fairness: str = typer.Option("demographic-parity", "--fairness", help=FAIRNESS_HELP),
     force: bool = typer.Option(False, "--force", help="Overwrite the output if it exists."),
+    ray: Optional[str] = typer.Option(None, "--ray", metavar="[ADDRESS]", help=ray_options.HELP + " DATA must then "
+                                      "be a folder of Parquet files: argn trains data-parallel (Ray Train, DDP), "
+                                      "each worker reading its own share of the files."),
+    ray_workers: Optional[int] = typer.Option(None, "--ray-workers", help="Training workers for --ray "
+                                              "(default: one per CPU of the cluster)."),
 ):
     """Learn a table and save the model (weights and JSON only; no training rows)."""
     from lookalike.io import check_writable, read_table
 
     params = parse_model_params(model_param)
     _check_sequence_options(entity, order, context)
+    if ray is not None and (not data.is_dir() or entity is not None):
+        raise LookalikeError(f"{data}: --ray trains from a folder of Parquet files (single tables, no --entity)")
+    if ray_workers is not None and (ray is None or ray_workers < 1):
+        raise LookalikeError("--ray-workers needs --ray and a number of workers of at least 1")
     check_writable(output, force=force, formats=None)
     syn = _synthesizer(model, seed, max_epochs, max_time, schema, params, _verbose(verbose), rare,
                        _dp(dp_epsilon, dp_delta), entity, order, _fair(fair, fairness),
@@ -284,6 +293,8 @@ def fit(
     with progress_bar("fitting") as update:
         if entity is not None:
             syn.fit(df, context=read_table(context) if context else None, progress=update)
+        elif ray is not None:
+            syn.fit(df, progress=update, ray=ray_options.address(ray) or True, workers=ray_workers)
         else:
             syn.fit(df, progress=update)
     syn.save(output, force=force)

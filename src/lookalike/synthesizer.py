@@ -137,16 +137,24 @@ class Synthesizer:
         return self
 
     # -- fit --------------------------------------------------------------------------------------
-    def fit(self, df: pd.DataFrame, progress: Progress | None = None) -> "Synthesizer":
+    def fit(self, df: pd.DataFrame, progress: Progress | None = None, *, ray: bool | str | None = None,
+            workers: int | None = None) -> "Synthesizer":
         """``df``: a DataFrame, or data read one partition at a time (a folder of Parquet files or a
-        ``ray.data.Dataset``; see ``lookalike.distributed.streaming``)."""
+        ``ray.data.Dataset``; see ``lookalike.distributed.streaming``).
+
+        ray: with a folder or Dataset, train argn data-parallel with Ray Train (True: Ray's default cluster, or
+        ``"host:6379"``) on ``workers`` workers (default: one per CPU of the cluster); see
+        ``lookalike.distributed.training``."""
         if not isinstance(df, pd.DataFrame):
             if _partitioned(df):
                 from lookalike.distributed.streaming import fit_streaming
 
-                return fit_streaming(self, df, progress=progress)
+                return fit_streaming(self, df, progress=progress, ray=ray or None, workers=workers)
             raise LookalikeError(f"fit expects a pandas DataFrame, a folder of Parquet files or a ray.data.Dataset, "
                                  f"got {type(df).__name__}")
+        if ray:
+            raise LookalikeError("ray= trains data-parallel from a folder of Parquet files or a ray.data.Dataset; "
+                                 "a DataFrame is fitted in this process (fit without ray=)")
         self._check_rows(len(df))
         df = df.copy(deep=False)  # never mutate the caller's table (columns may be replaced below, not edited)
         fair = check_fairness(self.fairness)

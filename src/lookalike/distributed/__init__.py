@@ -9,4 +9,6 @@ nothing changes and Ray is never loaded. One module per job:
 - ``fitting``: independent fits at the same time (the tables of a database, the generators of a comparison).
 - ``streaming``: fit from a folder of Parquet files (no Ray needed) or a ``ray.data.Dataset``, one partition at
   a time, the codecs' statistics merged with ``encoding.base.merge_stats``.
+- ``training``: with ``fit(..., ray=...)``, argn trained data-parallel with Ray Train (TorchTrainer, gloo DDP),
+  each worker streaming its own shard.
 """

@@ -11,9 +11,11 @@ partition at a time:
    (counts add up) and protected once (``reduce``) on the merged counts. They are exact: the codecs learn
    exactly what they learn from the whole table in memory, given the same schema. They hold one count per
    distinct value of each column, so their size grows with the distinct values, not with the rows;
-3. the encoded partitions (integer tokens, one per learned sub-column and row) gathered for the generator,
-   which trains in this process on every row's tokens: the token matrix (8 bytes per sub-column and row)
-   must fit in memory, the table itself never has to.
+3. without ``ray``: the encoded partitions (integer tokens, one per learned sub-column and row) gathered for
+   the generator, which trains in this process on every row's tokens: the token matrix (8 bytes per
+   sub-column and row) must fit in memory, the table itself never has to. With ``ray``: argn trains
+   data-parallel on Ray Train workers, each encoding only its own shard (``lookalike.distributed.training``),
+   so not even the token matrix is ever whole in one process.
 
 A folder is read with pyarrow and needs no Ray; a Dataset is iterated from this process (``iter_batches``).
 """
@@ -40,15 +42,21 @@ PARQUET = (".parquet", ".pq")
 log = logging.getLogger(__name__)
 
 
+def parquet_files(folder) -> list[Path]:
+    """The folder's Parquet files in name order, or an error naming the folder when it has none."""
+    folder = Path(folder)
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in PARQUET and not p.name.startswith("."))
+    if not files:
+        raise LookalikeError(f"{folder}: no Parquet files (*.parquet) in this folder")
+    return files
+
+
 def partitions(source, batch_rows: int = BATCH_ROWS) -> Callable[[], Iterator[pd.DataFrame]]:
     """A function that reads ``source`` again from its start, yielding DataFrames of at most ``batch_rows``.
 
     Every partition must have the first one's columns; a file that differs is named."""
     if isinstance(source, (str, Path)):
-        folder = Path(source)
-        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in PARQUET and not p.name.startswith("."))
-        if not files:
-            raise LookalikeError(f"{folder}: no Parquet files (*.parquet) in this folder")
+        files = parquet_files(source)
 
         def read() -> Iterator[pd.DataFrame]:
             import pyarrow.parquet as pq
@@ -67,8 +75,9 @@ def partitions(source, batch_rows: int = BATCH_ROWS) -> Callable[[], Iterator[pd
                     yield batch.to_pandas()
         return read
 
-    def read_dataset() -> Iterator[pd.DataFrame]:
-        yield from source.iter_batches(batch_size=batch_rows, batch_format="pandas")
+    def read_dataset() -> Iterator[pd.DataFrame]:  # via Arrow: numpy dtypes, as from a folder (not int64[pyarrow])
+        for batch in source.iter_batches(batch_size=batch_rows, batch_format="pyarrow"):
+            yield batch.to_pandas()
     return read_dataset
 
 
@@ -91,11 +100,22 @@ def uniform_sample(parts: Iterator[pd.DataFrame], size: int, seed: int) -> tuple
     return n, kept
 
 
-def fit_streaming(syn, source, sample_rows: int = SAMPLE_ROWS, batch_rows: int = BATCH_ROWS, progress=None):
-    """Fit ``syn`` on ``source`` one partition at a time (module docstring); returns ``syn``."""
+def fit_streaming(syn, source, sample_rows: int = SAMPLE_ROWS, batch_rows: int = BATCH_ROWS, progress=None,
+                  ray=None, workers: int | None = None):
+    """Fit ``syn`` on ``source`` one partition at a time (module docstring); returns ``syn``.
+
+    ray: None trains in this process on the gathered tokens (pass 3); True (Ray's default address) or an
+    address trains argn data-parallel on ``workers`` Ray Train workers instead, each reading its own shard
+    (``lookalike.distributed.training``): then no process ever holds every row's tokens."""
     if syn.dp is not None:
         raise LookalikeError("differential privacy needs the table in memory (a DataFrame); a folder or Dataset "
                              "is read in partitions")
+    if ray is not None and ray is not False:
+        from lookalike.distributed.cluster import require_ray
+        from lookalike.distributed.training import check_model
+
+        check_model(syn)
+        require_ray()
     read = partitions(source, batch_rows)
     if progress:
         progress(0.0, "reading a sample")
@@ -116,10 +136,20 @@ def fit_streaming(syn, source, sample_rows: int = SAMPLE_ROWS, batch_rows: int =
         if col.kind == Kind.PII:
             stats["columns"][col.name] = {"format": learn_pii_format(col.options.get("pii"), sample[col.name])}
     syn.encoder_ = encoder.reduce(stats)
-    if progress:
-        progress(0.04, "encoding, one partition at a time")
-    tokens = np.concatenate([encoder.encode(part) for part in read()])
-    syn._fit_generator(tokens, n, progress)
+    if ray is not None and ray is not False and encoder.cardinalities_:
+        from lookalike.distributed.training import train_argn
+
+        sub = (lambda f, msg: progress(0.05 + 0.95 * f, msg)) if progress else None
+        files = [str(p) for p in parquet_files(source)] if isinstance(source, (str, Path)) else None
+        syn.model_ = train_argn(syn, files, source, n, encoder.encode(sample), address=None if ray is True else ray,
+                                workers=workers, progress=sub)
+        syn.model_reason_ = f"data-parallel training on {syn.model_.training_['workers']} Ray Train workers"
+        syn._fit_fairness()
+    else:
+        if progress:
+            progress(0.04, "encoding, one partition at a time")
+        tokens = np.concatenate([encoder.encode(part) for part in read()])
+        syn._fit_generator(tokens, n, progress)
     syn.text_models_ = {}  # the language model trains on whole texts in memory: the word chain writes them here
     texts = [c.name for c in syn.schema_.columns if c.kind == Kind.TEXT]
     if texts and syn.text_model != "chain":
