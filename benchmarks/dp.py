@@ -230,10 +230,13 @@ def spread(values) -> str:
     return f"{np.mean(v):.3f} ± {(max(v) - min(v)) / 2:.3f}"
 
 
-def write(util, aud, cpu, argv, missing_peers=""):
+def write(utility_part, audit_part, missing_peers=""):
+    util = utility_part["rows"] if utility_part else []
+    aud = audit_part["rows"] if audit_part else []
+    commands = "; ".join(f"`python benchmarks/dp.py {' '.join(part['argv'])}` ({part['cpu_s']:.0f} CPU s)"
+                         for part in (utility_part, audit_part) if part)
     lines = ["## Differential privacy (benchmarks/dp.py)", "",
-             f"Command: `python benchmarks/dp.py {' '.join(argv)}`; CPU time of the whole run: {cpu:.0f} s "
-             "(on a shared 2-core machine; smartnoise runs are read from their cache, benchmarks/.cache/TABLE/seedS/, "
+             f"Commands: {commands} (on a shared 2-core machine; smartnoise runs are read from their cache, benchmarks/.cache/TABLE/seedS/, "
              "where a finished run of benchmarks/peers/smartnoise_dp.py left them, with their own CPU seconds). "
              "delta = 1e-5 everywhere. Seeds 1, 2, 3 (split seed = generator seed; the DP noise itself comes from "
              "the operating system); cells show mean ± half-range over the seeds that ran (column *seeds*). "
@@ -290,8 +293,8 @@ def main(argv=None):
     p.add_argument("--tables", nargs="+", default=["credit_data", "mlc_churn", "lending_club"])
     p.add_argument("--seeds", nargs="+", type=int, default=list(datasets.SEEDS))
     p.add_argument("--epsilons", nargs="+", type=float, default=[1.0, 3.0])
-    p.add_argument("--argn-epochs", type=int, default=2)
-    p.add_argument("--argn-rows", type=int, default=3000, help="DP-SGD trains on a sample of this many rows")
+    p.add_argument("--argn-epochs", type=int, default=10, help="DP-SGD epochs (10: the default under DP)")
+    p.add_argument("--argn-rows", type=int, default=0, help="DP-SGD trains on a sample of this many rows (0: all)")
     p.add_argument("--argn-seeds", nargs="+", type=int, default=[1], help="seeds the DP flagship runs on (CPU)")
     p.add_argument("--audit-runs", type=int, default=50, help="runs per side for dp-marginals (cheap)")
     p.add_argument("--audit-argn-runs", type=int, default=10, help="runs per side for each argn setting")
@@ -301,16 +304,29 @@ def main(argv=None):
     p.add_argument("--peers", nargs="*", default=["mst", "aim"], help="smartnoise-synth synthesizers to run")
     p.add_argument("--peer-epsilons", nargs="+", type=float, default=[1.0, 3.0])
     p.add_argument("--missing-peers-note", default="", help="what to say about peer runs that did not finish")
+    p.add_argument("--part", choices=["all", "utility", "audit"], default="all",
+                   help="run one part; the other part's last results (benchmarks/.cache/dp_*.json) are kept")
     args = p.parse_args(argv)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    saved = {part: datasets.CACHE_DIR / f"dp_{part}.json" for part in ("utility", "audit")}
+    results = {part: json.loads(path.read_text()) if path.exists() else None for part, path in saved.items()}
     t0 = time.process_time()
-    util = utility(args.tables, args.seeds, args.epsilons, args.argn_epochs, args.argn_rows, args.argn_seeds,
-                   args.public, args.peer_epsilons, args.peers)
-    runs = {"dp-marginals": args.audit_runs, "argn": args.audit_argn_runs}
-    aud = audit(runs, args.audit_epsilon) if any(runs.values()) else []
-    cpu = time.process_time() - t0
-    write(util, aud, cpu, argv, args.missing_peers_note)
-    print(f"CPU seconds: {cpu:.0f}")
+    if args.part in ("all", "utility"):
+        util = utility(args.tables, args.seeds, args.epsilons, args.argn_epochs, args.argn_rows, args.argn_seeds,
+                       args.public, args.peer_epsilons, args.peers)
+        results["utility"] = {"rows": util, "cpu_s": time.process_time() - t0, "argv": argv}
+    if args.part in ("all", "audit"):
+        t1 = time.process_time()
+        runs = {"dp-marginals": args.audit_runs, "argn": args.audit_argn_runs}
+        results["audit"] = {"rows": audit(runs, args.audit_epsilon), "cpu_s": time.process_time() - t1, "argv": argv}
+    for part, path in saved.items():
+        if results[part] is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(results[part]))
+            tmp.replace(path)
+    write(results["utility"], results["audit"], args.missing_peers_note)
+    print(f"CPU seconds: {time.process_time() - t0:.0f}")
 
 
 if __name__ == "__main__":
