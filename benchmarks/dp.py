@@ -64,9 +64,11 @@ def data_dictionary(train: pd.DataFrame, holdout: pd.DataFrame):
 
 
 def utility(tables, seeds, epsilons, argn_epochs, argn_rows, argn_seeds, public=("none", "dictionary"),
-            peer_epsilons=(1.0,), peers=("mst", "aim")):
-    """One row per (table, seed, epsilon, generator): seed is the split seed and the generator's seed."""
-    rows = []
+            peer_epsilons=(1.0,), peers=("mst", "aim"), reuse=()):
+    """One row per (table, seed, epsilon, generator): seed is the split seed and the generator's seed.
+    ``reuse``: rows of an earlier run, kept as they are (their key is not run again)."""
+    rows = list(reuse)
+    done = {(r["table"], r["seed"], r["epsilon"], r["generator"]) for r in rows}
     for name in tables:
         for seed in seeds:
             train, holdout, spec = datasets.load(name, seed)
@@ -85,6 +87,8 @@ def utility(tables, seeds, epsilons, argn_epochs, argn_rows, argn_seeds, public=
                         model="argn", seed=seed, dp=dp, max_epochs=argn_epochs,
                         model_params={"size": "S", "n_threads": 1}).fit(sub)
                 for label, fit in runs.items():
+                    if (name, seed, eps, label) in done:
+                        continue
                     t0 = time.process_time()
                     syn = fit()
                     synth = syn.sample(len(train), seed=seed)
@@ -93,6 +97,8 @@ def utility(tables, seeds, epsilons, argn_epochs, argn_rows, argn_seeds, public=
                     print(json.dumps(rows[-1]), flush=True)
                 if SMARTNOISE.exists() and eps in peer_epsilons:
                     for peer in peers:
+                        if (name, seed, eps, f"smartnoise {peer.upper()} | categories from data") in done:
+                            continue
                         synth, cpu = run_smartnoise(name, seed, peer, eps)
                         if synth is not None:
                             rows.append(judge(name, seed, f"smartnoise {peer.upper()} | categories from data", eps,
@@ -304,7 +310,9 @@ def main(argv=None):
     p.add_argument("--peers", nargs="*", default=["mst", "aim"], help="smartnoise-synth synthesizers to run")
     p.add_argument("--peer-epsilons", nargs="+", type=float, default=[1.0, 3.0])
     p.add_argument("--missing-peers-note", default="", help="what to say about peer runs that did not finish")
-    p.add_argument("--part", choices=["all", "utility", "audit"], default="all",
+    p.add_argument("--reuse", action="store_true",
+                   help="keep the rows of the last utility run and run only what they lack (finished peers, say)")
+    p.add_argument("--part", choices=["all", "utility", "audit", "write"], default="all",
                    help="run one part; the other part's last results (benchmarks/.cache/dp_*.json) are kept")
     args = p.parse_args(argv)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -312,9 +320,11 @@ def main(argv=None):
     results = {part: json.loads(path.read_text()) if path.exists() else None for part, path in saved.items()}
     t0 = time.process_time()
     if args.part in ("all", "utility"):
+        old = results["utility"] if args.reuse and results["utility"] else {"rows": [], "cpu_s": 0.0, "argv": []}
         util = utility(args.tables, args.seeds, args.epsilons, args.argn_epochs, args.argn_rows, args.argn_seeds,
-                       args.public, args.peer_epsilons, args.peers)
-        results["utility"] = {"rows": util, "cpu_s": time.process_time() - t0, "argv": argv}
+                       args.public, args.peer_epsilons, args.peers, reuse=old["rows"])
+        results["utility"] = {"rows": util, "cpu_s": old["cpu_s"] + time.process_time() - t0,
+                              "argv": (old["argv"] + ["+ then", *argv]) if old["argv"] else argv}
     if args.part in ("all", "audit"):
         t1 = time.process_time()
         runs = {"dp-marginals": args.audit_runs, "argn": args.audit_argn_runs}
