@@ -64,7 +64,7 @@ def data_dictionary(train: pd.DataFrame, holdout: pd.DataFrame):
 
 
 def utility(tables, seeds, epsilons, argn_epochs, argn_rows, argn_seeds, public=("none", "dictionary"),
-            peer_epsilons=(1.0,), peers=("mst", "aim"), reuse=()):
+            peer_epsilons=(1.0,), peers=("mst", "aim"), reuse=(), on_row=lambda rows: None):
     """One row per (table, seed, epsilon, generator): seed is the split seed and the generator's seed.
     ``reuse``: rows of an earlier run, kept as they are (their key is not run again)."""
     rows = list(reuse)
@@ -95,6 +95,7 @@ def utility(tables, seeds, epsilons, argn_epochs, argn_rows, argn_seeds, public=
                     cpu = time.process_time() - t0
                     rows.append(judge(name, seed, label, eps, train, synth, holdout, spec["target"], cpu, syn.dp_))
                     print(json.dumps(rows[-1]), flush=True)
+                    on_row(rows)
                 if SMARTNOISE.exists() and eps in peer_epsilons:
                     for peer in peers:
                         if (name, seed, eps, f"smartnoise {peer.upper()} | categories from data") in done:
@@ -104,6 +105,7 @@ def utility(tables, seeds, epsilons, argn_epochs, argn_rows, argn_seeds, public=
                             rows.append(judge(name, seed, f"smartnoise {peer.upper()} | categories from data", eps,
                                               train, synth, holdout, spec["target"], cpu, None))
                             print(json.dumps(rows[-1]), flush=True)
+                            on_row(rows)
     return rows
 
 
@@ -236,11 +238,11 @@ def spread(values) -> str:
     return f"{np.mean(v):.3f} ± {(max(v) - min(v)) / 2:.3f}"
 
 
-def write(utility_part, audit_part, missing_peers=""):
-    util = utility_part["rows"] if utility_part else []
+def write(utility_parts, audit_part, missing_peers=""):
+    util = [r for part in utility_parts for r in part["rows"]]
     aud = audit_part["rows"] if audit_part else []
     commands = "; ".join(f"`python benchmarks/dp.py {' '.join(part['argv'])}` ({part['cpu_s']:.0f} CPU s)"
-                         for part in (utility_part, audit_part) if part)
+                         for part in [*utility_parts, audit_part] if part)
     lines = ["## Differential privacy (benchmarks/dp.py)", "",
              f"Commands: {commands} (on a shared 2-core machine; smartnoise runs are read from their cache, benchmarks/.cache/TABLE/seedS/, "
              "where a finished run of benchmarks/peers/smartnoise_dp.py left them, with their own CPU seconds). "
@@ -305,37 +307,50 @@ def main(argv=None):
     p.add_argument("--audit-runs", type=int, default=50, help="runs per side for dp-marginals (cheap)")
     p.add_argument("--audit-argn-runs", type=int, default=10, help="runs per side for each argn setting")
     p.add_argument("--audit-epsilon", type=float, default=1.0)
-    p.add_argument("--public", nargs="+", default=["none", "dictionary"], choices=["none", "dictionary"],
+    p.add_argument("--public", nargs="*", default=["none", "dictionary"], choices=["none", "dictionary"],
                    help="dp-marginals with nothing public, with a declared data dictionary, or both")
     p.add_argument("--peers", nargs="*", default=["mst", "aim"], help="smartnoise-synth synthesizers to run")
     p.add_argument("--peer-epsilons", nargs="+", type=float, default=[1.0, 3.0])
     p.add_argument("--missing-peers-note", default="", help="what to say about peer runs that did not finish")
     p.add_argument("--reuse", action="store_true",
                    help="keep the rows of the last utility run and run only what they lack (finished peers, say)")
+    p.add_argument("--shard", default="", help="save this utility run's rows apart (dp_utility_SHARD.json), to run "
+                   "slow generators in a second process; the section shows the rows of every shard")
     p.add_argument("--part", choices=["all", "utility", "audit", "write"], default="all",
                    help="run one part; the other part's last results (benchmarks/.cache/dp_*.json) are kept")
     args = p.parse_args(argv)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     saved = {part: datasets.CACHE_DIR / f"dp_{part}.json" for part in ("utility", "audit")}
+    if args.shard:
+        saved["utility"] = datasets.CACHE_DIR / f"dp_utility_{args.shard}.json"
     results = {part: json.loads(path.read_text()) if path.exists() else None for part, path in saved.items()}
     t0 = time.process_time()
+
+    def save(part, value):  # after every row too, so a run stopped by a deadline keeps what it finished
+        path = saved[part]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(value))
+        tmp.replace(path)
+
     if args.part in ("all", "utility"):
         old = results["utility"] if args.reuse and results["utility"] else {"rows": [], "cpu_s": 0.0, "argv": []}
+        run_argv = (old["argv"] + ["+ then", *argv]) if old["argv"] else argv
+        part = lambda rows: {"rows": rows, "cpu_s": old["cpu_s"] + time.process_time() - t0,  # noqa: E731
+                             "argv": run_argv}
         util = utility(args.tables, args.seeds, args.epsilons, args.argn_epochs, args.argn_rows, args.argn_seeds,
-                       args.public, args.peer_epsilons, args.peers, reuse=old["rows"])
-        results["utility"] = {"rows": util, "cpu_s": old["cpu_s"] + time.process_time() - t0,
-                              "argv": (old["argv"] + ["+ then", *argv]) if old["argv"] else argv}
+                       args.public, args.peer_epsilons, args.peers, reuse=old["rows"],
+                       on_row=lambda rows: save("utility", part(rows)))
+        results["utility"] = part(util)
     if args.part in ("all", "audit"):
         t1 = time.process_time()
         runs = {"dp-marginals": args.audit_runs, "argn": args.audit_argn_runs}
         results["audit"] = {"rows": audit(runs, args.audit_epsilon), "cpu_s": time.process_time() - t1, "argv": argv}
-    for part, path in saved.items():
-        if results[part] is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(results[part]))
-            tmp.replace(path)
-    write(results["utility"], results["audit"], args.missing_peers_note)
+    for name in ("utility", "audit"):
+        if args.part in ("all", name):
+            save(name, results[name])
+    shards = [json.loads(p.read_text()) for p in sorted(datasets.CACHE_DIR.glob("dp_utility*.json"))]
+    write(shards, results["audit"], args.missing_peers_note)
     print(f"CPU seconds: {time.process_time() - t0:.0f}")
 
 
