@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import mannwhitneyu
+from scipy.stats import beta, mannwhitneyu
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -228,6 +228,14 @@ def audit(settings_runs: dict[str, int], eps: float, rows: int = 1000, split_see
 AUDIT_ARGN_DP_EPOCHS = 5
 
 
+def ci(rate: float, runs: int) -> str:
+    """Clopper-Pearson 95% interval of a rate measured as k successes in ``runs``."""
+    k = round(rate * runs)
+    lo = beta.ppf(0.025, k, runs - k + 1) if k > 0 else 0.0
+    hi = beta.ppf(0.975, k + 1, runs - k) if k < runs else 1.0
+    return f"{lo:.2f}-{hi:.2f}"
+
+
 def spread(values) -> str:
     """mean ± half-range over seeds (one value: just it)."""
     v = [x for x in values if x is not None]
@@ -279,17 +287,19 @@ def write(utility_parts, audit_part, missing_peers=""):
         lines += ["", "smartnoise-synth (MST, AIM) did not run: no venv at /work/venvs/smartnoise."]
     if aud:
         lines += ["", "### Membership-inference audit (planted outlier, credit_data seed-1 split, 1,000-row sample)", "",
-                  "| setting | runs per side | TPR at FPR 0.05 | DP bound | TPR at FPR 0.1 | DP bound | AUC | p (IN > OUT) | mean score IN | mean score OUT | CPU s |",
+                  "| setting | runs per side | TPR at FPR 0.05 (95% CI) | DP bound | TPR at FPR 0.1 (95% CI) | DP bound | AUC | p (IN > OUT) | mean score IN | mean score OUT | CPU s |",
                   "|---|---|---|---|---|---|---|---|---|---|---|"]
         f = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
         for r in aud:
-            lines.append(f"| {r['setting']} | {r['runs']} | {r['tpr@0.05']:.2f} | {f(r['bound@0.05'])} | "
-                         f"{r['tpr@0.1']:.2f} | {f(r['bound@0.1'])} | {r['auc']:.2f} | {r['p_value']:.3g} | "
+            lines.append(f"| {r['setting']} | {r['runs']} | {r['tpr@0.05']:.2f} ({ci(r['tpr@0.05'], r['runs'])}) | "
+                         f"{f(r['bound@0.05'])} | {r['tpr@0.1']:.2f} ({ci(r['tpr@0.1'], r['runs'])}) | "
+                         f"{f(r['bound@0.1'])} | {r['auc']:.2f} | {r['p_value']:.3g} | "
                          f"{r['mean_score_in']:.2f} | {r['mean_score_out']:.2f} | {r['cpu_s']} |")
         lines += ["", "Score: minus the scaled distance of the closest synthetic row to the outlier (the attacker "
                       "knows the outlier and the 1,000 other rows). TPR: the best true-positive rate of a threshold "
                       "on the score whose false-positive rate over the OUT runs is at most 0.05 or 0.1; with r runs "
-                      "per side, TPR moves in steps of 1/r. DP bound: e^eps * FPR + delta, the most any "
+                      "per side, TPR moves in steps of 1/r; the interval is Clopper-Pearson's, and the false-positive "
+                      "rate is itself estimated from r OUT runs. DP bound: e^eps * FPR + delta, the most any "
                       "(eps, delta)-DP fit allows. AUC: probability that an IN run scores above an OUT run; p: "
                       "one-sided Mann-Whitney test of IN > OUT."]
     update_section("dp", "\n".join(lines))
