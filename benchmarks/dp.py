@@ -1,15 +1,18 @@
 """Differential privacy benchmark: utility at epsilon 1 and 3, and a membership-inference audit.
 
-    nice -n 5 python benchmarks/dp.py [--tables credit_data mlc_churn lending_club] [--audit-runs 20]
+    python benchmarks/dp.py [--tables credit_data mlc_churn lending_club] [--seeds 1 2 3] [--part utility|audit]
 
-Utility: each table's 70% train split (benchmarks/datasets.py) is fitted with ``dp-marginals`` and the DP
-flagship (``argn`` with DP-SGD, few epochs to bound CPU) at delta 1e-5, and judged against the 30% holdout:
-bivariate accuracy beside the floor (independent marginals) and the holdout's ceiling, and TSTR. Nothing is
-declared public: kinds come from dtypes, bounds, bins and categories are all released by mechanisms.
+Utility: each table's 70% train split of seeds 1, 2, 3 (benchmarks/datasets.py) is fitted with ``dp-marginals``
+and the DP flagship (``argn`` with DP-SGD, 10 epochs as under DP by default, on ``--argn-seeds``) at delta
+1e-5, and judged against the 30% holdout:
+bivariate accuracy beside the floor (independent marginals) and the holdout's ceiling, and TSTR. Setting
+"nothing": nothing is declared public (kinds from dtypes; bounds, heaps and categories released by
+mechanisms); setting "data dictionary": categories, bounds and decimals are declared in a schema.
 smartnoise-synth's MST and AIM run in their own venv (/work/venvs/smartnoise) when it exists.
 
 Audit: a planted outlier (an extreme, unique row) is added or not to a 1,000-row sample of credit_data;
-``runs`` models are fitted on each of the two tables per setting; the attacker scores a model by how close
+``--audit-runs`` dp-marginals models (``--audit-argn-runs`` argn models) are fitted on each of the two tables
+per setting; the attacker scores a model by how close
 its nearest synthetic row comes to the outlier (after scaling). From the scores of IN and OUT models we take
 the best true-positive rate at false-positive rates 0.05 and 0.1, and compare it with the most any
 (eps, delta)-DP mechanism allows: TPR <= e^eps * FPR + delta.
