@@ -1,15 +1,18 @@
 """Differential privacy benchmark: utility at epsilon 1 and 3, and a membership-inference audit.
 
-    nice -n 5 python benchmarks/dp.py [--tables credit_data mlc_churn lending_club] [--audit-runs 20]
+    python benchmarks/dp.py [--tables credit_data mlc_churn lending_club] [--seeds 1 2 3] [--part utility|audit]
 
-Utility: each table's 70% train split (benchmarks/datasets.py) is fitted with ``dp-marginals`` and the DP
-flagship (``argn`` with DP-SGD, few epochs to bound CPU) at delta 1e-5, and judged against the 30% holdout:
-bivariate accuracy beside the floor (independent marginals) and the holdout's ceiling, and TSTR. Nothing is
-declared public: kinds come from dtypes, bounds, bins and categories are all released by mechanisms.
+Utility: each table's 70% train split of seeds 1, 2, 3 (benchmarks/datasets.py) is fitted with ``dp-marginals``
+and the DP flagship (``argn`` with DP-SGD, 10 epochs as under DP by default, on ``--argn-seeds``) at delta
+1e-5, and judged against the 30% holdout:
+bivariate accuracy beside the floor (independent marginals) and the holdout's ceiling, and TSTR. Setting
+"nothing": nothing is declared public (kinds from dtypes; bounds, heaps and categories released by
+mechanisms); setting "data dictionary": categories, bounds and decimals are declared in a schema.
 smartnoise-synth's MST and AIM run in their own venv (/work/venvs/smartnoise) when it exists.
 
 Audit: a planted outlier (an extreme, unique row) is added or not to a 1,000-row sample of credit_data;
-``runs`` models are fitted on each of the two tables per setting; the attacker scores a model by how close
+``--audit-runs`` dp-marginals models (``--audit-argn-runs`` argn models) are fitted on each of the two tables
+per setting; the attacker scores a model by how close
 its nearest synthetic row comes to the outlier (after scaling). From the scores of IN and OUT models we take
 the best true-positive rate at false-positive rates 0.05 and 0.1, and compare it with the most any
 (eps, delta)-DP mechanism allows: TPR <= e^eps * FPR + delta.
@@ -29,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.stats import beta, mannwhitneyu
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -62,70 +66,86 @@ def data_dictionary(train: pd.DataFrame, holdout: pd.DataFrame):
     return schema
 
 
-def utility(tables, epsilons, argn_epochs, argn_rows, public=("none", "dictionary"), peer_epsilons=(1.0,),
-            peers=("mst", "aim")):
-    rows = []
+def utility(tables, seeds, epsilons, argn_epochs, argn_rows, argn_seeds, public=("none", "dictionary"),
+            peer_epsilons=(1.0,), peers=("mst", "aim"), reuse=(), on_row=lambda rows: None):
+    """One row per (table, seed, epsilon, generator): seed is the split seed and the generator's seed.
+    ``reuse``: rows of an earlier run, kept as they are (their key is not run again)."""
+    rows = list(reuse)
+    done = {(r["table"], r["seed"], r["epsilon"], r["generator"]) for r in rows}
     for name in tables:
-        train, holdout, spec = datasets.load(name)
-        dictionary = data_dictionary(train, holdout)
-        for eps in epsilons:
-            dp = {"epsilon": eps, "delta": 1e-5}
-            runs = {}
-            if "none" in public:
-                runs["dp-marginals | nothing"] = lambda: Synthesizer(model="dp-marginals", dp=dp).fit(train)
-            if "dictionary" in public:
-                runs["dp-marginals | data dictionary"] = lambda: Synthesizer(
-                    model="dp-marginals", dp=dp, schema=dictionary).fit(train)
-            if argn_epochs:
-                sub = train.sample(min(argn_rows, len(train)), random_state=0) if argn_rows else train
-                runs["argn (DP-SGD) | nothing"] = lambda sub=sub: Synthesizer(
-                    model="argn", dp=dp, max_epochs=argn_epochs,
-                    model_params={"size": "S", "n_threads": 1}).fit(sub)
-            for label, fit in runs.items():
-                t0 = time.process_time()
-                syn = fit()
-                synth = syn.sample(len(train), seed=0)
-                cpu = time.process_time() - t0
-                rows.append(judge(name, label, eps, train, synth, holdout, spec["target"], cpu, syn.dp_))
-                print(json.dumps(rows[-1]), flush=True)
-            if SMARTNOISE.exists() and eps in peer_epsilons:
-                for peer in peers:
-                    synth, cpu = run_smartnoise(name, peer, eps)
-                    if synth is not None:
-                        rows.append(judge(name, f"smartnoise {peer.upper()} | categories from data", eps, train, synth, holdout,
-                                          spec["target"], cpu, None))
-                        print(json.dumps(rows[-1]), flush=True)
+        for seed in seeds:
+            train, holdout, spec = datasets.load(name, seed)
+            dictionary = data_dictionary(train, holdout)
+            for eps in epsilons:
+                dp = {"epsilon": eps, "delta": 1e-5}
+                runs = {}
+                if "none" in public:
+                    runs["dp-marginals | nothing"] = lambda: Synthesizer(model="dp-marginals", seed=seed, dp=dp).fit(train)
+                if "dictionary" in public:
+                    runs["dp-marginals | data dictionary"] = lambda: Synthesizer(
+                        model="dp-marginals", seed=seed, dp=dp, schema=dictionary).fit(train)
+                if argn_epochs and seed in argn_seeds:
+                    sub = train.sample(min(argn_rows, len(train)), random_state=seed) if argn_rows else train
+                    runs["argn (DP-SGD) | nothing"] = lambda sub=sub: Synthesizer(
+                        model="argn", seed=seed, dp=dp, max_epochs=argn_epochs,
+                        model_params={"size": "S", "n_threads": 1}).fit(sub)
+                for label, fit in runs.items():
+                    if (name, seed, eps, label) in done:
+                        continue
+                    t0 = time.process_time()
+                    syn = fit()
+                    synth = syn.sample(len(train), seed=seed)
+                    cpu = time.process_time() - t0
+                    rows.append(judge(name, seed, label, eps, train, synth, holdout, spec["target"], cpu, syn.dp_))
+                    print(json.dumps(rows[-1]), flush=True)
+                    on_row(rows)
+                if SMARTNOISE.exists() and eps in peer_epsilons:
+                    for peer in peers:
+                        if (name, seed, eps, f"smartnoise {peer.upper()} | categories from data") in done:
+                            continue
+                        synth, cpu = run_smartnoise(name, seed, peer, eps)
+                        if synth is not None:
+                            rows.append(judge(name, seed, f"smartnoise {peer.upper()} | categories from data", eps,
+                                              train, synth, holdout, spec["target"], cpu, None))
+                            print(json.dumps(rows[-1]), flush=True)
+                            on_row(rows)
     return rows
 
 
-def judge(name, label, eps, train, synth, holdout, target, cpu, record):
+def judge(name, seed, label, eps, train, synth, holdout, target, cpu, record):
     rep = evaluate(train, synth, holdout=holdout, target=target, seed=0)
     m = rep.metrics
-    return {"table": name, "generator": label, "epsilon": eps, "bivariate": m.get("bivariate_accuracy"),
+    return {"table": name, "seed": seed, "generator": label, "epsilon": eps,
+            "univariate": m.get("univariate_accuracy"), "bivariate": m.get("bivariate_accuracy"),
             "floor": m.get("bivariate_floor"), "ceiling": m.get("bivariate_accuracy_holdout"),
-            "tstr": m.get("tstr_score"), "trtr": m.get("trtr_score"), "cpu_s": round(cpu, 1),
+            "tstr": m.get("tstr_score"), "trtr": m.get("trtr_score"), "cpu_s": None if cpu is None else round(cpu, 1),
             "epsilon_spent": None if record is None else round(record["epsilon_spent"], 4)}
 
 
-def run_smartnoise(name, peer, eps):
-    out = HERE / ".cache" / name / f"smartnoise_{peer}_{eps}.csv"
+def run_smartnoise(name, seed, peer, eps):
+    """smartnoise-synth in its venv; a finished run is cached (benchmarks/.cache/TABLE/seedS/) and read back."""
+    out = datasets.table_dir(name, seed) / f"smartnoise_{peer}_{eps}.csv"
     done = out.with_suffix(".json")
-    if out.exists() and done.exists() and done.read_text().strip():  # a finished run of this table (slow peer)
+    if out.exists() and done.exists() and done.read_text().strip():  # a finished run (slow peer)
         return pd.read_csv(out), json.loads(done.read_text()).get("cpu_s")
     if os.environ.get("DP_BENCH_PEERS_CACHED_ONLY"):
         return None, None
     code = HERE / "peers" / "smartnoise_dp.py"
-    t0 = time.time()
     try:
-        proc = subprocess.run(["nice", "-n", "5", str(SMARTNOISE), str(code), name, peer, str(eps), str(out)],
-                              capture_output=True, text=True, timeout=900)
+        proc = subprocess.run(["nice", "-n", "5", str(SMARTNOISE), str(code), name, str(seed), peer, str(eps), str(out)],
+                              capture_output=True, text=True, timeout=PEER_TIMEOUT_S)
     except subprocess.TimeoutExpired:
+        print(f"smartnoise {peer} on {name} seed {seed}: not finished in {PEER_TIMEOUT_S} s", flush=True)
         return None, None
     if proc.returncode != 0 or not out.exists():
         print(f"smartnoise {peer} on {name} failed: {proc.stderr[-500:]}", flush=True)
         return None, None
-    info = json.loads(proc.stdout.strip().splitlines()[-1])
-    return pd.read_csv(out), info.get("cpu_s", time.time() - t0)
+    info = proc.stdout.strip().splitlines()[-1]
+    done.write_text(info)
+    return pd.read_csv(out), json.loads(info).get("cpu_s")
+
+
+PEER_TIMEOUT_S = 1200
 
 
 # -- audit ---------------------------------------------------------------------------------------------------
@@ -166,97 +186,125 @@ def tpr_at(scores_in, scores_out, fpr):
     return best
 
 
-def audit(runs: int, eps: float, rows: int = 1000):
-    train, _, _ = datasets.load("credit_data")
+def audit(settings_runs: dict[str, int], eps: float, rows: int = 1000, split_seed: int = 1):
+    """Membership inference on a planted outlier: ``runs`` fits per side (with / without the outlier)."""
+    train, _, _ = datasets.load("credit_data", split_seed)
     base = train.sample(rows, random_state=1).reset_index(drop=True)
     outlier = planted(base)
     with_outlier = pd.concat([base, outlier], ignore_index=True)
     dp = {"epsilon": eps, "delta": 1e-5}
-    settings = {
-        "argn, no DP": lambda seed: Synthesizer(model="argn", seed=seed, max_epochs=30,
-                                                model_params={"size": "S", "n_threads": 1}),
-        "argn, no DP, no value protection": lambda seed: Synthesizer(model="argn", seed=seed, max_epochs=30,
-                                                                     value_protection=False,
-                                                                     model_params={"size": "S", "n_threads": 1}),
-        f"dp-marginals, eps={eps:g}": lambda seed: Synthesizer(model="dp-marginals", seed=seed, dp=dp),
+    argn = {"size": "S", "n_threads": 1}
+    makers = {
+        f"dp-marginals, eps={eps:g}": (eps, "dp-marginals", lambda seed: Synthesizer(
+            model="dp-marginals", seed=seed, dp=dp)),
+        "dp-marginals, eps=1e6 (no meaningful DP)": (None, "dp-marginals", lambda seed: Synthesizer(
+            model="dp-marginals", seed=seed, dp={"epsilon": 1e6, "delta": 1e-5})),
+        f"argn DP-SGD, eps={eps:g}, {AUDIT_ARGN_DP_EPOCHS} epochs": (eps, "argn", lambda seed: Synthesizer(
+            model="argn", seed=seed, dp=dp, max_epochs=AUDIT_ARGN_DP_EPOCHS, model_params=argn)),
+        "argn, no DP": (None, "argn", lambda seed: Synthesizer(model="argn", seed=seed, max_epochs=30,
+                                                               model_params=argn)),
+        "argn, no DP, no value protection": (None, "argn", lambda seed: Synthesizer(
+            model="argn", seed=seed, max_epochs=30, value_protection=False, model_params=argn)),
     }
     out = []
-    for label, make in settings.items():
+    for label, (bound_eps, kind, make) in makers.items():
+        runs = settings_runs.get(kind, 0)
+        if not runs:
+            continue
         t0 = time.process_time()
         s_in, s_out = [], []
         for r in range(runs):
-            s_in.append(score(make(r).fit(with_outlier).sample(rows, seed=r), outlier, base))
-            s_out.append(score(make(r).fit(base).sample(rows, seed=r), outlier, base))
+            s_in.append(score(make(100 + r).fit(with_outlier).sample(rows, seed=r), outlier, base))
+            s_out.append(score(make(100 + r).fit(base).sample(rows, seed=r), outlier, base))
         res = {"setting": label, "runs": runs, "cpu_s": round(time.process_time() - t0, 1)}
         for fpr in (0.05, 0.1):
             res[f"tpr@{fpr}"] = tpr_at(s_in, s_out, fpr)
-            res[f"bound@{fpr}"] = min(1.0, math.exp(eps) * fpr + 1e-5) if "dp" in label.split(",")[0] else None
+            res[f"bound@{fpr}"] = None if bound_eps is None else min(1.0, math.exp(bound_eps) * fpr + 1e-5)
+        res["auc"] = float(mannwhitneyu(s_in, s_out).statistic / (runs * runs))
+        res["p_value"] = float(mannwhitneyu(s_in, s_out, alternative="greater").pvalue)
         res["mean_score_in"], res["mean_score_out"] = float(np.mean(s_in)), float(np.mean(s_out))
         out.append(res)
         print(json.dumps(res), flush=True)
     return out
 
 
-def previous_audit() -> str:
-    """The audit subsection of the current RESULTS.md, kept (and marked) when a run skips the audit."""
-    text = (HERE / "RESULTS.md").read_text()
-    start = text.find("### Membership-inference audit", text.find("<!-- begin dp -->"))
-    end = text.find("<!-- end dp -->")
-    if start < 0 or end < start:
-        return ""
-    block = text[start:end].strip()
-    note = ("(not rerun by this command: kept from the previous run, made before the statistics block and "
-            "dp-marginals changed)")
-    return block if note in block else block.replace("\n", f" {note}\n", 1)
+AUDIT_ARGN_DP_EPOCHS = 5
 
 
-def write(util, aud, cpu, argv, old_audit=""):
+def ci(rate: float, runs: int) -> str:
+    """Clopper-Pearson 95% interval of a rate measured as k successes in ``runs``."""
+    k = round(rate * runs)
+    lo = beta.ppf(0.025, k, runs - k + 1) if k > 0 else 0.0
+    hi = beta.ppf(0.975, k + 1, runs - k) if k < runs else 1.0
+    return f"{lo:.2f}-{hi:.2f}"
+
+
+def spread(values) -> str:
+    """mean ± half-range over seeds (one value: just it)."""
+    v = [x for x in values if x is not None]
+    if not v:
+        return "-"
+    if len(v) == 1:
+        return f"{v[0]:.3f}"
+    return f"{np.mean(v):.3f} ± {(max(v) - min(v)) / 2:.3f}"
+
+
+def write(utility_parts, audit_part, missing_peers=""):
+    util = [r for part in utility_parts for r in part["rows"]]
+    aud = audit_part["rows"] if audit_part else []
+    commands = "; ".join(f"`python benchmarks/dp.py {' '.join(part['argv'])}` ({part['cpu_s']:.0f} CPU s)"
+                         for part in [*utility_parts, audit_part] if part)
     lines = ["## Differential privacy (benchmarks/dp.py)", "",
-             f"Command: `python benchmarks/dp.py {' '.join(argv)}`; CPU time of the whole run: {cpu:.0f} s "
-             f"(on a shared 2-core machine; smartnoise runs that had finished before were read from the cache). "
-             "delta = 1e-5 everywhere.", "",
+             f"Commands: {commands} (on a shared 2-core machine; smartnoise runs are read from their cache, benchmarks/.cache/TABLE/seedS/, "
+             "where a finished run of benchmarks/peers/smartnoise_dp.py left them, with their own CPU seconds). "
+             "delta = 1e-5 everywhere. Seeds 1, 2, 3 (split seed = generator seed; the DP noise itself comes from "
+             "the operating system); cells show mean ± half-range over the seeds that ran (column *seeds*). "
+             "dp-marginals' settings were tuned on the seed-42 split, which is not reported.", "",
              "Column *public* says what the generator was given for free. **nothing**: kinds from dtypes only; "
-             "bounds, bins, decimals and categories released by mechanisms (dp-marginals: the whole fit composed "
-             "in zCDP, 30% of rho for these statistics, 70% for the generator; argn: 20% / 80% of epsilon). "
+             "bounds, heaped values, decimals and categories released by mechanisms (dp-marginals: the whole fit "
+             "composed in zCDP, share of rho for these statistics as in `ZCDP_SPLIT`; argn: 20% / 80% of epsilon). "
              "**data dictionary**: categories, bounds and decimals of every column declared in a schema (read from "
              "the whole public table, train + holdout, as a challenge's published schema would be); then the "
-             "statistics block only releases the row count and a null count per number (bins follow from the "
-             "declared bounds). **categories from "
-             "data**: smartnoise's transformer reads each categorical column's categories from the training data "
-             "without a mechanism (its behaviour when none are given) and spends 30% of epsilon on the bounds of "
-             "numbers (columns with more than 20 distinct values; the rest are categorical). One fit per row "
-             "(noise from the operating system): single draws, not averages.",
+             "statistics block releases the row count, a null count and the heaped values of each number. "
+             "**categories from data**: smartnoise's transformer reads each categorical column's categories from "
+             "the training data without a mechanism (its behaviour when none are given) and spends 30% of epsilon "
+             "on the bounds of numbers (columns with more than 20 distinct values; the rest are categorical).",
              "", "### Utility (70/30 split; bivariate accuracy beside floor and holdout ceiling; TSTR on the holdout)",
-             "", "| table | generator | public | epsilon | bivariate | floor | ceiling | TSTR | TRTR | eps spent | CPU s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
-    f = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
+             "", "| table | generator | public | epsilon | seeds | univariate | bivariate | floor | ceiling | above floor | TSTR | TRTR | CPU s per fit |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    groups: dict = {}
     for r in util:
-        gen, _, public = r["generator"].partition(" | ")
-        lines.append(f"| {r['table']} | {gen} | {public or '-'} | {r['epsilon']:g} | {f(r['bivariate'])} | "
-                     f"{f(r['floor'])} | {f(r['ceiling'])} | {f(r['tstr'])} | {f(r['trtr'])} | "
-                     f"{r['epsilon_spent'] or '-'} | {r['cpu_s']} |")
-    ran = {(r["table"], r["generator"].partition(" | ")[0]) for r in util}
-    missing = sorted({f"{g} on {t}" for t in {r["table"] for r in util}
-                      for g in ("smartnoise MST", "smartnoise AIM") if (t, g) not in ran})
-    if missing and SMARTNOISE.exists():
-        lines += ["", "Not in the table (no finished run in the cache; smartnoise 1.0.8 with mbi 1.1.0, numbers "
-                      "binned by its transformer, took 41-160 CPU s per fit here): " + ", ".join(missing) + "."]
-    if not any(r["generator"].startswith("argn") for r in util):
-        lines += ["", "The DP flagship (argn with DP-SGD) was not rerun (`--argn-epochs 0`)."]
+        groups.setdefault((r["table"], r["epsilon"], r["generator"]), []).append(r)
+    for (table, eps, gen), rs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        name, _, public = gen.partition(" | ")
+        above = sum(r["bivariate"] > r["floor"] for r in rs)
+        cpu = [r["cpu_s"] for r in rs if r["cpu_s"] is not None]
+        lines.append(f"| {table} | {name} | {public or '-'} | {eps:g} | {','.join(str(r['seed']) for r in rs)} | "
+                     f"{spread([r['univariate'] for r in rs])} | {spread([r['bivariate'] for r in rs])} | "
+                     f"{spread([r['floor'] for r in rs])} | {spread([r['ceiling'] for r in rs])} | "
+                     f"{above}/{len(rs)} | {spread([r['tstr'] for r in rs])} | {spread([r['trtr'] for r in rs])} | "
+                     f"{f'{np.mean(cpu):.1f}' if cpu else '-'} |")
+    if missing_peers:
+        lines += ["", missing_peers]
     if not SMARTNOISE.exists():
-        lines += ["", "smartnoise-synth (MST, AIM) did not run: no venv at /work/venvs/smartnoise "
-                      "(its pins, opacus<0.15 and mbi<2, could not be installed here)."]
+        lines += ["", "smartnoise-synth (MST, AIM) did not run: no venv at /work/venvs/smartnoise."]
     if aud:
-        lines += ["", "### Membership-inference audit (planted outlier, credit_data, 1,000-row sample)", "",
-                  "| setting | runs per side | TPR at FPR 0.05 | DP bound | TPR at FPR 0.1 | DP bound | mean score IN | mean score OUT |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += ["", "### Membership-inference audit (planted outlier, credit_data seed-1 split, 1,000-row sample)", "",
+                  "| setting | runs per side | TPR at FPR 0.05 (95% CI) | DP bound | TPR at FPR 0.1 (95% CI) | DP bound | AUC | p (IN > OUT) | mean score IN | mean score OUT | CPU s |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        f = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
         for r in aud:
-            lines.append(f"| {r['setting']} | {r['runs']} | {r['tpr@0.05']:.2f} | {f(r['bound@0.05'])} | "
-                         f"{r['tpr@0.1']:.2f} | {f(r['bound@0.1'])} | {r['mean_score_in']:.2f} | {r['mean_score_out']:.2f} |")
-        lines += ["", "Score: minus the scaled distance of the closest synthetic row to the outlier. With few runs "
-                      "per side the TPR estimates are coarse (steps of 1/runs)."]
-    elif old_audit:
-        lines += ["", old_audit]
+            lines.append(f"| {r['setting']} | {r['runs']} | {r['tpr@0.05']:.2f} ({ci(r['tpr@0.05'], r['runs'])}) | "
+                         f"{f(r['bound@0.05'])} | {r['tpr@0.1']:.2f} ({ci(r['tpr@0.1'], r['runs'])}) | "
+                         f"{f(r['bound@0.1'])} | {r['auc']:.2f} | {r['p_value']:.3g} | "
+                         f"{r['mean_score_in']:.2f} | {r['mean_score_out']:.2f} | {r['cpu_s']} |")
+        lines += ["", "Score: minus the scaled distance of the closest synthetic row to the outlier (the attacker "
+                      "knows the outlier and the 1,000 other rows). TPR: the best true-positive rate of a threshold "
+                      "on the score whose false-positive rate over the OUT runs is at most 0.05 or 0.1; with r runs "
+                      "per side, TPR moves in steps of 1/r; the interval is Clopper-Pearson's, and the false-positive "
+                      "rate is itself estimated from r OUT runs. DP bound: e^eps * FPR + delta, the most any "
+                      "(eps, delta)-DP fit allows. AUC: probability that an IN run scores above an OUT run; p: "
+                      "one-sided Mann-Whitney test of IN > OUT."]
     update_section("dp", "\n".join(lines))
 
 
@@ -264,25 +312,59 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser()
     p.add_argument("--tables", nargs="+", default=["credit_data", "mlc_churn", "lending_club"])
+    p.add_argument("--seeds", nargs="+", type=int, default=list(datasets.SEEDS))
     p.add_argument("--epsilons", nargs="+", type=float, default=[1.0, 3.0])
-    p.add_argument("--argn-epochs", type=int, default=2)
-    p.add_argument("--argn-rows", type=int, default=3000, help="DP-SGD trains on a sample of this many rows")
-    p.add_argument("--audit-runs", type=int, default=20)
+    p.add_argument("--argn-epochs", type=int, default=10, help="DP-SGD epochs (10: the default under DP)")
+    p.add_argument("--argn-rows", type=int, default=0, help="DP-SGD trains on a sample of this many rows (0: all)")
+    p.add_argument("--argn-seeds", nargs="+", type=int, default=[1], help="seeds the DP flagship runs on (CPU)")
+    p.add_argument("--audit-runs", type=int, default=50, help="runs per side for dp-marginals (cheap)")
+    p.add_argument("--audit-argn-runs", type=int, default=10, help="runs per side for each argn setting")
     p.add_argument("--audit-epsilon", type=float, default=1.0)
-    p.add_argument("--public", nargs="+", default=["none", "dictionary"], choices=["none", "dictionary"],
+    p.add_argument("--public", nargs="*", default=["none", "dictionary"], choices=["none", "dictionary"],
                    help="dp-marginals with nothing public, with a declared data dictionary, or both")
     p.add_argument("--peers", nargs="*", default=["mst", "aim"], help="smartnoise-synth synthesizers to run")
-    p.add_argument("--peer-epsilons", nargs="+", type=float, default=[1.0])
+    p.add_argument("--peer-epsilons", nargs="+", type=float, default=[1.0, 3.0])
+    p.add_argument("--missing-peers-note", default="", help="what to say about peer runs that did not finish")
+    p.add_argument("--reuse", action="store_true",
+                   help="keep the rows of the last utility run and run only what they lack (finished peers, say)")
+    p.add_argument("--shard", default="", help="save this utility run's rows apart (dp_utility_SHARD.json), to run "
+                   "slow generators in a second process; the section shows the rows of every shard")
+    p.add_argument("--part", choices=["all", "utility", "audit", "write"], default="all",
+                   help="run one part; the other part's last results (benchmarks/.cache/dp_*.json) are kept")
     args = p.parse_args(argv)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    saved = {part: datasets.CACHE_DIR / f"dp_{part}.json" for part in ("utility", "audit")}
+    if args.shard:
+        saved["utility"] = datasets.CACHE_DIR / f"dp_utility_{args.shard}.json"
+    results = {part: json.loads(path.read_text()) if path.exists() else None for part, path in saved.items()}
     t0 = time.process_time()
-    old_audit = "" if args.audit_runs else previous_audit()
-    util = utility(args.tables, args.epsilons, args.argn_epochs, args.argn_rows, args.public, args.peer_epsilons,
-                   args.peers)
-    aud = audit(args.audit_runs, args.audit_epsilon) if args.audit_runs else []
-    cpu = time.process_time() - t0
-    write(util, aud, cpu, argv, old_audit)
-    print(f"CPU seconds: {cpu:.0f}")
+
+    def save(part, value):  # after every row too, so a run stopped by a deadline keeps what it finished
+        path = saved[part]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(value))
+        tmp.replace(path)
+
+    if args.part in ("all", "utility"):
+        old = results["utility"] if args.reuse and results["utility"] else {"rows": [], "cpu_s": 0.0, "argv": []}
+        run_argv = (old["argv"] + ["+ then", *argv]) if old["argv"] else argv
+        part = lambda rows: {"rows": rows, "cpu_s": old["cpu_s"] + time.process_time() - t0,  # noqa: E731
+                             "argv": run_argv}
+        util = utility(args.tables, args.seeds, args.epsilons, args.argn_epochs, args.argn_rows, args.argn_seeds,
+                       args.public, args.peer_epsilons, args.peers, reuse=old["rows"],
+                       on_row=lambda rows: save("utility", part(rows)))
+        results["utility"] = part(util)
+    if args.part in ("all", "audit"):
+        t1 = time.process_time()
+        runs = {"dp-marginals": args.audit_runs, "argn": args.audit_argn_runs}
+        results["audit"] = {"rows": audit(runs, args.audit_epsilon), "cpu_s": time.process_time() - t1, "argv": argv}
+    for name in ("utility", "audit"):
+        if args.part in ("all", name):
+            save(name, results[name])
+    shards = [json.loads(p.read_text()) for p in sorted(datasets.CACHE_DIR.glob("dp_utility*.json"))]
+    write(shards, results["audit"], args.missing_peers_note)
+    print(f"CPU seconds: {time.process_time() - t0:.0f}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """smartnoise-synth MST or AIM on one benchmark table (run in its own venv, /work/venvs/smartnoise).
 
-    python smartnoise_dp.py TABLE mst|aim EPSILON OUT.csv
+    python smartnoise_dp.py TABLE SEED mst|aim EPSILON OUT.csv
 
-Reads benchmarks/.cache/TABLE/train.csv (written by benchmarks/datasets.py), fits at (EPSILON, 1e-5), writes
+Reads benchmarks/.cache/TABLE/seedSEED/train.csv (written by benchmarks/datasets.py), fits at (EPSILON, 1e-5), writes
 as many synthetic rows as the training table has, and prints one JSON line with its CPU seconds.
 Numbers are binned by smartnoise's own transformer, whose bounds cost ``preprocessor_eps`` (30% of
 epsilon, taken from the total). Categories of the other columns are read from the data by smartnoise's
@@ -21,10 +21,10 @@ warnings.filterwarnings("ignore")
 
 
 def main():
-    name, peer, eps, out = sys.argv[1], sys.argv[2], float(sys.argv[3]), Path(sys.argv[4])
+    name, seed, peer, eps, out = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), Path(sys.argv[5])
     from snsynth import Synthesizer
 
-    train = pd.read_csv(Path(__file__).resolve().parent.parent / ".cache" / name / "train.csv")
+    train = pd.read_csv(Path(__file__).resolve().parent.parent / ".cache" / name / f"seed{seed}" / "train.csv")
     numeric = [c for c in train.columns if pd.api.types.is_numeric_dtype(train[c]) and train[c].nunique() > 20]
     categorical = [c for c in train.columns if c not in numeric]
     df = train.copy()
