@@ -263,3 +263,23 @@ def test_narrow_tables_lookup_tables_and_prefix_sums_give_the_same_pre_activatio
         torch.testing.assert_close(net.pre_activations(x, keys, lookup=True), net.pre_activations(x, keys, lookup=False),
                                    rtol=1e-4, atol=1e-4)
         torch.testing.assert_close(net.loss(x, keys), net(x, keys), rtol=1e-5, atol=1e-5)
+
+
+def test_narrow_nets_sample_through_lookup_tables_exactly_as_through_the_context(fitted, monkeypatch):
+    # the fast sampling path (per-head token tables, an embedding_bag per step) must draw what the
+    # fixed-width context path draws; only its cost differs
+    model, tokens, _, _ = fitted
+    assert not model.net_.projected
+    fixed = np.full((500, tokens.shape[1]), -1, dtype=np.int64)
+    fixed[:250, 0] = tokens[:250, 0]
+    fast = model.sample(500, seed=4, fixed=fixed)
+    assert model.net_._head_tables is not None  # the lookup path was taken
+    original = type(model.net_).sampling_vectors
+
+    def without_tables(net):
+        vectors = original(net)
+        net._head_tables = None
+        return vectors
+
+    monkeypatch.setattr(type(model.net_), "sampling_vectors", without_tables)
+    assert np.array_equal(fast, model.sample(500, seed=4, fixed=fixed))

@@ -251,7 +251,11 @@ class _Net(nn.Module):
         for j, c in enumerate(self.cards):
             b, k = self.head_slot[j]
             self._out_cache.append((self.out_w[b][k, :, :c].t().contiguous(), self.out_b[b][k, :c].contiguous()))
-        return self.token_vectors().contiguous()
+        vectors = self.token_vectors().contiguous()
+        # an unprojected (narrow) context: per head, what each token adds to its pre-activation, so a step
+        # sums the row's t earlier tokens (rows x t x hidden) instead of a (rows x context x hidden) matmul
+        self._head_tables = None if self.projected else torch.matmul(vectors, self.head_in).contiguous()
+        return vectors
 
     @torch.no_grad()
     def generate(self, sequences: torch.Tensor, fixed: torch.Tensor | None, vectors: torch.Tensor,
@@ -266,7 +270,11 @@ class _Net(nn.Module):
         n, s = sequences.shape
         dev = vectors.device
         out = torch.empty((n, s), dtype=torch.long, device=dev)
-        context = torch.zeros((n, self.context), dtype=vectors.dtype, device=dev)
+        tables = getattr(self, "_head_tables", None)
+        if tables is not None:
+            done = torch.empty((n, s), dtype=torch.long, device=dev)  # global token ids, in drawing order
+        else:
+            context = torch.zeros((n, self.context), dtype=vectors.dtype, device=dev)
         uniforms = torch.rand((s, n), generator=gen).to(dev)
         shared = bool((sequences == sequences[:1]).all())
         for t in range(s):
@@ -281,9 +289,15 @@ class _Net(nn.Module):
                 if given is not None and bool((given >= 0).all()):
                     tok = given
                 else:
-                    ctx = context if rows is None else context[rows]
                     u = uniforms[t] if rows is None else uniforms[t, rows]
-                    tok = self._draw(j, ctx, u, temperature, banned.get(j))
+                    if tables is not None:
+                        prev = done[:, :t] if rows is None else done[rows, :t]
+                        pre = (F.embedding_bag(prev, tables[j], mode="sum") + self.first_bias[j] if t
+                               else self.first_bias[j].expand(len(u), self.hidden).clone())
+                    else:
+                        ctx = context if rows is None else context[rows]
+                        pre = torch.addmm(self.first_bias[j], ctx, self.head_in[j])
+                    tok = self._draw(j, pre, u, temperature, banned.get(j))
                     if given is not None:
                         tok = torch.where(given >= 0, given, tok)
                 if rows is None:
@@ -291,20 +305,27 @@ class _Net(nn.Module):
                 else:
                     tok_t[rows] = tok
             out.scatter_(1, sequences[:, t:t + 1], tok_t.unsqueeze(1))
-            context += vectors[self.offsets[column] + tok_t]
+            if tables is not None:
+                done[:, t] = self.offsets[column] + tok_t
+            else:
+                context += vectors[self.offsets[column] + tok_t]
         return out
 
     def head_logits(self, j: int, context: torch.Tensor) -> torch.Tensor:
         """Head j's logits (rows, cardinality) for the given contexts (after :meth:`sampling_vectors`)."""
-        h = self._deep(torch.addmm(self.first_bias[j], context, self.head_in[j]).relu_(), j, False)
+        return self._logits(j, torch.addmm(self.first_bias[j], context, self.head_in[j]))
+
+    def _logits(self, j: int, pre: torch.Tensor) -> torch.Tensor:
+        """Head j's logits from its first layer's pre-activations."""
+        h = self._deep(pre.relu_(), j, False)
         weight, bias = self._out_cache[j]
         return F.linear(h, weight, bias)
 
-    def _draw(self, j: int, context: torch.Tensor, u: torch.Tensor, temperature: float,
+    def _draw(self, j: int, pre: torch.Tensor, u: torch.Tensor, temperature: float,
               banned: torch.Tensor | None) -> torch.Tensor:
-        """Draw sub-column j's token for each row given its context (the tokens drawn before it)."""
+        """Draw sub-column j's token for each row given its pre-activations (from the tokens drawn before it)."""
         c = self.cards[j]
-        logits = self.head_logits(j, context)
+        logits = self._logits(j, pre)
         if temperature != 1.0:
             logits = logits / temperature
         last_allowed = c - 1
