@@ -76,7 +76,7 @@ def main() -> None:
         "",
         f"`benchmarks/sampling_speed.py` on modeldata mlc_churn ({len(df):,} rows x {n_cols} columns), "
         f"{time.strftime('%Y-%m-%d')}, 2 CPU cores, 1-minute load average {load:.1f} at the end "
-        "(other jobs shared the machine, so wall-clock numbers are pessimistic).",
+        "(up to about 2 that is the benchmark's own threads; above 2, other jobs shared the cores and wall-clock numbers are pessimistic).",
         "",
         "| what | rows/s | note |",
         "|---|---|---|",
