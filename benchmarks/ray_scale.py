@@ -98,6 +98,33 @@ class LocalCluster:
                 p.kill()
 
 
+def connect(ray, address: str, tries: int = 30) -> None:
+    """Join the cluster whose head was just started (it takes a few seconds to listen)."""
+    for _ in range(tries):
+        time.sleep(5)
+        try:
+            ray.init(address=address, logging_level="ERROR", log_to_driver=False)
+            return
+        except ConnectionError:
+            pass
+    raise RuntimeError(f"could not connect to the Ray head at {address} in {5 * tries}s")
+
+
+def throughput_runs(ray, cluster: LocalCluster, syn, rows: int, scratch: Path, on_run) -> dict[int, list[dict]]:
+    """Sharded sampling of ``rows`` rows per seed with 1 worker, then with a second node added; ``on_run(workers,
+    runs so far)`` after each run."""
+    out: dict[int, list[dict]] = {}
+    for workers in (1, 2):
+        if workers == 2:
+            cluster.add_node()
+            wait_for_nodes(ray, 2)
+        out[workers] = []
+        for seed in SEEDS:
+            out[workers].append(run(syn, rows, seed, 100_000, scratch))
+            on_run(workers, out)
+    return out
+
+
 def wait_for_nodes(ray, count: int, timeout: float = 300) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -368,14 +395,9 @@ def main_train(args) -> None:
     cluster = LocalCluster(workdir)
     try:
         address = cluster.start_head()
-        time.sleep(5)
+        time.sleep(5)  # the head listens before the second node joins it
         cluster.add_node()
-        for attempt in range(30):
-            try:
-                ray.init(address=address, logging_level="ERROR", log_to_driver=False)
-                break
-            except ConnectionError:
-                time.sleep(5)
+        connect(ray, address)
         wait_for_nodes(ray, 2)
         ray.shutdown()  # the children connect themselves
         for seed in map(int, args.seeds.split(",")):
@@ -437,21 +459,11 @@ def main_scaling(args) -> None:
     cluster = LocalCluster(workdir)
     try:
         address = cluster.start_head()
-        time.sleep(5)
-        for attempt in range(30):
-            try:
-                ray.init(address=address, logging_level="ERROR", log_to_driver=False)
-                break
-            except ConnectionError:
-                time.sleep(5)
+        connect(ray, address)
         wait_for_nodes(ray, 1)
-        for workers in (1, 2):
-            if workers == 2:
-                cluster.add_node()
-                wait_for_nodes(ray, 2)
-            state["throughput"][workers] = [run(syn, args.rows, seed, 100_000, args.scratch or workdir)
-                                            for seed in SEEDS]
-            print(workers, [round(r["rows_s"]) for r in state["throughput"][workers]], flush=True)
+        state["throughput"] = throughput_runs(
+            ray, cluster, syn, args.rows, args.scratch or workdir,
+            lambda workers, runs: print(workers, [round(r["rows_s"]) for r in runs[workers]], flush=True))
     finally:
         ray.shutdown()
         cluster.stop()
@@ -505,25 +517,16 @@ def main() -> None:
     cluster = LocalCluster(workdir)
     try:
         address = cluster.start_head()
-        time.sleep(5)
-        for attempt in range(30):
-            try:
-                ray.init(address=address, logging_level="ERROR", log_to_driver=False)
-                break
-            except ConnectionError:
-                time.sleep(5)
+        connect(ray, address)
         wait_for_nodes(ray, 1)
-        for workers in (1, 2):
-            if workers == 2:
-                cluster.add_node()
-                wait_for_nodes(ray, 2)
-            state["throughput"][workers] = []
-            for seed in SEEDS:
-                r = run(syn, args.rows, seed, 100_000, scratch)
-                state["throughput"][workers].append(r)
-                print(workers, "workers", seed, f"{r['rows_s']:,.0f} rows/s", worker_cells(r), f"load {r['load']:.1f}",
-                      flush=True)
-                publish(state)
+
+        def progress(workers, runs):
+            r = runs[workers][-1]
+            print(workers, "workers", r["seed"], f"{r['rows_s']:,.0f} rows/s", worker_cells(r),
+                  f"load {r['load']:.1f}", flush=True)
+            publish(dict(state, throughput=runs))
+
+        state["throughput"] = throughput_runs(ray, cluster, syn, args.rows, scratch, progress)
         for n in map(int, args.curve.split(",")):
             state["memory"].append(run(syn, n, 1, 100_000, scratch))
             print("memory", n, state["memory"][-1]["peak"] / 2**20, flush=True)
