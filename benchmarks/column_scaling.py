@@ -33,7 +33,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from results_sections import update_section  # noqa: E402
+from results_sections import spread, update_section  # noqa: E402
 
 RULE_COLUMNS = (10, 25, 50, 100)
 ARGN_COLUMNS = (10, 20, 40, 80, 100)
@@ -112,13 +112,6 @@ def time_wide_fit(seed: int = 1) -> dict:
             "sub_columns": len(syn.model_.cardinalities_), "load": os.getloadavg()[0]}
 
 
-def spread(values) -> str:
-    """mean ± half-range (the mean alone for one value)."""
-    values = list(values)
-    mean = sum(values) / len(values)
-    return f"{mean:.1f}" if len(values) == 1 else f"{mean:.1f} ± {(max(values) - min(values)) / 2:.1f}"
-
-
 def plot(argn: dict, baseline: dict | None, baseline_label: str) -> bool:
     try:
         import matplotlib
@@ -192,7 +185,7 @@ def main() -> int:
               "|---|---|---|---|" + ("---|---|" if baseline_argn else "")]
     for c in ARGN_COLUMNS:
         mean = sum(argn[c][1]) / len(argn[c][1])
-        row = f"| {c} | {argn[c][0]} | {spread(argn[c][1])} | {mean / c:.2f} |"
+        row = f"| {c} | {argn[c][0]} | {spread(argn[c][1], '.1f')} | {mean / c:.2f} |"
         if baseline_argn:
             b = baseline_argn[c][1]
             row += f" {spread(b)} | {sum(b) / len(b) / c:.2f} |"

@@ -38,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import datasets  # noqa: E402
-from results_sections import update_section  # noqa: E402
+from results_sections import spread, update_section  # noqa: E402
 
 from lookalike import Synthesizer  # noqa: E402
 from lookalike.evaluate import evaluate  # noqa: E402
@@ -239,16 +239,6 @@ def ci(rate: float, runs: int) -> str:
     return f"{lo:.2f}-{hi:.2f}"
 
 
-def spread(values) -> str:
-    """mean ± half-range over seeds (one value: just it)."""
-    v = [x for x in values if x is not None]
-    if not v:
-        return "-"
-    if len(v) == 1:
-        return f"{v[0]:.3f}"
-    return f"{np.mean(v):.3f} ± {(max(v) - min(v)) / 2:.3f}"
-
-
 def write(utility_parts, audit_part, missing_peers=""):
     util = [r for part in utility_parts for r in part["rows"]]
     aud = audit_part["rows"] if audit_part else []
@@ -280,9 +270,9 @@ def write(utility_parts, audit_part, missing_peers=""):
         above = sum(r["bivariate"] > r["floor"] for r in rs)
         cpu = [r["cpu_s"] for r in rs if r["cpu_s"] is not None]
         lines.append(f"| {table} | {name} | {public or '-'} | {eps:g} | {','.join(str(r['seed']) for r in rs)} | "
-                     f"{spread([r['univariate'] for r in rs])} | {spread([r['bivariate'] for r in rs])} | "
-                     f"{spread([r['floor'] for r in rs])} | {spread([r['ceiling'] for r in rs])} | "
-                     f"{above}/{len(rs)} | {spread([r['tstr'] for r in rs])} | {spread([r['trtr'] for r in rs])} | "
+                     f"{spread([r['univariate'] for r in rs], empty='-')} | {spread([r['bivariate'] for r in rs], empty='-')} | "
+                     f"{spread([r['floor'] for r in rs], empty='-')} | {spread([r['ceiling'] for r in rs], empty='-')} | "
+                     f"{above}/{len(rs)} | {spread([r['tstr'] for r in rs], empty='-')} | {spread([r['trtr'] for r in rs], empty='-')} | "
                      f"{f'{np.mean(cpu):.1f}' if cpu else '-'} |")
     if missing_peers:
         lines += ["", missing_peers]

@@ -55,7 +55,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_sections import update_section  # noqa: E402
+from results_sections import spread, update_section  # noqa: E402
 
 from lookalike import Synthesizer  # noqa: E402
 from lookalike.evaluate import fidelity  # noqa: E402
@@ -247,16 +247,6 @@ def measure(name: str, seed: int) -> list[dict]:
     return rows
 
 
-def spread(values, digits: int = 3) -> str:
-    values = [v for v in values if v is not None]
-    if not values:
-        return "–"
-    mean = float(np.mean(values))
-    if len(values) < 2:
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} ± {(max(values) - min(values)) / 2:.{digits}f}"
-
-
 METHODS = ("real", "lookalike plain", "lookalike fair", "mostlyai-engine plain", "mostlyai-engine fair",
            "fairlearn CorrelationRemover (real data)")
 
@@ -300,7 +290,7 @@ def section(rows: list[dict], seeds) -> str:
             lines.append(f"| {method} | {spread([r['data_gap'] for r in rs])} | {spread([r['class_gap'] for r in rs])} "
                          f"| {spread([r['auc'] for r in rs])} | {spread([r['classifier_gap'] for r in rs])} | "
                          f"{spread([r['eo_gap'] for r in rs])} | {spread([r['noise'] for r in rs])} | "
-                         f"{spread([r['pairs'] for r in rs])} | {spread(fit, 0) if fit else '–'} |")
+                         f"{spread([r['pairs'] for r in rs])} | {spread(fit, '.0f') if fit else '–'} |")
         lines.append("")
         fair, plain = by["lookalike fair"], by["lookalike plain"]
         if fair and plain:

@@ -32,7 +32,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_sections import update_section  # noqa: E402
+from results_sections import spread, update_section  # noqa: E402
 
 from lookalike import Synthesizer  # noqa: E402
 from lookalike.evaluate import fidelity  # noqa: E402
@@ -164,14 +164,6 @@ def measure(models: list[str], seeds: list[int], tables: list[str], force: bool)
                     print(f"{model} {name} {choice} seed {seed}: univariate {row['univariate']:.3f} tail "
                           f"{row['tail_share']:.3f} bivariate {row['bivariate']:.3f} cpu {row['cpu_s']:.0f}s",
                           flush=True)
-
-
-def spread(values: list[float], digits: int = 3) -> str:
-    """Mean, and ± half the range over seeds when there is more than one."""
-    mean = float(np.mean(values))
-    if len(values) < 2:
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} ± {(max(values) - min(values)) / 2:.{digits}f}"
 
 
 def signed(values: list[float]) -> str:

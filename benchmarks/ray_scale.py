@@ -50,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("RAY_AUTH_MODE", "token")  # Ray 2.60's `ray start --head` requires the token from peers
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from results_sections import update_section  # noqa: E402
+from results_sections import spread, update_section  # noqa: E402
 
 PORT = 6391
 SEEDS = (1, 2, 3)
@@ -173,12 +173,6 @@ def run(syn, n: int, seed: int, batch: int, scratch: Path) -> dict:
             "peak": max(w["peak_rss"] for w in workers.values())}
 
 
-def spread(values) -> str:
-    values = list(values)
-    mean = sum(values) / len(values)
-    return f"{mean:,.0f} ± {(max(values) - min(values)) / 2:,.0f}"
-
-
 def worker_cells(r: dict) -> str:
     return "; ".join(f"{w['batches']} parts, {w['cpu_s']:.0f} CPU s, peak {w['peak_rss'] / 2**20:,.0f} MiB"
                      for w in sorted(r["workers"].values(), key=lambda w: -w["batches"]))
@@ -206,8 +200,8 @@ def report(state: dict) -> str:
         summary = {w: [r["rows_s"] for r in runs] for w, runs in state["throughput"].items()}
         for w, v in summary.items():
             cpu = [r["n"] / sum(x["cpu_s"] for x in r["workers"].values()) for r in state["throughput"][w]]
-            lines.append(f"- {w} worker{'s' if w > 1 else ''}: {spread(v)} rows/s (mean ± half-range over seeds "
-                         f"{', '.join(map(str, SEEDS[:len(v)]))}); {spread(cpu)} rows per worker CPU second")
+            lines.append(f"- {w} worker{'s' if w > 1 else ''}: {spread(v, ',.0f')} rows/s (mean ± half-range over seeds "
+                         f"{', '.join(map(str, SEEDS[:len(v)]))}); {spread(cpu, ',.0f')} rows per worker CPU second")
         if 1 in summary and 2 in summary:
             ratio = (sum(summary[2]) / len(summary[2])) / (sum(summary[1]) / len(summary[1]))
             lines.append(f"- wall-clock speed-up from 1 to 2 workers: **{ratio:.2f}x** (target 1.7x on 2 free cores)")
@@ -353,8 +347,8 @@ def train_report(state: dict) -> str:
         if vals:
             runs = [r for r in state["runs"] if r["mode"] == mode]
             cpu = [r["cpu_s"] + sum(w["cpu_s"] for w in r.get("workers", [])) for r in runs]
-            lines.append(f"- {label}: bivariate accuracy {spread3(vals)} (mean ± half-range over seeds "
-                         f"{', '.join(str(r['seed']) for r in runs)}), {spread(cpu)} CPU s per fit")
+            lines.append(f"- {label}: bivariate accuracy {spread(vals)} (mean ± half-range over seeds "
+                         f"{', '.join(str(r['seed']) for r in runs)}), {spread(cpu, ',.0f')} CPU s per fit")
     ddp = [r for r in state["runs"] if r["mode"] == "ddp"]
     if ddp:
         worker_peak = max(w["peak_rss"] for r in ddp for w in r["workers"])
@@ -369,11 +363,6 @@ def train_report(state: dict) -> str:
               "which one epoch does not reach, and keeps its best epoch. Whether the schedule explains the gap in "
               "bivariate accuracy was not measured.", ""]
     return "\n".join(lines)
-
-
-def spread3(values) -> str:
-    values = list(values)
-    return f"{sum(values) / len(values):.3f} ± {(max(values) - min(values)) / 2:.3f}"
 
 
 def main_train(args) -> None:
@@ -438,7 +427,7 @@ def scaling_report(state: dict) -> str:
     lines.append("")
     rates = {int(w): [r["rows_s"] for r in runs] for w, runs in state["throughput"].items()}
     for w, v in rates.items():
-        lines.append(f"- {w} worker{'s' if w > 1 else ''}: {spread(v)} rows/s (mean ± half-range)")
+        lines.append(f"- {w} worker{'s' if w > 1 else ''}: {spread(v, ',.0f')} rows/s (mean ± half-range)")
     if 1 in rates and 2 in rates:
         ratio = (sum(rates[2]) / len(rates[2])) / (sum(rates[1]) / len(rates[1]))
         lines.append(f"- speed-up from 1 to 2 workers: **{ratio:.2f}x** (target 1.7x on 2 free cores)")

@@ -45,7 +45,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_sections import update_section  # noqa: E402
+from results_sections import spread, update_section  # noqa: E402
 
 from lookalike.evaluate.relational import evaluate_database  # noqa: E402
 from lookalike.relational.synthesizer import DatabaseSynthesizer  # noqa: E402
@@ -365,17 +365,6 @@ def f3(x) -> str:
     return "–" if x is None else f"{x:.3f}"
 
 
-def spread(values, digits: int = 3) -> str:
-    """mean ± half-range over seeds (one value: itself)."""
-    vals = [v for v in values if v is not None]
-    if not vals:
-        return "–"
-    mean = sum(vals) / len(vals)
-    if len(vals) == 1:
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} ± {(max(vals) - min(vals)) / 2:.{digits}f}"
-
-
 METRICS = ("integrity", "children_tv", "children_tv_holdout", "bivariate", "floor", "ceiling", "dependence_paired")
 
 
@@ -430,8 +419,8 @@ def rows_for(results: list[dict]) -> list[str]:
             bivariate = "no children generated" if not any(p["synthetic_rows"]) else spread(p["bivariate"])
             out.append(f"| {name} | {g} | {label} | {spread(p['integrity'])} | {spread(p['children_tv'])} "
                        f"({spread(p['children_tv_holdout'])}) | {bivariate} | {spread(p['floor'])} | "
-                       f"{spread(p['ceiling'])} | {spread(p['dependence_paired'])} | {spread(p['fit_s'], 0)} "
-                       f"({spread(p['fit_cpu_s'], 0)}) |")
+                       f"{spread(p['ceiling'])} | {spread(p['dependence_paired'])} | {spread(p['fit_s'], '.0f')} "
+                       f"({spread(p['fit_cpu_s'], '.0f')}) |")
     return out
 
 

@@ -19,3 +19,14 @@ def update_section(name: str, text: str, path: Path = RESULTS) -> Path:
         new = old.rstrip("\n") + "\n\n" + block
     path.write_text(new, encoding="utf-8")
     return path
+
+
+def spread(values, spec: str = ".3f", empty: str = "–") -> str:
+    """Mean ± half the range over seeds, in format ``spec`` (one value: itself; Nones skipped; none: ``empty``)."""
+    values = [float(v) for v in values if v is not None]
+    if not values:
+        return empty
+    mean = sum(values) / len(values)
+    if len(values) == 1:
+        return format(mean, spec)
+    return f"{format(mean, spec)} ± {format((max(values) - min(values)) / 2, spec)}"

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_sections import update_section  # noqa: E402
+from results_sections import spread, update_section  # noqa: E402
 
 from lookalike import Synthesizer  # noqa: E402
 from lookalike.evaluate.text import text_metrics  # noqa: E402
@@ -235,15 +235,6 @@ def false_alarms() -> dict:
 
 
 # -- the RESULTS.md section ------------------------------------------------------------------------
-def spread(values) -> str:
-    v = [x for x in values if x is not None]
-    if not v:
-        return "–"
-    if len(v) == 1:
-        return f"{v[0]:.3f}"
-    return f"{np.mean(v):.3f} ± {(max(v) - min(v)) / 2:.3f}"
-
-
 def report() -> str:
     runs = cached()
     lines = ["## Free text (issue 22)", "", "Written by `benchmarks/text.py`; see its docstring for the protocol. "
