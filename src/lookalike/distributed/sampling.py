@@ -215,8 +215,8 @@ def sample_to_ray(syn, n: int | None = None, seed: int | None = None, batch_size
     the dataset is consumed (``write_parquet``, ``iter_batches``, ``to_pandas``...). Needs a Ray session
     (``ray.init``; Ray Data starts a local one if there is none). Blocks come in batch order when the
     ``DataContext``'s ``execution_options.preserve_order`` is set; the rows are the same either way."""
-    ray = require_ray()
-    import ray.data  # noqa: F401  (the submodule, loaded with the Data extra)
+    require_ray()  # a clear error when Ray is not installed
+    import ray.data  # the submodule (the Data extra); binds ``ray`` too
 
     n, batches = _check_options(syn, n, batch_size, kwargs)
     seed = syn._sample_seed(seed)
