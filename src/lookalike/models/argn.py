@@ -251,15 +251,18 @@ class _Net(nn.Module):
         for j, c in enumerate(self.cards):
             b, k = self.head_slot[j]
             self._out_cache.append((self.out_w[b][k, :, :c].t().contiguous(), self.out_b[b][k, :c].contiguous()))
-        vectors = self.token_vectors().contiguous()
-        # an unprojected (narrow) context: per head, what each token adds to its pre-activation, so a step
-        # sums the row's t earlier tokens (rows x t x hidden) instead of a (rows x context x hidden) matmul
-        self._head_tables = None if self.projected else torch.matmul(vectors, self.head_in).contiguous()
-        return vectors
+        return self.token_vectors().contiguous()
+
+    def sampling_tables(self, vectors: torch.Tensor) -> torch.Tensor | None:
+        """For an unprojected (narrow) context, (heads, tokens, hidden): what each token adds to each head's
+        pre-activation, so a sampling step sums the row's t earlier tokens (rows x t x hidden) instead of a
+        (rows x context x hidden) matmul. None for a projected context, where the matmul is the cheaper one."""
+        return None if self.projected else torch.matmul(vectors, self.head_in).contiguous()
 
     @torch.no_grad()
     def generate(self, sequences: torch.Tensor, fixed: torch.Tensor | None, vectors: torch.Tensor,
-                 gen: torch.Generator, temperature: float, banned: Mapping[int, torch.Tensor]) -> torch.Tensor:
+                 gen: torch.Generator, temperature: float, banned: Mapping[int, torch.Tensor],
+                 tables: torch.Tensor | None = None) -> torch.Tensor:
         """Generate one row per row of ``sequences`` (rows, n_sub): the order in which that row's
         sub-columns are drawn. Cells of ``fixed`` that are >= 0 are kept.
 
@@ -270,7 +273,6 @@ class _Net(nn.Module):
         n, s = sequences.shape
         dev = vectors.device
         out = torch.empty((n, s), dtype=torch.long, device=dev)
-        tables = getattr(self, "_head_tables", None)
         if tables is not None:
             done = torch.empty((n, s), dtype=torch.long, device=dev)  # global token ids, in drawing order
         else:
@@ -676,13 +678,15 @@ class ARGN:
         # threads and no_grad only around the work, never across a yield: the caller's settings hold while it waits
         with torch_threads(self.n_threads), torch.no_grad():
             vectors = net.sampling_vectors()
+            tables = net.sampling_tables(vectors)
         pending: list[np.ndarray] = []
         pending_rows = 0
         for start in range(0, n, SAMPLE_CHUNK):
             stop = min(n, start + SAMPLE_CHUNK)
             with torch_threads(self.n_threads), torch.no_grad():
                 part = self._sample_chunk(stop - start, np.random.SeedSequence([seed, start // SAMPLE_CHUNK]),
-                                          None if fixed is None else fixed[start:stop], vectors, temperature, banned)
+                                          None if fixed is None else fixed[start:stop], vectors, temperature, banned,
+                                          tables)
             pending.append(part)
             pending_rows += len(part)
             if progress is not None:
@@ -696,7 +700,8 @@ class ARGN:
             yield np.concatenate(pending)
 
     def _sample_chunk(self, n: int, seq: np.random.SeedSequence, fixed: np.ndarray | None, vectors: torch.Tensor,
-                      temperature: float, banned: Mapping[int, torch.Tensor]) -> np.ndarray:
+                      temperature: float, banned: Mapping[int, torch.Tensor],
+                      tables: torch.Tensor | None = None) -> np.ndarray:
         """Draw n rows. Each row follows one of ORDERS_PER_CHUNK random group orders; groups with
         fixed cells move to the front (fully fixed first, then partially fixed), so a row's free
         cells are always conditioned on all of its fixed ones.
@@ -723,7 +728,7 @@ class ARGN:
             inverse = inverse.reshape(-1)
             if len(unique) > 4 * ORDERS_PER_CHUNK:  # many fixed patterns (imputation): per-row orders
                 return self.net_.generate(torch.from_numpy(sequences), fixed_t, vectors, gen, temperature,
-                                          banned).numpy()
+                                          banned, tables).numpy()
         out = np.empty((n, len(self.cardinalities_)), dtype=np.int64)
         for u, order in enumerate(unique):
             rows = np.flatnonzero(inverse == u)
@@ -731,7 +736,8 @@ class ARGN:
                 continue
             block_seq = torch.from_numpy(np.tile(order, (len(rows), 1)))
             block_fixed = None if fixed_t is None else fixed_t[rows]
-            out[rows] = self.net_.generate(block_seq, block_fixed, vectors, gen, temperature, banned).numpy()
+            out[rows] = self.net_.generate(block_seq, block_fixed, vectors, gen, temperature, banned,
+                                           tables).numpy()
         return out
 
     def predict_proba(self, tokens: np.ndarray, column: int, given: Sequence[int]) -> np.ndarray:
