@@ -42,7 +42,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
+# before torch loads: spinning OpenMP threads waste most of the CPU on a shared machine (benchmarks/README.md);
+# the lookalike CLI sets the same, and the peers' subprocesses get it too
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import pandas as pd  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results_sections import spread, update_section  # noqa: E402
