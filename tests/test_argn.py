@@ -277,25 +277,3 @@ def test_narrow_nets_sample_through_lookup_tables_exactly_as_through_the_context
     assert net.sampling_tables(net.sampling_vectors()) is not None  # the lookup path is the one taken
     monkeypatch.setattr(type(net), "sampling_tables", lambda self, vectors: None)
     assert np.array_equal(fast, model.sample(500, seed=4, fixed=fixed))
-
-
-def test_given_groups_are_learned_as_context_only():
-    """A context table: the given groups (a, b, d) are always fixed at sampling, so only the other heads train;
-    the others still follow them, and sampling without them is refused."""
-    tokens, cards, groups = structured_tokens()
-    model = ARGN(max_epochs=8, seed=0, n_threads=1).fit(tokens, cards, groups, given=[0, 1, 3])
-    assert model.given_ == [0, 1, 3]
-    assert model.net_.heads.tolist() == [2, 4, 5, 6, 7]
-    n = 2000
-    fixed = np.full((n, len(cards)), -1, dtype=np.int64)
-    fixed[:, [0, 1, 3]] = tokens[:n, [0, 1, 3]]
-    out = model.sample(n, seed=3, fixed=fixed)
-    np.testing.assert_array_equal(out[:, [0, 1, 3]], tokens[:n, [0, 1, 3]])
-    assert np.mean(out[:, 2] == out[:, 0] ^ out[:, 1]) > 0.9
-    assert np.mean(out[:, 4] == (3 * out[:, 3]) % 8) > 0.9
-    assert np.mean(out[:, 5] * 4 + out[:, 6] == out[:, 3]) > 0.9
-    with pytest.raises(LookalikeError, match="given"):
-        model.sample(10, seed=1)
-    config, tensors = model.get_state()
-    loaded = ARGN.from_state(json.loads(json.dumps(config)), tensors)
-    np.testing.assert_array_equal(loaded.sample(n, seed=3, fixed=fixed), out)

@@ -16,11 +16,8 @@ Rules of the contract (the database layer and the sequence layer both rely on th
   ``prefix`` (``"<prefix>.<column>"``) so they never clash with the table's own names.
 - Only context columns a generator learns (numeric, categorical, boolean, datetime) can be fixed; the others
   (keys, PII, free text, constants) are left out of the context and listed in ``dropped_context_``.
-- The context columns are the inner model's *given* columns (``Synthesizer.fit(given_columns=)``): argn
-  learns the table's columns given them, always in that order, and never learns to draw them (half the
-  training cost of a child table, and only the orders sampling uses).
-- A context cell that is missing (NaN) at sampling is the value "missing", as in training: rows without a
-  parent (a null foreign key) are sampled with an all-missing context, like the orphan rows they learned from.
+- A context cell that is missing (NaN) at sampling is generated like any other cell: rows without a parent
+  (a null foreign key) are sampled with an all-missing context.
 - Context values the model saw rarely or never (a synthetic parent's category that no child had) are
   accepted (``strict=False``): they are encoded as the nearest thing the model knows (the rare token).
 - How many rows each context row gets is *not* decided here: it is a column of the context's own model
@@ -99,8 +96,7 @@ class ContextSynthesizer:
             frame = pd.concat([ctx, rows], axis=1)
         full = TableSchema(columns=ctx_columns + list(schema.columns), value_protection=dict(schema.value_protection),
                            rules=list(schema.rules), primary_key=schema.primary_key)
-        self.synthesizer_ = Synthesizer(schema=full, **self.synthesizer_params).fit(
-            frame, progress=progress, given_columns=[self._name(c) for c in kept])
+        self.synthesizer_ = Synthesizer(schema=full, **self.synthesizer_params).fit(frame, progress=progress)
         # a context column the inner encoder does not learn (all values protected) cannot be fixed
         enc = self.synthesizer_.encoder_
         self.context_columns_ = [c for c in kept if enc.group_of(self._name(c)) is not None]

@@ -138,13 +138,9 @@ class Synthesizer:
 
     # -- fit --------------------------------------------------------------------------------------
     def fit(self, df: pd.DataFrame, progress: Progress | None = None, *, ray: bool | str | None = None,
-            workers: int | None = None, given_columns: list[str] | None = None) -> "Synthesizer":
+            workers: int | None = None) -> "Synthesizer":
         """``df``: a DataFrame, or data read one partition at a time (a folder of Parquet files or a
         ``ray.data.Dataset``; see ``lookalike.distributed.streaming``).
-
-        given_columns: columns every later sample will fix, missing values included (the context of
-        :class:`~lookalike.context.ContextSynthesizer`). A generator that can (argn) learns the other columns
-        given them and never learns to draw them; ``sample`` then needs them in ``seed_data``.
 
         ray: with a folder or Dataset, train argn data-parallel with Ray Train (True: Ray's default cluster, or
         ``"host:6379"``) on ``workers`` workers (default: one per CPU of the cluster); see
@@ -175,8 +171,7 @@ class Synthesizer:
         self.rules_ = RuleSet(self.schema_.rules, self.schema_).fit(df, k=self.schema_.k)
         self.encoder_ = TableEncoder(self.schema_, seed=self.seed).fit(df)
         tokens = self.encoder_.encode(df)
-        self.given_columns_ = []
-        self._fit_generator(tokens, len(df), progress, given_columns or [])
+        self._fit_generator(tokens, len(df), progress)
         self.text_models_ = self._fit_text_models(df, tokens)
         self.n_rows_ = len(df)
         self.columns_ = list(df.columns)
@@ -189,9 +184,8 @@ class Synthesizer:
                 f"the table has {n} rows; at least {min_rows} are needed to learn from it while keeping "
                 f"every value that appears in fewer than {self.k} rows private")
 
-    def _fit_generator(self, tokens: np.ndarray, n_rows: int, progress: Progress | None,
-                       given_columns: list[str] = ()) -> None:
-        """Pick (model='auto') and train the generator on the encoded rows (given columns: see ``fit``)."""
+    def _fit_generator(self, tokens: np.ndarray, n_rows: int, progress: Progress | None) -> None:
+        """Pick (model='auto') and train the generator on the encoded rows."""
         name = self.model
         self.model_reason_ = f"asked for '{name}'"
         if name == "auto" and check_fairness(self.fairness) is not None:
@@ -207,14 +201,7 @@ class Synthesizer:
             self.model_ = make_model("copula", seed=self.seed)
             self.model_reason_ = "only keys, constants and PII columns: nothing to learn"
         sub = (lambda f, msg: progress(0.05 + 0.95 * f, msg)) if progress else None
-        groups = self.encoder_.groups_
-        given = {c: groups.index(self.encoder_.group_of(c)) for c in given_columns
-                 if self.encoder_.group_of(c) is not None}
-        if given and getattr(self.model_, "learns_given", False):
-            self.given_columns_ = list(given)
-            self.model_.fit(tokens, self.encoder_.cardinalities_, groups, progress=sub, given=sorted(given.values()))
-        else:
-            self.model_.fit(tokens, self.encoder_.cardinalities_, groups, progress=sub)
+        self.model_.fit(tokens, self.encoder_.cardinalities_, self.encoder_.groups_, progress=sub)
         self._fit_fairness()
 
     def _fit_fairness(self) -> None:
@@ -563,8 +550,6 @@ class Synthesizer:
             for col in seed_data.columns:
                 group = learned_group(col)
                 known = seed_data[col].notna().to_numpy()
-                if col in getattr(self, "given_columns_", ()):  # always fixed: a missing cell is the value 'missing'
-                    known[:] = True
                 if strict:  # imputation conditions on real rows, extremes and rare values included
                     self._check_values(col, seed_data[col][known])
                 fixed[np.ix_(known, group)] = enc.encode_column(col, seed_data[known])
@@ -636,7 +621,7 @@ class Synthesizer:
             "model_name": self.model_.name, "model_reason": getattr(self, "model_reason_", None),
             "n_rows": self.n_rows_, "columns": self.columns_,
             "schema": self.schema_.to_dict(), "encoder": enc_cfg, "model": model_cfg,
-            "rules": self.rules_.get_state(), "given_columns": getattr(self, "given_columns_", []),
+            "rules": self.rules_.get_state(),
         }
         tensors = {f"encoder.{k}": np.ascontiguousarray(v) for k, v in enc_tensors.items()}
         tensors.update({f"model.{k}": np.ascontiguousarray(v) for k, v in model_tensors.items()})
@@ -670,7 +655,6 @@ class Synthesizer:
         syn.model_ = model_class(meta["model_name"]).from_state(
             meta["model"], {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
         syn.rules_ = RuleSet.from_state(meta["rules"], syn.schema_)
-        syn.given_columns_ = list(meta.get("given_columns", []))
         syn.n_rows_, syn.columns_ = meta["n_rows"], meta["columns"]
         syn.model_reason_ = meta.get("model_reason") or f"asked for '{meta['model_name']}'"
         syn.dp_ = meta.get("dp")

@@ -155,20 +155,6 @@ class _Net(nn.Module):
             self.register_buffer(f"members_{b}", torch.tensor(members, dtype=torch.long), persistent=False)
         # where each sub-column's head lives: (bucket, row inside bucket)
         self.head_slot = {j: (b, k) for b, members in enumerate(self.bucket_members) for k, j in enumerate(members)}
-        self.train_heads(())
-
-    def train_heads(self, given_groups: Sequence[int]) -> None:
-        """Train (and score) only the heads of the groups not in ``given_groups``: those are always known when
-        the model samples (a child row's parent, a sequence step's entity and window), so their own heads would
-        never be read, and training them cost about half of a context model's steps."""
-        given = {int(g) for g in given_groups}
-        heads = [j for j in range(self.n_sub) if int(self.group_of[j]) not in given]
-        self.heads = None if len(heads) == self.n_sub else torch.tensor(heads, dtype=torch.long)
-        place = {j: p for p, j in enumerate(heads)}
-        # per output bucket: (rows of the bucket that are trained, their place among the trained heads)
-        self.bucket_heads = [(torch.tensor([k for k, j in enumerate(m) if j in place], dtype=torch.long),
-                              torch.tensor([place[j] for j in m if j in place], dtype=torch.long))
-                             for m in self.bucket_members]
 
     def token_vectors(self) -> torch.Tensor:
         """(tokens, context): every token's context vector, indexed by global token id (offset + token)."""
@@ -181,10 +167,8 @@ class _Net(nn.Module):
         for w, b in zip(self.extra_w, self.extra_b):
             if isinstance(heads, int):
                 z = h @ w[heads] + b[heads]
-            elif isinstance(heads, slice):
-                z = torch.einsum("bsh,shk->bsk", h, w) + b
             else:
-                z = torch.einsum("bsh,shk->bsk", h, w[heads]) + b[heads]
+                z = torch.einsum("bsh,shk->bsk", h, w) + b
             h = h + F.dropout(F.relu(z), self.dropout, train)
         return h
 
@@ -213,49 +197,34 @@ class _Net(nn.Module):
         rows of the visible inputs. Work per row grows with the square of the sub-columns, but with few of them
         it beats the dense context (whose width, the embeddings side by side, is several times the sub-columns)."""
         n, s, hdim = x.shape[0], self.n_sub, self.hidden
-        heads = slice(None) if self.heads is None else self.heads
         keys = order_keys[:, self.group_of]  # (n, s): key of each sub-column's group
-        visible = (keys[:, None, :] < keys[:, heads, None]) | self.within[heads][None]  # (n, head, input)
-        t = visible.shape[1]
-        blocks = self.head_in[heads].split(self.dims, dim=1)  # input i's rows of every trained head's first layer
-        table = torch.cat([(e + torch.cumsum(st, 0)) @ w.permute(1, 0, 2).reshape(w.shape[1], t * hdim)
+        visible = (keys[:, None, :] < keys[:, :, None]) | self.within[None]  # (n, head, input)
+        blocks = self.head_in.split(self.dims, dim=1)  # input i's rows of every head's first layer
+        table = torch.cat([(e + torch.cumsum(st, 0)) @ w.permute(1, 0, 2).reshape(w.shape[1], s * hdim)
                            for e, st, w in zip(self.embeddings, self.steps, blocks)], dim=0)
-        table = table.reshape(self.n_tokens * t, hdim)  # row v * t + j: token v seen by (trained) head j
-        bag = ((self.offsets + x)[:, None, :] * t + torch.arange(t, device=x.device)[None, :, None]).reshape(n * t, s)
-        return F.embedding_bag(bag, table, per_sample_weights=visible.reshape(n * t, s).to(table.dtype),
-                               mode="sum").view(n, t, hdim)
+        table = table.reshape(self.n_tokens * s, hdim)  # row v * s + j: token v seen by head j
+        bag = ((self.offsets + x)[:, None, :] * s + torch.arange(s, device=x.device)[None, :, None]).reshape(n * s, s)
+        return F.embedding_bag(bag, table, per_sample_weights=visible.reshape(n * s, s).to(table.dtype),
+                               mode="sum").view(n, s, hdim)
 
     def pre_activations(self, x: torch.Tensor, order_keys: torch.Tensor, lookup: bool) -> torch.Tensor:
-        """(rows, heads, hidden): every trained head's first-layer pre-activation (without bias) for its row's
-        order; ``lookup`` picks the lookup-table computation where the context is unprojected."""
+        """(rows, heads, hidden): every head's first-layer pre-activation (without bias) for its row's order;
+        ``lookup`` picks the lookup-table computation where the context is unprojected."""
         if lookup and not self.projected:
             return self._pre_from_lookup_tables(x, order_keys)
-        if self.heads is None:
-            return torch.einsum("nsk,skh->nsh", self._context(x, order_keys), self.head_in)
-        return torch.einsum("nsk,skh->nsh", self._context(x, order_keys)[:, self.heads], self.head_in[self.heads])
+        return torch.einsum("nsk,skh->nsh", self._context(x, order_keys), self.head_in)
 
     def _loss(self, x: torch.Tensor, order_keys: torch.Tensor, train: bool, lookup: bool) -> torch.Tensor:
         n = x.shape[0]
         if not self.n_sub:
             return x.new_zeros((), dtype=torch.float32)
         pre = self.pre_activations(x, order_keys, lookup)
-        if self.heads is None:
-            h = F.dropout(F.relu(pre + self.first_bias), self.dropout, train)
-            h = self._deep(h, slice(None), train)
-        else:
-            h = F.dropout(F.relu(pre + self.first_bias[self.heads]), self.dropout, train)
-            h = self._deep(h, self.heads, train)
+        h = F.dropout(F.relu(pre + self.first_bias), self.dropout, train)
+        h = self._deep(h, slice(None), train)
         total = x.new_zeros((), dtype=torch.float32)
         for b in range(len(self.bucket_members)):
             members = getattr(self, f"members_{b}")
-            if self.heads is None:
-                logits = torch.einsum("bkh,khc->bkc", h[:, members], self.out_w[b]) + self.out_b[b]
-            else:
-                rows, place = self.bucket_heads[b]
-                if not len(rows):
-                    continue
-                members = members[rows]
-                logits = torch.einsum("bkh,khc->bkc", h[:, place], self.out_w[b][rows]) + self.out_b[b][rows]
+            logits = torch.einsum("bkh,khc->bkc", h[:, members], self.out_w[b]) + self.out_b[b]
             total = total + F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, members].reshape(-1),
                                             reduction="sum")
         return total / n
@@ -445,14 +414,8 @@ class ARGN:
         return "S" if n_rows < 1000 else "M"
 
     # ---------------------------------------------------------------- fit
-    learns_given = True
-    """fit(..., given=groups): those groups are always fixed when sampling; the others are learned given them."""
-
     def fit(self, tokens: np.ndarray, cardinalities: Sequence[int], groups: Sequence[Sequence[int]], *,
-            progress: ProgressCallback | None = None, given: Sequence[int] = ()) -> "ARGN":
-        """``given``: indices of groups that every sample will fix (context: a parent's columns, a sequence
-        step's entity and window). They come first in every training order and their heads are not trained,
-        so the net learns exactly the orders it samples with, at about half the cost on context tables."""
+            progress: ProgressCallback | None = None) -> "ARGN":
         start = time.monotonic()
         tokens = np.asarray(tokens, dtype=np.int64)
         cards = [int(c) for c in cardinalities]
@@ -462,9 +425,6 @@ class ARGN:
         if min(cards, default=0) < 1:
             raise ValueError("every cardinality must be at least 1")
         check_tokens(tokens, cards, "tokens")
-        self.given_ = sorted({int(g) for g in given})
-        if any(not 0 <= g < len(groups) for g in self.given_):
-            raise ValueError(f"given groups must be in [0, {len(groups)}), got {self.given_}")
         n = tokens.shape[0]
         if n < 2:
             raise LookalikeError(f"ARGN needs at least 2 training rows, got {n}")
@@ -489,7 +449,6 @@ class ARGN:
         with torch.random.fork_rng(devices=[]), torch_threads(self.n_threads):
             torch.manual_seed(self.seed)
             net = _Net(cards, groups, hidden, extra, self.dropout, log_freq).to(device)
-            net.train_heads(self.given_)
             opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=self.weight_decay, fused=True)
             sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=1, min_lr=lr / 16,
                                                                threshold=self.tol, threshold_mode="rel")
@@ -497,7 +456,7 @@ class ARGN:
             x_val = torch.from_numpy(tokens[val_idx]).to(device)
             n_groups = len(groups)
             val_gen = torch.Generator().manual_seed(self.seed + 1)
-            val_keys = self._given_first(torch.rand(len(val_idx), n_groups, generator=val_gen)).to(device)
+            val_keys = torch.rand(len(val_idx), n_groups, generator=val_gen).to(device)
             shuffle_gen = torch.Generator().manual_seed(self.seed + 2)
 
             def val_loss() -> float:
@@ -520,7 +479,7 @@ class ARGN:
                 for step in range(steps_per_epoch):
                     idx = order[step * batch:(step + 1) * batch]
                     xb = x_train[idx]
-                    keys = self._given_first(torch.rand(len(idx), n_groups, generator=shuffle_gen)).to(device)
+                    keys = torch.rand(len(idx), n_groups, generator=shuffle_gen).to(device)
                     loss = net.loss(xb, keys)
                     opt.zero_grad(set_to_none=True)
                     loss.backward()
@@ -620,7 +579,6 @@ class ARGN:
         with torch.random.fork_rng(devices=[]), torch_threads(self.n_threads):
             torch.manual_seed(self.seed)
             net = _Net(cards, groups, hidden, extra, 0.0, uniform).to(device)
-            net.train_heads(self.given_)
             opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=self.weight_decay)
             buffers = {k: v for k, v in net.named_buffers()}
             names = [k for k, _ in net.named_parameters()]
@@ -637,7 +595,7 @@ class ARGN:
             for epoch in range(plan["epochs"]):
                 for step in range(steps_per_epoch):
                     idx = torch.nonzero(torch.rand(n, generator=gen) < rate).squeeze(1).to(device)
-                    keys = self._given_first(torch.rand(len(idx), len(groups), generator=gen)).to(device)
+                    keys = torch.rand(len(idx), len(groups), generator=gen).to(device)
                     params = {k: v.detach() for k, v in net.named_parameters()}
                     summed = {k: torch.zeros_like(v) for k, v in params.items()}
                     for i in range(0, len(idx), 64):
@@ -683,12 +641,6 @@ class ARGN:
             progress(1.0, "trained")
         return self
 
-    def _given_first(self, keys: torch.Tensor) -> torch.Tensor:
-        """Order keys (rows, groups) in [0, 1) with the given groups moved below every other group."""
-        if self.given_:
-            keys[:, self.given_] -= 1.0
-        return keys
-
     # ---------------------------------------------------------------- sampling
     def sample(self, n: int, *, seed: int = 0, fixed: np.ndarray | None = None,
                suppress: Mapping[int, Sequence[int]] | None = None, progress: ProgressCallback | None = None,
@@ -714,10 +666,6 @@ class ARGN:
             if fixed.shape != (n, len(cards)):
                 raise ValueError(f"fixed must have shape ({n}, {len(cards)}), got {fixed.shape}")
             check_tokens(fixed, cards, "fixed", allow_free=True)
-        given = [j for g in getattr(self, "given_", []) for j in self.groups_[g]]
-        if given and n and (fixed is None or bool((fixed[:, given] < 0).any())):
-            raise LookalikeError("this ARGN learned its columns given context columns (groups "
-                                 f"{self.given_}); every sample must fix them (give the context)")
         banned = {}
         for j, toks in (suppress or {}).items():
             j = int(j)
@@ -833,7 +781,6 @@ class ARGN:
             "groups": self.groups_,
             "size_": self.size_,
             "context": self.net_.context,
-            "given": getattr(self, "given_", []),
             "history": self.history_,
         }
         tensors = {k: v.detach().cpu().numpy().copy() for k, v in self.net_.state_dict().items()}
@@ -854,8 +801,6 @@ class ARGN:
             if k.startswith("steps.") and k not in state:
                 state[k] = torch.zeros_like(v)
         net.load_state_dict(state)
-        model.given_ = [int(g) for g in config.get("given", [])]
-        net.train_heads(model.given_)
         net.eval()
         model.net_ = net
         model.cardinalities_ = [int(c) for c in cards]
