@@ -1,5 +1,4 @@
 """The AML simulator: typology shapes in the transaction graph, labels, referential integrity, determinism."""
-import numpy as np
 import pandas as pd
 import pytest
 
