@@ -277,3 +277,30 @@ def test_narrow_nets_sample_through_lookup_tables_exactly_as_through_the_context
     assert net.sampling_tables(net.sampling_vectors()) is not None  # the lookup path is the one taken
     monkeypatch.setattr(type(net), "sampling_tables", lambda self, vectors: None)
     assert np.array_equal(fast, model.sample(500, seed=4, fixed=fixed))
+
+
+def test_small_samples_run_on_one_thread_and_draw_the_same_as_with_two(fitted, monkeypatch):
+    """A sequence model samples one small call per step; a second torch thread only costs there (see
+    ONE_THREAD_ROWS), and the draws must not depend on the thread count."""
+    import lookalike.models.argn as argn_module
+
+    fitted_model, *_ = fitted
+    model = ARGN.from_state(*fitted_model.get_state())
+    model.n_threads = None  # the default: the machine's cores
+    used = []
+    real = argn_module.torch_threads
+
+    def recording(n=None):
+        used.append(n)
+        return real(n)
+
+    monkeypatch.setattr(argn_module, "torch_threads", recording)
+    fixed = np.full((300, 8), -1, dtype=np.int64)
+    fixed[:, 3] = np.arange(300) % 8
+    small = model.sample(300, seed=4, fixed=fixed)
+    assert used and set(used) == {1}
+    used.clear()
+    model.sample(argn_module.ONE_THREAD_ROWS, seed=4)
+    assert set(used) == {None}  # large calls keep the model's setting
+    model.n_threads = 2
+    np.testing.assert_array_equal(small, model.sample(300, seed=4, fixed=fixed))
