@@ -59,6 +59,11 @@ SAMPLE_CHUNK = 32768
 ORDERS_PER_CHUNK = 16
 """Distinct random column orders used within one sampling chunk (see ARGN._sample_chunk)."""
 
+ROWS_PER_ORDER = 64
+"""...but a chunk of fewer rows uses one order per this many rows (at least one): each order is a block of
+sequential single-sub-column steps, so 16 orders over 150 rows cost 16 times the steps of one, while the rows
+gain little from the mixing (a sequence model's steps, each a small call with its own orders, mix over steps)."""
+
 ONE_THREAD_ROWS = 4096
 """A sampling call for fewer rows runs on one torch thread (unless ``n_threads`` is given): its matmuls are a few
 rows each (16 column orders share the rows), far too small for a second thread to repay the handover, and on a
@@ -285,7 +290,20 @@ class _Net(nn.Module):
             context = torch.zeros((n, self.context), dtype=vectors.dtype, device=dev)
         uniforms = torch.rand((s, n), generator=gen).to(dev)
         shared = bool((sequences == sequences[:1]).all())
-        for t in range(s):
+        first = 0
+        if shared and fixed is not None:  # the leading cells given in every row: placed at once, not step by step
+            lead = sequences[0]
+            given_all = (fixed[:, lead] >= 0).all(dim=0).tolist()
+            first = given_all.index(False) if False in given_all else s
+            if first:
+                cols = lead[:first]
+                toks = fixed[:, cols]
+                out[:, cols] = toks
+                if tables is not None:
+                    done[:, :first] = self.offsets[cols] + toks
+                else:
+                    context += vectors[self.offsets[cols] + toks].sum(dim=1)
+        for t in range(first, s):
             column = sequences[:, t]
             heads = [int(column[0])] if shared else torch.unique(column).tolist()
             tok_t = torch.empty(n, dtype=torch.long, device=dev)
@@ -709,7 +727,8 @@ class ARGN:
     def _sample_chunk(self, n: int, seq: np.random.SeedSequence, fixed: np.ndarray | None, vectors: torch.Tensor,
                       temperature: float, banned: Mapping[int, torch.Tensor],
                       tables: torch.Tensor | None = None) -> np.ndarray:
-        """Draw n rows. Each row follows one of ORDERS_PER_CHUNK random group orders; groups with
+        """Draw n rows. Each row follows one of ORDERS_PER_CHUNK random group orders (fewer for a small n, see
+        ROWS_PER_ORDER); groups with
         fixed cells move to the front (fully fixed first, then partially fixed), so a row's free
         cells are always conditioned on all of its fixed ones.
 
@@ -721,7 +740,7 @@ class ARGN:
         gen = torch.Generator().manual_seed(int(torch_seed))
         groups = self.groups_
         base_ranks = rng.random((ORDERS_PER_CHUNK, len(groups)))
-        choice = rng.integers(0, ORDERS_PER_CHUNK, n)
+        choice = rng.integers(0, min(ORDERS_PER_CHUNK, max(1, n // ROWS_PER_ORDER)), n)
         fixed_t = None if fixed is None else torch.from_numpy(fixed)
         if fixed is None:  # rows only pick one of the chunk's orders: sort those, not every row
             base = self._sequences(np.argsort(base_ranks, axis=1, kind="stable"))
@@ -730,7 +749,10 @@ class ARGN:
         else:
             known = fixed >= 0
             status = np.stack([known[:, g].all(axis=1) * 2 + known[:, g].any(axis=1) for g in groups], axis=1)
-            sequences = self._sequences(np.argsort(base_ranks[choice] - status, axis=1, kind="stable"))
+            # fully fixed groups first, in one canonical order: a head reads the sum of what came before it, so
+            # their order changes no draw, and rows that differ only there share one block (fewer, larger steps)
+            ranks = np.where(status == 3, np.arange(len(groups)) / len(groups) - 4.0, base_ranks[choice] - status)
+            sequences = self._sequences(np.argsort(ranks, axis=1, kind="stable"))
             unique, inverse = np.unique(sequences, axis=0, return_inverse=True)
             inverse = inverse.reshape(-1)
             if len(unique) > 4 * ORDERS_PER_CHUNK:  # many fixed patterns (imputation): per-row orders
