@@ -70,6 +70,12 @@ rows each (16 column orders share the rows), far too small for a second thread t
 busy machine every op then waited for the other thread to be scheduled (a sequence model draws one such call per
 step: wages 148 -> 5,536 events/s, weather 20 -> 1,173). The draws are the same with any thread count."""
 
+ONE_THREAD_BATCH = 512
+"""Training in batches of fewer rows (tables under about 4,800 rows) runs on one torch thread unless
+``n_threads`` is given: the steps are too small for a second thread to repay the handover, and on a busy
+machine each op waited for it (weather's sequence model, 2 epochs: 25.7 -> 5.5 CPU seconds). The thread count
+is a function of the data, so the same seed still trains the same model."""
+
 OWN_SCALE = 0.1
 """Initial scale of a token's own embedding in sub-columns of more than 16 tokens: small, so the ordered step
 embeddings carry the early signal and few rows per token do not get memorised (mlc_churn: the churn head's
@@ -99,7 +105,8 @@ class _Net(nn.Module):
     coordinates, so that a head costs the same however many columns precede it."""
 
     def __init__(self, cardinalities: Sequence[int], groups: Sequence[Sequence[int]], hidden: int,
-                 extra_layers: int, dropout: float, log_freq: Sequence[np.ndarray], context: int | None = None):
+                 extra_layers: int, dropout: float, log_freq: Sequence[np.ndarray], context: int | None = None,
+                 given_groups: Sequence[int] = ()):
         super().__init__()
         cards = [int(c) for c in cardinalities]
         self.cards = cards
@@ -166,6 +173,26 @@ class _Net(nn.Module):
             self.register_buffer(f"members_{b}", torch.tensor(members, dtype=torch.long), persistent=False)
         # where each sub-column's head lives: (bucket, row inside bucket)
         self.head_slot = {j: (b, k) for b, members in enumerate(self.bucket_members) for k, j in enumerate(members)}
+        self._set_given(given_groups, len(groups), group_of)
+
+    def _set_given(self, given_groups: Sequence[int], n_groups: int, group_of: np.ndarray) -> None:
+        """Groups always given at sampling (a context): in training they always come first and their heads are
+        neither computed nor trained, so the other heads learn exactly the conditional they are asked for."""
+        given = sorted({int(g) for g in given_groups})
+        self.register_buffer("trained", None, persistent=False)
+        if not given or len(given) >= n_groups:
+            return
+        shift = torch.zeros(n_groups)
+        shift[given] = 2.0  # keys are in [0, 1): given groups' keys fall below every other group's
+        self.register_buffer("given_shift", shift, persistent=False)
+        own = [j for j in range(self.n_sub) if group_of[j] not in given]
+        self.trained = torch.tensor(own, dtype=torch.long)
+        place = {j: i for i, j in enumerate(own)}
+        self.trained_slots = []  # per bucket: (own heads' places among the trained heads, rows in the bucket, heads)
+        for members in self.bucket_members:
+            ks = [k for k, j in enumerate(members) if j in place]
+            self.trained_slots.append(tuple(torch.tensor(v, dtype=torch.long) for v in (
+                [place[members[k]] for k in ks], ks, [members[k] for k in ks])))
 
     def token_vectors(self) -> torch.Tensor:
         """(tokens, context): every token's context vector, indexed by global token id (offset + token)."""
@@ -178,12 +205,14 @@ class _Net(nn.Module):
         for w, b in zip(self.extra_w, self.extra_b):
             if isinstance(heads, int):
                 z = h @ w[heads] + b[heads]
+            elif isinstance(heads, torch.Tensor):  # a subset of heads (see _set_given)
+                z = torch.einsum("bsh,shk->bsk", h, w[heads]) + b[heads]
             else:
                 z = torch.einsum("bsh,shk->bsk", h, w) + b
             h = h + F.dropout(F.relu(z), self.dropout, train)
         return h
 
-    def _context(self, x: torch.Tensor, order_keys: torch.Tensor) -> torch.Tensor:
+    def _context(self, x: torch.Tensor, order_keys: torch.Tensor, heads: torch.Tensor | None = None) -> torch.Tensor:
         """(rows, heads, context): per row and head, the sum of the context vectors of the sub-columns drawn
         before that head, as a prefix sum along the row's order: O(sub-columns) per row, not their square.
         Row-wise index_select, not gather over an expanded index: several times faster on CPU."""
@@ -198,10 +227,13 @@ class _Net(nn.Module):
         vectors = torch.cat([vectors, vectors.new_zeros((1, self.context))], dim=0)  # id n_tokens: nothing
         before = torch.cumsum(vectors.index_select(0, shifted.reshape(-1)).view(n, s, self.context), dim=1)
         place = torch.argsort(sequence, dim=1)  # (n, s): where each sub-column sits in the order
+        if heads is not None:
+            place = place[:, heads]
         rows = (place + torch.arange(n, device=x.device)[:, None] * s).reshape(-1)
-        return before.view(n * s, self.context).index_select(0, rows).view(n, s, self.context)
+        return before.view(n * s, self.context).index_select(0, rows).view(n, place.shape[1], self.context)
 
-    def _pre_from_lookup_tables(self, x: torch.Tensor, order_keys: torch.Tensor) -> torch.Tensor:
+    def _pre_from_lookup_tables(self, x: torch.Tensor, order_keys: torch.Tensor,
+                                heads: torch.Tensor | None = None) -> torch.Tensor:
         """The same pre-activations as ``_context @ head_in`` for an unprojected context, computed the cheaper
         way for narrow tables: each input's embedding times its block of every head's first layer folds into a
         lookup table T[token, head] (tokens x heads x hidden), and one embedding_bag sums, per (row, head), the
@@ -211,28 +243,45 @@ class _Net(nn.Module):
         keys = order_keys[:, self.group_of]  # (n, s): key of each sub-column's group
         visible = (keys[:, None, :] < keys[:, :, None]) | self.within[None]  # (n, head, input)
         blocks = self.head_in.split(self.dims, dim=1)  # input i's rows of every head's first layer
-        table = torch.cat([(e + torch.cumsum(st, 0)) @ w.permute(1, 0, 2).reshape(w.shape[1], s * hdim)
+        if heads is None:
+            m = s
+        else:
+            visible, blocks, m = visible[:, heads], [w[heads] for w in blocks], len(heads)
+        table = torch.cat([(e + torch.cumsum(st, 0)) @ w.permute(1, 0, 2).reshape(w.shape[1], m * hdim)
                            for e, st, w in zip(self.embeddings, self.steps, blocks)], dim=0)
-        table = table.reshape(self.n_tokens * s, hdim)  # row v * s + j: token v seen by head j
-        bag = ((self.offsets + x)[:, None, :] * s + torch.arange(s, device=x.device)[None, :, None]).reshape(n * s, s)
-        return F.embedding_bag(bag, table, per_sample_weights=visible.reshape(n * s, s).to(table.dtype),
-                               mode="sum").view(n, s, hdim)
+        table = table.reshape(self.n_tokens * m, hdim)  # row v * m + j: token v seen by head j
+        bag = ((self.offsets + x)[:, None, :] * m + torch.arange(m, device=x.device)[None, :, None]).reshape(n * m, s)
+        return F.embedding_bag(bag, table, per_sample_weights=visible.reshape(n * m, s).to(table.dtype),
+                               mode="sum").view(n, m, hdim)
 
-    def pre_activations(self, x: torch.Tensor, order_keys: torch.Tensor, lookup: bool) -> torch.Tensor:
-        """(rows, heads, hidden): every head's first-layer pre-activation (without bias) for its row's order;
-        ``lookup`` picks the lookup-table computation where the context is unprojected."""
+    def pre_activations(self, x: torch.Tensor, order_keys: torch.Tensor, lookup: bool,
+                        heads: torch.Tensor | None = None) -> torch.Tensor:
+        """(rows, heads, hidden): every head's (or only ``heads``') first-layer pre-activation (without bias) for
+        its row's order; ``lookup`` picks the lookup-table computation where the context is unprojected."""
         if lookup and not self.projected:
-            return self._pre_from_lookup_tables(x, order_keys)
-        return torch.einsum("nsk,skh->nsh", self._context(x, order_keys), self.head_in)
+            return self._pre_from_lookup_tables(x, order_keys, heads)
+        head_in = self.head_in if heads is None else self.head_in[heads]
+        return torch.einsum("nsk,skh->nsh", self._context(x, order_keys, heads), head_in)
 
     def _loss(self, x: torch.Tensor, order_keys: torch.Tensor, train: bool, lookup: bool) -> torch.Tensor:
         n = x.shape[0]
         if not self.n_sub:
             return x.new_zeros((), dtype=torch.float32)
+        total = x.new_zeros((), dtype=torch.float32)
+        if self.trained is not None:  # a context: given groups first, only the other heads learn
+            heads = self.trained
+            pre = self.pre_activations(x, order_keys - self.given_shift, lookup, heads)
+            h = F.dropout(F.relu(pre + self.first_bias[heads]), self.dropout, train)
+            h = self._deep(h, heads, train)
+            for b, (places, ks, members) in enumerate(self.trained_slots):
+                if len(ks):
+                    logits = torch.einsum("bkh,khc->bkc", h[:, places], self.out_w[b][ks]) + self.out_b[b][ks]
+                    total = total + F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, members].reshape(-1),
+                                                    reduction="sum")
+            return total / n
         pre = self.pre_activations(x, order_keys, lookup)
         h = F.dropout(F.relu(pre + self.first_bias), self.dropout, train)
         h = self._deep(h, slice(None), train)
-        total = x.new_zeros((), dtype=torch.float32)
         for b in range(len(self.bucket_members)):
             members = getattr(self, f"members_{b}")
             logits = torch.einsum("bkh,khc->bkc", h[:, members], self.out_w[b]) + self.out_b[b]
@@ -392,6 +441,10 @@ class ARGN:
         no loss history, output biases start uniform. ``dp_rows``: the row count as released by a mechanism
         (the Synthesizer passes its noisy count); None treats the true count as public.
         ``dp_noise_seed``: tests only (a known seed makes the noise removable); None draws from the OS.
+    given_groups: groups that are always fixed at sampling (a context; ``Synthesizer(given=...)`` sets them):
+        trained first in every order and not learned themselves, so the other heads learn exactly their
+        conditional given the whole context, at the cost of those heads only. Sampling is unchanged (fixed
+        cells always go first); a given cell left free at sampling is drawn from an untrained head.
     """
 
     name = "argn"
@@ -403,7 +456,8 @@ class ARGN:
                  seed: int = 0, device: str = "auto", size: str = "auto", dropout: float = 0.25,
                  weight_decay: float = 0.01, tol: float = 0.002, n_threads: int | None = None,
                  verbose: bool = False, dp_epsilon: float | None = None, dp_delta: float | None = None,
-                 dp_max_grad_norm: float = 1.0, dp_rows: int | None = None, dp_noise_seed: int | None = None):
+                 dp_max_grad_norm: float = 1.0, dp_rows: int | None = None, dp_noise_seed: int | None = None,
+                 given_groups: Sequence[int] = ()):
         self.max_epochs = max_epochs
         self.max_time = max_time
         self.batch_size = batch_size
@@ -423,6 +477,7 @@ class ARGN:
         self.dp_max_grad_norm = dp_max_grad_norm
         self.dp_rows = dp_rows
         self.dp_noise_seed = dp_noise_seed
+        self.given_groups = [int(g) for g in given_groups]
 
     # ---------------------------------------------------------------- helpers
     def _device(self) -> torch.device:
@@ -470,9 +525,10 @@ class ARGN:
         log_freq = [np.log((np.bincount(tokens[train_idx, j], minlength=c) + 1.0) / (len(train_idx) + c))
                     for j, c in enumerate(cards)]
 
-        with torch.random.fork_rng(devices=[]), torch_threads(self.n_threads):
+        threads = self.n_threads if self.n_threads is not None or batch >= ONE_THREAD_BATCH else 1
+        with torch.random.fork_rng(devices=[]), torch_threads(threads):
             torch.manual_seed(self.seed)
-            net = _Net(cards, groups, hidden, extra, self.dropout, log_freq).to(device)
+            net = _Net(cards, groups, hidden, extra, self.dropout, log_freq, given_groups=self.given_groups).to(device)
             opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=self.weight_decay)
             sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=1, min_lr=lr / 16,
                                                                threshold=self.tol, threshold_mode="rel")
@@ -602,7 +658,7 @@ class ARGN:
         secret = np.random.SeedSequence(self.dp_noise_seed).generate_state(1)[0]
         with torch.random.fork_rng(devices=[]), torch_threads(self.n_threads):
             torch.manual_seed(self.seed)
-            net = _Net(cards, groups, hidden, extra, 0.0, uniform).to(device)
+            net = _Net(cards, groups, hidden, extra, 0.0, uniform, given_groups=self.given_groups).to(device)
             opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=self.weight_decay)
             buffers = {k: v for k, v in net.named_buffers()}
             names = [k for k, _ in net.named_parameters()]
@@ -804,7 +860,8 @@ class ARGN:
             "name": self.name,
             "params": {k: getattr(self, k) for k in ("max_epochs", "max_time", "batch_size", "learning_rate",
                                                      "val_fraction", "patience", "seed", "device", "size",
-                                                     "dropout", "weight_decay", "tol", "n_threads", "verbose")},
+                                                     "dropout", "weight_decay", "tol", "n_threads", "verbose",
+                                                     "given_groups")},
             **({"dp": self.dp_record_} if getattr(self, "dp_record_", None) else {}),
             "cardinalities": self.cardinalities_,
             "groups": self.groups_,
