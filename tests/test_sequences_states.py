@@ -82,3 +82,10 @@ def test_a_missing_context_cell_is_given_as_missing_where_the_column_had_missing
     assert out["ctx.prev"].iloc[:200].isna().all()  # kept missing, not generated
     assert (out["y"].iloc[:200].abs() < 1).mean() > 0.8  # and the rows follow "no previous value"
     assert (out["y"].iloc[200:] - 13).abs().median() < 1.5
+
+
+def test_argn_sequences_are_reproducible_for_a_seed(fitted):
+    _, syn = fitted
+    first = syn.sample(40, seed=7)
+    pd.testing.assert_frame_equal(first, syn.sample(40, seed=7))
+    assert not first.equals(syn.sample(40, seed=8))
