@@ -277,6 +277,9 @@ def test_narrow_nets_sample_through_lookup_tables_exactly_as_through_the_context
     assert net.sampling_tables(net.sampling_vectors()) is not None  # the lookup path is the one taken
     monkeypatch.setattr(type(net), "sampling_tables", lambda self, vectors: None)
     assert np.array_equal(fast, model.sample(500, seed=4, fixed=fixed))
+    small = fast[:40].copy()  # fewer rows than tokens: the tables would cost more than they save, none are built
+    monkeypatch.setattr(type(net), "sampling_tables", lambda self, vectors: pytest.fail("tables built"))
+    assert 40 < net.n_tokens and model.sample(40, seed=4).shape == small.shape
 
 
 def test_small_samples_run_on_one_thread_and_draw_the_same_as_with_two(fitted, monkeypatch):

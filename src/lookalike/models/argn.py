@@ -759,7 +759,9 @@ class ARGN:
         # threads and no_grad only around the work, never across a yield: the caller's settings hold while it waits
         with torch_threads(threads), torch.no_grad():
             vectors = net.sampling_vectors()
-            tables = net.sampling_tables(vectors)
+            # the per-head token tables cost (tokens x heads x context x hidden) once; a call for fewer rows than
+            # there are tokens (a sequence model's step) draws through the running context sums instead
+            tables = net.sampling_tables(vectors) if n >= net.n_tokens else None
         pending: list[np.ndarray] = []
         pending_rows = 0
         for start in range(0, n, SAMPLE_CHUNK):
