@@ -92,10 +92,10 @@ def fit_lookalike(train, entity, order, model, max_time, window, seed):
     c0, t0 = cpu(), time.perf_counter()
     syn = Synthesizer(entity=entity, order=order, model=model, max_time=max_time, seed=seed, window=window).fit(train)
     fit_s, fit_cpu_s = time.perf_counter() - t0, cpu() - c0
-    t0 = time.perf_counter()
+    c0, t0 = cpu(), time.perf_counter()
     fake = syn.sample(seed=seed + 1)
     return fake, {"fit_s": fit_s, "fit_cpu_s": fit_cpu_s, "sample_s": time.perf_counter() - t0,
-                  "deltas": list(getattr(syn, "delta_columns_", []))}
+                  "sample_cpu_s": cpu() - c0, "deltas": list(getattr(syn, "delta_columns_", []))}
 
 
 def fit_peer(generator, train, entity, order, seed, epochs, max_minutes, timeout):
@@ -141,12 +141,14 @@ def run(name, generator, seed, args):
     rep = evaluate(train, fake, holdout, target=target, entity=entity, order=order)
     return {"dataset": name, "seed": seed, "generator": label, "entities": df[entity].nunique(), "rows": len(df),
             "synthetic_entities": int(fake[entity].nunique()), "events_per_s": len(fake) / timing["sample_s"],
+            "events_per_cpu_s": (len(fake) / timing["sample_cpu_s"] if timing.get("sample_cpu_s") else None),
             "max_time": args.max_time, "window": args.window, "par_epochs": args.par_epochs,
             "mostly_minutes": args.mostly_minutes, **timing, **rep.metrics}
 
 
 COLUMNS = [  # (header, metric, holdout metric or None, digits)
     ("fit s", "fit_s", None, 0), ("fit CPU s", "fit_cpu_s", None, 0), ("events/s", "events_per_s", None, 0),
+    ("events/CPU s", "events_per_cpu_s", None, 0),
     ("length TV (holdout)", "sequence_length_tv", "sequence_length_tv_holdout", 3),
     ("transition acc (holdout)", "sequence_transition_accuracy", "sequence_transition_accuracy_holdout", 3),
     ("autocorr gap (holdout)", "sequence_autocorrelation_gap", "sequence_autocorrelation_gap_holdout", 3),
@@ -235,6 +237,38 @@ def criteria(rows) -> list[str]:
     return out
 
 
+def previous_rows(labels: list[str]) -> list[dict]:
+    """The rows of the generators ``labels`` in the sequences section now in RESULTS.md, with their numbers as
+    printed there (rounded), read by the table's own header: for keeping rows that are not rerun (the peers')."""
+    from results_sections import RESULTS
+
+    text = RESULTS.read_text(encoding="utf-8").split("<!-- begin sequences -->", 1)[1].split("<!-- end sequences", 1)[0]
+    lines = [line for line in text.splitlines() if line.startswith("| ")]
+    header = [c.strip() for c in lines[0].strip().strip("|").split("|")]
+    spec = {h: (key, hold) for h, key, hold, _ in COLUMNS}
+
+    def number(v):
+        v = v.strip()
+        return None if v in ("–", "") else float(v.split(" ± ")[0])
+
+    out = []
+    for line in lines[1:]:
+        cells = dict(zip(header, (c.strip() for c in line.strip().strip("|").split("|"))))
+        if cells.get("generator") not in labels or "," in cells.get("seeds", ","):
+            continue
+        ents, n = (int(v) for v in cells["entities / rows"].split(" / "))
+        row = {"dataset": cells["dataset"], "generator": cells["generator"], "seed": int(cells["seeds"]),
+               "entities": ents, "rows": n, "par_epochs": 20, "mostly_minutes": 1.0, "kept": True}
+        for head, (key, hold) in spec.items():
+            cell = cells.get(head, "–").replace(")", "")
+            value, _, rest = cell.partition(" / " if hold and "TRTR" in hold else " (")
+            row[key] = number(value)
+            if hold:
+                row[hold] = number(rest)
+        out.append(row)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--datasets", default="wages,weather,aml")
@@ -248,9 +282,12 @@ def main():
     ap.add_argument("--peer-timeout", type=float, default=1500.0, help="seconds before a peer run is stopped")
     ap.add_argument("--save-rows", help="write this run's rows to a JSON file instead of RESULTS.md (parallel runs)")
     ap.add_argument("--merge", help="comma-separated JSON row files of --save-rows runs: write their section")
+    ap.add_argument("--keep-rows", default="",
+                    help="semicolon-separated generator labels whose single-seed rows in the section now in "
+                         "RESULTS.md are kept as they are (not rerun), e.g. 'SDV PAR;mostlyai-engine sequential'")
     ap.add_argument("--note", default="", help="how this run was made (parallel processes, load), for RESULTS.md")
     args = ap.parse_args()
-    rows = []
+    rows = previous_rows([label.strip() for label in args.keep_rows.split(";")]) if args.keep_rows else []
     if args.merge:
         for path in args.merge.split(","):
             with open(path) as fh:
@@ -271,9 +308,15 @@ def main():
             json.dump(keep, fh, default=float)
         return
     deltas = {r["dataset"]: r["deltas"] for r in rows if r["generator"].startswith("lookalike")}
+    kept = sorted({r["generator"] for r in rows if r.get("kept")})
+    if kept:
+        args.note += (f" **Rows kept from the previous run, not rerun: {', '.join(kept)}** (seed "
+                      f"{', '.join(sorted({str(r['seed']) for r in rows if r.get('kept')}))} only; their numbers as "
+                      f"printed there, so events/CPU s is not known for them); the criteria below compare "
+                      f"lookalike's seed means with them.")
 
     def used(generator, key, fmt):  # the settings the rows were made with (a --merge run's own flags don't apply)
-        return " / ".join(sorted({fmt(r[key]) for r in rows if r["generator"].startswith(generator)}))
+        return " / ".join(sorted({fmt(r[key]) for r in rows if r["generator"].startswith(generator) and key in r}))
 
     text = ("## Sequences (benchmarks/sequences.py)\n\n"
             f"Split 70/30 by entity with seed S (seeds {', '.join(sorted({str(r['seed']) for r in rows}))}; "

@@ -277,3 +277,61 @@ def test_narrow_nets_sample_through_lookup_tables_exactly_as_through_the_context
     assert net.sampling_tables(net.sampling_vectors()) is not None  # the lookup path is the one taken
     monkeypatch.setattr(type(net), "sampling_tables", lambda self, vectors: None)
     assert np.array_equal(fast, model.sample(500, seed=4, fixed=fixed))
+    small = fast[:40].copy()  # fewer rows than tokens: the tables would cost more than they save, none are built
+    monkeypatch.setattr(type(net), "sampling_tables", lambda self, vectors: pytest.fail("tables built"))
+    assert 40 < net.n_tokens and model.sample(40, seed=4).shape == small.shape
+
+
+def test_small_samples_run_on_one_thread_and_draw_the_same_as_with_two(fitted, monkeypatch):
+    """A sequence model samples one small call per step; a second torch thread only costs there (see
+    ONE_THREAD_ROWS), and the draws must not depend on the thread count."""
+    import lookalike.models.argn as argn_module
+
+    fitted_model, *_ = fitted
+    model = ARGN.from_state(*fitted_model.get_state())
+    model.n_threads = None  # the default: the machine's cores
+    used = []
+    real = argn_module.torch_threads
+
+    def recording(n=None):
+        used.append(n)
+        return real(n)
+
+    monkeypatch.setattr(argn_module, "torch_threads", recording)
+    fixed = np.full((300, 8), -1, dtype=np.int64)
+    fixed[:, 3] = np.arange(300) % 8
+    small = model.sample(300, seed=4, fixed=fixed)
+    assert used and set(used) == {1}
+    used.clear()
+    model.sample(argn_module.ONE_THREAD_ROWS, seed=4)
+    assert set(used) == {None}  # large calls keep the model's setting
+    model.n_threads = 2
+    np.testing.assert_array_equal(small, model.sample(300, seed=4, fixed=fixed))
+
+
+def test_given_groups_are_learned_as_the_condition_only(fitted):
+    """given_groups (a context, always fixed at sampling): the other heads learn the conditional given them,
+    the given heads are never computed, and the heads' pre-activations are those of the full net."""
+    import torch
+
+    from lookalike.models.argn import _Net
+
+    tokens, cards, groups = structured_tokens()
+    model = ARGN(max_epochs=8, seed=0, n_threads=1, given_groups=[0, 1, 3]).fit(tokens, cards, groups)
+    net = model.net_
+    assert net.trained.tolist() == [2, 4, 5, 6, 7]
+    fixed = np.full((2000, len(cards)), -1, dtype=np.int64)
+    fixed[:, [0, 1, 3]] = tokens[:2000, [0, 1, 3]]
+    out = model.sample(2000, seed=3, fixed=fixed)
+    assert np.mean(out[:, 2] == out[:, 0] ^ out[:, 1]) > 0.9
+    assert np.mean(out[:, 4] == (3 * out[:, 3]) % 8) > 0.9
+    for context in (None, 4):  # unprojected (lookup tables and prefix sums) and projected
+        net = _Net(cards, groups, 8, 0, 0.0, [np.zeros(c) for c in cards], context=context, given_groups=[0, 3])
+        x, keys = torch.from_numpy(tokens[:50]), torch.rand(50, len(groups))
+        heads = net.trained
+        for lookup in (False, True):
+            torch.testing.assert_close(net.pre_activations(x, keys, lookup, heads),
+                                       net.pre_activations(x, keys, lookup)[:, heads])
+    again = ARGN.from_state(*model.get_state())
+    assert again.given_groups == [0, 1, 3]
+    np.testing.assert_array_equal(again.sample(500, seed=3, fixed=fixed[:500]), model.sample(500, seed=3, fixed=fixed[:500]))

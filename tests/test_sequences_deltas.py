@@ -55,3 +55,20 @@ def test_delta_model_seeded_and_saved(tmp_path):
     again = type(syn).load(path)
     assert again.delta_columns_ == syn.delta_columns_
     assert again.sample(10, seed=2).equals(syn.sample(10, seed=2))
+
+
+def test_a_random_walk_with_missing_readings_is_still_learned_as_changes(tmp_path):
+    """A sensor that sometimes misses a reading (weather's pressure): missing cells stay missing, and the next
+    reading continues from the last known one, so the walk keeps its small steps."""
+    df = _trend_and_walk(seed=6)
+    rng = np.random.default_rng(1)
+    df.loc[rng.random(len(df)) < 0.15, "savings"] = np.nan
+    syn = Synthesizer(entity="person", order="year", model="copula").fit(df)
+    assert "savings" in syn.delta_columns_ and syn.delta_missing_ == ["savings"]
+    again = Synthesizer.load(syn.save(tmp_path / "m.lookalike"))
+    assert again.delta_missing_ == ["savings"] and again.delta_center_ == syn.delta_center_
+    out = syn.sample(120, seed=3).sort_values(["person", "year"])
+    share = out["savings"].isna().mean()
+    assert 0.03 < share < 0.35  # missing readings are generated, about as often
+    steps = out.groupby("person")["savings"].transform(lambda s: s.ffill().diff()).dropna()
+    assert steps.abs().median() < 0.25 * df["savings"].std()  # small steps, not independent draws

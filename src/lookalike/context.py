@@ -16,8 +16,12 @@ Rules of the contract (the database layer and the sequence layer both rely on th
   ``prefix`` (``"<prefix>.<column>"``) so they never clash with the table's own names.
 - Only context columns a generator learns (numeric, categorical, boolean, datetime) can be fixed; the others
   (keys, PII, free text, constants) are left out of the context and listed in ``dropped_context_``.
-- A context cell that is missing (NaN) at sampling is generated like any other cell: rows without a parent
-  (a null foreign key) are sampled with an all-missing context.
+- The context columns are the inner model's ``given`` columns: the generator learns the table's columns given
+  the whole context, never the context itself (argn: half the heads, and the conditional sampling asks for).
+- A context cell that is missing (NaN) at sampling stands for a missing value where the column had missing
+  values in training (a sequence's first step has no previous step); elsewhere it is generated: rows without
+  a parent (a null foreign key) are sampled with an all-missing context (argn draws those cells from heads
+  it never trained, close to each token's share in training).
 - Context values the model saw rarely or never (a synthetic parent's category that no child had) are
   accepted (``strict=False``): they are encoded as the nearest thing the model knows (the rare token).
 - How many rows each context row gets is *not* decided here: it is a column of the context's own model
@@ -96,7 +100,9 @@ class ContextSynthesizer:
             frame = pd.concat([ctx, rows], axis=1)
         full = TableSchema(columns=ctx_columns + list(schema.columns), value_protection=dict(schema.value_protection),
                            rules=list(schema.rules), primary_key=schema.primary_key)
-        self.synthesizer_ = Synthesizer(schema=full, **self.synthesizer_params).fit(frame, progress=progress)
+        given = [self._name(c) for c in kept]  # always fixed at sampling: learned as the condition, not a target
+        self.synthesizer_ = Synthesizer(schema=full, given=given, **self.synthesizer_params).fit(frame,
+                                                                                               progress=progress)
         # a context column the inner encoder does not learn (all values protected) cannot be fixed
         enc = self.synthesizer_.encoder_
         self.context_columns_ = [c for c in kept if enc.group_of(self._name(c)) is not None]

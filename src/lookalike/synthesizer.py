@@ -33,7 +33,7 @@ BATCH_ROWS = 100_000
 Progress = Callable[[float, str], None]
 log = logging.getLogger(__name__)
 _PARAMS = ("model", "seed", "max_epochs", "max_time", "schema", "value_protection", "k", "verbose", "model_params",
-           "rare", "dp", "fairness", "text_model", "text_params")
+           "rare", "dp", "fairness", "text_model", "text_params", "given")
 RARE_CHOICES = ("generate", "placeholder", "drop")
 
 
@@ -57,6 +57,11 @@ class Synthesizer:
     column and conditioned on the row, ``lookalike.models.text_lm``) or "chain" (the protected word chain of
     ``encoding.text``). text_params: settings of the language model (``TextLM``: temperature, top_p,
     max_time, hidden, ...).
+
+    given: columns that every sampling call fixes (a context: a child row's parent attributes, a sequence step's
+    window). The argn generator then learns the other columns given all of these and never these themselves:
+    the conditional it will be asked for, at the cost of the other columns' heads only. Other generators
+    learn every column, as without it.
     """
 
     def __new__(cls, *args, entity: str | None = None, order: str | None = None, **kwargs):
@@ -79,7 +84,7 @@ class Synthesizer:
                  value_protection: bool = True, k: int = 5, verbose: bool = False,
                  model_params: dict[str, Any] | None = None, rare: str | None = None, dp: dict | None = None,
                  fairness: dict | None = None, text_model: str = "lm", text_params: dict[str, Any] | None = None,
-                 entity: None = None, order: None = None):
+                 given: list[str] | None = None, entity: None = None, order: None = None):
         self.model = model
         self.seed = seed
         self.max_epochs = max_epochs
@@ -94,6 +99,7 @@ class Synthesizer:
         self.fairness = fairness
         self.text_model = text_model
         self.text_params = text_params
+        self.given = None if given is None else [str(c) for c in given]
         _check_rare(rare)
         _check_text_model(text_model, text_params)
         if check_fairness(fairness) is not None and self._model_name() != "argn":
@@ -194,9 +200,12 @@ class Synthesizer:
             name, self.model_reason_ = choose_model(n_rows, len(self.encoder_.cardinalities_), self.max_time)
             log.info("model auto: picked %s (%s)", name, self.model_reason_)
         if self.encoder_.cardinalities_:
+            params = self._auto_params(name) if self.model == "auto" else self.model_params
+            if self.given and name == "argn":
+                learned = self.encoder_.group_columns_
+                params = {**(params or {}), "given_groups": [learned.index(c) for c in self.given if c in learned]}
             self.model_ = make_model(name, seed=self.seed, max_epochs=self.max_epochs,
-                                     max_time=self.max_time, verbose=self.verbose,
-                                     params=self._auto_params(name) if self.model == "auto" else self.model_params)
+                                     max_time=self.max_time, verbose=self.verbose, params=params)
         else:  # only keys, constants and PII: nothing to learn, every column is generated
             self.model_ = make_model("copula", seed=self.seed)
             self.model_reason_ = "only keys, constants and PII columns: nothing to learn"
@@ -550,6 +559,8 @@ class Synthesizer:
             for col in seed_data.columns:
                 group = learned_group(col)
                 known = seed_data[col].notna().to_numpy()
+                if self._missing_is_given(col):  # a context's missing cell is given as missing, not generated
+                    known = np.ones(len(seed_data), dtype=bool)
                 if strict:  # imputation conditions on real rows, extremes and rare values included
                     self._check_values(col, seed_data[col][known])
                 fixed[np.ix_(known, group)] = enc.encode_column(col, seed_data[known])
@@ -563,6 +574,20 @@ class Synthesizer:
             group = learned_group(col)
             fixed[:, group[0]] = self._rebalanced_tokens(col, shares, n, seed)
         return fixed
+
+    def _missing_is_given(self, col: str) -> bool:
+        """A ``given`` column whose codec learned missing values (a missing cell encodes and decodes as missing)."""
+        if col not in (self.given or ()) or col in self.encoder_.relative_:
+            return False
+        cache = self.__dict__.get("_missing_given")  # per fitted encoder (a sequence model asks every step)
+        if cache is None or cache[0] is not self.encoder_:
+            cache = self.__dict__["_missing_given"] = (self.encoder_, {})
+        known = cache[1]
+        if col not in known:
+            probe = pd.DataFrame({col: pd.Series([None], dtype=object)})
+            tokens = self.encoder_.encode_column(col, probe)
+            known[col] = bool(pd.isna(self.encoder_.codecs_[col].decode(tokens, np.random.default_rng(0))[0]))
+        return known[col]
 
     def _check_values(self, col: str, values: pd.Series) -> None:
         """A value the model never saw (or only in too few rows to publish) is an error, not a fallback."""
@@ -616,7 +641,8 @@ class Synthesizer:
             "params": {"model": self.model, "seed": self.seed, "max_epochs": self.max_epochs,
                        "max_time": self.max_time, "value_protection": self.value_protection, "k": self.k,
                        "model_params": self.model_params, "rare": self.rare, "dp": self.dp,
-                       "fairness": self.fairness, "text_model": self.text_model, "text_params": self.text_params},
+                       "fairness": self.fairness, "text_model": self.text_model, "text_params": self.text_params,
+                       "given": self.given},
             "dp": getattr(self, "dp_", None),
             "model_name": self.model_.name, "model_reason": getattr(self, "model_reason_", None),
             "n_rows": self.n_rows_, "columns": self.columns_,

@@ -59,6 +59,23 @@ SAMPLE_CHUNK = 32768
 ORDERS_PER_CHUNK = 16
 """Distinct random column orders used within one sampling chunk (see ARGN._sample_chunk)."""
 
+ROWS_PER_ORDER = 64
+"""...but a chunk of fewer rows uses one order per this many rows (at least one): each order is a block of
+sequential single-sub-column steps, so 16 orders over 150 rows cost 16 times the steps of one, while the rows
+gain little from the mixing (a sequence model's steps, each a small call with its own orders, mix over steps)."""
+
+ONE_THREAD_ROWS = 4096
+"""A sampling call for fewer rows runs on one torch thread (unless ``n_threads`` is given): its matmuls are a few
+rows each (16 column orders share the rows), far too small for a second thread to repay the handover, and on a
+busy machine every op then waited for the other thread to be scheduled (a sequence model draws one such call per
+step: wages 148 -> 5,536 events/s, weather 20 -> 1,173). The draws are the same with any thread count."""
+
+ONE_THREAD_BATCH = 512
+"""Training in batches of fewer rows (tables under about 4,800 rows) runs on one torch thread unless
+``n_threads`` is given: the steps are too small for a second thread to repay the handover, and on a busy
+machine each op waited for it (weather's sequence model, 2 epochs: 25.7 -> 5.5 CPU seconds). The thread count
+is a function of the data, so the same seed still trains the same model."""
+
 OWN_SCALE = 0.1
 """Initial scale of a token's own embedding in sub-columns of more than 16 tokens: small, so the ordered step
 embeddings carry the early signal and few rows per token do not get memorised (mlc_churn: the churn head's
@@ -88,7 +105,8 @@ class _Net(nn.Module):
     coordinates, so that a head costs the same however many columns precede it."""
 
     def __init__(self, cardinalities: Sequence[int], groups: Sequence[Sequence[int]], hidden: int,
-                 extra_layers: int, dropout: float, log_freq: Sequence[np.ndarray], context: int | None = None):
+                 extra_layers: int, dropout: float, log_freq: Sequence[np.ndarray], context: int | None = None,
+                 given_groups: Sequence[int] = ()):
         super().__init__()
         cards = [int(c) for c in cardinalities]
         self.cards = cards
@@ -155,6 +173,26 @@ class _Net(nn.Module):
             self.register_buffer(f"members_{b}", torch.tensor(members, dtype=torch.long), persistent=False)
         # where each sub-column's head lives: (bucket, row inside bucket)
         self.head_slot = {j: (b, k) for b, members in enumerate(self.bucket_members) for k, j in enumerate(members)}
+        self._set_given(given_groups, len(groups), group_of)
+
+    def _set_given(self, given_groups: Sequence[int], n_groups: int, group_of: np.ndarray) -> None:
+        """Groups always given at sampling (a context): in training they always come first and their heads are
+        neither computed nor trained, so the other heads learn exactly the conditional they are asked for."""
+        given = sorted({int(g) for g in given_groups})
+        self.register_buffer("trained", None, persistent=False)
+        if not given or len(given) >= n_groups:
+            return
+        shift = torch.zeros(n_groups)
+        shift[given] = 2.0  # keys are in [0, 1): given groups' keys fall below every other group's
+        self.register_buffer("given_shift", shift, persistent=False)
+        own = [j for j in range(self.n_sub) if group_of[j] not in given]
+        self.trained = torch.tensor(own, dtype=torch.long)
+        place = {j: i for i, j in enumerate(own)}
+        self.trained_slots = []  # per bucket: (own heads' places among the trained heads, rows in the bucket, heads)
+        for members in self.bucket_members:
+            ks = [k for k, j in enumerate(members) if j in place]
+            self.trained_slots.append(tuple(torch.tensor(v, dtype=torch.long) for v in (
+                [place[members[k]] for k in ks], ks, [members[k] for k in ks])))
 
     def token_vectors(self) -> torch.Tensor:
         """(tokens, context): every token's context vector, indexed by global token id (offset + token)."""
@@ -167,12 +205,14 @@ class _Net(nn.Module):
         for w, b in zip(self.extra_w, self.extra_b):
             if isinstance(heads, int):
                 z = h @ w[heads] + b[heads]
+            elif isinstance(heads, torch.Tensor):  # a subset of heads (see _set_given)
+                z = torch.einsum("bsh,shk->bsk", h, w[heads]) + b[heads]
             else:
                 z = torch.einsum("bsh,shk->bsk", h, w) + b
             h = h + F.dropout(F.relu(z), self.dropout, train)
         return h
 
-    def _context(self, x: torch.Tensor, order_keys: torch.Tensor) -> torch.Tensor:
+    def _context(self, x: torch.Tensor, order_keys: torch.Tensor, heads: torch.Tensor | None = None) -> torch.Tensor:
         """(rows, heads, context): per row and head, the sum of the context vectors of the sub-columns drawn
         before that head, as a prefix sum along the row's order: O(sub-columns) per row, not their square.
         Row-wise index_select, not gather over an expanded index: several times faster on CPU."""
@@ -187,10 +227,13 @@ class _Net(nn.Module):
         vectors = torch.cat([vectors, vectors.new_zeros((1, self.context))], dim=0)  # id n_tokens: nothing
         before = torch.cumsum(vectors.index_select(0, shifted.reshape(-1)).view(n, s, self.context), dim=1)
         place = torch.argsort(sequence, dim=1)  # (n, s): where each sub-column sits in the order
+        if heads is not None:
+            place = place[:, heads]
         rows = (place + torch.arange(n, device=x.device)[:, None] * s).reshape(-1)
-        return before.view(n * s, self.context).index_select(0, rows).view(n, s, self.context)
+        return before.view(n * s, self.context).index_select(0, rows).view(n, place.shape[1], self.context)
 
-    def _pre_from_lookup_tables(self, x: torch.Tensor, order_keys: torch.Tensor) -> torch.Tensor:
+    def _pre_from_lookup_tables(self, x: torch.Tensor, order_keys: torch.Tensor,
+                                heads: torch.Tensor | None = None) -> torch.Tensor:
         """The same pre-activations as ``_context @ head_in`` for an unprojected context, computed the cheaper
         way for narrow tables: each input's embedding times its block of every head's first layer folds into a
         lookup table T[token, head] (tokens x heads x hidden), and one embedding_bag sums, per (row, head), the
@@ -200,28 +243,45 @@ class _Net(nn.Module):
         keys = order_keys[:, self.group_of]  # (n, s): key of each sub-column's group
         visible = (keys[:, None, :] < keys[:, :, None]) | self.within[None]  # (n, head, input)
         blocks = self.head_in.split(self.dims, dim=1)  # input i's rows of every head's first layer
-        table = torch.cat([(e + torch.cumsum(st, 0)) @ w.permute(1, 0, 2).reshape(w.shape[1], s * hdim)
+        if heads is None:
+            m = s
+        else:
+            visible, blocks, m = visible[:, heads], [w[heads] for w in blocks], len(heads)
+        table = torch.cat([(e + torch.cumsum(st, 0)) @ w.permute(1, 0, 2).reshape(w.shape[1], m * hdim)
                            for e, st, w in zip(self.embeddings, self.steps, blocks)], dim=0)
-        table = table.reshape(self.n_tokens * s, hdim)  # row v * s + j: token v seen by head j
-        bag = ((self.offsets + x)[:, None, :] * s + torch.arange(s, device=x.device)[None, :, None]).reshape(n * s, s)
-        return F.embedding_bag(bag, table, per_sample_weights=visible.reshape(n * s, s).to(table.dtype),
-                               mode="sum").view(n, s, hdim)
+        table = table.reshape(self.n_tokens * m, hdim)  # row v * m + j: token v seen by head j
+        bag = ((self.offsets + x)[:, None, :] * m + torch.arange(m, device=x.device)[None, :, None]).reshape(n * m, s)
+        return F.embedding_bag(bag, table, per_sample_weights=visible.reshape(n * m, s).to(table.dtype),
+                               mode="sum").view(n, m, hdim)
 
-    def pre_activations(self, x: torch.Tensor, order_keys: torch.Tensor, lookup: bool) -> torch.Tensor:
-        """(rows, heads, hidden): every head's first-layer pre-activation (without bias) for its row's order;
-        ``lookup`` picks the lookup-table computation where the context is unprojected."""
+    def pre_activations(self, x: torch.Tensor, order_keys: torch.Tensor, lookup: bool,
+                        heads: torch.Tensor | None = None) -> torch.Tensor:
+        """(rows, heads, hidden): every head's (or only ``heads``') first-layer pre-activation (without bias) for
+        its row's order; ``lookup`` picks the lookup-table computation where the context is unprojected."""
         if lookup and not self.projected:
-            return self._pre_from_lookup_tables(x, order_keys)
-        return torch.einsum("nsk,skh->nsh", self._context(x, order_keys), self.head_in)
+            return self._pre_from_lookup_tables(x, order_keys, heads)
+        head_in = self.head_in if heads is None else self.head_in[heads]
+        return torch.einsum("nsk,skh->nsh", self._context(x, order_keys, heads), head_in)
 
     def _loss(self, x: torch.Tensor, order_keys: torch.Tensor, train: bool, lookup: bool) -> torch.Tensor:
         n = x.shape[0]
         if not self.n_sub:
             return x.new_zeros((), dtype=torch.float32)
+        total = x.new_zeros((), dtype=torch.float32)
+        if self.trained is not None:  # a context: given groups first, only the other heads learn
+            heads = self.trained
+            pre = self.pre_activations(x, order_keys - self.given_shift, lookup, heads)
+            h = F.dropout(F.relu(pre + self.first_bias[heads]), self.dropout, train)
+            h = self._deep(h, heads, train)
+            for b, (places, ks, members) in enumerate(self.trained_slots):
+                if len(ks):
+                    logits = torch.einsum("bkh,khc->bkc", h[:, places], self.out_w[b][ks]) + self.out_b[b][ks]
+                    total = total + F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, members].reshape(-1),
+                                                    reduction="sum")
+            return total / n
         pre = self.pre_activations(x, order_keys, lookup)
         h = F.dropout(F.relu(pre + self.first_bias), self.dropout, train)
         h = self._deep(h, slice(None), train)
-        total = x.new_zeros((), dtype=torch.float32)
         for b in range(len(self.bucket_members)):
             members = getattr(self, f"members_{b}")
             logits = torch.einsum("bkh,khc->bkc", h[:, members], self.out_w[b]) + self.out_b[b]
@@ -279,7 +339,20 @@ class _Net(nn.Module):
             context = torch.zeros((n, self.context), dtype=vectors.dtype, device=dev)
         uniforms = torch.rand((s, n), generator=gen).to(dev)
         shared = bool((sequences == sequences[:1]).all())
-        for t in range(s):
+        first = 0
+        if shared and fixed is not None:  # the leading cells given in every row: placed at once, not step by step
+            lead = sequences[0]
+            given_all = (fixed[:, lead] >= 0).all(dim=0).tolist()
+            first = given_all.index(False) if False in given_all else s
+            if first:
+                cols = lead[:first]
+                toks = fixed[:, cols]
+                out[:, cols] = toks
+                if tables is not None:
+                    done[:, :first] = self.offsets[cols] + toks
+                else:
+                    context += vectors[self.offsets[cols] + toks].sum(dim=1)
+        for t in range(first, s):
             column = sequences[:, t]
             heads = [int(column[0])] if shared else torch.unique(column).tolist()
             tok_t = torch.empty(n, dtype=torch.long, device=dev)
@@ -368,6 +441,10 @@ class ARGN:
         no loss history, output biases start uniform. ``dp_rows``: the row count as released by a mechanism
         (the Synthesizer passes its noisy count); None treats the true count as public.
         ``dp_noise_seed``: tests only (a known seed makes the noise removable); None draws from the OS.
+    given_groups: groups that are always fixed at sampling (a context; ``Synthesizer(given=...)`` sets them):
+        trained first in every order and not learned themselves, so the other heads learn exactly their
+        conditional given the whole context, at the cost of those heads only. Sampling is unchanged (fixed
+        cells always go first); a given cell left free at sampling is drawn from an untrained head.
     """
 
     name = "argn"
@@ -379,7 +456,8 @@ class ARGN:
                  seed: int = 0, device: str = "auto", size: str = "auto", dropout: float = 0.25,
                  weight_decay: float = 0.01, tol: float = 0.002, n_threads: int | None = None,
                  verbose: bool = False, dp_epsilon: float | None = None, dp_delta: float | None = None,
-                 dp_max_grad_norm: float = 1.0, dp_rows: int | None = None, dp_noise_seed: int | None = None):
+                 dp_max_grad_norm: float = 1.0, dp_rows: int | None = None, dp_noise_seed: int | None = None,
+                 given_groups: Sequence[int] = ()):
         self.max_epochs = max_epochs
         self.max_time = max_time
         self.batch_size = batch_size
@@ -399,6 +477,7 @@ class ARGN:
         self.dp_max_grad_norm = dp_max_grad_norm
         self.dp_rows = dp_rows
         self.dp_noise_seed = dp_noise_seed
+        self.given_groups = [int(g) for g in given_groups]
 
     # ---------------------------------------------------------------- helpers
     def _device(self) -> torch.device:
@@ -446,9 +525,10 @@ class ARGN:
         log_freq = [np.log((np.bincount(tokens[train_idx, j], minlength=c) + 1.0) / (len(train_idx) + c))
                     for j, c in enumerate(cards)]
 
-        with torch.random.fork_rng(devices=[]), torch_threads(self.n_threads):
+        threads = self.n_threads if self.n_threads is not None or batch >= ONE_THREAD_BATCH else 1
+        with torch.random.fork_rng(devices=[]), torch_threads(threads):
             torch.manual_seed(self.seed)
-            net = _Net(cards, groups, hidden, extra, self.dropout, log_freq).to(device)
+            net = _Net(cards, groups, hidden, extra, self.dropout, log_freq, given_groups=self.given_groups).to(device)
             opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=self.weight_decay, fused=True)
             sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=1, min_lr=lr / 16,
                                                                threshold=self.tol, threshold_mode="rel")
@@ -578,7 +658,7 @@ class ARGN:
         secret = np.random.SeedSequence(self.dp_noise_seed).generate_state(1)[0]
         with torch.random.fork_rng(devices=[]), torch_threads(self.n_threads):
             torch.manual_seed(self.seed)
-            net = _Net(cards, groups, hidden, extra, 0.0, uniform).to(device)
+            net = _Net(cards, groups, hidden, extra, 0.0, uniform, given_groups=self.given_groups).to(device)
             opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=self.weight_decay)
             buffers = {k: v for k, v in net.named_buffers()}
             names = [k for k, _ in net.named_parameters()]
@@ -675,15 +755,18 @@ class ARGN:
             if toks:
                 banned[j] = torch.tensor(toks, dtype=torch.long)
         net = self.net_
+        threads = self.n_threads if self.n_threads is not None or n >= ONE_THREAD_ROWS else 1
         # threads and no_grad only around the work, never across a yield: the caller's settings hold while it waits
-        with torch_threads(self.n_threads), torch.no_grad():
+        with torch_threads(threads), torch.no_grad():
             vectors = net.sampling_vectors()
-            tables = net.sampling_tables(vectors)
+            # the per-head token tables cost (tokens x heads x context x hidden) once; a call for fewer rows than
+            # there are tokens (a sequence model's step) draws through the running context sums instead
+            tables = net.sampling_tables(vectors) if n >= net.n_tokens else None
         pending: list[np.ndarray] = []
         pending_rows = 0
         for start in range(0, n, SAMPLE_CHUNK):
             stop = min(n, start + SAMPLE_CHUNK)
-            with torch_threads(self.n_threads), torch.no_grad():
+            with torch_threads(threads), torch.no_grad():
                 part = self._sample_chunk(stop - start, np.random.SeedSequence([seed, start // SAMPLE_CHUNK]),
                                           None if fixed is None else fixed[start:stop], vectors, temperature, banned,
                                           tables)
@@ -702,7 +785,8 @@ class ARGN:
     def _sample_chunk(self, n: int, seq: np.random.SeedSequence, fixed: np.ndarray | None, vectors: torch.Tensor,
                       temperature: float, banned: Mapping[int, torch.Tensor],
                       tables: torch.Tensor | None = None) -> np.ndarray:
-        """Draw n rows. Each row follows one of ORDERS_PER_CHUNK random group orders; groups with
+        """Draw n rows. Each row follows one of ORDERS_PER_CHUNK random group orders (fewer for a small n, see
+        ROWS_PER_ORDER); groups with
         fixed cells move to the front (fully fixed first, then partially fixed), so a row's free
         cells are always conditioned on all of its fixed ones.
 
@@ -714,7 +798,7 @@ class ARGN:
         gen = torch.Generator().manual_seed(int(torch_seed))
         groups = self.groups_
         base_ranks = rng.random((ORDERS_PER_CHUNK, len(groups)))
-        choice = rng.integers(0, ORDERS_PER_CHUNK, n)
+        choice = rng.integers(0, min(ORDERS_PER_CHUNK, max(1, n // ROWS_PER_ORDER)), n)
         fixed_t = None if fixed is None else torch.from_numpy(fixed)
         if fixed is None:  # rows only pick one of the chunk's orders: sort those, not every row
             base = self._sequences(np.argsort(base_ranks, axis=1, kind="stable"))
@@ -723,7 +807,10 @@ class ARGN:
         else:
             known = fixed >= 0
             status = np.stack([known[:, g].all(axis=1) * 2 + known[:, g].any(axis=1) for g in groups], axis=1)
-            sequences = self._sequences(np.argsort(base_ranks[choice] - status, axis=1, kind="stable"))
+            # fully fixed groups first, in one canonical order: a head reads the sum of what came before it, so
+            # their order changes no draw, and rows that differ only there share one block (fewer, larger steps)
+            ranks = np.where(status == 3, np.arange(len(groups)) / len(groups) - 4.0, base_ranks[choice] - status)
+            sequences = self._sequences(np.argsort(ranks, axis=1, kind="stable"))
             unique, inverse = np.unique(sequences, axis=0, return_inverse=True)
             inverse = inverse.reshape(-1)
             if len(unique) > 4 * ORDERS_PER_CHUNK:  # many fixed patterns (imputation): per-row orders
@@ -775,7 +862,8 @@ class ARGN:
             "name": self.name,
             "params": {k: getattr(self, k) for k in ("max_epochs", "max_time", "batch_size", "learning_rate",
                                                      "val_fraction", "patience", "seed", "device", "size",
-                                                     "dropout", "weight_decay", "tol", "n_threads", "verbose")},
+                                                     "dropout", "weight_decay", "tol", "n_threads", "verbose",
+                                                     "given_groups")},
             **({"dp": self.dp_record_} if getattr(self, "dp_record_", None) else {}),
             "cardinalities": self.cardinalities_,
             "groups": self.groups_,
