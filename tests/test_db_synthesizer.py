@@ -211,3 +211,23 @@ def test_skewed_children_counts_keep_the_table_sizes():
     for name in tables:
         assert abs(len(out[name]) / len(tables[name]) - 1) < 0.03, (name, len(out[name]))
     assert evaluate_database(tables, out, db.schema_)["integrity"] == 1.0
+
+
+def test_argn_learns_children_given_the_context_and_orphans_keep_a_missing_context():
+    """argn learns a child table given its context (never the context itself): a missing context cell (a child
+    without a parent) stays missing at sampling where the context had missing values in training, and the
+    model file keeps that."""
+    rng = np.random.default_rng(0)
+    seg = rng.choice(["a", "b"], 1200).astype(object)
+    seg[:200] = None  # orphans: no parent, and their own behaviour
+    amount = np.where(seg == "a", 100.0, 10.0) * rng.uniform(0.8, 1.2, 1200)
+    amount[:200] = 1000.0 * rng.uniform(0.8, 1.2, 200)
+    model = ContextSynthesizer(prefix="parent", model="argn", max_epochs=30, seed=0).fit(
+        pd.DataFrame({"amount": amount}), pd.DataFrame({"segment": seg}))
+    assert model.synthesizer_.given == ["parent.segment"]
+    ctx = pd.DataFrame({"segment": ["a"] * 200 + ["b"] * 200 + [None] * 200})
+    out = ContextSynthesizer.from_bytes(model.to_bytes()).sample(ctx, seed=1, with_context=True)
+    assert out["parent.segment"][:400].tolist() == ctx["segment"][:400].tolist()
+    assert out["parent.segment"][400:].isna().all()  # kept missing, not drawn
+    a, b, orphan = (out["amount"][i:i + 200].median() for i in (0, 200, 400))
+    assert 70 < a < 130 and 7 < b < 13 and 700 < orphan < 1300
