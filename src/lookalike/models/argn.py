@@ -71,9 +71,11 @@ busy machine every op then waited for the other thread to be scheduled (a sequen
 step: wages 148 -> 5,536 events/s, weather 20 -> 1,173). The draws are the same with any thread count."""
 
 ONE_THREAD_BATCH = 512
-"""Training in batches of fewer rows (tables under about 4,800 rows) runs on one torch thread unless
-``n_threads`` is given: the steps are too small for a second thread to repay the handover, and on a busy
-machine each op waited for it (weather's sequence model, 2 epochs: 25.7 -> 5.5 CPU seconds). The thread count
+"""Training in batches of fewer rows (tables under about 4,800 rows), or of a narrow table (its embeddings fit the
+unprojected context, CONTEXT_WIDTH), runs on one torch thread unless ``n_threads`` is given: the steps are too
+small for a second thread to repay the handover, and on a busy machine each op waited for it (weather's sequence
+model, 2 epochs: 25.7 -> 5.5 CPU seconds; Portal's 10,000 surveys at load 2: 10.5-10.9 -> 6.3-7.0 CPU seconds and
+9.0-9.5 -> 6.3-7.1 wall seconds). Wide tables, whose projected steps are large, keep every core. The thread count
 is a function of the data, so the same seed still trains the same model."""
 
 OWN_SCALE = 0.1
@@ -525,7 +527,8 @@ class ARGN:
         log_freq = [np.log((np.bincount(tokens[train_idx, j], minlength=c) + 1.0) / (len(train_idx) + c))
                     for j, c in enumerate(cards)]
 
-        threads = self.n_threads if self.n_threads is not None or batch >= ONE_THREAD_BATCH else 1
+        narrow = sum(embedding_width(c) for c in cards) <= CONTEXT_WIDTH
+        threads = self.n_threads if self.n_threads is not None or (batch >= ONE_THREAD_BATCH and not narrow) else 1
         with torch.random.fork_rng(devices=[]), torch_threads(threads):
             torch.manual_seed(self.seed)
             net = _Net(cards, groups, hidden, extra, self.dropout, log_freq, given_groups=self.given_groups).to(device)
