@@ -245,3 +245,19 @@ def test_dp_marginals_sample_follows_its_marginals_up_to_rounding():
         counts = np.zeros_like(joint)
         np.add.at(counts, (tokens[:, parent_of[child]], tokens[:, child]), 1)
         assert np.abs(counts / 1000 - joint).max() <= 2.5 / 1000
+
+
+def test_unreleased_categories_of_a_text_column_come_back_as_the_placeholder():
+    """Under DP a category is released only above a noise threshold: the rows of the others keep their share
+    as the placeholder, instead of inflating the released categories or coming back missing."""
+    rng = np.random.default_rng(7)
+    n = 3000
+    big = rng.random(n) < 0.6
+    state = np.where(big, "CA", np.array([f"S{i:02d}" for i in range(60)])[rng.integers(0, 60, n)])
+    df = pd.DataFrame({"state": state, "flag": rng.random(n) < 0.3})
+    syn = Synthesizer(model="dp-marginals", dp={"epsilon": 1.0, "delta": 1e-5}).fit(df)
+    assert syn.encoder_.codecs_["state"].categories_ == ["CA"]  # each S.. (about 20 rows) is below the threshold
+    out = syn.sample(n, seed=0)
+    assert out["state"].notna().all()
+    assert set(out["state"]) == {"CA", "(other)"}
+    assert (out["state"] == "CA").mean() == pytest.approx(0.6, abs=0.05)

@@ -571,7 +571,9 @@ def privatise(stats: dict, schema, budget: Budget) -> dict:
             # the rare placeholder is always there: whether a table has rare categories is itself private
             values = pd.concat([kept, pd.Series([0], index=[RARE], dtype=np.int64)])
             # not declared: the rare token stands for every unreleased category and may hold most rows
-            out["columns"][name] = {"n_null": null, "values": values, "rare_free": not declared}
+            # text or not from the public dtype: the released categories may be none at all
+            text = col.kind != Kind.BOOLEAN and not col.dtype.lower().startswith(("int", "uint", "float", "bool"))
+            out["columns"][name] = {"n_null": null, "values": values, "rare_free": not declared, "text": text}
         elif col.kind == Kind.NUMERIC:
             decimals = int(col.options.get("decimals") or 0)
             bounds = col.options.get("bounds")
