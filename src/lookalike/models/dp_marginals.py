@@ -16,8 +16,8 @@ the exponential mechanism needs little to find the strong pairs (shares tuned on
 
 Inference (post-processing, our own, in the spirit of Private-PGM restricted to a tree): each attribute's
 distribution is the inverse-variance weighted mean of its 1-way measurement and the sums of its tree
-measurements, made non-negative; each tree marginal is the non-negative part of its measurement fitted to
-those two distributions by iterative proportional fitting. On a tree these consistent pairwise tables
+measurements, made non-negative by Norm-Sub (which keeps the noisy total); each tree marginal is the
+non-negative part of its measurement fitted to those two distributions by iterative proportional fitting. On a tree these consistent pairwise tables
 define one joint distribution, sampled root first, each attribute given its parent. Sampling reads only the
 released tables and costs no budget.
 """
@@ -159,7 +159,7 @@ class DPMarginals:
                     var = cards[other] * sigma2**2
                     num = num + (m.sum(axis=1) if j == a else m.sum(axis=0)) / var
                     den += 1 / var
-            est[j] = _simplex(num / den)
+            est[j] = _norm_sub(num / den)
         self.marginals_ = {j: est.get(j, np.eye(c)[0]) for j, c in enumerate(cards)}
         self.tables_ = {}
         for (a, b), m in pairs.items():
@@ -271,6 +271,24 @@ def _simplex(v: np.ndarray) -> np.ndarray:
     """Non-negative part, normalised (uniform when nothing is left)."""
     v = np.clip(np.asarray(v, dtype=float), 0, None)
     return v / v.sum() if v.sum() > 0 else np.full(len(v), 1.0 / len(v))
+
+
+def _norm_sub(v: np.ndarray) -> np.ndarray:
+    """Norm-Sub (Wang et al., 2020): the noisy counts minus one constant, made non-negative, so that they keep
+    their noisy total; normalised. Clipping alone would turn the noise of every empty cell into mass (about
+    0.4 sigma each)."""
+    v = np.asarray(v, dtype=float)
+    total = v.sum()
+    if not total > 0:
+        return _simplex(v)
+    x = np.sort(v)[::-1]
+    csum = np.cumsum(x)
+    k = np.arange(1, len(x) + 1)
+    delta = (csum - total) / k  # with the k largest cells kept: subtract delta from each
+    ok = x - delta > 0
+    d = delta[np.flatnonzero(ok)[-1]]
+    out = np.clip(v - d, 0, None)
+    return out / out.sum()
 
 
 def _tree_order(nodes: list[int], edges: list[tuple[int, int]]) -> list[tuple[int, int | None]]:
