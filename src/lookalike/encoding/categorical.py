@@ -88,11 +88,12 @@ class CategoricalCodec(FitByAnalysis):
         # would read values no mechanism released, so a text column's tail is written as the placeholder
         # (rare 'generate' or 'placeholder': a state column of which no state was released comes back as
         # "(other)", not as missing values nor as the released states, whose shares that would inflate);
-        # with 'drop', and in columns of numbers, the tail's rows take released categories
+        # with 'drop', in columns of numbers, and where the unreleased categories hold no more than noise
+        # (``tail`` False), the tail's rows take released categories
         self.rare_free_ = bool(stats.get("rare_free", False))
         if self.rare_free_:
-            mode = "placeholder" if mode != "drop" and tail.normal_form(self.placeholder) not in {
-                tail.normal_form(v) for v in counts.index} else "drop"
+            mode = "placeholder" if mode != "drop" and stats.get("tail", True) and tail.normal_form(
+                self.placeholder) not in {tail.normal_form(v) for v in counts.index} else "drop"
         self.shapes_: list[dict] = []
         if mode != "placeholder" and not self.rare_free_ and self.shapes and len(rare) >= self.k \
                 and self._code_like(rare):

@@ -180,6 +180,7 @@ class Budget:
         self.noise = "operating-system entropy" if seed is None else "seeded: tests only, no guarantee"
         self.rng = np.random.default_rng(seed)
         self.public_bins = False  # True: numbers get bins from their bounds alone (the generator measures them)
+        self.rows: int | None = None  # the released row count, once released
         if self.zcdp:
             # one zCDP budget for the whole fit, converted once: half of delta for the conversion, half for the
             # category thresholds. Splitting epsilon first and converting each share would square the share
@@ -300,6 +301,18 @@ def stable_histogram(budget: Budget, what: str, counts: pd.Series, n_null: int, 
         return kept, null
 
     return release(what, compute)
+
+
+def unreleased_tail(budget: Budget, kept: pd.Series, null: int) -> bool:
+    """Whether the categories a stability histogram did not release hold clearly more than nothing: the
+    released row count minus the released counts, above 2 sigma of its own noise (post-processing). When they
+    do not, the tail token's mass is mostly noise, and a column of three colours would gain a placeholder."""
+    if budget.rows is None:
+        return True
+    sigma_rows = budget.sigma_unit / math.sqrt(UNIT_WEIGHTS["rows"])
+    sigma_cat = budget.sigma_unit / math.sqrt(UNIT_WEIGHTS["categories"])
+    tail = budget.rows - float(kept.sum()) - null
+    return bool(tail > 2.0 * math.sqrt(sigma_rows**2 + (len(kept) + 1) * sigma_cat**2))
 
 
 def exponential(budget: Budget, what: str, utilities: np.ndarray, sensitivity: float, epsilon: float,
@@ -579,7 +592,8 @@ def privatise(stats: dict, schema, budget: Budget) -> dict:
             # not declared: the rare token stands for every unreleased category and may hold most rows
             # text or not from the public dtype: the released categories may be none at all
             text = col.kind != Kind.BOOLEAN and not col.dtype.lower().startswith(("int", "uint", "float", "bool"))
-            out["columns"][name] = {"n_null": null, "values": values, "rare_free": not declared, "text": text}
+            out["columns"][name] = {"n_null": null, "values": values, "rare_free": not declared, "text": text,
+                                    "tail": not declared and unreleased_tail(budget, kept, null)}
         elif col.kind == Kind.NUMERIC:
             decimals = int(col.options.get("decimals") or 0)
             bounds = col.options.get("bounds")
