@@ -265,7 +265,7 @@ def test_unreleased_categories_of_a_text_column_come_back_as_the_placeholder():
 
 def test_dp_marginals_pairs_of_coarse_groups_keep_a_strong_dependence_between_numbers():
     """At epsilon 1 on 3,000 rows a 16 x 16 pair table is mostly noise (sigma ~ 30 per cell); measured on about
-    9 x 9 groups of equal mass, the tree keeps most of a 0.97 correlation."""
+    at most 9 x 9 groups of equal mass, the tree keeps most of a 0.97 correlation."""
     rng = np.random.default_rng(11)
     n = 3000
     x = rng.normal(100, 20, n).round()

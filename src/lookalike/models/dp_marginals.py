@@ -4,8 +4,11 @@ Every token sub-column is a discrete attribute. With a budget rho (zero-concentr
 given (epsilon, delta)), split by ``shares`` (default 50% / 10% / 40%):
 
 1. every 1-way marginal is measured with Gaussian noise;
-2. every attribute's tokens are grouped into a few contiguous groups of about equal mass under its noisy 1-way
-   marginal (post-processing: no budget), so that a pair's table has few cells, each well above the noise;
+2. in each pair, the attributes' tokens are grouped into contiguous groups of about equal mass under their
+   noisy 1-way marginals (post-processing: no budget), so that the pair's table has at most ``cells`` x
+   ``cells`` cells, each well above the noise (an attribute with few tokens keeps them all: a binary target
+   and a number make a 2 x 18 table at epsilon 1, not 2 x 6, which kept too little of how churn rises in the
+   top minutes of mlc_churn: TSTR 0.58 against 0.70);
 3. a spanning tree of attribute pairs is chosen privately: Kruskal's algorithm where each of the d - 1 edges
    is drawn by the exponential mechanism, scoring a pair by how far its real 2-way marginal of groups is from
    what the noisy 1-way marginals predict under independence (L1, sensitivity 1), minus the error its own
@@ -17,10 +20,9 @@ marginal right (the floor, independent columns with exact marginals, scores 0.91
 the exponential mechanism needs little to find the strong pairs (shares tuned on the seed-42 splits).
 
 Inference (post-processing, our own, in the spirit of Private-PGM restricted to a tree): each attribute's
-distribution is its 1-way measurement made non-negative by Norm-Sub (which keeps the noisy total), with the
-mass of each group set to the inverse-variance weighted mean of the 1-way measurement's and the tree
-measurements' sums; each tree marginal of groups is the non-negative part of its measurement fitted to those
-group masses by iterative proportional fitting, and spread over the tokens of each pair of groups by their
+distribution is its 1-way measurement made non-negative by Norm-Sub (which keeps the noisy total); each tree
+marginal of groups is the non-negative part of its measurement fitted to the groups' masses under those
+distributions by iterative proportional fitting, and spread over the tokens of each pair of groups by their
 1-way shares (independent inside a pair of groups). On a tree these consistent pairwise tables
 define one joint distribution, sampled root first, each attribute given its parent. Sampling reads only the
 released tables and costs no budget.
@@ -38,10 +40,10 @@ from lookalike.privacy.dp import eps_from, release, rho_from
 
 
 PAIR_CELL_SIGMAS = 2.0
-"""Coarse groups per attribute in the measured pairs (``pair_cells`` None): about sqrt(rows / (2 sigma)), 6 at
-epsilon 1 and 10 at epsilon 3 on our 3,000-row tables (tuned on the seed-42 splits: at epsilon 1, 6 groups gave
-0.890 / 0.891 / 0.933 bivariate accuracy on credit_data / mlc_churn / lending_club, 16 x 16 pairs 0.881 /
-0.884 / 0.915; at epsilon 3, 10 groups did better than 6)."""
+"""A measured pair has at most ``cells`` x ``cells`` cells (``pair_cells`` None): ``cells`` about
+sqrt(rows / (2 sigma)), 6 at epsilon 1 and 10 at epsilon 3 on our 3,000-row tables (tuned on the seed-42
+splits: at epsilon 1, 6 x 6 gave 0.890 / 0.891 / 0.933 bivariate accuracy on credit_data / mlc_churn /
+lending_club, the whole 16 x 16 tables 0.881 / 0.884 / 0.915; at epsilon 3, 10 x 10 did better than 6 x 6)."""
 
 
 class DPMarginals:
@@ -101,7 +103,8 @@ class DPMarginals:
                   "noise": "seeded by seed: no guarantee against anyone who knows it" if seeded else "secret"}
         one = {}
         edges: list[tuple[int, int]] = []
-        pairs: dict[tuple[int, int], np.ndarray] = {}
+        pairs: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # measurement, groups of a, b
+        est: dict[int, np.ndarray] = {}
         if d:
             rounds = max(d - 1, 0)
             share1, share_sel, share2 = (x / sum(self.shares) for x in self.shares)
@@ -113,31 +116,36 @@ class DPMarginals:
             record.update(sigma_one_way=sigma1)
             rho_sel, rho2 = rho * share_sel, rho * share2
             sigma2 = math.sqrt(rounds / (2 * rho2)) if rounds else 1.0
-            # the pairs are measured on coarse groups of tokens (contiguous, of about equal mass by the noisy
-            # 1-way marginals: post-processing, no budget): at epsilon 1 a 6 x 6 table stands above noise that
-            # swamps 16 x 16. Cells per attribute: fixed, or so that a cell of a pair of independent
-            # attributes holds about PAIR_CELL_SIGMAS times the noise, from the noisy row count
+            est = {j: _norm_sub(one[j]) for j in attrs}
+            # a pair is measured on coarse groups of its tokens (contiguous, of about equal mass under the noisy
+            # 1-way marginals: post-processing, no budget), at most ``cells`` x ``cells`` of them: at epsilon 1 a
+            # 6 x 6 table stands above noise that swamps 16 x 16, and a binary column keeps 18 groups of its
+            # partner. ``cells``: fixed, or so that a cell of a pair of independent attributes holds about
+            # PAIR_CELL_SIGMAS times the noise, from the noisy row count
             rows = float(np.mean([max(one[j].sum(), 1.0) for j in attrs]))
             cells = self.pair_cells if self.pair_cells is not None else \
                 max(2, int(round(math.sqrt(rows / (PAIR_CELL_SIGMAS * sigma2)))))  # 0: no groups
-            coarse = {j: _coarse_groups(_norm_sub(one[j]), cells) for j in attrs}
-            ccards = [int(coarse[j].max()) + 1 if j in coarse else 1 for j in range(len(cards))]
-            ctokens = np.zeros_like(tokens)
-            for j in attrs:
-                ctokens[:, j] = coarse[j][tokens[:, j]]
+            cache: dict[tuple[int, int], np.ndarray] = {}
+
+            def grouped(a, b):
+                na, nb = _pair_groups(cards[a], cards[b], cells)
+                for j, n in ((a, na), (b, nb)):
+                    if (j, n) not in cache:
+                        cache[(j, n)] = _coarse_groups(est[j], n)
+                return cache[(a, na)], cache[(b, nb)]
+
             if rounds:
                 eps_round = math.sqrt(8 * rho_sel / rounds)
-                cone = {j: np.bincount(coarse[j], weights=one[j], minlength=ccards[j]) for j in attrs}
-                edges = self._select(ctokens, ccards, attrs, cone, eps_round, sigma2, rng)
+                edges = self._select(tokens, attrs, est, grouped, rows, eps_round, sigma2, rng)
                 for a, b in edges:
-                    m = _pair_counts(ctokens, a, b, ccards)
-                    pairs[(a, b)] = np.asarray(release(f"marginals.two.{a}.{b}",
-                                                       lambda m=m: m + rng.normal(0, sigma2, m.shape)))
+                    ga, gb = grouped(a, b)
+                    m = _grouped_counts(tokens, a, b, ga, gb)
+                    pairs[(a, b)] = (np.asarray(release(f"marginals.two.{a}.{b}",
+                                                        lambda m=m: m + rng.normal(0, sigma2, m.shape))), ga, gb)
                 record.update(sigma_two_way=sigma2, epsilon_per_selection=eps_round, edges=len(edges),
                               pair_cells=cells,
                               rho_split={"one_way": rho1, "selection": rho_sel, "two_way": rho2})
-        self._infer(cards, attrs, one, pairs, coarse if d else {}, ccards if d else [],
-                    sigma1 if d else 1.0, record.get("sigma_two_way", 1.0))
+        self._infer(cards, est, pairs)
         self.cardinalities_ = cards
         self.groups_ = [list(map(int, g)) for g in groups]
         self.dp_record_ = record
@@ -145,14 +153,16 @@ class DPMarginals:
             progress(1.0, "measured")
         return self
 
-    def _select(self, tokens, cards, attrs, one, eps_round, sigma2, rng) -> list[tuple[int, int]]:
-        total = float(np.mean([max(one[j].sum(), 1.0) for j in attrs]))
-        prob = {j: _simplex(one[j]) for j in attrs}
+    def _select(self, tokens, attrs, est, grouped, rows, eps_round, sigma2, rng) -> list[tuple[int, int]]:
+        """Kruskal's algorithm, each edge drawn by the exponential mechanism. ``rows``: the noisy row count
+        (the true one would add a second unit of sensitivity to the score)."""
         scores = {}
         for x, a in enumerate(attrs):
             for b in attrs[x + 1:]:
-                real = _pair_counts(tokens, a, b, cards)
-                err = np.abs(real - total * np.outer(prob[a], prob[b])).sum()
+                ga, gb = grouped(a, b)
+                real = _grouped_counts(tokens, a, b, ga, gb)
+                pa, pb = np.bincount(ga, weights=est[a]), np.bincount(gb, weights=est[b])
+                err = np.abs(real - rows * np.outer(pa, pb)).sum()
                 scores[(a, b)] = err - math.sqrt(2 / math.pi) * sigma2 * real.size
         parent = {j: j for j in attrs}
 
@@ -177,32 +187,13 @@ class DPMarginals:
             parent[find(a)] = find(b)
         return chosen
 
-    def _infer(self, cards, attrs, one, pairs, coarse, ccards, sigma1, sigma2) -> None:
-        est = {}
-        for j in attrs:
-            p = _norm_sub(one[j])
-            g = coarse[j]
-            # the mass of each coarse group: inverse-variance weighted mean of the 1-way measurement's group sums
-            # and the sums of the pair measurements that involve j
-            num = np.bincount(g, weights=one[j], minlength=ccards[j])
-            var1 = np.bincount(g, minlength=ccards[j]) * sigma1**2
-            num, den = num / var1, 1 / var1
-            for (a, b), m in pairs.items():
-                if j in (a, b):
-                    var = ccards[b if j == a else a] * sigma2**2
-                    num = num + (m.sum(axis=1) if j == a else m.sum(axis=0)) / var
-                    den = den + 1 / var
-            mass = _norm_sub(num / den)
-            within = np.bincount(g, weights=p, minlength=ccards[j])
-            uniform = 1.0 / np.bincount(g, minlength=ccards[j])
-            # tokens keep their shares inside their group (uniform where the 1-way left a group empty)
-            share = np.where(within[g] > 0, p / np.where(within[g] > 0, within[g], 1.0), uniform[g])
-            est[j] = mass[g] * share
+    def _infer(self, cards, est, pairs) -> None:
+        """Each tree marginal of groups: the non-negative part of its measurement fitted to the groups' masses
+        under the 1-way estimates, spread over the tokens of each pair of groups by their 1-way shares."""
         self.marginals_ = {j: est.get(j, np.eye(c)[0]) for j, c in enumerate(cards)}
         self.tables_ = {}
-        for (a, b), m in pairs.items():
-            ga, gb = coarse[a], coarse[b]
-            pa, pb = (np.bincount(coarse[j], weights=est[j], minlength=ccards[j]) for j in (a, b))
+        for (a, b), (m, ga, gb) in pairs.items():
+            pa, pb = np.bincount(ga, weights=est[a], minlength=m.shape[0]), np.bincount(gb, weights=est[b], minlength=m.shape[1])
             t = np.clip(m, 0, None) + 1e-9
             t = t / t.sum()
             for _ in range(self.ipf_iterations):
@@ -319,9 +310,24 @@ def _coarse_groups(p: np.ndarray, cells: int) -> np.ndarray:
     return np.unique(g, return_inverse=True)[1].astype(np.int64)
 
 
-def _pair_counts(tokens: np.ndarray, a: int, b: int, cards: Sequence[int]) -> np.ndarray:
-    flat = tokens[:, a] * cards[b] + tokens[:, b]
-    return np.bincount(flat, minlength=cards[a] * cards[b]).reshape(cards[a], cards[b]).astype(float)
+def _pair_groups(card_a: int, card_b: int, cells: int) -> tuple[int, int]:
+    """Groups of each attribute in a pair's table of at most ``cells`` x ``cells`` cells (0: no grouping): an
+    attribute with few tokens keeps them all, and its partner gets the cells it leaves."""
+    limit = cells * cells
+    if cells <= 0 or card_a * card_b <= limit:
+        return card_a, card_b
+    if card_a <= cells:
+        return card_a, max(2, limit // card_a)
+    if card_b <= cells:
+        return max(2, limit // card_b), card_b
+    return cells, cells
+
+
+def _grouped_counts(tokens: np.ndarray, a: int, b: int, ga: np.ndarray, gb: np.ndarray) -> np.ndarray:
+    """The 2-way counts of attributes a and b over their groups (``ga``, ``gb``: group of each token)."""
+    na, nb = int(ga.max()) + 1, int(gb.max()) + 1
+    flat = ga[tokens[:, a]] * nb + gb[tokens[:, b]]
+    return np.bincount(flat, minlength=na * nb).reshape(na, nb).astype(float)
 
 
 def _simplex(v: np.ndarray) -> np.ndarray:
