@@ -235,6 +235,13 @@ def audit(settings_runs: dict[str, int], eps: float, rows: int = 1000, split_see
     return out
 
 
+def audit_rank(row: dict) -> int:
+    """The audit table's order (as in ``AUDIT_SETTINGS``), whichever run each row came from."""
+    label = row["setting"]
+    return (0 if label.startswith("dp-marginals") and "1e6" not in label else 1 if label.startswith("dp-marginals")
+            else 2 if "DP-SGD" in label else 3 if "protection" not in label else 4)
+
+
 def ci(rate: float, runs: int) -> str:
     """Clopper-Pearson 95% interval of a rate measured as k successes in ``runs``."""
     k = round(rate * runs)
@@ -245,7 +252,7 @@ def ci(rate: float, runs: int) -> str:
 
 def write(utility_parts, audit_part, missing_peers=""):
     util = [r for part in utility_parts for r in part["rows"]]
-    aud = audit_part["rows"] if audit_part else []
+    aud = sorted(audit_part["rows"], key=audit_rank) if audit_part else []
     commands = "; ".join(f"`python benchmarks/dp.py {' '.join(part['argv'])}` ({part['cpu_s']:.0f} CPU s)"
                          for part in [*utility_parts, audit_part] if part)
     lines = ["## Differential privacy (benchmarks/dp.py)", "",
