@@ -186,8 +186,13 @@ def tpr_at(scores_in, scores_out, fpr):
     return best
 
 
-def audit(settings_runs: dict[str, int], eps: float, rows: int = 1000, split_seed: int = 1):
-    """Membership inference on a planted outlier: ``runs`` fits per side (with / without the outlier)."""
+AUDIT_SETTINGS = ("dp-marginals", "dp-marginals-no-dp", "argn-dp", "argn", "argn-no-protection")
+
+
+def audit(settings_runs: dict[str, int], eps: float, rows: int = 1000, split_seed: int = 1,
+          settings=AUDIT_SETTINGS, argn_dp_epochs: int = 5):
+    """Membership inference on a planted outlier: ``runs`` fits per side (with / without the outlier), for the
+    ``settings`` named (see ``AUDIT_SETTINGS``)."""
     train, _, _ = datasets.load("credit_data", split_seed)
     base = train.sample(rows, random_state=1).reset_index(drop=True)
     outlier = planted(base)
@@ -195,19 +200,21 @@ def audit(settings_runs: dict[str, int], eps: float, rows: int = 1000, split_see
     dp = {"epsilon": eps, "delta": 1e-5}
     argn = {"size": "S", "n_threads": 1}
     makers = {
-        f"dp-marginals, eps={eps:g}": (eps, "dp-marginals", lambda seed: Synthesizer(
+        "dp-marginals": (f"dp-marginals, eps={eps:g}", eps, "dp-marginals", lambda seed: Synthesizer(
             model="dp-marginals", seed=seed, dp=dp)),
-        "dp-marginals, eps=1e6 (no meaningful DP)": (None, "dp-marginals", lambda seed: Synthesizer(
-            model="dp-marginals", seed=seed, dp={"epsilon": 1e6, "delta": 1e-5})),
-        f"argn DP-SGD, eps={eps:g}, {AUDIT_ARGN_DP_EPOCHS} epochs": (eps, "argn", lambda seed: Synthesizer(
-            model="argn", seed=seed, dp=dp, max_epochs=AUDIT_ARGN_DP_EPOCHS, model_params=argn)),
-        "argn, no DP": (None, "argn", lambda seed: Synthesizer(model="argn", seed=seed, max_epochs=30,
-                                                               model_params=argn)),
-        "argn, no DP, no value protection": (None, "argn", lambda seed: Synthesizer(
+        "dp-marginals-no-dp": ("dp-marginals, eps=1e6 (no meaningful DP)", None, "dp-marginals",
+                               lambda seed: Synthesizer(model="dp-marginals", seed=seed,
+                                                        dp={"epsilon": 1e6, "delta": 1e-5})),
+        "argn-dp": (f"argn DP-SGD, eps={eps:g}, {argn_dp_epochs} epochs", eps, "argn", lambda seed: Synthesizer(
+            model="argn", seed=seed, dp=dp, max_epochs=argn_dp_epochs, model_params=argn)),
+        "argn": ("argn, no DP", None, "argn", lambda seed: Synthesizer(model="argn", seed=seed, max_epochs=30,
+                                                                        model_params=argn)),
+        "argn-no-protection": ("argn, no DP, no value protection", None, "argn", lambda seed: Synthesizer(
             model="argn", seed=seed, max_epochs=30, value_protection=False, model_params=argn)),
     }
     out = []
-    for label, (bound_eps, kind, make) in makers.items():
+    for key in settings:
+        label, bound_eps, kind, make = makers[key]
         runs = settings_runs.get(kind, 0)
         if not runs:
             continue
@@ -228,7 +235,11 @@ def audit(settings_runs: dict[str, int], eps: float, rows: int = 1000, split_see
     return out
 
 
-AUDIT_ARGN_DP_EPOCHS = 5
+def audit_rank(row: dict) -> int:
+    """The audit table's order (as in ``AUDIT_SETTINGS``), whichever run each row came from."""
+    label = row["setting"]
+    return (0 if label.startswith("dp-marginals") and "1e6" not in label else 1 if label.startswith("dp-marginals")
+            else 2 if "DP-SGD" in label else 3 if "protection" not in label else 4)
 
 
 def ci(rate: float, runs: int) -> str:
@@ -241,7 +252,7 @@ def ci(rate: float, runs: int) -> str:
 
 def write(utility_parts, audit_part, missing_peers=""):
     util = [r for part in utility_parts for r in part["rows"]]
-    aud = audit_part["rows"] if audit_part else []
+    aud = sorted(audit_part["rows"], key=audit_rank) if audit_part else []
     commands = "; ".join(f"`python benchmarks/dp.py {' '.join(part['argv'])}` ({part['cpu_s']:.0f} CPU s)"
                          for part in [*utility_parts, audit_part] if part)
     lines = ["## Differential privacy (benchmarks/dp.py)", "",
@@ -310,6 +321,9 @@ def main(argv=None):
     p.add_argument("--audit-runs", type=int, default=50, help="runs per side for dp-marginals (cheap)")
     p.add_argument("--audit-argn-runs", type=int, default=10, help="runs per side for each argn setting")
     p.add_argument("--audit-epsilon", type=float, default=1.0)
+    p.add_argument("--audit-settings", nargs="+", choices=AUDIT_SETTINGS, default=list(AUDIT_SETTINGS),
+                   help="settings to run; with --reuse the other settings' rows of the last audit are kept")
+    p.add_argument("--audit-argn-dp-epochs", type=int, default=5, help="DP-SGD epochs in the audit")
     p.add_argument("--public", nargs="*", default=["none", "dictionary"], choices=["none", "dictionary"],
                    help="dp-marginals with nothing public, with a declared data dictionary, or both")
     p.add_argument("--peers", nargs="*", default=["mst", "aim"], help="smartnoise-synth synthesizers to run")
@@ -348,7 +362,12 @@ def main(argv=None):
     if args.part in ("all", "audit"):
         t1 = time.process_time()
         runs = {"dp-marginals": args.audit_runs, "argn": args.audit_argn_runs}
-        results["audit"] = {"rows": audit(runs, args.audit_epsilon), "cpu_s": time.process_time() - t1, "argv": argv}
+        rows = audit(runs, args.audit_epsilon, settings=args.audit_settings, argn_dp_epochs=args.audit_argn_dp_epochs)
+        old = results["audit"] if args.reuse and results["audit"] else {"rows": [], "cpu_s": 0.0, "argv": []}
+        new = {r["setting"] for r in rows}
+        kept = [r for r in old["rows"] if r["setting"] not in new]  # rows of settings not rerun, as they were
+        results["audit"] = {"rows": kept + rows, "cpu_s": old["cpu_s"] + time.process_time() - t1,
+                            "argv": (old["argv"] + ["+ then", *argv]) if old["argv"] else argv}
     for name in ("utility", "audit"):
         if args.part in ("all", name):
             save(name, results[name])

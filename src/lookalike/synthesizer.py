@@ -298,8 +298,8 @@ class Synthesizer:
         if progress:
             progress(0.02, "encoding columns (differentially private statistics)")
         self.rules_ = RuleSet(schema.rules, schema).fit(df, k=schema.k, learn=False)
+        self.n_rows_ = budget.rows = privacy.noisy_rows(budget, len(df))  # first: privatise reads it
         self.encoder_ = TableEncoder(schema, seed=self.seed).fit(df, dp=budget)
-        self.n_rows_ = privacy.noisy_rows(budget, len(df))
         tokens = self.encoder_.encode(df)
         if not self.encoder_.cardinalities_:
             raise LookalikeError("under differential privacy at least one column must be learned")

@@ -79,14 +79,21 @@ class CategoricalCodec(FitByAnalysis):
         self.weights_ = (kept.to_numpy(float) / max(kept.sum(), 1)).tolist()
         self.has_null_ = bool(stats["n_null"] > 0)
         rare = counts[counts < self.k]
-        text = bool(len(counts)) and all(isinstance(v, str) for v in counts.index)
+        # under DP the values are the released categories only: whether the column holds text comes from its
+        # public dtype (``text`` in the statistics), not from values no mechanism released
+        text = stats.get("text", bool(len(counts)) and all(isinstance(v, str) for v in counts.index))
         mode = self.rare if text or self.rare == "drop" else "drop"  # numbers: no words, no placeholder
         # under DP (privacy.dp.privatise) unreleased categories may hold most rows: the generator must be free
-        # to emit the rare token then, or every row would take the few released categories; shapes and pools
-        # would read values no mechanism released, so the tail is handled as ``drop`` with the token allowed
+        # to emit the rare token then, or every row would take the few released categories. Shapes and pools
+        # would read values no mechanism released, so a text column's tail is written as the placeholder
+        # (rare 'generate' or 'placeholder': a state column of which no state was released comes back as
+        # "(other)", not as missing values nor as the released states, whose shares that would inflate);
+        # with 'drop', in columns of numbers, and where the unreleased categories hold no more than noise
+        # (``tail`` False), the tail's rows take released categories
         self.rare_free_ = bool(stats.get("rare_free", False))
         if self.rare_free_:
-            mode = "drop"
+            mode = "placeholder" if mode != "drop" and stats.get("tail", True) and tail.normal_form(
+                self.placeholder) not in {tail.normal_form(v) for v in counts.index} else "drop"
         self.shapes_: list[dict] = []
         if mode != "placeholder" and not self.rare_free_ and self.shapes and len(rare) >= self.k \
                 and self._code_like(rare):
