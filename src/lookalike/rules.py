@@ -136,7 +136,11 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
             rules.append({"type": "formula", "column": c, "expression": f"log({a})", "source": "detected"})
             derived.add(c)
             used.add(a)
-    for c in [c for c in numeric if c in rich]:
+    # widest first: of a + b = c, the member with the largest spread is derived, so that a narrow column (a
+    # change next to two levels, a count that is mostly 0) keeps its own learned values and heaping, and the
+    # derived one's error stays small against its own spread (twoyear: jc = totcoll - univ turned jc, 76% zeros,
+    # into 2.1 times its distinct values; totcoll = jc + univ keeps them)
+    for c in sorted((c for c in numeric if c in rich), key=lambda c: -_spread(rich[c])):
         y = rich[c]
         if c in derived or c in used:
             continue
@@ -260,6 +264,12 @@ def _log_pairs_passing_probe(columns: list[str], values: dict[str, np.ndarray], 
             keep[i] = ~bad.any(axis=1) & (present.sum(axis=1) > 0)
     np.fill_diagonal(keep, False)
     return [(columns[i], columns[j]) for i, j in zip(*np.nonzero(keep))]
+
+
+def _spread(x: np.ndarray) -> float:
+    """Standard deviation of the present values (0 when fewer than two)."""
+    x = x[~np.isnan(x)]
+    return float(np.std(x)) if len(x) > 1 else 0.0
 
 
 def _square_passes_probe(x: np.ndarray, y: np.ndarray, decimals: int, tol: np.ndarray) -> bool:
