@@ -9,7 +9,8 @@ the real tables):
   CPU seconds of the whole fit, seeds 1-3 (table and generator): the network's cost per epoch, without early
   stopping's varying epoch count;
 - with ``--wide-fit``: one fit at the defaults (early stopping) of 10,000 rows x 100 columns, CPU and wall seconds
-  (issue 15 asks for under 2 minutes on 2 cores).
+  (issue 15 asks for under 2 minutes on 2 cores); ``--wide-fit-only`` measures only that fit (seeds ``--seeds``)
+  and writes it to its own section, ``column-scaling-wide-fit``.
 
 With ``--baseline-src DIR`` the first two are also measured for another source tree (e.g. main before a change),
 in a subprocess, so the table shows both. CPU seconds (process time of all threads, plus children), because the
@@ -104,12 +105,36 @@ def time_argn(seeds) -> dict[int, tuple[int, list[float]]]:
 def time_wide_fit(seed: int = 1) -> dict:
     """One fit at the defaults of 10,000 rows x 100 columns: CPU and wall seconds, epochs, sub-columns."""
     from lookalike import Synthesizer
+    from lookalike.models.threads import auto_threads
 
     df = argn_table(100, seed, rows=10_000)
+    load_before = os.getloadavg()[0]
     cpu, wall = cpu_seconds(), time.monotonic()
     syn = Synthesizer(model="argn", seed=seed).fit(df)
     return {"cpu": cpu_seconds() - cpu, "wall": time.monotonic() - wall, "epochs": len(syn.model_.history_),
-            "sub_columns": len(syn.model_.cardinalities_), "load": os.getloadavg()[0]}
+            "sub_columns": len(syn.model_.cardinalities_), "load_before": load_before, "load": os.getloadavg()[0],
+            "threads": auto_threads()}
+
+
+def wide_fit_section(seeds) -> str:
+    """The ``--wide-fit-only`` measurement: one default fit of 10,000 rows x 100 columns per seed."""
+    runs = []
+    for seed in seeds:
+        runs.append(time_wide_fit(seed))
+        print(f"wide fit seed {seed}: {runs[-1]}", file=sys.stderr, flush=True)
+    rows = [f"| {seed} | {r['sub_columns']} | {r['epochs']} | {r['cpu']:.0f} | {r['wall']:.0f} | "
+            f"{r['load_before']:.1f} / {r['load']:.1f} |" for seed, r in zip(seeds, runs)]
+    return "\n".join([
+        "## A 10,000-row table of 100 columns: argn's fit at the defaults (`benchmarks/column_scaling.py --wide-fit-only`)",
+        "", f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on a machine of {os.cpu_count()} cores "
+        f"shared with other work, torch using {runs[0]['threads']} threads; the table is `argn_table(100, seed, "
+        "rows=10_000)` (a third categorical, the rest numbers), fitted with `Synthesizer(model='argn', seed=seed)` "
+        "(early stopping). Issue 15 asks for under 2 minutes on 2 cores, which needs at most 240 CPU seconds even with "
+        "both cores busy the whole time; both figures here were measured under the other work's load, which "
+        "inflates wall seconds and can inflate CPU seconds too.", "",
+        "| seed | sub-columns | epochs | fit CPU s | fit wall s | 1-minute load before / after |",
+        "|---|---|---|---|---|---|", *rows,
+        "", f"CPU seconds: {spread([r['cpu'] for r in runs], '.0f')}; wall seconds: {spread([r['wall'] for r in runs], '.0f')}."])
 
 
 def plot(argn: dict, baseline: dict | None, baseline_label: str) -> bool:
@@ -151,6 +176,8 @@ def main() -> int:
     parser.add_argument("--baseline-seeds", nargs="+", type=int, default=list(SEEDS))
     parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
     parser.add_argument("--wide-fit", action="store_true", help="also fit 10,000 rows x 100 columns at the defaults")
+    parser.add_argument("--wide-fit-only", action="store_true",
+                        help="only the 10,000 x 100 default fit (seeds --seeds), in its own RESULTS.md section")
     parser.add_argument("--rules-only", action="store_true", help="(internal) print rule detection times as JSON")
     parser.add_argument("--argn-only", action="store_true", help="(internal) print argn fit times as JSON")
     args = parser.parse_args()
@@ -159,6 +186,11 @@ def main() -> int:
         return 0
     if args.argn_only:
         print(json.dumps(time_argn(args.seeds)))
+        return 0
+    if args.wide_fit_only:
+        text = wide_fit_section(args.seeds)
+        update_section("column-scaling-wide-fit", text)
+        print(text)
         return 0
     rules = time_rules()
     argn = time_argn(args.seeds)

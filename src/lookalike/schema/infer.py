@@ -186,7 +186,7 @@ def _written_exactly(values, decimals: int) -> bool:
     return bool(np.array_equal(np.round(v, decimals), v))
 
 
-def float32_decimals(values, max_decimals: int = 7) -> int | None:
+def float32_decimals(values, max_decimals: int = 9) -> int | None:
     """Decimals of the shortest writing of every value when all values are float32 numbers widened to float64
     (tables saved from R or from float32 arrays: 3.2 becomes 3.200000047683716); None otherwise.
 
