@@ -17,6 +17,10 @@ import threading
 import time
 from pathlib import Path
 
+# the lookalike command's OpenMP setting (lookalike/cli.py: a short spin, then sleep), before torch loads
+if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+    os.environ["GOMP_SPINCOUNT"] = "1000"
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from lookalike import Synthesizer  # noqa: E402
@@ -76,7 +80,9 @@ def main() -> None:
         "",
         f"`benchmarks/sampling_speed.py` on modeldata mlc_churn ({len(df):,} rows x {n_cols} columns), "
         f"{time.strftime('%Y-%m-%d')}, 2 CPU cores, 1-minute load average {load:.1f} at the end "
-        "(up to about 2 that is the benchmark's own threads; above 2, other jobs shared the cores and wall-clock numbers are pessimistic).",
+        "(up to about 2 that is the benchmark's own threads; above 2, other jobs shared the cores and wall-clock numbers are pessimistic); "
+        f"OpenMP: OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}, "
+        f"GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', 'unset')} (the lookalike command's setting unless one was given).",
         "",
         "| what | rows/s | note |",
         "|---|---|---|",

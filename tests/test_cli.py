@@ -161,18 +161,19 @@ def test_model_list_comes_from_the_registry_and_an_unknown_name_lists_it(data, t
 
 
 def test_the_cli_starts_without_torch_and_sets_openmp_waiting_for_itself_only(tmp_path):
+    """The command bounds OpenMP's spinning for its own process (GOMP_SPINCOUNT), never on import."""
     import os
     import subprocess
     import sys
 
     src = Path(__file__).resolve().parents[1] / "src"
     code = ("import sys, os; import lookalike.cli; assert 'torch' not in sys.modules; "
-            "assert 'OMP_WAIT_POLICY' not in os.environ; lookalike.cli.main(['--help']); "
-            "print(os.environ['OMP_WAIT_POLICY'])")
+            "assert 'GOMP_SPINCOUNT' not in os.environ; lookalike.cli.main(['--help']); "
+            "print(os.environ['GOMP_SPINCOUNT'])")
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(src), "HOME": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "PASSIVE"
+    assert done.stdout.strip().splitlines()[-1] == "1000"
 
 
 def test_model_param_values_are_typed():

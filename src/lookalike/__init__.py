@@ -1,9 +1,10 @@
 """lookalike: synthetic data that is statistically faithful, useful and private.
 
 Importing lookalike changes nothing in the process: no environment variable, no logging configuration, no
-torch setting. On a busy machine, set ``OMP_WAIT_POLICY=PASSIVE`` before torch or scikit-learn is imported
-(the ``lookalike`` command does this for itself): spinning OpenMP threads made both up to 100x slower on a
-shared 2-core machine in our benchmarks. Training progress (``verbose=True``) goes to the ``lookalike`` loggers
+torch setting. Set ``GOMP_SPINCOUNT=1000`` before torch or scikit-learn is imported (the ``lookalike`` command
+does this for itself): OpenMP threads that spin without end made both up to 100x slower on a shared 2-core
+machine in our benchmarks, and threads that sleep at once (``OMP_WAIT_POLICY=PASSIVE``) halved sampling speed
+on an idle one. Training progress (``verbose=True``) goes to the ``lookalike`` loggers
 at INFO level; ``logging.basicConfig(level="INFO")`` shows it.
 """
 __version__ = "0.1.0"
