@@ -17,11 +17,11 @@ import threading
 import time
 from pathlib import Path
 
-# the lookalike command's OpenMP setting (lookalike/cli.py: a short spin, then sleep), before torch loads
-if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
-    os.environ["GOMP_SPINCOUNT"] = "1000"
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from lookalike.models.threads import bound_openmp_spin  # noqa: E402
+
+bound_openmp_spin()  # the lookalike command's OpenMP setting, before torch loads
 
 from lookalike import Synthesizer  # noqa: E402
 

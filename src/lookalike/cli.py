@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 import importlib.util
 import logging
-import os
 import sys
 import time
 from contextlib import ExitStack, contextmanager
@@ -22,6 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from lookalike.distributed import options as ray_options
 from lookalike.errors import LookalikeError
+from lookalike.models.threads import bound_openmp_spin
 
 app = typer.Typer(
     help="lookalike: synthetic data that is faithful, useful and private.",
@@ -647,13 +647,7 @@ _register_plugins()
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point: run the app, turning user errors into one clear line and a non-zero exit code."""
-    # For this process only, before torch or scikit-learn load: OpenMP threads spin briefly (1,000 turns), then
-    # sleep. Spinning without end made both up to 100x slower on a busy 2-core machine; sleeping at once
-    # (OMP_WAIT_POLICY=PASSIVE) halved sampling speed on an idle one (mlc_churn, model only: 38-46k rows/s against
-    # 79-80k with the short spin; with two busy processes beside it 27-30k, the default 3-20k). The library itself
-    # never sets it; a value the user set for either variable wins.
-    if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
-        os.environ["GOMP_SPINCOUNT"] = "1000"
+    bound_openmp_spin()  # for this process only, before torch or scikit-learn load
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     args = ray_options.bare_flag([a for a in args if a != "--debug"])
