@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from db_data import bank_tables
+from lookalike import Synthesizer
 from lookalike.context import ContextSynthesizer
 from lookalike.errors import LookalikeError
 from lookalike.evaluate.relational import evaluate_database
@@ -231,3 +232,9 @@ def test_argn_learns_children_given_the_context_and_orphans_keep_a_missing_conte
     assert out["parent.segment"][400:].isna().all()  # kept missing, not drawn
     a, b, orphan = (out["amount"][i:i + 200].median() for i in (0, 200, 400))
     assert 70 < a < 130 and 7 < b < 13 and 700 < orphan < 1300
+
+
+def test_a_given_column_the_table_lacks_is_named_before_any_work():
+    df = pd.DataFrame({"a": np.arange(60) % 3, "b": np.arange(60) % 5})
+    with pytest.raises(LookalikeError, match="given: unknown column.*'nope'.*a, b"):
+        Synthesizer(model="argn", given=["a", "nope"]).fit(df)

@@ -167,6 +167,10 @@ class Synthesizer:
         if self.dp is not None:
             return self._fit_dp(df, progress)
         self.dp_ = None
+        unknown = [c for c in self.given or () if c not in df.columns]
+        if unknown:
+            raise LookalikeError(f"given: unknown column(s) {', '.join(map(repr, unknown))}; the table has: "
+                                 f"{', '.join(map(str, df.columns))}")
         self.schema_ = self._resolve_schema(df)
         if fair is not None:
             fair_columns(fair, self.schema_, list(df.columns))
