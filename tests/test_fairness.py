@@ -92,6 +92,17 @@ def test_draw_with_shares_gives_exact_counts_and_follows_row_probabilities():
     assert np.corrcoef(hits / 300, p[:, 0])[0, 1] > 0.97
 
 
+def test_draw_with_shares_rounds_every_threshold_to_the_nearest_row():
+    """A small group is as close to the overall share above every class boundary as its row count allows."""
+    rng = np.random.default_rng(1)
+    shares = rng.dirichlet(np.ones(12))
+    for m in (20, 23, 37, 101):
+        p = rng.dirichlet(np.ones(12), size=m)
+        out = draw_with_shares(p, shares, rng)
+        below = np.array([(out <= k).sum() for k in range(12)])
+        assert np.abs(below - np.cumsum(shares) * m).max() <= 0.5 + 1e-9, m
+
+
 @pytest.mark.parametrize("fairness, message", [
     ({"target": "vote"}, "needs 'sensitive'"),
     ({"sensitive": ["education"]}, "needs 'target'"),
