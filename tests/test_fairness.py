@@ -200,3 +200,33 @@ def test_fair_batches_drawn_one_by_one_match_the_whole_sample(fitted):
     pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), batched)
     plain = fitted.sample_batch(0, 700, seed=4, batch_size=300, fair=False)
     assert not plain["vote"].equals(parts[0]["vote"])  # fair=False really is the plain sample
+
+
+def test_ranks_within_groups_give_decisions_with_exact_parity():
+    """The benchmark's 'parity's own cost' row: scores ranked within their group decide at equal rates."""
+    from lookalike.evaluate.fairness import decision_gaps, within_group_ranks
+
+    rng = np.random.default_rng(3)
+    groups = np.array(["a"] * 600 + ["b"] * 400, dtype=object)
+    scores = rng.random(1000) + (groups == "a") * 0.5  # group a scores higher: a biased classifier
+    truth = rng.random(1000) < scores / 1.5
+    assert decision_gaps(scores, truth, groups, 0.3, 0)["parity_gap"] > 0.3
+    ranked = within_group_ranks(scores, groups)
+    assert decision_gaps(ranked, truth, groups, 0.3, 0)["parity_gap"] <= 1 / 400 + 1e-9
+    for g in ("a", "b"):  # each group keeps its own order
+        m = groups == g
+        assert (np.argsort(ranked[m], kind="stable") == np.argsort(scores[m], kind="stable")).all()
+
+
+def test_generator_rows_rank_uniformly_within_their_group(fitted):
+    """group_ranks is the benchmark's check of the generator's rows of a group against the real ones: on the
+    generator's own rows every group's mean rank is 0.5."""
+    from lookalike.models.constrained import sample_tokens
+
+    fair = fitted.fairness_
+    tokens = sample_tokens(fitted.model_, 6000, seed=11)
+    u = fair.group_ranks(fitted.model_, tokens)
+    assert ((u > 0) & (u < 1)).all()
+    keys = fair._keys(tokens)
+    for key in fair.groups_reference_:
+        assert abs(u[keys == key].mean() - 0.5) < 0.05, key

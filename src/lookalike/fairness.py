@@ -240,19 +240,30 @@ class FairTarget:
 
     def _align(self, p: np.ndarray, keys: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Each row's conditional distribution replaced by the pooled one at the row's within-group rank."""
-        score = self._score(p)
-        pooled = self.pooled_scores_
-        n_ref = len(pooled)
-        v = rng.random(len(p))
-        u = np.empty(len(p))
+        u = self._ranks(self._score(p), keys, rng.random(len(p)))
+        n_ref = len(self.pooled_scores_)
+        idx = np.clip((u * n_ref).astype(np.int64), 0, n_ref - 1)
+        return self.pooled_probs_[idx]
+
+    def _ranks(self, score: np.ndarray, keys: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Rank in (0, 1) of each score in its group's reference (ties broken by ``v`` in [0, 1))."""
+        u = np.empty(len(score))
         for key in np.unique(keys):
             members = np.flatnonzero(keys == key)
-            ref = self.groups_reference_.get(int(key), pooled)
+            ref = self.groups_reference_.get(int(key), self.pooled_scores_)
             lo = np.searchsorted(ref, score[members], side="left")
             hi = np.searchsorted(ref, score[members], side="right")
             u[members] = (lo + v[members] * (hi - lo + 1)) / (len(ref) + 1)
-        idx = np.clip((u * n_ref).astype(np.int64), 0, n_ref - 1)
-        return self.pooled_probs_[idx]
+        return u
+
+    def group_ranks(self, model, tokens: np.ndarray, blocked=()) -> np.ndarray:
+        """Each encoded row's rank within its group's reference (ties at their middle). Rows drawn by the generator rank uniformly in every group; real rows show how far the generator's
+        rows of a group differ from the real ones in what predicts the target, the difference that quantile
+        alignment cannot see and that a classifier trained on the fair rows carries to real rows."""
+        if not self.ordered_:
+            raise LookalikeError("fairness: group ranks exist only for aligned targets (two classes or numeric)")
+        score = self._score(self._class_probs(self._token_probs(model, tokens, blocked)))
+        return self._ranks(score, self._keys(tokens), np.full(len(tokens), 0.5))
 
     def describe(self) -> dict:
         """What the fitted reference says (for the report and the model file's readers)."""
