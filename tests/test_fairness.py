@@ -216,6 +216,8 @@ def test_ranks_within_groups_give_decisions_with_exact_parity():
     for g in ("a", "b"):  # each group keeps its own order
         m = groups == g
         assert (np.argsort(ranked[m], kind="stable") == np.argsort(scores[m], kind="stable")).all()
+    coarse = np.round(scores, 1)  # few distinct scores: ties are broken at random, parity still holds
+    assert decision_gaps(within_group_ranks(coarse, groups), truth, groups, 0.3, 0)["parity_gap"] <= 1 / 400 + 1e-9
 
 
 def test_generator_rows_rank_uniformly_within_their_group(fitted):
@@ -230,3 +232,28 @@ def test_generator_rows_rank_uniformly_within_their_group(fitted):
     keys = fair._keys(tokens)
     for key in fair.groups_reference_:
         assert abs(u[keys == key].mean() - 0.5) < 0.05, key
+
+
+def test_numeric_sub_columns_come_from_the_pooled_reference_not_the_row():
+    """Inside a value token, the position in the bin is drawn as the generator draws it over all rows (so it
+    cannot follow the group); a token the reference never drew is redrawn given the row."""
+    from lookalike.fairness import FairTarget
+
+    fair = FairTarget.__new__(FairTarget)
+    fair.column, fair.group = 0, [0, 1]
+    reference = np.array([[0, 5], [0, 6], [1, 7], [0, 5]])  # token 0: sub 5 twice, 6 once; token 1: sub 7
+    order = np.argsort(reference[:, 0], kind="stable")
+    fair.sub_tokens_ = reference[order][:, 1:]
+    fair.sub_start_ = np.searchsorted(reference[order, 0], np.arange(3 + 1))
+    part = np.array([[0, -1]] * 3000 + [[1, -1]] * 10 + [[2, -1]] * 5)
+    asked = []
+
+    def redraw(ask, seed):
+        asked.append(ask.copy())
+        return np.column_stack([ask[:, 0], np.full(len(ask), 9)])
+
+    out = fair._fill_sub_tokens(part.copy(), np.random.default_rng(0), redraw)
+    zero = out[:3000, 1]
+    assert set(zero) == {5, 6} and abs((zero == 5).mean() - 2 / 3) < 0.03
+    assert (out[3000:3010, 1] == 7).all()
+    assert (out[3010:, 1] == 9).all() and len(asked) == 1 and (asked[0][:, 1] == -1).all()

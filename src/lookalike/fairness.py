@@ -33,7 +33,10 @@ data. The target is then drawn again, in three steps:
    direction in every 100,000-row batch), a cost only for groups of a few rows per batch.
 
 A numeric target's value is then drawn inside its class from the generator's own distribution over the
-class's tokens, and its finer sub-columns (position inside a bin, rounding unit) given the row.
+class's tokens, and its finer sub-columns (position inside a bin, rounding unit) as the generator draws them
+for that token over all rows (copied from a random reference row with the same token), not given the row:
+given the row, the position inside a bin followed the group, and a threshold that falls inside a bin (the
+real median of ISLR Wage at split 3 did) showed a gap of 0.011.
 
 Groups are the combinations of the sensitive columns' tokens. A category seen in fewer than ``k`` real rows
 is protected by value protection: its rows form the column's one "rare" group (or take frequent categories
@@ -153,6 +156,10 @@ class FairTarget:
                 if len(s) >= MIN_REFERENCE_GROUP:
                     self.groups_reference_[int(key)] = np.sort(s)
         self.reference_group_rows_ = {int(k): int(c) for k, c in zip(*np.unique(keys, return_counts=True))}
+        if len(self.group) > 1:  # the finer sub-columns of each value token, as the generator draws them overall
+            order = np.argsort(reference[:, self.column], kind="stable")
+            self.sub_tokens_ = reference[order][:, self.group[1:]]
+            self.sub_start_ = np.searchsorted(reference[order, self.column], np.arange(probs.shape[1] + 1))
         return self
 
     def _token_probs(self, model, tokens, blocked) -> np.ndarray:
@@ -229,14 +236,29 @@ class FairTarget:
         cdf = np.cumsum(within, axis=1)
         u = rng.random(len(rows)) * cdf[:, -1]
         new = np.minimum((cdf < u[:, None]).sum(axis=1), within.shape[1] - 1)
-        changed = new != part[:, self.column]
         part[:, self.column] = new
-        if len(self.group) > 1 and redraw is not None and changed.any():
-            ask = part[changed].copy()
-            ask[:, self.group[1:]] = -1
-            part[changed] = redraw(ask, int(rng.integers(2**31)))
+        if len(self.group) > 1:
+            part = self._fill_sub_tokens(part, rng, redraw)
         tokens[rows] = part
         return tokens
+
+    def _fill_sub_tokens(self, part: np.ndarray, rng: np.random.Generator, redraw) -> np.ndarray:
+        """A numeric target's finer sub-columns (the position inside its bin, the rounding unit) copied from a
+        random reference row with the same value token: drawn as the generator draws them over all rows, not
+        given this row, so inside a bin the value does not follow the group either and the share above a
+        threshold that falls inside a bin is equal across groups too (in expectation). A token the reference
+        never drew gets them from ``redraw`` given the row."""
+        token = part[:, self.column]
+        bounds = getattr(self, "sub_start_", None)  # None in a model file written before this was added
+        start, stop = (bounds[token], bounds[token + 1]) if bounds is not None else (token * 0, token * 0)
+        seen = stop > start
+        pick = start[seen] + (rng.random(int(seen.sum())) * (stop[seen] - start[seen])).astype(np.int64)
+        part[np.ix_(np.flatnonzero(seen), self.group[1:])] = self.sub_tokens_[pick]
+        if (~seen).any() and redraw is not None:
+            ask = part[~seen].copy()
+            ask[:, self.group[1:]] = -1
+            part[~seen] = redraw(ask, int(rng.integers(2**31)))
+        return part
 
     def _align(self, p: np.ndarray, keys: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Each row's conditional distribution replaced by the pooled one at the row's within-group rank."""
