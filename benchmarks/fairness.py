@@ -255,7 +255,8 @@ def measure(name: str, seed: int) -> list[dict]:
         row = {"table": name, "seed": seed, "method": method, "data_gap": data["gap"], "class_gap": data["class_gap"],
                "auc": clf["auc"], "classifier_gap": clf["parity_gap"], "eo_gap": clf["equalized_odds_gap"],
                "noise": clf["noise"], "pairs": pair_accuracy(frame_c) if method != "real" else None,
-               "pairs_floor": floor, "pairs_ceiling": ceiling_pairs, "rates": data["rates"], "decision_rates": clf["rates"]}
+               "pairs_floor": floor, "pairs_ceiling": ceiling_pairs, "rates": data["rates"], "decision_rates": clf["rates"],
+               "smallest_group": smallest_group(frame_c, sensitive)}
         if method.startswith("lookalike") and ours:
             row["fit"], row["sample"] = ours["fit"], ours["fair" if method.endswith("fair") else "plain"]
             row["real_ranks"] = ours.get("real_ranks")
@@ -277,6 +278,14 @@ def measure(name: str, seed: int) -> list[dict]:
 
 
 FAIR_CEILING = "real, ranked within group (parity's own cost)"
+def smallest_group(frame: pd.DataFrame, sensitive: list[str]) -> int | None:
+    """Rows of the smallest group the data gap counts (at least MIN_GROUP_ROWS): its share of the outcome can
+    be no closer to the overall one than 0.5 / rows, the rounding of whole rows."""
+    sizes = pd.Series(group_keys(frame, sensitive)).value_counts()
+    sizes = sizes[sizes >= MIN_GROUP_ROWS]
+    return int(sizes.min()) if len(sizes) else None
+
+
 METHODS = ("real", FAIR_CEILING, "lookalike plain", "lookalike fair", "mostlyai-engine plain", "mostlyai-engine fair",
            "fairlearn CorrelationRemover (real data)")
 
@@ -339,6 +348,13 @@ def section(rows: list[dict], seeds) -> str:
                       + ", ".join(f"{g} {v}" for g, v in means.items())
                       + f"; spread between groups {spread(spreads)}.", ""]
         fair, plain = by["lookalike fair"], by["lookalike plain"]
+        if fair and by["real"] and by[FAIR_CEILING]:
+            cost = [r["auc"] - c["auc"] for r, c in zip(by["real"], by[FAIR_CEILING])]
+            small = [r["smallest_group"] for r in fair if r.get("smallest_group")]
+            lines += [f"What parity itself costs in AUC on the real labels (real − ranked within group): "
+                      f"{spread(cost)}. Smallest group counted in the fair sample: {min(small) if small else '–'} rows "
+                      f"(rounding to whole rows alone can put its outcome share up to {0.5 / min(small):.3f} from the "
+                      "overall share)." if small else "", ""]
         if fair and plain:
             mean = lambda rs, k: float(np.mean([r[k] for r in rs if r[k] is not None]))  # noqa: E731
             checks = {

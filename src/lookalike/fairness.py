@@ -27,7 +27,7 @@ data. The target is then drawn again, in three steps:
    target: every "above threshold t") is the nearest whole number, and the rows that get each class are drawn
    with probabilities proportional to the aligned distributions (a small per-group logit shift makes the
    counts exact; systematic sampling in random order). The data-level parity gap is therefore zero up to
-   rounding: a group of m rows is within 0.5/m of the overall share above every threshold at once, the
+   rounding: a group of m rows is within 0.5/m of the overall share above every class boundary at once, the
    closest its row count allows (a group of 23 rows can show 11/23 or 12/23, nothing between). Rounding to
    the nearest count rather than at random is not unbiased over many batches (a group keeps its rounding
    direction in every 100,000-row batch), a cost only for groups of a few rows per batch.
