@@ -35,8 +35,8 @@ data. The target is then drawn again, in three steps:
 A numeric target's value is then drawn inside its class from the generator's own distribution over the
 class's tokens, and its finer sub-columns (position inside a bin, rounding unit) as the generator draws them
 for that token over all rows (copied from a random reference row with the same token), not given the row:
-given the row, the position inside a bin followed the group, and a threshold that falls inside a bin (the
-real median of ISLR Wage at split 3 did) showed a gap of 0.011.
+given the row, the position inside a bin followed the group, so a threshold that falls inside a bin (ISLR
+Wage's real median does at split 3) was no point of parity.
 
 Groups are the combinations of the sensitive columns' tokens. A category seen in fewer than ``k`` real rows
 is protected by value protection: its rows form the column's one "rare" group (or take frequent categories
