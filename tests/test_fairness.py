@@ -92,6 +92,17 @@ def test_draw_with_shares_gives_exact_counts_and_follows_row_probabilities():
     assert np.corrcoef(hits / 300, p[:, 0])[0, 1] > 0.97
 
 
+def test_draw_with_shares_rounds_every_threshold_to_the_nearest_row():
+    """A small group is as close to the overall share above every class boundary as its row count allows."""
+    rng = np.random.default_rng(1)
+    shares = rng.dirichlet(np.ones(12))
+    for m in (20, 23, 37, 101):
+        p = rng.dirichlet(np.ones(12), size=m)
+        out = draw_with_shares(p, shares, rng)
+        below = np.array([(out <= k).sum() for k in range(12)])
+        assert np.abs(below - np.cumsum(shares) * m).max() <= 0.5 + 1e-9, m
+
+
 @pytest.mark.parametrize("fairness, message", [
     ({"target": "vote"}, "needs 'sensitive'"),
     ({"sensitive": ["education"]}, "needs 'target'"),
@@ -189,3 +200,60 @@ def test_fair_batches_drawn_one_by_one_match_the_whole_sample(fitted):
     pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), batched)
     plain = fitted.sample_batch(0, 700, seed=4, batch_size=300, fair=False)
     assert not plain["vote"].equals(parts[0]["vote"])  # fair=False really is the plain sample
+
+
+def test_ranks_within_groups_give_decisions_with_exact_parity():
+    """The benchmark's 'parity's own cost' row: scores ranked within their group decide at equal rates."""
+    from lookalike.evaluate.fairness import decision_gaps, within_group_ranks
+
+    rng = np.random.default_rng(3)
+    groups = np.array(["a"] * 600 + ["b"] * 400, dtype=object)
+    scores = rng.random(1000) + (groups == "a") * 0.5  # group a scores higher: a biased classifier
+    truth = rng.random(1000) < scores / 1.5
+    assert decision_gaps(scores, truth, groups, 0.3, 0)["parity_gap"] > 0.3
+    ranked = within_group_ranks(scores, groups)
+    assert decision_gaps(ranked, truth, groups, 0.3, 0)["parity_gap"] <= 1 / 400 + 1e-9
+    for g in ("a", "b"):  # each group keeps its own order
+        m = groups == g
+        assert (np.argsort(ranked[m], kind="stable") == np.argsort(scores[m], kind="stable")).all()
+    coarse = np.round(scores, 1)  # few distinct scores: ties are broken at random, parity still holds
+    assert decision_gaps(within_group_ranks(coarse, groups), truth, groups, 0.3, 0)["parity_gap"] <= 1 / 400 + 1e-9
+
+
+def test_generator_rows_rank_uniformly_within_their_group(fitted):
+    """group_ranks is the benchmark's check of the generator's rows of a group against the real ones: on the
+    generator's own rows every group's mean rank is 0.5."""
+    from lookalike.models.constrained import sample_tokens
+
+    fair = fitted.fairness_
+    tokens = sample_tokens(fitted.model_, 6000, seed=11)
+    u = fair.group_ranks(fitted.model_, tokens)
+    assert ((u > 0) & (u < 1)).all()
+    keys = fair._keys(tokens)
+    for key in fair.groups_reference_:
+        assert abs(u[keys == key].mean() - 0.5) < 0.05, key
+
+
+def test_numeric_sub_columns_come_from_the_pooled_reference_not_the_row():
+    """Inside a value token, the position in the bin is drawn as the generator draws it over all rows (so it
+    cannot follow the group); a token the reference never drew is redrawn given the row."""
+    from lookalike.fairness import FairTarget
+
+    fair = FairTarget.__new__(FairTarget)
+    fair.column, fair.group = 0, [0, 1]
+    reference = np.array([[0, 5], [0, 6], [1, 7], [0, 5]])  # token 0: sub 5 twice, 6 once; token 1: sub 7
+    order = np.argsort(reference[:, 0], kind="stable")
+    fair.sub_tokens_ = reference[order][:, 1:]
+    fair.sub_start_ = np.searchsorted(reference[order, 0], np.arange(3 + 1))
+    part = np.array([[0, -1]] * 3000 + [[1, -1]] * 10 + [[2, -1]] * 5)
+    asked = []
+
+    def redraw(ask, seed):
+        asked.append(ask.copy())
+        return np.column_stack([ask[:, 0], np.full(len(ask), 9)])
+
+    out = fair._fill_sub_tokens(part.copy(), np.random.default_rng(0), redraw)
+    zero = out[:3000, 1]
+    assert set(zero) == {5, 6} and abs((zero == 5).mean() - 2 / 3) < 0.03
+    assert (out[3000:3010, 1] == 7).all()
+    assert (out[3010:, 1] == 9).all() and len(asked) == 1 and (asked[0][:, 1] == -1).all()

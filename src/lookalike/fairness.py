@@ -23,13 +23,20 @@ data. The target is then drawn again, in three steps:
    target beyond the within-group rank). Nominal targets of more than two classes have no single score: they
    skip this step (so only step 3 holds, and a classifier may still see the group through proxies).
 3. Exact parity per group: within each group of a sampled batch, the number of rows of each class is the
-   overall share times the group's rows (randomly rounded, so unbiased), and the rows that get each class are
-   drawn with probabilities proportional to the aligned distributions (a small per-group logit shift makes
-   the counts exact; systematic sampling in random order). The data-level parity gap is therefore zero up to
-   rounding (at most one row per class and group and batch).
+   overall share times the group's rows, rounded so that the count of every *run* of classes (for a numeric
+   target: every "above threshold t") is the nearest whole number, and the rows that get each class are drawn
+   with probabilities proportional to the aligned distributions (a small per-group logit shift makes the
+   counts exact; systematic sampling in random order). The data-level parity gap is therefore zero up to
+   rounding: a group of m rows is within 0.5/m of the overall share above every class boundary at once, the
+   closest its row count allows (a group of 23 rows can show 11/23 or 12/23, nothing between). Rounding to
+   the nearest count rather than at random is not unbiased over many batches (a group keeps its rounding
+   direction in every 100,000-row batch), a cost only for groups of a few rows per batch.
 
 A numeric target's value is then drawn inside its class from the generator's own distribution over the
-class's tokens, and its finer sub-columns (position inside a bin, rounding unit) given the row.
+class's tokens, and its finer sub-columns (position inside a bin, rounding unit) as the generator draws them
+for that token over all rows (copied from a random reference row with the same token), not given the row:
+given the row, the position inside a bin followed the group, so a threshold that falls inside a bin (ISLR
+Wage's real median does at split 3) was no point of parity.
 
 Groups are the combinations of the sensitive columns' tokens. A category seen in fewer than ``k`` real rows
 is protected by value protection: its rows form the column's one "rare" group (or take frequent categories
@@ -149,6 +156,10 @@ class FairTarget:
                 if len(s) >= MIN_REFERENCE_GROUP:
                     self.groups_reference_[int(key)] = np.sort(s)
         self.reference_group_rows_ = {int(k): int(c) for k, c in zip(*np.unique(keys, return_counts=True))}
+        if len(self.group) > 1:  # the finer sub-columns of each value token, as the generator draws them overall
+            order = np.argsort(reference[:, self.column], kind="stable")
+            self.sub_tokens_ = reference[order][:, self.group[1:]]
+            self.sub_start_ = np.searchsorted(reference[order, self.column], np.arange(probs.shape[1] + 1))
         return self
 
     def _token_probs(self, model, tokens, blocked) -> np.ndarray:
@@ -225,30 +236,56 @@ class FairTarget:
         cdf = np.cumsum(within, axis=1)
         u = rng.random(len(rows)) * cdf[:, -1]
         new = np.minimum((cdf < u[:, None]).sum(axis=1), within.shape[1] - 1)
-        changed = new != part[:, self.column]
         part[:, self.column] = new
-        if len(self.group) > 1 and redraw is not None and changed.any():
-            ask = part[changed].copy()
-            ask[:, self.group[1:]] = -1
-            part[changed] = redraw(ask, int(rng.integers(2**31)))
+        if len(self.group) > 1:
+            part = self._fill_sub_tokens(part, rng, redraw)
         tokens[rows] = part
         return tokens
 
+    def _fill_sub_tokens(self, part: np.ndarray, rng: np.random.Generator, redraw) -> np.ndarray:
+        """A numeric target's finer sub-columns (the position inside its bin, the rounding unit) copied from a
+        random reference row with the same value token: drawn as the generator draws them over all rows, not
+        given this row, so inside a bin the value does not follow the group either and the share above a
+        threshold that falls inside a bin is equal across groups too (in expectation). A token the reference
+        never drew gets them from ``redraw`` given the row."""
+        token = part[:, self.column]
+        bounds = getattr(self, "sub_start_", None)  # None in a model file written before this was added
+        start, stop = (bounds[token], bounds[token + 1]) if bounds is not None else (token * 0, token * 0)
+        seen = stop > start
+        pick = start[seen] + (rng.random(int(seen.sum())) * (stop[seen] - start[seen])).astype(np.int64)
+        part[np.ix_(np.flatnonzero(seen), self.group[1:])] = self.sub_tokens_[pick]
+        if (~seen).any() and redraw is not None:
+            ask = part[~seen].copy()
+            ask[:, self.group[1:]] = -1
+            part[~seen] = redraw(ask, int(rng.integers(2**31)))
+        return part
+
     def _align(self, p: np.ndarray, keys: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Each row's conditional distribution replaced by the pooled one at the row's within-group rank."""
-        score = self._score(p)
-        pooled = self.pooled_scores_
-        n_ref = len(pooled)
-        v = rng.random(len(p))
-        u = np.empty(len(p))
+        u = self._ranks(self._score(p), keys, rng.random(len(p)))
+        n_ref = len(self.pooled_scores_)
+        idx = np.clip((u * n_ref).astype(np.int64), 0, n_ref - 1)
+        return self.pooled_probs_[idx]
+
+    def _ranks(self, score: np.ndarray, keys: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Rank in (0, 1) of each score in its group's reference (ties broken by ``v`` in [0, 1))."""
+        u = np.empty(len(score))
         for key in np.unique(keys):
             members = np.flatnonzero(keys == key)
-            ref = self.groups_reference_.get(int(key), pooled)
+            ref = self.groups_reference_.get(int(key), self.pooled_scores_)
             lo = np.searchsorted(ref, score[members], side="left")
             hi = np.searchsorted(ref, score[members], side="right")
             u[members] = (lo + v[members] * (hi - lo + 1)) / (len(ref) + 1)
-        idx = np.clip((u * n_ref).astype(np.int64), 0, n_ref - 1)
-        return self.pooled_probs_[idx]
+        return u
+
+    def group_ranks(self, model, tokens: np.ndarray, blocked=()) -> np.ndarray:
+        """Each encoded row's rank within its group's reference (ties at their middle). Rows drawn by the generator rank uniformly in every group; real rows show how far the generator's
+        rows of a group differ from the real ones in what predicts the target, the difference that quantile
+        alignment cannot see and that a classifier trained on the fair rows carries to real rows."""
+        if not self.ordered_:
+            raise LookalikeError("fairness: group ranks exist only for aligned targets (two classes or numeric)")
+        score = self._score(self._class_probs(self._token_probs(model, tokens, blocked)))
+        return self._ranks(score, self._keys(tokens), np.full(len(tokens), 0.5))
 
     def describe(self) -> dict:
         """What the fitted reference says (for the report and the model file's readers)."""
@@ -259,14 +296,17 @@ class FairTarget:
 
 
 def draw_with_shares(p: np.ndarray, shares: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One class per row, with exactly ``shares * rows`` rows per class (randomly rounded, unbiased) and each
-    row's chance of a class as close to its ``p`` row as those counts allow.
+    """One class per row, with exactly ``shares * rows`` rows per class and each row's chance of a class as
+    close to its ``p`` row as those counts allow. The counts are rounded on the cumulative scale, to the
+    nearest whole row: the number of rows in classes ``0..k`` is ``round(cumsum(shares)[k] * rows)`` for every
+    k, so every group is as close to the overall share above any class boundary as its row count allows
+    (random rounding can miss a threshold by up to a whole row: 0.043 in a 23-row group).
 
     Classes are assigned one after another: class k goes to exactly its count of the rows still unassigned,
     each with probability ``p[:, k] / p[:, k:].sum()`` shifted on the logit scale so the chances add up to the
     count, by systematic sampling in a random order (every row's chance is exactly its probability)."""
     m, n_classes = p.shape
-    cum = np.floor(np.cumsum(shares) / shares.sum() * m + rng.random())
+    cum = np.floor(np.cumsum(shares) / shares.sum() * m + 0.5)
     cum[-1] = m
     counts = np.diff(np.concatenate([[0.0], np.clip(cum, 0, m)])).astype(np.int64)
     out = np.full(m, n_classes - 1, dtype=np.int64)
