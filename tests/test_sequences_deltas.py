@@ -72,3 +72,22 @@ def test_a_random_walk_with_missing_readings_is_still_learned_as_changes(tmp_pat
     assert 0.03 < share < 0.35  # missing readings are generated, about as often
     steps = out.groupby("person")["savings"].transform(lambda s: s.ffill().diff()).dropna()
     assert steps.abs().median() < 0.25 * df["savings"].std()  # small steps, not independent draws
+
+
+def test_a_delta_column_keeps_all_its_decimals_so_its_heaped_values_come_back_exactly():
+    """log wages written with 5 decimals and a top-coded heap (6.90575): rounding them to 4 decimals made every
+    synthetic value new (6.9058), which an entity discriminator tells apart at once (np.allclose's relative
+    tolerance had counted 69057.5 as a whole number)."""
+    rng = np.random.default_rng(8)
+    rows = []
+    for p in range(80):
+        w = rng.normal(6.4, 0.3)
+        for y in range(6):
+            w += rng.normal(0.05, 0.05)
+            rows.append({"person": p, "year": y + 1, "lwage": round(min(w, 6.90575), 5)})
+    df = pd.DataFrame(rows)
+    syn = Synthesizer(entity="person", order="year", model="copula").fit(df)
+    assert syn.delta_columns_ == ["lwage"] and syn.decimals_["lwage"] == 5
+    out = syn.sample(80, seed=3)
+    assert (np.abs(out["lwage"] * 1e5 - np.round(out["lwage"] * 1e5)) < 1e-6).all()
+    assert (out["lwage"] == 6.90575).any()  # the top-coded heap itself, not 6.9058

@@ -261,6 +261,7 @@ class SequenceSynthesizer:
         (trends such as +1 a year, random walks): learned as changes, the first value in the entity model.
         Returns the columns, their value ranges (protected: k-th smallest and largest) and decimals."""
         from lookalike.encoding.numeric import protected_range
+        from lookalike.schema.infer import decimal_places
 
         chosen, ranges, decimals, fill = [], {}, {}, {}
         self.delta_missing_, self.delta_center_ = [], {}
@@ -277,8 +278,7 @@ class SequenceSynthesizer:
             spread = x[present].std()
             if len(d) < 2 or spread == 0 or d.std() > DELTA_SPREAD * spread:
                 continue
-            places = next((p for p in range(7) if np.allclose(x[present] * 10**p, np.round(x[present] * 10**p),
-                                                              atol=1e-6)), 6)
+            places = decimal_places(x[present])  # as the schema counts them (6.90575 keeps its 5 decimals)
             v = np.sort(x[present])
             if not present.all():  # missing cells stay missing; a change is from the last known value
                 self.delta_missing_.append(c)
