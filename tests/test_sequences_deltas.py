@@ -72,3 +72,77 @@ def test_a_random_walk_with_missing_readings_is_still_learned_as_changes(tmp_pat
     assert 0.03 < share < 0.35  # missing readings are generated, about as often
     steps = out.groupby("person")["savings"].transform(lambda s: s.ffill().diff()).dropna()
     assert steps.abs().median() < 0.25 * df["savings"].std()  # small steps, not independent draws
+
+
+def test_a_delta_column_keeps_all_its_decimals_so_its_heaped_values_come_back_exactly():
+    """log wages written with 5 decimals and a top-coded heap (6.90575): rounding them to 4 decimals made every
+    synthetic value new (6.9058), which an entity discriminator tells apart at once (np.allclose's relative
+    tolerance had counted 69057.5 as a whole number)."""
+    rng = np.random.default_rng(8)
+    rows = []
+    for p in range(80):
+        w = rng.normal(6.4, 0.3)
+        for y in range(6):
+            w += rng.normal(0.05, 0.05)
+            rows.append({"person": p, "year": y + 1, "lwage": round(min(w, 6.90575), 5)})
+    df = pd.DataFrame(rows)
+    syn = Synthesizer(entity="person", order="year", model="copula").fit(df)
+    assert syn.delta_columns_ == ["lwage"] and syn.decimals_["lwage"] == 5
+    out = syn.sample(80, seed=3)
+    assert (np.abs(out["lwage"] * 1e5 - np.round(out["lwage"] * 1e5)) < 1e-6).all()
+    assert (out["lwage"] == 6.90575).any()  # the top-coded heap itself, not 6.9058
+
+
+def test_the_window_of_a_delta_column_holds_its_previous_change_in_training_and_in_sampling():
+    """exp rises by exactly 1 a year: every step after the first sees lag1.exp == 1 (the change), never the level,
+    both in the rows the step model learned from and in the contexts it is sampled with."""
+    df = _trend_and_walk(60, 6)
+    syn = Synthesizer(entity="person", order="year", model="copula")
+    seen = []
+    from lookalike.context import ContextSynthesizer
+
+    fit, sample = ContextSynthesizer.fit, ContextSynthesizer.sample
+
+    def capture_fit(self, rows, context=None, **kw):
+        seen.append(("fit", context))
+        return fit(self, rows, context=context, **kw)
+
+    def capture_sample(self, context=None, **kw):
+        seen.append(("sample", context))
+        return sample(self, context=context, **kw)
+
+    ContextSynthesizer.fit, ContextSynthesizer.sample = capture_fit, capture_sample
+    try:
+        syn.fit(df)
+        syn.sample(20, seed=1)
+    finally:
+        ContextSynthesizer.fit, ContextSynthesizer.sample = fit, sample
+    assert syn.lag_changes_
+    trained = seen[0][1]
+    later = trained["step"] >= 1
+    assert (trained.loc[later, "lag1.exp"] == 1).all() and trained.loc[~later, "lag1.exp"].isna().all()
+    steps = [ctx for kind, ctx in seen[1:] if kind == "sample"]
+    assert steps[0]["lag1.exp"].isna().all()
+    assert all((ctx["lag1.exp"] == 1).all() for ctx in steps[1:])  # not 10, 11, 12 ... (the levels)
+
+
+def test_a_model_saved_before_the_window_held_changes_still_reads_levels(tmp_path):
+    df = _trend_and_walk(40, 5)
+    syn = Synthesizer(entity="person", order="year", model="copula").fit(df)
+    path = syn.save(tmp_path / "m.lookalike")
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:  # the same file as an older version wrote it: no lag_changes_ entry
+        members = {n: z.read(n) for n in z.namelist()}
+    meta = json.loads(members["sequence.json"])
+    meta.pop("lag_changes_")
+    members["sequence.json"] = json.dumps(meta).encode()
+    old = tmp_path / "old.lookalike"
+    with zipfile.ZipFile(old, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    loaded = type(syn).load(old)
+    assert loaded.lag_changes_ is False
+    out = loaded.sample(10, seed=2)
+    assert (out.sort_values(["person", "year"]).groupby("person")["exp"].diff().dropna() == 1).all()
