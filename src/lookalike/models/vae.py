@@ -75,7 +75,7 @@ class TVAE:
     def __init__(self, max_epochs: int = 300, max_time: float | None = None, width: int = 256, depth: int = 2,
                  latent: int = 64, beta: float = 0.5, batch_size: int | None = None,
                  learning_rate: float | None = None, weight_decay: float = 1e-5, val_fraction: float = 0.1,
-                 patience: int = 6, seed: int = 0, n_threads: int | None = None, verbose: bool = False):
+                 patience: int = 4, seed: int = 0, n_threads: int | None = None, verbose: bool = False):
         self.max_epochs = max_epochs
         self.max_time = max_time
         self.width = width
