@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lookalike.errors import LookalikeError
-from lookalike.models._tabular_nn import (Clock, TokenLayout, check_fit_input, check_tokens, chunk_generators,
+from lookalike.models._tabular_nn import (Clock, GroupTables, TokenLayout, check_fit_input, check_tokens, chunk_generators,
                                           default_batch, draw, load_numpy_state, log_frequencies, residual_mlp,
                                           seeded, state_to_numpy, train_early_stopping)
 from lookalike.models.base import ProgressCallback
@@ -68,19 +68,7 @@ class _Denoiser(nn.Module):
         self.body = residual_mlp(width, width, depth, dropout)
         self.head = nn.Linear(width, total)
         self.register_buffer("mask_index", torch.arange(n_sub) + total, persistent=False)
-        # within a column group, a direct table from each earlier sub-column's token to a later one's logits: a
-        # numeric codec's "fine" and "unit" tokens are fixed by its main token (a heaped value has none), a sharp
-        # rule the shared MLP learnt poorly: on lending_club it drew bin rows with the heaps' unit token 79% of
-        # the time (real: 4%), snapping incomes to 50,000 and 100,000 (see the module docstring)
-        self.earlier: dict[int, list[int]] = {}
-        for g in groups:
-            for p, j in enumerate(g[1:], start=1):
-                self.earlier[int(j)] = [int(i) for i in g[:p]]
-        self.direct = nn.ParameterDict({
-            str(j): nn.Parameter(torch.zeros(sum(self.layout.cards[i] for i in before), self.layout.cards[j]))
-            for j, before in self.earlier.items()})
-        self.direct_offsets = {j: torch.tensor(np.concatenate([[0], np.cumsum([self.layout.cards[i] for i in before])[:-1]]),
-                                               dtype=torch.long) for j, before in self.earlier.items()}
+        self.direct = GroupTables(cards, groups)  # see the module docstring
 
     def input_table(self) -> torch.Tensor:
         """(total + n_sub, width): every token's input vector, then each sub-column's MASK vector."""
@@ -90,30 +78,7 @@ class _Denoiser(nn.Module):
 
     def forward(self, x: torch.Tensor, visible: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
         """Flat logits (rows, total) of every cell given the visible ones (x: tokens, visible: bool, both (rows, n_sub))."""
-        logits = self.head(self.hidden(x, visible, table))
-        if not self.earlier:
-            return logits
-        blocks = list(torch.split(logits, self.layout.cards, dim=1))
-        for j in self.earlier:
-            blocks[j] = blocks[j] + self.direct_logits(x, visible, j)
-        return torch.cat(blocks, dim=1)
-
-    def init_direct(self, tokens: np.ndarray) -> None:
-        """Start each direct table at the training rows' log P(later | group's first) - log P(later) (smoothed): with
-        the head's bias at log P(later), the first steps already give the group's own conditional; SGD moved these
-        logits by at most the learning rate a step, far too slow for a rule worth 5 nats."""
-        for j, before in self.earlier.items():
-            i, ci, cj = before[0], self.layout.cards[before[0]], self.layout.cards[j]
-            joint = np.bincount(tokens[:, i] * cj + tokens[:, j], minlength=ci * cj).reshape(ci, cj) + 0.5 / cj
-            ratio = np.log(joint / joint.sum(1, keepdims=True)) - np.log(joint.sum(0) / joint.sum())
-            self.direct[str(j)][:ci].copy_(torch.from_numpy(ratio).float())
-
-    def direct_logits(self, x: torch.Tensor, visible: torch.Tensor, j: int) -> torch.Tensor:
-        """(rows, cardinality of j): the direct tables' terms from j's visible earlier group members."""
-        before = self.earlier[j]
-        idx = x[:, before] + self.direct_offsets[j]
-        weights = visible[:, before].to(self.direct[str(j)].dtype)
-        return F.embedding_bag(idx, self.direct[str(j)], per_sample_weights=weights, mode="sum")
+        return self.direct.add_to(self.head(self.hidden(x, visible, table)), x, visible)
 
     def hidden(self, x: torch.Tensor, visible: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
         idx = torch.where(visible, x + self.layout.offsets, self.mask_index)
@@ -124,7 +89,7 @@ class _Denoiser(nn.Module):
         lo = int(self.layout.offsets[j])
         hi = lo + self.layout.cards[j]
         logits = F.linear(h, self.head.weight[lo:hi], self.head.bias[lo:hi])
-        return logits + self.direct_logits(x, visible, j) if j in self.earlier else logits
+        return logits + self.direct.logits(x, visible, j) if j in self.direct.earlier else logits
 
 
 class MaskedDiffusion:
@@ -204,7 +169,7 @@ class MaskedDiffusion:
             net = _Denoiser(cards, width, self.depth, self.dropout, groups if self.within_group else ())
             with torch.no_grad():
                 net.head.bias.copy_(log_frequencies(tokens[train_idx], cards))
-                net.init_direct(tokens[train_idx])
+                net.direct.init_from(tokens[train_idx])
             opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=self.weight_decay, fused=True)
             sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2, min_lr=lr / 32)
             x_train = torch.from_numpy(tokens[train_idx])
