@@ -133,7 +133,7 @@ def peer_provenance(table: str, seed: int, label: str) -> str | None:
     load = (run.get("machine") or {}).get("loadavg_1m_at_start")
     threads = (run.get("versions") or {}).get("torch_threads")
     return (f"{table}/{label}/seed {seed}: finished {run.get('finished_at', '?').replace('T', ' ')[:16]} UTC, "
-            f"load {'?' if load is None else format(load, '.1f')}, {threads} torch threads")
+            f"load {'?' if load is None else format(load, '.1f')}, {threads} torch thread{'' if threads == 1 else 's'}")
 
 
 def compare_demo(force: bool) -> dict:
@@ -219,7 +219,9 @@ def section(tables: list[str], models: list[str], seeds: list[int], results: dic
              "within-group tables, dropout, weight decay and batch size were set on seed-42 splits.", "",
              "SDV runs are fitted once and cached; their CPU seconds barely depend on load or threads (lending_club "
              "TVAE: 74.2 CPU s with 2 threads at load 5.7, 72.7 with 1 thread at load 1.0), their wall seconds do. "
-             "The SDV rows above come from these runs:", ""] + [f"- {line}" for line in peer_runs] + [""]
+             "The SDV rows below come from these cached runs, reused as they are (a run made for an earlier version of "
+             "this section keeps its date; CTGAN was not rerun for seed 2 of three tables, which costs 160-310 CPU s a "
+             "fit):", ""] + [f"- {line}" for line in peer_runs] + [""]
     verdicts = []
     for table in tables:
         rows = results[table]
