@@ -27,7 +27,10 @@ in 900 steps and bivariate accuracy fell below the independent-marginals floor):
   generator's expected frequency of every token equal to its training frequency (the marginals the codecs
   learned), found by a few fixed-point rounds on fixed noise. Adversarial training drifts the marginals; this
   undoes the drift without touching the dependence the generator learned.
-- Fewer, larger steps for a CPU: 25 epochs of batches of 500 by default.
+- Fewer, larger steps for a CPU: 25 epochs of batches of 500 by default. 16 epochs were tried for issue 20's
+  fit-CPU target (a third of SDV CTGAN's) and measured at seeds 1-2 (benchmarks/family.py, 2026-11-29 21:14 run):
+  they met it on credit_data and diamonds, but credit_data's bivariate accuracy fell to 0.907, below its 0.908
+  floor, and TSTR fell on every table (diamonds 0.488 -> 0.293), so the default stayed at 25.
 
 Sampling: a condition drawn from the real frequencies (not their logs), noise, the generator's softmax per
 sub-column, one inverse-CDF draw per cell (the same distribution as CTGAN's Gumbel argmax). The generator
