@@ -328,6 +328,8 @@ def main(argv=None):
                    help="dp-marginals with nothing public, with a declared data dictionary, or both")
     p.add_argument("--peers", nargs="*", default=["mst", "aim"], help="smartnoise-synth synthesizers to run")
     p.add_argument("--peer-epsilons", nargs="+", type=float, default=[1.0, 3.0])
+    p.add_argument("--peer-timeout", type=float, default=None,
+                   help=f"wall seconds a smartnoise fit may take before it counts as not finished ({PEER_TIMEOUT_S:g})")
     p.add_argument("--missing-peers-note", default="", help="what to say about peer runs that did not finish")
     p.add_argument("--reuse", action="store_true",
                    help="keep the rows of the last utility run and run only what they lack (finished peers, say)")
@@ -336,6 +338,8 @@ def main(argv=None):
     p.add_argument("--part", choices=["all", "utility", "audit", "write"], default="all",
                    help="run one part; the other part's last results (benchmarks/.cache/dp_*.json) are kept")
     args = p.parse_args(argv)
+    if args.peer_timeout:
+        globals()["PEER_TIMEOUT_S"] = args.peer_timeout
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     saved = {part: datasets.CACHE_DIR / f"dp_{part}.json" for part in ("utility", "audit")}
     if args.shard:
