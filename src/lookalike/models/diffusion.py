@@ -141,7 +141,9 @@ class MaskedDiffusion:
         return torch.from_numpy(group_of), torch.from_numpy(pos_of)
 
     def _positions(self, group_keys: torch.Tensor) -> torch.Tensor:
-        """(rows, n_sub) position of each sub-column in the row's order: groups by increasing key, members in order."""
+        """(rows, n_sub) position of each sub-column in the row's order, sorted by its group's key * (n_sub + 1) plus
+        its place in the group: a group's members keep their order, but the members of groups whose keys are close
+        can interleave (groups are not contiguous). Training and sampling use the same rule."""
         sort_key = group_keys[:, self.group_of_] * (self.n_sub_ + 1) + self.pos_of_
         return sort_key.argsort(dim=1).argsort(dim=1)
 
