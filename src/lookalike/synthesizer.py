@@ -580,18 +580,9 @@ class Synthesizer:
         return fixed
 
     def _missing_is_given(self, col: str) -> bool:
-        """A ``given`` column whose codec learned missing values (a missing cell encodes and decodes as missing)."""
-        if col not in (self.given or ()) or col in self.encoder_.relative_:
-            return False
-        cache = self.__dict__.get("_missing_given")  # per fitted encoder (a sequence model asks every step)
-        if cache is None or cache[0] is not self.encoder_:
-            cache = self.__dict__["_missing_given"] = (self.encoder_, {})
-        known = cache[1]
-        if col not in known:
-            probe = pd.DataFrame({col: pd.Series([None], dtype=object)})
-            tokens = self.encoder_.encode_column(col, probe)
-            known[col] = bool(pd.isna(self.encoder_.codecs_[col].decode(tokens, np.random.default_rng(0))[0]))
-        return known[col]
+        """A ``given`` column whose codec learned missing values (it has a token that decodes as missing)."""
+        return (col in (self.given or ()) and col not in self.encoder_.relative_
+                and self.encoder_.codecs_[col].null_token is not None)
 
     def _check_values(self, col: str, values: pd.Series) -> None:
         """A value the model never saw (or only in too few rows to publish) is an error, not a fallback."""
