@@ -24,7 +24,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import pandas as pd  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from results_sections import update_section  # noqa: E402
+from results_sections import spread, update_section  # noqa: E402
 
 
 def wages():
@@ -183,15 +183,6 @@ COLUMNS = [  # (header, metric, holdout metric or None, digits)
 ]
 
 
-def spread(rows, key, d):
-    """mean ± half-range over seeds ('–' where the metric does not apply)."""
-    vals = [r[key] for r in rows if r.get(key) is not None]
-    if not vals:
-        return "–"
-    mean = sum(vals) / len(vals)
-    return f"{mean:.{d}f}" if len(vals) == 1 else f"{mean:.{d}f} ± {(max(vals) - min(vals)) / 2:.{d}f}"
-
-
 def groups(rows):
     out = {}
     for r in rows:
@@ -205,10 +196,10 @@ def table(rows) -> str:
     for (dataset, generator), rs in groups(rows).items():
         cells = []
         for _, key, hold, d in COLUMNS:
-            cell = spread(rs, key, d)
+            cell = spread([r.get(key) for r in rs], f".{d}f")
             if hold:
                 sep = " / " if "TRTR" in hold else " ("
-                cell += sep + spread(rs, hold, d) + ("" if "TRTR" in hold else ")")
+                cell += sep + spread([r.get(hold) for r in rs], f".{d}f") + ("" if "TRTR" in hold else ")")
             cells.append(cell)
         lines.append(f"| {dataset} | {rs[0]['entities']} / {rs[0]['rows']} | {generator} | "
                      f"{','.join(str(r['seed']) for r in rs)} | " + " | ".join(cells) + " |")
