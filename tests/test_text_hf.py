@@ -160,14 +160,14 @@ def test_bad_directories_and_missing_transformers_fail_clearly(tmp_path, monkeyp
 
 def test_cli_synth_with_a_local_model(tiny, tmp_path, capsys):
     data, schema = tmp_path / "complaints.csv", tmp_path / "schema.json"
-    complaints(80).to_csv(data, index=False)
+    complaints(48).to_csv(data, index=False)
     schema.write_text(json.dumps(SCHEMA))
     out = tmp_path / "synthetic.csv"
     code = main([str(a) for a in ["synth", data, "-o", out, "--model", "copula", "--schema", schema,
-                                  "--text-model", tiny, "-n", "40"]])
+                                  "--text-model", tiny, "-n", "30"]])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     synth = pd.read_csv(out)
-    assert len(synth) == 40 and synth["text"].notna().mean() > 0.9
+    assert len(synth) == 30 and synth["text"].notna().mean() > 0.9
     code = main(["synth", str(data), "-o", str(tmp_path / "x.csv"), "--text-model", str(tmp_path / "nothing")])
     assert code != 0 and "nothing" in capsys.readouterr().err and not (tmp_path / "x.csv").exists()

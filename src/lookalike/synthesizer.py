@@ -54,9 +54,12 @@ class Synthesizer:
     column is sampled as without it. What changes and why: ``lookalike.fairness``. Needs model 'argn'.
 
     text_model: how free-text columns are written -- "lm" (default: a small language model trained on the
-    column and conditioned on the row, ``lookalike.models.text_lm``) or "chain" (the protected word chain of
-    ``encoding.text``). text_params: settings of the language model (``TextLM``: temperature, top_p,
-    max_time, hidden, ...).
+    column and conditioned on the row, ``lookalike.models.text_lm``), "chain" (the protected word chain of
+    ``encoding.text``) or the path of a local directory holding a pretrained Hugging Face causal language
+    model, fine-tuned on the column and prompted with the row's values (``lookalike.models.text_hf``; needs
+    ``lookalike[text-hf]``; the directory is read at fit only, the model file carries the weights).
+    text_params: settings of the language model (``TextLM`` or ``PretrainedTextLM``: temperature, top_p,
+    max_time, ...).
 
     given: columns that every sampling call fixes (a context: a child row's parent attributes, a sequence step's
     window). The argn generator then learns the other columns given all of these and never these themselves:
@@ -664,7 +667,7 @@ class Synthesizer:
             "params": {"model": self.model, "seed": self.seed, "max_epochs": self.max_epochs,
                        "max_time": self.max_time, "value_protection": self.value_protection, "k": self.k,
                        "model_params": self.model_params, "rare": self.rare, "dp": self.dp,
-                       "fairness": self.fairness, "text_model": self.text_model, "text_params": self.text_params,
+                       "fairness": self.fairness, "text_model": str(self.text_model), "text_params": self.text_params,
                        "given": self.given},
             "dp": getattr(self, "dp_", None),
             "model_name": self.model_.name, "model_reason": getattr(self, "model_reason_", None),
