@@ -141,7 +141,7 @@ def test_same_seed_same_rows_and_saved_model_needs_no_directory(tiny, tmp_path):
     assert CANARY not in json.dumps({k: v for k, v in meta.items() if k != "text"})
 
 
-def test_bad_directories_and_missing_transformers_fail_clearly(tmp_path, monkeypatch):
+def test_bad_directories_and_missing_transformers_fail_clearly(tiny, tmp_path, monkeypatch):
     df = complaints(60)
     missing = tmp_path / "no-such-model"
     with pytest.raises(LookalikeError, match="no-such-model.*not a directory"):
@@ -152,8 +152,11 @@ def test_bad_directories_and_missing_transformers_fail_clearly(tmp_path, monkeyp
         Synthesizer(model="copula", schema=SCHEMA, text_model=str(empty)).fit(df)
     with pytest.raises(LookalikeError, match="text_model must be"):
         Synthesizer(text_model="gpt2")
+    with pytest.raises(LookalikeError, match=r"unknown text_params \['hidden'\]"):  # TextLM's, not this model's
+        Synthesizer(text_model=str(tiny), text_params={"hidden": 64})
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "transformers" else real(name, *a))
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "transformers" else real(name, *a))
     with pytest.raises(LookalikeError, match=r"lookalike\[text-hf\]"):
         Synthesizer(text_model=str(empty))
 

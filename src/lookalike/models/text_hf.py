@@ -82,7 +82,7 @@ def load_pretrained(path, weights: bool = True):
                                                              dtype=torch.float32) if weights else None)
         except LookalikeError:
             raise
-        except Exception as e:  # Transformers raises OSError, ValueError, KeyError... for a directory it cannot use
+        except Exception as e:  # noqa: BLE001 -- Transformers raises OSError, ValueError, KeyError... here
             raise LookalikeError(f"text_model: {path} holds no causal language model and tokenizer that "
                                  f"Transformers can load offline without remote code ({type(e).__name__}: "
                                  f"{str(e).splitlines()[0] if str(e) else ''})") from None
@@ -141,7 +141,7 @@ class PretrainedTextLM:
 
     # -- fit --------------------------------------------------------------------------------------
     def fit(self, texts: pd.Series, context: pd.DataFrame, cardinalities: list[int] | None = None
-            ) -> "PretrainedTextLM":
+            ) -> PretrainedTextLM:
         wall, cpu = time.monotonic(), time.process_time()
         if self.path is None:
             raise LookalikeError("PretrainedTextLM needs path: the local directory of a Hugging Face causal LM")
@@ -312,6 +312,7 @@ class PretrainedTextLM:
                                                 "generate_batch", "n_threads")}
         model_config = json.loads(self.model_.config.to_json_string(use_diff=False))
         model_config.pop("_name_or_path", None)  # where it was loaded from: not needed, not kept
+        model_config.pop("auto_map", None)  # pointers to remote code: never used, not kept
         tensors, aliases, seen = {}, {}, {}
         for name, t in self.model_.state_dict().items():
             key = (t.data_ptr(), tuple(t.shape), t.dtype)
@@ -330,7 +331,7 @@ class PretrainedTextLM:
         return config, tensors
 
     @classmethod
-    def from_state(cls, config: dict, tensors: dict[str, np.ndarray]) -> "PretrainedTextLM":
+    def from_state(cls, config: dict, tensors: dict[str, np.ndarray]) -> PretrainedTextLM:
         """Rebuilt from the configuration (a model type Transformers knows, no remote code) and the weights."""
         from tokenizers import Tokenizer
 
@@ -359,6 +360,7 @@ class PretrainedTextLM:
         lm.model_ = model.float().eval()
         lm.words_ = {str(w): int(c) for w, c in config["words"].items()}
         lm.prompt_columns_ = list(config["prompt_columns"])
-        lm.prompt_cap_, lm.text_cap_, lm.max_new_ = int(config["prompt_cap"]), int(config["text_cap"]), int(config["max_new"])
+        lm.prompt_cap_, lm.text_cap_ = int(config["prompt_cap"]), int(config["text_cap"])
+        lm.max_new_ = int(config["max_new"])
         lm.epochs_, lm.val_loss_ = config.get("epochs"), config.get("val_loss")
         return lm
