@@ -243,12 +243,12 @@ class Synthesizer:
             return {}
         params = {"seed": self.seed, "k": self.schema_.k, "verbose": self.verbose, **(self.text_params or {})}
         text_class, pretrained = _text_model_class(self.text_model)
+        context = tokens
         if pretrained:
             params["path"] = str(self.text_model)
             seed = int(np.random.default_rng([self.seed, 5]).integers(2**31))
             context = self._text_context(self.encoder_.decode(tokens, seed=seed))
-        return {name: text_class(**params).fit(df[name], context if pretrained else tokens,
-                                                 self.encoder_.cardinalities_)
+        return {name: text_class(**params).fit(df[name], context, self.encoder_.cardinalities_)
                 for name in text_columns}
 
     def _text_context(self, decoded: pd.DataFrame) -> pd.DataFrame:
@@ -270,8 +270,8 @@ class Synthesizer:
         a pretrained model, the row's decoded values)."""
         df = self.encoder_.decode(tokens, seed=seed, **kwargs)
         models = getattr(self, "text_models_", {})
-        context = self._text_context(df) if any(getattr(m, "reads_values", False)
-                                                        for m in models.values()) else None
+        values = any(getattr(m, "reads_values", False) for m in models.values())
+        context = self._text_context(df) if values else None
         for name, lm in models.items():
             present = df[name].notna().to_numpy()
             given = context[present] if getattr(lm, "reads_values", False) else tokens[present]
@@ -667,8 +667,8 @@ class Synthesizer:
             "params": {"model": self.model, "seed": self.seed, "max_epochs": self.max_epochs,
                        "max_time": self.max_time, "value_protection": self.value_protection, "k": self.k,
                        "model_params": self.model_params, "rare": self.rare, "dp": self.dp,
-                       "fairness": self.fairness, "text_model": str(self.text_model), "text_params": self.text_params,
-                       "given": self.given},
+                       "fairness": self.fairness, "text_model": str(self.text_model),
+                       "text_params": self.text_params, "given": self.given},
             "dp": getattr(self, "dp_", None),
             "model_name": self.model_.name, "model_reason": getattr(self, "model_reason_", None),
             "n_rows": self.n_rows_, "columns": self.columns_,
