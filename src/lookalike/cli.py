@@ -190,7 +190,10 @@ def _fair(spec: Optional[str], mode: str) -> Optional[dict]:
 
 
 TEXT_MODEL_HELP = ("How free-text columns are written: 'lm' (a small language model trained on the column, "
-                   "conditioned on the row) or 'chain' (the protected word chain: faster, less like the real text).")
+                   "conditioned on the row), 'chain' (the protected word chain: faster, less like the real text) "
+                   "or PATH, a local directory holding a pretrained Hugging Face causal language model, fine-tuned "
+                   "on the column and prompted with the row's values (needs lookalike[text-hf]; nothing is "
+                   "downloaded; the model file keeps the weights, so the directory is needed at fit only).")
 
 
 DP_EPSILON_HELP = ("Fit with differential privacy at this epsilon (whole pipeline: statistics and generator; "

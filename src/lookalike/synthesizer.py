@@ -54,9 +54,12 @@ class Synthesizer:
     column is sampled as without it. What changes and why: ``lookalike.fairness``. Needs model 'argn'.
 
     text_model: how free-text columns are written -- "lm" (default: a small language model trained on the
-    column and conditioned on the row, ``lookalike.models.text_lm``) or "chain" (the protected word chain of
-    ``encoding.text``). text_params: settings of the language model (``TextLM``: temperature, top_p,
-    max_time, hidden, ...).
+    column and conditioned on the row, ``lookalike.models.text_lm``), "chain" (the protected word chain of
+    ``encoding.text``) or the path of a local directory holding a pretrained Hugging Face causal language
+    model, fine-tuned on the column and prompted with the row's values (``lookalike.models.text_hf``; needs
+    ``lookalike[text-hf]``; the directory is read at fit only, the model file carries the weights).
+    text_params: settings of the language model (``TextLM`` or ``PretrainedTextLM``: temperature, top_p,
+    max_time, ...).
 
     given: columns that every sampling call fixes (a context: a child row's parent attributes, a sequence step's
     window). The argn generator then learns the other columns given all of these and never these themselves:
@@ -172,6 +175,7 @@ class Synthesizer:
             raise LookalikeError(f"given: unknown column(s) {', '.join(map(repr, unknown))}; the table has: "
                                  f"{', '.join(map(str, df.columns))}")
         self.schema_ = self._resolve_schema(df)
+        self._check_text_model_dir()
         if fair is not None:
             fair_columns(fair, self.schema_, list(df.columns))
         if df.attrs.get("csv_dialect") and not self.schema_.dialect:  # read from CSV: write samples back alike
@@ -230,22 +234,49 @@ class Synthesizer:
         self.fairness_ = fair.fit(self.model_, reference, suppress.get(fair.column, ()))
 
     def _fit_text_models(self, df: pd.DataFrame, tokens: np.ndarray) -> dict:
-        """One language model per free-text column, conditioned on the row's tabular tokens (text_model='lm')."""
+        """One language model per free-text column, conditioned on the row: 'lm' trains one from scratch on the
+        row's tabular tokens, a directory fine-tunes that pretrained model on the row's values as a prompt."""
         if self.text_model == "chain":
             return {}
-        from lookalike.models.text_lm import TextLM
-
+        text_columns = [c.name for c in self.schema_.columns if c.kind == Kind.TEXT]
+        if not text_columns:
+            return {}
         params = {"seed": self.seed, "k": self.schema_.k, "verbose": self.verbose, **(self.text_params or {})}
-        return {c.name: TextLM(**params).fit(df[c.name], tokens, self.encoder_.cardinalities_)
-                for c in self.schema_.columns if c.kind == Kind.TEXT}
+        text_class, pretrained = _text_model_class(self.text_model)
+        context = tokens
+        if pretrained:
+            params["path"] = str(self.text_model)
+            seed = int(np.random.default_rng([self.seed, 5]).integers(2**31))
+            context = self._text_context(self.encoder_.decode(tokens, seed=seed))
+        return {name: text_class(**params).fit(df[name], context, self.encoder_.cardinalities_)
+                for name in text_columns}
+
+    def _text_context(self, decoded: pd.DataFrame) -> pd.DataFrame:
+        """What a pretrained text model's prompt spells out: the row's learned columns (no text, key or PII
+        column), as the model decodes them -- protected values, the same at training and at sampling."""
+        columns = [c for c in self.encoder_.group_columns_ if self.schema_[c].kind != Kind.TEXT]
+        return decoded[columns]
+
+    def _check_text_model_dir(self) -> None:
+        """text_model=PATH: the directory is checked before any training (the weights are read at fit)."""
+        if self.text_model in ("lm", "chain") or not any(c.kind == Kind.TEXT for c in self.schema_.columns):
+            return
+        from lookalike.models.text_hf import check_model_dir
+
+        check_model_dir(self.text_model)
 
     def _decode(self, tokens: np.ndarray, seed: int, **kwargs) -> pd.DataFrame:
-        """Tokens to rows; free-text columns written by their language model, given the row's tokens."""
+        """Tokens to rows; free-text columns written by their language model, given the row's tokens (or, for
+        a pretrained model, the row's decoded values)."""
         df = self.encoder_.decode(tokens, seed=seed, **kwargs)
-        for name, lm in getattr(self, "text_models_", {}).items():
+        models = getattr(self, "text_models_", {})
+        values = any(getattr(m, "reads_values", False) for m in models.values())
+        context = self._text_context(df) if values else None
+        for name, lm in models.items():
             present = df[name].notna().to_numpy()
+            given = context[present] if getattr(lm, "reads_values", False) else tokens[present]
             texts = pd.Series([None] * len(df), dtype=object)
-            texts[present] = lm.generate(tokens[present], seed=int(np.random.default_rng([seed, 3]).integers(2**31)))
+            texts[present] = lm.generate(given, seed=int(np.random.default_rng([seed, 3]).integers(2**31)))
             df[name] = texts.to_numpy()
         return df
 
@@ -636,8 +667,8 @@ class Synthesizer:
             "params": {"model": self.model, "seed": self.seed, "max_epochs": self.max_epochs,
                        "max_time": self.max_time, "value_protection": self.value_protection, "k": self.k,
                        "model_params": self.model_params, "rare": self.rare, "dp": self.dp,
-                       "fairness": self.fairness, "text_model": self.text_model, "text_params": self.text_params,
-                       "given": self.given},
+                       "fairness": self.fairness, "text_model": str(self.text_model),
+                       "text_params": self.text_params, "given": self.given},
             "dp": getattr(self, "dp_", None),
             "model_name": self.model_.name, "model_reason": getattr(self, "model_reason_", None),
             "n_rows": self.n_rows_, "columns": self.columns_,
@@ -668,7 +699,8 @@ class Synthesizer:
         raw = blobs["weights.safetensors"]
         tensors = load_tensors(raw) if raw else {}
         params = meta["params"]
-        syn = cls(**params)
+        syn = cls(**{**params, "text_model": "lm"})  # a pretrained model's directory is not needed to load
+        syn.text_model = params.get("text_model", "lm")
         syn.schema_ = TableSchema.from_dict(meta["schema"])
         syn.encoder_ = TableEncoder.from_state(
             syn.schema_, meta["encoder"],
@@ -680,13 +712,14 @@ class Synthesizer:
         syn.model_reason_ = meta.get("model_reason") or f"asked for '{meta['model_name']}'"
         syn.dp_ = meta.get("dp")
         syn.text_models_ = {}
-        if meta.get("text"):
-            from lookalike.models.text_lm import TextLM
-
-            for name, cfg in meta["text"].items():
-                pre = cfg["prefix"]
-                syn.text_models_[name] = TextLM.from_state(
-                    cfg, {k[len(pre):]: v for k, v in tensors.items() if k.startswith(pre)})
+        for name, cfg in (meta.get("text") or {}).items():
+            pre = cfg["prefix"]
+            if cfg.get("kind") == "pretrained":
+                from lookalike.models.text_hf import PretrainedTextLM as text_class
+            else:
+                from lookalike.models.text_lm import TextLM as text_class
+            syn.text_models_[name] = text_class.from_state(
+                cfg, {k[len(pre):]: v for k, v in tensors.items() if k.startswith(pre)})
         syn._fit_fairness()
         return syn
 
@@ -704,19 +737,40 @@ def _check_rare(rare) -> None:
                              f"got {rare!r}")
 
 
+def _text_model_class(text_model) -> tuple[type, bool]:
+    """The class that writes free text for ``text_model`` ('lm' or a pretrained model's directory), and
+    whether it is the pretrained one."""
+    if text_model in ("lm", "chain"):
+        from lookalike.models.text_lm import TextLM
+
+        return TextLM, False
+    from lookalike.models.text_hf import PretrainedTextLM, require_transformers
+
+    require_transformers()
+    return PretrainedTextLM, True
+
+
 def _check_text_model(text_model, text_params) -> None:
+    """'lm', 'chain' or a directory. A path is checked for existence here only when it is a bare name (most
+    likely a mistyped 'lm'); a path with a separator must exist when fitting (fit checks it before any work),
+    not when a fitted model that carries the weights is loaded."""
+    if isinstance(text_model, Path):
+        text_model = str(text_model)
+    if not isinstance(text_model, str) or not text_model:
+        raise LookalikeError(f"text_model must be 'lm', 'chain' or the path of a local directory holding a Hugging "
+                             f"Face causal language model, got {text_model!r}")
+    if text_model not in ("lm", "chain") and not Path(text_model).is_dir() and not any(
+            sep in text_model for sep in ("/", "\\")):
+        raise LookalikeError(f"text_model must be 'lm' (a language model trained on the column), 'chain' (the "
+                             f"protected word chain) or the path of a local directory holding a Hugging Face "
+                             f"causal language model; {text_model!r} is none of these (no such directory)")
     if text_model not in ("lm", "chain"):
-        raise LookalikeError(f"text_model must be 'lm' (a language model trained on the column) or 'chain' "
-                             f"(the protected word chain), got {text_model!r}; pretrained Hugging Face models "
-                             "are not supported yet")
+        _text_model_class(text_model)  # transformers missing: say which extra to install
     if text_params is not None:
         import inspect
 
-        from lookalike.models.text_lm import TextLM
-
-        accepted = set(inspect.signature(TextLM).parameters)
+        text_class, _ = _text_model_class("lm" if text_model in ("lm", "chain") else text_model)
+        accepted = set(inspect.signature(text_class).parameters) - {"path"}
         unknown = sorted(set(text_params) - accepted)
         if unknown:
             raise LookalikeError(f"unknown text_params {unknown}; valid: {', '.join(sorted(accepted))}")
-
-

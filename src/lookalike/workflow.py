@@ -118,7 +118,8 @@ def make_synthesizer(*, model: str = "auto", seed: int = 0, max_epochs: int | No
     ``{"epsilon": 1.0, "delta": 1e-5}``); with ``entity`` a sequence model (one sequence of rows per entity,
     ordered by ``order``); ``fairness``: ``{"target": ..., "sensitive": [...]}``, the target generated with
     statistical parity across the sensitive groups (see ``lookalike.fairness``);
-    ``text_model``: "lm" (a language model per free-text column) or "chain"."""
+    ``text_model``: "lm" (a language model per free-text column), "chain" or the directory of a local
+    pretrained Hugging Face causal LM."""
     from lookalike.synthesizer import Synthesizer
 
     kwargs: dict[str, Any] = {}
@@ -161,7 +162,7 @@ def synthesize(df: pd.DataFrame, *, n: int | None = None, output: str | Path | N
     gains its sequences section. fairness: ``{"target": ..., "sensitive": [...]}`` generates the target with
     statistical parity across the sensitive groups; the report then compares the fair rows with the same
     generator's plain sample (same seed) in its fair-synthesis section.
-    text_model: how free-text columns are written ("lm" or "chain").
+    text_model: how free-text columns are written ("lm", "chain" or a local pretrained model's directory).
     """
     if not isinstance(df, pd.DataFrame):
         raise LookalikeError(f"synthesize expects a pandas DataFrame, got {type(df).__name__}")
