@@ -19,10 +19,12 @@ Privacy, in the order the text meets it:
    never a training text.
 
 A prompt (``prompts=`` in ``fit`` and ``generate``) is optional text read before a row's own text: a
-conversation's earlier messages, so that a reply is written given what it replies to. It enters the token
-stream as pieces before ``[BOS]`` (each earlier text closed by ``[EOS]``, only the last ``max_prompt_pieces``
-pieces kept), the loss is taken on the row's own text only, and it passes through the same protection as the
-text (PII masked, words not kept replaced by their shape marker) -- so no secret enters through a prompt either.
+conversation's earlier messages, so that a reply is written given what it replies to. The GRU reads its pieces
+(each earlier text closed by ``[EOS]``, only the last ``max_prompt_pieces`` pieces kept) from the row's
+initial state, and the text starts from the state that leaves, at its ``[BOS]``: the prompt is pieces before
+the text in one token stream, with no loss on them (in training and sampling alike, ``_read_prompt``). It
+passes through the same protection as the text (PII masked, words not kept replaced by their shape marker),
+so no secret enters through a prompt either.
 
 Training is capped at 270 CPU seconds per 10,000 texts by default (``max_time``), so it takes at most about
 4.5 minutes of one busy core per 10,000 texts, plus tokenizer training.
@@ -174,21 +176,20 @@ class TextLM:
             out.append(ids[len(ids) - self.max_prompt_pieces:] if len(ids) > self.max_prompt_pieces else ids)
         return out
 
-    def _tensor(self, ids: list[list[int]], rows: np.ndarray, prompts: list[list[int]] | None = None) -> torch.Tensor:
-        seqs = [(prompts[i] if prompts else []) + [BOS] + ids[i][: self.max_len_] + [EOS] for i in rows]
+    def _tensor(self, ids: list[list[int]], rows: np.ndarray) -> torch.Tensor:
+        seqs = [[BOS] + ids[i][: self.max_len_] + [EOS] for i in rows]
         out = np.full((len(seqs), max(map(len, seqs))), PAD, dtype=np.int64)
         for r, s in enumerate(seqs):
             out[r, : len(s)] = s
         return torch.from_numpy(out)
 
     def _loss(self, ids, ctx, rows, prompts=None) -> torch.Tensor:
-        seq = self._tensor(ids, rows, prompts)
-        logits, _ = self.net_(torch.from_numpy(ctx[rows]), seq[:, :-1])
-        target = seq[:, 1:].clone()
-        if prompts:  # no loss on a prompt: only the row's own text (after its [BOS]) is learned
-            start = torch.tensor([len(prompts[i]) for i in rows])
-            target[torch.arange(target.shape[1])[None, :] < start[:, None]] = PAD
-        return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
+        seq = self._tensor(ids, rows)
+        context = torch.from_numpy(ctx[rows])
+        # a prompt is read into the state the text starts from; no loss on it (only the text is learned)
+        h = self._read_prompt(self.net_.condition(context), [prompts[i] for i in rows]) if prompts else None
+        logits, _ = self.net_(context, seq[:, :-1], h)
+        return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), seq[:, 1:].reshape(-1),
                                            ignore_index=PAD)
 
     def _train(self, ids: list[list[int]], ctx: np.ndarray, prompts: list[list[int]] | None = None) -> None:
