@@ -24,9 +24,9 @@ Built on the one context mechanism (:mod:`lookalike.context`), in two models:
 Sampling draws the entity rows first, then walks the steps: at step t every entity whose length exceeds t
 gets one row drawn given its context and its last ``window`` generated steps. A free-text step column (a
 conversation's messages) is written after its step's other columns by a language model that also reads the
-texts of the ``window`` previous steps -- the conversation so far, as generated (:mod:`.conversation`). Training rows each carry their
-own window, so memory grows with the number of events, never with a sequence's length; ``max_train_steps``
-caps the training rows (a seeded subset of windows) for very large data.
+texts of the ``window`` previous steps -- the conversation so far, as generated (:mod:`.conversation`).
+Training rows each carry their own window, so memory grows with the number of events, never with a sequence's
+length; ``max_train_steps`` caps the training rows (a seeded subset of windows) for very large data.
 """
 from __future__ import annotations
 
