@@ -3,6 +3,7 @@
 The dialogs are made here so that only the previous message can explain a reply: a question about a subject is
 answered with words used only after that subject, and a conversation asks about two subjects in turn (so the
 reply must follow the *latest* question, not the conversation's first one)."""
+import itertools
 import zipfile
 
 import numpy as np
@@ -50,7 +51,7 @@ def replies_follow(out: pd.DataFrame) -> tuple[float, int]:
     hits = []
     for _, g in out.sort_values(["conversation", "turn"]).groupby("conversation"):
         texts = g["text"].astype(str).tolist()
-        for question, reply in zip(texts, texts[1:]):
+        for question, reply in itertools.pairwise(texts):
             subject = next((s for s in ANSWERS if f"about {s}" in question), None)
             if subject is not None and " it is " in f" {reply} ":
                 hits.append(ANSWERS[subject] in reply)
