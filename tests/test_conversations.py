@@ -15,7 +15,7 @@ from lookalike.errors import LookalikeError
 from lookalike.sequential import SequenceSynthesizer
 
 ANSWERS = {"apples": "sweet fruit", "trains": "fast rails", "music": "loud songs", "rain": "wet clouds"}
-SECRET = "zqcanary7secret"
+SECRETS = [f"zq{c}canary{i}x" for i, c in enumerate("abcdefghij")]
 SMALL = {"hidden": 96, "embed": 48, "vocab_size": 200, "max_time": 8, "max_epochs": 30, "n_threads": 1, "lr": 0.01,
          "batch_size": 32}
 SCHEMA = {"columns": [{"name": "conversation", "kind": "id"}, {"name": "turn", "kind": "numeric"},
@@ -37,7 +37,8 @@ def dialogs(n: int = 240, seed: int = 0) -> pd.DataFrame:
                          "text": f"{a} tell me about {s} {b}"})
             rows.append({"conversation": f"c{c}", "turn": 2 * turn + 1, "role": "bot",
                          "text": f"{d} it is {ANSWERS[s]} {e}"})
-    rows[2]["text"] = f"{rows[2]['text']} {SECRET}"  # one conversation's message holds a secret
+    for row, secret in zip(rows[2::37], SECRETS):  # ten conversations each hold a secret in one message
+        row["text"] = f"{row['text']} {secret}"
     return pd.DataFrame(rows)
 
 
@@ -74,14 +75,20 @@ def test_reply_follows_the_previous_generated_message(fitted):
 def test_a_secret_in_one_conversation_never_appears(fitted, tmp_path):
     out = fitted.sample(2000, seed=3)
     blob = "\n".join(out["text"].dropna()).lower()
-    assert "zq" not in blob and "canary" not in blob and "secret" not in blob
+    assert "zq" not in blob and "canary" not in blob
     lm = fitted.text_models_["text"]
-    prompt = lm._prompt_ids([[f"well tell me about rain now {SECRET}"]])[0]  # what a prompt holding it reads
-    read = lm.tokenizer_.decode(prompt)
-    assert "zq" not in read and read.endswith("<NUM>")  # its shape marker (it holds a digit), nothing of it
+    held = [t for t in dialogs()["text"] if "canary" in t]
+    assert len(held) == 10
+    # the worst case: replies to the very messages that hold them, read as prompts
+    texts = lm.generate(np.zeros((20_000, len(lm.cardinalities_)), dtype=np.int64), seed=5,
+                        prompts=[[held[i % 10]] for i in range(20_000)])
+    blob = "\n".join(texts).lower()
+    assert "zq" not in blob and "canary" not in blob
+    read = lm.tokenizer_.decode(lm._prompt_ids([[held[0]]])[0])  # what the model reads of such a prompt
+    assert "zq" not in read and read.endswith("<NUM>")  # the secret's shape marker (it holds a digit), no piece
     fitted.save(tmp_path / "m.lookalike")
     with zipfile.ZipFile(tmp_path / "m.lookalike") as zf:
-        assert not any(b"zqcanary" in zf.read(name) for name in zf.namelist())
+        assert not any(b"canary" in zf.read(name) for name in zf.namelist())
 
 
 def test_save_load_round_trip_keeps_the_conversations(fitted, tmp_path):
