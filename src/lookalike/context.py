@@ -39,6 +39,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from lookalike.errors import LookalikeError
@@ -143,6 +144,14 @@ class ContextSynthesizer:
             else:
                 out = syn.sample(seed=seed, seed_data=fixed, strict=False)
         return out if with_context else out[self.columns_].reset_index(drop=True)
+
+    def encode(self, rows: pd.DataFrame, context: pd.DataFrame) -> np.ndarray:
+        """The inner model's tokens of ``rows`` (the table's own columns) with their ``context``, aligned row by
+        row: what a model written after this one conditions on (a sequence step's text model)."""
+        self._check_fitted()
+        frame = {self._name(c): context[c].reset_index(drop=True) for c in self.context_columns_}
+        frame.update({c: rows[c].reset_index(drop=True) for c in self.columns_})
+        return self.synthesizer_.encoder_.encode(pd.DataFrame(frame, index=range(len(rows))))
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "synthesizer_"):

@@ -18,6 +18,14 @@ Privacy, in the order the text meets it:
 3. The model file holds weights, the tokenizer (pieces of protected text) and the protected word counts --
    never a training text.
 
+A prompt (``prompts=`` in ``fit`` and ``generate``) is optional text read before a row's own text: a
+conversation's earlier messages, so that a reply is written given what it replies to. The GRU reads its pieces
+(each earlier text closed by ``[EOS]``, only the last ``max_prompt_pieces`` pieces kept) from the row's
+initial state, and the text starts from the state that leaves, at its ``[BOS]``: the prompt is pieces before
+the text in one token stream, with no loss on them (in training and sampling alike, ``_read_prompt``). It
+passes through the same protection as the text (PII masked, words not kept replaced by their shape marker),
+so no secret enters through a prompt either.
+
 Training is capped at 270 CPU seconds per 10,000 texts by default (``max_time``), so it takes at most about
 4.5 minutes of one busy core per 10,000 texts, plus tokenizer training.
 """
@@ -52,10 +60,12 @@ def _shape(word: str) -> str:
     return "cap" if word[:1].isupper() else "lower"
 
 
-def protect_words(texts: list[str], k: int) -> tuple[list[str], dict[str, int]]:
-    """Texts with every word used in fewer than ``k`` rows replaced by its shape marker; {word: rows} kept."""
-    rows = Counter(w for t in texts for w in set(WORD_RE.findall(t)) if w not in _RESERVED)
-    kept = {w: int(c) for w, c in sorted(rows.items()) if c >= k}
+def protect_words(texts: list[str], k: int, kept: dict[str, int] | None = None) -> tuple[list[str], dict[str, int]]:
+    """Texts with every word used in fewer than ``k`` rows replaced by its shape marker; {word: rows} kept.
+    ``kept``: the words to keep, counted before (a prompt is protected with its text column's counts)."""
+    if kept is None:
+        rows = Counter(w for t in texts for w in set(WORD_RE.findall(t)) if w not in _RESERVED)
+        kept = {w: int(c) for w, c in sorted(rows.items()) if c >= k}
 
     def swap(m: re.Match) -> str:
         w = m.group(0)
@@ -95,19 +105,23 @@ class TextLM:
     temperature, top_p: sampling settings (also accepted by ``generate``; the nucleus is taken within the
     256 most likely pieces). max_time: training budget in CPU seconds of this process, all threads together
     (None: 270 per 10,000 texts, at least 20), so a busy machine trains the same model, only slower;
-    training stops earlier when the validation loss stops improving. Set n_threads to fix torch's thread count (same seed + same threads = same model)."""
+    training stops earlier when the validation loss stops improving. Set n_threads to fix torch's thread count (same seed + same threads = same model).
+    max_prompt_pieces: the most prompt pieces read before a text (the most recent ones; see the module doc)."""
 
     def __init__(self, k: int = 5, seed: int = 0, vocab_size: int = 3000, embed: int = 96, hidden: int = 256,
                  max_pieces: int = 96, batch_size: int = 64, lr: float = 3e-3, max_epochs: int = 100,
                  max_time: float | None = None, temperature: float = 1.0, top_p: float = 0.95,
-                 n_threads: int | None = None, verbose: bool = False):
+                 n_threads: int | None = None, verbose: bool = False, max_prompt_pieces: int = 64):
         self.k, self.seed, self.vocab_size, self.embed, self.hidden = int(k), int(seed), vocab_size, embed, hidden
         self.max_pieces, self.batch_size, self.lr, self.max_epochs = max_pieces, batch_size, lr, max_epochs
         self.max_time, self.temperature, self.top_p = max_time, temperature, top_p
         self.n_threads, self.verbose = n_threads, verbose
+        self.max_prompt_pieces = int(max_prompt_pieces)
 
     # -- fit --------------------------------------------------------------------------------------
-    def fit(self, texts: pd.Series, context: np.ndarray, cardinalities: list[int]) -> "TextLM":
+    def fit(self, texts: pd.Series, context: np.ndarray, cardinalities: list[int],
+            prompts: list[list[str]] | None = None) -> "TextLM":
+        """``prompts``: optional, per row (aligned with ``texts``) the texts read before it, oldest first."""
         from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
         wall, cpu = time.monotonic(), time.process_time()
@@ -125,6 +139,11 @@ class TextLM:
         tok.train_from_iterator(protected, trainer)
         self.tokenizer_ = tok
         ids = [e.ids[: self.max_pieces] for e in tok.encode_batch(protected)]
+        self.prompted_ = prompts is not None
+        if self.prompted_ and len(prompts) != len(texts):
+            raise LookalikeError(f"text column '{texts.name}': {len(prompts)} prompts for {len(texts)} texts; give "
+                                 "one prompt (or None) per row")
+        prompt_ids = self._prompt_ids([p for p, keep in zip(prompts, present) if keep]) if self.prompted_ else None
         lengths = np.array([len(i) for i in ids])
         self.max_len_ = int(min(self.max_pieces, np.quantile(lengths, 0.995) + 2))
         self.cardinalities_ = [int(c) for c in cardinalities]
@@ -132,7 +151,7 @@ class TextLM:
         with torch.random.fork_rng(devices=[]), torch_threads(self.n_threads):
             torch.manual_seed(self.seed)
             self.net_ = _Net(self.cardinalities_, tok.get_vocab_size(), self.embed, self.hidden)
-            self._train(ids, ctx)
+            self._train(ids, ctx, prompt_ids)
         self.fit_seconds_ = {"wall": time.monotonic() - wall, "cpu": time.process_time() - cpu, "texts": len(raw)}
         return self
 
@@ -143,6 +162,20 @@ class TextLM:
         for j in rng.permutation(len(chunks)):
             yield chunks[j]
 
+    def _prompt_ids(self, prompts: list) -> list[list[int]]:
+        """Each row's earlier texts as pieces, each closed by [EOS], the last ``max_prompt_pieces`` kept; masked
+        and word-protected exactly as the column's texts were (the words kept are the column's)."""
+        rows = [[str(t) for t in (p if isinstance(p, (list, tuple)) else [p]) if t is not None and pd.notna(t)]
+                if p is not None else [] for p in prompts]
+        flat = [t for r in rows for t in r]
+        protected, _ = protect_words([mask_pii(t)[0] for t in flat], self.k, kept=self.words_)
+        pieces = iter(e.ids[: self.max_pieces] + [EOS] for e in self.tokenizer_.encode_batch(protected))
+        out = []
+        for r in rows:
+            ids = [i for _ in r for i in next(pieces)]
+            out.append(ids[len(ids) - self.max_prompt_pieces:] if len(ids) > self.max_prompt_pieces else ids)
+        return out
+
     def _tensor(self, ids: list[list[int]], rows: np.ndarray) -> torch.Tensor:
         seqs = [[BOS] + ids[i][: self.max_len_] + [EOS] for i in rows]
         out = np.full((len(seqs), max(map(len, seqs))), PAD, dtype=np.int64)
@@ -150,13 +183,16 @@ class TextLM:
             out[r, : len(s)] = s
         return torch.from_numpy(out)
 
-    def _loss(self, ids, ctx, rows) -> torch.Tensor:
+    def _loss(self, ids, ctx, rows, prompts=None) -> torch.Tensor:
         seq = self._tensor(ids, rows)
-        logits, _ = self.net_(torch.from_numpy(ctx[rows]), seq[:, :-1])
+        context = torch.from_numpy(ctx[rows])
+        # a prompt is read into the state the text starts from; no loss on it (only the text is learned)
+        h = self._read_prompt(self.net_.condition(context), [prompts[i] for i in rows]) if prompts else None
+        logits, _ = self.net_(context, seq[:, :-1], h)
         return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), seq[:, 1:].reshape(-1),
                                            ignore_index=PAD)
 
-    def _train(self, ids: list[list[int]], ctx: np.ndarray) -> None:
+    def _train(self, ids: list[list[int]], ctx: np.ndarray, prompts: list[list[int]] | None = None) -> None:
         rng = np.random.default_rng(self.seed)
         n = len(ids)
         perm = rng.permutation(n)
@@ -169,7 +205,7 @@ class TextLM:
         for epoch in range(self.max_epochs):
             self.net_.train()
             for rows in self._batches(ids, train, rng):
-                loss = self._loss(ids, ctx, rows)
+                loss = self._loss(ids, ctx, rows, prompts)
                 opt.zero_grad()
                 loss.backward()
                 nn.utils.clip_grad_norm_(self.net_.parameters(), 1.0)
@@ -181,7 +217,7 @@ class TextLM:
                 self.net_.eval()
                 with torch.no_grad():
                     chunks = [val[i:i + 512] for i in range(0, n_val, 512)]
-                    v = sum(float(self._loss(ids, ctx, c)) * len(c) for c in chunks) / n_val
+                    v = sum(float(self._loss(ids, ctx, c, prompts)) * len(c) for c in chunks) / n_val
                 if self.verbose:
                     print(f"text epoch {epoch + 1}: validation loss {v:.3f}")
                 if v < best - 1e-3:
@@ -200,27 +236,50 @@ class TextLM:
 
     # -- generate ---------------------------------------------------------------------------------
     def generate(self, context: np.ndarray, seed: int, temperature: float | None = None,
-                 top_p: float | None = None, batch_size: int = 4096) -> list[str]:
-        """One text per row of tabular tokens; a pure function of (model, context, seed)."""
+                 top_p: float | None = None, batch_size: int = 4096,
+                 prompts: list[list[str]] | None = None) -> list[str]:
+        """One text per row of tabular tokens; a pure function of (model, context, seed, prompts).
+        ``prompts``: per row, the texts read before it (a model fitted with prompts; see the module doc)."""
         temperature = self.temperature if temperature is None else float(temperature)
         top_p = self.top_p if top_p is None else float(top_p)
         if temperature <= 0 or not 0 < top_p <= 1:
             raise LookalikeError(f"text sampling needs temperature > 0 and 0 < top_p <= 1, got {temperature}, {top_p}")
         ctx = np.asarray(context, dtype=np.int64)
+        if prompts is not None and not getattr(self, "prompted_", False):
+            raise LookalikeError("this text model was fitted without prompts; it cannot read one")
+        if prompts is not None and len(prompts) != len(ctx):
+            raise LookalikeError(f"{len(prompts)} prompts for {len(ctx)} rows; give one prompt (or None) per row")
+        prompt_ids = self._prompt_ids(prompts) if prompts is not None else None
         out: list[str] = []
         with torch_threads(self.n_threads), torch.no_grad():
             for start in range(0, len(ctx), batch_size):
                 gen = torch.Generator().manual_seed(int(np.random.default_rng([seed, start]).integers(2**62)))
-                ids = self._sample_ids(torch.from_numpy(ctx[start:start + batch_size]), gen, temperature, top_p)
+                ids = self._sample_ids(torch.from_numpy(ctx[start:start + batch_size]), gen, temperature, top_p,
+                                       None if prompt_ids is None else prompt_ids[start:start + batch_size])
                 out.extend(self._decode(ids))
         rng = np.random.default_rng([seed, 1])
         out = [self._protect(t, rng) for t in out]
         return fill_pii(out, seed=int(rng.integers(2**31)))
 
-    def _sample_ids(self, ctx, gen, temperature, top_p) -> np.ndarray:
+    def _read_prompt(self, c: torch.Tensor, prompts: list[list[int]]) -> torch.Tensor:
+        """The GRU state after reading each row's prompt pieces (the initial state where a row has none)."""
+        h = c[None].clone()
+        rows = [i for i, p in enumerate(prompts) if p]
+        if rows:
+            lengths = [len(prompts[i]) for i in rows]
+            pieces = torch.full((len(rows), max(lengths)), PAD, dtype=torch.long)
+            for r, i in enumerate(rows):
+                pieces[r, : lengths[r]] = torch.tensor(prompts[i])
+            x = self.net_.token(pieces) + self.net_.step_context(c[rows])[:, None, :]
+            packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+            _, read = self.net_.gru(packed, h[:, rows].contiguous())
+            h[:, rows] = read
+        return h
+
+    def _sample_ids(self, ctx, gen, temperature, top_p, prompts=None) -> np.ndarray:
         n = ctx.shape[0]
         c = self.net_.condition(ctx)
-        h, step = c[None], self.net_.step_context(c)
+        h, step = (c[None] if prompts is None else self._read_prompt(c, prompts)), self.net_.step_context(c)
         token = torch.full((n,), BOS, dtype=torch.long)
         done = torch.zeros(n, dtype=torch.bool)
         ids = torch.full((n, self.max_len_), PAD, dtype=torch.long)
@@ -280,9 +339,10 @@ class TextLM:
     def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         config = {"params": {k: getattr(self, k) for k in (
                       "k", "seed", "vocab_size", "embed", "hidden", "max_pieces", "batch_size", "lr", "max_epochs",
-                      "max_time", "temperature", "top_p", "n_threads")},
+                      "max_time", "temperature", "top_p", "n_threads", "max_prompt_pieces")},
                   "tokenizer": self.tokenizer_.to_str(), "words": self.words_, "max_len": self.max_len_,
-                  "cardinalities": self.cardinalities_, "epochs": self.epochs_, "val_loss": self.val_loss_}
+                  "cardinalities": self.cardinalities_, "epochs": self.epochs_, "val_loss": self.val_loss_,
+                  "prompted": self.prompted_}
         tensors = {k: v.detach().numpy().copy() for k, v in self.net_.state_dict().items()}
         return config, tensors
 
@@ -296,6 +356,7 @@ class TextLM:
         lm.words_ = {str(w): int(c) for w, c in config["words"].items()}
         lm.max_len_, lm.cardinalities_ = int(config["max_len"]), list(config["cardinalities"])
         lm.epochs_, lm.val_loss_ = config.get("epochs"), config.get("val_loss")
+        lm.prompted_ = bool(config.get("prompted", False))
         lm.net_ = _Net(lm.cardinalities_, lm.tokenizer_.get_vocab_size(), lm.embed, lm.hidden)
         lm.net_.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in tensors.items()})
         lm.net_.eval()

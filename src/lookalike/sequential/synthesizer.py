@@ -22,9 +22,11 @@ Built on the one context mechanism (:mod:`lookalike.context`), in two models:
   dewpoint falling about 0.3 degrees an hour and the wind turning north-west with it; see ``LAG_CHANGES``).
 
 Sampling draws the entity rows first, then walks the steps: at step t every entity whose length exceeds t
-gets one row drawn given its context and its last ``window`` generated steps. Training rows each carry their
-own window, so memory grows with the number of events, never with a sequence's length; ``max_train_steps``
-caps the training rows (a seeded subset of windows) for very large data.
+gets one row drawn given its context and its last ``window`` generated steps. A free-text step column (a
+conversation's messages) is written after its step's other columns by a language model that also reads the
+texts of the ``window`` previous steps -- the conversation so far, as generated (:mod:`.conversation`).
+Training rows each carry their own window, so memory grows with the number of events, never with a sequence's
+length; ``max_train_steps`` caps the training rows (a seeded subset of windows) for very large data.
 """
 from __future__ import annotations
 
@@ -42,11 +44,15 @@ from lookalike.errors import LookalikeError
 from lookalike.io.files import write_batches
 from lookalike.model_file import read_model_file, write_model_file
 from lookalike.schema.columns import Kind, TableSchema
+from lookalike.sequential.conversation import fit_texts, texts_from_state, texts_state, write_texts
 from lookalike.synthesizer import Synthesizer
 
 LOGGER = logging.getLogger("lookalike.sequential")
 FORMAT = "lookalike-sequence-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Version 2 files may hold the conversation text models (``text.safetensors``); files without them are
+still written as version 1, so older lookalike versions keep reading those."""
+TEXT_BLOB = "text.safetensors"
 LENGTH, START, GAP = "__length", "__start", "__gap"
 FIRST = "__first."
 DELTA_SPREAD = 0.5
@@ -74,7 +80,7 @@ UNITS = (("days", 86400.0), ("hours", 3600.0), ("minutes", 60.0), ("seconds", 1.
 BATCH_ENTITIES = 20_000
 Progress = Callable[[float, str], None]
 _PARAMS = ("entity", "order", "window", "model", "seed", "max_epochs", "max_time", "schema", "value_protection",
-           "k", "verbose", "model_params", "max_train_steps", "text_model")
+           "k", "verbose", "model_params", "max_train_steps", "text_model", "text_params", "text_history")
 
 
 class SequenceSynthesizer:
@@ -86,7 +92,11 @@ class SequenceSynthesizer:
     ``Synthesizer(entity=..., order=...)`` returns one of these. ``order`` may be None (the file's row order
     within each entity is the order; no time is learned). ``window``: previous steps each step is drawn
     given. ``max_train_steps``: at most this many events (each with its window) train the step model.
-    ``text_model``: how free-text columns are written, "lm" or "chain" (see Synthesizer), in both inner models.
+    ``text_model``: how free-text columns are written, "lm" or "chain" (see Synthesizer), in both inner models;
+    ``text_params``: the language model's settings (``TextLM``). ``text_history`` (with "lm"): a free-text
+    column that varies within entities (messages) is written given the texts of the ``window`` previous steps
+    too -- the conversation so far, at most ``TextLM.max_prompt_pieces`` pieces (see :mod:`.conversation`);
+    False writes each text given its own step's columns only.
     The other parameters are :class:`~lookalike.synthesizer.Synthesizer`'s, used for both inner models.
     """
 
@@ -94,7 +104,7 @@ class SequenceSynthesizer:
                  max_epochs: int | None = None, max_time: float | None = None,
                  schema: TableSchema | dict | str | Path | None = None, value_protection: bool = True, k: int = 5,
                  verbose: bool = False, model_params: dict[str, Any] | None = None, max_train_steps: int = 250_000,
-                 text_model: str = "lm"):
+                 text_model: str = "lm", text_params: dict[str, Any] | None = None, text_history: bool = True):
         if not isinstance(entity, str) or not entity:
             raise LookalikeError(f"entity must be a column name, got {entity!r}")
         if int(window) < 1:
@@ -113,7 +123,9 @@ class SequenceSynthesizer:
         self.model_params = model_params
         self.max_train_steps = int(max_train_steps)
         self.text_model = text_model
-        Synthesizer(model=model, text_model=text_model)  # unknown generator or text model names fail here
+        self.text_params = text_params
+        self.text_history = bool(text_history)
+        Synthesizer(model=model, text_model=text_model, text_params=text_params)  # unknown names fail here
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _PARAMS}
@@ -134,7 +146,7 @@ class SequenceSynthesizer:
         return dict(model=self.model, seed=self.seed, max_epochs=self.max_epochs,
                     max_time=None if self.max_time is None else self.max_time * share,
                     value_protection=self.value_protection, k=self.k, verbose=self.verbose,
-                    model_params=params, text_model=self.text_model)
+                    model_params=params, text_model=self.text_model, text_params=self.text_params)
 
     # -- fit --------------------------------------------------------------------------------------
     def fit(self, df: pd.DataFrame, context: pd.DataFrame | None = None,
@@ -153,6 +165,7 @@ class SequenceSynthesizer:
                                      f"{', '.join(map(str, df.columns))}")
         if order == ent:
             raise LookalikeError(f"column '{ent}' cannot be both the entity and the order")
+        self._check_not_text(df, user_schema)
         if df[ent].isna().any():
             raise LookalikeError(f"entity column '{ent}': {int(df[ent].isna().sum())} row(s) name no entity; "
                                  "give every row its entity (or drop those rows)")
@@ -173,6 +186,7 @@ class SequenceSynthesizer:
         if context is not None:
             context = self._check_context(context)
         self.flat_ = None
+        self.text_models_ = {}
         self.gap_unit_ = self.gap_scale_ = self.median_gap_ = self.typical_start_ = None
         if lengths.max() <= 1 and context is None:
             LOGGER.warning("entity column '%s' has one row per entity: this is not a sequence; learning it as a "
@@ -260,11 +274,38 @@ class SequenceSynthesizer:
             keep = np.sort(np.random.default_rng(self.seed).choice(len(rows), self.max_train_steps, replace=False))
             rows, ctx = rows.iloc[keep].reset_index(drop=True), ctx.iloc[keep].reset_index(drop=True)
         step_schema = self._sub_schema(user_schema, rows, list(rows.columns))
-        self.step_model_ = ContextSynthesizer(prefix="ctx", **self._inner_params(0.7)).fit(
-            rows, context=ctx, schema=step_schema, progress=sub(0.25, 1.0))
+        step_params = self._inner_params(0.7)
+        texts = [c.name for c in step_schema.columns if c.kind == Kind.TEXT] \
+            if self.text_history and self.text_model == "lm" else []
+        if texts:  # the messages are written below, given the conversation; the step model learns their length
+            step_params["text_model"] = "chain"
+        self.step_model_ = ContextSynthesizer(prefix="ctx", **step_params).fit(
+            rows, context=ctx, schema=step_schema, progress=sub(0.25, 0.9 if texts else 1.0))
+        self.text_models_ = {}
+        if texts:
+            if progress:
+                progress(0.9, "conversation text model")
+            params = {"seed": self.seed, "k": step_schema.k, "verbose": self.verbose, **(self.text_params or {})}
+            self.text_models_ = fit_texts(texts, rows, ctx, self.step_model_.encode(rows, ctx),
+                                          self.step_model_.synthesizer_.encoder_.cardinalities_, self.window, params)
         self.n_entities_ = int(len(ent_rows))
         self.n_events_ = int(len(df))
         return self
+
+    def _check_not_text(self, df: pd.DataFrame, user: TableSchema | None) -> None:
+        """The entity and the order name whose sequence a row is and where in it; free text can be neither."""
+        from lookalike.schema.infer import infer_column
+
+        given = {c.name: c.kind for c in user.columns} if user is not None else {}
+        for role, col in (("entity", self.entity), ("order", self.order)):
+            if col is None or df[col].isna().all():
+                continue
+            kind = given.get(col) or infer_column(col, df[col]).kind
+            if kind == Kind.TEXT:
+                what = ("the column naming each sequence (a conversation id)" if role == "entity" else
+                        "the column ordering each sequence's rows (a turn number or a time)")
+                raise LookalikeError(f"{role} column '{col}' holds free text; the {role} must be {what}, and a "
+                                     "text column is written by the text model, given its conversation")
 
     def _detect_deltas(self, df: pd.DataFrame, starts: np.ndarray):
         """Numeric step columns whose within-entity changes are much more concentrated than their values
@@ -569,6 +610,8 @@ class SequenceSynthesizer:
                     known_steps[c] = given - prev
             step_seed = int(np.random.default_rng([seed, t, 3]).integers(2**31))
             rows = self.step_model_.sample(context=ctx, seed=step_seed, known=known_steps)
+            if self.text_models_:  # the messages, given the step and the conversation generated so far
+                write_texts(self.text_models_, rows, ctx, self.step_model_.encode(rows, ctx), self.window, step_seed)
             known_before = {c: last_known[c][active].copy() for c in last_known}
             for c in self.delta_columns_:  # changes -> values, inside the protected range, at the data's decimals
                 lo, hi = self.value_ranges_[c]
@@ -736,13 +779,16 @@ class SequenceSynthesizer:
                 blobs["entity.lookalike"] = (Path(tmp) / "e").read_bytes()
                 blobs["steps.lookalike"] = self.step_model_.to_bytes()
                 meta.update({k: getattr(self, k) for k in _STATE})
-        return write_model_file(path, "sequence.json", FORMAT, FORMAT_VERSION, meta, blobs, force=force)
+                if self.text_models_:
+                    meta["text_models"], blobs[TEXT_BLOB] = texts_state(self.text_models_)
+        version = FORMAT_VERSION if TEXT_BLOB in blobs else 1
+        return write_model_file(path, "sequence.json", FORMAT, version, meta, blobs, force=force)
 
     @classmethod
     def load(cls, path: str | Path) -> "SequenceSynthesizer":
         meta, blobs = read_model_file(path, "sequence.json", FORMAT, FORMAT_VERSION,
                                       "a lookalike sequence model file",
-                                      members=lambda name: name.endswith(".lookalike"))
+                                      members=lambda name: name.endswith(".lookalike") or name == TEXT_BLOB)
         missing = [m for m in (["flat.lookalike"] if meta.get("flat") else ["entity.lookalike", "steps.lookalike"])
                    if m not in blobs]
         if missing:
@@ -761,6 +807,9 @@ class SequenceSynthesizer:
             obj.flat_ = None
             obj.entity_model_ = inner("entity.lookalike")
         obj.step_model_ = ContextSynthesizer.from_bytes(blobs["steps.lookalike"])
+        if meta.get("text_models") and TEXT_BLOB not in blobs:
+            raise LookalikeError(f"{path}: not a complete lookalike sequence model file (no {TEXT_BLOB})")
+        obj.text_models_ = texts_from_state(meta["text_models"], blobs[TEXT_BLOB]) if meta.get("text_models") else {}
         for k in _STATE:
             setattr(obj, k, meta[k] if k in meta else copy.deepcopy(_STATE_DEFAULTS[k]))
         return obj
