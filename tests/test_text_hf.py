@@ -174,3 +174,23 @@ def test_cli_synth_with_a_local_model(tiny, tmp_path, capsys):
     assert len(synth) == 30 and synth["text"].notna().mean() > 0.9
     code = main(["synth", str(data), "-o", str(tmp_path / "x.csv"), "--text-model", str(tmp_path / "nothing")])
     assert code != 0 and "nothing" in capsys.readouterr().err and not (tmp_path / "x.csv").exists()
+
+
+def test_sequence_model_with_a_bare_directory_name_loads_without_it(tiny, tmp_path, monkeypatch):
+    """``--text-model mymodel`` (a directory in the working directory, no separator in its name): the saved
+    sequence model loads and samples the same after the directory is gone."""
+    from lookalike.sequential import SequenceSynthesizer
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(tiny, tmp_path / "mymodel")
+    df = complaints(120)
+    events = pd.DataFrame({"ticket": np.repeat(np.arange(40), 3), "step": np.tile(np.arange(3), 40),
+                           "product": np.repeat(df["product"].to_numpy()[:40], 3), "text": df["text"].to_numpy()[:120]})
+    seq = SequenceSynthesizer(entity="ticket", order="step", seed=1, max_time=10, text_model="mymodel",
+                              text_params={**FAST, "max_epochs": 2}).fit(events)
+    a = seq.sample(10, seed=3)
+    path = seq.save(tmp_path / "s.lookalike")
+    shutil.rmtree(tmp_path / "mymodel")
+    back = SequenceSynthesizer.load(path)
+    assert back.text_model == "mymodel"
+    pd.testing.assert_frame_equal(a, back.sample(10, seed=3))

@@ -793,7 +793,9 @@ class SequenceSynthesizer:
                    if m not in blobs]
         if missing:
             raise LookalikeError(f"{path}: not a complete lookalike sequence model file (no {', '.join(missing)})")
-        obj = cls(**meta["params"])
+        # a pretrained text model's directory is read at fit only: loading must not need it (nor check it)
+        obj = cls(**{**meta["params"], "text_model": "lm"})
+        obj.text_model = meta["params"].get("text_model", "lm")
         obj.columns_, obj.dtypes_ = meta["columns"], meta["dtypes"]
         with tempfile.TemporaryDirectory() as tmp:
             def inner(name):
