@@ -194,3 +194,26 @@ def test_sequence_model_with_a_bare_directory_name_loads_without_it(tiny, tmp_pa
     back = SequenceSynthesizer.load(path)
     assert back.text_model == "mymodel"
     pd.testing.assert_frame_equal(a, back.sample(10, seed=3))
+
+
+def test_conversation_replies_follow_the_generated_conversation(tmp_path):
+    """A message table with --text-model PATH: each reply is written given the previous *generated* message
+    (the dialogs of test_conversations: only the question tells which of four answers follows). The model
+    trains until its validation loss stops improving (not against the clock), so the test is deterministic."""
+    from test_conversations import SCHEMA as DIALOG_SCHEMA
+    from test_conversations import dialogs, replies_follow
+
+    from lookalike.sequential import SequenceSynthesizer
+
+    df = dialogs(400)
+    make_tiny_model(tmp_path / "m", list(df["text"]) + list(complaints()["text"]))
+    seq = Synthesizer(entity="conversation", order="turn", model="copula", seed=1, schema=DIALOG_SCHEMA,
+                      text_model=str(tmp_path / "m"),
+                      text_params={**FAST, "max_time": 300, "max_epochs": 40, "patience": 8}).fit(df)
+    out = seq.sample(150, seed=2)
+    share, n = replies_follow(out)
+    assert n >= 100 and share > 0.6, (share, n)  # chance: 1 in 4 subjects
+    assert set("".join(out["text"].dropna())) <= set("".join(df["text"]))  # no stray bytes or control characters
+    path = seq.save(tmp_path / "conv.lookalike")
+    shutil.rmtree(tmp_path / "m")
+    pd.testing.assert_frame_equal(out, SequenceSynthesizer.load(path).sample(150, seed=2))

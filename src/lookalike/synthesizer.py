@@ -699,8 +699,9 @@ class Synthesizer:
         raw = blobs["weights.safetensors"]
         tensors = load_tensors(raw) if raw else {}
         params = meta["params"]
-        syn = cls(**{**params, "text_model": "lm"})  # a pretrained model's directory is not needed to load
-        syn.text_model = params.get("text_model", "lm")
+        # a pretrained model's directory is not needed to load (nor checked), nor are its settings re-checked
+        syn = cls(**{**params, "text_model": "lm", "text_params": None})
+        syn.text_model, syn.text_params = params.get("text_model", "lm"), params.get("text_params")
         syn.schema_ = TableSchema.from_dict(meta["schema"])
         syn.encoder_ = TableEncoder.from_state(
             syn.schema_, meta["encoder"],

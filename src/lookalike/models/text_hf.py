@@ -10,10 +10,16 @@ placeholder before training (``mask_pii``) and a fresh fake after (``fill_pii``)
 ``k`` rows becomes a shape marker before training (``protect_words``), and every generated word that is not
 one used in at least ``k`` training rows is replaced again by such a word -- so whatever the pretrained model
 knew, a secret unique to one row cannot be written. Generated text is also scanned for PII once more (a
-pretrained model may write an e-mail or a phone it saw in pretraining) and every hit becomes a fake.
+pretrained model may write an e-mail or a phone it saw in pretraining) and every hit becomes a fake; characters
+no training text has (stray bytes of a byte-level model) are dropped.
+
+A conversation's message (``prompts=``, :mod:`lookalike.sequential.conversation`) is written after its earlier
+messages, protected as the texts are and one per line, above the row's values line; the prompt keeps its last
+``max_prompt_tokens`` tokens.
 
 The model file holds the fine-tuned weights, the model's configuration and the tokenizer as JSON, and the
-protected word counts: loading needs neither the original directory nor any code from the file.
+protected word counts and the characters the texts use: loading needs neither the original directory nor any
+code from the file.
 """
 from __future__ import annotations
 
@@ -123,7 +129,8 @@ class PretrainedTextLM:
     Same protocol as :class:`~lookalike.models.text_lm.TextLM`, except that ``context`` is the row's other
     columns as readable values (a DataFrame), not tabular tokens: the prompt is text. path: the model's local
     directory (read at fit only). max_time: training budget in CPU seconds (None: 270 per 10,000 texts, at
-    least 20); training also stops when the validation loss stops improving, or after ``max_epochs``.
+    least 20); training also stops when the validation loss has not improved for ``patience`` epochs, or after
+    ``max_epochs``.
     temperature, top_p: sampling settings (also accepted by ``generate``); top_p alone trims the
     distribution (no top-k)."""
 
@@ -132,16 +139,18 @@ class PretrainedTextLM:
     def __init__(self, path: str | None = None, k: int = 5, seed: int = 0, lr: float = 5e-5, batch_size: int = 16,
                  max_epochs: int = 20, max_time: float | None = None, max_prompt_tokens: int = 64,
                  max_text_tokens: int = 96, temperature: float = 1.0, top_p: float = 0.95,
-                 generate_batch: int = 64, n_threads: int | None = None, verbose: bool = False):
+                 generate_batch: int = 64, n_threads: int | None = None, verbose: bool = False, patience: int = 2):
         self.path, self.k, self.seed, self.lr, self.batch_size = path, int(k), int(seed), lr, batch_size
         self.max_epochs, self.max_time = max_epochs, max_time
         self.max_prompt_tokens, self.max_text_tokens = max_prompt_tokens, max_text_tokens
         self.temperature, self.top_p, self.generate_batch = temperature, top_p, generate_batch
-        self.n_threads, self.verbose = n_threads, verbose
+        self.n_threads, self.verbose, self.patience = n_threads, verbose, int(patience)
 
     # -- fit --------------------------------------------------------------------------------------
-    def fit(self, texts: pd.Series, context: pd.DataFrame, cardinalities: list[int] | None = None
-            ) -> PretrainedTextLM:
+    def fit(self, texts: pd.Series, context: pd.DataFrame, cardinalities: list[int] | None = None,
+            prompts: list[list[str]] | None = None) -> PretrainedTextLM:
+        """``prompts``: optional, per row the texts read before it, oldest first (a conversation's earlier
+        messages): written above the row's values in the prompt, protected as the column's texts are."""
         wall, cpu = time.monotonic(), time.process_time()
         if self.path is None:
             raise LookalikeError("PretrainedTextLM needs path: the local directory of a Hugging Face causal LM")
@@ -150,11 +159,17 @@ class PretrainedTextLM:
         if len(raw) < 2:
             raise LookalikeError(f"text column '{texts.name}': fewer than 2 texts to learn from")
         protected, self.words_ = protect_words([mask_pii(t)[0] for t in raw], self.k)
+        self.chars_ = "".join(sorted(set("".join(protected))))
         self.prompt_columns_ = [str(c) for c in context.columns]
-        prompts = render_prompts(context[present].reset_index(drop=True))
+        self.prompted_ = prompts is not None
+        if self.prompted_ and len(prompts) != len(texts):
+            raise LookalikeError(f"text column '{texts.name}': {len(prompts)} prompts for {len(texts)} texts; give "
+                                 "one prompt (or None) per row")
+        lines = self._prompt_lines(context[present].reset_index(drop=True),
+                                   [p for p, keep in zip(prompts, present) if keep] if self.prompted_ else None)
         model, self.tokenizer_ = load_pretrained(self.path)
         self._set_limits(model.config)
-        p_ids = self._ids(prompts, self.prompt_cap_)
+        p_ids = self._ids(lines, self.prompt_cap_, recent=self.prompted_)
         t_ids = self._ids(protected, self.text_cap_)
         self.max_new_ = int(min(self.text_cap_, np.quantile([len(t) for t in t_ids], 0.995) + 1) + 1)
         with torch.random.fork_rng(devices=[]), torch_threads(self.n_threads), _quiet():
@@ -171,8 +186,23 @@ class PretrainedTextLM:
         self.prompt_cap_ = int(min(self.max_prompt_tokens, room // 2))
         self.text_cap_ = int(min(self.max_text_tokens, room - self.prompt_cap_))
 
-    def _ids(self, strings: list[str], cap: int) -> list[list[int]]:
-        return [ids[:cap] for ids in self.tokenizer_(strings, add_special_tokens=False)["input_ids"]]
+    def _ids(self, strings: list[str], cap: int, recent: bool = False) -> list[list[int]]:
+        """Token ids, at most ``cap``: the first ones, or with ``recent`` the last ones (a prompt that starts
+        with earlier messages keeps the latest of them and the row's values, which come last)."""
+        ids = self.tokenizer_(strings, add_special_tokens=False)["input_ids"]
+        return [i[len(i) - cap:] if recent and len(i) > cap else i[:cap] for i in ids]
+
+    def _prompt_lines(self, context: pd.DataFrame, prompts: list | None) -> list[str]:
+        """Each row's prompt: its earlier texts (masked, words not kept -> shape markers), one per line, then
+        its values line."""
+        lines = render_prompts(context)
+        if prompts is None:
+            return lines
+        earlier = [[str(t) for t in (p if isinstance(p, (list, tuple)) else [p]) if t is not None and pd.notna(t)]
+                   if p is not None else [] for p in prompts]
+        flat = [t for texts in earlier for t in texts]
+        protected = iter(protect_words([mask_pii(t)[0] for t in flat], self.k, kept=self.words_)[0])
+        return ["".join(next(protected) + "\n" for _ in texts) + line for texts, line in zip(earlier, lines)]
 
     @property
     def _special(self) -> tuple[int, int, int]:
@@ -242,7 +272,7 @@ class PretrainedTextLM:
                     best_state = {k: t.detach().clone() for k, t in self.model_.state_dict().items()}
                 else:
                     stale += 1
-                if stale >= 2:
+                if stale >= self.patience:
                     break
             if time.process_time() - started > budget:
                 break
@@ -253,9 +283,14 @@ class PretrainedTextLM:
 
     # -- generate ---------------------------------------------------------------------------------
     def generate(self, context: pd.DataFrame, seed: int, temperature: float | None = None,
-                 top_p: float | None = None, batch_size: int | None = None) -> list[str]:
-        """One text per row of ``context`` (the prompt columns); a pure function of (model, context, seed)."""
-        raw = self.generate_raw(context, seed, temperature, top_p, batch_size)
+                 top_p: float | None = None, batch_size: int | None = None,
+                 prompts: list[list[str]] | None = None) -> list[str]:
+        """One text per row of ``context`` (the prompt columns); a pure function of (model, context, seed,
+        prompts)."""
+        raw = self.generate_raw(context, seed, temperature, top_p, batch_size, prompts)
+        chars = set(getattr(self, "chars_", "") or "")
+        if chars:  # a byte-level model can write stray bytes and control characters no training text has
+            raw = ["".join(ch for ch in t if ch in chars) for t in raw]
         rng = np.random.default_rng([seed, 1])
         kept = TextLM(k=self.k)  # the from-scratch model's rewriting of unkept words, over our kept words
         kept.words_ = self.words_
@@ -263,7 +298,8 @@ class PretrainedTextLM:
         return fill_pii(out, seed=int(rng.integers(2**31)))
 
     def generate_raw(self, context: pd.DataFrame, seed: int, temperature: float | None = None,
-                     top_p: float | None = None, batch_size: int | None = None) -> list[str]:
+                     top_p: float | None = None, batch_size: int | None = None,
+                     prompts: list[list[str]] | None = None) -> list[str]:
         """The model's own texts, before unkept words and PII are replaced (what ``generate`` protects)."""
         temperature = self.temperature if temperature is None else float(temperature)
         top_p = self.top_p if top_p is None else float(top_p)
@@ -272,7 +308,12 @@ class PretrainedTextLM:
         missing = [c for c in self.prompt_columns_ if c not in context.columns]
         if missing:
             raise LookalikeError(f"text model: the rows lack the prompt column(s) {missing}")
-        prompts = self._ids(render_prompts(context[self.prompt_columns_].reset_index(drop=True)), self.prompt_cap_)
+        if prompts is not None and not getattr(self, "prompted_", False):
+            raise LookalikeError("this text model was fitted without prompts; it cannot read one")
+        if prompts is not None and len(prompts) != len(context):
+            raise LookalikeError(f"{len(prompts)} prompts for {len(context)} rows; give one prompt (or None) per row")
+        lines = self._prompt_lines(context[self.prompt_columns_].reset_index(drop=True), prompts)
+        prompts = self._ids(lines, self.prompt_cap_, recent=prompts is not None)
         step = int(batch_size or self.generate_batch)
         out: list[str] = []
         with torch_threads(self.n_threads), torch.no_grad(), _quiet() as tf:
@@ -309,7 +350,7 @@ class PretrainedTextLM:
 
         params = {k: getattr(self, k) for k in ("k", "seed", "lr", "batch_size", "max_epochs", "max_time",
                                                 "max_prompt_tokens", "max_text_tokens", "temperature", "top_p",
-                                                "generate_batch", "n_threads")}
+                                                "generate_batch", "n_threads", "patience")}
         model_config = json.loads(self.model_.config.to_json_string(use_diff=False))
         model_config.pop("_name_or_path", None)  # where it was loaded from: not needed, not kept
         model_config.pop("auto_map", None)  # pointers to remote code: never used, not kept
@@ -327,7 +368,8 @@ class PretrainedTextLM:
                                      if getattr(self.tokenizer_, k) is not None},
                   "aliases": aliases, "words": self.words_, "prompt_columns": self.prompt_columns_,
                   "prompt_cap": self.prompt_cap_, "text_cap": self.text_cap_, "max_new": self.max_new_,
-                  "epochs": self.epochs_, "val_loss": self.val_loss_}
+                  "epochs": self.epochs_, "val_loss": self.val_loss_, "prompted": self.prompted_,
+                  "chars": self.chars_}
         return config, tensors
 
     @classmethod
@@ -362,5 +404,7 @@ class PretrainedTextLM:
         lm.prompt_columns_ = list(config["prompt_columns"])
         lm.prompt_cap_, lm.text_cap_ = int(config["prompt_cap"]), int(config["text_cap"])
         lm.max_new_ = int(config["max_new"])
+        lm.prompted_ = bool(config.get("prompted", False))
+        lm.chars_ = str(config.get("chars", ""))
         lm.epochs_, lm.val_loss_ = config.get("epochs"), config.get("val_loss")
         return lm

@@ -3,9 +3,11 @@
 A table of messages (conversation id, turn, speaker role, text) is a sequence: the conversation is the entity,
 the turn the order. The step model draws each message's tabular columns (role, the text's length, ...) given
 the conversation's attributes, its position and the window of previous steps; this module then writes the
-message's text with a :class:`~lookalike.models.text_lm.TextLM` that reads two things:
+message's text with a :class:`~lookalike.models.text_lm.TextLM` (or, with ``text_model=PATH``, a
+:class:`~lookalike.models.text_hf.PretrainedTextLM`) that reads two things:
 
-- the step's tabular tokens (its own columns and its whole context, as the step model encodes them), and
+- the step's tabular tokens (its own columns and its whole context, as the step model encodes them) -- for a
+  pretrained model, the step's own columns, position and entity attributes as text (``step_values``) -- and
 - a **prompt**: the texts of the ``window`` previous steps of the same conversation, oldest first, at most
   ``max_prompt_pieces`` pieces (64 by default: the most recent ones). Training prompts are the real previous
   messages; at sampling they are the previously *generated* messages of the same synthetic conversation, read
@@ -24,6 +26,7 @@ from safetensors.numpy import load as load_tensors
 from safetensors.numpy import save as save_tensors
 
 from lookalike.errors import LookalikeError
+from lookalike.schema.columns import Kind
 
 
 def window_prompts(ctx: pd.DataFrame, column: str, window: int) -> list[list[str]]:
@@ -36,30 +39,64 @@ def window_prompts(ctx: pd.DataFrame, column: str, window: int) -> list[list[str
     return [[str(t) for t in texts if t is not None and pd.notna(t)] for texts in zip(*lags)]
 
 
-def fit_texts(columns: list[str], rows: pd.DataFrame, ctx: pd.DataFrame, tokens: np.ndarray,
-              cardinalities: list[int], window: int, params: dict) -> dict:
-    """One prompted text model per free-text step column, trained on the real steps and their real windows."""
-    from lookalike.models.text_lm import TextLM
+def step_values(step_model, tokens: np.ndarray) -> pd.DataFrame:
+    """What a pretrained text model's prompt spells out for a step: its own columns (no text, no internal
+    ``__`` column) and its context's position and entity attributes (not the window's lags: the earlier
+    messages are the prompt's text), as the step model decodes its tokens -- protected values, the same at
+    training and at sampling."""
+    decoded = step_model.synthesizer_.encoder_.decode(tokens, seed=0)
+    schema = step_model.synthesizer_.schema_
+    keep = {}
+    for c in decoded.columns:
+        name = c[len("ctx."):] if c.startswith("ctx.") else c
+        if schema[c].kind != Kind.TEXT and not name.startswith(("__", "lag", "time.")):
+            keep[c] = name
+    return decoded[list(keep)].rename(columns=keep)
 
+
+def _text_class(text_model: str):
+    if text_model == "lm":
+        from lookalike.models.text_lm import TextLM
+
+        return TextLM
+    from lookalike.models.text_hf import PretrainedTextLM
+
+    return PretrainedTextLM
+
+
+def fit_texts(columns: list[str], rows: pd.DataFrame, ctx: pd.DataFrame, step_model, window: int, params: dict,
+              text_model: str = "lm") -> dict:
+    """One prompted text model per free-text step column, trained on the real steps and their real windows:
+    a TextLM reads the step's tokens, a pretrained model (``text_model`` is its directory) the step's values."""
+    text_class = _text_class(text_model)
+    tokens = step_model.encode(rows, ctx)
+    given = tokens
+    if getattr(text_class, "reads_values", False):
+        given, params = step_values(step_model, tokens), {**params, "path": str(text_model)}
     models = {}
     for name in columns:
         texts = rows[name].reset_index(drop=True).rename(name)
         if texts.notna().sum() < 2:
             raise LookalikeError(f"text column '{name}': fewer than 2 messages with text to learn from")
-        models[name] = TextLM(**params).fit(texts, tokens, cardinalities, prompts=window_prompts(ctx, name, window))
+        models[name] = text_class(**params).fit(texts, given, step_model.synthesizer_.encoder_.cardinalities_,
+                                                prompts=window_prompts(ctx, name, window))
     return models
 
 
-def write_texts(models: dict, rows: pd.DataFrame, ctx: pd.DataFrame, tokens: np.ndarray, window: int,
+def write_texts(models: dict, rows: pd.DataFrame, ctx: pd.DataFrame, step_model, window: int,
                 seed: int) -> None:
     """Overwrite each text column of the sampled step ``rows`` (in place) with text written given the step's
-    tokens and its conversation so far; a message the step model drew without text stays without."""
+    tokens (or values) and its conversation so far; a message the step model drew without text stays without."""
+    tokens = step_model.encode(rows, ctx)
+    values = step_values(step_model, tokens) if any(getattr(m, "reads_values", False) for m in models.values()) \
+        else None
     for i, (name, lm) in enumerate(models.items()):
         present = rows[name].notna().to_numpy()
         texts = np.full(len(rows), None, dtype=object)
         if present.any():
             prompts = window_prompts(ctx.iloc[np.flatnonzero(present)], name, window)
-            texts[present] = lm.generate(tokens[present], prompts=prompts,
+            given = values[present].reset_index(drop=True) if getattr(lm, "reads_values", False) else tokens[present]
+            texts[present] = lm.generate(given, prompts=prompts,
                                          seed=int(np.random.default_rng([seed, 5, i]).integers(2**31)))
         rows[name] = texts
 
@@ -75,12 +112,11 @@ def texts_state(models: dict) -> tuple[dict, bytes]:
 
 
 def texts_from_state(meta: dict, blob: bytes) -> dict:
-    from lookalike.models.text_lm import TextLM
-
     tensors = load_tensors(blob) if blob else {}
     models = {}
     for name, config in meta.items():
         prefix = config["prefix"]
-        models[name] = TextLM.from_state(config, {k[len(prefix):]: v for k, v in tensors.items()
+        text_class = _text_class("pretrained" if config.get("kind") == "pretrained" else "lm")
+        models[name] = text_class.from_state(config, {k[len(prefix):]: v for k, v in tensors.items()
                                                   if k.startswith(prefix)})
     return models

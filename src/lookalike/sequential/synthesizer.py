@@ -92,8 +92,9 @@ class SequenceSynthesizer:
     ``Synthesizer(entity=..., order=...)`` returns one of these. ``order`` may be None (the file's row order
     within each entity is the order; no time is learned). ``window``: previous steps each step is drawn
     given. ``max_train_steps``: at most this many events (each with its window) train the step model.
-    ``text_model``: how free-text columns are written, "lm" or "chain" (see Synthesizer), in both inner models;
-    ``text_params``: the language model's settings (``TextLM``). ``text_history`` (with "lm"): a free-text
+    ``text_model``: how free-text columns are written, "lm", "chain" or a pretrained model's directory (see
+    Synthesizer), in both inner models; ``text_params``: the language model's settings (``TextLM`` or
+    ``PretrainedTextLM``). ``text_history`` (with "lm" or a directory): a free-text
     column that varies within entities (messages) is written given the texts of the ``window`` previous steps
     too -- the conversation so far, at most ``TextLM.max_prompt_pieces`` pieces (see :mod:`.conversation`);
     False writes each text given its own step's columns only.
@@ -276,9 +277,9 @@ class SequenceSynthesizer:
         step_schema = self._sub_schema(user_schema, rows, list(rows.columns))
         step_params = self._inner_params(0.7)
         texts = [c.name for c in step_schema.columns if c.kind == Kind.TEXT] \
-            if self.text_history and self.text_model == "lm" else []
+            if self.text_history and self.text_model != "chain" else []
         if texts:  # the messages are written below, given the conversation; the step model learns their length
-            step_params["text_model"] = "chain"
+            step_params["text_model"], step_params["text_params"] = "chain", None
         self.step_model_ = ContextSynthesizer(prefix="ctx", **step_params).fit(
             rows, context=ctx, schema=step_schema, progress=sub(0.25, 0.9 if texts else 1.0))
         self.text_models_ = {}
@@ -286,8 +287,7 @@ class SequenceSynthesizer:
             if progress:
                 progress(0.9, "conversation text model")
             params = {"seed": self.seed, "k": step_schema.k, "verbose": self.verbose, **(self.text_params or {})}
-            self.text_models_ = fit_texts(texts, rows, ctx, self.step_model_.encode(rows, ctx),
-                                          self.step_model_.synthesizer_.encoder_.cardinalities_, self.window, params)
+            self.text_models_ = fit_texts(texts, rows, ctx, self.step_model_, self.window, params, self.text_model)
         self.n_entities_ = int(len(ent_rows))
         self.n_events_ = int(len(df))
         return self
@@ -611,7 +611,7 @@ class SequenceSynthesizer:
             step_seed = int(np.random.default_rng([seed, t, 3]).integers(2**31))
             rows = self.step_model_.sample(context=ctx, seed=step_seed, known=known_steps)
             if self.text_models_:  # the messages, given the step and the conversation generated so far
-                write_texts(self.text_models_, rows, ctx, self.step_model_.encode(rows, ctx), self.window, step_seed)
+                write_texts(self.text_models_, rows, ctx, self.step_model_, self.window, step_seed)
             known_before = {c: last_known[c][active].copy() for c in last_known}
             for c in self.delta_columns_:  # changes -> values, inside the protected range, at the data's decimals
                 lo, hi = self.value_ranges_[c]
@@ -794,8 +794,9 @@ class SequenceSynthesizer:
         if missing:
             raise LookalikeError(f"{path}: not a complete lookalike sequence model file (no {', '.join(missing)})")
         # a pretrained text model's directory is read at fit only: loading must not need it (nor check it)
-        obj = cls(**{**meta["params"], "text_model": "lm"})
+        obj = cls(**{**meta["params"], "text_model": "lm", "text_params": None})
         obj.text_model = meta["params"].get("text_model", "lm")
+        obj.text_params = meta["params"].get("text_params")
         obj.columns_, obj.dtypes_ = meta["columns"], meta["dtypes"]
         with tempfile.TemporaryDirectory() as tmp:
             def inner(name):
