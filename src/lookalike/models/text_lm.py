@@ -10,13 +10,15 @@ Privacy, in the order the text meets it:
 
 1. PII inside the text (``privacy.pii_text``) becomes a placeholder (``<EMAIL>``...) before anything is
    learned; generated placeholders become fresh fakes.
+   A URL on a host used in at least ``k`` rows (``https://t.co/`` in tweets) keeps its host and loses its
+   path; generated paths are random characters of a length seen with that host.
 2. Rare words are protected as rare categories are: a word (a run of letters/digits) used in fewer than
    ``k`` distinct rows is replaced, before the tokenizer and the model see the text, by a marker of its shape
    (``<Word>``, ``<word>``, ``<NUM>``). Generation fills markers with words used in at least ``k`` rows, and
    any word the model composes from pieces that is not one of those is replaced the same way. So every word
    written was used in at least ``k`` training rows: a secret unique to one row cannot be written.
-3. The model file holds weights, the tokenizer (pieces of protected text) and the protected word counts --
-   never a training text.
+3. The model file holds weights, the tokenizer (pieces of protected text), the protected word counts and the
+   kept URL hosts with the lengths of their paths -- never a training text.
 
 Training is capped at 270 CPU seconds per 10,000 texts by default (``max_time``), so it takes at most about
 4.5 minutes of one busy core per 10,000 texts, plus tokenizer training.
@@ -35,13 +37,16 @@ from torch import nn
 
 from lookalike.errors import LookalikeError
 from lookalike.models.threads import torch_threads
-from lookalike.privacy.pii_text import PLACEHOLDERS, fill_pii, mask_pii
+from lookalike.privacy.pii_text import PLACEHOLDERS, fill_pii, find_pii
 
 PAD, BOS, EOS = 0, 1, 2
 SPECIAL = ["[PAD]", "[BOS]", "[EOS]"]
 MARKERS = {"cap": "<Word>", "lower": "<word>", "num": "<NUM>"}
 WORD_RE = re.compile(r"<[A-Za-z]+>|\w+")  # a placeholder or marker is one unit, never a word to protect
 _RESERVED = set(PLACEHOLDERS.values()) | set(MARKERS.values())
+URL_PARTS = re.compile(r"((?:https?://|www\.)[^/\s]+/?)(.*)", re.IGNORECASE)
+URL_SLOT = re.compile(r"((?:https?://|www\.)[^/\s<]+/?)?<URL>", re.IGNORECASE)
+URL_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 SECONDS_PER_10K = 270.0
 TOP_CANDIDATES = 256  # top-p is taken within the 256 most likely pieces (a full sort of the vocabulary is slow)
 
@@ -64,9 +69,54 @@ def protect_words(texts: list[str], k: int) -> tuple[list[str], dict[str, int]]:
     return [WORD_RE.sub(swap, t) for t in texts], kept
 
 
+def url_shapes(texts: list[str], k: int) -> dict[str, dict[int, int]]:
+    """{scheme://host/: {path length: uses}} for the URL hosts found in at least ``k`` rows (``t.co`` in tweets):
+    generated links keep a common host and the length of its paths, never a real path."""
+    rows: Counter = Counter()
+    lengths: dict[str, Counter] = {}
+    for text in texts:
+        seen = set()
+        for start, end, kind in find_pii(text):
+            m = URL_PARTS.match(text[start:end]) if kind == "url" else None
+            if m:
+                seen.add(m.group(1))
+                lengths.setdefault(m.group(1), Counter())[len(m.group(2))] += 1
+        rows.update(seen)
+    return {p: {int(n): int(c) for n, c in sorted(lengths[p].items())} for p, c in sorted(rows.items()) if c >= k}
+
+
+def mask_text(text: str, urls: dict[str, dict[int, int]]) -> str:
+    """``mask_pii``, except that a URL on a kept host keeps its host: only the path becomes ``<URL>``, so the
+    model learns which host (``http://t.co/`` or ``https://t.co/``) goes with which row."""
+    out, last = [], 0
+    for start, end, kind in find_pii(text):
+        m = URL_PARTS.match(text[start:end]) if kind == "url" else None
+        out += [text[last:start], m.group(1) if m and m.group(1) in urls else "", PLACEHOLDERS[kind]]
+        last = end
+    return "".join(out + [text[last:]])
+
+
+def fill_urls(text: str, urls: dict[str, dict[int, int]], rng: np.random.Generator) -> str:
+    """Each URL placeholder -> its kept host (the one written before it, else one drawn by use) + a random
+    path of a length seen with that host; with no kept host, left for ``fill_pii``."""
+    if not urls or PLACEHOLDERS["url"] not in text:
+        return text
+    hosts = list(urls)
+    weights = np.array([sum(urls[h].values()) for h in hosts], dtype=float)
+
+    def fake(m: re.Match) -> str:
+        host = m.group(1) if m.group(1) in urls else hosts[rng.choice(len(hosts), p=weights / weights.sum())]
+        sizes, counts = zip(*urls[host].items())
+        size = sizes[rng.choice(len(sizes), p=np.array(counts, float) / sum(counts))]
+        return host + "".join(rng.choice(list(URL_CHARS), size=size))
+
+    return URL_SLOT.sub(fake, text)
+
+
 class _Net(nn.Module):
-    def __init__(self, cardinalities: list[int], vocab: int, embed: int, hidden: int):
+    def __init__(self, cardinalities: list[int], vocab: int, embed: int, hidden: int, dropout: float = 0.0):
         super().__init__()
+        self.drop = nn.Dropout(dropout)
         self.context = nn.ModuleList(nn.Embedding(int(c), embed) for c in cardinalities)
         self.mix = nn.Sequential(nn.Linear(embed, hidden), nn.GELU(), nn.Linear(hidden, hidden), nn.Tanh())
         self.step_context = nn.Linear(hidden, embed)
@@ -84,9 +134,9 @@ class _Net(nn.Module):
 
     def forward(self, ctx: torch.Tensor, tokens: torch.Tensor, h: torch.Tensor | None = None):
         c = self.condition(ctx)
-        x = self.token(tokens) + self.step_context(c)[:, None, :]
+        x = self.drop(self.token(tokens) + self.step_context(c)[:, None, :])
         y, h = self.gru(x, c[None] if h is None else h)
-        return self.out(y), h
+        return self.out(self.drop(y)), h
 
 
 class TextLM:
@@ -95,16 +145,25 @@ class TextLM:
     temperature, top_p: sampling settings (also accepted by ``generate``; the nucleus is taken within the
     256 most likely pieces). max_time: training budget in CPU seconds of this process, all threads together
     (None: 270 per 10,000 texts, at least 20), so a busy machine trains the same model, only slower;
-    training stops earlier when the validation loss stops improving. Set n_threads to fix torch's thread count (same seed + same threads = same model)."""
+    training stops earlier when the validation loss has not improved for ``patience`` epochs, and the
+    learning rate is multiplied by ``decay`` after each epoch that did not improve it. dropout: on the GRU's
+    inputs and outputs (a few thousand texts overfit a GRU within ten epochs without it). fill_power: a
+    rare-word marker is filled with a protected word of its shape drawn with weight (rows it was used in) **
+    fill_power: 1 writes mostly "the", "to" where a rare word stood, 0 any word alike; 0.5 judged best on the
+    tuning split of ``benchmarks/text_tuning.py``. n_threads: torch's thread count (same seed + same threads =
+    same model); 1 by default: a second thread cut wall time by a third on an idle machine but burned the CPU
+    budget spinning on a busy one (57 CPU s an epoch instead of 5 at a load of 30)."""
 
     def __init__(self, k: int = 5, seed: int = 0, vocab_size: int = 3000, embed: int = 96, hidden: int = 256,
                  max_pieces: int = 96, batch_size: int = 64, lr: float = 3e-3, max_epochs: int = 100,
                  max_time: float | None = None, temperature: float = 1.0, top_p: float = 0.95,
-                 n_threads: int | None = None, verbose: bool = False):
+                 n_threads: int | None = 1, verbose: bool = False, dropout: float = 0.2, patience: int = 4,
+                 fill_power: float = 0.5, decay: float = 0.5):
         self.k, self.seed, self.vocab_size, self.embed, self.hidden = int(k), int(seed), vocab_size, embed, hidden
         self.max_pieces, self.batch_size, self.lr, self.max_epochs = max_pieces, batch_size, lr, max_epochs
         self.max_time, self.temperature, self.top_p = max_time, temperature, top_p
         self.n_threads, self.verbose = n_threads, verbose
+        self.dropout, self.patience, self.fill_power, self.decay = dropout, patience, fill_power, decay
 
     # -- fit --------------------------------------------------------------------------------------
     def fit(self, texts: pd.Series, context: np.ndarray, cardinalities: list[int]) -> "TextLM":
@@ -115,7 +174,8 @@ class TextLM:
         raw = texts[present].astype(str).tolist()
         if len(raw) < 2:
             raise LookalikeError(f"text column '{texts.name}': fewer than 2 texts to learn from")
-        masked = [mask_pii(t)[0] for t in raw]
+        self.urls_ = url_shapes(raw, self.k)
+        masked = [mask_text(t, self.urls_) for t in raw]
         protected, self.words_ = protect_words(masked, self.k)
         tok = Tokenizer(models.BPE())
         tok.pre_tokenizer = pre_tokenizers.Metaspace()
@@ -131,7 +191,7 @@ class TextLM:
         ctx = np.asarray(context, dtype=np.int64)[present]
         with torch.random.fork_rng(devices=[]), torch_threads(self.n_threads):
             torch.manual_seed(self.seed)
-            self.net_ = _Net(self.cardinalities_, tok.get_vocab_size(), self.embed, self.hidden)
+            self.net_ = _Net(self.cardinalities_, tok.get_vocab_size(), self.embed, self.hidden, self.dropout)
             self._train(ids, ctx)
         self.fit_seconds_ = {"wall": time.monotonic() - wall, "cpu": time.process_time() - cpu, "texts": len(raw)}
         return self
@@ -183,13 +243,16 @@ class TextLM:
                     chunks = [val[i:i + 512] for i in range(0, n_val, 512)]
                     v = sum(float(self._loss(ids, ctx, c)) * len(c) for c in chunks) / n_val
                 if self.verbose:
-                    print(f"text epoch {epoch + 1}: validation loss {v:.3f}")
+                    print(f"text epoch {epoch + 1}: validation loss {v:.3f}, "
+                          f"{time.process_time() - started:.0f} CPU s", flush=True)
                 if v < best - 1e-3:
                     best, stale = v, 0
                     best_state = {k: t.detach().clone() for k, t in self.net_.state_dict().items()}
                 else:
                     stale += 1
-                if stale >= 2:
+                    for group in opt.param_groups:
+                        group["lr"] *= self.decay
+                if stale >= self.patience:
                     break
             if time.process_time() - started > budget:
                 break
@@ -214,7 +277,7 @@ class TextLM:
                 ids = self._sample_ids(torch.from_numpy(ctx[start:start + batch_size]), gen, temperature, top_p)
                 out.extend(self._decode(ids))
         rng = np.random.default_rng([seed, 1])
-        out = [self._protect(t, rng) for t in out]
+        out = [fill_urls(self._protect(t, rng), self.urls_, rng) for t in out]
         return fill_pii(out, seed=int(rng.integers(2**31)))
 
     def _sample_ids(self, ctx, gen, temperature, top_p) -> np.ndarray:
@@ -271,7 +334,7 @@ class TextLM:
             groups["any"] = list(self.words_)
             pools = {}
             for shape, words in groups.items():
-                weights = np.array([self.words_[w] for w in words], dtype=float)
+                weights = np.array([self.words_[w] for w in words], dtype=float) ** self.fill_power
                 pools[shape] = (words, weights / weights.sum() if len(words) else weights)
             self._pool_cache = pools
         return self._pool_cache
@@ -280,8 +343,9 @@ class TextLM:
     def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         config = {"params": {k: getattr(self, k) for k in (
                       "k", "seed", "vocab_size", "embed", "hidden", "max_pieces", "batch_size", "lr", "max_epochs",
-                      "max_time", "temperature", "top_p", "n_threads")},
-                  "tokenizer": self.tokenizer_.to_str(), "words": self.words_, "max_len": self.max_len_,
+                      "max_time", "temperature", "top_p", "n_threads", "dropout", "patience", "fill_power",
+                      "decay")},
+                  "tokenizer": self.tokenizer_.to_str(), "words": self.words_, "urls": self.urls_, "max_len": self.max_len_,
                   "cardinalities": self.cardinalities_, "epochs": self.epochs_, "val_loss": self.val_loss_}
         tensors = {k: v.detach().numpy().copy() for k, v in self.net_.state_dict().items()}
         return config, tensors
@@ -294,6 +358,8 @@ class TextLM:
         lm.tokenizer_ = Tokenizer.from_str(config["tokenizer"] if isinstance(config["tokenizer"], str)
                                            else json.dumps(config["tokenizer"]))
         lm.words_ = {str(w): int(c) for w, c in config["words"].items()}
+        lm.urls_ = {str(p): {int(n): int(c) for n, c in lengths.items()}
+                    for p, lengths in config.get("urls", {}).items()}
         lm.max_len_, lm.cardinalities_ = int(config["max_len"]), list(config["cardinalities"])
         lm.epochs_, lm.val_loss_ = config.get("epochs"), config.get("val_loss")
         lm.net_ = _Net(lm.cardinalities_, lm.tokenizer_.get_vocab_size(), lm.embed, lm.hidden)
