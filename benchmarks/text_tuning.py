@@ -39,7 +39,11 @@ def run(name: str, params: dict, seed: int, variants: list[dict]) -> list[dict]:
     fit_part, judge = tune_split(name)
     syn = Synthesizer(model="copula", seed=seed, text_model="chain", schema=schema_for(fit_part, text)).fit(fit_part)
     enc = syn.encoder_
-    lm = TextLM(seed=seed, k=syn.schema_.k, **params).fit(fit_part[text], enc.encode(fit_part), enc.cardinalities_)
+    extra = {k: params.pop(k) for k in list(params) if k.startswith("x_")}
+    lm = TextLM(seed=seed, k=syn.schema_.k, **params)
+    for k, v in extra.items():
+        setattr(lm, k[2:], v)
+    lm.fit(fit_part[text], enc.encode(fit_part), enc.cardinalities_)
     present = judge[text].notna().to_numpy()
     outs = []
     for variant in variants:
