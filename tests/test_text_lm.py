@@ -121,3 +121,12 @@ def test_urls_keep_a_common_host_never_a_path_or_a_rare_host():
     out = [fill_urls(t, urls, rng) for t in ["a https://t.co/<URL>", "b <URL>", "c http://secret.example.org/<URL>"]]
     assert all(re.fullmatch(r"\w https://t\.co/[A-Za-z0-9]{10}", t) for t in out), out
     assert not any(f"Ab{i:08d}" in "".join(out) for i in range(6))  # no real path
+
+
+def test_rewrite_puts_real_text_through_the_privacy_rules():
+    lm = TextLM(k=5)
+    lm.learn_protection(complaints()["text"].tolist())
+    out = lm.rewrite([f"my card was declined {CANARIES[0]}", "write to anna.berg@acme-corp.com"], seed=0)
+    assert out[0].startswith("my card was declined ") and CANARIES[0] not in out[0]
+    assert "acme" not in out[1] and "@" in out[1]  # the e-mail is a fake
+    assert out == lm.rewrite([f"my card was declined {CANARIES[0]}", "write to anna.berg@acme-corp.com"], seed=0)

@@ -61,12 +61,16 @@ def protect_words(texts: list[str], k: int) -> tuple[list[str], dict[str, int]]:
     """Texts with every word used in fewer than ``k`` rows replaced by its shape marker; {word: rows} kept."""
     rows = Counter(w for t in texts for w in set(WORD_RE.findall(t)) if w not in _RESERVED)
     kept = {w: int(c) for w, c in sorted(rows.items()) if c >= k}
+    return [mark_words(t, kept) for t in texts], kept
 
+
+def mark_words(text: str, kept: dict[str, int]) -> str:
+    """``text`` with every word not in ``kept`` (nor a placeholder/marker) replaced by its shape marker."""
     def swap(m: re.Match) -> str:
         w = m.group(0)
         return w if w in kept or w in _RESERVED else MARKERS[_shape(w)]
 
-    return [WORD_RE.sub(swap, t) for t in texts], kept
+    return WORD_RE.sub(swap, text)
 
 
 def url_shapes(texts: list[str], k: int) -> dict[str, dict[int, int]]:
@@ -174,9 +178,7 @@ class TextLM:
         raw = texts[present].astype(str).tolist()
         if len(raw) < 2:
             raise LookalikeError(f"text column '{texts.name}': fewer than 2 texts to learn from")
-        self.urls_ = url_shapes(raw, self.k)
-        masked = [mask_text(t, self.urls_) for t in raw]
-        protected, self.words_ = protect_words(masked, self.k)
+        protected = self.learn_protection(raw)
         tok = Tokenizer(models.BPE())
         tok.pre_tokenizer = pre_tokenizers.Metaspace()
         tok.decoder = decoders.Metaspace()
@@ -195,6 +197,14 @@ class TextLM:
             self._train(ids, ctx)
         self.fit_seconds_ = {"wall": time.monotonic() - wall, "cpu": time.process_time() - cpu, "texts": len(raw)}
         return self
+
+    def learn_protection(self, texts: list[str]) -> list[str]:
+        """Learn the privacy rules from the training texts (URL hosts and words used in >= k rows) and return
+        the texts as the model sees them: PII as placeholders, other rare words as shape markers."""
+        self.urls_ = url_shapes(texts, self.k)
+        protected, self.words_ = protect_words([mask_text(t, self.urls_) for t in texts], self.k)
+        self._pool_cache = None
+        return protected
 
     def _batches(self, ids: list[list[int]], order: np.ndarray, rng: np.random.Generator):
         """Batches of similar length (little padding), in random order."""
@@ -276,9 +286,19 @@ class TextLM:
                 gen = torch.Generator().manual_seed(int(np.random.default_rng([seed, start]).integers(2**62)))
                 ids = self._sample_ids(torch.from_numpy(ctx[start:start + batch_size]), gen, temperature, top_p)
                 out.extend(self._decode(ids))
+        return self._finish(out, seed)
+
+    def _finish(self, texts: list[str], seed: int) -> list[str]:
+        """Written pieces -> final texts: markers and unprotected words filled, URLs and PII faked."""
         rng = np.random.default_rng([seed, 1])
-        out = [fill_urls(self._protect(t, rng), self.urls_, rng) for t in out]
+        out = [fill_urls(self._protect(t, rng), self.urls_, rng) for t in texts]
         return fill_pii(out, seed=int(rng.integers(2**31)))
+
+    def rewrite(self, texts: list[str], seed: int) -> list[str]:
+        """Real ``texts`` as this fitted model's privacy rules leave them (PII faked, URL paths redrawn, words
+        used in fewer than ``k`` training rows refilled): what a perfect model could write at best, so a
+        benchmark can judge the rules' own cost apart from the model's."""
+        return self._finish([mark_words(mask_text(t, self.urls_), self.words_) for t in texts], seed)
 
     def _sample_ids(self, ctx, gen, temperature, top_p) -> np.ndarray:
         n = ctx.shape[0]
