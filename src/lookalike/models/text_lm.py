@@ -155,8 +155,9 @@ class TextLM:
     rare-word marker is filled with a protected word of its shape drawn with weight (rows it was used in) **
     fill_power: 1 writes mostly "the", "to" where a rare word stood, 0 any word alike; 0.5 judged best on the
     tuning split of ``benchmarks/text_tuning.py``. n_threads: torch's thread count (same seed + same threads =
-    same model); 1 by default: a second thread cut wall time by a third on an idle machine but burned the CPU
-    budget spinning on a busy one (57 CPU s an epoch instead of 5 at a load of 30)."""
+    same model); 1 by default: on tweets a second thread cut wall time by 40% on a quiet machine, but the CPU
+    budget counts both threads, and the earlier benchmark run (two threads, load average about 30) spent 57 CPU
+    s an epoch where one thread on a quiet machine spends 5, so it stopped after two epochs."""
 
     def __init__(self, k: int = 5, seed: int = 0, vocab_size: int = 3000, embed: int = 96, hidden: int = 256,
                  max_pieces: int = 96, batch_size: int = 64, lr: float = 3e-3, max_epochs: int = 100,
