@@ -9,7 +9,7 @@ import pytest
 
 from lookalike import Synthesizer
 from lookalike.errors import LookalikeError
-from lookalike.models.text_lm import TextLM
+from lookalike.models.text_lm import TextLM, fill_urls, mask_text, url_shapes
 
 SMALL = {"hidden": 48, "embed": 32, "vocab_size": 300, "max_time": 20, "max_epochs": 30, "n_threads": 1, "lr": 0.01,
          "batch_size": 32}
@@ -109,3 +109,24 @@ def test_chain_keeps_the_word_chain_and_bad_choices_fail():
     lm = TextLM(seed=0, **SMALL).fit(df["text"], np.zeros((120, 1), dtype=np.int64), [1])
     with pytest.raises(LookalikeError, match="temperature"):
         lm.generate(np.zeros((2, 1), dtype=np.int64), seed=0, temperature=0)
+
+
+def test_urls_keep_a_common_host_never_a_path_or_a_rare_host():
+    texts = [f"look https://t.co/Ab{i:08d} now" for i in range(6)] + ["see https://secret.example.org/x1 here"]
+    urls = url_shapes(texts, k=5)
+    assert list(urls) == ["https://t.co/"] and urls["https://t.co/"] == {10: 6}
+    assert mask_text(texts[0], urls) == "look https://t.co/<URL> now"
+    assert mask_text(texts[-1], urls) == "see <URL> here"  # a rare host is masked whole
+    rng = np.random.default_rng(0)
+    out = [fill_urls(t, urls, rng) for t in ["a https://t.co/<URL>", "b <URL>", "c http://secret.example.org/<URL>"]]
+    assert all(re.fullmatch(r"\w https://t\.co/[A-Za-z0-9]{10}", t) for t in out), out
+    assert not any(f"Ab{i:08d}" in "".join(out) for i in range(6))  # no real path
+
+
+def test_rewrite_puts_real_text_through_the_privacy_rules():
+    lm = TextLM(k=5)
+    lm.learn_protection(complaints()["text"].tolist())
+    out = lm.rewrite([f"my card was declined {CANARIES[0]}", "write to anna.berg@acme-corp.com"], seed=0)
+    assert out[0].startswith("my card was declined ") and CANARIES[0] not in out[0]
+    assert "acme" not in out[1] and "@" in out[1]  # the e-mail is a fake
+    assert out == lm.rewrite([f"my card was declined {CANARIES[0]}", "write to anna.berg@acme-corp.com"], seed=0)

@@ -9,6 +9,10 @@ Both trainings keep the engine's defaults except the time caps given (the same t
 Generation runs without the engine's JSON-constrained decoding (``HuggingFaceEngine.supports_json_enforcing``
 set to False, the engine's own path for back ends that cannot constrain): constrained decoding on this CPU
 wrote fewer than 300 texts in 8 minutes. Unconstrained outputs are parsed by the engine's own decoder.
+``--max-chars`` caps the text length behind the engine's generation limit (it sizes ``max_new_tokens`` from
+the longest training text, and its LSTM recomputes the whole sequence at every new token, so one 1,088-character
+chatterbot message made 60 texts take 4 minutes): a longer text comes back cut off, which the engine's
+decoder marks invalid.
 """
 from __future__ import annotations
 
@@ -34,8 +38,15 @@ def main() -> None:
     p.add_argument("--language-minutes", type=float, default=5.0)
     p.add_argument("--tabular-minutes", type=float, default=2.0)
     p.add_argument("--rows", type=int, default=None, help="rows to generate (default: as many as train)")
+    p.add_argument("--max-chars", type=int, default=None, help="cap on nchar_max behind max_new_tokens")
     args = p.parse_args()
     from mostlyai import engine
+    from mostlyai.engine._language import generation
+
+    if args.max_chars:
+        estimate = generation._estimate_max_new_tokens
+        generation._estimate_max_new_tokens = lambda stats: estimate({**stats, "columns": {
+            c: {**s, "nchar_max": min(s["nchar_max"], args.max_chars)} for c, s in stats["columns"].items()}})
     from mostlyai.engine._language.engine.hf_engine import HuggingFaceEngine
 
     HuggingFaceEngine.supports_json_enforcing = lambda self: False

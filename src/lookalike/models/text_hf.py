@@ -32,7 +32,7 @@ import pandas as pd
 import torch
 
 from lookalike.errors import LookalikeError
-from lookalike.models.text_lm import SECONDS_PER_10K, TextLM, protect_words
+from lookalike.models.text_lm import SECONDS_PER_10K, TextLM, mark_words, protect_words
 from lookalike.models.threads import torch_threads
 from lookalike.privacy.pii_text import fill_pii, mask_pii
 
@@ -201,7 +201,7 @@ class PretrainedTextLM:
         earlier = [[str(t) for t in (p if isinstance(p, (list, tuple)) else [p]) if t is not None and pd.notna(t)]
                    if p is not None else [] for p in prompts]
         flat = [t for texts in earlier for t in texts]
-        protected = iter(protect_words([mask_pii(t)[0] for t in flat], self.k, kept=self.words_)[0])
+        protected = iter(mark_words(mask_pii(t)[0], self.words_) for t in flat)
         return ["".join(next(protected) + "\n" for _ in texts) + line for texts, line in zip(earlier, lines)]
 
     @property

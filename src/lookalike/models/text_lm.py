@@ -10,13 +10,15 @@ Privacy, in the order the text meets it:
 
 1. PII inside the text (``privacy.pii_text``) becomes a placeholder (``<EMAIL>``...) before anything is
    learned; generated placeholders become fresh fakes.
+   A URL on a host used in at least ``k`` rows (``https://t.co/`` in tweets) keeps its host and loses its
+   path; generated paths are random characters of a length seen with that host.
 2. Rare words are protected as rare categories are: a word (a run of letters/digits) used in fewer than
    ``k`` distinct rows is replaced, before the tokenizer and the model see the text, by a marker of its shape
    (``<Word>``, ``<word>``, ``<NUM>``). Generation fills markers with words used in at least ``k`` rows, and
    any word the model composes from pieces that is not one of those is replaced the same way. So every word
    written was used in at least ``k`` training rows: a secret unique to one row cannot be written.
-3. The model file holds weights, the tokenizer (pieces of protected text) and the protected word counts --
-   never a training text.
+3. The model file holds weights, the tokenizer (pieces of protected text), the protected word counts and the
+   kept URL hosts with the lengths of their paths -- never a training text.
 
 A prompt (``prompts=`` in ``fit`` and ``generate``) is optional text read before a row's own text: a
 conversation's earlier messages, so that a reply is written given what it replies to. The GRU reads its pieces
@@ -43,13 +45,16 @@ from torch import nn
 
 from lookalike.errors import LookalikeError
 from lookalike.models.threads import torch_threads
-from lookalike.privacy.pii_text import PLACEHOLDERS, fill_pii, mask_pii
+from lookalike.privacy.pii_text import PLACEHOLDERS, fill_pii, find_pii
 
 PAD, BOS, EOS = 0, 1, 2
 SPECIAL = ["[PAD]", "[BOS]", "[EOS]"]
 MARKERS = {"cap": "<Word>", "lower": "<word>", "num": "<NUM>"}
 WORD_RE = re.compile(r"<[A-Za-z]+>|\w+")  # a placeholder or marker is one unit, never a word to protect
 _RESERVED = set(PLACEHOLDERS.values()) | set(MARKERS.values())
+URL_PARTS = re.compile(r"((?:https?://|www\.)[^/\s]+/?)(.*)", re.IGNORECASE)
+URL_SLOT = re.compile(r"((?:https?://|www\.)[^/\s<]+/?)?<URL>", re.IGNORECASE)
+URL_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 SECONDS_PER_10K = 270.0
 TOP_CANDIDATES = 256  # top-p is taken within the 256 most likely pieces (a full sort of the vocabulary is slow)
 
@@ -60,23 +65,70 @@ def _shape(word: str) -> str:
     return "cap" if word[:1].isupper() else "lower"
 
 
-def protect_words(texts: list[str], k: int, kept: dict[str, int] | None = None) -> tuple[list[str], dict[str, int]]:
-    """Texts with every word used in fewer than ``k`` rows replaced by its shape marker; {word: rows} kept.
-    ``kept``: the words to keep, counted before (a prompt is protected with its text column's counts)."""
-    if kept is None:
-        rows = Counter(w for t in texts for w in set(WORD_RE.findall(t)) if w not in _RESERVED)
-        kept = {w: int(c) for w, c in sorted(rows.items()) if c >= k}
+def protect_words(texts: list[str], k: int) -> tuple[list[str], dict[str, int]]:
+    """Texts with every word used in fewer than ``k`` rows replaced by its shape marker; {word: rows} kept."""
+    rows = Counter(w for t in texts for w in set(WORD_RE.findall(t)) if w not in _RESERVED)
+    kept = {w: int(c) for w, c in sorted(rows.items()) if c >= k}
+    return [mark_words(t, kept) for t in texts], kept
 
+
+def mark_words(text: str, kept: dict[str, int]) -> str:
+    """``text`` with every word not in ``kept`` (nor a placeholder/marker) replaced by its shape marker."""
     def swap(m: re.Match) -> str:
         w = m.group(0)
         return w if w in kept or w in _RESERVED else MARKERS[_shape(w)]
 
-    return [WORD_RE.sub(swap, t) for t in texts], kept
+    return WORD_RE.sub(swap, text)
+
+
+def url_shapes(texts: list[str], k: int) -> dict[str, dict[int, int]]:
+    """{scheme://host/: {path length: uses}} for the URL hosts found in at least ``k`` rows (``t.co`` in tweets):
+    generated links keep a common host and the length of its paths, never a real path."""
+    rows: Counter = Counter()
+    lengths: dict[str, Counter] = {}
+    for text in texts:
+        seen = set()
+        for start, end, kind in find_pii(text):
+            m = URL_PARTS.match(text[start:end]) if kind == "url" else None
+            if m:
+                seen.add(m.group(1))
+                lengths.setdefault(m.group(1), Counter())[len(m.group(2))] += 1
+        rows.update(seen)
+    return {p: {int(n): int(c) for n, c in sorted(lengths[p].items())} for p, c in sorted(rows.items()) if c >= k}
+
+
+def mask_text(text: str, urls: dict[str, dict[int, int]]) -> str:
+    """``mask_pii``, except that a URL on a kept host keeps its host: only the path becomes ``<URL>``, so the
+    model learns which host (``http://t.co/`` or ``https://t.co/``) goes with which row."""
+    out, last = [], 0
+    for start, end, kind in find_pii(text):
+        m = URL_PARTS.match(text[start:end]) if kind == "url" else None
+        out += [text[last:start], m.group(1) if m and m.group(1) in urls else "", PLACEHOLDERS[kind]]
+        last = end
+    return "".join(out + [text[last:]])
+
+
+def fill_urls(text: str, urls: dict[str, dict[int, int]], rng: np.random.Generator) -> str:
+    """Each URL placeholder -> its kept host (the one written before it, else one drawn by use) + a random
+    path of a length seen with that host; with no kept host, left for ``fill_pii``."""
+    if not urls or PLACEHOLDERS["url"] not in text:
+        return text
+    hosts = list(urls)
+    weights = np.array([sum(urls[h].values()) for h in hosts], dtype=float)
+
+    def fake(m: re.Match) -> str:
+        host = m.group(1) if m.group(1) in urls else hosts[rng.choice(len(hosts), p=weights / weights.sum())]
+        sizes, counts = zip(*urls[host].items())
+        size = sizes[rng.choice(len(sizes), p=np.array(counts, float) / sum(counts))]
+        return host + "".join(rng.choice(list(URL_CHARS), size=size))
+
+    return URL_SLOT.sub(fake, text)
 
 
 class _Net(nn.Module):
-    def __init__(self, cardinalities: list[int], vocab: int, embed: int, hidden: int):
+    def __init__(self, cardinalities: list[int], vocab: int, embed: int, hidden: int, dropout: float = 0.0):
         super().__init__()
+        self.drop = nn.Dropout(dropout)
         self.context = nn.ModuleList(nn.Embedding(int(c), embed) for c in cardinalities)
         self.mix = nn.Sequential(nn.Linear(embed, hidden), nn.GELU(), nn.Linear(hidden, hidden), nn.Tanh())
         self.step_context = nn.Linear(hidden, embed)
@@ -94,9 +146,9 @@ class _Net(nn.Module):
 
     def forward(self, ctx: torch.Tensor, tokens: torch.Tensor, h: torch.Tensor | None = None):
         c = self.condition(ctx)
-        x = self.token(tokens) + self.step_context(c)[:, None, :]
+        x = self.drop(self.token(tokens) + self.step_context(c)[:, None, :])
         y, h = self.gru(x, c[None] if h is None else h)
-        return self.out(y), h
+        return self.out(self.drop(y)), h
 
 
 class TextLM:
@@ -105,18 +157,28 @@ class TextLM:
     temperature, top_p: sampling settings (also accepted by ``generate``; the nucleus is taken within the
     256 most likely pieces). max_time: training budget in CPU seconds of this process, all threads together
     (None: 270 per 10,000 texts, at least 20), so a busy machine trains the same model, only slower;
-    training stops earlier when the validation loss stops improving. Set n_threads to fix torch's thread count (same seed + same threads = same model).
+    training stops earlier when the validation loss has not improved for ``patience`` epochs, and the
+    learning rate is multiplied by ``decay`` after each epoch that did not improve it. dropout: on the GRU's
+    inputs and outputs (a few thousand texts overfit a GRU within ten epochs without it). fill_power: a
+    rare-word marker is filled with a protected word of its shape drawn with weight (rows it was used in) **
+    fill_power: 1 writes mostly "the", "to" where a rare word stood, 0 any word alike; 0.5 judged best on the
+    tuning split of ``benchmarks/text_tuning.py``. n_threads: torch's thread count (same seed + same threads =
+    same model); 1 by default: on tweets a second thread cut wall time by 40% on a quiet machine, but the CPU
+    budget counts both threads, and the earlier benchmark run (two threads, load average about 30) spent 57 CPU
+    s an epoch where one thread on a quiet machine spends 5, so it stopped after two epochs.
     max_prompt_pieces: the most prompt pieces read before a text (the most recent ones; see the module doc)."""
 
     def __init__(self, k: int = 5, seed: int = 0, vocab_size: int = 3000, embed: int = 96, hidden: int = 256,
                  max_pieces: int = 96, batch_size: int = 64, lr: float = 3e-3, max_epochs: int = 100,
                  max_time: float | None = None, temperature: float = 1.0, top_p: float = 0.95,
-                 n_threads: int | None = None, verbose: bool = False, max_prompt_pieces: int = 64):
+                 n_threads: int | None = 1, verbose: bool = False, dropout: float = 0.2, patience: int = 4,
+                 fill_power: float = 0.5, decay: float = 0.5, max_prompt_pieces: int = 64):
         self.k, self.seed, self.vocab_size, self.embed, self.hidden = int(k), int(seed), vocab_size, embed, hidden
         self.max_pieces, self.batch_size, self.lr, self.max_epochs = max_pieces, batch_size, lr, max_epochs
         self.max_time, self.temperature, self.top_p = max_time, temperature, top_p
         self.n_threads, self.verbose = n_threads, verbose
         self.max_prompt_pieces = int(max_prompt_pieces)
+        self.dropout, self.patience, self.fill_power, self.decay = dropout, patience, fill_power, decay
 
     # -- fit --------------------------------------------------------------------------------------
     def fit(self, texts: pd.Series, context: np.ndarray, cardinalities: list[int],
@@ -129,8 +191,7 @@ class TextLM:
         raw = texts[present].astype(str).tolist()
         if len(raw) < 2:
             raise LookalikeError(f"text column '{texts.name}': fewer than 2 texts to learn from")
-        masked = [mask_pii(t)[0] for t in raw]
-        protected, self.words_ = protect_words(masked, self.k)
+        protected = self.learn_protection(raw)
         tok = Tokenizer(models.BPE())
         tok.pre_tokenizer = pre_tokenizers.Metaspace()
         tok.decoder = decoders.Metaspace()
@@ -150,10 +211,18 @@ class TextLM:
         ctx = np.asarray(context, dtype=np.int64)[present]
         with torch.random.fork_rng(devices=[]), torch_threads(self.n_threads):
             torch.manual_seed(self.seed)
-            self.net_ = _Net(self.cardinalities_, tok.get_vocab_size(), self.embed, self.hidden)
+            self.net_ = _Net(self.cardinalities_, tok.get_vocab_size(), self.embed, self.hidden, self.dropout)
             self._train(ids, ctx, prompt_ids)
         self.fit_seconds_ = {"wall": time.monotonic() - wall, "cpu": time.process_time() - cpu, "texts": len(raw)}
         return self
+
+    def learn_protection(self, texts: list[str]) -> list[str]:
+        """Learn the privacy rules from the training texts (URL hosts and words used in >= k rows) and return
+        the texts as the model sees them: PII as placeholders, other rare words as shape markers."""
+        self.urls_ = url_shapes(texts, self.k)
+        protected, self.words_ = protect_words([mask_text(t, self.urls_) for t in texts], self.k)
+        self._pool_cache = None
+        return protected
 
     def _batches(self, ids: list[list[int]], order: np.ndarray, rng: np.random.Generator):
         """Batches of similar length (little padding), in random order."""
@@ -168,7 +237,7 @@ class TextLM:
         rows = [[str(t) for t in (p if isinstance(p, (list, tuple)) else [p]) if t is not None and pd.notna(t)]
                 if p is not None else [] for p in prompts]
         flat = [t for r in rows for t in r]
-        protected, _ = protect_words([mask_pii(t)[0] for t in flat], self.k, kept=self.words_)
+        protected = [mark_words(mask_text(t, self.urls_), self.words_) for t in flat]
         pieces = iter(e.ids[: self.max_pieces] + [EOS] for e in self.tokenizer_.encode_batch(protected))
         out = []
         for r in rows:
@@ -219,13 +288,16 @@ class TextLM:
                     chunks = [val[i:i + 512] for i in range(0, n_val, 512)]
                     v = sum(float(self._loss(ids, ctx, c, prompts)) * len(c) for c in chunks) / n_val
                 if self.verbose:
-                    print(f"text epoch {epoch + 1}: validation loss {v:.3f}")
+                    print(f"text epoch {epoch + 1}: validation loss {v:.3f}, "
+                          f"{time.process_time() - started:.0f} CPU s", flush=True)
                 if v < best - 1e-3:
                     best, stale = v, 0
                     best_state = {k: t.detach().clone() for k, t in self.net_.state_dict().items()}
                 else:
                     stale += 1
-                if stale >= 2:
+                    for group in opt.param_groups:
+                        group["lr"] *= self.decay
+                if stale >= self.patience:
                     break
             if time.process_time() - started > budget:
                 break
@@ -257,8 +329,12 @@ class TextLM:
                 ids = self._sample_ids(torch.from_numpy(ctx[start:start + batch_size]), gen, temperature, top_p,
                                        None if prompt_ids is None else prompt_ids[start:start + batch_size])
                 out.extend(self._decode(ids))
+        return self._finish(out, seed)
+
+    def _finish(self, texts: list[str], seed: int) -> list[str]:
+        """Written pieces -> final texts: markers and unprotected words filled, URLs and PII faked."""
         rng = np.random.default_rng([seed, 1])
-        out = [self._protect(t, rng) for t in out]
+        out = [fill_urls(self._protect(t, rng), self.urls_, rng) for t in texts]
         return fill_pii(out, seed=int(rng.integers(2**31)))
 
     def _read_prompt(self, c: torch.Tensor, prompts: list[list[int]]) -> torch.Tensor:
@@ -275,6 +351,12 @@ class TextLM:
             _, read = self.net_.gru(packed, h[:, rows].contiguous())
             h[:, rows] = read
         return h
+
+    def rewrite(self, texts: list[str], seed: int) -> list[str]:
+        """Real ``texts`` as this fitted model's privacy rules leave them (PII faked, URL paths redrawn, words
+        used in fewer than ``k`` training rows refilled): what a perfect model could write at best, so a
+        benchmark can judge the rules' own cost apart from the model's."""
+        return self._finish([mark_words(mask_text(t, self.urls_), self.words_) for t in texts], seed)
 
     def _sample_ids(self, ctx, gen, temperature, top_p, prompts=None) -> np.ndarray:
         n = ctx.shape[0]
@@ -330,7 +412,7 @@ class TextLM:
             groups["any"] = list(self.words_)
             pools = {}
             for shape, words in groups.items():
-                weights = np.array([self.words_[w] for w in words], dtype=float)
+                weights = np.array([self.words_[w] for w in words], dtype=float) ** self.fill_power
                 pools[shape] = (words, weights / weights.sum() if len(words) else weights)
             self._pool_cache = pools
         return self._pool_cache
@@ -339,10 +421,11 @@ class TextLM:
     def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         config = {"params": {k: getattr(self, k) for k in (
                       "k", "seed", "vocab_size", "embed", "hidden", "max_pieces", "batch_size", "lr", "max_epochs",
-                      "max_time", "temperature", "top_p", "n_threads", "max_prompt_pieces")},
-                  "tokenizer": self.tokenizer_.to_str(), "words": self.words_, "max_len": self.max_len_,
-                  "cardinalities": self.cardinalities_, "epochs": self.epochs_, "val_loss": self.val_loss_,
-                  "prompted": self.prompted_}
+                      "max_time", "temperature", "top_p", "n_threads", "dropout", "patience", "fill_power",
+                      "decay", "max_prompt_pieces")},
+                  "tokenizer": self.tokenizer_.to_str(), "words": self.words_, "urls": self.urls_,
+                  "max_len": self.max_len_, "cardinalities": self.cardinalities_, "epochs": self.epochs_,
+                  "val_loss": self.val_loss_, "prompted": self.prompted_}
         tensors = {k: v.detach().numpy().copy() for k, v in self.net_.state_dict().items()}
         return config, tensors
 
@@ -354,6 +437,8 @@ class TextLM:
         lm.tokenizer_ = Tokenizer.from_str(config["tokenizer"] if isinstance(config["tokenizer"], str)
                                            else json.dumps(config["tokenizer"]))
         lm.words_ = {str(w): int(c) for w, c in config["words"].items()}
+        lm.urls_ = {str(p): {int(n): int(c) for n, c in lengths.items()}
+                    for p, lengths in config.get("urls", {}).items()}
         lm.max_len_, lm.cardinalities_ = int(config["max_len"]), list(config["cardinalities"])
         lm.epochs_, lm.val_loss_ = config.get("epochs"), config.get("val_loss")
         lm.prompted_ = bool(config.get("prompted", False))

@@ -1,0 +1,88 @@
+"""Tuning runs for the text language model, on a split that benchmarks/text.py never reports.
+
+Each table's train part (text.py's seed-0 split) is split again 80/20 with seed 11: the model is fitted on the
+first part with the REAL rows' tabular tokens as context and writes one text for each row of the second part
+(its real context), so the text model is judged apart from the table model. Prints fit CPU/epochs, the text
+metrics against the second part, sampling speed and examples; ``--variants`` judges several sampling settings
+(temperature, top_p, fill_power) of one fitted model.
+Run: ``OMP_NUM_THREADS=1 nice -n 10 python benchmarks/text_tuning.py --tables trump_tweets --params '{"hidden": 192}'``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from text import TABLES, schema_for, split  # noqa: E402
+
+from lookalike import Synthesizer  # noqa: E402
+from lookalike.evaluate.text import text_metrics  # noqa: E402
+from lookalike.models.text_lm import TextLM  # noqa: E402
+
+CACHE = Path(__file__).resolve().parent / ".cache" / "text"
+
+
+def tune_split(name: str):
+    train, _ = split(name)
+    idx = np.random.default_rng(11).permutation(len(train))
+    cut = int(0.8 * len(train))
+    return train.iloc[idx[:cut]].reset_index(drop=True), train.iloc[idx[cut:]].reset_index(drop=True)
+
+
+def run(name: str, params: dict, seed: int, variants: list[dict]) -> list[dict]:
+    text, target = TABLES[name]
+    fit_part, judge = tune_split(name)
+    syn = Synthesizer(model="copula", seed=seed, text_model="chain", schema=schema_for(fit_part, text)).fit(fit_part)
+    enc = syn.encoder_
+    extra = {k: params.pop(k) for k in list(params) if k.startswith("x_")}
+    lm = TextLM(seed=seed, k=syn.schema_.k, **params)
+    for k, v in extra.items():
+        setattr(lm, k[2:], v)
+    lm.fit(fit_part[text], enc.encode(fit_part), enc.cardinalities_)
+    present = judge[text].notna().to_numpy()
+    outs = []
+    for variant in variants:
+        lm.fill_power, lm._pool_cache = variant.get("fill_power", params.get("fill_power", 1.0)), None
+        wall, cpu = time.monotonic(), time.process_time()
+        texts = lm.generate(enc.encode(judge)[present], seed=seed, temperature=variant.get("temperature"),
+                            top_p=variant.get("top_p"))
+        speed = {"texts_per_s": len(texts) / (time.monotonic() - wall),
+                 "texts_per_cpu_s": len(texts) / (time.process_time() - cpu)}
+        synth = judge.copy()
+        synth.loc[present, text] = texts
+        m = text_metrics(fit_part, synth, judge, text, target=target)
+        s, h = m["synthetic"], m["holdout"]
+        outs.append({"table": name, "params": params, "variant": variant, "seed": seed, "fit": lm.fit_seconds_,
+                     "epochs": lm.epochs_, "val_loss": lm.val_loss_, "speed": speed,
+                     "auc_tfidf": s["discriminator_auc_tfidf"], "auc_len": s["discriminator_auc_lengths"],
+                     "len_acc": s["length_accuracy"], "words": s["word_similarity"], "bigrams": s["bigram_similarity"],
+                     "mean_words": [s["mean_words"], h["mean_words"]], "tstr/trtr": m["tstr_auc"] / m["trtr_auc"],
+                     "mem": [s["memorisation"]["mean"], h["memorisation"]["mean"]],
+                     "holdout_auc_tfidf": h["discriminator_auc_tfidf"], "examples": texts[:6]})
+        (CACHE / f"tune_{name}.json").write_text(json.dumps({"real": fit_part[text].dropna().astype(str).tolist(),
+                                                              "synthetic": texts}))
+    return outs
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--tables", nargs="*", default=list(TABLES))
+    p.add_argument("--params", default="{}")
+    p.add_argument("--variants", default="[{}]", help="JSON list of sampling settings judged on one fit")
+    p.add_argument("--seed", type=int, default=5)
+    args = p.parse_args()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    for name in args.tables:
+        for out in run(name, json.loads(args.params), args.seed, json.loads(args.variants)):
+            with open(CACHE / "tuning.jsonl", "a") as f:
+                f.write(json.dumps(out) + "\n")
+            print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in out.items()}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
