@@ -5,9 +5,10 @@ the user has one on disk. It is loaded from a local directory only (``local_file
 fine-tuned on CPU within a time budget, and conditioned on the row by a prompt that spells out the row's
 other learned columns (``product: card; amount: 120``); the loss is taken on the text only.
 
-Privacy is :mod:`lookalike.models.text_lm`'s, with the same functions: PII inside the text becomes a
-placeholder before training (``mask_pii``) and a fresh fake after (``fill_pii``); a word used in fewer than
-``k`` rows becomes a shape marker before training (``protect_words``), and every generated word that is not
+Privacy is :mod:`lookalike.models.text_lm`'s, with the same code (``TextLM.learn_protection`` and
+``TextLM.finish``): PII inside the text becomes a placeholder before training and a fresh fake after (a URL on
+a host used in at least ``k`` rows keeps its host, with a random path); a word used in fewer than
+``k`` rows becomes a shape marker before training, and every generated word that is not
 one used in at least ``k`` training rows is replaced again by such a word -- so whatever the pretrained model
 knew, a secret unique to one row cannot be written. Generated text is also scanned for PII once more (a
 pretrained model may write an e-mail or a phone it saw in pretraining) and every hit becomes a fake; characters
@@ -32,9 +33,8 @@ import pandas as pd
 import torch
 
 from lookalike.errors import LookalikeError
-from lookalike.models.text_lm import SECONDS_PER_10K, TextLM, mark_words, protect_words
+from lookalike.models.text_lm import SECONDS_PER_10K, TextLM, mark_words, mask_text, read_urls
 from lookalike.models.threads import torch_threads
-from lookalike.privacy.pii_text import fill_pii, mask_pii
 
 INSTALL_HINT = 'pip install "lookalike[text-hf]"'
 SPECIAL_KEYS = ("bos_token", "eos_token", "unk_token", "pad_token")
@@ -158,7 +158,9 @@ class PretrainedTextLM:
         raw = texts[present].astype(str).tolist()
         if len(raw) < 2:
             raise LookalikeError(f"text column '{texts.name}': fewer than 2 texts to learn from")
-        protected, self.words_ = protect_words([mask_pii(t)[0] for t in raw], self.k)
+        self.protection_ = TextLM(k=self.k)  # the from-scratch model's privacy rules, learned on this column
+        protected = self.protection_.learn_protection(raw)
+        self.words_ = self.protection_.words_
         self.chars_ = "".join(sorted(set("".join(protected))))
         self.prompt_columns_ = [str(c) for c in context.columns]
         self.prompted_ = prompts is not None
@@ -201,7 +203,8 @@ class PretrainedTextLM:
         earlier = [[str(t) for t in (p if isinstance(p, (list, tuple)) else [p]) if t is not None and pd.notna(t)]
                    if p is not None else [] for p in prompts]
         flat = [t for texts in earlier for t in texts]
-        protected = iter(mark_words(mask_pii(t)[0], self.words_) for t in flat)
+        urls = self.protection_.urls_
+        protected = iter(mark_words(mask_text(t, urls), self.words_) for t in flat)
         return ["".join(next(protected) + "\n" for _ in texts) + line for texts, line in zip(earlier, lines)]
 
     @property
@@ -291,11 +294,7 @@ class PretrainedTextLM:
         chars = set(getattr(self, "chars_", "") or "")
         if chars:  # a byte-level model can write stray bytes and control characters no training text has
             raw = ["".join(ch for ch in t if ch in chars) for t in raw]
-        rng = np.random.default_rng([seed, 1])
-        kept = TextLM(k=self.k)  # the from-scratch model's rewriting of unkept words, over our kept words
-        kept.words_ = self.words_
-        out = [mask_pii(kept._protect(t, rng))[0] for t in raw]
-        return fill_pii(out, seed=int(rng.integers(2**31)))
+        return self.protection_.finish(raw, seed, rescan=True)
 
     def generate_raw(self, context: pd.DataFrame, seed: int, temperature: float | None = None,
                      top_p: float | None = None, batch_size: int | None = None,
@@ -366,7 +365,7 @@ class PretrainedTextLM:
                   "tokenizer": self.tokenizer_.backend_tokenizer.to_str(),
                   "special_tokens": {k: getattr(self.tokenizer_, k) for k in SPECIAL_KEYS
                                      if getattr(self.tokenizer_, k) is not None},
-                  "aliases": aliases, "words": self.words_, "prompt_columns": self.prompt_columns_,
+                  "aliases": aliases, "words": self.words_, "urls": self.protection_.urls_, "prompt_columns": self.prompt_columns_,
                   "prompt_cap": self.prompt_cap_, "text_cap": self.text_cap_, "max_new": self.max_new_,
                   "epochs": self.epochs_, "val_loss": self.val_loss_, "prompted": self.prompted_,
                   "chars": self.chars_}
@@ -401,6 +400,9 @@ class PretrainedTextLM:
                     params[name].copy_(params[source])
         lm.model_ = model.float().eval()
         lm.words_ = {str(w): int(c) for w, c in config["words"].items()}
+        lm.protection_ = TextLM(k=lm.k)
+        lm.protection_.words_ = lm.words_
+        lm.protection_.urls_ = read_urls(config.get("urls", {}))
         lm.prompt_columns_ = list(config["prompt_columns"])
         lm.prompt_cap_, lm.text_cap_ = int(config["prompt_cap"]), int(config["text_cap"])
         lm.max_new_ = int(config["max_new"])

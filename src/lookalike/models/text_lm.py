@@ -97,6 +97,11 @@ def url_shapes(texts: list[str], k: int) -> dict[str, dict[int, int]]:
     return {p: {int(n): int(c) for n, c in sorted(lengths[p].items())} for p, c in sorted(rows.items()) if c >= k}
 
 
+def read_urls(saved: dict) -> dict[str, dict[int, int]]:
+    """``url_shapes``'s answer read back from JSON (whose keys are strings)."""
+    return {str(p): {int(n): int(c) for n, c in lengths.items()} for p, lengths in saved.items()}
+
+
 def mask_text(text: str, urls: dict[str, dict[int, int]]) -> str:
     """``mask_pii``, except that a URL on a kept host keeps its host: only the path becomes ``<URL>``, so the
     model learns which host (``http://t.co/`` or ``https://t.co/``) goes with which row."""
@@ -329,12 +334,17 @@ class TextLM:
                 ids = self._sample_ids(torch.from_numpy(ctx[start:start + batch_size]), gen, temperature, top_p,
                                        None if prompt_ids is None else prompt_ids[start:start + batch_size])
                 out.extend(self._decode(ids))
-        return self._finish(out, seed)
+        return self.finish(out, seed)
 
-    def _finish(self, texts: list[str], seed: int) -> list[str]:
-        """Written pieces -> final texts: markers and unprotected words filled, URLs and PII faked."""
+    def finish(self, texts: list[str], seed: int, rescan: bool = False) -> list[str]:
+        """Written texts -> final texts: markers and unprotected words filled, URLs and PII faked. ``rescan``:
+        look for PII again after the words are filled (a pretrained model may write an e-mail or a phone it
+        saw in pretraining; this model only writes what its protected training texts held)."""
         rng = np.random.default_rng([seed, 1])
-        out = [fill_urls(self._protect(t, rng), self.urls_, rng) for t in texts]
+        out = []
+        for t in texts:
+            t = self._protect(t, rng)
+            out.append(fill_urls(mask_text(t, self.urls_) if rescan else t, self.urls_, rng))
         return fill_pii(out, seed=int(rng.integers(2**31)))
 
     def _read_prompt(self, c: torch.Tensor, prompts: list[list[int]]) -> torch.Tensor:
@@ -356,7 +366,7 @@ class TextLM:
         """Real ``texts`` as this fitted model's privacy rules leave them (PII faked, URL paths redrawn, words
         used in fewer than ``k`` training rows refilled): what a perfect model could write at best, so a
         benchmark can judge the rules' own cost apart from the model's."""
-        return self._finish([mark_words(mask_text(t, self.urls_), self.words_) for t in texts], seed)
+        return self.finish([mark_words(mask_text(t, self.urls_), self.words_) for t in texts], seed)
 
     def _sample_ids(self, ctx, gen, temperature, top_p, prompts=None) -> np.ndarray:
         n = ctx.shape[0]
@@ -437,8 +447,7 @@ class TextLM:
         lm.tokenizer_ = Tokenizer.from_str(config["tokenizer"] if isinstance(config["tokenizer"], str)
                                            else json.dumps(config["tokenizer"]))
         lm.words_ = {str(w): int(c) for w, c in config["words"].items()}
-        lm.urls_ = {str(p): {int(n): int(c) for n, c in lengths.items()}
-                    for p, lengths in config.get("urls", {}).items()}
+        lm.urls_ = read_urls(config.get("urls", {}))
         lm.max_len_, lm.cardinalities_ = int(config["max_len"]), list(config["cardinalities"])
         lm.epochs_, lm.val_loss_ = config.get("epochs"), config.get("val_loss")
         lm.prompted_ = bool(config.get("prompted", False))
