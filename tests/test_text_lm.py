@@ -130,3 +130,24 @@ def test_rewrite_puts_real_text_through_the_privacy_rules():
     assert out[0].startswith("my card was declined ") and CANARIES[0] not in out[0]
     assert "acme" not in out[1] and "@" in out[1]  # the e-mail is a fake
     assert out == lm.rewrite([f"my card was declined {CANARIES[0]}", "write to anna.berg@acme-corp.com"], seed=0)
+
+
+def test_cli_text_params_reach_the_text_model_and_bad_keys_are_named(tmp_path, capsys):
+    from lookalike.cli import main
+
+    data, schema = tmp_path / "complaints.csv", tmp_path / "schema.json"
+    complaints(120).to_csv(data, index=False)
+    schema.write_text(json.dumps({"columns": [{"name": "product", "kind": "categorical"},
+                                              {"name": "severity", "kind": "categorical"},
+                                              {"name": "text", "kind": "text"}]}))
+    model = tmp_path / "m.lookalike"
+    settings = [f"--text-param={k}={v}" for k, v in {**SMALL, "max_epochs": 2, "temperature": 0.7}.items()]
+    assert main(["fit", str(data), "-o", str(model), "--model", "copula", "--schema", str(schema), *settings]) == 0
+    lm = Synthesizer.load(model).text_models_["text"]
+    assert (lm.max_epochs, lm.temperature, lm.hidden, lm.epochs_) == (2, 0.7, 48, 2)
+    out = tmp_path / "s.csv"
+    code = main(["synth", str(data), "-o", str(out), "--model", "copula", "--text-param", "temprature=0.7"])
+    err = capsys.readouterr().err
+    assert code != 0 and "temprature" in err and "temperature" in err and not out.exists()
+    code = main(["synth", str(data), "-o", str(out), "--text-param", "temperature"])
+    assert code != 0 and "--text-param expects KEY=VALUE" in capsys.readouterr().err and not out.exists()

@@ -137,13 +137,14 @@ def _convert(text: str):
     return text
 
 
-def parse_model_params(items: Optional[List[str]]) -> Optional[dict]:
-    """--model-param KEY=VALUE (repeatable) -> {key: value}, values converted by ``_convert``; None if none."""
+def parse_model_params(items: Optional[List[str]], option: str = "--model-param") -> Optional[dict]:
+    """--model-param (or --text-param) KEY=VALUE (repeatable) -> {key: value}, values converted by ``_convert``;
+    None if none."""
     result = {}
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise LookalikeError(f"--model-param expects KEY=VALUE, got {item!r}")
+            raise LookalikeError(f"{option} expects KEY=VALUE, got {item!r}")
         result[key.strip()] = _convert(value.strip())
     return result or None
 
@@ -158,14 +159,14 @@ def _verbose(verbose: bool) -> bool:
 def _synthesizer(model: str, seed: int, max_epochs, max_time, schema: Optional[Path],
                  model_params: Optional[dict] = None, verbose: bool = False, rare: Optional[str] = None,
                  dp: Optional[dict] = None, entity: Optional[str] = None, order: Optional[str] = None,
-                 fairness: Optional[dict] = None, text_model: str = "lm"):
+                 fairness: Optional[dict] = None, text_model: str = "lm", text_params: Optional[dict] = None):
     from lookalike.workflow import make_synthesizer
 
     _check_model(model)
     return make_synthesizer(model=model, seed=seed, max_epochs=max_epochs, max_time=max_time,
                             schema=_read_schema(schema), model_params=model_params, verbose=verbose, rare=rare,
                             dp=dp, entity=entity, order=order, fairness=fairness,
-                            text_model=text_model)
+                            text_model=text_model, text_params=text_params)
 
 
 FAIR_HELP = ("Generate TARGET with statistical parity across the groups of the SENSITIVE columns: "
@@ -194,6 +195,9 @@ TEXT_MODEL_HELP = ("How free-text columns are written: 'lm' (a small language mo
                    "or PATH, a local directory holding a pretrained Hugging Face causal language model, fine-tuned "
                    "on the column and prompted with the row's values (needs lookalike[text-hf]; nothing is "
                    "downloaded; the model file keeps the weights, so the directory is needed at fit only).")
+TEXT_PARAM_HELP = ("A setting of the text model, KEY=VALUE (repeatable), e.g. --text-param temperature=0.8 or "
+                   "--text-param max_time=600 (its training budget in CPU seconds); values are read as numbers, "
+                   "true/false or text. An unknown key is refused with the accepted ones.")
 
 
 DP_EPSILON_HELP = ("Fit with differential privacy at this epsilon (whole pipeline: statistics and generator; "
@@ -262,6 +266,7 @@ def fit(
     model_param: List[str] = typer.Option(None, "--model-param", metavar="KEY=VALUE", help=MODEL_PARAM_HELP),
     rare: Optional[str] = typer.Option(None, "--rare", help=RARE_HELP),
     text_model: str = typer.Option("lm", "--text-model", help=TEXT_MODEL_HELP),
+    text_param: List[str] = typer.Option(None, "--text-param", metavar="KEY=VALUE", help=TEXT_PARAM_HELP),
     verbose: bool = typer.Option(False, "--verbose", help=VERBOSE_HELP),
     dp_epsilon: Optional[float] = typer.Option(None, "--dp-epsilon", help=DP_EPSILON_HELP),
     dp_delta: float = typer.Option(1e-5, "--dp-delta", help=DP_DELTA_HELP),
@@ -289,7 +294,7 @@ def fit(
     check_writable(output, force=force, formats=None)
     syn = _synthesizer(model, seed, max_epochs, max_time, schema, params, _verbose(verbose), rare,
                        _dp(dp_epsilon, dp_delta), entity, order, _fair(fair, fairness),
-                       text_model)
+                       text_model, parse_model_params(text_param, "--text-param"))
     folder = data.is_dir() and entity is None  # a folder of Parquet files: read one partition at a time
     df = data if folder else read_table(data)
     started = time.perf_counter()
@@ -389,6 +394,7 @@ def synth(
     model_param: List[str] = typer.Option(None, "--model-param", metavar="KEY=VALUE", help=MODEL_PARAM_HELP),
     rare: Optional[str] = typer.Option(None, "--rare", help=RARE_HELP),
     text_model: str = typer.Option("lm", "--text-model", help=TEXT_MODEL_HELP),
+    text_param: List[str] = typer.Option(None, "--text-param", metavar="KEY=VALUE", help=TEXT_PARAM_HELP),
     verbose: bool = typer.Option(False, "--verbose", help=VERBOSE_HELP),
     dp_epsilon: Optional[float] = typer.Option(None, "--dp-epsilon", help=DP_EPSILON_HELP),
     dp_delta: float = typer.Option(1e-5, "--dp-delta", help=DP_DELTA_HELP),
@@ -430,7 +436,7 @@ def synth(
                             max_time=max_time, schema=loaded, model_params=params, target=target,
                             holdout_share=HOLDOUT_SHARE if report else None, report=False,
                             verbose=_verbose(verbose), progress=update, rare=rare, dp=dp, fairness=fair_spec,
-                            text_model=text_model,
+                            text_model=text_model, text_params=parse_model_params(text_param, "--text-param"),
                             **sequence)
     what = f"{rows:,} rows" if entity is None else f"{rows or result.synthesizer.n_rows_:,} entities"
     out.print(f"synthetic data ({what}) written to [bold]{output}[/bold]")
