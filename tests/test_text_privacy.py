@@ -15,6 +15,10 @@ from lookalike.privacy.pii_text import PLACEHOLDERS, fill_pii, mask_pii
     ("see https://t.co/abc123 now", "url"),
     ("account 88123456 is frozen", "account"),
     ("I live at 221 Baker Street since May", "street_address"),
+    ("send it to 12 baker st please", "street_address"),
+    ("we met at 2328 Orr Junction yesterday", "street_address"),
+    ("moved to 5 Patrick Courts last year", "street_address"),
+    ("books at 1250 Old Country Rd, from 7 pm", "street_address"),
     ("ask John Smith about it", "person_name"),
     ("Dr. Watson knows", "person_name"),
 ])
@@ -25,7 +29,8 @@ def test_each_kind_is_masked(text, kind):
 
 
 @pytest.mark.parametrize("text", ["Oil paint on canvas 1990", "I love New York in 2015",
-                                  "The rate went from 3.5 to 4.25 percent", "Untitled (Study No. 4)"])
+                                  "The rate went from 3.5 to 4.25 percent", "Untitled (Study No. 4)",
+                                  "I waited 2 hours at the station", "we walked 3 miles along the way"])
 def test_ordinary_text_is_left_alone(text):
     assert mask_pii(text) == (text, {})
 

@@ -27,8 +27,10 @@ PLACEHOLDERS = {
 }
 PLACEHOLDER_RE = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS.values()))
 
-_STREET = (r"street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|place|pl|way|terrace|"
-           r"circle|parkway|highway|square|crescent|close|grove")
+# street words that are not everyday words, so ``12 baker st`` is found in any case; ``way``, ``place``,
+# ``close``, ``court``, ``drive``... count only after capitalised words (``3 miles along the way`` is no address)
+_STREET = r"street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|dr|ct|pl|terrace|parkway|highway|crescent"
+_CAPITALISED_STREET = {"Boulevard", "Close"}  # besides Faker's suffixes (British and French-style words it lacks)
 _PATTERNS = {
     "url": re.compile(r"\b(?:https?://|www\.)[^\s<>\"]+", re.IGNORECASE),
     "email": re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"),
@@ -37,8 +39,7 @@ _PATTERNS = {
     "national_id": re.compile(r"\b\d{3}-\d{2}-\d{4}\b|\b[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b"),
     "ip_address": re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b"),
     "phone": re.compile(r"(?:\+|\b00|\()?[\d(][\d\s().\-/]{5,18}\d\b(?:\s*(?:x|ext\.?)\s*\d{1,6})?"),
-    "street_address": re.compile(rf"\b\d{{1,5}}[A-Za-z]?\s+(?:[A-Z][\w'.-]*\s+){{1,3}}(?:{_STREET})\b\.?",
-                                 re.IGNORECASE),
+    "street_address": None,  # built at first use from Faker's street suffixes: _street_pattern()
     "account": re.compile(r"\b(?=[A-Z0-9-]*\d{5})[A-Z0-9][A-Z0-9-]{5,}\b"),
 }
 _CHECKS = {
@@ -49,6 +50,23 @@ _CHECKS = {
     "phone": lambda v: checks.is_phone(v.strip()),
     "account": lambda v: not re.fullmatch(r"(?:19|20)\d{2}", v) and sum(c.isdigit() for c in v) >= 6,
 }
+
+
+@functools.lru_cache(maxsize=1)
+def _street_pattern() -> re.Pattern:
+    """A house number, one to three words and a street suffix: an unambiguous street word in any case
+    (``12 baker st``), or, after capitalised words, a capitalised suffix from the English street suffixes that
+    Faker's US and UK address providers list (the USPS ones: ``Junction``, ``Walk``, ``Way``, plurals such as
+    ``Courts``)."""
+    import importlib
+
+    suffixes = set(_CAPITALISED_STREET)
+    for loc in ("en_US", "en_GB"):
+        suffixes.update(importlib.import_module(f"faker.providers.address.{loc}").Provider.street_suffixes)
+    listed = "|".join(re.escape(s) for s in sorted(suffixes, key=len, reverse=True))
+    number = r"\b\d{1,5}[A-Za-z]?\s+"
+    return re.compile(rf"(?i:{number}(?:[A-Z][\w'.-]*\s+){{1,3}}(?:{_STREET})\b\.?)"
+                      rf"|{number}(?:[A-Z][\w'.-]*\s+){{1,3}}(?:{listed})\b\.?")
 
 
 @functools.lru_cache(maxsize=1)
@@ -81,7 +99,7 @@ def find_pii(text: str) -> list[tuple[int, int, str]]:
             spans.append((start, end, kind))
 
     for kind, pattern in _PATTERNS.items():
-        for m in pattern.finditer(text):
+        for m in (pattern or _street_pattern()).finditer(text):
             value = m.group(0)
             if kind in _CHECKS and not _CHECKS[kind](value):
                 continue
