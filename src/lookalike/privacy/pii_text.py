@@ -38,7 +38,7 @@ _PATTERNS = {
     "credit_card": re.compile(r"\b\d{4}(?:[ -]?\d{2,7}){2,4}\b|\b\d{12,19}\b"),
     "national_id": re.compile(r"\b\d{3}-\d{2}-\d{4}\b|\b[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b"),
     "ip_address": re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b"),
-    "phone": re.compile(r"(?:\+|\b00|\()?[\d(][\d\s().\-/]{5,18}\d\b(?:\s*(?:x|ext\.?)\s*\d{1,6})?"),
+    "phone": re.compile(r"(?:\+|\b00|\()?[\d(][\d\s().\-/]{5,18}\d(?:\s*(?:x|ext\.?)\s*\d{1,6})?\b"),
     "street_address": None,  # built at first use from Faker's street suffixes: _street_pattern()
     "account": re.compile(r"\b(?=[A-Z0-9-]*\d{5})[A-Z0-9][A-Z0-9-]{5,}\b"),
 }
