@@ -3,6 +3,7 @@
 The dialogs are made here so that only the previous message can explain a reply: a question about a subject is
 answered with words used only after that subject, and a conversation asks about two subjects in turn (so the
 reply must follow the *latest* question, not the conversation's first one)."""
+import io
 import itertools
 import zipfile
 
@@ -85,10 +86,41 @@ def test_a_secret_in_one_conversation_never_appears(fitted, tmp_path):
     blob = "\n".join(texts).lower()
     assert "zq" not in blob and "canary" not in blob
     read = lm.tokenizer_.decode(lm._prompt_ids([[held[0]]])[0])  # what the model reads of such a prompt
-    assert "zq" not in read and read.endswith("<NUM>")  # the secret's shape marker (it holds a digit), no piece
+    assert "zq" not in read and "canary" not in read
+    assert read.split()[-1] in lm.words_  # the secret's place holds a kept word, as a generated message would
     fitted.save(tmp_path / "m.lookalike")
-    with zipfile.ZipFile(tmp_path / "m.lookalike") as zf:
-        assert not any(b"canary" in zf.read(name) for name in zf.namelist())
+    assert not any(b"canary" in blob for blob in unzipped(tmp_path / "m.lookalike"))
+
+
+def unzipped(path) -> list[bytes]:
+    """Every member of a model file, nested model files opened too (a sequence model holds two)."""
+    out, stack = [], [zipfile.ZipFile(path)]
+    while stack:
+        zf = stack.pop()
+        for name in zf.namelist():
+            data = zf.read(name)
+            if data[:2] == b"PK":
+                stack.append(zipfile.ZipFile(io.BytesIO(data)))
+            else:
+                out.append(data)
+    return out
+
+
+def test_a_secret_repeated_within_one_conversation_is_still_protected():
+    """Words are kept by conversations, not messages: a user name one conversation repeats in six messages
+    (more than k) is never written."""
+    df = dialogs()
+    mine = df["conversation"] == "c7"
+    df.loc[mine, "text"] = df.loc[mine, "text"] + " zqhunterx"
+    extra = pd.DataFrame({"conversation": "c7", "turn": range(10, 16), "role": ["user", "bot"] * 3,
+                          "text": [f"well it is zqhunterx {w}" for w in ("again", "so", "now", "then", "okay", "hey")]})
+    df = pd.concat([df, extra], ignore_index=True)
+    assert (df["text"].str.contains("zqhunterx")).sum() > 5
+    seq = Synthesizer(entity="conversation", order="turn", model="copula", seed=1, schema=SCHEMA,
+                      text_params=SMALL).fit(df)
+    assert "zqhunterx" not in seq.text_models_["text"].words_
+    out = seq.sample(1000, seed=3)
+    assert not out["text"].fillna("").str.contains("zqhunter").any()
 
 
 def test_save_load_round_trip_keeps_the_conversations(fitted, tmp_path):

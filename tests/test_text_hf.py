@@ -106,11 +106,13 @@ def test_canary_never_written_even_when_the_model_wants_it(fitted):
         return logits
 
     hook = lm.model_.lm_head.register_forward_hook(prefer_canary)
+    lm.chars_, chars = "", lm.chars_  # the word rules alone (the canary's letters z, q, x are rare characters too)
     try:
         raw = lm.generate_raw(context.iloc[rows[:500]], seed=6)
         written = lm.generate(context.iloc[rows[:500]], seed=6)
     finally:
         hook.remove()
+        lm.chars_ = chars
     piece = lm.tokenizer_.decode([canary_id]).strip()
     assert sum(piece in t for t in raw) > 100  # the model now writes it...
     assert not any(piece in t for t in written)  # ... and none of it reaches the output
@@ -209,7 +211,7 @@ def test_conversation_replies_follow_the_generated_conversation(tmp_path):
     make_tiny_model(tmp_path / "m", list(df["text"]) + list(complaints()["text"]))
     seq = Synthesizer(entity="conversation", order="turn", model="copula", seed=1, schema=DIALOG_SCHEMA,
                       text_model=str(tmp_path / "m"),
-                      text_params={**FAST, "max_time": 300, "max_epochs": 40, "patience": 8}).fit(df)
+                      text_params={**FAST, "max_time": 300, "max_epochs": 40, "patience": 12}).fit(df)
     out = seq.sample(150, seed=2)
     share, n = replies_follow(out)
     assert n >= 100 and share > 0.6, (share, n)  # chance: 1 in 4 subjects

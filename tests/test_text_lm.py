@@ -123,6 +123,15 @@ def test_urls_keep_a_common_host_never_a_path_or_a_rare_host():
     assert not any(f"Ab{i:08d}" in "".join(out) for i in range(6))  # no real path
 
 
+def test_a_kept_host_url_is_written_once_when_pii_is_looked_for_again():
+    """finish(rescan=True), as the pretrained model uses it: a kept host's URL is one URL, not two."""
+    lm = TextLM(k=5)
+    lm.learn_protection([f"look https://t.co/Ab{i:08d} now" for i in range(6)])
+    for rescan in (False, True):
+        out = lm.finish(["look https://t.co/<URL> now"] * 20, seed=1, rescan=rescan)
+        assert all(t.count("https://t.co/") == 1 and re.fullmatch(r"look https://t\.co/\w{10} now", t) for t in out)
+
+
 def test_rewrite_puts_real_text_through_the_privacy_rules():
     lm = TextLM(k=5)
     lm.learn_protection(complaints()["text"].tolist())

@@ -771,7 +771,8 @@ def _check_text_model(text_model, text_params) -> None:
         import inspect
 
         text_class, _ = _text_model_class("lm" if text_model in ("lm", "chain") else text_model)
-        accepted = set(inspect.signature(text_class).parameters) - {"path"}
+        # k and seed are the synthesizer's (the schema's protection threshold, the model's seed), not the text's
+        accepted = set(inspect.signature(text_class).parameters) - {"path", "k", "seed"}
         unknown = sorted(set(text_params) - accepted)
         if unknown:
             raise LookalikeError(f"unknown text_params {unknown}; valid: {', '.join(sorted(accepted))}")

@@ -33,7 +33,7 @@ import pandas as pd
 import torch
 
 from lookalike.errors import LookalikeError
-from lookalike.models.text_lm import SECONDS_PER_10K, TextLM, mark_words, mask_text, read_urls
+from lookalike.models.text_lm import SECONDS_PER_10K, TextLM, read_urls
 from lookalike.models.threads import torch_threads
 
 INSTALL_HINT = 'pip install "lookalike[text-hf]"'
@@ -148,9 +148,10 @@ class PretrainedTextLM:
 
     # -- fit --------------------------------------------------------------------------------------
     def fit(self, texts: pd.Series, context: pd.DataFrame, cardinalities: list[int] | None = None,
-            prompts: list[list[str]] | None = None) -> PretrainedTextLM:
+            prompts: list[list[str]] | None = None, groups=None) -> PretrainedTextLM:
         """``prompts``: optional, per row the texts read before it, oldest first (a conversation's earlier
-        messages): written above the row's values in the prompt, protected as the column's texts are."""
+        messages): written above the row's values in the prompt, protected as the column's texts are.
+        ``groups``: optional, per row whose text it is (a conversation): words are kept by distinct groups."""
         wall, cpu = time.monotonic(), time.process_time()
         if self.path is None:
             raise LookalikeError("PretrainedTextLM needs path: the local directory of a Hugging Face causal LM")
@@ -159,7 +160,8 @@ class PretrainedTextLM:
         if len(raw) < 2:
             raise LookalikeError(f"text column '{texts.name}': fewer than 2 texts to learn from")
         self.protection_ = TextLM(k=self.k)  # the from-scratch model's privacy rules, learned on this column
-        protected = self.protection_.learn_protection(raw)
+        protected = self.protection_.learn_protection(
+            raw, None if groups is None else np.asarray(groups, dtype=object)[present])
         self.words_ = self.protection_.words_
         self.chars_ = "".join(sorted(set("".join(protected))))
         self.prompt_columns_ = [str(c) for c in context.columns]
@@ -203,8 +205,7 @@ class PretrainedTextLM:
         earlier = [[str(t) for t in (p if isinstance(p, (list, tuple)) else [p]) if t is not None and pd.notna(t)]
                    if p is not None else [] for p in prompts]
         flat = [t for texts in earlier for t in texts]
-        urls = self.protection_.urls_
-        protected = iter(mark_words(mask_text(t, urls), self.words_) for t in flat)
+        protected = iter(self.protection_.as_prompt(flat))
         return ["".join(next(protected) + "\n" for _ in texts) + line for texts, line in zip(earlier, lines)]
 
     @property

@@ -65,10 +65,15 @@ def _shape(word: str) -> str:
     return "cap" if word[:1].isupper() else "lower"
 
 
-def protect_words(texts: list[str], k: int) -> tuple[list[str], dict[str, int]]:
-    """Texts with every word used in fewer than ``k`` rows replaced by its shape marker; {word: rows} kept."""
-    rows = Counter(w for t in texts for w in set(WORD_RE.findall(t)) if w not in _RESERVED)
-    kept = {w: int(c) for w, c in sorted(rows.items()) if c >= k}
+def protect_words(texts: list[str], k: int, groups=None) -> tuple[list[str], dict[str, int]]:
+    """Texts with every word used in fewer than ``k`` rows replaced by its shape marker; {word: rows} kept.
+    ``groups``: per text, whose it is (a conversation): a word then needs ``k`` distinct groups, so a secret
+    that one conversation repeats in many messages is still rare."""
+    owners: dict[str, set] = {}
+    for text, owner in zip(texts, range(len(texts)) if groups is None else groups):
+        for w in set(WORD_RE.findall(text)) - _RESERVED:
+            owners.setdefault(w, set()).add(owner)
+    kept = {w: len(o) for w, o in sorted(owners.items()) if len(o) >= k}
     return [mark_words(t, kept) for t in texts], kept
 
 
@@ -81,20 +86,20 @@ def mark_words(text: str, kept: dict[str, int]) -> str:
     return WORD_RE.sub(swap, text)
 
 
-def url_shapes(texts: list[str], k: int) -> dict[str, dict[int, int]]:
-    """{scheme://host/: {path length: uses}} for the URL hosts found in at least ``k`` rows (``t.co`` in tweets):
-    generated links keep a common host and the length of its paths, never a real path."""
-    rows: Counter = Counter()
+def url_shapes(texts: list[str], k: int, groups=None) -> dict[str, dict[int, int]]:
+    """{scheme://host/: {path length: uses}} for the URL hosts found in at least ``k`` rows (``t.co`` in tweets;
+    ``k`` distinct ``groups`` when given, as in ``protect_words``): generated links keep a common host and the
+    length of its paths, never a real path."""
+    owners: dict[str, set] = {}
     lengths: dict[str, Counter] = {}
-    for text in texts:
-        seen = set()
+    for text, owner in zip(texts, range(len(texts)) if groups is None else groups):
         for start, end, kind in find_pii(text):
             m = URL_PARTS.match(text[start:end]) if kind == "url" else None
             if m:
-                seen.add(m.group(1))
+                owners.setdefault(m.group(1), set()).add(owner)
                 lengths.setdefault(m.group(1), Counter())[len(m.group(2))] += 1
-        rows.update(seen)
-    return {p: {int(n): int(c) for n, c in sorted(lengths[p].items())} for p, c in sorted(rows.items()) if c >= k}
+    return {p: {int(n): int(c) for n, c in sorted(lengths[p].items())}
+            for p, o in sorted(owners.items()) if len(o) >= k}
 
 
 def read_urls(saved: dict) -> dict[str, dict[int, int]]:
@@ -187,8 +192,10 @@ class TextLM:
 
     # -- fit --------------------------------------------------------------------------------------
     def fit(self, texts: pd.Series, context: np.ndarray, cardinalities: list[int],
-            prompts: list[list[str]] | None = None) -> "TextLM":
-        """``prompts``: optional, per row (aligned with ``texts``) the texts read before it, oldest first."""
+            prompts: list[list[str]] | None = None, groups=None) -> "TextLM":
+        """``prompts``: optional, per row (aligned with ``texts``) the texts read before it, oldest first.
+        ``groups``: optional, per row whose text it is (a conversation): a word is kept only when ``k`` distinct
+        groups use it."""
         from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
         wall, cpu = time.monotonic(), time.process_time()
@@ -196,7 +203,7 @@ class TextLM:
         raw = texts[present].astype(str).tolist()
         if len(raw) < 2:
             raise LookalikeError(f"text column '{texts.name}': fewer than 2 texts to learn from")
-        protected = self.learn_protection(raw)
+        protected = self.learn_protection(raw, None if groups is None else np.asarray(groups, dtype=object)[present])
         tok = Tokenizer(models.BPE())
         tok.pre_tokenizer = pre_tokenizers.Metaspace()
         tok.decoder = decoders.Metaspace()
@@ -221,11 +228,12 @@ class TextLM:
         self.fit_seconds_ = {"wall": time.monotonic() - wall, "cpu": time.process_time() - cpu, "texts": len(raw)}
         return self
 
-    def learn_protection(self, texts: list[str]) -> list[str]:
-        """Learn the privacy rules from the training texts (URL hosts and words used in >= k rows) and return
-        the texts as the model sees them: PII as placeholders, other rare words as shape markers."""
-        self.urls_ = url_shapes(texts, self.k)
-        protected, self.words_ = protect_words([mask_text(t, self.urls_) for t in texts], self.k)
+    def learn_protection(self, texts: list[str], groups=None) -> list[str]:
+        """Learn the privacy rules from the training texts (URL hosts and words used in >= k rows, or in k
+        distinct ``groups``) and return the texts as the model sees them: PII as placeholders, other rare words
+        as shape markers."""
+        self.urls_ = url_shapes(texts, self.k, groups)
+        protected, self.words_ = protect_words([mask_text(t, self.urls_) for t in texts], self.k, groups)
         self._pool_cache = None
         return protected
 
@@ -241,14 +249,20 @@ class TextLM:
         and word-protected exactly as the column's texts were (the words kept are the column's)."""
         rows = [[str(t) for t in (p if isinstance(p, (list, tuple)) else [p]) if t is not None and pd.notna(t)]
                 if p is not None else [] for p in prompts]
-        flat = [t for r in rows for t in r]
-        protected = [mark_words(mask_text(t, self.urls_), self.words_) for t in flat]
+        protected = self.as_prompt([t for r in rows for t in r])
         pieces = iter(e.ids[: self.max_pieces] + [EOS] for e in self.tokenizer_.encode_batch(protected))
         out = []
         for r in rows:
             ids = [i for _ in r for i in next(pieces)]
             out.append(ids[len(ids) - self.max_prompt_pieces:] if len(ids) > self.max_prompt_pieces else ids)
         return out
+
+    def as_prompt(self, texts: list[str]) -> list[str]:
+        """Earlier texts as a prompt reads them, alike at training and at sampling: PII as placeholders, and a
+        word not kept (a marker in a real message) filled with a kept word of its shape, as a generated message
+        has it (seeded, so the same texts read the same)."""
+        rng = np.random.default_rng([self.seed, 7])
+        return [self._protect(mark_words(mask_text(t, self.urls_), self.words_), rng) for t in texts]
 
     def _tensor(self, ids: list[list[int]], rows: np.ndarray) -> torch.Tensor:
         seqs = [[BOS] + ids[i][: self.max_len_] + [EOS] for i in rows]
@@ -343,8 +357,10 @@ class TextLM:
         rng = np.random.default_rng([seed, 1])
         out = []
         for t in texts:
-            t = self._protect(t, rng)
-            out.append(fill_urls(mask_text(t, self.urls_) if rescan else t, self.urls_, rng))
+            t = fill_urls(self._protect(t, rng), self.urls_, rng)
+            if rescan:  # after the kept hosts' paths are written, so a kept URL is masked (and filled) once
+                t = fill_urls(mask_text(t, self.urls_), self.urls_, rng)
+            out.append(t)
         return fill_pii(out, seed=int(rng.integers(2**31)))
 
     def _read_prompt(self, c: torch.Tensor, prompts: list[list[int]]) -> torch.Tensor:
@@ -443,7 +459,7 @@ class TextLM:
     def from_state(cls, config: dict, tensors: dict[str, np.ndarray]) -> "TextLM":
         from tokenizers import Tokenizer
 
-        lm = cls(**config["params"])
+        lm = cls(**{"fill_power": 1.0, **config["params"]})  # files saved before fill_power filled by rows**1
         lm.tokenizer_ = Tokenizer.from_str(config["tokenizer"] if isinstance(config["tokenizer"], str)
                                            else json.dumps(config["tokenizer"]))
         lm.words_ = {str(w): int(c) for w, c in config["words"].items()}

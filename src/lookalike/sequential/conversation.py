@@ -15,8 +15,10 @@ message's text with a :class:`~lookalike.models.text_lm.TextLM` (or, with ``text
   long a conversation is (the chatterbot messages: median 6 pieces, 90th percentile 13, so a window of 3
   usually fits whole).
 
-Privacy is the text model's: the prompt is masked and word-protected with the column's own counts before the
-model reads it, so a word used in fewer than ``k`` messages enters neither the text nor the prompt.
+Privacy is the text model's, counted by conversation: a word is kept only when ``k`` distinct conversations
+use it (a secret one conversation repeats in many messages is still rare), and the prompt is masked and
+word-protected with the column's own kept words before the model reads it, so a word used in fewer than ``k``
+conversations enters neither the text nor the prompt.
 """
 from __future__ import annotations
 
@@ -65,9 +67,11 @@ def _text_class(text_model: str):
 
 
 def fit_texts(columns: list[str], rows: pd.DataFrame, ctx: pd.DataFrame, step_model, window: int, params: dict,
-              text_model: str = "lm") -> dict:
+              text_model: str = "lm", conversations=None) -> dict:
     """One prompted text model per free-text step column, trained on the real steps and their real windows:
-    a TextLM reads the step's tokens, a pretrained model (``text_model`` is its directory) the step's values."""
+    a TextLM reads the step's tokens, a pretrained model (``text_model`` is its directory) the step's values.
+    ``conversations``: per step, its entity; a word (or URL host) is kept only when k conversations use it, so
+    a secret one conversation repeats in many messages stays protected."""
     text_class = _text_class(text_model)
     tokens = step_model.encode(rows, ctx)
     given = tokens
@@ -79,7 +83,7 @@ def fit_texts(columns: list[str], rows: pd.DataFrame, ctx: pd.DataFrame, step_mo
         if texts.notna().sum() < 2:
             raise LookalikeError(f"text column '{name}': fewer than 2 messages with text to learn from")
         models[name] = text_class(**params).fit(texts, given, step_model.synthesizer_.encoder_.cardinalities_,
-                                                prompts=window_prompts(ctx, name, window))
+                                                prompts=window_prompts(ctx, name, window), groups=conversations)
     return models
 
 

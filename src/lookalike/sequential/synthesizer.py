@@ -167,6 +167,10 @@ class SequenceSynthesizer:
         if order == ent:
             raise LookalikeError(f"column '{ent}' cannot be both the entity and the order")
         self._check_not_text(df, user_schema)
+        if self.text_model not in ("lm", "chain"):  # a pretrained model's directory: checked before any training
+            from lookalike.models.text_hf import check_model_dir
+
+            check_model_dir(self.text_model)
         if df[ent].isna().any():
             raise LookalikeError(f"entity column '{ent}': {int(df[ent].isna().sum())} row(s) name no entity; "
                                  "give every row its entity (or drop those rows)")
@@ -271,9 +275,11 @@ class SequenceSynthesizer:
             step=step, length=np.repeat(lengths, lengths),
             prev_pos=np.where(starts, pos, np.r_[np.nan, pos[:-1]]),
             lags=self._lags_from_table(rows if self.lag_changes_ else levels, step))
+        owners = codes  # each step's entity: text protection counts conversations, not messages
         if len(rows) > self.max_train_steps:
             keep = np.sort(np.random.default_rng(self.seed).choice(len(rows), self.max_train_steps, replace=False))
             rows, ctx = rows.iloc[keep].reset_index(drop=True), ctx.iloc[keep].reset_index(drop=True)
+            owners = codes[keep]
         step_schema = self._sub_schema(user_schema, rows, list(rows.columns))
         step_params = self._inner_params(0.7)
         texts = [c.name for c in step_schema.columns if c.kind == Kind.TEXT] \
@@ -287,7 +293,8 @@ class SequenceSynthesizer:
             if progress:
                 progress(0.9, "conversation text model")
             params = {"seed": self.seed, "k": step_schema.k, "verbose": self.verbose, **(self.text_params or {})}
-            self.text_models_ = fit_texts(texts, rows, ctx, self.step_model_, self.window, params, self.text_model)
+            self.text_models_ = fit_texts(texts, rows, ctx, self.step_model_, self.window, params, self.text_model,
+                                          conversations=owners)
         self.n_entities_ = int(len(ent_rows))
         self.n_events_ = int(len(df))
         return self
