@@ -267,9 +267,11 @@ RUN_NOTE = ("Run of 2026-11-29, 22:48-23:45 UTC, on the shared 2-core machine (l
             "children's. mostlyai-engine's LSTM gets the lm's text budget (the engine caps wall minutes: "
             "max(20 s, 270 s per 10,000 texts, the lm's slowest text fit)), about 1.5-1.9 minutes here; at that "
             "budget most of its outputs do not parse (the invalid share beside its rows), and its texts are judged "
-            "on the valid ones only (83 on tate_text, 36 on trump_tweets: too few for firm figures). Its texts/s "
-            "include its tabular rows. It was not run on chatterbot: a run took 10 minutes on tate_text and 17 on "
-            "trump_tweets, and chatterbot's longer messages would not have finished before the deadline.")
+            "on the valid ones only (83 on tate_text, 36 on trump_tweets, 14 on chatterbot: too few for firm figures). "
+            "Its texts/s include its tabular rows; a run took 10 minutes on tate_text and 17 on trump_tweets, and "
+            "its chatterbot row was run afterwards (23:44-00:00 UTC, load average 1.5-2.5). The PII figures are "
+            "from the detectors of 2026-11-30 00:00 UTC (street suffixes, phone extensions), measured after the "
+            "runs; the runs' own masking used the detectors before that change.")
 LABELS = {"holdout": "real holdout (ceiling)", "protected": "real holdout after the privacy rules (best a model can do)",
           "lm": "lookalike language model", "chain": "lookalike word chain", "mostly": "mostlyai-engine LSTM"}
 
