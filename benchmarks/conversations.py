@@ -166,9 +166,16 @@ def shuffled_messages(df: pd.DataFrame, seed: int) -> pd.DataFrame:
 
 # -- runs ----------------------------------------------------------------------------------------------
 def cached() -> list[dict]:
+    """The cached runs, the latest one per (generator, seed): a --force rerun replaces the run it redoes."""
     if not CACHE.exists():
         return []
-    return [json.loads(line) for line in CACHE.read_text().splitlines() if line.strip()]
+    latest = {}
+    for line in CACHE.read_text().splitlines():
+        if line.strip():
+            entry = json.loads(line)
+            latest.pop((entry["generator"], entry["seed"]), None)
+            latest[(entry["generator"], entry["seed"])] = entry
+    return list(latest.values())
 
 
 def record(entry: dict) -> None:

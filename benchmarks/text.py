@@ -169,9 +169,17 @@ def run_mostly(name: str, seed: int, train: pd.DataFrame, lm_wall: float | None)
 
 
 def cached() -> list[dict]:
+    """The cached runs, the latest one per (table, generator, seed): a --force rerun replaces the run it redoes."""
     if not CACHE.exists():
         return []
-    return [json.loads(line) for line in CACHE.read_text().splitlines() if line.strip()]
+    latest = {}
+    for line in CACHE.read_text().splitlines():
+        if line.strip():
+            entry = json.loads(line)
+            key = (entry.get("table"), entry["generator"], entry["seed"])
+            latest.pop(key, None)
+            latest[key] = entry
+    return list(latest.values())
 
 
 def record(entry: dict) -> None:
