@@ -219,3 +219,19 @@ def test_conversation_replies_follow_the_generated_conversation(tmp_path):
     path = seq.save(tmp_path / "conv.lookalike")
     shutil.rmtree(tmp_path / "m")
     pd.testing.assert_frame_equal(out, SequenceSynthesizer.load(path).sample(150, seed=2))
+
+
+def test_a_damaged_text_model_in_a_file_is_named_with_file_and_column(fitted, tmp_path):
+    _, syn = fitted
+    path = syn.save(tmp_path / "m.lookalike")
+    with zipfile.ZipFile(path) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    meta = json.loads(members["model.json"])
+    meta["text"]["text"]["model_config"]["model_type"] = "no-such-architecture"
+    members["model.json"] = json.dumps(meta).encode()
+    damaged = tmp_path / "damaged.lookalike"
+    with zipfile.ZipFile(damaged, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    with pytest.raises(LookalikeError, match=r"damaged\.lookalike: text column 'text': .*no-such-architecture"):
+        Synthesizer.load(damaged)

@@ -719,8 +719,11 @@ class Synthesizer:
                 from lookalike.models.text_hf import PretrainedTextLM as text_class
             else:
                 from lookalike.models.text_lm import TextLM as text_class
-            syn.text_models_[name] = text_class.from_state(
-                cfg, {k[len(pre):]: v for k, v in tensors.items() if k.startswith(pre)})
+            try:
+                syn.text_models_[name] = text_class.from_state(
+                    cfg, {k[len(pre):]: v for k, v in tensors.items() if k.startswith(pre)})
+            except (LookalikeError, ImportError) as err:  # name the file and the column, not only the model
+                raise LookalikeError(f"{path}: text column '{name}': {err}") from err
         syn._fit_fairness()
         return syn
 

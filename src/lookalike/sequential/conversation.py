@@ -115,12 +115,16 @@ def texts_state(models: dict) -> tuple[dict, bytes]:
     return meta, save_tensors(tensors) if tensors else b""
 
 
-def texts_from_state(meta: dict, blob: bytes) -> dict:
+def texts_from_state(meta: dict, blob: bytes, path="model file") -> dict:
+    """``texts_state``'s models back; an error names ``path`` and the text column."""
     tensors = load_tensors(blob) if blob else {}
     models = {}
     for name, config in meta.items():
         prefix = config["prefix"]
-        text_class = _text_class("pretrained" if config.get("kind") == "pretrained" else "lm")
-        models[name] = text_class.from_state(config, {k[len(prefix):]: v for k, v in tensors.items()
-                                                  if k.startswith(prefix)})
+        try:
+            text_class = _text_class("pretrained" if config.get("kind") == "pretrained" else "lm")
+            models[name] = text_class.from_state(config, {k[len(prefix):]: v for k, v in tensors.items()
+                                                      if k.startswith(prefix)})
+        except (LookalikeError, ImportError) as err:
+            raise LookalikeError(f"{path}: text column '{name}': {err}") from err
     return models

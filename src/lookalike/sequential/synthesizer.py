@@ -819,7 +819,8 @@ class SequenceSynthesizer:
         obj.step_model_ = ContextSynthesizer.from_bytes(blobs["steps.lookalike"])
         if meta.get("text_models") and TEXT_BLOB not in blobs:
             raise LookalikeError(f"{path}: not a complete lookalike sequence model file (no {TEXT_BLOB})")
-        obj.text_models_ = texts_from_state(meta["text_models"], blobs[TEXT_BLOB]) if meta.get("text_models") else {}
+        obj.text_models_ = (texts_from_state(meta["text_models"], blobs[TEXT_BLOB], path)
+                            if meta.get("text_models") else {})
         for k in _STATE:
             setattr(obj, k, meta[k] if k in meta else copy.deepcopy(_STATE_DEFAULTS[k]))
         return obj
