@@ -33,7 +33,7 @@ import pandas as pd
 import torch
 
 from lookalike.errors import LookalikeError
-from lookalike.models.text_lm import SECONDS_PER_10K, TextLM, read_urls
+from lookalike.models.text_lm import SECONDS_PER_10K, TextLM, read_urls, train_keeping_best
 from lookalike.models.threads import torch_threads
 
 INSTALL_HINT = 'pip install "lookalike[text-hf]"'
@@ -202,11 +202,8 @@ class PretrainedTextLM:
         lines = render_prompts(context)
         if prompts is None:
             return lines
-        earlier = [[str(t) for t in (p if isinstance(p, (list, tuple)) else [p]) if t is not None and pd.notna(t)]
-                   if p is not None else [] for p in prompts]
-        flat = [t for texts in earlier for t in texts]
-        protected = iter(self.protection_.as_prompt(flat))
-        return ["".join(next(protected) + "\n" for _ in texts) + line for texts, line in zip(earlier, lines)]
+        earlier = self.protection_.prompt_texts(prompts)
+        return ["".join(t + "\n" for t in texts) + line for texts, line in zip(earlier, lines)]
 
     @property
     def _special(self) -> tuple[int, int, int]:
@@ -244,46 +241,26 @@ class PretrainedTextLM:
         n_val = min(max(int(0.1 * n), 1), 256) if n >= 20 else 0
         val, train = perm[:n_val], perm[n_val:]
         budget = self.max_time if self.max_time is not None else max(20.0, SECONDS_PER_10K * n / 10_000)
-        opt = torch.optim.AdamW(self.model_.parameters(), lr=self.lr, weight_decay=0.01)
         lengths = np.array([len(p) + len(t) for p, t in zip(p_ids, t_ids)])
-        best, best_state, stale, started = np.inf, None, 0, time.process_time()
-        self.epochs_ = 0
-        for epoch in range(self.max_epochs):
-            self.model_.train()
+
+        def epoch_losses():
             order = train[np.argsort(lengths[train], kind="stable")]  # batches of similar length, random order
             chunks = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
             for j in rng.permutation(len(chunks)):
-                loss, _ = self._loss(p_ids, t_ids, chunks[j])
-                opt.zero_grad()
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(self.model_.parameters(), 1.0)
-                opt.step()
-                if time.process_time() - started > budget:
-                    break
-            self.epochs_ = epoch + 1
-            if n_val:
-                self.model_.eval()
-                total, count = 0.0, 0
-                with torch.no_grad():
-                    for i in range(0, n_val, 64):
-                        loss, tokens = self._loss(p_ids, t_ids, val[i:i + 64])
-                        total, count = total + float(loss) * tokens, count + tokens
-                v = total / max(count, 1)
-                if self.verbose:
-                    print(f"text epoch {epoch + 1}: validation loss {v:.3f}")
-                if v < best - 1e-3:
-                    best, stale = v, 0
-                    best_state = {k: t.detach().clone() for k, t in self.model_.state_dict().items()}
-                else:
-                    stale += 1
-                if stale >= self.patience:
-                    break
-            if time.process_time() - started > budget:
-                break
-        if best_state is not None:
-            self.model_.load_state_dict(best_state)
-        self.val_loss_ = None if not n_val else float(best)
-        self.model_.eval()
+                yield self._loss(p_ids, t_ids, chunks[j])[0]
+
+        def validation_loss():
+            if not n_val:
+                return None
+            total, count = 0.0, 0
+            for i in range(0, n_val, 64):
+                loss, tokens = self._loss(p_ids, t_ids, val[i:i + 64])
+                total, count = total + float(loss) * tokens, count + tokens
+            return total / max(count, 1)
+
+        self.epochs_, self.val_loss_ = train_keeping_best(
+            self.model_, epoch_losses, validation_loss, lr=self.lr, max_epochs=self.max_epochs, budget=budget,
+            patience=self.patience, verbose=self.verbose)
 
     # -- generate ---------------------------------------------------------------------------------
     def generate(self, context: pd.DataFrame, seed: int, temperature: float | None = None,

@@ -135,6 +135,51 @@ def fill_urls(text: str, urls: dict[str, dict[int, int]], rng: np.random.Generat
     return URL_SLOT.sub(fake, text)
 
 
+def train_keeping_best(net: nn.Module, epoch_losses, validation_loss, *, lr: float, max_epochs: int, budget: float,
+                       patience: int, decay: float = 1.0, verbose: bool = False) -> tuple[int, float | None]:
+    """The text models' training loop: AdamW (gradients clipped at 1) for at most ``max_epochs`` epochs or
+    ``budget`` CPU seconds of this process; after each epoch the validation loss decides -- the best epoch's
+    weights are kept, the learning rate is multiplied by ``decay`` after an epoch that did not improve it, and
+    training stops after ``patience`` such epochs. ``epoch_losses()`` yields one epoch's batch losses;
+    ``validation_loss()`` gives a float, or None when nothing is held out. Returns (epochs, best loss or None)."""
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.01)
+    best, best_state, stale, started = np.inf, None, 0, time.process_time()
+    epochs, validated = 0, False
+    for epoch in range(max_epochs):
+        net.train()
+        for loss in epoch_losses():
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            opt.step()
+            if time.process_time() - started > budget:
+                break
+        epochs = epoch + 1
+        net.eval()
+        with torch.no_grad():
+            v = validation_loss()
+        if v is not None:
+            validated = True
+            if verbose:
+                print(f"text epoch {epochs}: validation loss {v:.3f}, {time.process_time() - started:.0f} CPU s",
+                      flush=True)
+            if v < best - 1e-3:
+                best, stale = v, 0
+                best_state = {k: t.detach().clone() for k, t in net.state_dict().items()}
+            else:
+                stale += 1
+                for group in opt.param_groups:
+                    group["lr"] *= decay
+            if stale >= patience:
+                break
+        if time.process_time() - started > budget:
+            break
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    net.eval()
+    return epochs, (float(best) if validated else None)
+
+
 class _Net(nn.Module):
     def __init__(self, cardinalities: list[int], vocab: int, embed: int, hidden: int, dropout: float = 0.0):
         super().__init__()
@@ -247,9 +292,8 @@ class TextLM:
     def _prompt_ids(self, prompts: list) -> list[list[int]]:
         """Each row's earlier texts as pieces, each closed by [EOS], the last ``max_prompt_pieces`` kept; masked
         and word-protected exactly as the column's texts were (the words kept are the column's)."""
-        rows = [[str(t) for t in (p if isinstance(p, (list, tuple)) else [p]) if t is not None and pd.notna(t)]
-                if p is not None else [] for p in prompts]
-        protected = self.as_prompt([t for r in rows for t in r])
+        rows = self.prompt_texts(prompts)
+        protected = [t for r in rows for t in r]
         pieces = iter(e.ids[: self.max_pieces] + [EOS] for e in self.tokenizer_.encode_batch(protected))
         out = []
         for r in rows:
@@ -257,12 +301,14 @@ class TextLM:
             out.append(ids[len(ids) - self.max_prompt_pieces:] if len(ids) > self.max_prompt_pieces else ids)
         return out
 
-    def as_prompt(self, texts: list[str]) -> list[str]:
-        """Earlier texts as a prompt reads them, alike at training and at sampling: PII as placeholders, and a
-        word not kept (a marker in a real message) filled with a kept word of its shape, as a generated message
-        has it (seeded, so the same texts read the same)."""
+    def prompt_texts(self, prompts: list) -> list[list[str]]:
+        """Each row's earlier texts (a text, a list of them, or None) as a prompt reads them, alike at training
+        and at sampling: PII as placeholders, and a word not kept (a marker in a real message) filled with a kept
+        word of its shape, as a generated message has it (seeded, so the same texts read the same)."""
+        rows = [[str(t) for t in (p if isinstance(p, (list, tuple)) else [p]) if t is not None and pd.notna(t)]
+                if p is not None else [] for p in prompts]
         rng = np.random.default_rng([self.seed, 7])
-        return [self._protect(mark_words(mask_text(t, self.urls_), self.words_), rng) for t in texts]
+        return [[self._protect(mark_words(mask_text(t, self.urls_), self.words_), rng) for t in r] for r in rows]
 
     def _tensor(self, ids: list[list[int]], rows: np.ndarray) -> torch.Tensor:
         seqs = [[BOS] + ids[i][: self.max_len_] + [EOS] for i in rows]
@@ -287,43 +333,17 @@ class TextLM:
         n_val = min(max(int(0.1 * n), 1), 2000) if n >= 20 else 0
         val, train = perm[:n_val], perm[n_val:]
         budget = self.max_time if self.max_time is not None else max(20.0, SECONDS_PER_10K * n / 10_000)
-        opt = torch.optim.AdamW(self.net_.parameters(), lr=self.lr, weight_decay=0.01)
-        best, best_state, stale, started = np.inf, None, 0, time.process_time()
-        self.epochs_ = 0
-        for epoch in range(self.max_epochs):
-            self.net_.train()
-            for rows in self._batches(ids, train, rng):
-                loss = self._loss(ids, ctx, rows, prompts)
-                opt.zero_grad()
-                loss.backward()
-                nn.utils.clip_grad_norm_(self.net_.parameters(), 1.0)
-                opt.step()
-                if time.process_time() - started > budget:
-                    break
-            self.epochs_ = epoch + 1
-            if n_val:
-                self.net_.eval()
-                with torch.no_grad():
-                    chunks = [val[i:i + 512] for i in range(0, n_val, 512)]
-                    v = sum(float(self._loss(ids, ctx, c, prompts)) * len(c) for c in chunks) / n_val
-                if self.verbose:
-                    print(f"text epoch {epoch + 1}: validation loss {v:.3f}, "
-                          f"{time.process_time() - started:.0f} CPU s", flush=True)
-                if v < best - 1e-3:
-                    best, stale = v, 0
-                    best_state = {k: t.detach().clone() for k, t in self.net_.state_dict().items()}
-                else:
-                    stale += 1
-                    for group in opt.param_groups:
-                        group["lr"] *= self.decay
-                if stale >= self.patience:
-                    break
-            if time.process_time() - started > budget:
-                break
-        if best_state is not None:
-            self.net_.load_state_dict(best_state)
-        self.val_loss_ = None if not n_val else float(best)
-        self.net_.eval()
+
+        def validation_loss():
+            if not n_val:
+                return None
+            chunks = [val[i:i + 512] for i in range(0, n_val, 512)]
+            return sum(float(self._loss(ids, ctx, c, prompts)) * len(c) for c in chunks) / n_val
+
+        self.epochs_, self.val_loss_ = train_keeping_best(
+            self.net_, lambda: (self._loss(ids, ctx, rows, prompts) for rows in self._batches(ids, train, rng)),
+            validation_loss, lr=self.lr, max_epochs=self.max_epochs, budget=budget, patience=self.patience,
+            decay=self.decay, verbose=self.verbose)
 
     # -- generate ---------------------------------------------------------------------------------
     def generate(self, context: np.ndarray, seed: int, temperature: float | None = None,
