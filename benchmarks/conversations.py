@@ -57,7 +57,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_sections import spread, update_section  # noqa: E402
+from results_sections import cached_runs, record_run, spread, update_section  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache" / "conversations" / "runs.jsonl"
@@ -166,22 +166,8 @@ def shuffled_messages(df: pd.DataFrame, seed: int) -> pd.DataFrame:
 
 # -- runs ----------------------------------------------------------------------------------------------
 def cached() -> list[dict]:
-    """The cached runs, the latest one per (generator, seed): a --force rerun replaces the run it redoes."""
-    if not CACHE.exists():
-        return []
-    latest = {}
-    for line in CACHE.read_text().splitlines():
-        if line.strip():
-            entry = json.loads(line)
-            latest.pop((entry["generator"], entry["seed"]), None)
-            latest[(entry["generator"], entry["seed"])] = entry
-    return list(latest.values())
-
-
-def record(entry: dict) -> None:
-    CACHE.parent.mkdir(parents=True, exist_ok=True)
-    with CACHE.open("a") as f:
-        f.write(json.dumps(entry) + "\n")
+    """The cached runs, the latest one per (generator, seed)."""
+    return cached_runs(CACHE, lambda r: (r["generator"], r["seed"]))
 
 
 def run(generator: str, seed: int, train: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
@@ -214,9 +200,9 @@ def measure(seeds: list[int], generators: list[str], force: bool) -> None:
         if force or ("holdout", seed) not in done:
             m = text_metrics(train, holdout, holdout, "text", target="topic")
             floor = float(np.mean([fit_check(shuffled_messages(holdout, 500 + s)) for s in range(3)]))
-            record({"generator": "holdout", "seed": seed, "metrics": m["synthetic"], "tstr": m["trtr_auc"],
-                    "trtr": m["trtr_auc"], "reply_fit": fit_check(holdout), "reply_fit_floor": floor,
-                    "rows": [len(train), len(holdout)]})
+            record_run(CACHE, {"generator": "holdout", "seed": seed, "metrics": m["synthetic"],
+                               "tstr": m["trtr_auc"], "trtr": m["trtr_auc"], "reply_fit": fit_check(holdout),
+                               "reply_fit_floor": floor, "rows": [len(train), len(holdout)]})
         for gen in generators:
             if not force and (gen, seed) in done:
                 continue
@@ -226,7 +212,7 @@ def measure(seeds: list[int], generators: list[str], force: bool) -> None:
             examples = [f"{a} → {b}" for a, b in zip(p["prev"].head(6), p["reply"].head(6))]
             entry = {"generator": gen, "seed": seed, "metrics": m["synthetic"], "tstr": m["tstr_auc"],
                      "trtr": m["trtr_auc"], "reply_fit": fit_check(synth), "timing": timing, "examples": examples}
-            record(entry)
+            record_run(CACHE, entry)
             print(gen, seed, f"reply fit {entry['reply_fit']:.3f}", json.dumps(m["synthetic"])[:300],
                   json.dumps(timing), flush=True)
 

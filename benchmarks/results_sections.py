@@ -1,6 +1,8 @@
-"""Replace one named section of a Markdown results file, so several scripts can share benchmarks/RESULTS.md."""
+"""Replace one named section of a Markdown results file, so several scripts can share benchmarks/RESULTS.md;
+and what those scripts share besides: the spread over seeds, and the runs they cache as JSON lines."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -30,3 +32,24 @@ def spread(values, spec: str = ".3f", empty: str = "–") -> str:
     if len(values) == 1:
         return format(mean, spec)
     return f"{format(mean, spec)} ± {format((max(values) - min(values)) / 2, spec)}"
+
+
+def cached_runs(path: Path, key) -> list[dict]:
+    """The runs appended to the JSON-lines file ``path``, the latest one per ``key(run)``: a --force rerun
+    replaces the run it redoes."""
+    if not path.exists():
+        return []
+    latest = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            run = json.loads(line)
+            latest.pop(key(run), None)
+            latest[key(run)] = run
+    return list(latest.values())
+
+
+def record_run(path: Path, run: dict) -> None:
+    """Append one run to the JSON-lines cache ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as f:
+        f.write(json.dumps(run) + "\n")

@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_sections import spread, update_section  # noqa: E402
+from results_sections import cached_runs, record_run, spread, update_section  # noqa: E402
 
 from lookalike import Synthesizer  # noqa: E402
 from lookalike.evaluate.text import text_metrics  # noqa: E402
@@ -169,23 +169,8 @@ def run_mostly(name: str, seed: int, train: pd.DataFrame, lm_wall: float | None)
 
 
 def cached() -> list[dict]:
-    """The cached runs, the latest one per (table, generator, seed): a --force rerun replaces the run it redoes."""
-    if not CACHE.exists():
-        return []
-    latest = {}
-    for line in CACHE.read_text().splitlines():
-        if line.strip():
-            entry = json.loads(line)
-            key = (entry.get("table"), entry["generator"], entry["seed"])
-            latest.pop(key, None)
-            latest[key] = entry
-    return list(latest.values())
-
-
-def record(entry: dict) -> None:
-    CACHE.parent.mkdir(parents=True, exist_ok=True)
-    with CACHE.open("a") as f:
-        f.write(json.dumps(entry) + "\n")
+    """The cached runs, the latest one per (table, generator, seed)."""
+    return cached_runs(CACHE, lambda r: (r.get("table"), r["generator"], r["seed"]))
 
 
 def measure(name: str, seeds: list[int], generators: list[str], force: bool) -> None:
@@ -194,8 +179,8 @@ def measure(name: str, seeds: list[int], generators: list[str], force: bool) -> 
     done = {(r["table"], r["generator"], r["seed"]) for r in cached()}
     if force or (name, "holdout", 0) not in done:
         m = text_metrics(train, holdout, holdout, text, target=target)
-        record({"table": name, "generator": "holdout", "seed": 0, "metrics": m["synthetic"],
-                "tstr": m["trtr_auc"], "trtr": m["trtr_auc"], "rows": [len(train), len(holdout)]})
+        record_run(CACHE, {"table": name, "generator": "holdout", "seed": 0, "metrics": m["synthetic"],
+                           "tstr": m["trtr_auc"], "trtr": m["trtr_auc"], "rows": [len(train), len(holdout)]})
     if force or (name, "protected", 0) not in done:
         rules = TextLM(k=Synthesizer().k)  # the privacy rules the lm row's model learns (default k)
         rules.learn_protection(train[text].dropna().astype(str).tolist())
@@ -203,9 +188,9 @@ def measure(name: str, seeds: list[int], generators: list[str], force: bool) -> 
         present = rewritten[text].notna()
         rewritten.loc[present, text] = rules.rewrite(rewritten.loc[present, text].astype(str).tolist(), seed=0)
         m = text_metrics(train, rewritten, holdout, text, target=target)
-        record({"table": name, "generator": "protected", "seed": 0, "metrics": m["synthetic"],
-                "tstr": None, "trtr": m["trtr_auc"],  # no TSTR: its texts ARE the test texts, rewritten
-                "examples": rewritten[text].dropna().head(5).tolist()})
+        record_run(CACHE, {"table": name, "generator": "protected", "seed": 0, "metrics": m["synthetic"],
+                           "tstr": None, "trtr": m["trtr_auc"],  # no TSTR: its texts ARE the test texts, rewritten
+                           "examples": rewritten[text].dropna().head(5).tolist()})
     for seed in seeds:
         frames, timing = {}, {}
         if ("lm" in generators or "chain" in generators) and (force or (name, "lm", seed) not in done):
@@ -220,8 +205,9 @@ def measure(name: str, seeds: list[int], generators: list[str], force: bool) -> 
             if gen not in generators:
                 continue
             m = text_metrics(train, synth, holdout, text, target=target)
-            record({"table": name, "generator": gen, "seed": seed, "metrics": m["synthetic"], "tstr": m["tstr_auc"],
-                    "trtr": m["trtr_auc"], "timing": timing[gen], "examples": synth[text].dropna().head(5).tolist()})
+            record_run(CACHE, {"table": name, "generator": gen, "seed": seed, "metrics": m["synthetic"],
+                               "tstr": m["tstr_auc"], "trtr": m["trtr_auc"], "timing": timing[gen],
+                               "examples": synth[text].dropna().head(5).tolist()})
             print(name, gen, seed, json.dumps(m["synthetic"])[:400], m["tstr_auc"], m["trtr_auc"], flush=True)
 
 
