@@ -41,8 +41,9 @@ Wage's real median does at split 3) was no point of parity.
 Groups are the combinations of the sensitive columns' tokens. A category seen in fewer than ``k`` real rows
 is protected by value protection: its rows form the column's one "rare" group (or take frequent categories
 under ``rare="drop"``), never a group of their own. The reference (``REFERENCE_ROWS`` rows sampled from the
-generator with a fixed seed) is computed from the model alone: fair sampling reads no real row, so it adds
-no privacy cost (it is post-processing, also under differential privacy).
+generator with a fixed seed, and for a small group further rows until it has ``GROUP_REFERENCE_ROWS`` of its
+own, ``MAX_REFERENCE_ROWS`` in all at most) is computed from the model alone: fair sampling reads no real row,
+so it adds no privacy cost (it is post-processing, also under differential privacy).
 """
 from __future__ import annotations
 
@@ -57,8 +58,10 @@ REFERENCE_ROWS = 20_000
 GROUP_REFERENCE_ROWS = 10_000
 """Reference rows wanted in the smallest group: more rows are drawn (scores kept, not distributions) until it
 has them, or MAX_REFERENCE_ROWS are drawn. A group's rank is read off its own reference's sorted scores, whose
-error at the median is about 0.5 / sqrt(rows): with 1,600 rows (CPS1988's 8% group in 20,000) rows drawn by
-the generator itself came out 0.013-0.016 apart between groups above the median, the classifier gap then seen."""
+error at the median is about 0.5 / sqrt(rows): with the 1,600 rows CPS1988's 8% group has in 20,000, 200,000
+fresh rows of the generator itself came out 0.017-0.019 apart between the groups' shares above rank 0.25, 0.5
+or 0.75 (the worst of the three; splits 42-44), a gap a classifier trained on the fair rows inherits; with
+10,000 rows of its own, 0.003-0.008 (sampling error of those 200,000 rows: about 0.004)."""
 
 MAX_REFERENCE_ROWS = 200_000
 """At most this many reference rows in all (a group under 5% of rows gets fewer than GROUP_REFERENCE_ROWS)."""
@@ -252,11 +255,9 @@ class FairTarget:
         keys = self._keys(part)
         aligned = self._align(p, keys, rng) if self.ordered_ else p
         classes = np.empty(len(rows), dtype=np.int64)
-        order_by = self._score(aligned) if self.ordered_ and ORDERED else None
         for key in np.unique(keys):
             members = np.flatnonzero(keys == key)
-            classes[members] = draw_with_shares(aligned[members], self.shares_, rng,
-                                                None if order_by is None else order_by[members])
+            classes[members] = draw_with_shares(aligned[members], self.shares_, rng)
         # the target's token: the class itself, or a token of the class drawn from the row's own distribution
         within = probs * (self.class_of_token_[None, :] == classes[:, None])
         empty = within.sum(axis=1) == 0
@@ -326,11 +327,7 @@ class FairTarget:
                 "numeric_bins": self.spec["bins"] if self.numeric else None}
 
 
-ORDERED = False
-
-
-def draw_with_shares(p: np.ndarray, shares: np.ndarray, rng: np.random.Generator,
-                     score: np.ndarray | None = None) -> np.ndarray:
+def draw_with_shares(p: np.ndarray, shares: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """One class per row, with exactly ``shares * rows`` rows per class and each row's chance of a class as
     close to its ``p`` row as those counts allow. The counts are rounded on the cumulative scale, to the
     nearest whole row: the number of rows in classes ``0..k`` is ``round(cumsum(shares)[k] * rows)`` for every
@@ -346,10 +343,6 @@ def draw_with_shares(p: np.ndarray, shares: np.ndarray, rng: np.random.Generator
     counts = np.diff(np.concatenate([[0.0], np.clip(cum, 0, m)])).astype(np.int64)
     out = np.full(m, n_classes - 1, dtype=np.int64)
     left = np.arange(m)
-    place = None
-    if score is not None:  # systematic sampling along the score (ties in random order), not in random order
-        place = np.empty(m, dtype=np.int64)
-        place[np.lexsort((rng.random(m), score))] = np.arange(m)
     for k in range(n_classes - 1):
         c = int(counts[k])
         if not len(left):
@@ -362,7 +355,7 @@ def draw_with_shares(p: np.ndarray, shares: np.ndarray, rng: np.random.Generator
             break
         rest = p[left, k:].sum(axis=1)
         q = np.divide(p[left, k], rest, out=np.full(len(left), 0.5), where=rest > 0)
-        chosen = _systematic(_shift_to_sum(q, c), c, rng, None if place is None else np.argsort(place[left]))
+        chosen = _systematic(_shift_to_sum(q, c), c, rng)
         out[left[chosen]] = k
         left = left[~chosen]
     return out
@@ -381,10 +374,9 @@ def _shift_to_sum(q: np.ndarray, total: int) -> np.ndarray:
     return 1 / (1 + np.exp(-(z + (lo + hi) / 2)))
 
 
-def _systematic(pi: np.ndarray, total: int, rng: np.random.Generator, order: np.ndarray | None = None) -> np.ndarray:
-    """Exactly ``total`` rows, row i included with probability ``pi[i]`` (systematic sampling, in ``order`` or
-    in random order)."""
-    order = rng.permutation(len(pi)) if order is None else order
+def _systematic(pi: np.ndarray, total: int, rng: np.random.Generator) -> np.ndarray:
+    """Exactly ``total`` rows, row i included with probability ``pi[i]`` (systematic sampling, random order)."""
+    order = rng.permutation(len(pi))
     cum = np.cumsum(pi[order])
     cum *= total / cum[-1]
     start = rng.random()
