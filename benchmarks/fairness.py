@@ -357,7 +357,13 @@ def section(rows: list[dict], seeds) -> str:
              "the real training rows within their group under the generator's reference (0.5 in every group "
              "when the generator's rows of each group look like the real ones in what predicts the target); "
              "quantile alignment equalises the groups as the generator draws them, so the spread of these means "
-             "is carried to real rows by a classifier trained on the fair rows.", ""]
+             "is carried to real rows by a classifier trained on the fair rows. *CorrelationRemover, alpha*: the "
+             "share of the features' linear correlation with the sensitive columns that fairlearn removes; at "
+             "alpha=0 it only drops the sensitive columns (fairness through unawareness), and at any alpha above 0 "
+             "the shifted one-hot and integer features tell the groups apart to the boosted classifier again "
+             "(its gap returns to the real one wherever the features are discrete). The done-when line compares "
+             "with alpha=1 (the row without an alpha), as before; the line beside it sets ours against every "
+             "alpha.", ""]
     verdicts = []
     for name, (package, item, target, sensitive, drop) in TABLES.items():
         part = [r for r in rows if r["table"] == name and r["seed"] in seeds]
