@@ -257,3 +257,28 @@ def test_numeric_sub_columns_come_from_the_pooled_reference_not_the_row():
     assert set(zero) == {5, 6} and abs((zero == 5).mean() - 2 / 3) < 0.03
     assert (out[3000:3010, 1] == 7).all()
     assert (out[3010:, 1] == 9).all() and len(asked) == 1 and (asked[0][:, 1] == -1).all()
+
+
+def test_small_groups_get_reference_rows_of_their_own():
+    """A group's ranks are read off its own reference: a small group gets further rows drawn until it has
+    GROUP_REFERENCE_ROWS (or MAX_REFERENCE_ROWS are drawn in all), so its ranks are not off by sampling error."""
+    from lookalike.fairness import GROUP_REFERENCE_ROWS, MAX_REFERENCE_ROWS, REFERENCE_ROWS, FairTarget
+
+    keys = np.array([0] * 19_000 + [1] * 1_000)  # a 5% group: 20,000 x 10 rows wanted, capped at 200,000
+    batches = FairTarget._more_rows(keys)
+    assert sum(batches) == MAX_REFERENCE_ROWS - REFERENCE_ROWS and max(batches) <= REFERENCE_ROWS
+    assert FairTarget._more_rows(np.array([0] * 12_000 + [1] * 8_000)) == [5_000]  # 8,000 -> 10,000 rows
+    assert FairTarget._more_rows(np.array([0] * 10_000 + [1] * 10_000)) == []  # every group has enough
+    assert FairTarget._more_rows(np.array([0] * 19_990 + [1] * 10)) == []  # a group too rare to align anyway
+    assert GROUP_REFERENCE_ROWS * 20 <= MAX_REFERENCE_ROWS
+
+
+def test_the_fitted_reference_of_the_smallest_group_is_large(fitted):
+    from lookalike.fairness import GROUP_REFERENCE_ROWS, MAX_REFERENCE_ROWS
+
+    fair = fitted.fairness_
+    total = sum(fair.reference_group_rows_.values())
+    smallest = min(len(r) for r in fair.groups_reference_.values())
+    assert smallest >= 0.9 * GROUP_REFERENCE_ROWS or total == MAX_REFERENCE_ROWS
+    assert total == MAX_REFERENCE_ROWS  # anes' smallest aligned group (the pooled rare one) is under 5% of rows
+    assert smallest > 2_000  # 20,000 rows alone would hold about 270 of it

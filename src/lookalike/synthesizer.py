@@ -231,7 +231,11 @@ class Synthesizer:
         suppress = self.encoder_.blocked_tokens()
         seed = int(np.random.default_rng([self.seed, 20211]).integers(2**31))
         reference = sample_tokens(self.model_, REFERENCE_ROWS, seed=seed, suppress=suppress or None)
-        self.fairness_ = fair.fit(self.model_, reference, suppress.get(fair.column, ()))
+
+        def draw(rows: int, i: int) -> np.ndarray:  # further reference rows for small groups' references
+            return sample_tokens(self.model_, rows, seed=seed + 1 + i, suppress=suppress or None)
+
+        self.fairness_ = fair.fit(self.model_, reference, suppress.get(fair.column, ()), draw)
 
     def _fit_text_models(self, df: pd.DataFrame, tokens: np.ndarray) -> dict:
         """One language model per free-text column, conditioned on the row: 'lm' trains one from scratch on the
