@@ -171,10 +171,11 @@ class FairTarget:
                 scores.append(self._score(self._class_probs(self._token_probs(model, more, blocked))))
                 all_keys.append(self._keys(more))
             score, keys = np.concatenate(scores), np.concatenate(all_keys)
-            for key in np.unique(keys):
-                s = score[keys == key]
-                if len(s) >= MIN_REFERENCE_GROUP:
-                    self.groups_reference_[int(key)] = np.sort(s)
+            by_group = np.argsort(keys, kind="stable")  # one pass, not one scan of every row per group
+            groups, starts, counts = np.unique(keys[by_group], return_index=True, return_counts=True)
+            for key, start, count in zip(groups, starts, counts):
+                if count >= MIN_REFERENCE_GROUP:
+                    self.groups_reference_[int(key)] = np.sort(score[by_group[start:start + count]])
         self.reference_group_rows_ = {int(k): int(c) for k, c in zip(*np.unique(keys, return_counts=True))}
         if len(self.group) > 1:  # the finer sub-columns of each value token, as the generator draws them overall
             order = np.argsort(reference[:, self.column], kind="stable")
