@@ -102,15 +102,19 @@ class TokenLayout:
     def _shifted_exp_sums(self, flat_logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits minus a per-segment shift, and each segment's sum of their exponentials. Any constant per
         segment gives the same softmax; the segment's mean is two small matmuls (its maximum, a scatter, cost
-        a sixth of a VAE's fit) and keeps every sum at least 1. Only a segment spread over more than 80 nats
-        above its mean could overflow exp; then the exact maximum is used."""
+        a sixth of a VAE's fit) and keeps every sum at least 1. Where that shift could fail (a logit more than 80
+        nats above its segment's mean, a non-finite logit, whose mean is NaN, or a sum that overflows anyway in a
+        very wide segment) the exact maximum is used."""
         with torch.no_grad():
             if not hasattr(self, "_mean_of"):
                 self._mean_of = self.segments / self.segments.sum(0, keepdim=True)
             shift = (flat_logits @ self._mean_of) @ self.segments.T
         z = flat_logits - shift
-        if float(z.detach().max()) > 80.0:
-            z = flat_logits - self.segment_max(flat_logits.detach())
+        if float(z.detach().max()) <= 80.0:  # False for NaN too
+            sums = torch.exp(z) @ self.segments
+            if bool(torch.isfinite(sums.detach()).all()):
+                return z, sums
+        z = flat_logits - self.segment_max(flat_logits.detach())
         return z, torch.exp(z) @ self.segments
 
     def gumbel_softmax(self, flat_logits: torch.Tensor, tau: float, hard: bool = False) -> torch.Tensor:
@@ -181,17 +185,24 @@ PRECISIONS = ("auto", "float32", "bfloat16")
 
 def matmul_precision(precision: str) -> str:
     """The precision a fit's matrix products run in: "auto" is bfloat16 where the CPU multiplies bfloat16
-    natively (oneDNN reports it; AVX-512 BF16 or AMX), else float32. On this project's 2-core AVX-512 BF16 machine
-    a 512 x 256 x 1294 linear layer's forward and backward took 3.8x less CPU in bfloat16; without native
-    support bfloat16 is emulated and slower, so "auto" never picks it there."""
-    if precision not in PRECISIONS:
-        raise LookalikeError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    natively (the AVX-512 BF16 or AMX instructions), else float32. On this project's 2-core AVX-512 BF16 machine
+    a 512 x 256 x 1294 linear layer's forward and backward took 3.8x less CPU in bfloat16; without those
+    instructions oneDNN emulates bfloat16 (its own "bf16 supported" flag is true on any AVX-512 CPU), so "auto"
+    asks for the instructions themselves."""
+    check_precision(precision)
     if precision != "auto":
         return precision
     try:
-        return "bfloat16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "float32"
-    except (AttributeError, RuntimeError):  # pragma: no cover - a torch build without oneDNN
-        return "float32"
+        native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    except (AttributeError, RuntimeError):  # pragma: no cover - a torch build without these probes
+        native = False
+    return "bfloat16" if native else "float32"
+
+
+def check_precision(precision: str, model: str = "") -> None:
+    if precision not in PRECISIONS:
+        raise LookalikeError(f"{model + ': ' if model else ''}precision must be one of {', '.join(PRECISIONS)}, "
+                             f"got {precision!r}")
 
 
 def fast_matmuls(precision: str):

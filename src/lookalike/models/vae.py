@@ -36,7 +36,7 @@ from torch import nn
 
 from lookalike.errors import LookalikeError
 from lookalike.models._tabular_nn import (Clock, GroupTables, TokenLayout, check_fit_input, chunk_generators, default_batch,
-                                          draw, fast_matmuls, load_numpy_state, log_frequencies, matmul_precision,
+                                          check_precision, draw, fast_matmuls, load_numpy_state, log_frequencies, matmul_precision,
                                           residual_mlp, seeded, state_to_numpy, train_early_stopping)
 from lookalike.models.base import ProgressCallback
 from lookalike.models.threads import torch_threads
@@ -85,8 +85,9 @@ class TVAE:
     precision: the networks' matrix products in training: "auto" (bfloat16 where the CPU multiplies it natively,
         else float32; ``_tabular_nn.matmul_precision``), "float32" or "bfloat16". Weights, optimiser and losses
         stay float32. On diamonds (seed-1 split, 1 thread) bfloat16 with the token-sum input layer cut the fit from
-        29.7 to 14-15 CPU s at the same validation loss (32.76 against 32.89). A seed gives the same model only
-        with the same precision and thread count.
+        29.7 to 14-15 CPU s at the same validation loss (32.76 against 32.89). ``precision_`` (saved in the
+        model file) is what a fit used. A seed gives the same model only with the same precision, thread count,
+        CPU type and torch version (AVX-512 BF16 and AMX, or AVX2 and AVX-512, round differently).
     """
 
     name = "vae"
@@ -112,6 +113,7 @@ class TVAE:
         self.n_threads = n_threads
         self.verbose = verbose
         self.within_group = within_group
+        check_precision(precision, "vae")
         self.precision = precision
 
     def fit(self, tokens: np.ndarray, cardinalities: Sequence[int], groups: Sequence[Sequence[int]], *,
@@ -169,6 +171,7 @@ class TVAE:
         self.cardinalities_ = cards
         self.groups_ = groups
         self.history_ = history
+        self.precision_ = precision
         self.fit_seconds_ = clock.elapsed()
         if progress is not None:
             progress(1.0, "trained")
@@ -214,7 +217,8 @@ class TVAE:
         if not hasattr(self, "net_"):
             raise LookalikeError("vae must be fitted before it can be saved")
         config = {"name": self.name, "params": {k: getattr(self, k) for k in self._PARAMS},
-                  "cardinalities": self.cardinalities_, "groups": self.groups_, "history": self.history_}
+                  "cardinalities": self.cardinalities_, "groups": self.groups_, "history": self.history_,
+                  "trained_in": getattr(self, "precision_", None)}
         return config, state_to_numpy(self.net_)
 
     @classmethod
@@ -223,6 +227,7 @@ class TVAE:
         model.cardinalities_ = [int(c) for c in config["cardinalities"]]
         model.groups_ = [[int(j) for j in g] for g in config["groups"]]
         model.history_ = config.get("history", [])
+        model.precision_ = config.get("trained_in")  # None: a file written before precision was recorded
         net = _VAENet(model.cardinalities_, model.width, model.depth, model.latent,
                       model.groups_ if model.within_group else ())
         load_numpy_state(net, tensors)
