@@ -3,6 +3,7 @@ choice and `lookalike compare`. Every training here is tiny: a few epochs of sma
 from __future__ import annotations
 
 import json
+import math
 import time
 
 import numpy as np
@@ -241,3 +242,67 @@ def test_files_without_within_group_tables_still_load(name):
     del config["params"]["within_group"]  # as written before the parameter existed
     loaded = model_class(name).from_state(config, tensors)
     np.testing.assert_array_equal(loaded.sample(50, seed=3), model.sample(50, seed=3))
+
+
+def test_flat_cross_entropy_matches_a_per_column_log_softmax_even_for_extreme_logits():
+    """The flat log-softmax shifts each sub-column by its mean (cheap) and falls back to its maximum when a
+    sub-column spreads over more than 80 nats; both must give torch's own per-column log-softmax."""
+    import torch
+
+    from lookalike.models._tabular_nn import TokenLayout
+
+    layout = TokenLayout(CARDS)
+    x = torch.from_numpy(TOKENS[:9])
+    for scale in (1.0, 400.0):  # 400: logits hundreds of nats apart, exp() of them would overflow unshifted
+        logits = torch.randn(9, layout.total, generator=torch.Generator().manual_seed(3)) * scale
+        expected = torch.stack([-torch.log_softmax(logits[:, o:o + c], dim=1).gather(1, x[:, j:j + 1]).squeeze(1)
+                                for j, (c, o) in enumerate(zip(layout.cards, layout.offsets.tolist()))], dim=1)
+        got = layout.cross_entropy(logits, x)
+        assert torch.isfinite(got).all()
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-4)
+        flat = layout.log_softmax_flat(logits)
+        torch.testing.assert_close(-flat.gather(1, x + layout.offsets), expected, rtol=1e-5, atol=1e-4)
+
+
+def test_flat_cross_entropy_survives_minus_infinity_and_a_wide_segment_that_would_overflow():
+    import torch
+
+    from lookalike.models._tabular_nn import TokenLayout
+
+    layout = TokenLayout([3, 5, 2])
+    logits = torch.randn(2, layout.total, generator=torch.Generator().manual_seed(1))
+    logits[0, 2] = -math.inf  # a masked token: its segment's mean is -inf, the other segments must not care
+    x = torch.tensor([[0, 4, 1], [2, 0, 0]])
+    expected = torch.stack([-torch.log_softmax(logits[:, o:o + c], dim=1).gather(1, x[:, j:j + 1]).squeeze(1)
+                            for j, (c, o) in enumerate(zip(layout.cards, layout.offsets.tolist()))], dim=1)
+    torch.testing.assert_close(layout.cross_entropy(logits, x), expected)
+    wide = TokenLayout([20_000])  # every logit within 80 nats of the mean, yet their exponentials overflow a float
+    flat = torch.cat([torch.full((1, 19_000), 79.0), torch.full((1, 1_000), -1501.0)], dim=1)
+    got = wide.cross_entropy(flat, torch.tensor([[0]]))
+    torch.testing.assert_close(got, -torch.log_softmax(flat, dim=1)[:, :1])
+
+
+def test_input_layer_from_tokens_equals_the_one_hot_product():
+    import torch
+
+    from lookalike.models._tabular_nn import TokenLayout
+
+    layout = TokenLayout(CARDS)
+    layer = torch.nn.Linear(layout.total, 16)
+    x = torch.from_numpy(TOKENS[:11])
+    torch.testing.assert_close(layout.linear_of_one_hot(layer, x), layer(layout.one_hot(x)), rtol=1e-5, atol=1e-5)
+
+
+def test_vae_precision_float32_and_bfloat16_both_train_and_a_bad_value_is_refused():
+    from lookalike.models._tabular_nn import matmul_precision
+
+    assert matmul_precision("auto") in ("float32", "bfloat16")
+    with pytest.raises(LookalikeError, match="vae: precision must be one of"):  # at construction, before any work
+        small("vae", precision="half")
+    for precision in ("float32", "bfloat16"):
+        model = small("vae", precision=precision).fit(TOKENS, CARDS, GROUPS)
+        assert model.precision_ == precision and all(np.isfinite(h["val_loss"]) for h in model.history_)
+        assert type(model).from_state(*model.get_state()).precision_ == precision  # the file says what it used
+        rows = model.sample(50, seed=1)
+        assert rows.shape == (50, len(CARDS)) and (rows < np.asarray(CARDS)).all()
+        np.testing.assert_array_equal(rows, small("vae", precision=precision).fit(TOKENS, CARDS, GROUPS).sample(50, seed=1))
