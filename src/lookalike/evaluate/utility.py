@@ -18,11 +18,14 @@ MAX_CLASSES_FOR_NUMERIC = 20
 
 
 def task_kind(target: pd.Series, kind: str) -> str:
-    """Categorical targets, and numbers with few distinct values, are classification; other numbers regression."""
+    """Categorical targets, and whole numbers with few distinct values (a 0-10 score), are classification; other
+    numbers regression."""
     if kind == CATEGORICAL:
         return "classification"
-    values = target.to_numpy()
-    return "classification" if len(np.unique(values[np.isfinite(values)])) <= MAX_CLASSES_FOR_NUMERIC else "regression"
+    values = target.to_numpy(dtype=float)
+    distinct = np.unique(values[np.isfinite(values)])
+    whole = bool(np.all(distinct == np.round(distinct)))
+    return "classification" if whole and len(distinct) <= MAX_CLASSES_FOR_NUMERIC else "regression"
 
 
 def positive_class(train_target: pd.Series, named=None):
@@ -81,7 +84,12 @@ def tstr(train: pd.DataFrame, synth: pd.DataFrame, test: pd.DataFrame, kinds: di
 
 
 def _labels(series: pd.Series) -> np.ndarray:
-    return np.array([str(v) if isinstance(v, str) else v for v in series.to_numpy()], dtype=object)
+    """Class labels: numbers stay a numeric array (scikit-learn reads an object array of numbers as an unknown
+    label type), everything else becomes text."""
+    values = series.to_numpy()
+    if values.dtype.kind in "biuf":
+        return values.astype(float)
+    return np.array([str(v) if isinstance(v, str) else v for v in values], dtype=object)
 
 
 def _mask(encoder: FeatureEncoder):
