@@ -249,3 +249,17 @@ def test_utility_scores_a_whole_number_score_target_with_missing_values():
     halves = df.assign(score=df["score"] / 2)  # 0, 0.5, ..., 5: few values, not whole
     report = evaluate(train=halves.iloc[:400], synthetic=halves.iloc[:400], holdout=halves.iloc[400:], target="score")
     assert report.details["utility"]["task"] == "regression"
+
+
+def test_utility_scores_a_synthetic_target_whose_values_the_holdout_never_has():
+    """A generator that writes a 0-10 score with fractions (5.3) trains a model on classes the holdout lacks:
+    TSTR is uninformative (macro AUC 0.5), not a crash."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.normal(size=600)})
+    df["score"] = np.clip(np.round(5 + 2 * df["x"]), 0, 10).astype(float)
+    train, holdout = df.iloc[:400], df.iloc[400:]
+    synth = train.assign(score=train["score"] + 0.3)
+    report = evaluate(train=train, synthetic=synth, holdout=holdout, target="score")
+    assert report.details["utility"]["task"] == "classification"
+    assert report.metrics["tstr_score"] == pytest.approx(0.5)
+    assert report.metrics["trtr_score"] > 0.9
