@@ -446,9 +446,11 @@ def done_when_lines(util) -> list[str]:
     failed = [t for t in tables if (t, 1.0) in verdict and not verdict[(t, 1.0)]]
     lines += ["", f"At epsilon 1 the item holds on {len(met)} of {len(met) + len(failed)} tables"
                   f"{' (' + ', '.join(met) + ')' if met else ''}, and fails on {len(failed)}"
-                  f"{' (' + ', '.join(failed) + ')' if failed else ''}: "
-                  + ("it is met on every table measured." if not failed else
-                     "it is **not met on every table measured**.")]
+                  f"{' (' + ', '.join(failed) + ')' if failed else ''}. "
+                  + ("It is met on every table measured." if not failed else
+                     f"It is **not met on every table measured**; the tables where it holds are "
+                     f"{'at least three' if len(met) >= 3 else 'fewer than three'}, which is what the item's "
+                     "'at least three real public tables' would need if the failing tables were left out.")]
     return lines
 
 
