@@ -47,6 +47,17 @@ TABLES: dict[str, TableSpec] = {
 }
 
 
+MORE_TABLES: dict[str, TableSpec] = {
+    # Tables of single benchmarks, not of the standard four: compare.py, family.py and suite.py use TABLES
+    # only. benchmarks/dp.py chose these by its rule (``dp.LARGE_TABLES_RULE``); the target is the outcome the
+    # table's R documentation names.
+    "Fertility2": TableSpec("AER", "Fertility2", target="work", task="regression",
+                            note="weeks worked in 1979 (AER's example: work ~ morekids, instrumented)"),
+    "GSSvocab": TableSpec("carData", "GSSvocab", target="vocab", task="regression",
+                          note="words right out of 10 on the GSS vocabulary test"),
+}
+
+
 def names() -> list[str]:
     return list(TABLES)
 
@@ -82,9 +93,10 @@ def meta(name: str, seed: int) -> dict:
 
 
 def _spec(name: str) -> TableSpec:
-    if name not in TABLES:
-        raise KeyError(f"unknown benchmark table {name!r}; known: {', '.join(TABLES)}")
-    return TABLES[name]
+    known = {**TABLES, **MORE_TABLES}
+    if name not in known:
+        raise KeyError(f"unknown benchmark table {name!r}; known: {', '.join(known)}")
+    return known[name]
 
 
 def prepare(name: str, seed: int, force: bool = False) -> tuple[Path, Path]:

@@ -232,3 +232,34 @@ def test_utility_scores_a_target_with_a_class_seen_once():
     report = evaluate(train=train, synthetic=train.sample(frac=1, random_state=1), holdout=holdout, target="y")
     assert report.details["utility"]["task"] == "classification"
     assert report.metrics["tstr_score"] > 0.9  # x decides y: the model learned it despite the singleton class
+
+
+def test_utility_scores_a_whole_number_score_target_with_missing_values():
+    """A 0-10 score stored as float with gaps (carData's GSSvocab vocab) is a class target: TSTR trains on
+    numeric labels (an object array of numbers made scikit-learn fail with 'Unknown label type'), and a
+    few-valued number with fractions is a regression target."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.normal(size=600), "c": rng.choice(list("abc"), 600)})
+    df["score"] = np.clip(np.round(5 + 2 * df["x"]), 0, 10).astype(float)
+    df.loc[rng.choice(600, 30, replace=False), "score"] = np.nan
+    train, holdout = df.iloc[:400], df.iloc[400:]
+    report = evaluate(train=train, synthetic=train.sample(frac=1, random_state=1), holdout=holdout, target="score")
+    assert report.details["utility"]["task"] == "classification"
+    assert report.metrics["tstr_score"] > 0.9  # x decides the score
+    halves = df.assign(score=df["score"] / 2)  # 0, 0.5, ..., 5: few values, not whole
+    report = evaluate(train=halves.iloc[:400], synthetic=halves.iloc[:400], holdout=halves.iloc[400:], target="score")
+    assert report.details["utility"]["task"] == "regression"
+
+
+def test_utility_scores_a_synthetic_target_whose_values_the_holdout_never_has():
+    """A generator that writes a 0-10 score with fractions (5.3) trains a model on classes the holdout lacks:
+    TSTR is uninformative (macro AUC 0.5), not a crash."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.normal(size=600)})
+    df["score"] = np.clip(np.round(5 + 2 * df["x"]), 0, 10).astype(float)
+    train, holdout = df.iloc[:400], df.iloc[400:]
+    synth = train.assign(score=train["score"] + 0.3)
+    report = evaluate(train=train, synthetic=synth, holdout=holdout, target="score")
+    assert report.details["utility"]["task"] == "classification"
+    assert report.metrics["tstr_score"] == pytest.approx(0.5)
+    assert report.metrics["trtr_score"] > 0.9

@@ -18,11 +18,14 @@ MAX_CLASSES_FOR_NUMERIC = 20
 
 
 def task_kind(target: pd.Series, kind: str) -> str:
-    """Categorical targets, and numbers with few distinct values, are classification; other numbers regression."""
+    """Categorical targets, and whole numbers with few distinct values (a 0-10 score), are classification; other
+    numbers regression."""
     if kind == CATEGORICAL:
         return "classification"
-    values = target.to_numpy()
-    return "classification" if len(np.unique(values[np.isfinite(values)])) <= MAX_CLASSES_FOR_NUMERIC else "regression"
+    values = target.to_numpy(dtype=float)
+    distinct = np.unique(values[np.isfinite(values)])
+    whole = bool(np.all(distinct == np.round(distinct)))
+    return "classification" if whole and len(distinct) <= MAX_CLASSES_FOR_NUMERIC else "regression"
 
 
 def positive_class(train_target: pd.Series, named=None):
@@ -55,7 +58,8 @@ def tstr(train: pd.DataFrame, synth: pd.DataFrame, test: pd.DataFrame, kinds: di
             model, proba, pred = _fit_classifier(encoder, frame, _labels(frame[target]), X_test, classes, seed)
             result[name] = _classification_scores(y_test, proba, pred, classes, pos)
             result[name]["predictions"] = pred
-            result[name]["importances"] = _importances(model, X_test, y_test, seed, importance_rows) if model else None
+            result[name]["importances"] = (_importances(model, X_test, _as_labels_text(y_test), seed, importance_rows)
+                                           if model else None)
         result["metric"] = "auc"
     else:
         y_test = test[target].to_numpy()
@@ -81,15 +85,27 @@ def tstr(train: pd.DataFrame, synth: pd.DataFrame, test: pd.DataFrame, kinds: di
 
 
 def _labels(series: pd.Series) -> np.ndarray:
-    return np.array([str(v) if isinstance(v, str) else v for v in series.to_numpy()], dtype=object)
+    """Class labels: numbers stay a numeric array (scikit-learn reads an object array of numbers as an unknown
+    label type), everything else becomes text."""
+    values = series.to_numpy()
+    if values.dtype.kind in "biuf":
+        return values.astype(float)
+    return np.array([str(v) if isinstance(v, str) else v for v in values], dtype=object)
 
 
 def _mask(encoder: FeatureEncoder):
     return encoder.categorical_mask_ if encoder.categorical_mask_.any() else None
 
 
+def _as_labels_text(y) -> np.ndarray:
+    """Labels as text for the classifier: scikit-learn reads numbers with fractions (a generator's 5.3 for a
+    0-10 score) as a regression target and refuses them; 5.0 and 5 are the same class."""
+    return np.array([_as_text(v) for v in y], dtype=object)
+
+
 def _fit_classifier(encoder, frame, y, X_test, classes, seed):
-    """Fit on one table; return probabilities aligned to the test classes (absent classes get 0)."""
+    """Fit on one table; return probabilities aligned to the test classes (absent classes get 0) and the
+    predictions as labels of the table's own type. The model itself is fitted on the labels as text."""
     seen = sorted(set(y))
     proba = np.zeros((len(X_test), len(classes)))
     if len(seen) < 2:  # a table with one class: the model can only predict that class
@@ -102,12 +118,15 @@ def _fit_classifier(encoder, frame, y, X_test, classes, seed):
     stratifiable = pd.Series(y).value_counts().min() >= 2
     model = HistGradientBoostingClassifier(max_iter=200, categorical_features=_mask(encoder),
                                            random_state=seed, early_stopping=stratifiable, n_iter_no_change=10)
-    model.fit(encoder.transform(frame), y)
+    text = _as_labels_text(y)
+    model.fit(encoder.transform(frame), text)
     p = model.predict_proba(X_test)
+    class_text = list(_as_labels_text(classes))
     for k, cls in enumerate(model.classes_):
-        if cls in classes:
-            proba[:, classes.index(cls)] = p[:, k]
-    pred = model.classes_[np.argmax(p, axis=1)]
+        if cls in class_text:
+            proba[:, class_text.index(cls)] = p[:, k]
+    label = dict(zip(text, y))  # text -> the label as given
+    pred = np.array([label[c] for c in model.classes_[np.argmax(p, axis=1)]], dtype=object)
     return model, proba, pred
 
 
@@ -118,7 +137,10 @@ def _classification_scores(y_test, proba, pred, classes, pos) -> dict:
         k = classes.index(pos) if pos in classes else 1
         auc = float(roc_auc_score(y_test == classes[k], proba[:, k]))
     else:
-        norm = proba / np.clip(proba.sum(1, keepdims=True), 1e-12, None)
+        # a row whose model gives the test's classes no probability (a synthetic target whose values the
+        # holdout never has, such as 5.3 for a 0-10 score) says nothing: uniform, not a division by zero
+        total = proba.sum(1, keepdims=True)
+        norm = np.where(total > 1e-12, proba / np.clip(total, 1e-12, None), 1.0 / len(classes))
         auc = float(roc_auc_score(y_test, norm, multi_class="ovr", average="macro", labels=classes))
     if len(classes) == 2 and pos in classes:
         f1 = float(f1_score(y_test == pos, pred == pos))
