@@ -103,7 +103,11 @@ class MaskedDiffusion:
         else 256).
     dropout, weight_decay: regularisation (keeps the model from memorising rows).
     batch_size, learning_rate: None picks them from the row count.
-    val_fraction, patience: share of rows held out for early stopping; epochs without gain before stopping.
+    val_fraction, patience: share of rows held out for early stopping; epochs without gain before stopping. 12:
+        on lending_club's seed-43 split the validation loss still fell about 0.05 an epoch, less than the 0.1%
+        counted as a gain, so patience 8 stopped at epoch 32 (loss 57.21, dependence capture -0.27, discriminator
+        AUC 0.91); 12 ran to 59 (56.32, 0.51, 0.67). Seed 44 improved too (0.81 -> 1.17, AUC 0.71 -> 0.65); seed
+        42 and credit_data / diamonds' seed-42 splits kept their best epoch (2-15 more CPU s).
     seed: training and default sampling seed. n_threads: torch threads (None: the machine's cores, up to 8).
     within_group: direct tables from a group's earlier sub-columns to its later ones (see the module docstring).
     """
@@ -113,7 +117,7 @@ class MaskedDiffusion:
 
     def __init__(self, max_epochs: int = 300, max_time: float | None = None, width: int | None = None,
                  depth: int = 2, dropout: float = 0.1, weight_decay: float = 0.0, batch_size: int | None = None,
-                 learning_rate: float | None = None, val_fraction: float = 0.1, patience: int = 8,
+                 learning_rate: float | None = None, val_fraction: float = 0.1, patience: int = 12,
                  seed: int = 0, n_threads: int | None = None, verbose: bool = False, within_group: bool = True):
         self.max_epochs = max_epochs
         self.max_time = max_time
