@@ -226,11 +226,12 @@ def section(tables: list[str], models: list[str], seeds: list[int], results: dic
              "seconds before that, at seeds 1-2 on this machine: 9 / 25 / 11 / 27 (credit_data / lending_club / "
              "mlc_churn / diamonds; ratios to SDV TVAE 0.395 / 0.340 / 0.302 / 0.553). The shared flat log-softmax "
              "changed its shift (float rounding only), so the GAN and diffusion rows were fitted again too.", "",
-             "SDV runs are fitted once and cached; their CPU seconds barely depend on load or threads (lending_club "
-             "TVAE: 74.2 CPU s with 2 threads at load 5.7, 72.7 with 1 thread at load 1.0), their wall seconds do. "
-             "The SDV rows below come from these cached runs, reused as they are (a run made for an earlier version of "
-             "this section keeps its date; CTGAN was not rerun for seed 2 of three tables, which costs 160-310 CPU s a "
-             "fit):", ""] + [f"- {line}" for line in peer_runs] + [""]
+             "SDV runs are fitted once and cached. TVAE's CPU seconds barely depend on load or threads (lending_club: "
+             "74.2 CPU s with 2 threads at load 5.7, 72.7 with 1 thread at load 1.0); CTGAN's do more: its seed-1 "
+             "runs on lending_club, mlc_churn and diamonds (2 threads, load 19-83) took 313 / 158 / 207 CPU s, its "
+             "seed-2 runs (1 thread, load 1.5-2.7, another split) 245 / 108 / 155, so a ratio to CTGAN's mean is "
+             "uncertain by about that much. Wall seconds depend on load for both. The SDV rows below come from these "
+             "cached runs, reused as they are (a run made for an earlier version of this section keeps its date):", ""] + [f"- {line}" for line in peer_runs] + [""]
     verdicts = []
     for table in tables:
         rows = results[table]
