@@ -55,6 +55,7 @@ class TokenLayout:
         # backward is another matmul (the padded gather's backward is a slow scatter-add on CPU)
         self.segments = torch.zeros(self.total, self.n_sub)
         self.segments[torch.arange(self.total), self.sub_of] = 1.0
+        self.segment_means = self.segments / self.segments.sum(0, keepdim=True).clamp(min=1)  # flat -> segment means
 
     def one_hot(self, x: torch.Tensor) -> torch.Tensor:
         """(rows, n_sub) tokens -> (rows, total) float one-hot."""
@@ -106,9 +107,7 @@ class TokenLayout:
         nats above its segment's mean, a non-finite logit, whose mean is NaN, or a sum that overflows anyway in a
         very wide segment) the exact maximum is used."""
         with torch.no_grad():
-            if not hasattr(self, "_mean_of"):
-                self._mean_of = self.segments / self.segments.sum(0, keepdim=True)
-            shift = (flat_logits @ self._mean_of) @ self.segments.T
+            shift = (flat_logits @ self.segment_means) @ self.segments.T
         z = flat_logits - shift
         if float(z.detach().max()) <= 80.0:  # False for NaN too
             sums = torch.exp(z) @ self.segments

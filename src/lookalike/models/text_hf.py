@@ -33,7 +33,7 @@ import pandas as pd
 import torch
 
 from lookalike.errors import LookalikeError
-from lookalike.models.text_lm import SECONDS_PER_10K, TextLM, read_urls, train_keeping_best
+from lookalike.models.text_lm import TextLM, fit_budget, held_out, read_urls, train_keeping_best
 from lookalike.models.threads import torch_threads
 
 INSTALL_HINT = 'pip install "lookalike[text-hf]"'
@@ -236,11 +236,8 @@ class PretrainedTextLM:
 
     def _train(self, p_ids, t_ids) -> None:
         rng = np.random.default_rng(self.seed)
-        n = len(t_ids)
-        perm = rng.permutation(n)
-        n_val = min(max(int(0.1 * n), 1), 256) if n >= 20 else 0
-        val, train = perm[:n_val], perm[n_val:]
-        budget = self.max_time if self.max_time is not None else max(20.0, SECONDS_PER_10K * n / 10_000)
+        val, train = held_out(rng, len(t_ids), 256)
+        budget = fit_budget(len(t_ids), self.max_time)
         lengths = np.array([len(p) + len(t) for p, t in zip(p_ids, t_ids)])
 
         def epoch_losses():
@@ -250,10 +247,10 @@ class PretrainedTextLM:
                 yield self._loss(p_ids, t_ids, chunks[j])[0]
 
         def validation_loss():
-            if not n_val:
+            if not len(val):
                 return None
             total, count = 0.0, 0
-            for i in range(0, n_val, 64):
+            for i in range(0, len(val), 64):
                 loss, tokens = self._loss(p_ids, t_ids, val[i:i + 64])
                 total, count = total + float(loss) * tokens, count + tokens
             return total / max(count, 1)

@@ -135,6 +135,20 @@ def fill_urls(text: str, urls: dict[str, dict[int, int]], rng: np.random.Generat
     return URL_SLOT.sub(fake, text)
 
 
+def held_out(rng: np.random.Generator, n: int, cap: int) -> tuple[np.ndarray, np.ndarray]:
+    """(validation rows, training rows) of n texts, shuffled by ``rng``: 10% held out to pick the best epoch, at
+    least 1 and at most ``cap``; none under 20 texts."""
+    perm = rng.permutation(n)
+    n_val = min(max(int(0.1 * n), 1), cap) if n >= 20 else 0
+    return perm[:n_val], perm[n_val:]
+
+
+def fit_budget(n: int, max_time: float | None) -> float:
+    """CPU seconds a text model's training may spend: ``max_time``, else SECONDS_PER_10K per 10,000 texts (at
+    least 20)."""
+    return max_time if max_time is not None else max(20.0, SECONDS_PER_10K * n / 10_000)
+
+
 def train_keeping_best(net: nn.Module, epoch_losses, validation_loss, *, lr: float, max_epochs: int, budget: float,
                        patience: int, decay: float = 1.0, verbose: bool = False) -> tuple[int, float | None]:
     """The text models' training loop: AdamW (gradients clipped at 1) for at most ``max_epochs`` epochs or
@@ -328,17 +342,14 @@ class TextLM:
 
     def _train(self, ids: list[list[int]], ctx: np.ndarray, prompts: list[list[int]] | None = None) -> None:
         rng = np.random.default_rng(self.seed)
-        n = len(ids)
-        perm = rng.permutation(n)
-        n_val = min(max(int(0.1 * n), 1), 2000) if n >= 20 else 0
-        val, train = perm[:n_val], perm[n_val:]
-        budget = self.max_time if self.max_time is not None else max(20.0, SECONDS_PER_10K * n / 10_000)
+        val, train = held_out(rng, len(ids), 2000)
+        budget = fit_budget(len(ids), self.max_time)
 
         def validation_loss():
-            if not n_val:
+            if not len(val):
                 return None
-            chunks = [val[i:i + 512] for i in range(0, n_val, 512)]
-            return sum(float(self._loss(ids, ctx, c, prompts)) * len(c) for c in chunks) / n_val
+            chunks = [val[i:i + 512] for i in range(0, len(val), 512)]
+            return sum(float(self._loss(ids, ctx, c, prompts)) * len(c) for c in chunks) / len(val)
 
         self.epochs_, self.val_loss_ = train_keeping_best(
             self.net_, lambda: (self._loss(ids, ctx, rows, prompts) for rows in self._batches(ids, train, rng)),
