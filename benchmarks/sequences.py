@@ -226,8 +226,11 @@ COLUMNS = [  # (header, metric, holdout metric or None, digits)
 
 
 def groups(rows):
+    """Rows by (dataset, generator): datasets in DATASETS order, each with the peers first, then lookalike."""
     out = {}
-    for r in rows:
+    rank = {name: i for i, name in enumerate(DATASETS)}
+    for r in sorted(rows, key=lambda r: (rank.get(r["dataset"], len(rank)), r["generator"].startswith("lookalike"),
+                                         r["generator"], r["seed"])):
         out.setdefault((r["dataset"], r["generator"]), []).append(r)
     return out
 
