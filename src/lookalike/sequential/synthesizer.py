@@ -325,8 +325,8 @@ class SequenceSynthesizer:
         average over the training rows as those rows have it (``ARGN.calibrate``; see ``CALIBRATE``).
         ``encode(rows, ctx)`` gives the inner model's tokens; at most CALIBRATE_ROWS rows (seeded) are read."""
         model = inner.model_
-        if not hasattr(model, "calibrate") or not len(rows):
-            return
+        if not hasattr(model, "calibrate") or getattr(model, "dp_epsilon", None) is not None or not len(rows):
+            return  # a differentially private model must not read the rows again
         if len(rows) > CALIBRATE_ROWS:
             keep = np.sort(np.random.default_rng([self.seed, 7]).choice(len(rows), CALIBRATE_ROWS, replace=False))
             rows = rows.iloc[keep].reset_index(drop=True)
