@@ -146,3 +146,51 @@ def test_a_model_saved_before_the_window_held_changes_still_reads_levels(tmp_pat
     assert loaded.lag_changes_ is False
     out = loaded.sample(10, seed=2)
     assert (out.sort_values(["person", "year"]).groupby("person")["exp"].diff().dropna() == 1).all()
+
+
+def _sticky_sensor(n_days: int = 80, hours: int = 24, seed: int = 3) -> pd.DataFrame:
+    """Visibility at 10 most hours, with excursions that return to 10; pressure as a random walk."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for d in range(n_days):
+        pressure, path = 1015.0 + rng.normal(0, 5), []
+        for h in range(hours):
+            pressure += rng.normal(0, 0.6)
+            if not path and rng.random() < 0.03:  # a gradual excursion: down and back up to 10
+                depth = int(rng.integers(2, 16))
+                path = [10.0 - s / 2 for s in range(1, depth + 1)] + [10.0 - s / 2 for s in range(depth - 1, 0, -1)]
+            visib = path.pop(0) if path else 10.0
+            rows.append({"day": d, "hour": h, "visib": visib, "pressure": round(pressure, 1)})
+    return pd.DataFrame(rows)
+
+
+def test_a_column_that_keeps_its_value_at_most_steps_is_a_state_not_changes():
+    df = _sticky_sensor()
+    stay = (df.groupby("day")["visib"].diff().dropna() == 0).mean()
+    assert stay > 0.6  # the real column keeps its value at most steps
+    syn = Synthesizer(entity="day", order="hour", model="copula").fit(df)
+    assert syn.delta_columns_ == ["pressure"]  # visib is learned as a level through the window
+    out = syn.sample(60, seed=2)
+    assert set(out["visib"].unique()) <= set(df["visib"].unique())  # levels as the data has them
+    real_last = df.groupby("day")["visib"].last()
+    last = out.sort_values(["day", "hour"]).groupby("day")["visib"].last()
+    assert abs((last == 10.0).mean() - (real_last == 10.0).mean()) < 0.2  # excursions end where real ones do
+
+
+def test_the_argn_step_model_is_calibrated_after_fitting(monkeypatch):
+    from lookalike.models.argn import ARGN
+
+    calls = []
+    original = ARGN.calibrate
+
+    def record(self, tokens, columns, given, iterations=5):
+        calls.append((tokens.shape, list(columns), list(given)))
+        return original(self, tokens, columns, given, iterations)
+
+    monkeypatch.setattr(ARGN, "calibrate", record)
+    df = _trend_and_walk(40, 5)
+    syn = Synthesizer(entity="person", order="year", model="argn", max_epochs=1).fit(df)
+    (shape, columns, given), = calls  # once, for the step model
+    enc = syn.step_model_.synthesizer_.encoder_
+    own = [g[0] for name, g in zip(enc.group_columns_, enc.groups_) if not name.startswith("ctx.")]
+    assert shape[0] == len(df) and columns == own and set(given).isdisjoint(own) and given

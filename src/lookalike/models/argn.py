@@ -848,6 +848,42 @@ class ARGN:
                 out.append(torch.softmax(net.head_logits(column, context), dim=1).numpy().astype(np.float64))
         return np.concatenate(out) if out else np.zeros((0, self.cardinalities_[column]))
 
+    def calibrate(self, tokens: np.ndarray, columns: Sequence[int], given: Sequence[int],
+                  iterations: int = 5) -> None:
+        """Shift the output biases of the heads ``columns`` so that, over the rows ``tokens`` and given the
+        sub-columns ``given``, each head's average predicted distribution equals the tokens' own frequencies.
+
+        At the loss's optimum the output biases already satisfy this (its gradient in a bias is the average
+        prediction minus the observed frequency); early stopping ends training before they settle. A model whose
+        draws feed its own next inputs (a sequence's steps; changes summed into levels) turns that small bias
+        into a drift, so the sequence model calls this after fitting (lookalike.sequential). It reads the rows'
+        token counts: never for a model trained with differential privacy."""
+        if not hasattr(self, "net_"):
+            raise LookalikeError("ARGN must be fitted (or loaded) before it can be calibrated")
+        if self.dp_epsilon is not None:
+            raise LookalikeError("a differentially private ARGN cannot be calibrated on the data")
+        tokens = np.asarray(tokens, dtype=np.int64)
+        given_idx = torch.from_numpy(np.asarray(sorted(int(j) for j in given), dtype=np.int64))
+        net = self.net_
+        with torch_threads(self.n_threads), torch.no_grad():
+            vectors = net.sampling_vectors()
+            x = torch.from_numpy(tokens[:, given_idx.numpy()])
+            context = torch.cat([vectors[net.offsets[given_idx][None, :] + x[i:i + SAMPLE_CHUNK]].sum(dim=1)
+                                 for i in range(0, len(x), SAMPLE_CHUNK)]) if len(x) else None
+            for j in columns:
+                if context is None:
+                    break
+                card = self.cardinalities_[j]
+                observed = torch.from_numpy(np.bincount(tokens[:, j], minlength=card) / len(tokens)).float()
+                b, k = net.head_slot[j]
+                for _ in range(iterations):
+                    net.sampling_vectors()  # refreshes the cached output layer the logits read
+                    mean = torch.cat([torch.softmax(net.head_logits(j, context[i:i + SAMPLE_CHUNK]), dim=1)
+                                      for i in range(0, len(context), SAMPLE_CHUNK)]).mean(dim=0)
+                    seen = (observed > 0) & (mean > 0)
+                    net.out_b[b][k, :card][seen] += torch.log(observed[seen] / mean[seen]).clamp(-5.0, 5.0)
+            net.sampling_vectors()
+
     def _sequences(self, group_orders: np.ndarray) -> np.ndarray:
         """(rows, groups) group orders -> (rows, n_sub) sub-column orders, a group's members in order."""
         width = max(len(g) for g in self.groups_)
