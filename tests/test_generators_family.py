@@ -97,7 +97,7 @@ def test_gan_learns_the_code_distribution_adversarially():
     model = small("gan", max_epochs=30, calibrate=False, learning_rate=1e-3).fit(TOKENS, CARDS, GROUPS)
     trained = model.generator_
     torch.manual_seed(0)
-    untrained = _CodeGenerator(model.noise, model.width, model.depth, model.latent)
+    untrained = _CodeGenerator(model.noise, model.gan_width, model.depth, model.latent)
     noise = torch.randn(len(TOKENS), model.noise, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
         means, variances = encode_rows(model.autoencoder_.net_, TOKENS)

@@ -90,11 +90,12 @@ class LatentGAN:
     max_epochs: upper bound on the epochs of each stage: the autoencoder stops earlier on its validation loss
         (``patience``); the GAN, which has no validation loss to stop on, runs them all unless ``max_time`` runs
         out first. max_time: seconds for the whole fit (both stages).
-    width, depth: the residual MLPs of the autoencoder's encoder and decoder and of the code generator.
+    width, depth: the autoencoder's encoder and decoder (residual MLPs). gan_width: the hidden width of the code
+        generator (a residual MLP of the same depth) and of the critic.
     latent, beta, patience, precision: the autoencoder's (see ``lookalike.models.vae.TVAE``); ``precision`` sets
         the GAN's matrix products too.
     batch_size: codes per GAN step (None: from the row count; a multiple of ``pac``). pac: codes per critic pack.
-    noise: the generator's noise dimensions. critic_width: the critic's hidden width.
+    noise: the generator's noise dimensions.
     learning_rate: Adam's, both networks. critic_steps: critic updates per generator update.
     calibrate: marginal calibration after training. seed: training seed. n_threads: torch threads.
     """
@@ -102,9 +103,9 @@ class LatentGAN:
     name = "gan"
     honours_fixed = False
 
-    def __init__(self, max_epochs: int = 300, max_time: float | None = None, latent: int = 64, beta: float = 0.5, patience: int = 8, precision: str = "auto",
-                 batch_size: int | None = None, pac: int = 4, noise: int = 64, width: int = 256, depth: int = 2,
-                 critic_width: int = 256, learning_rate: float = 2e-4, critic_steps: int = 3,
+    def __init__(self, max_epochs: int = 100, max_time: float | None = None, latent: int = 64, beta: float = 0.5,
+                 patience: int = 8, precision: str = "auto", batch_size: int | None = None, pac: int = 4,
+                 noise: int = 64, width: int = 256, depth: int = 2, gan_width: int = 128, learning_rate: float = 5e-4, critic_steps: int = 2,
                  calibrate: bool = True, seed: int = 0, n_threads: int | None = None, verbose: bool = False):
         check_precision(precision, "gan")
         self.max_epochs = max_epochs
@@ -118,7 +119,7 @@ class LatentGAN:
         self.noise = noise
         self.width = width
         self.depth = depth
-        self.critic_width = critic_width
+        self.gan_width = gan_width
         self.learning_rate = learning_rate
         self.critic_steps = critic_steps
         self.calibrate = calibrate
@@ -149,10 +150,10 @@ class LatentGAN:
             # the aggregate posterior's moments: mean of the means, variance of the means plus mean variance
             centre = means.mean(0)
             scale = (means.var(0, unbiased=False) + variances.mean(0)).sqrt().clamp(min=1e-4)
-            gen_net = _CodeGenerator(self.noise, self.width, self.depth, self.latent)
+            gen_net = _CodeGenerator(self.noise, self.gan_width, self.depth, self.latent)
             gen_net.code_mean.copy_(centre)
             gen_net.code_std.copy_(scale)
-            critic = _Critic(self.latent, pac, self.critic_width)
+            critic = _Critic(self.latent, pac, self.gan_width)
             opt_g = torch.optim.Adam(gen_net.parameters(), lr=self.learning_rate, betas=(0.5, 0.9), fused=True)
             opt_c = torch.optim.Adam(critic.parameters(), lr=self.learning_rate, betas=(0.5, 0.9), fused=True)
             gen = torch.Generator().manual_seed(self.seed + 3)
@@ -258,7 +259,7 @@ class LatentGAN:
         return out
 
     _PARAMS = ("max_epochs", "max_time", "latent", "beta", "patience", "precision",
-               "batch_size", "pac", "noise", "width", "depth", "critic_width", "learning_rate", "critic_steps",
+               "batch_size", "pac", "noise", "width", "depth", "gan_width", "learning_rate", "critic_steps",
                "calibrate", "seed", "n_threads", "verbose")
 
     def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
@@ -286,7 +287,7 @@ class LatentGAN:
         prefix = "autoencoder."
         model.autoencoder_ = TVAE.from_state(config["autoencoder"], {k[len(prefix):]: v for k, v in tensors.items()
                                                                      if k.startswith(prefix)})
-        net = _CodeGenerator(model.noise, model.width, model.depth, model.latent)
+        net = _CodeGenerator(model.noise, model.gan_width, model.depth, model.latent)
         load_numpy_state(net, tensors, "generator.")
         net.eval()
         model.generator_ = net
