@@ -75,28 +75,44 @@ def test_gan_calibration_matches_the_training_marginals():
     drift = {}
     for calibrate in (False, True):
         model = small("gan", max_epochs=3, calibrate=calibrate).fit(TOKENS, CARDS, GROUPS)
-        net, cond = model.generator_, model.conditions_
-        col, val = cond.draw(4000, np.random.default_rng(5), log_frequency=False)
+        net = model.autoencoder_.net_
         with torch.no_grad():
-            logits = net(torch.randn(4000, model.noise, generator=torch.Generator().manual_seed(5)),
-                         cond.one_hot(col, val)) + net.calibration
-            expected = net.layout.log_softmax_flat(logits).exp().mean(0)
+            codes = model.generator_.codes(torch.randn(4000, model.noise, generator=torch.Generator().manual_seed(5)))
+            expected = net.layout.log_softmax_flat(net.decode(codes) + model.calibration_).exp().mean(0)
         drift[calibrate] = float((expected - target).abs().max())
     assert drift[True] < 0.02 and drift[True] < drift[False], drift
 
 
-def test_straight_through_gumbel_gives_one_hot_rows_with_gradients():
+def test_gan_learns_the_code_distribution_adversarially():
+    """The GAN stage moves the generated codes towards the encoder's codes: after training, a critic-free
+    two-sample statistic (energy distance of the standardised codes) is far below an untrained generator's."""
     import torch
 
-    from lookalike.models._tabular_nn import TokenLayout
+    from lookalike.models.gan import _CodeGenerator
+    from lookalike.models.vae import encode_rows
 
-    layout = TokenLayout(CARDS)
-    logits = torch.randn(7, layout.total, requires_grad=True)
-    rows = layout.gumbel_softmax(logits, 0.2, hard=True)
-    assert set(rows.detach().unique().tolist()) <= {0.0, 1.0}
-    np.testing.assert_array_equal((rows.detach() @ layout.segments).numpy(), np.ones((7, len(CARDS))))
-    (rows * torch.arange(layout.total, dtype=torch.float32)).sum().backward()
-    assert logits.grad is not None and logits.grad.abs().sum() > 0
+    def energy(a: torch.Tensor, b: torch.Tensor) -> float:
+        return float(2 * torch.cdist(a, b).mean() - torch.cdist(a, a).mean() - torch.cdist(b, b).mean())
+
+    model = small("gan", max_epochs=30, calibrate=False, learning_rate=1e-3).fit(TOKENS, CARDS, GROUPS)
+    trained = model.generator_
+    torch.manual_seed(0)
+    untrained = _CodeGenerator(model.noise, model.gan_width, model.depth, model.latent)
+    noise = torch.randn(len(TOKENS), model.noise, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        means, variances = encode_rows(model.autoencoder_.net_, TOKENS)
+        real = (means + variances.sqrt() * torch.randn(means.shape, generator=torch.Generator().manual_seed(1))
+                - trained.code_mean) / trained.code_std
+        distances = {"trained": energy(real, trained(noise)), "untrained": energy(real, untrained(noise))}
+    assert distances["trained"] < 0.5 * distances["untrained"], distances
+
+
+def test_an_old_gan_file_is_refused_with_a_clear_error():
+    from lookalike.models.gan import LatentGAN
+
+    with pytest.raises(LookalikeError, match="earlier lookalike"):
+        LatentGAN.from_state({"name": "gan", "params": {}, "cardinalities": [2], "groups": [[0]],
+                              "condition_columns": [0]}, {})
 
 
 def test_diffusion_conditions_by_inpainting():

@@ -38,7 +38,7 @@ TOKENS = dependent_tokens()
 
 TEST_SETTINGS: dict[str, dict] = {
     # Small networks keep the file fast (the defaults are sized for real tables).
-    "gan": {"width": 64, "critic_width": 64, "noise": 16},
+    "gan": {"width": 64, "gan_width": 64, "noise": 16, "latent": 8},
     "vae": {"width": 64, "latent": 8},
     "diffusion": {"width": 64},
 }

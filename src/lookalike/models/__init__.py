@@ -17,7 +17,7 @@ REGISTRY: dict[str, tuple[str, str] | type] = {
     "argn": ("lookalike.models.argn", "ARGN"),
     "copula": ("lookalike.models.copula", "GaussianCopula"),
     "diffusion": ("lookalike.models.diffusion", "MaskedDiffusion"),
-    "gan": ("lookalike.models.gan", "CTGAN"),
+    "gan": ("lookalike.models.gan", "LatentGAN"),
     "vae": ("lookalike.models.vae", "TVAE"),
     "dp-marginals": ("lookalike.models.dp_marginals", "DPMarginals"),
 }

@@ -116,20 +116,6 @@ class TokenLayout:
         z = flat_logits - self.segment_max(flat_logits.detach())
         return z, torch.exp(z) @ self.segments
 
-    def gumbel_softmax(self, flat_logits: torch.Tensor, tau: float, hard: bool = False) -> torch.Tensor:
-        """Relaxed one-hot rows (differentiable), one Gumbel-softmax per sub-column; uses torch's seeded RNG.
-
-        ``hard``: straight-through: the rows are exact one-hot vectors (the Gumbel-max draw), the gradient is the
-        relaxed one's, so a critic cannot tell generated rows from real ones by their softness."""
-        u = torch.rand_like(flat_logits).clamp_(1e-10, 1 - 1e-7)
-        perturbed = (flat_logits - torch.log(-torch.log(u))) / tau
-        soft = torch.exp(self.log_softmax_flat(perturbed))
-        if not hard:
-            return soft
-        with torch.no_grad():
-            one_hot = (perturbed == self.segment_max(perturbed)).to(soft.dtype)
-        return one_hot + (soft - soft.detach())  # exactly one_hot forward, the relaxed gradient backward
-
     def banned_mask(self, suppress: Mapping[int, Sequence[int]] | None) -> torch.Tensor | None:
         """(n_sub, width) bool: True where a free cell must never take that token."""
         if not suppress:

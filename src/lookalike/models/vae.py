@@ -67,6 +67,33 @@ class _VAENet(nn.Module):
         return self.head(self.decoder(z))
 
 
+def encode_rows(net: _VAENet, tokens: np.ndarray, chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+    """The encoder's posterior mean and variance of every row (float32, in chunks; call under no_grad)."""
+    means, variances = [], []
+    for i in range(0, len(tokens), chunk):
+        m, lv = net.encode(torch.from_numpy(tokens[i:i + chunk]))
+        means.append(m)
+        variances.append(lv.exp())
+    return torch.cat(means), torch.cat(variances)
+
+
+def draw_rows(net: _VAENet, z: torch.Tensor, u: torch.Tensor, banned: torch.Tensor | None,
+              bias: torch.Tensor | None = None) -> torch.Tensor:
+    """Rows of tokens decoded from latent vectors: the decoder's softmax per sub-column (plus ``bias``, a flat
+    logit offset), one inverse-CDF draw per cell from the uniforms ``u``; a group's later sub-columns are drawn
+    again, in group order, given the members already drawn (the group tables, when the net has them)."""
+    logits = net.decode(z)
+    if bias is not None:
+        logits = logits + bias
+    x = draw(net.layout.padded(logits), u, banned)
+    for j in net.direct.earlier:
+        lo = int(net.layout.offsets[j])
+        cell = logits[:, lo:lo + net.layout.cards[j]] + net.direct.logits(x, None, j)
+        ban = None if banned is None else banned[j:j + 1, :net.layout.cards[j]]
+        x[:, j] = draw(cell.unsqueeze(1), u[:, j:j + 1], ban).squeeze(1)
+    return x
+
+
 class TVAE:
     """Variational autoencoder over token sub-columns (TVAE family); conditions by rejection.
 
@@ -157,14 +184,9 @@ class TVAE:
                 progress=progress, name="vae", verbose=self.verbose)
             net.eval()
             with torch.no_grad():  # the aggregate posterior as one Gaussian (module docstring)
-                means, variances = [], []
-                for i in range(0, n, 4096):
-                    m, lv = net.encode(torch.from_numpy(tokens[i:i + 4096]))
-                    means.append(m)
-                    variances.append(lv.exp())
-                means_t = torch.cat(means).double()
+                means_t, variances = (t.double() for t in encode_rows(net, tokens))
                 cov = torch.cov(means_t.T).reshape(self.latent, self.latent) if n > 1 else torch.zeros(self.latent, self.latent, dtype=torch.float64)
-                cov = cov + torch.diag(torch.cat(variances).double().mean(0)) + 1e-6 * torch.eye(self.latent, dtype=torch.float64)
+                cov = cov + torch.diag(variances.mean(0)) + 1e-6 * torch.eye(self.latent, dtype=torch.float64)
                 net.prior_mean.copy_(means_t.mean(0).float())
                 net.prior_chol.copy_(torch.linalg.cholesky(cov).float())
         self.net_ = net
@@ -196,16 +218,7 @@ class TVAE:
             for start, stop, gen, _ in chunk_generators(n, seed):
                 m = stop - start
                 z = net.prior_mean + torch.randn(m, self.latent, generator=gen) @ net.prior_chol.T
-                u = torch.rand(m, len(self.cardinalities_), generator=gen)
-                logits = net.decode(z)
-                x = draw(net.layout.padded(logits), u, banned)
-                # a group's later sub-columns again, in group order, given the members already drawn
-                for j in net.direct.earlier:
-                    lo = int(net.layout.offsets[j])
-                    cell = logits[:, lo:lo + net.layout.cards[j]] + net.direct.logits(x, None, j)
-                    ban = None if banned is None else banned[j:j + 1, :net.layout.cards[j]]
-                    x[:, j] = draw(cell.unsqueeze(1), u[:, j:j + 1], ban).squeeze(1)
-                out[start:stop] = x.numpy()
+                out[start:stop] = draw_rows(net, z, torch.rand(m, len(self.cardinalities_), generator=gen), banned).numpy()
                 if progress is not None:
                     progress(stop / max(n, 1), "sampling")
         return out
