@@ -44,7 +44,7 @@ and a category that is not released costs its whole mass in every marginal (tune
 bivariate accuracy of 3 tables at epsilon 1 with 20%, 30%, 40% and 50%)."""
 
 UNIT_WEIGHTS = {"rows": 0.25, "categories": 3.0, "bounds": 1.0, "histogram": 1.0, "decimals": 0.5, "nulls": 0.5,
-                "heaps": 2.0}
+                "heaps": 2.0, "declared": 3.0}
 """Relative cost (rho) of the statistics block's releases, by what each must resolve: a category is released
 only above a threshold of about 5 sigma, so category histograms get the most; the row count needs little."""
 
@@ -473,17 +473,21 @@ def _set_heaps(codec, heaps: np.ndarray) -> None:
     codec._index_tokens()
 
 
-def public_edges(lo: float, hi: float, bins: int = DP_BINS) -> np.ndarray:
+def public_edges(lo: float, hi: float, bins: int | None = None) -> np.ndarray:
     """Bin edges (whole units) fixed by the (released or declared) bounds alone: one bin per integer when the range holds at most ``bins`` integers, else ``bins`` cells even in
     asinh(x / s) (skewed columns keep resolution near zero). Used when the generator measures the 1-way
     marginal of the bins itself (dp-marginals): a shape histogram would pay twice for the same counts."""
+    bins = DP_BINS if bins is None else bins
     if hi - lo + 1 <= bins:
         edges = np.arange(lo, hi + 2, dtype=float)
     else:
-        s = max((hi - lo) / 200.0, 1.0)
+        s = max((hi - lo) / PUBLIC_EDGES_SCALE, 1.0)
         edges = np.sinh(np.linspace(np.arcsinh(lo / s), np.arcsinh(hi / s), bins + 1)) * s
         edges[0], edges[-1] = lo, hi
     return np.unique(np.round(edges).astype(np.int64))
+
+
+PUBLIC_EDGES_SCALE = 200.0
 
 
 def private_nulls(budget: Budget, name: str, n_null: int) -> int:
@@ -526,6 +530,29 @@ def private_decimals(budget: Budget, name: str, values: np.ndarray, max_decimals
     return int(np.argmax(cdf >= 0.99))
 
 
+LINEAR_BINS = True
+"""Numbers decode inside a bin by a piecewise-linear density from the generator's released 1-way marginal of
+the bins (``NumericCodec.bin_mass_``, see ``encoding.numeric.linear_positions``) instead of uniformly."""
+
+
+def shape_bins(encoder, marginals: dict) -> None:
+    """Give every number's codec (and a datetime's inner one) the masses of its bins under ``marginals``
+    (attribute index -> probabilities of its tokens: a generator's released 1-way marginals). Post-processing
+    of released values: it costs no budget."""
+    if not LINEAR_BINS:
+        return
+    group_of = dict(zip(encoder.group_columns_, encoder.groups_))
+    for name, codec in encoder.codecs_.items():
+        codec = getattr(codec, "numeric_", codec)
+        if name not in group_of or not hasattr(codec, "bin_token_") or not len(codec.bin_token_):
+            continue
+        main = marginals.get(group_of[name][0])
+        if main is None or len(main) != len(codec.main_kind_):
+            continue
+        mass = np.asarray(main, dtype=float)[codec.bin_token_]
+        codec.bin_mass_ = mass / mass.sum() if mass.sum() > 0 else None
+
+
 # -- the statistics step of a table (between TableEncoder.analyse and reduce) -------------------------------
 def plan_units(schema, public_bins: bool = False) -> tuple[float, int]:
     """(planned units of rho, thresholded category histograms) of the statistics block for ``schema``: each
@@ -540,8 +567,9 @@ def plan_units(schema, public_bins: bool = False) -> tuple[float, int]:
             raise LookalikeError(f"column '{col.name}' is free text, which has no differentially private learner "
                                  "yet; drop it or declare it categorical in the schema")
         if col.kind.categorical_like:
-            units += w["categories"]
-            keys += 0 if col.options.get("categories") else 1
+            declared = bool(col.options.get("categories"))
+            units += w["declared"] if declared and public_bins else w["categories"]
+            keys += 0 if declared else 1
         elif col.kind in (Kind.NUMERIC, Kind.DATETIME):
             units += (w["nulls"] if public_bins else w["histogram"]) + (0 if col.options.get("bounds") else w["bounds"])
             if public_bins and col.kind == Kind.NUMERIC:  # heaped values (private_heaps)
@@ -582,9 +610,11 @@ def privatise(stats: dict, schema, budget: Budget) -> dict:
             declared = col.options.get("categories")
             if declared:
                 counts = s["values"].reindex(declared, fill_value=0)
-                noisy = gaussian(budget, f"{name}.categories", np.concatenate([[s["n_null"]], counts.to_numpy()]))
+                weight = UNIT_WEIGHTS["declared" if budget.public_bins else "categories"]
+                noisy = gaussian(budget, f"{name}.categories", np.concatenate([[s["n_null"]], counts.to_numpy()]),
+                                 units=weight)
                 kept = pd.Series(np.maximum(np.round(noisy[1:]), max(k, 1)).astype(np.int64), index=list(declared))
-                null = int(round(noisy[0])) if noisy[0] > 3 * budget.sigma_unit / math.sqrt(UNIT_WEIGHTS["categories"]) else 0
+                null = int(round(noisy[0])) if noisy[0] > 3 * budget.sigma_unit / math.sqrt(weight) else 0
             else:
                 kept, null = stable_histogram(budget, f"{name}.categories", s["values"], s["n_null"], k)
             # the rare placeholder is always there: whether a table has rare categories is itself private
