@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -61,6 +62,13 @@ VARIANTS: dict[str, dict] = {
     "pcs3": {"patch": {"lookalike.models.dp_marginals:PAIR_CELL_SIGMAS": 3.0}},
     "pcs4": {"patch": {"lookalike.models.dp_marginals:PAIR_CELL_SIGMAS": 4.0}},
     "pcs25": {"patch": {"lookalike.models.dp_marginals:PAIR_CELL_SIGMAS": 2.5}},
+    "hw3": {"patch": {f"{D}:UNIT_WEIGHTS": {**_W, "heaps": 3.0}}},
+    "hw4": {"patch": {f"{D}:UNIT_WEIGHTS": {**_W, "heaps": 4.0}}},
+    "s30": {"split": 0.3},
+    "s30hw4": {"patch": {f"{D}:UNIT_WEIGHTS": {**_W, "heaps": 4.0}}, "split": 0.3},
+    "gen_exact": {"patch": {"lookalike.models.dp_marginals:DPMarginals.dp_plan": "EXACT"}},
+    "oldconv": {"patch": {f"{D}:rho_from": lambda e, d: (math.sqrt(e + math.log(1 / d)) - math.sqrt(math.log(1 / d))) ** 2,
+                          f"{D}:eps_from": lambda r, d: r + 2 * math.sqrt(r * math.log(1 / d))}},
     "heaps_none": {"patch": {f"{D}:private_heaps": lambda *a, **k: _oracle_heaps(*a, at=10**9)}},
     "heaps_o150": {"patch": {f"{D}:private_heaps": lambda *a, **k: _oracle_heaps(*a, at=150)}},
     "heaps_o100": {"patch": {f"{D}:private_heaps": lambda *a, **k: _oracle_heaps(*a, at=100)}},
@@ -86,6 +94,29 @@ def patched(patch: dict):
     import importlib
 
     old = {}
+    patch = dict(patch)
+    if patch.get("lookalike.models.dp_marginals:DPMarginals.dp_plan") == "EXACT":  # diagnosis only
+        from lookalike.models.dp_marginals import DPMarginals
+
+        plan, fit = DPMarginals.dp_plan, DPMarginals.fit
+        del patch["lookalike.models.dp_marginals:DPMarginals.dp_plan"]
+
+        def exact_fit(self, *a, **k):  # the generator's measurements without noise; its record keeps its rho
+            rho = self.dp_rho
+            self.dp_rho = rho * 1e10
+            try:
+                return fit(self, *a, **k)
+            finally:
+                self.dp_rho = rho
+                self.dp_record_["rho"] = rho
+
+        DPMarginals.fit = exact_fit
+        try:
+            with patched(patch):
+                yield
+        finally:
+            DPMarginals.fit = fit
+        return
     for key, value in patch.items():
         mod, name = key.split(":")
         m = importlib.import_module(mod)

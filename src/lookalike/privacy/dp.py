@@ -160,14 +160,51 @@ def check_rows(dp: dict, n_rows: int) -> None:
                              "allows publishing a whole row; 1e-5 or 1/n^1.1 are usual choices")
 
 
+def zcdp_delta(rho: float, eps: float) -> float:
+    """The delta of (eps, delta)-DP that rho-zCDP implies, by the conversion of Canonne, Kamath and Steinke
+    (2020, "The discrete Gaussian for differential privacy", Proposition 12): for every alpha > 1,
+    delta = exp((alpha - 1)(alpha rho - eps)) / (alpha - 1) * (1 - 1/alpha)^alpha. Any alpha gives a valid
+    bound; the best one is found by bisection on the derivative of the log (as Private-PGM's ``cdp_delta``
+    does for MST and AIM). At epsilon 1 and delta 5e-6 it allows 44% more rho than the usual
+    eps = rho + 2 sqrt(rho ln(1/delta))."""
+    if rho <= 0:
+        return 0.0
+    lo, hi = 1.01, (eps + 1.0) / (2.0 * rho) + 2.0
+    for _ in range(200):
+        alpha = (lo + hi) / 2
+        if (2 * alpha - 1) * rho - eps + math.log1p(-1.0 / alpha) < 0:
+            lo = alpha
+        else:
+            hi = alpha
+    log_delta = (alpha - 1) * (alpha * rho - eps) + alpha * math.log1p(-1.0 / alpha) - math.log(alpha - 1.0)
+    return math.exp(min(log_delta, 0.0))
+
+
 def rho_from(eps: float, delta: float) -> float:
-    """The zCDP rho whose conversion ``eps = rho + 2 sqrt(rho ln(1/delta))`` gives exactly ``eps``."""
-    L = math.log(1.0 / delta)
-    return (math.sqrt(eps + L) - math.sqrt(L)) ** 2
+    """The largest zCDP rho whose conversion (``zcdp_delta``) gives (eps, delta)-DP: the budget is spent
+    exactly, up to the bisection's precision (and never over it)."""
+    lo, hi = 0.0, eps + 1.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if zcdp_delta(mid, eps) <= delta:
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def eps_from(rho: float, delta: float) -> float:
-    return rho + 2.0 * math.sqrt(rho * math.log(1.0 / delta))
+    """The smallest epsilon for which rho-zCDP gives (epsilon, delta)-DP (``zcdp_delta``)."""
+    if rho <= 0:
+        return 0.0
+    lo, hi = 0.0, rho + 2.0 * math.sqrt(rho * math.log(1.0 / delta)) + 1.0  # the usual bound is above it
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if zcdp_delta(rho, mid) <= delta:
+            hi = mid
+        else:
+            lo = mid
+    return hi
 
 
 class Budget:
@@ -244,8 +281,8 @@ class Budget:
                 raise RuntimeError(f"model overspent: rho {rho_model} > {self.rho_model}")
             eps_stats = None
             eps_total = eps_from(rho + rho_model, self.delta / 2)
-            composition = ("zCDP: statistics rho + model rho, converted once with eps = rho + 2 sqrt(rho ln(2/delta)) "
-                           "(half of delta); the other half of delta pays the category thresholds")
+            composition = ("zCDP: statistics rho + model rho, converted once to (epsilon, delta/2) by Canonne, Kamath "
+                           "and Steinke (2020), Proposition 12; the other half of delta pays the category thresholds")
         else:
             eps_stats = eps_from(rho, self.delta_statistics / 2) if rho > 0 else 0.0
             eps_total = eps_stats + float(model.get("epsilon", 0.0))
