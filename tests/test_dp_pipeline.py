@@ -349,3 +349,18 @@ def test_dp_marginals_shapes_numbers_inside_bins_from_its_released_marginals(tmp
     syn.save(tmp_path / "m.lookalike")
     again = Synthesizer.load(tmp_path / "m.lookalike")
     np.testing.assert_allclose(again.encoder_.codecs_["util"].bin_mass_, codec.bin_mass_)
+
+
+@pytest.mark.parametrize("eps, delta, rho", [(1.0, 5e-6, 0.0283967032209254), (3.0, 5e-6, 0.21087653642928458),
+                                             (1.0, 1e-5, 0.030556595197639556), (0.1, 1e-6, 0.00032104769034574)])
+def test_zcdp_conversion_matches_opendp_and_spends_the_budget_exactly(eps, delta, rho):
+    """rho_from uses the conversion of Canonne, Kamath and Steinke (2020): its rho equals the one OpenDP's
+    make_zCDP_to_approxDP finds (values from smartnoise-synth's cdp_rho, which MST and AIM use), is larger
+    than the classical eps = rho + 2 sqrt(rho ln 1/delta) allows, converts back to exactly eps, and its
+    delta is within the budget."""
+    got = privacy.rho_from(eps, delta)
+    assert got == pytest.approx(rho, rel=1e-9)
+    classical = (np.sqrt(eps + np.log(1 / delta)) - np.sqrt(np.log(1 / delta))) ** 2
+    assert got > 1.2 * classical
+    assert privacy.eps_from(got, delta) == pytest.approx(eps, rel=1e-9)
+    assert privacy.zcdp_delta(got, eps) <= delta
