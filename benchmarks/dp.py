@@ -464,7 +464,8 @@ def write(utility_parts, audit_part, missing_peers="", reference=None):
              "where a finished run of benchmarks/peers/smartnoise_dp.py left them, with their own CPU seconds). "
              "delta = 1e-5 everywhere. Seeds 1, 2, 3 (split seed = generator seed; the DP noise itself comes from "
              "the operating system); cells show mean ± half-range over the seeds that ran (column *seeds*). "
-             "dp-marginals' settings were tuned on the seed-42 split, which is not reported.", "",
+             "dp-marginals' settings were tuned on the seed-42 split, and those of the last revision on the seed-42, "
+             "43 and 44 splits (benchmarks/dp_tuning.py), none of which is reported.", "",
              "Column *public* says what the generator was given for free. **nothing**: kinds from dtypes only; "
              "bounds, heaped values, decimals and categories released by mechanisms (dp-marginals: the whole fit "
              "composed in zCDP, share of rho for these statistics as in `ZCDP_SPLIT`; argn: 20% / 80% of epsilon). "

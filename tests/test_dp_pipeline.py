@@ -280,7 +280,8 @@ def test_dp_marginals_pairs_of_coarse_groups_keep_a_strong_dependence_between_nu
             out = syn.sample(n, seed=0)
             corr[cells].append(out["x"].corr(out["y"]))
     assert min(corr[None]) > 0.55
-    assert np.mean(corr[None]) > np.mean(corr[0]) + 0.2
+    # measured: 0.71 against 0.61 with 60% of rho for the generator (0.2 apart when it had 50%)
+    assert np.mean(corr[None]) > np.mean(corr[0]) + 0.07
 
 
 def test_dp_marginals_pools_each_attributes_counts_with_its_tree_pairs_margins():
@@ -304,3 +305,62 @@ def test_dp_marginals_pools_each_attributes_counts_with_its_tree_pairs_margins()
         pooled.append(np.bincount(ga, weights=est - truth))
     own_mse, pooled_mse = np.mean(np.square(own)), np.mean(np.square(pooled))
     assert pooled_mse < 0.8 * own_mse  # group variance 2 s^2 against 1 / (1/2 + 1/3) = 1.2 s^2
+
+
+def test_values_inside_a_bin_follow_the_slope_of_the_released_marginal():
+    """linear_positions: a bin between a sparse and a dense neighbour puts more of its values on the dense
+    side; equal neighbours give uniform positions; every position stays inside its bin."""
+    from lookalike.encoding.numeric import linear_positions
+
+    rng = np.random.default_rng(0)
+    edges = np.array([0.0, 10.0, 20.0, 30.0])
+    rising = linear_positions(np.full(20000, 1), edges, np.array([0.1, 0.3, 0.6]), rng)
+    flat = linear_positions(np.full(20000, 1), edges, np.array([1 / 3, 1 / 3, 1 / 3]), rng)
+    assert rising.mean() > 0.55 and (rising >= 0).all() and (rising < 1).all()
+    assert flat.mean() == pytest.approx(0.5, abs=0.01)
+    assert np.quantile(flat, [0.25, 0.75]) == pytest.approx([0.25, 0.75], abs=0.01)
+    # a bin whose mass is empty (or a zero-mass table) falls back to uniform positions
+    assert linear_positions(np.zeros(1000, dtype=np.int64), edges, np.zeros(3), rng).mean() == pytest.approx(0.5, abs=0.05)
+
+
+def test_dp_marginals_shapes_numbers_inside_bins_from_its_released_marginals(tmp_path, monkeypatch):
+    """Under dp-marginals a number's codec gets its bins' masses from the generator's released 1-way marginal
+    (post-processing), and values inside a bin follow their slope: a bell-shaped number in wide asinh bins
+    keeps its deciles better than with uniform draws inside bins (decile TVD 0.035 against 0.061 here). The
+    masses travel with the model file."""
+    rng = np.random.default_rng(3)
+    n = 4000
+    df = pd.DataFrame({"util": np.round(np.abs(rng.normal(60, 20, n)), 2), "kind": rng.choice(["a", "b"], n)})
+    deciles = np.quantile(df["util"], np.linspace(0.1, 0.9, 9))
+    shares = lambda v: np.bincount(np.searchsorted(deciles, v, side="right"), minlength=10) / len(v)  # noqa: E731
+    tvd = {}
+    for linear in (True, False):
+        monkeypatch.setattr(privacy, "LINEAR_BINS", linear)
+        syn = Synthesizer(model="dp-marginals", dp={"epsilon": 20.0, "delta": 1e-6, "noise_seed": 7}).fit(df)
+        tvd[linear] = 0.5 * np.abs(shares(syn.sample(n, seed=0)["util"]) - shares(df["util"])).sum()
+        codec = syn.encoder_.codecs_["util"]
+        assert (getattr(codec, "bin_mass_", None) is not None) == linear
+    assert tvd[True] < tvd[False] - 0.015
+    monkeypatch.setattr(privacy, "LINEAR_BINS", True)
+    syn = Synthesizer(model="dp-marginals", dp={"epsilon": 20.0, "delta": 1e-6, "noise_seed": 7}).fit(df)
+    codec = syn.encoder_.codecs_["util"]
+    assert len(codec.bin_mass_) == len(codec.edges_) - 1
+    np.testing.assert_allclose(codec.bin_mass_.sum(), 1.0)
+    syn.save(tmp_path / "m.lookalike")
+    again = Synthesizer.load(tmp_path / "m.lookalike")
+    np.testing.assert_allclose(again.encoder_.codecs_["util"].bin_mass_, codec.bin_mass_)
+
+
+@pytest.mark.parametrize("eps, delta, rho", [(1.0, 5e-6, 0.0283967032209254), (3.0, 5e-6, 0.21087653642928458),
+                                             (1.0, 1e-5, 0.030556595197639556), (0.1, 1e-6, 0.00032104769034574)])
+def test_zcdp_conversion_matches_opendp_and_spends_the_budget_exactly(eps, delta, rho):
+    """rho_from uses the conversion of Canonne, Kamath and Steinke (2020): its rho equals the one OpenDP's
+    make_zCDP_to_approxDP finds (values from smartnoise-synth's cdp_rho, which MST and AIM use), is larger
+    than the classical eps = rho + 2 sqrt(rho ln 1/delta) allows, converts back to exactly eps, and its
+    delta is within the budget."""
+    got = privacy.rho_from(eps, delta)
+    assert got == pytest.approx(rho, rel=1e-9)
+    classical = (np.sqrt(eps + np.log(1 / delta)) - np.sqrt(np.log(1 / delta))) ** 2
+    assert got > 1.2 * classical
+    assert privacy.eps_from(got, delta) == pytest.approx(eps, rel=1e-9)
+    assert privacy.zcdp_delta(got, eps) <= delta

@@ -346,6 +346,8 @@ class Synthesizer:
             model.dp_rows = self.n_rows_
         sub = (lambda f, msg: progress(0.05 + 0.95 * f, msg)) if progress else None
         model.fit(tokens, self.encoder_.cardinalities_, self.encoder_.groups_, progress=sub)
+        if hasattr(model, "marginals_"):  # its released 1-way marginals shape values inside bins (post-processing)
+            privacy.shape_bins(self.encoder_, model.marginals_)
         self.model_ = model
         self.model_reason_ = (f"asked for '{name}' under differential privacy" if self.model != "auto" else
                               "auto under differential privacy: dp-marginals, the better choice at small epsilon")

@@ -173,7 +173,11 @@ class NumericCodec(FitByAnalysis):
         if b.any():
             bins = ref[b]
             lo, hi = self.edges_[bins], self.edges_[bins + 1]
-            u = (tokens[b, 1] + rng.random(b.sum())) / self.fine
+            mass = getattr(self, "bin_mass_", None)
+            if mass is not None and self.fine == 1:
+                u = linear_positions(bins, self.edges_, mass, rng)
+            else:
+                u = (tokens[b, 1] + rng.random(b.sum())) / self.fine
             v = lo + u * (hi - lo)
             unit = self.units_[tokens[b, 2]] if len(self.units_) > 1 else np.ones(b.sum(), dtype=np.int64)
             v = snap_to_unit(v, unit, self.units_)
@@ -187,6 +191,7 @@ class NumericCodec(FitByAnalysis):
             "lo": self.lo_, "hi": self.hi_, "heaps": self.heaps_.tolist(), "edges": self.edges_.tolist(),
             "main_kind": self.main_kind_.tolist(), "main_ref": self.main_ref_.tolist(),
             "units": self.units_.tolist(),
+            **({} if getattr(self, "bin_mass_", None) is None else {"bin_mass": self.bin_mass_.tolist()}),
         }
 
     @classmethod
@@ -198,6 +203,8 @@ class NumericCodec(FitByAnalysis):
         c.main_kind_ = np.array(d["main_kind"], dtype=np.int64)
         c.main_ref_ = np.array(d["main_ref"], dtype=np.int64)
         c.units_ = np.array(d["units"], dtype=np.int64)
+        if d.get("bin_mass") is not None:
+            c.bin_mass_ = np.array(d["bin_mass"], dtype=float)
         c._index_tokens()
         return c
 
@@ -207,6 +214,34 @@ class NumericCodec(FitByAnalysis):
         is_heap = self.main_kind_ == HEAP
         self.heap_token_[self.main_ref_[is_heap]] = np.flatnonzero(is_heap)
         self.bin_token_ = np.flatnonzero(self.main_kind_ == BIN).astype(np.int64)
+
+
+def linear_positions(bins: np.ndarray, edges: np.ndarray, mass: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Positions in [0, 1) inside each row's bin, drawn from a piecewise-linear density instead of a uniform
+    one: the density at each inner edge is the mean of its two bins' densities (mass / width), and at the
+    bin's middle whatever keeps the bin's mean density (clipped at 0), so a bin on a slope puts more values
+    on its dense side. ``mass``: each bin's share (a model's released 1-way marginal: post-processing).
+    Wide bins (16 per number under DP) otherwise spread their mass evenly over values the data leaves empty."""
+    width = np.maximum(np.diff(edges), 1e-12)
+    dens = np.clip(np.asarray(mass, dtype=float), 0, None) / width
+    at_edge = np.concatenate([[dens[0]], (dens[:-1] + dens[1:]) / 2, [dens[-1]]])
+    left, right = at_edge[bins], at_edge[bins + 1]
+    mid = np.clip(2 * dens[bins] - (left + right) / 2, 0, None)
+    first = (left + mid) / 2  # areas of the two halves (times width / 2)
+    second = (mid + right) / 2
+    total = first + second
+    flat = total <= 0
+    u0, u = rng.random(len(bins)), rng.random(len(bins))
+    in_first = u0 * np.where(flat, 1.0, total) < first
+    p = np.where(in_first, left, mid)
+    q = np.where(in_first, mid, right)
+    # inverse CDF of a linear density from p to q on [0, 1]: p t + (q - p) t^2 / 2 = u (p + q) / 2
+    slope = q - p
+    safe = np.abs(slope) > 1e-12 * np.maximum(p + q, 1e-300)
+    t = np.where(safe, (-p + np.sqrt(np.maximum(p * p + u * (q * q - p * p), 0))) / np.where(safe, slope, 1.0), u)
+    t = np.clip(t, 0.0, 1.0)
+    pos = np.where(in_first, t / 2, 0.5 + t / 2)
+    return np.where(flat, u, np.minimum(pos, np.nextafter(1.0, 0.0)))
 
 
 def protected_range(sorted_values: np.ndarray, k: int):
