@@ -212,9 +212,10 @@ def section(tables: list[str], models: list[str], seeds: list[int], results: dic
              f"children, all threads). Every generator at its defaults; our fits took {ours_cpu:.0f} CPU s in all. "
              "SDV CTGANSynthesizer and TVAESynthesizer (defaults, sdv virtualenv, benchmarks/run_peers.py) ran on the "
              "same splits and are judged by the same evaluate.", "",
-             "The GAN is a latent WGAN-GP since this revision (src/lookalike/models/gan.py: the VAE's autoencoder, "
-             "then a GAN over its codes); its defaults (learning rate 5e-4, two critic updates, 100 epochs, bfloat16 "
-             "matrix products) were chosen on the seed-42/43/44 splits, not on the reported ones. The CTGAN-style "
+             "The GAN is a latent WGAN-GP since commit 333b2a6 (src/lookalike/models/gan.py: the VAE's autoencoder, "
+             "then a GAN over its codes); its defaults (learning rate 5e-4, two critic updates, GAN width 128, 100 "
+             "epochs, bfloat16 matrix products) were chosen on the seed-42/43/44 splits, not on the reported ones "
+             "(benchmarks/gan_tuning_runs.jsonl). The CTGAN-style "
              "GAN over one-hot rows it replaced (tuned on credit_data's seed-1 split) scored, at seeds 1-2 on "
              "credit_data / lending_club / mlc_churn / diamonds: bivariate 0.913 / 0.930 / 0.925 / 0.797, "
              "discriminator AUC 0.819 / 0.977 / 0.663 / 0.991, TSTR 0.747 / 0.608 / 0.553 / 0.523, fit CPU s "

@@ -1,7 +1,8 @@
 """Pieces the GAN, VAE and diffusion generators share: token layout, per-sub-column softmax, seeded drawing.
 
-Every sub-column of our token matrix is categorical, so all three generators read a row as the concatenation
-of per-sub-column one-hot vectors (or embeddings) and write one logit block per sub-column. ``TokenLayout``
+Every sub-column of our token matrix is categorical, so the generators read a row as the sum of its tokens'
+embeddings (or the one-hot concatenation it stands for) and write one logit block per sub-column (the GAN through
+the VAE's decoder). ``TokenLayout``
 turns flat logits (rows, sum of cardinalities) into a padded (rows, sub-columns, widest cardinality) tensor, so
 softmax, cross-entropy and drawing run as single batched calls instead of a Python loop over sub-columns.
 
@@ -44,12 +45,9 @@ class TokenLayout:
         self.offsets = torch.tensor(np.concatenate([[0], np.cumsum(self.cards)[:-1]]).astype(np.int64))
         # padded[j, v] = flat index of token v of sub-column j, or `total` (a -inf slot) past its cardinality
         pad = np.full((self.n_sub, self.width), self.total, dtype=np.int64)
-        flat_pos = np.empty(self.total, dtype=np.int64)
         for j, (c, o) in enumerate(zip(self.cards, self.offsets.tolist())):
             pad[j, :c] = np.arange(o, o + c)
-            flat_pos[o:o + c] = j * self.width + np.arange(c)
         self.pad_index = torch.from_numpy(pad.reshape(-1))
-        self.flat_pos = torch.from_numpy(flat_pos)  # flat index -> position in the (n_sub * width) padded row
         self.sub_of = torch.from_numpy(np.repeat(np.arange(self.n_sub), self.cards))
         # segments[i, j] = 1 when flat token i belongs to sub-column j: per-sub-column sums as one matmul, whose
         # backward is another matmul (the padded gather's backward is a slow scatter-add on CPU)
@@ -75,19 +73,11 @@ class TokenLayout:
         ext = torch.cat([flat, flat.new_full((flat.shape[0], 1), NEG)], dim=1)
         return ext[:, self.pad_index].view(flat.shape[0], self.n_sub, self.width)
 
-    def flat(self, padded: torch.Tensor) -> torch.Tensor:
-        """(rows, n_sub, width) -> (rows, total), dropping the padding slots."""
-        return padded.reshape(padded.shape[0], -1)[:, self.flat_pos]
-
     def cross_entropy(self, flat_logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """(rows, n_sub) cross-entropy of every cell's true token under its sub-column's softmax (computed flat:
         the padded view's backward is a slow scatter-add on CPU, the flat one's is a few matmuls)."""
         z, sums = self._shifted_exp_sums(flat_logits)
         return torch.log(sums) - z.gather(1, x + self.offsets)
-
-    def softmax(self, flat_logits: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
-        """Per-sub-column softmax of flat logits, returned flat (rows, total)."""
-        return self.flat(torch.softmax(self.padded(flat_logits) / tau, dim=-1))
 
     def segment_max(self, flat: torch.Tensor) -> torch.Tensor:
         """(rows, total) -> (rows, total): each entry replaced by the maximum of its sub-column's entries."""

@@ -5,11 +5,12 @@ each a categorical choice a critic can read off exactly. On our token rows (a nu
 position in the bin and its rounding unit) a CTGAN-style generator learned the marginals but almost none of the
 dependence: an earlier version here (conditional vector with training by sampling, PacGAN critic, WGAN-GP,
 straight-through Gumbel rows, marginal calibration) scored dependence capture -0.25 on lending_club and 0.25 on
-diamonds, TSTR R^2 0.52 on diamonds against SDV CTGAN's 0.85, at seeds 1-2 (benchmarks/RESULTS.md, until
-2026-11-30).
+diamonds, TSTR R^2 0.52 on diamonds against SDV CTGAN's 0.85, at seeds 1-2 (benchmarks/RESULTS.md at commit
+f671f8a; the family section's first paragraph keeps those numbers).
 
-So the GAN here plays over a continuous code space instead, the recipe of medGAN (Choi et al., 2017) and of
-latent GANs for point clouds (Achlioptas et al., 2018):
+So the GAN here plays over a continuous code space instead: a latent WGAN-GP, the l-WGAN of Achlioptas et al.
+(2018), whose critic reads codes of a frozen, pretrained autoencoder. (medGAN, Choi et al. 2017, also generates
+through a pretrained decoder, but its discriminator judges decoded rows and it fine-tunes the decoder.)
 
 1. **Autoencoder.** The VAE of ``lookalike.models.vae`` (its encoder, decoder, early stopping and bfloat16
    matrix products) is trained on the tokens. Its decoder turns a code into one softmax per sub-column.
@@ -17,28 +18,37 @@ latent GANs for point clouds (Achlioptas et al., 2018):
    step: samples of the aggregate posterior), standardised per dimension, are the real data of a WGAN-GP: a
    residual-MLP generator maps noise to a code, an MLP critic scores packs of ``pac`` codes (PacGAN: a pack
    exposes mode collapse), with the gradient penalty (weight 10) and ``critic_steps`` critic updates per
-   generator update (Adam, betas 0.5 / 0.9, as CTGAN and WGAN-GP).
+   generator update (Adam, betas 0.5 / 0.9, as CTGAN).
 3. **Marginal calibration** (``calibrate``): one bias vector on the decoder's logits, found by a few fixed-point
-   rounds on fixed noise, makes the generated token frequencies equal the training frequencies (the marginals
+   rounds on fixed noise, makes the generated token frequencies match the training frequencies (the marginals
    the codecs learned); the GAN's small errors in code space otherwise show as marginal drift.
 
-Defaults, chosen on the seed-42/43/44 splits of credit_data, lending_club, mlc_churn and diamonds (one run per
-setting and split; a GAN's run-to-run spread is large, so only differences seen on several splits counted):
-- bfloat16 matrix products (the autoencoder's ``precision``) against float32, lending_club seeds 43/44: bivariate
-  0.944 / 0.948 against 0.945 / 0.946 at 43 / 57 CPU s against 81 / 89.
-- 100 epochs against 200: 200 gained a little on lending_club (bivariate 0.949 / 0.949 against 0.944 / 0.948)
-  and nothing on diamonds (seed 43: 0.910 both), for twice the GAN's CPU seconds.
-- learning rate 5e-4 with two critic updates per generator update, against 2e-4 with three or 1e-3: within the
-  spread on every table, and the cheapest.
-- GAN width 128 against 256 (seed 43): diamonds 44 against 62 CPU s, bivariate 0.907 against 0.908, TSTR 0.879
-  against 0.883; lending_club 34 against 54 CPU s, bivariate 0.943 against 0.945, TSTR 0.660 against 0.683.
+Defaults: chosen on seed-42/43/44 splits (never the reported seeds), one run per setting and split; a GAN's
+run-to-run spread is large, so only differences seen on several splits counted. Every run is in
+benchmarks/gan_tuning_runs.jsonl (benchmarks/gan_tuning.py; runs before the 100-epoch cap had the autoencoder
+capped at 300 epochs, which it never reached, and the GAN width was then called critic_width).
+- bfloat16 matrix products (the autoencoder's ``precision``) against float32, at learning rate 2e-4, three critic
+  updates, width 256, lending_club seeds 43/44: bivariate 0.944 / 0.948 against 0.945 / 0.946, at 43 / 57 CPU s
+  against 81 / 89.
+- 100 epochs against 200 (same settings): 200 gained a little on lending_club (0.949 / 0.949 against
+  0.944 / 0.948) and nothing on diamonds (seed 43: 0.910 both), for twice the GAN's CPU seconds.
+- learning rate 5e-4 with two critic updates per generator update, against 2e-4 with three or 1e-3 with three:
+  within the spread on all four tables (seeds 43/44), and the cheapest.
+- GAN width 128 against 256 (learning rate 5e-4, two critic updates, seed 43): diamonds 44 against 62 CPU s,
+  bivariate 0.907 against 0.908, TSTR 0.879 against 0.883; lending_club 34 against 54 CPU s, bivariate 0.943
+  against 0.945, TSTR 0.660 against 0.683.
 - the autoencoder's KL weight 0.2 against 0.5: mlc_churn's TSTR rose (0.719 / 0.744 against 0.659 / 0.732), but
   lending_club's fell (seed 43: TSTR 0.655 against 0.683, bivariate 0.941 against 0.945), and with GAN width 128
   diamonds' bivariate accuracy fell to 0.864 / 0.861; kept at 0.5, the VAE's.
+- pac 4, noise 64 and latent 64 (the VAE's) were not varied.
 
 Where this differs from the VAE: the VAE samples codes from one Gaussian fitted to the aggregate posterior; the
-GAN learns that distribution's shape (clusters, holes, curved dependence between code dimensions) adversarially.
-The codes hold no training row: the GAN's generator and the decoder are the only learned parts that sampling uses.
+GAN learns that distribution adversarially. On the benchmark (benchmarks/RESULTS.md, family, seeds 1-2) that did
+not buy quality: the GAN matches the VAE it is built on (bivariate 0.935 / 0.944 / 0.940 / 0.906 against
+0.935 / 0.942 / 0.937 / 0.910 on credit_data / lending_club / mlc_churn / diamonds; TSTR 0.792 / 0.707 / 0.687 /
+0.883 against 0.804 / 0.694 / 0.700 / 0.896) at 2.2-4.2 times its fit CPU seconds. The file holds no training row and
+no per-row code; sampling uses the GAN's generator and the decoder (the encoder's weights are saved with the
+autoencoder but not used).
 
 Sampling: noise, the GAN's generator, the decoder's softmax (plus the calibration), one inverse-CDF draw per cell.
 The generator cannot condition on fixed cells, so ``honours_fixed`` is False: conditions go through rejection
@@ -62,6 +72,12 @@ from lookalike.models.threads import torch_threads
 from lookalike.models.vae import TVAE, draw_rows, encode_rows
 
 log = logging.getLogger(__name__)
+
+
+AUTOENCODER_SHARE = 0.5
+"""The most of ``max_time`` the autoencoder may use, so the GAN always gets at least the other half: given the
+whole budget, an autoencoder that used it up left the GAN one step (about half of the fit CPU went to each stage
+on the benchmark tables)."""
 
 
 class _CodeGenerator(nn.Module):
@@ -103,7 +119,8 @@ class LatentGAN:
     ----------
     max_epochs: upper bound on the epochs of each stage: the autoencoder stops earlier on its validation loss
         (``patience``); the GAN, which has no validation loss to stop on, runs them all unless ``max_time`` runs
-        out first. max_time: seconds for the whole fit (both stages).
+        out first. max_time: seconds for the whole fit: the autoencoder may use up to AUTOENCODER_SHARE of it, the
+        GAN the rest (a GAN stopped before one epoch logs a warning and says so in ``history_``).
     width, depth: the autoencoder's encoder and decoder (residual MLPs). gan_width: the hidden width of the code
         generator (a residual MLP of the same depth) and of the critic.
     latent, beta, patience, precision: the autoencoder's (see ``lookalike.models.vae.TVAE``); ``precision`` sets
@@ -146,7 +163,8 @@ class LatentGAN:
         clock = Clock(self.max_time)
         tokens, cards, groups = check_fit_input(tokens, cardinalities, groups, "gan")
         half = None if progress is None else (lambda f, m: progress(0.5 * f, f"autoencoder: {m}"))
-        autoencoder = TVAE(max_epochs=self.max_epochs, max_time=self.max_time, width=self.width, depth=self.depth,
+        ae_time = None if self.max_time is None else AUTOENCODER_SHARE * self.max_time
+        autoencoder = TVAE(max_epochs=self.max_epochs, max_time=ae_time, width=self.width, depth=self.depth,
                            latent=self.latent,
                            beta=self.beta, patience=self.patience, precision=self.precision, seed=self.seed,
                            n_threads=self.n_threads, verbose=self.verbose).fit(tokens, cards, groups, progress=half)
@@ -179,7 +197,7 @@ class LatentGAN:
 
             for epoch in range(self.max_epochs):
                 out_of_time = False
-                sums = np.zeros(2)
+                sums, done = np.zeros(2), 0
                 for step in range(steps):
                     for _ in range(self.critic_steps):
                         real = real_codes()
@@ -190,25 +208,31 @@ class LatentGAN:
                         opt_c.zero_grad(set_to_none=True)
                         loss_c.backward()
                         opt_c.step()
+                    critic.requires_grad_(False)  # the generator's step needs no gradient of the critic's weights
                     with fast_matmuls(precision):
                         loss_g = -critic(gen_net(torch.randn(batch, self.noise, generator=gen))).float().mean()
                     opt_g.zero_grad(set_to_none=True)
                     loss_g.backward()
                     opt_g.step()
+                    critic.requires_grad_(True)
                     sums += (float(loss_c.detach()), float(loss_g.detach()))
+                    done = step + 1
                     if progress is not None:
                         progress(0.5 + 0.5 * min(1.0, (epoch + (step + 1) / steps) / self.max_epochs),
                                  f"gan epoch {epoch + 1}")
                     if clock.over():
                         out_of_time = True
                         break
-                history.append({"epoch": epoch + 1, "critic_loss": sums[0] / steps, "generator_loss": sums[1] / steps,
-                                "seconds": round(clock.elapsed(), 2)})
+                history.append({"epoch": epoch + 1, "critic_loss": sums[0] / done, "generator_loss": sums[1] / done,
+                                "steps": done, "seconds": round(clock.elapsed(), 2)})
                 if self.verbose:
                     log.info("gan epoch %d: critic %.4f generator %.4f %ss", epoch + 1, history[-1]["critic_loss"],
                              history[-1]["generator_loss"], history[-1]["seconds"])
                 if out_of_time:
                     break
+            if len(history) == 1 and history[0]["steps"] < steps:
+                log.warning("gan: max_time ran out after %d of the first epoch's %d GAN steps; the generator is "
+                            "barely trained (give more time, or use the vae)", history[0]["steps"], steps)
             gen_net.eval()
             calibration = torch.zeros(net.layout.total)
             if self.calibrate:
@@ -219,7 +243,6 @@ class LatentGAN:
         self.cardinalities_ = cards
         self.groups_ = groups
         self.history_ = history
-        self.autoencoder_history_ = autoencoder.history_
         self.precision_ = autoencoder.precision_
         self.fit_seconds_ = clock.elapsed()
         if progress is not None:
