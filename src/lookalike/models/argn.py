@@ -853,8 +853,10 @@ class ARGN:
         """Shift the output biases of the heads ``columns`` so that, over the rows ``tokens`` and given the
         sub-columns ``given``, each head's average predicted distribution equals the tokens' own frequencies.
 
-        At the loss's optimum the output biases already satisfy this (its gradient in a bias is the average
-        prediction minus the observed frequency); early stopping ends training before they settle. A model whose
+        The match holds for the draw where the column comes first after ``given``; at sampling, a column drawn
+        later in a random order reads more context and gets the same shift, which is not exactly calibrated there.
+        Training averages over random orders, so at the loss's optimum the biases balance the average over
+        orders, not this first-position draw; early stopping ends training before either settles. A model whose
         draws feed its own next inputs (a sequence's steps; changes summed into levels) turns that small bias
         into a drift, so the sequence model calls this after fitting (lookalike.sequential). It reads the rows'
         token counts: never for a model trained with differential privacy."""
