@@ -47,3 +47,12 @@ def test_calibrate_refuses_a_dp_model_and_an_unfitted_one():
     dp.fit(tokens, cards, groups)
     with pytest.raises(LookalikeError, match="differentially private"):
         dp.calibrate(tokens, [1], [0])
+
+
+def test_the_calibrated_biases_are_saved_with_the_model():
+    tokens, cards, groups = _skewed(1000)
+    model = ARGN(max_epochs=1, seed=0, n_threads=1, given_groups=[0]).fit(tokens, cards, groups)
+    model.calibrate(tokens, [1], [0])
+    again = ARGN.from_state(*model.get_state())
+    np.testing.assert_allclose(again.predict_proba(tokens, 1, [0]), model.predict_proba(tokens, 1, [0]), atol=1e-6)
+    assert _average_gap(again, tokens) < 0.005
