@@ -182,33 +182,32 @@ def zcdp_delta(rho: float, eps: float) -> float:
     return math.exp(min(log_delta, 0.0))
 
 
-def rho_from(eps: float, delta: float) -> float:
-    """The largest zCDP rho whose conversion (``zcdp_delta``) gives (eps, delta)-DP: the budget is spent
-    exactly, up to the bisection's precision (and never over it)."""
-    lo, hi = 0.0, eps + 1.0
+def _bisect(lo: float, hi: float, low_side) -> tuple[float, float]:
+    """[lo, hi] after 200 halvings around the point where ``low_side`` turns from true (at lo) to false (at hi):
+    lo keeps the last value found true, hi the last found false."""
     for _ in range(200):
         mid = (lo + hi) / 2
-        if zcdp_delta(mid, eps) <= delta:
+        if low_side(mid):
             lo = mid
         else:
             hi = mid
-    return lo
+    return lo, hi
+
+
+def rho_from(eps: float, delta: float) -> float:
+    """The largest zCDP rho whose conversion (``zcdp_delta``) gives (eps, delta)-DP: the budget is spent
+    exactly, up to the bisection's precision (and never over it)."""
+    return _bisect(0.0, eps + 1.0, lambda rho: zcdp_delta(rho, eps) <= delta)[0]
 
 
 def eps_from(rho: float, delta: float) -> float:
     """The smallest epsilon for which rho-zCDP gives (epsilon, delta)-DP (``zcdp_delta``)."""
     if rho <= 0:
         return 0.0
-    lo, hi = 0.0, rho + 2.0 * math.sqrt(rho * math.log(1.0 / delta)) + 1.0  # the usual bound is above it
+    hi = rho + 2.0 * math.sqrt(rho * math.log(1.0 / delta)) + 1.0  # the usual bound is above it
     while zcdp_delta(rho, hi) > delta:  # the bisection needs an upper end that meets delta (so its answer does)
         hi *= 2.0
-    for _ in range(200):
-        mid = (lo + hi) / 2
-        if zcdp_delta(rho, mid) <= delta:
-            hi = mid
-        else:
-            lo = mid
-    return hi
+    return _bisect(0.0, hi, lambda eps: zcdp_delta(rho, eps) > delta)[1]
 
 
 class Budget:
