@@ -64,12 +64,11 @@ import torch
 from torch import nn
 
 from lookalike.errors import LookalikeError
-from lookalike.models._tabular_nn import (Clock, check_fit_input, check_precision, chunk_generators, default_batch,
+from lookalike.models._tabular_nn import (Clock, check_fit_input, check_precision, default_batch,
                                           fast_matmuls, load_numpy_state, log_frequencies, residual_mlp, seeded,
                                           state_to_numpy)
 from lookalike.models.base import ProgressCallback
-from lookalike.models.threads import torch_threads
-from lookalike.models.vae import TVAE, draw_rows, encode_rows
+from lookalike.models.vae import TVAE, encode_rows, sample_decoded
 
 log = logging.getLogger(__name__)
 
@@ -277,23 +276,10 @@ class LatentGAN:
         handles them by rejection, see ``lookalike.models.constrained``); passing cells to fix is an error."""
         if not hasattr(self, "generator_"):
             raise LookalikeError("gan must be fitted (or loaded) before sampling")
-        if fixed is not None and (np.asarray(fixed) >= 0).any():
-            raise LookalikeError("the gan generator cannot condition on fixed cells itself; sample through "
-                                 "lookalike.models.constrained.sample_tokens (the Synthesizer does) or use a generator "
-                                 "that supports conditions (argn, copula, diffusion)")
-        n = int(n)
-        net = self.autoencoder_.net_
-        out = np.empty((n, len(self.cardinalities_)), dtype=np.int64)
-        with torch_threads(self.n_threads), torch.no_grad():
-            banned = net.layout.banned_mask(suppress)
-            for start, stop, gen, _ in chunk_generators(n, seed):
-                m = stop - start
-                codes = self.generator_.codes(torch.randn(m, self.noise, generator=gen))
-                u = torch.rand(m, len(self.cardinalities_), generator=gen)
-                out[start:stop] = draw_rows(net, codes, u, banned, self.calibration_).numpy()
-                if progress is not None:
-                    progress(stop / max(n, 1), "sampling")
-        return out
+        return sample_decoded(self.name, self.autoencoder_.net_, len(self.cardinalities_), n, seed, fixed, suppress,
+                              progress, self.n_threads,
+                              lambda m, gen: self.generator_.codes(torch.randn(m, self.noise, generator=gen)),
+                              self.calibration_)
 
     _PARAMS = ("max_epochs", "max_time", "latent", "beta", "patience", "precision",
                "batch_size", "pac", "noise", "width", "depth", "gan_width", "learning_rate", "critic_steps",

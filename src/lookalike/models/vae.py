@@ -94,6 +94,30 @@ def draw_rows(net: _VAENet, z: torch.Tensor, u: torch.Tensor, banned: torch.Tens
     return x
 
 
+def sample_decoded(name: str, net: _VAENet, n_sub: int, n: int, seed: int, fixed: np.ndarray | None,
+                   suppress: Mapping[int, Sequence[int]] | None, progress: ProgressCallback | None,
+                   n_threads: int | None, codes_of, bias: torch.Tensor | None = None) -> np.ndarray:
+    """n rows of tokens decoded from latent vectors (``draw_rows``), drawn chunk by chunk: ``codes_of(rows,
+    generator)`` gives each chunk's codes, then one uniform per cell comes from the same seeded generator. The
+    decoder draws cells independently given the code, so fixed cells are refused (the Synthesizer conditions
+    such generators by rejection); ``suppress`` bans tokens."""
+    if fixed is not None and (np.asarray(fixed) >= 0).any():
+        raise LookalikeError(f"the {name} generator cannot condition on fixed cells itself; sample through "
+                             "lookalike.models.constrained.sample_tokens (the Synthesizer does) or use a generator "
+                             "that supports conditions (argn, copula, diffusion)")
+    n = int(n)
+    out = np.empty((n, n_sub), dtype=np.int64)
+    with torch_threads(n_threads), torch.no_grad():
+        banned = net.layout.banned_mask(suppress)
+        for start, stop, gen, _ in chunk_generators(n, seed):
+            m = stop - start
+            codes = codes_of(m, gen)
+            out[start:stop] = draw_rows(net, codes, torch.rand(m, n_sub, generator=gen), banned, bias).numpy()
+            if progress is not None:
+                progress(stop / max(n, 1), "sampling")
+    return out
+
+
 class TVAE:
     """Variational autoencoder over token sub-columns (TVAE family); conditions by rejection.
 
@@ -206,22 +230,13 @@ class TVAE:
         handles them by rejection, see ``lookalike.models.constrained``); passing cells to fix is an error."""
         if not hasattr(self, "net_"):
             raise LookalikeError("vae must be fitted (or loaded) before sampling")
-        if fixed is not None and (np.asarray(fixed) >= 0).any():
-            raise LookalikeError("the vae generator cannot condition on fixed cells itself; sample through "
-                                 "lookalike.models.constrained.sample_tokens (the Synthesizer does) or use a generator "
-                                 "that supports conditions (argn, copula, diffusion)")
-        n = int(n)
         net = self.net_
-        out = np.empty((n, len(self.cardinalities_)), dtype=np.int64)
-        with torch_threads(self.n_threads), torch.no_grad():
-            banned = net.layout.banned_mask(suppress)
-            for start, stop, gen, _ in chunk_generators(n, seed):
-                m = stop - start
-                z = net.prior_mean + torch.randn(m, self.latent, generator=gen) @ net.prior_chol.T
-                out[start:stop] = draw_rows(net, z, torch.rand(m, len(self.cardinalities_), generator=gen), banned).numpy()
-                if progress is not None:
-                    progress(stop / max(n, 1), "sampling")
-        return out
+
+        def prior_codes(m: int, gen: torch.Generator) -> torch.Tensor:  # from the fitted aggregate posterior
+            return net.prior_mean + torch.randn(m, self.latent, generator=gen) @ net.prior_chol.T
+
+        return sample_decoded(self.name, net, len(self.cardinalities_), n, seed, fixed, suppress, progress,
+                              self.n_threads, prior_codes)
 
     _PARAMS = ("max_epochs", "max_time", "width", "depth", "latent", "beta", "batch_size", "learning_rate",
                "weight_decay", "val_fraction", "patience", "seed", "n_threads", "verbose", "within_group", "precision")
