@@ -335,3 +335,25 @@ def test_given_groups_are_learned_as_the_condition_only(fitted):
     again = ARGN.from_state(*model.get_state())
     assert again.given_groups == [0, 1, 3]
     np.testing.assert_array_equal(again.sample(500, seed=3, fixed=fixed[:500]), model.sample(500, seed=3, fixed=fixed[:500]))
+
+
+def test_precision_bfloat16_only_on_the_projected_path_and_recorded_in_the_file(monkeypatch):
+    """Projected (wide) tables may train their matmuls in bfloat16; narrow ones always train in float32, where
+    the lookup-table path saved no time in bfloat16 and lost validation loss. A bad value is refused up front."""
+    import lookalike.models.argn as argn_module
+
+    with pytest.raises(LookalikeError, match="argn: precision must be one of"):
+        ARGN(precision="half")
+    tokens, cards, groups = structured_tokens()
+    narrow = ARGN(max_epochs=2, seed=0, n_threads=1, precision="bfloat16").fit(tokens, cards, groups)
+    assert not narrow.net_.projected and narrow.precision_ == "float32"
+    monkeypatch.setattr(argn_module, "CONTEXT_WIDTH", 12)
+    wide = ARGN(max_epochs=8, seed=0, n_threads=1, precision="bfloat16").fit(tokens, cards, groups)
+    assert wide.net_.projected and wide.precision_ == "bfloat16"
+    assert all(np.isfinite(h["val_loss"]) for h in wide.history_)
+    out = wide.sample(4000, seed=1)
+    assert np.mean(out[:, 4] == (3 * out[:, 3]) % 8) > 0.8  # learned in bfloat16: an independent model gets 1/8
+    config, tensors = wide.get_state()
+    loaded = ARGN.from_state(json.loads(json.dumps(config)), tensors)
+    assert loaded.precision_ == "bfloat16" and loaded.precision == "bfloat16"
+    np.testing.assert_array_equal(loaded.sample(500, seed=2), wide.sample(500, seed=2))

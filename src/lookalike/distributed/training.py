@@ -261,6 +261,7 @@ def train_argn(syn, files: list[str] | None, dataset, n_rows: int, sample_tokens
     net.eval()
     model.net_, model.cardinalities_, model.groups_, model.size_ = net, list(cards), groups, size
     model.history_ = history
+    model.precision_ = "float32"  # the workers train argn's loss in float32
     model.fit_seconds_ = time.monotonic() - started
     model.workers_ = [reports[r] for r in sorted(reports)]
     model.training_ = {"workers": workers, "batch": per_worker * workers, "steps": steps,
