@@ -21,8 +21,8 @@ Each table is split 80/20 once (seed 0). Generators, all fit on the train part a
   its decoder marks invalid count as missing (their share is shown). The discriminators compare equal numbers
   of real and synthetic texts, so they use at most 1,000 of each for it; a run is stopped after 20 minutes.
 - ``protected`` (no model): the real holdout's texts rewritten by the lm's privacy rules (PII faked, URL paths
-  redrawn, words used in fewer than k=5 training rows refilled) -- what a perfect model could write under the
-  rules. Judged like the holdout row (as many texts as the holdout); no TSTR (its texts are the test texts).
+  redrawn, words used in fewer than k=5 training rows refilled: words with made-up words, numbers with kept
+  numbers) -- what a perfect model could write under the rules. Judged like the holdout row (as many texts as the holdout); no TSTR (its texts are the test texts).
 Measured with ``lookalike.evaluate.text.text_metrics`` on the text column against the real train, the real
 holdout's own figures as ceilings. Text-to-column: TF-IDF + logistic regression predicting the named column
 (ten most frequent values + other; macro AUC) from the text, trained on synthetic (TSTR) or real (TRTR), scored

@@ -20,13 +20,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_sections import update_section  # noqa: E402
 from text import TABLES, TABULAR_SECONDS, schema_for  # noqa: E402
 from text_tuning import tune_split  # noqa: E402
 
@@ -72,19 +72,27 @@ def main() -> None:
     for name, df in (("real", fit_part), ("rules", rules), ("lm-text", lm_text), ("synthetic", synth)):
         df = df[df[text].notna()]
         table[name] = per_class(df[text], df[target], judged[text], judged[target], fit_part[target])
-    classes = list(table["real"])
-    print(f"{'class':28s} {'test':>5s} " + " ".join(f"{n + ' rows':>15s} {n:>9s}" for n in table))
-    for c in classes:
+    lines = [f"## Text-to-column TSTR class by class ({args.table}, target `{target}`)", "",
+             f"Written by `benchmarks/text_tstr_classes.py` (seed {args.seed}, text params "
+             f"{json.loads(args.params) or 'default'}) on the tuning split of `benchmarks/text_tuning.py`, never "
+             "the reported holdout: per class, its rows in each training set and the one-vs-rest AUC on the "
+             f"{len(judged)} judged rows. *real*: the real fit part (TRTR); *rules*: its texts after the text "
+             "model's privacy rules; *lm-text*: texts written by the fitted text model for the real rows (real "
+             "class column); *synthetic*: the synthetic table (TSTR).", "",
+             "| class | judged rows | " + " | ".join(f"{n} rows | {n} AUC" for n in table) + " |",
+             "|---|---|" + "---|---|" * len(table)]
+    for c in table["real"]:
         cells = []
         for n in table:
             r = table[n].get(c, {})
-            auc = r.get("auc")
-            cells.append(f"{r.get('fit_rows', 0):15d} {'-' if auc is None else f'{auc:.3f}':>9s}")
-        print(f"{c[:28]:28s} {table['real'][c]['test_rows']:5d} " + " ".join(cells))
-    for n in table:
-        aucs = [r["auc"] for r in table[n].values() if r["auc"] is not None]
-        print(f"macro {n}: {np.mean(aucs):.3f} over {len(aucs)} classes")
-    print("synthetic", target, "values:", synth[target].astype(str).value_counts().to_dict())
+            cells += [str(r.get("fit_rows", 0)), "–" if r.get("auc") is None else f"{r['auc']:.3f}"]
+        lines.append(f"| {c} | {table['real'][c]['test_rows']} | " + " | ".join(cells) + " |")
+    macro = {n: [r["auc"] for r in table[n].values() if r["auc"] is not None] for n in table}
+    lines += ["", "Macro AUC (the benchmark's TSTR/TRTR figure): " + "; ".join(
+        f"{n} {np.mean(a):.3f} over {len(a)} classes" for n, a in macro.items()) + ". Synthetic "
+        f"`{target}` values: " + ", ".join(f"{k} {v}" for k, v in synth[target].astype(str).value_counts().items())]
+    print("\n".join(lines))
+    update_section("text_tstr_classes", "\n".join(lines))
 
 
 if __name__ == "__main__":
