@@ -269,7 +269,7 @@ def false_alarms() -> dict:
 
 
 # -- the RESULTS.md section ------------------------------------------------------------------------
-RUN_NOTE = ("lm and chain rows (seeds 1-3), holdout and protected rows: run of 2026-11-30, 06:13-END_TIME UTC, after "
+RUN_NOTE = ("lm and chain rows (seeds 1-3), holdout and protected rows: run of 2026-11-30, 06:13-06:55 UTC, after "
             "the text model's rare-word markers became made-up words, on the shared 2-core machine (load average "
             "4-6 from other sessions: wall seconds are about twice the CPU seconds), one benchmark process at a "
             "time, nice, OMP_NUM_THREADS=1. mostly rows (seed 1; their code unchanged since): run of 2026-11-29, "
