@@ -45,9 +45,11 @@ def run(name: str, params: dict, seed: int, variants: list[dict]) -> list[dict]:
         setattr(lm, k[2:], v)
     lm.fit(fit_part[text], enc.encode(fit_part), enc.cardinalities_)
     present = judge[text].notna().to_numpy()
-    outs = []
+    outs, fill_power = [], lm.fill_power  # the model's own setting unless a variant names one
     for variant in variants:
-        lm.fill_power, lm._pool_cache = variant.get("fill_power", params.get("fill_power", 1.0)), None
+        lm.fill_power, lm._pool_cache = variant.get("fill_power", fill_power), None
+        if variant.get("drop_markers"):  # a word the rules forbid is left out instead of replaced
+            lm._pool_cache = {shape: ([], np.array([])) for shape in ("cap", "lower", "num", "any")}
         wall, cpu = time.monotonic(), time.process_time()
         texts = lm.generate(enc.encode(judge)[present], seed=seed, temperature=variant.get("temperature"),
                             top_p=variant.get("top_p"))

@@ -6,6 +6,7 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from lookalike import Synthesizer
 from lookalike.errors import LookalikeError
@@ -160,3 +161,49 @@ def test_cli_text_params_reach_the_text_model_and_bad_keys_are_named(tmp_path, c
     assert code != 0 and "temprature" in err and "temperature" in err and not out.exists()
     code = main(["synth", str(data), "-o", str(out), "--text-param", "temperature"])
     assert code != 0 and "--text-param expects KEY=VALUE" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_model_file_from_before_the_context_bias_still_loads_and_writes_the_same():
+    df = complaints(120)
+    ctx = np.zeros((120, 1), dtype=np.int64)
+    lm = TextLM(seed=0, context_bias=False, **{**SMALL, "max_epochs": 3}).fit(df["text"], ctx, [1])
+    config, tensors = lm.get_state()
+    del config["params"]["context_bias"]  # as in files saved before the setting existed
+    back = TextLM.from_state(json.loads(json.dumps(config)), tensors)
+    assert not back.context_bias
+    assert back.generate(ctx[:50], seed=3) == lm.generate(ctx[:50], seed=3)
+
+
+def test_context_bias_learns_a_rare_values_own_words():
+    """A value held by 5% of rows gets its own word through the per-column shift of the logits, and writes it."""
+    rng = np.random.default_rng(0)
+    kind = np.where(np.arange(400) % 20 == 0, 1, 0)
+    common = ["the order arrived late", "the order was fine", "order came on time", "the order was late"]
+    texts = ["my refund request for the order" if k else common[rng.integers(4)] for k in kind]
+    lm = TextLM(seed=0, context_bias=True, **SMALL).fit(pd.Series(texts), kind[:, None], [2])
+    with torch.no_grad():
+        shift = lm.net_.context_logits(torch.tensor([[0], [1]]))
+    refund = lm.tokenizer_.encode("refund").ids[0]
+    assert float(shift[1, refund] - shift[0, refund]) > 0.5
+    assert np.mean(["refund" in t for t in lm.generate(np.ones((200, 1), dtype=np.int64), seed=1)]) > 0.8
+    assert np.mean(["refund" in t for t in lm.generate(np.zeros((200, 1), dtype=np.int64), seed=1)]) < 0.1
+
+
+def test_a_rare_words_place_gets_a_made_up_word_never_a_real_one():
+    """Rare words' places are filled with made-up words (seen about once, as the rare words were), none of
+    which is any word of the training texts; without the pool (fresh_words=False) kept words fill them."""
+    rng = np.random.default_rng(0)
+    syllables = ["ka", "lo", "mi", "ren", "sut", "ba", "ter", "on", "vi", "dar"]
+    rare = sorted({"".join(rng.choice(syllables, size=3)) for _ in range(600)})
+    texts = [f"the order of {rare[i % len(rare)]} was late" for i in range(len(rare))]
+    train_words = {w for t in texts for w in re.findall(r"\w+", t)}
+    lm = TextLM(k=5, seed=1)
+    lm.learn_protection(texts)
+    out = lm.rewrite(texts, seed=2)
+    written = [re.findall(r"\w+", t)[3] for t in out]  # the rare word's place
+    assert all(w not in train_words for w in written)
+    assert len(set(written)) > 0.8 * len(written)  # each made up word written about once
+    assert not train_words & set(lm.fresh_["lower"])  # the pool (saved in the model file) holds no real word
+    kept = TextLM(k=5, seed=1, fresh_words=False)
+    kept.learn_protection(texts)
+    assert all(re.findall(r"\w+", t)[3] in kept.words_ for t in kept.rewrite(texts, seed=2))

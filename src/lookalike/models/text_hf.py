@@ -159,7 +159,7 @@ class PretrainedTextLM:
         raw = texts[present].astype(str).tolist()
         if len(raw) < 2:
             raise LookalikeError(f"text column '{texts.name}': fewer than 2 texts to learn from")
-        self.protection_ = TextLM(k=self.k)  # the from-scratch model's privacy rules, learned on this column
+        self.protection_ = TextLM(k=self.k, fresh_words=False)  # the from-scratch model's privacy rules, learned on this column
         protected = self.protection_.learn_protection(
             raw, None if groups is None else np.asarray(groups, dtype=object)[present])
         self.words_ = self.protection_.words_
@@ -375,7 +375,7 @@ class PretrainedTextLM:
                     params[name].copy_(params[source])
         lm.model_ = model.float().eval()
         lm.words_ = {str(w): int(c) for w, c in config["words"].items()}
-        lm.protection_ = TextLM(k=lm.k)
+        lm.protection_ = TextLM(k=lm.k, fresh_words=False)
         lm.protection_.words_ = lm.words_
         lm.protection_.urls_ = read_urls(config.get("urls", {}))
         lm.prompt_columns_ = list(config["prompt_columns"])
