@@ -79,6 +79,8 @@ VARIANTS: dict[str, dict] = {
     # diagnosis only, NOT private: what the statistics or the generator's noise cost
     # the decode before stratified in-bin quantiles: independent positions inside a number's bins
     "iid_decode": {"patch": {"lookalike.encoding.numeric:linear_positions": lambda *a: _iid_linear_positions(*a)}},
+    # a child's allocated tokens in random order over its rows (before BALANCED_ROWS)
+    "random_rows": {"patch": {f"{M}:BALANCED_ROWS": False}},
     "gen_exact": {"patch": {f"{M}:DPMarginals.dp_plan": "EXACT"}},
     "heaps_none": {"patch": {f"{D}:private_heaps": lambda *a, **k: _oracle_heaps(*a, at=10**9)}},
     "heaps_o100": {"patch": {f"{D}:private_heaps": lambda *a, **k: _oracle_heaps(*a, at=100)}},

@@ -386,3 +386,25 @@ def test_zcdp_conversion_matches_opendp_and_spends_the_budget_exactly(eps, delta
     assert got > 1.2 * classical
     assert privacy.eps_from(got, delta) == pytest.approx(eps, rel=1e-9)
     assert privacy.zcdp_delta(got, eps) <= delta
+
+
+def test_allocated_tokens_are_spread_evenly_over_the_rows_of_each_earlier_key():
+    """_allocated with keys: the same counts as without, laid so that every run of rows sharing the first key
+    gets the tokens in proportion to a row (a random order misses by several rows per cell); the second key
+    is balanced too, if less exactly."""
+    from lookalike.models.dp_marginals import _allocated
+
+    rng = np.random.default_rng(0)
+    n = 3000
+    keys = np.column_stack([rng.integers(0, 6, n), rng.integers(0, 4, n)])
+    weights = np.array([0.45, 0.3, 0.15, 0.1])
+    tokens = _allocated(np.arange(n), weights, np.ones(4), np.random.default_rng(1), keys)
+    plain = _allocated(np.arange(n), weights, np.ones(4), np.random.default_rng(1))
+    assert np.array_equal(np.bincount(tokens, minlength=4), np.bincount(plain, minlength=4))
+    first = np.array([np.bincount(tokens[keys[:, 0] == a], minlength=4) for a in range(6)])
+    expected = np.outer(np.bincount(keys[:, 0]), np.bincount(tokens, minlength=4) / n)
+    assert np.abs(first - expected).max() <= 1.5
+    second = np.array([np.bincount(tokens[keys[:, 1] == a], minlength=4) for a in range(4)])
+    expected2 = np.outer(np.bincount(keys[:, 1]), np.bincount(tokens, minlength=4) / n)
+    shuffled = np.array([np.bincount(plain[keys[:, 1] == a], minlength=4) for a in range(4)])
+    assert np.abs(second - expected2).sum() < 0.5 * np.abs(shuffled - expected2).sum()
