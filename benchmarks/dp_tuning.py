@@ -81,6 +81,9 @@ VARIANTS: dict[str, dict] = {
     "iid_decode": {"patch": {"lookalike.encoding.numeric:linear_positions": lambda *a: _iid_linear_positions(*a)}},
     # a child's allocated tokens in random order over its rows (before BALANCED_ROWS)
     "random_rows": {"patch": {f"{M}:BALANCED_ROWS": False}},
+    # values inside a bin rounded to the nearest unit (heaps and the next bin included), before bin_values
+    "round_decode": {"patch": {"lookalike.encoding.numeric:bin_values": lambda bins, edges, heaps, pos: np.round(
+        edges[:-1][bins] + pos * (edges[1:] - edges[:-1])[bins])}},
     "gen_exact": {"patch": {f"{M}:DPMarginals.dp_plan": "EXACT"}},
     "heaps_none": {"patch": {f"{D}:private_heaps": lambda *a, **k: _oracle_heaps(*a, at=10**9)}},
     "heaps_o100": {"patch": {f"{D}:private_heaps": lambda *a, **k: _oracle_heaps(*a, at=100)}},

@@ -408,3 +408,19 @@ def test_allocated_tokens_are_spread_evenly_over_the_rows_of_each_earlier_key():
     expected2 = np.outer(np.bincount(keys[:, 1]), np.bincount(tokens, minlength=4) / n)
     shuffled = np.array([np.bincount(plain[keys[:, 1] == a], minlength=4) for a in range(4)])
     assert np.abs(second - expected2).sum() < 0.5 * np.abs(shuffled - expected2).sum()
+
+
+def test_values_inside_a_bin_skip_its_heaps_and_stay_in_the_bin():
+    """bin_values: a bin's positions map onto its whole units other than its heaped values (which have tokens
+    of their own), in order, never into the next bin; a bin of heaps only falls back to rounding."""
+    from lookalike.encoding.numeric import bin_values
+
+    edges = np.array([29.5, 31.5, 34.5, 40.5])
+    heaps = np.array([30, 33, 34, 36])
+    pos = (np.arange(600) + 0.5) / 600
+    narrow = bin_values(np.full(600, 1), edges, heaps, pos)  # 32, 33, 34: only 32 is not a heap
+    assert set(narrow) == {32.0}
+    wide = bin_values(np.full(600, 2), edges, heaps, pos)  # 35 .. 40 without 36
+    assert list(np.unique(wide)) == [35.0, 37.0, 38.0, 39.0, 40.0]
+    assert np.all(np.diff(wide) >= 0) and np.bincount(wide.astype(int))[35] == 120
+    assert set(bin_values(np.zeros(10, dtype=np.int64), np.array([29.5, 30.5]), np.array([30]), pos[:10])) == {30.0}

@@ -174,13 +174,14 @@ class NumericCodec(FitByAnalysis):
             bins = ref[b]
             lo, hi = self.edges_[bins], self.edges_[bins + 1]
             mass = getattr(self, "bin_mass_", None)
-            if mass is not None and self.fine == 1:
-                u = linear_positions(bins, self.edges_, mass, rng)
+            if mass is not None and self.fine == 1 and len(self.units_) <= 1:
+                # released bin masses (DP): whole units inside the bin, without its heaped values
+                v = bin_values(bins, self.edges_, self.heaps_, linear_positions(bins, self.edges_, mass, rng))
             else:
                 u = (tokens[b, 1] + rng.random(b.sum())) / self.fine
-            v = lo + u * (hi - lo)
-            unit = self.units_[tokens[b, 2]] if len(self.units_) > 1 else np.ones(b.sum(), dtype=np.int64)
-            v = snap_to_unit(v, unit, self.units_)
+                v = lo + u * (hi - lo)
+                unit = self.units_[tokens[b, 2]] if len(self.units_) > 1 else np.ones(b.sum(), dtype=np.int64)
+                v = snap_to_unit(v, unit, self.units_)
             out[b] = np.clip(v, self.lo_, self.hi_)
         return out / self.scale
 
@@ -249,6 +250,26 @@ def linear_positions(bins: np.ndarray, edges: np.ndarray, mass: np.ndarray, rng:
     t = np.clip(t, 0.0, 1.0)
     pos = np.where(in_first, t / 2, 0.5 + t / 2)
     return np.where(flat, w, np.minimum(pos, np.nextafter(1.0, 0.0)))
+
+
+def bin_values(bins: np.ndarray, edges: np.ndarray, heaps: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Whole units for positions in [0, 1) inside each row's bin [lo, hi): the bin's integers without its
+    heaped values (a heap has its own token, so the bin's mass is that of its other values), the position's
+    share of them. Rounding a position to the nearest unit would put part of a narrow bin's mass on its
+    heaps (an age bin 32-34 whose 33 and 34 are heaps holds only 32s, and would come back two thirds 33 and
+    34) and part of it in the next bin."""
+    first = np.ceil(edges[:-1])[bins]  # the integers of bin [lo, hi): first .. last
+    last = np.ceil(edges[1:])[bins] - 1
+    heaps = np.sort(np.asarray(heaps, dtype=float))
+    inside = (np.searchsorted(heaps, last, side="right") - np.searchsorted(heaps, first, side="left"))
+    free = last - first + 1 - inside
+    ok = free > 0
+    k = np.floor(np.clip(positions, 0.0, np.nextafter(1.0, 0.0)) * np.where(ok, free, 1))
+    value = first + k
+    for h in heaps:  # the k-th integer of the bin that is not a heap: step over each heap at or below it
+        value = value + ((h >= first) & (h <= value) & ok)
+    # a bin with no free integer (or none at all): the nearest unit to the position, as before
+    return np.where(ok, value, np.round(edges[:-1][bins] + positions * (edges[1:] - edges[:-1])[bins]))
 
 
 def stratified_uniforms(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
