@@ -84,6 +84,11 @@ VARIANTS: dict[str, dict] = {
     # values inside a bin rounded to the nearest unit (heaps and the next bin included), before bin_values
     "round_decode": {"patch": {"lookalike.encoding.numeric:bin_values": lambda bins, edges, heaps, pos: np.round(
         edges[:-1][bins] + pos * (edges[1:] - edges[:-1])[bins])}},
+    # a child's tokens laid evenly along its rows sorted by the earlier columns (before the herding)
+    "lexsort_rows": {"patch": {f"{M}:_herded": lambda counts, cells, deficit, rng: _lexsort_laid(counts, cells, rng)}},
+    # herding with deficits that start afresh in each group of rows (parent's value) instead of carried over
+    "herd_per_group": {"patch": {f"{M}:_herded": lambda counts, cells, deficit, rng: _HERDED(
+        counts, cells, np.zeros_like(deficit), rng)}},
     "gen_exact": {"patch": {f"{M}:DPMarginals.dp_plan": "EXACT"}},
     "heaps_none": {"patch": {f"{D}:private_heaps": lambda *a, **k: _oracle_heaps(*a, at=10**9)}},
     "heaps_o100": {"patch": {f"{D}:private_heaps": lambda *a, **k: _oracle_heaps(*a, at=100)}},
@@ -111,6 +116,23 @@ def _iid_linear_positions(bins, edges, mass, rng):
     t = np.where(safe, (-p + np.sqrt(np.maximum(p * p + u * (q * q - p * p), 0))) / np.where(safe, slope, 1.0), u)
     pos = np.where(in_first, np.clip(t, 0, 1) / 2, 0.5 + np.clip(t, 0, 1) / 2)
     return np.where(flat, u, np.minimum(pos, np.nextafter(1.0, 0.0)))
+
+
+from lookalike.models.dp_marginals import _herded as _HERDED  # noqa: E402
+
+
+def _lexsort_laid(counts, keys, rng):
+    """The rows sorted by their keys (random column order was drawn by the caller; random ties), the tokens
+    laid along them evenly interleaved: exact balance on the first key only (before ``_herded``)."""
+    tokens = np.repeat(np.arange(len(counts)), counts)
+    spots = (np.arange(len(tokens)) - np.repeat(np.cumsum(counts) - counts, counts)
+             + np.repeat(rng.random(len(counts)), counts)) / np.repeat(np.maximum(counts, 1), counts)
+    laid = tokens[np.argsort(spots, kind="stable")]
+    keys = np.asarray(keys)[:, rng.permutation(np.asarray(keys).shape[1])]  # random column order
+    rows = np.lexsort((rng.random(len(keys)), *keys.T[::-1]))
+    out = np.empty(len(keys), dtype=np.int64)
+    out[rows] = laid
+    return out
 
 
 def _oracle_heaps(budget, what, counts, lo, hi, at):

@@ -388,26 +388,31 @@ def test_zcdp_conversion_matches_opendp_and_spends_the_budget_exactly(eps, delta
     assert privacy.zcdp_delta(got, eps) <= delta
 
 
-def test_allocated_tokens_are_spread_evenly_over_the_rows_of_each_earlier_key():
-    """_allocated with keys: the same counts as without, laid so that every run of rows sharing the first key
-    gets the tokens in proportion to a row (a random order misses by several rows per cell); the second key
-    is balanced too, if less exactly."""
-    from lookalike.models.dp_marginals import _allocated
+def test_herded_tokens_follow_independence_from_every_earlier_column_to_a_few_rows():
+    """_allocated with herding: the same counts as in random order, but every cell of the token against
+    each earlier column (here three, over two groups of rows sharing one deficit table) ends within a few
+    rows of its expectation, where a random order misses by several rows a cell."""
+    from lookalike.models.dp_marginals import _allocated, _key_cells
 
     rng = np.random.default_rng(0)
     n = 3000
-    keys = np.column_stack([rng.integers(0, 6, n), rng.integers(0, 4, n)])
+    keys = np.column_stack([rng.integers(0, 6, n), rng.integers(0, 4, n), rng.integers(0, 10, n)])
+    cells, n_cells = _key_cells(keys)
     weights = np.array([0.45, 0.3, 0.15, 0.1])
-    tokens = _allocated(np.arange(n), weights, np.ones(4), np.random.default_rng(1), keys)
-    plain = _allocated(np.arange(n), weights, np.ones(4), np.random.default_rng(1))
-    assert np.array_equal(np.bincount(tokens, minlength=4), np.bincount(plain, minlength=4))
-    first = np.array([np.bincount(tokens[keys[:, 0] == a], minlength=4) for a in range(6)])
-    expected = np.outer(np.bincount(keys[:, 0]), np.bincount(tokens, minlength=4) / n)
-    assert np.abs(first - expected).max() <= 1.5
-    second = np.array([np.bincount(tokens[keys[:, 1] == a], minlength=4) for a in range(4)])
-    expected2 = np.outer(np.bincount(keys[:, 1]), np.bincount(tokens, minlength=4) / n)
-    shuffled = np.array([np.bincount(plain[keys[:, 1] == a], minlength=4) for a in range(4)])
-    assert np.abs(second - expected2).sum() < 0.5 * np.abs(shuffled - expected2).sum()
+    herd = (cells, np.zeros((n_cells, 4)))
+    groups = [np.arange(0, 1800), np.arange(1800, n)]
+    tokens, plain = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    for g, w in zip(groups, (weights, weights[::-1])):
+        tokens[g] = _allocated(g, w, np.ones(4), np.random.default_rng(1), herd)
+        plain[g] = _allocated(g, w, np.ones(4), np.random.default_rng(1))
+        assert np.array_equal(np.bincount(tokens[g], minlength=4), np.bincount(plain[g], minlength=4))
+    for j in range(3):
+        expected = sum(np.outer(np.bincount(keys[g, j], minlength=10), np.bincount(tokens[g], minlength=4) / len(g))
+                       for g in groups)
+        got = np.array([np.bincount(tokens[keys[:, j] == a], minlength=4) for a in range(10)])
+        shuffled = np.array([np.bincount(plain[keys[:, j] == a], minlength=4) for a in range(10)])
+        assert np.abs(got - expected).max() <= 2.5
+        assert np.abs(got - expected).sum() < 0.3 * np.abs(shuffled - expected).sum()
 
 
 def test_values_inside_a_bin_skip_its_heaps_and_stay_in_the_bin():

@@ -52,8 +52,8 @@ lending_club +0.0015 in both public settings, credit_data and mlc_churn unchange
 
 
 BALANCED_ROWS = True
-"""Sampling without fixed cells lays each attribute's allocated tokens evenly along its rows sorted by the
-columns already drawn (``_allocated``) instead of in random order."""
+"""Sampling without fixed cells gives each attribute's allocated tokens out by herding against the columns
+already drawn (``_herded``) instead of in random order."""
 
 
 class DPMarginals:
@@ -231,9 +231,9 @@ class DPMarginals:
         within each group of rows sharing its parent's token, from the conditional table), then shuffled
         over those rows. The sample's tree marginals are then the model's up to rounding: i.i.d. draws would
         add multinomial noise (about sqrt(p / n) per cell) on top of the DP noise. The order over those rows
-        is not random either: each attribute's tokens are laid evenly along its rows sorted by the columns
-        drawn before it (``_allocated``), so pairs the tree does not join come out close to what the model
-        says of them too (no budget: sampling reads only the released tables)."""
+        is not random either: each attribute's tokens are given out by herding against the columns drawn
+        before it (``_herded``), so pairs the tree does not join come out close to what the model says of
+        them too (no budget: sampling reads only the released tables)."""
         if not hasattr(self, "marginals_"):
             raise LookalikeError("dp-marginals must be fitted (or loaded) before sampling")
         cards = self.cardinalities_
@@ -269,14 +269,18 @@ class DPMarginals:
         out = np.zeros((n, len(cards)), dtype=np.int64)
         done: list[int] = []
         for child, par in self.order_:
-            # the columns drawn so far, in random order: a child's tokens are spread evenly over their rows
-            keys = out[:, rng.permutation(np.asarray(done, dtype=np.int64))] if BALANCED_ROWS and done else None
+            # herding over the columns drawn so far (see ``_herded``): one table of deficits per attribute,
+            # carried from one group of rows to the next so that the whole table's cells end near their sums
+            herd = None
+            if fixed is None and BALANCED_ROWS and done:
+                cells, n_cells = _key_cells(out[:, done])
+                herd = (cells, np.zeros((n_cells, cards[child])))
             if fixed is not None:
                 w = (self.marginals_[child][None, :] if par is None else cond[child][out[:, par]]) * belief[child]
                 out[:, child] = _draw_weights(w, evidence[child], rng)
             elif par is None:
                 out[:, child] = _allocated(np.arange(n), self.marginals_[child] * belief[child][0],
-                                           evidence[child][0], rng, keys)
+                                           evidence[child][0], rng, herd)
             else:
                 order = np.argsort(out[:, par], kind="stable")
                 starts = np.searchsorted(out[order, par], np.arange(cards[par] + 1))
@@ -284,7 +288,7 @@ class DPMarginals:
                     idx = order[starts[v]:starts[v + 1]]
                     if len(idx):
                         out[idx, child] = _allocated(idx, cond[child][v] * belief[child][0], evidence[child][0],
-                                                     rng, None if keys is None else keys[idx])
+                                                     rng, herd)
             done.append(child)
         if fixed is not None:
             out = np.where(fixed >= 0, fixed, out)
@@ -428,30 +432,55 @@ def _draw_weights(w: np.ndarray, allowed: np.ndarray, rng: np.random.Generator) 
 
 
 def _allocated(idx: np.ndarray, weights: np.ndarray, allowed: np.ndarray, rng: np.random.Generator,
-               keys: np.ndarray | None = None) -> np.ndarray:
+               herd: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Tokens for the rows ``idx``: counts proportional to ``weights`` by systematic rounding (a random offset,
-    so each count is the floor or the ceiling of its expectation and they sum to len(idx)), in random order.
-    Weights that are all zero fall back to the allowed tokens, uniformly.
-
-    ``keys`` (rows x columns already drawn, most significant first): the rows are sorted by them (random
-    order among equal keys) and the tokens laid along that order evenly interleaved (the copies of a token
-    at quantiles (i + u) / count), so each run of rows that share their first key, and less exactly their
-    first two, gets the tokens in proportion (to a row). Independent of those columns as the model says
-    (they are not the token's descendants), like a random order, but without the hypergeometric noise a
-    random order puts into every pair of columns that the tree does not join."""
+    so each count is the floor or the ceiling of its expectation and they sum to len(idx)), in random order,
+    or given out by herding (``herd``: see ``_herded``). Weights that are all zero fall back to the allowed
+    tokens, uniformly."""
     w = np.asarray(weights, dtype=float)
     if not w.sum() > 0:
         w = np.asarray(allowed, dtype=float)
     cum = np.concatenate([[0.0], np.cumsum(w)]) / w.sum() * len(idx)
     cum[-1] = len(idx)  # exact, whatever the float rounding of the cumulative sum
     counts = np.diff(np.floor(cum + rng.random())).astype(np.int64)
-    tokens = np.repeat(np.arange(len(w)), counts)
-    if keys is None or not keys.shape[1]:
-        return rng.permutation(tokens)
-    spots = (np.arange(len(tokens)) - np.repeat(np.cumsum(counts) - counts, counts)
-             + np.repeat(rng.random(len(w)), counts)) / np.repeat(np.maximum(counts, 1), counts)
-    laid = tokens[np.argsort(spots, kind="stable")]
-    rows = np.lexsort((rng.random(len(idx)), *np.asarray(keys).T[::-1]))  # lexsort: last key most significant
-    out = np.empty(len(idx), dtype=np.int64)
-    out[rows] = laid
+    if herd is None:
+        return rng.permutation(np.repeat(np.arange(len(w)), counts))
+    return _herded(counts, herd[0][idx], herd[1], rng)
+
+
+def _key_cells(keys: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each row's cells (one per column of ``keys``: the column's value, numbered across columns) and how
+    many cells there are."""
+    keys = np.asarray(keys, dtype=np.int64)
+    cells = np.empty_like(keys)
+    offset = 0
+    for j in range(keys.shape[1]):
+        values, inverse = np.unique(keys[:, j], return_inverse=True)
+        cells[:, j] = inverse.ravel() + offset
+        offset += len(values)
+    return cells, offset
+
+
+def _herded(counts: np.ndarray, cells: np.ndarray, deficit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Tokens with these ``counts`` for rows whose earlier columns' values are ``cells`` (``_key_cells``), by
+    herding rather than in random order: the rows' expected pair counts (count of the token x count of the
+    value / rows: independent of the earlier columns, which are not the token's descendants, as the model
+    says) are added to ``deficit`` (cells x tokens, updated in place, carried from one group of rows to the
+    next), then the rows, in random order, each take the token left with the largest summed deficit over
+    their cells. A random order gives the same counts and the same expected pair tables, plus the
+    hypergeometric noise that every pair of columns the tree does not join would carry (about
+    sqrt(n p q) rows a cell); herded, each cell ends within a few rows of its expectation."""
+    m = len(cells)
+    deficit += np.bincount(cells.ravel(), minlength=len(deficit))[:, None] * (counts[None, :] / m)
+    left = counts.astype(float).copy()
+    jitter = rng.random(len(counts)) * 1e-6  # ties between tokens broken at random
+    out = np.empty(m, dtype=np.int64)
+    for r in rng.permutation(m):
+        row = cells[r]
+        score = deficit[row].sum(axis=0) + jitter
+        score[left <= 0] = -np.inf
+        t = int(np.argmax(score))
+        out[r] = t
+        left[t] -= 1
+        deficit[row, t] -= 1.0
     return out
