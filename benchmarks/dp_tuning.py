@@ -18,6 +18,13 @@ heaped values, a released rounding unit for values inside bins (+0.0025 on credi
 in 7 of 12 draws, -0.001 on lending_club), pooling the statistics block's category and heap counts into the
 1-way estimates (+0.001 on lending_club, mlc_churn TSTR -0.03), a stop option in the tree selection (a
 forest), Norm-Sub for pair tables, a Whittaker smoother over the bins (much worse).
+
+This revision (sampling noise; post-processing only, ``--large-sample`` measures what is left of it): values
+inside a bin at stratified quantiles (``iid_decode`` = before), onto the bin's whole units other than its
+heaps (``round_decode``), tokens given out by herding against the columns drawn before (``random_rows``,
+``lexsort_rows``, ``herd_per_group`` = earlier layouts). Tried and dropped: carrying rounding residuals from
+one parent group to the next (+0.0002 on credit_data), pair cells at 2 or 3 sigma and shares 40/10/50 again
+(no consistent gain).
 """
 from __future__ import annotations
 
@@ -89,6 +96,12 @@ VARIANTS: dict[str, dict] = {
     # herding with deficits that start afresh in each group of rows (parent's value) instead of carried over
     "herd_per_group": {"patch": {f"{M}:_herded": lambda counts, cells, deficit, rng: _HERDED(
         counts, cells, np.zeros_like(deficit), rng)}},
+    # all three sampling changes of this revision undone: the sampler before it
+    "sampling_before": {"patch": {
+        "lookalike.encoding.numeric:linear_positions": lambda *a: _iid_linear_positions(*a),
+        "lookalike.encoding.numeric:bin_values": lambda bins, edges, heaps, pos: np.round(
+            edges[:-1][bins] + pos * (edges[1:] - edges[:-1])[bins]),
+        f"{M}:BALANCED_ROWS": False}},
     "gen_exact": {"patch": {f"{M}:DPMarginals.dp_plan": "EXACT"}},
     "heaps_none": {"patch": {f"{D}:private_heaps": lambda *a, **k: _oracle_heaps(*a, at=10**9)}},
     "heaps_o100": {"patch": {f"{D}:private_heaps": lambda *a, **k: _oracle_heaps(*a, at=100)}},
