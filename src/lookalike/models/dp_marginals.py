@@ -54,6 +54,10 @@ lending_club +0.0015 in both public settings, credit_data and mlc_churn unchange
 BALANCED_ROWS = True
 """Sampling without fixed cells gives each attribute's allocated tokens out by herding against the columns
 already drawn (``_herded``) instead of in random order."""
+HERD_MAX_ROWS = 50_000
+"""Herding is a loop over rows (about 10 CPU s per 100,000 rows and 10 columns), and worth most on small
+samples (the noise of a random order shrinks as 1 / sqrt(rows)): a sample call of more rows keeps the
+random order."""
 
 
 class DPMarginals:
@@ -272,7 +276,7 @@ class DPMarginals:
             # herding over the columns drawn so far (see ``_herded``): one table of deficits per attribute,
             # carried from one group of rows to the next so that the whole table's cells end near their sums
             herd = None
-            if fixed is None and BALANCED_ROWS and done:
+            if fixed is None and BALANCED_ROWS and done and n <= HERD_MAX_ROWS:
                 cells, n_cells = _key_cells(out[:, done])
                 herd = (cells, np.zeros((n_cells, cards[child])))
             if fixed is not None:
