@@ -323,6 +323,28 @@ def test_values_inside_a_bin_follow_the_slope_of_the_released_marginal():
     assert linear_positions(np.zeros(1000, dtype=np.int64), edges, np.zeros(3), rng).mean() == pytest.approx(0.5, abs=0.05)
 
 
+def test_values_inside_a_bin_are_stratified_not_independent():
+    """The rows of one bin get stratified quantiles: how many fall below any point of the bin is its expectation
+    up to a row or two (independent draws would miss by about 15 rows of 1,000), each bin on its own, and
+    the same generator state gives the same positions."""
+    from lookalike.encoding.numeric import linear_positions, stratified_uniforms
+
+    edges = np.array([0.0, 10.0, 20.0, 30.0])
+    bins = np.random.default_rng(1).permutation(np.repeat([0, 1, 2], [1000, 700, 300]))
+    mass = np.array([0.2, 0.3, 0.5])
+    pos = linear_positions(bins, edges, mass, np.random.default_rng(2))
+    assert np.array_equal(pos, linear_positions(bins, edges, mass, np.random.default_rng(2)))
+    flat = linear_positions(bins, edges, np.full(3, 1 / 3), np.random.default_rng(3))
+    for b, m in ((0, 1000), (1, 700), (2, 300)):
+        for q in (0.1, 0.37, 0.5, 0.9):
+            assert abs((flat[bins == b] < q).sum() - q * m) <= 1.0
+    u = stratified_uniforms(bins, np.random.default_rng(4))
+    assert ((u >= 0) & (u < 1)).all()
+    # every row's value is still uniform: over many generator states, rows of one bin have mean 1/2
+    draws = np.array([stratified_uniforms(bins, np.random.default_rng(s))[:5] for s in range(2000)])
+    assert draws.mean(axis=0) == pytest.approx(np.full(5, 0.5), abs=0.03)
+
+
 def test_dp_marginals_shapes_numbers_inside_bins_from_its_released_marginals(tmp_path, monkeypatch):
     """Under dp-marginals a number's codec gets its bins' masses from the generator's released 1-way marginal
     (post-processing), and values inside a bin follow their slope: a bell-shaped number in wide asinh bins
@@ -364,3 +386,46 @@ def test_zcdp_conversion_matches_opendp_and_spends_the_budget_exactly(eps, delta
     assert got > 1.2 * classical
     assert privacy.eps_from(got, delta) == pytest.approx(eps, rel=1e-9)
     assert privacy.zcdp_delta(got, eps) <= delta
+
+
+def test_herded_tokens_follow_independence_from_every_earlier_column_to_a_few_rows():
+    """_allocated with herding: the same counts as in random order, but every cell of the token against
+    each earlier column (here three, over two groups of rows sharing one deficit table) ends within a few
+    rows of its expectation, where a random order misses by several rows a cell."""
+    from lookalike.models.dp_marginals import _allocated, _key_cells
+
+    rng = np.random.default_rng(0)
+    n = 3000
+    keys = np.column_stack([rng.integers(0, 6, n), rng.integers(0, 4, n), rng.integers(0, 10, n)])
+    cells, n_cells = _key_cells(keys)
+    weights = np.array([0.45, 0.3, 0.15, 0.1])
+    herd = (cells, np.zeros((n_cells, 4)))
+    groups = [np.arange(0, 1800), np.arange(1800, n)]
+    tokens, plain = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    for g, w in zip(groups, (weights, weights[::-1])):
+        tokens[g] = _allocated(g, w, np.ones(4), np.random.default_rng(1), herd)
+        plain[g] = _allocated(g, w, np.ones(4), np.random.default_rng(1))
+        assert np.array_equal(np.bincount(tokens[g], minlength=4), np.bincount(plain[g], minlength=4))
+    for j in range(3):
+        expected = sum(np.outer(np.bincount(keys[g, j], minlength=10), np.bincount(tokens[g], minlength=4) / len(g))
+                       for g in groups)
+        got = np.array([np.bincount(tokens[keys[:, j] == a], minlength=4) for a in range(10)])
+        shuffled = np.array([np.bincount(plain[keys[:, j] == a], minlength=4) for a in range(10)])
+        assert np.abs(got - expected).max() <= 2.5
+        assert np.abs(got - expected).sum() < 0.3 * np.abs(shuffled - expected).sum()
+
+
+def test_values_inside_a_bin_skip_its_heaps_and_stay_in_the_bin():
+    """bin_values: a bin's positions map onto its whole units other than its heaped values (which have tokens
+    of their own), in order, never into the next bin; a bin of heaps only falls back to rounding."""
+    from lookalike.encoding.numeric import bin_values
+
+    edges = np.array([29.5, 31.5, 34.5, 40.5])
+    heaps = np.array([30, 33, 34, 36])
+    pos = (np.arange(600) + 0.5) / 600
+    narrow = bin_values(np.full(600, 1), edges, heaps, pos)  # 32, 33, 34: only 32 is not a heap
+    assert set(narrow) == {32.0}
+    wide = bin_values(np.full(600, 2), edges, heaps, pos)  # 35 .. 40 without 36
+    assert list(np.unique(wide)) == [35.0, 37.0, 38.0, 39.0, 40.0]
+    assert np.all(np.diff(wide) >= 0) and np.bincount(wide.astype(int))[35] == 120
+    assert set(bin_values(np.zeros(10, dtype=np.int64), np.array([29.5, 30.5]), np.array([30]), pos[:10])) == {30.0}
