@@ -96,7 +96,7 @@ def section(runs: list[dict], tables: list[str]) -> str:
         f"Written {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. The suite tables whose argn context is "
         f"projected ({len(tables)} of {len(halves)}: {', '.join(tables)}) fitted at the defaults with "
         "`precision` float32 and bfloat16 (one torch thread, seed S on the suite's split of seed S, one process "
-        "under nice on the shared 2-core machine; the 1-minute load average at each run's end beside it, – where the run did not record it: the first runs, made at loads of 3-7). Only these tables "
+        "under nice on the shared 2-core machine; the 1-minute load average at each run's end beside it, – where the run did not record it: the runs made before the load was recorded, at loads of about 3-7 seen between runs). Only these tables "
         "change with `precision=\"auto\"`: narrower ones always train in float32. Cells: float32 → bfloat16.",
         "",
         "| table | half | seed | fit CPU s | epochs | best validation loss | dependence capture | AUC | "

@@ -357,3 +357,6 @@ def test_precision_bfloat16_only_on_the_projected_path_and_recorded_in_the_file(
     loaded = ARGN.from_state(json.loads(json.dumps(config)), tensors)
     assert loaded.precision_ == "bfloat16" and loaded.precision == "bfloat16"
     np.testing.assert_array_equal(loaded.sample(500, seed=2), wide.sample(500, seed=2))
+    dp = ARGN(max_epochs=1, seed=0, n_threads=1, precision="bfloat16", dp_epsilon=5.0, dp_delta=1e-5,
+              dp_noise_seed=1).fit(tokens, cards, groups)
+    assert dp.net_.projected and dp.precision_ == "float32"  # DP-SGD's per-row gradients stay float32

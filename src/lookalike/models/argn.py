@@ -440,9 +440,13 @@ class ARGN:
     precision: the training matmuls of a projected (wide) context: "auto" (bfloat16 where the CPU multiplies it
         natively, ``_tabular_nn.matmul_precision``), "float32" or "bfloat16". Weights, optimiser, losses, the
         validation loss and sampling stay float32. Narrow tables always train in float32: their lookup-table
-        path saved no time in bfloat16 and lost validation loss. On the suite's five projected tables bfloat16
-        cut fit CPU by 38-62% at an unchanged validation loss (benchmarks/RESULTS.md, argn-precision).
-        ``precision_`` (saved in the model file) is what a fit used.
+        path saved no time in bfloat16 and lost 0.01-0.07 of best validation loss (a scratch run on the four
+        compare tables' seed-42 splits, not committed). On the suite's five projected tables, at one torch
+        thread, bfloat16 took 0.38-0.62 of float32's fit CPU over 7 (table, seed) pairs, with the best
+        validation loss within 0.6% on 6 of them and 2.3% worse on countymurders, which stopped 2 epochs
+        earlier; dependence capture and AUC moved both ways (benchmarks/RESULTS.md, argn-precision). DP-SGD and
+        Ray Train fits, and fits on a GPU, always run in float32. ``precision_`` (saved in the model file) is
+        what a fit used.
     dp_epsilon, dp_delta: train with DP-SGD (per-row clipping to ``dp_max_grad_norm``, Gaussian noise,
         Poisson sampling) for exactly ``max_epochs`` epochs, the noise calibrated with Opacus' RDP accountant
         so that the planned steps spend exactly (dp_epsilon, dp_delta). No validation split, no early stopping,
@@ -541,7 +545,7 @@ class ARGN:
             torch.manual_seed(self.seed)
             net = _Net(cards, groups, hidden, extra, self.dropout, log_freq, given_groups=self.given_groups).to(device)
             # narrow tables train through lookup tables, where bfloat16 saved no time and cost validation loss
-            precision = matmul_precision(self.precision) if net.projected else "float32"
+            precision = matmul_precision(self.precision) if net.projected and device.type == "cpu" else "float32"
             opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=self.weight_decay, fused=True)
             sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=1, min_lr=lr / 16,
                                                                threshold=self.tol, threshold_mode="rel")
