@@ -207,3 +207,34 @@ def test_a_rare_words_place_gets_a_made_up_word_never_a_real_one():
     kept = TextLM(k=5, seed=1, fresh_words=False)
     kept.learn_protection(texts)
     assert all(re.findall(r"\w+", t)[3] in kept.words_ for t in kept.rewrite(texts, seed=2))
+
+
+def _rare_word_texts():
+    rng = np.random.default_rng(0)
+    syllables = ["ka", "lo", "mi", "ren", "sut", "ba", "ter", "on", "vi", "dar"]
+    rare = sorted({"".join(rng.choice(syllables, size=3)) for _ in range(600)})
+    return [f"the order of {rare[i % len(rare)]} was late" for i in range(len(rare))]
+
+
+def test_made_up_words_never_take_letters_from_one_row_nor_a_word_hidden_in_a_pii_span():
+    """Review findings: letter steps counted by rare words let one row's several rare words (a document that
+    inflects an unusual surname) into the pool; and words inside spans masked as PII were not excluded."""
+    texts = _rare_word_texts()
+    lm = TextLM(k=5, seed=1)
+    lm.learn_protection(texts + ["qwzkalo qwzkami qwzkaren qwzkasut qwzkaba qwzkavi"])
+    assert lm.fresh_.get("lower") and not any("qw" in w or "wz" in w for w in lm.fresh_["lower"])
+    base = TextLM(k=5, seed=1)
+    base.learn_protection(texts)
+    assert base.fresh_.get("lower")
+    hidden = base.fresh_["lower"][0]  # a word the pool would write ...
+    with_name = TextLM(k=5, seed=1)
+    with_name.learn_protection(texts + [f"John {hidden.capitalize()}"])  # ... used by a row as a person's name
+    assert with_name.words_ == base.words_  # the row is all PII: the protected words did not change
+    assert hidden not in with_name.fresh_["lower"] and hidden.capitalize() not in with_name.fresh_.get("cap", [])
+
+
+def test_a_marker_written_against_letters_gets_a_kept_word_for_the_whole_run():
+    lm = TextLM(k=5, seed=1)
+    lm.learn_protection(_rare_word_texts())
+    out = lm.finish(["the order of lo<word>s was late"] * 30, seed=3)
+    assert all(re.findall(r"\w+", t)[3] in lm.words_ for t in out)

@@ -82,15 +82,27 @@ class WordChain:
     """Words chained by transitions each seen in >= k rows (start and end included), weighted by rows."""
 
     def __init__(self, rare: pd.Series, k: int):
-        rows: dict[str, dict[str, int]] = {}
+        counts: dict[tuple[str, str], int] = {}
         for value, count in rare.items():
             words = str(value).split()
             if not words or len(words) > MAX_WORDS:
                 continue
-            steps = set(zip([START] + words, words + [END]))  # a row counts once per transition
-            for a, b in steps:
-                nxt = rows.setdefault(a, {})
-                nxt[b] = nxt.get(b, 0) + int(count)
+            for step in set(zip([START] + words, words + [END])):  # a row counts once per transition
+                counts[step] = counts.get(step, 0) + int(count)
+        self._build(counts, k)
+
+    @classmethod
+    def from_step_counts(cls, counts: dict[tuple[str, str], int], k: int) -> "WordChain":
+        """A chain from transitions the caller counted itself: free text counts a step once per row (or
+        conversation) using it, since one row may hold several rare words that share their letters."""
+        chain = cls.__new__(cls)
+        chain._build(counts, k)
+        return chain
+
+    def _build(self, counts: dict[tuple[str, str], int], k: int) -> None:
+        rows: dict[str, dict[str, int]] = {}
+        for (a, b), c in counts.items():
+            rows.setdefault(a, {})[b] = c
         self.next_: dict[str, tuple[list[str], np.ndarray]] = {}
         for a, nxt in rows.items():
             kept = sorted((b, c) for b, c in nxt.items() if c >= k)

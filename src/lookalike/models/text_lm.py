@@ -55,6 +55,7 @@ SPECIAL = ["[PAD]", "[BOS]", "[EOS]"]
 MARKERS = {"cap": "<Word>", "lower": "<word>", "num": "<NUM>"}
 WORD_RE = re.compile(r"<[A-Za-z]+>|\w+")  # a placeholder or marker is one unit, never a word to protect
 _RESERVED = set(PLACEHOLDERS.values()) | set(MARKERS.values())
+GLUED_MARKER = re.compile(r"\w*(?:<(?:Word|word|NUM)>\w*)+")  # markers, alone or written against letters
 URL_PARTS = re.compile(r"((?:https?://|www\.)[^/\s]+/?)(.*)", re.IGNORECASE)
 URL_SLOT = re.compile(r"((?:https?://|www\.)[^/\s<]+/?)?<URL>", re.IGNORECASE)
 URL_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -80,26 +81,36 @@ def word_rows(texts: list[str], groups=None) -> dict[str, int]:
     return {w: len(o) for w, o in sorted(owners.items())}
 
 
-def fresh_words(rows: dict[str, int], k: int, seed: int) -> dict[str, list[str]]:
+def fresh_words(rows: dict[str, int], k: int, seed: int, texts: list[str] = (), groups=None,
+                raw_words=()) -> dict[str, list[str]]:
     """Per word shape, made-up words to write where a rare word stood, none of them a word of the texts.
 
     Why: a rare word's place filled with a kept word makes kept words more frequent than in real text, and
     a TF-IDF discriminator sees it (on the tuning split of tate_text's titles, the language model's AUC, 0.685,
     was that of the real titles put through the rules, 0.690). A made-up word is, like the rare word it stands for, seen
     about once. How, with ``encoding.tail``'s guarantees: a chain of letters (case folded) in which every
-    step was seen in at least ``k`` distinct rare words, candidates drawn from a stream seeded by a digest of
-    the words and their counts (never stored), every candidate equal to any word of the texts dropped, and
+    step was used by rare words of at least ``k`` distinct rows of ``texts`` (or ``groups``: one row's several
+    rare words sharing letters, a document inflecting an unusual surname, never pass on their own), candidates
+    drawn from a stream seeded by a digest of the words and their counts (never stored), every candidate
+    equal to any word of the texts dropped (``raw_words``: also the words inside spans masked as PII, which
+    ``rows`` no longer holds), and
     every candidate too likely to be drawn dropped (``tail.build_pool``). A shape with fewer than
     ``tail.MIN_POOL`` fresh words keeps the kept-word fill, as numbers always do (a digit chain gives long
     made-up numbers such as 199600054, where real rare numbers are short)."""
     from lookalike.encoding import tail
 
-    real = {tail.normal_form(" ".join(w)) for w in rows}
+    real = {tail.normal_form(" ".join(w)) for w in set(rows) | set(raw_words)}
     digest = tail.column_digest(pd.Series(rows, dtype=np.int64), 0, seed)
+    owners: dict[str, dict[tuple[str, str], set]] = {"cap": {}, "lower": {}}  # shape -> letter step -> rows
+    for text, owner in zip(texts, range(len(texts)) if groups is None else groups):
+        for w in set(WORD_RE.findall(text)) - _RESERVED:
+            if rows.get(w, k) < k and _shape(w) in owners and len(w) <= tail.MAX_WORDS:  # the chain's longest
+                letters = list(w.casefold())
+                for step in set(zip([tail.START] + letters, letters + [tail.END])):
+                    owners[_shape(w)].setdefault(step, set()).add(owner)
     pools = {}
     for i, shape in enumerate(("cap", "lower")):
-        rare = {" ".join(w.casefold()) for w, n in rows.items() if n < k and _shape(w) == shape}
-        chain = tail.WordChain(pd.Series(dict.fromkeys(sorted(rare), 1), dtype=np.int64), k)
+        chain = tail.WordChain.from_step_counts({st: len(o) for st, o in owners[shape].items()}, k)
         pool = [] if chain.empty else [w.replace(" ", "") for w in
                                        tail.build_pool(chain, real, digest + i + 1, draws=FRESH_DRAWS)]
         if len(pool) >= tail.MIN_POOL:
@@ -358,7 +369,8 @@ class TextLM:
         masked = [mask_text(t, self.urls_) for t in texts]
         rows = word_rows(masked, groups)
         self.words_ = {w: n for w, n in rows.items() if n >= self.k}
-        self.fresh_ = fresh_words(rows, self.k, self.seed) if self.fresh_words else {}
+        raw_words = {w for t in texts for w in WORD_RE.findall(t)}
+        self.fresh_ = fresh_words(rows, self.k, self.seed, masked, groups, raw_words) if self.fresh_words else {}
         self._pool_cache = None
         return [mark_words(t, self.words_) for t in masked]
 
@@ -520,6 +532,19 @@ class TextLM:
         pools = self._pools()
         made_up = getattr(self, "fresh_", {}) if fresh else {}
 
+        def kept(shape: str) -> str:
+            words, p = pools.get(shape) or pools["any"]
+            return words[rng.choice(len(words), p=p)] if len(words) else ""
+
+        def glued(m: re.Match) -> str:
+            """A marker the model wrote against letters (``lo<word>s``) would fill into one word that is neither
+            kept nor checked against the training words: the whole run gets a kept word instead."""
+            run = m.group(0)
+            if run in MARKERS.values():
+                return run
+            lead = next((s for s, mk in MARKERS.items() if run.startswith(mk)), None)
+            return kept(lead or _shape(run))
+
         def swap(m: re.Match) -> str:
             w = m.group(0)
             if w in self.words_ or w in PLACEHOLDERS.values():
@@ -527,10 +552,9 @@ class TextLM:
             shape = next((s for s, mk in MARKERS.items() if mk == w), None) or _shape(w)
             if made_up.get(shape):
                 return made_up[shape][int(rng.integers(len(made_up[shape])))]
-            words, p = pools.get(shape) or pools["any"]
-            return words[rng.choice(len(words), p=p)] if len(words) else ""
+            return kept(shape)
 
-        return WORD_RE.sub(swap, text).strip()
+        return WORD_RE.sub(swap, GLUED_MARKER.sub(glued, text)).strip()
 
     def _pools(self) -> dict:
         if getattr(self, "_pool_cache", None) is None:
