@@ -56,8 +56,9 @@ BALANCED_ROWS = True
 already drawn (``_herded``) instead of in random order."""
 HERD_MAX_ROWS = 50_000
 """Herding is a loop over rows (about 10 CPU s per 100,000 rows and 10 columns), and worth most on small
-samples (the noise of a random order shrinks as 1 / sqrt(rows)): a sample call of more rows keeps the
-random order."""
+samples (the noise of a random order shrinks as 1 / sqrt(rows)): a call of more rows keeps the random
+order. The cut applies to each ``sample`` call, i.e. to each batch the Synthesizer samples (up to 100,000
+rows), so one large sample can mix herded and random-order batches."""
 
 
 class DPMarginals:
