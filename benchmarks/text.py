@@ -269,10 +269,12 @@ def false_alarms() -> dict:
 
 
 # -- the RESULTS.md section ------------------------------------------------------------------------
-RUN_NOTE = ("lm and chain rows (seeds 1-3), holdout and protected rows: run of 2026-11-30, 06:13-06:55 UTC, after "
-            "the text model's rare-word markers became made-up words, on the shared 2-core machine (load average "
-            "4-6 from other sessions: wall seconds are about twice the CPU seconds), one benchmark process at a "
-            "time, nice, OMP_NUM_THREADS=1. mostly rows (seed 1; their code unchanged since): run of 2026-11-29, "
+RUN_NOTE = ("lm rows (seeds 1-3), holdout and protected rows: run of 2026-11-30, 07:13-07:35 UTC, on main after "
+            "the review's privacy fixes to made-up words (letter steps counted by distinct rows, words inside PII "
+            "spans excluded, markers written against letters filled as one kept word), on the shared 2-core "
+            "machine (load average 1.5-3; the test suite ran beside it for 5 minutes), one benchmark process, "
+            "nice, OMP_NUM_THREADS=1. chain rows (seeds 1-3; their code unchanged since): run of 2026-11-30, "
+            "06:13-06:55 UTC (load average 4-6). mostly rows (seed 1; their code unchanged since): run of 2026-11-29, "
             "22:48-23:45 UTC (load average 2-4). Wall seconds include waiting for the CPU; CPU seconds are this process's plus its "
             "children's. mostlyai-engine's LSTM gets the lm's text budget (the engine caps wall minutes: "
             "max(20 s, 270 s per 10,000 texts, the lm's slowest text fit)), about 1.5-1.9 minutes here; at that "
