@@ -20,10 +20,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
-from sklearn.pipeline import make_pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results_sections import update_section  # noqa: E402
@@ -31,23 +27,15 @@ from text import TABLES, TABULAR_SECONDS, schema_for  # noqa: E402
 from text_tuning import tune_split  # noqa: E402
 
 from lookalike import Synthesizer  # noqa: E402
-from lookalike.evaluate.text import MAX_CLASSES  # noqa: E402
+from lookalike.evaluate.text import _top_classes, text_to_column_class_aucs  # noqa: E402
 
 
 def per_class(fit_x, fit_y, test_x, test_y, reference) -> dict:
-    """text_to_column_auc's classifier and classes, the AUC of each class kept apart (None: not learnable)."""
-    top = reference.astype(str).value_counts().index[:MAX_CLASSES]
-    fy = fit_y.astype(str).where(fit_y.astype(str).isin(top), "(other)")
-    ty = test_y.astype(str).where(test_y.astype(str).isin(top), "(other)")
-    model = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
-                          LogisticRegression(C=3.0, max_iter=2000)).fit(fit_x.astype(str), fy)
-    proba, classes = model.predict_proba(test_x.astype(str)), list(model.classes_)
-    out = {}
-    for c in sorted(set(ty)):
-        truth = (ty == c).to_numpy()
-        auc = roc_auc_score(truth, proba[:, classes.index(c)]) if c in classes else None
-        out[c] = {"fit_rows": int((fy == c).sum()), "test_rows": int(truth.sum()), "auc": auc}
-    return out
+    """The report's text-to-column classifier (``text_to_column_class_aucs``), each class's rows and AUC."""
+    aucs = text_to_column_class_aucs(fit_x, fit_y, test_x, test_y, reference) or {}
+    fy, ty = _top_classes(fit_y, reference), _top_classes(test_y, reference)
+    return {c: {"fit_rows": int((fy == c).sum()), "test_rows": int((ty == c).sum()), "auc": aucs.get(c)}
+            for c in sorted(set(ty))}
 
 
 def main() -> None:

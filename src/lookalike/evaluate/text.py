@@ -98,6 +98,15 @@ def text_to_column_auc(fit_x: pd.Series, fit_y: pd.Series, test_x: pd.Series, te
                        reference: pd.Series) -> float | None:
     """Macro one-vs-rest AUC on the test rows of a TF-IDF + logistic regression fitted on (fit_x, fit_y);
     the classes are ``reference``'s ten most frequent plus '(other)'."""
+    per_class = text_to_column_class_aucs(fit_x, fit_y, test_x, test_y, reference)
+    aucs = [a for a in (per_class or {}).values() if a is not None]
+    return float(np.mean(aucs)) if aucs else None
+
+
+def text_to_column_class_aucs(fit_x: pd.Series, fit_y: pd.Series, test_x: pd.Series, test_y: pd.Series,
+                              reference: pd.Series) -> dict[str, float | None] | None:
+    """``text_to_column_auc``'s classifier, each test class's one-vs-rest AUC kept apart (None for a class the
+    fit rows never hold); None when nothing can be learned (fewer than two classes, no shared words)."""
     fy, ty = _top_classes(fit_y, reference), _top_classes(test_y, reference)
     if fy.nunique() < 2 or ty.nunique() < 2:
         return None
@@ -109,12 +118,12 @@ def text_to_column_auc(fit_x: pd.Series, fit_y: pd.Series, test_x: pd.Series, te
         return None
     proba = model.predict_proba(test_x.astype(str))
     classes = list(model.classes_)
-    aucs = []
+    out = {}
     for c in sorted(set(ty)):
         truth = (ty == c).to_numpy()
-        if c in classes and 0 < truth.sum() < len(truth):
-            aucs.append(roc_auc_score(truth, proba[:, classes.index(c)]))
-    return float(np.mean(aucs)) if aucs else None
+        out[c] = (float(roc_auc_score(truth, proba[:, classes.index(c)]))
+                  if c in classes and 0 < truth.sum() < len(truth) else None)
+    return out
 
 
 def _hashes(docs: list[list[int]], n_max: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
