@@ -15,10 +15,11 @@ Privacy, in the order the text meets it:
 2. Rare words are protected as rare categories are: a word (a run of letters/digits) used in fewer than
    ``k`` distinct rows is replaced, before the tokenizer and the model see the text, by a marker of its shape
    (``<Word>``, ``<word>``, ``<NUM>``). Generation fills a word marker with a made-up word (``fresh_words``:
-   letter steps each seen in at least ``k`` rare words; every candidate equal to any word of the training
-   texts removed, as ``encoding.tail`` does for rare categories), a number marker (or a shape with too few
-   made-up words) with a word used in at least ``k`` rows, and any word the model composes from pieces that
-   is not a kept word is replaced the same way. So every word written was used in at least ``k`` training
+   letter steps each used by rare words of at least ``k`` distinct rows; every candidate equal to any word of
+   the training texts, words inside PII spans included, removed, as ``encoding.tail`` does for rare
+   categories), a number marker (or a shape with too few made-up words) with a word used in at least ``k``
+   rows, and any word the model composes from pieces that is not a kept word as a marker of its shape would
+   be (a marker written against letters: the whole run gets a kept word). So every word written was used in at least ``k`` training
    rows or is no word of the training texts at all: a secret unique to one row cannot be written.
 3. The model file holds weights, the tokenizer (pieces of protected text), the protected word counts, the
    made-up words and the kept URL hosts with the lengths of their paths -- never a training text.
@@ -71,46 +72,45 @@ def _shape(word: str) -> str:
     return "cap" if word[:1].isupper() else "lower"
 
 
-def word_rows(texts: list[str], groups=None) -> dict[str, int]:
-    """{word: distinct rows using it}, sorted by word. ``groups``: per text, whose it is (a conversation): a word
+def word_owners(texts: list[str], groups=None) -> dict[str, set]:
+    """{word: the rows using it}, sorted by word. ``groups``: per text, whose it is (a conversation): a word
     then counts distinct groups, so a secret that one conversation repeats in many messages is still rare."""
     owners: dict[str, set] = {}
     for text, owner in zip(texts, range(len(texts)) if groups is None else groups):
         for w in set(WORD_RE.findall(text)) - _RESERVED:
             owners.setdefault(w, set()).add(owner)
-    return {w: len(o) for w, o in sorted(owners.items())}
+    return dict(sorted(owners.items()))
 
 
-def fresh_words(rows: dict[str, int], k: int, seed: int, texts: list[str] = (), groups=None,
-                raw_words=()) -> dict[str, list[str]]:
+def fresh_words(owners: dict[str, set], k: int, seed: int, raw_words=()) -> dict[str, list[str]]:
     """Per word shape, made-up words to write where a rare word stood, none of them a word of the texts.
 
     Why: a rare word's place filled with a kept word makes kept words more frequent than in real text, and
     a TF-IDF discriminator sees it (on the tuning split of tate_text's titles, the language model's AUC, 0.685,
-    was that of the real titles put through the rules, 0.690). A made-up word is, like the rare word it stands for, seen
-    about once. How, with ``encoding.tail``'s guarantees: a chain of letters (case folded) in which every
-    step was used by rare words of at least ``k`` distinct rows of ``texts`` (or ``groups``: one row's several
-    rare words sharing letters, a document inflecting an unusual surname, never pass on their own), candidates
-    drawn from a stream seeded by a digest of the words and their counts (never stored), every candidate
-    equal to any word of the texts dropped (``raw_words``: also the words inside spans masked as PII, which
-    ``rows`` no longer holds), and
-    every candidate too likely to be drawn dropped (``tail.build_pool``). A shape with fewer than
-    ``tail.MIN_POOL`` fresh words keeps the kept-word fill, as numbers always do (a digit chain gives long
-    made-up numbers such as 199600054, where real rare numbers are short)."""
+    was that of the real titles put through the rules, 0.690). A made-up word is, like the rare word it stands
+    for, seen about once (in a sample about the training set's size). How, with ``encoding.tail``'s
+    guarantees: a chain of letters (case folded) in which every step was used by rare words of at least ``k``
+    distinct rows (``owners``, from ``word_owners``: one row's several rare words sharing letters, a document
+    inflecting an unusual surname, never pass on their own), candidates drawn from a stream seeded by a digest
+    of the words and their row counts (never stored), every candidate equal to any word of the texts dropped
+    (``raw_words``: also the words inside spans masked as PII, which ``owners`` does not hold), and every
+    candidate too likely to be drawn dropped (``tail.build_pool``). A shape with fewer than ``tail.MIN_POOL``
+    fresh words keeps the kept-word fill, as numbers always do (a digit chain gives long made-up numbers such
+    as 199600054, where real rare numbers are short)."""
     from lookalike.encoding import tail
 
+    rows = {w: len(o) for w, o in owners.items()}
     real = {tail.normal_form(" ".join(w)) for w in set(rows) | set(raw_words)}
     digest = tail.column_digest(pd.Series(rows, dtype=np.int64), 0, seed)
-    owners: dict[str, dict[tuple[str, str], set]] = {"cap": {}, "lower": {}}  # shape -> letter step -> rows
-    for text, owner in zip(texts, range(len(texts)) if groups is None else groups):
-        for w in set(WORD_RE.findall(text)) - _RESERVED:
-            if rows.get(w, k) < k and _shape(w) in owners and len(w) <= tail.MAX_WORDS:  # the chain's longest
-                letters = list(w.casefold())
-                for step in set(zip([tail.START] + letters, letters + [tail.END])):
-                    owners[_shape(w)].setdefault(step, set()).add(owner)
+    steps: dict[str, dict[tuple[str, str], set]] = {"cap": {}, "lower": {}}  # shape -> letter step -> rows
+    for w, who in owners.items():
+        if len(who) < k and _shape(w) in steps and len(w) <= tail.MAX_WORDS:  # the chain's longest walk
+            letters = list(w.casefold())
+            for step in set(zip([tail.START] + letters, letters + [tail.END])):
+                steps[_shape(w)].setdefault(step, set()).update(who)
     pools = {}
     for i, shape in enumerate(("cap", "lower")):
-        chain = tail.WordChain.from_step_counts({st: len(o) for st, o in owners[shape].items()}, k)
+        chain = tail.WordChain.from_step_counts({st: len(o) for st, o in steps[shape].items()}, k)
         pool = [] if chain.empty else [w.replace(" ", "") for w in
                                        tail.build_pool(chain, real, digest + i + 1, draws=FRESH_DRAWS)]
         if len(pool) >= tail.MIN_POOL:
@@ -129,7 +129,7 @@ def mark_words(text: str, kept: dict[str, int]) -> str:
 
 def url_shapes(texts: list[str], k: int, groups=None) -> dict[str, dict[int, int]]:
     """{scheme://host/: {path length: uses}} for the URL hosts found in at least ``k`` rows (``t.co`` in tweets;
-    ``k`` distinct ``groups`` when given, as in ``word_rows``): generated links keep a common host and the
+    ``k`` distinct ``groups`` when given, as in ``word_owners``): generated links keep a common host and the
     length of its paths, never a real path."""
     owners: dict[str, set] = {}
     lengths: dict[str, Counter] = {}
@@ -369,10 +369,10 @@ class TextLM:
         as shape markers."""
         self.urls_ = url_shapes(texts, self.k, groups)
         masked = [mask_text(t, self.urls_) for t in texts]
-        rows = word_rows(masked, groups)
-        self.words_ = {w: n for w, n in rows.items() if n >= self.k}
+        owners = word_owners(masked, groups)
+        self.words_ = {w: len(o) for w, o in owners.items() if len(o) >= self.k}
         raw_words = {w for t in texts for w in WORD_RE.findall(t)}
-        self.fresh_ = fresh_words(rows, self.k, self.seed, masked, groups, raw_words) if self.fresh_words else {}
+        self.fresh_ = fresh_words(owners, self.k, self.seed, raw_words) if self.fresh_words else {}
         self._pool_cache = None
         return [mark_words(t, self.words_) for t in masked]
 
