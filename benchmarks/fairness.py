@@ -60,7 +60,13 @@ training table for one classifier:
   share removed), so ours can be set against the baseline's whole AUC/gap trade-off: which alphas ours
   dominates (lower gap at equal or higher AUC), and the baseline's gap at the alpha whose AUC is nearest ours.
   It removes only *linear* correlation: a shifted one-hot or integer column still tells the groups apart to a
-  tree, so a boosted classifier can read the group back where features are discrete.
+  tree, so a boosted classifier can read the group back where features are discrete;
+- reweighing, Kamiran–Calders (real data): the standard pre-processing baseline the issue names beside
+  CorrelationRemover ("reweighting of real data"; F. Kamiran and T. Calders, "Data preprocessing techniques for
+  classification without discrimination", Knowledge and Information Systems 33, 2012). The real training rows
+  unchanged, each weighted P(g) P(y) / P(g, y) for its group g and outcome y (under the weights the outcome is
+  independent of the group), the same classifier trained with those weights. fairlearn has no reweighing
+  class, so it is implemented in ``lookalike.evaluate.fairness.reweighing_weights`` (a few lines, tested).
 
 Measured on every method: the data-level parity gap (share of the outcome per group, max - min over groups of
 at least 20 rows; the outcome is the positive class, or above the real training median for a numeric
@@ -105,7 +111,7 @@ from results_sections import spread, update_section  # noqa: E402
 from lookalike import Synthesizer  # noqa: E402
 from lookalike.evaluate import fidelity  # noqa: E402
 from lookalike.evaluate.fairness import (MIN_GROUP_ROWS, TargetLabels, classifier_fairness,  # noqa: E402
-                                         data_parity, decision_gaps, group_keys)
+                                         data_parity, decision_gaps, group_keys, reweighing_weights)
 from lookalike.evaluate.prepare import Binner, canonical, infer_kinds  # noqa: E402
 
 TABLES = {  # name: (package, item, target, sensitive, dropped columns)
@@ -310,6 +316,12 @@ def measure(name: str, seed: int) -> list[dict]:
                  "auc": ceiling["auc"], "classifier_gap": ceiling["parity_gap"], "eo_gap": ceiling["equalized_odds_gap"],
                  "noise": ceiling["noise"], "pairs": None, "pairs_floor": floor, "pairs_ceiling": ceiling_pairs,
                  "rates": None, "decision_rates": ceiling["rates"]})
+    clf = classifier_fairness(train_c, holdout_c, kinds, labels, sensitive, seed, share,
+                              sample_weight=reweighing_weights(train_c, labels, sensitive))
+    rows.append({"table": name, "seed": seed, "method": REWEIGHING, "data_gap": None, "class_gap": None,
+                 "auc": clf["auc"], "classifier_gap": clf["parity_gap"], "eo_gap": clf["equalized_odds_gap"],
+                 "noise": clf["noise"], "pairs": None, "pairs_floor": floor, "pairs_ceiling": ceiling_pairs,
+                 "rates": None, "decision_rates": clf["rates"]})
     for alpha in CR_ALPHAS:
         clf = correlation_remover(train_c, holdout_c, kinds, labels, sensitive, seed, share, alpha)
         rows.append({"table": name, "seed": seed, "method": cr_method(alpha), "alpha": alpha, "data_gap": None,
@@ -320,6 +332,9 @@ def measure(name: str, seed: int) -> list[dict]:
 
 
 FAIR_CEILING = "real, ranked within group (parity's own cost)"
+REWEIGHING = "reweighing, Kamiran–Calders (real data)"
+
+
 def smallest_group(frame: pd.DataFrame, sensitive: list[str]) -> int | None:
     """Rows of the smallest group the data gap counts (at least MIN_GROUP_ROWS): its share of the outcome can
     be no closer to the overall one than 0.5 / rows, the rounding of whole rows."""
@@ -329,7 +344,7 @@ def smallest_group(frame: pd.DataFrame, sensitive: list[str]) -> int | None:
 
 
 METHODS = ("real", FAIR_CEILING, "lookalike plain", "lookalike fair", "mostlyai-engine plain", "mostlyai-engine fair",
-           *(cr_method(a) for a in CR_ALPHAS))
+           REWEIGHING, *(cr_method(a) for a in CR_ALPHAS))
 
 
 def section(rows: list[dict], seeds) -> str:
@@ -365,7 +380,10 @@ def section(rows: list[dict], seeds) -> str:
              "the shifted one-hot and integer features tell the groups apart to the boosted classifier again "
              "(its gap returns to the real one wherever the features are discrete). The done-when line compares "
              "with alpha=1 (the row without an alpha), as before; the line beside it sets ours against every "
-             "alpha.", ""]
+             "alpha. *Reweighing, Kamiran–Calders*: the issue's other baseline, \"reweighting of real data\": "
+             "the real rows unchanged, each weighted P(group) P(outcome) / P(group, outcome) so that under the "
+             "weights the outcome does not depend on the group, the same classifier trained with those weights "
+             "(fairlearn has no reweighing class; `lookalike.evaluate.fairness.reweighing_weights`).", ""]
     verdicts = []
     for name, (package, item, target, sensitive, drop) in TABLES.items():
         part = [r for r in rows if r["table"] == name and r["seed"] in seeds]
@@ -412,7 +430,7 @@ def section(rows: list[dict], seeds) -> str:
                 f"AUC loss vs plain ≤ {LIMITS['auc_loss']}": mean(plain, "auc") - mean(fair, "auc") <= LIMITS["auc_loss"],
                 f"pairs within {LIMITS['pairs']} of plain": abs(mean(fair, "pairs") - mean(plain, "pairs")) <= LIMITS["pairs"],
             }
-            for peer in ("mostlyai-engine fair", "fairlearn CorrelationRemover (real data)"):
+            for peer in ("mostlyai-engine fair", "fairlearn CorrelationRemover (real data)", REWEIGHING):
                 if by[peer]:
                     checks[f"lower classifier gap than {peer} at ≥ its AUC"] = (
                         mean(fair, "classifier_gap") < mean(by[peer], "classifier_gap")
@@ -433,6 +451,10 @@ def beside_peers(by: dict, mean) -> str:
     if by["mostlyai-engine fair"]:
         peer = by["mostlyai-engine fair"]
         parts.append(f"mostlyai-engine fair: {mean(peer, 'classifier_gap'):.3f} at {mean(peer, 'auc'):.3f} "
+                     f"(ours {gap - mean(peer, 'classifier_gap'):+.3f} gap, {auc - mean(peer, 'auc'):+.3f} AUC)")
+    if by[REWEIGHING]:
+        peer = by[REWEIGHING]
+        parts.append(f"reweighing: {mean(peer, 'classifier_gap'):.3f} at {mean(peer, 'auc'):.3f} "
                      f"(ours {gap - mean(peer, 'classifier_gap'):+.3f} gap, {auc - mean(peer, 'auc'):+.3f} AUC)")
     curve = [(a, mean(by[cr_method(a)], "auc"), mean(by[cr_method(a)], "classifier_gap")) for a in CR_ALPHAS
              if by[cr_method(a)]]

@@ -282,3 +282,26 @@ def test_the_fitted_reference_of_the_smallest_group_is_large(fitted):
     assert smallest >= 0.9 * GROUP_REFERENCE_ROWS or total == MAX_REFERENCE_ROWS
     assert total == MAX_REFERENCE_ROWS  # anes' smallest aligned group (the pooled rare one) is under 5% of rows
     assert smallest > 2_000  # 20,000 rows alone would hold about 270 of it
+
+
+def test_reweighing_makes_the_outcome_independent_of_the_group_under_the_weights():
+    """The benchmark's Kamiran-Calders baseline: weights P(g) P(y) / P(g, y) equalise the weighted outcome
+    share across groups, keep the total weight, and give rows without a target weight 0."""
+    from lookalike.evaluate.fairness import TargetLabels, reweighing_weights
+
+    rng = np.random.default_rng(5)
+    group = np.where(rng.random(1000) < 0.3, "b", "a")
+    y = np.where(rng.random(1000) < np.where(group == "a", 0.7, 0.2), "yes", "no").astype(object)
+    y[:10] = None
+    frame = pd.DataFrame({"g": group, "y": y})
+    labels = TargetLabels(frame, "y", "categorical", positive="yes")
+    w = reweighing_weights(frame, labels, ["g"])
+    known = frame["y"].notna().to_numpy()
+    assert (w[~known] == 0).all() and (w[known] > 0).all()
+    assert abs(w.sum() - known.sum()) < 1e-6
+    pos = (frame["y"] == "yes").to_numpy()
+    rates = [np.sum(w[(group == g) & pos]) / np.sum(w[(group == g) & known]) for g in ("a", "b")]
+    assert abs(rates[0] - rates[1]) < 1e-9
+    assert abs(rates[0] - pos[known].mean()) < 1e-9  # the overall share, as in the data
+    raw = [pos[(group == g) & known].mean() for g in ("a", "b")]
+    assert raw[0] - raw[1] > 0.3  # the unweighted data had the dependence

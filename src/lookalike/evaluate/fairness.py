@@ -143,10 +143,12 @@ def within_group_ranks(scores: np.ndarray, groups: np.ndarray, seed: int = 0) ->
 
 
 def classifier_fairness(fit_frame: pd.DataFrame, test: pd.DataFrame, kinds: dict, labels: TargetLabels,
-                        sensitive: list[str], seed: int, share: float, rank_within_groups: bool = False) -> dict:
+                        sensitive: list[str], seed: int, share: float, rank_within_groups: bool = False,
+                        sample_weight: np.ndarray | None = None) -> dict:
     """A HistGradientBoosting classifier (as in utility) for the outcome, trained on ``fit_frame`` (every column
     but the target as features, the sensitive ones included), scored on the real ``test`` rows;
-    ``rank_within_groups``: its scores replaced by their ranks within the test rows' groups."""
+    ``rank_within_groups``: its scores replaced by their ranks within the test rows' groups; ``sample_weight``:
+    one weight per row of ``fit_frame`` for the training (e.g. reweighing, ``reweighing_weights``)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
 
@@ -164,7 +166,8 @@ def classifier_fairness(fit_frame: pd.DataFrame, test: pd.DataFrame, kinds: dict
         mask = encoder.categorical_mask_ if encoder.categorical_mask_.any() else None
         model = HistGradientBoostingClassifier(max_iter=200, categorical_features=mask, random_state=seed,
                                                early_stopping=True, n_iter_no_change=10)
-        model.fit(encoder.transform(fit_frame[known]), outcome[known])
+        weight = None if sample_weight is None else np.asarray(sample_weight, dtype=float)[known]
+        model.fit(encoder.transform(fit_frame[known]), outcome[known], sample_weight=weight)
         scores = model.predict_proba(encoder.transform(test))[:, list(model.classes_).index(True)]
     groups = group_keys(test, sensitive)
     if rank_within_groups:
@@ -173,6 +176,23 @@ def classifier_fairness(fit_frame: pd.DataFrame, test: pd.DataFrame, kinds: dict
     out = decision_gaps(scores, truth, groups, share, seed)
     out["auc"] = auc
     return out
+
+
+def reweighing_weights(frame: pd.DataFrame, labels: TargetLabels, sensitive: list[str]) -> np.ndarray:
+    """Kamiran & Calders' reweighing (Knowledge and Information Systems 33, 2012, "Data preprocessing
+    techniques for classification without discrimination"): each row weighted ``P(g) P(y) / P(g, y)`` for its
+    group g and outcome y, so that under the weights the outcome is independent of the group while the rows and
+    their features stay as they are. Rows with a missing target get weight 0 (they are not trained on)."""
+    known, outcome = labels.outcome(frame)
+    g = pd.Series(group_keys(frame, sensitive))[known].to_numpy()
+    y = outcome[known]
+    cell = pd.Series(list(zip(g, y)))
+    p_g = pd.Series(g).map(pd.Series(g).value_counts(normalize=True)).to_numpy()
+    p_y = np.where(y, y.mean(), 1 - y.mean())
+    p_gy = cell.map(cell.value_counts(normalize=True)).to_numpy()
+    weights = np.zeros(len(frame))
+    weights[known] = p_g * p_y / p_gy
+    return weights
 
 
 def fair_synthesis(train: pd.DataFrame, synth: pd.DataFrame, plain: pd.DataFrame | None,
