@@ -111,7 +111,8 @@ from results_sections import spread, update_section  # noqa: E402
 from lookalike import Synthesizer  # noqa: E402
 from lookalike.evaluate import fidelity  # noqa: E402
 from lookalike.evaluate.fairness import (MIN_GROUP_ROWS, TargetLabels, classifier_fairness,  # noqa: E402
-                                         data_parity, decision_gaps, group_keys, reweighing_weights)
+                                         data_parity, decision_gaps, exactly_fair_outcome, group_keys, parity,
+                                         reweighing_weights)
 from lookalike.evaluate.prepare import Binner, canonical, infer_kinds  # noqa: E402
 
 TABLES = {  # name: (package, item, target, sensitive, dropped columns)
@@ -166,9 +167,9 @@ def fit_ours(name: str, seed: int, force: bool) -> None:
                       model_params={"n_threads": 1}).fit(train)
     fit = {"wall_s": time.perf_counter() - wall, "cpu_s": cpu_seconds() - cpu}
     record = {"fit": fit, "fairness": syn.fairness_.describe(), "real_ranks": real_ranks(syn, train, sensitive)}
-    for label, fair in (("plain", False), ("fair", True)):
+    for label, fair, rows in (("plain", False, len(train)), ("fair", True, len(train)), ("fair5x", True, 5 * len(train))):
         wall, cpu = time.perf_counter(), cpu_seconds()
-        syn.sample(len(train), seed=seed, fair=fair).to_csv(out / f"ours_{label}.csv", index=False)
+        syn.sample(rows, seed=seed, fair=fair).to_csv(out / f"ours_{label}.csv", index=False)
         record[label] = {"wall_s": time.perf_counter() - wall, "cpu_s": cpu_seconds() - cpu}
     (out / "ours.json").write_text(json.dumps(record, indent=2))
     print(f"ours {name} seed {seed}: fit {fit['wall_s']:.0f}s wall, {fit['cpu_s']:.0f}s cpu", flush=True)
@@ -288,6 +289,8 @@ def measure(name: str, seed: int) -> list[dict]:
     if ours:
         tables["lookalike plain"] = read_synthetic(out / "ours_plain.csv", train, target, None)
         tables["lookalike fair"] = read_synthetic(out / "ours_fair.csv", train, target, None)
+        if (out / "ours_fair5x.csv").exists():
+            tables[FAIR_5X] = read_synthetic(out / "ours_fair5x.csv", train, target, None)
     mostly = out / "mostly" / "run.json"
     if mostly.exists():
         q = out / "mostly_quartiles.json"
@@ -305,33 +308,41 @@ def measure(name: str, seed: int) -> list[dict]:
                "pairs_floor": floor, "pairs_ceiling": ceiling_pairs, "rates": data["rates"], "decision_rates": clf["rates"],
                "smallest_group": smallest_group(frame_c, sensitive)}
         if method.startswith("lookalike") and ours:
-            row["fit"], row["sample"] = ours["fit"], ours["fair" if method.endswith("fair") else "plain"]
-            row["real_ranks"] = ours.get("real_ranks")
+            label = {"lookalike plain": "plain", "lookalike fair": "fair", FAIR_5X: "fair5x"}[method]
+            row["fit"], row["sample"] = ours["fit"], ours.get(label)
+            if method == "lookalike fair":
+                row["real_ranks"] = ours.get("real_ranks")
         if method.startswith("mostly"):
             run = json.loads(mostly.read_text())
             row["fit"], row["sample"] = run["fit"], run["fair" if method.endswith("fair") else "plain"]
         rows.append(row)
-    ceiling = classifier_fairness(train_c, holdout_c, kinds, labels, sensitive, seed, share, rank_within_groups=True)
-    rows.append({"table": name, "seed": seed, "method": FAIR_CEILING, "data_gap": None, "class_gap": None,
-                 "auc": ceiling["auc"], "classifier_gap": ceiling["parity_gap"], "eo_gap": ceiling["equalized_odds_gap"],
-                 "noise": ceiling["noise"], "pairs": None, "pairs_floor": floor, "pairs_ceiling": ceiling_pairs,
-                 "rates": None, "decision_rates": ceiling["rates"]})
-    clf = classifier_fairness(train_c, holdout_c, kinds, labels, sensitive, seed, share,
-                              sample_weight=reweighing_weights(train_c, labels, sensitive))
-    rows.append({"table": name, "seed": seed, "method": REWEIGHING, "data_gap": None, "class_gap": None,
-                 "auc": clf["auc"], "classifier_gap": clf["parity_gap"], "eo_gap": clf["equalized_odds_gap"],
-                 "noise": clf["noise"], "pairs": None, "pairs_floor": floor, "pairs_ceiling": ceiling_pairs,
-                 "rates": None, "decision_rates": clf["rates"]})
+    def classifier_row(method: str, clf: dict, **extra) -> dict:  # a method that changes no data, only training
+        return {"table": name, "seed": seed, "method": method, "data_gap": None, "class_gap": None, "auc": clf["auc"],
+                "classifier_gap": clf["parity_gap"], "eo_gap": clf["equalized_odds_gap"], "noise": clf["noise"],
+                "pairs": None, "pairs_floor": floor, "pairs_ceiling": ceiling_pairs, "rates": None,
+                "decision_rates": clf["rates"], **extra}
+
+    for method, ranked in ((FAIR_CEILING, True), (TIES_KEPT, "keep ties")):
+        rows.append(classifier_row(method, classifier_fairness(train_c, holdout_c, kinds, labels, sensitive, seed,
+                                                               share, rank_within_groups=ranked)))
+    known_ideal, ideal = exactly_fair_outcome(train_c, kinds, labels, sensitive, seed)
+    rows.append(classifier_row(IDEAL, classifier_fairness(train_c, holdout_c, kinds, labels, sensitive, seed, share,
+                                                          fit_outcome=ideal),
+                               data_gap=parity(group_keys(train_c, sensitive)[known_ideal],
+                                               ideal[known_ideal].astype(float))["difference"]))
+    rows.append(classifier_row(REWEIGHING, classifier_fairness(
+        train_c, holdout_c, kinds, labels, sensitive, seed, share,
+        sample_weight=reweighing_weights(train_c, labels, sensitive))))
     for alpha in CR_ALPHAS:
-        clf = correlation_remover(train_c, holdout_c, kinds, labels, sensitive, seed, share, alpha)
-        rows.append({"table": name, "seed": seed, "method": cr_method(alpha), "alpha": alpha, "data_gap": None,
-                     "class_gap": None, "auc": clf["auc"], "classifier_gap": clf["parity_gap"],
-                     "eo_gap": clf["equalized_odds_gap"], "noise": clf["noise"], "pairs": None, "pairs_floor": floor,
-                     "pairs_ceiling": ceiling_pairs, "rates": None, "decision_rates": clf["rates"]})
+        rows.append(classifier_row(cr_method(alpha), correlation_remover(train_c, holdout_c, kinds, labels, sensitive,
+                                                                          seed, share, alpha), alpha=alpha))
     return rows
 
 
 FAIR_CEILING = "real, ranked within group (parity's own cost)"
+TIES_KEPT = "real, ranked within group, ties kept"
+IDEAL = "real rows, exactly fair labels"
+FAIR_5X = "lookalike fair, 5× rows"
 REWEIGHING = "reweighing, Kamiran–Calders (real data)"
 
 
@@ -343,7 +354,8 @@ def smallest_group(frame: pd.DataFrame, sensitive: list[str]) -> int | None:
     return int(sizes.min()) if len(sizes) else None
 
 
-METHODS = ("real", FAIR_CEILING, "lookalike plain", "lookalike fair", "mostlyai-engine plain", "mostlyai-engine fair",
+METHODS = ("real", FAIR_CEILING, TIES_KEPT, IDEAL, "lookalike plain", "lookalike fair", FAIR_5X, "mostlyai-engine plain",
+           "mostlyai-engine fair",
            REWEIGHING, *(cr_method(a) for a in CR_ALPHAS))
 
 
