@@ -139,7 +139,7 @@ def within_group_ranks(scores: np.ndarray, groups: np.ndarray, seed: int = 0, ke
     ``keep_ties``: tied scores share their mean rank instead, so rows the classifier cannot tell apart (the
     same feature values) get the same decision, as from any classifier. Where the features take few values,
     a group's share above a threshold then moves in steps of whole feature cells, and parity at a given rate
-    holds only up to those steps: the least gap a classifier deciding by its scores can show there."""
+    holds only up to those steps (the gap deciding by whole cells leaves even in this order)."""
     if keep_ties:
         return (pd.Series(np.asarray(scores)).groupby(np.asarray(groups, dtype=object))
                 .rank(method="average", pct=True).to_numpy())
