@@ -282,3 +282,68 @@ def test_the_fitted_reference_of_the_smallest_group_is_large(fitted):
     assert smallest >= 0.9 * GROUP_REFERENCE_ROWS or total == MAX_REFERENCE_ROWS
     assert total == MAX_REFERENCE_ROWS  # anes' smallest aligned group (the pooled rare one) is under 5% of rows
     assert smallest > 2_000  # 20,000 rows alone would hold about 270 of it
+
+
+def test_reweighing_makes_the_outcome_independent_of_the_group_under_the_weights():
+    """The benchmark's Kamiran-Calders baseline: weights P(g) P(y) / P(g, y) equalise the weighted outcome
+    share across groups, keep the total weight, and give rows without a target weight 0."""
+    from lookalike.evaluate.fairness import TargetLabels, reweighing_weights
+
+    rng = np.random.default_rng(5)
+    group = np.where(rng.random(1000) < 0.3, "b", "a")
+    y = np.where(rng.random(1000) < np.where(group == "a", 0.7, 0.2), "yes", "no").astype(object)
+    y[:10] = None
+    frame = pd.DataFrame({"g": group, "y": y})
+    labels = TargetLabels(frame, "y", "categorical", positive="yes")
+    w = reweighing_weights(frame, labels, ["g"])
+    known = frame["y"].notna().to_numpy()
+    assert (w[~known] == 0).all() and (w[known] > 0).all()
+    assert abs(w.sum() - known.sum()) < 1e-6
+    pos = (frame["y"] == "yes").to_numpy()
+    rates = [np.sum(w[(group == g) & pos]) / np.sum(w[(group == g) & known]) for g in ("a", "b")]
+    assert abs(rates[0] - rates[1]) < 1e-9
+    assert abs(rates[0] - pos[known].mean()) < 1e-9  # the overall share, as in the data
+    raw = [pos[(group == g) & known].mean() for g in ("a", "b")]
+    assert raw[0] - raw[1] > 0.3  # the unweighted data had the dependence
+
+
+def test_ranks_with_ties_kept_decide_by_whole_cells():
+    """The benchmark's 'ties kept' reference: rows with the same score get the same rank, so with few distinct
+    scores a group's decision rate moves in whole cells and parity holds only up to those steps."""
+    from lookalike.evaluate.fairness import decision_gaps, within_group_ranks
+
+    rng = np.random.default_rng(4)
+    groups = np.array(["a"] * 500 + ["b"] * 500, dtype=object)
+    coarse = np.round(rng.random(1000) + (groups == "a") * 0.3, 1)
+    truth = rng.random(1000) < 0.5
+    ranked = within_group_ranks(coarse, groups, keep_ties=True)
+    for g in ("a", "b"):  # one rank per distinct score in each group
+        m = groups == g
+        assert len(np.unique(ranked[m])) == len(np.unique(coarse[m]))
+    random_ties = decision_gaps(within_group_ranks(coarse, groups), truth, groups, 0.37, 0)["parity_gap"]
+    kept = decision_gaps(ranked, truth, groups, 0.37, 0)["parity_gap"]
+    assert random_ties <= 1 / 500 + 1e-9 < kept
+
+
+def test_exactly_fair_outcome_has_parity_and_follows_the_fitted_rule():
+    """The benchmark's 'real rows, exactly fair labels': exact per-group shares, and within a group the rows
+    the real classifier ranks higher are positive more often."""
+    from lookalike.evaluate.fairness import TargetLabels, exactly_fair_outcome
+
+    rng = np.random.default_rng(6)
+    n = 1500
+    g = np.where(rng.random(n) < 0.4, "b", "a")
+    x = rng.normal(size=n) + (g == "a") * 0.8  # a proxy of the group
+    y = np.where(rng.random(n) < 1 / (1 + np.exp(-2 * x)), "yes", "no")
+    frame = pd.DataFrame({"g": g, "x": x, "y": y})
+    kinds = {"g": "categorical", "x": "numeric", "y": "categorical"}
+    labels = TargetLabels(frame, "y", "categorical", positive="yes")
+    known, out = exactly_fair_outcome(frame, kinds, labels, ["g"], seed=1)
+    assert known.all()
+    share = (y == "yes").mean()
+    for key in ("a", "b"):
+        m = g == key
+        assert abs(out[m].mean() - share) <= 0.5 / m.sum() + 1e-9
+        top = x[m] > np.median(x[m])
+        assert out[m][top].mean() - out[m][~top].mean() > 0.3
+    assert (y[g == "a"] == "yes").mean() - (y[g == "b"] == "yes").mean() > 0.2  # the real rows were biased

@@ -130,11 +130,19 @@ def decision_gaps(scores: np.ndarray, truth: np.ndarray, groups: np.ndarray, sha
             "noise": float(np.mean(noise)) if noise else None, "threshold_share": float(share)}
 
 
-def within_group_ranks(scores: np.ndarray, groups: np.ndarray, seed: int = 0) -> np.ndarray:
+def within_group_ranks(scores: np.ndarray, groups: np.ndarray, seed: int = 0, keep_ties: bool = False) -> np.ndarray:
     """Each score replaced by its percentile rank within its own group (ties in random order, so a classifier
     with few distinct scores still decides at equal rates): the same decisions at every rate in every group
     (exact parity), keeping each group's order. Applied to a classifier trained on real data it is the
-    parity-fair classifier with the most AUC that classifier allows: what parity itself costs."""
+    parity-fair classifier with the most AUC that classifier allows: what parity itself costs.
+
+    ``keep_ties``: tied scores share their mean rank instead, so rows the classifier cannot tell apart (the
+    same feature values) get the same decision, as from any classifier. Where the features take few values,
+    a group's share above a threshold then moves in steps of whole feature cells, and parity at a given rate
+    holds only up to those steps (the gap deciding by whole cells leaves even in this order)."""
+    if keep_ties:
+        return (pd.Series(np.asarray(scores)).groupby(np.asarray(groups, dtype=object))
+                .rank(method="average", pct=True).to_numpy())
     order = np.random.default_rng([seed, 7]).permutation(len(scores))
     ranks = np.empty(len(scores))
     ranks[order] = (pd.Series(np.asarray(scores)[order]).groupby(np.asarray(groups, dtype=object)[order])
@@ -142,37 +150,107 @@ def within_group_ranks(scores: np.ndarray, groups: np.ndarray, seed: int = 0) ->
     return ranks
 
 
-def classifier_fairness(fit_frame: pd.DataFrame, test: pd.DataFrame, kinds: dict, labels: TargetLabels,
-                        sensitive: list[str], seed: int, share: float, rank_within_groups: bool = False) -> dict:
-    """A HistGradientBoosting classifier (as in utility) for the outcome, trained on ``fit_frame`` (every column
-    but the target as features, the sensitive ones included), scored on the real ``test`` rows;
-    ``rank_within_groups``: its scores replaced by their ranks within the test rows' groups."""
+def outcome_classifier(fit_frame: pd.DataFrame, kinds: dict, target: str, outcome: np.ndarray, seed: int,
+                       sample_weight: np.ndarray | None = None, rows: np.ndarray | None = None):
+    """The HistGradientBoosting classifier (as in utility) every classifier measure here uses, fitted on
+    ``fit_frame`` (every column but ``target`` as features, the sensitive ones included; only the ``rows``
+    mask when given, the features' encoding from every row) for ``outcome`` and ``sample_weight`` (one per
+    row); returns a function giving the positive class's probability for a frame's rows."""
     from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.metrics import roc_auc_score
 
     from lookalike.evaluate.features import FeatureEncoder
 
-    features = [c for c in kinds if c != labels.target]
-    known, outcome = labels.outcome(fit_frame)
+    features = [c for c in kinds if c != target]
     encoder = FeatureEncoder().fit(fit_frame, kinds, features)
+    rows = np.ones(len(fit_frame), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
+    if len(np.unique(outcome[rows])) < 2:
+        return lambda frame: np.zeros(len(frame))
+    mask = encoder.categorical_mask_ if encoder.categorical_mask_.any() else None
+    model = HistGradientBoostingClassifier(max_iter=200, categorical_features=mask, random_state=seed,
+                                           early_stopping=True, n_iter_no_change=10)
+    weight = None if sample_weight is None else np.asarray(sample_weight, dtype=float)[rows]
+    model.fit(encoder.transform(fit_frame[rows]), outcome[rows], sample_weight=weight)
+    positive = list(model.classes_).index(True)
+    return lambda frame: model.predict_proba(encoder.transform(frame))[:, positive]
+
+
+def classifier_fairness(fit_frame: pd.DataFrame, test: pd.DataFrame, kinds: dict, labels: TargetLabels,
+                        sensitive: list[str], seed: int, share: float, rank_within_groups: bool | str = False,
+                        sample_weight: np.ndarray | None = None, fit_outcome: np.ndarray | None = None) -> dict:
+    """The classifier (``outcome_classifier``) trained on ``fit_frame``, scored on the real ``test`` rows;
+    ``rank_within_groups``: its scores replaced by their ranks within the test rows' groups (``"keep ties"``:
+    tied scores keep one rank, ``within_group_ranks(keep_ties=True)``); ``sample_weight``: one weight per row
+    of ``fit_frame`` for the training (e.g. reweighing, ``reweighing_weights``); ``fit_outcome``: one bool per
+    row to train on instead of ``fit_frame``'s own outcome (e.g. ``exactly_fair_outcome``)."""
+    from sklearn.metrics import roc_auc_score
+
+    known, outcome = labels.outcome(fit_frame)
+    if fit_outcome is not None:
+        outcome = np.asarray(fit_outcome, dtype=bool)
     t_known, truth = labels.outcome(test)
     test = test[t_known].reset_index(drop=True)
     truth = truth[t_known]
-    if len(np.unique(outcome[known])) < 2:
-        scores = np.zeros(len(test))
-    else:
-        mask = encoder.categorical_mask_ if encoder.categorical_mask_.any() else None
-        model = HistGradientBoostingClassifier(max_iter=200, categorical_features=mask, random_state=seed,
-                                               early_stopping=True, n_iter_no_change=10)
-        model.fit(encoder.transform(fit_frame[known]), outcome[known])
-        scores = model.predict_proba(encoder.transform(test))[:, list(model.classes_).index(True)]
+    scores = outcome_classifier(fit_frame, kinds, labels.target, outcome, seed, sample_weight, rows=known)(test)
     groups = group_keys(test, sensitive)
     if rank_within_groups:
-        scores = within_group_ranks(scores, groups, seed)
+        scores = within_group_ranks(scores, groups, seed, keep_ties=rank_within_groups == "keep ties")
     auc = float(roc_auc_score(truth, scores)) if len(np.unique(truth)) == 2 else None
     out = decision_gaps(scores, truth, groups, share, seed)
     out["auc"] = auc
     return out
+
+
+def reweighing_weights(frame: pd.DataFrame, labels: TargetLabels, sensitive: list[str]) -> np.ndarray:
+    """Kamiran & Calders' reweighing (Knowledge and Information Systems 33, 2012, "Data preprocessing
+    techniques for classification without discrimination"): each row weighted ``P(g) P(y) / P(g, y)`` for its
+    group g and outcome y, so that under the weights the outcome is independent of the group while the rows and
+    their features stay as they are. Rows with a missing target get weight 0 (they are not trained on)."""
+    known, outcome = labels.outcome(frame)
+    g = pd.Series(group_keys(frame, sensitive))[known].to_numpy()
+    y = outcome[known]
+    cell = pd.Series(list(zip(g, y)))
+    p_g = pd.Series(g).map(pd.Series(g).value_counts(normalize=True)).to_numpy()
+    p_y = np.where(y, y.mean(), 1 - y.mean())
+    p_gy = cell.map(cell.value_counts(normalize=True)).to_numpy()
+    weights = np.zeros(len(frame))
+    weights[known] = p_g * p_y / p_gy
+    return weights
+
+
+def exactly_fair_outcome(frame: pd.DataFrame, kinds: dict, labels: TargetLabels, sensitive: list[str], seed: int,
+                         folds: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """(known, outcome): an outcome for the real rows with exact demographic parity, from a rule fitted on them.
+
+    Each row's out-of-fold probability under ``outcome_classifier`` (trained on the other folds' real labels) is
+    replaced by the pooled probability at the row's rank within its group (quantile alignment, what fair
+    sampling does with the generator's conditional), and each group gets exactly its rows times the real
+    outcome share of positives, drawn in proportion to those probabilities (``lookalike.fairness.
+    draw_with_shares``). It is the fair table a generator that had learnt the real rows exactly would give at
+    their size: a classifier trained on it shows how large a gap learning a fair rule from that many rows
+    leaves by itself."""
+    from sklearn.model_selection import KFold
+
+    from lookalike.fairness import draw_with_shares
+
+    known, real = labels.outcome(frame)
+    rows = np.flatnonzero(known)
+    part = frame.iloc[rows].reset_index(drop=True)
+    probs = np.empty(len(rows))
+    for fit, held in KFold(folds, shuffle=True, random_state=seed).split(rows):
+        probs[held] = outcome_classifier(part.iloc[fit].reset_index(drop=True), kinds, labels.target,
+                                         real[rows][fit], seed)(part.iloc[held])
+    groups = group_keys(part, sensitive)
+    aligned = np.quantile(probs, within_group_ranks(probs, groups, seed))
+    share = float(real[rows].mean())
+    rng = np.random.default_rng([seed, 11])
+    drawn = np.zeros(len(rows), dtype=bool)
+    for g in pd.unique(groups):
+        members = np.flatnonzero(groups == g)
+        p = np.column_stack([1 - aligned[members], aligned[members]])
+        drawn[members] = draw_with_shares(p, np.array([1 - share, share]), rng) == 1
+    outcome = np.zeros(len(frame), dtype=bool)
+    outcome[rows] = drawn
+    return known, outcome
 
 
 def fair_synthesis(train: pd.DataFrame, synth: pd.DataFrame, plain: pd.DataFrame | None,
