@@ -47,7 +47,7 @@ epsilon 1: mlc_churn TSTR +0.05 in both public settings, bivariate within +-0.00
 benchmarks/dp_tuning.py)."""
 
 UNIT_WEIGHTS = {"rows": 0.25, "categories": 3.0, "bounds": 1.0, "histogram": 1.0, "decimals": 0.5, "nulls": 0.5,
-                "heaps": 2.0, "declared": 0.5, "scale": 0.25, "rules": 1.0}
+                "heaps": 2.0, "declared": 0.5, "scale": 0.25, "rules": 0.5}
 """Relative cost (rho) of the statistics block's releases, by what each must resolve: a category is released
 only above a threshold of about 5 sigma, so category histograms get the most; the row count needs little.
 ``declared``: the histogram of a column whose categories a schema declares, under a generator that measures
