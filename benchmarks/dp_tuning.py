@@ -27,12 +27,13 @@ one parent group to the next (+0.0002 on credit_data), pair cells at 2 or 3 sigm
 (no consistent gain).
 
 The revision after it (epsilon 1, seed-42/43/44 splits, 3-4 paired draws; nothing public / data dictionary):
-bins even in asinh(x / s) with s a released median (``no_scale`` = before): bivariate mlc_churn -0.001 /
-+0.012, credit_data -0.002 / +0.005; rate formulas released under DP and their columns recomputed
+bins even in asinh(x / s) with s a released median (``no_scale`` = before): bivariate mlc_churn +0.001 /
++0.012, credit_data -0.002 / +0.005, TSTR mlc_churn -0.015 / -0.010, credit_data +0.021 / +0.005; rate formulas released under DP and their columns recomputed
 (``no_rules`` = before): mlc_churn +0.014 / +0.013, credit_data (no formula; the search's cost) -0.003 / -0.001,
 but mlc_churn TSTR -0.06 / -0.02 (without its four minutes-charge edges, the tree's noisy selection more often
 leaves churn joined only to the plans); a small attribute's partner in a pair capped at ``cells`` groups
-(``partner_uncapped`` = before): TSTR +0.04 to +0.09 on mlc_churn and credit_data, bivariate +0.000 to +0.002.
+(``partner_uncapped`` = before; measured before the search's weight went from 1 to 0.5 per column): TSTR +0.04
+to +0.09 on mlc_churn and credit_data, -0.01 on lending_club with nothing public, bivariate +0.000 to +0.002.
 Tried and dropped: selection scores against the pair's own margins instead of the released 1-way estimates
 (sensitivity 4: TSTR -0.05 to -0.13).
 """
