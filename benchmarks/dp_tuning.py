@@ -118,7 +118,8 @@ VARIANTS: dict[str, dict] = {
     # bins from the bounds alone (before the released median)
     "no_scale": {"patch": {f"{D}:private_scale": lambda *a, **k: None}},
     # no rate-formula search (before lookalike.privacy.dp_rules)
-    "no_rules": {"patch": {"lookalike.privacy.dp_rules:candidate_columns": lambda schema: ([], [])}},
+    "no_rules": {"patch": {f"{D}:rate_rule_candidates": lambda schema: ([], []),
+                          "lookalike.privacy.dp_rules:rate_rule_candidates": lambda schema: ([], [])}},
     "gen_exact": {"patch": {f"{M}:DPMarginals.dp_plan": "EXACT"}},
     "heaps_none": {"patch": {f"{D}:private_heaps": lambda *a, **k: _oracle_heaps(*a, at=10**9)}},
     "heaps_o100": {"patch": {f"{D}:private_heaps": lambda *a, **k: _oracle_heaps(*a, at=100)}},
@@ -198,7 +199,7 @@ def patched(patch: dict):
     if patch.get(f"{M}:DPMarginals.dp_plan") == "EXACT":  # diagnosis only
         from lookalike.models.dp_marginals import DPMarginals
 
-        plan, fit = DPMarginals.dp_plan, DPMarginals.fit
+        fit = DPMarginals.fit
         del patch[f"{M}:DPMarginals.dp_plan"]
 
         def exact_fit(self, *a, **k):  # the generator's measurements without noise; its record keeps its rho

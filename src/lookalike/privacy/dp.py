@@ -639,13 +639,12 @@ def plan_units(schema, public_bins: bool = False, rules: bool = False) -> tuple[
     per number or date (the shape only when the schema declares bounds), decimals per float column, and with
     ``rules`` the rate-formula search per candidate dependent. A column a formula rule derives costs nothing
     (it is recomputed, not learned) but its decimals. Kinds come from the public schema, so the plan itself costs nothing."""
-    from lookalike.privacy.dp_rules import candidate_columns
     from lookalike.schema.columns import Kind
 
     w = UNIT_WEIGHTS
     units, keys = w["rows"], 0
     if rules:
-        units += w["rules"] * len(candidate_columns(schema)[0])
+        units += w["rules"] * len(rate_rule_candidates(schema)[0])
     derived = derived_columns(schema)
     for col in schema.columns:
         if col.name in derived:  # only its decimals, which its formula's result is rounded to
@@ -667,6 +666,17 @@ def plan_units(schema, public_bins: bool = False, rules: bool = False) -> tuple[
         if col.kind == Kind.NUMERIC and "decimals" in col.options and col.options["decimals"] is None:
             units += w["decimals"]  # decimals to release (schema inferred from dtypes only)
     return units, keys
+
+
+def rate_rule_candidates(schema) -> tuple[list[str], list[str]]:
+    """(dependents, inputs) of the rate-formula search (``lookalike.privacy.dp_rules``) from the public schema: dependents are float numbers (a rate formula of an integer
+    column is rare, and each candidate dependent costs budget), inputs are all numbers."""
+    from lookalike.schema.columns import Kind
+
+    declared = derived_columns(schema)
+    numbers = [c for c in schema.columns if c.kind == Kind.NUMERIC]
+    dependents = [c.name for c in numbers if str(c.dtype).lower().startswith("float") and c.name not in declared]
+    return (dependents if len(numbers) >= 2 else []), [c.name for c in numbers]
 
 
 def derived_columns(schema) -> set[str]:

@@ -26,7 +26,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from lookalike.privacy.dp import UNIT_WEIGHTS, Budget, decimals_needed, exponential, gaussian
+from lookalike.privacy.dp import (UNIT_WEIGHTS, Budget, decimals_needed, derived_columns, exponential, gaussian,
+                                  rate_rule_candidates)
 
 MIN_SHARE = 0.9
 """The released share of consistent rows (among the rows where the dependent is present) a rule needs."""
@@ -35,23 +36,9 @@ RATES = np.unique(np.round(np.outer(10.0 ** np.arange(-4, 4), np.arange(100, 100
 """The public candidate rates: every number with at most three significant digits in [1e-4, 1e4)."""
 
 
-def candidate_columns(schema) -> tuple[list[str], list[str]]:
-    """(dependents, inputs) from the public schema: dependents are float numbers (a rate formula of an integer
-    column is rare, and each candidate dependent costs budget), inputs are all numbers."""
-    from lookalike.privacy.dp import derived_columns
-    from lookalike.schema.columns import Kind
-
-    declared = derived_columns(schema)
-    numbers = [c for c in schema.columns if c.kind == Kind.NUMERIC]
-    dependents = [c.name for c in numbers if str(c.dtype).lower().startswith("float") and c.name not in declared]
-    return (dependents if len(numbers) >= 2 else []), [c.name for c in numbers]
-
-
 def private_rate_rules(budget: Budget, df: pd.DataFrame, schema) -> list[dict]:
     """Formula rules ``{type: formula, column: c, expression: "a * r"}`` released under DP (see the module)."""
-    from lookalike.privacy.dp import derived_columns
-
-    dependents, inputs = candidate_columns(schema)
+    dependents, inputs = rate_rule_candidates(schema)
     declared = derived_columns(schema)
     rules: list[dict] = []
     derived: set[str] = set()
