@@ -486,3 +486,14 @@ def test_a_released_rate_formula_reaches_the_file_only_through_its_mechanisms(tm
     second = fit_and_save(pd.concat([df, extra], ignore_index=True), tmp_path / "b.lookalike", "dp-marginals",
                           tape=tape)
     assert first[2].rules_.rules and first[0] == second[0] and first[1] == second[1]
+
+
+def test_a_mostly_zero_column_is_not_derived_by_a_tiny_rate():
+    """credit_data's Debt is 0 in most rows: round(Seniority * 0.000135) writes those zeros too, which is no
+    evidence of a formula."""
+    df = calls_table()
+    rng = np.random.default_rng(2)
+    df["debt"] = np.where(rng.random(len(df)) < 0.93, 0.0, np.round(rng.uniform(100, 5000, len(df)), 0))
+    for noise in range(3):
+        syn = Synthesizer(model="dp-marginals", dp={"epsilon": 1.0, "delta": 1e-5, "noise_seed": noise}).fit(df)
+        assert [r["column"] for r in syn.rules_.rules] == ["charge"]

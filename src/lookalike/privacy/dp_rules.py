@@ -8,7 +8,8 @@ budget measuring four columns that are exact functions of four others, and loses
 For each float column c (a possible dependent, in column order) the candidates are (a, r): another number a
 (not itself derived) and a public rate r with at most three significant digits in [1e-4, 1e4]. A row is
 consistent with (a, r) when round(a * r) writes c's value at the decimals that value carries (a row with
-a = 0 and c = 0 is consistent with every r). Two mechanisms per column, each charged to the budget:
+a = 0 and c = 0 is consistent with every r; one with c = 0 and a not 0 with none, so that a column that is
+mostly 0 is not "derived" by a tiny rate). Two mechanisms per column, each charged to the budget:
 
 1. the exponential mechanism picks a candidate with utility = its consistent rows (sensitivity 1);
 2. a Gaussian release of (its consistent rows, the rows where c is present) (L2 sensitivity sqrt 2); the
@@ -72,13 +73,17 @@ def private_rate_rules(budget: Budget, df: pd.DataFrame, schema) -> list[dict]:
 
 def _consistent_counts(y: np.ndarray, x: np.ndarray) -> np.ndarray:
     """For every public rate r, the rows where round(x * r) writes y at y's own decimals (rows where y is
-    missing count for no rate; rows with x = 0 count for every rate when y is 0 to its decimals)."""
+    missing count for no rate; rows with x = 0 count for every rate when y is 0 to its decimals, rows with y 0
+    and x not 0 for none)."""
     ok = np.isfinite(y) & np.isfinite(x)
     y, x = y[ok], x[ok]
     half = 0.5001 * 10.0 ** -np.minimum(decimals_needed(y, 6), 6).astype(float)
     zero = x == 0
     everywhere = int(np.sum(zero & (np.abs(y) <= half)))
-    x, y, half = x[~zero], y[~zero], half[~zero]
+    # a y of 0 beside an x that is not 0 is no evidence: every tiny rate would write it, and a column that is
+    # mostly 0 (credit_data's Debt) would pass as "Seniority * 0.000135"
+    keep = ~zero & (np.abs(y) > half)
+    x, y, half = x[keep], y[keep], half[keep]
     lo = np.minimum((y - half) / x, (y + half) / x)
     hi = np.maximum((y - half) / x, (y + half) / x)
     started = np.searchsorted(np.sort(lo), RATES, side="right")  # rows with lo <= r
