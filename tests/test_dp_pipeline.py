@@ -432,3 +432,68 @@ def test_values_inside_a_bin_skip_its_heaps_and_stay_in_the_bin():
     assert list(np.unique(wide)) == [35.0, 37.0, 38.0, 39.0, 40.0]
     assert np.all(np.diff(wide) >= 0) and np.bincount(wide.astype(int))[35] == 120
     assert set(bin_values(np.zeros(10, dtype=np.int64), np.array([29.5, 30.5]), np.array([30]), pos[:10])) == {30.0}
+
+
+def calls_table(n: int = 3000, seed: int = 8) -> pd.DataFrame:
+    """A phone bill: the charge is the minutes times a tariff (as mlc_churn's four charges are)."""
+    rng = np.random.default_rng(seed)
+    minutes = np.round(rng.normal(180, 50, n).clip(0, 350), 1)
+    return pd.DataFrame({"minutes": minutes, "charge": np.round(minutes * 0.17, 2),
+                         "plan": rng.choice(["basic", "plus"], n), "calls": rng.integers(50, 150, n)})
+
+
+def test_a_rate_formula_is_released_and_its_column_recomputed_not_learned():
+    """Under DP the charge = minutes * 0.17 rule is found through charged mechanisms; the charge is then
+    written by the rule in every row and never measured by the generator."""
+    syn = Synthesizer(model="dp-marginals", dp={"epsilon": 1.0, "delta": 1e-5, "noise_seed": 7}).fit(calls_table())
+    assert syn.rules_.rules == [{"type": "formula", "column": "charge", "expression": "minutes * 0.17",
+                                 "source": "released under DP"}]
+    assert "charge" not in syn.encoder_.group_columns_
+    mechanisms = {e["what"]: e["mechanism"] for e in syn.dp_["statistics"]["releases"]}
+    assert mechanisms["charge.rule"].startswith("exponential") and mechanisms["charge.rule_check"] == "gaussian"
+    assert "charge.heaps" not in mechanisms  # nothing else is spent on a derived column
+    assert syn.dp_["epsilon_spent"] <= 1.0 * (1 + 1e-9)
+    out = syn.sample(2000, seed=0)
+    assert np.array_equal(out["charge"].to_numpy(), np.round(out["minutes"].to_numpy() * 0.17, 2))
+
+
+def test_no_rate_formula_is_released_where_none_holds():
+    df = calls_table()
+    df["charge"] = np.random.default_rng(1).permutation(df["charge"].to_numpy())  # no longer the minutes' tariff
+    syn = Synthesizer(model="dp-marginals", dp={"epsilon": 1.0, "delta": 1e-5, "noise_seed": 7}).fit(df)
+    assert syn.rules_.rules == [] and "charge" in syn.encoder_.group_columns_
+
+
+def test_bins_of_a_bell_shaped_number_sit_where_its_mass_is():
+    """dp-marginals' bins are even in asinh(x / s) with s the released median: minutes around 180 in
+    [0, 350] get most of their 16 bins inside the middle 80% of the values (s from the bounds alone put 3)."""
+    df = calls_table()
+    syn = Synthesizer(model="dp-marginals", dp={"epsilon": 1.0, "delta": 1e-5, "noise_seed": 7}).fit(df)
+    edges = syn.encoder_.codecs_["minutes"].edges_ / 10  # whole units of 0.1 minute
+    lo, hi = np.quantile(df["minutes"], [0.1, 0.9])
+    assert ((edges > lo) & (edges < hi)).sum() >= 7
+    assert {e["what"]: e["mechanism"] for e in syn.dp_["statistics"]["releases"]}["minutes.scale"] \
+        == "exponential mechanism (median)"
+
+
+def test_a_released_rate_formula_reaches_the_file_only_through_its_mechanisms(tmp_path):
+    """The record/replay check on a table where the rule is released: the neighbour's extra row (off the
+    tariff) changes nothing in the file once every release answers as recorded."""
+    df = calls_table()
+    extra = pd.DataFrame({"minutes": [349.9], "charge": [1.0], "plan": ["gold"], "calls": [1]})
+    tape: dict = {}
+    first = fit_and_save(df, tmp_path / "a.lookalike", "dp-marginals", record=tape)
+    second = fit_and_save(pd.concat([df, extra], ignore_index=True), tmp_path / "b.lookalike", "dp-marginals",
+                          tape=tape)
+    assert first[2].rules_.rules and first[0] == second[0] and first[1] == second[1]
+
+
+def test_a_mostly_zero_column_is_not_derived_by_a_tiny_rate():
+    """credit_data's Debt is 0 in most rows: round(Seniority * 0.000135) writes those zeros too, which is no
+    evidence of a formula."""
+    df = calls_table()
+    rng = np.random.default_rng(2)
+    df["debt"] = np.where(rng.random(len(df)) < 0.93, 0.0, np.round(rng.uniform(100, 5000, len(df)), 0))
+    for noise in range(3):
+        syn = Synthesizer(model="dp-marginals", dp={"epsilon": 1.0, "delta": 1e-5, "noise_seed": noise}).fit(df)
+        assert [r["column"] for r in syn.rules_.rules] == ["charge"]

@@ -298,6 +298,7 @@ class Synthesizer:
         """Differentially private fit (see ``lookalike.privacy.dp``): every check first, then every statistic
         through a mechanism charged to the budget, then the generator's own private training."""
         from lookalike.privacy import dp as privacy
+        from lookalike.privacy.dp_rules import private_rate_rules
         from lookalike.schema.infer import public_schema
 
         settings = privacy.check_dp(self.dp)
@@ -327,7 +328,9 @@ class Synthesizer:
         if not self.value_protection:
             schema.value_protection = {"enabled": False, "k": 1}
         budget.public_bins = bool(getattr(model, "dp_measures_marginals", False))
-        budget.plan(*privacy.plan_units(schema, budget.public_bins))
+        budget.plan(*privacy.plan_units(schema, budget.public_bins, rules=True))
+        schema.rules = list(schema.rules) + private_rate_rules(budget, df, schema)
+        budget.plan(*privacy.plan_units(schema, budget.public_bins))  # the rest, without the derived columns
         for col in schema.columns:  # decimals of float columns (only when inferred from the dtype)
             if "decimals" in col.options and col.options["decimals"] is None:
                 col.options["decimals"] = privacy.private_decimals(budget, col.name, self._floats(df[col.name]))

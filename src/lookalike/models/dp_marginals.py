@@ -361,15 +361,14 @@ def _coarse_groups(p: np.ndarray, cells: int) -> np.ndarray:
 
 def _pair_groups(card_a: int, card_b: int, cells: int) -> tuple[int, int]:
     """Groups of each attribute in a pair's table of at most ``cells`` x ``cells`` cells (0: no grouping): an
-    attribute with few tokens keeps them all, and its partner gets the cells it leaves."""
-    limit = cells * cells
-    if cells <= 0 or card_a * card_b <= limit:
+    attribute with few tokens keeps them all, and its partner gets ``cells`` groups too, not the cells it
+    leaves. A binary target's partner split into 18 groups put a number's tail (mlc_churn's day minutes
+    above 260, where churn is) into cells of 50-100 rows, under noise of about 36 (the tuning splits at
+    epsilon 1, benchmarks/dp_tuning.py ``partner_cap``, paired noise draws: TSTR +0.04 to +0.09 on mlc_churn
+    and credit_data, -0.01 on lending_club with nothing public, bivariate accuracy +0.000 to +0.002)."""
+    if cells <= 0 or card_a * card_b <= cells * cells:
         return card_a, card_b
-    if card_a <= cells:
-        return card_a, max(2, limit // card_a)
-    if card_b <= cells:
-        return max(2, limit // card_b), card_b
-    return cells, cells
+    return min(card_a, cells), min(card_b, cells)
 
 
 def _grouped_counts(tokens: np.ndarray, a: int, b: int, ga: np.ndarray, gb: np.ndarray) -> np.ndarray:

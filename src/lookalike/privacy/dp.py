@@ -47,11 +47,13 @@ epsilon 1: mlc_churn TSTR +0.05 in both public settings, bivariate within +-0.00
 benchmarks/dp_tuning.py)."""
 
 UNIT_WEIGHTS = {"rows": 0.25, "categories": 3.0, "bounds": 1.0, "histogram": 1.0, "decimals": 0.5, "nulls": 0.5,
-                "heaps": 2.0, "declared": 0.5}
+                "heaps": 2.0, "declared": 0.5, "scale": 0.25, "rules": 0.5}
 """Relative cost (rho) of the statistics block's releases, by what each must resolve: a category is released
 only above a threshold of about 5 sigma, so category histograms get the most; the row count needs little.
 ``declared``: the histogram of a column whose categories a schema declares, under a generator that measures
-its own marginals (dp-marginals): it only orders the categories and says whether there are nulls."""
+its own marginals (dp-marginals): it only orders the categories and says whether there are nulls. ``scale``:
+a number's median under dp-marginals (``private_scale``), which only places its bins, so a rough one will do.
+``rules``: the search for a rate formula of one float column (``lookalike.privacy.dp_rules``)."""
 
 PUBLIC = (
     "column names, their order and pandas dtypes; the CSV dialect of the input file; everything declared in a "
@@ -61,7 +63,8 @@ PUBLIC = (
 
 SWITCHED_OFF = (
     "schema inference from values (kinds come from dtypes only: numbers, datetimes, booleans, everything else "
-    "categorical; no ids, PII, text or constants unless declared), rule detection and combination lookups, "
+    "categorical; no ids, PII, text or constants unless declared), rule detection (except rate formulas such as "
+    "charge = minutes * 0.17, released by the exponential and Gaussian mechanisms) and combination lookups, "
     "relative (difference) columns, exact heaped values (except under dp-marginals, which releases them with a "
     "stability-based histogram), rounding units, calendar tokens (weekday, month ends), "
     "millisecond detection, code shapes of rare categories and id shapes, PII format learning (declared PII "
@@ -243,19 +246,23 @@ class Budget:
             self.rho_model = None
         self.units = 0.0
         self.key_releases = 0
+        self.rho_planned = 0.0  # rho the current plan shares out (the statistics' rho not spent before it)
         self.entries: list[dict] = []
         self.model_entry: dict | None = None
 
     def plan(self, units: float, key_releases: int) -> None:
-        """How many equal-cost releases the statistics block makes, and how many thresholded histograms."""
+        """How many equal-cost releases the rest of the statistics block makes, and how many thresholded
+        histograms. A second plan (after the rate formulas, which take some columns out) shares out what the
+        first left unspent."""
         self.units = max(float(units), 1.0)
         self.key_releases = int(key_releases)
+        self.rho_planned = max(self.rho_statistics - self.spent_rho(), 0.0)
 
     @property
     def rho_unit(self) -> float:
         if not self.units:
             raise RuntimeError("Budget.plan must be called before a statistic is released")
-        return self.rho_statistics / self.units
+        return self.rho_planned / self.units
 
     @property
     def sigma_unit(self) -> float:
@@ -461,7 +468,7 @@ def numeric_state(budget: Budget, name: str, stats: dict, decimals: int, k: int,
     lo, hi = float(np.floor(lo)), float(np.ceil(hi))
     edges = None
     if budget.public_bins:
-        edges = public_edges(lo, hi)
+        edges = public_edges(lo, hi, scale=None if datetime else private_scale(budget, f"{name}.scale", counts, lo, hi))
         # each edge 10 times: NumericCodec.reduce takes len // 10 bins at these quantiles, which are the edges
         pseudo, null = pd.Series(10, index=edges, dtype=np.int64), private_nulls(budget, name, stats["n_null"])
     else:
@@ -517,21 +524,49 @@ def _set_heaps(codec, heaps: np.ndarray) -> None:
     codec._index_tokens()
 
 
-def public_edges(lo: float, hi: float, bins: int | None = None) -> np.ndarray:
-    """Bin edges (whole units) fixed by the (released or declared) bounds alone: one bin per integer when the range holds at most ``bins`` integers, else ``bins`` cells even in
-    asinh(x / s) (skewed columns keep resolution near zero). Used when the generator measures the 1-way
-    marginal of the bins itself (dp-marginals): a shape histogram would pay twice for the same counts."""
+def public_edges(lo: float, hi: float, bins: int | None = None, scale: float | None = None) -> np.ndarray:
+    """Bin edges (whole units) fixed by the (released or declared) bounds and a released scale alone: one bin
+    per integer when the range holds at most ``bins`` integers, else ``bins`` cells even in asinh(x / s), which
+    is even in x below s and in log(x) above it. s is the released median (``private_scale``) where that is
+    larger than (hi - lo) / PUBLIC_EDGES_SCALE: a bell-shaped number (call minutes around 180 in [0, 351])
+    gets bins even where its mass is, where s = (hi - lo) / 200 alone put 16 cells mostly below 40 and its
+    bulk into 3; a skewed one (incomes) keeps even cells up to its median and logarithmic ones in its tail.
+    Used when the generator measures the 1-way marginal of the bins itself (dp-marginals): a shape histogram
+    would pay twice for the same counts."""
     bins = DP_BINS if bins is None else bins
     if hi - lo + 1 <= bins:
         edges = np.arange(lo, hi + 2, dtype=float)
     else:
-        s = max((hi - lo) / PUBLIC_EDGES_SCALE, 1.0)
+        s = max((hi - lo) / PUBLIC_EDGES_SCALE, abs(scale or 0.0), 1.0)
         edges = np.sinh(np.linspace(np.arcsinh(lo / s), np.arcsinh(hi / s), bins + 1)) * s
         edges[0], edges[-1] = lo, hi
     return np.unique(np.round(edges).astype(np.int64))
 
 
 PUBLIC_EDGES_SCALE = 200.0
+
+
+def private_scale(budget: Budget, what: str, counts: pd.Series, lo: float, hi: float) -> float | None:
+    """The median of the values clipped to [lo, hi] (whole units), by the exponential mechanism over public
+    candidates (129 points even in [lo, hi] or in asinh, fixed by the bounds) with utility minus the
+    difference between the rows below and at or above a candidate (sensitivity 1), charged rho = eps^2 / 8
+    (bounded range, Cesar and Rogers 2021, as dp-marginals charges its selections). None, and nothing
+    spent, when the range holds at most ``DP_BINS`` integers (one bin per integer needs no scale)."""
+    if hi - lo + 1 <= DP_BINS:
+        return None
+    s0 = max((hi - lo) / PUBLIC_EDGES_SCALE, 1.0)
+    candidates = np.unique(np.concatenate([
+        np.linspace(lo, hi, 65), np.sinh(np.linspace(np.arcsinh(lo / s0), np.arcsinh(hi / s0), 65)) * s0]))
+    values = np.clip(counts.index.to_numpy(float), lo, hi)
+    weights = counts.to_numpy(float)
+    order = np.argsort(values, kind="stable")
+    cum = np.concatenate([[0.0], np.cumsum(weights[order])])
+    below = cum[np.searchsorted(values[order], candidates, side="left")]
+    utility = -np.abs(below - (cum[-1] - below))
+    rho = budget.rho_unit * UNIT_WEIGHTS["scale"]
+    epsilon = math.sqrt(8.0 * rho)
+    budget.charge(what, "exponential mechanism (median)", rho, epsilon=epsilon, candidates=int(len(candidates)))
+    return float(candidates[exponential(budget, what, utility, 1.0, epsilon, budget.rng)])
 
 
 def private_nulls(budget: Budget, name: str, n_null: int) -> int:
@@ -598,15 +633,24 @@ def shape_bins(encoder, marginals: dict) -> None:
 
 
 # -- the statistics step of a table (between TableEncoder.analyse and reduce) -------------------------------
-def plan_units(schema, public_bins: bool = False) -> tuple[float, int]:
+def plan_units(schema, public_bins: bool = False, rules: bool = False) -> tuple[float, int]:
     """(planned units of rho, thresholded category histograms) of the statistics block for ``schema``: each
     release costs its ``UNIT_WEIGHTS``: the row count, a histogram per categorical column, bounds and a shape
-    per number or date (the shape only when the schema declares bounds), decimals per float column. Kinds come from the public schema, so the plan itself costs nothing."""
+    per number or date (the shape only when the schema declares bounds), decimals per float column, and with
+    ``rules`` the rate-formula search per candidate dependent. A column a formula rule derives costs nothing
+    (it is recomputed, not learned) but its decimals. Kinds come from the public schema, so the plan itself costs nothing."""
     from lookalike.schema.columns import Kind
 
     w = UNIT_WEIGHTS
     units, keys = w["rows"], 0
+    if rules:
+        units += w["rules"] * len(rate_rule_candidates(schema)[0])
+    derived = derived_columns(schema)
     for col in schema.columns:
+        if col.name in derived:  # only its decimals, which its formula's result is rounded to
+            if col.kind == Kind.NUMERIC and "decimals" in col.options and col.options["decimals"] is None:
+                units += w["decimals"]
+            continue
         if col.kind == Kind.TEXT:
             raise LookalikeError(f"column '{col.name}' is free text, which has no differentially private learner "
                                  "yet; drop it or declare it categorical in the schema")
@@ -616,12 +660,32 @@ def plan_units(schema, public_bins: bool = False) -> tuple[float, int]:
             keys += 0 if declared else 1
         elif col.kind in (Kind.NUMERIC, Kind.DATETIME):
             units += (w["nulls"] if public_bins else w["histogram"]) + (0 if col.options.get("bounds") else w["bounds"])
-            if public_bins and col.kind == Kind.NUMERIC:  # heaped values (private_heaps)
-                units += w["heaps"]
+            if public_bins and col.kind == Kind.NUMERIC:  # heaped values (private_heaps), median (private_scale)
+                units += w["heaps"] + w["scale"]
                 keys += 1
         if col.kind == Kind.NUMERIC and "decimals" in col.options and col.options["decimals"] is None:
             units += w["decimals"]  # decimals to release (schema inferred from dtypes only)
     return units, keys
+
+
+def rate_rule_candidates(schema) -> tuple[list[str], list[str]]:
+    """(dependents, inputs) of the rate-formula search (``lookalike.privacy.dp_rules``) from the public schema: dependents are float numbers (a rate formula of an integer
+    column is rare, and each candidate dependent costs budget), inputs are all numbers."""
+    from lookalike.schema.columns import Kind
+
+    declared = derived_columns(schema)
+    numbers = [c for c in schema.columns if c.kind == Kind.NUMERIC]
+    dependents = [c.name for c in numbers if str(c.dtype).lower().startswith("float") and c.name not in declared]
+    return (dependents if len(numbers) >= 2 else []), [c.name for c in numbers]
+
+
+def derived_columns(schema) -> set[str]:
+    """Numbers a formula rule recomputes from other columns (declared, or released by ``dp_rules``): under DP
+    they are neither measured nor learned."""
+    from lookalike.schema.columns import Kind
+
+    kinds = {c.name: c.kind for c in schema.columns}
+    return {r["column"] for r in schema.rules if r.get("type") == "formula" and kinds.get(r["column"]) == Kind.NUMERIC}
 
 
 def privatise(stats: dict, schema, budget: Budget) -> dict:
@@ -637,10 +701,13 @@ def privatise(stats: dict, schema, budget: Budget) -> dict:
 
     out: dict = {"relative": {}, "columns": {}}
     k = schema.k
+    derived = derived_columns(schema)
     for col in schema.columns:
         s = stats["columns"][col.name]
         name = col.name
-        if col.kind == Kind.PII:
+        if name in derived:  # written by its formula after sampling (RuleSet.apply): nothing to learn
+            out["columns"][name] = {"type": "ConstantCodec", "state": {"value": None}}
+        elif col.kind == Kind.PII:
             kind = col.options.get("pii")
             out["columns"][name] = {"format": learn_pii_format(kind, pd.Series([], dtype=object, name=name))}
         elif col.kind == Kind.ID:
