@@ -269,11 +269,11 @@ def false_alarms() -> dict:
 
 
 # -- the RESULTS.md section ------------------------------------------------------------------------
-RUN_NOTE = ("lm rows (seeds 1-3), holdout and protected rows: run of 2026-11-30, 07:13-07:35 UTC, on main after "
-            "the review's privacy fixes to made-up words (letter steps counted by distinct rows, words inside PII "
-            "spans excluded, markers written against letters filled as one kept word), on the shared 2-core "
-            "machine (load average 1.5-3; the test suite ran beside it for 5 minutes), one benchmark process, "
-            "nice, OMP_NUM_THREADS=1. chain rows (seeds 1-3; their code unchanged since): run of 2026-11-30, "
+RUN_NOTE = ("lm rows (seeds 1-3), holdout and protected rows: run of 2026-11-30, 08:49-09:37 UTC, on branch text6 "
+            "(the text model's default vocabulary 1500 BPE pieces instead of 3000: more epochs in the same CPU "
+            "budget; tate_text's titles never reach 1500 pieces, so its rows are the same as before to the last "
+            "digit), on the shared 2-core machine (load average 6-9: other benchmarks and the test suite ran beside "
+            "it), one benchmark process, nice, OMP_NUM_THREADS=1. chain rows (seeds 1-3; their code unchanged since): run of 2026-11-30, "
             "06:13-06:55 UTC (load average 4-6). mostly rows (seed 1; their code unchanged since): run of 2026-11-29, "
             "22:48-23:45 UTC (load average 2-4). Wall seconds include waiting for the CPU; CPU seconds are this process's plus its "
             "children's. mostlyai-engine's LSTM gets the lm's text budget (the engine caps wall minutes: "

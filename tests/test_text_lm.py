@@ -168,9 +168,10 @@ def test_a_model_file_from_before_the_context_bias_still_loads_and_writes_the_sa
     ctx = np.zeros((120, 1), dtype=np.int64)
     lm = TextLM(seed=0, context_bias=False, **{**SMALL, "max_epochs": 3}).fit(df["text"], ctx, [1])
     config, tensors = lm.get_state()
-    del config["params"]["context_bias"]  # as in files saved before the setting existed
+    for setting in ("context_bias", "column_dropout", "guidance"):  # as in files saved before they existed
+        del config["params"][setting]
     back = TextLM.from_state(json.loads(json.dumps(config)), tensors)
-    assert not back.context_bias
+    assert not back.context_bias and back.column_dropout == 0 and back.guidance == 0
     assert back.generate(ctx[:50], seed=3) == lm.generate(ctx[:50], seed=3)
 
 
@@ -187,6 +188,38 @@ def test_context_bias_learns_a_rare_values_own_words():
     assert float(shift[1, refund] - shift[0, refund]) > 0.5
     assert np.mean(["refund" in t for t in lm.generate(np.ones((200, 1), dtype=np.int64), seed=1)]) > 0.8
     assert np.mean(["refund" in t for t in lm.generate(np.zeros((200, 1), dtype=np.int64), seed=1)]) < 0.1
+
+
+def test_guidance_writes_a_values_own_words_more_often_for_its_rows():
+    """Guidance weighs what the row's columns add: half the rows of a rare value use its own words, and a guided
+    model writes them for more of that value's rows than the same model unguided, and no more for other rows.
+    The setting is saved with the model."""
+    rng = np.random.default_rng(0)
+    kind = np.where(np.arange(400) % 10 == 0, 1, 0)
+    common = ["the order arrived late", "the order was fine", "order came on time", "the order was late"]
+    texts = ["my refund request for the order" if k and rng.random() < 0.5 else common[rng.integers(4)] for k in kind]
+    lm = TextLM(seed=0, guidance=2.0, **SMALL).fit(pd.Series(texts), kind[:, None], [2])
+    ones, zeros = np.ones((300, 1), dtype=np.int64), np.zeros((300, 1), dtype=np.int64)
+    guided = [np.mean(["refund" in t for t in lm.generate(c, seed=1)]) for c in (ones, zeros)]
+    lm.guidance = 0.0
+    plain = [np.mean(["refund" in t for t in lm.generate(c, seed=1)]) for c in (ones, zeros)]
+    assert guided[0] > plain[0] + 0.1 and guided[1] <= plain[1] + 0.01
+    lm.guidance = 2.0
+    config, tensors = lm.get_state()
+    assert TextLM.from_state(json.loads(json.dumps(config)), tensors).generate(ones[:50], seed=4) == \
+        lm.generate(ones[:50], seed=4)
+
+
+def test_column_dropout_leaves_sampling_alone():
+    """Columns are left out only while training: the fitted model reads every column, the same way each time."""
+    df = complaints(120)
+    ctx = np.stack([np.arange(120) % 3, np.arange(120) % 2], axis=1).astype(np.int64)
+    lm = TextLM(seed=0, column_dropout=0.5, **{**SMALL, "max_epochs": 3}).fit(df["text"], ctx, [3, 2])
+    assert not lm.net_.training
+    assert lm.generate(ctx[:40], seed=2) == lm.generate(ctx[:40], seed=2)
+    with torch.no_grad():
+        assert torch.equal(lm.net_.embed_context(torch.from_numpy(ctx[:5])),
+                           lm.net_.context[0](torch.from_numpy(ctx[:5, 0])) + lm.net_.context[1](torch.from_numpy(ctx[:5, 1])))
 
 
 def test_a_rare_words_place_gets_a_made_up_word_never_a_real_one():
