@@ -72,7 +72,8 @@ def codes_of_shape(shape: str, rows: np.ndarray, key) -> np.ndarray:
 BLOCK_ROWS = 1 << 16
 """Repeated ids are laid out in blocks of this many rows, each drawn from its own keyed random stream, so the
 ids of any row range follow from its row numbers alone (no earlier batch needed). The last id of a block is
-cut at the block's end: one id in every ~65,000 rows has fewer rows than drawn."""
+cut at the block's end (one id in every ~65,000 rows has fewer rows than drawn), and a block's ids are
+numbered from ``block * BLOCK_ROWS`` (a block has at most that many), so ids stay unique across blocks."""
 
 
 class IdCodec(FitByAnalysis):
@@ -83,8 +84,10 @@ class IdCodec(FitByAnalysis):
     keys (an entity's id on each of its rows: a household on its purchases) keep how many rows an id has:
     each fresh id gets a number of consecutive rows drawn from the training distribution of rows per id
     (clipped to the k-th largest, so no single entity's count is reproduced), independently of the other
-    columns; an integer id is the row number of its first row, a string id a fresh code. Shapes seen in fewer
-    than k ids are dropped (a unique shape could single out a record); missing values keep their share.
+    columns. Integer ids are spread evenly from the k-th smallest real id at the real ids' density (a sample as
+    large as the training data spans about the real range, the k-th largest included); string ids are fresh
+    codes of the real shapes. Shapes seen in fewer than k ids are dropped (a unique shape could single out a
+    record); missing values keep their share.
     """
 
     cardinalities: list[int] = []
@@ -93,6 +96,7 @@ class IdCodec(FitByAnalysis):
         self.id_type = id_type
         self.k = int(k)
         self.sizes_, self.size_weights_, self.null_share_ = [1], [1.0], 0.0
+        self.first_, self.step_ = 1, 1.0
 
     def analyse(self, s: pd.Series) -> Stats:
         """Rows per key value (mergeable across partitions) and the number of rows."""
@@ -107,6 +111,8 @@ class IdCodec(FitByAnalysis):
             sizes = ids.value_counts()
             if len(ids) and ids.max() > 1:
                 sizes = self._protected_sizes(ids.to_numpy())
+                if self.id_type != "string":
+                    self.first_, self.step_ = self._protected_spacing(ids.index)
             self.sizes_ = [int(v) for v in sizes.index]
             self.size_weights_ = (sizes / sizes.sum()).tolist()
             self.null_share_ = float(1 - ids.sum() / stats["rows"]) if stats["rows"] else 0.0
@@ -123,6 +129,17 @@ class IdCodec(FitByAnalysis):
         top = np.sort(rows_per_id)[::-1][min(self.k, len(rows_per_id)) - 1]
         return pd.Series(np.minimum(rows_per_id, top)).value_counts().sort_index()
 
+    def _protected_spacing(self, values) -> tuple[int, float]:
+        """The k-th smallest id and the mean gap between the distinct ids from it to the k-th largest."""
+        numbers = np.unique(pd.to_numeric(pd.Series(values, dtype=object).astype(str).str.replace(",", ""),
+                                          errors="coerce").dropna().to_numpy(dtype=float))
+        if len(numbers) == 0:
+            return 1, 1.0
+        k = min(self.k, len(numbers))
+        low, high = numbers[k - 1], numbers[len(numbers) - k]
+        inside = int(np.sum((numbers >= low) & (numbers <= high)))
+        return int(low), float((high - low) / (inside - 1)) if inside > 1 else 1.0
+
     @property
     def repeated(self) -> bool:
         return max(self.sizes_) > 1
@@ -136,34 +153,36 @@ class IdCodec(FitByAnalysis):
         A key depends only on its row number, ``key`` (the sample's seed) and the shape drawn by ``rng``, never
         on earlier rows: a string key is the row number put through a keyed permutation of its shape's codes,
         so keys are unique across the batches of a sample however the batches are split between workers.
-        Repeated keys follow the same rule through their first row (see ``BLOCK_ROWS``).
+        A repeated key follows from its id's number, which follows from the row number (see ``BLOCK_ROWS``).
         ``key``: an int or a tuple of ints (non-negative)."""
         n = len(tokens)
         rows = np.arange(start - 1, start - 1 + n, dtype=np.int64)
         key = tuple(np.atleast_1d(key).tolist())
         if self.repeated:
-            first, shape_pick = self._entities(rows, key)
+            number, shape_pick = self._entities(rows, key)
         else:
-            first = rows
+            number = rows
             shape_pick = None if self.id_type != "string" else rng.choice(
                 len(self.shapes_), size=n, p=np.asarray(self.shape_weights_))
-        if self.id_type != "string":
-            out = pd.Series(first + 1)
+        if self.id_type != "string" and self.repeated:
+            out = pd.Series(self.first_ + np.round(number * max(self.step_, 1.0)).astype(np.int64))
+        elif self.id_type != "string":
+            out = pd.Series(number + 1)
         else:
             values = np.empty(n, dtype=object)
             for s, shape in enumerate(self.shapes_):
                 mine = np.flatnonzero(shape_pick == s)
                 if len(mine):
-                    values[mine] = codes_of_shape(shape, first[mine], key=(*key, s))
+                    values[mine] = codes_of_shape(shape, number[mine], key=(*key, s))
             out = pd.Series(values, dtype=object)
         if self.null_share_ > 0:
             out = out.astype(object).mask(rng.random(n) < self.null_share_)
         return out
 
     def _entities(self, rows: np.ndarray, key: tuple) -> tuple[np.ndarray, np.ndarray | None]:
-        """The first row of each row's id and, for string keys, the shape of that id: ids of drawn sizes laid
-        end to end within each block of ``BLOCK_ROWS`` rows (a keyed stream per block)."""
-        first = np.empty(len(rows), dtype=np.int64)
+        """The number of each row's id and, for string keys, the shape of that id: ids of drawn sizes laid end
+        to end within each block of ``BLOCK_ROWS`` rows (a keyed stream per block)."""
+        number = np.empty(len(rows), dtype=np.int64)
         shape = np.zeros(len(rows), dtype=np.int64) if self.id_type == "string" else None
         sizes, weights = np.asarray(self.sizes_, dtype=np.int64), np.asarray(self.size_weights_)
         blocks = rows // BLOCK_ROWS
@@ -174,16 +193,17 @@ class IdCodec(FitByAnalysis):
             starts = starts[starts < BLOCK_ROWS] + int(block) * BLOCK_ROWS
             mine = blocks == block
             which = np.searchsorted(starts, rows[mine], side="right") - 1
-            first[mine] = starts[which]
+            number[mine] = int(block) * BLOCK_ROWS + which
             if shape is not None:
                 picks = stream.choice(len(self.shapes_), size=len(starts), p=np.asarray(self.shape_weights_))
                 shape[mine] = picks[which]
-        return first, shape
+        return number, shape
 
     def to_dict(self) -> dict:
         d = {"id_type": self.id_type, "k": self.k}
         if self.repeated or self.null_share_:
-            d.update(sizes=self.sizes_, size_weights=self.size_weights_, null_share=self.null_share_)
+            d.update(sizes=self.sizes_, size_weights=self.size_weights_, null_share=self.null_share_,
+                     first=self.first_, step=self.step_)
         if self.id_type == "string":
             d.update(shapes=self.shapes_, shape_weights=self.shape_weights_)
         return d
@@ -193,6 +213,7 @@ class IdCodec(FitByAnalysis):
         c = cls(id_type=d["id_type"], k=d["k"])
         if "sizes" in d:
             c.sizes_, c.size_weights_, c.null_share_ = list(d["sizes"]), list(d["size_weights"]), d["null_share"]
+            c.first_, c.step_ = int(d.get("first", 1)), float(d.get("step", 1.0))
         if c.id_type == "string":
             c.shapes_, c.shape_weights_ = d["shapes"], d["shape_weights"]
         return c
