@@ -149,3 +149,5 @@ def test_evaluate_leaves_ids_out_and_names_them():
     assert report.details["keys"]["row_key"]["pii_kind"] == "key"
     assert report.metrics["id_columns"] == 2 and report.metrics["pii_columns"] == 0
     assert "household_id" not in report.details.get("univariate", {})
+    html = report.to_html()
+    assert "<h2>Keys</h2>" in html and "entity id" in html and "Personal data" not in html
