@@ -151,3 +151,12 @@ def test_evaluate_leaves_ids_out_and_names_them():
     assert "household_id" not in report.details.get("univariate", {})
     html = report.to_html()
     assert "<h2>Keys</h2>" in html and "entity id" in html and "Personal data" not in html
+
+
+def test_missing_repeated_ids_keep_their_share_and_keys_never_miss():
+    ids = pd.Series(np.repeat(np.arange(1, 201), 10), dtype=float)
+    ids[::10] = np.nan  # one row in ten has no id
+    out = IdCodec("integer", k=5).fit(ids).decode(np.zeros((20_000, 0)), np.random.default_rng(0), key=1)
+    assert 0.08 < out.isna().mean() < 0.12
+    keys = pd.Series([np.nan, *range(1, 100)])
+    assert IdCodec("integer", k=5).fit(keys).decode(np.zeros((500, 0)), np.random.default_rng(0)).notna().all()

@@ -87,7 +87,7 @@ class IdCodec(FitByAnalysis):
     columns. Integer ids are spread evenly from the k-th smallest real id at the real ids' density (a sample as
     large as the training data spans about the real range, the k-th largest included); string ids are fresh
     codes of the real shapes. Shapes seen in fewer than k ids are dropped (a unique shape could single out a
-    record); missing values keep their share.
+    record); missing repeated ids keep their share (a unique key is given to every row).
     """
 
     cardinalities: list[int] = []
@@ -115,7 +115,8 @@ class IdCodec(FitByAnalysis):
                     self.first_, self.step_ = self._protected_spacing(ids.index)
             self.sizes_ = [int(v) for v in sizes.index]
             self.size_weights_ = (sizes / sizes.sum()).tolist()
-            self.null_share_ = float(1 - ids.sum() / stats["rows"]) if stats["rows"] else 0.0
+            if self.repeated and stats["rows"]:  # a unique key is given to every row (a primary key never misses)
+                self.null_share_ = float(1 - ids.sum() / stats["rows"])
         if self.id_type == "string":
             kept = shapes[shapes >= self.k]
             if len(kept) == 0:
@@ -201,7 +202,7 @@ class IdCodec(FitByAnalysis):
 
     def to_dict(self) -> dict:
         d = {"id_type": self.id_type, "k": self.k}
-        if self.repeated or self.null_share_:
+        if self.repeated:
             d.update(sizes=self.sizes_, size_weights=self.size_weights_, null_share=self.null_share_,
                      first=self.first_, step=self.step_)
         if self.id_type == "string":
