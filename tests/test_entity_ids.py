@@ -160,3 +160,5 @@ def test_missing_repeated_ids_keep_their_share_and_keys_never_miss():
     assert 0.08 < out.isna().mean() < 0.12
     keys = pd.Series([np.nan, *range(1, 100)])
     assert IdCodec("integer", k=5).fit(keys).decode(np.zeros((500, 0)), np.random.default_rng(0)).notna().all()
+    empty = IdCodec("integer", k=5).fit(pd.Series([np.nan] * 20))  # a declared id with no value: unique keys
+    assert empty.decode(np.zeros((3, 0)), np.random.default_rng(0)).tolist() == [1, 2, 3]

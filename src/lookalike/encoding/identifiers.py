@@ -108,7 +108,7 @@ class IdCodec(FitByAnalysis):
             shapes = stats.get("shapes", pd.Series([], dtype=np.int64))
         else:
             shapes = value_counts(pd.Series(ids.index, dtype=object).map(shape_of))
-            sizes = ids.value_counts()
+            sizes = ids.value_counts() if len(ids) else pd.Series({1: 1})  # no value at all: unique keys
             if len(ids) and ids.max() > 1:
                 sizes = self._protected_sizes(ids.to_numpy())
                 if self.id_type != "string":
