@@ -269,8 +269,8 @@ class TableEncoder:
             if dtype.startswith("float"):
                 return s.astype(float)
             return s.astype(object)
-        if col.kind == Kind.ID and dtype.startswith("int"):
-            return s.astype(dtype)
+        if col.kind == Kind.ID and dtype.lower().startswith("int"):
+            return s.astype("Int64") if s.isna().any() or dtype[0] == "I" else s.astype(dtype)
         return s
 
     # -- persistence ---------------------------------------------------------------------------------

@@ -90,20 +90,24 @@ def _evaluate(train, synthetic, holdout, target, sensitive, seed, max_rows, posi
     rows_in = {"train": len(train), "synthetic": len(synthetic), "holdout": None if holdout is None else len(holdout)}
     train_sample = sample_rows(train, max_rows, seed)
     described = infer_columns(train_sample, schema)
-    # Columns replaced as PII are filled with fake values, not learned: they are left out of every row-level
-    # figure below and checked on their own (evaluate.pii). A target or sensitive column is always kept.
+    # Columns replaced as PII are filled with fake values, and keys (unique, or an entity's id repeated over its
+    # rows) with fresh ones, not learned: they are left out of every row-level figure below and checked on their
+    # own (evaluate.pii). A target or sensitive column is always kept.
     pii_columns = {col: c.options.get("pii", "pii") for col, c in described.items()
                    if c.kind == Kind.PII and col not in (target, sensitive)}
-    if len(pii_columns) == len(described):
-        raise LookalikeError(f"every column ({', '.join(map(str, pii_columns))}) is personal data replaced by fake "
-                             "values; there is nothing learned to evaluate")
-    described = {col: c for col, c in described.items() if col not in pii_columns}
+    id_columns = {col: "entity id" if c.options.get("repeated") else "key" for col, c in described.items()
+                  if c.kind == Kind.ID and col not in (target, sensitive)}
+    replaced = {**pii_columns, **id_columns}
+    if len(replaced) == len(described):
+        raise LookalikeError(f"every column ({', '.join(map(str, replaced))}) is personal data or a key replaced by "
+                             "fresh values; there is nothing learned to evaluate")
+    described = {col: c for col, c in described.items() if col not in replaced}
     kinds = {col: evaluation_kind(c.kind) for col, c in described.items()}
-    pii_train, pii_synth = train[list(pii_columns)], synthetic[list(pii_columns)]
-    pii_hold = None if holdout is None else holdout[list(pii_columns)]
-    train, synthetic = train.drop(columns=list(pii_columns)), synthetic.drop(columns=list(pii_columns))
-    holdout = None if holdout is None else holdout.drop(columns=list(pii_columns))
-    train_sample = train_sample.drop(columns=list(pii_columns))
+    replaced_train, replaced_synth = train[list(replaced)], synthetic[list(replaced)]
+    replaced_hold = None if holdout is None else holdout[list(replaced)]
+    train, synthetic = train.drop(columns=list(replaced)), synthetic.drop(columns=list(replaced))
+    holdout = None if holdout is None else holdout.drop(columns=list(replaced))
+    train_sample = train_sample.drop(columns=list(replaced))
     train_c = canonical(train_sample, kinds, described)
     synth_c = canonical(sample_rows(synthetic, max_rows, seed + 1), kinds, described)
     hold_c = None if holdout is None else canonical(sample_rows(holdout, max_rows, seed + 2), kinds, described)
@@ -125,8 +129,12 @@ def _evaluate(train, synthetic, holdout, target, sensitive, seed, max_rows, posi
     metrics: dict = {}
 
     # -- personal data: only whether synthetic values equal real ones ------------------------------------
-    details["pii"] = pii.pii_check(pii_train, pii_synth, pii_hold, pii_columns)
+    checked = pii.pii_check(replaced_train, replaced_synth, replaced_hold, replaced)
+    details["pii"] = {col: checked[col] for col in pii_columns}
+    details["keys"] = {col: checked[col] for col in id_columns}
     details["meta"]["pii_columns"] = list(pii_columns)
+    details["meta"]["id_columns"] = list(id_columns)
+    metrics["id_columns"] = len(id_columns)
     shares = [p["synthetic_equal_real_share"] for p in details["pii"].values() if p["synthetic_equal_real_share"] is not None]
     metrics["pii_columns"] = len(pii_columns)
     metrics["pii_equal_real_share_worst"] = max(shares) if shares else None

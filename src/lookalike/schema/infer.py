@@ -25,6 +25,18 @@ DATETIME_FORMATS = [
 ]
 NUMBER_STRING = re.compile(r"^\s*[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\s*$")
 ID_NAME = re.compile(r"(^|[_\s.-])(id|key|uuid|guid|rownames|index|idx|pk)$|^(id|rownames)$|[a-z]Id$|ID$", re.I)
+# Repeated identifiers (an entity's id on each of its rows): the name's last word, or a word ending in one
+# (unitid, countyid, intnum, housenr); ordinary English words that end in 'id' are not identifiers.
+ENTITY_WORDS = {"id", "ids", "key", "nr", "uuid", "guid", "pk"}
+ENTITY_LAST_WORDS = {"no", "num", "number"}    # an identifier only after another word: case_no, account_number
+ENTITY_GLUED = ("id", "num", "nr")
+NOT_ID_ENDINGS = ("aid", "oid", "valid", "solid", "fluid", "liquid", "acid", "rapid", "humid", "hybrid", "rigid",
+                  "vivid", "lipid", "grid", "kid", "bid", "lid", "mid", "squid", "covid", "stupid", "timid", "tepid",
+                  "placid", "candid", "morbid", "avid", "arid", "lucid", "orchid", "cupid", "florid", "torrid",
+                  "horrid", "putrid", "insipid", "frigid", "did", "rid", "platinum")
+MIN_ENTITIES = 20
+"""A repeated identifier needs at least this many distinct values; fewer are a small set of labels (a region
+code), learned as a category (SDV calls a whole-number column with at most 10 values ordinal)."""
 
 
 def infer_schema(df: pd.DataFrame, k: int = 5, source: str = "table", detect_rules: bool = True, *,
@@ -158,7 +170,44 @@ def infer_column(name: str, s: pd.Series, source: str = "table") -> ColumnSchema
         return ColumnSchema(name, Kind.TEXT, dtype)
     if all_unique and len(values) >= 10 and lengths.max() <= 64:
         return ColumnSchema(name, Kind.ID, dtype, {"id_type": "string"})
+    if lengths.max() <= 64 and not strings.str.contains(r"\s").any() and is_repeated_id(name, strings):
+        return ColumnSchema(name, Kind.ID, dtype, {"id_type": "string", "repeated": True})
     return ColumnSchema(name, Kind.CATEGORICAL, dtype)
+
+
+def entity_id_name(name: str) -> bool:
+    """Whether a column name reads as an identifier: its last word (split at ``_ . - `` spaces and camelCase)
+    is id, key, nr, uuid, guid or pk; or no, num or number after another word (case_no); or the last word ends
+    in id, num or nr glued onto another (unitid, countyid, intnum, housenr) and is no English word such as
+    paid, valid or medicaid."""
+    words = [w.lower() for w in re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", name)]
+    if not words:
+        return False
+    last = words[-1]
+    if last in ENTITY_WORDS or (last in ENTITY_LAST_WORDS and len(words) > 1):
+        return True
+    return (len(last) > 2 and last.endswith(ENTITY_GLUED) and not last.endswith(NOT_ID_ENDINGS)
+            and last not in ENTITY_LAST_WORDS)
+
+
+def is_repeated_id(name: str, values: pd.Series) -> bool:
+    """Whether a column holds an entity's identifier repeated on each of its rows (a household's id on its
+    purchases, a person's on each year of a panel): named like an identifier (:func:`entity_id_name`), at
+    least ``MIN_ENTITIES`` distinct values, some of them repeated, and not a step counter. A counter (a
+    purchase's number within its household: 1, 2, 3, ..., the low numbers the most frequent) starts at 0 or 1
+    and is rarer the higher it goes; it is a position, not an entity, and stays learned. ``values``: the
+    non-missing values (whole numbers of at least 0, or codes)."""
+    if not entity_id_name(name):
+        return False
+    counts = values.value_counts()
+    if len(counts) < MIN_ENTITIES or counts.iloc[0] < 2:
+        return False
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        counts = counts.sort_index()
+        if counts.index[0] in (0, 1) and pd.Series(counts.index).corr(pd.Series(counts.to_numpy()),
+                                                                       method="spearman") <= -0.5:
+            return False
+    return True
 
 
 def _infer_numeric(name, s, values, dtype, n_unique) -> ColumnSchema:
@@ -171,6 +220,8 @@ def _infer_numeric(name, s, values, dtype, n_unique) -> ColumnSchema:
         span = numbers.max() - numbers.min() + 1
         if ID_NAME.search(name) or span <= 2 * len(values):
             return ColumnSchema(name, Kind.ID, dtype, {"id_type": "integer"})
+    if integer and numbers.min() >= 0 and not all_unique and is_repeated_id(name, numbers):
+        return ColumnSchema(name, Kind.ID, dtype, {"id_type": "integer", "repeated": True})
     options = {"integer": integer, "decimals": 0 if integer else decimal_places(numbers)}
     if not integer and not _written_exactly(numbers, options["decimals"]):
         short = float32_decimals(numbers)

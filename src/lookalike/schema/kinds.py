@@ -8,8 +8,9 @@ class Kind(str, Enum):
     """The one list of column kinds. A ``str`` enum, so schema files keep plain words ('numeric').
 
     numeric: integers or floats; categorical: a small set of labels; boolean: two values in any spelling;
-    datetime: dates or timestamps (native or strings with a format); id: unique keys, regenerated, never
-    learned; constant: one value; text: free text; pii: personal data, replaced by fake values, never learned.
+    datetime: dates or timestamps (native or strings with a format); id: keys, unique or an entity's id repeated
+    on its rows, regenerated, never learned; constant: one value; text: free text; pii: personal data, replaced
+    by fake values, never learned.
     """
 
     NUMERIC = "numeric"

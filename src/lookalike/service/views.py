@@ -6,7 +6,7 @@ import re
 
 from lookalike.schema.columns import TableSchema
 
-SHOWN_OPTIONS = ("formats", "decimals", "integer", "stored_as", "thousands", "id_type", "value", "pii")
+SHOWN_OPTIONS = ("formats", "decimals", "integer", "stored_as", "thousands", "id_type", "repeated", "value", "pii")
 
 
 def reason(kind: str, options: dict) -> str:
@@ -28,6 +28,9 @@ def reason(kind: str, options: dict) -> str:
             text += f", {options['decimals']} decimals"
         return text
     if kind == "id":
+        if options.get("repeated"):
+            return ("named like an identifier, its values repeated: an entity's id, regenerated (fresh ids, as many "
+                    "rows per id as in your data) rather than learned")
         return "every value is different: a key, regenerated rather than learned"
     if kind == "text":
         return "long, wordy, mostly distinct values: free text"
