@@ -154,6 +154,17 @@ def row_cross_entropy(layout, flat_logits: torch.Tensor, x: torch.Tensor) -> tor
     return -logp.gather(2, x.unsqueeze(-1)).squeeze(-1)
 
 
+def linear_of_tokens(layout, layer: nn.Linear, x: torch.Tensor) -> torch.Tensor:
+    """``layout.linear_of_one_hot(layer, x)`` by plain embedding lookups, which ``vmap`` can take per row."""
+    return torch.nn.functional.embedding(x + layout.offsets, layer.weight.t()).sum(1) + layer.bias
+
+
+def default_batch(n_rows: int) -> int:
+    """Expected Poisson batch: a power of two near n_rows / 10, within [64, 512] (bigger batches drown less
+    signal in the same noise; about 10 steps an epoch keeps the step count, and so the noise, small)."""
+    return int(np.clip(2 ** round(math.log2(max(n_rows, 1) / 10)), 64, 512))
+
+
 def uniform_logits(cards: Sequence[int]) -> torch.Tensor:
     """Flat output bias of uniform distributions: under DP no token frequencies (they are data)."""
     return torch.tensor(np.concatenate([np.full(c, -math.log(c)) for c in cards]), dtype=torch.float32)
