@@ -117,7 +117,7 @@ class Synthesizer:
             check_dp(dp)
             if not getattr(model_class(self._model_name()), "supports_dp", False):
                 raise LookalikeError(f"model '{self._model_name()}' has no differentially private training; "
-                                     "use model='dp-marginals', 'argn', 'vae' or 'diffusion' with dp")
+                                     "use model='dp-marginals', 'argn', 'vae', 'diffusion' or 'gan' with dp")
 
     def _model_name(self) -> str:
         """'auto' under differential privacy is dp-marginals (the better choice at small epsilon); with fairness

@@ -58,11 +58,75 @@ def plan(model: str, epsilon: float, delta: float | None, epochs: int, n_rows: i
 
 def epsilon_spent(sigma: float, rate: float, steps: int, delta: float) -> float:
     """The RDP accountant's epsilon after ``steps`` Poisson-sampled steps at noise ``sigma``."""
+    return composed_epsilon([(sigma, rate, steps)], delta)
+
+
+def composed_epsilon(history: Sequence[tuple[float, float, int]], delta: float) -> float:
+    """The RDP accountant's epsilon of several DP-SGD phases, each (sigma, sample rate, steps), composed in one
+    history (RDP adds up order by order before the conversion to (epsilon, delta))."""
     from opacus.accountants import RDPAccountant
 
     accountant = RDPAccountant()
-    accountant.history = [(sigma, rate, steps)]
-    return float(accountant.get_epsilon(delta))
+    accountant.history = [(float(s), float(q), int(t)) for s, q, t in history if t > 0]
+    return float(accountant.get_epsilon(delta)) if accountant.history else 0.0
+
+
+def plan_phases(model: str, epsilon: float, delta: float | None, phases: Sequence[tuple[str, int, int]],
+                n_rows: int, max_grad_norm: float, rows_released: bool) -> dict:
+    """One noise multiplier for several DP-SGD phases over the same rows (each (name, epochs, batch)), such that
+    their composition in one RDP history spends exactly (epsilon, delta); an error naming ``model`` before any
+    work when the budget cannot pay for the epochs. The search is Opacus' ``get_noise_multiplier`` (doubling,
+    then bisection keeping the side at or below the target) over the composed history."""
+    eps, delta = float(epsilon), float(delta or 1e-5)
+    if eps <= 0 or not 0 < delta < 1:
+        raise LookalikeError(f"{model}: DP needs epsilon > 0 and delta in (0, 1), got {eps}, {delta}")
+    parts = []
+    for name, epochs, batch in phases:
+        if int(epochs) < 1:
+            raise LookalikeError(f"{model}: DP needs max_epochs >= 1, got {epochs}")
+        batch = max(1, min(int(batch), n_rows))
+        rate = batch / n_rows
+        parts.append({"phase": name, "sample_rate": rate, "expected_batch": batch, "epochs": int(epochs),
+                      "steps": int(epochs) * max(1, round(1 / rate))})
+
+    def spent(sigma: float) -> float:
+        return composed_epsilon([(sigma, p["sample_rate"], p["steps"]) for p in parts], delta)
+
+    low, high, eps_high = 0.0, 10.0, math.inf
+    while eps_high > eps and high <= 2 * MAX_NOISE_MULTIPLIER:
+        high *= 2
+        eps_high = spent(high)
+    if eps_high > eps:
+        sigma = math.inf
+    else:
+        while eps - eps_high > 0.002 * eps:
+            mid = (low + high) / 2
+            e = spent(mid)
+            if e < eps:
+                high, eps_high = mid, e
+            else:
+                low = mid
+        sigma = high
+    epochs = "+".join(str(p["epochs"]) for p in parts)
+    if sigma > MAX_NOISE_MULTIPLIER:
+        raise LookalikeError(
+            f"{model}: epsilon {eps:g} is too small for {epochs} epochs of DP-SGD on {n_rows:,} rows (noise "
+            f"multiplier {sigma:.3g} > {MAX_NOISE_MULTIPLIER:g}); ask for fewer epochs (max_epochs), a "
+            f"larger epsilon, or use model='dp-marginals'")
+    return {"mechanism": MECHANISM + ", phases composed in one RDP history", "accountant": "opacus RDP",
+            "epsilon": spent(sigma), "target_epsilon": eps, "delta": delta, "noise_multiplier": float(sigma),
+            "max_grad_norm": float(max_grad_norm), "phases": parts,
+            "rows": "released by a mechanism" if rows_released else "treated as public"}
+
+
+def finish_phases(plan: dict, done: Sequence[int]) -> dict:
+    """``finish`` for a multi-phase plan: each phase's steps done, the composed epsilon actually spent."""
+    for part, d in zip(plan["phases"], done):
+        part["steps_done"] = int(d)
+    if any(p["steps_done"] < p["steps"] for p in plan["phases"]):
+        plan["epsilon"] = composed_epsilon([(plan["noise_multiplier"], p["sample_rate"], p["steps_done"])
+                                            for p in plan["phases"]], plan["delta"])
+    return plan
 
 
 class _RowLoss(nn.Module):
@@ -79,13 +143,16 @@ class _RowLoss(nn.Module):
 
 def train(net: nn.Module, loss_of: Callable, inputs_of: Callable, n_rows: int, plan: dict,
           opt: torch.optim.Optimizer, secret_seed: int | None, label: str, device: torch.device | str = "cpu",
-          stop: Callable[[], bool] = lambda: False, progress=None, chunk: int = 64) -> tuple[int, list[dict]]:
+          stop: Callable[[], bool] = lambda: False, progress=None, chunk: int = 64, stream: int | None = None,
+          after_step: Callable[[int], None] | None = None) -> tuple[int, list[dict]]:
     """Run the plan's DP-SGD steps on ``net``; returns (steps done, per-epoch history without losses).
 
     ``loss_of(net, *inputs)``: the loss of a batch of rows, written so ``torch.func.vmap`` can take it per row
     (no data-dependent control flow, no embedding_bag, no dropout). ``inputs_of(idx, gen)``: the per-row input
     tensors of the rows ``idx`` (any randomness they need from ``gen``, the secret generator). The sampled rows
-    and the noise come from ``secret_seed`` (OS entropy when None), never from the public seed."""
+    and the noise come from ``secret_seed`` (OS entropy when None), never from the public seed; ``stream``
+    gives each phase of a multi-phase fit its own independent noise. ``after_step(steps done)``: work after each
+    update that reads no row (a GAN's generator step: post-processing of the released critic)."""
     from torch.func import functional_call, grad, vmap
 
     from lookalike.privacy.dp import release
@@ -97,7 +164,7 @@ def train(net: nn.Module, loss_of: Callable, inputs_of: Callable, n_rows: int, p
         return functional_call(wrapper, {"net." + k: v for k, v in params.items()}, tuple(r.unsqueeze(0) for r in row))
 
     clip, sigma, rate = plan["max_grad_norm"], plan["noise_multiplier"], plan["sample_rate"]
-    secret = np.random.SeedSequence(secret_seed).generate_state(1)[0]
+    secret = np.random.SeedSequence(secret_seed, spawn_key=() if stream is None else (stream,)).generate_state(1)[0]
     gen = torch.Generator().manual_seed(int(secret))
     per_row = None
     steps_per_epoch = plan["steps"] // plan["epochs"]
@@ -128,6 +195,8 @@ def train(net: nn.Module, loss_of: Callable, inputs_of: Callable, n_rows: int, p
                 p.grad = torch.from_numpy(np.asarray(released[k])).to(device)
             opt.step()
             done += 1
+            if after_step is not None:
+                after_step(done)
             if stop():
                 out_of_time = True
                 break

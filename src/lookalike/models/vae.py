@@ -253,6 +253,15 @@ class TVAE:
 
     def _fit_dp(self, tokens, cards, groups, progress, clock) -> "TVAE":
         plan = self.dp_plan(int(self.dp_rows or len(tokens)))
+        done = self._train_dp(tokens, cards, groups, plan, progress, clock.over)
+        self.dp_record_ = dp_sgd.finish(plan, done)
+        self.fit_seconds_ = clock.elapsed()
+        if progress is not None:
+            progress(1.0, "trained")
+        return self
+
+    def _train_dp(self, tokens, cards, groups, plan: dict, progress, stop, stream: int | None = None) -> int:
+        """DP-SGD on ``plan`` (this model's, or one phase of the latent GAN's); returns the steps done."""
         lr = self.learning_rate or 2e-3 * math.sqrt(plan["expected_batch"] / 256)
         with seeded(self.seed, self.n_threads):
             net = _VAENet(cards, self.width, self.depth, self.latent, groups if self.within_group else ())
@@ -274,7 +283,7 @@ class TVAE:
 
             net.direct.per_row = True
             done, history = dp_sgd.train(net, loss_of, inputs_of, len(tokens), plan, opt, self.dp_noise_seed,
-                                         "vae.dp_sgd_step", stop=clock.over, progress=progress)
+                                         "vae.dp_sgd_step", stop=stop, progress=progress, stream=stream)
             net.direct.per_row = False
         net.eval()  # prior_mean / prior_chol stay N(0, I): the aggregate posterior would read the real rows
         self.net_ = net
@@ -282,11 +291,7 @@ class TVAE:
         self.groups_ = groups
         self.history_ = history
         self.precision_ = "float32"
-        self.dp_record_ = dp_sgd.finish(plan, done)
-        self.fit_seconds_ = clock.elapsed()
-        if progress is not None:
-            progress(1.0, "trained")
-        return self
+        return done
 
     def sample(self, n: int, *, seed: int = 0, fixed: np.ndarray | None = None,
                suppress: Mapping[int, Sequence[int]] | None = None,
