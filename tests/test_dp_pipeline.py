@@ -18,6 +18,10 @@ pytest.importorskip("opacus")
 
 DP = {"epsilon": 3.0, "delta": 1e-5, "noise_seed": 11}  # fixed noise: the tests must give the same answer on every run
 TINY_ARGN = {"size": "S", "n_threads": 1, "batch_size": 128}
+TINY = {"argn": TINY_ARGN, "vae": {"width": 32, "depth": 1, "latent": 8, "n_threads": 1},
+        "diffusion": {"width": 32, "depth": 1, "n_threads": 1},
+        "gan": {"width": 32, "depth": 1, "latent": 8, "gan_width": 32, "noise": 8, "n_threads": 1}}
+DP_SGD_MODELS = ["argn", "vae", "diffusion", "gan"]
 
 
 def table(n: int = 600, seed: int = 0) -> pd.DataFrame:
@@ -51,7 +55,7 @@ def test_bad_budget_is_refused_in_the_constructor(dp):
 
 
 def test_model_without_dp_is_refused():
-    with pytest.raises(LookalikeError, match="differentially private"):
+    with pytest.raises(LookalikeError, match="model 'copula' has no differentially private training"):
         Synthesizer(model="copula", dp=DP)
 
 
@@ -63,36 +67,48 @@ def test_delta_of_one_over_n_and_tiny_budget_fail_before_any_work(monkeypatch):
     df = table(200)
     with pytest.raises(LookalikeError, match="1/n"):
         Synthesizer(dp={"epsilon": 1.0, "delta": 1 / 200}).fit(df)
-    with pytest.raises(LookalikeError, match="too small for 500 epochs"):
-        Synthesizer(model="argn", max_epochs=500, dp={"epsilon": 0.05, "delta": 1e-5},
-                    model_params=TINY_ARGN).fit(df)
+    for model in DP_SGD_MODELS:
+        with pytest.raises(LookalikeError, match=rf"(?i)^{model}: epsilon 0.04 is too small for 500(\+500)? epochs"):
+            Synthesizer(model=model, max_epochs=500, dp={"epsilon": 0.05, "delta": 1e-5},
+                        model_params=TINY[model]).fit(df)
 
 
 # -- the accountant ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("model", DP_SGD_MODELS)
 @pytest.mark.parametrize("eps,rows,epochs", [(1.0, 5000, 10), (3.0, 2000, 5), (0.5, 20000, 3)])
-def test_dp_sgd_noise_reaches_the_requested_epsilon_within_one_percent(eps, rows, epochs):
+def test_dp_sgd_noise_reaches_the_requested_epsilon_within_one_percent(model, eps, rows, epochs):
     from opacus.accountants import RDPAccountant
 
-    from lookalike.models.argn import ARGN
+    from lookalike.models import model_class
 
-    plan = ARGN(max_epochs=epochs, dp_epsilon=eps, dp_delta=1e-6).dp_plan(rows)
+    plan = model_class(model)(max_epochs=epochs, dp_epsilon=eps, dp_delta=1e-6).dp_plan(rows)
+    phases = plan.get("phases", [plan])  # gan: the autoencoder's and the critic's DP-SGD, composed
     accountant = RDPAccountant()
-    accountant.history = [(plan["noise_multiplier"], plan["sample_rate"], plan["steps"])]
+    accountant.history = [(plan["noise_multiplier"], p["sample_rate"], p["steps"]) for p in phases]
     spent = accountant.get_epsilon(1e-6)
     assert spent <= eps * (1 + 1e-9)
     assert spent == pytest.approx(eps, rel=0.01)
-    assert plan["steps"] == epochs * round(1 / plan["sample_rate"])
+    assert plan["epsilon"] == pytest.approx(spent, rel=1e-9)
+    for p in phases:
+        assert p["steps"] == epochs * round(1 / p["sample_rate"])
+    if model == "gan":  # one phase alone spends clearly less: the composition is what reaches the budget
+        assert [p["phase"] for p in phases] == ["autoencoder", "critic"]
+        alone = RDPAccountant()
+        alone.history = accountant.history[:1]
+        assert alone.get_epsilon(1e-6) < 0.9 * eps
 
 
-def test_whole_fit_spends_the_requested_budget_and_records_it(tmp_path):
+@pytest.mark.parametrize("model", DP_SGD_MODELS)
+def test_whole_fit_spends_the_requested_budget_and_records_it(tmp_path, model):
     df = table(600)
-    syn = Synthesizer(model="argn", max_epochs=1, dp=DP, model_params=TINY_ARGN).fit(df)
+    syn = Synthesizer(model=model, max_epochs=1, dp=DP, model_params=TINY[model]).fit(df)
     record = syn.dp_
     assert record["epsilon_spent"] == pytest.approx(DP["epsilon"], rel=0.01)
     assert record["epsilon_spent"] <= DP["epsilon"] * (1 + 1e-9)
     assert record["statistics"]["epsilon_spent"] == pytest.approx(0.2 * DP["epsilon"], rel=1e-6)
     assert record["model"]["epsilon"] == pytest.approx(0.8 * DP["epsilon"], rel=0.01)
-    assert record["model"]["steps_done"] == record["model"]["steps"]
+    for phase in record["model"].get("phases", [record["model"]]):
+        assert phase["steps_done"] == phase["steps"]
     assert "costs no privacy budget" in record["sampling"]
     kinds = {e["what"]: e["mechanism"] for e in record["statistics"]["releases"]}
     assert kinds["colour.categories"] == "gaussian stability histogram"
@@ -101,12 +117,15 @@ def test_whole_fit_spends_the_requested_budget_and_records_it(tmp_path):
     meta, _ = file_contents(tmp_path / "m.lookalike")
     assert meta["dp"]["epsilon_spent"] == record["epsilon_spent"]
     assert meta["model"]["dp"]["noise_multiplier"] > 0
-    assert Synthesizer.load(tmp_path / "m.lookalike").dp_ == meta["dp"]
+    loaded = Synthesizer.load(tmp_path / "m.lookalike")
+    assert loaded.dp_ == meta["dp"]
+    assert loaded.model_.dp_record_ == meta["model"]["dp"] == record["model"]
+    assert loaded.model_.history_ == [{"epoch": 1}]  # no loss history under DP
 
 
 # -- nothing from the data reaches the file except through a mechanism --------------------------------------
 def fit_and_save(df, path, model, tape=None, record=None):
-    syn = Synthesizer(model=model, max_epochs=1, dp=DP, model_params=TINY_ARGN if model == "argn" else None)
+    syn = Synthesizer(model=model, max_epochs=1, dp=DP, model_params=TINY.get(model))
     if tape is not None:
         with privacy.replaying(tape):
             syn.fit(df)
@@ -118,7 +137,7 @@ def fit_and_save(df, path, model, tape=None, record=None):
     return (*file_contents(path), syn)
 
 
-@pytest.mark.parametrize("model", ["dp-marginals", "argn"])
+@pytest.mark.parametrize("model", ["dp-marginals", *DP_SGD_MODELS])
 def test_model_file_depends_on_the_data_only_through_released_values(tmp_path, model):
     """Fit on a table while recording every released value, then fit on its neighbour (one outlier row more)
     answering every release with the recorded value. Any statistic, token frequency, loss, row count or
@@ -132,6 +151,65 @@ def test_model_file_depends_on_the_data_only_through_released_values(tmp_path, m
     # the fitted objects, not only their files: sampling's post-processing (allocation, herding, in-bin
     # decoding) must not read anything the fit kept in memory outside the released state
     pd.testing.assert_frame_equal(first[2].sample(1500, seed=5), second[2].sample(1500, seed=5))
+
+
+def test_dp_sgd_releases_the_sum_of_clipped_per_row_gradients_plus_noise():
+    """dp_sgd.train: with a huge clip and no noise the released gradient is the batch's exact gradient (sum over
+    rows / expected batch); with clip c every row's contribution is its own gradient scaled to norm <= c; with
+    noise its spread is sigma * c / expected batch. Each is what the step's release carries."""
+    import torch
+
+    from lookalike.models import dp_sgd
+
+    torch.manual_seed(0)
+    x = torch.randn(40, 3)
+    y = torch.randn(40)
+
+    def released(clip, sigma):
+        net = torch.nn.Linear(3, 1)
+        torch.nn.init.ones_(net.weight)
+        plan = {"max_grad_norm": clip, "noise_multiplier": sigma, "sample_rate": 1.0, "expected_batch": 40,
+                "steps": 1, "epochs": 1}
+        with privacy.recording() as tape:
+            dp_sgd.train(net, lambda net, xb, yb: ((net(xb).squeeze(1) - yb) ** 2).mean(), lambda idx, gen: (x[idx], y[idx]),
+                         40, plan, torch.optim.SGD(net.parameters(), lr=0.0), secret_seed=1, label="test.step")
+        (label, value), = tape["items"]
+        assert label == "test.step"
+        return value, net
+
+    value, net = released(1e6, 0.0)
+    net.zero_grad(set_to_none=True)  # the step left the released gradient there
+    loss = ((net(x).squeeze(1) - y) ** 2).sum() / 40
+    loss.backward()
+    np.testing.assert_allclose(value["weight"], net.weight.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(value["bias"], net.bias.grad.numpy(), rtol=1e-5, atol=1e-6)
+    clipped, net = released(0.5, 0.0)
+    expected = np.zeros(4)
+    for i in range(40):
+        g = 2 * (float(net(x[i:i + 1])) - float(y[i])) * np.append(x[i].numpy(), 1.0)
+        expected += g * min(1.0, 0.5 / (np.linalg.norm(g) + 1e-6))
+    np.testing.assert_allclose(np.append(clipped["weight"].ravel(), clipped["bias"]), expected / 40, rtol=1e-4,
+                               atol=1e-6)
+    noisy = released(0.5, 50.0)[0]["weight"].ravel()
+    assert np.abs(noisy - expected[:3] / 40).max() > 0.05  # noise sd 50 * 0.5 / 40 = 0.625 per coordinate
+
+
+@pytest.mark.parametrize("model", ["vae", "gan"])
+def test_dp_sgd_stopped_by_max_time_records_the_epsilon_it_spent(model):
+    """A fit cut short by ``max_time`` (here after one step of each phase) records the steps it did and the
+    accountant's smaller epsilon for them, not the planned budget."""
+    from lookalike.models import dp_sgd, model_class
+
+    rng = np.random.default_rng(0)
+    tokens = np.column_stack([rng.integers(0, 3, 500), rng.integers(0, 5, 500)])
+    fitted = model_class(model)(max_epochs=2, max_time=0.0, dp_epsilon=2.0, dp_delta=1e-5, dp_noise_seed=1,
+                                **{k: v for k, v in TINY[model].items()}).fit(tokens, [3, 5], [[0], [1]])
+    record = fitted.dp_record_
+    phases = record.get("phases", [record])
+    assert [p["steps_done"] for p in phases] == [1] * len(phases)
+    assert record["epsilon"] == pytest.approx(dp_sgd.composed_epsilon(
+        [(record["noise_multiplier"], p["sample_rate"], 1) for p in phases], 1e-5), rel=1e-9)
+    assert record["epsilon"] < 0.5 * record["target_epsilon"]
 
 
 def test_the_replay_test_catches_a_statistic_that_skips_its_mechanism(tmp_path, monkeypatch):

@@ -117,7 +117,7 @@ class Synthesizer:
             check_dp(dp)
             if not getattr(model_class(self._model_name()), "supports_dp", False):
                 raise LookalikeError(f"model '{self._model_name()}' has no differentially private training; "
-                                     "use model='dp-marginals' or 'argn' with dp")
+                                     "use model='dp-marginals', 'argn', 'vae', 'diffusion' or 'gan' with dp")
 
     def _model_name(self) -> str:
         """'auto' under differential privacy is dp-marginals (the better choice at small epsilon); with fairness
@@ -315,7 +315,7 @@ class Synthesizer:
         # the generator's noise: secret (OS entropy), never the public ``seed``, unless a test fixes it
         params["dp_noise_seed"] = self.dp.get("noise_seed", int(np.random.SeedSequence().generate_state(1)[0]))
         epochs = self.max_epochs
-        if name == "argn" and epochs is None:
+        if epochs is None and hasattr(model_class(name), "DP_DEFAULT_EPOCHS"):  # DP-SGD trains fixed epochs
             epochs = model_class(name).DP_DEFAULT_EPOCHS
         model = make_model(name, seed=self.seed, max_epochs=epochs, max_time=self.max_time, verbose=self.verbose,
                            params=params)

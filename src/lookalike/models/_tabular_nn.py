@@ -295,6 +295,7 @@ class GroupTables(nn.Module):
                                         for j, before in self.earlier.items()})
         self.offsets = {j: torch.tensor(np.concatenate([[0], np.cumsum([self.cards[i] for i in before])[:-1]]),
                                         dtype=torch.long) for j, before in self.earlier.items()}
+        self.per_row = False  # True during DP-SGD: a path torch.func.vmap can take (embedding_bag has no vmap rule)
 
     def init_from(self, tokens: np.ndarray) -> None:
         """Start each table at the training rows' log P(later | group's first) - log P(later) (smoothed): with the
@@ -315,6 +316,9 @@ class GroupTables(nn.Module):
         before = self.earlier[j]
         table = self.tables[str(j)]
         weights = None if visible is None else visible[:, before].to(table.dtype)
+        if self.per_row:
+            rows = F.embedding(x[:, before] + self.offsets[j], table)  # (rows, earlier members, cardinality of j)
+            return (rows if weights is None else rows * weights.unsqueeze(-1)).sum(1)
         return F.embedding_bag(x[:, before] + self.offsets[j], table, per_sample_weights=weights, mode="sum")
 
     def add_to(self, flat_logits: torch.Tensor, x: torch.Tensor, visible: torch.Tensor | None) -> torch.Tensor:

@@ -48,6 +48,7 @@ from torch import nn
 
 from lookalike.errors import LookalikeError
 from lookalike.models.base import ProgressCallback
+from lookalike.models import dp_sgd
 from lookalike.models._tabular_nn import check_precision, check_tokens, fast_matmuls, matmul_precision
 from lookalike.models.threads import auto_threads, torch_threads  # noqa: F401 (auto_threads: old import path)
 
@@ -621,49 +622,17 @@ class ARGN:
 
     # ---------------------------------------------------------------- DP-SGD
     supports_dp = True
-    DP_DEFAULT_EPOCHS = 10
-    MAX_NOISE_MULTIPLIER = 20.0
-    """Beyond this noise the gradients carry almost no signal: the budget is too small for the epochs asked."""
+    DP_DEFAULT_EPOCHS = dp_sgd.DEFAULT_EPOCHS
+    MAX_NOISE_MULTIPLIER = dp_sgd.MAX_NOISE_MULTIPLIER
 
     def dp_plan(self, n_rows: int) -> dict:
-        """Batch, Poisson sample rate, steps and noise multiplier for DP-SGD; an error before any work when the
-        budget cannot pay for ``max_epochs`` epochs."""
-        from opacus.accountants import RDPAccountant
-        from opacus.accountants.utils import get_noise_multiplier
-
-        eps, delta = float(self.dp_epsilon), float(self.dp_delta or 1e-5)
-        if eps <= 0 or not 0 < delta < 1:
-            raise LookalikeError(f"ARGN: DP needs epsilon > 0 and delta in (0, 1), got {eps}, {delta}")
-        epochs = int(self.max_epochs)
-        if epochs < 1:
-            raise LookalikeError(f"ARGN: DP needs max_epochs >= 1, got {epochs}")
-        batch = self.batch_size or int(np.clip(2 ** round(math.log2(max(n_rows, 1) / 10)), 64, 512))
-        batch = max(1, min(batch, n_rows))
-        rate = batch / n_rows
-        steps = epochs * max(1, round(1 / rate))
-        try:
-            sigma = get_noise_multiplier(target_epsilon=eps, target_delta=delta, sample_rate=rate, steps=steps,
-                                         accountant="rdp", epsilon_tolerance=0.002 * eps)
-        except ValueError:
-            sigma = math.inf
-        if sigma > self.MAX_NOISE_MULTIPLIER:
-            raise LookalikeError(
-                f"ARGN: epsilon {eps:g} is too small for {epochs} epochs of DP-SGD on {n_rows:,} rows (noise "
-                f"multiplier {sigma:.3g} > {self.MAX_NOISE_MULTIPLIER:g}); ask for fewer epochs (max_epochs), a "
-                f"larger epsilon, or use model='dp-marginals'")
-        accountant = RDPAccountant()
-        accountant.history = [(sigma, rate, steps)]
-        return {"mechanism": "DP-SGD (per-row clipping, Gaussian noise, Poisson sampling)",
-                "accountant": "opacus RDP", "epsilon": float(accountant.get_epsilon(delta)), "target_epsilon": eps,
-                "delta": delta, "noise_multiplier": float(sigma), "max_grad_norm": float(self.dp_max_grad_norm),
-                "sample_rate": rate, "expected_batch": batch, "epochs": epochs, "steps": int(steps),
-                "rows": "released by a mechanism" if self.dp_rows is not None else "treated as public"}
+        """Batch, Poisson sample rate, steps and noise multiplier for DP-SGD (``dp_sgd.plan``); an error before
+        any work when the budget cannot pay for ``max_epochs`` epochs."""
+        batch = self.batch_size or dp_sgd.default_batch(n_rows)
+        return dp_sgd.plan("ARGN", self.dp_epsilon, self.dp_delta, self.max_epochs, n_rows, batch,
+                           self.dp_max_grad_norm, self.dp_rows is not None)
 
     def _fit_dp(self, tokens, cards, groups, progress, start) -> "ARGN":
-        from torch.func import functional_call, grad, vmap
-
-        from lookalike.privacy.dp import release
-
         n = len(tokens)
         n_public = int(self.dp_rows or n)
         plan = self.dp_plan(n_public)
@@ -671,63 +640,20 @@ class ARGN:
         hidden, extra = _SIZES[size]
         uniform = [np.full(c, -math.log(c)) for c in cards]  # no token frequencies: they are data
         device = self._device()
-        clip, sigma, rate = plan["max_grad_norm"], plan["noise_multiplier"], plan["sample_rate"]
         lr = self.learning_rate or 1e-2 * math.sqrt(plan["expected_batch"] / 512)
-        steps_per_epoch = plan["steps"] // plan["epochs"]
-        secret = np.random.SeedSequence(self.dp_noise_seed).generate_state(1)[0]
         with torch.random.fork_rng(devices=[]), torch_threads(self.n_threads):
             torch.manual_seed(self.seed)
             net = _Net(cards, groups, hidden, extra, 0.0, uniform, given_groups=self.given_groups).to(device)
             opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=self.weight_decay)
-            buffers = {k: v for k, v in net.named_buffers()}
-            names = [k for k, _ in net.named_parameters()]
-
-            def row_loss(p, x, keys):
-                return functional_call(net, (p, buffers), (x.unsqueeze(0), keys.unsqueeze(0)))
-
-            per_row = vmap(grad(row_loss), in_dims=(None, 0, 0))
-            gen = torch.Generator().manual_seed(int(secret))  # sampling and noise: secret, not from ``seed``
             x_all = torch.from_numpy(tokens).to(device)
-            history: list[dict] = []
-            out_of_time = False
-            done = 0
-            for epoch in range(plan["epochs"]):
-                for step in range(steps_per_epoch):
-                    idx = torch.nonzero(torch.rand(n, generator=gen) < rate).squeeze(1).to(device)
-                    keys = torch.rand(len(idx), len(groups), generator=gen).to(device)
-                    params = {k: v.detach() for k, v in net.named_parameters()}
-                    summed = {k: torch.zeros_like(v) for k, v in params.items()}
-                    for i in range(0, len(idx), 64):
-                        g = per_row(params, x_all[idx[i:i + 64]], keys[i:i + 64])
-                        norms = torch.sqrt(sum(g[k].flatten(1).pow(2).sum(1) for k in names))
-                        factor = (clip / (norms + 1e-6)).clamp(max=1.0)
-                        for k in names:
-                            summed[k] += torch.einsum("b,b...->...", factor, g[k])
 
-                    def noisy():
-                        return {k: ((summed[k] + torch.normal(0.0, sigma * clip, summed[k].shape, generator=gen)
-                                     .to(device)) / plan["expected_batch"]).cpu().numpy() for k in names}
+            def inputs_of(idx, gen):  # the rows, and each row's group order
+                return x_all[idx], torch.rand(len(idx), len(groups), generator=gen).to(device)
 
-                    released = release("argn.dp_sgd_step", noisy)
-                    for k, p in net.named_parameters():
-                        p.grad = torch.from_numpy(np.asarray(released[k])).to(device)
-                    opt.step()
-                    done += 1
-                    if self.max_time is not None and time.monotonic() - start > self.max_time:
-                        out_of_time = True
-                        break
-                    if progress is not None:
-                        progress(done / plan["steps"], f"epoch {epoch + 1} (DP-SGD)")
-                history.append({"epoch": epoch + 1})
-                if out_of_time:
-                    break
-        if done < plan["steps"]:  # stopped early: spent less than planned
-            from opacus.accountants import RDPAccountant
-
-            accountant = RDPAccountant()
-            accountant.history = [(sigma, rate, done)]
-            plan["epsilon"] = float(accountant.get_epsilon(plan["delta"]))
-        plan["steps_done"] = done
+            done, history = dp_sgd.train(
+                net, lambda net, x, keys: net(x, keys), inputs_of, n, plan, opt, self.dp_noise_seed,
+                "argn.dp_sgd_step", device, stop=lambda: self.max_time is not None
+                and time.monotonic() - start > self.max_time, progress=progress)
         net.eval()
         self.net_ = net.cpu() if device.type != "cpu" else net
         self.cardinalities_ = cards
@@ -735,7 +661,7 @@ class ARGN:
         self.size_ = size
         self.precision_ = "float32"  # DP-SGD trains in float32
         self.history_ = history
-        self.dp_record_ = plan
+        self.dp_record_ = dp_sgd.finish(plan, done)
         self.fit_seconds_ = time.monotonic() - start
         if progress is not None:
             progress(1.0, "trained")

@@ -44,6 +44,7 @@ from lookalike.errors import LookalikeError
 from lookalike.models._tabular_nn import (Clock, GroupTables, TokenLayout, check_fit_input, check_tokens, chunk_generators,
                                           default_batch, draw, load_numpy_state, log_frequencies, residual_mlp,
                                           seeded, state_to_numpy, train_early_stopping)
+from lookalike.models import dp_sgd
 from lookalike.models.base import ProgressCallback
 from lookalike.models.threads import torch_threads
 
@@ -110,6 +111,12 @@ class MaskedDiffusion:
         42 and credit_data / diamonds' seed-42 splits kept their best epoch (2-15 more CPU s).
     seed: training and default sampling seed. n_threads: torch threads (None: the machine's cores, up to 8).
     within_group: direct tables from a group's earlier sub-columns to its later ones (see the module docstring).
+    dp_epsilon, dp_delta: train with DP-SGD (``lookalike.models.dp_sgd``: per-row clipping to
+        ``dp_max_grad_norm``, Gaussian noise calibrated with Opacus' RDP accountant so the planned steps spend
+        exactly (dp_epsilon, dp_delta), Poisson sampling) for exactly ``max_epochs`` epochs, without dropout.
+        No validation split, no early stopping, no loss history; the output biases start uniform and the group
+        tables at zero (not from token frequencies). ``dp_rows``: the row count as released by a mechanism
+        (None treats the true count as public). ``dp_noise_seed``: tests only.
     """
 
     name = "diffusion"
@@ -118,7 +125,9 @@ class MaskedDiffusion:
     def __init__(self, max_epochs: int = 300, max_time: float | None = None, width: int | None = None,
                  depth: int = 2, dropout: float = 0.1, weight_decay: float = 0.0, batch_size: int | None = None,
                  learning_rate: float | None = None, val_fraction: float = 0.1, patience: int = 12,
-                 seed: int = 0, n_threads: int | None = None, verbose: bool = False, within_group: bool = True):
+                 seed: int = 0, n_threads: int | None = None, verbose: bool = False, within_group: bool = True,
+                 dp_epsilon: float | None = None, dp_delta: float | None = None, dp_max_grad_norm: float = 1.0,
+                 dp_rows: int | None = None, dp_noise_seed: int | None = None):
         self.max_epochs = max_epochs
         self.max_time = max_time
         self.width = width
@@ -133,6 +142,11 @@ class MaskedDiffusion:
         self.n_threads = n_threads
         self.verbose = verbose
         self.within_group = within_group
+        self.dp_epsilon = dp_epsilon
+        self.dp_delta = dp_delta
+        self.dp_max_grad_norm = dp_max_grad_norm
+        self.dp_rows = dp_rows
+        self.dp_noise_seed = dp_noise_seed
 
     # ---------------------------------------------------------------- masks
     @staticmethod
@@ -164,6 +178,8 @@ class MaskedDiffusion:
         n = len(tokens)
         self.cardinalities_, self.groups_, self.n_sub_ = cards, groups, len(cards)
         self.group_of_, self.pos_of_ = self._group_ranks(groups, len(cards))
+        if self.dp_epsilon is not None:
+            return self._fit_dp(tokens, progress, clock)
         rng = np.random.default_rng(self.seed)
         perm = rng.permutation(n)
         n_val = min(int(round(n * self.val_fraction)), 5000) if n >= 50 else 0
@@ -197,6 +213,55 @@ class MaskedDiffusion:
         self.net_ = net
         self.width_ = width
         self.history_ = history
+        self.fit_seconds_ = clock.elapsed()
+        if progress is not None:
+            progress(1.0, "trained")
+        return self
+
+    # ---------------------------------------------------------------- DP-SGD
+    supports_dp = True
+    DP_DEFAULT_EPOCHS = dp_sgd.DEFAULT_EPOCHS
+
+    def dp_plan(self, n_rows: int) -> dict:
+        """The DP-SGD plan (``dp_sgd.plan``); an error before any work when the budget cannot pay for
+        ``max_epochs`` epochs."""
+        return dp_sgd.plan("diffusion", self.dp_epsilon, self.dp_delta, self.max_epochs, n_rows,
+                           self.batch_size or dp_sgd.default_batch(n_rows), self.dp_max_grad_norm,
+                           self.dp_rows is not None)
+
+    def _fit_dp(self, tokens, progress, clock) -> "MaskedDiffusion":
+        n_public = int(self.dp_rows or len(tokens))
+        plan = self.dp_plan(n_public)
+        cards, groups = self.cardinalities_, self.groups_
+        width = self.width or (128 if n_public < 2000 else 256)
+        lr = self.learning_rate or 2e-3 * math.sqrt(plan["expected_batch"] / 256)
+        with seeded(self.seed, self.n_threads):
+            net = _Denoiser(cards, width, self.depth, self.dropout, groups if self.within_group else ())
+            with torch.no_grad():
+                net.head.bias.copy_(dp_sgd.uniform_logits(cards))  # no token frequencies: they are data
+            opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=self.weight_decay)
+            x_all = torch.from_numpy(tokens)
+            n_sub = self.n_sub_
+
+            def loss_of(net: _Denoiser, xb: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+                idx = torch.where(visible, xb + net.layout.offsets, net.mask_index)
+                h = net.body(F.embedding(idx, net.input_table()).sum(1))  # embedding_bag has no vmap rule
+                ce = dp_sgd.row_cross_entropy(net.layout, net.direct.add_to(net.head(h), xb, visible), xb)
+                hidden = (~visible).float()
+                return ((ce * hidden).sum(1) / hidden.sum(1).clamp(min=1)).mean() * n_sub
+
+            def inputs_of(idx, gen):  # the rows and which of their cells are visible
+                return x_all[idx], self._training_visible(len(idx), gen)
+
+            net.eval()  # no dropout: vmap's per-row gradients need a deterministic loss
+            net.direct.per_row = True
+            done, history = dp_sgd.train(net, loss_of, inputs_of, len(tokens), plan, opt, self.dp_noise_seed,
+                                         "diffusion.dp_sgd_step", stop=clock.over, progress=progress)
+            net.direct.per_row = False
+        self.net_ = net
+        self.width_ = width
+        self.history_ = history
+        self.dp_record_ = dp_sgd.finish(plan, done)
         self.fit_seconds_ = clock.elapsed()
         if progress is not None:
             progress(1.0, "trained")
@@ -268,7 +333,7 @@ class MaskedDiffusion:
             raise LookalikeError("diffusion must be fitted before it can be saved")
         config = {"name": self.name, "params": {k: getattr(self, k) for k in self._PARAMS},
                   "cardinalities": self.cardinalities_, "groups": self.groups_, "width_": self.width_,
-                  "history": self.history_}
+                  "history": self.history_, **({"dp": self.dp_record_} if getattr(self, "dp_record_", None) else {})}
         return config, state_to_numpy(self.net_)
 
     @classmethod
@@ -280,6 +345,8 @@ class MaskedDiffusion:
         model.group_of_, model.pos_of_ = cls._group_ranks(model.groups_, len(cards))
         model.width_ = int(config["width_"])
         model.history_ = config.get("history", [])
+        if config.get("dp"):
+            model.dp_record_ = config["dp"]
         net = _Denoiser(cards, model.width_, model.depth, model.dropout, model.groups_ if model.within_group else ())
         load_numpy_state(net, tensors)
         net.eval()

@@ -67,6 +67,7 @@ from lookalike.errors import LookalikeError
 from lookalike.models._tabular_nn import (Clock, check_fit_input, check_precision, default_batch,
                                           fast_matmuls, load_numpy_state, log_frequencies, residual_mlp, seeded,
                                           state_to_numpy)
+from lookalike.models import dp_sgd
 from lookalike.models.base import ProgressCallback
 from lookalike.models.vae import TVAE, encode_rows, sample_decoded
 
@@ -128,6 +129,15 @@ class LatentGAN:
     noise: the generator's noise dimensions.
     learning_rate: Adam's, both networks. critic_steps: critic updates per generator update.
     calibrate: marginal calibration after training. seed: training seed. n_threads: torch threads.
+    dp_epsilon, dp_delta: train both networks that read real rows by DP-SGD (``lookalike.models.dp_sgd``):
+        first the autoencoder (as the VAE under DP), then the critic, each row's critic loss (its code against
+        one generated code, with the gradient penalty at a point between them) clipped to
+        ``dp_max_grad_norm``; the two phases (``max_epochs`` epochs each, Poisson sampling) share one noise
+        multiplier, calibrated so that their composition in one RDP history spends exactly (dp_epsilon,
+        dp_delta). The generator's updates read only the critic (post-processing). Under DP: packs of one
+        code (a row added would shift every later pack), codes standardised by the prior N(0, I) rather than
+        the rows' codes, no marginal calibration (it matches the training token frequencies), no loss
+        history. ``dp_rows``: the row count as released by a mechanism. ``dp_noise_seed``: tests only.
     """
 
     name = "gan"
@@ -136,7 +146,9 @@ class LatentGAN:
     def __init__(self, max_epochs: int = 100, max_time: float | None = None, latent: int = 64, beta: float = 0.5,
                  patience: int = 8, precision: str = "auto", batch_size: int | None = None, pac: int = 4,
                  noise: int = 64, width: int = 256, depth: int = 2, gan_width: int = 128, learning_rate: float = 5e-4, critic_steps: int = 2,
-                 calibrate: bool = True, seed: int = 0, n_threads: int | None = None, verbose: bool = False):
+                 calibrate: bool = True, seed: int = 0, n_threads: int | None = None, verbose: bool = False,
+                 dp_epsilon: float | None = None, dp_delta: float | None = None, dp_max_grad_norm: float = 1.0,
+                 dp_rows: int | None = None, dp_noise_seed: int | None = None):
         check_precision(precision, "gan")
         self.max_epochs = max_epochs
         self.max_time = max_time
@@ -156,11 +168,18 @@ class LatentGAN:
         self.seed = seed
         self.n_threads = n_threads
         self.verbose = verbose
+        self.dp_epsilon = dp_epsilon
+        self.dp_delta = dp_delta
+        self.dp_max_grad_norm = dp_max_grad_norm
+        self.dp_rows = dp_rows
+        self.dp_noise_seed = dp_noise_seed
 
     def fit(self, tokens: np.ndarray, cardinalities: Sequence[int], groups: Sequence[Sequence[int]], *,
             progress: ProgressCallback | None = None) -> "LatentGAN":
         clock = Clock(self.max_time)
         tokens, cards, groups = check_fit_input(tokens, cardinalities, groups, "gan")
+        if self.dp_epsilon is not None:
+            return self._fit_dp(tokens, cards, groups, progress, clock)
         half = None if progress is None else (lambda f, m: progress(0.5 * f, f"autoencoder: {m}"))
         ae_time = None if self.max_time is None else AUTOENCODER_SHARE * self.max_time
         autoencoder = TVAE(max_epochs=self.max_epochs, max_time=ae_time, width=self.width, depth=self.depth,
@@ -248,6 +267,80 @@ class LatentGAN:
             progress(1.0, "trained")
         return self
 
+    # ---------------------------------------------------------------- DP-SGD
+    supports_dp = True
+    DP_DEFAULT_EPOCHS = dp_sgd.DEFAULT_EPOCHS
+
+    def dp_plan(self, n_rows: int) -> dict:
+        """One noise multiplier for the autoencoder's and the critic's DP-SGD, composed to exactly the budget
+        (``dp_sgd.plan_phases``); an error before any work when the budget cannot pay for the epochs."""
+        batch = self.batch_size or dp_sgd.default_batch(n_rows)
+        return dp_sgd.plan_phases("gan", self.dp_epsilon, self.dp_delta,
+                                  [("autoencoder", self.max_epochs, batch), ("critic", self.max_epochs, batch)],
+                                  n_rows, self.dp_max_grad_norm, self.dp_rows is not None)
+
+    def _fit_dp(self, tokens, cards, groups, progress, clock) -> "LatentGAN":
+        plan = self.dp_plan(int(self.dp_rows or len(tokens)))
+        ae_plan, critic_plan = ({**plan, **part} for part in plan["phases"])
+        autoencoder = TVAE(max_epochs=self.max_epochs, width=self.width, depth=self.depth, latent=self.latent,
+                           beta=self.beta, seed=self.seed, n_threads=self.n_threads, dp_epsilon=self.dp_epsilon,
+                           dp_delta=self.dp_delta, dp_max_grad_norm=self.dp_max_grad_norm, dp_rows=self.dp_rows,
+                           dp_noise_seed=self.dp_noise_seed)
+        ae_time = None if self.max_time is None else AUTOENCODER_SHARE * self.max_time
+        half = None if progress is None else (lambda f, m: progress(0.5 * f, f"autoencoder: {m}"))
+        ae_done = autoencoder._train_dp(tokens, cards, groups, ae_plan, half,
+                                        lambda: ae_time is not None and clock.elapsed() > ae_time, stream=0)
+        net = autoencoder.net_
+        x_all = torch.from_numpy(tokens)
+        batch = critic_plan["expected_batch"]
+        with seeded(self.seed, self.n_threads):
+            gen_net = _CodeGenerator(self.noise, self.gan_width, self.depth, self.latent)  # codes in N(0, I) units
+            critic = _Critic(self.latent, 1, self.gan_width)
+            opt_g = torch.optim.Adam(gen_net.parameters(), lr=self.learning_rate, betas=(0.5, 0.9))
+            opt_c = torch.optim.Adam(critic.parameters(), lr=self.learning_rate, betas=(0.5, 0.9))
+            public = torch.Generator().manual_seed(self.seed + 3)  # the generator's noise reads no row
+
+            def inputs_of(idx, gen):  # each sampled row's code, one generated code, a mixing weight
+                with torch.no_grad():
+                    mean, logvar = net.encode(x_all[idx])
+                    real = mean + torch.exp(0.5 * logvar) * torch.randn(len(idx), self.latent, generator=gen)
+                    fake = gen_net(torch.randn(len(idx), self.noise, generator=gen))
+                return real, fake, torch.rand(len(idx), 1, generator=gen)
+
+            def loss_of(critic, real, fake, alpha):  # WGAN-GP per row
+                mixed = alpha * real + (1 - alpha) * fake
+                slope = torch.func.grad(lambda m: critic(m).sum())(mixed)
+                penalty = ((slope.flatten(1).norm(dim=1) - 1) ** 2).mean()
+                return critic(fake).mean() - critic(real).mean() + 10.0 * penalty
+
+            def generator_step(done: int) -> None:  # post-processing of the released critic
+                if done % self.critic_steps:
+                    return
+                critic.requires_grad_(False)
+                loss_g = -critic(gen_net(torch.randn(batch, self.noise, generator=public))).mean()
+                opt_g.zero_grad(set_to_none=True)
+                loss_g.backward()
+                opt_g.step()
+                critic.requires_grad_(True)
+
+            rest = None if progress is None else (lambda f, m: progress(0.5 + 0.5 * f, f"gan: {m}"))
+            critic_done, history = dp_sgd.train(critic, loss_of, inputs_of, len(tokens), critic_plan, opt_c,
+                                                self.dp_noise_seed, "gan.critic_dp_sgd_step", stop=clock.over,
+                                                progress=rest, stream=1, after_step=generator_step)
+            gen_net.eval()
+        self.autoencoder_ = autoencoder
+        self.generator_ = gen_net
+        self.calibration_ = torch.zeros(net.layout.total)  # calibration would read the token frequencies
+        self.cardinalities_ = cards
+        self.groups_ = groups
+        self.history_ = history
+        self.precision_ = "float32"
+        self.dp_record_ = dp_sgd.finish_phases(plan, [ae_done, critic_done])
+        self.fit_seconds_ = clock.elapsed()
+        if progress is not None:
+            progress(1.0, "trained")
+        return self
+
     def _calibration(self, gen_net: _CodeGenerator, net: nn.Module, target_log: torch.Tensor,
                      rows: int = 8192, rounds: int = 6) -> torch.Tensor:
         """A flat logit offset that makes the expected token frequencies of decoded generated codes equal the
@@ -291,7 +384,8 @@ class LatentGAN:
         ae_config, ae_tensors = self.autoencoder_.get_state()
         config = {"name": self.name, "params": {k: getattr(self, k) for k in self._PARAMS},
                   "cardinalities": self.cardinalities_, "groups": self.groups_, "history": self.history_,
-                  "autoencoder": ae_config, "trained_in": self.precision_}
+                  "autoencoder": ae_config, "trained_in": self.precision_,
+                  **({"dp": self.dp_record_} if getattr(self, "dp_record_", None) else {})}
         tensors = state_to_numpy(self.generator_, "generator.")
         tensors.update({f"autoencoder.{k}": v for k, v in ae_tensors.items()})
         tensors["calibration"] = self.calibration_.numpy()
@@ -307,6 +401,8 @@ class LatentGAN:
         model.groups_ = [[int(j) for j in g] for g in config["groups"]]
         model.history_ = config.get("history", [])
         model.precision_ = config.get("trained_in")
+        if config.get("dp"):
+            model.dp_record_ = config["dp"]
         prefix = "autoencoder."
         model.autoencoder_ = TVAE.from_state(config["autoencoder"], {k[len(prefix):]: v for k, v in tensors.items()
                                                                      if k.startswith(prefix)})

@@ -38,6 +38,7 @@ from lookalike.errors import LookalikeError
 from lookalike.models._tabular_nn import (Clock, GroupTables, TokenLayout, check_fit_input, chunk_generators, default_batch,
                                           check_precision, draw, fast_matmuls, load_numpy_state, log_frequencies, matmul_precision,
                                           residual_mlp, seeded, state_to_numpy, train_early_stopping)
+from lookalike.models import dp_sgd
 from lookalike.models.base import ProgressCallback
 from lookalike.models.threads import torch_threads
 
@@ -139,6 +140,13 @@ class TVAE:
         29.7 to 14-15 CPU s at the same validation loss (32.76 against 32.89). ``precision_`` (saved in the
         model file) is what a fit used. A seed gives the same model only with the same precision, thread count,
         CPU type and torch version (AVX-512 BF16 and AMX, or AVX2 and AVX-512, round differently).
+    dp_epsilon, dp_delta: train with DP-SGD (``lookalike.models.dp_sgd``: per-row clipping to
+        ``dp_max_grad_norm``, Gaussian noise calibrated with Opacus' RDP accountant so the planned steps spend
+        exactly (dp_epsilon, dp_delta), Poisson sampling) for exactly ``max_epochs`` epochs, in float32. No
+        validation split, no early stopping, no loss history; the output biases start uniform and the group
+        tables at zero (not from token frequencies), and sampling draws latents from the standard normal prior,
+        not from the aggregate posterior (the encoder's means of the real rows are data). ``dp_rows``: the row
+        count as released by a mechanism (None treats the true count as public). ``dp_noise_seed``: tests only.
     """
 
     name = "vae"
@@ -148,7 +156,9 @@ class TVAE:
                  latent: int = 64, beta: float = 0.5, batch_size: int | None = None,
                  learning_rate: float | None = None, weight_decay: float = 1e-5, val_fraction: float = 0.1,
                  patience: int = 8, seed: int = 0, n_threads: int | None = None, verbose: bool = False,
-                 within_group: bool = False, precision: str = "auto"):
+                 within_group: bool = False, precision: str = "auto", dp_epsilon: float | None = None,
+                 dp_delta: float | None = None, dp_max_grad_norm: float = 1.0, dp_rows: int | None = None,
+                 dp_noise_seed: int | None = None):
         self.max_epochs = max_epochs
         self.max_time = max_time
         self.width = width
@@ -166,6 +176,11 @@ class TVAE:
         self.within_group = within_group
         check_precision(precision, "vae")
         self.precision = precision
+        self.dp_epsilon = dp_epsilon
+        self.dp_delta = dp_delta
+        self.dp_max_grad_norm = dp_max_grad_norm
+        self.dp_rows = dp_rows
+        self.dp_noise_seed = dp_noise_seed
 
     def fit(self, tokens: np.ndarray, cardinalities: Sequence[int], groups: Sequence[Sequence[int]], *,
             progress: ProgressCallback | None = None) -> "TVAE":
@@ -173,6 +188,8 @@ class TVAE:
         precision = matmul_precision(self.precision)
         tokens, cards, groups = check_fit_input(tokens, cardinalities, groups, "vae")
         n = len(tokens)
+        if self.dp_epsilon is not None:
+            return self._fit_dp(tokens, cards, groups, progress, clock)
         rng = np.random.default_rng(self.seed)
         perm = rng.permutation(n)
         n_val = min(int(round(n * self.val_fraction)), 5000) if n >= 50 else 0
@@ -223,6 +240,59 @@ class TVAE:
             progress(1.0, "trained")
         return self
 
+    # ---------------------------------------------------------------- DP-SGD
+    supports_dp = True
+    DP_DEFAULT_EPOCHS = dp_sgd.DEFAULT_EPOCHS
+
+    def dp_plan(self, n_rows: int) -> dict:
+        """The DP-SGD plan (``dp_sgd.plan``); an error before any work when the budget cannot pay for
+        ``max_epochs`` epochs."""
+        return dp_sgd.plan("vae", self.dp_epsilon, self.dp_delta, self.max_epochs, n_rows,
+                           self.batch_size or dp_sgd.default_batch(n_rows), self.dp_max_grad_norm,
+                           self.dp_rows is not None)
+
+    def _fit_dp(self, tokens, cards, groups, progress, clock) -> "TVAE":
+        plan = self.dp_plan(int(self.dp_rows or len(tokens)))
+        done = self._train_dp(tokens, cards, groups, plan, progress, clock.over)
+        self.dp_record_ = dp_sgd.finish(plan, done)
+        self.fit_seconds_ = clock.elapsed()
+        if progress is not None:
+            progress(1.0, "trained")
+        return self
+
+    def _train_dp(self, tokens, cards, groups, plan: dict, progress, stop, stream: int | None = None) -> int:
+        """DP-SGD on ``plan`` (this model's, or one phase of the latent GAN's); returns the steps done."""
+        lr = self.learning_rate or 2e-3 * math.sqrt(plan["expected_batch"] / 256)
+        with seeded(self.seed, self.n_threads):
+            net = _VAENet(cards, self.width, self.depth, self.latent, groups if self.within_group else ())
+            with torch.no_grad():
+                net.head.bias.copy_(dp_sgd.uniform_logits(cards))  # no token frequencies: they are data
+            opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=self.weight_decay)
+            x_all = torch.from_numpy(tokens)
+
+            def loss_of(net: _VAENet, xb: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+                h = net.encoder.body(dp_sgd.linear_of_tokens(net.layout, net.encoder.inp, xb))
+                mean, logvar = net.to_mean(h), net.to_logvar(h).clamp(-10, 6)
+                logits = net.decode(mean + noise * torch.exp(0.5 * logvar))
+                recon = dp_sgd.row_cross_entropy(net.layout, net.direct.add_to(logits, xb, None), xb).sum(1)
+                kl = 0.5 * (mean.pow(2) + logvar.exp() - 1 - logvar).sum(1)
+                return (recon + self.beta * kl).mean()
+
+            def inputs_of(idx, gen):  # the rows and their reparameterisation noise
+                return x_all[idx], torch.randn(len(idx), self.latent, generator=gen)
+
+            net.direct.per_row = True
+            done, history = dp_sgd.train(net, loss_of, inputs_of, len(tokens), plan, opt, self.dp_noise_seed,
+                                         "vae.dp_sgd_step", stop=stop, progress=progress, stream=stream)
+            net.direct.per_row = False
+        net.eval()  # prior_mean / prior_chol stay N(0, I): the aggregate posterior would read the real rows
+        self.net_ = net
+        self.cardinalities_ = cards
+        self.groups_ = groups
+        self.history_ = history
+        self.precision_ = "float32"
+        return done
+
     def sample(self, n: int, *, seed: int = 0, fixed: np.ndarray | None = None,
                suppress: Mapping[int, Sequence[int]] | None = None,
                progress: ProgressCallback | None = None) -> np.ndarray:
@@ -246,7 +316,8 @@ class TVAE:
             raise LookalikeError("vae must be fitted before it can be saved")
         config = {"name": self.name, "params": {k: getattr(self, k) for k in self._PARAMS},
                   "cardinalities": self.cardinalities_, "groups": self.groups_, "history": self.history_,
-                  "trained_in": getattr(self, "precision_", None)}
+                  "trained_in": getattr(self, "precision_", None),
+                  **({"dp": self.dp_record_} if getattr(self, "dp_record_", None) else {})}
         return config, state_to_numpy(self.net_)
 
     @classmethod
@@ -256,6 +327,8 @@ class TVAE:
         model.groups_ = [[int(j) for j in g] for g in config["groups"]]
         model.history_ = config.get("history", [])
         model.precision_ = config.get("trained_in")  # None: a file written before precision was recorded
+        if config.get("dp"):
+            model.dp_record_ = config["dp"]
         net = _VAENet(model.cardinalities_, model.width, model.depth, model.latent,
                       model.groups_ if model.within_group else ())
         load_numpy_state(net, tensors)
