@@ -100,7 +100,7 @@ def test_dp_sgd_noise_reaches_the_requested_epsilon_within_one_percent(model, ep
 
 @pytest.mark.parametrize("model", DP_SGD_MODELS)
 def test_whole_fit_spends_the_requested_budget_and_records_it(tmp_path, model):
-    df = table(600)
+    df = table(2000)  # enough rows for every column's range to be released (600 leave the dates unreleased)
     syn = Synthesizer(model=model, max_epochs=1, dp=DP, model_params=TINY[model]).fit(df)
     record = syn.dp_
     assert record["epsilon_spent"] == pytest.approx(DP["epsilon"], rel=0.01)
@@ -285,7 +285,8 @@ def test_dp_marginals_learns_a_dependence_above_the_floor():
 def test_dp_marginals_spends_exactly_the_requested_budget():
     """The zCDP accounting of the whole dp-marginals fit (statistics + generator, converted once) reaches the
     requested epsilon within 1% and never exceeds it."""
-    syn = Synthesizer(model="dp-marginals", dp={"epsilon": 1.0, "delta": 1e-5, "noise_seed": 7}).fit(table(600))
+    # 2,000 rows: every column's range is released (a column whose range is not leaves its planned share unspent)
+    syn = Synthesizer(model="dp-marginals", dp={"epsilon": 1.0, "delta": 1e-5, "noise_seed": 7}).fit(table(2000))
     record = syn.dp_
     assert record["epsilon_spent"] <= 1.0 * (1 + 1e-9)
     assert record["epsilon_spent"] == pytest.approx(1.0, rel=0.01)
@@ -575,3 +576,14 @@ def test_a_mostly_zero_column_is_not_derived_by_a_tiny_rate():
     for noise in range(3):
         syn = Synthesizer(model="dp-marginals", dp={"epsilon": 1.0, "delta": 1e-5, "noise_seed": noise}).fit(df)
         assert [r["column"] for r in syn.rules_.rules] == ["charge"]
+
+
+def test_a_date_whose_range_cannot_be_released_comes_back_missing_not_1970(caplog):
+    """600 rows at epsilon 3 under DP-SGD (a fifth of the budget for the statistics): no cell of the dates'
+    noisy histogram stands above the noise, so there is no range to learn values in. The column is written as
+    missing and the user is told, instead of every date becoming 1970-01-01."""
+    syn = Synthesizer(model="argn", max_epochs=1, dp=DP, model_params=TINY_ARGN).fit(table(600))
+    assert "range could not be released" in caplog.text and "'day'" in caplog.text
+    out = syn.sample(200, seed=1)
+    assert out["day"].isna().all()
+    assert out["amount"].notna().any()

@@ -454,7 +454,8 @@ def private_shape(budget: Budget, what: str, counts: pd.Series, n_null: int, lo:
 
 def numeric_state(budget: Budget, name: str, stats: dict, decimals: int, k: int, bounds, datetime: bool = False):
     """A NumericCodec (its dict) learnt from noisy statistics only: DP or declared bounds, quantile bins of
-    a noisy histogram, no heaped values and no rounding units."""
+    a noisy histogram, no heaped values and no rounding units. None when no bounds are declared and none
+    could be released (too few rows for the budget)."""
     from lookalike.encoding.numeric import NumericCodec
 
     scale = 10**decimals
@@ -464,7 +465,9 @@ def numeric_state(budget: Budget, name: str, stats: dict, decimals: int, k: int,
     else:
         found = private_bounds(budget, f"{name}.bounds", counts,
                                _datetime_edges(scale) if datetime else _log_edges())
-        lo, hi = found if found is not None else (0.0, 0.0)
+        if found is None:  # nothing stood above the noise: no range to learn values in (see privatise)
+            return None
+        lo, hi = found
     lo, hi = float(np.floor(lo)), float(np.ceil(hi))
     edges = None
     if budget.public_bins:
@@ -679,6 +682,17 @@ def rate_rule_candidates(schema) -> tuple[list[str], list[str]]:
     return (dependents if len(numbers) >= 2 else []), [c.name for c in numbers]
 
 
+def _unreleased(name: str) -> dict:
+    """A number or date whose range no mechanism could release (every cell of its noisy histogram below the
+    noise: too few rows for the budget) is written as missing, never as 0 or 1970-01-01, and the user is told."""
+    import logging
+
+    logging.getLogger("lookalike").warning(
+        "column '%s': its range could not be released under this privacy budget (too few rows); it is written "
+        "as missing. Declare its bounds in a schema file, or give more rows or a larger epsilon", name)
+    return {"type": "ConstantCodec", "state": {"value": None}}
+
+
 def derived_columns(schema) -> set[str]:
     """Numbers a formula rule recomputes from other columns (declared, or released by ``dp_rules``): under DP
     they are neither measured nor learned."""
@@ -738,8 +752,8 @@ def privatise(stats: dict, schema, budget: Budget) -> dict:
         elif col.kind == Kind.NUMERIC:
             decimals = int(col.options.get("decimals") or 0)
             bounds = col.options.get("bounds")
-            out["columns"][name] = {"type": "NumericCodec",
-                                    "state": numeric_state(budget, name, s, decimals, k, bounds)}
+            state = numeric_state(budget, name, s, decimals, k, bounds)
+            out["columns"][name] = {"type": "NumericCodec", "state": state} if state else _unreleased(name)
         elif col.kind == Kind.DATETIME:
             ms = s["values"]
             seconds = ms.set_axis(ms.index.to_numpy(np.int64) // 1000).groupby(level=0).sum()
@@ -750,6 +764,9 @@ def privatise(stats: dict, schema, budget: Budget) -> dict:
                 bounds = list(to_seconds(parse_datetimes(pd.Series(bounds), col.options.get("formats"))))
             numeric = numeric_state(budget, name, {"n_null": s["n_null"], "values": seconds}, 0, k, bounds,
                                     datetime=True)
+            if numeric is None:
+                out["columns"][name] = _unreleased(name)
+                continue
             formats = col.options.get("formats")
             date_only = bool(formats) and all(not any(t in f for t in ("%H", "%M", "%S", "%f")) for f, _ in formats)
             out["columns"][name] = {"type": "DatetimeCodec", "state": {
