@@ -41,6 +41,7 @@ def private_rate_rules(budget: Budget, df: pd.DataFrame, schema) -> list[dict]:
     """Formula rules ``{type: formula, column: c, expression: "a * r"}`` released under DP (see the module)."""
     dependents, inputs = rate_rule_candidates(schema)
     declared = derived_columns(schema)
+    values = {name: pd.to_numeric(df[name], errors="coerce").to_numpy(float) for name in inputs}  # once each
     rules: list[dict] = []
     derived: set[str] = set()
     used: set[str] = set()
@@ -50,9 +51,8 @@ def private_rate_rules(budget: Budget, df: pd.DataFrame, schema) -> list[dict]:
         options = [a for a in inputs if a != c and a not in derived and a not in declared]
         if not options:
             continue
-        y = pd.to_numeric(df[c], errors="coerce").to_numpy(float)
-        counts = np.stack([_consistent_counts(y, pd.to_numeric(df[a], errors="coerce").to_numpy(float))
-                           for a in options])  # (inputs, rates)
+        y = values[c]
+        counts = np.stack([_consistent_counts(y, values[a]) for a in options])  # (inputs, rates)
         rho = budget.rho_unit * UNIT_WEIGHTS["rules"] / 2
         epsilon = math.sqrt(8.0 * rho)
         what = f"{c}.rule"
