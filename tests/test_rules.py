@@ -219,29 +219,3 @@ def test_backticked_names_in_declared_formulas():
         evaluate_expression("`gross pay` - tax", df)
     with pytest.raises(LookalikeError, match="not valid arithmetic.*backticks"):
         evaluate_expression("net pay - tax", df)
-
-
-def test_a_heaped_number_that_determines_another_is_a_combination_kept_in_every_row():
-    """AER.CollegeDistance: each state's wage maps onto one tuition (41 values each); a synthetic row with another
-    pair is one no real row has. Years determine their dummies. Chains are applied parents first."""
-    rng = np.random.default_rng(3)
-    n = 1500
-    state = rng.integers(0, 30, n)
-    wage = np.round(6 + 0.19 * np.arange(30), 2)[state]
-    tuition = np.round(rng.permutation(np.linspace(0.2, 1.5, 30)), 4)[state]
-    year = rng.choice([1997, 1998, 1999], n)
-    region = np.array(["north", "south", "west"])[state % 3]
-    df = pd.DataFrame({"region": region, "wage": wage, "tuition": tuition, "year": year,
-                       "y98": (year == 1998).astype(int), "score": np.round(rng.normal(50, 8, n), 2),
-                       "zone": np.where(region == "west", "W", "E")})
-    combos = [r["columns"] for r in infer_schema(df).rules if r["type"] == "combination"]
-    assert ["wage", "tuition"] in combos and ["tuition", "wage"] not in combos
-    assert ["year", "y98"] in combos
-    assert not any("score" in c for c in combos)  # near-unique: determines nothing by having one row per value
-    # region -> zone and wage -> region form a chain; the parent's rule comes first
-    assert combos.index(["wage", "region"]) < combos.index(["region", "zone"])
-    out = Synthesizer(model="copula", seed=0).fit(df).sample(2000, seed=1)
-    real = set(zip(df["wage"], df["tuition"]))
-    assert all(pair in real for pair in zip(out["wage"], out["tuition"]))
-    assert np.array_equal(out["y98"].to_numpy(), (out["year"] == 1998).astype(int).to_numpy())
-    assert np.array_equal((out["region"] == "west").to_numpy(), (out["zone"] == "W").to_numpy())

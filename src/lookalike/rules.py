@@ -215,60 +215,16 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
         elif np.all(xb <= xa) and np.mean(shuffled > xa) >= 0.01:
             rules.append({"type": "inequality", "left": b, "op": "<=", "right": a, "source": "detected"})
 
-    rules += _combinations(df, kinds, exclude=derived | used, seed=seed)
+    # fixed combinations: a categorical that determines another (city -> country)
+    cats = [c for c, k in kinds.items() if k == Kind.CATEGORICAL]
+    for a, b in itertools.permutations(cats, 2):
+        pair = df[[a, b]].dropna()
+        na, nb = pair[a].nunique(), pair[b].nunique()
+        if len(pair) < 20 or nb < 2 or na <= nb or na > 0.5 * len(pair):
+            continue
+        if pair.groupby(a)[b].nunique().max() == 1:
+            rules.append({"type": "combination", "columns": [a, b], "source": "detected"})
     return rules
-
-
-def _combinations(df: pd.DataFrame, kinds: dict, exclude: set[str], seed: int) -> list[dict]:
-    """Fixed combinations: a column that determines another (city -> country, year -> a y98 dummy, a state's
-    wage -> its tuition in AER.CollegeDistance, where 41 wages map one to one onto 41 tuitions and any other
-    pair gives the row away). Categories and booleans take part as before; numbers only when heaped (at most a
-    twentieth of the rows distinct), so a near-unique number never "determines" another by having one row per
-    value, and never a formula's column or input. Each column is determined by at most one rule, a one-to-one
-    pair gets one rule (the earlier column determines), and the rules come parents first (city -> country before
-    country -> continent), so applying them in order is exact."""
-    candidates = []
-    for c, k in kinds.items():
-        if c not in df.columns or c in exclude:
-            continue
-        codes, uniques = pd.factorize(df[c], use_na_sentinel=True)
-        n = int((codes >= 0).sum())
-        if len(uniques) < 2 or n < 20:
-            continue
-        if k in (Kind.CATEGORICAL, Kind.BOOLEAN) and len(uniques) <= 0.5 * n:
-            candidates.append((c, codes))
-        elif k == Kind.NUMERIC and len(uniques) <= n / 20:
-            candidates.append((c, codes))
-    probe = np.random.default_rng(seed).choice(len(df), size=min(len(df), 512), replace=False)
-    parent: dict[str, str] = {}
-
-    def ancestors(c: str) -> list[str]:
-        out = []
-        while c in parent:
-            c = parent[c]
-            out.append(c)
-        return out
-
-    for (a, ca), (b, cb) in itertools.permutations(candidates, 2):
-        if b in parent or b == a or b in ancestors(a):  # one rule per dependent, no cycles (one-to-one pairs)
-            continue
-        if not (_determines(ca[probe], cb[probe]) and _determines(ca, cb)):
-            continue
-        both = (ca >= 0) & (cb >= 0)
-        if len(np.unique(cb[both])) < 2 or len(np.unique(ca[both])) < len(np.unique(cb[both])):
-            continue
-        parent[b] = a
-    return [{"type": "combination", "columns": [parent[b], b], "source": "detected"}
-            for b in sorted(parent, key=lambda b: len(ancestors(b)))]
-
-
-def _determines(a: np.ndarray, b: np.ndarray) -> bool:
-    """Every value of ``a`` (codes, -1 missing) comes with one value of ``b``, in the rows where both are present."""
-    both = (a >= 0) & (b >= 0)
-    if both.sum() < 2:
-        return True
-    a, b = a[both].astype(np.int64), b[both].astype(np.int64)
-    return len(np.unique(a * (int(b.max()) + 1) + b)) == len(np.unique(a))
 
 
 PROBE_ROWS = 32
