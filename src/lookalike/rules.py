@@ -13,13 +13,16 @@ Rule forms::
     {type: combination, columns: [city, country]}      # city determines country
     {type: formula, column: total, expression: "price * quantity"}
     {type: formula, column: logwage, expression: "log(wage)"}
+    {type: formula, column: "net pay", expression: "`gross pay` - tax"}   # other names in backticks
     {type: unique, columns: [account_id]}
 """
 from __future__ import annotations
 
 import ast
 import itertools
+import keyword
 import operator
+import re
 
 import numpy as np
 import pandas as pd
@@ -43,12 +46,35 @@ _FUNCS = {"abs": np.abs, "round": np.round, "min": np.minimum, "max": np.maximum
 
 
 # -- safe expressions -------------------------------------------------------------------------------------
+_QUOTED = re.compile(r"`([^`]+)`")
+
+
+def quote_name(column: str) -> str:
+    """A column as an expression names it: bare when it is a Python name, else in backticks (``Sepal.Length``,
+    ``net pay``, a sequence's ``__first.x``), as pandas' ``query`` writes them."""
+    column = str(column)
+    if column.isidentifier() and not keyword.iskeyword(column):
+        return column
+    if "`" in column:
+        raise LookalikeError(f"column {column!r}: a name holding a backtick cannot appear in a rule expression")
+    return f"`{column}`"
+
+
 def evaluate_expression(expression: str, df: pd.DataFrame) -> np.ndarray:
-    """Evaluate arithmetic over columns without ``eval``: only names, numbers, + - * /, abs/round/min/max."""
+    """Evaluate arithmetic over columns without ``eval``: only names (bare, or any name in backticks), numbers,
+    + - * /, abs/round/min/max/log/exp."""
+    quoted: dict[str, str] = {}
+
+    def placeholder(match: re.Match) -> str:
+        name = f"__quoted_{len(quoted)}"
+        quoted[name] = match.group(1)
+        return name
+
     try:
-        tree = ast.parse(expression, mode="eval")
+        tree = ast.parse(_QUOTED.sub(placeholder, expression), mode="eval")
     except SyntaxError:
-        raise LookalikeError(f"rule expression {expression!r} is not valid arithmetic") from None
+        raise LookalikeError(f"rule expression {expression!r} is not valid arithmetic (write a column whose "
+                             f"name is not a plain word in backticks: `net pay`)") from None
 
     def walk(node):
         if isinstance(node, ast.Expression):
@@ -60,13 +86,17 @@ def evaluate_expression(expression: str, df: pd.DataFrame) -> np.ndarray:
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
             return float(node.value)
         if isinstance(node, ast.Name):
-            if node.id not in df.columns:
-                raise LookalikeError(f"rule expression {expression!r}: unknown column '{node.id}'")
-            return pd.to_numeric(df[node.id], errors="coerce").to_numpy(float)
+            column = quoted.get(node.id, node.id)
+            if column not in df.columns:
+                raise LookalikeError(f"rule expression {expression!r}: unknown column '{column}'")
+            return pd.to_numeric(df[column], errors="coerce").to_numpy(float)
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCS
                 and not node.keywords):
             return _FUNCS[node.func.id](*[walk(a) for a in node.args])
-        raise LookalikeError(f"rule expression {expression!r}: '{ast.unparse(node)}' is not allowed")
+        shown = ast.unparse(node)
+        for name, column in quoted.items():
+            shown = shown.replace(name, quote_name(column))
+        raise LookalikeError(f"rule expression {expression!r}: '{shown}' is not allowed")
 
     return np.asarray(walk(tree), dtype=float)
 
@@ -119,7 +149,7 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
     for digits, c, a, r in sorted(candidates, key=lambda t: (t[0], -decimals[t[1]])):
         if c in derived or c in used or a in derived:
             continue
-        expr = a if r == 1 else f"{a} * {r}"
+        expr = quote_name(a) if r == 1 else f"{quote_name(a)} * {r}"
         rules.append({"type": "formula", "column": c, "expression": expr, "source": "detected"})
         derived.add(c)
         used.add(a)
@@ -133,7 +163,7 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
         if ok.sum() < 20 or np.any(np.isnan(y) != ~ok):
             continue
         if np.all(np.abs(np.round(np.log(x[ok]), decimals[c]) - y[ok]) <= _log_tolerance(y[ok], decimals[c], single[c])):
-            rules.append({"type": "formula", "column": c, "expression": f"log({a})", "source": "detected"})
+            rules.append({"type": "formula", "column": c, "expression": f"log({quote_name(a)})", "source": "detected"})
             derived.add(c)
             used.add(a)
     # widest first: of a + b = c, the member with the largest spread is derived, so that a narrow column (a
@@ -154,8 +184,10 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
             ok = ~np.isnan(xa) & ~np.isnan(xb)
             if ok.sum() < 20 or np.any(np.isnan(y) != ~ok):
                 continue
-            forms = (((f"{a} * {a}", xa * xa),) if a == b else  # squares: wage and wage squared
-                     ((f"{a} + {b}", xa + xb), (f"{a} * {b}", xa * xb), (f"{a} - {b}", xa - xb), (f"{b} - {a}", xb - xa)))
+            qa, qb = quote_name(a), quote_name(b)
+            forms = (((f"{qa} * {qa}", xa * xa),) if a == b else  # squares: wage and wage squared
+                     ((f"{qa} + {qb}", xa + xb), (f"{qa} * {qb}", xa * xb), (f"{qa} - {qb}", xa - xb),
+                      (f"{qb} - {qa}", xb - xa)))
             scale = np.abs(xa[ok]) + np.abs(xb[ok])  # float32 inputs: their steps add up in a sum or difference
             for expr, f in forms:
                 if np.all(np.abs(np.round(f[ok], decimals[c]) - y[ok]) <= tol[ok] + slack * scale):

@@ -29,6 +29,7 @@ import pandas as pd
 
 from lookalike.privacy.dp import (UNIT_WEIGHTS, Budget, decimals_needed, derived_columns, exponential, gaussian,
                                   rate_rule_candidates)
+from lookalike.rules import quote_name
 
 MIN_SHARE = 0.9
 """The released share of consistent rows (among the rows where the dependent is present) a rule needs."""
@@ -64,7 +65,7 @@ def private_rate_rules(budget: Budget, df: pd.DataFrame, schema) -> list[dict]:
         noisy = gaussian(budget, f"{c}.rule_check", np.array([consistent, present]) / math.sqrt(2.0),
                          units=UNIT_WEIGHTS["rules"] / 2) * math.sqrt(2.0)
         if noisy[1] > 0 and noisy[0] >= MIN_SHARE * noisy[1]:
-            expression = a if rate == 1 else f"{a} * {rate:.3g}"
+            expression = quote_name(a) if rate == 1 else f"{quote_name(a)} * {rate:.3g}"
             rules.append({"type": "formula", "column": c, "expression": expression, "source": "released under DP"})
             derived.add(c)
             used.add(a)
