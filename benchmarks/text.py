@@ -427,6 +427,11 @@ def report() -> str:
             lines += ["", f"Text model fit (seed {lm_rows[0]['seed']}): {tf['text_fit']['texts']} texts, "
                       f"{tf['text_fit']['wall']:.0f} s wall, {tf['text_fit']['cpu']:.0f} s CPU, {tf['epochs']} epochs. "
                       f"Examples: " + "; ".join(f"“{e}”" for e in lm_rows[0]["examples"][:4])]
+        if "lm" in kept and verbatim(name, "section"):  # the earlier lm rows' paragraphs, as they were
+            old = verbatim(name, "section").split("\n")
+            last_row = max(i for i, line in enumerate(old) if line.startswith("|"))
+            lines += ["", "† The lm rows' targets, notes and examples as they stood at commit 2fac695 (the other "
+                      "rows of this table in them are the earlier run's too):", *old[last_row + 1:]]
         lines.append("")
     recall = next((r for r in runs if r["generator"] == "pii"), None)
     if not recall and verbatim(None, "pii"):
