@@ -425,7 +425,9 @@ def report() -> str:
                           "rules: the target above is judged on the full-size row, as written."]
             tf = lm_rows[0]["timing"]["fit"]
             lines += ["", f"Text model fit (seed {lm_rows[0]['seed']}): {tf['text_fit']['texts']} texts, "
-                      f"{tf['text_fit']['wall']:.0f} s wall, {tf['text_fit']['cpu']:.0f} s CPU, {tf['epochs']} epochs. "
+                      f"{tf['text_fit']['wall']:.0f} s wall, {tf['text_fit']['cpu']:.0f} s CPU, {tf['epochs']} epochs (epochs by "
+                      f"seed: {', '.join(str(r['timing']['fit']['epochs']) for r in lm_rows)}: what the CPU budget "
+                      "bought under the load of the run). "
                       f"Examples: " + "; ".join(f"“{e}”" for e in lm_rows[0]["examples"][:4])]
         if "lm" in kept and verbatim(name, "section"):  # the earlier lm rows' paragraphs, as they were
             old = verbatim(name, "section").split("\n")
