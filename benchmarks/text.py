@@ -32,8 +32,11 @@ train part split again with seed 11), never on the reported holdout; every setti
 Also: recall of the PII-in-text detectors on a labelled sample (Faker values of each kind, en_US and en_GB,
 seeds 1000-1199, planted in sentence templates), and the share of real texts in which they find anything.
 
-Runs are cached in benchmarks/.cache/text/runs.jsonl (``--force`` redoes them); ``--report`` writes the
-RESULTS.md section ``text`` from the cache. CPU seconds include child processes.
+Runs are kept as JSON lines in benchmarks/text_runs.jsonl (committed, so a fresh machine keeps them; ``--force``
+redoes them, the latest run of a table/generator/seed counts), each with its UTC times, 1-minute load averages and
+git revision; ``--report`` writes the RESULTS.md section ``text`` from that file. Rows of the section as it stood
+before the file existed (its cache was lost with a machine) are in the file as ``verbatim`` records, shown as they
+were, marked †, wherever no run replaces them. CPU seconds include child processes.
 Run: ``nice python benchmarks/text.py --tables tate_text --seeds 1 2 3 --generators lm chain mostly``.
 """
 from __future__ import annotations
@@ -62,7 +65,7 @@ from lookalike.models.text_lm import TextLM  # noqa: E402
 from lookalike.schema.infer import infer_schema  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-CACHE = HERE / ".cache" / "text" / "runs.jsonl"
+RUNS = HERE / "text_runs.jsonl"
 MOSTLY = Path("/work/venvs/mostly/bin/python")
 TABLES = {"tate_text": ("title", "medium"), "trump_tweets": ("text", "source"), "chatterbot": ("text", "topic")}
 TABULAR_SECONDS = 60
@@ -169,8 +172,28 @@ def run_mostly(name: str, seed: int, train: pd.DataFrame, lm_wall: float | None)
 
 
 def cached() -> list[dict]:
-    """The cached runs, the latest one per (table, generator, seed)."""
-    return cached_runs(CACHE, lambda r: (r.get("table"), r["generator"], r["seed"]))
+    """The measured runs, the latest one per (table, generator, seed); no verbatim record."""
+    return [r for r in all_records() if r["generator"] != "verbatim"]
+
+
+def all_records() -> list[dict]:
+    return cached_runs(RUNS, lambda r: (r.get("table"), r["generator"], r["seed"]))
+
+
+def verbatim(table: str | None, part: str) -> str | None:
+    """The transcribed text of an earlier section's part ('section', 'row:LABEL', 'pii'), or None."""
+    return next((r["text"] for r in all_records() if r["generator"] == "verbatim" and r.get("table") == table
+                 and r["seed"] == part), None)
+
+
+def provenance() -> dict:
+    """When, under what load and from which code a run was made."""
+    rev = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                         text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(HERE), "status", "--porcelain", "--", "../src", "text.py"],
+                           capture_output=True, text=True).stdout.strip()
+    return {"utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "load_1min": os.getloadavg()[0],
+            "rev": rev + ("+changes" if dirty else "")}
 
 
 def measure(name: str, seeds: list[int], generators: list[str], force: bool) -> None:
@@ -179,7 +202,8 @@ def measure(name: str, seeds: list[int], generators: list[str], force: bool) -> 
     done = {(r["table"], r["generator"], r["seed"]) for r in cached()}
     if force or (name, "holdout", 0) not in done:
         m = text_metrics(train, holdout, holdout, text, target=target)
-        record_run(CACHE, {"table": name, "generator": "holdout", "seed": 0, "metrics": m["synthetic"],
+        record_run(RUNS, {"table": name, "generator": "holdout", "seed": 0, "metrics": m["synthetic"],
+                          "run": {"end": provenance()},
                            "tstr": m["trtr_auc"], "trtr": m["trtr_auc"], "rows": [len(train), len(holdout)]})
     if force or (name, "protected", 0) not in done:
         rules = TextLM(k=Synthesizer().k)  # the privacy rules the lm row's model learns (default k)
@@ -188,11 +212,12 @@ def measure(name: str, seeds: list[int], generators: list[str], force: bool) -> 
         present = rewritten[text].notna()
         rewritten.loc[present, text] = rules.rewrite(rewritten.loc[present, text].astype(str).tolist(), seed=0)
         m = text_metrics(train, rewritten, holdout, text, target=target)
-        record_run(CACHE, {"table": name, "generator": "protected", "seed": 0, "metrics": m["synthetic"],
+        record_run(RUNS, {"table": name, "generator": "protected", "seed": 0, "metrics": m["synthetic"],
+                          "run": {"end": provenance()},
                            "tstr": None, "trtr": m["trtr_auc"],  # no TSTR: its texts ARE the test texts, rewritten
                            "examples": rewritten[text].dropna().head(5).tolist()})
     for seed in seeds:
-        frames, timing = {}, {}
+        frames, timing, started = {}, {}, provenance()
         if ("lm" in generators or "chain" in generators) and (force or (name, "lm", seed) not in done):
             frames, timing = run_lookalike(name, seed, train)
         if "mostly" in generators and (force or (name, "mostly", seed) not in done):
@@ -205,8 +230,9 @@ def measure(name: str, seeds: list[int], generators: list[str], force: bool) -> 
             if gen not in generators:
                 continue
             m = text_metrics(train, synth, holdout, text, target=target)
-            record_run(CACHE, {"table": name, "generator": gen, "seed": seed, "metrics": m["synthetic"],
+            record_run(RUNS, {"table": name, "generator": gen, "seed": seed, "metrics": m["synthetic"],
                                "tstr": m["tstr_auc"], "trtr": m["trtr_auc"], "timing": timing[gen],
+                               "run": {"start": started, "end": provenance()},
                                "auc_at_holdout_size": auc_at_holdout_size(train, synth, holdout, text),
                                "examples": synth[text].dropna().head(5).tolist()})
             print(name, gen, seed, json.dumps(m["synthetic"])[:400], m["tstr_auc"], m["trtr_auc"], flush=True)
@@ -288,14 +314,44 @@ LABELS = {"holdout": "real holdout (ceiling)", "protected": "real holdout after 
           "lm": "lookalike language model", "chain": "lookalike word chain", "mostly": "mostlyai-engine LSTM"}
 
 
+def runs_note(runs: list[dict]) -> str:
+    """Which rows the runs file measured: per table and generator, the seeds, UTC times, 1-minute load
+    averages (at each seed's start and end) and code revisions."""
+    parts = []
+    for name in TABLES:
+        for gen in LABELS:
+            rs = [r for r in runs if r["table"] == name and r["generator"] == gen and r.get("run")]
+            if not rs:
+                continue
+            marks = [m for r in rs for m in (r["run"].get("start"), r["run"]["end"]) if m]
+            times = sorted(m["utc"] for m in marks)
+            loads = [m["load_1min"] for m in marks]
+            revs = sorted({m["rev"] for m in marks})
+            when = times[0][:16].replace("T", " ") + ("" if times[0] == times[-1] else f"-{times[-1][11:16]}")
+            parts.append(f"{name} {gen} (seed{'s' if len(rs) > 1 else ''} {', '.join(str(r['seed']) for r in rs)}): "
+                         f"{when} UTC, load {min(loads):.1f}-{max(loads):.1f}, code {', '.join(revs)}")
+    return ("Rows measured from `benchmarks/text_runs.jsonl`: " + "; ".join(parts) + ". On the shared 2-core machine, "
+            "one benchmark process, nice, OMP_NUM_THREADS=1; wall seconds include waiting for the CPU, CPU seconds "
+            "are this process's plus its children's.") if parts else ""
+
+
 def report() -> str:
     runs = cached()
     lines = ["## Free text (issue 22)", "", "Written by `benchmarks/text.py`; see its docstring for the protocol. "
              "Holdout row = the real holdout's own figures (ceiling; its memorisation is what fresh real text shares "
-             "with the training texts). Values: mean ± half-range over seeds (mostly: seed 1 only).", "", RUN_NOTE, ""]
+             "with the training texts). Values: mean ± half-range over seeds (mostly: seed 1 only). Rows marked † "
+             "are transcribed as they stood at commit 2fac695 (their run cache was lost with a machine) and were not "
+             "rerun; their runs are described under *Earlier runs*.", ""]
+    if runs_note(runs):
+        lines += [runs_note(runs), ""]
+    lines += ["*Earlier runs* (the † rows): " + RUN_NOTE, ""]
     for name, (text, target) in TABLES.items():
         rows = [r for r in runs if r["table"] == name]
         if not rows:
+            if verbatim(name, "section"):
+                head, rest = verbatim(name, "section").split("\n", 1)
+                lines += [head, "", "† This table and its notes are transcribed as they stood at commit 2fac695 "
+                          "(the runs described under *Earlier runs*); not rerun since.", rest.rstrip(), ""]
             continue
         hold = next((r for r in rows if r["generator"] == "holdout"), None)
         lines += [f"### {name} (text column `{text}`, text-to-column target `{target}`)", "",
@@ -303,9 +359,14 @@ def report() -> str:
                   "| length acc. | TSTR AUC | TSTR/TRTR | longest shared run (mean words) | ≥8 shared words "
                   "| exact copies | fit wall s (cpu s) | texts/s |",
                   "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        kept = []  # generators shown from the earlier section's text
         for gen in LABELS:
             rs = [r for r in rows if r["generator"] == gen]
             if not rs:
+                old = verbatim(name, f"row:{LABELS[gen]}")
+                if old:
+                    lines.append(old.replace(f"| {LABELS[gen]} |", f"| {LABELS[gen]} † |", 1))
+                    kept.append(gen)
                 continue
             get = lambda k: [r["metrics"][k] for r in rs]  # noqa: E731
             mem = lambda k: [r["metrics"]["memorisation"][k] for r in rs]  # noqa: E731
@@ -333,6 +394,8 @@ def report() -> str:
             mean = lambda gen, f: (np.mean([f(r) for r in rows if r["generator"] == gen])  # noqa: E731
                                    if any(r["generator"] == gen for r in rows) else None)
             auc = {g: mean(g, lambda r: r["metrics"]["discriminator_auc_tfidf"]) for g in ("lm", "chain", "mostly")}
+            for g in kept:  # an earlier row's TF-IDF AUC: the mean in its fourth cell
+                auc[g] = float(verbatim(name, f"row:{LABELS[g]}").split(" | ")[3].split()[0])
             others = [v for g, v in auc.items() if g != "lm" and v is not None]
             ratio = mean("lm", lambda r: r["tstr"] / r["trtr"])
             span, span_hold = mean("lm", lambda r: r["metrics"]["memorisation"]["mean"]), \
@@ -344,7 +407,7 @@ def report() -> str:
             yes = lambda ok: "yes" if ok else "NO"  # noqa: E731
             lines += ["", "Issue 22's targets for the language model (means over seeds): "
                       f"TF-IDF discriminator AUC ≤ 0.75 {yes(auc['lm'] <= 0.75)} ({auc['lm']:.3f}); lowest of the "
-                      f"generators run {yes(all(auc['lm'] < v for v in others)) if others else 'not compared'} "
+                      f"generators {yes(all(auc['lm'] < v for v in others)) if others else 'not compared'} "
                       f"({', '.join(f'{g} {v:.3f}' for g, v in auc.items() if v is not None)}"
                       f"{'; mostly not run' if auc['mostly'] is None else ''}); TSTR ≥ 0.9 × TRTR {yes(ratio >= 0.9)} "
                       f"({ratio:.3f}); memorisation no worse than the holdout's {yes(span <= span_hold)} "
@@ -362,10 +425,20 @@ def report() -> str:
                           "rules: the target above is judged on the full-size row, as written."]
             tf = lm_rows[0]["timing"]["fit"]
             lines += ["", f"Text model fit (seed {lm_rows[0]['seed']}): {tf['text_fit']['texts']} texts, "
-                      f"{tf['text_fit']['wall']:.0f} s wall, {tf['text_fit']['cpu']:.0f} s CPU, {tf['epochs']} epochs. "
+                      f"{tf['text_fit']['wall']:.0f} s wall, {tf['text_fit']['cpu']:.0f} s CPU, {tf['epochs']} epochs (epochs by "
+                      f"seed: {', '.join(str(r['timing']['fit']['epochs']) for r in lm_rows)}: what the CPU budget "
+                      "bought under the load of the run). "
                       f"Examples: " + "; ".join(f"“{e}”" for e in lm_rows[0]["examples"][:4])]
+        if "lm" in kept and verbatim(name, "section"):  # the earlier lm rows' paragraphs, as they were
+            old = verbatim(name, "section").split("\n")
+            last_row = max(i for i, line in enumerate(old) if line.startswith("|"))
+            lines += ["", "† The lm rows' targets, notes and examples as they stood at commit 2fac695 (the other "
+                      "rows of this table in them are the earlier run's too):", *old[last_row + 1:]]
         lines.append("")
-    recall = json.loads((CACHE.parent / "pii.json").read_text()) if (CACHE.parent / "pii.json").exists() else None
+    recall = next((r for r in runs if r["generator"] == "pii"), None)
+    if not recall and verbatim(None, "pii"):
+        lines += [verbatim(None, "pii").rstrip(), "", "† The PII figures above are transcribed as they stood at "
+                  "commit 2fac695; not measured again since.", ""]
     if recall:
         lines += ["### PII inside text", "", "Recall of `privacy.pii_text` on a labelled sample (200 Faker values per "
                   "kind, en_US/en_GB, planted in five sentence templates; an SSN counted as found when masked as an "
@@ -392,8 +465,8 @@ def main() -> None:
     p.add_argument("--report", action="store_true", help="only write the RESULTS.md section from the cache")
     args = p.parse_args()
     if args.pii:
-        CACHE.parent.mkdir(parents=True, exist_ok=True)
-        (CACHE.parent / "pii.json").write_text(json.dumps({**pii_recall(), "alarms": false_alarms()}))
+        record_run(RUNS, {"table": None, "generator": "pii", "seed": 0, **pii_recall(), "alarms": false_alarms(),
+                          "run": {"end": provenance()}})
     if not args.report and not args.pii:
         for name in args.tables:
             measure(name, args.seeds, args.generators, args.force)

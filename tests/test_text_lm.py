@@ -271,3 +271,31 @@ def test_a_marker_written_against_letters_gets_a_kept_word_for_the_whole_run():
     lm.learn_protection(_rare_word_texts())
     out = lm.finish(["the order of lo<word>s was late"] * 30, seed=3)
     assert all(re.findall(r"\w+", t)[3] in lm.words_ for t in out)
+
+
+def test_anneal_ends_a_fit_the_budget_stops_on_a_tenth_of_the_learning_rate(monkeypatch):
+    """With anneal=0.5 the learning rate keeps its full value over the first half of the CPU budget, then falls step
+    by step to a tenth when the budget runs out (the clock is faked: one CPU second per reading); without it the
+    rate stays (no plateau decay here)."""
+    import lookalike.models.text_lm as text_lm
+
+    clock = iter(range(10**6))
+    monkeypatch.setattr(text_lm.time, "process_time", lambda: float(next(clock)))
+    rates, step = [], torch.optim.AdamW.step
+
+    def recording_step(self, *args, **kwargs):
+        rates.append(self.param_groups[0]["lr"])
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", recording_step)
+    df = complaints(120)
+    settings = {**SMALL, "max_time": 200, "max_epochs": 1000, "patience": 1000, "decay": 1.0}
+    TextLM(seed=0, anneal=0.5, **settings).fit(df["text"], np.zeros((120, 1), dtype=np.int64), [1])
+    assert len(rates) > 100 and rates[0] == SMALL["lr"]
+    full = rates[: len(rates) * 2 // 5]
+    assert all(r == SMALL["lr"] for r in full)
+    assert all(a >= b for a, b in zip(rates, rates[1:])) and rates[-1] < 0.15 * SMALL["lr"]
+    rates.clear()
+    clock = iter(range(10**6))
+    TextLM(seed=0, **settings).fit(df["text"], np.zeros((120, 1), dtype=np.int64), [1])
+    assert len(rates) > 100 and set(rates) == {SMALL["lr"]}
