@@ -628,9 +628,7 @@ class ARGN:
     def dp_plan(self, n_rows: int) -> dict:
         """Batch, Poisson sample rate, steps and noise multiplier for DP-SGD (``dp_sgd.plan``); an error before
         any work when the budget cannot pay for ``max_epochs`` epochs."""
-        batch = self.batch_size or dp_sgd.default_batch(n_rows)
-        return dp_sgd.plan("ARGN", self.dp_epsilon, self.dp_delta, self.max_epochs, n_rows, batch,
-                           self.dp_max_grad_norm, self.dp_rows is not None)
+        return dp_sgd.plan_model("ARGN", self, n_rows)
 
     def _fit_dp(self, tokens, cards, groups, progress, start) -> "ARGN":
         n = len(tokens)

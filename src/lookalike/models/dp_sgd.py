@@ -71,6 +71,14 @@ def composed_epsilon(history: Sequence[tuple[float, float, int]], delta: float) 
     return float(accountant.get_epsilon(delta)) if accountant.history else 0.0
 
 
+def plan_model(model: str, estimator, n_rows: int) -> dict:
+    """``plan`` for a one-phase model's own settings (its dp_epsilon, dp_delta, max_epochs, batch_size,
+    dp_max_grad_norm, dp_rows), the batch defaulting to ``default_batch``."""
+    return plan(model, estimator.dp_epsilon, estimator.dp_delta, estimator.max_epochs, n_rows,
+                estimator.batch_size or default_batch(n_rows), estimator.dp_max_grad_norm,
+                estimator.dp_rows is not None)
+
+
 def plan_phases(model: str, epsilon: float, delta: float | None, phases: Sequence[tuple[str, int, int]],
                 n_rows: int, max_grad_norm: float, rows_released: bool) -> dict:
     """One noise multiplier for several DP-SGD phases over the same rows (each (name, epochs, batch)), such that

@@ -247,9 +247,7 @@ class TVAE:
     def dp_plan(self, n_rows: int) -> dict:
         """The DP-SGD plan (``dp_sgd.plan``); an error before any work when the budget cannot pay for
         ``max_epochs`` epochs."""
-        return dp_sgd.plan("vae", self.dp_epsilon, self.dp_delta, self.max_epochs, n_rows,
-                           self.batch_size or dp_sgd.default_batch(n_rows), self.dp_max_grad_norm,
-                           self.dp_rows is not None)
+        return dp_sgd.plan_model("vae", self, n_rows)
 
     def _fit_dp(self, tokens, cards, groups, progress, clock) -> "TVAE":
         plan = self.dp_plan(int(self.dp_rows or len(tokens)))
