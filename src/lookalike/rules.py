@@ -118,7 +118,9 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
     numeric = [c for c, k in kinds.items() if k == Kind.NUMERIC]
     rules: list[dict] = []
     values = {c: _numeric(df, c, kinds[c]) for c in numeric + [c for c, k in kinds.items() if k == Kind.DATETIME]}
-    rich = {c: v for c, v in values.items() if len(np.unique(v[~np.isnan(v)])) >= 10}
+    # a formula names its inputs in backticks when they are not plain words; a name holding a backtick cannot be
+    # named at all, so such a column takes no part in formulas (its other rules stand)
+    rich = {c: v for c, v in values.items() if len(np.unique(v[~np.isnan(v)])) >= 10 and "`" not in str(c)}
 
     # A formula holds in every row, missing cells included: the column is missing exactly where its formula
     # is (an input missing, a log of a number <= 0). Otherwise recomputing writes gaps the real column never

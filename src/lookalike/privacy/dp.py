@@ -679,7 +679,8 @@ def rate_rule_candidates(schema) -> tuple[list[str], list[str]]:
     declared = derived_columns(schema)
     numbers = [c for c in schema.columns if c.kind == Kind.NUMERIC]
     dependents = [c.name for c in numbers if str(c.dtype).lower().startswith("float") and c.name not in declared]
-    return (dependents if len(numbers) >= 2 else []), [c.name for c in numbers]
+    inputs = [c.name for c in numbers if "`" not in c.name]  # an expression cannot name one (rules.quote_name)
+    return (dependents if len(numbers) >= 2 else []), inputs
 
 
 def _unreleased(name: str) -> dict:
