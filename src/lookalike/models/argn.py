@@ -324,7 +324,7 @@ class _Net(nn.Module):
 
     @torch.no_grad()
     def generate(self, sequences: torch.Tensor, fixed: torch.Tensor | None, vectors: torch.Tensor,
-                 gen: torch.Generator, temperature: float, banned: Mapping[int, torch.Tensor],
+                 gen: torch.Generator, temperature: float, layers: Sequence[tuple[torch.Tensor, torch.Tensor, int]],
                  tables: torch.Tensor | None = None) -> torch.Tensor:
         """Generate one row per row of ``sequences`` (rows, n_sub): the order in which that row's
         sub-columns are drawn. Cells of ``fixed`` that are >= 0 are kept.
@@ -335,13 +335,16 @@ class _Net(nn.Module):
         """
         n, s = sequences.shape
         dev = vectors.device
+        uniforms = torch.rand((s, n), generator=gen).to(dev)
+        shared = bool((sequences == sequences[:1]).all())
+        if shared:
+            return self._generate_one_order(sequences[0].tolist(), fixed, vectors, uniforms, temperature, layers,
+                                            tables)
         out = torch.empty((n, s), dtype=torch.long, device=dev)
         if tables is not None:
             done = torch.empty((n, s), dtype=torch.long, device=dev)  # global token ids, in drawing order
         else:
             context = torch.zeros((n, self.context), dtype=vectors.dtype, device=dev)
-        uniforms = torch.rand((s, n), generator=gen).to(dev)
-        shared = bool((sequences == sequences[:1]).all())
         first = 0
         if shared and fixed is not None:  # the leading cells given in every row: placed at once, not step by step
             lead = sequences[0]
@@ -375,7 +378,7 @@ class _Net(nn.Module):
                     else:
                         ctx = context if rows is None else context[rows]
                         pre = torch.addmm(self.first_bias[j], ctx, self.head_in[j])
-                    tok = self._draw(j, pre, u, temperature, banned.get(j))
+                    tok = self._draw(j, pre, u, temperature, layers[j])
                     if given is not None:
                         tok = torch.where(given >= 0, given, tok)
                 if rows is None:
@@ -389,6 +392,58 @@ class _Net(nn.Module):
                 context += vectors[self.offsets[column] + tok_t]
         return out
 
+    def _generate_one_order(self, order: list[int], fixed: torch.Tensor | None, vectors: torch.Tensor,
+                            uniforms: torch.Tensor, temperature: float,
+                            layers: Sequence[tuple[torch.Tensor, torch.Tensor, int]],
+                            tables: torch.Tensor | None) -> torch.Tensor:
+        """:meth:`generate` for rows that all follow one order (every unconditioned block): the same draws,
+        without the per-step work of mixed orders (finding each step's heads and rows, scattering tokens back
+        into their columns). Tokens are collected one contiguous row per step and put in column order once."""
+        n, s = uniforms.shape[1], len(order)
+        dev = vectors.device
+        offsets = self.offsets.tolist()
+        first_bias = self.first_bias
+        steps = torch.empty((s, n), dtype=torch.long, device=dev)  # steps[t]: the tokens of sub-column order[t]
+        if tables is not None:
+            done = torch.empty((n, s), dtype=torch.long, device=dev)  # global token ids, in drawing order
+        else:
+            context = torch.zeros((n, self.context), dtype=vectors.dtype, device=dev)
+        first = 0
+        if fixed is not None:  # the leading cells given in every row: placed at once, not step by step
+            given_all = (fixed[:, order] >= 0).all(dim=0).tolist()
+            first = given_all.index(False) if False in given_all else s
+            if first:
+                cols = torch.tensor(order[:first], dtype=torch.long, device=dev)
+                toks = fixed[:, cols]
+                steps[:first] = toks.t()
+                if tables is not None:
+                    done[:, :first] = self.offsets[cols] + toks
+                else:
+                    context += vectors[self.offsets[cols] + toks].sum(dim=1)
+        for t in range(first, s):
+            j = order[t]
+            given = None if fixed is None else fixed[:, j]
+            if given is not None and bool((given >= 0).all()):
+                tok = given
+            else:
+                if tables is None:
+                    pre = torch.addmm(first_bias[j], context, self.head_in[j])
+                elif t:
+                    pre = F.embedding_bag(done[:, :t], tables[j], mode="sum").add_(first_bias[j])
+                else:
+                    pre = first_bias[j].expand(n, self.hidden).clone()
+                tok = self._draw(j, pre, uniforms[t], temperature, layers[j])
+                if given is not None:
+                    tok = torch.where(given >= 0, given, tok)
+            steps[t] = tok
+            if tables is not None:
+                done[:, t] = tok + offsets[j]
+            else:
+                context += vectors[tok + offsets[j]]
+        out = torch.empty((n, s), dtype=torch.long, device=dev)
+        out[:, order] = steps.t()
+        return out
+
     def head_logits(self, j: int, context: torch.Tensor) -> torch.Tensor:
         """Head j's logits (rows, cardinality) for the given contexts (after :meth:`sampling_vectors`)."""
         return self._logits(j, torch.addmm(self.first_bias[j], context, self.head_in[j]))
@@ -399,22 +454,34 @@ class _Net(nn.Module):
         weight, bias = self._out_cache[j]
         return F.linear(h, weight, bias)
 
+    def output_layers(self, banned: Mapping[int, torch.Tensor] | None = None) -> list[tuple[torch.Tensor, torch.Tensor, int]]:
+        """Per head, for a sampling run (after :meth:`sampling_vectors`): its output layer (weight, bias) and the
+        last token it may draw. Tokens ``banned[j]`` get a bias of -inf, so the layer itself gives them zero
+        probability, with no masking work per step."""
+        layers = []
+        for j, (weight, bias) in enumerate(self._out_cache):
+            last = self.cards[j] - 1
+            ban = None if banned is None else banned.get(j)
+            if ban is not None and len(ban):
+                bias = bias.clone()
+                bias[ban] = -math.inf
+                allowed = torch.ones(self.cards[j], dtype=torch.bool)
+                allowed[ban] = False
+                last = int(torch.nonzero(allowed)[-1, 0])
+            layers.append((weight, bias, last))
+        return layers
+
     def _draw(self, j: int, pre: torch.Tensor, u: torch.Tensor, temperature: float,
-              banned: torch.Tensor | None) -> torch.Tensor:
-        """Draw sub-column j's token for each row given its pre-activations (from the tokens drawn before it)."""
-        c = self.cards[j]
-        logits = self._logits(j, pre)
+              layer: tuple[torch.Tensor, torch.Tensor, int]) -> torch.Tensor:
+        """Draw sub-column j's token for each row given its pre-activations (from the tokens drawn before it),
+        through ``layer``, head j's entry of :meth:`output_layers`."""
+        weight, bias, last_allowed = layer
+        logits = F.linear(self._deep(pre.relu_(), j, False), weight, bias)
         if temperature != 1.0:
-            logits = logits / temperature
-        last_allowed = c - 1
-        if banned is not None:
-            logits[:, banned] = -math.inf
-            allowed = torch.ones(c, dtype=torch.bool)
-            allowed[banned] = False
-            last_allowed = int(torch.nonzero(allowed)[-1, 0])
+            logits = logits.div_(temperature)
         # inverse CDF: one uniform per cell; zero-probability tokens can never be picked
         # unnormalised: the uniform is scaled by the total instead (one pass fewer than softmax)
-        cdf = logits.sub_(logits.max(dim=1, keepdim=True).values).exp_().cumsum_(dim=1)
+        cdf = logits.sub_(logits.amax(dim=1, keepdim=True)).exp_().cumsum_(dim=1)
         tok = torch.searchsorted(cdf, (u * cdf[:, -1]).unsqueeze(1), right=True).squeeze(1)
         return tok.clamp_(max=last_allowed)
 
@@ -703,6 +770,7 @@ class ARGN:
         # threads and no_grad only around the work, never across a yield: the caller's settings hold while it waits
         with torch_threads(threads), torch.no_grad():
             vectors = net.sampling_vectors()
+            layers = net.output_layers(banned)
             # the per-head token tables cost (tokens x heads x context x hidden) once; a call for fewer rows than
             # there are tokens (a sequence model's step) draws through the running context sums instead
             tables = net.sampling_tables(vectors) if n >= net.n_tokens else None
@@ -712,7 +780,7 @@ class ARGN:
             stop = min(n, start + SAMPLE_CHUNK)
             with torch_threads(threads), torch.no_grad():
                 part = self._sample_chunk(stop - start, np.random.SeedSequence([seed, start // SAMPLE_CHUNK]),
-                                          None if fixed is None else fixed[start:stop], vectors, temperature, banned,
+                                          None if fixed is None else fixed[start:stop], vectors, temperature, layers,
                                           tables)
             pending.append(part)
             pending_rows += len(part)
@@ -727,7 +795,7 @@ class ARGN:
             yield np.concatenate(pending)
 
     def _sample_chunk(self, n: int, seq: np.random.SeedSequence, fixed: np.ndarray | None, vectors: torch.Tensor,
-                      temperature: float, banned: Mapping[int, torch.Tensor],
+                      temperature: float, layers: Sequence[tuple[torch.Tensor, torch.Tensor, int]],
                       tables: torch.Tensor | None = None) -> np.ndarray:
         """Draw n rows. Each row follows one of ORDERS_PER_CHUNK random group orders (fewer for a small n, see
         ROWS_PER_ORDER); groups with
@@ -759,7 +827,7 @@ class ARGN:
             inverse = inverse.reshape(-1)
             if len(unique) > 4 * ORDERS_PER_CHUNK:  # many fixed patterns (imputation): per-row orders
                 return self.net_.generate(torch.from_numpy(sequences), fixed_t, vectors, gen, temperature,
-                                          banned, tables).numpy()
+                                          layers, tables).numpy()
         out = np.empty((n, len(self.cardinalities_)), dtype=np.int64)
         for u, order in enumerate(unique):
             rows = np.flatnonzero(inverse == u)
@@ -767,7 +835,7 @@ class ARGN:
                 continue
             block_seq = torch.from_numpy(np.tile(order, (len(rows), 1)))
             block_fixed = None if fixed_t is None else fixed_t[rows]
-            out[rows] = self.net_.generate(block_seq, block_fixed, vectors, gen, temperature, banned,
+            out[rows] = self.net_.generate(block_seq, block_fixed, vectors, gen, temperature, layers,
                                            tables).numpy()
         return out
 
