@@ -360,3 +360,24 @@ def test_precision_bfloat16_only_on_the_projected_path_and_recorded_in_the_file(
     dp = ARGN(max_epochs=1, seed=0, n_threads=1, precision="bfloat16", dp_epsilon=5.0, dp_delta=1e-5,
               dp_noise_seed=1).fit(tokens, cards, groups)
     assert dp.net_.projected and dp.precision_ == "float32"  # DP-SGD's per-row gradients stay float32
+
+
+@pytest.mark.parametrize("level", [500.0, -300.0])
+def test_draws_follow_the_softmax_where_logits_overflow_or_underflow_float32(fitted, level):
+    """A step exponentiates the logits without shifting them by each row's maximum when every row's total is
+    a normal float32; logits that overflow (exp(500) is inf) or underflow (exp(-300) is 0) must still draw from
+    the softmax, and a suppressed token must stay impossible."""
+    import torch
+
+    model = ARGN.from_state(*fitted[0].get_state())
+    net = model.net_
+    b, k = net.head_slot[7]  # sub-column 7: 30 tokens
+    with torch.no_grad():
+        net.out_w[b][k].zero_()  # the logits are the biases, whatever the row
+        net.out_b[b][k, :30] = -1e4
+        net.out_b[b][k, 3] = level
+        net.out_b[b][k, 5] = level - np.log(3.0)
+        net.out_b[b][k, 9] = level + 1.0
+    out = model.sample(8000, seed=1, suppress={7: [9]})[:, 7]
+    assert set(np.unique(out)) == {3, 5}
+    assert abs(np.mean(out == 3) - 0.75) < 0.03

@@ -88,6 +88,10 @@ CONTEXT_WIDTH = 384
 """Most coordinates of the context a head reads. Tables whose embeddings together are narrower (all four tables
 of benchmarks/compare.py: 195-350) keep one coordinate per embedding dimension, so every head is a full linear
 layer of the visible embeddings; wider ones project into this many, so fit time grows linearly in the columns."""
+MIN_TOTAL, MAX_TOTAL = 1e-30, float(torch.finfo(torch.float32).max)
+"""A sampling step exponentiates a head's logits without shifting them (``_Net._draw``) when every row's sum of
+exponentials lies in this range: finite, and far enough above float32's smallest normal number that the largest
+terms keep full precision."""
 _SIZES = {"S": (32, 0), "M": (64, 0), "L": (128, 1)}
 """size -> (hidden width per head, extra residual hidden layers)."""
 
@@ -476,13 +480,24 @@ class _Net(nn.Module):
         """Draw sub-column j's token for each row given its pre-activations (from the tokens drawn before it),
         through ``layer``, head j's entry of :meth:`output_layers`."""
         weight, bias, last_allowed = layer
-        logits = F.linear(self._deep(pre.relu_(), j, False), weight, bias)
+        h = self._deep(pre.relu_(), j, False)
+        logits = F.linear(h, weight, bias)
         if temperature != 1.0:
             logits = logits.div_(temperature)
         # inverse CDF: one uniform per cell; zero-probability tokens can never be picked
-        # unnormalised: the uniform is scaled by the total instead (one pass fewer than softmax)
-        cdf = logits.sub_(logits.amax(dim=1, keepdim=True)).exp_().cumsum_(dim=1)
-        tok = torch.searchsorted(cdf, (u * cdf[:, -1]).unsqueeze(1), right=True).squeeze(1)
+        # unnormalised: the uniform is scaled by the total instead (one pass fewer than softmax), and the logits
+        # are exponentiated as they are, without subtracting each row's maximum first (two passes fewer): the
+        # same distribution wherever every row's total is a normal float32, which is checked; rows of a block
+        # where it is not (a logit above 88 overflows, all below -69 lose precision) take the shifted way
+        cdf = logits.exp_().cumsum_(dim=1)
+        total = cdf[:, -1]
+        if not bool(((total >= MIN_TOTAL) & (total <= MAX_TOTAL)).all()):
+            logits = F.linear(h, weight, bias)
+            if temperature != 1.0:
+                logits = logits.div_(temperature)
+            cdf = logits.sub_(logits.amax(dim=1, keepdim=True)).exp_().cumsum_(dim=1)
+            total = cdf[:, -1]
+        tok = torch.searchsorted(cdf, (u * total).unsqueeze(1), right=True).squeeze(1)
         return tok.clamp_(max=last_allowed)
 
 
