@@ -432,8 +432,9 @@ class _Net(nn.Module):
             else:
                 if tables is None:
                     pre = torch.addmm(first_bias[j], context, self.head_in[j])
-                elif t:
-                    pre = F.embedding_bag(done[:, :t], tables[j], mode="sum").add_(first_bias[j])
+                elif t:  # the flat form with its offsets: the 2-d form spent as long again on bookkeeping
+                    pre = F.embedding_bag(done[:, :t].reshape(-1), tables[j], torch.arange(0, n * t, t, device=dev),
+                                          mode="sum").add_(first_bias[j])
                 else:
                     pre = first_bias[j].expand(n, self.hidden).clone()
                 tok = self._draw(j, pre, uniforms[t], temperature, layers[j])
