@@ -381,3 +381,21 @@ def test_draws_follow_the_softmax_where_logits_overflow_or_underflow_float32(fit
     out = model.sample(8000, seed=1, suppress={7: [9]})[:, 7]
     assert set(np.unique(out)) == {3, 5}
     assert abs(np.mean(out == 3) - 0.75) < 0.03
+
+
+def test_sampling_tables_are_kept_between_calls_until_a_weight_they_read_changes(fitted):
+    import torch
+
+    model = ARGN.from_state(*fitted[0].get_state())
+    net = model.net_
+    with torch.no_grad():
+        first = net.sampling_tables(net.sampling_vectors())
+        assert net.sampling_tables(net.sampling_vectors()) is first  # kept: not recomputed per call
+    before = model.sample(1000, seed=3)
+    with torch.no_grad():
+        net.head_in.mul_(1.5)  # an in-place edit of a weight the tables read
+        assert net.sampling_tables(net.sampling_vectors()) is not first
+    after = model.sample(1000, seed=3)
+    fresh = ARGN.from_state(*model.get_state())  # the edited weights, nothing kept
+    np.testing.assert_array_equal(after, fresh.sample(1000, seed=3))
+    assert not np.array_equal(after, before)

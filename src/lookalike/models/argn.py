@@ -88,6 +88,8 @@ CONTEXT_WIDTH = 384
 """Most coordinates of the context a head reads. Tables whose embeddings together are narrower (all four tables
 of benchmarks/compare.py: 195-350) keep one coordinate per embedding dimension, so every head is a full linear
 layer of the visible embeddings; wider ones project into this many, so fit time grows linearly in the columns."""
+TABLES_KEPT_BYTES = 256 * 2**20
+"""A narrow net's sampling tables (``_Net.sampling_tables``) up to this size are kept between sampling calls."""
 MIN_TOTAL, MAX_TOTAL = 1e-30, float(torch.finfo(torch.float32).max)
 """A sampling step exponentiates a head's logits without shifting them (``_Net._draw``) when every row's sum of
 exponentials lies in this range: finite, and far enough above float32's smallest normal number that the largest
@@ -323,12 +325,29 @@ class _Net(nn.Module):
     def sampling_tables(self, vectors: torch.Tensor) -> torch.Tensor | None:
         """For an unprojected (narrow) context, (heads, tokens, hidden): what each token adds to each head's
         pre-activation, so a sampling step sums the row's t earlier tokens (rows x t x hidden) instead of a
-        (rows x context x hidden) matmul. None for a projected context, where the matmul is the cheaper one."""
-        return None if self.projected else torch.matmul(vectors, self.head_in).contiguous()
+        (rows x context x hidden) matmul. None for a projected context, where the matmul is the cheaper one.
+
+        Kept for the next call while the weights it reads are unchanged (and it is at most TABLES_KEPT_BYTES):
+        the product cost 150-200 ms of CPU on mlc_churn, as much as drawing 5,000 rows, and a streamed sample
+        asks for it once per batch."""
+        if self.projected:
+            return None
+        key = self._first_layer_key()
+        kept = getattr(self, "_tables_kept", None)
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        tables = torch.matmul(vectors, self.head_in).contiguous()
+        self._tables_kept = (key, tables) if tables.numel() * tables.element_size() <= TABLES_KEPT_BYTES else None
+        return tables
+
+    def _first_layer_key(self) -> tuple:
+        """Identity and in-place version of every weight the token vectors and the first layer read: any change
+        to them (an optimiser step, ``load_state_dict``, an edit under ``no_grad``) gives another key."""
+        return tuple((id(p), p._version) for p in (*self.embeddings, *self.steps, *self.proj, self.head_in))
 
     @torch.no_grad()
     def generate(self, sequences: torch.Tensor, fixed: torch.Tensor | None, vectors: torch.Tensor,
-                 gen: torch.Generator, temperature: float, layers: Sequence[tuple[torch.Tensor, torch.Tensor, int]],
+                 gen: torch.Generator, temperature: float, layers: Sequence[tuple[torch.Tensor, int]],
                  tables: torch.Tensor | None = None) -> torch.Tensor:
         """Generate one row per row of ``sequences`` (rows, n_sub): the order in which that row's
         sub-columns are drawn. Cells of ``fixed`` that are >= 0 are kept.
@@ -345,6 +364,7 @@ class _Net(nn.Module):
             return self._generate_one_order(sequences[0].tolist(), fixed, vectors, uniforms, temperature, layers,
                                             tables)
         out = torch.empty((n, s), dtype=torch.long, device=dev)
+        hidden = self.hidden_buffer(n, dev)
         if tables is not None:
             done = torch.empty((n, s), dtype=torch.long, device=dev)  # global token ids, in drawing order
         else:
@@ -382,7 +402,7 @@ class _Net(nn.Module):
                     else:
                         ctx = context if rows is None else context[rows]
                         pre = torch.addmm(self.first_bias[j], ctx, self.head_in[j])
-                    tok = self._draw(j, pre, u, temperature, layers[j])
+                    tok = self._draw(j, pre, u, temperature, layers[j], hidden)
                     if given is not None:
                         tok = torch.where(given >= 0, given, tok)
                 if rows is None:
@@ -398,7 +418,7 @@ class _Net(nn.Module):
 
     def _generate_one_order(self, order: list[int], fixed: torch.Tensor | None, vectors: torch.Tensor,
                             uniforms: torch.Tensor, temperature: float,
-                            layers: Sequence[tuple[torch.Tensor, torch.Tensor, int]],
+                            layers: Sequence[tuple[torch.Tensor, int]],
                             tables: torch.Tensor | None) -> torch.Tensor:
         """:meth:`generate` for rows that all follow one order (every unconditioned block): the same draws,
         without the per-step work of mixed orders (finding each step's heads and rows, scattering tokens back
@@ -408,6 +428,7 @@ class _Net(nn.Module):
         offsets = self.offsets.tolist()
         first_bias = self.first_bias
         steps = torch.empty((s, n), dtype=torch.long, device=dev)  # steps[t]: the tokens of sub-column order[t]
+        hidden = self.hidden_buffer(n, dev)
         if tables is not None:
             done = torch.empty((n, s), dtype=torch.long, device=dev)  # global token ids, in drawing order
         else:
@@ -437,7 +458,7 @@ class _Net(nn.Module):
                                           mode="sum").add_(first_bias[j])
                 else:
                     pre = first_bias[j].expand(n, self.hidden).clone()
-                tok = self._draw(j, pre, uniforms[t], temperature, layers[j])
+                tok = self._draw(j, pre, uniforms[t], temperature, layers[j], hidden)
                 if given is not None:
                     tok = torch.where(given >= 0, given, tok)
             steps[t] = tok
@@ -459,10 +480,12 @@ class _Net(nn.Module):
         weight, bias = self._out_cache[j]
         return F.linear(h, weight, bias)
 
-    def output_layers(self, banned: Mapping[int, torch.Tensor] | None = None) -> list[tuple[torch.Tensor, torch.Tensor, int]]:
-        """Per head, for a sampling run (after :meth:`sampling_vectors`): its output layer (weight, bias) and the
-        last token it may draw. Tokens ``banned[j]`` get a bias of -inf, so the layer itself gives them zero
-        probability, with no masking work per step."""
+    def output_layers(self, banned: Mapping[int, torch.Tensor] | None = None) -> list[tuple[torch.Tensor, int]]:
+        """Per head, for a sampling run (after :meth:`sampling_vectors`): its output layer as one (hidden + 1,
+        cardinality) matrix whose last row is the bias, and the last token it may draw. A step multiplies its
+        hidden layer with a column of ones appended (:meth:`hidden_buffer`), so the bias costs no pass of its own
+        (adding it in ``addmm`` first copied it into every row of the output). Tokens ``banned[j]`` get a bias of
+        -inf: the product gives them zero probability, with no masking work per step."""
         layers = []
         for j, (weight, bias) in enumerate(self._out_cache):
             last = self.cards[j] - 1
@@ -473,16 +496,26 @@ class _Net(nn.Module):
                 allowed = torch.ones(self.cards[j], dtype=torch.bool)
                 allowed[ban] = False
                 last = int(torch.nonzero(allowed)[-1, 0])
-            layers.append((weight, bias, last))
+            layers.append((torch.cat([weight.t(), bias[None]]).contiguous(), last))
         return layers
 
+    def hidden_buffer(self, rows: int, device: torch.device | None = None) -> torch.Tensor:
+        """(rows, hidden + 1) ones: a step writes its hidden layer into the first ``hidden`` columns (see
+        :meth:`output_layers`)."""
+        return torch.ones((rows, self.hidden + 1), device=device)
+
     def _draw(self, j: int, pre: torch.Tensor, u: torch.Tensor, temperature: float,
-              layer: tuple[torch.Tensor, torch.Tensor, int]) -> torch.Tensor:
+              layer: tuple[torch.Tensor, int], hidden: torch.Tensor) -> torch.Tensor:
         """Draw sub-column j's token for each row given its pre-activations (from the tokens drawn before it),
-        through ``layer``, head j's entry of :meth:`output_layers`."""
-        weight, bias, last_allowed = layer
-        h = self._deep(pre.relu_(), j, False)
-        logits = F.linear(h, weight, bias)
+        through ``layer``, head j's entry of :meth:`output_layers`; ``hidden`` is a :meth:`hidden_buffer` of at
+        least as many rows (its first rows are overwritten)."""
+        weight, last_allowed = layer
+        h = hidden[:len(pre)]
+        if self.extra_w:
+            h[:, :-1] = self._deep(pre.relu_(), j, False)
+        else:
+            torch.clamp_min(pre, 0.0, out=h[:, :-1])
+        logits = torch.mm(h, weight)
         if temperature != 1.0:
             logits = logits.div_(temperature)
         # inverse CDF: one uniform per cell; zero-probability tokens can never be picked
@@ -493,7 +526,7 @@ class _Net(nn.Module):
         cdf = logits.exp_().cumsum_(dim=1)
         total = cdf[:, -1]
         if not bool(((total >= MIN_TOTAL) & (total <= MAX_TOTAL)).all()):
-            logits = F.linear(h, weight, bias)
+            logits = torch.mm(h, weight)
             if temperature != 1.0:
                 logits = logits.div_(temperature)
             cdf = logits.sub_(logits.amax(dim=1, keepdim=True)).exp_().cumsum_(dim=1)
@@ -811,7 +844,7 @@ class ARGN:
             yield np.concatenate(pending)
 
     def _sample_chunk(self, n: int, seq: np.random.SeedSequence, fixed: np.ndarray | None, vectors: torch.Tensor,
-                      temperature: float, layers: Sequence[tuple[torch.Tensor, torch.Tensor, int]],
+                      temperature: float, layers: Sequence[tuple[torch.Tensor, int]],
                       tables: torch.Tensor | None = None) -> np.ndarray:
         """Draw n rows. Each row follows one of ORDERS_PER_CHUNK random group orders (fewer for a small n, see
         ROWS_PER_ORDER); groups with
