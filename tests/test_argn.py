@@ -282,30 +282,42 @@ def test_narrow_nets_sample_through_lookup_tables_exactly_as_through_the_context
     assert 40 < net.n_tokens and model.sample(40, seed=4).shape == small.shape
 
 
-def test_small_samples_run_on_one_thread_and_draw_the_same_as_with_two(fitted, monkeypatch):
-    """A sequence model samples one small call per step; a second torch thread only costs there (see
-    ONE_THREAD_ROWS), and the draws must not depend on the thread count."""
+def test_sampling_runs_on_one_torch_thread_and_large_calls_draw_chunks_in_parallel(fitted, monkeypatch):
+    """Every sampling op runs on one torch thread (a step's ops are too small to share, see ONE_THREAD_ROWS); a
+    call of several chunks draws them in as many worker threads as the model's thread count, and the draws never
+    depend on that count."""
     import lookalike.models.argn as argn_module
 
     fitted_model, *_ = fitted
     model = ARGN.from_state(*fitted_model.get_state())
     model.n_threads = None  # the default: the machine's cores
-    used = []
-    real = argn_module.torch_threads
+    used, pools = [], []
+    real, real_pool = argn_module.torch_threads, argn_module.ThreadPoolExecutor
 
     def recording(n=None):
         used.append(n)
         return real(n)
 
+    def pool(workers, **kwargs):
+        pools.append(workers)
+        return real_pool(workers, **kwargs)
+
     monkeypatch.setattr(argn_module, "torch_threads", recording)
+    monkeypatch.setattr(argn_module, "ThreadPoolExecutor", pool)
     fixed = np.full((300, 8), -1, dtype=np.int64)
     fixed[:, 3] = np.arange(300) % 8
     small = model.sample(300, seed=4, fixed=fixed)
-    assert used and set(used) == {1}
-    used.clear()
-    model.sample(argn_module.ONE_THREAD_ROWS, seed=4)
-    assert set(used) == {None}  # large calls keep the model's setting
-    model.n_threads = 2
+    assert used and set(used) == {1} and not pools
+    n = 2 * argn_module.SAMPLE_CHUNK + 5
+    draws = {}
+    for threads in (1, 2, 3):
+        used.clear(), pools.clear()
+        model.n_threads = threads
+        draws[threads] = model.sample(n, seed=4)
+        assert set(used) == {1}
+        assert pools == ([] if threads == 1 else [min(threads, 3)])  # 3 chunks: at most 3 workers
+    np.testing.assert_array_equal(draws[1], draws[2])
+    np.testing.assert_array_equal(draws[1], draws[3])
     np.testing.assert_array_equal(small, model.sample(300, seed=4, fixed=fixed))
 
 

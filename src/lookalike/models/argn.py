@@ -25,7 +25,8 @@ from a few rows (which the net memorised: mlc_churn TSTR 0.80 -> 0.86-0.88, lend
 For unordered categories the steps are only a reparametrisation and cost nothing in expressiveness.
 
 Reproducibility: rows are drawn in fixed chunks of SAMPLE_CHUNK with a seed derived from
-(seed, chunk index), so ``sample(n, seed)`` is byte-identical on CPU whatever batch size streams it.
+(seed, chunk index), so ``sample(n, seed)`` is byte-identical on CPU whatever batch size streams it, and
+chunks are drawn in parallel threads (each on one torch thread), so it is the same whatever the thread count.
 Training is seeded by ``seed`` without touching the caller's global torch RNG. Sampling always
 runs on CPU (a model trained on GPU is moved back), which keeps samples device-independent.
 
@@ -39,6 +40,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator, Mapping, Sequence
 
 import numpy as np
@@ -66,10 +68,11 @@ sequential single-sub-column steps, so 16 orders over 150 rows cost 16 times the
 gain little from the mixing (a sequence model's steps, each a small call with its own orders, mix over steps)."""
 
 ONE_THREAD_ROWS = 4096
-"""A sampling call for fewer rows runs on one torch thread (unless ``n_threads`` is given): its matmuls are a few
-rows each (16 column orders share the rows), far too small for a second thread to repay the handover, and on a
-busy machine every op then waited for the other thread to be scheduled (a sequence model draws one such call per
-step: wages 148 -> 5,536 events/s, weather 20 -> 1,173). The draws are the same with any thread count."""
+"""A sampling call for fewer rows runs in the calling thread, without a pool of workers. Every sampling op runs on
+one torch thread whatever the call's size (see ``ARGN.sample_batches``): a small call's matmuls are a few rows each
+(16 column orders share the rows), far too small for a second thread to repay the handover, and on a busy machine
+every op then waited for the other thread to be scheduled (a sequence model draws one such call per step: wages
+148 -> 5,536 events/s, weather 20 -> 1,173). The draws are the same with any thread count."""
 
 ONE_THREAD_BATCH = 512
 """Training in batches of fewer rows (tables under about 4,800 rows), or of a narrow table (its embeddings fit the
@@ -552,8 +555,9 @@ class ARGN:
     size: "S", "M", "L" or "auto" (width of each head's hidden layer).
     dropout: on every head's hidden layer; 0.25 beat 0.1 and 0 on credit, lending_club and mlc_churn.
     weight_decay: AdamW's decoupled weight decay.
-    n_threads: torch intra-op threads during fit and sampling; None uses the machine's cores (at most 8).
-        Results are identical for the same seed and thread count.
+    n_threads: torch intra-op threads during fit; during sampling, the threads that draw chunks of rows in
+        parallel (each op on one torch thread); None uses the machine's cores (at most 8). A fit is identical for
+        the same seed and thread count; a sample is identical for the same seed whatever the thread count.
     precision: the training matmuls of a projected (wide) context: "auto" (bfloat16 where the CPU multiplies it
         natively, ``_tabular_nn.matmul_precision``), "float32" or "bfloat16". Weights, optimiser, losses, the
         validation loss and sampling stay float32. Narrow tables always train in float32: their lookup-table
@@ -815,26 +819,44 @@ class ARGN:
             if toks:
                 banned[j] = torch.tensor(toks, dtype=torch.long)
         net = self.net_
-        threads = self.n_threads if self.n_threads is not None or n >= ONE_THREAD_ROWS else 1
+        # Every op of a sampling call runs on ONE torch thread, so the draws never depend on the thread count;
+        # a large call spreads its chunks (each a pure function of (seed, chunk index)) over the model's threads
+        # instead. A step's ops are too small for torch's threads to share one well (each op waits for the
+        # slowest thread: on a busy machine that wait dominated), and chunks need no coordination at all.
+        workers = 1 if n < ONE_THREAD_ROWS else max(1, int(self.n_threads or auto_threads()))
         # threads and no_grad only around the work, never across a yield: the caller's settings hold while it waits
-        with torch_threads(threads), torch.no_grad():
+        with torch_threads(1), torch.no_grad():
             vectors = net.sampling_vectors()
             layers = net.output_layers(banned)
             # the per-head token tables cost (tokens x heads x context x hidden) once; a call for fewer rows than
             # there are tokens (a sequence model's step) draws through the running context sums instead
             tables = net.sampling_tables(vectors) if n >= net.n_tokens else None
+
+        def chunk(start: int) -> np.ndarray:
+            with torch.no_grad():  # grad mode is per thread
+                return self._sample_chunk(min(n, start + SAMPLE_CHUNK) - start,
+                                          np.random.SeedSequence([seed, start // SAMPLE_CHUNK]),
+                                          None if fixed is None else fixed[start:start + SAMPLE_CHUNK], vectors,
+                                          temperature, layers, tables)
+
+        starts = list(range(0, n, SAMPLE_CHUNK))
         pending: list[np.ndarray] = []
         pending_rows = 0
-        for start in range(0, n, SAMPLE_CHUNK):
-            stop = min(n, start + SAMPLE_CHUNK)
-            with torch_threads(threads), torch.no_grad():
-                part = self._sample_chunk(stop - start, np.random.SeedSequence([seed, start // SAMPLE_CHUNK]),
-                                          None if fixed is None else fixed[start:stop], vectors, temperature, layers,
-                                          tables)
-            pending.append(part)
-            pending_rows += len(part)
-            if progress is not None:
-                progress(stop / n, "sampling")
+        while starts:
+            # a wave: the chunks needed for the next yield, at least one per worker, drawn in parallel
+            need = max(workers, -(-(batch_size - pending_rows) // SAMPLE_CHUNK))
+            wave, starts = starts[:need], starts[need:]
+            with torch_threads(1):
+                if workers > 1 and len(wave) > 1:
+                    with ThreadPoolExecutor(min(workers, len(wave)), thread_name_prefix="argn-sample") as pool:
+                        parts = list(pool.map(chunk, wave))
+                else:
+                    parts = [chunk(start) for start in wave]
+            for start, part in zip(wave, parts):
+                pending.append(part)
+                pending_rows += len(part)
+                if progress is not None:
+                    progress(min(n, start + SAMPLE_CHUNK) / n, "sampling")
             while pending_rows >= batch_size:
                 block = np.concatenate(pending)
                 yield block[:batch_size]
