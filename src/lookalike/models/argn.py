@@ -583,6 +583,9 @@ class ARGN:
     name = "argn"
     honours_fixed = True
     """Fixed cells are kept and conditioned on (any order); suppressed tokens get zero probability."""
+    thread_safe_sampling = True
+    """Sampling reads no process-wide state (its RNGs are its own, every op runs on one torch thread), so it may
+    run in a background thread beside other work (``Synthesizer.sample_to_file`` draws the next batch that way)."""
 
     def __init__(self, max_epochs: int = 100, max_time: float | None = None, batch_size: int | None = None,
                  learning_rate: float | None = None, val_fraction: float = 0.1, patience: int = 3,
