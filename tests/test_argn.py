@@ -282,30 +282,42 @@ def test_narrow_nets_sample_through_lookup_tables_exactly_as_through_the_context
     assert 40 < net.n_tokens and model.sample(40, seed=4).shape == small.shape
 
 
-def test_small_samples_run_on_one_thread_and_draw_the_same_as_with_two(fitted, monkeypatch):
-    """A sequence model samples one small call per step; a second torch thread only costs there (see
-    ONE_THREAD_ROWS), and the draws must not depend on the thread count."""
+def test_sampling_runs_on_one_torch_thread_and_large_calls_draw_chunks_in_parallel(fitted, monkeypatch):
+    """Every sampling op runs on one torch thread (a step's ops are too small to share, see ONE_THREAD_ROWS); a
+    call of several chunks draws them in as many worker threads as the model's thread count, and the draws never
+    depend on that count."""
     import lookalike.models.argn as argn_module
 
     fitted_model, *_ = fitted
     model = ARGN.from_state(*fitted_model.get_state())
     model.n_threads = None  # the default: the machine's cores
-    used = []
-    real = argn_module.torch_threads
+    used, pools = [], []
+    real, real_pool = argn_module.torch_threads, argn_module.ThreadPoolExecutor
 
     def recording(n=None):
         used.append(n)
         return real(n)
 
+    def pool(workers, **kwargs):
+        pools.append(workers)
+        return real_pool(workers, **kwargs)
+
     monkeypatch.setattr(argn_module, "torch_threads", recording)
+    monkeypatch.setattr(argn_module, "ThreadPoolExecutor", pool)
     fixed = np.full((300, 8), -1, dtype=np.int64)
     fixed[:, 3] = np.arange(300) % 8
     small = model.sample(300, seed=4, fixed=fixed)
-    assert used and set(used) == {1}
-    used.clear()
-    model.sample(argn_module.ONE_THREAD_ROWS, seed=4)
-    assert set(used) == {None}  # large calls keep the model's setting
-    model.n_threads = 2
+    assert used and set(used) == {1} and not pools
+    n = 2 * argn_module.SAMPLE_CHUNK + 5
+    draws = {}
+    for threads in (1, 2, 3):
+        used.clear(), pools.clear()
+        model.n_threads = threads
+        draws[threads] = model.sample(n, seed=4)
+        assert set(used) == {1}
+        assert pools == ([] if threads == 1 else [min(threads, 3)])  # 3 chunks: at most 3 workers
+    np.testing.assert_array_equal(draws[1], draws[2])
+    np.testing.assert_array_equal(draws[1], draws[3])
     np.testing.assert_array_equal(small, model.sample(300, seed=4, fixed=fixed))
 
 
@@ -360,3 +372,42 @@ def test_precision_bfloat16_only_on_the_projected_path_and_recorded_in_the_file(
     dp = ARGN(max_epochs=1, seed=0, n_threads=1, precision="bfloat16", dp_epsilon=5.0, dp_delta=1e-5,
               dp_noise_seed=1).fit(tokens, cards, groups)
     assert dp.net_.projected and dp.precision_ == "float32"  # DP-SGD's per-row gradients stay float32
+
+
+@pytest.mark.parametrize("level", [500.0, -300.0])
+def test_draws_follow_the_softmax_where_logits_overflow_or_underflow_float32(fitted, level):
+    """A step exponentiates the logits without shifting them by each row's maximum when every row's total is
+    a normal float32; logits that overflow (exp(500) is inf) or underflow (exp(-300) is 0) must still draw from
+    the softmax, and a suppressed token must stay impossible."""
+    import torch
+
+    model = ARGN.from_state(*fitted[0].get_state())
+    net = model.net_
+    b, k = net.head_slot[7]  # sub-column 7: 30 tokens
+    with torch.no_grad():
+        net.out_w[b][k].zero_()  # the logits are the biases, whatever the row
+        net.out_b[b][k, :30] = -1e4
+        net.out_b[b][k, 3] = level
+        net.out_b[b][k, 5] = level - np.log(3.0)
+        net.out_b[b][k, 9] = level + 1.0
+    out = model.sample(8000, seed=1, suppress={7: [9]})[:, 7]
+    assert set(np.unique(out)) == {3, 5}
+    assert abs(np.mean(out == 3) - 0.75) < 0.03
+
+
+def test_sampling_tables_are_kept_between_calls_until_a_weight_they_read_changes(fitted):
+    import torch
+
+    model = ARGN.from_state(*fitted[0].get_state())
+    net = model.net_
+    with torch.no_grad():
+        first = net.sampling_tables(net.sampling_vectors())
+        assert net.sampling_tables(net.sampling_vectors()) is first  # kept: not recomputed per call
+    before = model.sample(1000, seed=3)
+    with torch.no_grad():
+        net.head_in.mul_(1.5)  # an in-place edit of a weight the tables read
+        assert net.sampling_tables(net.sampling_vectors()) is not first
+    after = model.sample(1000, seed=3)
+    fresh = ARGN.from_state(*model.get_state())  # the edited weights, nothing kept
+    np.testing.assert_array_equal(after, fresh.sample(1000, seed=3))
+    assert not np.array_equal(after, before)

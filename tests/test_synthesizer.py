@@ -145,3 +145,28 @@ def test_a_table_of_keys_only_is_generated_without_a_model():
 def test_an_unknown_generator_setting_fails_before_any_data_is_read():
     with pytest.raises(LookalikeError, match="has no setting 'bogus'; its settings are: seed, shrinkage"):
         Synthesizer(model="copula", model_params={"bogus": 1})
+
+
+def test_sample_to_file_draws_the_next_batch_while_writing_this_one_and_writes_the_same_rows(mixed_table, tmp_path,
+                                                                                             monkeypatch):
+    import threading
+
+    syn = Synthesizer(model="argn", seed=0, max_epochs=2).fit(mixed_table)
+    where = []
+    real = syn.model_.sample
+
+    def recording(*args, **kwargs):
+        where.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(syn.model_, "sample", recording)
+    path = syn.sample_to_file(250, tmp_path / "ahead.parquet", seed=5, batch_size=100)
+    # each of the 3 batches' first draw in the background (a rule's redraws, if any, in the caller's thread)
+    assert sum(name.startswith("lookalike-prefetch") for name in where) == 3
+    where.clear()
+    monkeypatch.setattr(Synthesizer, "_prefetches", lambda self, fair: False)
+    plain = syn.sample_to_file(250, tmp_path / "plain.parquet", seed=5, batch_size=100)
+    assert where and not any(name.startswith("lookalike-prefetch") for name in where)
+    pd.testing.assert_frame_equal(pd.read_parquet(path), pd.read_parquet(plain))
+    whole = syn.sample(250, seed=5)  # one batch of 250: other batch seeds, so only the shape is comparable
+    assert list(pd.read_parquet(path).columns) == list(whole.columns)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
@@ -408,11 +409,14 @@ class Synthesizer:
     def sample_batches(self, n: int | None = None, seed: int | None = None, conditions=None, rebalance=None,
                        seed_data: pd.DataFrame | None = None, batch_size: int = BATCH_ROWS,
                        progress: Progress | None = None, no_missing: bool = False, strict: bool = True,
-                       fair: bool = True):
+                       fair: bool = True, _prefetch: bool = False):
         """Yield the sample in DataFrames of at most ``batch_size`` rows, so millions of rows fit in memory.
 
         ``sample`` and this generator give the same rows for the same seed: batches always have the same
         boundaries and seeds, and batch ``i`` is :meth:`sample_batch` ``(i, ...)``.
+
+        ``_prefetch`` (for our own sinks, such as :meth:`sample_to_file`): the next batch's tokens are drawn in a
+        background thread while this one is decoded and written (see :meth:`_prefetches`). The rows are the same.
         """
         self._check_fitted()
         if seed_data is not None:
@@ -420,13 +424,40 @@ class Synthesizer:
         n, seed = self._sample_size(n), self._sample_seed(seed)
         suppress = self._suppressed(no_missing)
         rule_state: dict = {}  # unique keys already emitted: uniqueness holds across batches
-        for start in range(0, n, batch_size):
+        starts = list(range(0, n, batch_size))
+
+        def first_draw(start: int):
             size = min(batch_size, n - start)
             part = seed_data.iloc[start:start + size] if seed_data is not None else None
-            yield self._batch(start, size, seed, conditions, rebalance, part, suppress, strict, rule_state,
-                              fair)
-            if progress:
-                progress((start + size) / n, f"{start + size:,} of {n:,} rows")
+            return self._first_draw(start, size, seed, conditions, rebalance, part, suppress, strict, fair)
+
+        pool = ThreadPoolExecutor(1, thread_name_prefix="lookalike-prefetch") \
+            if _prefetch and len(starts) > 1 and self._prefetches(fair) else None
+        try:
+            ahead = pool.submit(first_draw, starts[0]) if pool is not None else None
+            for i, start in enumerate(starts):
+                size = min(batch_size, n - start)
+                if ahead is not None:
+                    batch_seed, fixed, tokens = ahead.result()
+                    ahead = pool.submit(first_draw, starts[i + 1]) if i + 1 < len(starts) else None
+                else:
+                    batch_seed, fixed, tokens = first_draw(start)
+                yield self._sample_with_rules(size, batch_seed, fixed, suppress, start, seed, rule_state, fair=fair,
+                                              first=tokens)
+                if progress:
+                    progress((start + size) / n, f"{start + size:,} of {n:,} rows")
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def _prefetches(self, fair: bool) -> bool:
+        """Whether the next batch's tokens may be drawn in a background thread while this one is decoded: only
+        for a generator whose sampling is safe to run beside other work (``thread_safe_sampling``: its draws
+        depend on nothing process-wide, such as torch's global RNG or thread count), and only when decoding
+        runs no model of its own (free-text models, fairness) that could share torch's process-wide settings."""
+        return (bool(getattr(self.model_, "thread_safe_sampling", False))
+                and not getattr(self, "text_models_", None)
+                and not (fair and getattr(self, "fairness_", None) is not None))
 
     def sample_batch(self, index: int, n: int | None = None, seed: int | None = None, conditions=None,
                      rebalance=None, batch_size: int = BATCH_ROWS, no_missing: bool = False,
@@ -444,8 +475,11 @@ class Synthesizer:
         if not isinstance(index, (int, np.integer)) or not 0 <= index * batch_size < n:
             raise LookalikeError(f"batch index {index!r} is outside the {-(-n // batch_size)} batches of {n:,} rows")
         start = int(index) * batch_size
-        return self._batch(start, min(batch_size, n - start), seed, conditions, rebalance, None,
-                           self._suppressed(no_missing), True, {}, fair)
+        size = min(batch_size, n - start)
+        suppress = self._suppressed(no_missing)
+        batch_seed, fixed, tokens = self._first_draw(start, size, seed, conditions, rebalance, None, suppress, True,
+                                                     fair)
+        return self._sample_with_rules(size, batch_seed, fixed, suppress, start, seed, {}, fair=fair, first=tokens)
 
     def check_batches_independent(self, n: int, batch_size: int = BATCH_ROWS) -> None:
         """Raise unless every batch of an ``n``-row sample can be drawn without the others (see sample_batch)."""
@@ -472,31 +506,35 @@ class Synthesizer:
                 suppress.setdefault(group, []).append(token)
         return suppress
 
-    def _batch(self, start, size, seed, conditions, rebalance, seed_part, suppress, strict, rule_state,
-               fair=True):
-        """Rows ``start .. start+size`` of the sample with ``seed``; depends on nothing else but ``rule_state``
-        (unique keys of earlier batches, used only by ``unique`` rules)."""
+    def _first_draw(self, start, size, seed, conditions, rebalance, seed_part, suppress, strict, fair=True):
+        """Rows ``start .. start+size`` of the sample with ``seed``, as tokens before any rule: (the batch's seed,
+        its fixed tokens, the tokens). A pure function of its arguments (see :meth:`sample_batch`)."""
         batch_seed = int(np.random.default_rng([seed, start]).integers(2**31))
         fixed = self._fixed_tokens(size, batch_seed, conditions, rebalance, seed_part, strict, fair)
-        return self._sample_with_rules(size, batch_seed, fixed, suppress, start, seed, rule_state, fair=fair)
+        return batch_seed, fixed, self._draw_tokens(size, batch_seed, fixed, suppress, fair)
+
+    def _draw_tokens(self, count, seed, fixed, suppress, fair=True):
+        """Tokens from the generator: directly, or by bounded rejection (fairness)."""
+        fair = getattr(self, "fairness_", None) if fair else None
+        tokens = sample_tokens(self.model_, count, seed=seed, fixed=fixed, suppress=suppress or None)
+        if fair is None:
+            return tokens
+        redraw = lambda ask, s: sample_tokens(self.model_, len(ask), seed=s, fixed=ask,  # noqa: E731
+                                              suppress=suppress or None)
+        return fair.apply(self.model_, tokens, seed, fixed, (suppress or {}).get(fair.column, ()), redraw)
 
     def _sample_with_rules(self, size, seed, fixed, suppress, start, sample_seed, rule_state=None,
-                           max_rounds: int = 50, fair: bool = True):
+                           max_rounds: int = 50, fair: bool = True, first: np.ndarray | None = None):
         """Sample, enforce constructive rules, resample rows that break the others, repair what is left;
-        a row that still breaks a rule is an error, never output."""
+        a row that still breaks a rule is an error, never output. ``first``: the first draw's tokens, when
+        they were drawn already (:meth:`_first_draw`)."""
         rule_state = {} if rule_state is None else rule_state
-        fair = getattr(self, "fairness_", None) if fair else None
 
-        def draw(count, round_seed, fixed_part):  # every generator: directly, or by bounded rejection
-            tokens = sample_tokens(self.model_, count, seed=round_seed, fixed=fixed_part, suppress=suppress or None)
-            if fair is None:
-                return tokens
-            redraw = lambda ask, s: sample_tokens(self.model_, len(ask), seed=s, fixed=ask,  # noqa: E731
-                                                  suppress=suppress or None)
-            return fair.apply(self.model_, tokens, round_seed, fixed_part, (suppress or {}).get(fair.column, ()),
-                              redraw)
+        def draw(count, round_seed, fixed_part):
+            return self._draw_tokens(count, round_seed, fixed_part, suppress, fair)
 
-        df = self._decode(draw(size, seed, fixed), seed=seed, row_offset=start, id_key=sample_seed)
+        df = self._decode(draw(size, seed, fixed) if first is None else first, seed=seed, row_offset=start,
+                          id_key=sample_seed)
         df = self.rules_.apply(df)
         bad = self.rules_.violations(df, rule_state)
         keep_ids = [c for c in df.columns if self.schema_[c].kind == Kind.ID]
@@ -522,8 +560,8 @@ class Synthesizer:
         """Stream the sample to CSV or Parquet in batches (bounded memory); atomic, like every write.
 
         CSV is written in the dialect of the training file (``schema_.dialect``) when it was a CSV file."""
-        return write_batches(self.sample_batches(n, seed=seed, progress=progress, **kwargs), path, force=force,
-                             dialect=self.schema_.dialect)
+        return write_batches(self.sample_batches(n, seed=seed, progress=progress, _prefetch=True, **kwargs), path,
+                             force=force, dialect=self.schema_.dialect)
 
     def sample_to_ray(self, n: int | None = None, seed: int | None = None, batch_size: int = BATCH_ROWS, **kwargs):
         """``sample(n, seed=seed)`` as a lazy ``ray.data.Dataset`` drawn by Ray tasks, one block per batch

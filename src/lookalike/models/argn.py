@@ -25,7 +25,8 @@ from a few rows (which the net memorised: mlc_churn TSTR 0.80 -> 0.86-0.88, lend
 For unordered categories the steps are only a reparametrisation and cost nothing in expressiveness.
 
 Reproducibility: rows are drawn in fixed chunks of SAMPLE_CHUNK with a seed derived from
-(seed, chunk index), so ``sample(n, seed)`` is byte-identical on CPU whatever batch size streams it.
+(seed, chunk index), so ``sample(n, seed)`` is byte-identical on CPU whatever batch size streams it, and
+chunks are drawn in parallel threads (each on one torch thread), so it is the same whatever the thread count.
 Training is seeded by ``seed`` without touching the caller's global torch RNG. Sampling always
 runs on CPU (a model trained on GPU is moved back), which keeps samples device-independent.
 
@@ -39,6 +40,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator, Mapping, Sequence
 
 import numpy as np
@@ -66,10 +68,11 @@ sequential single-sub-column steps, so 16 orders over 150 rows cost 16 times the
 gain little from the mixing (a sequence model's steps, each a small call with its own orders, mix over steps)."""
 
 ONE_THREAD_ROWS = 4096
-"""A sampling call for fewer rows runs on one torch thread (unless ``n_threads`` is given): its matmuls are a few
-rows each (16 column orders share the rows), far too small for a second thread to repay the handover, and on a
-busy machine every op then waited for the other thread to be scheduled (a sequence model draws one such call per
-step: wages 148 -> 5,536 events/s, weather 20 -> 1,173). The draws are the same with any thread count."""
+"""A sampling call for fewer rows runs in the calling thread, without a pool of workers. Every sampling op runs on
+one torch thread whatever the call's size (see ``ARGN.sample_batches``): a small call's matmuls are a few rows each
+(16 column orders share the rows), far too small for a second thread to repay the handover, and on a busy machine
+every op then waited for the other thread to be scheduled (a sequence model draws one such call per step: wages
+148 -> 5,536 events/s, weather 20 -> 1,173). The draws are the same with any thread count."""
 
 ONE_THREAD_BATCH = 512
 """Training in batches of fewer rows (tables under about 4,800 rows), or of a narrow table (its embeddings fit the
@@ -88,6 +91,12 @@ CONTEXT_WIDTH = 384
 """Most coordinates of the context a head reads. Tables whose embeddings together are narrower (all four tables
 of benchmarks/compare.py: 195-350) keep one coordinate per embedding dimension, so every head is a full linear
 layer of the visible embeddings; wider ones project into this many, so fit time grows linearly in the columns."""
+TABLES_KEPT_BYTES = 256 * 2**20
+"""A narrow net's sampling tables (``_Net.sampling_tables``) up to this size are kept between sampling calls."""
+MIN_TOTAL, MAX_TOTAL = 1e-30, float(torch.finfo(torch.float32).max)
+"""A sampling step exponentiates a head's logits without shifting them (``_Net._draw``) when every row's sum of
+exponentials lies in this range: finite, and far enough above float32's smallest normal number that the largest
+terms keep full precision."""
 _SIZES = {"S": (32, 0), "M": (64, 0), "L": (128, 1)}
 """size -> (hidden width per head, extra residual hidden layers)."""
 
@@ -319,12 +328,29 @@ class _Net(nn.Module):
     def sampling_tables(self, vectors: torch.Tensor) -> torch.Tensor | None:
         """For an unprojected (narrow) context, (heads, tokens, hidden): what each token adds to each head's
         pre-activation, so a sampling step sums the row's t earlier tokens (rows x t x hidden) instead of a
-        (rows x context x hidden) matmul. None for a projected context, where the matmul is the cheaper one."""
-        return None if self.projected else torch.matmul(vectors, self.head_in).contiguous()
+        (rows x context x hidden) matmul. None for a projected context, where the matmul is the cheaper one.
+
+        Kept for the next call while the weights it reads are unchanged (and it is at most TABLES_KEPT_BYTES):
+        the product cost 150-200 ms of CPU on mlc_churn, as much as drawing 5,000 rows, and a streamed sample
+        asks for it once per batch."""
+        if self.projected:
+            return None
+        key = self._first_layer_key()
+        kept = getattr(self, "_tables_kept", None)
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        tables = torch.matmul(vectors, self.head_in).contiguous()
+        self._tables_kept = (key, tables) if tables.numel() * tables.element_size() <= TABLES_KEPT_BYTES else None
+        return tables
+
+    def _first_layer_key(self) -> tuple:
+        """Identity and in-place version of every weight the token vectors and the first layer read: any change
+        to them (an optimiser step, ``load_state_dict``, an edit under ``no_grad``) gives another key."""
+        return tuple((id(p), p._version) for p in (*self.embeddings, *self.steps, *self.proj, self.head_in))
 
     @torch.no_grad()
     def generate(self, sequences: torch.Tensor, fixed: torch.Tensor | None, vectors: torch.Tensor,
-                 gen: torch.Generator, temperature: float, banned: Mapping[int, torch.Tensor],
+                 gen: torch.Generator, temperature: float, layers: Sequence[tuple[torch.Tensor, int]],
                  tables: torch.Tensor | None = None) -> torch.Tensor:
         """Generate one row per row of ``sequences`` (rows, n_sub): the order in which that row's
         sub-columns are drawn. Cells of ``fixed`` that are >= 0 are kept.
@@ -335,13 +361,17 @@ class _Net(nn.Module):
         """
         n, s = sequences.shape
         dev = vectors.device
+        uniforms = torch.rand((s, n), generator=gen).to(dev)
+        shared = bool((sequences == sequences[:1]).all())
+        if shared:
+            return self._generate_one_order(sequences[0].tolist(), fixed, vectors, uniforms, temperature, layers,
+                                            tables)
         out = torch.empty((n, s), dtype=torch.long, device=dev)
+        hidden = self.hidden_buffer(n, dev)
         if tables is not None:
             done = torch.empty((n, s), dtype=torch.long, device=dev)  # global token ids, in drawing order
         else:
             context = torch.zeros((n, self.context), dtype=vectors.dtype, device=dev)
-        uniforms = torch.rand((s, n), generator=gen).to(dev)
-        shared = bool((sequences == sequences[:1]).all())
         first = 0
         if shared and fixed is not None:  # the leading cells given in every row: placed at once, not step by step
             lead = sequences[0]
@@ -375,7 +405,7 @@ class _Net(nn.Module):
                     else:
                         ctx = context if rows is None else context[rows]
                         pre = torch.addmm(self.first_bias[j], ctx, self.head_in[j])
-                    tok = self._draw(j, pre, u, temperature, banned.get(j))
+                    tok = self._draw(j, pre, u, temperature, layers[j], hidden)
                     if given is not None:
                         tok = torch.where(given >= 0, given, tok)
                 if rows is None:
@@ -389,6 +419,60 @@ class _Net(nn.Module):
                 context += vectors[self.offsets[column] + tok_t]
         return out
 
+    def _generate_one_order(self, order: list[int], fixed: torch.Tensor | None, vectors: torch.Tensor,
+                            uniforms: torch.Tensor, temperature: float,
+                            layers: Sequence[tuple[torch.Tensor, int]],
+                            tables: torch.Tensor | None) -> torch.Tensor:
+        """:meth:`generate` for rows that all follow one order (every unconditioned block): the same draws,
+        without the per-step work of mixed orders (finding each step's heads and rows, scattering tokens back
+        into their columns). Tokens are collected one contiguous row per step and put in column order once."""
+        n, s = uniforms.shape[1], len(order)
+        dev = vectors.device
+        offsets = self.offsets.tolist()
+        first_bias = self.first_bias
+        steps = torch.empty((s, n), dtype=torch.long, device=dev)  # steps[t]: the tokens of sub-column order[t]
+        hidden = self.hidden_buffer(n, dev)
+        if tables is not None:
+            done = torch.empty((n, s), dtype=torch.long, device=dev)  # global token ids, in drawing order
+        else:
+            context = torch.zeros((n, self.context), dtype=vectors.dtype, device=dev)
+        first = 0
+        if fixed is not None:  # the leading cells given in every row: placed at once, not step by step
+            given_all = (fixed[:, order] >= 0).all(dim=0).tolist()
+            first = given_all.index(False) if False in given_all else s
+            if first:
+                cols = torch.tensor(order[:first], dtype=torch.long, device=dev)
+                toks = fixed[:, cols]
+                steps[:first] = toks.t()
+                if tables is not None:
+                    done[:, :first] = self.offsets[cols] + toks
+                else:
+                    context += vectors[self.offsets[cols] + toks].sum(dim=1)
+        for t in range(first, s):
+            j = order[t]
+            given = None if fixed is None else fixed[:, j]
+            if given is not None and bool((given >= 0).all()):
+                tok = given
+            else:
+                if tables is None:
+                    pre = torch.addmm(first_bias[j], context, self.head_in[j])
+                elif t:  # the flat form with its offsets: the 2-d form spent as long again on bookkeeping
+                    pre = F.embedding_bag(done[:, :t].reshape(-1), tables[j], torch.arange(0, n * t, t, device=dev),
+                                          mode="sum").add_(first_bias[j])
+                else:
+                    pre = first_bias[j].expand(n, self.hidden).clone()
+                tok = self._draw(j, pre, uniforms[t], temperature, layers[j], hidden)
+                if given is not None:
+                    tok = torch.where(given >= 0, given, tok)
+            steps[t] = tok
+            if tables is not None:
+                done[:, t] = tok + offsets[j]
+            else:
+                context += vectors[tok + offsets[j]]
+        out = torch.empty((n, s), dtype=torch.long, device=dev)
+        out[:, order] = steps.t()
+        return out
+
     def head_logits(self, j: int, context: torch.Tensor) -> torch.Tensor:
         """Head j's logits (rows, cardinality) for the given contexts (after :meth:`sampling_vectors`)."""
         return self._logits(j, torch.addmm(self.first_bias[j], context, self.head_in[j]))
@@ -399,23 +483,58 @@ class _Net(nn.Module):
         weight, bias = self._out_cache[j]
         return F.linear(h, weight, bias)
 
+    def output_layers(self, banned: Mapping[int, torch.Tensor] | None = None) -> list[tuple[torch.Tensor, int]]:
+        """Per head, for a sampling run (after :meth:`sampling_vectors`): its output layer as one (hidden + 1,
+        cardinality) matrix whose last row is the bias, and the last token it may draw. A step multiplies its
+        hidden layer with a column of ones appended (:meth:`hidden_buffer`), so the bias costs no pass of its own
+        (adding it in ``addmm`` first copied it into every row of the output). Tokens ``banned[j]`` get a bias of
+        -inf: the product gives them zero probability, with no masking work per step."""
+        layers = []
+        for j, (weight, bias) in enumerate(self._out_cache):
+            last = self.cards[j] - 1
+            ban = None if banned is None else banned.get(j)
+            if ban is not None and len(ban):
+                bias = bias.clone()
+                bias[ban] = -math.inf
+                allowed = torch.ones(self.cards[j], dtype=torch.bool)
+                allowed[ban] = False
+                last = int(torch.nonzero(allowed)[-1, 0])
+            layers.append((torch.cat([weight.t(), bias[None]]).contiguous(), last))
+        return layers
+
+    def hidden_buffer(self, rows: int, device: torch.device | None = None) -> torch.Tensor:
+        """(rows, hidden + 1) ones: a step writes its hidden layer into the first ``hidden`` columns (see
+        :meth:`output_layers`)."""
+        return torch.ones((rows, self.hidden + 1), device=device)
+
     def _draw(self, j: int, pre: torch.Tensor, u: torch.Tensor, temperature: float,
-              banned: torch.Tensor | None) -> torch.Tensor:
-        """Draw sub-column j's token for each row given its pre-activations (from the tokens drawn before it)."""
-        c = self.cards[j]
-        logits = self._logits(j, pre)
+              layer: tuple[torch.Tensor, int], hidden: torch.Tensor) -> torch.Tensor:
+        """Draw sub-column j's token for each row given its pre-activations (from the tokens drawn before it),
+        through ``layer``, head j's entry of :meth:`output_layers`; ``hidden`` is a :meth:`hidden_buffer` of at
+        least as many rows (its first rows are overwritten)."""
+        weight, last_allowed = layer
+        h = hidden[:len(pre)]
+        if self.extra_w:
+            h[:, :-1] = self._deep(pre.relu_(), j, False)
+        else:
+            torch.clamp_min(pre, 0.0, out=h[:, :-1])
+        logits = torch.mm(h, weight)
         if temperature != 1.0:
-            logits = logits / temperature
-        last_allowed = c - 1
-        if banned is not None:
-            logits[:, banned] = -math.inf
-            allowed = torch.ones(c, dtype=torch.bool)
-            allowed[banned] = False
-            last_allowed = int(torch.nonzero(allowed)[-1, 0])
+            logits = logits.div_(temperature)
         # inverse CDF: one uniform per cell; zero-probability tokens can never be picked
-        # unnormalised: the uniform is scaled by the total instead (one pass fewer than softmax)
-        cdf = logits.sub_(logits.max(dim=1, keepdim=True).values).exp_().cumsum_(dim=1)
-        tok = torch.searchsorted(cdf, (u * cdf[:, -1]).unsqueeze(1), right=True).squeeze(1)
+        # unnormalised: the uniform is scaled by the total instead (one pass fewer than softmax), and the logits
+        # are exponentiated as they are, without subtracting each row's maximum first (two passes fewer): the
+        # same distribution wherever every row's total is a normal float32, which is checked; rows of a block
+        # where it is not (a logit above 88 overflows, all below -69 lose precision) take the shifted way
+        cdf = logits.exp_().cumsum_(dim=1)
+        total = cdf[:, -1]
+        if not bool(((total >= MIN_TOTAL) & (total <= MAX_TOTAL)).all()):
+            logits = torch.mm(h, weight)
+            if temperature != 1.0:
+                logits = logits.div_(temperature)
+            cdf = logits.sub_(logits.amax(dim=1, keepdim=True)).exp_().cumsum_(dim=1)
+            total = cdf[:, -1]
+        tok = torch.searchsorted(cdf, (u * total).unsqueeze(1), right=True).squeeze(1)
         return tok.clamp_(max=last_allowed)
 
 
@@ -436,8 +555,9 @@ class ARGN:
     size: "S", "M", "L" or "auto" (width of each head's hidden layer).
     dropout: on every head's hidden layer; 0.25 beat 0.1 and 0 on credit, lending_club and mlc_churn.
     weight_decay: AdamW's decoupled weight decay.
-    n_threads: torch intra-op threads during fit and sampling; None uses the machine's cores (at most 8).
-        Results are identical for the same seed and thread count.
+    n_threads: torch intra-op threads during fit; during sampling, the threads that draw chunks of rows in
+        parallel (each op on one torch thread); None uses the machine's cores (at most 8). A fit is identical for
+        the same seed and thread count; a sample is identical for the same seed whatever the thread count.
     precision: the training matmuls of a projected (wide) context: "auto" (bfloat16 where the CPU multiplies it
         natively, ``_tabular_nn.matmul_precision``), "float32" or "bfloat16". Weights, optimiser, losses, the
         validation loss and sampling stay float32. Narrow tables always train in float32: their lookup-table
@@ -463,6 +583,9 @@ class ARGN:
     name = "argn"
     honours_fixed = True
     """Fixed cells are kept and conditioned on (any order); suppressed tokens get zero probability."""
+    thread_safe_sampling = True
+    """Sampling reads no process-wide state (its RNGs are its own, every op runs on one torch thread), so it may
+    run in a background thread beside other work (``Synthesizer.sample_to_file`` draws the next batch that way)."""
 
     def __init__(self, max_epochs: int = 100, max_time: float | None = None, batch_size: int | None = None,
                  learning_rate: float | None = None, val_fraction: float = 0.1, patience: int = 3,
@@ -699,25 +822,44 @@ class ARGN:
             if toks:
                 banned[j] = torch.tensor(toks, dtype=torch.long)
         net = self.net_
-        threads = self.n_threads if self.n_threads is not None or n >= ONE_THREAD_ROWS else 1
+        # Every op of a sampling call runs on ONE torch thread, so the draws never depend on the thread count;
+        # a large call spreads its chunks (each a pure function of (seed, chunk index)) over the model's threads
+        # instead. A step's ops are too small for torch's threads to share one well (each op waits for the
+        # slowest thread: on a busy machine that wait dominated), and chunks need no coordination at all.
+        workers = 1 if n < ONE_THREAD_ROWS else max(1, int(self.n_threads or auto_threads()))
         # threads and no_grad only around the work, never across a yield: the caller's settings hold while it waits
-        with torch_threads(threads), torch.no_grad():
+        with torch_threads(1), torch.no_grad():
             vectors = net.sampling_vectors()
+            layers = net.output_layers(banned)
             # the per-head token tables cost (tokens x heads x context x hidden) once; a call for fewer rows than
             # there are tokens (a sequence model's step) draws through the running context sums instead
             tables = net.sampling_tables(vectors) if n >= net.n_tokens else None
+
+        def chunk(start: int) -> np.ndarray:
+            with torch.no_grad():  # grad mode is per thread
+                return self._sample_chunk(min(n, start + SAMPLE_CHUNK) - start,
+                                          np.random.SeedSequence([seed, start // SAMPLE_CHUNK]),
+                                          None if fixed is None else fixed[start:start + SAMPLE_CHUNK], vectors,
+                                          temperature, layers, tables)
+
+        starts = list(range(0, n, SAMPLE_CHUNK))
         pending: list[np.ndarray] = []
         pending_rows = 0
-        for start in range(0, n, SAMPLE_CHUNK):
-            stop = min(n, start + SAMPLE_CHUNK)
-            with torch_threads(threads), torch.no_grad():
-                part = self._sample_chunk(stop - start, np.random.SeedSequence([seed, start // SAMPLE_CHUNK]),
-                                          None if fixed is None else fixed[start:stop], vectors, temperature, banned,
-                                          tables)
-            pending.append(part)
-            pending_rows += len(part)
-            if progress is not None:
-                progress(stop / n, "sampling")
+        while starts:
+            # a wave: the chunks needed for the next yield, at least one per worker, drawn in parallel
+            need = max(workers, -(-(batch_size - pending_rows) // SAMPLE_CHUNK))
+            wave, starts = starts[:need], starts[need:]
+            with torch_threads(1):
+                if workers > 1 and len(wave) > 1:
+                    with ThreadPoolExecutor(min(workers, len(wave)), thread_name_prefix="argn-sample") as pool:
+                        parts = list(pool.map(chunk, wave))
+                else:
+                    parts = [chunk(start) for start in wave]
+            for start, part in zip(wave, parts):
+                pending.append(part)
+                pending_rows += len(part)
+                if progress is not None:
+                    progress(min(n, start + SAMPLE_CHUNK) / n, "sampling")
             while pending_rows >= batch_size:
                 block = np.concatenate(pending)
                 yield block[:batch_size]
@@ -727,7 +869,7 @@ class ARGN:
             yield np.concatenate(pending)
 
     def _sample_chunk(self, n: int, seq: np.random.SeedSequence, fixed: np.ndarray | None, vectors: torch.Tensor,
-                      temperature: float, banned: Mapping[int, torch.Tensor],
+                      temperature: float, layers: Sequence[tuple[torch.Tensor, int]],
                       tables: torch.Tensor | None = None) -> np.ndarray:
         """Draw n rows. Each row follows one of ORDERS_PER_CHUNK random group orders (fewer for a small n, see
         ROWS_PER_ORDER); groups with
@@ -759,7 +901,7 @@ class ARGN:
             inverse = inverse.reshape(-1)
             if len(unique) > 4 * ORDERS_PER_CHUNK:  # many fixed patterns (imputation): per-row orders
                 return self.net_.generate(torch.from_numpy(sequences), fixed_t, vectors, gen, temperature,
-                                          banned, tables).numpy()
+                                          layers, tables).numpy()
         out = np.empty((n, len(self.cardinalities_)), dtype=np.int64)
         for u, order in enumerate(unique):
             rows = np.flatnonzero(inverse == u)
@@ -767,7 +909,7 @@ class ARGN:
                 continue
             block_seq = torch.from_numpy(np.tile(order, (len(rows), 1)))
             block_fixed = None if fixed_t is None else fixed_t[rows]
-            out[rows] = self.net_.generate(block_seq, block_fixed, vectors, gen, temperature, banned,
+            out[rows] = self.net_.generate(block_seq, block_fixed, vectors, gen, temperature, layers,
                                            tables).numpy()
         return out
 
