@@ -149,6 +149,8 @@ def _worker(config: dict) -> None:
         loss = model(xb, keys)
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        if config["max_grad_norm"] is not None:  # after DDP's all-reduce: every worker clips the same gradients
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config["max_grad_norm"])
         opt.step()
         sched.step()
         done = step + 1
@@ -234,7 +236,8 @@ def train_argn(syn, files: list[str] | None, dataset, n_rows: int, sample_tokens
                     for j, c in enumerate(cards)]
         box = ray.remote(num_cpus=0)(_Box).remote()
         config = {"cards": cards, "groups": groups, "hidden": hidden, "extra": extra, "dropout": model.dropout,
-                  "weight_decay": model.weight_decay, "log_freq": log_freq, "lr": lr, "batch": per_worker,
+                  "weight_decay": model.weight_decay, "max_grad_norm": model.max_grad_norm,
+                  "log_freq": log_freq, "lr": lr, "batch": per_worker,
                   "steps": steps, "seed": int(model.seed), "threads": 1, "encoder": syn.encoder_, "files": files,
                   "box": box, "max_time": model.max_time, "started": time.time() - (time.monotonic() - started)}
         storage = tempfile.mkdtemp(prefix="lookalike-train-")
