@@ -33,10 +33,12 @@ passes through the same protection as the text (PII masked, words not kept repla
 so no secret enters through a prompt either.
 
 Training reads a fixed amount of text by default: 4,000,000 piece slots per 10,000 texts (``piece_budget``), about
-18 epochs of tweets, 94 CPU seconds of one thread for 3,200 tweets on the shared 2-core machine (load 7):
-under 300 s per 10,000 texts of one core, tokenizer included, so within five minutes on two free cores. It is the
-same fit under any load; a safety stop ends training after 600 CPU seconds per 10,000 texts. ``max_time``
-replaces both with a CPU-second budget.
+17-18 epochs of tweets: 94-108 CPU seconds of one thread for 3,200 tweets on the shared 2-core machine at load 5-8
+(294-336 s per 10,000 texts, tokenizer included; not measured on a quiet machine, where a slot costs less). Short
+texts cost more per slot (a step's fixed cost is shared by fewer slots): chatterbot's messages took 494 CPU s per
+10,000 texts at load 8 (benchmarks/RESULTS.md, "The text model's training budget in work"). It is the same fit
+under any load; a safety stop ends training after 600 CPU seconds per 10,000 texts. ``max_time`` replaces both
+with a CPU-second budget.
 """
 from __future__ import annotations
 
