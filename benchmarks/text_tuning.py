@@ -4,7 +4,8 @@ Each table's train part (text.py's seed-0 split) is split again 80/20 with seed 
 first part with the REAL rows' tabular tokens as context and writes one text for each row of the second part
 (its real context), so the text model is judged apart from the table model. Prints fit CPU/epochs, the text
 metrics against the second part, sampling speed and examples; ``--variants`` judges several sampling settings
-(temperature, top_p, fill_power) of one fitted model.
+(temperature, top_p, fill_power, guidance) of one fitted model; a variant with ``"judge_fit": true`` writes a text
+for every fitted row instead and judges them against the fitted texts (as many as text.py judges; see ``run``).
 Run: ``OMP_NUM_THREADS=1 nice -n 10 python benchmarks/text_tuning.py --tables trump_tweets --params '{"hidden": 192}'``.
 """
 from __future__ import annotations
@@ -44,23 +45,30 @@ def run(name: str, params: dict, seed: int, variants: list[dict]) -> list[dict]:
     for k, v in extra.items():
         setattr(lm, k[2:], v)
     lm.fit(fit_part[text], enc.encode(fit_part), enc.cardinalities_)
-    present = judge[text].notna().to_numpy()
     outs, fill_power = [], lm.fill_power  # the model's own setting unless a variant names one
+    guidance = lm.guidance
     for variant in variants:
         lm.fill_power, lm._pool_cache = variant.get("fill_power", fill_power), None
+        lm.guidance = variant.get("guidance", guidance)  # only meaningful on a model fitted with guidance > 0
         if variant.get("drop_markers"):  # a word the rules forbid is left out instead of replaced
             lm._pool_cache = {shape: ([], np.array([])) for shape in ("cap", "lower", "num", "any")}
+        # judge_fit: write a text for each FITTED row (its real columns) and judge them against the fitted texts,
+        # as text.py judges as many synthetic texts as training texts (a discriminator given more texts tells
+        # the sets apart better: 800 texts flatter the model); TSTR is then trained on those rows
+        rows = fit_part if variant.get("judge_fit") else judge
+        here = rows[text].notna().to_numpy()
         wall, cpu = time.monotonic(), time.process_time()
-        texts = lm.generate(enc.encode(judge)[present], seed=seed, temperature=variant.get("temperature"),
+        texts = lm.generate(enc.encode(rows)[here], seed=seed, temperature=variant.get("temperature"),
                             top_p=variant.get("top_p"))
         speed = {"texts_per_s": len(texts) / (time.monotonic() - wall),
                  "texts_per_cpu_s": len(texts) / (time.process_time() - cpu)}
-        synth = judge.copy()
-        synth.loc[present, text] = texts
+        synth = rows.copy()
+        synth.loc[here, text] = texts
         m = text_metrics(fit_part, synth, judge, text, target=target)
         s, h = m["synthetic"], m["holdout"]
         outs.append({"table": name, "params": params, "variant": variant, "seed": seed, "fit": lm.fit_seconds_,
-                     "epochs": lm.epochs_, "val_loss": lm.val_loss_, "speed": speed,
+                     "epochs": lm.epochs_, "pieces": getattr(lm, "pieces_read_", None), "val_loss": lm.val_loss_,
+                     "speed": speed,
                      "auc_tfidf": s["discriminator_auc_tfidf"], "auc_len": s["discriminator_auc_lengths"],
                      "len_acc": s["length_accuracy"], "words": s["word_similarity"], "bigrams": s["bigram_similarity"],
                      "mean_words": [s["mean_words"], h["mean_words"]], "tstr/trtr": m["tstr_auc"] / m["trtr_auc"],

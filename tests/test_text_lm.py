@@ -299,3 +299,54 @@ def test_anneal_ends_a_fit_the_budget_stops_on_a_tenth_of_the_learning_rate(monk
     clock = iter(range(10**6))
     TextLM(seed=0, **settings).fit(df["text"], np.zeros((120, 1), dtype=np.int64), [1])
     assert len(rates) > 100 and set(rates) == {SMALL["lr"]}
+
+
+def _count_steps(monkeypatch):
+    steps, step = [], torch.optim.AdamW.step
+
+    def counting_step(self, *args, **kwargs):
+        steps.append(1)
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", counting_step)
+    return steps
+
+
+def test_the_default_budget_is_work_so_a_slower_cpu_trains_the_same_model(monkeypatch):
+    """At the defaults (no max_time) training stops after a number of piece slots read, not of CPU seconds: a CPU
+    clock running 100 times faster per reading (a machine under load spends more CPU seconds on the same step) gives
+    the same steps and the same weights; the CPU budget of 20 s that the defaults used to have for so small a table
+    stopped the slow clock's fit after about 200 readings."""
+    import lookalike.models.text_lm as text_lm
+
+    monkeypatch.setattr(text_lm, "MIN_PIECES", 70_000)
+    monkeypatch.setattr(text_lm, "PIECES_PER_10K", 0)
+    steps = _count_steps(monkeypatch)
+    df = complaints(120)
+    settings = {k: v for k, v in SMALL.items() if k != "max_time"} | {"max_epochs": 1000, "patience": 1000}
+    fits = []
+    for per_reading in (0.001, 0.1):
+        clock = iter(np.arange(10**6) * per_reading)
+        monkeypatch.setattr(text_lm.time, "process_time", lambda: float(next(clock)))
+        steps.clear()
+        lm = TextLM(seed=0, **settings).fit(df["text"], np.zeros((120, 1), dtype=np.int64), [1])
+        fits.append((len(steps), getattr(lm, "pieces_read_", None), lm.net_.out.weight.detach().clone()))
+    (fast_steps, fast_read, fast_w), (slow_steps, slow_read, slow_w) = fits
+    assert fast_steps == slow_steps > 300 and fast_read == slow_read
+    assert 70_000 <= slow_read < 70_000 + 32 * 12  # stopped by the pieces, on the batch that reached them
+    assert torch.equal(fast_w, slow_w)
+
+
+def test_the_cpu_safety_stop_still_ends_a_default_fit(monkeypatch):
+    """A CPU clock so slow that the piece budget would take hours: the defaults' safety stop (at least MIN_CPU_CAP
+    CPU seconds) ends the fit."""
+    import lookalike.models.text_lm as text_lm
+
+    monkeypatch.setattr(text_lm, "MIN_PIECES", 10**9)
+    steps = _count_steps(monkeypatch)
+    clock = iter(range(10**6))  # one CPU second per reading
+    monkeypatch.setattr(text_lm.time, "process_time", lambda: float(next(clock)))
+    df = complaints(120)
+    settings = {k: v for k, v in SMALL.items() if k != "max_time"} | {"max_epochs": 1000, "patience": 1000}
+    TextLM(seed=0, **settings).fit(df["text"], np.zeros((120, 1), dtype=np.int64), [1])
+    assert 0 < len(steps) <= text_lm.MIN_CPU_CAP

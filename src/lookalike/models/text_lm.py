@@ -32,8 +32,13 @@ the text in one token stream, with no loss on them (in training and sampling ali
 passes through the same protection as the text (PII masked, words not kept replaced by their shape marker),
 so no secret enters through a prompt either.
 
-Training is capped at 270 CPU seconds per 10,000 texts by default (``max_time``), so it takes at most about
-4.5 minutes of one busy core per 10,000 texts, plus tokenizer training.
+Training reads a fixed amount of text by default: 4,000,000 piece slots per 10,000 texts (``piece_budget``), about
+17-18 epochs of tweets: 94-108 CPU seconds of one thread for 3,200 tweets on the shared 2-core machine at load 5-8
+(294-336 s per 10,000 texts, tokenizer included; not measured on a quiet machine, where a slot costs less). Short
+texts cost more per slot (a step's fixed cost is shared by fewer slots): chatterbot's messages took 494 CPU s per
+10,000 texts at load 8 (benchmarks/RESULTS.md, "The text model's training budget in work"). It is the same fit
+under any load; a safety stop ends training after 600 CPU seconds per 10,000 texts. ``max_time`` replaces both
+with a CPU-second budget.
 """
 from __future__ import annotations
 
@@ -60,7 +65,10 @@ GLUED_MARKER = re.compile(r"\w*(?:<(?:Word|word|NUM)>\w*)+")  # markers, alone o
 URL_PARTS = re.compile(r"((?:https?://|www\.)[^/\s]+/?)(.*)", re.IGNORECASE)
 URL_SLOT = re.compile(r"((?:https?://|www\.)[^/\s<]+/?)?<URL>", re.IGNORECASE)
 URL_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-SECONDS_PER_10K = 270.0
+SECONDS_PER_10K = 270.0  # the CPU budget per 10,000 texts when max_time is given as None to ``fit_budget``
+PIECES_PER_10K = 4_000_000  # piece slots read in training per 10,000 texts at the defaults (``piece_budget``)
+MIN_PIECES = 280_000  # about 20 CPU seconds of training on one thread
+CPU_CAP_PER_10K, MIN_CPU_CAP = 600.0, 60.0  # the defaults' safety stop: CPU seconds (per 10,000 texts, at least)
 ANNEAL_FLOOR = 0.1  # the learning rate's share left when the budget runs out (``budget_lr_scale``)
 NULL_ROWS = 0.1  # share of training rows read without their columns when guidance is on
 CONTEXT_DROPOUT = 0.5  # on the embeddings that context_bias shifts the logits by
@@ -192,8 +200,15 @@ def fit_budget(n: int, max_time: float | None) -> float:
     return max_time if max_time is not None else max(20.0, SECONDS_PER_10K * n / 10_000)
 
 
+def piece_budget(n: int) -> float:
+    """Piece slots (batch rows x padded length, prompt pieces included) a text model's training reads at the
+    defaults: PIECES_PER_10K per 10,000 texts, at least MIN_PIECES. A count of work, not of time: the same fit
+    under any load (see ``TextLM``'s max_time)."""
+    return max(MIN_PIECES, PIECES_PER_10K * n / 10_000)
+
+
 def budget_lr_scale(spent: float, anneal: float | None) -> float:
-    """The learning rate's multiplier once the share ``spent`` of the CPU budget is used: 1 until ``anneal``,
+    """The learning rate's multiplier once the share ``spent`` of the budget is used: 1 until ``anneal``,
     then down in a straight line to ``ANNEAL_FLOOR`` when the budget runs out (``anneal`` None: always 1)."""
     if anneal is None or spent <= anneal:
         return 1.0
@@ -202,32 +217,41 @@ def budget_lr_scale(spent: float, anneal: float | None) -> float:
 
 def train_keeping_best(net: nn.Module, epoch_losses, validation_loss, *, lr: float, max_epochs: int, budget: float,
                        patience: int, decay: float = 1.0, verbose: bool = False,
-                       anneal: float | None = None) -> tuple[int, float | None]:
-    """The text models' training loop: AdamW (gradients clipped at 1) for at most ``max_epochs`` epochs or
-    ``budget`` CPU seconds of this process; after each epoch the validation loss decides -- the best epoch's
-    weights are kept, the learning rate is multiplied by ``decay`` after an epoch that did not improve it, and
-    training stops after ``patience`` such epochs. ``anneal``: the share of the budget after which the learning
-    rate also falls, batch by batch, to ``ANNEAL_FLOOR`` times its value at the budget's end
-    (``budget_lr_scale``), so a fit the budget stops ends on small steps instead of at the full rate; a fit that
-    stops early (patience, ``max_epochs``) before that share never sees it. ``epoch_losses()`` yields one epoch's
-    batch losses; ``validation_loss()`` gives a float, or None when nothing is held out. Returns (epochs, best
-    loss or None)."""
+                       anneal: float | None = None, pieces: float | None = None) -> tuple[int, float | None]:
+    """The text models' training loop: AdamW (gradients clipped at 1) for at most ``max_epochs`` epochs, ``budget``
+    CPU seconds of this process, or ``pieces`` piece slots read (None: no such limit); after each epoch the
+    validation loss decides -- the best epoch's weights are kept, the learning rate is multiplied by ``decay`` after
+    an epoch that did not improve it, and training stops after ``patience`` such epochs. ``anneal``: the share of
+    the budget after which the learning rate also falls, batch by batch, to ``ANNEAL_FLOOR`` times its value at the
+    budget's end (``budget_lr_scale``; the share spent is the larger of the CPU seconds' and the pieces' shares), so
+    a fit the budget stops ends on small steps instead of at the full rate; a fit that stops early (patience,
+    ``max_epochs``) before that share never sees it. ``epoch_losses()`` yields one epoch's batch losses, each a
+    loss or a (loss, piece slots read) pair; ``validation_loss()`` gives a float, or None when nothing is held
+    out. Returns (epochs, best loss or None)."""
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.01)
     best, best_state, stale, started = np.inf, None, 0, time.process_time()
-    epochs, validated, rate = 0, False, float(lr)  # rate: the learning rate after the plateau decays
+    epochs, validated, rate, read = 0, False, float(lr), 0.0  # rate: the learning rate after the plateau decays
+
+    def share() -> float:
+        used = (time.process_time() - started) / budget
+        return max(used, read / pieces) if pieces else used
+
     for epoch in range(max_epochs):
         net.train()
         for loss in epoch_losses():
+            if isinstance(loss, tuple):
+                loss, n = loss
+                read += float(n)
             opt.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(net.parameters(), 1.0)
             opt.step()
-            spent = time.process_time() - started
-            if spent > budget:
+            spent = share()
+            if spent >= 1.0:
                 break
             if anneal is not None:
                 for group in opt.param_groups:
-                    group["lr"] = rate * budget_lr_scale(spent / budget, anneal)
+                    group["lr"] = rate * budget_lr_scale(spent, anneal)
         epochs = epoch + 1
         net.eval()
         with torch.no_grad():
@@ -235,8 +259,8 @@ def train_keeping_best(net: nn.Module, epoch_losses, validation_loss, *, lr: flo
         if v is not None:
             validated = True
             if verbose:
-                print(f"text epoch {epochs}: validation loss {v:.3f}, {time.process_time() - started:.0f} CPU s",
-                      flush=True)
+                print(f"text epoch {epochs}: validation loss {v:.3f}, {time.process_time() - started:.0f} CPU s, "
+                      f"{read:.0f} piece slots", flush=True)
             if v < best - 1e-3:
                 best, stale = v, 0
                 best_state = {k: t.detach().clone() for k, t in net.state_dict().items()}
@@ -247,7 +271,7 @@ def train_keeping_best(net: nn.Module, epoch_losses, validation_loss, *, lr: flo
                     group["lr"] *= decay
             if stale >= patience:
                 break
-        if time.process_time() - started > budget:
+        if share() >= 1.0:
             break
     if best_state is not None:
         net.load_state_dict(best_state)
@@ -311,17 +335,22 @@ class TextLM:
     """Fit on one text column and the row's tabular tokens; generate texts for new rows' tokens.
 
     temperature, top_p: sampling settings (also accepted by ``generate``; the nucleus is taken within the
-    256 most likely pieces). max_time: training budget in CPU seconds of this process, all threads together
-    (None: 270 per 10,000 texts, at least 20), so a busy machine trains the same model, only slower;
-    training stops earlier when the validation loss has not improved for ``patience`` epochs, and the
+    256 most likely pieces). max_time: training budget in CPU seconds of this process, all threads together.
+    None (the default): a budget of work instead, ``piece_budget``'s piece slots read (batch rows x padded
+    length), with a safety stop at 600 CPU s per 10,000 texts (at least 60). Why: CPU seconds are not a fixed
+    amount of work on a shared machine (cache and memory contention); on trump_tweets the CPU-second budget bought
+    18 epochs in one run and 12-14 an hour later under more load, and the discriminator AUC went 0.766 -> 0.840
+    with it (benchmarks/RESULTS.md, text7's diagnosis). The piece budget trains the same model under any load,
+    only slower. Training stops earlier when the validation loss has not improved for ``patience`` epochs, and the
     learning rate is multiplied by ``decay`` after each epoch that did not improve it. dropout: on the GRU's
     inputs and outputs (a few thousand texts overfit a GRU within ten epochs without it). fill_power: a
     rare-word marker is filled with a protected word of its shape drawn with weight (rows it was used in) **
     fill_power: 1 writes mostly "the", "to" where a rare word stood, 0 any word alike; 0.5 judged best on the
     tuning split of ``benchmarks/text_tuning.py``. n_threads: torch's thread count (same seed + same threads =
-    same model); 1 by default: on tweets a second thread cut wall time by 40% on a quiet machine, but the CPU
+    same model); 1 by default: on tweets a second thread cut wall time by 40% on a quiet machine, but a CPU
     budget counts both threads, and the earlier benchmark run (two threads, load average about 30) spent 57 CPU
-    s an epoch where one thread on a quiet machine spends 5, so it stopped after two epochs.
+    s an epoch where one thread on a quiet machine spends 5, so it stopped after two epochs (the piece budget no
+    longer depends on it; one thread kept so a fit leaves the shared machine's other core alone).
     max_prompt_pieces: the most prompt pieces read before a text (the most recent ones; see the module doc).
     fresh_words: fill rare-word markers with made-up words (``fresh_words``) from a pool of a few thousand,
     so that in a sample about the training set's size each is written about once, as the rare words were,
@@ -352,9 +381,13 @@ class TextLM:
     0.75 on seeds 42 and 43 against 0.78 and 0.82 without, and on one fit with it and guidance's training,
     guidance 0, 0.5, 1 and 2
     gave TSTR/TRTR 0.79, 0.82, 0.85, 0.85 and discriminator AUC 0.75, 0.78, 0.81, 0.88: guidance buys
-    text-to-column fit with text that is less like the real text, as context_bias does.
-    anneal (off by default): the share of the CPU budget after which the learning rate falls, batch by batch, to
-    a tenth of its value when the budget runs out (``train_keeping_best``; None: never), so that a fit the budget
+    text-to-column fit with text that is less like the real text, as context_bias does. Again with 1500 pieces and
+    the piece budget (``text_tuning.py``, seed 42, a text written for each of the 3,200 fitted rows and judged
+    against the fitted texts, 18 epochs): without guidance's training AUC 0.755, TSTR/TRTR 0.944; with it,
+    guidance 0, 0.5, 1: AUC 0.758, 0.769, 0.798, TSTR/TRTR 0.874, 0.907, 0.912 (TSTR/TRTR is noisy there: 800 judged
+    rows, classes of 3-7 rows). Left off.
+    anneal (off by default): the share of the budget (pieces read, or CPU seconds with ``max_time``) after which
+    the learning rate falls, batch by batch, to a tenth of its value when the budget runs out (``train_keeping_best``; None: never), so that a fit the budget
     stops does not end at the full rate. Measured on trump_tweets' tuning split (``benchmarks/text_tuning.py``'s
     split, the text model alone given the real rows' columns, three sampling seeds each): at the default budget and
     17-18 epochs (that hour's load), the TF-IDF discriminator AUC went 0.774 -> 0.746 (seed 42) and 0.781 -> 0.753
@@ -364,7 +397,8 @@ class TextLM:
     same load, 12-14 epochs) AUC 0.840 ± 0.005 -> 0.791 ± 0.007 and TSTR/TRTR 0.708 ± 0.021 -> 0.708 ± 0.019 (those
     are reported seeds: not used to choose; off by default until decided on the tuning split). Its text-to-column
     cost is unclear; how many epochs the CPU budget buys (10 to 23 on the same split) moves the AUC far more (0.840
-    at 10, 0.774 at 17, 0.733 at 23).
+    at 10, 0.774 at 17, 0.733 at 23). With the piece budget (18 epochs; seed 42, a text for each of the 3,200 fitted
+    rows judged against the fitted texts): AUC 0.755 with and without it, TSTR/TRTR 0.944 -> 0.902: still off.
     A fit stopped early by ``patience`` before that share of the budget (tate_text's titles) never meets it."""
 
     def __init__(self, k: int = 5, seed: int = 0, vocab_size: int = 1500, embed: int = 96, hidden: int = 256,
@@ -474,30 +508,47 @@ class TextLM:
             out[r, : len(s)] = s
         return torch.from_numpy(out)
 
-    def _loss(self, ids, ctx, rows, prompts=None) -> torch.Tensor:
+    def _loss(self, ids, ctx, rows, prompts=None) -> tuple[torch.Tensor, int]:
+        """The batch's mean loss, and the piece slots it read (rows x padded length, prompts' included)."""
         seq = self._tensor(ids, rows)
         context = torch.from_numpy(ctx[rows])
         # a prompt is read into the state the text starts from; no loss on it (only the text is learned)
-        h = self._read_prompt(self.net_.condition(context), [prompts[i] for i in rows]) if prompts else None
+        read = seq.shape[0] * (seq.shape[1] - 1)
+        if prompts:
+            given = [prompts[i] for i in rows]
+            h = self._read_prompt(self.net_.condition(context), given)
+            read += sum(1 for p in given if p) * max(map(len, given))
+        else:
+            h = None
         logits, _ = self.net_(context, seq[:, :-1], h)
         return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), seq[:, 1:].reshape(-1),
-                                           ignore_index=PAD)
+                                           ignore_index=PAD), read
 
     def _train(self, ids: list[list[int]], ctx: np.ndarray, prompts: list[list[int]] | None = None) -> None:
         rng = np.random.default_rng(self.seed)
         val, train = held_out(rng, len(ids), 2000)
-        budget = fit_budget(len(ids), self.max_time)
+        # max_time given: that CPU budget alone, as before; else a budget of work (pieces read), the same under any
+        # load, with CPU seconds only as a safety stop (CPU_CAP_PER_10K)
+        budget = fit_budget(len(ids), self.max_time) if self.max_time is not None else max(
+            MIN_CPU_CAP, CPU_CAP_PER_10K * len(ids) / 10_000)
+        pieces = None if self.max_time is not None else piece_budget(len(ids))
+        self.pieces_read_ = 0
 
         def validation_loss():
             if not len(val):
                 return None
             chunks = [val[i:i + 512] for i in range(0, len(val), 512)]
-            return sum(float(self._loss(ids, ctx, c, prompts)) * len(c) for c in chunks) / len(val)
+            return sum(float(self._loss(ids, ctx, c, prompts)[0]) * len(c) for c in chunks) / len(val)
+
+        def epoch_losses():
+            for rows in self._batches(ids, train, rng):
+                loss, read = self._loss(ids, ctx, rows, prompts)
+                self.pieces_read_ += read
+                yield loss, read
 
         self.epochs_, self.val_loss_ = train_keeping_best(
-            self.net_, lambda: (self._loss(ids, ctx, rows, prompts) for rows in self._batches(ids, train, rng)),
-            validation_loss, lr=self.lr, max_epochs=self.max_epochs, budget=budget, patience=self.patience,
-            decay=self.decay, verbose=self.verbose, anneal=self.anneal)
+            self.net_, epoch_losses, validation_loss, lr=self.lr, max_epochs=self.max_epochs, budget=budget,
+            patience=self.patience, decay=self.decay, verbose=self.verbose, anneal=self.anneal, pieces=pieces)
 
     # -- generate ---------------------------------------------------------------------------------
     def generate(self, context: np.ndarray, seed: int, temperature: float | None = None,
