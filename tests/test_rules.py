@@ -369,3 +369,21 @@ def test_a_combination_may_fix_a_formula_input():
     out = Synthesizer(model="copula", seed=0).fit(df).sample(1000, seed=1)
     assert np.allclose(out["beertax"], out["ethanol"].map(beertax))
     assert np.allclose(out["beertaxsq"], np.round(out["beertax"] ** 2, 6))
+
+
+def test_a_pair_rule_is_not_proposed_for_a_rare_value_seen_only_in_rare_pairs():
+    """A count that is nearly always 0 is 'constant' within pairs of values that hold one or two rows by chance
+    (ISLR.Caravan: PVRAAUT, non-zero in 0.2% of rows): no lookup would be learned for those pairs, so there is no
+    rule."""
+    rng = np.random.default_rng(34)
+    n = 3000
+    a, b = rng.integers(0, 3, n), rng.integers(0, 3, n)
+    rare = rng.choice(n, 60, replace=False)
+    a[rare], b[rare] = rng.integers(3, 9, 60), rng.integers(3, 9, 60)
+    c = np.zeros(n, int)
+    _, first = np.unique(a[rare] * 10 + b[rare], return_index=True)
+    lone = [r for r in rare[first] if ((a == a[r]) & (b == b[r])).sum() == 1][:8]
+    c[lone] = 1  # non-zero only in pairs of values held by one row
+    df = pd.DataFrame({"a": a, "b": b, "c": c, "x": np.round(rng.normal(size=n), 2)})
+    assert len(lone) >= 4
+    assert not [r for r in infer_schema(df).rules if r["type"] == "combination" and r["columns"][-1] == "c"]

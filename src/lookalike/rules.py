@@ -293,6 +293,12 @@ values hold at least this many rows each on average: a state and a year fix the 
 (causaldata.abortion: 51 states x 16 years, about 17 training rows per state-year). A column that varies at
 random is then never constant within every pair by chance."""
 
+PAIR_EVIDENCE_ROWS = 5
+"""A pair rule is proposed only where at least half the rows off the dependent's most common value lie in pairs
+of values with this many rows (a lookup is learned from those): a column that is nearly always 0 is otherwise
+'constant' within rare pairs by chance (ISLR.Caravan: a lorry policy's contribution PVRAAUT, non-zero in 0.2% of
+rows, by a business-share level and the number of lorry policies)."""
+
 PAIR_PROBE_ROWS = 2_000
 """Rows on which every candidate (pair, dependent) is tried before the check on all rows."""
 
@@ -349,7 +355,15 @@ def _pair_combinations(df: pd.DataFrame, kinds: dict, excluded: set[str]) -> lis
         if len(candidates) == 0:
             continue
         candidates = candidates[constant(cell, every, candidates)]
-        found += [(cells, i, j, int(k)) for k in candidates]
+        if len(candidates) == 0:
+            continue
+        _, inverse, size = np.unique(cell, return_inverse=True, return_counts=True)
+        learned = ok & (size[inverse] >= PAIR_EVIDENCE_ROWS)
+        for k in candidates:
+            values, counts = np.unique(codes[ok, k], return_counts=True)
+            unusual = ok & (codes[:, k] != values[np.argmax(counts)])  # rows off the dependent's most common value
+            if (learned & unusual).sum() >= 0.5 * unusual.sum():
+                found.append((cells, i, j, int(k)))
     rules, determinants, dependents = [], set(), set()
     for _, i, j, k in sorted(found):
         if i in dependents or j in dependents or k in dependents or k in determinants:
