@@ -11,10 +11,12 @@ Rule forms::
     {type: inequality, left: start_date, op: "<=", right: end_date}
     {type: range, column: age, min: 18, max: 99}
     {type: combination, columns: [city, country]}      # city determines country
+    {type: combination, columns: [state, year, income]}   # state and year together determine income
     {type: formula, column: total, expression: "price * quantity"}
     {type: formula, column: logwage, expression: "log(wage)"}
     {type: formula, column: "net pay", expression: "`gross pay` - tax"}   # other names in backticks
     {type: formula, column: lag, expression: "level - change", partial: true}   # only where level and change are
+    {type: formula, column: trre74, expression: "train * re74"}              # a 0/1 flag times a number
     {type: unique, columns: [account_id]}
 """
 from __future__ import annotations
