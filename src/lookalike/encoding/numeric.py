@@ -138,10 +138,11 @@ class NumericCodec(FitByAnalysis):
         frequent = frequent[np.argsort(-counts[frequent], kind="stable")][: self.max_levels]
         is_level = np.zeros(len(values), dtype=bool)
         is_level[frequent] = True
-        rare_bin = self._cell_tokens(values[~is_level])[0]
-        n_bins = len(self.bin_token_)
-        self.grid_ = repeat_grid(np.bincount(rare_bin, minlength=n_bins),
-                                 np.bincount(rare_bin, weights=counts[~is_level], minlength=n_bins), self.fine)
+        rare_bin, _, rare_unit = self._cell_tokens(values[~is_level])
+        n_groups = len(self.bin_token_) * max(len(self.units_), 1)  # (bin, rounding class)
+        group = rare_bin * max(len(self.units_), 1) + rare_unit
+        self.grid_ = repeat_grid(np.bincount(group, minlength=n_groups),
+                                 np.bincount(group, weights=counts[~is_level], minlength=n_groups))
         if not self.grid_.any():
             self.grid_ = np.zeros(0, dtype=np.int64)
         if not len(frequent):
@@ -245,10 +246,10 @@ class NumericCodec(FitByAnalysis):
                 v = bin_values(bins, self.edges_, self.heaps_, linear_positions(bins, self.edges_, mass, rng))
             else:
                 u = (tokens[b, 1] + rng.random(b.sum())) / self.fine
-                if len(getattr(self, "grid_", ())):  # a bin whose rare values repeat: on its grid of positions
-                    g = self.grid_[bins]
-                    u = np.where(g > 0, (tokens[b, 1] + (np.floor((u * self.fine - tokens[b, 1]) * np.maximum(g, 1))
-                                                          + 0.5) / np.maximum(g, 1)) / self.fine, u)
+                if len(getattr(self, "grid_", ())):  # rare values that repeat: on their bin's grid of positions
+                    classes = tokens[b, 2] if len(self.units_) > 1 else 0
+                    g = self.grid_[bins * max(len(self.units_), 1) + classes]
+                    u = np.where(g > 0, (np.floor(u * g) + 0.5) / np.maximum(g, 1), u)
                 v = lo + u * (hi - lo)
                 unit = self.units_[tokens[b, 2]] if len(self.units_) > 1 else np.ones(b.sum(), dtype=np.int64)
                 v = snap_to_unit(v, unit, self.units_)
@@ -326,24 +327,28 @@ class NumericCodec(FitByAnalysis):
         self.bin_token_ = np.flatnonzero(self.main_kind_ == BIN).astype(np.int64)
 
 
-def repeat_grid(distinct: np.ndarray, rows: np.ndarray, fine: int) -> np.ndarray:
-    """Per bin, how many positions each fine cell of it offers its rare values (0: any, drawn continuously).
+def repeat_grid(distinct: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Per group of rare values (a bin and rounding class), on how many evenly spaced positions of the bin
+    they are drawn (0: anywhere, continuously).
 
     The rare values of a bin (seen in fewer than k rows each, so never written) often still repeat: a
     household's expenditure on each member's row. Drawn continuously, every synthetic row gets a value of
     its own, many more distinct values than the data holds. On G positions, ``rows`` draws give about
-    G (1 - exp(-rows / G)) distinct values; G is chosen so that this is the bin's ``distinct`` count
-    (continuous where the values hardly repeat, rows < 1.25 distinct), then spread over the fine cells."""
+    G (1 - exp(-rows / G)) distinct values; G is chosen so that this is the group's ``distinct`` count
+    (continuous where the values hardly repeat: rows < 1.25 distinct). Each rounding class has its own
+    grid, as a position snapped to two classes gives two values."""
     distinct, rows = np.asarray(distinct, dtype=float), np.asarray(rows, dtype=float)
     out = np.zeros(len(distinct), dtype=np.int64)
-    for i, (d, r) in enumerate(zip(distinct, rows)):
-        if d <= 0 or r < 1.25 * d:
-            continue
-        lo, hi = 1e-9, 50.0  # x = rows / G solves (1 - exp(-x)) / x = d / r, decreasing in x
-        for _ in range(60):
-            x = (lo + hi) / 2
-            lo, hi = (x, hi) if -np.expm1(-x) / x > d / r else (lo, x)
-        out[i] = max(1, int(round(r / x / fine)))
+    repeat = (distinct > 0) & (rows >= 1.25 * distinct)
+    if not repeat.any():
+        return out
+    target = distinct[repeat] / rows[repeat]
+    lo, hi = np.full(len(target), 1e-9), np.full(len(target), 50.0)
+    for _ in range(60):  # x = rows / G solves (1 - exp(-x)) / x = distinct / rows, decreasing in x
+        x = (lo + hi) / 2
+        above = -np.expm1(-x) / x > target
+        lo, hi = np.where(above, x, lo), np.where(above, hi, x)
+    out[repeat] = np.maximum(1, np.round(rows[repeat] / x)).astype(np.int64)
     return out
 
 
