@@ -129,7 +129,7 @@ class NumericCodec(FitByAnalysis):
         self.levels_ = np.zeros(0, dtype=np.int64)
         self.level_counts_ = np.zeros(0, dtype=np.int64)
         self.rare_cells_ = np.zeros(0, dtype=np.int64)
-        self.grid_ = np.zeros(0, dtype=np.int64)
+        self.grid_ = self.grid_cells_ = np.zeros(0, dtype=np.int64)
         if not len(self.bin_token_) or self.max_levels <= 0:
             return
         in_bins = ~np.isin(values, self.heaps_)
@@ -138,13 +138,10 @@ class NumericCodec(FitByAnalysis):
         frequent = frequent[np.argsort(-counts[frequent], kind="stable")][: self.max_levels]
         is_level = np.zeros(len(values), dtype=bool)
         is_level[frequent] = True
-        rare_bin, _, rare_unit = self._cell_tokens(values[~is_level])
-        n_groups = len(self.bin_token_) * max(len(self.units_), 1)  # (bin, rounding class)
-        group = rare_bin * max(len(self.units_), 1) + rare_unit
-        self.grid_ = repeat_grid(np.bincount(group, minlength=n_groups),
-                                 np.bincount(group, weights=counts[~is_level], minlength=n_groups))
-        if not self.grid_.any():
-            self.grid_ = np.zeros(0, dtype=np.int64)
+        cells, first = np.unique(self._cells(values[~is_level]), return_inverse=True)
+        sizes = repeat_grid(np.bincount(first, minlength=len(cells)),
+                            np.bincount(first, weights=counts[~is_level], minlength=len(cells)))
+        self.grid_cells_, self.grid_ = cells[sizes > 0].astype(np.int64), sizes[sizes > 0]
         if not len(frequent):
             return
         order = np.argsort(values[is_level])
@@ -246,10 +243,13 @@ class NumericCodec(FitByAnalysis):
                 v = bin_values(bins, self.edges_, self.heaps_, linear_positions(bins, self.edges_, mass, rng))
             else:
                 u = (tokens[b, 1] + rng.random(b.sum())) / self.fine
-                if len(getattr(self, "grid_", ())):  # rare values that repeat: on their bin's grid of positions
-                    classes = tokens[b, 2] if len(self.units_) > 1 else 0
-                    g = self.grid_[bins * max(len(self.units_), 1) + classes]
-                    u = np.where(g > 0, (np.floor(u * g) + 0.5) / np.maximum(g, 1), u)
+                if len(getattr(self, "grid_", ())):  # rare values that repeat: on their cell's grid of positions
+                    classes = tokens[b, 2] if len(self.units_) > 1 else np.zeros(b.sum(), dtype=np.int64)
+                    cells = self._cell_index(bins, tokens[b, 1], classes)
+                    at = np.clip(np.searchsorted(self.grid_cells_, cells), 0, len(self.grid_cells_) - 1)
+                    g = np.where(self.grid_cells_[at] == cells, self.grid_[at], 0)
+                    inside = u * self.fine - tokens[b, 1]  # the position inside the fine cell, in [0, 1)
+                    u = np.where(g > 0, (tokens[b, 1] + (np.floor(inside * g) + 0.5) / np.maximum(g, 1)) / self.fine, u)
                 v = lo + u * (hi - lo)
                 unit = self.units_[tokens[b, 2]] if len(self.units_) > 1 else np.ones(b.sum(), dtype=np.int64)
                 v = snap_to_unit(v, unit, self.units_)
@@ -296,7 +296,8 @@ class NumericCodec(FitByAnalysis):
             **({} if not len(getattr(self, "levels_", ())) else {
                 "levels": self.levels_.tolist(), "level_counts": self.level_counts_.tolist(),
                 "rare_cells": self.rare_cells_.tolist()}),
-            **({} if not len(getattr(self, "grid_", ())) else {"grid": self.grid_.tolist()}),
+            **({} if not len(getattr(self, "grid_", ())) else {"grid_cells": self.grid_cells_.tolist(),
+                                                               "grid": self.grid_.tolist()}),
         }
 
     @classmethod
@@ -314,6 +315,7 @@ class NumericCodec(FitByAnalysis):
         c.levels_ = np.array(d.get("levels", []), dtype=np.int64)  # model files before levels: none
         c.level_counts_ = np.array(d.get("level_counts", []), dtype=np.int64)
         c.rare_cells_ = np.array(d.get("rare_cells", []), dtype=np.int64)
+        c.grid_cells_ = np.array(d.get("grid_cells", []), dtype=np.int64)
         c.grid_ = np.array(d.get("grid", []), dtype=np.int64)
         if len(c.levels_):
             c._index_levels()
@@ -328,15 +330,16 @@ class NumericCodec(FitByAnalysis):
 
 
 def repeat_grid(distinct: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Per group of rare values (a bin and rounding class), on how many evenly spaced positions of the bin
-    they are drawn (0: anywhere, continuously).
+    """Per cell of rare values (bin, fine position, rounding class), on how many evenly spaced positions of
+    the cell they are drawn (0: anywhere, continuously).
 
     The rare values of a bin (seen in fewer than k rows each, so never written) often still repeat: a
     household's expenditure on each member's row. Drawn continuously, every synthetic row gets a value of
     its own, many more distinct values than the data holds. On G positions, ``rows`` draws give about
     G (1 - exp(-rows / G)) distinct values; G is chosen so that this is the group's ``distinct`` count
-    (continuous where the values hardly repeat: rows < 1.25 distinct). Each rounding class has its own
-    grid, as a position snapped to two classes gives two values."""
+    (continuous where the values hardly repeat: rows < 1.25 distinct). Per cell, not per bin: draws
+    crowd into a bin's dense cells, which would leave them fewer distinct values than the data has; and each
+    rounding class has its own grid, as a position snapped to two classes gives two values."""
     distinct, rows = np.asarray(distinct, dtype=float), np.asarray(rows, dtype=float)
     out = np.zeros(len(distinct), dtype=np.int64)
     repeat = (distinct > 0) & (rows >= 1.25 * distinct)
