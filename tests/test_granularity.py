@@ -203,3 +203,29 @@ def test_repeated_rare_prices_of_a_skewed_column_keep_their_number_of_distinct_v
     codec = NumericCodec(decimals=2, k=5).fit(x)
     y = decode_all(codec, x)
     assert 0.9 < len(np.unique(y)) / len(np.unique(x)) < 1.1
+
+
+def test_a_relative_column_with_many_frequent_values_comes_back_on_them():
+    """A family income learned over a non-mother income: most rows hold one of its frequent values, which
+    base + difference almost never hits; the decoded column keeps their share and about its distinct count."""
+    from lookalike.encoding.relative import RelativeCodec
+
+    rng = np.random.default_rng(10)
+    frequent = np.round(rng.uniform(20_000, 90_000, 300))
+    x = np.concatenate([np.repeat(frequent, 10), np.round(rng.uniform(20_000, 90_000, 1000))])  # 3000 on 300 values
+    base = x - np.round(rng.gamma(2.0, 3000.0, len(x)))
+    codec = RelativeCodec(base="base", decimals=0, k=5).fit((x, base))
+    y = codec.decode(codec.encode((x, base)), np.random.default_rng(0), base=base)
+    assert abs(np.isin(y, frequent).mean() - 0.75) < 0.05  # base + difference alone: a few percent
+    assert len(np.unique(y)) <= 1.2 * len(np.unique(x))
+    assert np.all(y >= base - 1e-9)
+    shuffled = codec.encode((x, base))[rng.permutation(len(x))]  # other rows' differences: sums land anywhere
+    y = codec.decode(shuffled, np.random.default_rng(0), base=base)
+    assert np.isin(y, frequent).mean() > 0.5
+    assert np.all(y >= base - 1e-9)
+    rare = np.setdiff1d(x, frequent)
+    assert set(codec.own_levels_) <= set(frequent) | {codec.range_[0], codec.range_[1]}  # never a rare value
+    loaded = RelativeCodec.from_dict(codec.to_dict())
+    np.testing.assert_array_equal(loaded.decode(codec.encode((x, base)), np.random.default_rng(1), base=base),
+                                  codec.decode(codec.encode((x, base)), np.random.default_rng(1), base=base))
+    assert np.isin(y, rare).mean() < 0.03  # only by chance: 1,000 rare integers among 70,000
