@@ -3,10 +3,10 @@ how much rounding the synthetic numbers keep, with the quality and privacy figur
 
 Reads benchmarks/suite_cache/<table>/seed<S>/lookalike_argn.<fingerprint>.json (written by suite.py; nothing is
 fitted here; ``wide_rules.record``) and writes the RESULTS.md section ``distinct-values``: one table per
-``--before`` fingerprint, per table and seed, before -> after, and per table the mean ± half-range over the
-seeds both fingerprints have.
+``--pair BEFORE AFTER`` of fingerprints, per table and seed, before -> after, and per table the mean ±
+half-range over the seeds both fingerprints have.
 
-    python benchmarks/distinct_values.py --before eccb5967e3e5 f6cc3c5185f2 --after d92e112c5a67 --tables ...
+    python benchmarks/distinct_values.py --pair f6cc3c5185f2 fdb91a3fe43b --pair eccb5967e3e5 fdb91a3fe43b --tables ...
 """
 from __future__ import annotations
 
@@ -50,8 +50,8 @@ def compare(before: str, after: str, tables: list[str], seeds: list[int], halves
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--before", nargs="+", required=True, help="one table per fingerprint")
-    ap.add_argument("--after", required=True)
+    ap.add_argument("--pair", nargs=2, action="append", required=True, metavar=("BEFORE", "AFTER"),
+                    help="fingerprints compared in one table (repeatable)")
     ap.add_argument("--tables", nargs="+", required=True)
     ap.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     ap.add_argument("--half", nargs="+", default=[], help="TABLE=HALF labels, shown beside each table")
@@ -64,8 +64,8 @@ def main() -> None:
             "number of rows (at most 1.5 asked); granularity gap: the worst |synthetic - real| share on the main "
             "rounding unit (at most 0.08 asked; 'gap (holdout)': the same for the real holdout). Made by "
             "`benchmarks/distinct_values.py` from the suite's cached records.\n", *[n + "\n" for n in args.note]]
-    for before in args.before:
-        text += compare(before, args.after, args.tables, args.seeds, halves)
+    for before, after in args.pair:
+        text += compare(before, after, args.tables, args.seeds, halves)
     update_section("distinct-values", "\n".join(text))
     print("\n".join(text))
 
