@@ -245,6 +245,7 @@ def test_private_schema_reads_dtypes_only_and_switches_learners_off():
     assert syn.encoder_.codecs_["note"].categories_ == []  # every text is unique: nothing passes the threshold
     amount = syn.encoder_.codecs_["amount"]
     assert len(amount.heaps_) == 0 and list(amount.units_) == [1]
+    assert len(amount.levels_) == 0 and len(amount.grid_) == 0  # the noisy histogram's points are no values
     assert syn.encoder_.codecs_["day"].weekdays_ == [] and syn.encoder_.codecs_["day"].day_classes_ == []
     out = syn.sample(300, seed=1)
     assert set(out["colour"].dropna()) <= {"red", "green", "blue"}

@@ -126,3 +126,106 @@ def test_float32_numbers_of_full_precision_are_float32_numbers():
     df = pd.DataFrame({"tuition": tuition, "group": rng.choice(["a", "b"], 2000)})
     out = Synthesizer(model="copula", seed=0).fit(df).sample(1000, seed=1)
     assert set(out["tuition"]) <= set(levels)
+
+
+def _state_year_values(rng, n_values=600, rows_each=12):
+    """A state-year variable: many values (more than max_heaps), each repeated on many rows."""
+    values = np.round(rng.uniform(10_000, 30_000, n_values), 3)
+    return rng.permutation(np.repeat(values, rows_each))
+
+
+def test_a_column_of_many_heavily_repeated_values_is_written_only_on_them():
+    rng = np.random.default_rng(5)
+    x = _state_year_values(rng)
+    codec = NumericCodec(decimals=3, k=5).fit(x)
+    assert len(codec.heaps_) == 255  # the rest of the frequent values are not heaps: they share bins
+    for seed in range(2):
+        y = decode_all(codec, x, seed)
+        assert set(np.unique(y)) <= set(np.unique(x))  # drawn continuously, nearly every row was a new value
+        assert len(np.unique(y)) <= len(np.unique(x))
+    # their shares survive: deciles of the decoded column against the real one
+    edges = np.quantile(x, np.linspace(0.1, 0.9, 9))
+    real = np.bincount(np.searchsorted(edges, x), minlength=10) / len(x)
+    synth = np.bincount(np.searchsorted(edges, y), minlength=10) / len(y)
+    assert np.abs(real - synth).sum() / 2 < 0.02
+
+
+def test_levels_never_include_a_rare_value_and_the_rest_stays_continuous():
+    rng = np.random.default_rng(6)
+    frequent = _state_year_values(rng, n_values=400, rows_each=10)
+    rare = np.round(rng.uniform(10_000, 30_000, 2000), 3)  # each once
+    x = rng.permutation(np.concatenate([frequent, rare]))
+    codec = NumericCodec(decimals=3, k=5).fit(x)
+    kept = np.concatenate([codec.levels_, codec.heaps_]) / 1000
+    ends = {codec.lo_ / 1000, codec.hi_ / 1000}  # the protected range's ends (clipping heaps them, as before)
+    assert set(frequent) <= set(kept) and set(kept) - ends <= set(frequent)  # every frequent value, no rare one
+    y = decode_all(codec, x)
+    inside = y[~np.isin(y, list(ends))]
+    assert np.isin(inside, rare).sum() <= 3  # only by chance: continuous draws on a grid of 0.001
+    on_levels = np.isin(y, frequent)
+    assert abs(on_levels.mean() - len(frequent) / len(x)) < 0.03  # the rare rows' share is drawn as before
+
+
+def test_rare_values_that_repeat_keep_about_their_number_of_distinct_values():
+    rng = np.random.default_rng(7)
+    values = np.round(rng.lognormal(8, 0.5, 3000), 4)  # household expenditure, seen on each member's row
+    x = rng.permutation(np.repeat(values, rng.integers(2, 5, len(values))))  # 2 to 4 rows: rare (k=5)
+    codec = NumericCodec(decimals=4, k=5).fit(x)
+    y = decode_all(codec, x)
+    inside = y[(y != codec.lo_ / 10_000) & (y != codec.hi_ / 10_000)]  # the protected range's ends, as before
+    assert np.isin(inside, values).sum() <= 3  # grid positions are not the real values (only by chance)
+    ratio = len(np.unique(y)) / len(np.unique(x))
+    assert 0.9 < ratio < 1.1  # drawn continuously: one value per row, about 3 times the real number
+    edges = np.quantile(x, np.linspace(0.1, 0.9, 9))
+    real = np.bincount(np.searchsorted(edges, x), minlength=10) / len(x)
+    synth = np.bincount(np.searchsorted(edges, y), minlength=10) / len(y)
+    assert np.abs(real - synth).sum() / 2 < 0.03
+
+
+def test_levels_and_grid_survive_the_saved_state():
+    rng = np.random.default_rng(8)
+    x = np.concatenate([_state_year_values(rng, 400, 8), np.repeat(np.round(rng.uniform(0, 9_000, 500), 3), 3)])
+    codec = NumericCodec(decimals=3, k=5).fit(x)
+    assert len(codec.levels_) and len(codec.grid_)
+    loaded = NumericCodec.from_dict(codec.to_dict())
+    tokens = codec.encode(x)
+    np.testing.assert_array_equal(loaded.encode(x), tokens)
+    np.testing.assert_array_equal(loaded.decode(tokens, np.random.default_rng(1)),
+                                  codec.decode(tokens, np.random.default_rng(1)))
+
+
+def test_repeated_rare_prices_of_a_skewed_column_keep_their_number_of_distinct_values():
+    """Grid sizes per cell, not per bin: the draws crowd into a bin's dense cells, and a grid spread evenly
+    over the bin gave those cells too few positions (0.81 of the real distinct values here)."""
+    rng = np.random.default_rng(9)
+    prices = np.round(rng.gamma(2, 3, 800), 2)
+    x = rng.permutation(np.repeat(prices, rng.integers(2, 5, len(prices))))
+    codec = NumericCodec(decimals=2, k=5).fit(x)
+    y = decode_all(codec, x)
+    assert 0.9 < len(np.unique(y)) / len(np.unique(x)) < 1.1
+
+
+def test_a_relative_column_with_many_frequent_values_comes_back_on_them():
+    """A family income learned over a non-mother income: most rows hold one of its frequent values, which
+    base + difference almost never hits; the decoded column keeps their share and about its distinct count."""
+    from lookalike.encoding.relative import RelativeCodec
+
+    rng = np.random.default_rng(10)
+    frequent = np.round(rng.uniform(20_000, 90_000, 300))
+    x = np.concatenate([np.repeat(frequent, 10), np.round(rng.uniform(20_000, 90_000, 1000))])  # 3000 on 300 values
+    base = x - np.round(rng.gamma(2.0, 3000.0, len(x)))
+    codec = RelativeCodec(base="base", decimals=0, k=5).fit((x, base))
+    y = codec.decode(codec.encode((x, base)), np.random.default_rng(0), base=base)
+    assert abs(np.isin(y, frequent).mean() - 0.75) < 0.05  # base + difference alone: a few percent
+    assert len(np.unique(y)) <= 1.2 * len(np.unique(x))
+    assert np.all(y >= base - 1e-9)
+    shuffled = codec.encode((x, base))[rng.permutation(len(x))]  # other rows' differences: sums land anywhere
+    y = codec.decode(shuffled, np.random.default_rng(0), base=base)
+    assert np.isin(y, frequent).mean() > 0.5
+    assert np.all(y >= base - 1e-9)
+    rare = np.setdiff1d(x, frequent)
+    assert set(codec.own_levels_) <= set(frequent) | {codec.range_[0], codec.range_[1]}  # never a rare value
+    loaded = RelativeCodec.from_dict(codec.to_dict())
+    np.testing.assert_array_equal(loaded.decode(codec.encode((x, base)), np.random.default_rng(1), base=base),
+                                  codec.decode(codec.encode((x, base)), np.random.default_rng(1), base=base))
+    assert np.isin(y, rare).mean() < 0.03  # only by chance: 1,000 rare integers among 70,000

@@ -12,6 +12,13 @@ Decoding draws inside the bin and snaps to a multiple of the unit that is not a 
 unit, so "70% of amounts are multiples of 100" survives synthesis. Value protection: the range is clipped to
 the k-th smallest and largest values, and only exact values and units seen in at least k rows are reproduced.
 All arithmetic runs on integers scaled by 10**decimals, so decimals are exact.
+
+Frequent values beyond the ``max_heaps`` that get a token of their own (a state-year variable such as a
+state's income, 800 values each repeated in dozens of rows) are *levels*: they stay inside their bin, and
+decoding puts a row of a bin cell (bin, fine position, rounding class) on one of the cell's levels with the
+share of the cell's rows that held a level in the data (weighted by their counts), else draws it as before.
+Drawn continuously, such a column came back with four times its real number of distinct values. A level,
+like a heap, is a value seen in at least k rows, so no rare real value is copied.
 """
 from __future__ import annotations
 
@@ -40,7 +47,7 @@ class NumericCodec(FitByAnalysis):
 
     def __init__(self, decimals: int = 0, k: int = 5, units: list[int] | None = None,
                  bounds: tuple[float, float] | None = None, max_bins: int = 48, fine: int = 8,
-                 max_heaps: int = 255):
+                 max_heaps: int = 255, max_levels: int = 20_000):
         self.decimals = int(decimals)
         self.k = int(k)
         self.units = units
@@ -48,6 +55,7 @@ class NumericCodec(FitByAnalysis):
         self.max_bins = max_bins
         self.fine = fine
         self.max_heaps = max_heaps
+        self.max_levels = max_levels  # 0: no levels (differential privacy's codecs: their counts are pseudo-data)
 
     # -- learning -------------------------------------------------------------------------------
     @property
@@ -112,7 +120,67 @@ class NumericCodec(FitByAnalysis):
         else:
             kept = [1]
         self.units_ = np.array(sorted(kept, reverse=True), dtype=np.int64)
+        self._learn_levels(values, counts, threshold)
         return self
+
+    def _learn_levels(self, values: np.ndarray, counts: np.ndarray, threshold: int) -> None:
+        """Frequent values left in the bins (beyond ``max_heaps``), their counts, and per bin cell the rows of
+        the other (rare) values: what decoding needs to put a cell's rows back on its levels."""
+        self.levels_ = np.zeros(0, dtype=np.int64)
+        self.level_counts_ = np.zeros(0, dtype=np.int64)
+        self.rare_cells_ = np.zeros(0, dtype=np.int64)
+        self.grid_ = self.grid_cells_ = np.zeros(0, dtype=np.int64)
+        if not len(self.bin_token_) or self.max_levels <= 0:
+            return
+        in_bins = ~np.isin(values, self.heaps_)
+        values, counts = values[in_bins], counts[in_bins]
+        frequent = np.flatnonzero(counts >= threshold)
+        frequent = frequent[np.argsort(-counts[frequent], kind="stable")][: self.max_levels]
+        is_level = np.zeros(len(values), dtype=bool)
+        is_level[frequent] = True
+        cells, first = np.unique(self._cells(values[~is_level]), return_inverse=True)
+        sizes = repeat_grid(np.bincount(first, minlength=len(cells)),
+                            np.bincount(first, weights=counts[~is_level], minlength=len(cells)))
+        self.grid_cells_, self.grid_ = cells[sizes > 0].astype(np.int64), sizes[sizes > 0]
+        if not len(frequent):
+            return
+        order = np.argsort(values[is_level])
+        self.levels_ = values[is_level][order].astype(np.int64)
+        self.level_counts_ = counts[is_level][order].astype(np.int64)
+        self.rare_cells_ = np.bincount(self._cells(values[~is_level]), weights=counts[~is_level],
+                                       minlength=self._n_cells).astype(np.int64)
+        self._index_levels()
+
+    @property
+    def _n_cells(self) -> int:
+        return len(self.bin_token_) * self.fine * max(len(self.units_), 1)
+
+    def _cell_tokens(self, xi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(bin, fine position, rounding class) of in-bin integer values, exactly as ``encode`` writes them."""
+        v = np.asarray(xi).astype(float)
+        b = np.clip(np.searchsorted(self.edges_, v, side="right") - 1, 0, len(self.bin_token_) - 1)
+        lo, hi = self.edges_[b], self.edges_[b + 1]
+        width = np.where(hi > lo, hi - lo, 1.0)
+        f = np.clip(((v - lo) / width * self.fine).astype(np.int64), 0, self.fine - 1)
+        if len(self.units_) > 1:
+            u = np.searchsorted(-self.units_, -largest_unit(np.asarray(xi, dtype=np.int64), self.units_))
+        else:
+            u = np.zeros(len(v), dtype=np.int64)
+        return b, f, u
+
+    def _cell_index(self, b: np.ndarray, f: np.ndarray, u: np.ndarray) -> np.ndarray:
+        return (np.asarray(b) * self.fine + np.asarray(f)) * max(len(self.units_), 1) + np.asarray(u)
+
+    def _cells(self, xi: np.ndarray) -> np.ndarray:
+        return self._cell_index(*self._cell_tokens(xi))
+
+    def _index_levels(self) -> None:
+        """Levels ordered by cell (then value), with the running sum of their counts."""
+        cells = self._cells(self.levels_)
+        order = np.lexsort((self.levels_, cells))
+        self.level_cell_ = cells[order]
+        self.level_by_cell_ = self.levels_[order]
+        self.level_cum_ = np.concatenate([[0], np.cumsum(self.level_counts_[order])]).astype(np.int64)
 
     @property
     def null_token(self) -> int | None:
@@ -148,15 +216,11 @@ class NumericCodec(FitByAnalysis):
                 idx = np.clip(np.searchsorted(self.heaps_, xi[in_bin]), 0, len(self.heaps_) - 1)
                 out[in_bin, 0] = self.heap_token_[idx]
             else:
-                v = xi[in_bin].astype(float)
-                b = np.clip(np.searchsorted(self.edges_, v, side="right") - 1, 0, len(self.bin_token_) - 1)
+                b, f, u = self._cell_tokens(xi[in_bin])
                 out[in_bin, 0] = self.bin_token_[b]
-                lo, hi = self.edges_[b], self.edges_[b + 1]
-                width = np.where(hi > lo, hi - lo, 1.0)
-                out[in_bin, 1] = np.clip(((v - lo) / width * self.fine).astype(np.int64), 0, self.fine - 1)
+                out[in_bin, 1] = f
                 if len(self.units_) > 1:
-                    cls = largest_unit(xi[in_bin], self.units_)
-                    out[in_bin, 2] = np.searchsorted(-self.units_, -cls)
+                    out[in_bin, 2] = u
         if null.any():
             out[null, 0] = 0
         return out
@@ -179,11 +243,47 @@ class NumericCodec(FitByAnalysis):
                 v = bin_values(bins, self.edges_, self.heaps_, linear_positions(bins, self.edges_, mass, rng))
             else:
                 u = (tokens[b, 1] + rng.random(b.sum())) / self.fine
+                if len(getattr(self, "grid_", ())):  # rare values that repeat: on their cell's grid of positions
+                    classes = tokens[b, 2] if len(self.units_) > 1 else np.zeros(b.sum(), dtype=np.int64)
+                    cells = self._cell_index(bins, tokens[b, 1], classes)
+                    at = np.clip(np.searchsorted(self.grid_cells_, cells), 0, len(self.grid_cells_) - 1)
+                    g = np.where(self.grid_cells_[at] == cells, self.grid_[at], 0)
+                    inside = u * self.fine - tokens[b, 1]  # the position inside the fine cell, in [0, 1)
+                    u = np.where(g > 0, (tokens[b, 1] + (np.floor(inside * g) + 0.5) / np.maximum(g, 1)) / self.fine, u)
                 v = lo + u * (hi - lo)
                 unit = self.units_[tokens[b, 2]] if len(self.units_) > 1 else np.ones(b.sum(), dtype=np.int64)
                 v = snap_to_unit(v, unit, self.units_)
+                if len(getattr(self, "levels_", ())):
+                    units = tokens[b, 2] if len(self.units_) > 1 else np.zeros(b.sum(), dtype=np.int64)
+                    v = self._on_levels(v, self._cell_index(bins, tokens[b, 1], units), bins, rng)
             out[b] = np.clip(v, self.lo_, self.hi_)
         return out / self.scale
+
+    def _on_levels(self, v: np.ndarray, cells: np.ndarray, bins: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Rows of a cell on one of its levels (drawn by count) with the share of the cell's data rows that held
+        a level; the others keep their drawn value ``v``. A cell the data left empty (the model may still draw
+        it): the bin's share of level rows, on the level nearest to ``v`` inside the bin."""
+        start = np.searchsorted(self.level_cell_, cells, side="left")
+        end = np.searchsorted(self.level_cell_, cells, side="right")
+        on_levels = (self.level_cum_[end] - self.level_cum_[start]).astype(float)
+        total = on_levels + self.rare_cells_[cells]
+        r = rng.random(len(v)) * total
+        pick = r < on_levels
+        idx = np.searchsorted(self.level_cum_, self.level_cum_[start] + r, side="right") - 1
+        out = np.where(pick, self.level_by_cell_[np.clip(idx, 0, len(self.levels_) - 1)], v)
+        empty = total <= 0
+        if empty.any():
+            level_bin = np.clip(np.searchsorted(self.edges_, self.levels_.astype(float), side="right") - 1,
+                                0, len(self.bin_token_) - 1)
+            n_bins = len(self.bin_token_)
+            level_rows = np.bincount(level_bin, weights=self.level_counts_, minlength=n_bins)
+            rare_rows = self.rare_cells_.reshape(n_bins, -1).sum(axis=1)
+            share = level_rows / np.maximum(level_rows + rare_rows, 1)
+            e = np.flatnonzero(empty)
+            take = e[rng.random(len(e)) < share[bins[e]]]
+            if len(take):
+                out[take] = nearest_in_bin(v[take], bins[take], self.levels_, level_bin)
+        return out
 
     # -- persistence ----------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -193,6 +293,11 @@ class NumericCodec(FitByAnalysis):
             "main_kind": self.main_kind_.tolist(), "main_ref": self.main_ref_.tolist(),
             "units": self.units_.tolist(),
             **({} if getattr(self, "bin_mass_", None) is None else {"bin_mass": self.bin_mass_.tolist()}),
+            **({} if not len(getattr(self, "levels_", ())) else {
+                "levels": self.levels_.tolist(), "level_counts": self.level_counts_.tolist(),
+                "rare_cells": self.rare_cells_.tolist()}),
+            **({} if not len(getattr(self, "grid_", ())) else {"grid_cells": self.grid_cells_.tolist(),
+                                                               "grid": self.grid_.tolist()}),
         }
 
     @classmethod
@@ -207,6 +312,13 @@ class NumericCodec(FitByAnalysis):
         if d.get("bin_mass") is not None:
             c.bin_mass_ = np.array(d["bin_mass"], dtype=float)
         c._index_tokens()
+        c.levels_ = np.array(d.get("levels", []), dtype=np.int64)  # model files before levels: none
+        c.level_counts_ = np.array(d.get("level_counts", []), dtype=np.int64)
+        c.rare_cells_ = np.array(d.get("rare_cells", []), dtype=np.int64)
+        c.grid_cells_ = np.array(d.get("grid_cells", []), dtype=np.int64)
+        c.grid_ = np.array(d.get("grid", []), dtype=np.int64)
+        if len(c.levels_):
+            c._index_levels()
         return c
 
     def _index_tokens(self) -> None:
@@ -215,6 +327,47 @@ class NumericCodec(FitByAnalysis):
         is_heap = self.main_kind_ == HEAP
         self.heap_token_[self.main_ref_[is_heap]] = np.flatnonzero(is_heap)
         self.bin_token_ = np.flatnonzero(self.main_kind_ == BIN).astype(np.int64)
+
+
+def repeat_grid(distinct: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Per cell of rare values (bin, fine position, rounding class), on how many evenly spaced positions of
+    the cell they are drawn (0: anywhere, continuously).
+
+    The rare values of a bin (seen in fewer than k rows each, so never written) often still repeat: a
+    household's expenditure on each member's row. Drawn continuously, every synthetic row gets a value of
+    its own, many more distinct values than the data holds. On G positions, ``rows`` draws give about
+    G (1 - exp(-rows / G)) distinct values; G is chosen so that this is the group's ``distinct`` count
+    (continuous where the values hardly repeat: rows < 1.25 distinct). Per cell, not per bin: draws
+    crowd into a bin's dense cells, which would leave them fewer distinct values than the data has; and each
+    rounding class has its own grid, as a position snapped to two classes gives two values."""
+    distinct, rows = np.asarray(distinct, dtype=float), np.asarray(rows, dtype=float)
+    out = np.zeros(len(distinct), dtype=np.int64)
+    repeat = (distinct > 0) & (rows >= 1.25 * distinct)
+    if not repeat.any():
+        return out
+    target = distinct[repeat] / rows[repeat]
+    lo, hi = np.full(len(target), 1e-9), np.full(len(target), 50.0)
+    for _ in range(60):  # x = rows / G solves (1 - exp(-x)) / x = distinct / rows, decreasing in x
+        x = (lo + hi) / 2
+        above = -np.expm1(-x) / x > target
+        lo, hi = np.where(above, x, lo), np.where(above, hi, x)
+    out[repeat] = np.maximum(1, np.round(rows[repeat] / x)).astype(np.int64)
+    return out
+
+
+def nearest_in_bin(v: np.ndarray, bins: np.ndarray, levels: np.ndarray, level_bin: np.ndarray) -> np.ndarray:
+    """For each value, the nearest level of its own bin (the value itself where its bin has none).
+    ``levels`` sorted, ``level_bin`` their bins (sorted too, as the bins are)."""
+    out = np.asarray(v, dtype=float).copy()
+    start = np.searchsorted(level_bin, bins, side="left")
+    end = np.searchsorted(level_bin, bins, side="right")
+    has = end > start
+    if has.any():
+        pos = np.clip(np.searchsorted(levels, out[has]), start[has], end[has] - 1)
+        below = np.clip(pos - 1, start[has], end[has] - 1)
+        a, b = levels[below].astype(float), levels[pos].astype(float)
+        out[has] = np.where(np.abs(a - out[has]) <= np.abs(b - out[has]), a, b)
+    return out
 
 
 def linear_positions(bins: np.ndarray, edges: np.ndarray, mass: np.ndarray, rng: np.random.Generator) -> np.ndarray:

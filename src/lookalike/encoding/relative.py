@@ -10,6 +10,13 @@ real number of distinct values. So the codec also learns the column's own roundi
 class as one more token; decoding snaps ``base + difference`` to the nearest value of the drawn class that
 still keeps ``column >= base``. A column of few values (at most MAX_LEVELS, each seen in k rows: ages, squares
 of a small count) decodes to the nearest of them instead. A difference of exactly 0 (the column equals its base) is kept as it is.
+
+A column with more values, many of them frequent (a family income that is a non-mother income plus a heaped
+labour income: 59% of rows on values seen at least k times), would otherwise come back as sums that are almost
+never one of its values, twice its real number of distinct values. So the codec also learns the column's own
+frequent values (seen in at least k rows, so no rare real value is written) and, per quantile bin of the
+column, the share of rows on them; decoding moves that share of a bin's rows to the nearest frequent value
+that still keeps ``column >= base``.
 """
 from __future__ import annotations
 
@@ -25,6 +32,10 @@ LEVEL_CHUNK = 16_384
 """Rows snapped to levels at once (memory: rows x levels floats)."""
 SNAP_STEPS = np.array([0, 1, -1, 2, -2, 3, -3])
 """Multiples of the drawn unit tried around ``base + difference`` (nearest valid one wins)."""
+OWN_BINS = 48
+"""Quantile bins of the column's own values in which the share of rows on frequent values is learned."""
+MAX_OWN_LEVELS = 20_000
+"""At most this many of the column's frequent values (the most frequent) are kept."""
 
 
 class RelativeCodec(FitByAnalysis):
@@ -60,7 +71,41 @@ class RelativeCodec(FitByAnalysis):
         inside, counts = np.unique(values[(values >= lo) & (values <= hi)], return_counts=True)
         few = len(inside) <= MAX_LEVELS and len(inside) > 0 and bool((counts >= max(self.k, 2)).all())
         self.levels_ = inside.astype(np.int64) if few else np.zeros(0, dtype=np.int64)
+        self._learn_own_levels(inside, counts, few)
         return self
+
+    def _learn_own_levels(self, inside: np.ndarray, counts: np.ndarray, few: bool) -> None:
+        """The column's frequent values (beyond a few-valued column's ``levels_``) and, per quantile bin of the
+        column, the share of its rows on them."""
+        self.own_levels_ = np.zeros(0, dtype=np.int64)
+        self.own_edges_ = np.zeros(0)
+        self.own_share_ = np.zeros(0)
+        frequent = np.flatnonzero(counts >= max(self.k, 2))
+        if few or not len(frequent):
+            return
+        frequent = frequent[np.argsort(-counts[frequent], kind="stable")][:MAX_OWN_LEVELS]
+        self.own_levels_ = np.sort(inside[frequent]).astype(np.int64)
+        cum = np.cumsum(counts) / counts.sum()  # quantile edges from the value counts
+        qs = np.linspace(0, 1, int(np.clip(counts.sum() // 10, 1, OWN_BINS)) + 1)[1:-1]
+        inner = inside[np.minimum(np.searchsorted(cum, qs), len(inside) - 1)].astype(float)
+        self.own_edges_ = np.unique(inner)
+        # per (bin, rounding class): a row's class is its own token, and already puts it on a round value
+        n_cells = (len(self.own_edges_) + 1) * len(self.units_)
+        cells = self._own_cells(inside.astype(float), self._classes(inside))
+        on_levels = np.isin(inside, self.own_levels_)
+        rows = np.bincount(cells, weights=counts, minlength=n_cells)
+        level_rows = np.bincount(cells, weights=np.where(on_levels, counts, 0), minlength=n_cells)
+        by_bin = level_rows.reshape(-1, len(self.units_)).sum(axis=1) / np.maximum(rows.reshape(-1, len(self.units_)).sum(axis=1), 1)
+        # a cell without rows (base + difference may land there): the share of its bin
+        self.own_share_ = np.where(rows > 0, level_rows / np.maximum(rows, 1), np.repeat(by_bin, len(self.units_)))
+
+    def _classes(self, xi: np.ndarray) -> np.ndarray:
+        """Index in ``units_`` of each integer value's rounding class (as ``encode`` writes it)."""
+        return np.searchsorted(-self.units_, -largest_unit(np.asarray(xi, dtype=np.int64), self.units_))
+
+    def _own_cells(self, xs: np.ndarray, classes: np.ndarray) -> np.ndarray:
+        """(quantile bin of the column's own values, rounding class) of values in units of 10**-decimals."""
+        return np.searchsorted(self.own_edges_, xs, side="right") * len(self.units_) + classes
 
     def _difference(self) -> NumericCodec:
         return NumericCodec(decimals=self.decimals, k=self.k)
@@ -95,8 +140,24 @@ class RelativeCodec(FitByAnalysis):
             snap = np.isfinite(x) & (difference != 0)
             unit = self.units_[tokens[snap, n_diff]] if len(self.units_) > 1 else None
             x[snap] = self._nearest_level(x[snap], np.asarray(base, dtype=float)[snap], unit)
-        elif len(self.units_) > 1:
-            snap = np.isfinite(x) & (difference != 0)
+            return x
+        snap = np.isfinite(x) & (difference != 0)
+        if len(getattr(self, "own_levels_", ())) and snap.any():
+            rows = np.flatnonzero(snap)
+            scale = 10**self.decimals
+            classes = tokens[rows, n_diff] if len(self.units_) > 1 else np.zeros(len(rows), dtype=np.int64)
+            share = self.own_share_[self._own_cells(x[rows] * scale, classes)]
+            take = rng.random(len(rows)) < share
+            rows, classes = rows[take], classes[take]
+            level_classes = self._classes(self.own_levels_)
+            base = np.asarray(base, dtype=float)
+            for c in np.unique(classes):  # the nearest frequent value of the row's own rounding class
+                r = rows[classes == c]
+                levels = self.own_levels_[level_classes == c] / scale
+                if len(levels):
+                    x[r] = nearest_at_least(levels, x[r], base[r])
+                    snap[r] = ~np.isin(x[r], levels)  # on a frequent value: already of its class
+        if len(self.units_) > 1:
             x[snap] = self._snap(x[snap], np.asarray(base, dtype=float)[snap], self.units_[tokens[snap, n_diff]])
         return x
 
@@ -137,8 +198,11 @@ class RelativeCodec(FitByAnalysis):
         return np.where(found, cand[np.arange(len(x)), best] / scale, x)
 
     def to_dict(self) -> dict:
+        own = {} if not len(getattr(self, "own_levels_", ())) else {
+            "own_levels": self.own_levels_.tolist(), "own_edges": self.own_edges_.tolist(), "own_share": self.own_share_.tolist()}
         return {"base": self.base, "decimals": self.decimals, "k": self.k, "range": self.range_,
-                "difference": self.difference_.to_dict(), "units": self.units_.tolist(), "levels": self.levels_.tolist()}
+                "difference": self.difference_.to_dict(), "units": self.units_.tolist(), "levels": self.levels_.tolist(),
+                **own}
 
     @classmethod
     def from_dict(cls, d: dict) -> "RelativeCodec":
@@ -147,4 +211,23 @@ class RelativeCodec(FitByAnalysis):
         c.difference_ = NumericCodec.from_dict(d["difference"])
         c.units_ = np.array(d.get("units", [1]), dtype=np.int64)  # model files before rounding classes: none
         c.levels_ = np.array(d.get("levels", []), dtype=np.int64)
+        c.own_levels_ = np.array(d.get("own_levels", []), dtype=np.int64)  # model files before: none
+        c.own_edges_ = np.array(d.get("own_edges", []), dtype=float)
+        c.own_share_ = np.array(d.get("own_share", []), dtype=float)
         return c
+
+
+def nearest_at_least(levels: np.ndarray, x: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """For each value, the nearest of the sorted ``levels`` that is at least its ``base``; the value itself
+    where no level is."""
+    floor = np.nan_to_num(np.asarray(base, dtype=float), nan=-np.inf) - 1e-9
+    above = np.searchsorted(levels, x)  # first level >= x: at least base whenever x is
+    below = above - 1
+    first_ok = np.searchsorted(levels, floor)  # first level >= base
+    up = np.clip(np.maximum(above, first_ok), 0, len(levels) - 1)
+    has_up = np.maximum(above, first_ok) < len(levels)
+    down = np.clip(below, 0, len(levels) - 1)
+    has_down = (below >= 0) & (below >= first_ok)
+    d_up = np.where(has_up, np.abs(levels[up] - x), np.inf)
+    d_down = np.where(has_down, np.abs(levels[down] - x), np.inf)
+    return np.where(d_down <= d_up, np.where(has_down, levels[down], x), levels[up])

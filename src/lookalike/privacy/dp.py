@@ -476,7 +476,7 @@ def numeric_state(budget: Budget, name: str, stats: dict, decimals: int, k: int,
         pseudo, null = pd.Series(10, index=edges, dtype=np.int64), private_nulls(budget, name, stats["n_null"])
     else:
         pseudo, null = private_shape(budget, f"{name}.histogram", counts, stats["n_null"], lo, hi)
-    codec = NumericCodec(decimals=decimals, k=1, bounds=(lo / scale, hi / scale), max_heaps=0, units=[1],
+    codec = NumericCodec(decimals=decimals, k=1, bounds=(lo / scale, hi / scale), max_heaps=0, max_levels=0, units=[1],
                          max_bins=DP_BINS, fine=DP_FINE)
     codec.reduce({"n_null": null, "values": pseudo})
     if budget.public_bins and not datetime:
