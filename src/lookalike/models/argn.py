@@ -362,8 +362,7 @@ class _Net(nn.Module):
         n, s = sequences.shape
         dev = vectors.device
         uniforms = torch.rand((s, n), generator=gen).to(dev)
-        shared = bool((sequences == sequences[:1]).all())
-        if shared:
+        if bool((sequences == sequences[:1]).all()):
             return self._generate_one_order(sequences[0].tolist(), fixed, vectors, uniforms, temperature, layers,
                                             tables)
         out = torch.empty((n, s), dtype=torch.long, device=dev)
@@ -372,46 +371,27 @@ class _Net(nn.Module):
             done = torch.empty((n, s), dtype=torch.long, device=dev)  # global token ids, in drawing order
         else:
             context = torch.zeros((n, self.context), dtype=vectors.dtype, device=dev)
-        first = 0
-        if shared and fixed is not None:  # the leading cells given in every row: placed at once, not step by step
-            lead = sequences[0]
-            given_all = (fixed[:, lead] >= 0).all(dim=0).tolist()
-            first = given_all.index(False) if False in given_all else s
-            if first:
-                cols = lead[:first]
-                toks = fixed[:, cols]
-                out[:, cols] = toks
-                if tables is not None:
-                    done[:, :first] = self.offsets[cols] + toks
-                else:
-                    context += vectors[self.offsets[cols] + toks].sum(dim=1)
-        for t in range(first, s):
+        for t in range(s):
             column = sequences[:, t]
-            heads = [int(column[0])] if shared else torch.unique(column).tolist()
+            heads = torch.unique(column).tolist()
             tok_t = torch.empty(n, dtype=torch.long, device=dev)
             for j in heads:
-                rows = None if shared else torch.nonzero(column == j).squeeze(1)
-                given = None
-                if fixed is not None:
-                    given = fixed[:, j] if rows is None else fixed[rows, j]
+                rows = torch.nonzero(column == j).squeeze(1)
+                given = None if fixed is None else fixed[rows, j]
                 if given is not None and bool((given >= 0).all()):
                     tok = given
                 else:
-                    u = uniforms[t] if rows is None else uniforms[t, rows]
+                    u = uniforms[t, rows]
                     if tables is not None:
-                        prev = done[:, :t] if rows is None else done[rows, :t]
+                        prev = done[rows, :t]
                         pre = (F.embedding_bag(prev, tables[j], mode="sum") + self.first_bias[j] if t
                                else self.first_bias[j].expand(len(u), self.hidden).clone())
                     else:
-                        ctx = context if rows is None else context[rows]
-                        pre = torch.addmm(self.first_bias[j], ctx, self.head_in[j])
+                        pre = torch.addmm(self.first_bias[j], context[rows], self.head_in[j])
                     tok = self._draw(j, pre, u, temperature, layers[j], hidden)
                     if given is not None:
                         tok = torch.where(given >= 0, given, tok)
-                if rows is None:
-                    tok_t = tok
-                else:
-                    tok_t[rows] = tok
+                tok_t[rows] = tok
             out.scatter_(1, sequences[:, t:t + 1], tok_t.unsqueeze(1))
             if tables is not None:
                 done[:, t] = self.offsets[column] + tok_t
