@@ -19,6 +19,12 @@ decoding puts a row of a bin cell (bin, fine position, rounding class) on one of
 share of the cell's rows that held a level in the data (weighted by their counts), else draws it as before.
 Drawn continuously, such a column came back with four times its real number of distinct values. A level,
 like a heap, is a value seen in at least k rows, so no rare real value is copied.
+
+Values that are no short decimals (``written=True``: float columns the schema marks ``full_precision``, such as
+exp(logwage) = 127.11574381218446, or ``float32``): the integers scaled by 10**decimals are only the grid new
+values are drawn on; each heap and level also keeps the exact float the input held for it (when that float
+itself was seen in at least k rows), and :meth:`NumericCodec.as_written` writes decoded values back as those
+floats. Written at the grid's 8 decimals instead (127.11574381), no generated value equalled a real one.
 """
 from __future__ import annotations
 
@@ -47,7 +53,7 @@ class NumericCodec(FitByAnalysis):
 
     def __init__(self, decimals: int = 0, k: int = 5, units: list[int] | None = None,
                  bounds: tuple[float, float] | None = None, max_bins: int = 48, fine: int = 8,
-                 max_heaps: int = 255, max_levels: int = 20_000):
+                 max_heaps: int = 255, max_levels: int = 20_000, written: bool = False):
         self.decimals = int(decimals)
         self.k = int(k)
         self.units = units
@@ -56,6 +62,7 @@ class NumericCodec(FitByAnalysis):
         self.fine = fine
         self.max_heaps = max_heaps
         self.max_levels = max_levels  # 0: no levels (differential privacy's codecs: their counts are pseudo-data)
+        self.written = bool(written)  # keep the exact floats of heaps and levels (see the module's docstring)
 
     # -- learning -------------------------------------------------------------------------------
     @property
@@ -70,7 +77,11 @@ class NumericCodec(FitByAnalysis):
         x = np.asarray(x, dtype=float)
         null = np.isnan(x)
         values, counts = np.unique(self._to_int(x[~null]), return_counts=True)
-        return {"n_null": int(null.sum()), "values": pd.Series(counts, index=values, dtype=np.int64)}
+        stats = {"n_null": int(null.sum()), "values": pd.Series(counts, index=values, dtype=np.int64)}
+        if self.written:  # how often each exact float occurs (what is written for a heap or a level)
+            exact, n = np.unique(x[~null], return_counts=True)
+            stats["written"] = pd.Series(n, index=exact, dtype=np.int64)
+        return stats
 
     def reduce(self, stats: Stats) -> "NumericCodec":
         """Protected range, heaped values, quantile bins and rounding units, from the value counts alone."""
@@ -121,7 +132,43 @@ class NumericCodec(FitByAnalysis):
             kept = [1]
         self.units_ = np.array(sorted(kept, reverse=True), dtype=np.int64)
         self._learn_levels(values, counts, threshold)
+        self._learn_written(stats.get("written"), threshold)
         return self
+
+    def _learn_written(self, written: pd.Series | None, threshold: int) -> None:
+        """For each heap and level, the exact float the input held most often for it, where that float itself
+        was seen in at least ``threshold`` rows (no rare real value is written); none without ``written``
+        statistics (differential privacy releases none)."""
+        self.written_keys_ = np.zeros(0, dtype=np.int64)
+        self.written_values_ = np.zeros(0)
+        if written is None or not len(written):
+            return
+        exact = written.index.to_numpy(float)
+        counts = written.to_numpy(np.int64)
+        ok = np.isfinite(exact) & (counts >= threshold)
+        exact, counts = exact[ok], counts[ok]
+        keys = self._to_int(exact)
+        kept = np.isin(keys, np.concatenate([self.heaps_, getattr(self, "levels_", np.zeros(0, np.int64))]))
+        exact, counts, keys = exact[kept], counts[kept], keys[kept]
+        order = np.lexsort((exact, -counts, keys))  # per key: the most frequent float first (ties: the smallest)
+        keys, exact = keys[order], exact[order]
+        first = np.r_[True, keys[1:] != keys[:-1]] if len(keys) else np.zeros(0, dtype=bool)
+        differs = exact[first] != keys[first] / self.scale  # a float the grid writes anyway needs no entry
+        self.written_keys_ = keys[first][differs].astype(np.int64)
+        self.written_values_ = exact[first][differs].astype(float)
+
+    def as_written(self, x: np.ndarray) -> np.ndarray:
+        """Decoded values (in the column's units, on its grid of decimals) with every heap and level written as
+        the exact float the input held for it; other values unchanged."""
+        x = np.asarray(x, dtype=float)
+        keys = getattr(self, "written_keys_", ())
+        if not len(keys):
+            return x
+        finite = np.isfinite(x)
+        xi = np.round(np.where(finite, x, 0.0) * self.scale)
+        at = np.clip(np.searchsorted(keys, xi), 0, len(keys) - 1)
+        hit = finite & (keys[at] == xi)
+        return np.where(hit, self.written_values_[at], x)
 
     def _learn_levels(self, values: np.ndarray, counts: np.ndarray, threshold: int) -> None:
         """Frequent values left in the bins (beyond ``max_heaps``), their counts, and per bin cell the rows of
@@ -298,6 +345,8 @@ class NumericCodec(FitByAnalysis):
                 "rare_cells": self.rare_cells_.tolist()}),
             **({} if not len(getattr(self, "grid_", ())) else {"grid_cells": self.grid_cells_.tolist(),
                                                                "grid": self.grid_.tolist()}),
+            **({} if not len(getattr(self, "written_keys_", ())) else {
+                "written_keys": self.written_keys_.tolist(), "written_values": self.written_values_.tolist()}),
         }
 
     @classmethod
@@ -317,6 +366,8 @@ class NumericCodec(FitByAnalysis):
         c.rare_cells_ = np.array(d.get("rare_cells", []), dtype=np.int64)
         c.grid_cells_ = np.array(d.get("grid_cells", []), dtype=np.int64)
         c.grid_ = np.array(d.get("grid", []), dtype=np.int64)
+        c.written_keys_ = np.array(d.get("written_keys", []), dtype=np.int64)
+        c.written_values_ = np.array(d.get("written_values", []), dtype=float)
         if len(c.levels_):
             c._index_levels()
         return c
