@@ -339,3 +339,78 @@ def test_large_numbers_with_long_decimals_do_not_overflow():
     y = decode_all(NumericCodec(decimals=d, k=5).fit(x), x)
     assert y.min() >= np.sort(x)[4] and y.max() <= np.sort(x)[-5]
     assert decimal_places(np.array([0.123456789, 1.5])) == 8
+
+
+# -- decoding speed without changing what is decoded ----------------------------------------------------
+def _largest_unit_reference(values, units_desc):
+    """largest_unit as it was before the class table (one modulo pass per unit)."""
+    values = np.asarray(values, dtype=np.int64)
+    out = np.ones(len(values), dtype=np.int64)
+    done = np.zeros(len(values), dtype=bool)
+    for u in units_desc:
+        hit = ~done & (values % u == 0)
+        out[hit] = u
+        done |= hit
+    return out
+
+
+def _snap_reference(v, unit, units_desc):
+    """snap_to_unit as it was before the nearest-multiple shortcut (seven candidates for every row)."""
+    m = np.round(v / unit).astype(np.int64)
+    offsets = np.array([0, -1, 1, -2, 2, -3, 3])
+    cand = (m[:, None] + offsets[None, :]) * unit[:, None]
+    cls = _largest_unit_reference(cand.ravel(), units_desc).reshape(cand.shape)
+    dist = np.abs(cand - v[:, None]).astype(float)
+    dist[cls != unit[:, None]] = np.inf
+    best = np.argmin(dist, axis=1)
+    picked = cand[np.arange(len(v)), best]
+    none_valid = ~np.isfinite(dist.min(axis=1))
+    return np.where(none_valid, m * unit, picked).astype(float)
+
+
+def test_largest_unit_and_snapping_decode_as_before():
+    from lookalike.encoding.numeric import largest_unit, snap_to_unit, unit_series
+
+    rng = np.random.default_rng(20)
+    for units in (unit_series(10**4), unit_series(10**12), [1], [7, 3, 1], [10**6, 999_983, 1]):
+        units = np.array(sorted(units, reverse=True), dtype=np.int64)
+        x = rng.integers(-10**7, 10**7, 20_000) * rng.choice(units, 20_000)  # period above the table: 2nd path
+        np.testing.assert_array_equal(largest_unit(x, units), _largest_unit_reference(x, units))
+        v = rng.uniform(-5e6, 5e6, 20_000)
+        v[:50] = np.round(v[:50]) + 0.5  # ties between two multiples
+        unit = rng.choice(units, 20_000)
+        np.testing.assert_array_equal(snap_to_unit(v, unit, units), _snap_reference(v, unit, units))
+
+
+def _levels_and_grid_case():
+    rng = np.random.default_rng(21)
+    levels = np.round(rng.uniform(100, 900, 400), 2)  # more frequent values than max_heaps: levels
+    rare = np.round(rng.uniform(100, 900, 300), 2)  # values on 2 rows each: a repeat grid
+    x = np.concatenate([np.repeat(levels, 6), np.repeat(rare, 2), np.round(rng.uniform(100, 900, 1500), 1),
+                        np.round(rng.uniform(100, 900, 500) / 50) * 50, [np.nan] * 40])
+    codec = NumericCodec(decimals=2, k=5).fit(x)
+    tokens = codec.encode(x)
+    tokens = np.column_stack([tokens[rng.permutation(len(x)), j] for j in range(tokens.shape[1])])
+    return x, codec, tokens
+
+
+def test_decoding_gives_the_same_numbers_as_before_the_per_cell_lookups():
+    """The digest of this decode was taken with the code before decoding looked grid sizes and level ranges up
+    per cell (and before the class table and the snapping shortcut): the same seed writes the same numbers."""
+    import hashlib
+
+    x, codec, tokens = _levels_and_grid_case()
+    assert len(codec.levels_) and len(codec.grid_) and len(codec.units_) == 10
+    y = codec.decode(tokens, np.random.default_rng(5))
+    assert hashlib.sha1(np.nan_to_num(y, nan=-1.0).tobytes()).hexdigest() == "37a48758824a129ff676bccfcddcd70bb1edb958"
+
+
+def test_a_codec_fitted_again_decodes_with_its_new_state():
+    x, codec, tokens = _levels_and_grid_case()
+    codec.decode(tokens, np.random.default_rng(5))  # fills the per-cell lookups
+    other = np.round(np.random.default_rng(22).uniform(100, 900, 3000), 2)
+    other = np.concatenate([np.repeat(other[:500], 5), other])
+    codec.fit(other)
+    fresh = NumericCodec(decimals=2, k=5).fit(other)
+    t = fresh.encode(other)
+    np.testing.assert_array_equal(codec.decode(t, np.random.default_rng(1)), fresh.decode(t, np.random.default_rng(1)))
