@@ -229,3 +229,188 @@ def test_a_relative_column_with_many_frequent_values_comes_back_on_them():
     np.testing.assert_array_equal(loaded.decode(codec.encode((x, base)), np.random.default_rng(1), base=base),
                                   codec.decode(codec.encode((x, base)), np.random.default_rng(1), base=base))
     assert np.isin(y, rare).mean() < 0.03  # only by chance: 1,000 rare integers among 70,000
+
+
+# -- numbers that are no short decimals (issue 15: ISLR.Wage) ------------------------------------------------
+def _wage_table(n=2000, seed=12):
+    """ISLR.Wage's shape: logwage on a few hundred values written with 14 decimals, wage = exp(logwage) at
+    float64's full precision (127.11574381218446), both heaped (each value on several rows)."""
+    rng = np.random.default_rng(seed)
+    levels = np.round(rng.normal(4.6, 0.35, 300), 14)
+    logwage = np.where(rng.random(n) < 0.8, rng.choice(levels[:150], n), rng.choice(levels[150:], n))
+    return pd.DataFrame({"age": rng.integers(18, 80, n), "logwage": logwage, "wage": np.exp(logwage),
+                         "group": rng.choice(["a", "b", "c"], n)})
+
+
+def test_full_precision_numbers_are_marked_and_short_decimals_are_not():
+    from lookalike.schema.infer import infer_column
+
+    df = _wage_table()
+    assert infer_column("wage", df["wage"]).options == {"integer": False, "decimals": 8, "full_precision": True}
+    assert infer_column("ratio", pd.Series(np.arange(1, 500) / 7)).options.get("full_precision")
+    short = pd.Series(np.round(np.random.default_rng(0).uniform(0, 100, 500), 3))
+    assert infer_column("price", short).options == {"integer": False, "decimals": 3}
+    single = pd.Series(np.random.default_rng(0).choice([3.2, 1.8], 500).astype(np.float32).astype(float))
+    assert "full_precision" not in infer_column("unemp", single).options
+
+
+def test_heaped_full_precision_values_come_back_as_the_real_floats():
+    """Rounded to the grid's 8 decimals, no synthetic wage equalled a real one (87.98103279 against
+    87.98103278560542) and a discriminator told the tables apart at AUC 0.91; the formula column logwage,
+    recomputed as log(wage), was rounded to 8 decimals too."""
+    from lookalike import Synthesizer
+
+    df = _wage_table()
+    syn = Synthesizer(model="copula", seed=0).fit(df)
+    assert {"type": "formula", "column": "logwage", "expression": "log(wage)", "source": "detected"} in syn.schema_.rules
+    out = syn.sample(2000, seed=1)
+    heaped = df["wage"].map(df["wage"].value_counts()) >= 5
+    assert heaped.mean() > 0.7
+    for c in ("wage", "logwage"):
+        assert out[c].isin(set(df[c])).mean() > heaped.mean() - 0.1, c
+    np.testing.assert_allclose(np.log(out["wage"]), out["logwage"], rtol=0, atol=1e-14)
+
+
+def test_only_floats_seen_in_k_rows_are_written_and_the_state_keeps_them():
+    """A heap's key (its value at 8 decimals) may gather several floats; one seen in fewer than k rows is never
+    written, the heap then keeps its grid value. Saved and loaded codecs write the same floats."""
+    common, rare = 1 / 3, 1 / 3 + 1e-12  # one key at 8 decimals, two floats
+    other = [2 / 3 + 1e-12] * 3 + [2 / 3 + 2e-12] * 3  # a heap (6 rows) of two floats with 3 rows each
+    x = np.array([common] * 40 + [rare] * 3 + other + list(np.linspace(5, 6, 200)))
+    codec = NumericCodec(decimals=8, k=5, written=True).fit(x)
+    y = codec.as_written(decode_all(codec, x))
+    assert common in set(y) and rare not in set(y)
+    assert not set(other) & set(y) and round(2 / 3, 8) in set(y)  # the heap, at its grid value
+    loaded = NumericCodec.from_dict(codec.to_dict())
+    np.testing.assert_array_equal(loaded.as_written(decode_all(loaded, x)), y)
+    plain = NumericCodec(decimals=8, k=5).fit(x)  # without written=True nothing changes
+    assert common not in set(plain.as_written(decode_all(plain, x)))
+
+
+def test_float32_numbers_are_written_as_the_table_holds_them():
+    """A float32 column read from text holds 16-digit decimals (0.1115559935569763), not the float32's widened
+    float64 (0.11155599355697632): heaped values come back as the floats the table holds."""
+    from lookalike import Synthesizer
+
+    rng = np.random.default_rng(13)
+    single = rng.uniform(1, 9, 40).astype(np.float32)
+    held = np.array([float(f"{float(v):.16g}") for v in single])  # as R writes them
+    assert np.any(held != single.astype(float))
+    df = pd.DataFrame({"share": rng.choice(held, 2000), "group": rng.choice(["a", "b"], 2000)})
+    syn = Synthesizer(model="copula", seed=0).fit(df)
+    assert syn.schema_["share"].options.get("float32")
+    out = syn.sample(1000, seed=1)
+    assert set(out["share"]) <= set(held)
+
+
+def test_a_relative_column_equal_to_its_written_base_stays_equal():
+    """labsup's faminc = nonmomi + labinc, learned relative to nonmomi (faminc >= nonmomi), where labinc is
+    often 0: the base is written as the float the table holds, so must the column be where it equals the base,
+    or the inequality breaks by one bit."""
+    from lookalike.encoding.table import TableEncoder
+    from lookalike.schema.infer import infer_schema
+
+    rng = np.random.default_rng(14)
+    n = 3000
+    single = rng.uniform(100, 900, 60).astype(np.float32)
+    held = np.array([float(f"{float(v):.16g}") for v in single])
+    base = rng.choice(held, n)
+    labinc = np.where(rng.random(n) < 0.6, 0.0, np.round(rng.uniform(1, 300, n), 2))
+    total = (base.astype(np.float32) + labinc.astype(np.float32)).astype(float)
+    total = np.where(labinc == 0, base, total)
+    df = pd.DataFrame({"nonmomi": base, "faminc": total})
+    schema = infer_schema(df)
+    assert {"type": "inequality", "left": "nonmomi", "op": "<=", "right": "faminc"} in [
+        {k: r[k] for k in ("type", "left", "op", "right")} for r in schema.rules if r["type"] == "inequality"]
+    enc = TableEncoder(schema, seed=0).fit(df)
+    assert enc.relative_ == {"faminc": "nonmomi"}
+    out = enc.decode(enc.encode(df), seed=3)
+    assert (out["faminc"] >= out["nonmomi"]).all()
+    assert (out["faminc"] == out["nonmomi"]).mean() > 0.4
+
+
+def test_large_numbers_with_long_decimals_do_not_overflow():
+    """A float column of values up to 3e11 at 8 decimals overflowed int64 (decoded as -9.2e10)."""
+    from lookalike.schema.infer import decimal_places
+
+    x = np.random.default_rng(15).uniform(1e11, 3e11, 1000)
+    d = decimal_places(x)
+    assert d == 4
+    y = decode_all(NumericCodec(decimals=d, k=5).fit(x), x)
+    assert y.min() >= np.sort(x)[4] and y.max() <= np.sort(x)[-5]
+    assert decimal_places(np.array([0.123456789, 1.5])) == 8
+
+
+# -- decoding speed without changing what is decoded ----------------------------------------------------
+def _largest_unit_reference(values, units_desc):
+    """largest_unit as it was before the class table (one modulo pass per unit)."""
+    values = np.asarray(values, dtype=np.int64)
+    out = np.ones(len(values), dtype=np.int64)
+    done = np.zeros(len(values), dtype=bool)
+    for u in units_desc:
+        hit = ~done & (values % u == 0)
+        out[hit] = u
+        done |= hit
+    return out
+
+
+def _snap_reference(v, unit, units_desc):
+    """snap_to_unit as it was before the nearest-multiple shortcut (seven candidates for every row)."""
+    m = np.round(v / unit).astype(np.int64)
+    offsets = np.array([0, -1, 1, -2, 2, -3, 3])
+    cand = (m[:, None] + offsets[None, :]) * unit[:, None]
+    cls = _largest_unit_reference(cand.ravel(), units_desc).reshape(cand.shape)
+    dist = np.abs(cand - v[:, None]).astype(float)
+    dist[cls != unit[:, None]] = np.inf
+    best = np.argmin(dist, axis=1)
+    picked = cand[np.arange(len(v)), best]
+    none_valid = ~np.isfinite(dist.min(axis=1))
+    return np.where(none_valid, m * unit, picked).astype(float)
+
+
+def test_largest_unit_and_snapping_decode_as_before():
+    from lookalike.encoding.numeric import largest_unit, snap_to_unit, unit_series
+
+    rng = np.random.default_rng(20)
+    for units in (unit_series(10**4), unit_series(10**12), [1], [7, 3, 1], [10**6, 999_983, 1]):
+        units = np.array(sorted(units, reverse=True), dtype=np.int64)
+        x = rng.integers(-10**7, 10**7, 20_000) * rng.choice(units, 20_000)  # period above the table: 2nd path
+        np.testing.assert_array_equal(largest_unit(x, units), _largest_unit_reference(x, units))
+        v = rng.uniform(-5e6, 5e6, 20_000)
+        v[:50] = np.round(v[:50]) + 0.5  # ties between two multiples
+        unit = rng.choice(units, 20_000)
+        np.testing.assert_array_equal(snap_to_unit(v, unit, units), _snap_reference(v, unit, units))
+
+
+def _levels_and_grid_case():
+    rng = np.random.default_rng(21)
+    levels = np.round(rng.uniform(100, 900, 400), 2)  # more frequent values than max_heaps: levels
+    rare = np.round(rng.uniform(100, 900, 300), 2)  # values on 2 rows each: a repeat grid
+    x = np.concatenate([np.repeat(levels, 6), np.repeat(rare, 2), np.round(rng.uniform(100, 900, 1500), 1),
+                        np.round(rng.uniform(100, 900, 500) / 50) * 50, [np.nan] * 40])
+    codec = NumericCodec(decimals=2, k=5).fit(x)
+    tokens = codec.encode(x)
+    tokens = np.column_stack([tokens[rng.permutation(len(x)), j] for j in range(tokens.shape[1])])
+    return x, codec, tokens
+
+
+def test_decoding_gives_the_same_numbers_as_before_the_per_cell_lookups():
+    """The digest of this decode was taken with the code before decoding looked grid sizes and level ranges up
+    per cell (and before the class table and the snapping shortcut): the same seed writes the same numbers."""
+    import hashlib
+
+    x, codec, tokens = _levels_and_grid_case()
+    assert len(codec.levels_) and len(codec.grid_) and len(codec.units_) == 10
+    y = codec.decode(tokens, np.random.default_rng(5))
+    assert hashlib.sha1(np.nan_to_num(y, nan=-1.0).tobytes()).hexdigest() == "37a48758824a129ff676bccfcddcd70bb1edb958"
+
+
+def test_a_codec_fitted_again_decodes_with_its_new_state():
+    x, codec, tokens = _levels_and_grid_case()
+    codec.decode(tokens, np.random.default_rng(5))  # fills the per-cell lookups
+    other = np.round(np.random.default_rng(22).uniform(100, 900, 3000), 2)
+    other = np.concatenate([np.repeat(other[:500], 5), other])
+    codec.fit(other)
+    fresh = NumericCodec(decimals=2, k=5).fit(other)
+    t = fresh.encode(other)
+    np.testing.assert_array_equal(codec.decode(t, np.random.default_rng(1)), fresh.decode(t, np.random.default_rng(1)))

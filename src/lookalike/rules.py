@@ -662,6 +662,8 @@ class RuleSet:
         self.kinds = {c.name: c.kind for c in schema.columns}
         self.decimals = {c.name: int(c.options.get("decimals", 0) or 0) for c in schema.columns}
         self.float32 = {c.name for c in schema.columns if c.options.get("float32")}
+        # float64 results kept as computed (exp, log, division), not rounded to the codec's grid (schema.infer)
+        self.full_precision = {c.name for c in schema.columns if c.options.get("full_precision")}
         for r in self.rules:
             self._validate(r)
 
@@ -738,7 +740,7 @@ class RuleSet:
                 value = _numeric(self._single_inputs(df), a, self.kinds[a]) * factor
                 if c in self.float32:
                     value = self._written(_on_grid(value, self.decimals[c]), self.lookups_.get(f"{i}:written", []))
-                else:
+                elif c not in self.full_precision:
                     value = np.round(value, self.decimals[c])
                 # a value of `by` without a learned factor, or a missing base: the generated value stays
                 value = np.where(np.isnan(value), _numeric(df, c, self.kinds[c]), value)
@@ -748,7 +750,7 @@ class RuleSet:
                 value = evaluate_expression(r["expression"], self._single_inputs(df))
                 if c in self.float32:  # written as the float32 numbers the column held (see schema.infer)
                     value = self._written(_on_grid(value, self.decimals[c]), self.lookups_.get(f"{i}:written", []))
-                else:
+                elif c not in self.full_precision:
                     value = np.round(value, self.decimals[c])
                 if r.get("partial"):  # where an input is missing, the column keeps its generated value
                     value = np.where(np.isnan(value), _numeric(df, c, self.kinds[c]), value)

@@ -104,7 +104,8 @@ class TableEncoder:
         if col.kind == Kind.NUMERIC:
             bounds = o.get("bounds")
             return NumericCodec(decimals=int(o.get("decimals", 0)), k=k,
-                                bounds=tuple(bounds) if bounds else None)
+                                bounds=tuple(bounds) if bounds else None,
+                                written=bool(o.get("full_precision") or o.get("float32")))
         if col.kind.categorical_like:  # the tail: the column's 'rare' option, else the table's (generate)
             vp = self.schema.value_protection
             rare = "drop" if col.kind == Kind.BOOLEAN else o.get("rare", vp.get("rare", "generate"))
@@ -225,7 +226,9 @@ class TableEncoder:
                 values = codec.decode(sub, rng)
             if col.kind == Kind.NUMERIC:
                 numbers[col.name] = np.asarray(values, dtype=float)
-            out[col.name] = self._restore(col, values)
+            out[col.name] = self._restore(col, values, codec)
+            if col.name in self.relative_ and col.kind == Kind.NUMERIC:
+                out[col.name] = self._tied_to_base(col, out[col.name], numbers, out)
         if self.pii_:
             from lookalike.privacy.pii import generate_pii
 
@@ -234,15 +237,34 @@ class TableEncoder:
                 out[name] = fake[name].reset_index(drop=True)
         return pd.DataFrame({c: out[c] for c in self.schema.names})
 
-    def _restore(self, col: ColumnSchema, values) -> pd.Series:
+    def _tied_to_base(self, col: ColumnSchema, restored: pd.Series, numbers: dict, out: dict) -> pd.Series:
+        """A relative column's values equal to its base's, where the base was written as the exact float the
+        input held (``NumericCodec.as_written``): that float too, so ``base <= column`` still holds (labsup's
+        faminc = nonmomi where labinc is 0, both float32 numbers held as 16-digit decimals)."""
+        base = self.schema[self.relative_[col.name]]
+        if not len(getattr(self.codecs_[base.name], "written_keys_", ())):
+            return restored
+        on_grid = self._restore(base, numbers[base.name]).to_numpy(float)  # the base before as_written
+        written = pd.to_numeric(out[base.name], errors="coerce").to_numpy(float)
+        x = pd.to_numeric(restored, errors="coerce").to_numpy(float)
+        tie = (x == on_grid) & (written != on_grid) & ~np.isnan(written)
+        if not tie.any():
+            return restored
+        return restored.mask(pd.Series(tie, index=restored.index), pd.Series(written, index=restored.index))
+
+    def _restore(self, col: ColumnSchema, values, codec=None) -> pd.Series:
         """Back to the input's dtype and spelling."""
         dtype = col.dtype
         if col.kind == Kind.NUMERIC:
             x = np.asarray(values, dtype=float)
             d = int(col.options.get("decimals", 0))
             x = np.round(x, d)
+            # heaps and levels as the exact floats the input held (full_precision and float32 columns)
+            exact = codec.as_written(x) if hasattr(codec, "as_written") else x
             if col.options.get("float32"):  # written back as the float32 numbers the input held
                 x = x.astype(np.float32).astype(float)
+            if exact is not x:
+                x = np.where(exact != np.round(exact, d), exact, x)  # a written float is off the grid
             null = np.isnan(x)
             if col.options.get("stored_as") == "string":
                 pattern = "{:,.%df}" % d if col.options.get("thousands") else "{:.%df}" % d

@@ -205,6 +205,10 @@ def check_dialect(dialect: dict | None) -> dict:
 def read_csv(path: str | os.PathLike) -> pd.DataFrame:
     """Read a CSV file in its sniffed dialect; the dialect is attached as ``df.attrs["csv_dialect"]``.
 
+    Numbers are parsed exactly (``float_precision="round_trip"``): pandas' default parser is off by one bit
+    for about 16% of 17-digit numbers (127.11574381218446, float32 numbers written in full), so a number
+    read and written back was not always the number the file held.
+
     Errors are left to the caller (``read_table`` puts the file name in front of them).
     """
     path = Path(path)
@@ -214,7 +218,8 @@ def read_csv(path: str | os.PathLike) -> pd.DataFrame:
     def read(encoding: str) -> pd.DataFrame:
         return pd.read_csv(path, sep=dialect["delimiter"], decimal=dialect["decimal"],
                            thousands=dialect["thousands"], encoding="utf-8-sig" if dialect["bom"] else encoding,
-                           keep_default_na=True, dtype={c: str for c in protect} or None)
+                           keep_default_na=True, dtype={c: str for c in protect} or None,
+                           float_precision="round_trip")
 
     try:
         df = read(encoding)

@@ -35,6 +35,15 @@ NOT_ID_ENDINGS = ("aid", "oid", "valid", "solid", "fluid", "liquid", "acid", "ra
                   "placid", "candid", "morbid", "avid", "arid", "lucid", "orchid", "cupid", "florid", "torrid",
                   "horrid", "putrid", "insipid", "frigid", "did", "rid", "platinum")
 MIN_ENTITIES = 20
+SCALED_DIGITS = 16
+"""At most this many digits in a number scaled to an integer by its column's decimals: 10**16 is about as many
+as float64 holds, and a thousandth of int64's limit (9.2e18), which a float column of values up to 3e11 at 8
+decimals overflowed into meaningless integers."""
+FULL_PRECISION = "full_precision"
+"""Numeric option of float columns whose values are no short decimals (results of exp, log or division kept at
+float64's precision, ISLR.Wage's wage = exp(logwage)): ``decimals`` (capped at 8) is only the grid on which new
+values are drawn, and values seen in at least k rows are written exactly as the table holds them. Rounded to
+8 decimals instead, no generated value equalled a real one and a discriminator told them apart."""
 """A repeated identifier needs at least this many distinct values; fewer are a small set of labels (a region
 code), learned as a category (SDV calls a whole-number column with at most 10 values ordinal)."""
 
@@ -227,6 +236,8 @@ def _infer_numeric(name, s, values, dtype, n_unique) -> ColumnSchema:
         short = float32_decimals(numbers)
         if short is not None:  # 3.200000047683716 is 3.2 stored as float32: learn 3.2, write it back as it was
             options.update(decimals=short, float32=True)
+        else:  # exp(logwage) = 127.11574381218446: no short decimal writes it; see FULL_PRECISION
+            options["full_precision"] = True
     return ColumnSchema(name, Kind.NUMERIC, dtype, options)
 
 
@@ -262,9 +273,14 @@ def float32_decimals(values, max_decimals: int = 9) -> int | None:
 
 
 def decimal_places(values: pd.Series | np.ndarray, max_decimals: int = 8) -> int:
-    """Smallest number of decimals that writes every value exactly (up to ``max_decimals``)."""
+    """Smallest number of decimals that writes every value exactly (up to ``max_decimals``, fewer for large
+    numbers: a value times 10**decimals stays below 10**SCALED_DIGITS, as the numeric codec computes on integers
+    scaled by 10**decimals, and 3e11 scaled by 10**8 would overflow int64)."""
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
+    if len(v):
+        digits = int(np.floor(np.log10(max(float(np.abs(v).max()), 1.0)))) + 1  # before the decimal point
+        max_decimals = int(np.clip(SCALED_DIGITS - digits, 0, max_decimals))
     for d in range(max_decimals + 1):
         scaled = v * 10**d
         if np.all(np.abs(scaled - np.round(scaled)) < 1e-6):
