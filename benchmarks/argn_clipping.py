@@ -48,6 +48,8 @@ def run_one(table: str, seed: int, setting: str, params: dict | None = None) -> 
     m = evaluate(train=train, synthetic=synthetic, holdout=holdout, seed=0).metrics
     history = syn.model_.history_
     rev = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=HERE, capture_output=True, text=True)
+    import lookalike
+    src = Path(lookalike.__file__).resolve().parent.parent  # a copy of older code, when PYTHONPATH points at one
     dirty = subprocess.run(["git", "status", "--porcelain", "--", "../src"], cwd=HERE, capture_output=True, text=True)
     best = min(range(len(history)), key=lambda i: history[i]["val_loss"])
     return {"table": table, "seed": seed, "setting": setting, "params": params, "fit_cpu_s": round(fit_cpu, 1),
@@ -58,7 +60,8 @@ def run_one(table: str, seed: int, setting: str, params: dict | None = None) -> 
                for k in ("dependence_capture", "discriminator_auc", "univariate_accuracy", "dcr_share")},
             "univariate_accuracy_holdout": round(float(m["univariate_accuracy_holdout"]), 4),
             "load_1m": [round(load, 1), round(os.getloadavg()[0], 1)], "code": rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else ""),
-            "utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M")}
+            "utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
+            **({} if src == HERE.parent / "src" else {"src": str(src)})}
 
 
 def _fmt(value) -> str:
@@ -100,6 +103,34 @@ def section(runs: list[dict]) -> str:
     return "\n".join(lines)
 
 
+SCHEDULE_NOTES = HERE / "argn_schedule_notes.md"
+"""Hand-written paragraphs under the schedule table (what each label's code was, what was concluded)."""
+
+
+def schedule_section(runs: list[dict]) -> str:
+    """Every run under a label other than the clipping pair's, per table and seed: the training-schedule study."""
+    runs = [r for r in runs if r["setting"] not in SETTINGS]
+    lines = ["## argn's training schedule and fit CPU (`benchmarks/argn_clipping.py --params ... --label ...`)", "",
+             "Per table (suite split, seed = split seed) and label: ARGN parameters over the code's defaults, the fit's "
+             "CPU seconds (this process: schema, encoding and training; one process at a time, nice 10, one OpenMP "
+             "thread, on the shared 2-core machine: the load column is the 1-minute load at start / end), epochs run "
+             "(and the best one), the best validation loss (lower is better; comparable within a table and seed), "
+             "and the judge's figures on as many synthetic rows as training rows.", "",
+             "| table | seed | label | parameters | code | fit CPU s | epochs (best) | best val loss | dependence capture "
+             "| discriminator AUC | univariate (holdout) | DCR share | load (1 min) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in sorted(runs, key=lambda r: (r["table"], r["seed"], r["utc"])):
+        params = ", ".join(f"{k}={v}" for k, v in (r.get("params") or {}).items()) or "defaults"
+        load = "–" if r.get("load_1m") is None else f"{r['load_1m'][0]:.1f} / {r['load_1m'][1]:.1f}"
+        lines.append(f"| {r['table']} | {r['seed']} | {r['setting']} | {params} | {r['code']} | {r['fit_cpu_s']:.1f} | "
+                     f"{r['epochs']} ({r.get('best_epoch', '–')}) | {r['val_loss']:.2f} | {_fmt(r['dependence_capture'])} | "
+                     f"{_fmt(r['discriminator_auc'])} | {_fmt(r['univariate_accuracy'])} "
+                     f"({_fmt(r.get('univariate_accuracy_holdout'))}) | {_fmt(r['dcr_share'])} | {load} |")
+    if SCHEDULE_NOTES.exists():
+        lines += ["", SCHEDULE_NOTES.read_text().strip()]
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tables", nargs="+", default=[])
@@ -124,6 +155,7 @@ def main() -> None:
                 print(json.dumps(run), flush=True)
                 record_run(RUNS, run)
     print("wrote", update_section("argn-clipping", section(cached_runs(RUNS, key))))
+    print("wrote", update_section("argn-schedule", schedule_section(cached_runs(RUNS, key))))
 
 
 if __name__ == "__main__":
