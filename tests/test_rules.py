@@ -479,22 +479,23 @@ def test_a_float32_formula_on_a_one_decimal_grid_stays_on_it():
 
 
 def test_a_coarse_column_within_one_unit_of_a_rate_is_no_formula():
-    """ISLR.Caravan: the main customer type (1-10) is within one of round(subtype * 0.24) (subtype 1-41) in every
-    row, but equal to it in only 70%; as a formula it rewrote 30% of the column in the training rows themselves.
-    A rate formula must give the column exactly in nearly every row; one unit off stays allowed in a few rows,
-    as real data rounds a rate of unrounded inputs (a charge = rate * minutes written to three decimals)."""
+    """ISLR.Caravan: the main customer type (1-10) is a step function of the subtype (1-41), within one of
+    round(subtype * 0.24) in every row but equal to it in only 70%. As a formula it rewrote 30% of the column in
+    the training rows themselves, and, that gone, as a scale rule (a factor per number of houses); the rule that
+    holds is the combination subtype -> main type. A rate or scale rule must give the column exactly in nearly
+    every row; one unit off stays allowed in a few, as real data rounds a rate of unrounded inputs."""
     rng = np.random.default_rng(15)
     n = 3000
     subtype = rng.integers(1, 42, n).astype(float)
-    main = np.round(subtype * 0.24) + rng.choice([-1.0, 0.0, 1.0], n, p=[0.15, 0.7, 0.15])
     minutes = rng.uniform(10, 300, n)
-    df = pd.DataFrame({"subtype": subtype, "main": main, "minutes": np.round(minutes, 3),
-                       "charge": np.round(minutes * 0.17, 2)})
+    df = pd.DataFrame({"subtype": subtype, "main": (subtype - 1) // 4 + 1, "minutes": np.round(minutes, 3),
+                       "charge": np.round(minutes * 0.17, 2), "houses": rng.choice([1, 2, 3], n, p=[0.85, 0.12, 0.03])})
     exact = np.abs(np.round(df["minutes"] * 0.17, 2) - df["charge"]) < 0.005
     assert 0.95 < exact.mean() < 1  # inconsistent rounding in a few rows
-    formulas = {r["column"]: r["expression"] for r in infer_schema(df).rules if r["type"] == "formula"}
-    assert formulas.get("charge") == "minutes * 0.17"
-    assert "main" not in formulas and "subtype" not in formulas, formulas
+    rules = infer_schema(df).rules
+    assert {"type": "formula", "column": "charge", "expression": "minutes * 0.17", "source": "detected"} in rules
+    assert not [r for r in rules if r["type"] in ("formula", "scale") and "main" in (r["column"], r.get("base"))], rules
+    assert {"type": "combination", "columns": ["subtype", "main"], "source": "detected"} in rules, rules
     out = Synthesizer(model="copula", seed=0).fit(df).rules_.apply(df)
     assert (out["main"] == df["main"]).all()  # the rules rewrite no training row
 
