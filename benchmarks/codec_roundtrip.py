@@ -131,13 +131,20 @@ def run_table(table: suite.SuiteTable, seed: int) -> dict:
             "distinct_ratio_worst", "univariate_accuracy", "univariate_accuracy_holdout")
     # the shuffled variant: every decoded value should still be one the column holds (distinct ratio, granularity)
     _, shuffled = round_trip(syn, holdout, seed, shuffle=True)
-    sm = evaluate(train=train, synthetic=shuffled, holdout=holdout, seed=0).metrics
+    shuffled_report = evaluate(train=train, synthetic=shuffled, holdout=holdout, seed=0)
+    sm, sgran = shuffled_report.metrics, shuffled_report.details.get("granularity", {})
     shuffled_metrics = {k: sm.get(k) for k in ("dependence_capture", "univariate_accuracy", "granularity_worst_gap",
                                                 "distinct_ratio_worst", "discriminator_auc")}
+    shuffled_metrics["granularity_worst_column"] = max(sgran, key=lambda c: sgran[c].get("gap") or 0, default=None)
     codecs = {c: type(syn.encoder_.codecs_[c]).__name__ + (f"(base={syn.encoder_.relative_[c]})"
                                                           if c in syn.encoder_.relative_ else "")
               for c in syn.encoder_.codecs_}
-    return {"table": table.name, "seed": seed, "fingerprint": code_fingerprint(), "rows": table.rows, "columns": table.columns,
+    ties = {c: (None if getattr(syn.encoder_.codecs_[c], "tie_values_", None) is None
+                else syn.encoder_.codecs_[c].tie_values_.tolist()) for c in syn.encoder_.relative_}
+    unrounded = [syn.rules_.rules[int(key.split(":")[0])].get("column") for key in syn.rules_.lookups_
+                 if key.endswith(":unrounded")]
+    return {"table": table.name, "seed": seed, "fingerprint": code_fingerprint(), "rows": table.rows,
+            "relative_tie_values": ties, "unrounded_formula_columns": unrounded, "columns": table.columns,
             "metrics": {k: m.get(k) for k in keys}, "shuffled": shuffled_metrics,
             "distinct_ratio_worst_holdout": max(ho_ratios) if ho_ratios else None,
             "distinct_ratio_worst_column": worst_ratio_col, "granularity_worst_column": worst_gap_col,
@@ -173,8 +180,9 @@ def flags(rec: dict) -> list[str]:
     return out
 
 
-def section(records: list[dict], halves: dict[str, str]) -> str:
+def section(records: list[dict], halves: dict[str, str], fingerprint: str) -> str:
     lines = ["## Codec and rule round trip, no model (issue 15)\n",
+             f"Code `{fingerprint}` (suite.py's fingerprint of the generating code); one process, one thread, under nice.\n",
              "`benchmarks/codec_roundtrip.py`: schema, rules and codecs fitted on the suite's training split as "
              "`Synthesizer(model='argn')` fits them, the real holdout encoded, decoded, ruled and read back through "
              "CSV, then judged by `evaluate(train, round trip, holdout)`. A lossless stack scores the holdout's own "
@@ -248,6 +256,7 @@ def main() -> None:
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--fingerprint", help="report the runs of this code (default: the code imported here)")
     ap.add_argument("--before", help="also list, per table, the flags of the runs of this earlier fingerprint")
+    ap.add_argument("--note", action="append", default=[], help="a paragraph under the table (repeatable)")
     args = ap.parse_args()
     tables = suite.select_tables()
     halves = suite.halves(tables)
@@ -280,9 +289,10 @@ def main() -> None:
             else:
                 print("  " + rec["error"], flush=True)
     records = [done[(t.name, s, fingerprint)] for t in chosen for s in args.seeds if (t.name, s, fingerprint) in done]
-    text = f"Code `{fingerprint}` (suite.py's fingerprint of the generating code).\n\n" + section(records, halves)
+    text = section(records, halves, fingerprint)
     if args.before:
         text += before_after(records, done, args.before, halves)
+    text += "".join("\n" + n + "\n" for n in args.note)
     if not args.tables:
         update_section("codec-roundtrip", text)
     print(text)
