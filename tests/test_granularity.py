@@ -414,3 +414,30 @@ def test_a_codec_fitted_again_decodes_with_its_new_state():
     fresh = NumericCodec(decimals=2, k=5).fit(other)
     t = fresh.encode(other)
     np.testing.assert_array_equal(codec.decode(t, np.random.default_rng(1)), fresh.decode(t, np.random.default_rng(1)))
+def test_a_difference_of_zero_stands_only_where_the_column_ties_its_base():
+    """ISLR.Caravan: a contribution level (0, or 5-7 with a policy) is at least its policy count (0-3) and equals
+    it only where both are 0. A model that draws the difference 0 over a count of 1-3 got the count itself back,
+    values the level never holds (worst distinct ratio 1.75). Such a row goes to one of the column's own values;
+    a difference of 0 over a base of 0, where the real rows tie, stands. With and without a rare value (a single
+    4: then the column is no few-valued one and its frequent values do the work)."""
+    from lookalike.encoding.relative import RelativeCodec
+
+    rng = np.random.default_rng(15)
+    n = 4000
+    base = rng.choice([0.0, 1.0, 2.0, 3.0], n, p=[0.4, 0.4, 0.15, 0.05])
+    for rare in (False, True):
+        x = np.where(base == 0, 0.0, rng.choice([5.0, 6.0, 7.0], n))
+        if rare:
+            x[np.flatnonzero(base == 1)[0]] = 4.0
+        codec = RelativeCodec(base="base", decimals=0, k=5).fit((x, base))
+        assert bool(len(codec.levels_)) != rare
+        tokens = codec.encode((x, base))
+        np.testing.assert_array_equal(codec.decode(tokens, np.random.default_rng(0), base=base)[base == 0], 0.0)
+        y = codec.decode(tokens[rng.permutation(n)], np.random.default_rng(0), base=base)  # other rows' differences
+        assert not np.isin(y, [1.0, 2.0, 3.0]).any(), np.unique(y)  # the base itself: never the column's value
+        assert rare or set(np.unique(y)) <= {0.0, 5.0, 6.0, 7.0}, np.unique(y)
+        assert np.all(y >= base)
+        assert (y[base == 0] == 0).mean() > 0.3  # a tie at 0 stands
+        loaded = RelativeCodec.from_dict(codec.to_dict())
+        np.testing.assert_array_equal(loaded.decode(tokens, np.random.default_rng(1), base=base[::-1]),
+                                      codec.decode(tokens, np.random.default_rng(1), base=base[::-1]))

@@ -476,3 +476,42 @@ def test_a_float32_formula_on_a_one_decimal_grid_stays_on_it():
     out = Synthesizer(model="copula", seed=0).fit(df).sample(1000, seed=1)
     on_grid = single(np.round(out["math4_1"].to_numpy(float), 1))
     assert np.array_equal(out["math4_1"].to_numpy(float), on_grid)
+
+
+def test_a_coarse_column_within_one_unit_of_a_rate_is_no_formula():
+    """ISLR.Caravan: the main customer type (1-10) is a step function of the subtype (1-41), within one of
+    round(subtype * 0.24) in every row but equal to it in only 70%. As a formula it rewrote 30% of the column in
+    the training rows themselves, and, that gone, as a scale rule (a factor per number of houses); the rule that
+    holds is the combination subtype -> main type. A rate or scale rule must give the column exactly in nearly
+    every row; one unit off stays allowed in a few, as real data rounds a rate of unrounded inputs."""
+    rng = np.random.default_rng(15)
+    n = 3000
+    subtype = rng.integers(1, 42, n).astype(float)
+    minutes = rng.uniform(10, 300, n)
+    df = pd.DataFrame({"subtype": subtype, "main": (subtype - 1) // 4 + 1, "minutes": np.round(minutes, 3),
+                       "charge": np.round(minutes * 0.17, 2), "houses": rng.choice([1, 2, 3], n, p=[0.85, 0.12, 0.03])})
+    exact = np.abs(np.round(df["minutes"] * 0.17, 2) - df["charge"]) < 0.005
+    assert 0.95 < exact.mean() < 1  # inconsistent rounding in a few rows
+    rules = infer_schema(df).rules
+    assert {"type": "formula", "column": "charge", "expression": "minutes * 0.17", "source": "detected"} in rules
+    assert not [r for r in rules if r["type"] in ("formula", "scale") and "main" in (r["column"], r.get("base"))], rules
+    assert {"type": "combination", "columns": ["subtype", "main"], "source": "detected"} in rules, rules
+    out = Synthesizer(model="copula", seed=0).fit(df).rules_.apply(df)
+    assert (out["main"] == df["main"]).all()  # the rules rewrite no training row
+
+
+def test_a_formula_for_a_column_of_full_precision_numbers_is_not_rounded():
+    """ISLR.Wage: logwage = log(wage) holds 14-16 digits, more than the 8 decimals the schema keeps; rounded to
+    them, the formula wrote values a hair off every real one, which a discriminator's quantile split on a heaped
+    column tells apart. Recomputed from the training rows, the column must come back as it is."""
+    rng = np.random.default_rng(16)
+    wage = np.exp(rng.choice(rng.normal(4.6, 0.4, 300), 2000))  # heaped: 300 values
+    df = pd.DataFrame({"age": rng.integers(18, 80, 2000), "wage": wage, "logwage": np.log(wage)})
+    syn = Synthesizer(model="copula", seed=0).fit(df)
+    assert any(r["type"] == "formula" and r["column"] == "logwage" for r in syn.rules_.rules)
+    np.testing.assert_array_equal(syn.rules_.apply(df)["logwage"].to_numpy(), df["logwage"].to_numpy())
+    two = pd.DataFrame({"x": np.round(rng.uniform(1, 100, 500), 2)})  # written to 2 decimals: still rounded
+    two["y"] = np.round(np.log(two["x"]), 4)
+    rules = Synthesizer(model="copula", seed=0).fit(two).rules_
+    assert rules.rules and (rules.apply(two)["y"] == two["y"]).all()
+    assert (rules.apply(two.assign(x=two["x"] + 0.001))["y"] == np.round(np.log(two["x"] + 0.001), 4)).all()

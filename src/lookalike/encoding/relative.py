@@ -9,7 +9,13 @@ real number of distinct values. So the codec also learns the column's own roundi
 1-2-5 units it is a multiple of, kept when seen in at least k rows, as ``NumericCodec`` does) and adds that
 class as one more token; decoding snaps ``base + difference`` to the nearest value of the drawn class that
 still keeps ``column >= base``. A column of few values (at most MAX_LEVELS, each seen in k rows: ages, squares
-of a small count) decodes to the nearest of them instead. A difference of exactly 0 (the column equals its base) is kept as it is.
+of a small count) decodes to the nearest of them instead. A difference of exactly 0 (the column equals its base) is
+kept as it is where the column ties its base in the real rows: at any value when ties are spread over many values
+(a funded amount equal to the loan), else only at the values it ties on in at least k rows (``tie_values_``). A
+contribution level that equals its policy count only where both are 0 (ISLR.Caravan: PPERSAUT is 0 or 4-8, its
+base APERSAUT 0-6) otherwise came back as the base itself, 1-3, values the column never holds, wherever the model
+drew the difference 0 over a base of 1-3; such a row goes to the nearest of the column's own values (few-valued
+levels, else frequent values) that keeps ``column >= base``.
 
 A column with more values, many of them frequent (a family income that is a non-mother income plus a heaped
 labour income: 59% of rows on values seen at least k times), would otherwise come back as sums that are almost
@@ -22,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lookalike.encoding.base import FitByAnalysis, Stats
+from lookalike.encoding.base import FitByAnalysis, Stats, value_counts
 from lookalike.encoding.numeric import NumericCodec, largest_unit, protected_range, unit_series
 
 MAX_LEVELS = 255
@@ -48,7 +54,10 @@ class RelativeCodec(FitByAnalysis):
 
     def analyse(self, pair: tuple[np.ndarray, np.ndarray]) -> Stats:
         x, b = pair
-        return {"difference": self._difference().analyse(x - b), "own": self._difference().analyse(x)}
+        x, b = np.asarray(x, dtype=float), np.asarray(b, dtype=float)
+        tie = np.isfinite(x) & (x == b)
+        ties = value_counts(np.round(x[tie] * 10**self.decimals).astype(np.int64))
+        return {"difference": self._difference().analyse(x - b), "own": self._difference().analyse(x), "ties": ties}
 
     def reduce(self, stats: Stats) -> "RelativeCodec":
         self.difference_ = self._difference().reduce(stats["difference"])
@@ -72,7 +81,25 @@ class RelativeCodec(FitByAnalysis):
         few = len(inside) <= MAX_LEVELS and len(inside) > 0 and bool((counts >= max(self.k, 2)).all())
         self.levels_ = inside.astype(np.int64) if few else np.zeros(0, dtype=np.int64)
         self._learn_own_levels(inside, counts, few)
+        # the values the column ties its base at, when the ties are on a few values (each seen in k rows, the
+        # rest fewer than k rows); None: ties anywhere
+        ties = stats.get("ties")
+        self.tie_values_ = None
+        if ties is not None and len(ties):
+            frequent = ties[ties >= max(self.k, 2)]
+            if ties.sum() - frequent.sum() < max(self.k, 2):
+                self.tie_values_ = np.sort(frequent.index.to_numpy(np.int64))
+        elif ties is not None:
+            self.tie_values_ = np.zeros(0, dtype=np.int64)
         return self
+
+    def _kept_ties(self, x: np.ndarray, difference: np.ndarray) -> np.ndarray:
+        """Rows whose drawn difference 0 stands: the column equal to its base, at a value it ties on."""
+        zero = difference == 0
+        if getattr(self, "tie_values_", None) is None:
+            return zero
+        xi = np.round(np.nan_to_num(x) * 10**self.decimals).astype(np.int64)
+        return zero & np.isin(xi, self.tie_values_)
 
     def _learn_own_levels(self, inside: np.ndarray, counts: np.ndarray, few: bool) -> None:
         """The column's frequent values (beyond a few-valued column's ``levels_``) and, per quantile bin of the
@@ -136,18 +163,20 @@ class RelativeCodec(FitByAnalysis):
         lo, hi = self.range_
         difference = self.difference_.decode(tokens[:, :n_diff], rng)
         x = np.clip(base + difference, lo, hi)
+        kept = self._kept_ties(x, difference)
         if len(self.levels_):
-            snap = np.isfinite(x) & (difference != 0)
+            snap = np.isfinite(x) & ~kept
             unit = self.units_[tokens[snap, n_diff]] if len(self.units_) > 1 else None
             x[snap] = self._nearest_level(x[snap], np.asarray(base, dtype=float)[snap], unit)
             return x
-        snap = np.isfinite(x) & (difference != 0)
+        snap = np.isfinite(x) & ~kept
         if len(getattr(self, "own_levels_", ())) and snap.any():
             rows = np.flatnonzero(snap)
             scale = 10**self.decimals
             classes = tokens[rows, n_diff] if len(self.units_) > 1 else np.zeros(len(rows), dtype=np.int64)
             share = self.own_share_[self._own_cells(x[rows] * scale, classes)]
-            take = rng.random(len(rows)) < share
+            # a difference of 0 where the column ties its base at no such value: always to a frequent value
+            take = (rng.random(len(rows)) < share) | (difference[rows] == 0)
             rows, classes = rows[take], classes[take]
             level_classes = self._classes(self.own_levels_)
             base = np.asarray(base, dtype=float)
@@ -200,9 +229,10 @@ class RelativeCodec(FitByAnalysis):
     def to_dict(self) -> dict:
         own = {} if not len(getattr(self, "own_levels_", ())) else {
             "own_levels": self.own_levels_.tolist(), "own_edges": self.own_edges_.tolist(), "own_share": self.own_share_.tolist()}
+        ties = getattr(self, "tie_values_", None)
         return {"base": self.base, "decimals": self.decimals, "k": self.k, "range": self.range_,
                 "difference": self.difference_.to_dict(), "units": self.units_.tolist(), "levels": self.levels_.tolist(),
-                **own}
+                **own, **({} if ties is None else {"tie_values": ties.tolist()})}
 
     @classmethod
     def from_dict(cls, d: dict) -> "RelativeCodec":
@@ -214,6 +244,8 @@ class RelativeCodec(FitByAnalysis):
         c.own_levels_ = np.array(d.get("own_levels", []), dtype=np.int64)  # model files before: none
         c.own_edges_ = np.array(d.get("own_edges", []), dtype=float)
         c.own_share_ = np.array(d.get("own_share", []), dtype=float)
+        ties = d.get("tie_values")  # model files before: a difference of 0 always stands
+        c.tie_values_ = None if ties is None else np.array(ties, dtype=np.int64)
         return c
 
 
