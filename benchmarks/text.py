@@ -430,10 +430,14 @@ def report() -> str:
                           "rules: the target above is judged on the full-size row, as written."]
             tf = lm_rows[0]["timing"]["fit"]
             pieces = [r["timing"]["fit"].get("pieces") for r in lm_rows]
+            work = [r["timing"]["fit"].get("work") for r in lm_rows]
             lines += ["", f"Text model fit (seed {lm_rows[0]['seed']}): {tf['text_fit']['texts']} texts, "
                       f"{tf['text_fit']['wall']:.0f} s wall, {tf['text_fit']['cpu']:.0f} s CPU, {tf['epochs']} epochs (epochs by "
                       f"seed: {', '.join(str(r['timing']['fit']['epochs']) for r in lm_rows)}"
-                      + (f"; the budget of work read {', '.join(f'{p:,}' for p in pieces)} piece slots, the same "
+                      + (f"; the budget of work read {', '.join(f'{w:,}' for w in work)} units: "
+                         f"{', '.join(f'{p:,}' for p in pieces)} piece slots plus 1,000 per optimizer step, the same "
+                         "fit under any load). " if all(work) else
+                         f"; the budget of work read {', '.join(f'{p:,}' for p in pieces)} piece slots, the same "
                          "fit under any load). " if all(pieces) else
                          ": what the CPU budget bought under the load of the run). ")
                       + "Examples: " + "; ".join(f"“{e}”" for e in lm_rows[0]["examples"][:4])]
