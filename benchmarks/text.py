@@ -300,21 +300,18 @@ def false_alarms() -> dict:
 
 
 # -- the RESULTS.md section ------------------------------------------------------------------------
-RUN_NOTE = ("lm rows (seeds 1-3), holdout and protected rows: run of 2026-11-30, 08:49-09:37 UTC, on branch text6 "
-            "(the text model's default vocabulary 1500 BPE pieces instead of 3000: more epochs in the same CPU "
-            "budget; tate_text's titles never reach 1500 pieces, so its rows are the same as before to the last "
-            "digit), on the shared 2-core machine (load average 6-9: other benchmarks and the test suite ran beside "
-            "it), one benchmark process, nice, OMP_NUM_THREADS=1. chain rows (seeds 1-3; their code unchanged since): run of 2026-11-30, "
-            "06:13-06:55 UTC (load average 4-6). mostly rows (seed 1; their code unchanged since): run of 2026-11-29, "
-            "22:48-23:45 UTC (load average 2-4). Wall seconds include waiting for the CPU; CPU seconds are this process's plus its "
-            "children's. mostlyai-engine's LSTM gets the lm's text budget (the engine caps wall minutes: "
-            "max(20 s, 270 s per 10,000 texts, the lm's slowest text fit)), about 1.5-1.9 minutes here; at that "
-            "budget most of its outputs do not parse (the invalid share beside its rows), and its texts are judged "
-            "on the valid ones only (83 on tate_text, 36 on trump_tweets, 14 on chatterbot: too few for firm figures). "
-            "Its texts/s include its tabular rows; a run took 10 minutes on tate_text and 17 on trump_tweets, and "
-            "its chatterbot row was run afterwards (23:44-00:00 UTC, load average 1.5-2.5). The PII figures are "
-            "from the detectors of 2026-11-30 00:00 UTC (street suffixes, phone extensions), measured after the "
-            "runs; the runs' own masking used the detectors before that change.")
+RUN_NOTE = ("mostly rows (seed 1; not rerun since): run of 2026-11-29, 22:48-23:45 UTC (load average 2-4), its "
+            "chatterbot row afterwards (23:44-00:00 UTC, load average 1.5-2.5); every other row of this section was "
+            "measured again at branch text9's code (the runs file's notes above). Wall seconds include waiting for "
+            "the CPU; CPU seconds are this process's plus its children's. mostlyai-engine's LSTM gets the lm's text "
+            "budget (the engine caps wall minutes: max(20 s, 270 s per 10,000 texts, the lm's slowest text fit "
+            "cached at the time)), about 1.5-1.9 minutes in that run; at that budget most of its outputs do not "
+            "parse (the invalid share beside its rows), and its texts are judged on the valid ones only (83 on "
+            "tate_text, 36 on trump_tweets, 14 on chatterbot: too few for firm figures). Its texts/s include its "
+            "tabular rows; a run took 10 minutes on tate_text and 17 on trump_tweets. A run now would give it more "
+            "(the lm's slowest text fit at this code took 313-398 s wall on trump_tweets and chatterbot at load 4-8). "
+            "The PII figures are from the detectors of 2026-11-30 00:00 UTC (street suffixes, phone extensions), "
+            "measured after the mostly runs; not measured again at this code.")
 LABELS = {"holdout": "real holdout (ceiling)", "protected": "real holdout after the privacy rules (best a model can do)",
           "lm": "lookalike language model", "chain": "lookalike word chain", "mostly": "mostlyai-engine LSTM"}
 
