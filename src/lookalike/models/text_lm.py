@@ -37,8 +37,9 @@ being a piece slot read (batch rows x padded length) and each optimizer step cou
 costs CPU time besides its slots and short texts share that among few slots (under a slots-only budget chatterbot's
 messages cost 494 CPU s per 10,000 texts, tweets 330). On the tuning splits of ``benchmarks/text_tuning.py``
 (seed 42, one thread, shared 2-core machine, load 1-6): tweets 18 epochs, 95 CPU s for 3,200 texts (296 per
-10,000); chatterbot 27 epochs, 73 CPU s for 2,828 (259 per 10,000), tokenizer included. It is the same fit under
-any load; a safety stop ends training after 600 CPU seconds per 10,000 texts. ``max_time`` replaces both
+10,000); chatterbot 27 epochs, 73 CPU s for 2,828 (259 per 10,000), tokenizer included; the same fits cost up to
+18% more CPU at load 6-7, and ``benchmarks/text.py``'s at load 4-8 took 356-400 CPU s per 10,000 texts on tweets
+and chatterbot (161 on tate_text's titles). It is the same fit under any load; a safety stop ends training after 600 CPU seconds per 10,000 texts. ``max_time`` replaces both
 with a CPU-second budget.
 """
 from __future__ import annotations
