@@ -32,10 +32,10 @@ role (the floor: what a model ignoring the conversation gets); the real holdout'
 is tuned on these splits: the generators run at their defaults, the classifier's settings were fixed before any
 synthetic run.
 
-Why one text thread: the text model's budget is CPU seconds of all its threads, and by default it uses one
-thread per core (2 here); on the shared machine the second thread mostly waited, so the same budget bought 2 to
-11 epochs from one run to the next (a first run of this script). With one thread it buys the same work at any
-load. Fit CPU seconds are this process's (``time.process_time``) for the whole sequence model; texts/s is the
+Why one text thread: when the text model's budget was CPU seconds of all its threads, and it used one thread per
+core (2 here), the second thread mostly waited on the shared machine, so the same budget bought 2 to 11 epochs
+from one run to the next (a first run of this script). The budget is now work (piece slots read plus 1,000 per
+optimizer step, ``TextLM``), the same at any load, and one thread is the text model's default. Fit CPU seconds are this process's (``time.process_time``) for the whole sequence model; texts/s is the
 sampling rate of the whole sequence model (every column, not only the text). Run under ``nice -n 10`` with
 ``OMP_NUM_THREADS=1`` on the shared 2-core machine:
 ``python benchmarks/conversations.py --seeds 1 2 3``; ``--report`` rewrites the RESULTS.md section from the cache.
@@ -224,8 +224,10 @@ def short(text: str, limit: int = 110) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def report() -> str:
-    runs = cached()
+def report(seeds: list[int] | None = None) -> str:
+    """The section from the cached runs (``seeds``: only those seeds' runs, e.g. the ones measured at the current
+    code)."""
+    runs = [r for r in cached() if seeds is None or r["seed"] in seeds]
     lines = ["## Conversations (issue 22)", "",
              "Written by `benchmarks/conversations.py`; see its docstring for the protocol. chatterbot-corpus "
              "English dialogs as a message table (conversation, turn, topic, role, text), split 80/20 by "
@@ -289,12 +291,15 @@ def main() -> None:
     p.add_argument("--seeds", nargs="*", type=int, default=[1, 2, 3])
     p.add_argument("--generators", nargs="*", default=list(GENERATORS), choices=list(GENERATORS))
     p.add_argument("--force", action="store_true")
-    p.add_argument("--report", action="store_true", help="only write the RESULTS.md section from the cache")
+    p.add_argument("--report", action="store_true", help="only write the RESULTS.md section from the cache (the "
+                   "--seeds given)")
+    p.add_argument("--note", default="", help="a paragraph added to the section (when, under what load, which code)")
     args = p.parse_args()
     if not args.report:
         measure(args.seeds, args.generators, args.force)
-    update_section("conversations", report())
-    print(report())
+    section = report(args.seeds) + (f"\n{args.note}\n" if args.note else "")
+    update_section("conversations", section)
+    print(section)
 
 
 if __name__ == "__main__":

@@ -10,9 +10,10 @@ Three real tables with a free-text column, nothing downloaded:
 
 Each table is split 80/20 once (seed 0). Generators, all fit on the train part and sampling as many rows:
 - ``lm``: ``Synthesizer(model="argn", max_time=60)`` with the default text model (``TextLM`` defaults: one
-  torch thread, a budget of 4,000,000 piece slots read per 10,000 texts -- the same fit under any load -- with a
-  safety stop at 600 CPU s per 10,000 texts, early stopping; before commit eebcd61 the budget was 270 CPU s per
-  10,000 texts, which bought fewer epochs on a busier machine); seeds 1, 2, 3;
+  torch thread, a budget of work: 6,500,000 units per 10,000 texts, piece slots read plus 1,000 per optimizer step
+  -- the same fit under any load -- with a safety stop at 600 CPU s per 10,000 texts, early stopping; before commit
+  eebcd61 the budget was 270 CPU s per 10,000 texts, which bought fewer epochs on a busier machine, and until
+  this branch 4,000,000 piece slots without the per-step part); seeds 1, 2, 3;
 - ``chain``: the same fitted Synthesizer's tabular model with the text written by the protected word chain
   (``text_model="chain"`` gives this same model: the text model is trained after, and apart from, the table);
 - ``mostly``: mostlyai-engine TabularARGN for the other columns, then its LANGUAGE model trained from scratch
@@ -128,7 +129,8 @@ def run_lookalike(name: str, seed: int, train: pd.DataFrame) -> tuple[dict, dict
     syn = Synthesizer(model="argn", seed=seed, max_time=TABULAR_SECONDS, schema=schema_for(train, text)).fit(train)
     fit = {"wall_s": time.monotonic() - wall, "cpu_s": cpu() - c,
            "text_fit": syn.text_models_[text].fit_seconds_, "epochs": syn.text_models_[text].epochs_,
-           "pieces": getattr(syn.text_models_[text], "pieces_read_", None)}
+           "pieces": getattr(syn.text_models_[text], "pieces_read_", None),
+           "work": getattr(syn.text_models_[text], "work_read_", None)}
     out = {}
     wall, c = time.monotonic(), cpu()
     out["lm"] = syn.sample(len(train), seed=seed)
@@ -298,21 +300,18 @@ def false_alarms() -> dict:
 
 
 # -- the RESULTS.md section ------------------------------------------------------------------------
-RUN_NOTE = ("lm rows (seeds 1-3), holdout and protected rows: run of 2026-11-30, 08:49-09:37 UTC, on branch text6 "
-            "(the text model's default vocabulary 1500 BPE pieces instead of 3000: more epochs in the same CPU "
-            "budget; tate_text's titles never reach 1500 pieces, so its rows are the same as before to the last "
-            "digit), on the shared 2-core machine (load average 6-9: other benchmarks and the test suite ran beside "
-            "it), one benchmark process, nice, OMP_NUM_THREADS=1. chain rows (seeds 1-3; their code unchanged since): run of 2026-11-30, "
-            "06:13-06:55 UTC (load average 4-6). mostly rows (seed 1; their code unchanged since): run of 2026-11-29, "
-            "22:48-23:45 UTC (load average 2-4). Wall seconds include waiting for the CPU; CPU seconds are this process's plus its "
-            "children's. mostlyai-engine's LSTM gets the lm's text budget (the engine caps wall minutes: "
-            "max(20 s, 270 s per 10,000 texts, the lm's slowest text fit)), about 1.5-1.9 minutes here; at that "
-            "budget most of its outputs do not parse (the invalid share beside its rows), and its texts are judged "
-            "on the valid ones only (83 on tate_text, 36 on trump_tweets, 14 on chatterbot: too few for firm figures). "
-            "Its texts/s include its tabular rows; a run took 10 minutes on tate_text and 17 on trump_tweets, and "
-            "its chatterbot row was run afterwards (23:44-00:00 UTC, load average 1.5-2.5). The PII figures are "
-            "from the detectors of 2026-11-30 00:00 UTC (street suffixes, phone extensions), measured after the "
-            "runs; the runs' own masking used the detectors before that change.")
+RUN_NOTE = ("mostly rows (seed 1; not rerun since): run of 2026-11-29, 22:48-23:45 UTC (load average 2-4), its "
+            "chatterbot row afterwards (23:44-00:00 UTC, load average 1.5-2.5); every other row of this section was "
+            "measured again at branch text9's code (the runs file's notes above). Wall seconds include waiting for "
+            "the CPU; CPU seconds are this process's plus its children's. mostlyai-engine's LSTM gets the lm's text "
+            "budget (the engine caps wall minutes: max(20 s, 270 s per 10,000 texts, the lm's slowest text fit "
+            "cached at the time)), about 1.5-1.9 minutes in that run; at that budget most of its outputs do not "
+            "parse (the invalid share beside its rows), and its texts are judged on the valid ones only (83 on "
+            "tate_text, 36 on trump_tweets, 14 on chatterbot: too few for firm figures). Its texts/s include its "
+            "tabular rows; a run took 10 minutes on tate_text and 17 on trump_tweets. A run now would give it more "
+            "(the lm's slowest text fit at this code took 313-398 s wall on trump_tweets and chatterbot at load 4-8). "
+            "The PII figures are from the detectors of 2026-11-30 00:00 UTC (street suffixes, phone extensions), "
+            "measured after the mostly runs; not measured again at this code.")
 LABELS = {"holdout": "real holdout (ceiling)", "protected": "real holdout after the privacy rules (best a model can do)",
           "lm": "lookalike language model", "chain": "lookalike word chain", "mostly": "mostlyai-engine LSTM"}
 
@@ -428,10 +427,14 @@ def report() -> str:
                           "rules: the target above is judged on the full-size row, as written."]
             tf = lm_rows[0]["timing"]["fit"]
             pieces = [r["timing"]["fit"].get("pieces") for r in lm_rows]
+            work = [r["timing"]["fit"].get("work") for r in lm_rows]
             lines += ["", f"Text model fit (seed {lm_rows[0]['seed']}): {tf['text_fit']['texts']} texts, "
                       f"{tf['text_fit']['wall']:.0f} s wall, {tf['text_fit']['cpu']:.0f} s CPU, {tf['epochs']} epochs (epochs by "
                       f"seed: {', '.join(str(r['timing']['fit']['epochs']) for r in lm_rows)}"
-                      + (f"; the budget of work read {', '.join(f'{p:,}' for p in pieces)} piece slots, the same "
+                      + (f"; the budget of work read {', '.join(f'{w:,}' for w in work)} units: "
+                         f"{', '.join(f'{p:,}' for p in pieces)} piece slots plus 1,000 per optimizer step, the same "
+                         "fit under any load). " if all(work) else
+                         f"; the budget of work read {', '.join(f'{p:,}' for p in pieces)} piece slots, the same "
                          "fit under any load). " if all(pieces) else
                          ": what the CPU budget bought under the load of the run). ")
                       + "Examples: " + "; ".join(f"“{e}”" for e in lm_rows[0]["examples"][:4])]

@@ -67,7 +67,7 @@ def run(name: str, params: dict, seed: int, variants: list[dict]) -> list[dict]:
         m = text_metrics(fit_part, synth, judge, text, target=target)
         s, h = m["synthetic"], m["holdout"]
         outs.append({"table": name, "params": params, "variant": variant, "seed": seed, "fit": lm.fit_seconds_,
-                     "epochs": lm.epochs_, "pieces": getattr(lm, "pieces_read_", None), "val_loss": lm.val_loss_,
+                     "epochs": lm.epochs_, "pieces": getattr(lm, "pieces_read_", None), "work": getattr(lm, "work_read_", None), "val_loss": lm.val_loss_,
                      "speed": speed,
                      "auc_tfidf": s["discriminator_auc_tfidf"], "auc_len": s["discriminator_auc_lengths"],
                      "len_acc": s["length_accuracy"], "words": s["word_similarity"], "bigrams": s["bigram_similarity"],

@@ -32,12 +32,14 @@ the text in one token stream, with no loss on them (in training and sampling ali
 passes through the same protection as the text (PII masked, words not kept replaced by their shape marker),
 so no secret enters through a prompt either.
 
-Training reads a fixed amount of text by default: 4,000,000 piece slots per 10,000 texts (``piece_budget``), about
-17-18 epochs of tweets: 94-108 CPU seconds of one thread for 3,200 tweets on the shared 2-core machine at load 5-8
-(294-336 s per 10,000 texts, tokenizer included; not measured on a quiet machine, where a slot costs less). Short
-texts cost more per slot (a step's fixed cost is shared by fewer slots): chatterbot's messages took 494 CPU s per
-10,000 texts at load 8 (benchmarks/RESULTS.md, "The text model's training budget in work"). It is the same fit
-under any load; a safety stop ends training after 600 CPU seconds per 10,000 texts. ``max_time`` replaces both
+Training does a fixed amount of work by default (``piece_budget``): 6,500,000 units per 10,000 texts, a unit
+being a piece slot read (batch rows x padded length) and each optimizer step counting 1,000 more, since a step
+costs CPU time besides its slots and short texts share that among few slots (under a slots-only budget chatterbot's
+messages cost 494 CPU s per 10,000 texts, tweets 330). On the tuning splits of ``benchmarks/text_tuning.py``
+(seed 42, one thread, shared 2-core machine, load 1-6): tweets 18 epochs, 95 CPU s for 3,200 texts (296 per
+10,000); chatterbot 27 epochs, 73 CPU s for 2,828 (259 per 10,000), tokenizer included; the same fits cost up to
+18% more CPU at load 6-7, and ``benchmarks/text.py``'s at load 4-8 took 356-400 CPU s per 10,000 texts on tweets
+and chatterbot (161 on tate_text's titles). It is the same fit under any load; a safety stop ends training after 600 CPU seconds per 10,000 texts. ``max_time`` replaces both
 with a CPU-second budget.
 """
 from __future__ import annotations
@@ -66,8 +68,9 @@ URL_PARTS = re.compile(r"((?:https?://|www\.)[^/\s]+/?)(.*)", re.IGNORECASE)
 URL_SLOT = re.compile(r"((?:https?://|www\.)[^/\s<]+/?)?<URL>", re.IGNORECASE)
 URL_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 SECONDS_PER_10K = 270.0  # the CPU budget per 10,000 texts when max_time is given as None to ``fit_budget``
-PIECES_PER_10K = 4_000_000  # piece slots read in training per 10,000 texts at the defaults (``piece_budget``)
-MIN_PIECES = 280_000  # about 20 CPU seconds of training on one thread
+PIECES_PER_10K = 6_500_000  # units of work read in training per 10,000 texts at the defaults (``piece_budget``)
+MIN_PIECES = 450_000  # about 20 CPU seconds of training on one thread
+STEP_PIECES = 1_000  # the work an optimizer step costs besides its piece slots, in piece slots (``piece_budget``)
 CPU_CAP_PER_10K, MIN_CPU_CAP = 600.0, 60.0  # the defaults' safety stop: CPU seconds (per 10,000 texts, at least)
 ANNEAL_FLOOR = 0.1  # the learning rate's share left when the budget runs out (``budget_lr_scale``)
 NULL_ROWS = 0.1  # share of training rows read without their columns when guidance is on
@@ -201,9 +204,10 @@ def fit_budget(n: int, max_time: float | None) -> float:
 
 
 def piece_budget(n: int) -> float:
-    """Piece slots (batch rows x padded length, prompt pieces included) a text model's training reads at the
-    defaults: PIECES_PER_10K per 10,000 texts, at least MIN_PIECES. A count of work, not of time: the same fit
-    under any load (see ``TextLM``'s max_time)."""
+    """The work a text model's training does at the defaults: PIECES_PER_10K per 10,000 texts, at least
+    MIN_PIECES, counted as piece slots read (batch rows x padded length, prompt pieces included) plus STEP_PIECES
+    per optimizer step (a step's fixed cost: short texts share it among few slots). A count of work, not of time:
+    the same fit under any load (see ``TextLM``'s max_time)."""
     return max(MIN_PIECES, PIECES_PER_10K * n / 10_000)
 
 
@@ -335,9 +339,13 @@ class TextLM:
     """Fit on one text column and the row's tabular tokens; generate texts for new rows' tokens.
 
     temperature, top_p: sampling settings (also accepted by ``generate``; the nucleus is taken within the
-    256 most likely pieces). max_time: training budget in CPU seconds of this process, all threads together.
+    256 most likely pieces). temperature 1.05 by default (was 1.0): on the tuning splits of
+    ``benchmarks/text_tuning.py`` (seed 42, a text for each fitted row judged against the fitted texts, one fit
+    and one sampling seed each) the TF-IDF discriminator AUC went 0.751 -> 0.726 on trump_tweets, 0.612 -> 0.614
+    on tate_text and 0.525 -> 0.534 on chatterbot, TSTR/TRTR 0.851 -> 0.905, 0.939 -> 0.939, 0.988 -> 0.985;
+    cooler was worse on tweets (0.9: AUC 0.788, 0.8: 0.850), and top_p 1.0 at 1.0 gave 0.728. max_time: training budget in CPU seconds of this process, all threads together.
     None (the default): a budget of work instead, ``piece_budget``'s piece slots read (batch rows x padded
-    length), with a safety stop at 600 CPU s per 10,000 texts (at least 60). Why: CPU seconds are not a fixed
+    length) plus 1,000 per optimizer step, with a safety stop at 600 CPU s per 10,000 texts (at least 60). Why: CPU seconds are not a fixed
     amount of work on a shared machine (cache and memory contention); on trump_tweets the CPU-second budget bought
     18 epochs in one run and 12-14 an hour later under more load, and the discriminator AUC went 0.766 -> 0.840
     with it (benchmarks/RESULTS.md, text7's diagnosis). The piece budget trains the same model under any load,
@@ -403,7 +411,7 @@ class TextLM:
 
     def __init__(self, k: int = 5, seed: int = 0, vocab_size: int = 1500, embed: int = 96, hidden: int = 256,
                  max_pieces: int = 96, batch_size: int = 64, lr: float = 3e-3, max_epochs: int = 100,
-                 max_time: float | None = None, temperature: float = 1.0, top_p: float = 0.95,
+                 max_time: float | None = None, temperature: float = 1.05, top_p: float = 0.95,
                  n_threads: int | None = 1, verbose: bool = False, dropout: float = 0.2, patience: int = 4,
                  fill_power: float = 0.5, decay: float = 0.5, max_prompt_pieces: int = 64,
                  context_bias: bool = False, fresh_words: bool = True, column_dropout: float = 0.0,
@@ -532,7 +540,7 @@ class TextLM:
         budget = fit_budget(len(ids), self.max_time) if self.max_time is not None else max(
             MIN_CPU_CAP, CPU_CAP_PER_10K * len(ids) / 10_000)
         pieces = None if self.max_time is not None else piece_budget(len(ids))
-        self.pieces_read_ = 0
+        self.pieces_read_, self.work_read_ = 0, 0
 
         def validation_loss():
             if not len(val):
@@ -544,7 +552,8 @@ class TextLM:
             for rows in self._batches(ids, train, rng):
                 loss, read = self._loss(ids, ctx, rows, prompts)
                 self.pieces_read_ += read
-                yield loss, read
+                self.work_read_ += read + STEP_PIECES  # the budget's unit: slots, and each step's fixed cost
+                yield loss, read + STEP_PIECES
 
         self.epochs_, self.val_loss_ = train_keeping_best(
             self.net_, epoch_losses, validation_loss, lr=self.lr, max_epochs=self.max_epochs, budget=budget,
