@@ -176,3 +176,16 @@ def test_schema_entry_errors_keep_lines_and_suggestions():
               - {kind: numeric}
         """)
     assert "needs a 'name'" in msg
+
+
+def test_a_schema_of_float32_and_full_precision_numbers_is_a_spec_once_bounds_are_declared():
+    """Schema inference marks float32 numbers and full-precision floats in the column's options; a schema
+    file with those options and declared bounds must generate, not fail on an unknown key."""
+    frame = pd.DataFrame({"rate": np.round(np.linspace(1, 50, 30), 1).astype(np.float32).astype(float),
+                          "wage": np.exp(np.linspace(3, 5, 30))})
+    d = infer_schema(frame).to_dict()
+    assert d["columns"][0].get("float32") and d["columns"][1].get("full_precision")
+    d["columns"][0].update(min=1, max=50)
+    d["columns"][1].update(min=20, max=150)
+    t = generate(d, 50, seed=0)["table"]
+    assert t["rate"].between(1, 50).all() and t["wage"].between(20, 150).all()
