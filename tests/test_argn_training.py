@@ -53,8 +53,8 @@ def test_clipping_is_on_by_default_and_none_turns_it_off(monkeypatch):
     assert off.get_state()[0]["params"]["max_grad_norm"] is None
 
 
-@pytest.mark.parametrize("bad", [0, -1.0, float("nan")])
-def test_a_max_grad_norm_that_is_not_positive_is_refused(bad):
+@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), "x", "1.0", True, [1.0]])
+def test_a_max_grad_norm_that_is_not_a_positive_number_is_refused(bad):
     with pytest.raises(LookalikeError, match="max_grad_norm"):
         ARGN(max_grad_norm=bad)
 

@@ -40,6 +40,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from numbers import Real
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator, Mapping, Sequence
 
@@ -607,7 +608,8 @@ class ARGN:
                  dp_max_grad_norm: float = 1.0, dp_rows: int | None = None, dp_noise_seed: int | None = None,
                  given_groups: Sequence[int] = (), precision: str = "auto", max_grad_norm: float | None = 1.0):
         check_precision(precision, "argn")
-        if max_grad_norm is not None and not max_grad_norm > 0:
+        if max_grad_norm is not None and (isinstance(max_grad_norm, bool) or not isinstance(max_grad_norm, Real)
+                                          or not max_grad_norm > 0):
             raise LookalikeError(f"max_grad_norm must be a positive number or None, got {max_grad_norm!r}")
         self.max_epochs = max_epochs
         self.max_time = max_time
