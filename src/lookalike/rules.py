@@ -750,25 +750,26 @@ class RuleSet:
                 if not factors:
                     continue
                 factor = self._key(b, df[b]).map(factors).to_numpy(float)
-                value = _numeric(self._single_inputs(df), a, self.kinds[a]) * factor
-                if c in self.float32:
-                    value = self._written(_on_grid(value, self.decimals[c]), self.lookups_.get(f"{i}:written", []))
-                elif c not in self.full_precision:
-                    value = np.round(value, self.decimals[c])
+                value = self._as_written(i, c, _numeric(self._single_inputs(df), a, self.kinds[a]) * factor)
                 # a value of `by` without a learned factor, or a missing base: the generated value stays
                 value = np.where(np.isnan(value), _numeric(df, c, self.kinds[c]), value)
                 df[c] = _like(df[c], value)
             elif r["type"] == "formula":
                 c = r["column"]
-                value = evaluate_expression(r["expression"], self._single_inputs(df))
-                if c in self.float32:  # written as the float32 numbers the column held (see schema.infer)
-                    value = self._written(_on_grid(value, self.decimals[c]), self.lookups_.get(f"{i}:written", []))
-                elif c not in self.full_precision:
-                    value = np.round(value, self.decimals[c])
+                value = self._as_written(i, c, evaluate_expression(r["expression"], self._single_inputs(df)))
                 if r.get("partial"):  # where an input is missing, the column keeps its generated value
                     value = np.where(np.isnan(value), _numeric(df, c, self.kinds[c]), value)
                 df[c] = _like(df[c], value)
         return df
+
+    def _as_written(self, i: int, column: str, value: np.ndarray) -> np.ndarray:
+        """Rule ``i``'s computed values as ``column`` writes them: a float32 column's as the float32 numbers it
+        held, a full-precision column's as computed (exp, log, division at float64), others at its decimals."""
+        if column in self.float32:  # see schema.infer
+            return self._written(_on_grid(value, self.decimals[column]), self.lookups_.get(f"{i}:written", []))
+        if column in self.full_precision:
+            return value
+        return np.round(value, self.decimals[column])
 
     def _key(self, column: str, values):
         """A determinant's value as a lookup matches it: a float32 column's decimal value (ethanol 2.44998, which the

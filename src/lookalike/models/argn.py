@@ -40,8 +40,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from numbers import Real
 from concurrent.futures import ThreadPoolExecutor
+from numbers import Real
 from typing import Iterator, Mapping, Sequence
 
 import numpy as np

@@ -35,6 +35,8 @@ NOT_ID_ENDINGS = ("aid", "oid", "valid", "solid", "fluid", "liquid", "acid", "ra
                   "placid", "candid", "morbid", "avid", "arid", "lucid", "orchid", "cupid", "florid", "torrid",
                   "horrid", "putrid", "insipid", "frigid", "did", "rid", "platinum")
 MIN_ENTITIES = 20
+"""A repeated identifier needs at least this many distinct values; fewer are a small set of labels (a region
+code), learned as a category (SDV calls a whole-number column with at most 10 values ordinal)."""
 SCALED_DIGITS = 16
 """At most this many digits in a number scaled to an integer by its column's decimals: 10**16 is about as many
 as float64 holds, and a thousandth of int64's limit (9.2e18), which a float column of values up to 3e11 at 8
@@ -44,8 +46,6 @@ FULL_PRECISION = "full_precision"
 float64's precision, ISLR.Wage's wage = exp(logwage)): ``decimals`` (capped at 8) is only the grid on which new
 values are drawn, and values seen in at least k rows are written exactly as the table holds them. Rounded to
 8 decimals instead, no generated value equalled a real one and a discriminator told them apart."""
-"""A repeated identifier needs at least this many distinct values; fewer are a small set of labels (a region
-code), learned as a category (SDV calls a whole-number column with at most 10 values ordinal)."""
 
 
 def infer_schema(df: pd.DataFrame, k: int = 5, source: str = "table", detect_rules: bool = True, *,
@@ -237,7 +237,7 @@ def _infer_numeric(name, s, values, dtype, n_unique) -> ColumnSchema:
         if short is not None:  # 3.200000047683716 is 3.2 stored as float32: learn 3.2, write it back as it was
             options.update(decimals=short, float32=True)
         else:  # exp(logwage) = 127.11574381218446: no short decimal writes it; see FULL_PRECISION
-            options["full_precision"] = True
+            options[FULL_PRECISION] = True
     return ColumnSchema(name, Kind.NUMERIC, dtype, options)
 
 
