@@ -239,8 +239,8 @@ def _infer_numeric(name, s, values, dtype, n_unique) -> ColumnSchema:
         else:  # exp(logwage) = 127.11574381218446: no short decimal writes it; see FULL_PRECISION
             options[FULL_PRECISION] = True
             grid = noisy_decimals(numbers)
-            if grid is not None:  # prices of 7.9 and 7.9000004: new values on the 0.1 grid, heaps as written
-                options["decimals"] = grid
+            if grid is not None and grid < options["decimals"]:  # 7.9 and 7.9000004: see GRID
+                options[GRID] = grid
     return ColumnSchema(name, Kind.NUMERIC, dtype, options)
 
 
@@ -275,6 +275,10 @@ def float32_decimals(values, max_decimals: int = 9) -> int | None:
     return decimals
 
 
+GRID = "grid"
+"""Numeric option of full-precision columns whose values are short decimals up to single precision's error
+(:func:`noisy_decimals`): the decimals of the grid new values are drawn on, while heaps keep the table's own
+floats at ``decimals`` (7.9 and 7.9000004 stay two values where the table holds both in k+ rows)."""
 SINGLE_NOISE = 2.0 ** -22
 """Relative error of a number that went through single precision (float32 keeps 24 bits) and was written back
 with 8 significant digits: 7.9 stored as 7.9000004, 8.6 as 8.600000300000001 (Ecdat's Yogurt, Catsup and Cracker
@@ -286,7 +290,7 @@ def noisy_decimals(values, max_decimals: int = 8) -> int | None:
     (``SINGLE_NOISE``), where that grid's step is at least 1,000 times the error (so values spread over the
     line pass with odds of about 1 in 500 each); None if there is none. Such a column is decimals plus noise:
     rounded to 8 decimals its new values (7.46375, 3.147674) spread over values the table never holds, and at
-    equal rows it showed 1.8 times the real number of distinct values."""
+    equal rows it showed 1.8 times the real number of distinct values (the option ``GRID``)."""
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
     if len(v) == 0:
