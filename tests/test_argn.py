@@ -315,10 +315,54 @@ def test_sampling_runs_on_one_torch_thread_and_large_calls_draw_chunks_in_parall
         model.n_threads = threads
         draws[threads] = model.sample(n, seed=4)
         assert set(used) == {1}
-        assert pools == ([] if threads == 1 else [min(threads, 3)])  # 3 chunks: at most 3 workers
+        assert pools == ([] if threads == 1 else [threads])  # the workers share the chunks' blocks
     np.testing.assert_array_equal(draws[1], draws[2])
     np.testing.assert_array_equal(draws[1], draws[3])
     np.testing.assert_array_equal(small, model.sample(300, seed=4, fixed=fixed))
+
+
+def test_workers_share_the_blocks_of_a_wave_not_whole_chunks(fitted, monkeypatch):
+    """A wave of chunks is handed to the workers block by block (one column order of one chunk each), so two
+    workers stay busy when the chunks do not divide evenly (100,000 rows: 3 chunks and a small one); the blocks may
+    run in any order and give the same rows."""
+    import lookalike.models.argn as argn_module
+
+    fitted_model, *_ = fitted
+    model = ARGN.from_state(*fitted_model.get_state())
+    n = argn_module.SAMPLE_CHUNK + 1100  # a full chunk and a small one (of 16 orders too)
+    model.n_threads = 1
+    expected = model.sample(n, seed=6)
+    submitted = []
+
+    class Reversed:  # a pool that runs all the submitted work last first, when a result is first asked for
+        def __init__(self, workers, **kwargs):
+            self.work, self.done = [], False
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def submit(self, fn, *args):
+            pool = self
+            submitted.append(fn)
+
+            class Later:
+                def result(self):
+                    if not pool.done:
+                        pool.done = True
+                        for fn_, args_ in reversed(pool.work):
+                            fn_(*args_)
+
+            self.work.append((fn, args))
+            return Later()
+
+    monkeypatch.setattr(argn_module, "ThreadPoolExecutor", Reversed)
+    model.n_threads = 2
+    out = model.sample(n, seed=6)
+    assert len(submitted) == 2 * argn_module.ORDERS_PER_CHUNK  # 16 orders in each chunk, one task each
+    np.testing.assert_array_equal(out, expected)
 
 
 def test_given_groups_are_learned_as_the_condition_only(fitted):

@@ -842,9 +842,9 @@ class ARGN:
                 banned[j] = torch.tensor(toks, dtype=torch.long)
         net = self.net_
         # Every op of a sampling call runs on ONE torch thread, so the draws never depend on the thread count;
-        # a large call spreads its chunks (each a pure function of (seed, chunk index)) over the model's threads
-        # instead. A step's ops are too small for torch's threads to share one well (each op waits for the
-        # slowest thread: on a busy machine that wait dominated), and chunks need no coordination at all.
+        # a large call spreads its chunks' blocks (each a pure function of (seed, chunk index, block)) over the
+        # model's threads instead. A step's ops are too small for torch's threads to share one well (each op waits
+        # for the slowest thread: on a busy machine that wait dominated), and blocks need no coordination at all.
         workers = 1 if n < ONE_THREAD_ROWS else max(1, int(self.n_threads or auto_threads()))
         # threads and no_grad only around the work, never across a yield: the caller's settings hold while it waits
         with torch_threads(1), torch.no_grad():
@@ -854,12 +854,11 @@ class ARGN:
             # there are tokens (a sequence model's step) draws through the running context sums instead
             tables = net.sampling_tables(vectors) if n >= net.n_tokens else None
 
-        def chunk(start: int) -> np.ndarray:
-            with torch.no_grad():  # grad mode is per thread
-                return self._sample_chunk(min(n, start + SAMPLE_CHUNK) - start,
-                                          np.random.SeedSequence([seed, start // SAMPLE_CHUNK]),
-                                          None if fixed is None else fixed[start:start + SAMPLE_CHUNK], vectors,
-                                          temperature, layers, tables)
+        def plan(start: int) -> tuple[np.ndarray, list]:
+            return self._plan_chunk(min(n, start + SAMPLE_CHUNK) - start,
+                                    np.random.SeedSequence([seed, start // SAMPLE_CHUNK]),
+                                    None if fixed is None else fixed[start:start + SAMPLE_CHUNK], vectors,
+                                    temperature, layers, tables)
 
         starts = list(range(0, n, SAMPLE_CHUNK))
         pending: list[np.ndarray] = []
@@ -869,11 +868,26 @@ class ARGN:
             need = max(workers, -(-(batch_size - pending_rows) // SAMPLE_CHUNK))
             wave, starts = starts[:need], starts[need:]
             with torch_threads(1):
-                if workers > 1 and len(wave) > 1:
-                    with ThreadPoolExecutor(min(workers, len(wave)), thread_name_prefix="argn-sample") as pool:
-                        parts = list(pool.map(chunk, wave))
+                if workers > 1:
+                    # the workers share the wave's blocks (one column order each, about 2,048 rows), not its
+                    # chunks: a wave is rarely a multiple of the workers in chunks (100,000 rows are 3 chunks and a
+                    # small one), and whole chunks left one worker idle for a third of every batch. Chunks are
+                    # planned in this thread while the workers draw the blocks already planned.
+                    with ThreadPoolExecutor(workers, thread_name_prefix="argn-sample") as pool:
+                        parts, futures = [], []
+                        for start in wave:
+                            part, blocks = plan(start)
+                            parts.append(part)
+                            futures += [pool.submit(block) for block in blocks]
+                        for future in futures:
+                            future.result()
                 else:
-                    parts = [chunk(start) for start in wave]
+                    parts = []
+                    for start in wave:
+                        part, blocks = plan(start)
+                        for block in blocks:
+                            block()
+                        parts.append(part)
             for start, part in zip(wave, parts):
                 pending.append(part)
                 pending_rows += len(part)
@@ -890,10 +904,21 @@ class ARGN:
     def _sample_chunk(self, n: int, seq: np.random.SeedSequence, fixed: np.ndarray | None, vectors: torch.Tensor,
                       temperature: float, layers: Sequence[tuple[torch.Tensor, int]],
                       tables: torch.Tensor | None = None) -> np.ndarray:
-        """Draw n rows. Each row follows one of ORDERS_PER_CHUNK random group orders (fewer for a small n, see
-        ROWS_PER_ORDER); groups with
-        fixed cells move to the front (fully fixed first, then partially fixed), so a row's free
-        cells are always conditioned on all of its fixed ones.
+        """Draw n rows (see :meth:`_plan_chunk`), in the calling thread."""
+        out, blocks = self._plan_chunk(n, seq, fixed, vectors, temperature, layers, tables)
+        for block in blocks:
+            block()
+        return out
+
+    def _plan_chunk(self, n: int, seq: np.random.SeedSequence, fixed: np.ndarray | None, vectors: torch.Tensor,
+                    temperature: float, layers: Sequence[tuple[torch.Tensor, int]],
+                    tables: torch.Tensor | None = None) -> tuple[np.ndarray, list]:
+        """Plan the draw of n rows: (the output array, the blocks that fill it). Each block is a call that writes
+        its own rows of the output, in any order and any thread: everything a block reads from the chunk's random
+        streams (its uniforms) is drawn here, in the chunk's order, so the rows are the same however the blocks
+        are run. Each row follows one of ORDERS_PER_CHUNK random group orders (fewer for a small n, see
+        ROWS_PER_ORDER), one block per order; groups with fixed cells move to the front (fully fixed first, then
+        partially fixed), so a row's free cells are always conditioned on all of its fixed ones.
 
         Mixing several orders matters: a single order's systematic errors show in every row, an
         average over orders cancels much of them (bivariate accuracy +0.015 on credit_data).
@@ -902,9 +927,11 @@ class ARGN:
         rng = np.random.default_rng(order_seed)
         gen = torch.Generator().manual_seed(int(torch_seed))
         groups = self.groups_
+        net = self.net_
         base_ranks = rng.random((ORDERS_PER_CHUNK, len(groups)))
         choice = rng.integers(0, min(ORDERS_PER_CHUNK, max(1, n // ROWS_PER_ORDER)), n)
         fixed_t = None if fixed is None else torch.from_numpy(fixed)
+        out = np.empty((n, len(self.cardinalities_)), dtype=np.int64)
         if fixed is None:  # rows only pick one of the chunk's orders: sort those, not every row
             base = self._sequences(np.argsort(base_ranks, axis=1, kind="stable"))
             unique, inverse = np.unique(base, axis=0, return_inverse=True)
@@ -918,19 +945,32 @@ class ARGN:
             sequences = self._sequences(np.argsort(ranks, axis=1, kind="stable"))
             unique, inverse = np.unique(sequences, axis=0, return_inverse=True)
             inverse = inverse.reshape(-1)
-            if len(unique) > 4 * ORDERS_PER_CHUNK:  # many fixed patterns (imputation): per-row orders
-                return self.net_.generate(torch.from_numpy(sequences), fixed_t, vectors, gen, temperature,
-                                          layers, tables).numpy()
-        out = np.empty((n, len(self.cardinalities_)), dtype=np.int64)
+            if len(unique) > 4 * ORDERS_PER_CHUNK:  # many fixed patterns (imputation): per-row orders, one block
+                def mixed() -> None:
+                    with torch.no_grad():
+                        out[:] = net.generate(torch.from_numpy(sequences), fixed_t, vectors, gen, temperature,
+                                              layers, tables).numpy()
+                return out, [mixed]
+        blocks = []
         for u, order in enumerate(unique):
             rows = np.flatnonzero(inverse == u)
             if not len(rows):
                 continue
-            block_seq = torch.from_numpy(np.tile(order, (len(rows), 1)))
-            block_fixed = None if fixed_t is None else fixed_t[rows]
-            out[rows] = self.net_.generate(block_seq, block_fixed, vectors, gen, temperature, layers,
-                                           tables).numpy()
-        return out
+            # what generate() draws first for the block, drawn here so that blocks need no common stream
+            uniforms = torch.rand((len(order), len(rows)), generator=gen)
+            blocks.append(self._block(out, rows, order.tolist(), None if fixed_t is None else fixed_t[rows],
+                                      vectors, uniforms, temperature, layers, tables))
+        return out, blocks
+
+    def _block(self, out: np.ndarray, rows: np.ndarray, order: list[int], fixed: torch.Tensor | None,
+               vectors: torch.Tensor, uniforms: torch.Tensor, temperature: float,
+               layers: Sequence[tuple[torch.Tensor, int]], tables: torch.Tensor | None):
+        """One block of :meth:`_plan_chunk`: the rows ``rows`` of ``out``, all drawn in one order."""
+        def run() -> None:
+            with torch.no_grad():  # grad mode is per thread
+                out[rows] = self.net_._generate_one_order(order, fixed, vectors, uniforms, temperature, layers,
+                                                          tables).numpy()
+        return run
 
     def predict_proba(self, tokens: np.ndarray, column: int, given: Sequence[int]) -> np.ndarray:
         """P(sub-column ``column`` | the sub-columns ``given``) for each row of ``tokens``: the head's softmax
