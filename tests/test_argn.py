@@ -455,3 +455,10 @@ def test_sampling_tables_are_kept_between_calls_until_a_weight_they_read_changes
     fresh = ARGN.from_state(*model.get_state())  # the edited weights, nothing kept
     np.testing.assert_array_equal(after, fresh.sample(1000, seed=3))
     assert not np.array_equal(after, before)
+    with torch.no_grad():  # the first layer's bias is a row of every head's table too
+        kept = net.sampling_tables(net.sampling_vectors())
+        net.first_bias.add_(0.5)
+        assert net.sampling_tables(net.sampling_vectors()) is not kept
+    shifted = model.sample(1000, seed=3)
+    np.testing.assert_array_equal(shifted, ARGN.from_state(*model.get_state()).sample(1000, seed=3))
+    assert not np.array_equal(shifted, after)

@@ -352,9 +352,11 @@ class _Net(nn.Module):
         return self.token_vectors().contiguous()
 
     def sampling_tables(self, vectors: torch.Tensor) -> torch.Tensor | None:
-        """For an unprojected (narrow) context, (heads, tokens, hidden): what each token adds to each head's
+        """For an unprojected (narrow) context, (heads, tokens + 1, hidden): what each token adds to each head's
         pre-activation, so a sampling step sums the row's t earlier tokens (rows x t x hidden) instead of a
-        (rows x context x hidden) matmul. None for a projected context, where the matmul is the cheaper one.
+        (rows x context x hidden) matmul; the last row (id ``n_tokens``) is the head's first-layer bias, so one
+        embedding_bag over the earlier tokens and that row gives the whole pre-activation. None for a projected
+        context, where the matmul is the cheaper one.
 
         Kept for the next call while the weights it reads are unchanged (and it is at most TABLES_KEPT_BYTES):
         the product cost 150-200 ms of CPU on mlc_churn, as much as drawing 5,000 rows, and a streamed sample
@@ -365,14 +367,16 @@ class _Net(nn.Module):
         kept = getattr(self, "_tables_kept", None)
         if kept is not None and kept[0] == key:
             return kept[1]
-        tables = torch.matmul(vectors, self.head_in).contiguous()
+        tables = torch.cat([torch.matmul(vectors, self.head_in), self.first_bias.detach()[:, None, :]], dim=1)
+        tables = tables.contiguous()
         self._tables_kept = (key, tables) if tables.numel() * tables.element_size() <= TABLES_KEPT_BYTES else None
         return tables
 
     def _first_layer_key(self) -> tuple:
         """Identity and in-place version of every weight the token vectors and the first layer read: any change
         to them (an optimiser step, ``load_state_dict``, an edit under ``no_grad``) gives another key."""
-        return tuple((id(p), p._version) for p in (*self.embeddings, *self.steps, *self.proj, self.head_in))
+        return tuple((id(p), p._version) for p in (*self.embeddings, *self.steps, *self.proj, self.head_in,
+                                                   self.first_bias))
 
     @torch.no_grad()
     def generate(self, sequences: torch.Tensor, fixed: torch.Tensor | None, vectors: torch.Tensor,
@@ -431,16 +435,21 @@ class _Net(nn.Module):
                             tables: torch.Tensor | None) -> torch.Tensor:
         """:meth:`generate` for rows that all follow one order (every unconditioned block): the same draws,
         without the per-step work of mixed orders (finding each step's heads and rows, scattering tokens back
-        into their columns). Tokens are collected one contiguous row per step and put in column order once."""
+        into their columns). Tokens are collected one row of steps per row and put in column order once."""
         n, s = uniforms.shape[1], len(order)
         dev = vectors.device
         offsets = self.offsets.tolist()
-        first_bias = self.first_bias
-        steps = torch.empty((s, n), dtype=torch.long, device=dev)  # steps[t]: the tokens of sub-column order[t]
         hidden = self.hidden_buffer(n, dev)
+        body = hidden[:, :-1]
+        u_steps = uniforms.unbind(0)
         if tables is not None:
-            done = torch.empty((n, s), dtype=torch.long, device=dev)  # global token ids, in drawing order
+            # global token ids in drawing order (int32: half the bytes to copy per step). A step's own cell holds
+            # the bias row's id until its token is drawn, so the bag of the earlier tokens and that cell sums the
+            # earlier rows and then adds the bias: the same float additions as a bag and a separate bias add
+            done = torch.full((n, s), self.n_tokens, dtype=torch.int32, device=dev)
+            head_tables = tables.unbind(0)
         else:
+            steps = torch.empty((s, n), dtype=torch.long, device=dev)  # steps[t]: the tokens of sub-column order[t]
             context = torch.zeros((n, self.context), dtype=vectors.dtype, device=dev)
         first = 0
         if fixed is not None:  # the leading cells given in every row: placed at once, not step by step
@@ -449,10 +458,10 @@ class _Net(nn.Module):
             if first:
                 cols = torch.tensor(order[:first], dtype=torch.long, device=dev)
                 toks = fixed[:, cols]
-                steps[:first] = toks.t()
                 if tables is not None:
                     done[:, :first] = self.offsets[cols] + toks
                 else:
+                    steps[:first] = toks.t()
                     context += vectors[self.offsets[cols] + toks].sum(dim=1)
         for t in range(first, s):
             j = order[t]
@@ -461,22 +470,24 @@ class _Net(nn.Module):
                 tok = given
             else:
                 if tables is None:
-                    pre = torch.addmm(first_bias[j], context, self.head_in[j])
-                elif t:  # the flat form with its offsets: the 2-d form spent as long again on bookkeeping
-                    pre = F.embedding_bag(done[:, :t].reshape(-1), tables[j], torch.arange(0, n * t, t, device=dev),
-                                          mode="sum").add_(first_bias[j])
-                else:
-                    pre = first_bias[j].expand(n, self.hidden).clone()
-                tok = self._draw(j, pre, uniforms[t], temperature, layers[j], hidden)
+                    pre = torch.addmm(self.first_bias[j], context, self.head_in[j])
+                else:  # the flat form with its offsets: the 2-d form spent as long again on bookkeeping
+                    pre = F.embedding_bag(done[:, :t + 1].reshape(-1), head_tables[j],
+                                          torch.arange(0, n * (t + 1), t + 1, dtype=torch.int32, device=dev),
+                                          mode="sum")
+                tok = self._draw(j, pre, u_steps[t], temperature, layers[j], hidden, body)
                 if given is not None:
                     tok = torch.where(given >= 0, given, tok)
-            steps[t] = tok
             if tables is not None:
                 done[:, t] = tok + offsets[j]
             else:
+                steps[t] = tok
                 context += vectors[tok + offsets[j]]
         out = torch.empty((n, s), dtype=torch.long, device=dev)
-        out[:, order] = steps.t()
+        if tables is not None:
+            out[:, order] = done.long().sub_(self.offsets[order])
+        else:
+            out[:, order] = steps.t()
         return out
 
     def head_logits(self, j: int, context: torch.Tensor) -> torch.Tensor:
@@ -514,17 +525,20 @@ class _Net(nn.Module):
         return torch.ones((rows, self.hidden + 1), device=device)
 
     def _draw(self, j: int, pre: torch.Tensor, u: torch.Tensor, temperature: float,
-              layer: tuple[torch.Tensor, int], hidden: torch.Tensor) -> torch.Tensor:
+              layer: tuple[torch.Tensor, int], hidden: torch.Tensor, body: torch.Tensor | None = None) -> torch.Tensor:
         """Draw sub-column j's token for each row given its pre-activations (from the tokens drawn before it),
         through ``layer``, head j's entry of :meth:`output_layers`; ``hidden`` is a :meth:`hidden_buffer` of at
-        least as many rows (its first rows are overwritten)."""
+        least as many rows (its first rows are overwritten), ``body`` (optional) its view without the column of
+        ones when it has exactly as many rows."""
         weight, last_allowed = layer
-        h = hidden[:len(pre)]
+        if body is None or len(body) != len(pre):
+            hidden = hidden[:len(pre)]
+            body = hidden[:, :-1]
         if self.extra_w:
-            h[:, :-1] = self._deep(pre.relu_(), j, False)
+            body.copy_(self._deep(pre.relu_(), j, False))
         else:
-            torch.clamp_min(pre, 0.0, out=h[:, :-1])
-        logits = torch.mm(h, weight)
+            torch.clamp_min(pre, 0.0, out=body)
+        logits = torch.mm(hidden, weight)
         if temperature != 1.0:
             logits = logits.div_(temperature)
         # inverse CDF: one uniform per cell; zero-probability tokens can never be picked
@@ -533,9 +547,10 @@ class _Net(nn.Module):
         # same distribution wherever every row's total is a normal float32, which is checked; rows of a block
         # where it is not (a logit above 88 overflows, all below -69 lose precision) take the shifted way
         cdf = logits.exp_().cumsum_(dim=1)
-        total = cdf[:, -1]
-        if not bool(((total >= MIN_TOTAL) & (total <= MAX_TOTAL)).all()):
-            logits = torch.mm(h, weight)
+        total = cdf[:, -1].contiguous()
+        low, high = torch.aminmax(total) if len(total) else (MIN_TOTAL, MAX_TOTAL)  # a NaN fails both tests
+        if not (float(low) >= MIN_TOTAL and float(high) <= MAX_TOTAL):
+            logits = torch.mm(hidden, weight)
             if temperature != 1.0:
                 logits = logits.div_(temperature)
             cdf = logits.sub_(logits.amax(dim=1, keepdim=True)).exp_().cumsum_(dim=1)
