@@ -462,3 +462,60 @@ def test_sampling_tables_are_kept_between_calls_until_a_weight_they_read_changes
     shifted = model.sample(1000, seed=3)
     np.testing.assert_array_equal(shifted, ARGN.from_state(*model.get_state()).sample(1000, seed=3))
     assert not np.array_equal(shifted, after)
+
+
+def test_a_large_call_plans_at_most_workers_plus_one_chunks_ahead_of_the_draws(fitted, monkeypatch):
+    """A chunk's plan holds its uniforms (4 bytes per cell): a one-call sample of many chunks plans the next chunk
+    only when the chunk workers + 1 places back has been drawn, so memory stays bounded by the workers, not n."""
+    import lookalike.models.argn as argn_module
+
+    fitted_model, *_ = fitted
+    model = ARGN.from_state(*fitted_model.get_state())
+    n = 5 * argn_module.SAMPLE_CHUNK
+    model.n_threads = 1
+    expected = model.sample(n, seed=8)
+    undrawn, seen = [], []
+    real_plan = ARGN._plan_chunk
+
+    def plan(self, *args, **kwargs):
+        out, blocks = real_plan(self, *args, **kwargs)
+        left = [len(blocks)]
+        undrawn.append(left)
+        seen.append(sum(1 for x in undrawn if x[0]))
+
+        def counted(block):
+            def run():
+                block()
+                left[0] -= 1
+            return run
+
+        return out, [counted(b) for b in blocks]
+
+    class Lazy:  # runs nothing until a result is asked for, then everything submitted up to it, in order
+        def __init__(self, workers, **kwargs):
+            self.queue = []
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def submit(self, fn, *args):
+            pool, item = self, [fn, args, False]
+            self.queue.append(item)
+
+            class Later:
+                def result(self):
+                    while not item[2]:
+                        first = next(x for x in pool.queue if not x[2])
+                        first[0](*first[1])
+                        first[2] = True
+
+            return Later()
+
+    monkeypatch.setattr(ARGN, "_plan_chunk", plan)
+    monkeypatch.setattr(argn_module, "ThreadPoolExecutor", Lazy)
+    model.n_threads = 2
+    np.testing.assert_array_equal(model.sample(n, seed=8), expected)
+    assert len(seen) == 5 and max(seen) == 3  # workers + 1 chunks planned and not yet drawn, never more

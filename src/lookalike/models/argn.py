@@ -887,15 +887,20 @@ class ARGN:
                     # the workers share the wave's blocks (one column order each, about 2,048 rows), not its
                     # chunks: a wave is rarely a multiple of the workers in chunks (100,000 rows are 3 chunks and a
                     # small one), and whole chunks left one worker idle for a third of every batch. Chunks are
-                    # planned in this thread while the workers draw the blocks already planned.
+                    # planned in this thread while the workers draw the blocks already planned, at most workers + 1
+                    # chunks ahead (a plan holds its chunk's uniforms: a one-call million rows would hold 190 MB)
                     with ThreadPoolExecutor(workers, thread_name_prefix="argn-sample") as pool:
                         parts, futures = [], []
                         for start in wave:
+                            if len(futures) > workers:
+                                for future in futures[-workers - 1]:
+                                    future.result()
                             part, blocks = plan(start)
                             parts.append(part)
-                            futures += [pool.submit(block) for block in blocks]
-                        for future in futures:
-                            future.result()
+                            futures.append([pool.submit(block) for block in blocks])
+                        for chunk_futures in futures:
+                            for future in chunk_futures:
+                                future.result()
                 else:
                     parts = []
                     for start in wave:
