@@ -519,3 +519,28 @@ def test_a_large_call_plans_at_most_workers_plus_one_chunks_ahead_of_the_draws(f
     model.n_threads = 2
     np.testing.assert_array_equal(model.sample(n, seed=8), expected)
     assert len(seen) == 5 and max(seen) == 3  # workers + 1 chunks planned and not yet drawn, never more
+
+
+def test_chunks_are_drawn_straight_into_the_array_a_call_returns(fitted, monkeypatch):
+    """A call whose chunks make up its whole result (every ``sample``) gets them written into one array, returned
+    as it is: no copy joining the chunks afterwards (17 ms per 100,000 rows of a 47-sub-column table)."""
+    import lookalike.models.argn as argn_module
+
+    fitted_model, *_ = fitted
+    model = ARGN.from_state(*fitted_model.get_state())
+    n = 2 * argn_module.SAMPLE_CHUNK + 100
+    outs = []
+    real = ARGN._plan_chunk
+
+    def spy(self, *args, out=None, **kwargs):
+        outs.append(out)
+        return real(self, *args, out=out, **kwargs)
+
+    monkeypatch.setattr(ARGN, "_plan_chunk", spy)
+    results = {}
+    for threads in (1, 2):
+        outs.clear()
+        model.n_threads = threads
+        results[threads] = model.sample(n, seed=3)
+        assert len(outs) == 3 and all(o is not None and np.shares_memory(o, results[threads]) for o in outs)
+    np.testing.assert_array_equal(results[1], results[2])
