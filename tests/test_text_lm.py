@@ -192,6 +192,16 @@ def test_context_init_sets_the_scale_the_column_embeddings_start_from_and_is_sav
     assert back.context_init == 0.1 and back.generate(ctx[:30], seed=2) == lm.generate(ctx[:30], seed=2)
 
 
+def test_the_default_embeds_pieces_in_160_dims_and_starts_the_columns_small():
+    """The defaults since helper text10 (benchmarks/RESULTS.md, text10's section): embed 160, context_init 0.1."""
+    lm = TextLM()
+    assert lm.embed == 160 and lm.context_init == 0.1
+    df = complaints(120)
+    ctx = np.stack([np.arange(120) % 400, np.arange(120) % 3], 1)
+    lm = TextLM(seed=0, **{**{k: v for k, v in SMALL.items() if k != "embed"}, "max_epochs": 1}).fit(df["text"], ctx, [400, 3])
+    assert lm.net_.token.weight.shape[1] == 160 and float(lm.net_.context[0].weight.detach().std()) < 0.3
+
+
 def test_context_bias_learns_a_rare_values_own_words():
     """A value held by 5% of rows gets its own word through the per-column shift of the logits, and writes it."""
     rng = np.random.default_rng(0)
