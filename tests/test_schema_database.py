@@ -82,6 +82,32 @@ def test_table_errors_name_table_and_column(keys, words):
     assert words in str(info.value)
 
 
+@pytest.mark.parametrize("options, words", [
+    ({"decimals": "abc"}, "column 'price': decimals must be a whole number from 0 to 15, got 'abc'"),
+    ({"decimals": 2.5}, "column 'price': decimals must be a whole number from 0 to 15, got 2.5"),
+    ({"decimals": True}, "column 'price': decimals must be a whole number from 0 to 15, got True"),
+    ({"decimals": 16}, "column 'price': decimals must be a whole number from 0 to 15, got 16"),
+    ({"decimals": 2, "grid": -1}, "column 'price': grid must be a whole number from 0 to 15, got -1"),
+    ({"decimals": 2, "grid": 3}, "column 'price': grid (3) must not exceed decimals (2)"),
+])
+def test_a_numbers_precision_options_are_checked_when_the_schema_is_read(options, words):
+    """grid: -1 used to pass and make every new value 0; decimals: abc failed inside the codec with int()'s error."""
+    table = _table()
+    table["columns"].append({"name": "price", "kind": "numeric", "dtype": "float64", **options})
+    with pytest.raises(LookalikeError) as info:
+        TableSchema.from_dict(table, name="orders")
+    assert "table 'orders': " + words in str(info.value)
+
+
+def test_valid_precision_options_load():
+    table = _table()
+    table["columns"] += [{"name": "price", "kind": "numeric", "dtype": "float64", "decimals": 7, "grid": 2},
+                         {"name": "rate", "kind": "numeric", "dtype": "float64", "decimals": None},
+                         {"name": "n", "kind": "numeric", "dtype": "int64", "decimals": np.int64(0)}]
+    schema = TableSchema.from_dict(table, name="orders")
+    assert schema["price"].options == {"decimals": 7, "grid": 2}
+
+
 def test_infer_schema_checks_declared_keys_against_inferred_kinds():
     n = 60
     df = pd.DataFrame({"account": np.repeat(np.arange(6), 10), "step": np.tile(np.arange(10), 6),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,32 @@ RARE_CHOICES = ("generate", "placeholder", "drop")
 # Kinds an order column may have: positions in a sequence are numbers or timestamps.
 ORDER_KINDS = (Kind.NUMERIC, Kind.DATETIME)
 
+MAX_DECIMALS = 15
+"""Most decimals a schema may give a number: the numeric codec computes on value x 10**decimals in int64."""
+
+
+def _check_precision(column: ColumnSchema, where: str) -> None:
+    """A numeric column's ``decimals`` (None: released by a mechanism) and ``grid`` (at most ``decimals``) are
+    whole numbers from 0 to MAX_DECIMALS; anything else would fail deep in the codec or draw nonsense (grid -1
+    made every new value 0)."""
+    if column.kind != Kind.NUMERIC:
+        return
+    options = column.options
+
+    def whole(key):
+        value = options[key]
+        if isinstance(value, bool) or not isinstance(value, Integral) or not 0 <= value <= MAX_DECIMALS:
+            raise LookalikeError(f"{where}: column '{column.name}': {key} must be a whole number from 0 to "
+                                 f"{MAX_DECIMALS}, got {value!r}")
+        return value
+
+    decimals = whole("decimals") if options.get("decimals") is not None else None
+    if "grid" in options:
+        grid = whole("grid")
+        if decimals is not None and grid > decimals:
+            raise LookalikeError(f"{where}: column '{column.name}': grid ({grid}) must not exceed decimals "
+                                 f"({decimals}); it is the coarser grid new values are drawn on")
+
 
 @dataclass
 class TableSchema:
@@ -230,6 +257,8 @@ class TableSchema:
             if "rare" in options and options["rare"] not in RARE_CHOICES:
                 raise LookalikeError(f"{where}: {owner}: rare must be one of {', '.join(RARE_CHOICES)}, "
                                      f"got {options['rare']!r}")
+        for c in self.columns:
+            _check_precision(c, where)
 
         def check(column, role):
             if not isinstance(column, str) or column not in names:
