@@ -53,6 +53,7 @@ from torch import nn
 from lookalike.errors import LookalikeError
 from lookalike.models.base import ProgressCallback
 from lookalike.models import dp_sgd
+from lookalike.models._adamw import FusedAdamW, PlateauHalving
 from lookalike.models._tabular_nn import check_precision, check_tokens, fast_matmuls, matmul_precision
 from lookalike.models.threads import auto_threads, torch_threads  # noqa: F401 (auto_threads: old import path)
 
@@ -736,9 +737,9 @@ class ARGN:
             net = _Net(cards, groups, hidden, extra, self.dropout, log_freq, given_groups=self.given_groups).to(device)
             # narrow tables train through lookup tables, where bfloat16 saved no time and cost validation loss
             precision = matmul_precision(self.precision) if net.projected and device.type == "cpu" else "float32"
-            opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=self.weight_decay, fused=True)
-            sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=1, min_lr=lr / 16,
-                                                               threshold=self.tol, threshold_mode="rel")
+            # torch.optim's AdamW(fused=True) and ReduceLROnPlateau, without importing torch._dynamo (_adamw)
+            opt = FusedAdamW(net.parameters(), lr=lr, weight_decay=self.weight_decay)
+            sched = PlateauHalving(opt, factor=0.5, patience=1, min_lr=lr / 16, threshold=self.tol)
             x_train = torch.from_numpy(tokens[train_idx]).to(device)
             x_val = torch.from_numpy(tokens[val_idx]).to(device)
             n_groups = len(groups)
@@ -769,7 +770,7 @@ class ARGN:
                     keys = torch.rand(len(idx), n_groups, generator=shuffle_gen).to(device)
                     with fast_matmuls(precision):
                         loss = net.loss(xb, keys)
-                    opt.zero_grad(set_to_none=True)
+                    opt.zero_grad()
                     loss.backward()
                     if self.max_grad_norm is not None:
                         torch.nn.utils.clip_grad_norm_(net.parameters(), self.max_grad_norm)
