@@ -246,7 +246,11 @@ class _Net(nn.Module):
                 bias[k, : cards[j]] = torch.as_tensor(log_freq[j], dtype=torch.float32)
             self.out_w.append(nn.Parameter(torch.randn(len(members), hidden, width) * 0.01))
             self.out_b.append(nn.Parameter(bias))
-            self.register_buffer(f"members_{b}", torch.tensor(members, dtype=torch.long), persistent=False)
+        # the heads bucket by bucket: the loss reads every bucket's hidden layers with one index_select and a
+        # split, where a gather per bucket cost as many scatters into zeroed (rows, heads, hidden) gradients
+        self.register_buffer("bucket_order", torch.tensor([j for m in self.bucket_members for j in m],
+                                                          dtype=torch.long), persistent=False)
+        self.bucket_sizes = [len(m) for m in self.bucket_members]
         # where each sub-column's head lives: (bucket, row inside bucket)
         self.head_slot = {j: (b, k) for b, members in enumerate(self.bucket_members) for k, j in enumerate(members)}
         self._set_given(given_groups, len(groups), group_of)
@@ -318,13 +322,15 @@ class _Net(nn.Module):
         s, hdim = self.n_sub, self.hidden
         keys = order_keys[:, self.group_of]  # (n, s): key of each sub-column's group
         visible = (keys[:, None, :] < keys[:, :, None]) | self.within[None]  # (n, head, input)
-        blocks = self.head_in.split(self.dims, dim=1)  # input i's rows of every head's first layer
+        rows = self.head_in.permute(1, 0, 2)  # (embedding dims, heads, hidden): every head's first layer
         if heads is None:
             m = s
         else:
-            visible, blocks, m = visible[:, heads], [w[heads] for w in blocks], len(heads)
-        table = torch.cat([(e + torch.cumsum(st, 0)) @ w.permute(1, 0, 2).reshape(w.shape[1], m * hdim)
-                           for e, st, w in zip(self.embeddings, self.steps, blocks)], dim=0)
+            visible, rows, m = visible[:, heads], rows[:, heads], len(heads)
+        # input i's rows of every head's first layer, laid out (its dims, heads x hidden) by one copy, not one per input
+        blocks = rows.reshape(rows.shape[0], m * hdim).split(self.dims, dim=0)
+        table = torch.cat([(e + torch.cumsum(st, 0)) @ w for e, st, w in zip(self.embeddings, self.steps, blocks)],
+                          dim=0)
         return _LookupSum.apply(table.reshape(self.n_tokens, m, hdim), self.offsets + x, visible.to(table.dtype))
 
     def pre_activations(self, x: torch.Tensor, order_keys: torch.Tensor, lookup: bool,
@@ -355,11 +361,11 @@ class _Net(nn.Module):
         pre = self.pre_activations(x, order_keys, lookup)
         h = _dropout(F.relu(pre + self.first_bias), self.dropout, train)
         h = self._deep(h, slice(None), train)
-        for b in range(len(self.bucket_members)):
-            members = getattr(self, f"members_{b}")
-            logits = torch.einsum("bkh,khc->bkc", h[:, members], self.out_w[b]) + self.out_b[b]
-            total = total + F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, members].reshape(-1),
-                                            reduction="sum")
+        hidden = h.index_select(1, self.bucket_order).split(self.bucket_sizes, dim=1)
+        targets = x.index_select(1, self.bucket_order).split(self.bucket_sizes, dim=1)
+        for b, (hb, xb) in enumerate(zip(hidden, targets)):
+            logits = torch.einsum("bkh,khc->bkc", hb, self.out_w[b]) + self.out_b[b]
+            total = total + F.cross_entropy(logits.reshape(-1, logits.shape[-1]), xb.reshape(-1), reduction="sum")
         return total / n
 
     def loss(self, x: torch.Tensor, order_keys: torch.Tensor) -> torch.Tensor:
