@@ -2,9 +2,11 @@
 processes, so both see about the same machine load; writes RESULTS.md's section *argn-fit-cpu*.
 
     python benchmarks/argn_fit_cpu.py --before a04e6d8 --after 5271be0 --tables Ecdat.Benefits ... [--seeds 1]
+        [--section NAME --title TEXT]  (another RESULTS.md section, so a new comparison leaves the published one alone)
 
 Each fit is ``Synthesizer(model="argn", seed=s).fit(train)`` on the suite's seed-1 training split (the suite
-must have written it: benchmarks/.cache/suite/TABLE/seed1/train.csv), at one torch thread, under nice. A change
+must have written it: benchmarks/.cache/suite/TABLE/seed1/train.csv), at one torch thread, under nice; torch is
+imported before the clock starts, as in the suite (runs recorded before 2026-11-30 23:00 UTC counted its import). A change
 of the training's random stream changes where early stopping ends a fit, so the figure that compares code is
 CPU seconds per epoch; total fit CPU and epochs are shown beside it. Runs are kept in argn_fit_cpu_runs.jsonl.
 """
@@ -23,10 +25,12 @@ from results_sections import cached_runs, record_run, spread, update_section
 HERE = Path(__file__).resolve().parent
 RUNS = HERE / "argn_fit_cpu_runs.jsonl"
 SECTION = "argn-fit-cpu"
+TITLE = "argn's fit CPU at two revisions, paired"
 
 WORKER = r"""
 import json, os, resource, sys
 import pandas as pd
+import torch  # imported before the clock, as the suite's runner (peers/run_lookalike.py) does
 from lookalike import Synthesizer
 table, seed, train = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 df = pd.read_csv(train)
@@ -62,11 +66,11 @@ def fit_once(src: Path, table: str, seed: int) -> dict:
     return {**json.loads(done.stdout.strip().splitlines()[-1]), "load_start": round(load, 2)}
 
 
-def report(before: str, after: str) -> str:
+def report(before: str, after: str, title: str = TITLE) -> str:
     runs = [r for r in cached_runs(RUNS, lambda r: (r["rev"], r["table"], r["seed"])) if r["rev"] in (before, after)]
     tables = sorted({r["table"] for r in runs})
     lines = [
-        "## argn's fit CPU at two revisions, paired (`benchmarks/argn_fit_cpu.py`)",
+        f"## {title} (`benchmarks/argn_fit_cpu.py`)",
         "",
         f"`{before}` (before) against `{after}` (after): each table's fit at one revision, then at the other, in "
         "fresh processes at one torch thread under nice, on the suite's seed-1 training split, on the shared "
@@ -79,7 +83,7 @@ def report(before: str, after: str) -> str:
         "| after | best validation loss: before | after | load |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    ratios = []
+    ratios, whole = [], []
     for t in tables:
         b = sorted((r for r in runs if r["table"] == t and r["rev"] == before), key=lambda r: r["seed"])
         a = sorted((r for r in runs if r["table"] == t and r["rev"] == after), key=lambda r: r["seed"])
@@ -89,6 +93,7 @@ def report(before: str, after: str) -> str:
             continue
         ratio = [y["cpu_per_epoch"] / x["cpu_per_epoch"] for x, y in zip(b, a)]
         ratios += ratio
+        whole += [y["fit_cpu"] / x["fit_cpu"] for x, y in zip(b, a)]
         loads = [v for r in b + a for v in (r["load_start"], r["load_end"])]
         lines.append(
             f"| {t} | {', '.join(map(str, seeds))} | {spread([r['cpu_per_epoch'] for r in b])} | "
@@ -99,8 +104,10 @@ def report(before: str, after: str) -> str:
             f"{min(loads):.1f}-{max(loads):.1f} |")
     if ratios:
         ratios.sort()
+        whole.sort()
         lines += ["", f"Over {len(ratios)} paired fits, CPU per epoch after / before: median "
-                      f"{ratios[len(ratios) // 2]:.2f}, range {ratios[0]:.2f}-{ratios[-1]:.2f}."]
+                      f"{ratios[len(ratios) // 2]:.2f}, range {ratios[0]:.2f}-{ratios[-1]:.2f}; whole-fit CPU after / "
+                      f"before: median {whole[len(whole) // 2]:.2f}, range {whole[0]:.2f}-{whole[-1]:.2f}."]
     return "\n".join(lines)
 
 
@@ -111,6 +118,8 @@ def main() -> None:
     parser.add_argument("--tables", nargs="+", default=[])
     parser.add_argument("--seeds", nargs="+", type=int, default=[1])
     parser.add_argument("--note", default="", help="a paragraph under the table (what changed, what was not run)")
+    parser.add_argument("--section", default=SECTION, help="the RESULTS.md section written")
+    parser.add_argument("--title", default=TITLE, help="that section's heading")
     args = parser.parse_args()
     done = {(r["rev"], r["table"], r["seed"]) for r in cached_runs(RUNS, lambda r: (r["rev"], r["table"], r["seed"]))}
     with tempfile.TemporaryDirectory() as tmp:
@@ -123,8 +132,8 @@ def main() -> None:
                     run = {"rev": rev, "table": table, "seed": seed, **fit_once(trees[rev], table, seed)}
                     record_run(RUNS, run)
                     print(json.dumps(run), flush=True)
-    text = report(args.before, args.after)
-    update_section(SECTION, text + ("\n\n" + args.note if args.note else ""))
+    text = report(args.before, args.after, args.title)
+    update_section(args.section, text + ("\n\n" + args.note if args.note else ""))
     print(text)
 
 

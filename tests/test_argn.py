@@ -547,25 +547,39 @@ def test_chunks_are_drawn_straight_into_the_array_a_call_returns(fitted, monkeyp
 
 
 def test_lookup_sum_gradient_is_that_of_the_plain_weighted_sum():
-    """The narrow path's backward gathers each table row's gradient as one bag sum over the rows whose input holds
-    its token; it must equal autograd's gradient of the plain formula, for tokens seen several times, once and
-    never (their rows get zero), whatever the weights."""
+    """The narrow path builds table rows for the batch's tokens only (each input's embeddings times its rows of
+    the first layer) and gathers each row's gradient as one bag sum over the rows whose input holds its token; its
+    output and gradients must equal autograd's of the plain formula, for tokens seen several times, once and never
+    (their embeddings get zero), whatever the weights."""
     import torch
 
     from lookalike.models.argn import _LookupSum
 
     gen = torch.Generator().manual_seed(3)
-    n_tok, m, hdim, n, s = 40, 5, 3, 17, 4
-    tokens = torch.randint(0, 30, (n, s), generator=gen)  # tokens 30-39 never appear
-    weights = torch.rand(n, m, s, generator=gen) * (torch.rand(n, m, s, generator=gen) < 0.6)
+    cards, dims, m, hdim, n = [12, 20, 8, 5], [3, 4, 2, 2], 5, 3, 17
+    offsets = [0, 12, 32, 40]
+    # tokens 9-11 of input 0 and 2-4 of input 3 never appear
+    tokens = torch.stack([torch.randint(0, 9, (n,), generator=gen), torch.randint(0, 20, (n,), generator=gen),
+                          torch.randint(0, 8, (n,), generator=gen), torch.randint(0, 2, (n,), generator=gen)], 1)
+    tokens = tokens + torch.tensor(offsets)
+    weights = torch.rand(n, m, 4, generator=gen) * (torch.rand(n, m, 4, generator=gen) < 0.6)
     grad = torch.randn(n, m, hdim, generator=gen)
-    table = torch.randn(n_tok, m, hdim, generator=gen, requires_grad=True)
-    _LookupSum.apply(table, tokens, weights).backward(grad)
-    plain = table.detach().clone().requires_grad_(True)
+    embedded = [torch.randn(c, d, generator=gen, requires_grad=True) for c, d in zip(cards, dims)]
+    rows = torch.randn(sum(dims), m * hdim, generator=gen, requires_grad=True)
+    out = _LookupSum.apply(rows, tokens, weights, offsets, *embedded)
+    out.backward(grad)
+    plain_e = [e.detach().clone().requires_grad_(True) for e in embedded]
+    plain_rows = rows.detach().clone().requires_grad_(True)
+    blocks = plain_rows.split(dims, dim=0)
+    table = torch.cat([e @ w for e, w in zip(plain_e, blocks)]).view(sum(cards), m, hdim)
     heads = torch.arange(m)
-    (plain[tokens[:, None, :], heads[None, :, None]] * weights[..., None]).sum(2).backward(grad)
-    torch.testing.assert_close(table.grad, plain.grad, rtol=1e-5, atol=1e-6)
-    assert not table.grad[30:].any()
+    plain = (table[tokens[:, None, :], heads[None, :, None]] * weights[..., None]).sum(2)
+    plain.backward(grad)
+    torch.testing.assert_close(out, plain, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(rows.grad, plain_rows.grad, rtol=1e-5, atol=1e-6)
+    for e, p in zip(embedded, plain_e):
+        torch.testing.assert_close(e.grad, p.grad, rtol=1e-5, atol=1e-6)
+    assert not embedded[0].grad[9:].any() and not embedded[3].grad[2:].any()
 
 
 def test_dropout_drops_each_unit_with_the_asked_probability():

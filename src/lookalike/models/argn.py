@@ -53,6 +53,7 @@ from torch import nn
 from lookalike.errors import LookalikeError
 from lookalike.models.base import ProgressCallback
 from lookalike.models import dp_sgd
+from lookalike.models._adamw import FusedAdamW, PlateauHalving
 from lookalike.models._tabular_nn import check_precision, check_tokens, fast_matmuls, matmul_precision
 from lookalike.models.threads import auto_threads, torch_threads  # noqa: F401 (auto_threads: old import path)
 
@@ -127,46 +128,73 @@ def _dropout(h: torch.Tensor, p: float, train: bool) -> torch.Tensor:
 
 
 class _LookupSum(torch.autograd.Function):
-    """out[r, j] = sum over inputs i of weights[r, j, i] * table[tokens[r, i], j]: the lookup-table path's
-    pre-activations (``_Net._pre_from_lookup_tables``), as one embedding_bag forward. The backward is the same
-    kind of weighted bag sum read the other way (every table row gathers the output gradients of the rows whose
-    input holds its token), again one embedding_bag. embedding_bag's own backward sorted every (row, head, input)
-    index on every step, and a loop of ``index_add_`` per input wrote one product per (row, head, input): each took
-    most of a narrow table's backward (wooldridge.injury and Ecdat.Benefits, one torch thread;
-    benchmarks/RESULTS.md, argn-fit-cpu). Here only the (row, input) tokens are sorted."""
+    """out[r, j] = sum over inputs i of weights[r, j, i] * T[tokens[r, i], j], where T's rows for input i's tokens
+    are ``embedded[i] @ rows_i`` (the token's embedding times input i's rows of every head's first layer, laid out
+    heads x hidden): the lookup-table path's pre-activations (``_Net._pre_from_lookup_tables``).
+
+    Only the batch's tokens get a table row (the batch's (row, input) tokens sorted once), and the products are
+    written straight into that table; one embedding_bag sums it. The backward is the same kind of weighted bag sum
+    read the other way (every table row gathers the output gradients of the rows whose input holds its token),
+    again one embedding_bag, and goes on to the embeddings and first-layer rows of the present tokens only.
+    Building the whole (tokens x heads x hidden) table by autograd cost a concatenation, a zero-filled gradient
+    of its size and a scatter into it on every step (wooldridge.injury: 2,121 tokens x 51 heads x 64, 28 MB each;
+    benchmarks/RESULTS.md, narrow-fit-cpu). embedding_bag's own backward sorted every (row, head, input) index,
+    and a loop of ``index_add_`` per input wrote one product per (row, head, input) (argn-fit-cpu)."""
 
     @staticmethod
-    def forward(ctx, table: torch.Tensor, tokens: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-        # table (tokens, heads, hidden); tokens (rows, inputs) global token ids; weights (rows, heads, inputs)
-        n_tok, m, hdim = table.shape
+    def forward(ctx, rows: torch.Tensor, tokens: torch.Tensor, weights: torch.Tensor, offsets: Sequence[int],
+                *embedded: torch.Tensor) -> torch.Tensor:
+        # rows (embedding dims, heads x hidden); tokens (rows, inputs) global token ids (input i's from offsets[i]);
+        # weights (rows, heads, inputs); embedded[i] (input i's tokens, its embedding dims)
         n, s = tokens.shape
-        bag = (tokens[:, None, :] * m + torch.arange(m, device=tokens.device)[None, :, None]).reshape(n * m, s)
-        ctx.save_for_backward(tokens, weights)
-        ctx.n_tok = n_tok
-        return F.embedding_bag(bag, table.reshape(n_tok * m, hdim), per_sample_weights=weights.reshape(n * m, s),
+        m = weights.shape[1]
+        hdim = rows.shape[1] // m
+        flat = tokens.reshape(-1)  # entry e = (row e // s, input e % s)
+        entries = torch.argsort(flat, stable=True)  # grouped by token id
+        present, sizes = torch.unique_consecutive(flat[entries], return_counts=True)
+        compact = torch.empty_like(flat)  # each entry's place among the present tokens
+        compact[entries] = torch.repeat_interleave(torch.arange(len(present), device=flat.device), sizes)
+        ends = torch.searchsorted(present, torch.tensor(list(offsets[1:]) + [offsets[-1] + len(embedded[-1])],
+                                                        device=flat.device)).tolist()
+        table = rows.new_empty((len(present), m * hdim))
+        parts, a, r = [], 0, 0  # per input: its present tokens (local ids), their table rows, its rows of `rows`
+        for e, off, b in zip(embedded, offsets, ends):
+            d = e.shape[1]
+            local = present[a:b] - off
+            if b > a:
+                torch.mm(e[local], rows[r:r + d], out=table[a:b])
+            parts.append((local, a, b, r, d))
+            a, r = b, r + d
+        bag = (compact.view(n, 1, s) * m + torch.arange(m, device=flat.device).view(1, m, 1)).reshape(n * m, s)
+        ctx.save_for_backward(rows, weights, entries, sizes, *embedded)
+        ctx.parts, ctx.shape = parts, (n, s, m, hdim)
+        return F.embedding_bag(bag, table.view(len(present) * m, hdim), per_sample_weights=weights.reshape(n * m, s),
                                mode="sum").view(n, m, hdim)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        tokens, weights = ctx.saved_tensors
-        n, s = tokens.shape
-        m, hdim, n_tok = grad.shape[1], grad.shape[2], ctx.n_tok
-        flat = tokens.reshape(-1)  # entry e = (row e // s, input e % s)
-        entries = torch.argsort(flat, stable=True)  # grouped by token id
-        rows, inputs = entries // s, entries % s
-        # bag (head j, token t) sums the output gradients of head j over the rows whose input holds token t, each
-        # weighted by what head j saw of that input; for one head, the bags of all tokens in token order are the
-        # sorted entries once through, so bag (j, t) starts at j * entries + (entries of tokens before t); tokens
-        # absent from the batch get no bag
-        present, sizes = torch.unique_consecutive(flat[entries], return_counts=True)
+        rows, weights, entries, sizes, *embedded = ctx.saved_tensors
+        n, s, m, hdim = ctx.shape
+        grad = grad.contiguous()
+        row_of, input_of = entries // s, entries % s
+        # bag (head j, present token t) sums the output gradients of head j over the rows whose input holds token
+        # t, each weighted by what head j saw of that input; for one head, the bags of all present tokens in token
+        # order are the sorted entries once through, so bag (j, t) starts at j * entries + (entries before t)
         arange_m = torch.arange(m, device=grad.device)
-        offsets = (arange_m[:, None] * len(flat) + (torch.cumsum(sizes, 0) - sizes)[None, :]).reshape(-1)
-        index = (rows[None, :] * m + arange_m[:, None]).reshape(-1)  # rows of grad viewed as (rows * heads, hidden)
-        sums = F.embedding_bag(index, grad.reshape(n * m, hdim), offsets, mode="sum",
-                               per_sample_weights=weights[rows, :, inputs].t().reshape(-1))
-        out = grad.new_zeros((n_tok, m, hdim))
-        out[present] = sums.view(m, len(present), hdim).transpose(0, 1)
-        return out, None, None
+        starts = (arange_m[:, None] * len(entries) + (torch.cumsum(sizes, 0) - sizes)[None, :]).reshape(-1)
+        index = (row_of[None, :] * m + arange_m[:, None]).reshape(-1)  # rows of grad viewed as (rows * heads, hidden)
+        sums = F.embedding_bag(index, grad.view(n * m, hdim), starts, mode="sum",
+                               per_sample_weights=weights[row_of, :, input_of].t().reshape(-1))
+        table_grad = sums.view(m, len(sizes), hdim).transpose(0, 1).reshape(len(sizes), m * hdim)
+        rows_grad = rows.new_zeros(rows.shape)
+        embedded_grads = []
+        for e, (local, a, b, r, d) in zip(embedded, ctx.parts):
+            g = e.new_zeros(e.shape)
+            if b > a:
+                torch.mm(e[local].t(), table_grad[a:b], out=rows_grad[r:r + d])
+                g[local] = table_grad[a:b] @ rows[r:r + d].t()
+            embedded_grads.append(g)
+        return (rows_grad, None, None, None, *embedded_grads)
 
 
 class _Net(nn.Module):
@@ -197,6 +225,7 @@ class _Net(nn.Module):
                 group_of[j], pos_of[j] = g, p
         self.max_group = max((len(m) for m in groups), default=1)
         self.register_buffer("offsets", torch.from_numpy(offsets), persistent=False)
+        self.token_offsets = offsets.tolist()
         self.register_buffer("group_of", torch.from_numpy(group_of), persistent=False)
         self.register_buffer("pos_of", torch.from_numpy(pos_of), persistent=False)
         # within[j, i]: input i is an earlier sub-column of j's own group (always visible to j)
@@ -245,7 +274,11 @@ class _Net(nn.Module):
                 bias[k, : cards[j]] = torch.as_tensor(log_freq[j], dtype=torch.float32)
             self.out_w.append(nn.Parameter(torch.randn(len(members), hidden, width) * 0.01))
             self.out_b.append(nn.Parameter(bias))
-            self.register_buffer(f"members_{b}", torch.tensor(members, dtype=torch.long), persistent=False)
+        # the heads bucket by bucket: the loss reads every bucket's hidden layers with one index_select and a
+        # split, where a gather per bucket cost as many scatters into zeroed (rows, heads, hidden) gradients
+        self.register_buffer("bucket_order", torch.tensor([j for m in self.bucket_members for j in m],
+                                                          dtype=torch.long), persistent=False)
+        self.bucket_sizes = [len(m) for m in self.bucket_members]
         # where each sub-column's head lives: (bucket, row inside bucket)
         self.head_slot = {j: (b, k) for b, members in enumerate(self.bucket_members) for k, j in enumerate(members)}
         self._set_given(given_groups, len(groups), group_of)
@@ -317,14 +350,15 @@ class _Net(nn.Module):
         s, hdim = self.n_sub, self.hidden
         keys = order_keys[:, self.group_of]  # (n, s): key of each sub-column's group
         visible = (keys[:, None, :] < keys[:, :, None]) | self.within[None]  # (n, head, input)
-        blocks = self.head_in.split(self.dims, dim=1)  # input i's rows of every head's first layer
+        rows = self.head_in.permute(1, 0, 2)  # (embedding dims, heads, hidden): every head's first layer
         if heads is None:
             m = s
         else:
-            visible, blocks, m = visible[:, heads], [w[heads] for w in blocks], len(heads)
-        table = torch.cat([(e + torch.cumsum(st, 0)) @ w.permute(1, 0, 2).reshape(w.shape[1], m * hdim)
-                           for e, st, w in zip(self.embeddings, self.steps, blocks)], dim=0)
-        return _LookupSum.apply(table.reshape(self.n_tokens, m, hdim), self.offsets + x, visible.to(table.dtype))
+            visible, rows, m = visible[:, heads], rows[:, heads], len(heads)
+        embedded = [e + torch.cumsum(st, 0) for e, st in zip(self.embeddings, self.steps)]
+        # every input's rows of every head's first layer, laid out (dims, heads x hidden) by one copy
+        return _LookupSum.apply(rows.reshape(rows.shape[0], m * hdim), self.offsets + x, visible.to(rows.dtype),
+                                self.token_offsets, *embedded)
 
     def pre_activations(self, x: torch.Tensor, order_keys: torch.Tensor, lookup: bool,
                         heads: torch.Tensor | None = None) -> torch.Tensor:
@@ -354,11 +388,11 @@ class _Net(nn.Module):
         pre = self.pre_activations(x, order_keys, lookup)
         h = _dropout(F.relu(pre + self.first_bias), self.dropout, train)
         h = self._deep(h, slice(None), train)
-        for b in range(len(self.bucket_members)):
-            members = getattr(self, f"members_{b}")
-            logits = torch.einsum("bkh,khc->bkc", h[:, members], self.out_w[b]) + self.out_b[b]
-            total = total + F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, members].reshape(-1),
-                                            reduction="sum")
+        hidden = h.index_select(1, self.bucket_order).split(self.bucket_sizes, dim=1)
+        targets = x.index_select(1, self.bucket_order).split(self.bucket_sizes, dim=1)
+        for b, (hb, xb) in enumerate(zip(hidden, targets)):
+            logits = torch.einsum("bkh,khc->bkc", hb, self.out_w[b]) + self.out_b[b]
+            total = total + F.cross_entropy(logits.reshape(-1, logits.shape[-1]), xb.reshape(-1), reduction="sum")
         return total / n
 
     def loss(self, x: torch.Tensor, order_keys: torch.Tensor) -> torch.Tensor:
@@ -736,9 +770,9 @@ class ARGN:
             net = _Net(cards, groups, hidden, extra, self.dropout, log_freq, given_groups=self.given_groups).to(device)
             # narrow tables train through lookup tables, where bfloat16 saved no time and cost validation loss
             precision = matmul_precision(self.precision) if net.projected and device.type == "cpu" else "float32"
-            opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=self.weight_decay, fused=True)
-            sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=1, min_lr=lr / 16,
-                                                               threshold=self.tol, threshold_mode="rel")
+            # torch.optim's AdamW(fused=True) and ReduceLROnPlateau, without importing torch._dynamo (_adamw)
+            opt = FusedAdamW(net.parameters(), lr=lr, weight_decay=self.weight_decay)
+            sched = PlateauHalving(opt, factor=0.5, patience=1, min_lr=lr / 16, threshold=self.tol)
             x_train = torch.from_numpy(tokens[train_idx]).to(device)
             x_val = torch.from_numpy(tokens[val_idx]).to(device)
             n_groups = len(groups)
@@ -769,7 +803,7 @@ class ARGN:
                     keys = torch.rand(len(idx), n_groups, generator=shuffle_gen).to(device)
                     with fast_matmuls(precision):
                         loss = net.loss(xb, keys)
-                    opt.zero_grad(set_to_none=True)
+                    opt.zero_grad()
                     loss.backward()
                     if self.max_grad_norm is not None:
                         torch.nn.utils.clip_grad_norm_(net.parameters(), self.max_grad_norm)

@@ -139,10 +139,12 @@ def detect_pii(name: str, values: pd.Series) -> str | None:
             return kind
     if len(s) < MIN_VALUES_FOR_WEAK_KINDS:
         return None
-    for kind, check in _WEAK_CHECKS:
-        # Phone numbers and addresses are mostly distinct; a code repeated across rows is not one.
-        if _share(s, check) >= UNHINTED_SHARE and s.nunique() >= 0.5 * len(s):
-            return kind
+    # Phone numbers and addresses are mostly distinct; a code repeated across rows is not one. Tested first: the
+    # address check compiles regexes from Faker's street words, 0.4 CPU s of a categorical table's fit otherwise
+    if s.nunique() >= 0.5 * len(s):
+        for kind, check in _WEAK_CHECKS:
+            if _share(s, check) >= UNHINTED_SHARE:
+                return kind
     def shaped(v: str) -> bool:
         words = checks.name_words(v)
         return words is not None and 2 <= len(words) <= 3 and all(checks.is_capitalised(x) for x in words)
