@@ -55,12 +55,15 @@ SETTINGS = {
     "bins16": {"codec_max_bins": 16},
     "temp110": {"sample_temperature": 1.1},
     "temp125": {"sample_temperature": 1.25},
+    "epochs2": {"max_epochs": 2},
 }
 """Named settings: ARGN parameters over the code's defaults (dropout 0.25, weight_decay 0.01, val_fraction 0.1);
 ``codec_fine``, ``codec_max_bins``: fine positions per numeric bin and the most quantile bins per numeric column
 (NumericCodec's ``fine`` and ``max_bins``, 8 and 48 by default; no schema option sets them);
 ``sample_temperature``: every head's logits divided by it when sampling (ARGN.sample's ``temperature``, which
-the Synthesizer leaves at 1; a diagnostic, not a training knob)."""
+the Synthesizer leaves at 1; a diagnostic, not a training knob); ``epochs2``: training stopped after two epochs
+(a diagnostic: the output biases start at the training tokens' frequencies, so an early model has the marginals
+and little of the joint)."""
 METRICS = ("dcr_share", "dependence_capture", "discriminator_auc", "univariate_accuracy", "exact_copy_share")
 DRAWS = 20
 
@@ -164,6 +167,20 @@ def sampling_temperature(temperature: float):
         ARGN.sample_batches = original
 
 
+def run_saved(table: str, seed: int, generator: str, fingerprint: str, cache: Path) -> dict:
+    """The 20-draw DCR of a synthetic CSV the suite saved (no fit): how far its one reference draw (the
+    suite's figure, from its record) lies from the mean over draws."""
+    import suite
+    folder = cache / table / f"seed{seed}"
+    name = f"{generator}.{fingerprint}" if generator in suite.LOOKALIKE else generator
+    train, holdout = pd.read_csv(folder / "train.csv"), pd.read_csv(folder / "holdout.csv")
+    shares = dcr_draws(train, holdout, pd.read_csv(folder / f"{name}.csv"))
+    record = json.loads(suite.result_path(table, seed, generator, fingerprint).read_text())
+    return {"table": table, "seed": seed, "setting": f"saved:{generator}", "fingerprint": fingerprint,
+            "suite_dcr_share": round(record["metrics"]["dcr_share"], 4), "dcr_mean20": round(float(shares.mean()), 4),
+            "dcr_sd20": round(float(shares.std()), 4), **_stamp(os.getloadavg()[0])}
+
+
 def run_fit(table: str, seed: int, setting: str, params: dict) -> dict:
     from lookalike import Synthesizer, evaluate
     train, holdout = _split(table, seed)
@@ -215,7 +232,8 @@ def _f(v, spec=".3f") -> str:
 
 def section(runs: list[dict]) -> str:
     codec = [r for r in runs if r["setting"] == "codec"]
-    fits = [r for r in runs if r["setting"] != "codec"]
+    saved = [r for r in runs if r["setting"].startswith("saved:")]
+    fits = [r for r in runs if r["setting"] != "codec" and not r["setting"].startswith("saved:")]
     lines = ["## Is argn's DCR excess the codec or the model? (`benchmarks/dcr_regularisation.py`, issue 15)", "",
              "DCR share as the mean over 20 train/holdout reference draws (one draw, as the suite judges, has an sd "
              "of 0.006-0.009 here). Suite 70/30 splits of tuning-half tables, split = fit seed.", ""]
@@ -237,8 +255,10 @@ def section(runs: list[dict]) -> str:
         keys = sorted({(r["table"], r["seed"]) for r in fits})
         lines += ["**Regularisation settings** (ARGN parameters over the defaults dropout 0.25, weight_decay 0.01, "
                   "val_fraction 0.1): mean over the (table, seed) pairs every listed setting ran on, then each "
-                  "run. Fit CPU s: this process, one thread, nice 10, shared 2-core machine (load column).", "",
-                  "| setting | parameters | pairs | DCR share, 20 draws | DCR share, suite draw | dependence capture "
+                  "run. Validation loss vs base: mean relative change (the same validation rows; not comparable for "
+                  "val_fraction). Fit CPU s: this process, one thread, nice 10, shared 2-core machine (load column).", "",
+                  "| setting | parameters | pairs | DCR share, 20 draws (change vs base ± sd over pairs, pairs lower) "
+                  "| DCR share, suite draw | dependence capture (median) "
                   "| discriminator AUC | univariate | best val loss vs base | fit CPU s |", "|---|---|---|---|---|---|---|---|---|---|"]
         for name in names:
             common = [k for k in keys if (*k, name) in by and (*k, "base") in by]
@@ -248,10 +268,14 @@ def section(runs: list[dict]) -> str:
             base = [by[(*k, "base")] for k in common]
             mean = lambda key, rows=rs: np.mean([r[key] for r in rows if r[key] is not None])  # noqa: E731
             dval = np.mean([r["val_loss"] / b["val_loss"] - 1 for r, b in zip(rs, base)])
+            diff = np.array([r["dcr_mean20"] - b["dcr_mean20"] for r, b in zip(rs, base)])
+            change = "" if name == "base" else (f" ({diff.mean():+.4f} ± {diff.std():.4f}, lower on "
+                                                 f"{int((diff < 0).sum())})")
+            val = "–" if "val_fraction" in rs[0]["params"] else f"{dval:+.2%}"  # another validation split
             params = ", ".join(f"{k}={v}" for k, v in rs[0]["params"].items()) or "defaults"
-            lines.append(f"| {name} | {params} | {len(common)} | {mean('dcr_mean20'):.4f} | {mean('dcr_share'):.4f} | "
-                         f"{mean('dependence_capture'):.3f} | {mean('discriminator_auc'):.4f} | "
-                         f"{mean('univariate_accuracy'):.4f} | {dval:+.2%} | {mean('fit_cpu_s'):.1f} |")
+            lines.append(f"| {name} | {params} | {len(common)} | {mean('dcr_mean20'):.4f}{change} | {mean('dcr_share'):.4f} | "
+                         f"{np.median([r['dependence_capture'] for r in rs if r['dependence_capture'] is not None]):.2f} | {mean('discriminator_auc'):.4f} | "
+                         f"{mean('univariate_accuracy'):.4f} | {val} | {mean('fit_cpu_s'):.1f} |")
         lines += ["", "| table | seed | setting | DCR 20 draws (sd) | suite draw | capture | AUC | univariate (holdout) "
                   "| exact copies (holdout) | epochs | val loss | fit CPU s | load | code |",
                   "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -265,6 +289,14 @@ def section(runs: list[dict]) -> str:
                              f"{_f(r['univariate_accuracy'])} ({_f(r['univariate_accuracy_holdout'])}) | "
                              f"{_f(r['exact_copy_share'])} ({_f(r['exact_copy_share_holdout'])}) | {r['epochs']} | "
                              f"{r['val_loss']:.3f} | {r['fit_cpu_s']:.1f} | {r['load_1m'][0]:.0f} | {r['code']} |")
+    if saved:
+        lines += ["", "**The suite's one reference draw against the mean over 20** (no fit: the suite's saved synthetic "
+                  "CSVs; the 20 draws over evaluate's columns, as above):", "",
+                  "| table | seed | generator | code | suite's DCR share (one draw) | mean over 20 draws (sd) |",
+                  "|---|---|---|---|---|---|"]
+        for r in sorted(saved, key=lambda r: (r["table"], r["seed"], r["setting"])):
+            lines.append(f"| {r['table']} | {r['seed']} | {r['setting'][6:]} | {r['fingerprint']} | "
+                         f"{r['suite_dcr_share']:.3f} | {r['dcr_mean20']:.3f} ({r['dcr_sd20']:.3f}) |")
     notes = HERE / "dcr_regularisation_notes.md"
     if notes.exists():
         lines += ["", notes.read_text().strip()]
@@ -280,6 +312,10 @@ def main() -> None:
     ap.add_argument("--label", default=None)
     ap.add_argument("--force", action="store_true", help="rerun runs already in the runs file")
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--saved", nargs=2, metavar=("GENERATOR", "FINGERPRINT"), default=None,
+                    help="no fit: the 20-draw DCR of the suite's saved synthetic CSVs of --tables and --seeds")
+    ap.add_argument("--suite-cache", type=Path, default=None,
+                    help="where the suite's split and synthetic CSVs are (default: benchmarks/.cache/suite)")
     ap.add_argument("--recompute-dcr", action="store_true",
                     help="recompute every fit run's 20-draw DCR from its saved synthetic CSV (runs file rewritten)")
     args = ap.parse_args()
@@ -288,6 +324,15 @@ def main() -> None:
     if args.recompute_dcr:
         recompute_dcr(cached_runs(RUNS, key))
     have = {key(r) for r in cached_runs(RUNS, key)}
+    if args.saved:
+        import suite
+        for table in args.tables:
+            for seed in args.seeds:
+                if (table, seed, f"saved:{args.saved[0]}") not in have or args.force:
+                    run = run_saved(table, seed, *args.saved, args.suite_cache or suite.DATA_DIR)
+                    print(json.dumps(run), flush=True)
+                    record_run(RUNS, run)
+        args.tables = []
     for table in [] if args.report_only else args.tables:
         for seed in args.seeds:
             for setting, params in todo.items():
