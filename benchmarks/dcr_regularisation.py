@@ -244,8 +244,10 @@ def section(runs: list[dict]) -> str:
     saved = [r for r in runs if r["setting"].startswith("saved:")]
     fits = [r for r in runs if r["setting"] != "codec" and not r["setting"].startswith("saved:")]
     lines = ["## Is argn's DCR excess the codec or the model? (`benchmarks/dcr_regularisation.py`, issue 15)", "",
-             "DCR share as the mean over 20 train/holdout reference draws (one draw, as the suite judges, has an sd "
-             "of 0.006-0.009 here). Suite 70/30 splits of tuning-half tables, split = fit seed.", ""]
+             "DCR share as the mean over 20 train/holdout reference draws, over the columns evaluate judges (one "
+             "draw, as the suite judges, has an sd of 0.004-0.014 over draws here, 0.008 in the median run). Fits "
+             "and codec runs: suite 70/30 splits of tuning-half tables, split = fit seed; one process at a time, "
+             "nice 10, one thread, on the shared 2-core machine at a 1-minute load of 5-9 (each run's is listed).", ""]
     if codec:
         lines += ["**The codec alone** (no model): half the holdout as it is (the metric's null), half the holdout "
                   "encoded and decoded again (the codec's null: a perfect population model seen through the "
