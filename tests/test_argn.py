@@ -308,7 +308,7 @@ def test_sampling_runs_on_one_torch_thread_and_large_calls_draw_chunks_in_parall
     fixed[:, 3] = np.arange(300) % 8
     small = model.sample(300, seed=4, fixed=fixed)
     assert used and set(used) == {1} and not pools
-    n = 2 * argn_module.SAMPLE_CHUNK + 5
+    n = 2 * argn_module.CHUNK_ROWS + 5
     draws = {}
     for threads in (1, 2, 3):
         used.clear(), pools.clear()
@@ -323,13 +323,13 @@ def test_sampling_runs_on_one_torch_thread_and_large_calls_draw_chunks_in_parall
 
 def test_workers_share_the_blocks_of_a_wave_not_whole_chunks(fitted, monkeypatch):
     """A wave of chunks is handed to the workers block by block (one column order of one chunk each), so two
-    workers stay busy when the chunks do not divide evenly among them (100,000 rows: 3 chunks); the blocks may
+    workers stay busy when the chunks do not divide evenly among them (200,000 rows: 3 chunks); the blocks may
     run in any order and give the same rows."""
     import lookalike.models.argn as argn_module
 
     fitted_model, *_ = fitted
     model = ARGN.from_state(*fitted_model.get_state())
-    n = 2 * argn_module.SAMPLE_CHUNK + 1100  # two chunks of 16 orders each
+    n = 2 * argn_module.CHUNK_ROWS + 1100  # two chunks of 16 orders each
     model.n_threads = 1
     expected = model.sample(n, seed=6)
     submitted = []
@@ -471,7 +471,7 @@ def test_a_large_call_plans_at_most_workers_plus_one_chunks_ahead_of_the_draws(f
 
     fitted_model, *_ = fitted
     model = ARGN.from_state(*fitted_model.get_state())
-    n = 5 * argn_module.SAMPLE_CHUNK
+    n = 5 * argn_module.CHUNK_ROWS
     model.n_threads = 1
     expected = model.sample(n, seed=8)
     undrawn, seen = [], []
@@ -522,15 +522,15 @@ def test_a_large_call_plans_at_most_workers_plus_one_chunks_ahead_of_the_draws(f
 
 
 def test_a_call_is_drawn_in_equal_chunks_with_no_small_tail(fitted, monkeypatch):
-    """Chunks are a function of n alone, n // SAMPLE_CHUNK of them (at least one), equal to within a row: a
-    100,000-row call (a Synthesizer batch) is 3 chunks of 33,333-33,334 rows, 16 column orders each, not 3 full
-    chunks and one of 1,696 rows whose 16 orders of about 106 rows cost far more per row. Streaming the call in
-    batches of any size gives the same rows."""
+    """Chunks are a function of n alone, n // CHUNK_ROWS of them (at least one), equal to within a row: a
+    100,000-row call (a Synthesizer batch) is one chunk of 16 column orders (blocks of about 6,250 rows), not 3
+    chunks of 32,768 rows and one of 1,696 whose 16 orders of about 106 rows cost far more per row. Streaming the
+    call in batches of any size gives the same rows."""
     import lookalike.models.argn as argn_module
     from lookalike.models.argn import chunk_starts
 
-    S = argn_module.SAMPLE_CHUNK
-    assert chunk_starts(100_000) == [0, 33_333, 66_666, 100_000]
+    S = argn_module.CHUNK_ROWS
+    assert S == 65_536 and chunk_starts(100_000) == [0, 100_000] and chunk_starts(200_000) == [0, 66_666, 133_333, 200_000]
     assert chunk_starts(5) == [0, 5] and chunk_starts(2 * S - 1) == [0, 2 * S - 1]
     for n in (S, 2 * S, 3 * S + 17, 10 * S - 1, 1_000_000):
         sizes = np.diff(chunk_starts(n))
@@ -548,7 +548,10 @@ def test_a_call_is_drawn_in_equal_chunks_with_no_small_tail(fitted, monkeypatch)
 
     monkeypatch.setattr(ARGN, "_plan_chunk", spy)
     whole = model.sample(100_000, seed=5)
-    assert sizes == [33_333, 33_333, 33_334] and blocks == [argn_module.ORDERS_PER_CHUNK] * 3
+    assert sizes == [100_000] and blocks == [argn_module.ORDERS_PER_CHUNK]
+    sizes.clear(), blocks.clear()
+    assert len(model.sample(200_000, seed=5)) == 200_000
+    assert sizes == [66_666, 66_667, 66_667] and blocks == [argn_module.ORDERS_PER_CHUNK] * 3
     streamed = np.concatenate(list(model.sample_batches(100_000, seed=5, batch_size=30_000)))
     np.testing.assert_array_equal(streamed, whole)
 
@@ -560,7 +563,7 @@ def test_chunks_are_drawn_straight_into_the_array_a_call_returns(fitted, monkeyp
 
     fitted_model, *_ = fitted
     model = ARGN.from_state(*fitted_model.get_state())
-    n = 2 * argn_module.SAMPLE_CHUNK + 100
+    n = 2 * argn_module.CHUNK_ROWS + 100
     outs = []
     real = ARGN._plan_chunk
 

@@ -59,7 +59,15 @@ from lookalike.models.threads import auto_threads, torch_threads  # noqa: F401 (
 log = logging.getLogger(__name__)
 
 SAMPLE_CHUNK = 32768
-"""Fewest rows in a chunk of a sampling call of at least this many (see ``chunk_starts``)."""
+"""Rows per piece of ``predict_proba`` and ``calibrate`` (bounds their memory)."""
+
+CHUNK_ROWS = 65536
+"""Fewest rows in a chunk of a sampling call of at least this many (see ``chunk_starts``). Each chunk is drawn in
+ORDERS_PER_CHUNK blocks of one column order each, and a block step's fixed cost (about 20 small ops: 280 us of
+CPU on mlc_churn's 47 sub-columns) is paid once per block, whatever its rows: one mlc_churn order block cost 23.6
+us of CPU a row at 2,048 rows, 20.4 at 4,096 and 19.4 at 8,192 (one torch thread, load 6). Chunks of 32,768 rows
+made 2,048-row blocks; chunks of at least 65,536 make blocks of 4,096 or more (a 100,000-row batch is one chunk of
+16 blocks of about 6,250 rows). A sample of up to 32,768 rows is one chunk either way, drawn as before."""
 
 ORDERS_PER_CHUNK = 16
 """Distinct random column orders used within one sampling chunk (see ARGN._sample_chunk)."""
@@ -594,13 +602,12 @@ class _Net(nn.Module):
 
 
 def chunk_starts(n: int) -> list[int]:
-    """Where the chunks of an n-row sampling call start, and n: ``n // SAMPLE_CHUNK`` chunks (at least one) of
-    equal size to within a row, so each holds SAMPLE_CHUNK to 2 * SAMPLE_CHUNK - 1 rows. A function of n alone,
+    """Where the chunks of an n-row sampling call start, and n: ``n // CHUNK_ROWS`` chunks (at least one) of
+    equal size to within a row, so each holds CHUNK_ROWS to 2 * CHUNK_ROWS - 1 rows. A function of n alone,
     so the draws never depend on the batch size that streams them. Equal chunks leave no small tail chunk: a
     100,000-row call was 3 chunks of 32,768 rows and one of 1,696, whose 16 column orders of about 106 rows
-    each cost their steps' fixed overhead (6% of the call's drawing CPU for 1.7% of its rows); now it is 3
-    chunks of 33,333-33,334 rows."""
-    k = max(1, n // SAMPLE_CHUNK)
+    each cost their steps' fixed overhead (6% of the call's drawing CPU for 1.7% of its rows)."""
+    k = max(1, n // CHUNK_ROWS)
     return [i * n // k for i in range(k)] + [n]
 
 
