@@ -523,9 +523,9 @@ def test_a_large_call_plans_at_most_workers_plus_one_chunks_ahead_of_the_draws(f
 
 def test_a_call_is_drawn_in_equal_chunks_with_no_small_tail(fitted, monkeypatch):
     """Chunks are a function of n alone, n // CHUNK_ROWS of them (at least one), equal to within a row: a
-    100,000-row call (a Synthesizer batch) is one chunk of 16 column orders (blocks of about 6,250 rows), not 3
-    chunks of 32,768 rows and one of 1,696 whose 16 orders of about 106 rows cost far more per row. Streaming the
-    call in batches of any size gives the same rows."""
+    100,000-row call (a Synthesizer batch) is one chunk of 24 column orders (blocks of about 4,166 rows), not 3
+    chunks of 32,768 rows in 16 orders each and one of 1,696 rows whose 16 orders of about 106 rows cost far more
+    per row. Streaming the call in batches of any size gives the same rows."""
     import lookalike.models.argn as argn_module
     from lookalike.models.argn import chunk_starts
 
@@ -548,7 +548,7 @@ def test_a_call_is_drawn_in_equal_chunks_with_no_small_tail(fitted, monkeypatch)
 
     monkeypatch.setattr(ARGN, "_plan_chunk", spy)
     whole = model.sample(100_000, seed=5)
-    assert sizes == [100_000] and blocks == [argn_module.ORDERS_PER_CHUNK]
+    assert sizes == [100_000] and blocks == [100_000 // argn_module.ROWS_PER_BLOCK] == [24]  # of ~4,166 rows
     sizes.clear(), blocks.clear()
     assert len(model.sample(200_000, seed=5)) == 200_000
     assert sizes == [66_666, 66_667, 66_667] and blocks == [argn_module.ORDERS_PER_CHUNK] * 3

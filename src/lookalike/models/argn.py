@@ -62,15 +62,22 @@ SAMPLE_CHUNK = 32768
 """Rows per piece of ``predict_proba`` and ``calibrate`` (bounds their memory)."""
 
 CHUNK_ROWS = 65536
-"""Fewest rows in a chunk of a sampling call of at least this many (see ``chunk_starts``). Each chunk is drawn in
-ORDERS_PER_CHUNK blocks of one column order each, and a block step's fixed cost (about 20 small ops: 280 us of
-CPU on mlc_churn's 47 sub-columns) is paid once per block, whatever its rows: one mlc_churn order block cost 23.6
-us of CPU a row at 2,048 rows, 20.4 at 4,096 and 19.4 at 8,192 (one torch thread, load 6). Chunks of 32,768 rows
-made 2,048-row blocks; chunks of at least 65,536 make blocks of 4,096 or more (a 100,000-row batch is one chunk of
-16 blocks of about 6,250 rows). A sample of up to 32,768 rows is one chunk either way, drawn as before."""
+"""Fewest rows in a chunk of a sampling call of at least this many (see ``chunk_starts``). A chunk is drawn in
+blocks of one column order each, and a block step's fixed cost (about 20 small ops: 280 us of CPU on mlc_churn's
+47 sub-columns) is paid once per block, whatever its rows: chunks of 32,768 rows in 16 orders made blocks of
+2,048 rows; chunks of at least 65,536 rows in one order per ROWS_PER_BLOCK rows make blocks of about 4,096 (a
+100,000-row batch is one chunk of 24 orders). A sample of up to 32,768 rows is one chunk either way, drawn as
+before."""
 
 ORDERS_PER_CHUNK = 16
-"""Distinct random column orders used within one sampling chunk (see ARGN._sample_chunk)."""
+"""Fewest distinct random column orders of a sampling chunk (see ARGN._plan_chunk)."""
+
+ROWS_PER_BLOCK = 4096
+"""A chunk of more rows than ORDERS_PER_CHUNK of these uses one order per this many rows. Per row of one
+mlc_churn order block (one torch thread, CPU microseconds, the sizes interleaved, load 5): 21.9 at 2,083 rows,
+19.5 at 3,125, 18.8 at 4,166, 19.2 at 6,250. Fewer orders mix less (see ARGN._plan_chunk): 16 orders for a
+100,000-row call (6,250-row blocks) lowered its bivariate accuracy on mlc_churn by about 0.001 against the 48 of
+32,768-row chunks, so the order count grows with the chunk instead."""
 
 ROWS_PER_ORDER = 64
 """...but a chunk of fewer rows uses one order per this many rows (at least one): each order is a block of
@@ -946,9 +953,9 @@ class ARGN:
             drawn = np.empty((bounds[wave[-1] + 1] - first, len(cards)), dtype=np.int64)
             with torch_threads(1):
                 if workers > 1:
-                    # the workers share the wave's blocks (one column order each, about 2,048 rows), not its
-                    # chunks: a wave is rarely a multiple of the workers in chunks (100,000 rows are 3 chunks and a
-                    # small one), and whole chunks left one worker idle for a third of every batch. Chunks are
+                    # the workers share the wave's blocks (one column order each, about 4,096 rows), not its
+                    # chunks: a wave is rarely a multiple of the workers in chunks (100,000 rows are one chunk),
+                    # and whole chunks left one worker idle for a third of every batch. Chunks are
                     # planned in this thread while the workers draw the blocks already planned, at most workers + 1
                     # chunks ahead (a plan holds its chunk's uniforms: a one-call million rows would hold 190 MB)
                     with ThreadPoolExecutor(workers, thread_name_prefix="argn-sample") as pool:
@@ -994,8 +1001,9 @@ class ARGN:
         block is a call that writes its own rows of the output, in any order and any thread: everything a block
         reads from the chunk's random streams (its uniforms) is drawn here, in the chunk's order, so the rows are
         the same however the blocks are run. Each row follows one of ORDERS_PER_CHUNK random group orders (fewer
-        for a small n, see ROWS_PER_ORDER), one block per order; groups with fixed cells move to the front (fully
-        fixed first, then partially fixed), so a row's free cells are always conditioned on all of its fixed ones.
+        for a small n, see ROWS_PER_ORDER; more for a large one, see ROWS_PER_BLOCK), one block per order; groups
+        with fixed cells move to the front (fully fixed first, then partially fixed), so a row's free cells are
+        always conditioned on all of its fixed ones.
 
         Mixing several orders matters: a single order's systematic errors show in every row, an
         average over orders cancels much of them (bivariate accuracy +0.015 on credit_data).
@@ -1005,8 +1013,9 @@ class ARGN:
         gen = torch.Generator().manual_seed(int(torch_seed))
         groups = self.groups_
         net = self.net_
-        base_ranks = rng.random((ORDERS_PER_CHUNK, len(groups)))
-        choice = rng.integers(0, min(ORDERS_PER_CHUNK, max(1, n // ROWS_PER_ORDER)), n)
+        orders = max(ORDERS_PER_CHUNK, n // ROWS_PER_BLOCK)
+        base_ranks = rng.random((orders, len(groups)))
+        choice = rng.integers(0, min(orders, max(1, n // ROWS_PER_ORDER)), n)
         fixed_t = None if fixed is None else torch.from_numpy(fixed)
         out = np.empty((n, len(self.cardinalities_)), dtype=np.int64) if out is None else out
         if fixed is None:  # rows only pick one of the chunk's orders: sort those, not every row
