@@ -76,9 +76,10 @@ ROWS_PER_BLOCK = 4096
 """A chunk of more rows than ORDERS_PER_CHUNK of these uses one order per this many rows. Per row of one
 mlc_churn order block (one torch thread, CPU microseconds, the sizes interleaved, load 5): 21.9 at 2,083 rows,
 19.5 at 3,125, 18.8 at 4,166, 19.2 at 6,250: the fastest size measured, and more orders than 16 big blocks would
-mix (see ARGN._plan_chunk). A one-call 100,000-row mlc_churn sample scored 0.0006 lower bivariate accuracy than
-with 32,768-row chunks (9 seeds, 1.9 standard errors), but one chunk of 48 orders scored as low, so the order
-count does not explain it (benchmarks/RESULTS.md, samp3-sampling-speed); a million-row file scored the same."""
+mix (see ARGN._plan_chunk). One-call 100,000-row mlc_churn samples (24 orders) scored within chance of the 48 of
+32,768-row chunks (bivariate accuracy -0.00027, 1.1 standard errors over 21 seeds), with a larger spread from call
+to call (sd 0.00089 against 0.00060); a million-row file scored the same (benchmarks/RESULTS.md,
+samp3-sampling-speed)."""
 
 ROWS_PER_ORDER = 64
 """...but a chunk of fewer rows uses one order per this many rows (at least one): each order is a block of
