@@ -118,6 +118,20 @@ def row(label: str, runs: list[dict], rows: int) -> list[str]:
     ]
 
 
+def paired(runs: dict[str, list[dict]], rows: int) -> str:
+    """Every end-to-end run's rows per CPU second in the order they ran, and the median ratio of this code's to
+    the compared tree's over the pairs (run i of each tree ran back to back, so each pair saw about the same
+    load): the figure to compare on a shared machine, where the best of each tree may come from calmer minutes."""
+    this, other = runs["this code"], runs["compared"]
+    ratios = sorted((rows / a["e2e_cpu"]) / (rows / b["e2e_cpu"]) for a, b in zip(this, other))
+    mid = len(ratios) // 2
+    median = ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
+    each = "; ".join(f"{label}: " + ", ".join(f"{rows / r['e2e_cpu']:,.0f}" for r in runs[label])
+                     for label in ("this code", "compared"))
+    return (f"End to end, rows per CPU second of every run ({each}); paired by run, this code / compared: median "
+            f"{median:.3f} (range {ratios[0]:.3f}-{ratios[-1]:.3f}, {len(ratios)} pairs).")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -164,6 +178,8 @@ def main() -> None:
     ]
     for label, _ in trees:
         lines += row(label, runs[label], args.rows)
+    if args.compare:
+        lines += ["", paired(runs, args.rows)]
     lines.append("")
     text = "\n".join(lines)
     print(text)

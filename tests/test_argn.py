@@ -308,7 +308,7 @@ def test_sampling_runs_on_one_torch_thread_and_large_calls_draw_chunks_in_parall
     fixed[:, 3] = np.arange(300) % 8
     small = model.sample(300, seed=4, fixed=fixed)
     assert used and set(used) == {1} and not pools
-    n = 2 * argn_module.SAMPLE_CHUNK + 5
+    n = 2 * argn_module.CHUNK_ROWS + 5
     draws = {}
     for threads in (1, 2, 3):
         used.clear(), pools.clear()
@@ -323,13 +323,13 @@ def test_sampling_runs_on_one_torch_thread_and_large_calls_draw_chunks_in_parall
 
 def test_workers_share_the_blocks_of_a_wave_not_whole_chunks(fitted, monkeypatch):
     """A wave of chunks is handed to the workers block by block (one column order of one chunk each), so two
-    workers stay busy when the chunks do not divide evenly (100,000 rows: 3 chunks and a small one); the blocks may
+    workers stay busy when the chunks do not divide evenly among them (200,000 rows: 3 chunks); the blocks may
     run in any order and give the same rows."""
     import lookalike.models.argn as argn_module
 
     fitted_model, *_ = fitted
     model = ARGN.from_state(*fitted_model.get_state())
-    n = argn_module.SAMPLE_CHUNK + 1100  # a full chunk and a small one (of 16 orders too)
+    n = 2 * argn_module.CHUNK_ROWS + 1100  # two chunks of 16 orders each
     model.n_threads = 1
     expected = model.sample(n, seed=6)
     submitted = []
@@ -471,7 +471,7 @@ def test_a_large_call_plans_at_most_workers_plus_one_chunks_ahead_of_the_draws(f
 
     fitted_model, *_ = fitted
     model = ARGN.from_state(*fitted_model.get_state())
-    n = 5 * argn_module.SAMPLE_CHUNK
+    n = 5 * argn_module.CHUNK_ROWS
     model.n_threads = 1
     expected = model.sample(n, seed=8)
     undrawn, seen = [], []
@@ -521,6 +521,41 @@ def test_a_large_call_plans_at_most_workers_plus_one_chunks_ahead_of_the_draws(f
     assert len(seen) == 5 and max(seen) == 3  # workers + 1 chunks planned and not yet drawn, never more
 
 
+def test_a_call_is_drawn_in_equal_chunks_with_no_small_tail(fitted, monkeypatch):
+    """Chunks are a function of n alone, n // CHUNK_ROWS of them (at least one), equal to within a row: a
+    100,000-row call (a Synthesizer batch) is one chunk of 24 column orders (blocks of about 4,166 rows), not 3
+    chunks of 32,768 rows in 16 orders each and one of 1,696 rows whose 16 orders of about 106 rows cost far more
+    per row. Streaming the call in batches of any size gives the same rows."""
+    import lookalike.models.argn as argn_module
+    from lookalike.models.argn import chunk_starts
+
+    S = argn_module.CHUNK_ROWS
+    assert S == 65_536 and chunk_starts(100_000) == [0, 100_000] and chunk_starts(200_000) == [0, 66_666, 133_333, 200_000]
+    assert chunk_starts(5) == [0, 5] and chunk_starts(2 * S - 1) == [0, 2 * S - 1]
+    for n in (S, 2 * S, 3 * S + 17, 10 * S - 1, 1_000_000):
+        sizes = np.diff(chunk_starts(n))
+        assert sizes.min() >= S and sizes.max() < 2 * S and sizes.max() - sizes.min() <= 1 and sizes.sum() == n
+    fitted_model, *_ = fitted
+    model = ARGN.from_state(*fitted_model.get_state())
+    model.n_threads = 2
+    sizes, blocks = [], []
+    real = ARGN._plan_chunk
+
+    def spy(self, n, *args, **kwargs):
+        out, planned = real(self, n, *args, **kwargs)
+        sizes.append(n), blocks.append(len(planned))
+        return out, planned
+
+    monkeypatch.setattr(ARGN, "_plan_chunk", spy)
+    whole = model.sample(100_000, seed=5)
+    assert sizes == [100_000] and blocks == [100_000 // argn_module.ROWS_PER_BLOCK] == [24]  # of ~4,166 rows
+    sizes.clear(), blocks.clear()
+    assert len(model.sample(200_000, seed=5)) == 200_000
+    assert sizes == [66_666, 66_667, 66_667] and blocks == [argn_module.ORDERS_PER_CHUNK] * 3
+    streamed = np.concatenate(list(model.sample_batches(100_000, seed=5, batch_size=30_000)))
+    np.testing.assert_array_equal(streamed, whole)
+
+
 def test_chunks_are_drawn_straight_into_the_array_a_call_returns(fitted, monkeypatch):
     """A call whose chunks make up its whole result (every ``sample``) gets them written into one array, returned
     as it is: no copy joining the chunks afterwards (17 ms per 100,000 rows of a 47-sub-column table)."""
@@ -528,7 +563,7 @@ def test_chunks_are_drawn_straight_into_the_array_a_call_returns(fitted, monkeyp
 
     fitted_model, *_ = fitted
     model = ARGN.from_state(*fitted_model.get_state())
-    n = 2 * argn_module.SAMPLE_CHUNK + 100
+    n = 2 * argn_module.CHUNK_ROWS + 100
     outs = []
     real = ARGN._plan_chunk
 
@@ -542,7 +577,7 @@ def test_chunks_are_drawn_straight_into_the_array_a_call_returns(fitted, monkeyp
         outs.clear()
         model.n_threads = threads
         results[threads] = model.sample(n, seed=3)
-        assert len(outs) == 3 and all(o is not None and np.shares_memory(o, results[threads]) for o in outs)
+        assert len(outs) == 2 and all(o is not None and np.shares_memory(o, results[threads]) for o in outs)
     np.testing.assert_array_equal(results[1], results[2])
 
 

@@ -24,7 +24,7 @@ minutes" is one step entry, learnt from all rows on either side, instead of 100+
 from a few rows (which the net memorised: mlc_churn TSTR 0.80 -> 0.86-0.88, lending_club 0.60 -> 0.64-0.69).
 For unordered categories the steps are only a reparametrisation and cost nothing in expressiveness.
 
-Reproducibility: rows are drawn in fixed chunks of SAMPLE_CHUNK with a seed derived from
+Reproducibility: rows are drawn in chunks (``chunk_starts``: a function of n alone) with a seed derived from
 (seed, chunk index), so ``sample(n, seed)`` is byte-identical on CPU whatever batch size streams it, and
 chunks are drawn in parallel threads (each on one torch thread), so it is the same whatever the thread count.
 Training is seeded by ``seed`` without touching the caller's global torch RNG. Sampling always
@@ -60,10 +60,27 @@ from lookalike.models.threads import auto_threads, torch_threads  # noqa: F401 (
 log = logging.getLogger(__name__)
 
 SAMPLE_CHUNK = 32768
-"""Rows generated per internal step. Fixed so that output never depends on the caller's batch size."""
+"""Rows per piece of ``predict_proba`` and ``calibrate`` (bounds their memory)."""
+
+CHUNK_ROWS = 65536
+"""Fewest rows in a chunk of a sampling call of at least this many (see ``chunk_starts``). A chunk is drawn in
+blocks of one column order each, and a block step's fixed cost (about 20 small ops: 280 us of CPU on mlc_churn's
+47 sub-columns) is paid once per block, whatever its rows: chunks of 32,768 rows in 16 orders made blocks of
+2,048 rows; chunks of at least 65,536 rows in one order per ROWS_PER_BLOCK rows make blocks of about 4,096 (a
+100,000-row batch is one chunk of 24 orders). A sample of up to 32,768 rows is one chunk either way, drawn as
+before."""
 
 ORDERS_PER_CHUNK = 16
-"""Distinct random column orders used within one sampling chunk (see ARGN._sample_chunk)."""
+"""Fewest distinct random column orders of a sampling chunk (see ARGN._plan_chunk)."""
+
+ROWS_PER_BLOCK = 4096
+"""A chunk of more rows than ORDERS_PER_CHUNK of these uses one order per this many rows. Per row of one
+mlc_churn order block (one torch thread, CPU microseconds, the sizes interleaved, load 5): 21.9 at 2,083 rows,
+19.5 at 3,125, 18.8 at 4,166, 19.2 at 6,250: the fastest size measured, and more orders than 16 big blocks would
+mix (see ARGN._plan_chunk). One-call 100,000-row mlc_churn samples (24 orders) scored within chance of the 48 of
+32,768-row chunks (bivariate accuracy -0.00027, 1.1 standard errors over 21 seeds), with a larger spread from call
+to call (sd 0.00089 against 0.00060); a million-row file scored the same (benchmarks/RESULTS.md,
+samp3-sampling-speed)."""
 
 ROWS_PER_ORDER = 64
 """...but a chunk of fewer rows uses one order per this many rows (at least one): each order is a block of
@@ -627,6 +644,16 @@ class _Net(nn.Module):
         return tok.clamp_(max=last_allowed)
 
 
+def chunk_starts(n: int) -> list[int]:
+    """Where the chunks of an n-row sampling call start, and n: ``n // CHUNK_ROWS`` chunks (at least one) of
+    equal size to within a row, so each holds CHUNK_ROWS to 2 * CHUNK_ROWS - 1 rows. A function of n alone,
+    so the draws never depend on the batch size that streams them. Equal chunks leave no small tail chunk: a
+    100,000-row call was 3 chunks of 32,768 rows and one of 1,696, whose 16 column orders of about 106 rows
+    each cost their steps' fixed overhead (6% of the call's drawing CPU for 1.7% of its rows)."""
+    k = max(1, n // CHUNK_ROWS)
+    return [i * n // k for i in range(k)] + [n]
+
+
 class ARGN:
     """Any-order autoregressive generator over integer token matrices (see the module docstring).
 
@@ -937,49 +964,55 @@ class ARGN:
             # there are tokens (a sequence model's step) draws through the running context sums instead
             tables = net.sampling_tables(vectors) if n >= net.n_tokens else None
 
-        def plan(start: int, drawn: np.ndarray, first: int) -> list:
-            """The blocks of the chunk at ``start``, which write its rows of ``drawn`` (the wave from ``first``)."""
-            size = min(n, start + SAMPLE_CHUNK) - start
-            return self._plan_chunk(size, np.random.SeedSequence([seed, start // SAMPLE_CHUNK]),
-                                    None if fixed is None else fixed[start:start + size], vectors, temperature,
-                                    layers, tables, out=drawn[start - first:start - first + size])[1]
+        bounds = chunk_starts(n)
 
-        starts = list(range(0, n, SAMPLE_CHUNK))
+        def plan(i: int, drawn: np.ndarray, first: int) -> list:
+            """The blocks of chunk ``i``, which write its rows of ``drawn`` (the wave from row ``first``)."""
+            start, stop = bounds[i], bounds[i + 1]
+            return self._plan_chunk(stop - start, np.random.SeedSequence([seed, i]),
+                                    None if fixed is None else fixed[start:stop], vectors, temperature,
+                                    layers, tables, out=drawn[start - first:stop - first])[1]
+
+        chunks = list(range(len(bounds) - 1))
         pending: list[np.ndarray] = []
         pending_rows = 0
-        while starts:
+        while chunks:
             # a wave: the chunks needed for the next yield, at least one per worker, drawn in parallel
-            need = max(workers, -(-(batch_size - pending_rows) // SAMPLE_CHUNK))
-            wave, starts = starts[:need], starts[need:]
+            need, rows = 1, bounds[chunks[0] + 1] - bounds[chunks[0]]
+            while need < len(chunks) and (need < workers or pending_rows + rows < batch_size):
+                rows += bounds[chunks[need] + 1] - bounds[chunks[need]]
+                need += 1
+            wave, chunks = chunks[:need], chunks[need:]
+            first = bounds[wave[0]]
             # the wave's chunks write into one array: a call whose wave is its whole yield (every ``sample``)
             # returns it without joining copies of the chunks (17 ms per 100,000 rows of mlc_churn)
-            drawn = np.empty((min(n, wave[-1] + SAMPLE_CHUNK) - wave[0], len(cards)), dtype=np.int64)
+            drawn = np.empty((bounds[wave[-1] + 1] - first, len(cards)), dtype=np.int64)
             with torch_threads(1):
                 if workers > 1:
-                    # the workers share the wave's blocks (one column order each, about 2,048 rows), not its
-                    # chunks: a wave is rarely a multiple of the workers in chunks (100,000 rows are 3 chunks and a
-                    # small one), and whole chunks left one worker idle for a third of every batch. Chunks are
+                    # the workers share the wave's blocks (one column order each, about 4,096 rows), not its
+                    # chunks: a wave is rarely a multiple of the workers in chunks (100,000 rows are one chunk),
+                    # and whole chunks left one worker idle for a third of every batch. Chunks are
                     # planned in this thread while the workers draw the blocks already planned, at most workers + 1
                     # chunks ahead (a plan holds its chunk's uniforms: a one-call million rows would hold 190 MB)
                     with ThreadPoolExecutor(workers, thread_name_prefix="argn-sample") as pool:
                         futures = []
-                        for start in wave:
+                        for i in wave:
                             if len(futures) > workers:
                                 for future in futures[-workers - 1]:
                                     future.result()
-                            futures.append([pool.submit(block) for block in plan(start, drawn, wave[0])])
+                            futures.append([pool.submit(block) for block in plan(i, drawn, first)])
                         for chunk_futures in futures:
                             for future in chunk_futures:
                                 future.result()
                 else:
-                    for start in wave:
-                        for block in plan(start, drawn, wave[0]):
+                    for i in wave:
+                        for block in plan(i, drawn, first):
                             block()
             pending.append(drawn)
             pending_rows += len(drawn)
             if progress is not None:
-                for start in wave:
-                    progress(min(n, start + SAMPLE_CHUNK) / n, "sampling")
+                for i in wave:
+                    progress(bounds[i + 1] / n, "sampling")
             while pending_rows >= batch_size:
                 block = pending[0] if len(pending) == 1 else np.concatenate(pending)
                 yield block[:batch_size]
@@ -1004,8 +1037,9 @@ class ARGN:
         block is a call that writes its own rows of the output, in any order and any thread: everything a block
         reads from the chunk's random streams (its uniforms) is drawn here, in the chunk's order, so the rows are
         the same however the blocks are run. Each row follows one of ORDERS_PER_CHUNK random group orders (fewer
-        for a small n, see ROWS_PER_ORDER), one block per order; groups with fixed cells move to the front (fully
-        fixed first, then partially fixed), so a row's free cells are always conditioned on all of its fixed ones.
+        for a small n, see ROWS_PER_ORDER; more for a large one, see ROWS_PER_BLOCK), one block per order; groups
+        with fixed cells move to the front (fully fixed first, then partially fixed), so a row's free cells are
+        always conditioned on all of its fixed ones.
 
         Mixing several orders matters: a single order's systematic errors show in every row, an
         average over orders cancels much of them (bivariate accuracy +0.015 on credit_data).
@@ -1015,8 +1049,9 @@ class ARGN:
         gen = torch.Generator().manual_seed(int(torch_seed))
         groups = self.groups_
         net = self.net_
-        base_ranks = rng.random((ORDERS_PER_CHUNK, len(groups)))
-        choice = rng.integers(0, min(ORDERS_PER_CHUNK, max(1, n // ROWS_PER_ORDER)), n)
+        orders = max(ORDERS_PER_CHUNK, n // ROWS_PER_BLOCK)
+        base_ranks = rng.random((orders, len(groups)))
+        choice = rng.integers(0, min(orders, max(1, n // ROWS_PER_ORDER)), n)
         fixed_t = None if fixed is None else torch.from_numpy(fixed)
         out = np.empty((n, len(self.cardinalities_)), dtype=np.int64) if out is None else out
         if fixed is None:  # rows only pick one of the chunk's orders: sort those, not every row
