@@ -287,12 +287,13 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
     combos = _few_valued_combinations(df, kinds, derived)
     combos += _pair_combinations(df, kinds, derived | {r["columns"][-1] for r in combos})
     # near-deterministic relations no formula or combination states: applied after combinations and scales (their
-    # base is final) and before formulas, which may read the column (mathpnl: lfnd_1 = lfound - gfound reads gfound);
-    # a column a combination or a scale reads or writes is no monotone rule's output
-    blocked = {c for r in combos for c in r["columns"]} | {c for r in scales for c in (r["base"], r["by"])}
-    monotone = _monotone_rules(df, kinds, numeric, rich, derived | blocked, derived)
-    outputs = {r["column"] for r in monotone}
-    rules = [r for r in rules if r["type"] != "inequality" or not {r["left"], r["right"]} & outputs]
+    # base is final) and before formulas, which may read the column (mathpnl: lfnd_1 = lfound - gfound reads gfound).
+    # A column a combination or a scale reads or writes is no monotone rule's output, nor is one in an inequality:
+    # the codecs learn such a column as a difference from its bound (RelativeCodec), which keeps it close already
+    # (mathpnl: grexpp <= gexpp, Spearman 0.996 in argn's rows), and the inequality stays
+    blocked = ({c for r in combos for c in r["columns"]} | {c for r in scales for c in (r["base"], r["by"])}
+               | {c for r in rules if r["type"] == "inequality" for c in (r["left"], r["right"])})
+    monotone = _monotone_rules(df, kinds, numeric, rich, derived, blocked)
     return combos + scales + monotone + rules
 
 
@@ -514,22 +515,21 @@ no bin's extreme row is ever written."""
 
 
 def _monotone_rules(df: pd.DataFrame, kinds: dict, numeric: list[str], rich: dict[str, np.ndarray],
-                    excluded: set[str], formula_columns: set[str]) -> list[dict]:
+                    derived: set[str], blocked: set[str]) -> list[dict]:
     """Monotone rules (``MONOTONE_RHO``): c follows a closely, over all rows or within each value of a few-valued
     column b. Of the two columns of such a pair, c is the one more often missing (it keeps its own missing cells;
-    mathpnl's grad is missing wherever drop is), else the later one. Neither is in ``excluded`` (other rules'
-    outputs, and the columns combinations and scales read, which are applied first); b is any few-valued column
-    no formula writes (``formula_columns``). Each c has one rule; a c may
+    mathpnl's grad is missing wherever drop is), else the later one, unless that one is ``blocked`` (it may still
+    be the base). No other rule writes either of them (``derived``), nor b, a few-valued column. Each c has one rule; a c may
     be another rule's base (mathpnl: gfound by found within the year, then its lag gfnd_1 by gfound), and the rules
     come in the order that computes a base before it is read; the strongest pairs are taken first, never a cycle."""
     from scipy.stats import spearmanr
 
-    cols = [c for c in numeric if c in rich and c not in excluded and "`" not in str(c)]
+    cols = [c for c in numeric if c in rich and c not in derived and "`" not in str(c)]
     if len(cols) < 2:
         return []
     position = {c: i for i, c in enumerate(df.columns)}
     missing = {c: int(np.isnan(rich[c]).sum()) for c in cols}
-    groupings = [(None, np.zeros(len(df), dtype=np.int64))] + _group_columns(df, kinds, formula_columns)
+    groupings = [(None, np.zeros(len(df), dtype=np.int64))] + _group_columns(df, kinds, derived)
     need = 2 * MONOTONE_BIN_ROWS
     found = []
     for b, codes in groupings:
@@ -557,8 +557,9 @@ def _monotone_rules(df: pd.DataFrame, kinds: dict, numeric: list[str], rich: dic
                 decided += int(rows.sum())
             # the groups with enough rows to learn from hold nearly all of the pair's rows
             if weakest >= MONOTONE_RHO and decided > 0 and decided >= 0.9 * paired:
-                c, a = sorted((x, y), key=lambda v: (-missing[v], -position[v]))
-                found.append((b is not None, -weakest, position[c], c, a, b))
+                c, a = sorted((x, y), key=lambda v: (v in blocked, -missing[v], -position[v]))
+                if c not in blocked:
+                    found.append((b is not None, -weakest, position[c], c, a, b))
     chosen: dict[str, tuple] = {}  # c -> (a, b)
 
     def reaches(start: str, target: str) -> bool:  # does start's chain of bases reach target?
