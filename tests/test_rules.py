@@ -616,8 +616,9 @@ def test_a_panels_gaps_and_equalities_by_year_are_rules():
     rules = RuleSet(schema.rules, schema).fit(df, k=5)
     fresh = _panel_years(51)
     model_gaps = np.random.default_rng(1).random(len(fresh)) < 0.1  # a model misplacing gaps, both ways
+    staff = np.round(np.random.default_rng(2).normal(50, 10, len(fresh)), 1)
     generated = fresh.assign(ptr=np.round(np.random.default_rng(0).normal(20, 3, len(fresh)), 1),
-                             staff=np.where(model_gaps, np.nan, np.round(np.random.default_rng(2).normal(50, 10, len(fresh)), 1)),
+                             staff=np.where(model_gaps, np.nan, staff),
                              math4_92=fresh["math4_92"].sample(frac=1, random_state=0).to_numpy())
     out = rules.apply(generated)
     assert out.loc[out["year"] < 1995, "ptr"].isna().all()
@@ -637,3 +638,24 @@ def test_a_panels_gaps_and_equalities_by_year_are_rules():
     assert out.loc[out["year"] == 1992, ["math4_1", "math4_92"]].isna().all().all()
     # nothing learned (differential privacy): nothing written
     assert RuleSet(schema.rules, schema).fit(df, k=5, learn=False).apply(generated).equals(generated)
+
+
+def test_a_gap_in_a_column_with_an_inequality_is_not_filled():
+    """A missing rule fills a gap only where a value drawn apart from the row cannot break an inequality: a column
+    bounded by another (mathpnl: grexpp <= gexpp, both missing in 1992) keeps its gaps in the other years."""
+    from lookalike.rules import RuleSet
+
+    df = _panel_years(52)
+    df["staff_min"] = df["staff"] - np.round(np.random.default_rng(3).uniform(0.1, 5, len(df)), 1)
+    schema = infer_schema(df)
+    assert {"type": "inequality", "left": "staff_min", "op": "<=", "right": "staff", "source": "detected"} \
+        in schema.rules, schema.rules
+    assert {"type": "missing", "column": "staff_min", "by": "year", "source": "detected"} in schema.rules
+    rules = RuleSet(schema.rules, schema).fit(df, k=5)
+    generated = df.assign(staff=np.where(np.arange(len(df)) % 10 == 0, np.nan, df["staff"]),
+                          staff_min=np.where(np.arange(len(df)) % 10 == 5, np.nan, df["staff_min"]))
+    out = rules.apply(generated)
+    early = out["year"] < 1995
+    assert out.loc[early, "staff_min"].isna().sum() == generated.loc[early, "staff_min"].isna().sum() > 0
+    assert out.loc[early, "staff"].isna().sum() == generated.loc[early, "staff"].isna().sum() > 0
+    assert not rules.violations(out).any()

@@ -303,7 +303,8 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
     read = (blocked | {r["base"] for r in monotone} | {r["by"] for r in monotone if "by" in r}
             | {c for r in rules if r["type"] == "formula" for c in _expression_columns(r["expression"], kinds)})
     # a monotone rule and a partial formula keep a column's missing cells, so a gap written first stays
-    kept = {r["column"] for r in monotone} | {r["column"] for r in rules if r["type"] == "formula" and r.get("partial")}
+    kept = ({r["column"] for r in monotone}
+            | {r["column"] for r in rules if r["type"] == "formula" and r.get("partial")})
     missing = _missing_rules(df, kinds, written - kept, written)
     equal = _equal_rules(df, kinds, rich, written, read | written)
     return missing + combos + scales + monotone + rules + equal
@@ -602,15 +603,17 @@ def _equal_rules(df: pd.DataFrame, kinds: dict, rich: dict[str, np.ndarray], wri
             if rows.sum() < FEW_VALUES_ROWS:
                 continue
             sub = x[rows]
+            probe = sub[:PROBE_ROWS]  # every pair at once on a few rows, then the survivors on all of them
+            same = ((probe[:, :, None] == probe[:, None, :]) | np.isnan(probe[:, :, None])
+                    | np.isnan(probe[:, None, :])).all(axis=0)
             for c in outputs:
                 i = cols.index(c)
                 y = sub[:, i]
                 if len(np.unique(y[~np.isnan(y)])) < EQUAL_VALUES:
                     continue
-                both = ~np.isnan(y)[:, None] & ~np.isnan(sub)
-                same = (sub == y[:, None]) | ~both
-                for j in np.flatnonzero(same.all(axis=0) & (both.sum(axis=0) >= FEW_VALUES_ROWS)):
-                    if j != i:
+                for j in np.flatnonzero(same[i]):
+                    both = ~np.isnan(y) & ~np.isnan(sub[:, j])
+                    if j != i and both.sum() >= FEW_VALUES_ROWS and np.all(y[both] == sub[both, j]):
                         found.append((c, cols[j], b, g))
     rules, bases = [], set()
     position = {c: i for i, c in enumerate(df.columns)}  # of two columns equal in some years, the later is c
@@ -641,9 +644,10 @@ def _monotone_rules(df: pd.DataFrame, kinds: dict, numeric: list[str], rich: dic
     """Monotone rules (``MONOTONE_RHO``): c follows a closely, over all rows or within each value of a few-valued
     column b. Of the two columns of such a pair, c is the one more often missing (it keeps its own missing cells;
     mathpnl's grad is missing wherever drop is), else the later one, unless that one is ``blocked`` (it may still
-    be the base). No other rule writes either of them (``derived``), nor b, a few-valued column. Each c has one rule; a c may
-    be another rule's base (mathpnl: gfound by found within the year, then its lag gfnd_1 by gfound), and the rules
-    come in the order that computes a base before it is read; the strongest pairs are taken first, never a cycle."""
+    be the base). No other rule writes either of them (``derived``), nor b, a few-valued column. Each c has one
+    rule; a c may be another rule's base (mathpnl: gfound by found within the year, then its lag gfnd_1 by gfound),
+    and the rules come in the order that computes a base before it is read; pairs over all rows first, then the
+    strongest, never a cycle."""
     from scipy.stats import spearmanr
 
     cols = [c for c in numeric if c in rich and c not in derived and "`" not in str(c)]
@@ -997,7 +1001,8 @@ class RuleSet:
                     holds = pd.Series(np.where(both, y == x, np.nan), index=df.index)
                 grouped = holds.groupby(df[b].to_numpy(), dropna=True)
                 counts, alls = grouped.count(), grouped.apply(lambda h: bool(h.dropna().all()))
-                self.lookups_[str(i)] = [_plain(v) for v in counts.index if counts[v] >= k and alls[v]]
+                enough = max(k, FEW_VALUES_ROWS)  # as detection asks: never a value of a few rows
+                self.lookups_[str(i)] = [_plain(v) for v in counts.index if counts[v] >= enough and alls[v]]
                 # where c is never missing: its values, to fill a gap; not for a column in an inequality, whose
                 # filled value, drawn apart from its bound, would break it (mathpnl grexpp <= gexpp)
                 bounded = {v for q in self.rules if q["type"] == "inequality" for v in (q["left"], q["right"])}
