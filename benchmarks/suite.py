@@ -446,14 +446,25 @@ def criteria(results: dict, tables: list[SuiteTable]) -> list[str]:
     shared = [t for t in run if any(r.get("status") == "ok" for r in results.get(t.name, {}).get("tabular_argn", []))]
     if shared:
         peer = {t.name: results[t.name]["tabular_argn"] for t in shared}
-        higher = [t.name for t in shared if (_mean(argn[t.name], "dependence_capture") or -9) > (_mean(peer[t.name], "dependence_capture") or -9)]
+        # capture is undefined where the holdout is not above the floor at all; there neither generator can win
+        comparable = [t for t in shared if _mean(argn[t.name], "dependence_capture") is not None
+                      and _mean(peer[t.name], "dependence_capture") is not None]
+        higher = [t.name for t in comparable
+                  if (_mean(argn[t.name], "dependence_capture") or -9) > (_mean(peer[t.name], "dependence_capture") or -9)]
         lower = [t.name for t in shared if (_mean(argn[t.name], "discriminator_auc") or 9) < (_mean(peer[t.name], "discriminator_auc") or 9)]
         ratios = {t.name: _mean(argn[t.name], "fit_cpu_s", "run") / _mean(peer[t.name], "fit_cpu_s", "run")
                   for t in shared if _mean(peer[t.name], "fit_cpu_s", "run")}
         med_ratio = float(np.median(list(ratios.values()))) if ratios else None
         lines += [
             f"- against TabularARGN on the {len(shared)} shared tables run so far: higher dependence capture on "
-            f"{len(higher)} ({len(higher) / len(shared):.0%}; goal ≥ 90%), lower AUC on {len(lower)} (goal: all)",
+            f"{len(higher)} of the {len(comparable)} where it is defined ({len(higher) / max(len(comparable), 1):.0%}; "
+            f"goal ≥ 90%"
+            + (f"; undefined on {', '.join(t.name for t in shared if t not in comparable)}, whose holdout is not above the floor"
+               if len(comparable) < len(shared) else "")
+            + (f"; not higher on {', '.join(t.name for t in comparable if t.name not in higher)}"
+               if len(higher) < len(comparable) else "")
+            + f"), lower AUC on {len(lower)} of {len(shared)} (goal: all)"
+            + (f"; not lower on {', '.join(t.name for t in shared if t.name not in lower)}" if len(lower) < len(shared) else ""),
             f"- fit CPU seconds / TabularARGN's: median {_fmt(med_ratio, 2)} (goal ≤ 0.20), worst "
             f"{_fmt(max(ratios.values()), 2) if ratios else '–'} (goal ≤ 0.50)"
             + (f"; above 0.5 on {', '.join(n for n, r in ratios.items() if r > 0.5)}" if any(r > 0.5 for r in ratios.values()) else ""),

@@ -4,8 +4,10 @@ Each table's train part (text.py's seed-0 split) is split again 80/20 with seed 
 first part with the REAL rows' tabular tokens as context and writes one text for each row of the second part
 (its real context), so the text model is judged apart from the table model. Prints fit CPU/epochs, the text
 metrics against the second part, sampling speed and examples; ``--variants`` judges several sampling settings
-(temperature, top_p, fill_power, guidance) of one fitted model; a variant with ``"judge_fit": true`` writes a text
-for every fitted row instead and judges them against the fitted texts (as many as text.py judges; see ``run``).
+(temperature, top_p, fill_power, guidance; sample_seed: the sampling seed, else the fit's) of one fitted model; a
+variant with ``"judge_fit": true`` writes a text for every fitted row instead and judges them against the fitted
+texts (as many as text.py judges; see ``run``); ``"synthetic_rows": true`` writes them for as many rows sampled from the copula table model (contexts the text
+model never saw, as text.py's argn rows are) and trains TSTR on those rows.
 Run: ``OMP_NUM_THREADS=1 nice -n 10 python benchmarks/text_tuning.py --tables trump_tweets --params '{"hidden": 192}'``.
 """
 from __future__ import annotations
@@ -56,10 +58,12 @@ def run(name: str, params: dict, seed: int, variants: list[dict]) -> list[dict]:
         # as text.py judges as many synthetic texts as training texts (a discriminator given more texts tells
         # the sets apart better: 800 texts flatter the model); TSTR is then trained on those rows
         rows = fit_part if variant.get("judge_fit") else judge
+        if variant.get("synthetic_rows"):  # as text.py: texts for a table model's rows (here the copula's), as many
+            rows = syn.sample(len(fit_part), seed=variant.get("sample_seed", seed))  # as fitted; TSTR on them
         here = rows[text].notna().to_numpy()
         wall, cpu = time.monotonic(), time.process_time()
-        texts = lm.generate(enc.encode(rows)[here], seed=seed, temperature=variant.get("temperature"),
-                            top_p=variant.get("top_p"))
+        texts = lm.generate(enc.encode(rows)[here], seed=variant.get("sample_seed", seed),
+                            temperature=variant.get("temperature"), top_p=variant.get("top_p"))
         speed = {"texts_per_s": len(texts) / (time.monotonic() - wall),
                  "texts_per_cpu_s": len(texts) / (time.process_time() - cpu)}
         synth = rows.copy()

@@ -10,7 +10,7 @@ import torch
 
 from lookalike import Synthesizer
 from lookalike.errors import LookalikeError
-from lookalike.models.text_lm import TextLM, fill_urls, mask_text, url_shapes
+from lookalike.models.text_lm import TextLM, _Net, fill_urls, mask_text, url_shapes
 
 SMALL = {"hidden": 48, "embed": 32, "vocab_size": 300, "max_time": 20, "max_epochs": 30, "n_threads": 1, "lr": 0.01,
          "batch_size": 32}
@@ -168,11 +168,38 @@ def test_a_model_file_from_before_the_context_bias_still_loads_and_writes_the_sa
     ctx = np.zeros((120, 1), dtype=np.int64)
     lm = TextLM(seed=0, context_bias=False, **{**SMALL, "max_epochs": 3}).fit(df["text"], ctx, [1])
     config, tensors = lm.get_state()
-    for setting in ("context_bias", "column_dropout", "guidance"):  # as in files saved before they existed
+    for setting in ("context_bias", "column_dropout", "guidance", "context_init"):  # files saved before they existed
         del config["params"][setting]
     back = TextLM.from_state(json.loads(json.dumps(config)), tensors)
-    assert not back.context_bias and back.column_dropout == 0 and back.guidance == 0
+    assert not back.context_bias and back.column_dropout == 0 and back.guidance == 0 and back.context_init == 1.0
     assert back.generate(ctx[:50], seed=3) == lm.generate(ctx[:50], seed=3)
+
+
+def test_context_init_sets_the_scale_the_column_embeddings_start_from_and_is_saved():
+    """context_init: the row's column embeddings start at that standard deviation (the default keeps
+    nn.Embedding's N(0, 1)); the setting travels with a saved model."""
+    torch.manual_seed(0)
+    small = _Net([400, 300], vocab=30, embed=32, hidden=48, context_init=0.1)
+    torch.manual_seed(0)
+    plain = _Net([400, 300], vocab=30, embed=32, hidden=48)
+    assert all(0.08 < float(e.weight.detach().std()) < 0.12 for e in small.context)
+    assert all(0.9 < float(e.weight.detach().std()) < 1.1 for e in plain.context)
+    df = complaints(120)
+    ctx = np.zeros((120, 1), dtype=np.int64)
+    lm = TextLM(seed=0, context_init=0.1, **{**SMALL, "max_epochs": 2}).fit(df["text"], ctx, [1])
+    config, tensors = lm.get_state()
+    back = TextLM.from_state(json.loads(json.dumps(config)), tensors)
+    assert back.context_init == 0.1 and back.generate(ctx[:30], seed=2) == lm.generate(ctx[:30], seed=2)
+
+
+def test_the_default_embeds_pieces_in_160_dims_and_starts_the_columns_small():
+    """The defaults since helper text10 (benchmarks/RESULTS.md, text10's section): embed 160, context_init 0.1."""
+    lm = TextLM()
+    assert lm.embed == 160 and lm.context_init == 0.1
+    df = complaints(120)
+    ctx = np.stack([np.arange(120) % 400, np.arange(120) % 3], 1)
+    lm = TextLM(seed=0, **{**{k: v for k, v in SMALL.items() if k != "embed"}, "max_epochs": 1}).fit(df["text"], ctx, [400, 3])
+    assert lm.net_.token.weight.shape[1] == 160 and float(lm.net_.context[0].weight.detach().std()) < 0.3
 
 
 def test_context_bias_learns_a_rare_values_own_words():

@@ -25,6 +25,8 @@ exp(logwage) = 127.11574381218446, or ``float32``): the integers scaled by 10**d
 values are drawn on; each heap and level also keeps the exact float the input held for it (when that float
 itself was seen in at least k rows), and :meth:`NumericCodec.as_written` writes decoded values back as those
 floats. Written at the grid's 8 decimals instead (127.11574381), no generated value equalled a real one.
+``step`` coarsens the grid of new values alone: one-decimal prices that went through single precision (7.9
+beside 7.9000004, the schema's ``grid`` option) keep their heaps at 7 decimals and draw new values on 0.1.
 """
 from __future__ import annotations
 
@@ -55,7 +57,7 @@ class NumericCodec(FitByAnalysis):
 
     def __init__(self, decimals: int = 0, k: int = 5, units: list[int] | None = None,
                  bounds: tuple[float, float] | None = None, max_bins: int = 48, fine: int = 8,
-                 max_heaps: int = 255, max_levels: int = 20_000, written: bool = False):
+                 max_heaps: int = 255, max_levels: int = 20_000, written: bool = False, step: int = 1):
         self.decimals = int(decimals)
         self.k = int(k)
         self.units = units
@@ -65,6 +67,9 @@ class NumericCodec(FitByAnalysis):
         self.max_heaps = max_heaps
         self.max_levels = max_levels  # 0: no levels (differential privacy's codecs: their counts are pseudo-data)
         self.written = bool(written)  # keep the exact floats of heaps and levels (see the module's docstring)
+        # the smallest unit new values are drawn on, in units of 10**-decimals: one-decimal prices that went
+        # through single precision (7.9 beside 7.9000004) keep 7 decimals for their heaps, and step 10**6
+        self.step = int(step)
 
     # -- learning -------------------------------------------------------------------------------
     @property
@@ -127,16 +132,21 @@ class NumericCodec(FitByAnalysis):
         self._index_tokens()
 
         candidates = self.units if self.units is not None else unit_series(max(abs(self.lo_), abs(self.hi_)))
-        candidates = sorted({int(u) for u in candidates} | {1}, reverse=True)
+        candidates = sorted({int(u) for u in candidates if u % self.step == 0} | {self.step}, reverse=True)
         if len(rest):
-            cls = largest_unit(rest, np.array(candidates))
-            kept = [u for u in candidates if u == 1 or (cls == u).sum() >= threshold]
+            cls = largest_unit(self._on_step(rest), np.array(candidates))
+            kept = [u for u in candidates if u == self.step or (cls == u).sum() >= threshold]
         else:
-            kept = [1]
+            kept = [self.step]
         self.units_ = np.array(sorted(kept, reverse=True), dtype=np.int64)
         self._learn_levels(values, counts, threshold)
         self._learn_written(stats.get("written"), threshold)
         return self
+
+    def _on_step(self, xi: np.ndarray) -> np.ndarray:
+        """Integer values rounded to the nearest multiple of ``step`` (their rounding class is read there)."""
+        xi = np.asarray(xi, dtype=np.int64)
+        return xi if self.step == 1 else np.round(xi / self.step).astype(np.int64) * self.step
 
     def _learn_written(self, written: pd.Series | None, threshold: int) -> None:
         """For each heap and level, the exact float the input held most often for it, where that float itself
@@ -213,7 +223,7 @@ class NumericCodec(FitByAnalysis):
         width = np.where(hi > lo, hi - lo, 1.0)
         f = np.clip(((v - lo) / width * self.fine).astype(np.int64), 0, self.fine - 1)
         if len(self.units_) > 1:
-            u = np.searchsorted(-self.units_, -largest_unit(np.asarray(xi, dtype=np.int64), self.units_))
+            u = np.searchsorted(-self.units_, -largest_unit(self._on_step(xi), self.units_))
         else:
             u = np.zeros(len(v), dtype=np.int64)
         return b, f, u
@@ -303,7 +313,7 @@ class NumericCodec(FitByAnalysis):
                     inside = u * self.fine - fine  # the position inside the fine cell, in [0, 1)
                     u = np.where(g > 0, (fine + (np.floor(inside * g) + 0.5) / np.maximum(g, 1)) / self.fine, u)
                 v = lo + u * (hi - lo)
-                unit = self.units_[classes] if len(self.units_) > 1 else np.ones(len(b), dtype=np.int64)
+                unit = self.units_[classes] if len(self.units_) > 1 else np.full(len(b), self.units_[0], np.int64)
                 v = snap_to_unit(v, unit, self.units_)
                 if len(getattr(self, "levels_", ())):
                     cells = self._cell_index(bins, fine, classes) if cells is None else cells
@@ -356,6 +366,7 @@ class NumericCodec(FitByAnalysis):
     def to_dict(self) -> dict:
         return {
             "decimals": self.decimals, "k": self.k, "fine": self.fine, "has_null": self.has_null_,
+            **({} if self.step == 1 else {"step": self.step}),
             "lo": self.lo_, "hi": self.hi_, "heaps": self.heaps_.tolist(), "edges": self.edges_.tolist(),
             "main_kind": self.main_kind_.tolist(), "main_ref": self.main_ref_.tolist(),
             "units": self.units_.tolist(),
@@ -371,7 +382,7 @@ class NumericCodec(FitByAnalysis):
 
     @classmethod
     def from_dict(cls, d: dict) -> "NumericCodec":
-        c = cls(decimals=d["decimals"], k=d["k"], fine=d["fine"])
+        c = cls(decimals=d["decimals"], k=d["k"], fine=d["fine"], step=d.get("step", 1))
         c.has_null_, c.lo_, c.hi_ = d["has_null"], d["lo"], d["hi"]
         c.heaps_ = np.array(d["heaps"], dtype=np.int64)
         c.edges_ = np.array(d["edges"], dtype=float)

