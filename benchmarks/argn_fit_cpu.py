@@ -110,6 +110,7 @@ def main() -> None:
     parser.add_argument("--after", required=True)
     parser.add_argument("--tables", nargs="+", default=[])
     parser.add_argument("--seeds", nargs="+", type=int, default=[1])
+    parser.add_argument("--section", default=SECTION, help="the RESULTS.md section to write (a new name per study)")
     parser.add_argument("--note", default="", help="a paragraph under the table (what changed, what was not run)")
     args = parser.parse_args()
     done = {(r["rev"], r["table"], r["seed"]) for r in cached_runs(RUNS, lambda r: (r["rev"], r["table"], r["seed"]))}
@@ -124,7 +125,7 @@ def main() -> None:
                     record_run(RUNS, run)
                     print(json.dumps(run), flush=True)
     text = report(args.before, args.after)
-    update_section(SECTION, text + ("\n\n" + args.note if args.note else ""))
+    update_section(args.section, text + ("\n\n" + args.note if args.note else ""))
     print(text)
 
 
