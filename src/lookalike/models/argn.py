@@ -178,7 +178,9 @@ class _PrefixContexts(torch.autograd.Function):
     (each step's token gathers the gradients of the heads drawn after it). The composed version (gather every
     step's vector, cumsum, gather back into head order, permute for the matmul, and each op's backward) streamed
     a (rows x sub-columns x context) tensor through memory a dozen times a step: most of a wide table's fit CPU
-    (benchmarks/RESULTS.md, argn-wide-fit)."""
+    (benchmarks/RESULTS.md, argn-wide-fit). The loops run on one torch thread whatever the fit's count: their ops
+    are small (rows x context), and on a busy machine two threads made every one of them wait for the other (AER.STAR,
+    a training step at load 5-7: 3.4 CPU s on two threads against 0.18 on one)."""
 
     @staticmethod
     def forward(ctx, vectors: torch.Tensor, drawn: torch.Tensor, slots: torch.Tensor, heads: int) -> torch.Tensor:
@@ -188,10 +190,11 @@ class _PrefixContexts(torch.autograd.Function):
         k = vectors.shape[1]
         out = vectors.new_empty((heads * n + n, k))
         running = vectors.new_zeros((n, k), dtype=torch.float32)
-        for t in range(s):
-            out.index_put_((slots[:, t],), running.to(vectors.dtype))  # twice as fast as index_copy_ here
-            if t + 1 < s:
-                running += vectors.index_select(0, drawn[:, t])
+        with torch_threads(1):  # one thread: see the class docstring
+            for t in range(s):
+                out.index_put_((slots[:, t],), running.to(vectors.dtype))  # twice as fast as index_copy_ here
+                if t + 1 < s:
+                    running += vectors.index_select(0, drawn[:, t])
         ctx.save_for_backward(drawn, slots)
         ctx.shape = (vectors.shape[0], heads)
         return out[: heads * n].view(heads, n, k)
@@ -207,10 +210,11 @@ class _PrefixContexts(torch.autograd.Function):
             flat = torch.cat([flat, flat.new_zeros((n, k))])
         out = torch.zeros((n_tok, k), dtype=torch.float32, device=grad.device)
         running = torch.zeros((n, k), dtype=torch.float32, device=grad.device)
-        for t in range(s - 1, -1, -1):
-            if t + 1 < s:  # step t's token is in the contexts of the heads drawn after it
-                out.index_add_(0, drawn[:, t], running)
-            running += flat.index_select(0, slots[:, t])
+        with torch_threads(1):
+            for t in range(s - 1, -1, -1):
+                if t + 1 < s:  # step t's token is in the contexts of the heads drawn after it
+                    out.index_add_(0, drawn[:, t], running)
+                running += flat.index_select(0, slots[:, t])
         return out.to(grad.dtype), None, None, None
 
 
