@@ -86,7 +86,9 @@ def report(before: str, after: str, max_epochs: int | None = None) -> str:
         "## argn's fit CPU at two revisions, paired (`benchmarks/argn_fit_cpu.py`)",
         "",
         f"`{before}` (before) against `{after}` (after): each table's fit at one revision, then at the other, in "
-        "fresh processes at one torch thread under nice, on the suite's seed-1 training split"
+        "fresh processes with OMP_NUM_THREADS=1 under nice (argn still picks its own torch threads: one for "
+        "batches under 512 rows or narrow tables, the machine's two cores for a projected table's larger "
+        "batches), on the suite's seed-1 training split"
         + (f", each fit stopped after {max_epochs} epochs" if max_epochs else "") + ", on the shared "
         "2-core machine (1-minute load at each fit's start and end in the last column). A change of the "
         "training's random stream moves where early stopping ends a fit, so CPU seconds per epoch compare the "
