@@ -32,16 +32,28 @@ import json, os, resource, sys
 import pandas as pd
 import torch  # imported before the clock, as the suite's runner (peers/run_lookalike.py) does
 from lookalike import Synthesizer
+from lookalike.models.argn import ARGN
 table, seed, train = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+max_epochs = int(sys.argv[4]) if len(sys.argv) > 4 else None
 df = pd.read_csv(train)
 def cpu():
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
+training = []
+real_fit = ARGN.fit
+def timed_fit(self, *args, **kwargs):  # the network's training alone, without analysis, rules and encoding
+    begin = cpu()
+    try:
+        return real_fit(self, *args, **kwargs)
+    finally:
+        training.append(cpu() - begin)
+ARGN.fit = timed_fit
 start = cpu()
-syn = Synthesizer(model="argn", seed=seed).fit(df)
+syn = Synthesizer(model="argn", seed=seed, **({"max_epochs": max_epochs} if max_epochs else {})).fit(df)
 spent = cpu() - start
 h = syn.model_.history_
-print(json.dumps({"fit_cpu": round(spent, 2), "epochs": len(h), "cpu_per_epoch": round(spent / len(h), 4),
+print(json.dumps({"fit_cpu": round(spent, 2), "train_cpu": round(sum(training), 2), "epochs": len(h),
+                  "cpu_per_epoch": round(sum(training) / len(h), 4),
                   "best_val": round(min(x["val_loss"] for x in h), 4), "load_end": round(os.getloadavg()[0], 2)}))
 """
 
@@ -55,28 +67,38 @@ def source_tree(rev: str, into: Path) -> Path:
     return out / "src"
 
 
-def fit_once(src: Path, table: str, seed: int) -> dict:
+def fit_once(src: Path, table: str, seed: int, max_epochs: int | None = None) -> dict:
     train = HERE / ".cache" / "suite" / table / "seed1" / "train.csv"
     if not train.exists():
         raise SystemExit(f"{train} is missing: run benchmarks/suite.py on {table} first")
     env = dict(os.environ, PYTHONPATH=str(src), OMP_NUM_THREADS="1")
     load = os.getloadavg()[0]
-    done = subprocess.run(["nice", "-n", "5", sys.executable, "-c", WORKER, table, str(seed), str(train)], env=env,
+    done = subprocess.run(["nice", "-n", "5", sys.executable, "-c", WORKER, table, str(seed), str(train),
+                           *([str(max_epochs)] if max_epochs else [])], env=env,
                           check=True, capture_output=True, text=True)
     return {**json.loads(done.stdout.strip().splitlines()[-1]), "load_start": round(load, 2)}
 
 
-def report(before: str, after: str, title: str = TITLE) -> str:
-    runs = [r for r in cached_runs(RUNS, lambda r: (r["rev"], r["table"], r["seed"])) if r["rev"] in (before, after)]
+def _key(r: dict) -> tuple:
+    return r["rev"], r["table"], r["seed"], r.get("max_epochs")
+
+
+def report(before: str, after: str, max_epochs: int | None = None, title: str = TITLE) -> str:
+    runs = [r for r in cached_runs(RUNS, _key) if r["rev"] in (before, after) and r.get("max_epochs") == max_epochs]
     tables = sorted({r["table"] for r in runs})
     lines = [
         f"## {title} (`benchmarks/argn_fit_cpu.py`)",
         "",
         f"`{before}` (before) against `{after}` (after): each table's fit at one revision, then at the other, in "
-        "fresh processes at one torch thread under nice, on the suite's seed-1 training split, on the shared "
+        "fresh processes with OMP_NUM_THREADS=1 under nice (argn still picks its own torch threads: one for "
+        "batches under 512 rows or narrow tables, the machine's two cores for a projected table's larger "
+        "batches), on the suite's seed-1 training split"
+        + (f", each fit stopped after {max_epochs} epochs" if max_epochs else "") + ", on the shared "
         "2-core machine (1-minute load at each fit's start and end in the last column). A change of the "
         "training's random stream moves where early stopping ends a fit, so CPU seconds per epoch compare the "
-        "code; total fit CPU, epochs and the best validation loss are shown beside them. Cells: mean ± "
+        "code (the network's training only, from entering ``ARGN.fit`` to leaving it, over its epochs; runs "
+        "recorded before that split was made divide the whole fit); total fit CPU (analysis, rules, encoding "
+        "and training), epochs and the best validation loss are shown beside them. Cells: mean ± "
         "half-range over the seeds run.",
         "",
         "| table | seeds | CPU s per epoch: before | after | after / before | fit CPU s: before | after | epochs: before "
@@ -117,22 +139,25 @@ def main() -> None:
     parser.add_argument("--after", required=True)
     parser.add_argument("--tables", nargs="+", default=[])
     parser.add_argument("--seeds", nargs="+", type=int, default=[1])
+    parser.add_argument("--max-epochs", type=int, default=None, help="stop every fit after this many epochs")
+    parser.add_argument("--section", default=SECTION, help="the RESULTS.md section to write (a new name per study)")
     parser.add_argument("--note", default="", help="a paragraph under the table (what changed, what was not run)")
-    parser.add_argument("--section", default=SECTION, help="the RESULTS.md section written")
     parser.add_argument("--title", default=TITLE, help="that section's heading")
     args = parser.parse_args()
-    done = {(r["rev"], r["table"], r["seed"]) for r in cached_runs(RUNS, lambda r: (r["rev"], r["table"], r["seed"]))}
+    done = {_key(r) for r in cached_runs(RUNS, _key)}
     with tempfile.TemporaryDirectory() as tmp:
         trees = {rev: source_tree(rev, Path(tmp)) for rev in (args.before, args.after)}
         for table in args.tables:
             for seed in args.seeds:
                 for rev in (args.before, args.after):
-                    if (rev, table, seed) in done:
+                    if (rev, table, seed, args.max_epochs) in done:
                         continue
-                    run = {"rev": rev, "table": table, "seed": seed, **fit_once(trees[rev], table, seed)}
+                    run = {"rev": rev, "table": table, "seed": seed, **fit_once(trees[rev], table, seed, args.max_epochs)}
+                    if args.max_epochs:
+                        run["max_epochs"] = args.max_epochs
                     record_run(RUNS, run)
                     print(json.dumps(run), flush=True)
-    text = report(args.before, args.after, args.title)
+    text = report(args.before, args.after, args.max_epochs, args.title)
     update_section(args.section, text + ("\n\n" + args.note if args.note else ""))
     print(text)
 

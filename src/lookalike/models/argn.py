@@ -55,6 +55,7 @@ from lookalike.models.base import ProgressCallback
 from lookalike.models import dp_sgd
 from lookalike.models._adamw import FusedAdamW, PlateauHalving
 from lookalike.models._tabular_nn import check_precision, check_tokens, fast_matmuls, matmul_precision
+from lookalike.models.memory import reuse_freed_memory
 from lookalike.models.threads import auto_threads, torch_threads  # noqa: F401 (auto_threads: old import path)
 
 log = logging.getLogger(__name__)
@@ -214,6 +215,54 @@ class _LookupSum(torch.autograd.Function):
         return (rows_grad, None, None, None, *embedded_grads)
 
 
+class _PrefixContexts(torch.autograd.Function):
+    """out[head place p, r] = the sum of ``vectors[drawn[r, u]]`` over the steps u before the step t at which row r
+    draws that head (``slots[r, t] = p * rows + r``): the projected path's contexts (``_Net._prefix_contexts``), in
+    head-major layout, ready for one batched matmul per head. A loop over the steps carries one (rows x context)
+    running sum, which stays in cache, and writes each step's sums once; the backward is the same loop backwards
+    (each step's token gathers the gradients of the heads drawn after it). The composed version (gather every
+    step's vector, cumsum, gather back into head order, permute for the matmul, and each op's backward) streamed
+    a (rows x sub-columns x context) tensor through memory a dozen times a step: most of a wide table's fit CPU
+    (benchmarks/RESULTS.md, argn-wide-fit). The loops run on one torch thread whatever the fit's count: their ops
+    are small (rows x context), and on a busy machine two threads made every one of them wait for the other (AER.STAR,
+    a training step at load 5-7: 3.4 CPU s on two threads against 0.18 on one)."""
+
+    @staticmethod
+    def forward(ctx, vectors: torch.Tensor, drawn: torch.Tensor, slots: torch.Tensor, heads: int) -> torch.Tensor:
+        # vectors (tokens, context); drawn (rows, steps) global token ids in drawing order; slots (rows, steps) the
+        # output row of each step's head, rows * heads + r for a head not computed (a sink, dropped)
+        n, s = drawn.shape
+        k = vectors.shape[1]
+        out = vectors.new_empty((heads * n + n, k))
+        running = vectors.new_zeros((n, k), dtype=torch.float32)
+        with torch_threads(1):  # one thread: see the class docstring
+            for t in range(s):
+                out.index_put_((slots[:, t],), running.to(vectors.dtype))  # twice as fast as index_copy_ here
+                if t + 1 < s:
+                    running += vectors.index_select(0, drawn[:, t])
+        ctx.save_for_backward(drawn, slots)
+        ctx.shape = (vectors.shape[0], heads)
+        return out[: heads * n].view(heads, n, k)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        drawn, slots = ctx.saved_tensors
+        n, s = drawn.shape
+        n_tok, heads = ctx.shape
+        k = grad.shape[2]
+        flat = grad.reshape(heads * n, k)
+        if bool((slots >= heads * n).any()):  # heads not computed read zero gradients
+            flat = torch.cat([flat, flat.new_zeros((n, k))])
+        out = torch.zeros((n_tok, k), dtype=torch.float32, device=grad.device)
+        running = torch.zeros((n, k), dtype=torch.float32, device=grad.device)
+        with torch_threads(1):
+            for t in range(s - 1, -1, -1):
+                if t + 1 < s:  # step t's token is in the contexts of the heads drawn after it
+                    out.index_add_(0, drawn[:, t], running)
+                running += flat.index_select(0, slots[:, t])
+        return out.to(grad.dtype), None, None, None
+
+
 class _Net(nn.Module):
     """The parameters and the two computations (training loss, step-wise sampling) of ARGN.
 
@@ -357,6 +406,24 @@ class _Net(nn.Module):
         rows = (place + torch.arange(n, device=x.device)[:, None] * s).reshape(-1)
         return before.view(n * s, self.context).index_select(0, rows).view(n, place.shape[1], self.context)
 
+    def _prefix_contexts(self, x: torch.Tensor, order_keys: torch.Tensor,
+                         heads: torch.Tensor | None = None) -> torch.Tensor:
+        """:meth:`_context`'s sums in head-major layout (heads, rows, context), by :class:`_PrefixContexts`: the
+        projected path's training and validation (``_context`` stays for DP-SGD, whose vmap needs plain ops)."""
+        n, s = x.shape
+        group_rank = torch.argsort(torch.argsort(order_keys, dim=1), dim=1)
+        sequence = torch.argsort(group_rank[:, self.group_of] * self.max_group + self.pos_of, dim=1)
+        drawn = (self.offsets + x).gather(1, sequence)
+        if heads is None:
+            m, place = s, sequence  # the head drawn at each step is its own place
+        else:  # each head's place among ``heads``; heads not computed go to the sink (place m)
+            m = len(heads)
+            where = torch.full((s,), m, dtype=torch.long, device=x.device)
+            where[heads] = torch.arange(m, device=x.device)
+            place = where[sequence]
+        slots = place * n + torch.arange(n, device=x.device)[:, None]  # step t's head's row of the output
+        return _PrefixContexts.apply(self.token_vectors(), drawn, slots, m)
+
     def _pre_from_lookup_tables(self, x: torch.Tensor, order_keys: torch.Tensor,
                                 heads: torch.Tensor | None = None) -> torch.Tensor:
         """The same pre-activations as ``_context @ head_in`` for an unprojected context, computed the cheaper
@@ -380,10 +447,14 @@ class _Net(nn.Module):
     def pre_activations(self, x: torch.Tensor, order_keys: torch.Tensor, lookup: bool,
                         heads: torch.Tensor | None = None) -> torch.Tensor:
         """(rows, heads, hidden): every head's (or only ``heads``') first-layer pre-activation (without bias) for
-        its row's order; ``lookup`` picks the lookup-table computation where the context is unprojected."""
+        its row's order. ``lookup`` picks the computations with their own backward (lookup tables where the context
+        is unprojected, :class:`_PrefixContexts` where it is projected); without it, plain differentiable ops
+        (the prefix sums of :meth:`_context`), which DP-SGD's vmap needs."""
         if lookup and not self.projected:
             return self._pre_from_lookup_tables(x, order_keys, heads)
         head_in = self.head_in if heads is None else self.head_in[heads]
+        if lookup:
+            return torch.bmm(self._prefix_contexts(x, order_keys, heads), head_in).transpose(0, 1)
         return torch.einsum("nsk,skh->nsh", self._context(x, order_keys, heads), head_in)
 
     def _loss(self, x: torch.Tensor, order_keys: torch.Tensor, train: bool, lookup: bool) -> torch.Tensor:
@@ -792,7 +863,8 @@ class ARGN:
 
         narrow = sum(embedding_width(c) for c in cards) <= CONTEXT_WIDTH
         threads = self.n_threads if self.n_threads is not None or (batch >= ONE_THREAD_BATCH and not narrow) else 1
-        with torch.random.fork_rng(devices=[]), torch_threads(threads):
+        # the freed steps' tensors stay in malloc's heap for the next step (lookalike.models.memory)
+        with torch.random.fork_rng(devices=[]), torch_threads(threads), reuse_freed_memory():
             torch.manual_seed(self.seed)
             net = _Net(cards, groups, hidden, extra, self.dropout, log_freq, given_groups=self.given_groups).to(device)
             # narrow tables train through lookup tables, where bfloat16 saved no time and cost validation loss
