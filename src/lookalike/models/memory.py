@@ -9,6 +9,8 @@ seconds per step, and 1.2 of 3.2 at the code before the projected contexts' own 
 malloc's heap and the next step reuses them, and on leaving it puts the thresholds at glibc's own ceiling and hands
 the heap's free pages back (``malloc_trim``). Only allocation changes, never a value; a no-op where the C library is
 not glibc, or where the user tunes malloc through the environment.
+Where glibc has moved the fitting thread to a secondary arena (threads contended for malloc earlier in a
+long-lived process), tensors over 64 MiB still come from fresh mmaps: such arenas' heaps are at most 64 MiB.
 """
 from __future__ import annotations
 
