@@ -228,13 +228,13 @@ class Synthesizer:
         """Drop the detected monotone rules whose pair the fitted model's own rows already hold
         (``rules.MONOTONE_MODEL_RHO``): rebuilding such a column from its base would break its relations with the
         other columns, which the model keeps. Measured on ``MONOTONE_CHECK_ROWS`` rows drawn with a seed of the
-        synthesizer's own, before any rule; ``df`` (the training rows) refits the remaining rules."""
+        synthesizer's own (a fresh one when it is unseeded), before any rule; ``df`` (the training rows) refits the remaining rules."""
         from lookalike.rules import monotone_rules_the_model_keeps
 
         detected = [r for r in self.schema_.rules if r["type"] == "monotone" and r.get("source") == "detected"]
         if not detected or not self.encoder_.cardinalities_:
             return
-        seed = int(np.random.default_rng([self.seed, 20250]).integers(2**31))
+        seed = int(np.random.default_rng(None if self.seed is None else [self.seed, 20250]).integers(2**31))
         suppress = self.encoder_.blocked_tokens()
         tokens = sample_tokens(self.model_, min(len(df), MONOTONE_CHECK_ROWS), seed=seed, suppress=suppress or None)
         drop = monotone_rules_the_model_keeps(detected, self.encoder_.decode(tokens, seed=seed))
