@@ -11,6 +11,8 @@ the heap's free pages back (``malloc_trim``). Only allocation changes, never a v
 not glibc, or where the user tunes malloc through the environment.
 Where glibc has moved the fitting thread to a secondary arena (threads contended for malloc earlier in a
 long-lived process), tensors over 64 MiB still come from fresh mmaps: such arenas' heaps are at most 64 MiB.
+Where the main heap cannot grow in place (another mapping right above it), glibc maps such blocks anyway: the
+gain depends on the process's address-space layout (a page-fault count in a test process was flaky).
 """
 from __future__ import annotations
 
