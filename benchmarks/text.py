@@ -17,12 +17,18 @@ Each table is split 80/20 once (seed 0). Generators, all fit on the train part a
 - ``chain``: the same fitted Synthesizer's tabular model with the text written by the protected word chain
   (``text_model="chain"`` gives this same model: the text model is trained after, and apart from, the table);
 - ``mostly``: mostlyai-engine TabularARGN for the other columns, then its LANGUAGE model trained from scratch
-  (LSTMFromScratch-3m) with the tabular columns as context, given the same text time budget (seed 1 only:
-  each run costs minutes; see benchmarks/peers/run_mostly_text.py). It generates 1,000 rows, not as many as
+  (LSTMFromScratch-3m) with the tabular columns as context (each run costs 10-30 minutes; see
+  benchmarks/peers/run_mostly_text.py). The engine caps its training in wall minutes only, so its text budget is
+  never less than what our text model can take at the defaults: the largest of the lm's safety stop (600 CPU s
+  per 10,000 texts, at least 60 s) and the slowest cached lm text fit on the table, in wall and in CPU seconds
+  (``mostly_text_seconds``). Until branch textpeer it was max(20 s, 270 s per 10,000 texts, the lm's slowest
+  cached wall): 270 s was the lm's budget before commit eebcd61, below the 339 CPU s per 10,000 texts its fit now
+  takes on trump_tweets, so with no lm fit cached (or a slower new lm) the peer could get less than us; it gave the
+  peer 1.5-1.9 minutes in the runs transcribed from commit 2fac695. It generates 1,000 rows, not as many as
   train, with its generation limit sized for 320-character texts (the longest tate and trump texts; 1% of
   chatterbot's messages are longer): its LSTM recomputes the whole sequence at every generated token. Outputs
   its decoder marks invalid count as missing (their share is shown). The discriminators compare equal numbers
-  of real and synthetic texts, so they use at most 1,000 of each for it; a run is stopped after 20 minutes.
+  of real and synthetic texts, so they use at most 1,000 of each for it; a run is stopped after 45 minutes.
 - ``protected`` (no model): the real holdout's texts rewritten by the lm's privacy rules (PII faked, URL paths
   redrawn, words used in fewer than k=5 training rows refilled: words with made-up words, numbers with kept
   numbers) -- what a perfect model could write under the rules. Judged like the holdout row (as many texts as the holdout); no TSTR (its texts are the test texts).
@@ -64,7 +70,7 @@ from results_sections import cached_runs, record_run, spread, update_section  # 
 
 from lookalike import Synthesizer  # noqa: E402
 from lookalike.evaluate.text import discriminator_auc, text_metrics  # noqa: E402
-from lookalike.models.text_lm import TextLM  # noqa: E402
+from lookalike.models.text_lm import CPU_CAP_PER_10K, MIN_CPU_CAP, TextLM  # noqa: E402
 from lookalike.schema.infer import infer_schema  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -74,7 +80,7 @@ TABLES = {"tate_text": ("title", "medium"), "trump_tweets": ("text", "source"), 
 TABULAR_SECONDS = 60
 MOSTLY_ROWS = 1000  # the engine's LSTM recomputes the whole sequence at every token: 1,000 texts per run
 MOSTLY_MAX_CHARS = 320  # its generation limit sized for 320-character texts (the longest tate/trump text)
-MOSTLY_TIMEOUT = 1200  # seconds; a run past it is recorded as not finished
+MOSTLY_TIMEOUT = 2700  # seconds; a run past it fails
 
 
 def load(name: str) -> pd.DataFrame:
@@ -148,11 +154,19 @@ def run_lookalike(name: str, seed: int, train: pd.DataFrame) -> tuple[dict, dict
     return out, {"lm": {"fit": fit, "sample": lm_sample}, "chain": {"fit": fit, "sample": chain_sample}}
 
 
-def run_mostly(name: str, seed: int, train: pd.DataFrame, lm_wall: float | None) -> tuple[pd.DataFrame, dict]:
-    """The engine's time cap is wall-clock: it gets our text model's CPU budget or, when longer, the wall time
-    our text model took on the same table (the machine is shared, so wall time runs ahead of CPU time)."""
+def mostly_text_seconds(n_texts: int, lm_fits: list[dict]) -> float:
+    """The engine's LANGUAGE training cap in seconds. It caps wall time only, so it gets the most our text model
+    can take at the defaults: the lm's CPU safety stop for ``n_texts`` texts, and each cached lm text fit's wall
+    and CPU seconds on the table (``lm_fits``: their ``text_fit`` records; wall runs ahead of CPU on the shared
+    machine). Never less than us."""
+    return max(MIN_CPU_CAP, CPU_CAP_PER_10K * n_texts / 10_000, *(f["wall"] for f in lm_fits),
+               *(f["cpu"] for f in lm_fits))
+
+
+def run_mostly(name: str, seed: int, train: pd.DataFrame, lm_fits: list[dict]) -> tuple[pd.DataFrame, dict]:
     text, _ = TABLES[name]
-    minutes = max(max(20.0, 270.0 * len(train) / 10_000), lm_wall or 0.0) / 60
+    budget = mostly_text_seconds(len(train), lm_fits)
+    minutes = budget / 60
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         train.to_csv(tmp / "train.csv", index=False)
@@ -168,9 +182,12 @@ def run_mostly(name: str, seed: int, train: pd.DataFrame, lm_wall: float | None)
             raise RuntimeError(f"mostly failed:\n{proc.stderr[-3000:]}")
         timing = json.loads((tmp / "s.json").read_text())
         timing["total"] = {"wall_s": time.monotonic() - wall, "cpu_s": cpu() - c}
+        timing["text_budget_s"] = budget
+        timing["lm_text_fits"] = lm_fits  # what the budget was sized from
         out = pd.read_csv(tmp / "s.csv")
         invalid = out[text].astype(str) == "_INVALID_"  # the engine's mark for an output it could not parse
         timing["invalid_share"] = float(invalid.mean())
+        timing["valid_texts"] = int((~invalid & out[text].notna() & (out[text].astype(str).str.strip() != "")).sum())
         timing["texts_per_s"] = len(out) / timing["sample"]["wall_s"]  # its tabular rows included
         out.loc[invalid, text] = None  # judged on its valid texts only
         return out, timing
@@ -226,11 +243,11 @@ def measure(name: str, seeds: list[int], generators: list[str], force: bool) -> 
         if ("lm" in generators or "chain" in generators) and (force or (name, "lm", seed) not in done):
             frames, timing = run_lookalike(name, seed, train)
         if "mostly" in generators and (force or (name, "mostly", seed) not in done):
-            lm_wall = [r["timing"]["fit"]["text_fit"]["wall"] for r in cached()
-                       if r["table"] == name and r["generator"] == "lm"]
+            lm_fits = [r["timing"]["fit"]["text_fit"] for r in cached() if r["table"] == name
+                       and r["generator"] == "lm" and not (r["seed"] == seed and "lm" in timing)]
             if "lm" in timing:
-                lm_wall.append(timing["lm"]["fit"]["text_fit"]["wall"])
-            frames["mostly"], timing["mostly"] = run_mostly(name, seed, train, max(lm_wall, default=None))
+                lm_fits.append(timing["lm"]["fit"]["text_fit"])
+            frames["mostly"], timing["mostly"] = run_mostly(name, seed, train, lm_fits)
         for gen, synth in frames.items():
             if gen not in generators:
                 continue
@@ -316,6 +333,25 @@ LABELS = {"holdout": "real holdout (ceiling)", "protected": "real holdout after 
           "lm": "lookalike language model", "chain": "lookalike word chain", "mostly": "mostlyai-engine LSTM"}
 
 
+def mostly_note(peer: list[dict], lm_rows: list[dict]) -> str:
+    """The peer's text budget against what our text model took, and why its outputs were invalid."""
+    lm_wall = [r["timing"]["fit"]["text_fit"]["wall"] for r in lm_rows]
+    lm_cpu = [r["timing"]["fit"]["text_fit"]["cpu"] for r in lm_rows]
+    parts = []
+    for r in peer:
+        t = r["timing"]
+        lang = t["fit"]["language"]
+        parts.append(f"seed {r['seed']}: a text budget of {t['text_budget_s']:.0f} s wall (``mostly_text_seconds``); "
+                     f"its LANGUAGE training took {lang['wall_s']:.0f} s wall, {lang['cpu_s']:.0f} s CPU; "
+                     f"{t['invalid_share']:.1%} of its {MOSTLY_ROWS:,} outputs invalid "
+                     f"({t['unparsed']} not read as an object holding the text by the engine's decoder), "
+                     f"judged on the {t['valid_texts']} valid ones; sampling {t['sample']['wall_s']:.0f} s wall"
+                     + (f"; an invalid output: “{t['unparsed_examples'][0][:160]}”" if t["unparsed_examples"] else ""))
+    return (f"mostlyai-engine LSTM (our text model's fit on this table: {min(lm_wall):.0f}-{max(lm_wall):.0f} s wall, "
+            f"{min(lm_cpu):.0f}-{max(lm_cpu):.0f} s CPU over seeds {', '.join(str(r['seed']) for r in lm_rows)}): "
+            + "; ".join(parts) + ".")
+
+
 def runs_note(runs: list[dict]) -> str:
     """Which rows the runs file measured: per table and generator, the seeds, UTC times, 1-minute load
     averages (at each seed's start and end) and code revisions."""
@@ -341,12 +377,12 @@ def report() -> str:
     runs = cached()
     lines = ["## Free text (issue 22)", "", "Written by `benchmarks/text.py`; see its docstring for the protocol. "
              "Holdout row = the real holdout's own figures (ceiling; its memorisation is what fresh real text shares "
-             "with the training texts). Values: mean ± half-range over seeds (mostly: seed 1 only). Rows marked † "
+             "with the training texts). Values: mean ± half-range over seeds. Rows marked † "
              "are transcribed as they stood at commit 2fac695 (their run cache was lost with a machine) and were not "
              "rerun; their runs are described under *Earlier runs*.", ""]
     if runs_note(runs):
         lines += [runs_note(runs), ""]
-    lines += ["*Earlier runs* (the † rows): " + RUN_NOTE, ""]
+    earlier = len(lines)  # the *Earlier runs* note goes here if any † row is shown
     for name, (text, target) in TABLES.items():
         rows = [r for r in runs if r["table"] == name]
         if not rows:
@@ -383,9 +419,10 @@ def report() -> str:
                 fit = f"{spread([r['timing']['fit']['wall_s'] for r in rs])} ({spread([r['timing']['fit']['cpu_s'] for r in rs])})"
                 speed = spread([r["timing"]["sample"]["texts_per_s"] for r in rs])
             elif gen == "mostly":
-                fit = f"{spread([r['timing']['fit']['wall_s'] for r in rs])} ({spread([r['timing']['total']['cpu_s'] for r in rs])} incl. sampling)"
+                fit = f"{spread([r['timing']['fit']['wall_s'] for r in rs])} ({spread([r['timing']['fit']['cpu_s'] for r in rs])})"
                 speed = spread([r["timing"]["texts_per_s"] for r in rs])
-                judged = f"{judged} ({spread([r['timing']['invalid_share'] for r in rs])} invalid)"
+                judged = (f"{judged} ({spread([r['timing']['invalid_share'] for r in rs])} invalid; judged on "
+                          f"{', '.join(str(r['timing']['valid_texts']) for r in rs)} valid)")
             lines.append(f"| {LABELS[gen]} | {len(rs)} | {judged} | {spread(get('discriminator_auc_tfidf'))} | "
                          f"{spread(get('discriminator_auc_lengths'))} | {spread(get('word_similarity'))} | "
                          f"{spread(get('bigram_similarity'))} | {spread(get('length_accuracy'))} | "
@@ -438,6 +475,18 @@ def report() -> str:
                          "fit under any load). " if all(pieces) else
                          ": what the CPU budget bought under the load of the run). ")
                       + "Examples: " + "; ".join(f"“{e}”" for e in lm_rows[0]["examples"][:4])]
+            peer = [r for r in rows if r["generator"] == "mostly"]
+            if peer:
+                lines += ["", mostly_note(peer, lm_rows)]
+            if "mostly" not in kept and auc["mostly"] is not None and auc["chain"] is not None:
+                lowest = all(auc["lm"] < v for v in others)
+                lines += ["", f"**At this run, our language model's TF-IDF discriminator AUC is "
+                          f"{'the lowest' if lowest else 'NOT the lowest'} of the three on {name}**: lm "
+                          f"{auc['lm']:.3f} (seeds {', '.join(str(r['seed']) for r in lm_rows)}, judged on "
+                          f"{hold['rows'][0]} texts; {spread(small)} at the holdout's {hold['rows'][1]}), word chain "
+                          f"{auc['chain']:.3f}, mostlyai-engine LSTM {auc['mostly']:.3f} (seeds "
+                          f"{', '.join(str(r['seed']) for r in peer)}, judged on at most {MOSTLY_ROWS:,} of its "
+                          f"valid texts: {', '.join(str(r['timing']['valid_texts']) for r in peer)})."]
         if "lm" in kept and verbatim(name, "section"):  # the earlier lm rows' paragraphs, as they were
             old = verbatim(name, "section").split("\n")
             last_row = max(i for i, line in enumerate(old) if line.startswith("|"))
@@ -445,6 +494,8 @@ def report() -> str:
                       "rows of this table in them are the earlier run's too):", *old[last_row + 1:]]
         lines.append("")
     recall = next((r for r in runs if r["generator"] == "pii"), None)
+    if any("†" in line for line in lines[earlier:]) or (not recall and verbatim(None, "pii")):
+        lines[earlier:earlier] = ["*Earlier runs* (the † rows): " + RUN_NOTE, ""]
     if not recall and verbatim(None, "pii"):
         lines += [verbatim(None, "pii").rstrip(), "", "† The PII figures above are transcribed as they stood at "
                   "commit 2fac695; not measured again since.", ""]

@@ -12,7 +12,8 @@ wrote fewer than 300 texts in 8 minutes. Unconstrained outputs are parsed by the
 ``--max-chars`` caps the text length behind the engine's generation limit (it sizes ``max_new_tokens`` from
 the longest training text, and its LSTM recomputes the whole sequence at every new token, so one 1,088-character
 chatterbot message made 60 texts take 4 minutes): a longer text comes back cut off, which the engine's
-decoder marks invalid.
+decoder marks invalid. The JSON is written with the fit's language-training step timed apart (wall and this
+process's CPU seconds, all its threads) and up to five raw outputs the decoder could not parse (why invalid).
 """
 from __future__ import annotations
 
@@ -50,6 +51,23 @@ def main() -> None:
     from mostlyai.engine._language.engine.hf_engine import HuggingFaceEngine
 
     HuggingFaceEngine.supports_json_enforcing = lambda self: False
+    import json_repair
+
+    unparsed = []  # raw outputs json_repair could not read as an object holding the text column
+
+    class Repair:
+        def loads(self, x, **kw):
+            try:
+                out = json_repair.loads(x, **kw)
+            except Exception:
+                out = None
+            if not isinstance(out, dict) or args.text not in out:
+                unparsed.append(x)
+            if out is None:
+                raise ValueError("unparsable")
+            return out
+
+    generation.json_repair = Repair()
 
     engine.init_logging()
     engine.set_random_state(args.seed)
@@ -68,9 +86,12 @@ def main() -> None:
                  tgt_encoding_types={args.text: "LANGUAGE_TEXT"}, workspace_dir=lang_ws)
     engine.analyze(workspace_dir=lang_ws)
     engine.encode(workspace_dir=lang_ws)
+    lang_wall, lang_cpu = time.monotonic(), time.process_time()
     engine.train(workspace_dir=lang_ws, model="MOSTLY_AI/LSTMFromScratch-3m",
                  max_training_time=args.language_minutes)
-    fit = {"wall_s": time.monotonic() - wall, "cpu_s": time.process_time() - cpu}
+    fit = {"wall_s": time.monotonic() - wall, "cpu_s": time.process_time() - cpu,
+           "language": {"wall_s": time.monotonic() - lang_wall, "cpu_s": time.process_time() - lang_cpu,
+                        "budget_minutes": args.language_minutes}}
     wall, cpu = time.monotonic(), time.process_time()
     engine.generate(workspace_dir=tab_ws, sample_size=args.rows or len(train))
     syn_tab = pd.read_parquet(tab_ws / "SyntheticData")
@@ -80,7 +101,8 @@ def main() -> None:
     out = syn_ctx.merge(texts[[KEY, args.text]], on=KEY, how="left").drop(columns=[KEY])
     sample = {"wall_s": time.monotonic() - wall, "cpu_s": time.process_time() - cpu}
     out[train.columns].to_csv(args.out_csv, index=False)
-    args.out_json.write_text(json.dumps({"fit": fit, "sample": sample, "engine": engine.__version__}))
+    args.out_json.write_text(json.dumps({"fit": fit, "sample": sample, "engine": engine.__version__,
+                                          "unparsed": len(unparsed), "unparsed_examples": unparsed[:5]}))
     shutil.rmtree(root, ignore_errors=True)
 
 
