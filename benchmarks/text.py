@@ -341,12 +341,16 @@ def mostly_note(peer: list[dict], lm_rows: list[dict]) -> str:
     for r in peer:
         t = r["timing"]
         lang = t["fit"]["language"]
+        bad = [e for e in t["unparsed_examples"] if e.strip()][:2]
+        epochs = (f", {lang['epochs']:g} epochs, last validation loss {lang['val_loss']:.2f}"
+                  if lang.get("val_loss") is not None else "")
         parts.append(f"seed {r['seed']}: a text budget of {t['text_budget_s']:.0f} s wall (``mostly_text_seconds``); "
-                     f"its LANGUAGE training took {lang['wall_s']:.0f} s wall, {lang['cpu_s']:.0f} s CPU; "
+                     f"its LANGUAGE training took {lang['wall_s']:.0f} s wall, {lang['cpu_s']:.0f} s CPU{epochs}; "
                      f"{t['invalid_share']:.1%} of its {MOSTLY_ROWS:,} outputs invalid "
                      f"({t['unparsed']} not read as an object holding the text by the engine's decoder), "
                      f"judged on the {t['valid_texts']} valid ones; sampling {t['sample']['wall_s']:.0f} s wall"
-                     + (f"; an invalid output: “{t['unparsed_examples'][0][:160]}”" if t["unparsed_examples"] else ""))
+                     + (f"; invalid outputs: {', '.join(f'“{e[:120]}”' for e in bad)}" if bad else "")
+                     + f"; valid ones: {', '.join(f'“{e[:120]}”' for e in r['examples'][:3])}")
     return (f"mostlyai-engine LSTM (our text model's fit on this table: {min(lm_wall):.0f}-{max(lm_wall):.0f} s wall, "
             f"{min(lm_cpu):.0f}-{max(lm_cpu):.0f} s CPU over seeds {', '.join(str(r['seed']) for r in lm_rows)}): "
             + "; ".join(parts) + ".")

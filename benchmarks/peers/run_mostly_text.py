@@ -13,7 +13,8 @@ wrote fewer than 300 texts in 8 minutes. Unconstrained outputs are parsed by the
 the longest training text, and its LSTM recomputes the whole sequence at every new token, so one 1,088-character
 chatterbot message made 60 texts take 4 minutes): a longer text comes back cut off, which the engine's
 decoder marks invalid. The JSON is written with the fit's language-training step timed apart (wall and this
-process's CPU seconds, all its threads) and up to five raw outputs the decoder could not parse (why invalid).
+process's CPU seconds, all its threads; epochs and last validation loss from the engine's log) and up to five raw
+outputs the decoder could not parse (why invalid).
 """
 from __future__ import annotations
 
@@ -92,6 +93,12 @@ def main() -> None:
     fit = {"wall_s": time.monotonic() - wall, "cpu_s": time.process_time() - cpu,
            "language": {"wall_s": time.monotonic() - lang_wall, "cpu_s": time.process_time() - lang_cpu,
                         "budget_minutes": args.language_minutes}}
+    progress = lang_ws / "ModelStore" / "model-data" / "progress-messages.csv"
+    if progress.exists():  # the engine's training log: epochs reached and the last validation loss
+        log = pd.read_csv(progress)
+        fit["language"]["epochs"] = float(log["epoch"].max())
+        losses = log["val_loss"].dropna() if "val_loss" in log else []
+        fit["language"]["val_loss"] = float(losses.iloc[-1]) if len(losses) else None
     wall, cpu = time.monotonic(), time.process_time()
     engine.generate(workspace_dir=tab_ws, sample_size=args.rows or len(train))
     syn_tab = pd.read_parquet(tab_ws / "SyntheticData")
