@@ -18,13 +18,14 @@ Each table is split 80/20 once (seed 0). Generators, all fit on the train part a
   (``text_model="chain"`` gives this same model: the text model is trained after, and apart from, the table);
 - ``mostly``: mostlyai-engine TabularARGN for the other columns, then its LANGUAGE model trained from scratch
   (LSTMFromScratch-3m) with the tabular columns as context (each run costs 10-30 minutes; see
-  benchmarks/peers/run_mostly_text.py). The engine caps its training in wall minutes only, so its text budget is
-  never less than what our text model can take at the defaults: the largest of the lm's safety stop (600 CPU s
-  per 10,000 texts, at least 60 s) and the slowest cached lm text fit on the table, in wall and in CPU seconds
-  (``mostly_text_seconds``). Until branch textpeer it was max(20 s, 270 s per 10,000 texts, the lm's slowest
-  cached wall): 270 s was the lm's budget before commit eebcd61, below the 339 CPU s per 10,000 texts its fit now
-  takes on trump_tweets, so with no lm fit cached (or a slower new lm) the peer could get less than us; it gave the
-  peer 1.5-1.9 minutes in the runs transcribed from commit 2fac695. It generates 1,000 rows, not as many as
+  benchmarks/peers/run_mostly_text.py). Its text budget is in CPU seconds (its training clock pointed at the
+  process's CPU time, ``--cpu-clock``), never less than what our text model can take at the defaults: the larger
+  of the lm's safety stop (600 CPU s per 10,000 texts, at least 60 s) and the slowest cached lm text fit on the
+  table in CPU seconds (``mostly_text_seconds``). Until branch textpeer it was max(20 s, 270 s per 10,000 texts,
+  the lm's slowest cached wall) of WALL time: 270 s was the lm's budget before commit eebcd61, below the 339 CPU s
+  per 10,000 texts its fit now takes on trump_tweets, and a wall cap buys less CPU the busier the machine (at load
+  8 one epoch, about the CPU our lm took); it gave the peer 1.5-1.9 minutes in the runs transcribed from commit
+  2fac695. Runs made with a wall cap say so in the section. It generates 1,000 rows, not as many as
   train, with its generation limit sized for 320-character texts (the longest tate and trump texts; 1% of
   chatterbot's messages are longer): its LSTM recomputes the whole sequence at every generated token. Outputs
   its decoder marks invalid count as missing (their share is shown). The discriminators compare equal numbers
@@ -155,12 +156,10 @@ def run_lookalike(name: str, seed: int, train: pd.DataFrame) -> tuple[dict, dict
 
 
 def mostly_text_seconds(n_texts: int, lm_fits: list[dict]) -> float:
-    """The engine's LANGUAGE training cap in seconds. It caps wall time only, so it gets the most our text model
-    can take at the defaults: the lm's CPU safety stop for ``n_texts`` texts, and each cached lm text fit's wall
-    and CPU seconds on the table (``lm_fits``: their ``text_fit`` records; wall runs ahead of CPU on the shared
-    machine). Never less than us."""
-    return max(MIN_CPU_CAP, CPU_CAP_PER_10K * n_texts / 10_000, *(f["wall"] for f in lm_fits),
-               *(f["cpu"] for f in lm_fits))
+    """The engine's LANGUAGE training cap in CPU seconds: the most our text model can take at the defaults (the
+    lm's CPU safety stop for ``n_texts`` texts), or a cached lm text fit's CPU seconds on the table if one took
+    more (``lm_fits``: their ``text_fit`` records). Never less than us."""
+    return max(MIN_CPU_CAP, CPU_CAP_PER_10K * n_texts / 10_000, *(f["cpu"] for f in lm_fits))
 
 
 def run_mostly(name: str, seed: int, train: pd.DataFrame, lm_fits: list[dict]) -> tuple[pd.DataFrame, dict]:
@@ -175,7 +174,7 @@ def run_mostly(name: str, seed: int, train: pd.DataFrame, lm_fits: list[dict]) -
                                str(tmp / "train.csv"), "--text", text, "--out-csv", str(tmp / "s.csv"), "--out-json",
                                str(tmp / "s.json"), "--seed", str(seed), "--language-minutes", f"{minutes:.3f}",
                                "--tabular-minutes", str(TABULAR_SECONDS / 60), "--rows", str(MOSTLY_ROWS),
-                               "--max-chars", str(MOSTLY_MAX_CHARS)],
+                               "--max-chars", str(MOSTLY_MAX_CHARS), "--cpu-clock"],
                               capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ""},
                               timeout=MOSTLY_TIMEOUT)
         if proc.returncode:
@@ -344,7 +343,8 @@ def mostly_note(peer: list[dict], lm_rows: list[dict]) -> str:
         bad = [e for e in t["unparsed_examples"] if e.strip()][:2]
         epochs = (f", {lang['epochs']:g} epochs, last validation loss {lang['val_loss']:.2f}"
                   if lang.get("val_loss") is not None else "")
-        parts.append(f"seed {r['seed']}: a text budget of {t['text_budget_s']:.0f} s wall (``mostly_text_seconds``); "
+        clock = "CPU" if lang.get("cpu_clock") else "wall (the rule before branch textpeer)"
+        parts.append(f"seed {r['seed']}: a text budget of {t['text_budget_s']:.0f} s {clock}; "
                      f"its LANGUAGE training took {lang['wall_s']:.0f} s wall, {lang['cpu_s']:.0f} s CPU{epochs}; "
                      f"{t['invalid_share']:.1%} of its {MOSTLY_ROWS:,} outputs invalid "
                      f"({t['unparsed']} not read as an object holding the text by the engine's decoder), "
