@@ -29,7 +29,7 @@ Each table is split 80/20 once (seed 0). Generators, all fit on the train part a
   train, with its generation limit sized for 320-character texts (the longest tate and trump texts; 1% of
   chatterbot's messages are longer): its LSTM recomputes the whole sequence at every generated token. Outputs
   its decoder marks invalid count as missing (their share is shown). The discriminators compare equal numbers
-  of real and synthetic texts, so they use at most 1,000 of each for it; a run is stopped after 45 minutes.
+  of real and synthetic texts, so they use at most 1,000 of each for it; a run is stopped after an hour.
 - ``protected`` (no model): the real holdout's texts rewritten by the lm's privacy rules (PII faked, URL paths
   redrawn, words used in fewer than k=5 training rows refilled: words with made-up words, numbers with kept
   numbers) -- what a perfect model could write under the rules. Judged like the holdout row (as many texts as the holdout); no TSTR (its texts are the test texts).
@@ -81,7 +81,7 @@ TABLES = {"tate_text": ("title", "medium"), "trump_tweets": ("text", "source"), 
 TABULAR_SECONDS = 60
 MOSTLY_ROWS = 1000  # the engine's LSTM recomputes the whole sequence at every token: 1,000 texts per run
 MOSTLY_MAX_CHARS = 320  # its generation limit sized for 320-character texts (the longest tate/trump text)
-MOSTLY_TIMEOUT = 2700  # seconds; a run past it fails
+MOSTLY_TIMEOUT = 3600  # seconds; a run past it fails
 
 
 def load(name: str) -> pd.DataFrame:
