@@ -316,18 +316,17 @@ def false_alarms() -> dict:
 
 
 # -- the RESULTS.md section ------------------------------------------------------------------------
-RUN_NOTE = ("mostly rows (seed 1; not rerun since): run of 2026-11-29, 22:48-23:45 UTC (load average 2-4), its "
-            "chatterbot row afterwards (23:44-00:00 UTC, load average 1.5-2.5); every other row of this section was "
-            "measured again at branch text9's code (the runs file's notes above). Wall seconds include waiting for "
-            "the CPU; CPU seconds are this process's plus its children's. mostlyai-engine's LSTM gets the lm's text "
-            "budget (the engine caps wall minutes: max(20 s, 270 s per 10,000 texts, the lm's slowest text fit "
-            "cached at the time)), about 1.5-1.9 minutes in that run; at that budget most of its outputs do not "
-            "parse (the invalid share beside its rows), and its texts are judged on the valid ones only (83 on "
-            "tate_text, 36 on trump_tweets, 14 on chatterbot: too few for firm figures). Its texts/s include its "
-            "tabular rows; a run took 10 minutes on tate_text and 17 on trump_tweets. A run now would give it more "
-            "(the lm's slowest text fit at this code took 313-398 s wall on trump_tweets and chatterbot at load 4-8). "
-            "The PII figures are from the detectors of 2026-11-30 00:00 UTC (street suffixes, phone extensions), "
-            "measured after the mostly runs; not measured again at this code.")
+RUN_NOTE = ("the mostly rows of 2026-11-29 (seed 1), those marked † not rerun since: run of 2026-11-29, "
+            "22:48-23:45 UTC (load average 2-4), its chatterbot row afterwards (23:44-00:00 UTC, load average "
+            "1.5-2.5); the rows without † were measured again (the runs file's notes above). mostlyai-engine's LSTM "
+            "then got a WALL budget (max(20 s, 270 s per 10,000 texts, the lm's slowest text fit cached at the "
+            "time)), about 1.5-1.9 minutes in that run; at that budget most of its outputs did not parse (the "
+            "invalid share beside its rows), and its texts were judged on the valid ones only (83 on tate_text, 36 "
+            "on trump_tweets, 14 on chatterbot: too few for firm figures). Its texts/s include its tabular rows; a "
+            "run took 10 minutes on tate_text and 17 on trump_tweets. A rerun of the trump_tweets peer at branch "
+            "textpeer (seed 1, 2026-12-01 02:06-02:52 UTC, load 6-8, a budget of 240 CPU s: 4 epochs, last "
+            "validation loss 2.53) was stopped by the then 45-minute limit while sampling its 1,000 texts (about "
+            "570 CPU s into it), so no rerun replaces that row.")
 LABELS = {"holdout": "real holdout (ceiling)", "protected": "real holdout after the privacy rules (best a model can do)",
           "lm": "lookalike language model", "chain": "lookalike word chain", "mostly": "mostlyai-engine LSTM"}
 
@@ -482,15 +481,20 @@ def report() -> str:
             peer = [r for r in rows if r["generator"] == "mostly"]
             if peer:
                 lines += ["", mostly_note(peer, lm_rows)]
-            if "mostly" not in kept and auc["mostly"] is not None and auc["chain"] is not None:
+            if auc["mostly"] is not None and auc["chain"] is not None:
                 lowest = all(auc["lm"] < v for v in others)
+                few = peer and min(r["timing"]["valid_texts"] for r in peer) < 200
+                judged = (f"seed{'s' if len(peer) > 1 else ''} {', '.join(str(r['seed']) for r in peer)}, judged on "
+                          f"at most {MOSTLY_ROWS:,} of its valid texts: "
+                          f"{', '.join(str(r['timing']['valid_texts']) for r in peer)}"
+                          f"{', too few for a firm figure' if few else ''}" if peer else
+                          "the † row of commit 2fac695, not rerun (*Earlier runs*): too few valid texts for a firm "
+                          "figure")
                 lines += ["", f"**At this run, our language model's TF-IDF discriminator AUC is "
                           f"{'the lowest' if lowest else 'NOT the lowest'} of the three on {name}**: lm "
                           f"{auc['lm']:.3f} (seeds {', '.join(str(r['seed']) for r in lm_rows)}, judged on "
                           f"{hold['rows'][0]} texts; {spread(small)} at the holdout's {hold['rows'][1]}), word chain "
-                          f"{auc['chain']:.3f}, mostlyai-engine LSTM {auc['mostly']:.3f} (seeds "
-                          f"{', '.join(str(r['seed']) for r in peer)}, judged on at most {MOSTLY_ROWS:,} of its "
-                          f"valid texts: {', '.join(str(r['timing']['valid_texts']) for r in peer)})."]
+                          f"{auc['chain']:.3f}, mostlyai-engine LSTM {auc['mostly']:.3f} ({judged})."]
         if "lm" in kept and verbatim(name, "section"):  # the earlier lm rows' paragraphs, as they were
             old = verbatim(name, "section").split("\n")
             last_row = max(i for i, line in enumerate(old) if line.startswith("|"))
@@ -504,7 +508,9 @@ def report() -> str:
         lines += [verbatim(None, "pii").rstrip(), "", "† The PII figures above are transcribed as they stood at "
                   "commit 2fac695; not measured again since.", ""]
     if recall:
-        lines += ["### PII inside text", "", "Recall of `privacy.pii_text` on a labelled sample (200 Faker values per "
+        end = recall["run"]["end"]
+        lines += ["### PII inside text", "", f"Measured {end['utc'][:16].replace('T', ' ')} UTC at code {end['rev']}. "
+                  "Recall of `privacy.pii_text` on a labelled sample (200 Faker values per "
                   "kind, en_US/en_GB, planted in five sentence templates; an SSN counted as found when masked as an "
                   "account number too). *Masked*: the planted value is gone from the masked text, whatever kind it "
                   "was masked as (a bare 10-digit phone number becomes an account-like number: masked, not "
