@@ -342,7 +342,7 @@ def mostly_note(peer: list[dict], lm_rows: list[dict]) -> str:
         bad = [e for e in t["unparsed_examples"] if e.strip()][:2]
         epochs = (f", {lang['epochs']:g} epochs, last validation loss {lang['val_loss']:.2f}"
                   if lang.get("val_loss") is not None else "")
-        clock = "CPU" if lang.get("cpu_clock") else "wall (the rule before branch textpeer)"
+        clock = "CPU" if lang.get("cpu_clock") else "wall (a wall cap, as before commit f4e5c0a)"
         parts.append(f"seed {r['seed']}: a text budget of {t['text_budget_s']:.0f} s {clock}; "
                      f"its LANGUAGE training took {lang['wall_s']:.0f} s wall, {lang['cpu_s']:.0f} s CPU{epochs}; "
                      f"{t['invalid_share']:.1%} of its {MOSTLY_ROWS:,} outputs invalid "
