@@ -327,6 +327,11 @@ RUN_NOTE = ("the mostly rows of 2026-11-29 (seed 1), those marked † not rerun 
             "textpeer (seed 1, 2026-12-01 02:06-02:52 UTC, load 6-8, a budget of 240 CPU s: 4 epochs, last "
             "validation loss 2.53) was stopped by the then 45-minute limit while sampling its 1,000 texts (about "
             "570 CPU s into it), so no rerun replaces that row.")
+PEER_NOTE = ("The mostly rows are from branch textpeer (seed 1): trump_tweets and chatterbot with a text budget in CPU "
+             "seconds, tate_text with a wall cap of 206 s (103 CPU s: still three times our lm's); a first "
+             "trump_tweets run (2026-12-01 02:06-02:52 UTC, load 6-8, the same budget, 4 epochs, validation loss 2.53) "
+             "was stopped by the then 45-minute limit while sampling, the row is from the second. The rows they "
+             "replace (commit 2fac695) gave the peer 1.5-1.9 wall minutes and were judged on 14-83 valid texts.")
 LABELS = {"holdout": "real holdout (ceiling)", "protected": "real holdout after the privacy rules (best a model can do)",
           "lm": "lookalike language model", "chain": "lookalike word chain", "mostly": "mostlyai-engine LSTM"}
 
@@ -380,11 +385,11 @@ def report() -> str:
     runs = cached()
     lines = ["## Free text (issue 22)", "", "Written by `benchmarks/text.py`; see its docstring for the protocol. "
              "Holdout row = the real holdout's own figures (ceiling; its memorisation is what fresh real text shares "
-             "with the training texts). Values: mean ± half-range over seeds. Rows marked † "
-             "are transcribed as they stood at commit 2fac695 (their run cache was lost with a machine) and were not "
-             "rerun; their runs are described under *Earlier runs*.", ""]
+             "with the training texts). Values: mean ± half-range over seeds.", ""]
     if runs_note(runs):
         lines += [runs_note(runs), ""]
+    if any(r["generator"] == "mostly" for r in runs):
+        lines += [PEER_NOTE, ""]
     earlier = len(lines)  # the *Earlier runs* note goes here if any † row is shown
     for name, (text, target) in TABLES.items():
         rows = [r for r in runs if r["table"] == name]
@@ -504,6 +509,8 @@ def report() -> str:
     recall = next((r for r in runs if r["generator"] == "pii"), None)
     if any("†" in line for line in lines[earlier:]) or (not recall and verbatim(None, "pii")):
         lines[earlier:earlier] = ["*Earlier runs* (the † rows): " + RUN_NOTE, ""]
+        lines[2] += (" Rows marked † are transcribed as they stood at commit 2fac695 (their run cache was lost with "
+                     "a machine) and were not rerun; their runs are described under *Earlier runs*.")
     if not recall and verbatim(None, "pii"):
         lines += [verbatim(None, "pii").rstrip(), "", "† The PII figures above are transcribed as they stood at "
                   "commit 2fac695; not measured again since.", ""]
