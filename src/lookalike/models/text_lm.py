@@ -47,7 +47,9 @@ on the slots where a piece is predicted (``_Net.piece_loss``), the cross-entropy
 backward (``cross_entropy``), AdamW runs fused, and on a CPU that multiplies bfloat16 in hardware (AMX,
 ``bf16_matmuls``) the output layer's matmuls run in bf16 and the GRU's fp32 matmuls take bf16 inputs inside oneDNN
 (``bf16_gemm``), weights and accumulation staying fp32 (``TextLM``'s bf16_logits). A step on trump_tweets' tuning
-split went from about 95-100 to 66-68 ms, chatterbot's from 47 to 30 ms (one thread, load 5-7).
+split went from about 95-100 to 66-68 ms, chatterbot's from 47 to 30 ms (one thread, load 5-7); ``benchmarks/text.py``'s
+text fits (seeds 1-3, load 5.5-8.2) from 306-339 to 181-199 CPU s per 10,000 texts on tweets, 287-332 to 165-175 on
+chatterbot.
 """
 from __future__ import annotations
 
