@@ -10,6 +10,7 @@ import torch
 
 from lookalike import Synthesizer
 from lookalike.errors import LookalikeError
+from lookalike.models._adamw import FusedAdamW
 from lookalike.models.text_lm import TextLM, _Net, fill_urls, mask_text, url_shapes
 
 SMALL = {"hidden": 48, "embed": 32, "vocab_size": 300, "max_time": 20, "max_epochs": 30, "n_threads": 1, "lr": 0.01,
@@ -308,13 +309,13 @@ def test_anneal_ends_a_fit_the_budget_stops_on_a_tenth_of_the_learning_rate(monk
 
     clock = iter(range(10**6))
     monkeypatch.setattr(text_lm.time, "process_time", lambda: float(next(clock)))
-    rates, step = [], torch.optim.AdamW.step
+    rates, step = [], FusedAdamW.step
 
     def recording_step(self, *args, **kwargs):
         rates.append(self.param_groups[0]["lr"])
         return step(self, *args, **kwargs)
 
-    monkeypatch.setattr(torch.optim.AdamW, "step", recording_step)
+    monkeypatch.setattr(FusedAdamW, "step", recording_step)
     df = complaints(120)
     settings = {**SMALL, "max_time": 200, "max_epochs": 1000, "patience": 1000, "decay": 1.0}
     TextLM(seed=0, anneal=0.5, **settings).fit(df["text"], np.zeros((120, 1), dtype=np.int64), [1])
@@ -329,13 +330,13 @@ def test_anneal_ends_a_fit_the_budget_stops_on_a_tenth_of_the_learning_rate(monk
 
 
 def _count_steps(monkeypatch):
-    steps, step = [], torch.optim.AdamW.step
+    steps, step = [], FusedAdamW.step
 
     def counting_step(self, *args, **kwargs):
         steps.append(1)
         return step(self, *args, **kwargs)
 
-    monkeypatch.setattr(torch.optim.AdamW, "step", counting_step)
+    monkeypatch.setattr(FusedAdamW, "step", counting_step)
     return steps
 
 
@@ -470,26 +471,19 @@ def test_bf16_logits_multiply_the_output_layer_in_bfloat16_for_about_the_same_lo
 def test_a_fit_trains_with_bf16_matmuls_where_the_cpu_has_them_and_restores_the_setting(monkeypatch):
     """``bf16_logits=None`` (the default) follows ``bf16_matmuls()`` (AMX): training then runs the output layer in
     bfloat16 and the other fp32 matmuls (the GRU's) with bf16 inputs inside oneDNN, and leaves torch's matmul
-    precision as it found it; ``bf16_logits=False`` trains in fp32 throughout. The optimizer is AdamW's fused
-    kernel (one for all parameters)."""
+    precision as it found it; ``bf16_logits=False`` trains in fp32 throughout."""
     import lookalike.models.text_lm as text_lm
 
     knob = torch.backends.mkldnn.matmul
     if not hasattr(knob, "fp32_precision"):
         pytest.skip("this torch has no oneDNN fp32 precision switch")
     seen, loss = [], text_lm._Net.piece_loss
-    adamw, fused = torch.optim.AdamW, []
 
     def recording_loss(self, *args, bf16=False, **kwargs):
         seen.append((bf16, knob.fp32_precision))
         return loss(self, *args, bf16=bf16, **kwargs)
 
-    def recording_adamw(*args, **kwargs):
-        fused.append(kwargs.get("fused"))
-        return adamw(*args, **kwargs)
-
     monkeypatch.setattr(text_lm._Net, "piece_loss", recording_loss)
-    monkeypatch.setattr(text_lm.torch.optim, "AdamW", recording_adamw)
     df, before = complaints(120), knob.fp32_precision
     for cpu_has_it, setting, expected in ((True, None, (True, "bf16")), (False, None, (False, before)),
                                           (True, False, (False, before))):
@@ -498,4 +492,3 @@ def test_a_fit_trains_with_bf16_matmuls_where_the_cpu_has_them_and_restores_the_
         TextLM(seed=0, bf16_logits=setting, **(SMALL | {"max_epochs": 2})).fit(
             df["text"], np.zeros((120, 1), dtype=np.int64), [1])
         assert set(seen) == {expected} and knob.fp32_precision == before
-    assert fused == [True, True, True]
