@@ -137,10 +137,12 @@ def test_a_scale_base_is_kept_by_the_screen_with_many_groups():
     base = np.round(rng.gamma(2, 1000, n), 2)
     y = np.round(base * factor[group], 2)
     values = {"base": base, "other": np.round(rng.gamma(2, 1000, n), 2)}
-    rows = R._screen_rows(n)[: 2 * 60 + 16]
+    rows = R._screen_rows(n)
     tol = np.full(n, 1.0001e-2)
-    keep = R._scale_inputs_passing_screen(["base", "other"], values, y[rows], tol[rows], rows, 2, 60)
-    assert keep.tolist() == [True, False]
+    clusters = R._scale_clusters(["base", "other"], values, y[rows], tol[rows], rows, 2)
+    assert clusters[0] <= 60 < clusters[1]
+    assert R._one_factor_per_group(base[rows], y[rows], tol[rows], group[rows], 2)
+    assert not R._one_factor_per_group(values["other"][rows], y[rows], tol[rows], group[rows], 2)
 
 
 def test_rank_correlation_is_the_correlation_of_ranks():
@@ -184,3 +186,32 @@ def test_inequality_pairs_with_overlapping_ranges_are_kept():
     pairs = R._ordered_pairs_passing_probe(list(values), values, np.arange(32))
     assert ("start", "end") in pairs and ("start", "gappy") in pairs
     assert ("start", "age") not in pairs  # age is above start in every row: never broken by chance
+
+
+def _old_scale_probe(inputs, values, y, tol, codes, probe):
+    x = np.stack([values[a][probe] for a in inputs])
+    yp, tp, g = y[probe], tol[probe], codes[probe]
+    keep = np.ones(len(inputs), dtype=bool)
+    with np.errstate(all="ignore"):
+        q = yp / x
+        e = 1.01 * tp / np.abs(x)
+        usable = np.isfinite(q) & (x != 0) & np.isfinite(e) & (g >= 0)
+        for group in np.unique(g[g >= 0]):
+            rows = usable & (g == group)
+            keep &= np.where(rows, q - e, -np.inf).max(axis=1) <= np.where(rows, q + e, np.inf).min(axis=1)
+    return keep
+
+
+def test_the_scale_probe_for_every_grouping_at_once_is_the_probe_for_each():
+    rng = np.random.default_rng(14)
+    n, probe = 1000, np.arange(0, 1000, 31)
+    group = rng.integers(0, 5, n)
+    base = np.round(rng.gamma(2, 100, n), 1)
+    values = {"base": base, "small": rng.integers(0, 4, n).astype(float), "other": np.round(rng.normal(size=n), 1)}
+    y = np.round(base * (1 + group / 10), 1)
+    bys = [group, rng.integers(0, 3, n), np.where(rng.random(n) < 0.5, -1, rng.integers(0, 2, n)), np.full(n, -1)]
+    tol = np.full(n, 1.0001e-1)
+    table = R._scale_inputs_passing_probe(list(values), values, y, tol, probe, R._scale_segments(bys, probe))
+    for k, codes in enumerate(bys):
+        assert table[:, k].tolist() == _old_scale_probe(list(values), values, y, tol, codes, probe).tolist()
+    assert table[0, 0]

@@ -358,7 +358,7 @@ def _few_valued_combinations(df: pd.DataFrame, kinds: dict, formula_columns: set
         return []
     codes = pd.DataFrame({c: pd.Series(pd.factorize(df[c])[0], index=df.index).where(df[c].notna())
                           for c in usable})
-    distinct = codes.nunique()
+    distinct = codes.nunique().to_dict()
     few = [c for c in usable if kinds[c] != Kind.CATEGORICAL and 2 <= distinct[c] <= FEW_VALUES
            and distinct[c] * FEW_VALUES_ROWS <= codes[c].notna().sum()]
     position = {c: i for i, c in enumerate(df.columns)}
@@ -407,8 +407,9 @@ SCREEN_ROWS = 256
 these rows that agree on the determinants and differ in a candidate refute it (``_refuted``), so only the
 unrefuted candidates are checked on every row. A screen never drops a rule: what it refutes fails on every row."""
 
-SCREEN_PAIRS = 24
-"""Pairs of rows per determinant (or pair of determinants) that the screen compares, spread over its cells."""
+SCREEN_PAIRS = SCREEN_ROWS - 1
+"""Pairs of rows per determinant (or pair of determinants) that the screen compares, spread over its cells: all
+pairs of screen rows adjacent in cell order (a comparison is a few word operations)."""
 
 SCREEN_BLOCK = 256
 """Determinants (or pairs) screened at once: bounds the screen's memory."""
@@ -417,6 +418,34 @@ SCREEN_BLOCK = 256
 def _screen_rows(n: int) -> np.ndarray:
     """``SCREEN_ROWS`` seeded row indices, sorted (any rows serve: the screens are necessary conditions)."""
     return np.sort(np.random.default_rng(0).permutation(n)[:SCREEN_ROWS])
+
+
+RARE_SCREEN_ROWS = 2
+"""Rows per column, off its most common value, that the pair screen adds to ``SCREEN_ROWS`` (at most as many
+again): a column that is nearly always 0 differs within a cell only in rows where it is not 0, which random rows
+seldom hold (ISLR.Caravan's policy counts)."""
+
+
+def _screen_rows_with_rare(codes: np.ndarray) -> np.ndarray:
+    """``_screen_rows`` plus, per column of ``codes`` (rows, columns), its first ``RARE_SCREEN_ROWS`` rows off its
+    most common code in the same seeded order; sorted, at most ``2 * SCREEN_ROWS``."""
+    n = len(codes)
+    order = np.random.default_rng(0).permutation(n)
+    shifted = codes - codes.min(axis=0)
+    common = np.array([np.bincount(shifted[:, k]).argmax() for k in range(codes.shape[1])])
+    found, rare = np.zeros(codes.shape[1], dtype=np.int64), []
+    for start in range(0, n, 1024):  # in the seeded order, a block of rows at a time, until each column has its own
+        left = np.flatnonzero(found < RARE_SCREEN_ROWS)
+        if len(left) == 0:
+            break
+        rows = order[start:start + 1024]
+        off = shifted[np.ix_(rows, left)] != common[left]
+        rank = np.cumsum(off, axis=0) + found[left]
+        rare.append(rows[np.nonzero(off & (rank <= RARE_SCREEN_ROWS))[0]])
+        found[left] = np.minimum(rank[-1], RARE_SCREEN_ROWS)
+    rare = np.unique(np.concatenate(rare)) if rare else np.zeros(0, dtype=np.int64)
+    rare = rare[~np.isin(rare, order[:SCREEN_ROWS])][:SCREEN_ROWS]
+    return np.sort(np.concatenate([order[:SCREEN_ROWS], rare]))
 
 
 def _differ_bits(codes: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
@@ -492,7 +521,7 @@ def _pair_combinations(df: pd.DataFrame, kinds: dict, excluded: set[str]) -> lis
     every = np.arange(len(df))
     # screens on a few rows (SCREEN_ROWS): a column whose values differ between two rows of one cell is not constant
     # within the cells, so only the columns no such pair of rows refutes are checked on every row
-    screen = _screen_rows(len(df))
+    screen = _screen_rows_with_rare(codes)
     keyed = np.where(np.stack([present[c] for c in usable], axis=1), codes, -1)[screen]
     bits = _differ_bits(codes[screen])  # missing is a value here: a gap in one row of a cell is a change
     few_keys = keyed[:, few].T
@@ -558,7 +587,9 @@ def _scale_rules(df: pd.DataFrame, kinds: dict, numeric: list[str], rich: dict[s
     if not bys:
         return []
     groups = max(int(codes.max()) + 1 for _, codes in bys)
-    screen = _screen_rows(len(df))[: 2 * groups + 16]
+    values_of = np.array([int(codes.max()) + 1 for _, codes in bys])
+    screen_all = _screen_rows(len(df))
+    segments = _scale_segments([codes for _, codes in bys], probe)
     rules, taken = [], set()
     for c in sorted(cols, key=lambda c: (-decimals[c], position[c])):
         if c in taken:
@@ -567,19 +598,25 @@ def _scale_rules(df: pd.DataFrame, kinds: dict, numeric: list[str], rich: dict[s
         # one unit in the last place: the learned factor is a median of rounded ratios, a hair off the true one
         tol = 1.0001 * 10.0 ** -decimals[c] + (2.4e-7 if single[c] else 0.0) * np.abs(y)
         inputs = [a for a in cols if a != c and a not in taken]
-        if inputs:
-            inputs = [a for a, k in zip(inputs, _scale_inputs_passing_screen(inputs, rich, y[screen], tol[screen],
-                                                                             screen, decimals[c], groups)) if k]
-        for b, codes in bys:
-            if b == c or b in taken or not inputs:
+        # the clusters of each input's factor intervals (``_scale_clusters``): no more than b's values
+        clusters = dict(zip(inputs, _scale_clusters(inputs, rich, y[screen_all], tol[screen_all], screen_all,
+                                                    decimals[c]))) if inputs else {}
+        inputs = [a for a in inputs if clusters[a] <= groups]
+        # (inputs, bys): the probe's groups hold one factor, and b has values enough for the clusters
+        passing = (_scale_inputs_passing_probe(inputs, rich, y, tol, probe, segments)
+                   & (np.array([clusters[a] for a in inputs])[:, None] <= values_of[None, :]))
+        for k in np.flatnonzero(passing.any(axis=0)) if inputs else []:
+            b, codes = bys[k]
+            if b == c or b in taken or c in taken:
                 continue
-            for a in _scale_inputs_passing_probe(inputs, rich, y, tol, codes, probe):
-                x = rich[a]
-                ok = ~np.isnan(x) & (codes >= 0)
-                # a must vary within b's values (10+ values each on average): where b fixes a (and so c), any
-                # ratio is 'fixed' by b (abortion: year = t * (year / t) by t), and a combination says it better
-                if len(np.unique(np.stack([codes[ok], x[ok]]), axis=1)[0]) < 10 * (codes.max() + 1):
+            for a in [inputs[i] for i in np.flatnonzero(passing[:, k])]:
+                if a in taken:
                     continue
+                x = rich[a]
+                if not _one_factor_per_group(x[screen_all], y[screen_all], tol[screen_all], codes[screen_all],
+                                             decimals[c]):
+                    continue
+                ok = ~np.isnan(x) & (codes >= 0)
                 if ok.sum() < 20 or np.isnan(y[ok]).any() or np.any(~np.isnan(y) & ~ok):
                     continue
                 factors = _group_factors(x[ok], y[ok], codes[ok])
@@ -589,7 +626,11 @@ def _scale_rules(df: pd.DataFrame, kinds: dict, numeric: list[str], rich: dict[s
                 slack = (2.4e-7 if single[a] else 0.0) * np.abs(y[ok])
                 error = np.abs(np.round(x[ok] * f, decimals[c]) - y[ok])
                 exact = error <= 0.5001 * 10.0 ** -decimals[c] + (tol[ok] - 1.0001 * 10.0 ** -decimals[c]) + slack
-                if np.all(error <= tol[ok] + slack) and exact.mean() >= RATE_EXACT_SHARE:  # as a rate formula
+                if not (np.all(error <= tol[ok] + slack) and exact.mean() >= RATE_EXACT_SHARE):  # as a rate formula
+                    continue
+                # a must vary within b's values (10+ values each on average): where b fixes a (and so c), any
+                # ratio is 'fixed' by b (abortion: year = t * (year / t) by t), and a combination says it better
+                if len(np.unique(np.stack([codes[ok], x[ok]]), axis=1)[0]) >= 10 * (codes.max() + 1):
                     rules.append({"type": "scale", "column": c, "base": a, "by": b, "source": "detected"})
                     taken.update((c, a, b))
                     break
@@ -792,19 +833,25 @@ def _equal_on_probe(probe: np.ndarray, outputs: list[int]) -> list[tuple[int, in
     without a gap on the probe are matched by their values' bytes (a hash), so the work grows with the columns, not
     their pairs; a column with a gap there is compared with every column."""
     gaps = np.isnan(probe).any(axis=0)
-    clean = probe + 0.0  # -0.0 is 0.0
-    groups: dict[bytes, list[int]] = {}
-    for j in np.flatnonzero(~gaps):
-        groups.setdefault(clean[:, j].tobytes(), []).append(int(j))
+    whole = np.flatnonzero(~gaps)
     gapped = np.flatnonzero(gaps)
+    label = np.full(probe.shape[1], -1)
+    count = np.zeros(probe.shape[1], dtype=np.int64)
+    if whole.size:
+        clean = np.ascontiguousarray((probe[:, whole] + 0.0).T)  # -0.0 is 0.0; a column's values as one key
+        _, inverse, counts = np.unique(clean.view(np.dtype((np.void, clean.shape[1] * 8))).ravel(),
+                                       return_inverse=True, return_counts=True)
+        label[whole], count[whole] = inverse, counts[inverse]
     out = []
     for i in outputs:
+        if not gaps[i] and count[i] == 1 and not gapped.size:
+            continue  # no column holds its values
         y = probe[:, i]
         if gaps[i]:
             match = ((probe == y[:, None]) | np.isnan(probe) | np.isnan(y)[:, None]).all(axis=0)
             partners = np.flatnonzero(match)
         else:
-            matched = groups[clean[:, i].tobytes()]
+            matched = whole[label[whole] == label[i]]
             if gapped.size:
                 sub = probe[:, gapped]
                 more = gapped[((sub == y[:, None]) | np.isnan(sub)).all(axis=0)]
@@ -952,13 +999,13 @@ def _group_factors(x: np.ndarray, y: np.ndarray, codes: np.ndarray) -> np.ndarra
     return factors if spread > 1e-6 else None
 
 
-def _scale_inputs_passing_screen(inputs: list[str], values: dict[str, np.ndarray], y: np.ndarray, tol: np.ndarray,
-                                 rows: np.ndarray, decimals: int, groups: int) -> np.ndarray:
-    """Which inputs a could give y = round(a * f_b) for some few-valued b (at most ``groups`` values), whatever b:
-    a necessary condition on the screen ``rows``. y present where a is missing breaks every such rule. Each row
-    with a != 0 admits the factors in an interval around y / a (one unit in the last place and a float32 step of
-    slack, widened by 1%); rows of one value of b share a factor, so their intervals overlap. Where the intervals
-    fall into more than ``groups`` separate clusters, two rows of one value of b have disjoint intervals."""
+def _scale_clusters(inputs: list[str], values: dict[str, np.ndarray], y: np.ndarray, tol: np.ndarray,
+                    rows: np.ndarray, decimals: int) -> np.ndarray:
+    """For each input a, the fewest values a column b needs for y = round(a * f_b) to hold on the screen ``rows``,
+    whatever b: a necessary condition. Each row with a != 0 admits the factors in an interval around y / a (one unit
+    in the last place and a float32 step of slack, widened by 1%); rows of one value of b share a factor, so their
+    intervals overlap, and intervals that fall into k separate clusters need k values of b. y present where a is
+    missing breaks every such rule: infinitely many."""
     x = np.stack([values[a][rows] for a in inputs])  # (inputs, rows)
     keep = ~(~np.isnan(y) & np.isnan(x)).any(axis=1)
     with np.errstate(all="ignore"):
@@ -970,26 +1017,69 @@ def _scale_inputs_passing_screen(inputs: list[str], values: dict[str, np.ndarray
         low = np.take_along_axis(low, order, axis=1)
         high = np.maximum.accumulate(np.take_along_axis(np.where(usable, q + e, -np.inf), order, axis=1), axis=1)
         clusters = usable.any(axis=1) + (np.isfinite(low[:, 1:]) & (low[:, 1:] > high[:, :-1])).sum(axis=1)
-    return keep & (clusters <= groups)
+    return np.where(keep, clusters, np.inf)
+
+
+def _one_factor_per_group(x: np.ndarray, y: np.ndarray, tol: np.ndarray, codes: np.ndarray, decimals: int) -> bool:
+    """Whether, within every value of b (``codes``), the rows' intervals of factors (as in
+    ``_scale_inputs_passing_screen``) overlap: a necessary condition for y = round(x * f_b) on these rows."""
+    with np.errstate(all="ignore"):
+        q = y / x
+        e = 1.01 * (tol + 0.5001 * 10.0 ** -decimals + 2.4e-7 * np.abs(y)) / np.abs(x) + 1e-9 * np.abs(q)
+        use = np.isfinite(q) & np.isfinite(e) & (x != 0) & (codes >= 0)
+    if not use.any():
+        return True
+    g = codes[use]
+    low = np.full(int(g.max()) + 1, -np.inf)
+    high = np.full(int(g.max()) + 1, np.inf)
+    np.maximum.at(low, g, q[use] - e[use])
+    np.minimum.at(high, g, q[use] + e[use])
+    return bool((low <= high).all())
+
+
+def _scale_segments(by_codes: list[np.ndarray], probe: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The probe rows grouped by each b's value, for ``_scale_inputs_passing_probe``: (positions in the probe, by b
+    and then by value; where each (b, value) segment starts; where each b's segments start, -1 for a b without a
+    value on the probe)."""
+    positions, starts, firsts = [], [], []
+    at = 0
+    for codes in by_codes:
+        g = codes[probe]
+        order = np.flatnonzero(g >= 0)
+        order = order[np.argsort(g[order], kind="stable")]
+        if len(order) == 0:
+            firsts.append(-1)
+            continue
+        cut = np.flatnonzero(np.diff(g[order])) + 1
+        firsts.append(len(starts))
+        starts.extend((at + np.concatenate([[0], cut])).tolist())
+        positions.append(order)
+        at += len(order)
+    positions = np.concatenate(positions) if positions else np.zeros(0, dtype=np.int64)
+    return positions, np.array(starts, dtype=np.int64), np.array(firsts, dtype=np.int64)
 
 
 def _scale_inputs_passing_probe(inputs: list[str], values: dict[str, np.ndarray], y: np.ndarray, tol: np.ndarray,
-                                codes: np.ndarray, probe: np.ndarray) -> list[str]:
-    """The inputs a for which, within every group of the probe rows, one factor f can satisfy |a * f - y| <= tol
-    (the intervals y/a +- tol/|a| overlap): a necessary condition for the check on all rows."""
+                                probe: np.ndarray, segments: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    """(inputs, b) bool: whether, within every value of b on the probe rows, one factor f can satisfy
+    |a * f - y| <= tol (the intervals y/a +- tol/|a| overlap): a necessary condition for the check on all rows.
+    Every b at once (``_scale_segments``)."""
+    positions, starts, firsts = segments
+    keep = np.ones((len(inputs), len(firsts)), dtype=bool)
+    if len(starts) == 0 or not inputs:
+        return keep
     x = np.stack([values[a][probe] for a in inputs])  # (inputs, probe)
-    yp, tp, g = y[probe], tol[probe], codes[probe]
-    keep = np.ones(len(inputs), dtype=bool)
+    yp, tp = y[probe], tol[probe]
     with np.errstate(all="ignore"):
-        q = yp / x
-        e = 1.01 * tp / np.abs(x)
-        usable = np.isfinite(q) & (x != 0) & np.isfinite(e) & (g >= 0)
-        for group in np.unique(g[g >= 0]):
-            rows = usable & (g == group)
-            low = np.where(rows, q - e, -np.inf).max(axis=1)
-            high = np.where(rows, q + e, np.inf).min(axis=1)
-            keep &= low <= high
-    return [a for a, k in zip(inputs, keep) if k]
+        q = (yp / x).T  # (probe, inputs): segments reduce along the first axis
+        e = (1.01 * tp / np.abs(x)).T
+        usable = np.isfinite(q) & (x.T != 0) & np.isfinite(e)
+        low = np.maximum.reduceat(np.where(usable, q - e, -np.inf)[positions], starts, axis=0)
+        high = np.minimum.reduceat(np.where(usable, q + e, np.inf)[positions], starts, axis=0)
+    bad = low > high  # (segments, inputs)
+    some = firsts >= 0
+    keep[:, some] = ~np.logical_or.reduceat(bad, firsts[some], axis=0).T
+    return keep
 
 
 PARTIAL_SHARE = 0.9
