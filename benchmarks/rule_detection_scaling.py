@@ -190,6 +190,7 @@ def main() -> int:
     ap.add_argument("--check", action="store_true", help="compare the rules found on every suite and test table")
     ap.add_argument("--scaling", action="store_true", help="time detect_rules against columns")
     ap.add_argument("--baseline-rev", default="043f953", help="the commit to compare with (main before this work)")
+    ap.add_argument("--baseline-only", action="store_true", help="only fill the baseline's cache for --scaling")
     ap.add_argument("--baseline-max-columns", nargs=2, type=int, default=[160, 80], metavar=("AT_4000", "AT_20000"),
                     help="the widest scaling tables the baseline is timed on (it grows cubically)")
     args = ap.parse_args()
@@ -225,6 +226,8 @@ def main() -> int:
         limits = dict(zip(ROWS, args.baseline_max_columns))
         ours_cases, base_cases = scaling_cases(limits)
         before = answers(base, base_cases, CACHE / f"scaling-{commit[:12]}.jsonl", fresh=True)
+        if args.baseline_only:
+            return 0
         after = answers(ours_src, ours_cases, None, fresh=True)
         lines += ["### CPU seconds per column", "",
                   "detect_rules alone (the schema inferred first, untimed), one fresh process per table, "

@@ -152,6 +152,13 @@ def test_rank_correlation_is_the_correlation_of_ranks():
     x[:, 2] = 1.0  # constant: no correlation
     ranks = pd.DataFrame(x).rank().to_numpy(float)
     assert np.allclose(R._rank_correlation(x, 40), R._pairwise_correlation(ranks, 40), equal_nan=True)
+    assert np.array_equal(R._dense_ranks(R._dense_codes(x)), ranks)
+    assert np.allclose(R._rank_correlation(x, 40, R._dense_codes(x)), R._pairwise_correlation(ranks, 40),
+                       equal_nan=True)
+    exact, screened = R._pairwise_correlation(ranks, 40), R._rank_correlation(x, 40, R._dense_codes(x), below=0.95)
+    strong = ~(exact < 0.95)  # the pairs the screen must keep, a constant column's included: exact there
+    assert np.allclose(screened[strong], exact[strong], equal_nan=True) and strong[0, 1]
+    assert (screened[~strong] < 0.95).all()
     x[rng.random(x.shape) < 0.1] = np.nan
     ranks = pd.DataFrame(x).rank().to_numpy(float)
     assert np.allclose(R._rank_correlation(x, 40), R._pairwise_correlation(ranks, 40), equal_nan=True)
@@ -210,6 +217,7 @@ def test_the_scale_probe_for_every_grouping_at_once_is_the_probe_for_each():
     values = {"base": base, "small": rng.integers(0, 4, n).astype(float), "other": np.round(rng.normal(size=n), 1)}
     y = np.round(base * (1 + group / 10), 1)
     bys = [group, rng.integers(0, 3, n), np.where(rng.random(n) < 0.5, -1, rng.integers(0, 2, n)), np.full(n, -1)]
+    bys += [rng.integers(0, 8, n) for _ in range(70)]  # more than a block of 64
     tol = np.full(n, 1.0001e-1)
     table = R._scale_inputs_passing_probe(list(values), values, y, tol, probe, R._scale_segments(bys, probe))
     for k, codes in enumerate(bys):

@@ -471,6 +471,8 @@ def _refuted(cell: np.ndarray, bits: np.ndarray, columns: int) -> np.ndarray:
     groups, rows = cell.shape
     if groups == 0 or rows < 2:
         return np.zeros((groups, columns), dtype=bool)
+    if cell.max() < np.iinfo(np.int16).max:
+        cell = cell.astype(np.int16)  # a stable sort of 16-bit numbers is a radix sort
     order = np.argsort(cell, axis=1, kind="stable")
     ordered = np.take_along_axis(cell, order, axis=1)
     same = (ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)
@@ -639,6 +641,11 @@ def _scale_rules(df: pd.DataFrame, kinds: dict, numeric: list[str], rich: dict[s
     return rules
 
 
+GROUP_HEAD_ROWS = 1_000
+"""``_group_columns`` counts a column's values in this many first rows before all of them: most numbers have more
+than ``FEW_VALUES`` there already."""
+
+
 def _group_columns(df: pd.DataFrame, kinds: dict, excluded: set[str]) -> list[tuple[str, np.ndarray]]:
     """(column, codes) of every boolean, number or categorical with ``FEW_VALUES`` values or fewer and at least
     ``FEW_VALUES_ROWS`` rows per value on average (codes -1 where missing): the groups a scale or monotone rule
@@ -647,6 +654,8 @@ def _group_columns(df: pd.DataFrame, kinds: dict, excluded: set[str]) -> list[tu
     for b, k in kinds.items():
         if b in excluded or k not in (Kind.NUMERIC, Kind.BOOLEAN, Kind.CATEGORICAL):
             continue
+        if len(pd.unique(df[b].iloc[:GROUP_HEAD_ROWS].dropna())) > FEW_VALUES:
+            continue  # too many values in its first rows alone
         codes = pd.factorize(df[b])[0]
         distinct = codes.max() + 1
         if 2 <= distinct <= FEW_VALUES and distinct * FEW_VALUES_ROWS <= (codes >= 0).sum():
@@ -843,9 +852,10 @@ def _equal_on_probe(probe: np.ndarray, outputs: list[int]) -> list[tuple[int, in
                                        return_inverse=True, return_counts=True)
         label[whole], count[whole] = inverse, counts[inverse]
     out = []
-    for i in outputs:
-        if not gaps[i] and count[i] == 1 and not gapped.size:
-            continue  # no column holds its values
+    outputs = np.asarray(outputs, dtype=np.int64)
+    if not gapped.size:  # a column without a gap whose values no other column holds has no partner
+        outputs = outputs[count[outputs] > 1]
+    for i in outputs.tolist():
         y = probe[:, i]
         if gaps[i]:
             match = ((probe == y[:, None]) | np.isnan(probe) | np.isnan(y)[:, None]).all(axis=0)
@@ -890,6 +900,7 @@ def _monotone_rules(df: pd.DataFrame, kinds: dict, numeric: list[str], rich: dic
     groupings = [(None, np.zeros(len(df), dtype=np.int64))] + _group_columns(df, kinds, derived)
     need = 2 * MONOTONE_BIN_ROWS
     everything = np.stack([rich[c] for c in cols], axis=1)
+    dense = _dense_codes(everything)
     found = []
     for b, codes in groupings:
         members = [c for c in cols if c != b]
@@ -904,8 +915,9 @@ def _monotone_rules(df: pd.DataFrame, kinds: dict, numeric: list[str], rich: dic
             continue  # every group's correlations are missing: no pair passes
         smallest = int(np.flatnonzero(sizes == sizes[sizes >= need].min())[0])
         member_at = np.array([i for i, c in enumerate(cols) if c != b])
-        left = np.triu(~(_rank_correlation(everything[codes == smallest][:, member_at], need)
-                         < MONOTONE_RHO - 0.03), k=1)
+        rows = codes == smallest
+        left = np.triu(~(_rank_correlation(everything[rows][:, member_at], need, dense[rows][:, member_at],
+                                           below=MONOTONE_RHO - 0.03) < MONOTONE_RHO - 0.03), k=1)
         kept = np.flatnonzero(left.any(axis=0) | left.any(axis=1))
         if len(kept) == 0:
             continue
@@ -956,16 +968,58 @@ def _monotone_rules(df: pd.DataFrame, kinds: dict, numeric: list[str], rich: dic
     return rules
 
 
-def _rank_correlation(x: np.ndarray, need: int) -> np.ndarray:
-    """``_pairwise_correlation`` of the columns' ranks (average ranks of the present values, as pandas ranks); for
-    columns without a gap by one matrix product of their standardised ranks."""
-    ranks = pd.DataFrame(x).rank().to_numpy(float)
-    if not np.isnan(ranks).any() and len(ranks) >= need:
-        centred = ranks - ranks.mean(axis=0)
-        with np.errstate(all="ignore"):
-            z = centred / np.sqrt((centred * centred).sum(axis=0))  # a constant column: NaN, as below
-            return np.abs(z.T @ z)
-    return _pairwise_correlation(ranks, need)
+def _dense_codes(x: np.ndarray) -> np.ndarray:
+    """(rows, columns) int32: each value's place among its column's distinct values (-1 where missing); ranks
+    within a group follow from these by a radix sort (``_dense_ranks``)."""
+    out = np.full(x.shape, -1, dtype=np.int32)
+    for k in range(x.shape[1]):
+        present = ~np.isnan(x[:, k])
+        out[present, k] = np.unique(x[present, k], return_inverse=True)[1].ravel()
+    return out
+
+
+def _dense_ranks(codes: np.ndarray) -> np.ndarray:
+    """Average ranks (1-based, ties averaged, as pandas ranks) of each column of ``codes`` (small non-negative
+    integers): a stable sort of 16-bit numbers is a radix sort."""
+    columns = np.ascontiguousarray(codes.T.astype(np.uint16))
+    m, n = columns.shape
+    order = np.argsort(columns, axis=1, kind="stable")
+    ordered = np.take_along_axis(columns, order, axis=1)
+    new = np.ones((m, n), dtype=bool)
+    new[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    last = np.ones((m, n), dtype=bool)
+    last[:, :-1] = new[:, 1:]
+    at = np.arange(n)
+    start = np.maximum.accumulate(np.where(new, at, 0), axis=1)
+    end = np.minimum.accumulate(np.where(last, at, n)[:, ::-1], axis=1)[:, ::-1]
+    ranks = np.empty((m, n))
+    np.put_along_axis(ranks, order, (start + end) * 0.5 + 1, axis=1)
+    return ranks.T
+
+
+def _rank_correlation(x: np.ndarray, need: int, codes: np.ndarray | None = None, below: float = -1.0) -> np.ndarray:
+    """``_pairwise_correlation`` of the columns' ranks (average ranks of the present values, as pandas ranks),
+    ranked from their ``_dense_codes`` where given and under 2**16. For columns without a gap, where a pair's
+    correlation is below ``below`` it may be given as an upper bound that is below it too: with standardised ranks
+    z (unit vectors), 2 - 2|r| = min over the sign of |z_i -+ z_j|^2, at least its sum over every few rows, which one
+    smaller matrix product gives; only the pairs that bound leaves are summed over every row."""
+    if codes is not None and len(codes) and codes.min() >= 0 and codes.max() < 2 ** 16:
+        ranks = _dense_ranks(codes)
+    else:
+        ranks = pd.DataFrame(x).rank().to_numpy(float)
+    if np.isnan(ranks).any() or len(ranks) < need:
+        return _pairwise_correlation(ranks, need)
+    centred = ranks - ranks.mean(axis=0)
+    with np.errstate(all="ignore"):
+        z = centred / np.sqrt((centred * centred).sum(axis=0))  # a constant column: NaN, as below
+        part = np.ascontiguousarray(z[::max(1, min(8, len(z) // 200))])
+        squares = (part * part).sum(axis=0)
+        dot = part.T @ part
+        bound = np.minimum(1.0, 1.0 - (squares[:, None] + squares[None, :] - 2 * np.abs(dot)) / 2 + 1e-9)
+        i, j = np.nonzero(~(bound < below))  # NaN (a constant column): summed
+        out = bound.copy()
+        out[i, j] = np.abs((z[:, i] * z[:, j]).sum(axis=0))
+    return out
 
 
 def _pairwise_correlation(x: np.ndarray, need: int) -> np.ndarray:
@@ -1037,48 +1091,45 @@ def _one_factor_per_group(x: np.ndarray, y: np.ndarray, tol: np.ndarray, codes: 
     return bool((low <= high).all())
 
 
-def _scale_segments(by_codes: list[np.ndarray], probe: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The probe rows grouped by each b's value, for ``_scale_inputs_passing_probe``: (positions in the probe, by b
-    and then by value; where each (b, value) segment starts; where each b's segments start, -1 for a b without a
-    value on the probe)."""
-    positions, starts, firsts = [], [], []
-    at = 0
+def _scale_segments(by_codes: list[np.ndarray], probe: np.ndarray) -> np.ndarray:
+    """(b, words) uint64: for each b, bit r * len(probe) + s is set where probe rows r and s hold one value of b
+    (for ``_scale_inputs_passing_probe``)."""
+    same = []
     for codes in by_codes:
         g = codes[probe]
-        order = np.flatnonzero(g >= 0)
-        order = order[np.argsort(g[order], kind="stable")]
-        if len(order) == 0:
-            firsts.append(-1)
-            continue
-        cut = np.flatnonzero(np.diff(g[order])) + 1
-        firsts.append(len(starts))
-        starts.extend((at + np.concatenate([[0], cut])).tolist())
-        positions.append(order)
-        at += len(order)
-    positions = np.concatenate(positions) if positions else np.zeros(0, dtype=np.int64)
-    return positions, np.array(starts, dtype=np.int64), np.array(firsts, dtype=np.int64)
+        same.append(((g[:, None] == g[None, :]) & (g[:, None] >= 0)).ravel())
+    return _packed(np.array(same, dtype=bool).reshape(len(by_codes), -1))
+
+
+def _packed(bits: np.ndarray) -> np.ndarray:
+    """(n, k) bool as (n, words) uint64, little-endian bits."""
+    packed = np.packbits(bits, axis=1, bitorder="little")
+    out = np.zeros((len(bits), -(-packed.shape[1] // 8) * 8), dtype=np.uint8)
+    out[:, :packed.shape[1]] = packed
+    return out.view(np.uint64)
 
 
 def _scale_inputs_passing_probe(inputs: list[str], values: dict[str, np.ndarray], y: np.ndarray, tol: np.ndarray,
-                                probe: np.ndarray, segments: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+                                probe: np.ndarray, same: np.ndarray) -> np.ndarray:
     """(inputs, b) bool: whether, within every value of b on the probe rows, one factor f can satisfy
     |a * f - y| <= tol (the intervals y/a +- tol/|a| overlap): a necessary condition for the check on all rows.
-    Every b at once (``_scale_segments``)."""
-    positions, starts, firsts = segments
-    keep = np.ones((len(inputs), len(firsts)), dtype=bool)
-    if len(starts) == 0 or not inputs:
-        return keep
+    Intervals overlap unless one's low end is above another's high end: the pairs of probe rows in conflict for each
+    input, as bits, against the pairs that share a value of b (``_scale_segments``), every b at once."""
+    if not inputs:
+        return np.ones((0, len(same)), dtype=bool)
     x = np.stack([values[a][probe] for a in inputs])  # (inputs, probe)
     yp, tp = y[probe], tol[probe]
     with np.errstate(all="ignore"):
-        q = (yp / x).T  # (probe, inputs): segments reduce along the first axis
-        e = (1.01 * tp / np.abs(x)).T
-        usable = np.isfinite(q) & (x.T != 0) & np.isfinite(e)
-        low = np.maximum.reduceat(np.where(usable, q - e, -np.inf)[positions], starts, axis=0)
-        high = np.minimum.reduceat(np.where(usable, q + e, np.inf)[positions], starts, axis=0)
-    bad = low > high  # (segments, inputs)
-    some = firsts >= 0
-    keep[:, some] = ~np.logical_or.reduceat(bad, firsts[some], axis=0).T
+        q = yp / x
+        e = 1.01 * tp / np.abs(x)
+        usable = np.isfinite(q) & (x != 0) & np.isfinite(e)
+        low = np.where(usable, q - e, -np.inf)
+        high = np.where(usable, q + e, np.inf)
+    conflict = _packed((low[:, :, None] > high[:, None, :]).reshape(len(inputs), -1))  # (inputs, words)
+    keep = np.ones((len(inputs), len(same)), dtype=bool)
+    for start in range(0, len(same), 64):  # bounds the memory: inputs x 64 x words
+        block = same[start:start + 64]
+        keep[:, start:start + 64] = ~((conflict[:, None, :] & block[None, :, :]) != 0).any(axis=2)
     return keep
 
 
