@@ -223,3 +223,18 @@ def test_the_scale_probe_for_every_grouping_at_once_is_the_probe_for_each():
     for k, codes in enumerate(bys):
         assert table[:, k].tolist() == _old_scale_probe(list(values), values, y, tol, codes, probe).tolist()
     assert table[0, 0]
+
+
+def test_inequality_pairs_the_extreme_rows_refute_are_left_out_and_true_ones_kept():
+    rng = np.random.default_rng(15)
+    n = 2000
+    small = rng.integers(0, 12, n).astype(float)
+    values = {"small": small, "big": np.round(rng.gamma(2, 1000, n), 2),
+              "above": small + rng.integers(0, 3, n), "gappy": np.where(rng.random(n) < 0.3, np.nan, small - 1)}
+    values["big"][np.flatnonzero(small == 11)[0]] = 3.0  # big's minimum row holds small above it
+    pairs = R._ordered_pairs_passing_probe(list(values), values, np.arange(32))
+    for a, b in itertools.combinations(values, 2):  # every pair one of whose columns is below the other's in every row
+        both = ~np.isnan(values[a]) & ~np.isnan(values[b])
+        if np.all(values[a][both] <= values[b][both]) or np.all(values[b][both] <= values[a][both]):
+            assert (a, b) in pairs
+    assert ("small", "big") not in pairs

@@ -1194,9 +1194,22 @@ def _ordered_pairs_passing_probe(columns: list[str], values: dict[str, np.ndarra
         warnings.simplefilter("ignore")  # a column without a value: no rule either way
         high = np.array([np.nanmax(values[a], initial=-np.inf) for a in columns])
         low = np.array([np.nanmin(values[a], initial=np.inf) for a in columns])
+    # the rows of each column's smallest and largest value witness more: x_i above x_j's minimum in its row, or
+    # x_j below x_i's maximum in its row
+    lowest = np.array([_first_at(values[a], v) for a, v in zip(columns, low)])
+    highest = np.array([_first_at(values[a], v) for a, v in zip(columns, high)])
+    at_lowest = np.stack([values[a][lowest] for a in columns])    # [i, j]: x_i in the row of x_j's minimum
+    at_highest = np.stack([values[a][highest] for a in columns])  # [i, j]: x_i in the row of x_j's maximum
+    above |= (at_lowest > low[None, :]) | (high[:, None] > at_highest.T)  # a column without values: inf, no witness
     i, j = np.triu_indices(len(columns), k=1)
     keep = (~above[i, j] & (high[i] > low[j])) | (~above[j, i] & (high[j] > low[i]))
     return [(columns[a], columns[b]) for a, b in zip(i[keep], j[keep])]
+
+
+def _first_at(x: np.ndarray, value: float) -> int:
+    """The first row where ``x`` holds ``value`` (-1 where it never does: a column without a value)."""
+    rows = np.flatnonzero(x == value)
+    return int(rows[0]) if len(rows) else -1
 
 
 def _log_tolerance(y: np.ndarray, decimals: int, float32: bool) -> np.ndarray:
