@@ -915,9 +915,10 @@ def _monotone_rules(df: pd.DataFrame, kinds: dict, numeric: list[str], rich: dic
             continue  # every group's correlations are missing: no pair passes
         smallest = int(np.flatnonzero(sizes == sizes[sizes >= need].min())[0])
         member_at = np.array([i for i, c in enumerate(cols) if c != b])
-        rows = codes == smallest
-        left = np.triu(~(_rank_correlation(everything[rows][:, member_at], need, dense[rows][:, member_at],
-                                           below=MONOTONE_RHO - 0.03) < MONOTONE_RHO - 0.03), k=1)
+        rows = np.flatnonzero(codes == smallest)
+        left = np.triu(~(_rank_correlation(lambda: everything[np.ix_(rows, member_at)], need,
+                                           dense[np.ix_(rows, member_at)], below=MONOTONE_RHO - 0.03)
+                         < MONOTONE_RHO - 0.03), k=1)
         kept = np.flatnonzero(left.any(axis=0) | left.any(axis=1))
         if len(kept) == 0:
             continue
@@ -997,16 +998,17 @@ def _dense_ranks(codes: np.ndarray) -> np.ndarray:
     return ranks.T
 
 
-def _rank_correlation(x: np.ndarray, need: int, codes: np.ndarray | None = None, below: float = -1.0) -> np.ndarray:
+def _rank_correlation(x, need: int, codes: np.ndarray | None = None, below: float = -1.0) -> np.ndarray:
     """``_pairwise_correlation`` of the columns' ranks (average ranks of the present values, as pandas ranks),
-    ranked from their ``_dense_codes`` where given and under 2**16. For columns without a gap, where a pair's
+    ranked from their ``_dense_codes`` where given and under 2**16 (``x``, the values, may be a function that
+    returns them: they are then read only where the codes do not serve). For columns without a gap, where a pair's
     correlation is below ``below`` it may be given as an upper bound that is below it too: with standardised ranks
     z (unit vectors), 2 - 2|r| = min over the sign of |z_i -+ z_j|^2, at least its sum over every few rows, which one
     smaller matrix product gives; only the pairs that bound leaves are summed over every row."""
     if codes is not None and len(codes) and codes.min() >= 0 and codes.max() < 2 ** 16:
         ranks = _dense_ranks(codes)
     else:
-        ranks = pd.DataFrame(x).rank().to_numpy(float)
+        ranks = pd.DataFrame(x() if callable(x) else x).rank().to_numpy(float)
     if np.isnan(ranks).any() or len(ranks) < need:
         return _pairwise_correlation(ranks, need)
     centred = ranks - ranks.mean(axis=0)
