@@ -84,8 +84,10 @@ def test_equal_columns_are_matched_as_every_pair_would_be():
         probe = rng.integers(0, 3, (8, 12)).astype(float)
         probe[:, 3] = probe[:, 1]
         probe[:, 5] = -probe[:, 1] * 0.0 + probe[:, 1]  # -0.0 where column 1 is 0
-        outputs = list(rng.permutation(12)[:8])
+        probe[:, 7] = probe[:, 6]  # a pair held by two columns only
+        outputs = list(rng.permutation(12)[:8]) + [7]
         assert R._equal_on_probe(probe, outputs) == _brute_equal(probe, outputs)  # no gaps: matched by hash only
+        assert (7, 6) in R._equal_on_probe(probe, outputs)
         probe[rng.random(probe.shape) < 0.1] = np.nan
         assert R._equal_on_probe(probe, outputs) == _brute_equal(probe, outputs)
 
