@@ -109,8 +109,53 @@ def fit_once(src: Path, table: str, seed: int, params: dict, quality: bool, tmp:
     return run
 
 
+def stop_before_72517ef(val: list[float], tol: float = 0.002, patience: int = 3) -> int:
+    """The epoch (1-based) where the rule before 72517ef ends a fit with validation losses ``val``: an epoch was
+    bad unless it beat the latest best by ``tol`` (relative), however small that best's own gain. Its rate
+    schedule is the one that fit still runs, and its count is never below the new one (a reset it made is one the
+    new rule makes), so it stops no later: the new fit's history up to that epoch is the old fit's whole history.
+    ``len(val)`` when it would not have stopped within them."""
+    best, bad = float("inf"), 0
+    for i, score in enumerate(val):
+        if score < best:
+            bad = 0 if score < best - tol * abs(best) else bad + 1
+            best = score
+        else:
+            bad += 1
+        if bad >= patience:
+            return i + 1
+    return len(val)
+
+
 def _key(r: dict) -> tuple:
     return r["rev"], r["table"], r["seed"], json.dumps(r.get("params") or {}, sort_keys=True), bool(r.get("quality"))
+
+
+def stop_at_72517ef(val: list[float], tol: float = 0.002, patience: int = 3) -> int | None:
+    """The epoch where the rule of 72517ef ends a fit with validation losses ``val``: ``patience`` epochs in a row
+    not ``tol`` below the last best that counted (the rate schedule's own test); None when not within them."""
+    best, stale = float("inf"), 0
+    for i, score in enumerate(val):
+        best, stale = (score, 0) if score < best * (1 - tol) else (best, stale + 1)
+        if stale >= patience:
+            return i + 1
+    return None
+
+
+def _rule_cells(r: dict) -> str:
+    """Where each rule stops this fit's history: epochs, best loss up to there, and the fit CPU without the later
+    epochs (the CPU at that epoch's end plus what the fit spent after its last epoch; estimated)."""
+    cpu, n = r.get("epoch_cpu") or [], len(r["val"])
+    if len(cpu) == n - 1 and n > 1:  # before 72517ef the stopping epoch's end was not recorded: one mean epoch on
+        cpu = cpu + [cpu[-1] + (cpu[-1] - cpu[0]) / max(len(cpu) - 1, 1)]
+    cells = []
+    for e in (stop_before_72517ef(r["val"]), stop_at_72517ef(r["val"])):
+        if e is None:
+            cells.append(f"> {n} | – | –")
+            continue
+        est = r["fit_cpu"] - (cpu[-1] - cpu[e - 1]) if len(cpu) == n else None
+        cells.append(f"{e} | {min(r['val'][:e]):.3f} | " + (f"{est:.1f}" if est is not None else "–"))
+    return " | ".join(cells)
 
 
 def report(revs: list[str], tables: list[str], seeds: list[int], params: dict, quality: bool, title: str) -> str:
@@ -121,10 +166,13 @@ def report(revs: list[str], tables: list[str], seeds: list[int], params: dict, q
              f"Revisions {', '.join(f'`{r}`' for r in revs)}; seeds {', '.join(map(str, seeds))} (split seed = fit "
              f"seed); model_params {p}. Fresh process per fit, OMP_NUM_THREADS=1, nice 10, shared 2-core machine "
              "(1-minute load at the fit's start-end). *best@* is the epoch of the best validation loss, *lr* the "
-             "rate at the stop / at the start; *last val* the last three epochs' validation losses.", "",
+             "rate at the stop / at the start; *last val* the last three epochs' validation losses. The last six columns "
+             "apply each stopping rule to the fit's validation history (both rules see the same rate schedule "
+             "up to their stop, so the one that stops first sees exactly this history).", "",
              "| table | rev | seed | proj | epochs | best val | best@ | lr stop/start | last val | fit CPU s | "
-             "train CPU s" + (" | capture | AUC" if quality else "") + " | load |",
-             "|---|---|---|---|---|---|---|---|---|---|---" + ("|---|---" if quality else "") + "|---|"]
+             "train CPU s" + (" | capture | AUC" if quality else "") + " | load | rule before 72517ef: stop | best val | "
+             "fit CPU s (est.) | rule of 72517ef: stop | best val | fit CPU s (est.) |",
+             "|---|---|---|---|---|---|---|---|---|---|---" + ("|---|---" if quality else "") + "|---|---|---|---|---|---|---|"]
     for t in tables:
         for rev in revs:
             rows = [runs[(rev, t, s)] for s in seeds if (rev, t, s) in runs]
@@ -134,7 +182,7 @@ def report(revs: list[str], tables: list[str], seeds: list[int], params: dict, q
                     f"{r['best_val']:.3f} | {r['best_epoch']} | {r['lr_stop'] / r['lr_start']:.3f} | "
                     f"{', '.join(f'{v:.2f}' for v in r['val'][-3:])} | {r['fit_cpu']:.1f} | {r['train_cpu']:.1f}"
                     + (f" | {r['capture']:.3f} | {r['auc']:.3f}" if quality else "")
-                    + f" | {r['load_start']:.1f}-{r['load_end']:.1f} |")
+                    + f" | {r['load_start']:.1f}-{r['load_end']:.1f} | {_rule_cells(r)} |")
             if len(rows) > 1:
                 lines.append(
                     f"| {t} | {rev} | mean ± half-range | | {spread([r['epochs'] for r in rows], '.1f')} | "
