@@ -142,6 +142,10 @@ def stop_at_72517ef(val: list[float], tol: float = 0.002, patience: int = 3) -> 
     return None
 
 
+def _num(value) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
 def _rule_cells(r: dict) -> str:
     """Where each rule stops this fit's history: epochs, best loss up to there, and the fit CPU without the later
     epochs (the CPU at that epoch's end plus what the fit spent after its last epoch; estimated)."""
@@ -181,7 +185,7 @@ def report(revs: list[str], tables: list[str], seeds: list[int], params: dict, q
                     f"| {t} | {rev} | {r['seed']} | {'yes' if r['projected'] else 'no'} | {r['epochs']} | "
                     f"{r['best_val']:.3f} | {r['best_epoch']} | {r['lr_stop'] / r['lr_start']:.3f} | "
                     f"{', '.join(f'{v:.2f}' for v in r['val'][-3:])} | {r['fit_cpu']:.1f} | {r['train_cpu']:.1f}"
-                    + (f" | {r['capture']:.3f} | {r['auc']:.3f}" if quality else "")
+                    + (f" | {_num(r['capture'])} | {_num(r['auc'])}" if quality else "")
                     + f" | {r['load_start']:.1f}-{r['load_end']:.1f} | {_rule_cells(r)} |")
             if len(rows) > 1:
                 lines.append(
