@@ -793,3 +793,18 @@ def test_a_ratio_times_a_constant_is_a_formula_of_the_fractional_column_only():
     formulas = {r["column"]: r["expression"] for r in infer_schema(df).rules if r["type"] == "formula"}
     assert formulas.get("d") == "a / b * 1000", formulas
     assert all(column not in formulas for column in ("a", "b")), formulas
+
+
+def test_only_columns_written_to_significant_digits_get_their_unit():
+    """A unit of the 7th digit is the tolerance only where large values carry fewer decimals than small ones
+    (10.18279 beside 8.465479); a column at fixed decimals (12345.67 beside 5.25) or at float64's precision keeps
+    the decimals' unit, so no looser check finds formulas there."""
+    from lookalike.rules import _significant_digits
+
+    rng = np.random.default_rng(17)
+    x = rng.lognormal(2, 1, 500)
+    df = pd.DataFrame({"seven": [float(f"{v:.7g}") for v in x], "money": np.round(x * 1000, 2), "exact": x,
+                       "short": np.round(x, 1)})
+    schema = infer_schema(df, detect_rules=False)
+    rich = {c: df[c].to_numpy(float) for c in df}
+    assert _significant_digits(df, schema, rich) == {"seven": 7}
