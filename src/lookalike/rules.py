@@ -963,30 +963,46 @@ def _ratio_triples_passing_probe(targets: list[str], columns: list[str], values:
                                  significant: dict[str, int]) -> list[tuple[str, str, str]]:
     """(c, a, b) with c in ``targets`` and (a, b) in ``itertools.permutations(columns, 2)`` order, neither c, for
     which one constant k can satisfy |a / b * k - c| <= 1.5 units of c's last place on every probe row where a is
-    not 0 (the intervals (c +- e) * b / a overlap), c is 0 where a is, and b is never 0. Necessary only."""
+    not 0 (the intervals (c +- e) * b / a overlap), c is 0 where a is, and b is never 0. Necessary only. Every pair
+    is tried on ``RATIO_FIRST_ROWS`` probe rows where c is not 0, the few that pass on the whole probe: the search
+    is cubic in the columns, and the short pass keeps it at a small share of the sums' and products' own."""
     if len(columns) < 3:
         return []
     x = np.stack([values[a][probe] for a in columns])  # (columns, probe)
+    b_ok = ~(x == 0).any(axis=1)
     out = []
     with np.errstate(all="ignore"):
-        ratio = x[None, :, :] / x[:, None, :]  # [b, a]: a / b
         for c in targets:
             y = values[c][probe]
-            if not np.any(y[~np.isnan(y)] != 0):  # nothing on the probe pins k
+            pins = np.flatnonzero(~np.isnan(y) & (y != 0))
+            if not len(pins):  # nothing on the probe pins k
                 continue
             e = 1.5001 * _last_unit(y, decimals[c], significant.get(c))
-            q, w = y / ratio, e / np.abs(ratio)  # k's interval per row
-            usable = np.isfinite(q) & np.isfinite(w) & (ratio != 0)
-            low = np.where(usable, q - w, -np.inf).max(axis=2)
-            high = np.where(usable, q + w, np.inf).min(axis=2)
-            # a is 0 (the ratio 0) only where c is; b is never 0; some probe row pins k
-            zero_ok = ~((ratio == 0) & (np.abs(y) > e)).any(axis=2)
-            keep = (low <= high) & zero_ok & ~(x == 0).any(axis=1)[:, None] & (usable.sum(axis=2) > 0)
-            for j, i in zip(*np.nonzero(keep)):
-                a, b = columns[i], columns[j]
+            first = pins[:RATIO_FIRST_ROWS]
+            short = x[:, first]
+            keep = _ratio_fits(short[None, :, :] / short[:, None, :], y[first], e[first]) & b_ok[:, None]  # [b, a]
+            j, i = np.nonzero(keep)
+            passed = _ratio_fits(x[i] / x[j], y, e)
+            for jb, ia in zip(j[passed], i[passed]):
+                a, b = columns[ia], columns[jb]
                 if len({a, b, c}) == 3:
                     out.append((c, a, b))
     return out
+
+
+RATIO_FIRST_ROWS = 3
+"""Probe rows on which every ratio candidate is tried first (``_ratio_triples_passing_probe``)."""
+
+
+def _ratio_fits(ratio: np.ndarray, y: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """Over the last axis (rows): one k has |ratio * k - y| <= e wherever the ratio is not 0, y is within e of 0
+    where it is, and some row pins k."""
+    q, w = y / ratio, e / np.abs(ratio)  # k's interval per row
+    usable = np.isfinite(q) & np.isfinite(w) & (ratio != 0)
+    low = np.where(usable, q - w, -np.inf).max(axis=-1)
+    high = np.where(usable, q + w, np.inf).min(axis=-1)
+    zero_ok = ~((ratio == 0) & (np.abs(y) > e)).any(axis=-1)
+    return (low <= high) & zero_ok & (usable.sum(axis=-1) > 0)
 
 
 def _ratio_constant(y: np.ndarray, xa: np.ndarray, xb: np.ndarray, decimals: int,
