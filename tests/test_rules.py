@@ -798,13 +798,15 @@ def test_a_ratio_times_a_constant_is_a_formula_of_the_fractional_column_only():
 def test_only_columns_written_to_significant_digits_get_their_unit():
     """A unit of the 7th digit is the tolerance only where large values carry fewer decimals than small ones
     (10.18279 beside 8.465479); a column at fixed decimals (12345.67 beside 5.25) or at float64's precision keeps
-    the decimals' unit, so no looser check finds formulas there."""
+    the decimals' unit, so no looser check finds formulas there. A value a few float64 steps off its digits
+    (0.0663340999999999) does not take the unit away."""
     from lookalike.rules import _significant_digits
 
     rng = np.random.default_rng(17)
     x = rng.lognormal(2, 1, 500)
-    df = pd.DataFrame({"seven": [float(f"{v:.7g}") for v in x], "money": np.round(x * 1000, 2), "exact": x,
-                       "short": np.round(x, 1)})
+    seven = [float(f"{v:.7g}") for v in x]
+    seven[0] = 0.0663340999999999  # as one real value is written: 0.0663341 seven float64 steps off
+    df = pd.DataFrame({"seven": seven, "money": np.round(x * 1000, 2), "exact": x, "short": np.round(x, 1)})
     schema = infer_schema(df, detect_rules=False)
     rich = {c: df[c].to_numpy(float) for c in df}
     assert _significant_digits(df, schema, rich) == {"seven": 7}
