@@ -18,7 +18,7 @@ from results_sections import spread, update_section
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / "suite_cache"
 METRICS = (("dependence_capture", "capture"), ("discriminator_auc", "AUC"), ("univariate_accuracy", "univariate"),
-           ("granularity_worst_gap", "granularity gap"), ("distinct_ratio_worst", "distinct ratio"))
+           ("granularity_worst_gap", "granularity gap"), ("distinct_ratio_worst", "distinct ratio"), ("dcr_share", "DCR share"))
 
 
 def record(table: str, seed: int, fingerprint: str) -> dict | None:

@@ -133,3 +133,29 @@ def test_a_narrow_training_step_builds_table_rows_for_the_batchs_tokens_only():
     tables = [e.input_shapes[0] for e in prof.events() if "embedding_bag" in e.name and e.input_shapes
               and e.input_shapes[0]]
     assert tables and max(shape[0] for shape in tables) <= max(present, len(x)) * net.n_sub < net.n_tokens * net.n_sub
+
+
+def _scripted_validation(monkeypatch, losses: list[float]) -> None:
+    """Every validation pass returns the next of ``losses`` (a fit's epochs see exactly that history)."""
+    from lookalike.models import argn
+
+    real, seen = argn._Net.loss, iter(losses)
+
+    def loss(self, x, keys):
+        return real(self, x, keys) if self.training else torch.tensor(next(seen))
+
+    monkeypatch.setattr(argn._Net, "loss", loss)
+
+
+def test_small_gains_that_add_up_are_progress_and_stop_only_after_a_halving(monkeypatch):
+    """Gains of 0.15% an epoch: against the latest best each is under tol (0.2%), and three of them stopped the fit
+    at its first rate, though every second epoch is more than 0.2% below the last best that counted (so the rate
+    was never halved). Now the fit runs the descent and stops on the plateau after it, three bad epochs after the
+    last best, the rate halved once on the way."""
+    descent = [100.0 - 0.15 * i for i in range(7)]  # 100 ... 99.10
+    _scripted_validation(monkeypatch, descent + [99.2] * 10)
+    tokens, cards, groups = _tokens(600)
+    model = ARGN(max_epochs=17, seed=0, n_threads=1).fit(tokens, cards, groups)
+    history = model.history_
+    assert [h["val_loss"] for h in history] == pytest.approx(descent + [99.2] * 3)
+    assert all(h["lr"] == history[0]["lr"] for h in history[:9]) and history[-1]["lr"] == history[0]["lr"] / 2

