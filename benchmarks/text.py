@@ -24,8 +24,9 @@ Each table is split 80/20 once (seed 0). Generators, all fit on the train part a
   table in CPU seconds (``mostly_text_seconds``). Until branch textpeer it was max(20 s, 270 s per 10,000 texts,
   the lm's slowest cached wall) of WALL time: 270 s was the lm's budget before commit eebcd61, below the 339 CPU s
   per 10,000 texts its fit took on trump_tweets before commit 81b438c, and a wall cap buys less CPU the busier
-  the machine (at load 8 one epoch, about the CPU our lm took); it gave the peer 1.5-1.9 minutes in the runs transcribed from commit
-  2fac695. Runs made with a wall cap say so in the section. It generates 1,000 rows, not as many as
+  the machine (at load 8 one epoch, about the CPU our lm took); it gave the peer 1.5-1.9 minutes in the runs
+  transcribed from commit 2fac695. Runs made with a wall cap say so in the section. It generates 1,000 rows, not
+  as many as
   train, with its generation limit sized for 320-character texts (the longest tate and trump texts; 1% of
   chatterbot's messages are longer): its LSTM recomputes the whole sequence at every generated token. Outputs
   its decoder marks invalid count as missing (their share is shown). The discriminators compare equal numbers
