@@ -17,12 +17,20 @@ Each table is split 80/20 once (seed 0). Generators, all fit on the train part a
 - ``chain``: the same fitted Synthesizer's tabular model with the text written by the protected word chain
   (``text_model="chain"`` gives this same model: the text model is trained after, and apart from, the table);
 - ``mostly``: mostlyai-engine TabularARGN for the other columns, then its LANGUAGE model trained from scratch
-  (LSTMFromScratch-3m) with the tabular columns as context, given the same text time budget (seed 1 only:
-  each run costs minutes; see benchmarks/peers/run_mostly_text.py). It generates 1,000 rows, not as many as
+  (LSTMFromScratch-3m) with the tabular columns as context (each run costs 10-30 minutes; see
+  benchmarks/peers/run_mostly_text.py). Its text budget is in CPU seconds (its training clock pointed at the
+  process's CPU time, ``--cpu-clock``), never less than what our text model can take at the defaults: the larger
+  of the lm's safety stop (600 CPU s per 10,000 texts, at least 60 s) and the slowest cached lm text fit on the
+  table in CPU seconds (``mostly_text_seconds``). Until branch textpeer it was max(20 s, 270 s per 10,000 texts,
+  the lm's slowest cached wall) of WALL time: 270 s was the lm's budget before commit eebcd61, below the 339 CPU s
+  per 10,000 texts its fit took on trump_tweets before commit 81b438c, and a wall cap buys less CPU the busier
+  the machine (at load 8 one epoch, about the CPU our lm took); it gave the peer 1.5-1.9 minutes in the runs
+  transcribed from commit 2fac695. Runs made with a wall cap say so in the section. It generates 1,000 rows, not
+  as many as
   train, with its generation limit sized for 320-character texts (the longest tate and trump texts; 1% of
   chatterbot's messages are longer): its LSTM recomputes the whole sequence at every generated token. Outputs
   its decoder marks invalid count as missing (their share is shown). The discriminators compare equal numbers
-  of real and synthetic texts, so they use at most 1,000 of each for it; a run is stopped after 20 minutes.
+  of real and synthetic texts, so they use at most 1,000 of each for it; a run is stopped after an hour.
 - ``protected`` (no model): the real holdout's texts rewritten by the lm's privacy rules (PII faked, URL paths
   redrawn, words used in fewer than k=5 training rows refilled: words with made-up words, numbers with kept
   numbers) -- what a perfect model could write under the rules. Judged like the holdout row (as many texts as the holdout); no TSTR (its texts are the test texts).
@@ -64,7 +72,7 @@ from results_sections import cached_runs, record_run, spread, update_section  # 
 
 from lookalike import Synthesizer  # noqa: E402
 from lookalike.evaluate.text import discriminator_auc, text_metrics  # noqa: E402
-from lookalike.models.text_lm import TextLM  # noqa: E402
+from lookalike.models.text_lm import CPU_CAP_PER_10K, MIN_CPU_CAP, TextLM  # noqa: E402
 from lookalike.schema.infer import infer_schema  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -74,7 +82,7 @@ TABLES = {"tate_text": ("title", "medium"), "trump_tweets": ("text", "source"), 
 TABULAR_SECONDS = 60
 MOSTLY_ROWS = 1000  # the engine's LSTM recomputes the whole sequence at every token: 1,000 texts per run
 MOSTLY_MAX_CHARS = 320  # its generation limit sized for 320-character texts (the longest tate/trump text)
-MOSTLY_TIMEOUT = 1200  # seconds; a run past it is recorded as not finished
+MOSTLY_TIMEOUT = 3600  # seconds; a run past it fails
 
 
 def load(name: str) -> pd.DataFrame:
@@ -148,11 +156,17 @@ def run_lookalike(name: str, seed: int, train: pd.DataFrame) -> tuple[dict, dict
     return out, {"lm": {"fit": fit, "sample": lm_sample}, "chain": {"fit": fit, "sample": chain_sample}}
 
 
-def run_mostly(name: str, seed: int, train: pd.DataFrame, lm_wall: float | None) -> tuple[pd.DataFrame, dict]:
-    """The engine's time cap is wall-clock: it gets our text model's CPU budget or, when longer, the wall time
-    our text model took on the same table (the machine is shared, so wall time runs ahead of CPU time)."""
+def mostly_text_seconds(n_texts: int, lm_fits: list[dict]) -> float:
+    """The engine's LANGUAGE training cap in CPU seconds: the most our text model can take at the defaults (the
+    lm's CPU safety stop for ``n_texts`` texts), or a cached lm text fit's CPU seconds on the table if one took
+    more (``lm_fits``: their ``text_fit`` records). Never less than us."""
+    return max(MIN_CPU_CAP, CPU_CAP_PER_10K * n_texts / 10_000, *(f["cpu"] for f in lm_fits))
+
+
+def run_mostly(name: str, seed: int, train: pd.DataFrame, lm_fits: list[dict]) -> tuple[pd.DataFrame, dict]:
     text, _ = TABLES[name]
-    minutes = max(max(20.0, 270.0 * len(train) / 10_000), lm_wall or 0.0) / 60
+    budget = mostly_text_seconds(len(train), lm_fits)
+    minutes = budget / 60
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         train.to_csv(tmp / "train.csv", index=False)
@@ -161,16 +175,19 @@ def run_mostly(name: str, seed: int, train: pd.DataFrame, lm_wall: float | None)
                                str(tmp / "train.csv"), "--text", text, "--out-csv", str(tmp / "s.csv"), "--out-json",
                                str(tmp / "s.json"), "--seed", str(seed), "--language-minutes", f"{minutes:.3f}",
                                "--tabular-minutes", str(TABULAR_SECONDS / 60), "--rows", str(MOSTLY_ROWS),
-                               "--max-chars", str(MOSTLY_MAX_CHARS)],
+                               "--max-chars", str(MOSTLY_MAX_CHARS), "--cpu-clock"],
                               capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ""},
                               timeout=MOSTLY_TIMEOUT)
         if proc.returncode:
             raise RuntimeError(f"mostly failed:\n{proc.stderr[-3000:]}")
         timing = json.loads((tmp / "s.json").read_text())
         timing["total"] = {"wall_s": time.monotonic() - wall, "cpu_s": cpu() - c}
+        timing["text_budget_s"] = budget
+        timing["lm_text_fits"] = lm_fits  # what the budget was sized from
         out = pd.read_csv(tmp / "s.csv")
         invalid = out[text].astype(str) == "_INVALID_"  # the engine's mark for an output it could not parse
         timing["invalid_share"] = float(invalid.mean())
+        timing["valid_texts"] = int((~invalid & out[text].notna() & (out[text].astype(str).str.strip() != "")).sum())
         timing["texts_per_s"] = len(out) / timing["sample"]["wall_s"]  # its tabular rows included
         out.loc[invalid, text] = None  # judged on its valid texts only
         return out, timing
@@ -226,11 +243,11 @@ def measure(name: str, seeds: list[int], generators: list[str], force: bool) -> 
         if ("lm" in generators or "chain" in generators) and (force or (name, "lm", seed) not in done):
             frames, timing = run_lookalike(name, seed, train)
         if "mostly" in generators and (force or (name, "mostly", seed) not in done):
-            lm_wall = [r["timing"]["fit"]["text_fit"]["wall"] for r in cached()
-                       if r["table"] == name and r["generator"] == "lm"]
+            lm_fits = [r["timing"]["fit"]["text_fit"] for r in cached() if r["table"] == name
+                       and r["generator"] == "lm" and not (r["seed"] == seed and "lm" in timing)]
             if "lm" in timing:
-                lm_wall.append(timing["lm"]["fit"]["text_fit"]["wall"])
-            frames["mostly"], timing["mostly"] = run_mostly(name, seed, train, max(lm_wall, default=None))
+                lm_fits.append(timing["lm"]["fit"]["text_fit"])
+            frames["mostly"], timing["mostly"] = run_mostly(name, seed, train, lm_fits)
         for gen, synth in frames.items():
             if gen not in generators:
                 continue
@@ -300,20 +317,48 @@ def false_alarms() -> dict:
 
 
 # -- the RESULTS.md section ------------------------------------------------------------------------
-RUN_NOTE = ("mostly rows (seed 1; not rerun since): run of 2026-11-29, 22:48-23:45 UTC (load average 2-4), its "
-            "chatterbot row afterwards (23:44-00:00 UTC, load average 1.5-2.5); every other row of this section was "
-            "measured again at branch text9's code (the runs file's notes above). Wall seconds include waiting for "
-            "the CPU; CPU seconds are this process's plus its children's. mostlyai-engine's LSTM gets the lm's text "
-            "budget (the engine caps wall minutes: max(20 s, 270 s per 10,000 texts, the lm's slowest text fit "
-            "cached at the time)), about 1.5-1.9 minutes in that run; at that budget most of its outputs do not "
-            "parse (the invalid share beside its rows), and its texts are judged on the valid ones only (83 on "
-            "tate_text, 36 on trump_tweets, 14 on chatterbot: too few for firm figures). Its texts/s include its "
-            "tabular rows; a run took 10 minutes on tate_text and 17 on trump_tweets. A run now would give it more "
-            "(the lm's slowest text fit at this code took 313-398 s wall on trump_tweets and chatterbot at load 4-8). "
-            "The PII figures are from the detectors of 2026-11-30 00:00 UTC (street suffixes, phone extensions), "
-            "measured after the mostly runs; not measured again at this code.")
+RUN_NOTE = ("the mostly rows of 2026-11-29 (seed 1), those marked † not rerun since: run of 2026-11-29, "
+            "22:48-23:45 UTC (load average 2-4), its chatterbot row afterwards (23:44-00:00 UTC, load average "
+            "1.5-2.5); the rows without † were measured again (the runs file's notes above). mostlyai-engine's LSTM "
+            "then got a WALL budget (max(20 s, 270 s per 10,000 texts, the lm's slowest text fit cached at the "
+            "time)), about 1.5-1.9 minutes in that run; at that budget most of its outputs did not parse (the "
+            "invalid share beside its rows), and its texts were judged on the valid ones only (83 on tate_text, 36 "
+            "on trump_tweets, 14 on chatterbot: too few for firm figures). Its texts/s include its tabular rows; a "
+            "run took 10 minutes on tate_text and 17 on trump_tweets. A rerun of the trump_tweets peer at branch "
+            "textpeer (seed 1, 2026-12-01 02:06-02:52 UTC, load 6-8, a budget of 240 CPU s: 4 epochs, last "
+            "validation loss 2.53) was stopped by the then 45-minute limit while sampling its 1,000 texts (about "
+            "570 CPU s into it), so no rerun replaces that row.")
+PEER_NOTE = ("The mostly rows are from branch textpeer (seed 1): trump_tweets and chatterbot with a text budget in CPU "
+             "seconds, tate_text with a wall cap of 206 s (103 CPU s: still three times our lm's); a first "
+             "trump_tweets run (2026-12-01 02:06-02:52 UTC, load 6-8, the same budget, 4 epochs, validation loss 2.53) "
+             "was stopped by the then 45-minute limit while sampling, the row is from the second. The rows they "
+             "replace (commit 2fac695) gave the peer 1.5-1.9 wall minutes and were judged on 14-83 valid texts.")
 LABELS = {"holdout": "real holdout (ceiling)", "protected": "real holdout after the privacy rules (best a model can do)",
           "lm": "lookalike language model", "chain": "lookalike word chain", "mostly": "mostlyai-engine LSTM"}
+
+
+def mostly_note(peer: list[dict], lm_rows: list[dict]) -> str:
+    """The peer's text budget against what our text model took, and why its outputs were invalid."""
+    lm_wall = [r["timing"]["fit"]["text_fit"]["wall"] for r in lm_rows]
+    lm_cpu = [r["timing"]["fit"]["text_fit"]["cpu"] for r in lm_rows]
+    parts = []
+    for r in peer:
+        t = r["timing"]
+        lang = t["fit"]["language"]
+        bad = [e for e in t["unparsed_examples"] if e.strip()][:2]
+        epochs = (f", {lang['epochs']:g} epochs, last validation loss {lang['val_loss']:.2f}"
+                  if lang.get("val_loss") is not None else "")
+        clock = "CPU" if lang.get("cpu_clock") else "wall (a wall cap, as before commit f4e5c0a)"
+        parts.append(f"seed {r['seed']}: a text budget of {t['text_budget_s']:.0f} s {clock}; "
+                     f"its LANGUAGE training took {lang['wall_s']:.0f} s wall, {lang['cpu_s']:.0f} s CPU{epochs}; "
+                     f"{t['invalid_share']:.1%} of its {MOSTLY_ROWS:,} outputs invalid "
+                     f"({t['unparsed']} not read as an object holding the text by the engine's decoder), "
+                     f"judged on the {t['valid_texts']} valid ones; sampling {t['sample']['wall_s']:.0f} s wall"
+                     + (f"; invalid outputs: {', '.join(f'“{e[:120]}”' for e in bad)}" if bad else "")
+                     + f"; valid ones: {', '.join(f'“{e[:120]}”' for e in r['examples'][:3])}")
+    return (f"mostlyai-engine LSTM (our text model's fit on this table: {min(lm_wall):.0f}-{max(lm_wall):.0f} s wall, "
+            f"{min(lm_cpu):.0f}-{max(lm_cpu):.0f} s CPU over seeds {', '.join(str(r['seed']) for r in lm_rows)}): "
+            + "; ".join(parts) + ".")
 
 
 def runs_note(runs: list[dict]) -> str:
@@ -341,12 +386,12 @@ def report() -> str:
     runs = cached()
     lines = ["## Free text (issue 22)", "", "Written by `benchmarks/text.py`; see its docstring for the protocol. "
              "Holdout row = the real holdout's own figures (ceiling; its memorisation is what fresh real text shares "
-             "with the training texts). Values: mean ± half-range over seeds (mostly: seed 1 only). Rows marked † "
-             "are transcribed as they stood at commit 2fac695 (their run cache was lost with a machine) and were not "
-             "rerun; their runs are described under *Earlier runs*.", ""]
+             "with the training texts). Values: mean ± half-range over seeds.", ""]
     if runs_note(runs):
         lines += [runs_note(runs), ""]
-    lines += ["*Earlier runs* (the † rows): " + RUN_NOTE, ""]
+    if any(r["generator"] == "mostly" for r in runs):
+        lines += [PEER_NOTE, ""]
+    earlier = len(lines)  # the *Earlier runs* note goes here if any † row is shown
     for name, (text, target) in TABLES.items():
         rows = [r for r in runs if r["table"] == name]
         if not rows:
@@ -383,9 +428,10 @@ def report() -> str:
                 fit = f"{spread([r['timing']['fit']['wall_s'] for r in rs])} ({spread([r['timing']['fit']['cpu_s'] for r in rs])})"
                 speed = spread([r["timing"]["sample"]["texts_per_s"] for r in rs])
             elif gen == "mostly":
-                fit = f"{spread([r['timing']['fit']['wall_s'] for r in rs])} ({spread([r['timing']['total']['cpu_s'] for r in rs])} incl. sampling)"
+                fit = f"{spread([r['timing']['fit']['wall_s'] for r in rs])} ({spread([r['timing']['fit']['cpu_s'] for r in rs])})"
                 speed = spread([r["timing"]["texts_per_s"] for r in rs])
-                judged = f"{judged} ({spread([r['timing']['invalid_share'] for r in rs])} invalid)"
+                judged = (f"{judged} ({spread([r['timing']['invalid_share'] for r in rs])} invalid; judged on "
+                          f"{', '.join(str(r['timing']['valid_texts']) for r in rs)} valid)")
             lines.append(f"| {LABELS[gen]} | {len(rs)} | {judged} | {spread(get('discriminator_auc_tfidf'))} | "
                          f"{spread(get('discriminator_auc_lengths'))} | {spread(get('word_similarity'))} | "
                          f"{spread(get('bigram_similarity'))} | {spread(get('length_accuracy'))} | "
@@ -438,6 +484,23 @@ def report() -> str:
                          "fit under any load). " if all(pieces) else
                          ": what the CPU budget bought under the load of the run). ")
                       + "Examples: " + "; ".join(f"“{e}”" for e in lm_rows[0]["examples"][:4])]
+            peer = [r for r in rows if r["generator"] == "mostly"]
+            if peer:
+                lines += ["", mostly_note(peer, lm_rows)]
+            if auc["mostly"] is not None and auc["chain"] is not None:
+                lowest = all(auc["lm"] < v for v in others)
+                few = peer and min(r["timing"]["valid_texts"] for r in peer) < 200
+                judged = (f"seed{'s' if len(peer) > 1 else ''} {', '.join(str(r['seed']) for r in peer)}, judged on "
+                          f"at most {MOSTLY_ROWS:,} of its valid texts: "
+                          f"{', '.join(str(r['timing']['valid_texts']) for r in peer)}"
+                          f"{', too few for a firm figure' if few else ''}" if peer else
+                          "the † row of commit 2fac695, not rerun (*Earlier runs*): too few valid texts for a firm "
+                          "figure")
+                lines += ["", f"**At this run, our language model's TF-IDF discriminator AUC is "
+                          f"{'the lowest' if lowest else 'NOT the lowest'} of the three on {name}**: lm "
+                          f"{auc['lm']:.3f} (seeds {', '.join(str(r['seed']) for r in lm_rows)}, judged on "
+                          f"{hold['rows'][0]} texts; {spread(small)} at the holdout's {hold['rows'][1]}), word chain "
+                          f"{auc['chain']:.3f}, mostlyai-engine LSTM {auc['mostly']:.3f} ({judged})."]
         if "lm" in kept and verbatim(name, "section"):  # the earlier lm rows' paragraphs, as they were
             old = verbatim(name, "section").split("\n")
             last_row = max(i for i, line in enumerate(old) if line.startswith("|"))
@@ -445,11 +508,17 @@ def report() -> str:
                       "rows of this table in them are the earlier run's too):", *old[last_row + 1:]]
         lines.append("")
     recall = next((r for r in runs if r["generator"] == "pii"), None)
+    if any("†" in line for line in lines[earlier:]) or (not recall and verbatim(None, "pii")):
+        lines[earlier:earlier] = ["*Earlier runs* (the † rows): " + RUN_NOTE, ""]
+        lines[2] += (" Rows marked † are transcribed as they stood at commit 2fac695 (their run cache was lost with "
+                     "a machine) and were not rerun; their runs are described under *Earlier runs*.")
     if not recall and verbatim(None, "pii"):
         lines += [verbatim(None, "pii").rstrip(), "", "† The PII figures above are transcribed as they stood at "
                   "commit 2fac695; not measured again since.", ""]
     if recall:
-        lines += ["### PII inside text", "", "Recall of `privacy.pii_text` on a labelled sample (200 Faker values per "
+        end = recall["run"]["end"]
+        lines += ["### PII inside text", "", f"Measured {end['utc'][:16].replace('T', ' ')} UTC at code {end['rev']}. "
+                  "Recall of `privacy.pii_text` on a labelled sample (200 Faker values per "
                   "kind, en_US/en_GB, planted in five sentence templates; an SSN counted as found when masked as an "
                   "account number too). *Masked*: the planted value is gone from the masked text, whatever kind it "
                   "was masked as (a bare 10-digit phone number becomes an account-like number: masked, not "
