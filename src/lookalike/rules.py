@@ -833,7 +833,9 @@ def _equal_rules(df: pd.DataFrame, kinds: dict, rich: dict[str, np.ndarray], wri
     x = np.stack([rich[c] for c in cols], axis=1)
     index = {c: i for i, c in enumerate(cols)}
     found = []
-    for b, codes in _group_columns(df, kinds, written):
+    groupings = _group_columns(df, kinds, written)
+    by_codes = dict(groupings)
+    for b, codes in groupings:
         order = np.argsort(codes, kind="stable")
         sizes = np.bincount(codes[codes >= 0], minlength=codes.max() + 1)
         starts = np.searchsorted(codes[order], np.arange(codes.max() + 1))
@@ -853,7 +855,7 @@ def _equal_rules(df: pd.DataFrame, kinds: dict, rich: dict[str, np.ndarray], wri
     for c, a, b in sorted(dict.fromkeys((c, a, b) for c, a, b, _ in found), key=lambda t: -position[t[0]]):
         if c in {r["column"] for r in rules} or c in bases or a in {r["column"] for r in rules}:
             continue
-        codes = dict(_group_columns(df, kinds, written))[b]
+        codes = by_codes[b]
         equal_groups = {g for c2, a2, b2, g in found if (c2, a2, b2) == (c, a, b)}
         elsewhere = ~np.isin(codes, list(equal_groups)) & ~np.isnan(rich[c]) & ~np.isnan(rich[a])
         if elsewhere.sum() and np.mean(rich[c][elsewhere] == rich[a][elsewhere]) >= 0.5:
@@ -1082,6 +1084,14 @@ def _group_factors(x: np.ndarray, y: np.ndarray, codes: np.ndarray) -> np.ndarra
     return factors if spread > 1e-6 else None
 
 
+def _factor_intervals(x: np.ndarray, y: np.ndarray, tol: np.ndarray, decimals: int) -> tuple[np.ndarray, np.ndarray]:
+    """(centre y / x, half-width) of the factors f each row admits for y = round(x * f): one unit in the last place
+    and a float32 step of slack, widened by 1% (non-finite where x is 0 or a value is missing)."""
+    with np.errstate(all="ignore"):
+        q = y / x
+        return q, 1.01 * (tol + 0.5001 * 10.0 ** -decimals + 2.4e-7 * np.abs(y)) / np.abs(x) + 1e-9 * np.abs(q)
+
+
 def _scale_clusters(inputs: list[str], values: dict[str, np.ndarray], y: np.ndarray, tol: np.ndarray,
                     rows: np.ndarray, decimals: int) -> np.ndarray:
     """For each input a, the fewest values a column b needs for y = round(a * f_b) to hold on the screen ``rows``,
@@ -1091,9 +1101,8 @@ def _scale_clusters(inputs: list[str], values: dict[str, np.ndarray], y: np.ndar
     missing breaks every such rule: infinitely many."""
     x = np.stack([values[a][rows] for a in inputs])  # (inputs, rows)
     keep = ~(~np.isnan(y) & np.isnan(x)).any(axis=1)
+    q, e = _factor_intervals(x, y, tol, decimals)
     with np.errstate(all="ignore"):
-        q = y / x
-        e = 1.01 * (tol + 0.5001 * 10.0 ** -decimals + 2.4e-7 * np.abs(y)) / np.abs(x) + 1e-9 * np.abs(q)
         usable = np.isfinite(q) & np.isfinite(e) & (x != 0)
         low = np.where(usable, q - e, np.inf)
         order = np.argsort(low, axis=1)
@@ -1104,12 +1113,10 @@ def _scale_clusters(inputs: list[str], values: dict[str, np.ndarray], y: np.ndar
 
 
 def _one_factor_per_group(x: np.ndarray, y: np.ndarray, tol: np.ndarray, codes: np.ndarray, decimals: int) -> bool:
-    """Whether, within every value of b (``codes``), the rows' intervals of factors (as in
-    ``_scale_inputs_passing_screen``) overlap: a necessary condition for y = round(x * f_b) on these rows."""
-    with np.errstate(all="ignore"):
-        q = y / x
-        e = 1.01 * (tol + 0.5001 * 10.0 ** -decimals + 2.4e-7 * np.abs(y)) / np.abs(x) + 1e-9 * np.abs(q)
-        use = np.isfinite(q) & np.isfinite(e) & (x != 0) & (codes >= 0)
+    """Whether, within every value of b (``codes``), the rows' intervals of factors (``_factor_intervals``)
+    overlap: a necessary condition for y = round(x * f_b) on these rows."""
+    q, e = _factor_intervals(x, y, tol, decimals)
+    use = np.isfinite(q) & np.isfinite(e) & (x != 0) & (codes >= 0)
     if not use.any():
         return True
     g = codes[use]
