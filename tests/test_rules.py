@@ -810,3 +810,17 @@ def test_only_columns_written_to_significant_digits_get_their_unit():
     schema = infer_schema(df, detect_rules=False)
     rich = {c: df[c].to_numpy(float) for c in df}
     assert _significant_digits(df, schema, rich) == {"seven": 7}
+
+
+@pytest.mark.parametrize("digits", ["x", -3, 0, 2.5, 40, True])
+def test_a_formula_names_its_significant_digits_as_a_whole_number_or_is_refused(digits):
+    """A rule file's ``significant`` is read when the rules are, and the error names the rule: a text or a
+    fraction used to pass the check and fail only when a sample was written (int('x'))."""
+    from lookalike.rules import RuleSet
+
+    df = pd.DataFrame({"a": np.arange(1, 101, dtype=float), "b": np.arange(2, 102, dtype=float)})
+    schema = infer_schema(df, detect_rules=False)
+    RuleSet([{"type": "formula", "column": "b", "expression": "a + 1", "significant": 7}], schema)
+    with pytest.raises(LookalikeError, match="significant must be a whole number") as error:
+        RuleSet([{"type": "formula", "column": "b", "expression": "a + 1", "significant": digits}], schema)
+    assert "'column': 'b'" in str(error.value)

@@ -1262,6 +1262,9 @@ float and R's print 7), and whose large values carry fewer decimals than its sma
 correlation."""
 
 
+MAX_SIGNIFICANT = 17
+"""The most significant digits a formula's ``significant`` may name: a float64 holds 17."""
+
 SIGNIFICANT_NOISE = 1e-12
 """Relative distance from the n-digit grid still taken as on it: float64 noise in how a value was written (one of
 countymurders' arrestrate values is 0.0663340999999999, 7 float64 steps off 0.0663341, and without this slack the
@@ -1640,6 +1643,11 @@ class RuleSet:
         elif t == "formula":
             self._need(r, r.get("column"))
             evaluate_expression(r["expression"], pd.DataFrame({c: [1.0] for c in self.kinds}))
+            significant = r.get("significant")
+            if significant is not None and (isinstance(significant, bool) or not isinstance(significant, int)
+                                            or not 1 <= significant <= MAX_SIGNIFICANT):
+                raise LookalikeError(f"rule {r}: significant must be a whole number of digits from 1 to "
+                                     f"{MAX_SIGNIFICANT} (the result is written to that many), not {significant!r}")
         else:
             raise LookalikeError(f"rule {r}: unknown type {t!r}; use inequality, range, combination, formula, scale, "
                                  "monotone, missing, equal or unique")
