@@ -458,17 +458,10 @@ class _Net(nn.Module):
         return torch.einsum("nsk,skh->nsh", self._context(x, order_keys, heads), head_in)
 
     def _loss(self, x: torch.Tensor, order_keys: torch.Tensor, train: bool, lookup: bool) -> torch.Tensor:
-        total = x.new_zeros((), dtype=torch.float32)
-        for logits, targets in self.logit_blocks(x, order_keys, train, lookup):
-            total = total + F.cross_entropy(logits, targets, reduction="sum")
-        return total / x.shape[0]
-
-    def logit_blocks(self, x: torch.Tensor, order_keys: torch.Tensor, train: bool,
-                     lookup: bool) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """The trained heads' logits and target tokens for the rows' orders, one bucket of heads at a time, as
-        (cells, width) and (cells,): the loss sums their cross-entropies; ``fold_temperature`` rescales them."""
+        n = x.shape[0]
         if not self.n_sub:
-            return
+            return x.new_zeros((), dtype=torch.float32)
+        total = x.new_zeros((), dtype=torch.float32)
         if self.trained is not None:  # a context: given groups first, only the other heads learn
             heads = self.trained
             pre = self.pre_activations(x, order_keys - self.given_shift, lookup, heads)
@@ -477,8 +470,9 @@ class _Net(nn.Module):
             for b, (places, ks, members) in enumerate(self.trained_slots):
                 if len(ks):
                     logits = torch.einsum("bkh,khc->bkc", h[:, places], self.out_w[b][ks]) + self.out_b[b][ks]
-                    yield logits.reshape(-1, logits.shape[-1]), x[:, members].reshape(-1)
-            return
+                    total = total + F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, members].reshape(-1),
+                                                    reduction="sum")
+            return total / n
         pre = self.pre_activations(x, order_keys, lookup)
         h = _dropout(F.relu(pre + self.first_bias), self.dropout, train)
         h = self._deep(h, slice(None), train)
@@ -486,7 +480,8 @@ class _Net(nn.Module):
         targets = x.index_select(1, self.bucket_order).split(self.bucket_sizes, dim=1)
         for b, (hb, xb) in enumerate(zip(hidden, targets)):
             logits = torch.einsum("bkh,khc->bkc", hb, self.out_w[b]) + self.out_b[b]
-            yield logits.reshape(-1, logits.shape[-1]), xb.reshape(-1)
+            total = total + F.cross_entropy(logits.reshape(-1, logits.shape[-1]), xb.reshape(-1), reduction="sum")
+        return total / n
 
     def loss(self, x: torch.Tensor, order_keys: torch.Tensor) -> torch.Tensor:
         """Sum over sub-columns of the cross-entropy, averaged over rows (dropout when in training mode).
@@ -720,43 +715,6 @@ class _Net(nn.Module):
         return tok.clamp_(max=last_allowed)
 
 
-TEMPERATURE_ROWS = 4096
-"""Most validation rows ``fold_temperature`` reads: one scalar is steady on far fewer."""
-TEMPERATURES = np.exp(np.linspace(math.log(0.5), math.log(2.0), 41))
-"""The temperatures ``fold_temperature`` tries (3.5% apart)."""
-
-
-@torch.no_grad()
-def fold_temperature(net: _Net, x: torch.Tensor, order_keys: torch.Tensor) -> float:
-    """The one temperature that minimises the held-out rows' loss (their cross-entropy summed over heads, in the
-    given orders), folded into the output layers (every head's logits divided by it), so sampling and
-    ``predict_proba`` read calibrated softmaxes and the model file keeps its shape. Returns it.
-
-    Early stopping keeps the epoch whose validation loss is lowest, but that loss is a sum over heads: heads
-    that keep gaining pay for heads that already fit their training rows too closely, and those heads' softmaxes
-    are sharper than held-out rows support. Drawn one after another, sharp conditionals concentrate a sample on
-    common values: ISLR.Caravan's zip-code columns lost their outer values (MGEMOMV's lowest 4.8% -> 2.7%, the
-    highest 13.4% -> 9.9%), univariate accuracy 0.979 against the holdout's 0.990, which put dependence capture
-    at -0.48; its validation rows prefer temperature 1.2 (benchmarks/RESULTS.md, caravan-temperature)."""
-    was_training = net.training
-    net.eval()
-    betas = torch.as_tensor(1.0 / TEMPERATURES, dtype=torch.float32)
-    losses = torch.zeros(len(betas), dtype=torch.float64)
-    rows = slice(0, TEMPERATURE_ROWS)
-    for logits, targets in net.logit_blocks(x[rows], order_keys[rows], train=False, lookup=True):
-        for i, beta in enumerate(betas):
-            losses[i] += float(F.cross_entropy(logits * beta, targets, reduction="sum"))
-    net.train(was_training)
-    best = int(torch.argmin(losses))
-    if not torch.isfinite(losses[best]):
-        return 1.0
-    beta = float(betas[best])
-    for w, b in zip(net.out_w, net.out_b):
-        w.mul_(beta)
-        b.mul_(beta)
-    return float(TEMPERATURES[best])
-
-
 def chunk_starts(n: int) -> list[int]:
     """Where the chunks of an n-row sampling call start, and n: ``n // CHUNK_ROWS`` chunks (at least one) of
     equal size to within a row, so each holds CHUNK_ROWS to 2 * CHUNK_ROWS - 1 rows. A function of n alone,
@@ -974,7 +932,6 @@ class ARGN:
                     break
             if best_state is not None:
                 net.load_state_dict(best_state)
-            self.temperature_ = fold_temperature(net, x_val, val_keys) if n_val else 1.0
         net.eval()
         self.net_ = net.cpu() if device.type != "cpu" else net
         self.cardinalities_ = cards
@@ -1025,7 +982,6 @@ class ARGN:
         self.groups_ = groups
         self.size_ = size
         self.precision_ = "float32"  # DP-SGD trains in float32
-        self.temperature_ = 1.0  # no held-out rows to calibrate on, and reading them would spend budget
         self.history_ = history
         self.dp_record_ = dp_sgd.finish(plan, done)
         self.fit_seconds_ = time.monotonic() - start
@@ -1292,7 +1248,6 @@ class ARGN:
             "context": self.net_.context,
             "history": self.history_,
             "trained_in": self.precision_,
-            "temperature": getattr(self, "temperature_", 1.0),
         }
         tensors = {k: v.detach().cpu().numpy().copy() for k, v in self.net_.state_dict().items()}
         return config, tensors
@@ -1319,7 +1274,6 @@ class ARGN:
         model.size_ = config["size_"]
         model.precision_ = config.get("trained_in")  # None: a file written before precision was recorded
         model.history_ = config.get("history", [])
-        model.temperature_ = config.get("temperature", 1.0)  # already folded into the output layers
         if config.get("dp"):
             model.dp_record_ = config["dp"]
         return model
