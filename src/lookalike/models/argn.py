@@ -927,7 +927,12 @@ class ARGN:
                 if score < best_loss:  # the best weights are kept whatever the gain
                     best_loss = score
                     best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+                rate = opt.param_groups[0]["lr"]
                 sched.step(score)
+                if opt.param_groups[0]["lr"] < rate and score > best_loss * (1.0 + self.tol):
+                    # a halving after a rise resumes from the best weights: from where the rise left them, the one
+                    # epoch before the stop did not show what the lower rate gives (causaldata.scorecard seed 1)
+                    net.load_state_dict(best_state)
                 if out_of_time or sched.stale >= self.patience:
                     break
             if best_state is not None:
