@@ -142,6 +142,16 @@ def stop_at_72517ef(val: list[float], tol: float = 0.002, patience: int = 3) -> 
     return None
 
 
+def first_rise_halving(val: list[float], lrs: list[float], tol: float = 0.002) -> int | None:
+    """The epoch after which the code of issue 15's rise fix first resumes from the best weights, read off a fit's
+    history: the first halving whose epoch ended more than ``tol`` above the best validation loss so far. Up to that
+    epoch a fit without the fix is the fit with it; None when no halving came after a rise (the same fit)."""
+    for i in range(1, len(val)):
+        if lrs[i] < lrs[i - 1] and val[i - 1] > min(val[:i]) * (1 + tol):
+            return i
+    return None
+
+
 def _num(value) -> str:
     return "–" if value is None else f"{value:.3f}"
 
@@ -170,13 +180,15 @@ def report(revs: list[str], tables: list[str], seeds: list[int], params: dict, q
              f"Revisions {', '.join(f'`{r}`' for r in revs)}; seeds {', '.join(map(str, seeds))} (split seed = fit "
              f"seed); model_params {p}. Fresh process per fit, OMP_NUM_THREADS=1, nice 10, shared 2-core machine "
              "(1-minute load at the fit's start-end). *best@* is the epoch of the best validation loss, *lr* the "
-             "rate at the stop / at the start; *last val* the last three epochs' validation losses. The last six columns "
+             "rate at the stop / at the start; *last val* the last three epochs' validation losses; *restore@* the epoch "
+             "after which the rise fix resumes from the best weights (`first_rise_halving`; – : never, the same fit "
+             "with or without it). The last six columns "
              "apply each stopping rule to the fit's validation history (both rules see the same rate schedule "
              "up to their stop, so the one that stops first sees exactly this history).", "",
-             "| table | rev | seed | proj | epochs | best val | best@ | lr stop/start | last val | fit CPU s | "
+             "| table | rev | seed | proj | epochs | best val | best@ | lr stop/start | last val | restore@ | fit CPU s | "
              "train CPU s" + (" | capture | AUC" if quality else "") + " | load | rule before 72517ef: stop | best val | "
              "fit CPU s (est.) | rule of 72517ef: stop | best val | fit CPU s (est.) |",
-             "|---|---|---|---|---|---|---|---|---|---|---" + ("|---|---" if quality else "") + "|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---" + ("|---|---" if quality else "") + "|---|---|---|---|---|---|---|"]
     for t in tables:
         for rev in revs:
             rows = [runs[(rev, t, s)] for s in seeds if (rev, t, s) in runs]
@@ -184,13 +196,14 @@ def report(revs: list[str], tables: list[str], seeds: list[int], params: dict, q
                 lines.append(
                     f"| {t} | {rev} | {r['seed']} | {'yes' if r['projected'] else 'no'} | {r['epochs']} | "
                     f"{r['best_val']:.3f} | {r['best_epoch']} | {r['lr_stop'] / r['lr_start']:.3f} | "
-                    f"{', '.join(f'{v:.2f}' for v in r['val'][-3:])} | {r['fit_cpu']:.1f} | {r['train_cpu']:.1f}"
+                    f"{', '.join(f'{v:.2f}' for v in r['val'][-3:])} | {first_rise_halving(r['val'], r['lrs']) or '–'} | "
+                    f"{r['fit_cpu']:.1f} | {r['train_cpu']:.1f}"
                     + (f" | {_num(r['capture'])} | {_num(r['auc'])}" if quality else "")
                     + f" | {r['load_start']:.1f}-{r['load_end']:.1f} | {_rule_cells(r)} |")
             if len(rows) > 1:
                 lines.append(
                     f"| {t} | {rev} | mean ± half-range | | {spread([r['epochs'] for r in rows], '.1f')} | "
-                    f"{spread([r['best_val'] for r in rows], '.2f')} | | | | "
+                    f"{spread([r['best_val'] for r in rows], '.2f')} | | | | | "
                     f"{spread([r['fit_cpu'] for r in rows], '.1f')} | {spread([r['train_cpu'] for r in rows], '.1f')}"
                     + (f" | {spread([r['capture'] for r in rows])} | {spread([r['auc'] for r in rows])}"
                        if quality else "") + " | |")

@@ -159,3 +159,52 @@ def test_small_gains_that_add_up_are_progress_and_stop_only_after_a_halving(monk
     history = model.history_
     assert [h["val_loss"] for h in history] == pytest.approx(descent + [99.2] * 3)
     assert all(h["lr"] == history[0]["lr"] for h in history[:9]) and history[-1]["lr"] == history[0]["lr"] / 2
+
+
+def _weights_each_epoch_starts_from(monkeypatch, losses: list[float]) -> tuple[list[dict], list[dict]]:
+    """Script the validation losses as ``_scripted_validation`` does and record the weights each validation pass saw
+    (each epoch's end) and the weights each epoch's first training step started from."""
+    from lookalike.models import argn
+
+    real, seen = argn._Net.loss, iter(losses)
+    ends: list[dict] = []
+    starts: list[dict] = []
+
+    def snapshot(net) -> dict:
+        return {k: v.detach().clone() for k, v in net.state_dict().items()}
+
+    def loss(self, x, keys):
+        if self.training:
+            if len(starts) == len(ends):  # the first step since the last validation pass
+                starts.append(snapshot(self))
+            return real(self, x, keys)
+        ends.append(snapshot(self))
+        return torch.tensor(next(seen))
+
+    monkeypatch.setattr(argn._Net, "loss", loss)
+    return starts, ends
+
+
+def _same(a: dict, b: dict) -> bool:
+    return all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_halving_after_a_rise_resumes_from_the_best_weights(monkeypatch):
+    """causaldata.scorecard seed 1: the validation loss rose 27.94 -> 28.05 -> 28.15 at the starting rate, the rate
+    was halved, and the one epoch left before the stop ran from the risen weights (28.67), so the fit ended at
+    epoch 10 of the 60 it needs. After a rise of more than tol the halved rate starts from the best weights."""
+    starts, ends = _weights_each_epoch_starts_from(monkeypatch, [30.0, 28.0, 28.1, 28.2, 28.3])
+    model = ARGN(max_epochs=5, seed=0, n_threads=1).fit(*_tokens(600))
+    lrs = [h["lr"] for h in model.history_]
+    assert len(lrs) == 5 and lrs[4] == lrs[3] / 2  # halved after epoch 4
+    assert _same(starts[4], ends[1]) and not _same(starts[4], ends[3])  # epoch 5 starts from epoch 2's weights
+    assert all(_same(starts[i], ends[i - 1]) for i in range(1, 4))
+
+
+def test_a_halving_on_a_flat_plateau_keeps_training_from_where_it_is(monkeypatch):
+    """Within tol of the best the latest weights are as good as the best: a halving there changes only the rate."""
+    starts, ends = _weights_each_epoch_starts_from(monkeypatch, [30.0, 28.0, 28.04, 28.05, 28.0])
+    model = ARGN(max_epochs=5, seed=0, n_threads=1).fit(*_tokens(600))
+    lrs = [h["lr"] for h in model.history_]
+    assert len(lrs) == 5 and lrs[4] == lrs[3] / 2
+    assert all(_same(starts[i], ends[i - 1]) for i in range(1, 5))
