@@ -358,7 +358,7 @@ def cross_entropy(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tens
     return _CrossEntropy.apply(logits, target, weight)
 
 
-def rarity_weights(ctx: np.ndarray, power: float, cap: float = None) -> np.ndarray:
+def rarity_weights(ctx: np.ndarray, power: float, cap: float | None = None) -> np.ndarray:
     """Per training row, a loss weight for the rarest of its tabular tokens, mean 1 over the rows.
 
     Why: a column value held by few rows (trump_tweets' rare Twitter clients: 51 TwitLonger rows of 3,200) is
@@ -426,7 +426,7 @@ class _Net(nn.Module):
         return self.mix(torch.zeros_like(e) if null else e)
 
     def context_logits(self, ctx: torch.Tensor) -> torch.Tensor | float:
-        """Each row's shift of the next-piece logits (0 without ``context_bias`` or other columns)."""
+        """Each row's shift of the next-piece logits (0 without ``context_bias``, ``value_bias`` or other columns)."""
         shift = 0.0
         if self.out_context is not None and len(self.context):
             shift = self.out_context(self.drop_context(self.embed_context(ctx)))
@@ -593,9 +593,9 @@ class TextLM:
             prompts: list[list[str]] | None = None, groups=None, value_columns: list[int] | None = None) -> "TextLM":
         """``prompts``: optional, per row (aligned with ``texts``) the texts read before it, oldest first.
         ``groups``: optional, per row whose text it is (a conversation): a word is kept only when ``k`` distinct
-        groups use it. ``value_columns``: the sub-columns of ``context`` whose rare values weigh a row more in
-        training (``rare_weight``): the Synthesizer gives its categorical and boolean columns' value tokens;
-        None: every sub-column."""
+        groups use it. ``value_columns``: the sub-columns of ``context`` whose each value gets its own logit shift
+        (``value_bias``) and whose rare values weigh a row more in training (``rare_weight``): the Synthesizer gives
+        its categorical and boolean columns' value tokens; None: every sub-column."""
         from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
         wall, cpu = time.monotonic(), time.process_time()
