@@ -26,6 +26,7 @@ from text import TABLES, schema_for, split  # noqa: E402
 from lookalike import Synthesizer  # noqa: E402
 from lookalike.evaluate.text import text_metrics  # noqa: E402
 from lookalike.models.text_lm import TextLM  # noqa: E402
+from lookalike.synthesizer import text_value_columns  # noqa: E402
 
 CACHE = Path(__file__).resolve().parent / ".cache" / "text"
 
@@ -46,7 +47,8 @@ def run(name: str, params: dict, seed: int, variants: list[dict]) -> list[dict]:
     lm = TextLM(seed=seed, k=syn.schema_.k, **params)
     for k, v in extra.items():
         setattr(lm, k[2:], v)
-    lm.fit(fit_part[text], enc.encode(fit_part), enc.cardinalities_)
+    lm.fit(fit_part[text], enc.encode(fit_part), enc.cardinalities_,
+           value_columns=text_value_columns(syn.schema_, enc))  # as the Synthesizer gives them
     outs, fill_power = [], lm.fill_power  # the model's own setting unless a variant names one
     guidance = lm.guidance
     for variant in variants:

@@ -11,7 +11,7 @@ import torch
 from lookalike import Synthesizer
 from lookalike.errors import LookalikeError
 from lookalike.models._adamw import FusedAdamW
-from lookalike.models.text_lm import TextLM, _Net, fill_urls, mask_text, url_shapes
+from lookalike.models.text_lm import RARE_CAP, TextLM, _Net, fill_urls, mask_text, rarity_weights, url_shapes
 
 SMALL = {"hidden": 48, "embed": 32, "vocab_size": 300, "max_time": 20, "max_epochs": 30, "n_threads": 1, "lr": 0.01,
          "batch_size": 32}
@@ -167,12 +167,14 @@ def test_cli_text_params_reach_the_text_model_and_bad_keys_are_named(tmp_path, c
 def test_a_model_file_from_before_the_context_bias_still_loads_and_writes_the_same():
     df = complaints(120)
     ctx = np.zeros((120, 1), dtype=np.int64)
-    lm = TextLM(seed=0, context_bias=False, **{**SMALL, "max_epochs": 3}).fit(df["text"], ctx, [1])
+    lm = TextLM(seed=0, context_bias=False, value_bias=False, **{**SMALL, "max_epochs": 3}).fit(df["text"], ctx, [1])
     config, tensors = lm.get_state()
-    for setting in ("context_bias", "column_dropout", "guidance", "context_init"):  # files saved before they existed
-        del config["params"][setting]
+    for setting in ("context_bias", "column_dropout", "guidance", "context_init", "rare_weight", "value_bias"):
+        del config["params"][setting]  # files saved before these settings existed
+    del config["value_columns"]
     back = TextLM.from_state(json.loads(json.dumps(config)), tensors)
     assert not back.context_bias and back.column_dropout == 0 and back.guidance == 0 and back.context_init == 1.0
+    assert not back.value_bias and back.rare_weight == 0
     assert back.generate(ctx[:50], seed=3) == lm.generate(ctx[:50], seed=3)
 
 
@@ -492,3 +494,63 @@ def test_a_fit_trains_with_bf16_matmuls_where_the_cpu_has_them_and_restores_the_
         TextLM(seed=0, bf16_logits=setting, **(SMALL | {"max_epochs": 2})).fit(
             df["text"], np.zeros((120, 1), dtype=np.int64), [1])
         assert set(seen) == {expected} and knob.fp32_precision == before
+
+
+def test_the_weighted_cross_entropy_is_torchs_per_row_losses_times_the_weights():
+    """``cross_entropy(..., weight)``: each row's loss times its weight, then the mean over rows, in value and
+    gradient (``rare_weight`` trains with it)."""
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(30, 12, generator=g, requires_grad=True)
+    target, weight = torch.randint(0, 12, (30,), generator=g), torch.rand(30, generator=g) * 3
+    from lookalike.models.text_lm import cross_entropy
+
+    ours = cross_entropy(logits, target, weight)
+    ours.backward()
+    grad, logits.grad = logits.grad.clone(), None
+    theirs = (torch.nn.functional.cross_entropy(logits, target, reduction="none") * weight).mean()
+    theirs.backward()
+    assert torch.allclose(ours, theirs, atol=1e-6) and torch.allclose(grad, logits.grad, atol=1e-6)
+
+
+def test_rarity_weights_lift_rows_of_rare_values_and_keep_the_mean_at_one():
+    """A row's weight grows with its rarest value's rarity (the column's uniform share over the value's rows),
+    capped, to the given power, and the weights average 1; power 0 weighs every row alike."""
+    ctx = np.stack([np.r_[np.zeros(90), np.ones(8), np.full(2, 2)], np.arange(100) % 4], 1).astype(np.int64)
+    w = rarity_weights(ctx, 1.0)
+    assert abs(w.mean() - 1) < 1e-9
+    # uniform share 100 / 3 rows: value 1 (8 rows) is 4.2 times rarer than that, value 2 (2 rows) capped at 8
+    assert np.allclose(w[90] / w[0], (100 / 3) / 8) and np.allclose(w[98] / w[0], RARE_CAP)
+    assert np.allclose(rarity_weights(ctx, 0.5)[98] / rarity_weights(ctx, 0.5)[0], RARE_CAP ** 0.5)
+    assert np.all(rarity_weights(ctx, 0.0) == 1)
+
+
+def test_by_default_each_categorical_value_shifts_the_logits_by_its_own_vector():
+    """value_bias (the default since helper trumptstr): a categorical column's each value has its own logit shift,
+    learned from its rows alone, so a value held by 4% of rows writes its own word for its rows and not for
+    others (trump_tweets' rare clients: TwitLonger's "(cont)"). The Synthesizer gives the categorical columns'
+    value tokens only, never a number's bins; the shift is saved with the model."""
+    rng = np.random.default_rng(0)
+    n = 400
+    kind = np.where(np.arange(n) % 25 == 0, "refund", "order")
+    common = ["the order arrived late", "the order was fine", "order came on time", "the order was late"]
+    df = pd.DataFrame({"kind": kind, "amount": rng.gamma(2.0, 50.0, n).round(2),
+                       "text": ["my refund request for the order" if k == "refund" else common[rng.integers(4)]
+                                for k in kind]})
+    syn = Synthesizer(model="copula", seed=1, schema={"columns": [
+        {"name": "kind", "kind": "categorical"}, {"name": "amount", "kind": "numeric"},
+        {"name": "text", "kind": "text"}]}, text_params=SMALL).fit(df)
+    lm, enc = syn.text_models_["text"], syn.encoder_
+    assert lm.value_bias and lm.value_columns_ == [enc.group_of("kind")][0][:1] == lm.net_.value_columns
+    assert len(lm.net_.value_logits) == 1 and enc.group_of("amount")[0] not in lm.value_columns_
+    ctx = enc.encode(df)
+    refund_rows, order_rows = ctx[kind == "refund"], ctx[kind == "order"]
+    piece = lm.tokenizer_.encode("refund").ids[0]
+    with torch.no_grad():
+        shift = lm.net_.context_logits(torch.from_numpy(np.r_[refund_rows[:1], order_rows[:1]]))
+    assert float(shift[0, piece] - shift[1, piece]) > 0.25
+    rare = np.resize(refund_rows, (200, ctx.shape[1]))
+    assert np.mean(["refund" in t for t in lm.generate(rare, seed=1)]) > 0.8
+    assert np.mean(["refund" in t for t in lm.generate(order_rows[:200], seed=1)]) < 0.1
+    config, tensors = lm.get_state()
+    assert TextLM.from_state(json.loads(json.dumps(config)), tensors).generate(rare[:50], seed=4) == \
+        lm.generate(rare[:50], seed=4)

@@ -274,7 +274,8 @@ class Synthesizer:
             params["path"] = str(self.text_model)
             seed = int(np.random.default_rng([self.seed, 5]).integers(2**31))
             context = self._text_context(self.encoder_.decode(tokens, seed=seed))
-        return {name: text_class(**params).fit(df[name], context, self.encoder_.cardinalities_)
+        values = {} if pretrained else {"value_columns": text_value_columns(self.schema_, self.encoder_)}
+        return {name: text_class(**params).fit(df[name], context, self.encoder_.cardinalities_, **values)
                 for name in text_columns}
 
     def _text_context(self, decoded: pd.DataFrame) -> pd.DataFrame:
@@ -820,6 +821,14 @@ def _text_model_class(text_model) -> tuple[type, bool]:
 
     require_transformers()
     return PretrainedTextLM, True
+
+
+def text_value_columns(schema, encoder) -> list[int]:
+    """The sub-columns holding a categorical or boolean column's value (its first token): those whose rare values
+    a text model trained from scratch weighs more (``TextLM``'s rare_weight), not a number's finer bins."""
+    kinds = {c.name: c.kind for c in schema.columns}
+    return [group[0] for name, group in zip(encoder.group_columns_, encoder.groups_)
+            if kinds.get(name) in (Kind.CATEGORICAL, Kind.BOOLEAN)]
 
 
 def _check_text_model(text_model, text_params) -> None:

@@ -77,13 +77,20 @@ def fit_texts(columns: list[str], rows: pd.DataFrame, ctx: pd.DataFrame, step_mo
     given = tokens
     if getattr(text_class, "reads_values", False):
         given, params = step_values(step_model, tokens), {**params, "path": str(text_model)}
+    values = {}
+    if not getattr(text_class, "reads_values", False):  # a TextLM: its categorical columns' value tokens
+        from lookalike.synthesizer import text_value_columns
+
+        syn = step_model.synthesizer_
+        values = {"value_columns": text_value_columns(syn.schema_, syn.encoder_)}
     models = {}
     for name in columns:
         texts = rows[name].reset_index(drop=True).rename(name)
         if texts.notna().sum() < 2:
             raise LookalikeError(f"text column '{name}': fewer than 2 messages with text to learn from")
         models[name] = text_class(**params).fit(texts, given, step_model.synthesizer_.encoder_.cardinalities_,
-                                                prompts=window_prompts(ctx, name, window), groups=conversations)
+                                                prompts=window_prompts(ctx, name, window), groups=conversations,
+                                                **values)
     return models
 
 
