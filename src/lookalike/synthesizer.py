@@ -824,8 +824,9 @@ def _text_model_class(text_model) -> tuple[type, bool]:
 
 
 def text_value_columns(schema, encoder) -> list[int]:
-    """The sub-columns holding a categorical or boolean column's value (its first token): those whose rare values
-    a text model trained from scratch weighs more (``TextLM``'s rare_weight), not a number's finer bins."""
+    """The sub-columns holding a categorical or boolean column's value (its first token), not a number's finer
+    bins: a text model trained from scratch gives each of their values its own shift of the text's scores
+    (``TextLM``'s value_bias) and, when asked, weighs their rare values' rows more (rare_weight)."""
     kinds = {c.name: c.kind for c in schema.columns}
     return [group[0] for name, group in zip(encoder.group_columns_, encoder.groups_)
             if kinds.get(name) in (Kind.CATEGORICAL, Kind.BOOLEAN)]
