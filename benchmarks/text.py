@@ -328,7 +328,9 @@ RUN_NOTE = ("the mostly rows of 2026-11-29 (seed 1), those marked † not rerun 
             "textpeer (seed 1, 2026-12-01 02:06-02:52 UTC, load 6-8, a budget of 240 CPU s: 4 epochs, last "
             "validation loss 2.53) was stopped by the then 45-minute limit while sampling its 1,000 texts (about "
             "570 CPU s into it), so no rerun replaces that row.")
-PEER_NOTE = ("The mostly rows are from branch textpeer (seed 1): trump_tweets and chatterbot with a text budget in CPU "
+PEER_NOTE = ("The mostly rows are from branch textpeer (seed 1) and, for trump_tweets and chatterbot, branch textpeer41 "
+             "(seeds 2 and 3, 2026-12-01 05:26-06:49 UTC, the same budget rule; tate_text's seeds 2-3 were not run): "
+             "trump_tweets and chatterbot with a text budget in CPU "
              "seconds, tate_text with a wall cap of 206 s (103 CPU s: still three times our lm's); a first "
              "trump_tweets run (2026-12-01 02:06-02:52 UTC, load 6-8, the same budget, 4 epochs, validation loss 2.53) "
              "was stopped by the then 45-minute limit while sampling, the row is from the second. The rows they "
