@@ -74,14 +74,13 @@ def fit_texts(columns: list[str], rows: pd.DataFrame, ctx: pd.DataFrame, step_mo
     a secret one conversation repeats in many messages stays protected."""
     text_class = _text_class(text_model)
     tokens = step_model.encode(rows, ctx)
-    given = tokens
     if getattr(text_class, "reads_values", False):
         given, params = step_values(step_model, tokens), {**params, "path": str(text_model)}
-    values = {}
-    if not getattr(text_class, "reads_values", False):  # a TextLM: its categorical columns' value tokens
+        values = {}
+    else:  # a TextLM reads the tokens, and gets its categorical columns' value tokens
         from lookalike.synthesizer import text_value_columns
 
-        syn = step_model.synthesizer_
+        given, syn = tokens, step_model.synthesizer_
         values = {"value_columns": text_value_columns(syn.schema_, syn.encoder_)}
     models = {}
     for name in columns:
