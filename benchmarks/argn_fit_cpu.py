@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 from results_sections import cached_runs, record_run, spread, update_section
+from timed_fit import TIMED_ARGN_FIT
 
 HERE = Path(__file__).resolve().parent
 RUNS = HERE / "argn_fit_cpu_runs.jsonl"
@@ -36,19 +37,7 @@ from lookalike.models.argn import ARGN
 table, seed, train = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 max_epochs = int(sys.argv[4]) if len(sys.argv) > 4 else None
 df = pd.read_csv(train)
-def cpu():
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-training = []
-real_fit = ARGN.fit
-def timed_fit(self, *args, **kwargs):  # the network's training alone, without analysis, rules and encoding
-    begin = cpu()
-    try:
-        return real_fit(self, *args, **kwargs)
-    finally:
-        training.append(cpu() - begin)
-ARGN.fit = timed_fit
-start = cpu()
+""" + TIMED_ARGN_FIT.lstrip("\n") + r"""start = cpu()
 syn = Synthesizer(model="argn", seed=seed, **({"max_epochs": max_epochs} if max_epochs else {})).fit(df)
 spent = cpu() - start
 h = syn.model_.history_

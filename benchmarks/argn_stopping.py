@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 from results_sections import cached_runs, record_run, spread, update_section
+from timed_fit import TIMED_ARGN_FIT
 
 HERE = Path(__file__).resolve().parent
 RUNS = HERE / "argn_stopping_runs.jsonl"
@@ -34,19 +35,7 @@ from lookalike import Synthesizer
 from lookalike.models.argn import ARGN
 train, seed, params, out_csv = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4]
 df = pd.read_csv(train)
-def cpu():
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-training = []
-real_fit = ARGN.fit
-def timed_fit(self, *args, **kwargs):
-    begin = cpu()
-    try:
-        return real_fit(self, *args, **kwargs)
-    finally:
-        training.append(cpu() - begin)
-ARGN.fit = timed_fit
-epoch_cpu = []  # CPU at each epoch's end (the fit's stopping check), from the fit's start
+""" + TIMED_ARGN_FIT.lstrip("\n") + r"""epoch_cpu = []  # CPU at each epoch's end (the fit's stopping check), from the fit's start
 import lookalike.models.argn as argn_module
 real_step = argn_module.PlateauHalving.step
 def timed_step(self, score):
