@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
+from lookalike.errors import LookalikeError
 from lookalike.models.argn import ARGN
 
 
@@ -61,3 +63,9 @@ def test_a_context_model_is_left_to_its_own_calibration():
     b = ARGN(max_epochs=3, seed=0, n_threads=1, given_groups=[0]).fit(tokens, cards, groups)
     for k, v in a.net_.state_dict().items():
         assert torch.equal(v, b.net_.state_dict()[k]), k
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "3", True, None])
+def test_a_marginal_rounds_that_is_not_a_whole_number_of_at_least_0_is_refused(bad):
+    with pytest.raises(LookalikeError, match="marginal_rounds"):
+        ARGN(marginal_rounds=bad)

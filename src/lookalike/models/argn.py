@@ -42,7 +42,7 @@ import math
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from numbers import Real
+from numbers import Integral, Real
 from typing import Iterator, Mapping, Sequence
 
 import numpy as np
@@ -809,6 +809,8 @@ class ARGN:
         if max_grad_norm is not None and (isinstance(max_grad_norm, bool) or not isinstance(max_grad_norm, Real)
                                           or not max_grad_norm > 0):
             raise LookalikeError(f"max_grad_norm must be a positive number or None, got {max_grad_norm!r}")
+        if isinstance(marginal_rounds, bool) or not isinstance(marginal_rounds, Integral) or marginal_rounds < 0:
+            raise LookalikeError(f"marginal_rounds must be a whole number of at least 0, got {marginal_rounds!r}")
         self.max_epochs = max_epochs
         self.max_time = max_time
         self.batch_size = batch_size
