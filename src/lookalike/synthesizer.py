@@ -185,7 +185,7 @@ class Synthesizer:
         if progress:
             progress(0.02, "encoding columns")
         self.rules_ = RuleSet(self.schema_.rules, self.schema_).fit(df, k=self.schema_.k)
-        self.encoder_ = TableEncoder(self.schema_, seed=self.seed).fit(df)
+        self.encoder_ = TableEncoder(self.schema_, seed=self.seed, profile_columns=self._profile_columns(df, fair)).fit(df)
         tokens = self.encoder_.encode(df)
         self._fit_generator(tokens, len(df), progress)
         self._drop_pairs_the_model_keeps(df)
@@ -193,6 +193,19 @@ class Synthesizer:
         self.n_rows_ = len(df)
         self.columns_ = list(df.columns)
         return self
+
+    def _profile_columns(self, df: pd.DataFrame, fair) -> list[str]:
+        """A hidden entity's columns (``encoding.profiles``), kept as joint profiles; none with value protection
+        off (profiles are kept only when k rows share them), with a context (``given``) or fairness (both read
+        single columns' sub-columns in the generator's groups)."""
+        if not self.value_protection or self.given or fair is not None:
+            return []
+        from lookalike.encoding.profiles import detect_profile_columns, profile_candidates
+
+        columns = detect_profile_columns(df, profile_candidates(self.schema_), self.schema_.k)
+        if columns:
+            log.info("hidden entity: %d columns kept as joint profiles: %s", len(columns), columns)
+        return columns
 
     def _check_rows(self, n: int) -> None:
         min_rows = max(10, 2 * self.k) if self.value_protection else 2
@@ -221,7 +234,7 @@ class Synthesizer:
             self.model_ = make_model("copula", seed=self.seed)
             self.model_reason_ = "only keys, constants and PII columns: nothing to learn"
         sub = (lambda f, msg: progress(0.05 + 0.95 * f, msg)) if progress else None
-        self.model_.fit(tokens, self.encoder_.cardinalities_, self.encoder_.groups_, progress=sub)
+        self.model_.fit(tokens, self.encoder_.cardinalities_, self.encoder_.model_groups(), progress=sub)
         self._fit_fairness()
 
     def _drop_pairs_the_model_keeps(self, df: pd.DataFrame) -> None:
@@ -677,6 +690,8 @@ class Synthesizer:
         for col, shares in (rebalance or {}).items():
             group = learned_group(col)
             fixed[:, group[0]] = self._rebalanced_tokens(col, shares, n, seed)
+        if enc.profile_sub_ is not None:  # a fixed cell of a hidden entity: its profile is drawn around it
+            fixed[enc.profile_rows_fixed(fixed), enc.profile_sub_] = 0
         return fixed
 
     def _missing_is_given(self, col: str) -> bool:
