@@ -3,9 +3,10 @@ argn's suite rows before and after (src/lookalike/encoding/profiles.py).
 
     python benchmarks/hidden_entity.py --scan            # every suite table's seed-1 training split
     python benchmarks/hidden_entity.py --diagnose TABLE=FINGERPRINT ...   # subset AUCs of cached outputs
+    python benchmarks/hidden_entity.py --fresh wooldridge.mathpnl=distid ISLR.Caravan=first:43   # fresh entities
     python benchmarks/hidden_entity.py --report --before FP --after FP --tables ...   # writes RESULTS.md
 
---scan and --diagnose append to hidden_entity_runs.jsonl (one line per table / output); --report reads it and
+--scan, --diagnose and --fresh append to hidden_entity_runs.jsonl (one line per table / output); --report reads it and
 benchmarks/suite_cache (written by suite.py; nothing is fitted here) and writes the section ``hidden-entity``.
 """
 from __future__ import annotations
@@ -86,8 +87,6 @@ def diagnose(pairs: list[str]) -> None:
     import suite
     from lookalike.encoding.profiles import detect_profile_columns, profile_candidates
     from lookalike.evaluate import discriminator
-    from lookalike.evaluate.prepare import canonical, evaluation_kind, infer_columns, sample_rows
-    from lookalike.schema.columns import Kind
     from lookalike.schema.infer import infer_schema
 
     for pair in pairs:
@@ -96,14 +95,7 @@ def diagnose(pairs: list[str]) -> None:
         train, holdout = pd.read_csv(folder / "train.csv"), pd.read_csv(folder / "holdout.csv")
         synth = pd.read_csv(folder / f"lookalike_argn.{fingerprint}.csv")
         group = detect_profile_columns(train, profile_candidates(infer_schema(train, k=5)), 5)
-        sample = sample_rows(train, 50_000, 0)  # evaluate's own preparation (seed 0, as suite.judge calls it)
-        described = infer_columns(sample)
-        drop = [c for c, d in described.items() if d.kind in (Kind.ID, Kind.PII)]
-        described = {c: d for c, d in described.items() if c not in drop}
-        kinds = {c: evaluation_kind(d.kind) for c, d in described.items()}
-        frames = [canonical(f.drop(columns=drop), kinds, described)
-                  for f in (sample, sample_rows(synth, 50_000, 1), sample_rows(holdout, 50_000, 2))]
-        tr, sy, ho = frames
+        tr, (sy, ho), kinds = _prepared(train, [synth, holdout])
         rest = [c for c in kinds if c not in group]
         run = {"kind": "diagnose", "key": pair, "table": name, "fingerprint": fingerprint, "group": group}
         with threadpool_limits(1):
@@ -123,6 +115,60 @@ def diagnose(pairs: list[str]) -> None:
                 run[f"profile_in_train_{label}"] = float((counts > 0).mean())
                 run[f"profile_kept_{label}"] = float((counts >= 5).mean())
             run["distinct_profiles"] = {"train": int(len(seen)), "synthetic": int(key(synth).nunique())}
+        _append(run)
+        print(json.dumps(run), flush=True)
+
+
+def _prepared(train: pd.DataFrame, others: list[pd.DataFrame]):
+    """evaluate's own preparation (suite.judge calls evaluate with seed 0): ids and PII left out, canonical
+    frames; returns (train, others, kinds)."""
+    from lookalike.evaluate.prepare import canonical, evaluation_kind, infer_columns, sample_rows
+    from lookalike.schema.columns import Kind
+
+    sample = sample_rows(train, 50_000, 0)
+    described = infer_columns(sample)
+    drop = [c for c, d in described.items() if d.kind in (Kind.ID, Kind.PII)]
+    described = {c: d for c, d in described.items() if c not in drop}
+    kinds = {c: evaluation_kind(d.kind) for c, d in described.items()}
+    frames = [canonical(f.drop(columns=drop), kinds, described)
+              for f in (sample, *(sample_rows(o, 50_000, i + 1) for i, o in enumerate(others)))]
+    return frames[0], frames[1:], kinds
+
+
+def fresh(pairs: list[str], seeds: tuple[int, ...] = (0, 1, 2)) -> None:
+    """The discriminator's AUC for real rows of entities the training side never holds. TABLE=KEY: KEY is a
+    column (an entity id) or first:N (the profile of the first N columns, a hidden entity's stand-in). The
+    seed-1 split's train and holdout rows together are split by entity, 70% of the entities on the training
+    side; those rows are split again by row, 70/30. AUC of the training side's 70% against the fresh entities'
+    rows, and against its own other 30% (the same entities: what a holdout row split gives)."""
+    from threadpoolctl import threadpool_limits
+
+    import suite
+    from lookalike.evaluate import discriminator
+
+    for pair in pairs:
+        name, spec = pair.split("=", 1)
+        folder = suite.DATA_DIR / name / "seed1"
+        full = pd.concat([pd.read_csv(folder / "train.csv"), pd.read_csv(folder / "holdout.csv")], ignore_index=True)
+        if spec.startswith("first:"):
+            key = full[list(full.columns[: int(spec.split(":")[1])])].astype(str).agg("|".join, axis=1)
+        else:
+            key = full[spec]
+        scores = []
+        for seed in seeds:
+            rng = np.random.default_rng(seed)
+            entities = key.unique()
+            side = key.isin(set(rng.choice(entities, int(0.7 * len(entities)), replace=False))).to_numpy()
+            inside, outside = full[side].reset_index(drop=True), full[~side].reset_index(drop=True)
+            order = rng.permutation(len(inside))
+            cut = int(0.7 * len(inside))
+            train, same = inside.iloc[order[:cut]], inside.iloc[order[cut:]]
+            tr, (new, old), kinds = _prepared(train, [outside, same])
+            with threadpool_limits(1):
+                scores.append([discriminator.discriminator_auc(tr, o, kinds, 0, 20_000, with_importances=False)["auc"]
+                               for o in (new, old)])
+        run = {"kind": "fresh", "key": pair, "table": name, "entity": spec, "entities": int(key.nunique()),
+               "auc_fresh_entities": [round(a, 4) for a, _ in scores], "auc_same_entities": [round(b, 4) for _, b in scores]}
         _append(run)
         print(json.dumps(run), flush=True)
 
@@ -164,6 +210,19 @@ def report(before: str, after: str, tables: list[str], seeds: list[int], notes: 
                          f"{cell('auc_group')} | {cell('auc_rest')} | "
                          f"{_fmt(r.get('profile_in_train_synthetic'), '.3f')} / {_fmt(r.get('profile_in_train_holdout'), '.3f')} | "
                          f"{_fmt(r.get('profile_kept_synthetic'), '.3f')} / {_fmt(r.get('profile_kept_holdout'), '.3f')} |")
+        lines.append("")
+    fresh_runs = _runs("fresh")
+    if fresh_runs:
+        lines += ["**Fresh entities** (real rows only; evaluate's discriminator): the seed-1 split's rows split by "
+                  "entity, 70% of the entities on a training side (itself split 70/30 by row); AUC of the training "
+                  "side's 70% against real rows of the other entities, and against its own other 30% (the same "
+                  "entities, as a row-split holdout has them); entity splits seeded 0, 1, 2:", "",
+                  "| table | entity | entities | AUC, fresh entities: mean (per split) | AUC, same entities |",
+                  "|---|---|---|---|---|"]
+        for r in sorted(fresh_runs, key=lambda r: r["table"]):
+            a, b = r["auc_fresh_entities"], r["auc_same_entities"]
+            lines.append(f"| {r['table']} | {r['entity']} | {r['entities']:,} | {np.mean(a):.3f} "
+                         f"({', '.join(f'{x:.3f}' for x in a)}) | {np.mean(b):.3f} ({', '.join(f'{x:.3f}' for x in b)}) |")
         lines.append("")
     scans = sorted(_runs("scan"), key=lambda r: r["key"].lower())
     if scans:
@@ -208,6 +267,7 @@ def main() -> None:
     ap.add_argument("--scan", action="store_true")
     ap.add_argument("--scan-tables", nargs="+", default=None)
     ap.add_argument("--diagnose", nargs="+", default=[], metavar="TABLE=FINGERPRINT")
+    ap.add_argument("--fresh", nargs="+", default=[], metavar="TABLE=KEY")
     ap.add_argument("--report", action="store_true")
     ap.add_argument("--before")
     ap.add_argument("--after")
@@ -219,6 +279,8 @@ def main() -> None:
         scan(args.scan_tables)
     if args.diagnose:
         diagnose(args.diagnose)
+    if args.fresh:
+        fresh(args.fresh)
     if args.report:
         report(args.before, args.after, args.tables, args.seeds, args.note)
 

@@ -77,3 +77,9 @@ def test_profiles_survive_save_and_load_and_conditions_hold(tmp_path):
 def test_no_profiles_without_value_protection():
     syn = Synthesizer(model="argn", seed=0, max_epochs=1, value_protection=False).fit(zip_table())
     assert syn.encoder_.profiles_ is None and syn.encoder_.profile_sub_ is None
+
+
+def test_kept_profiles_in_value_order():
+    kept = Profiles(ZIP_COLUMNS, k=5).fit(zip_table())
+    assert kept.values_ == sorted(kept.values_)  # neighbouring tokens are profiles alike in their first columns
+    assert len(kept.values_) > 10
