@@ -53,7 +53,7 @@ def test_only_profiles_seen_in_k_rows_are_kept():
 
 def test_sampled_rows_keep_the_entity_consistent():
     df = zip_table()
-    syn = Synthesizer(model="argn", seed=0, max_epochs=3).fit(df)
+    syn = Synthesizer(model="argn", seed=0, max_epochs=3, hidden_entities=True).fit(df)
     assert syn.encoder_.profiles_ is not None and syn.encoder_.profiles_.columns == ZIP_COLUMNS
     groups = syn.encoder_.model_groups()
     assert groups[0][0] == syn.encoder_.profile_sub_ and len(groups) == 3  # profile first, then its columns
@@ -66,17 +66,19 @@ def test_sampled_rows_keep_the_entity_consistent():
 
 def test_profiles_survive_save_and_load_and_conditions_hold(tmp_path):
     df = zip_table()
-    syn = Synthesizer(model="argn", seed=0, max_epochs=2).fit(df)
+    syn = Synthesizer(model="argn", seed=0, max_epochs=2, hidden_entities=True).fit(df)
     path = syn.save(tmp_path / "m.lookalike")
     again = Synthesizer.load(path)
-    assert again.sample(100, seed=3).equals(syn.sample(100, seed=3))
+    assert again.hidden_entities and again.sample(100, seed=3).equals(syn.sample(100, seed=3))
     fixed = syn.sample(200, seed=4, conditions={"z0": 3})
     assert (fixed["z0"] == 3).all()
 
 
-def test_no_profiles_without_value_protection():
-    syn = Synthesizer(model="argn", seed=0, max_epochs=1, value_protection=False).fit(zip_table())
+def test_no_profiles_without_value_protection_nor_by_default():
+    syn = Synthesizer(model="argn", seed=0, max_epochs=1, value_protection=False, hidden_entities=True).fit(zip_table())
     assert syn.encoder_.profiles_ is None and syn.encoder_.profile_sub_ is None
+    syn = Synthesizer(model="argn", seed=0, max_epochs=1).fit(zip_table())
+    assert syn.encoder_.profiles_ is None and not syn.get_params()["hidden_entities"]
 
 
 def test_kept_profiles_in_value_order():
