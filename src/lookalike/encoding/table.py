@@ -15,6 +15,7 @@ from lookalike.encoding.categorical import PLACEHOLDER, CategoricalCodec
 from lookalike.encoding.datetime import DatetimeCodec
 from lookalike.encoding.identifiers import ConstantCodec, IdCodec
 from lookalike.encoding.numeric import NumericCodec
+from lookalike.encoding.profiles import Profiles
 from lookalike.encoding.relative import RelativeCodec
 from lookalike.encoding.text import TextCodec
 from lookalike.errors import LookalikeError
@@ -29,15 +30,21 @@ CODECS = {
 class TableEncoder:
     """Fit codecs on a DataFrame; encode it to tokens; decode tokens to a DataFrame shaped like the input."""
 
-    def __init__(self, schema: TableSchema, seed: int = 0):
+    def __init__(self, schema: TableSchema, seed: int = 0, profile_columns: list[str] | None = None):
+        """``profile_columns``: a hidden entity's columns (``encoding.profiles``), learned after one more
+        sub-column, their joint profile; rows drawn with a kept profile take its values."""
         self.schema = schema
         self.seed = seed
+        self.profile_columns = None if not profile_columns else list(profile_columns)
 
     # -- fit: analyse (the only step that reads data), then reduce -----------------------------------
     def fit(self, df: pd.DataFrame, dp=None) -> "TableEncoder":
         """``dp``: a ``lookalike.privacy.dp.Budget``. Under DP the exact statistics are replaced, in this one
         place, by released ones (``dp.privatise``) before value protection and the codecs see them."""
+        self.profiles_ = None
         if dp is None:
+            if self.profile_columns:  # never under DP: the kept profiles are exact counts
+                self.profiles_ = Profiles(self.profile_columns, self.schema.k).fit(df)
             return self.reduce(self.analyse(df))
         from lookalike.privacy.dp import privatise
 
@@ -144,6 +151,34 @@ class TableEncoder:
                 self.cardinalities_.extend(int(c) for c in cards)
                 self.groups_.append(list(range(start, start + len(cards))))
                 self.group_columns_.append(name)
+        self.profile_sub_ = None
+        if getattr(self, "profiles_", None) is not None:  # the profile's sub-column comes last in the tokens
+            self.profile_sub_ = len(self.cardinalities_)
+            self.cardinalities_.append(self.profiles_.cardinality)
+
+    def model_groups(self) -> list[list[int]]:
+        """The column groups a generator learns: ``groups_``, except that a hidden entity's columns are one
+        group led by their profile's sub-column, so the profile is drawn first and its columns right after it."""
+        if self.profile_sub_ is None:
+            return [list(g) for g in self.groups_]
+        members = set(self.profiles_.columns)
+        merged = [self.profile_sub_]
+        out, placed = [], False
+        for name, group in zip(self.group_columns_, self.groups_):
+            if name not in members:
+                out.append(list(group))
+                continue
+            merged.extend(group)
+            if not placed:
+                out.append(merged)
+                placed = True
+        return out
+
+    def profile_rows_fixed(self, fixed: np.ndarray) -> np.ndarray:
+        """Rows of ``fixed`` (sub-column tokens, -1 where free) that fix a cell of a hidden entity's columns:
+        their profile must be the 'other' token, so the model draws the rest around the fixed cells."""
+        subs = [j for name, g in zip(self.group_columns_, self.groups_) if name in self.profiles_.columns for j in g]
+        return (fixed[:, subs] >= 0).any(axis=1)
 
     # -- what a caller may ask: the Synthesizer reads these, never a codec's internals ------------------
     def blocked_tokens(self) -> dict[int, list[int]]:
@@ -197,6 +232,8 @@ class TableEncoder:
         parts = [np.zeros((len(df), 0), dtype=np.int64)]
         for name in self.group_columns_:
             parts.append(self.encode_column(name, df))
+        if self.profile_sub_ is not None:
+            parts.append(self.profiles_.encode(df)[:, None])
         return np.concatenate(parts, axis=1)
 
     def encode_column(self, name: str, df: pd.DataFrame) -> np.ndarray:
@@ -236,7 +273,10 @@ class TableEncoder:
             fake = generate_pii(self.pii_, n, seed=int(rng.integers(2**31)))
             for name in self.pii_:
                 out[name] = fake[name].reset_index(drop=True)
-        return pd.DataFrame({c: out[c] for c in self.schema.names})
+        df = pd.DataFrame({c: out[c] for c in self.schema.names})
+        if self.profile_sub_ is not None:
+            df = self.profiles_.apply(df, tokens[:, self.profile_sub_])
+        return df
 
     def _tied_to_base(self, col: ColumnSchema, restored: pd.Series, numbers: dict, out: dict) -> pd.Series:
         """A relative column's values equal to its base's, where the base was written as the exact float the
@@ -305,6 +345,8 @@ class TableEncoder:
             "pii": {name: [kind, fmt] for name, (kind, fmt) in self.pii_.items()},
             "relative": self.relative_,
         }
+        if getattr(self, "profiles_", None) is not None:
+            config["profiles"] = self.profiles_.to_dict()
         return config, tensors
 
     @classmethod
@@ -323,6 +365,8 @@ class TableEncoder:
                 codec_type = "RelativeCodec"
             enc.codecs_[name] = by_type[codec_type].from_dict(d)
         enc.pii_ = {name: (kind, fmt) for name, (kind, fmt) in config["pii"].items()}
+        enc.profiles_ = Profiles.from_dict(config["profiles"]) if config.get("profiles") else None
+        enc.profile_columns = None if enc.profiles_ is None else list(enc.profiles_.columns)
         enc._layout()
         return enc
 
