@@ -85,3 +85,25 @@ def test_kept_profiles_in_value_order():
     kept = Profiles(ZIP_COLUMNS, k=5).fit(zip_table())
     assert kept.values_ == sorted(kept.values_)  # neighbouring tokens are profiles alike in their first columns
     assert len(kept.values_) > 10
+
+
+def test_the_cli_turns_hidden_entities_on_for_fit_and_synth_and_refuses_it_for_sequences(tmp_path, capsys):
+    from lookalike.cli import main
+    from lookalike.synthesizer import Synthesizer as Loaded
+
+    data = tmp_path / "zips.csv"
+    zip_table().to_csv(data, index=False)
+    on, off = tmp_path / "on.lookalike", tmp_path / "off.lookalike"
+    assert main(["fit", str(data), "-o", str(on), "--model", "argn", "--max-epochs", "1", "--hidden-entities"]) == 0
+    assert main(["fit", str(data), "-o", str(off), "--model", "argn", "--max-epochs", "1"]) == 0
+    assert Loaded.load(on).encoder_.profiles_.columns == ZIP_COLUMNS
+    assert Loaded.load(off).encoder_.profiles_ is None
+    out = tmp_path / "synth.csv"
+    assert main(["synth", str(data), "-o", str(out), "--model", "argn", "--max-epochs", "1", "-n", "300",
+                 "--hidden-entities"]) == 0
+    kept = set(profiles_of(zip_table()))
+    assert profiles_of(pd.read_csv(out)).isin(kept).mean() > 0.9
+    capsys.readouterr()
+    bad = tmp_path / "seq.csv"
+    assert main(["synth", str(data), "-o", str(bad), "--entity", "owns", "--hidden-entities"]) != 0
+    assert "hidden_entities" in capsys.readouterr().err and not bad.exists()

@@ -112,14 +112,16 @@ def make_synthesizer(*, model: str = "auto", seed: int = 0, max_epochs: int | No
                      model_params: dict[str, Any] | None = None, verbose: bool = False,
                      rare: str | None = None, dp: dict | None = None, entity: str | None = None,
                      order: str | None = None, fairness: dict | None = None,
-                     text_model: str = "lm", text_params: dict[str, Any] | None = None) -> "Synthesizer":
+                     text_model: str = "lm", text_params: dict[str, Any] | None = None,
+                     hidden_entities: bool = False) -> "Synthesizer":
     """An unfitted Synthesizer from the workflow's settings (``model_params`` go to the generator; ``rare``:
     what a category's tail becomes, see ``Synthesizer``; ``dp``: differential privacy,
     ``{"epsilon": 1.0, "delta": 1e-5}``); with ``entity`` a sequence model (one sequence of rows per entity,
     ordered by ``order``); ``fairness``: ``{"target": ..., "sensitive": [...]}``, the target generated with
     statistical parity across the sensitive groups (see ``lookalike.fairness``);
     ``text_model``: "lm" (a language model per free-text column), "chain" or the directory of a local
-    pretrained Hugging Face causal LM; ``text_params``: that model's settings (temperature, max_time, ...)."""
+    pretrained Hugging Face causal LM; ``text_params``: that model's settings (temperature, max_time, ...);
+    ``hidden_entities``: keep a group of columns fixed by an unnamed entity as joint profiles (see ``Synthesizer``)."""
     from lookalike.synthesizer import Synthesizer
 
     kwargs: dict[str, Any] = {}
@@ -128,12 +130,13 @@ def make_synthesizer(*, model: str = "auto", seed: int = 0, max_epochs: int | No
     if fairness is not None:
         kwargs["fairness"] = fairness
     if entity is not None:
-        if dp is not None or rare is not None:
-            raise LookalikeError("sequence models (entity=...) take neither dp nor rare yet: differential privacy "
-                                 "and the long-tail choice cover single tables only")
+        if dp is not None or rare is not None or hidden_entities:
+            raise LookalikeError("sequence models (entity=...) take neither dp, rare nor hidden_entities yet: "
+                                 "differential privacy, the long-tail choice and hidden entities cover single "
+                                 "tables only")
         kwargs.update(entity=entity, order=order)
     else:
-        kwargs.update(rare=rare, dp=dict(dp) if dp is not None else None)
+        kwargs.update(rare=rare, dp=dict(dp) if dp is not None else None, hidden_entities=bool(hidden_entities))
     kwargs.update(text_model=text_model, text_params=dict(text_params) if text_params else None)
     return Synthesizer(model=model, seed=seed, max_epochs=max_epochs, max_time=max_time, schema=schema,
                        verbose=verbose, model_params=dict(model_params) if model_params else None, **kwargs)
@@ -146,7 +149,8 @@ def synthesize(df: pd.DataFrame, *, n: int | None = None, output: str | Path | N
                verbose: bool = False, progress: Progress | None = None, rare: str | None = None,
                dp: dict | None = None, entity: str | None = None, order: str | None = None,
                context: pd.DataFrame | None = None, fairness: dict | None = None,
-               text_model: str = "lm", text_params: dict[str, Any] | None = None) -> SynthesisResult:
+               text_model: str = "lm", text_params: dict[str, Any] | None = None,
+               hidden_entities: bool = False) -> SynthesisResult:
     """Split off a holdout (when ``holdout_share`` is set), fit, sample and judge: the whole workflow.
 
     n: rows to generate (default: as many as the rows trained on). output: a .csv or .parquet path to stream
@@ -164,7 +168,7 @@ def synthesize(df: pd.DataFrame, *, n: int | None = None, output: str | Path | N
     statistical parity across the sensitive groups; the report then compares the fair rows with the same
     generator's plain sample (same seed) in its fair-synthesis section.
     text_model: how free-text columns are written ("lm", "chain" or a local pretrained model's directory);
-    text_params: that text model's settings.
+    text_params: that text model's settings. hidden_entities: see ``make_synthesizer``.
     """
     if not isinstance(df, pd.DataFrame):
         raise LookalikeError(f"synthesize expects a pandas DataFrame, got {type(df).__name__}")
@@ -177,7 +181,7 @@ def synthesize(df: pd.DataFrame, *, n: int | None = None, output: str | Path | N
     syn = make_synthesizer(model=model, seed=seed, max_epochs=max_epochs, max_time=max_time, schema=schema,
                            model_params=model_params, verbose=verbose, rare=rare, dp=dp, entity=entity,
                            order=order, fairness=fairness,
-                           text_model=text_model, text_params=text_params)
+                           text_model=text_model, text_params=text_params, hidden_entities=hidden_entities)
     if holdout_share is None:
         train, holdout = df, None
     elif entity is not None:
