@@ -1,0 +1,302 @@
+"""Would a similarity filter at sampling time lower argn's DCR share? (issue 15)
+
+One argn fit per (table, split seed) with the Synthesizer's defaults, as the suite fits; its sample is then drawn
+with each filter below, judged as the suite judges (``evaluate``, seed 0: one reference draw) and over 20
+reference draws (dcr_regularisation.dcr_draws). Every filter is calibrated on argn's own validation rows (the
+``val_fraction`` rows ARGN held out for early stopping, found by repeating its seeded split) against its fit
+rows: never the holdout the judge uses.
+
+- ``base``: the sample as the Synthesizer draws it.
+- ``exact``: token rows equal to a fit row's on every column are kept with probability a = v(1-s)/(s(1-v)),
+  the rest redrawn (seeded, per batch), so their share falls from s (the model's own, measured on a calibration
+  draw) to v (the validation rows' share against the fit rows).
+- ``near``: the same for rows equal to a fit row on all columns but at most one (token space, one column =
+  one encoder group).
+- ``dist``: an oracle in the judge's own space, as an upper bound for any similarity filter: each synthetic
+  row's distance to its nearest fit row (the judge's MixedDistance over the columns it judges) is binned at the
+  deciles of the validation rows' distances, and rows are kept per bin with the probability that makes the
+  synthetic distances' histogram the validation rows' (rejection from a pool of 4x rows, first n kept).
+- ``close10``: the judge-space oracle of the one-sided filter that similarity filters ship: rows nearer their
+  nearest fit row than 90% of validation rows are to theirs (below the validation rows' 10th percentile) are
+  dropped (from the same kind of pool, first n kept).
+- ``ham10``: the same one-sided filter in token space, where a generator could apply it: a row's distance is the
+  number of columns (encoder groups) whose tokens differ from its nearest fit row's; rows nearer than the
+  validation rows' 10th percentile are redrawn (seeded, per batch, as ``exact``).
+
+Runs are appended to dcr_filter_runs.jsonl; ``--section`` writes RESULTS.md's ``dcr-filter`` section.
+
+    PYTHONPATH=src python benchmarks/dcr_filter.py --tables Ecdat.Schooling wooldridge.mathpnl --seeds 42 43
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import dcr_regularisation as reg  # noqa: E402
+from dcr_columns import _nn1  # noqa: E402
+from results_sections import update_section  # noqa: E402
+
+RUNS = HERE / "dcr_filter_runs.jsonl"
+FILTERS = ("base", "exact", "near", "dist", "close10", "ham10")
+METRICS = ("dcr_share", "dependence_capture", "discriminator_auc", "univariate_accuracy", "exact_copy_share")
+CALIBRATION_ROWS = 4000
+MAX_ROUNDS = 20
+
+
+def group_hashes(tokens: np.ndarray, groups: list[list[int]], salt: int = 12345) -> tuple[np.ndarray, np.ndarray]:
+    """(full-row hash, per-group masked hashes (rows x groups)): a linear 64-bit hash over the token columns, so
+    the hash with one group masked is the full hash less that group's terms."""
+    mult = np.random.default_rng(salt).integers(1, 2**63, size=tokens.shape[1], dtype=np.uint64) | np.uint64(1)
+    terms = tokens.astype(np.uint64) * mult
+    full = terms.sum(axis=1, dtype=np.uint64)
+    masked = np.stack([full - terms[:, g].sum(axis=1, dtype=np.uint64) for g in groups], axis=1)
+    return full, masked
+
+
+class TokenReference:
+    """The fit rows' hashes: which token rows copy a fit row exactly, or on all columns but one."""
+
+    def __init__(self, fit_tokens: np.ndarray, groups: list[list[int]]):
+        self.groups = groups
+        full, masked = group_hashes(fit_tokens, groups)
+        self.full = np.unique(full)
+        self.masked = [np.unique(masked[:, g]) for g in range(len(groups))]
+
+    def copies(self, tokens: np.ndarray, kind: str) -> np.ndarray:
+        full, masked = group_hashes(tokens, self.groups)
+        hit = np.isin(full, self.full)
+        if kind == "near":
+            for g in range(len(self.groups)):
+                hit |= np.isin(masked[:, g], self.masked[g])
+        return hit
+
+
+def group_codes(tokens: np.ndarray, groups: list[list[int]]) -> np.ndarray:
+    """One 64-bit code per row and column (encoder group): equal codes, equal tokens."""
+    mult = np.random.default_rng(54321).integers(1, 2**63, size=tokens.shape[1], dtype=np.uint64) | np.uint64(1)
+    terms = tokens.astype(np.uint64) * mult
+    return np.stack([terms[:, g].sum(axis=1, dtype=np.uint64) for g in groups], axis=1)
+
+
+def min_hamming(codes: np.ndarray, ref: np.ndarray, chunk: int = 128) -> np.ndarray:
+    """Each row's number of differing columns to its nearest row of ``ref``."""
+    out = np.empty(len(codes), dtype=np.int64)
+    for i in range(0, len(codes), chunk):
+        out[i:i + chunk] = (codes[i:i + chunk, None, :] != ref[None, :, :]).sum(axis=2).min(axis=1)
+    return out
+
+
+def install_hamming_filter(syn, fit_codes: np.ndarray, below: int):
+    """Wrap ``syn._draw_tokens``: rows of an unconditioned draw fewer than ``below`` columns from a fit row are
+    redrawn (seeds derived from the batch's seed; after MAX_ROUNDS the rest are kept)."""
+    draw = syn._draw_tokens
+    groups = syn.encoder_.groups_
+
+    def filtered(count, seed, fixed, suppress, fair=True):
+        tokens = draw(count, seed, fixed, suppress, fair)
+        if fixed is not None or below <= 0:
+            return tokens
+        todo = np.arange(len(tokens))
+        for round_ in range(MAX_ROUNDS):
+            drop = todo[min_hamming(group_codes(tokens[todo], groups), fit_codes) < below]
+            if not len(drop):
+                break
+            sub_seed = int(np.random.default_rng([seed, 7920, round_ + 1]).integers(2**31))
+            tokens[drop] = draw(len(drop), sub_seed, None, suppress, fair)
+            todo = drop
+        return tokens
+    syn._draw_tokens = filtered
+    return draw
+
+
+def argn_split(n: int, seed: int, val_fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """ARGN.fit's own seeded split of the training rows: (validation rows, fit rows)."""
+    perm = np.random.default_rng(seed).permutation(n)
+    n_val = min(int(round(n * val_fraction)), 20_000) if n >= 20 else 0
+    return perm[:n_val], perm[n_val:]
+
+
+def keep_probability(v: float, s: float) -> float:
+    """Keep a flagged row with this probability and the flagged share falls from s to v."""
+    return 1.0 if s <= v or s <= 0 else float(v * (1 - s) / (s * (1 - v)))
+
+
+def install_token_filter(syn, ref: TokenReference, kind: str, keep: float):
+    """Wrap ``syn._draw_tokens``: flagged rows of an unconditioned draw are kept with probability ``keep``,
+    the others redrawn with seeds derived from the batch's seed (a pure function of the model and the seed)."""
+    draw = syn._draw_tokens
+
+    def filtered(count, seed, fixed, suppress, fair=True):
+        tokens = draw(count, seed, fixed, suppress, fair)
+        if fixed is not None or keep >= 1:
+            return tokens
+        rng = np.random.default_rng([seed, 7919])
+        todo = np.arange(len(tokens))
+        for round_ in range(MAX_ROUNDS):
+            drop = todo[ref.copies(tokens[todo], kind) & (rng.random(len(todo)) >= keep)]
+            if not len(drop):
+                break
+            sub_seed = int(np.random.default_rng([seed, 7919, round_ + 1]).integers(2**31))
+            tokens[drop] = draw(len(drop), sub_seed, None, suppress, fair)
+            todo = drop
+        return tokens
+    syn._draw_tokens = filtered
+    return draw
+
+
+def dist_filter(pool: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFrame, val_idx, fit_idx, n: int,
+                seed: int, one_sided: bool = False) -> tuple[pd.DataFrame, dict]:
+    """The judge-space oracles: rows of ``pool`` kept per bin of nearest-fit-row distance so that the kept rows'
+    distances follow the validation rows' (``one_sided``: rows below the validation rows' 10th percentile
+    dropped, the rest kept); first ``n`` kept. Also the share of the pool kept and the distances' summary."""
+    e_tr, _, e_sy = reg.judged(train, holdout, pool)
+    e_fit, e_val = e_tr[fit_idx], e_tr[val_idx]
+    d_val, _ = _nn1(e_fit, e_val)
+    d_syn, _ = _nn1(e_fit, e_sy)
+    edges = np.unique(np.quantile(d_val, np.linspace(0, 1, 11))[1:-1])
+    b_val, b_syn = np.searchsorted(edges, d_val, side="right"), np.searchsorted(edges, d_syn, side="right")
+    if one_sided:
+        kept = b_syn > 0
+    else:
+        bins = len(edges) + 1
+        t = np.bincount(b_val, minlength=bins) / len(d_val)
+        s = np.bincount(b_syn, minlength=bins) / len(d_syn)
+        ratio = np.where(s > 0, t / np.where(s > 0, s, 1), 0.0)
+        kept = np.random.default_rng([seed, 4243]).random(len(pool)) < (ratio / ratio.max())[b_syn]
+    info = {"pool_kept": round(float(kept.mean()), 4), "d_val_mean": round(float(d_val.mean()), 4),
+            "d_syn_mean": round(float(d_syn.mean()), 4),
+            "syn_below_val_p10": round(float((b_syn == 0).mean()), 4)}
+    return pool[kept].head(n).reset_index(drop=True), info
+
+
+def run(table: str, seed: int, filters=FILTERS) -> list[dict]:
+    from lookalike import Synthesizer, evaluate
+    train, holdout = reg._split(table, seed)
+    load = os.getloadavg()[0]
+    cpu = time.process_time()
+    syn = Synthesizer(model="argn", seed=seed).fit(train)
+    fit_cpu = time.process_time() - cpu
+    val_idx, fit_idx = argn_split(len(train), seed, syn.model_.val_fraction)
+    tokens = syn.encoder_.encode(train)
+    ref = TokenReference(tokens[fit_idx], syn.encoder_.groups_)
+    calib = syn._draw_tokens(CALIBRATION_ROWS, 99991, None, syn._suppressed(False))
+    rates = {kind: (float(ref.copies(tokens[val_idx], kind).mean()), float(ref.copies(calib, kind).mean()))
+             for kind in ("exact", "near")}
+    n = len(train)
+    out = []
+    for name in filters:
+        info: dict = {}
+        cpu = time.process_time()
+        if name in ("exact", "near"):
+            v, s = rates[name]
+            info = {"val_rate": round(v, 4), "model_rate": round(s, 4), "keep": round(keep_probability(v, s), 4)}
+            original = install_token_filter(syn, ref, name, keep_probability(v, s))
+            synthetic = syn.sample(n, seed=seed)
+            syn._draw_tokens = original
+            info["sample_rate"] = round(float(ref.copies(syn.encoder_.encode(synthetic), name).mean()), 4)
+        elif name == "ham10":
+            fit_codes = group_codes(tokens[fit_idx], syn.encoder_.groups_)
+            h_val = min_hamming(group_codes(tokens[val_idx], syn.encoder_.groups_), fit_codes)
+            below = int(np.quantile(h_val, 0.1))
+            h_cal = min_hamming(group_codes(calib[:1000], syn.encoder_.groups_), fit_codes)
+            info = {"ham_p10": below, "ham_val_mean": round(float(h_val.mean()), 3),
+                    "ham_model_below": round(float((h_cal < below).mean()), 4)}
+            original = install_hamming_filter(syn, fit_codes, below)
+            synthetic = syn.sample(n, seed=seed)
+            syn._draw_tokens = original
+        elif name in ("dist", "close10"):
+            pool = syn.sample(4 * n, seed=seed)
+            synthetic, info = dist_filter(pool, train, holdout, val_idx, fit_idx, n, seed, name == "close10")
+        else:
+            synthetic = syn.sample(n, seed=seed)
+        sample_cpu = time.process_time() - cpu
+        path = HERE / ".cache" / "dcr_filter" / f"{table}.{seed}.{name}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        synthetic.to_csv(path, index=False)
+        synthetic = pd.read_csv(path)  # judged after a CSV round trip, as the suite does
+        m = evaluate(train=train, synthetic=synthetic, holdout=holdout, seed=0).metrics
+        shares = reg.dcr_draws(train, holdout, synthetic)
+        rec = {"table": table, "seed": seed, "filter": name, "synthetic_rows": len(synthetic),
+               "fit_cpu_s": round(fit_cpu, 1), "sample_cpu_s": round(sample_cpu, 2), **info,
+               **{k: None if m.get(k) is None else round(float(m[k]), 4) for k in METRICS},
+               "dcr_mean20": round(float(shares.mean()), 4), "dcr_sd20": round(float(shares.std()), 4),
+               **reg._stamp(load)}
+        out.append(rec)
+        print(json.dumps(rec), flush=True)
+    return out
+
+
+def load_runs() -> list[dict]:
+    return [json.loads(x) for x in RUNS.read_text().splitlines() if x.strip()] if RUNS.exists() else []
+
+
+def _f(v, spec=".3f") -> str:
+    return "–" if v is None else format(v, spec)
+
+
+def section(runs: list[dict], notes: list[str]) -> str:
+    latest = {(r["table"], r["seed"], r["filter"]): r for r in runs}
+    keys = sorted({(t, s) for t, s, _ in latest})
+    lines = ["## A similarity filter at sampling time (`benchmarks/dcr_filter.py`, issue 15)", "", *notes, "",
+             "| table | seed | filter | flagged share: validation rows → model → sample | keep prob. / pool kept "
+             "| DCR, suite's draw | 20 draws (sd) | AUC | capture | univariate | sample CPU s | load | code |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    diffs: dict[str, list] = {}
+    for key in keys:
+        base = latest.get((*key, "base"))
+        for name in FILTERS:
+            r = latest.get((*key, name))
+            if r is None:
+                continue
+            if base is not None and name != "base":
+                diffs.setdefault(name, []).append((r["dcr_mean20"] - base["dcr_mean20"], r["dcr_share"] - base["dcr_share"],
+                                                   r["discriminator_auc"] - base["discriminator_auc"]))
+            rates = (f"{r['val_rate']:.3f} → {r['model_rate']:.3f} → {r['sample_rate']:.3f}"
+                     if "val_rate" in r else "–")
+            keep = _f(r.get("keep", r.get("pool_kept")))
+            lines.append(f"| {r['table']} | {r['seed']} | {name} | {rates} | {keep} | {r['dcr_share']:.3f} | "
+                         f"{r['dcr_mean20']:.3f} ({r['dcr_sd20']:.3f}) | {r['discriminator_auc']:.3f} | "
+                         f"{_f(r['dependence_capture'], '.2f')} | {r['univariate_accuracy']:.3f} | "
+                         f"{r['sample_cpu_s']:.2f} | {r['load_1m'][0]}-{r['load_1m'][1]} | {r['code']} |")
+    summary = [f"**{k}** against base over {len(v)} fits: 20-draw share {np.mean([d[0] for d in v]):+.4f} (lower on "
+               f"{sum(d[0] < 0 for d in v)}), suite's draw {np.mean([d[1] for d in v]):+.4f}, AUC "
+               f"{np.mean([d[2] for d in v]):+.4f}" for k, v in diffs.items()]
+    lines[4:4] = ["; ".join(summary) + ".", ""]
+    return "\n".join(lines) + "\n"
+
+
+NOTES: list[str] = []
+"""The section's reading of the runs (written after they were made)."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tables", nargs="+", default=[])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[42, 43])
+    parser.add_argument("--filters", nargs="+", default=list(FILTERS), choices=FILTERS)
+    parser.add_argument("--section", action="store_true")
+    args = parser.parse_args(argv)
+    if args.section:
+        text = section(load_runs(), NOTES)
+        update_section("dcr-filter", text)
+        print(text)
+        return 0
+    for table in args.tables:
+        for seed in args.seeds:
+            for rec in run(table, seed, args.filters):
+                with RUNS.open("a") as fh:
+                    fh.write(json.dumps(rec) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
