@@ -235,6 +235,49 @@ def run(table: str, seed: int, filters=FILTERS) -> list[dict]:
     return out
 
 
+def run_bins(table: str, seed: int) -> dict:
+    """Where the base sample's excess sits: the share of synthetic rows, validation rows and holdout rows per
+    decile bin of the validation rows' nearest-fit-row distance (judge space), and the judged DCR share of the
+    synthetic rows in each bin (one reference draw, seed 1000). Reads the base run's CSV (no fit)."""
+    train, holdout = reg._split(table, seed)
+    syn = pd.read_csv(HERE / ".cache" / "dcr_filter" / f"{table}.{seed}.base.csv")
+    e_tr, e_ho, e_sy = reg.judged(train, holdout, syn)
+    val, fit = argn_split(len(train), seed)
+    d_val, _ = _nn1(e_tr[fit], e_tr[val])
+    edges = np.unique(np.quantile(d_val, np.linspace(0, 1, 11))[1:-1])
+    bins = len(edges) + 1
+
+    def hist(d):
+        return np.round(np.bincount(np.searchsorted(edges, d, side="right"), minlength=bins) / len(d), 3).tolist()
+    d_sy, _ = _nn1(e_tr[fit], e_sy)
+    d_ho, _ = _nn1(e_tr[fit], e_ho)
+    rng = np.random.default_rng(1000)
+    n = min(len(e_tr), len(e_ho))
+    da, _ = _nn1(e_tr[rng.choice(len(e_tr), n, replace=False)], e_sy)
+    db, _ = _nn1(e_ho[rng.choice(len(e_ho), n, replace=False)], e_sy)
+    closer = (da < db - 1e-9) + 0.5 * (np.abs(da - db) <= 1e-9)
+    b = np.searchsorted(edges, d_sy, side="right")
+    return {"table": table, "seed": seed, "filter": "bins", "bins": bins,
+            "val": hist(d_val), "holdout": hist(d_ho), "synthetic": hist(d_sy),
+            "share_by_bin": [round(float(closer[b == k].mean()), 3) if (b == k).any() else None for k in range(bins)],
+            "share": round(float(closer.mean()), 4), "d_val_mean": round(float(d_val.mean()), 3),
+            "d_holdout_mean": round(float(d_ho.mean()), 3), "d_syn_mean": round(float(d_sy.mean()), 3),
+            **reg._stamp(os.getloadavg()[0])}
+
+
+def bins_lines(runs: list[dict]) -> list[str]:
+    out = ["| table | seed | mean nearest-fit distance: validation / holdout / synthetic | share of rows per decile bin "
+           "of the validation rows' distances (nearest first): holdout; synthetic | synthetic rows' DCR share per bin "
+           "(all) |", "|---|---|---|---|---|"]
+    for r in runs:
+        def cells(v):
+            return " ".join("–" if x is None else f"{x:.2f}" for x in v)
+        out.append(f"| {r['table']} | {r['seed']} | {r['d_val_mean']:.3f} / {r['d_holdout_mean']:.3f} / "
+                   f"{r['d_syn_mean']:.3f} | {cells(r['holdout'])}; {cells(r['synthetic'])} | "
+                   f"{cells(r['share_by_bin'])} ({r['share']:.3f}) |")
+    return out
+
+
 def load_runs() -> list[dict]:
     return [json.loads(x) for x in RUNS.read_text().splitlines() if x.strip()] if RUNS.exists() else []
 
@@ -244,10 +287,13 @@ def _f(v, spec=".3f") -> str:
 
 
 def section(runs: list[dict], notes: list[str]) -> str:
+    bins = {(r["table"], r["seed"]): r for r in runs if r["filter"] == "bins"}
+    runs = [r for r in runs if r["filter"] != "bins"]
     latest = {(r["table"], r["seed"], r["filter"]): r for r in runs}
     keys = sorted({(t, s) for t, s, _ in latest})
     lines = ["## A similarity filter at sampling time (`benchmarks/dcr_filter.py`, issue 15)", "", *notes, "",
-             "| table | seed | filter | flagged share: validation rows → model → sample | keep prob. / pool kept "
+             "| table | seed | filter | flagged: validation rows → model → sample (ham10: model's draw below the "
+             "threshold; close10/dist: synthetic pool below the validation p10) | keep prob. / pool kept "
              "| DCR, suite's draw | 20 draws (sd) | AUC | capture | univariate | sample CPU s | load | code |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     diffs: dict[str, list] = {}
@@ -260,8 +306,9 @@ def section(runs: list[dict], notes: list[str]) -> str:
             if base is not None and name != "base":
                 diffs.setdefault(name, []).append((r["dcr_mean20"] - base["dcr_mean20"], r["dcr_share"] - base["dcr_share"],
                                                    r["discriminator_auc"] - base["discriminator_auc"]))
-            rates = (f"{r['val_rate']:.3f} → {r['model_rate']:.3f} → {r['sample_rate']:.3f}"
-                     if "val_rate" in r else "–")
+            rates = (f"{r['val_rate']:.3f} → {r['model_rate']:.3f} → {r['sample_rate']:.3f}" if "val_rate" in r
+                     else f"{r['ham_model_below']:.3f} below {r['ham_p10']} columns" if "ham_p10" in r
+                     else f"{r['syn_below_val_p10']:.3f} below p10" if "syn_below_val_p10" in r else "–")
             keep = _f(r.get("keep", r.get("pool_kept")))
             lines.append(f"| {r['table']} | {r['seed']} | {name} | {rates} | {keep} | {r['dcr_share']:.3f} | "
                          f"{r['dcr_mean20']:.3f} ({r['dcr_sd20']:.3f}) | {r['discriminator_auc']:.3f} | "
@@ -271,6 +318,9 @@ def section(runs: list[dict], notes: list[str]) -> str:
                f"{sum(d[0] < 0 for d in v)}), suite's draw {np.mean([d[1] for d in v]):+.4f}, AUC "
                f"{np.mean([d[2] for d in v]):+.4f}" for k, v in diffs.items()]
     lines[4:4] = ["; ".join(summary) + ".", ""]
+    if bins:
+        lines += ["", "### Where the excess sits (base samples, judge space, no fit)", "",
+                  *bins_lines([bins[k] for k in sorted(bins)])]
     return "\n".join(lines) + "\n"
 
 
@@ -284,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[42, 43])
     parser.add_argument("--filters", nargs="+", default=list(FILTERS), choices=FILTERS)
     parser.add_argument("--section", action="store_true")
+    parser.add_argument("--bins", action="store_true", help="where the base sample's excess sits (run_bins)")
     args = parser.parse_args(argv)
     if args.section:
         text = section(load_runs(), NOTES)
@@ -292,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     for table in args.tables:
         for seed in args.seeds:
-            for rec in run(table, seed, args.filters):
+            for rec in [run_bins(table, seed)] if args.bins else run(table, seed, args.filters):
                 with RUNS.open("a") as fh:
                     fh.write(json.dumps(rec) + "\n")
     return 0
