@@ -305,7 +305,7 @@ def section(runs: list[dict], notes: list[str]) -> str:
                 continue
             if base is not None and name != "base":
                 diffs.setdefault(name, []).append((r["dcr_mean20"] - base["dcr_mean20"], r["dcr_share"] - base["dcr_share"],
-                                                   r["discriminator_auc"] - base["discriminator_auc"]))
+                                                   r["discriminator_auc"] - base["discriminator_auc"], key[1]))
             rates = (f"{r['val_rate']:.3f} → {r['model_rate']:.3f} → {r['sample_rate']:.3f}" if "val_rate" in r
                      else f"{r['ham_model_below']:.3f} below {r['ham_p10']} columns" if "ham_p10" in r
                      else f"{r['syn_below_val_p10']:.3f} below p10" if "syn_below_val_p10" in r else "–")
@@ -314,17 +314,65 @@ def section(runs: list[dict], notes: list[str]) -> str:
                          f"{r['dcr_mean20']:.3f} ({r['dcr_sd20']:.3f}) | {r['discriminator_auc']:.3f} | "
                          f"{_f(r['dependence_capture'], '.2f')} | {r['univariate_accuracy']:.3f} | "
                          f"{r['sample_cpu_s']:.2f} | {r['load_1m'][0]}-{r['load_1m'][1]} | {r['code']} |")
-    summary = [f"**{k}** against base over {len(v)} fits: 20-draw share {np.mean([d[0] for d in v]):+.4f} (lower on "
-               f"{sum(d[0] < 0 for d in v)}), suite's draw {np.mean([d[1] for d in v]):+.4f}, AUC "
-               f"{np.mean([d[2] for d in v]):+.4f}" for k, v in diffs.items()]
-    lines[4:4] = ["; ".join(summary) + ".", ""]
+    summary = []
+    for label, pick in (("tuning splits 42/43 (tuning-half tables)", lambda d: d[3] >= 42),
+                        ("splits 1-3 (the failing tables; all but Schooling and mathpnl in the reporting half)",
+                         lambda d: d[3] < 42)):
+        parts = []
+        for k, v in diffs.items():
+            v = [d for d in v if pick(d)]
+            if v:
+                parts.append(f"**{k}** over {len(v)} fits: 20-draw share {np.mean([d[0] for d in v]):+.4f} (lower on "
+                             f"{sum(d[0] < 0 for d in v)}), suite's draw {np.mean([d[1] for d in v]):+.4f}, AUC "
+                             f"{np.mean([d[2] for d in v]):+.4f}")
+        summary.append(f"Against base, {label}: " + "; ".join(parts) + ".")
+    lines[4:4] = [*summary, ""]
     if bins:
         lines += ["", "### Where the excess sits (base samples, judge space, no fit)", "",
                   *bins_lines([bins[k] for k in sorted(bins)])]
     return "\n".join(lines) + "\n"
 
 
-NOTES: list[str] = []
+NOTES: list[str] = [
+    "argn at main 748fa82 (src unchanged here), Synthesizer defaults, fit seed = split seed as the suite fits "
+    "(the base rows reproduce the suite's seed-1 figures: Males 0.553, Chile 0.546, mathpnl 0.544, ...; fits are "
+    "deterministic, so a run's base is the same on a rerun). One process at a time, nice 10, one torch thread, on "
+    "the shared 2-core machine beside other helpers' runs (1-minute load 2.4-5.0, per row). exact, near and ham10 "
+    "redraw flagged rows inside the Synthesizer's draw (seeds derived from the batch's seed, so the unflagged rows are "
+    "the base sample's own: tightly paired); dist and close10 filter a separate 4x pool, so their change includes a "
+    "fresh draw's noise (where close10 drops nothing, ResumeNames and Cracker, it moved the 20-draw share by "
+    "-0.009 to +0.010). Calibration: ARGN's own validation rows (10% of the training split, its seeded split) "
+    "against its fit rows; the judge's holdout is never used.",
+    "",
+    "**Reading.** (1) *The brief's simplest filter has nothing to reject.* In token space the model copies fit rows "
+    "no more often than fresh rows do: exact copies 0.045 vs 0.117 on ResumeNames (seed 1), 0.32-0.37 vs 0.73 on "
+    "Cracker; all-but-one-column copies 0.20-0.21 vs 0.35-0.40 (ResumeNames), 0.74-0.78 vs 0.91-0.95 (Cracker), "
+    "0.048-0.055 vs 0.023-0.049 (Males), 0.118 vs 0.085 (Chile), and 0 for both on the wide tables (Schooling, "
+    "mathpnl, card). Calibrated at the validation rows' rate it keeps every row on most fits; the 20-draw share "
+    "moves by -0.0005 (near) and -0.0001 (exact) over the 16 fits of the failing tables. (2) *A token-space "
+    "one-sided similarity filter* (ham10: redraw rows fewer columns from a fit row than the validation rows' 10th "
+    "percentile) moves it by -0.003 at AUC +0.011; at seed 1, 9 of the 10 failing tables stay above 0.53. "
+    "(3) *Only an oracle in the judge's own space moves it*: close10 (drop rows nearer their nearest fit row, in "
+    "the judge's mixed distance, than 90% of validation rows are) lowers the 20-draw share by 0.009 on average "
+    "(0.011 in the suite's draw) and brings 7 of the 10 seed-1 figures to 0.53 or below (ResumeNames 0.542, "
+    "Cracker 0.534 and cps91 0.539 stay: on the first two the validation rows' 10th percentile is 0, an exact "
+    "copy, so nothing is dropped). Over the 14 fits where it drops rows: 20-draw share -0.013, AUC +0.017 (-0.010 "
+    "on mathpnl to +0.039 on Chile; above +0.012 on 11 of 14), and lower capture (Males 3.31 -> 3.03, Chile 2.65 -> 1.68). It needs the training rows at "
+    "sampling time and is the judge's distance turned into a filter, so it is measured here, not proposed. "
+    "(4) *Why*: the excess is not a near-copy tail. Synthetic rows are on average *farther* from the fit rows "
+    "than fresh rows are (mean nearest-fit distance, synthetic vs validation / holdout: Males 0.643 vs 0.491 / 0.506; ResumeNames 1.259 vs 1.087 / 1.112; card 1.183 vs "
+    "1.037 / 1.082; Chile alike, 0.308 vs 0.290 / 0.292) and, but on Chile, fewer of them fall in the nearest decile "
+    "bin, yet their DCR share is above 0.5 in the nearest bins and falls with distance, below 0.5 only in the "
+    "farthest one to three (Males 0.57-0.68 in the nearest six, 0.42 in the farthest): at most distances, the rows "
+    "argn writes lie nearer training rows than holdout rows. A filter on nearness can remove only the rows in the "
+    "nearest bin (4-11% of the pool here); matching the whole histogram (dist) keeps proportionally more near rows and raises the "
+    "share (+0.020). (5) *Cost and design*: exact/near add about 0.01 s per sample (hash look-ups); ham10 is "
+    "O(rows x training rows) (Males 0.02 -> 0.45 s, cps91 0.11 -> 1.02 s), unusable at a million rows without an "
+    "index. Either would need the fit rows at sampling time: hashes of token rows (masked per column) are "
+    "invertible by enumeration on low-cardinality tables, so storing them is storing the rows, against DESIGN.md; "
+    "a keyed hash whose key is not saved would make a loaded model sample differently from the fitted one. Since "
+    "the calibrated filter has nothing to reject, no generator change is made.",
+]
 """The section's reading of the runs (written after they were made)."""
 
 
