@@ -381,7 +381,7 @@ def rarity_weights(ctx: np.ndarray, power: float, cap: float | None = None) -> n
 class _Net(nn.Module):
     def __init__(self, cardinalities: list[int], vocab: int, embed: int, hidden: int, dropout: float = 0.0,
                  context_bias: bool = False, column_dropout: float = 0.0, null_rows: float = 0.0,
-                 context_init: float = 1.0, value_bias: list[int] | None = None):
+                 context_init: float = 1.0, value_bias: list[int] | None = None, value_lr: float = 1.0):
         super().__init__()
         self.column_dropout, self.null_rows = float(column_dropout), float(null_rows)
         self.drop = nn.Dropout(dropout)
@@ -401,6 +401,9 @@ class _Net(nn.Module):
         # value_bias: the sub-columns (a categorical column's value) whose each value shifts the logits by its own
         # vector, learned from its rows alone (no map shared with the numbers' bins), started at no shift
         self.value_columns = list(value_bias or [])
+        # value_lr: the shifts are stored divided by it and read times it, so Adam (whose steps are about the
+        # learning rate in size, whatever the gradient) moves a shift value_lr times as fast as other weights
+        self.value_lr = float(value_lr)
         self.value_logits = nn.ModuleList(nn.Embedding(int(cardinalities[j]), vocab) for j in self.value_columns)
         for emb in self.value_logits:
             nn.init.zeros_(emb.weight)
@@ -431,7 +434,7 @@ class _Net(nn.Module):
         if self.out_context is not None and len(self.context):
             shift = self.out_context(self.drop_context(self.embed_context(ctx)))
         for j, emb in zip(self.value_columns, self.value_logits):
-            shift = shift + emb(ctx[:, j])
+            shift = shift + (emb(ctx[:, j]) if self.value_lr == 1.0 else self.value_lr * emb(ctx[:, j]))
         return shift
 
     def states(self, ctx: torch.Tensor, tokens: torch.Tensor, h: torch.Tensor | None = None):
@@ -576,7 +579,8 @@ class TextLM:
                  fill_power: float = 0.5, decay: float = 0.5, max_prompt_pieces: int = 64,
                  context_bias: bool = False, fresh_words: bool = True, column_dropout: float = 0.0,
                  guidance: float = 0.0, anneal: float | None = None, context_init: float = 0.1,
-                 bf16_logits: bool | None = None, rare_weight: float = 0.0, value_bias: bool = True):
+                 bf16_logits: bool | None = None, rare_weight: float = 0.0, value_bias: bool = True,
+                 value_lr: float = 1.0):
         self.k, self.seed, self.vocab_size, self.embed, self.hidden = int(k), int(seed), vocab_size, embed, hidden
         self.max_pieces, self.batch_size, self.lr, self.max_epochs = max_pieces, batch_size, lr, max_epochs
         self.max_time, self.temperature, self.top_p = max_time, temperature, top_p
@@ -589,6 +593,7 @@ class TextLM:
         self.context_init = float(context_init)
         self.bf16_logits = bf16_logits
         self.rare_weight, self.value_bias = float(rare_weight), bool(value_bias)
+        self.value_lr = float(value_lr)
 
     # -- fit --------------------------------------------------------------------------------------
     def fit(self, texts: pd.Series, context: np.ndarray, cardinalities: list[int],
@@ -634,7 +639,7 @@ class TextLM:
     def _net(self, vocab: int, dropout: float) -> _Net:
         return _Net(self.cardinalities_, vocab, self.embed, self.hidden, dropout, self.context_bias,
                     self.column_dropout, NULL_ROWS if self.guidance > 0 else 0.0, self.context_init,
-                    self.value_columns_ if self.value_bias else None)
+                    self.value_columns_ if self.value_bias else None, self.value_lr)
 
     def learn_protection(self, texts: list[str], groups=None) -> list[str]:
         """Learn the privacy rules from the training texts (URL hosts and words used in >= k rows, or in k
@@ -888,7 +893,7 @@ class TextLM:
                       "k", "seed", "vocab_size", "embed", "hidden", "max_pieces", "batch_size", "lr", "max_epochs",
                       "max_time", "temperature", "top_p", "n_threads", "dropout", "patience", "fill_power",
                       "decay", "max_prompt_pieces", "context_bias", "fresh_words", "column_dropout", "guidance",
-                      "anneal", "context_init", "bf16_logits", "rare_weight", "value_bias")},
+                      "anneal", "context_init", "bf16_logits", "rare_weight", "value_bias", "value_lr")},
                   "value_columns": self.value_columns_,
                   "fresh": getattr(self, "fresh_", {}),
                   "tokenizer": self.tokenizer_.to_str(), "words": self.words_, "urls": self.urls_,
