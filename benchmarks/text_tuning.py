@@ -7,7 +7,11 @@ metrics against the second part, sampling speed and examples; ``--variants`` jud
 (temperature, top_p, fill_power, guidance; sample_seed: the sampling seed, else the fit's) of one fitted model; a
 variant with ``"judge_fit": true`` writes a text for every fitted row instead and judges them against the fitted
 texts (as many as text.py judges; see ``run``); ``"synthetic_rows": true`` writes them for as many rows sampled from the copula table model (contexts the text
-model never saw, as text.py's argn rows are) and trains TSTR on those rows.
+model never saw, as text.py's argn rows are) and trains TSTR on those rows; ``--table-model argn`` draws them from
+text.py's own table model instead (``Synthesizer(model="argn", max_time=60)``), and such a variant also gives the
+TSTR AUC class by class on the judged rows and ``tstr_all``: the TSTR classifier's macro AUC on all the split's real
+texts (fitted and judged: rare classes of 10-60 rows instead of 3-7, so less noisy, though the fitted ones were
+read in training).
 Run: ``OMP_NUM_THREADS=1 nice -n 10 python benchmarks/text_tuning.py --tables trump_tweets --params '{"hidden": 192}'``.
 """
 from __future__ import annotations
@@ -19,12 +23,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from text import TABLES, schema_for, split  # noqa: E402
+from text import TABLES, TABULAR_SECONDS, schema_for, split  # noqa: E402
 
 from lookalike import Synthesizer  # noqa: E402
-from lookalike.evaluate.text import text_metrics  # noqa: E402
+from lookalike.evaluate.text import text_metrics, text_to_column_auc, text_to_column_class_aucs  # noqa: E402
 from lookalike.models.text_lm import TextLM  # noqa: E402
 from lookalike.synthesizer import text_value_columns  # noqa: E402
 
@@ -38,10 +43,11 @@ def tune_split(name: str):
     return train.iloc[idx[:cut]].reset_index(drop=True), train.iloc[idx[cut:]].reset_index(drop=True)
 
 
-def run(name: str, params: dict, seed: int, variants: list[dict]) -> list[dict]:
+def run(name: str, params: dict, seed: int, variants: list[dict], table_model: str = "copula") -> list[dict]:
     text, target = TABLES[name]
     fit_part, judge = tune_split(name)
-    syn = Synthesizer(model="copula", seed=seed, text_model="chain", schema=schema_for(fit_part, text)).fit(fit_part)
+    syn = Synthesizer(model=table_model, seed=seed, text_model="chain", schema=schema_for(fit_part, text),
+                      max_time=TABULAR_SECONDS if table_model == "argn" else None).fit(fit_part)
     enc = syn.encoder_
     extra = {k: params.pop(k) for k in list(params) if k.startswith("x_")}
     lm = TextLM(seed=seed, k=syn.schema_.k, **params)
@@ -79,10 +85,20 @@ def run(name: str, params: dict, seed: int, variants: list[dict]) -> list[dict]:
                      "len_acc": s["length_accuracy"], "words": s["word_similarity"], "bigrams": s["bigram_similarity"],
                      "mean_words": [s["mean_words"], h["mean_words"]], "tstr/trtr": m["tstr_auc"] / m["trtr_auc"],
                      "mem": [s["memorisation"]["mean"], h["memorisation"]["mean"]],
-                     "holdout_auc_tfidf": h["discriminator_auc_tfidf"], "examples": texts[:6]})
+                     "holdout_auc_tfidf": h["discriminator_auc_tfidf"], "examples": texts[:6],
+                     **(classes(synth, fit_part, judge, text, target) if variant.get("synthetic_rows") else {})})
         (CACHE / f"tune_{name}.json").write_text(json.dumps({"real": fit_part[text].dropna().astype(str).tolist(),
                                                               "synthetic": texts}))
     return outs
+
+
+def classes(synth, fit_part, judge, text: str, target: str) -> dict:
+    """TSTR class by class on the judged rows, and its macro AUC on all the split's real texts (``tstr_all``)."""
+    s = synth[synth[text].notna()]
+    every = pd.concat([fit_part, judge], ignore_index=True)
+    return {"tstr_classes": text_to_column_class_aucs(s[text], s[target], judge[text].fillna(""), judge[target],
+                                                      fit_part[target]),
+            "tstr_all": text_to_column_auc(s[text], s[target], every[text].fillna(""), every[target], fit_part[target])}
 
 
 def main() -> None:
@@ -91,10 +107,12 @@ def main() -> None:
     p.add_argument("--params", default="{}")
     p.add_argument("--variants", default="[{}]", help="JSON list of sampling settings judged on one fit")
     p.add_argument("--seed", type=int, default=5)
+    p.add_argument("--table-model", default="copula", choices=["copula", "argn"],
+                   help="the table model whose rows a synthetic_rows variant writes texts for")
     args = p.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
     for name in args.tables:
-        for out in run(name, json.loads(args.params), args.seed, json.loads(args.variants)):
+        for out in run(name, json.loads(args.params), args.seed, json.loads(args.variants), args.table_model):
             with open(CACHE / "tuning.jsonl", "a") as f:
                 f.write(json.dumps(out) + "\n")
             print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in out.items()}), flush=True)
