@@ -179,7 +179,7 @@ def dist_filter(pool: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFrame, 
 
 
 def run(table: str, seed: int, filters=FILTERS) -> list[dict]:
-    from lookalike import Synthesizer, evaluate
+    from lookalike import Synthesizer
     train, holdout = reg._split(table, seed)
     load = os.getloadavg()[0]
     cpu = time.process_time()
@@ -219,12 +219,8 @@ def run(table: str, seed: int, filters=FILTERS) -> list[dict]:
         else:
             synthetic = syn.sample(n, seed=seed)
         sample_cpu = time.process_time() - cpu
-        path = HERE / ".cache" / "dcr_filter" / f"{table}.{seed}.{name}.csv"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        synthetic.to_csv(path, index=False)
-        synthetic = pd.read_csv(path)  # judged after a CSV round trip, as the suite does
-        m = evaluate(train=train, synthetic=synthetic, holdout=holdout, seed=0).metrics
-        shares = reg.dcr_draws(train, holdout, synthetic)
+        synthetic, m, shares = reg.judge_saved(train, holdout, synthetic,
+                                               HERE / ".cache" / "dcr_filter" / f"{table}.{seed}.{name}.csv")
         rec = {"table": table, "seed": seed, "filter": name, "synthetic_rows": len(synthetic),
                "fit_cpu_s": round(fit_cpu, 1), "sample_cpu_s": round(sample_cpu, 2), **info,
                **{k: None if m.get(k) is None else round(float(m[k]), 4) for k in METRICS},

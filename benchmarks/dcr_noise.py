@@ -72,7 +72,7 @@ def run_fit(table: str, seed: int, setting: str, sample_seeds: list[int] | None 
     """One fit on split ``seed`` (with model seed ``fit_seed``, default the split seed, as the suite fits); one run
     per sample seed (default: the fit seed, as the suite samples)."""
     fit_seed = seed if fit_seed is None else fit_seed
-    from lookalike import Synthesizer, evaluate
+    from lookalike import Synthesizer
     params = SETTINGS[setting]
     train, holdout = reg._split(table, seed)
     load = os.getloadavg()[0]
@@ -94,12 +94,8 @@ def run_fit(table: str, seed: int, setting: str, sample_seeds: list[int] | None 
     out = []
     for sample_seed in sample_seeds or [fit_seed]:
         synthetic = syn.sample(len(train), seed=sample_seed)
-        path = HERE / ".cache" / "dcr_noise" / f"{table}.{tag}.{setting}.{sample_seed}.csv"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        synthetic.to_csv(path, index=False)
-        synthetic = pd.read_csv(path)  # judged after a CSV round trip, as the suite does
-        m = evaluate(train=train, synthetic=synthetic, holdout=holdout, seed=0).metrics
-        shares = reg.dcr_draws(train, holdout, synthetic)
+        synthetic, m, shares = reg.judge_saved(
+            train, holdout, synthetic, HERE / ".cache" / "dcr_noise" / f"{table}.{tag}.{setting}.{sample_seed}.csv")
         out.append({"table": table, "seed": seed, "fit_seed": fit_seed, "sample_seed": sample_seed, "setting": setting, "params": params,
                     "synthetic_rows": len(synthetic),
                     "fit_cpu_s": round(fit_cpu, 1),

@@ -109,6 +109,17 @@ def judged(train: pd.DataFrame, holdout: pd.DataFrame, synth: pd.DataFrame, part
     return dist.transform(tr), dist.transform(ho), dist.transform(sy)
 
 
+def judge_saved(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, path: Path):
+    """Save ``synthetic`` to ``path`` and judge the rows read back (a CSV round trip, as the suite judges):
+    (the rows read back, evaluate's metrics at seed 0, the 20-draw DCR shares)."""
+    from lookalike import evaluate
+    path.parent.mkdir(parents=True, exist_ok=True)
+    synthetic.to_csv(path, index=False)
+    synthetic = pd.read_csv(path)
+    metrics = evaluate(train=train, synthetic=synthetic, holdout=holdout, seed=0).metrics
+    return synthetic, metrics, dcr_draws(train, holdout, synthetic)
+
+
 def dcr_draws(train: pd.DataFrame, holdout: pd.DataFrame, synth: pd.DataFrame, draws: int = DRAWS,
               part: str = "all") -> np.ndarray:
     from dcr_causes import draw_shares
@@ -219,7 +230,7 @@ def run_saved(table: str, seed: int, generator: str, fingerprint: str, cache: Pa
 
 
 def run_fit(table: str, seed: int, setting: str, params: dict) -> dict:
-    from lookalike import Synthesizer, evaluate
+    from lookalike import Synthesizer
     train, holdout = _split(table, seed)
     load = os.getloadavg()[0]
     cpu = time.process_time()
@@ -229,12 +240,7 @@ def run_fit(table: str, seed: int, setting: str, params: dict) -> dict:
     fit_cpu = time.process_time() - cpu
     with sampling_temperature((params or {}).get("sample_temperature", 1.0)):
         synthetic = syn.sample(len(train), seed=seed)
-    path = _csv_path(table, seed, setting)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    synthetic.to_csv(path, index=False)
-    synthetic = pd.read_csv(path)  # judged after a CSV round trip, as the suite does
-    m = evaluate(train=train, synthetic=synthetic, holdout=holdout, seed=0).metrics
-    shares = dcr_draws(train, holdout, synthetic)
+    synthetic, m, shares = judge_saved(train, holdout, synthetic, _csv_path(table, seed, setting))
     history = syn.model_.history_
     return {"table": table, "seed": seed, "setting": setting, "params": params, "fit_cpu_s": round(fit_cpu, 1),
             "epochs": len(history), "val_loss": round(min(h["val_loss"] for h in history), 4),
