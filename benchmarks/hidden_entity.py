@@ -53,7 +53,7 @@ def _runs(kind: str) -> list[dict]:
 def scan(names: list[str] | None) -> None:
     """Detection on each table's seed-1 training split, as Synthesizer.fit runs it (schema inferred, k=5)."""
     import suite
-    from lookalike.encoding.profiles import Profiles, detect_profile_columns, profile_candidates
+    from lookalike.encoding.profiles import Profiles, entity_columns, profile_candidates
     from lookalike.schema.infer import infer_schema
 
     tables = suite.select_tables()
@@ -66,14 +66,14 @@ def scan(names: list[str] | None) -> None:
         schema = infer_schema(df, k=5)
         cpu = time.process_time()
         candidates = profile_candidates(schema)
-        columns = detect_profile_columns(df, candidates, schema.k)
+        columns = entity_columns(df, schema)
         cpu = time.process_time() - cpu
         run = {"kind": "scan", "key": table.name, "half": half_of[table.name], "rows": len(df),
                "columns": df.shape[1], "candidates": len(candidates), "profile_columns": columns,
                "detect_cpu_s": round(cpu, 3)}
         if columns:
             p = Profiles(columns, schema.k).fit(df)
-            run.update(kept_profiles=len(p.values_), rows_kept=int(sum(p.counts_)),
+            run.update(kept_profiles=len(p.values_), rows_kept=int((p.encode(df) > 0).sum()),
                        distinct_profiles=int(len(df[columns].value_counts(dropna=False))))
         _append(run)
         print(table.name, len(columns), f"{cpu:.2f} s", columns[:8], flush=True)

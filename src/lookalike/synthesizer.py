@@ -32,6 +32,9 @@ FORMAT = "lookalike-model"
 FORMAT_VERSION = 1
 BATCH_ROWS = 100_000
 MONOTONE_CHECK_ROWS = 2_000  # rows of the model's own drawn to see whether it keeps a monotone rule's pair
+PROFILE_ROUNDS = 8
+"""Draws of a hidden entity's profile token for rows that fix some of its columns, before a row whose draws
+all landed on profiles that disagree with its cells gets one picked uniformly (``_fix_profiles``)."""
 Progress = Callable[[float, str], None]
 log = logging.getLogger(__name__)
 _PARAMS = ("model", "seed", "max_epochs", "max_time", "schema", "value_protection", "k", "verbose", "model_params",
@@ -72,8 +75,9 @@ class Synthesizer:
     code's demographics on each of its customers, ``lookalike.encoding.profiles``) and draw it as one joint
     profile: a profile seen in at least k rows is written verbatim, any other is generated. Off by default: it
     lowers the discriminator AUC where such a group exists (ISLR.Caravan 0.86 -> 0.57-0.60) but raises the DCR
-    share (Caravan by 0.029 on average over three seeds, Ecdat.Car 0.014, AER.STAR 0.016: benchmarks/RESULTS.md,
-    hidden-entity).
+    share (Caravan by 0.029 on average over three seeds, AER.STAR 0.016: benchmarks/RESULTS.md, hidden-entity).
+    Not with a folder or Ray Dataset, dp, given or fairness (an error at fit). Conditions, rebalance and
+    imputation that fix some of the group's columns draw a kept profile that agrees with them (``_fix_profiles``).
     """
 
     def __new__(cls, *args, entity: str | None = None, order: str | None = None, **kwargs):
@@ -165,6 +169,7 @@ class Synthesizer:
         ray: with a folder or Dataset, train argn data-parallel with Ray Train (True: Ray's default cluster, or
         ``"host:6379"``) on ``workers`` workers (default: one per CPU of the cluster); see
         ``lookalike.distributed.training``."""
+        self._check_hidden_entities(streaming=not isinstance(df, pd.DataFrame) and _partitioned(df))
         if not isinstance(df, pd.DataFrame):
             if _partitioned(df):
                 from lookalike.distributed.streaming import fit_streaming
@@ -203,15 +208,31 @@ class Synthesizer:
         self.columns_ = list(df.columns)
         return self
 
+    def _check_hidden_entities(self, streaming: bool = False) -> None:
+        """``hidden_entities`` with a setting it does not cover is an error at the start of fit, before any work
+        (it was ignored silently): a folder or Ray Dataset (the profiles need every row's joint values, the
+        partitions are read one at a time), differential privacy (kept profiles are exact counts), a context
+        (``given``) or fairness (both read single columns' sub-columns in the generator's groups)."""
+        if not self.hidden_entities:
+            return
+        for clash, what in ((streaming, "a fit from a folder of Parquet files or a ray.data.Dataset (fit a "
+                                        "DataFrame)"),
+                            (self.dp is not None, "differential privacy (dp=...)"),
+                            (bool(self.given), f"given= (a context: {self.given})"),
+                            (check_fairness(self.fairness) is not None, "fairness")):
+            if clash:
+                raise LookalikeError(f"hidden_entities cannot be combined with {what}; fit without "
+                                     "hidden_entities (--hidden-entities)")
+
     def _profile_columns(self, df: pd.DataFrame, fair) -> list[str]:
         """With ``hidden_entities``: a hidden entity's columns (``encoding.profiles``), kept as joint profiles;
-        none with value protection off (profiles are kept only when k rows share them), with a context
-        (``given``) or fairness (both read single columns' sub-columns in the generator's groups)."""
+        none with value protection off (profiles are kept only when k rows share them). A context or fairness
+        never gets here (:meth:`_check_hidden_entities`)."""
         if not self.hidden_entities or not self.value_protection or self.given or fair is not None:
             return []
-        from lookalike.encoding.profiles import detect_profile_columns, profile_candidates
+        from lookalike.encoding.profiles import entity_columns
 
-        columns = detect_profile_columns(df, profile_candidates(self.schema_), self.schema_.k)
+        columns = entity_columns(df, self.schema_)
         if columns:
             log.info("hidden entity: %d columns kept as joint profiles: %s", len(columns), columns)
         return columns
@@ -671,6 +692,11 @@ class Synthesizer:
                                  "fixed by conditions or rebalanced")
         enc = self.encoder_
         fixed = np.full((n, len(enc.cardinalities_)), -1, dtype=np.int64)
+        profiles = enc.profiles_ if enc.profile_sub_ is not None else None
+        if profiles is not None:  # the fixed cells of a hidden entity's columns, as values
+            place = {c: j for j, c in enumerate(profiles.columns)}
+            values = np.empty((n, len(place)), dtype=object)
+            known_cells = np.zeros((n, len(place)), dtype=bool)
 
         def learned_group(col: str) -> list[int]:
             if col not in self.schema_.names:
@@ -690,18 +716,74 @@ class Synthesizer:
                 if strict:  # imputation conditions on real rows, extremes and rare values included
                     self._check_values(col, seed_data[col][known])
                 fixed[np.ix_(known, group)] = enc.encode_column(col, seed_data[known])
+                if profiles is not None and col in place:
+                    values[known, place[col]] = seed_data[col].to_numpy(dtype=object)[known]
+                    known_cells[known, place[col]] = True
         if conditions:
             row = pd.DataFrame({c: [v] for c, v in conditions.items()})  # one row: bases of relative columns too
             for col in conditions:
                 group = learned_group(col)
                 self._check_values(col, row[col])
                 fixed[:, group] = enc.encode_column(col, row)[0]
+                if profiles is not None and col in place:
+                    values[:, place[col]] = [conditions[col]] * n
+                    known_cells[:, place[col]] = True
         for col, shares in (rebalance or {}).items():
             group = learned_group(col)
-            fixed[:, group[0]] = self._rebalanced_tokens(col, shares, n, seed)
-        if enc.profile_sub_ is not None:  # a fixed cell of a hidden entity: its profile is drawn around it
-            fixed[enc.profile_rows_fixed(fixed), enc.profile_sub_] = 0
+            tokens, labels = self._rebalanced_tokens(col, shares, n, seed)
+            fixed[:, group[0]] = tokens
+            if profiles is not None and col in place:
+                values[:, place[col]] = labels
+                known_cells[:, place[col]] = True
+        if profiles is not None and known_cells.any():
+            named = strict and any(c in place for c in conditions or ())
+            self._fix_profiles(fixed, values, known_cells, seed, named)
         return fixed
+
+    def _fix_profiles(self, fixed: np.ndarray, values: np.ndarray, known: np.ndarray, seed: int,
+                      named: bool) -> None:
+        """The profile token of each row that fixes cells of a hidden entity's columns (``values``, where
+        ``known``), written into ``fixed``: the profile draws a kept profile's values whole, so it must agree
+        with those cells. All columns fixed: that profile's token. Some: a kept profile that agrees with them,
+        drawn by the generator with every other profile suppressed (the profile token comes before its columns,
+        so the generator cannot condition it on them), row by row: a draw that lands on a profile another row
+        allowed is drawn again, ``PROFILE_ROUNDS`` times, then picked uniformly among the agreeing ones.
+
+        No kept profile agrees: with ``named`` (strict conditions on these columns) an error naming the cells;
+        else the 'other' token, the row's free columns drawn around its fixed cells, as the generator learned
+        the rows of rare profiles (a real row being imputed whose own profile is a rare one; a category that
+        rebalance assigns and that only rare profiles hold)."""
+        enc = self.encoder_
+        profiles, sub = enc.profiles_, enc.profile_sub_
+        rows = np.flatnonzero(known.any(axis=1))
+        masks, inverse = profiles.agreeing(values[rows], known[rows])
+        some = masks.any(axis=1)[inverse]
+        if named and not some.all():
+            i = rows[np.flatnonzero(~some)[0]]
+            cells = ", ".join(f"{c}={values[i, j]!r}" for j, c in enumerate(profiles.columns) if known[i, j])
+            raise LookalikeError(
+                f"conditions {cells}: no profile of the hidden entity {profiles.columns} seen in at least "
+                f"{profiles.k} training rows has them, and with hidden_entities a condition on these columns "
+                "draws only such profiles; fit without hidden_entities to condition on them")
+        full = known[rows].all(axis=1) & some
+        fixed[rows[~some], sub] = 0
+        fixed[rows[full], sub] = masks[inverse[full]].argmax(axis=1) + 1
+        todo, pattern = rows[some & ~full], inverse[some & ~full]
+        suppress = enc.blocked_tokens()
+        for round_ in range(PROFILE_ROUNDS):
+            if not len(todo):
+                break
+            allowed = masks[np.unique(pattern)].any(axis=0)  # the profiles some row still drawing agrees with
+            suppress[sub] = [0] + (np.flatnonzero(~allowed) + 1).tolist()
+            draw_seed = int(np.random.default_rng([seed, 11, round_]).integers(2**31))
+            drawn = sample_tokens(self.model_, len(todo), seed=draw_seed, fixed=fixed[todo],
+                                  suppress=suppress)[:, sub]
+            ok = (drawn > 0) & masks[pattern, np.maximum(drawn - 1, 0)]
+            fixed[todo[ok], sub] = drawn[ok]
+            todo, pattern = todo[~ok], pattern[~ok]
+        rng = np.random.default_rng([seed, 12])
+        for i, u in zip(todo, pattern):
+            fixed[i, sub] = rng.choice(np.flatnonzero(masks[u])) + 1
 
     def _missing_is_given(self, col: str) -> bool:
         """A ``given`` column whose codec learned missing values (it has a token that decodes as missing)."""
@@ -726,7 +808,8 @@ class Synthesizer:
             if len(bad):
                 raise LookalikeError(f"column '{col}': value {bad[0]!r} is outside the learned range [{lo}, {hi}]")
 
-    def _rebalanced_tokens(self, col: str, shares: dict, n: int, seed: int) -> np.ndarray:
+    def _rebalanced_tokens(self, col: str, shares: dict, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """The first-sub-column tokens of ``n`` rows drawn with ``shares``, and their categories."""
         if not self.schema_[col].kind.categorical_like:
             raise LookalikeError(f"rebalance needs a categorical or boolean column; '{col}' is {self.schema_[col].kind}")
         self._check_values(col, pd.Series(list(shares)))
@@ -745,7 +828,8 @@ class Synthesizer:
             probs[rest] = (1 - total) * w / w.sum()
         probs = probs / probs.sum()
         tokens = self.encoder_.label_tokens(col, labels)
-        return tokens[np.random.default_rng([seed, 7]).choice(len(probs), size=n, p=probs)]
+        chosen = np.random.default_rng([seed, 7]).choice(len(probs), size=n, p=probs)
+        return tokens[chosen], np.asarray(list(labels), dtype=object)[chosen]
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):

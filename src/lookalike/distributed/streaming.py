@@ -110,6 +110,7 @@ def fit_streaming(syn, source, sample_rows: int = SAMPLE_ROWS, batch_rows: int =
     if syn.dp is not None:
         raise LookalikeError("differential privacy needs the table in memory (a DataFrame); a folder or Dataset "
                              "is read in partitions")
+    syn._check_hidden_entities(streaming=True)
     if ray is not None and ray is not False:
         from lookalike.distributed.cluster import require_ray
         from lookalike.distributed.training import check_model

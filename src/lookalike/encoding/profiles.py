@@ -149,8 +149,6 @@ class Profiles:
         counts = df[self.columns].value_counts(dropna=False)
         kept = counts[counts >= self.k].sort_index()  # neighbouring tokens: profiles alike in their first columns
         self.values_ = [[_plain(v) for v in row] for row in kept.index]
-        self.counts_ = [int(c) for c in kept.to_numpy()]
-        self.other_ = int(len(df) - kept.sum())
         return self
 
     @property
@@ -162,6 +160,31 @@ class Profiles:
         index = {tuple(_key(v) for v in row): i + 1 for i, row in enumerate(self.values_)}
         rows = df[self.columns].itertuples(index=False, name=None)
         return np.array([index.get(tuple(_key(v) for v in row), 0) for row in rows], dtype=np.int64)
+
+    def agreeing(self, values: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which kept profiles agree with each row's fixed cells: ``values`` (rows, columns; object) holds the
+        cells, ``known`` (rows, columns; bool) marks the fixed ones. Returns (masks, inverse): ``masks[u, t - 1]``
+        says whether token t's profile equals pattern u's fixed cells (free cells agree with any value), and
+        ``inverse[i]`` is row i's pattern. All cells fixed: at most one profile agrees, ``encode``'s token."""
+        n, m = values.shape
+        codes = np.full((n, m), -1, dtype=np.int64)
+        per_column = []
+        for j in range(m):
+            where: dict = {}
+            for t, row in enumerate(self.values_):
+                where.setdefault(_key(row[j]), []).append(t)
+            code, uniques = pd.factorize(pd.Series(values[:, j], dtype=object), use_na_sentinel=False)
+            table = np.zeros((len(uniques), len(self.values_)), dtype=bool)
+            for u, v in enumerate(uniques):
+                table[u, where.get(_key(v), [])] = True
+            codes[:, j] = np.where(known[:, j], code, -1)
+            per_column.append(table)
+        patterns, inverse = np.unique(codes, axis=0, return_inverse=True)
+        masks = np.ones((len(patterns), len(self.values_)), dtype=bool)
+        for u, pattern in enumerate(patterns):
+            for j in np.flatnonzero(pattern >= 0):
+                masks[u] &= per_column[j][pattern[j]]
+        return masks, inverse.reshape(-1)
 
     def apply(self, df: pd.DataFrame, tokens: np.ndarray) -> pd.DataFrame:
         """Rows with a kept profile's token take that profile's values (in the column's own dtype)."""
@@ -180,13 +203,15 @@ class Profiles:
         return df
 
     def to_dict(self) -> dict:
-        return {"columns": self.columns, "k": self.k, "values": self.values_, "counts": self.counts_,
-                "other": self.other_}
+        """What sampling needs: the columns, k and the kept profiles' values (no counts: a model file carries
+        nothing more about the training rows than it needs)."""
+        return {"columns": self.columns, "k": self.k, "values": self.values_}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Profiles":
+        """Model files written before counts were left out held "counts" and "other" too: ignored."""
         p = cls(d["columns"], d["k"])
-        p.values_, p.counts_, p.other_ = [list(v) for v in d["values"]], list(d["counts"]), int(d["other"])
+        p.values_ = [list(v) for v in d["values"]]
         return p
 
 
@@ -212,7 +237,7 @@ def _plain(v):
 def profile_candidates(schema) -> list[str]:
     """Columns a hidden entity may hold: learned numbers, categories and booleans that no rule writes (a rule
     recomputes its column after decoding; a kept profile satisfies every rule that held in all training rows,
-    and the inequalities' check draws again a row whose other columns break one)."""
+    inequalities between two of its columns included; one with a column outside it: ``entity_columns``)."""
     from lookalike.schema.columns import Kind
 
     written = set()
@@ -223,3 +248,22 @@ def profile_candidates(schema) -> list[str]:
             written.add(r["column"])
     kinds = (Kind.NUMERIC, Kind.CATEGORICAL, Kind.BOOLEAN)
     return [c.name for c in schema.columns if c.kind in kinds and c.name not in written]
+
+
+def entity_columns(df: pd.DataFrame, schema) -> list[str]:
+    """The hidden entity's columns as a fit finds them: ``detect_profile_columns`` over ``profile_candidates``,
+    searched again without a group column whose inequality rule reads a column outside the group, until none
+    does. Such a rule straddles the group: the outside column may be learned as a difference to the inside one
+    (``table.relative_pairs``), decoded from the value drawn before a kept profile overwrites it, and the last
+    repair of a row that breaks the rule swaps the two values, breaking the profile (Ecdat.Car: range2 learned
+    from range1, 15 of 16 inequalities on the group straddled it). Both columns inside: the profile holds the
+    rule, as every training row did."""
+    pairs = [(r["left"], r["right"]) for r in schema.rules if r.get("type") == "inequality"]
+    candidates = profile_candidates(schema)
+    while True:
+        group = detect_profile_columns(df, candidates, schema.k)
+        inside = set(group)
+        straddling = {c for pair in pairs for c in pair if c in inside and not set(pair) <= inside}
+        if not straddling:
+            return group
+        candidates = [c for c in candidates if c not in straddling]

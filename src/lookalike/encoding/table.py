@@ -174,12 +174,6 @@ class TableEncoder:
                 placed = True
         return out
 
-    def profile_rows_fixed(self, fixed: np.ndarray) -> np.ndarray:
-        """Rows of ``fixed`` (sub-column tokens, -1 where free) that fix a cell of a hidden entity's columns:
-        their profile must be the 'other' token, so the model draws the rest around the fixed cells."""
-        subs = [j for name, g in zip(self.group_columns_, self.groups_) if name in self.profiles_.columns for j in g]
-        return (fixed[:, subs] >= 0).any(axis=1)
-
     # -- what a caller may ask: the Synthesizer reads these, never a codec's internals ------------------
     def blocked_tokens(self) -> dict[int, list[int]]:
         """{sub-column: tokens a generator must never emit} (placeholders such as the rare-category token)."""
