@@ -17,7 +17,7 @@ REQUIRED_KEYS = {
     "discriminator_auc", "discriminator_auc_holdout", "dcr_share", "dcr_mean", "nndr_mean", "exact_copy_share",
     "exact_copy_share_holdout", "membership_advantage", "singling_out_risk", "linkability_risk",
     "attribute_inference_risk", "privacy_verdict", "tstr_score", "trtr_score", "tstr_metric",
-    "granularity_worst_gap",
+    "granularity_worst_gap", "dcr_share_holdout",
 }
 
 
@@ -110,6 +110,15 @@ def test_dcr_share_agrees_with_brute_force():
     assert rep.metrics["exact_copy_share"] == pytest.approx(0.5)
 
 
+def test_the_holdouts_own_dcr_share_is_the_reference_a_copy_exceeds():
+    train, hold = make_table(1000, 6), make_table(600, 7)
+    fresh = evaluate(train, make_table(600, 8), hold, seed=0).metrics
+    copied = evaluate(train, train.sample(600, random_state=0), hold, seed=0).metrics
+    assert 0.45 < fresh["dcr_share_holdout"] < 0.55  # fresh real rows against train: about half closer
+    assert copied["dcr_share_holdout"] == fresh["dcr_share_holdout"]  # it does not look at the synthetic rows
+    assert copied["dcr_share"] > 0.75 > 0.6 > fresh["dcr_share"]
+
+
 def test_all_required_keys_and_holdout_variants_none(tables):
     train, holdout, synth = tables
     with_h = evaluate(train, synth, holdout, target="default", seed=0)
@@ -138,6 +147,10 @@ def test_granularity_finds_rounding_unit_and_gap(tables):
     assert main_unit(np.array([0.25, 0.5, 1.75, 2.0])) == 0.5  # half the values are on 0.5
     assert main_unit(np.array([0.05, 0.15, 0.35, 1.25])) == 0.05
     assert main_unit(np.random.default_rng(0).normal(size=100)) is None
+    counts = np.random.default_rng(0).integers(1, 40, size=1000).astype(float)  # about half even, by chance
+    assert main_unit(counts) == 1
+    assert main_unit(np.array([1.0] * 385 + [2.0] * 615)) == 1  # 61.5% even: under the 70% evens need
+    assert main_unit(np.array([10.0, 20, 30, 40, 50, 60, 70, 80, 90, 15])) == 10  # 90% tens among fives
     noisy = synth.assign(amount=synth["amount"] + np.random.default_rng(0).normal(0, 3, len(synth)))
     rep = evaluate(train, noisy, holdout, seed=0)
     g = rep.details["granularity"]["amount"]

@@ -73,7 +73,7 @@ def summary_table(m: dict) -> Table:
     t.add_row("discriminator AUC", f(m["discriminator_auc"]), f"holdout {f(m['discriminator_auc_holdout'])}")
     if m["tstr_score"] is not None:
         t.add_row(f"TSTR {m['tstr_metric']}", f(m["tstr_score"]), f"TRTR {f(m['trtr_score'])}")
-    t.add_row("DCR share", f(m["dcr_share"], True), "50% ideal")
+    t.add_row("DCR share", f(m["dcr_share"], True), f"50% ideal; holdout {f(m.get('dcr_share_holdout'), True)}")
     t.add_row("exact copies", f(m["exact_copy_share"], True), f"holdout {f(m['exact_copy_share_holdout'], True)}")
     t.add_row("privacy verdict", f"[{verdict_style}]{m['privacy_verdict'].upper()}[/]", "")
     return t

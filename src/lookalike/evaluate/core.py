@@ -274,7 +274,7 @@ def _evaluate(train, synthetic, holdout, target, sensitive, seed, max_rows, posi
 
     # -- privacy -----------------------------------------------------------------------------------
     priv = privacy.evaluate_privacy(train_c, synth_c, hold_c, kinds, seed, PRIVACY_ROWS)
-    for key in ("dcr_share", "dcr_mean", "nndr_mean", "exact_copy_share", "exact_copy_share_holdout",
+    for key in ("dcr_share", "dcr_share_holdout", "dcr_mean", "nndr_mean", "exact_copy_share", "exact_copy_share_holdout",
                 "membership_advantage", "singling_out_risk", "linkability_risk", "attribute_inference_risk"):
         metrics[key] = priv.get(key)
     metrics["privacy_verdict"], reasons = privacy.verdict(priv)

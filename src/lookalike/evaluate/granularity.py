@@ -2,10 +2,16 @@
 
 Real money amounts are often whole hundreds, ages whole years; a generator that emits 1234.5678 gives itself
 away even when the distribution is right. For each numeric column we find the real column's main rounding unit
-(the largest of ..., 0.01, 0.1, 1, 2, 5, 10, 20, 50, 100, ... that holds at least half of its non-zero values)
 and compare the share of values on that unit, plus distinct-value counts at an equal number of rows.
+
+The main unit is a unit of the ladder ..., 0.01, 0.02, 0.05, 0.1, ..., 1, 2, 5, 10, ... that the real values
+prefer beyond chance. Whole numbers are half even by chance, so "even" is no rounding unit of a count, yet it
+holds half of them; a unit only counts when its share clears what the column's resolution (the largest unit
+holding 95% of the values) gives by chance by a clear margin.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -19,13 +25,36 @@ def on_unit(values: np.ndarray, unit: float) -> np.ndarray:
     return (rounded != 0) & (np.abs(ratio - rounded) < 1e-6)
 
 
+RESOLUTION_SHARE = 0.95  # a column's resolution: the largest unit holding this share of its non-zero values
+EXCESS = 0.4  # a larger unit must close this part of the distance from chance to all values
+
+
+def chance_on_unit(unit: float, resolution: float) -> float:
+    """Share of the points of the resolution's grid that are multiples of ``unit``: what chance puts there."""
+    a, b = round(unit * 1e6), round(resolution * 1e6)  # ladder units are whole multiples of 1e-6
+    return b / math.lcm(a, b)
+
+
 def main_unit(values: np.ndarray, min_share: float = 0.5) -> float | None:
-    """Largest unit holding at least ``min_share`` of the non-zero values; None when the values are continuous."""
+    """Largest unit holding ``min_share`` of the non-zero values beyond chance; None when they are continuous.
+
+    When the values have a resolution, a larger unit also needs ``chance + EXCESS * (1 - chance)`` of them:
+    evens among whole numbers 70%, fives 52%. Without one (continuous values with some heaping) the plain
+    ``min_share`` rule applies.
+    """
     nz = values[np.isfinite(values) & (values != 0)]
     if len(nz) == 0:
         return None
+    shares = {unit: on_unit(nz, unit).mean() for unit in UNITS}
+    resolution = next((u for u in reversed(UNITS) if shares[u] >= RESOLUTION_SHARE), None)
     for unit in reversed(UNITS):
-        if on_unit(nz, unit).mean() >= min_share:
+        needed = min_share
+        if resolution is not None:
+            if unit <= resolution:
+                return resolution
+            chance = chance_on_unit(unit, resolution)
+            needed = max(min_share, chance + EXCESS * (1 - chance))
+        if shares[unit] >= needed:
             return unit
     return None
 

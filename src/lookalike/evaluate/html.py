@@ -167,7 +167,8 @@ def summary_sentences(m: dict, details: dict) -> dict:
                         f"({_pct(m['exact_copy_share'])} of synthetic rows); give a holdout for the full tests.")
     else:
         s["privacy"] = (f"Verdict {v.upper()}. {_pct(m['dcr_share'])} of synthetic rows are closer to a training "
-                        f"row than to an unseen real row (50% is ideal); {_pct(m['exact_copy_share'], 2)} are exact "
+                        f"row than to an unseen real row (50% is ideal; fresh real rows score "
+                        f"{_pct(m.get('dcr_share_holdout'))} at this split); {_pct(m['exact_copy_share'], 2)} are exact "
                         f"copies of training rows (fresh real data: {_pct(m['exact_copy_share_holdout'], 2)}).")
     return s
 
