@@ -144,13 +144,16 @@ def test_seeded_and_reproducible(tables):
 def test_granularity_finds_rounding_unit_and_gap(tables):
     train, holdout, synth = tables
     assert main_unit(train["amount"].to_numpy(dtype=float)) == 100
-    assert main_unit(np.array([0.25, 0.5, 1.75, 2.0])) == 0.5  # half the values are on 0.5
+    assert main_unit(np.array([0.25, 0.5, 1.75, 2.0] * 10)) == 0.5  # half the values are on 0.5
     assert main_unit(np.array([0.05, 0.15, 0.35, 1.25])) == 0.05
     assert main_unit(np.random.default_rng(0).normal(size=100)) is None
     counts = np.random.default_rng(0).integers(1, 40, size=1000).astype(float)  # about half even, by chance
     assert main_unit(counts) == 1
     assert main_unit(np.array([1.0] * 385 + [2.0] * 615)) == 1  # 61.5% even: under the 70% evens need
-    assert main_unit(np.array([10.0, 20, 30, 40, 50, 60, 70, 80, 90, 15])) == 10  # 90% tens among fives
+    assert main_unit(np.array([10.0, 20, 30, 40, 50, 60, 70, 80, 90, 15] * 2)) == 10  # 90% tens among fives
+    few_evens = np.array([2.0] * 14 + [1.0, 1.0, 3.0, 3.0, 3.0])  # 74% even, but 14 of 19 happens by chance 3% of the time
+    assert main_unit(few_evens) == 1
+    assert main_unit(np.tile(few_evens, 10)) == 2  # the same shares on ten times the values are a unit
     noisy = synth.assign(amount=synth["amount"] + np.random.default_rng(0).normal(0, 3, len(synth)))
     rep = evaluate(train, noisy, holdout, seed=0)
     g = rep.details["granularity"]["amount"]
