@@ -569,8 +569,16 @@ BEFORE_AFTER = (("dependence_capture", "dependence capture", "low"), ("discrimin
 
 def before_after_lines(results: dict, before: dict, tables: list[SuiteTable], half_of: dict, label: str) -> list[str]:
     """argn and copula at an earlier revision against now, on the tables and seeds run by both, per half."""
+    def judges(by_table: dict) -> set:
+        return {r.get("evaluate_fingerprint") for t in tables for g in LOOKALIKE
+                for r in by_table.get(t.name, {}).get(g, []) if r.get("status") == "ok"}
+    then_judges, now_judges = judges(before), judges(results)
+    judge_text = ("same judge" if then_judges == now_judges and len(now_judges) == 1 else
+                  f"judged by `{', '.join(sorted(map(str, then_judges)))}` before and "
+                  f"`{', '.join(sorted(map(str, now_judges)))}` after, so a figure whose rule changed between the "
+                  "two judges moves by that change too")
     lines = [f"## Before / after: {label} against this revision", "",
-             "Same tables, same seeds (only those run by both), same judge. Cells: median before → after over "
+             f"Same tables, same seeds (only those run by both), {judge_text}. Cells: median before → after over "
              "those tables (dependence capture only where the holdout shows dependence); *better / worse*: tables "
              "where the figure moved by more than 0.01 either way.", ""]
     for generator in LOOKALIKE:
