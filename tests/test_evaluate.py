@@ -144,16 +144,21 @@ def test_seeded_and_reproducible(tables):
 def test_granularity_finds_rounding_unit_and_gap(tables):
     train, holdout, synth = tables
     assert main_unit(train["amount"].to_numpy(dtype=float)) == 100
-    assert main_unit(np.array([0.25, 0.5, 1.75, 2.0] * 10)) == 0.5  # half the values are on 0.5
+    assert main_unit(np.array([0.5 * k for k in range(1, 41)] + [0.05 + 0.5 * k for k in range(40)])) == 0.5  # half on 0.5
     assert main_unit(np.array([0.05, 0.15, 0.35, 1.25])) == 0.05
     assert main_unit(np.random.default_rng(0).normal(size=100)) is None
     counts = np.random.default_rng(0).integers(1, 40, size=1000).astype(float)  # about half even, by chance
     assert main_unit(counts) == 1
-    assert main_unit(np.array([1.0] * 385 + [2.0] * 615)) == 1  # 61.5% even: under the 70% evens need
-    assert main_unit(np.array([10.0, 20, 30, 40, 50, 60, 70, 80, 90, 15] * 2)) == 10  # 90% tens among fives
-    few_evens = np.array([2.0] * 14 + [1.0, 1.0, 3.0, 3.0, 3.0])  # 74% even, but 14 of 19 happens by chance 3% of the time
+    wide = np.arange(1.0, 101.0)
+    assert main_unit(np.concatenate([np.repeat(wide[wide % 2 == 1], 77), np.repeat(wide[wide % 2 == 0], 123)])) == 1  # 61.5% even: under the 70% evens need
+    assert main_unit(np.array([10.0 * k for k in range(1, 91)] + [5.0 + 10 * k for k in range(10)])) == 10  # 90% tens among fives
+    few_evens = np.array([2.0 * k for k in range(1, 15)] + [3.0, 7.0, 11.0, 15.0, 19.0])  # 74% even; 14 of 19 happens by chance 3% of the time
     assert main_unit(few_evens) == 1
     assert main_unit(np.tile(few_evens, 10)) == 2  # the same shares on ten times the values are a unit
+    schooling = np.array([12.0] * 500 + [16.0] * 250 + [8.0] * 50 + [10, 11, 13, 14, 15, 17, 18, 20] * 25)
+    assert main_unit(schooling) == 1  # 85% even, but 8-20 holds 2 only six times: a distribution, not rounding
+    loans = np.array([1000.0 * k for k in range(1, 36)] * 20 + [1234.0 + 37 * k for k in range(700)])
+    assert main_unit(loans) == 1000  # half on thousands over 1,000-35,000: rounding
     noisy = synth.assign(amount=synth["amount"] + np.random.default_rng(0).normal(0, 3, len(synth)))
     rep = evaluate(train, noisy, holdout, seed=0)
     g = rep.details["granularity"]["amount"]

@@ -8,7 +8,10 @@ The main unit is a unit of the ladder ..., 0.01, 0.02, 0.05, 0.1, ..., 1, 2, 5, 
 prefer beyond chance. Whole numbers are half even by chance, so "even" is no rounding unit of a count, yet it
 holds half of them; a unit only counts when its share clears what the column's resolution (the largest unit
 holding 95% of the values) gives by chance by a clear margin, and by more than the column's few values allow by
-luck: 14 evens among 19 counts are no unit (a 3% chance), 140 among 190 are.
+luck: 14 evens among 19 counts are no unit (a 3% chance), 140 among 190 are. Nor is a unit that the values'
+central range spans only a few times: years of schooling are mostly 12 or 16, so mostly even, but that is their
+distribution (univariate accuracy judges it), not rounding; a rounding unit needs ``MIN_MULTIPLES`` of itself
+between the 5th and 95th percentiles.
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ def on_unit(values: np.ndarray, unit: float) -> np.ndarray:
 RESOLUTION_SHARE = 0.95  # a column's resolution: the largest unit holding this share of its non-zero values
 EXCESS = 0.4  # a larger unit must close this part of the distance from chance to all values
 ALPHA = 0.01  # ... and its count must be this unlikely under chance alone (one-sided binomial test)
+MIN_MULTIPLES = 10  # a unit other than the resolution must fit this often into the values' central 90%
 
 
 def chance_on_unit(unit: float, resolution: float) -> float:
@@ -44,14 +48,18 @@ def main_unit(values: np.ndarray, min_share: float = 0.5) -> float | None:
     When the values have a resolution, a larger unit also needs ``chance + EXCESS * (1 - chance)`` of them
     (evens among whole numbers 70%, fives 52%), in a count that chance reaches with probability under ``ALPHA``
     (so a column of a few dozen non-zero values keeps its resolution as its unit). Without one (continuous
-    values with some heaping) the plain ``min_share`` rule applies.
+    values with some heaping) the plain ``min_share`` rule applies. Either way a unit other than the resolution
+    must fit ``MIN_MULTIPLES`` times between the values' 5th and 95th percentiles.
     """
     nz = values[np.isfinite(values) & (values != 0)]
     if len(nz) == 0:
         return None
     shares = {unit: on_unit(nz, unit).mean() for unit in UNITS}
     resolution = next((u for u in reversed(UNITS) if shares[u] >= RESOLUTION_SHARE), None)
+    low, high = np.percentile(nz, [5, 95])
     for unit in reversed(UNITS):
+        if unit != resolution and (high - low) < MIN_MULTIPLES * unit:
+            continue
         needed = min_share
         if resolution is not None:
             if unit <= resolution:
