@@ -130,7 +130,7 @@ def _row(table, seed, label, epoch, m, shares, synth_cpu, load) -> dict:
             "code": _code(), "utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())}
 
 
-def run_table(table: str, seed: int, epochs: list[int]) -> None:
+def run_table(table: str, seed: int, epochs: list[int], samples: int = 1) -> None:
     from lookalike import Synthesizer
     train, holdout = _split(table, seed)
     load = os.getloadavg()[0]
@@ -184,6 +184,13 @@ def run_table(table: str, seed: int, epochs: list[int]) -> None:
                 out["reload_same"] = False
         record_run(RUNS, out)
         print(json.dumps(out), flush=True)
+        for j in range(1, samples):  # the same weights, other sample seeds (``--samples``)
+            t0, load, s = time.process_time(), os.getloadavg()[0], seed + 100 + j
+            _, m, shares = judge_saved(train, holdout, syn.sample(len(train), seed=s), _csv(table, seed, f"e{e}.s{s}"))
+            extra = {**_row(table, seed, f"e{e}.s{s}", e, m, shares, time.process_time() - t0, load),
+                     "fit_cpu_s": curve[e - 1]["cpu_s"]}
+            record_run(RUNS, extra)
+            print(json.dumps(extra), flush=True)
 
 
 def run_resample(table: str, seed: int, draws: int) -> None:
@@ -211,9 +218,37 @@ def _collect(runs: list[dict]):
     curves = {(r["table"], r["seed"]): r for r in runs if r["label"] == "curve"}
     judged = {}
     for r in runs:
-        if r["label"] != "curve":
+        if r["label"] != "curve" and ".s" not in r["label"]:
             judged.setdefault((r["table"], r["seed"]), {})[r["label"]] = r
     return curves, judged
+
+
+def averaged(runs: list[dict]) -> list[str]:
+    """Epochs judged on several samples (``--samples``): the mean over the samples of each epoch's 20-draw DCR
+    share, AUC and capture (the fit's own sample seed and the others)."""
+    curves, judged = _collect(runs)
+    extra = {}
+    for r in runs:
+        if ".s" in r["label"]:
+            extra.setdefault((r["table"], r["seed"], r["epoch"]), []).append(r)
+    if not extra:
+        return []
+    out = ["**Several samples per epoch** (`--samples`: each epoch's weights sampled with the fit's seed and "
+           "with other sample seeds, every sample judged by the 20-draw DCR mean; mean ± sd over the samples):", "",
+           "| table | suite | epoch | rel gap | samples | DCR share, mean ± sd | AUC mean | capture mean |",
+           "|---|---|---|---|---|---|---|---|"]
+    for (t, seed, e) in sorted(extra, key=lambda k: (k[0] not in FAILING, k[0].lower(), k[1], k[2])):
+        first = judged.get((t, seed), {}).get(f"e{e}")
+        rs = ([first] if first else []) + extra[(t, seed, e)]
+        cv = curves.get((t, seed))
+        best = cv and cv["best_epoch"] == e
+        v = [r["dcr_mean20"] for r in rs]
+        caps = [r["dependence_capture"] for r in rs if r["dependence_capture"] is not None]
+        out.append(f"| {t} | {'fails' if t in FAILING else 'passes'} | {e}{'*' if best else ''} | "
+                   f"{_f(cv['curve'][e - 1]['rel_gap'] if cv else None, '.3f')} | {len(rs)} | "
+                   f"{np.mean(v):.3f} ± {np.std(v, ddof=1) if len(v) > 1 else 0:.3f} | "
+                   f"{np.mean([r['discriminator_auc'] for r in rs]):.3f} | {_f(np.mean(caps) if caps else None, '.2f')} |")
+    return out + [""]
 
 
 def rule_epoch(curve: dict, x: float, key: str = "rel_gap") -> int | None:
@@ -250,7 +285,7 @@ def section(runs: list[dict]) -> str:
              "loss. *default*: the fit as it is (early stopping's best validation epoch, marked *). "
              "Fit CPU: to the end of that epoch (whole fit for the default). One thread, nice 15, shared 2-core "
              "machine (1-minute load listed).", ""]
-    lines += [*analysis(curves, judged), *resampled(judged)]
+    lines += [*analysis(curves, judged), *resampled(judged), *averaged(runs)]
     notes = HERE / "dcr_stopping_notes.md"
     if notes.exists():
         lines += [notes.read_text().strip(), ""]
@@ -445,6 +480,7 @@ def main() -> None:
     ap.add_argument("--epochs", nargs="+", type=int, default=list(range(1, 201)), help="epochs to judge (default: every one)")
     ap.add_argument("--resample", type=int, default=0,
                     help="instead of the epochs: the default fit's rows drawn with this many other sample seeds")
+    ap.add_argument("--samples", type=int, default=1, help="samples judged per epoch (other sample seeds)")
     ap.add_argument("--force", action="store_true")
     ap.add_argument("--report-only", action="store_true")
     args = ap.parse_args()
@@ -457,7 +493,7 @@ def main() -> None:
                 continue
             if (table, seed, "curve") in have and not args.force:
                 continue
-            run_table(table, seed, args.epochs)
+            run_table(table, seed, args.epochs, args.samples)
     print("wrote", update_section("dcr-stopping", section(cached_runs(RUNS, key))))
 
 
