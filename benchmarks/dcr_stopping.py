@@ -28,8 +28,17 @@ one thread, nice 15; the 1-minute load is recorded with every run.
 Runs are appended to ``dcr_stopping_runs.jsonl`` (one line per table with the per-epoch curve, one per judged
 epoch); the RESULTS.md section ``dcr-stopping`` is written from it.
 
+The section's runs (about 50 minutes on the shared machine):
+
     OMP_NUM_THREADS=1 nice -n 15 env PYTHONPATH=src:benchmarks python benchmarks/dcr_stopping.py \\
-        --tables Ecdat.Schooling wooldridge.crime1   # every epoch judged; --epochs 2 4 8 for fewer
+        --tables Ecdat.Schooling wooldridge.crime1 carData.Chile Ecdat.Train Ecdat.Cracker Ecdat.Males \\
+        carData.KosteckiDillon AER.ResumeNames wooldridge.card wooldridge.cps91 AER.PSID7682 carData.Arrests \\
+        credit_data Ecdat.Treatment wooldridge.gpa2 Ecdat.VietNamH          # every epoch judged, one sample each
+    ... --resample 4 --tables Ecdat.Schooling wooldridge.crime1 Ecdat.Males AER.ResumeNames wooldridge.card \\
+        carData.Chile                                                        # the default on 4 more sample seeds
+    ... --force --samples 4 --epochs 2 4 6 8 12 16 24 --tables wooldridge.crime1 Ecdat.Males Ecdat.Schooling \\
+        carData.Chile AER.PSID7682                                           # 4 samples per chosen epoch
+    ... --force --samples 4 --epochs 2 4 6 8 12 16 --tables AER.ResumeNames credit_data wooldridge.card
     PYTHONPATH=src:benchmarks python benchmarks/dcr_stopping.py --report-only
 """
 from __future__ import annotations
@@ -43,7 +52,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
