@@ -584,3 +584,28 @@ def test_by_default_each_values_logit_shift_learns_faster_and_is_saved():
     old = json.loads(json.dumps(config))
     del old["params"]["value_lr"]
     assert TextLM.from_state(old, tensors).value_lr == 1.0
+
+
+def test_by_default_a_rare_values_rows_take_its_own_words_sooner_than_at_value_lr_30():
+    """value_lr 100 by default (30 before; benchmarks/RESULTS.md "text_trump45"): after one epoch a value held by
+    4% of rows has moved its own word's logit further than at 30, and its rows write that word more often
+    (trump_tweets' rare clients: their texts carry their own words, which text-to-column TSTR reads)."""
+    rng = np.random.default_rng(0)
+    n = 400
+    kind = np.where(np.arange(n) % 25 == 0, 1, 0)
+    common = ["the order arrived late", "the order was fine", "order came on time", "the order was late"]
+    texts = pd.Series(["my refund request for the order" if k else common[rng.integers(4)] for k in kind])
+    ctx = np.c_[kind, rng.integers(0, 4, n)]
+    rare_rows = np.c_[np.ones(400, dtype=int), np.arange(400) % 4]
+    gaps, shares = {}, {}
+    for value_lr in (30.0, None):
+        lm = TextLM(**{**SMALL, "max_time": None, "max_epochs": 1, "patience": 10}, seed=3, k=3,
+                    **({} if value_lr is None else {"value_lr": value_lr})).fit(texts, ctx, [2, 4], value_columns=[0])
+        piece = lm.tokenizer_.encode("refund").ids[0]
+        with torch.no_grad():
+            shift = lm.net_.context_logits(torch.from_numpy(np.array([[1, 0], [0, 0]])))
+        gaps[value_lr] = float(shift[0, piece] - shift[1, piece])
+        shares[value_lr] = float(np.mean(["refund" in t for t in lm.generate(rare_rows, seed=4)]))
+    assert lm.value_lr == 100.0
+    assert gaps[None] > 2 * gaps[30.0] > 0, gaps
+    assert shares[None] > shares[30.0], shares
