@@ -557,7 +557,7 @@ def test_by_default_each_categorical_value_shifts_the_logits_by_its_own_vector()
 
 
 def test_by_default_each_values_logit_shift_learns_faster_and_is_saved():
-    """value_lr (30 by default): a categorical value's own logit shift learns value_lr times as fast as the other
+    """value_lr (100 by default): a categorical value's own logit shift learns value_lr times as fast as the other
     weights (Adam's steps are about the learning rate in size, so a rare value's shift, read in few batches, stayed
     small: on trump_tweets' tuning split its rare clients' texts carried their own words weakly). After the same
     few epochs the rare value's shift on its own word is larger by default than at value_lr 1 (the old model); a
@@ -578,9 +578,37 @@ def test_by_default_each_values_logit_shift_learns_faster_and_is_saved():
         gaps[value_lr] = float(shift[0, piece] - shift[1, piece])
     assert gaps[None] > 2 * max(gaps[1.0], 0.05), gaps
     config, tensors = lm.get_state()
-    assert config["params"]["value_lr"] == 30.0
+    assert config["params"]["value_lr"] == 30.0  # SMALL's lr 0.01: the default's 100 at lr 3e-3, scaled to 0.01
     rows = np.resize(ctx[kind == 1], (50, 2))
     assert TextLM.from_state(json.loads(json.dumps(config)), tensors).generate(rows, seed=4) == lm.generate(rows, seed=4)
     old = json.loads(json.dumps(config))
     del old["params"]["value_lr"]
     assert TextLM.from_state(old, tensors).value_lr == 1.0
+
+
+def test_by_default_a_rare_values_rows_take_its_own_words_sooner_than_at_value_lr_30():
+    """value_lr 100 by default at the default lr 3e-3 (30 before; benchmarks/RESULTS.md "text_trump45"): after
+    two epochs a value held by 4% of rows has moved its own word's logit further than at 30, and its rows write that
+    word more often (trump_tweets' rare clients: their texts carry their own words, which text-to-column TSTR
+    reads). At another learning rate the default scales so that the shifts' steps stay the same (30 at 0.01)."""
+    rng = np.random.default_rng(0)
+    n = 400
+    kind = np.where(np.arange(n) % 25 == 0, 1, 0)
+    common = ["the order arrived late", "the order was fine", "order came on time", "the order was late"]
+    texts = pd.Series(["my refund request for the order" if k else common[rng.integers(4)] for k in kind])
+    ctx = np.c_[kind, rng.integers(0, 4, n)]
+    rare_rows = np.c_[np.ones(400, dtype=int), np.arange(400) % 4]
+    gaps, shares = {}, {}
+    for value_lr in (30.0, None):
+        lm = TextLM(**{**SMALL, "lr": 3e-3, "max_time": None, "max_epochs": 2, "patience": 10}, seed=3, k=3,
+                    **({} if value_lr is None else {"value_lr": value_lr})).fit(texts, ctx, [2, 4], value_columns=[0])
+        piece = lm.tokenizer_.encode("refund").ids[0]
+        with torch.no_grad():
+            shift = lm.net_.context_logits(torch.from_numpy(np.array([[1, 0], [0, 0]])))
+        gaps[value_lr] = float(shift[0, piece] - shift[1, piece])
+        shares[value_lr] = float(np.mean(["refund" in t for t in lm.generate(rare_rows, seed=4)]))
+    assert lm.value_lr_ == 100.0 and lm.value_lr is None
+    assert lm.get_state()[0]["params"]["value_lr"] == 100.0
+    assert TextLM(lr=0.01)._value_lr() == 30.0 and TextLM(lr=0.01, value_lr=7)._value_lr() == 7.0
+    assert gaps[None] > 2 * gaps[30.0] > 0, gaps
+    assert shares[None] > shares[30.0], shares
