@@ -556,26 +556,36 @@ def test_by_default_each_categorical_value_shifts_the_logits_by_its_own_vector()
         lm.generate(rare[:50], seed=4)
 
 
+def _refund_rows():
+    """400 texts: the rows of value 1 (4% of them) ask for a refund, the others are about an order."""
+    rng = np.random.default_rng(0)
+    n = 400
+    kind = np.where(np.arange(n) % 25 == 0, 1, 0)
+    common = ["the order arrived late", "the order was fine", "order came on time", "the order was late"]
+    texts = pd.Series(["my refund request for the order" if k else common[rng.integers(4)] for k in kind])
+    return texts, np.c_[kind, rng.integers(0, 4, n)], kind
+
+
+def _refund_shift(lm) -> float:
+    """How much further value 1's logit shift lifts the 'refund' piece than value 0's."""
+    piece = lm.tokenizer_.encode("refund").ids[0]
+    with torch.no_grad():
+        shift = lm.net_.context_logits(torch.from_numpy(np.array([[1, 0], [0, 0]])))
+    return float(shift[0, piece] - shift[1, piece])
+
+
 def test_by_default_each_values_logit_shift_learns_faster_and_is_saved():
     """value_lr (100 by default): a categorical value's own logit shift learns value_lr times as fast as the other
     weights (Adam's steps are about the learning rate in size, so a rare value's shift, read in few batches, stayed
     small: on trump_tweets' tuning split its rare clients' texts carried their own words weakly). After the same
     few epochs the rare value's shift on its own word is larger by default than at value_lr 1 (the old model); a
     model saved with it writes the same texts when loaded, and one saved before it loads at 1 (as it was)."""
-    rng = np.random.default_rng(0)
-    n = 400
-    kind = np.where(np.arange(n) % 25 == 0, 1, 0)
-    common = ["the order arrived late", "the order was fine", "order came on time", "the order was late"]
-    texts = pd.Series(["my refund request for the order" if k else common[rng.integers(4)] for k in kind])
-    ctx = np.c_[kind, rng.integers(0, 4, n)]
+    texts, ctx, kind = _refund_rows()
     gaps = {}
     for value_lr in (1.0, None):
         lm = TextLM(**{**SMALL, "max_time": None, "max_epochs": 3, "patience": 10}, seed=3, k=3,
                     **({} if value_lr is None else {"value_lr": value_lr})).fit(texts, ctx, [2, 4], value_columns=[0])
-        piece = lm.tokenizer_.encode("refund").ids[0]
-        with torch.no_grad():
-            shift = lm.net_.context_logits(torch.from_numpy(np.array([[1, 0], [0, 0]])))
-        gaps[value_lr] = float(shift[0, piece] - shift[1, piece])
+        gaps[value_lr] = _refund_shift(lm)
     assert gaps[None] > 2 * max(gaps[1.0], 0.05), gaps
     config, tensors = lm.get_state()
     assert config["params"]["value_lr"] == 30.0  # SMALL's lr 0.01: the default's 100 at lr 3e-3, scaled to 0.01
@@ -591,21 +601,13 @@ def test_by_default_a_rare_values_rows_take_its_own_words_sooner_than_at_value_l
     two epochs a value held by 4% of rows has moved its own word's logit further than at 30, and its rows write that
     word more often (trump_tweets' rare clients: their texts carry their own words, which text-to-column TSTR
     reads). At another learning rate the default scales so that the shifts' steps stay the same (30 at 0.01)."""
-    rng = np.random.default_rng(0)
-    n = 400
-    kind = np.where(np.arange(n) % 25 == 0, 1, 0)
-    common = ["the order arrived late", "the order was fine", "order came on time", "the order was late"]
-    texts = pd.Series(["my refund request for the order" if k else common[rng.integers(4)] for k in kind])
-    ctx = np.c_[kind, rng.integers(0, 4, n)]
+    texts, ctx, _ = _refund_rows()
     rare_rows = np.c_[np.ones(400, dtype=int), np.arange(400) % 4]
     gaps, shares = {}, {}
     for value_lr in (30.0, None):
         lm = TextLM(**{**SMALL, "lr": 3e-3, "max_time": None, "max_epochs": 2, "patience": 10}, seed=3, k=3,
                     **({} if value_lr is None else {"value_lr": value_lr})).fit(texts, ctx, [2, 4], value_columns=[0])
-        piece = lm.tokenizer_.encode("refund").ids[0]
-        with torch.no_grad():
-            shift = lm.net_.context_logits(torch.from_numpy(np.array([[1, 0], [0, 0]])))
-        gaps[value_lr] = float(shift[0, piece] - shift[1, piece])
+        gaps[value_lr] = _refund_shift(lm)
         shares[value_lr] = float(np.mean(["refund" in t for t in lm.generate(rare_rows, seed=4)]))
     assert lm.value_lr_ == 100.0 and lm.value_lr is None
     assert lm.get_state()[0]["params"]["value_lr"] == 100.0
