@@ -54,7 +54,8 @@ def main_unit(values: np.ndarray, min_share: float = 0.5) -> float | None:
     nz = values[np.isfinite(values) & (values != 0)]
     if len(nz) == 0:
         return None
-    shares = {unit: on_unit(nz, unit).mean() for unit in UNITS}
+    hits = {unit: int(on_unit(nz, unit).sum()) for unit in UNITS}
+    shares = {unit: count / len(nz) for unit, count in hits.items()}
     resolution = next((u for u in reversed(UNITS) if shares[u] >= RESOLUTION_SHARE), None)
     low, high = np.percentile(nz, [5, 95])
     for unit in reversed(UNITS):
@@ -66,8 +67,7 @@ def main_unit(values: np.ndarray, min_share: float = 0.5) -> float | None:
                 return resolution
             chance = chance_on_unit(unit, resolution)
             needed = max(min_share, chance + EXCESS * (1 - chance))
-            hits = round(shares[unit] * len(nz))
-            if binom.sf(hits - 1, len(nz), chance) >= ALPHA:  # P(at least this many by chance)
+            if binom.sf(hits[unit] - 1, len(nz), chance) >= ALPHA:  # P(at least this many by chance)
                 continue
         if shares[unit] >= needed:
             return unit
